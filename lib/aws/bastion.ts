@@ -1,0 +1,171 @@
+// The bastion: an Amazon Linux instance in a public subnet with a public IP and IMDSv2 required,
+// reached through SSM Session Manager (its instance profile allows it) or SSH when configured.
+import {
+  DescribeInstancesCommand,
+  ModifyInstanceMetadataOptionsCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  type EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2'
+import {
+  AddRoleToInstanceProfileCommand,
+  AttachRolePolicyCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRoleTagsCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam'
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
+import { isAwsError } from './clients.ts'
+import { clientToken, single } from './discover.ts'
+import { CLUSTER_TAG, roleFilters, runbookTags } from './tags.ts'
+
+export const SSM_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
+
+const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped']
+
+export function bastionRoleName(cluster: string): string {
+  return `${cluster}-bastion`
+}
+
+export async function findBastion(ec2: EC2Client, cluster: string): Promise<Instance | undefined> {
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [...roleFilters(cluster, 'bastion'), { Name: 'instance-state-name', Values: LIVE_STATES }] }))
+  const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])
+  return single(instances, 'bastion instances', (i) => i.InstanceId)
+}
+
+export async function describeInstance(ec2: EC2Client, id: string): Promise<Instance | undefined> {
+  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))
+  return out.Reservations?.[0]?.Instances?.[0]
+}
+
+export function bastionDrift(i: Instance): string[] {
+  const drift: string[] = []
+  if (i.State?.Name === 'stopped' || i.State?.Name === 'stopping') drift.push(`start ${i.InstanceId} (${i.State.Name})`)
+  if (i.MetadataOptions?.HttpTokens !== 'required') drift.push('require IMDSv2')
+  return drift
+}
+
+export async function repairBastion(ec2: EC2Client, i: Instance): Promise<void> {
+  if (i.MetadataOptions?.HttpTokens !== 'required') {
+    await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: i.InstanceId, HttpTokens: 'required', HttpEndpoint: 'enabled' }))
+  }
+  if (i.State?.Name === 'stopped') await ec2.send(new StartInstancesCommand({ InstanceIds: [i.InstanceId!] }))
+}
+
+/** The current Amazon Linux 2023 AMI, from the public SSM parameter AWS maintains (never hard-coded). */
+export async function latestAmazonLinuxAmi(ssm: SSMClient, instanceType: string): Promise<string> {
+  const arch = /^[a-z]+\d+g[a-z]*\./.test(instanceType) ? 'arm64' : 'x86_64'
+  const out = await ssm.send(new GetParameterCommand({ Name: `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}` }))
+  return out.Parameter!.Value!
+}
+
+export async function launchBastion(
+  ec2: EC2Client,
+  o: { cluster: string; amiId: string; instanceType: string; subnetId: string; securityGroupId: string; instanceProfile: string; keyName?: string },
+): Promise<Instance> {
+  const tags = runbookTags({ cluster: o.cluster, role: 'bastion', name: `${o.cluster}-bastion` })
+  const out = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: o.amiId,
+      InstanceType: o.instanceType as never,
+      MinCount: 1,
+      MaxCount: 1,
+      // SubnetId + SecurityGroupIds (not NetworkInterfaces) so Instance.SecurityGroups is filled;
+      // the public subnet maps a public IP on launch.
+      SubnetId: o.subnetId,
+      SecurityGroupIds: [o.securityGroupId],
+      IamInstanceProfile: { Name: o.instanceProfile },
+      KeyName: o.keyName || undefined,
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } }],
+      ClientToken: clientToken(o.cluster, 'bastion', o.subnetId),
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: tags },
+        { ResourceType: 'volume', Tags: tags },
+      ],
+    }),
+  )
+  return out.Instances![0]!
+}
+
+export interface BastionIdentity {
+  roleExists: boolean
+  roleOwned: boolean
+  policyAttached: boolean
+  profileExists: boolean
+  profileHasRole: boolean
+}
+
+/** The IAM role and instance profile that let Session Manager reach the bastion. */
+export async function bastionIdentity(iam: IAMClient, cluster: string): Promise<BastionIdentity> {
+  const name = bastionRoleName(cluster)
+  const id: BastionIdentity = { roleExists: false, roleOwned: false, policyAttached: false, profileExists: false, profileHasRole: false }
+  try {
+    await iam.send(new GetRoleCommand({ RoleName: name }))
+    id.roleExists = true
+    const [tags, policies] = await Promise.all([
+      iam.send(new ListRoleTagsCommand({ RoleName: name })),
+      iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name })),
+    ])
+    id.roleOwned = (tags.Tags ?? []).some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)
+    id.policyAttached = (policies.AttachedPolicies ?? []).some((p) => p.PolicyArn === SSM_POLICY_ARN)
+  } catch (err) {
+    if (!isAwsError(err, 'NoSuchEntity', 'NoSuchEntityException')) throw err
+  }
+  try {
+    const p = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))
+    id.profileExists = true
+    id.profileHasRole = (p.InstanceProfile?.Roles ?? []).some((r) => r.RoleName === name)
+  } catch (err) {
+    if (!isAwsError(err, 'NoSuchEntity', 'NoSuchEntityException')) throw err
+  }
+  return id
+}
+
+export function identityDrift(id: BastionIdentity): string[] {
+  const name = 'bastion role'
+  return [
+    ...(id.roleExists ? [] : [`create IAM role (${name})`]),
+    ...(id.policyAttached ? [] : ['attach AmazonSSMManagedInstanceCore']),
+    ...(id.profileExists ? [] : ['create instance profile']),
+    ...(id.profileHasRole ? [] : ['add the role to the instance profile']),
+  ]
+}
+
+export async function ensureBastionIdentity(iam: IAMClient, cluster: string, id: BastionIdentity): Promise<void> {
+  const name = bastionRoleName(cluster)
+  const tags = runbookTags({ cluster, role: 'bastion', name })
+  if (!id.roleExists) {
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: name,
+        Description: `Bastion of Scalar DL cluster ${cluster}: SSM Session Manager access`,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+        Tags: tags.map((t) => ({ Key: t.Key!, Value: t.Value! })),
+      }),
+    )
+  }
+  if (!id.policyAttached) await iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: SSM_POLICY_ARN }))
+  if (!id.profileExists) {
+    try {
+      await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags.map((t) => ({ Key: t.Key!, Value: t.Value! })) }))
+    } catch (err) {
+      if (!isAwsError(err, 'EntityAlreadyExists', 'EntityAlreadyExistsException')) throw err
+    }
+  }
+  if (!id.profileHasRole) {
+    try {
+      await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }))
+    } catch (err) {
+      if (!isAwsError(err, 'LimitExceeded', 'LimitExceededException')) throw err // the profile already holds a role
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// AWS SDK v3 clients for one run. Every call goes through one middleware that records it (for
+// the journal, and so tests can prove a rerun makes no mutating call), names the failed
+// operation in errors, and refuses mutating calls in --dry-run as a last line of defence.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { EC2Client } from '@aws-sdk/client-ec2'
+import { IAMClient } from '@aws-sdk/client-iam'
+import { SSMClient } from '@aws-sdk/client-ssm'
+import { STSClient } from '@aws-sdk/client-sts'
+import { RunbookError } from '../errors.ts'
+
+export interface CallRecord {
+  service: string
+  operation: string
+  mutating: boolean
+  ok: boolean
+}
+
+const READ_ONLY = /^(Describe|List|Get|Search|Lookup|BatchGet|Query|Scan|Head)/
+
+export function isMutating(operation: string): boolean {
+  return !READ_ONLY.test(operation)
+}
+
+export class DryRunViolation extends RunbookError {
+  constructor(operation: string) {
+    super(`--dry-run refused the mutating call ${operation}`, 'this is a bug in the runbook: a task called a mutating API in check(); please report it')
+    this.name = 'DryRunViolation'
+  }
+}
+
+interface Stackable {
+  middlewareStack: { add: (mw: any, opts: { step: 'initialize'; name: string }) => void }
+}
+
+export class AwsSession {
+  readonly calls: CallRecord[] = []
+  private readonly cache = new Map<string, unknown>()
+
+  constructor(
+    readonly region: string,
+    /** While true, mutating calls are refused. */
+    public dryRun = false,
+  ) {}
+
+  private client<T extends Stackable>(name: string, make: () => T): T {
+    let c = this.cache.get(name) as T | undefined
+    if (!c) {
+      c = make()
+      this.instrument(c, name)
+      this.cache.set(name, c)
+    }
+    return c
+  }
+
+  private instrument(client: Stackable, service: string): void {
+    client.middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '')
+        const mutating = isMutating(operation)
+        if (mutating && this.dryRun) throw new DryRunViolation(`${service}:${operation}`)
+        const record: CallRecord = { service, operation, mutating, ok: false }
+        this.calls.push(record)
+        try {
+          const out = await next(args)
+          record.ok = true
+          return out
+        } catch (err) {
+          if (err && typeof err === 'object') (err as { operation?: string }).operation ??= `${service}:${operation}`
+          throw err
+        }
+      },
+      { step: 'initialize', name: 'runbookCallRecorder' },
+    )
+  }
+
+  get ec2(): EC2Client {
+    return this.client('EC2', () => new EC2Client({ region: this.region }))
+  }
+  get dynamodb(): DynamoDBClient {
+    return this.client('DynamoDB', () => new DynamoDBClient({ region: this.region }))
+  }
+  get sts(): STSClient {
+    return this.client('STS', () => new STSClient({ region: this.region }))
+  }
+  get ssm(): SSMClient {
+    return this.client('SSM', () => new SSMClient({ region: this.region }))
+  }
+  get iam(): IAMClient {
+    return this.client('IAM', () => new IAMClient({ region: this.region }))
+  }
+
+  summary(): { total: number; mutating: number; operations: Record<string, number> } {
+    const operations: Record<string, number> = {}
+    for (const c of this.calls) operations[`${c.service}:${c.operation}`] = (operations[`${c.service}:${c.operation}`] ?? 0) + 1
+    return { total: this.calls.length, mutating: this.calls.filter((c) => c.mutating).length, operations }
+  }
+}
+
+/** Whether an AWS error is the given kind (by name or code), e.g. isAwsError(e, 'NoSuchEntity'). */
+export function isAwsError(err: unknown, ...names: string[]): boolean {
+  const e = err as { name?: string; Code?: string; code?: string }
+  return names.some((n) => e?.name === n || e?.Code === n || e?.code === n)
+}

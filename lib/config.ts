@@ -1,0 +1,208 @@
+// Configuration: read .env (or --env-file) with dotenv, validate every key at once, before any
+// side effect. The AWS SDK's own variables (AWS_PROFILE, AWS_ENDPOINT_URL, credentials) are left
+// to the SDK, which reads them from the environment as it always does.
+import fs from 'node:fs'
+import path from 'node:path'
+import dotenv from 'dotenv'
+import { z } from 'zod'
+import { isPrivateRange, parseCidr } from './cidr.ts'
+
+export interface ConfigProblem {
+  key: string
+  message: string
+  fix: string
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly problems: ConfigProblem[],
+    readonly source: string,
+  ) {
+    super(`configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'} (${source})`)
+  }
+}
+
+/** How to fix each key, shown next to every problem with it. */
+const FIX: Record<string, string> = {
+  AWS_REGION: 'set AWS_REGION to the region to deploy in, e.g. AWS_REGION=ap-northeast-1',
+  CLUSTER_NAME: 'set CLUSTER_NAME to e.g. scalardl-prod (lower-case letters, digits, hyphens; starts with a letter; at most 40 characters)',
+  VPC_CIDR: 'set VPC_CIDR to a private range between /16 and /20, e.g. VPC_CIDR=10.1.0.0/16',
+  NAT_GATEWAYS: 'set NAT_GATEWAYS=single (one NAT gateway, cheaper) or NAT_GATEWAYS=per-az (one per AZ, survives an AZ outage)',
+  BASTION_ENABLED: 'set BASTION_ENABLED=true or BASTION_ENABLED=false',
+  BASTION_SSH_CIDR: 'leave BASTION_SSH_CIDR empty to reach the bastion through SSM Session Manager, or set it to your office range, e.g. 203.0.113.0/24',
+  BASTION_INSTANCE_TYPE: 'set BASTION_INSTANCE_TYPE to an EC2 instance type, e.g. t3.small',
+  BASTION_KEY_NAME: 'set BASTION_KEY_NAME to the name of an existing EC2 key pair, or leave it empty',
+  NODE_COUNT: 'set NODE_COUNT to the number of Scalar DL nodes, e.g. NODE_COUNT=3',
+  NODE_INSTANCE_TYPE: 'set NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.xlarge',
+  DATABASE: 'set DATABASE=dynamodb (the only database this runbook deploys today)',
+  DYNAMODB_NAMESPACE_PREFIX: 'use letters, digits, "_", "-" or "." (at most 40), e.g. DYNAMODB_NAMESPACE_PREFIX=prod_',
+  WAIT_TIMEOUT_SECONDS: 'set WAIT_TIMEOUT_SECONDS to a whole number of seconds, e.g. 900',
+  KUBECTL: 'set KUBECTL to the kubectl command or its path',
+  HELM: 'set HELM to the helm command or its path',
+  EKSCTL: 'set EKSCTL to the eksctl command or its path',
+}
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/
+const CLUSTER = /^[a-z][a-z0-9-]*$/
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', 'yes', 'no', '1', '0'].includes(v), 'must be true or false')
+  .transform((v) => ['true', 'yes', '1'].includes(v))
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`)
+
+const cidrString = z.string().trim().superRefine((v, ctx) => {
+  try {
+    parseCidr(v)
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message })
+  }
+})
+
+const schema = z.object({
+  AWS_REGION: z.string({ error: 'is required' }).trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS region name such as ap-northeast-1'),
+  CLUSTER_NAME: z
+    .string({ error: 'is required' })
+    .trim()
+    .min(1, 'is required')
+    .max(40, 'is longer than 40 characters')
+    .regex(CLUSTER, 'must be lower-case letters, digits and hyphens, starting with a letter'),
+  VPC_CIDR: cidrString
+    .default('10.1.0.0/16')
+    .superRefine((v, ctx) => {
+      let c
+      try {
+        c = parseCidr(v)
+      } catch {
+        return // reported by cidrString
+      }
+      if (c.prefix < 16 || c.prefix > 20) ctx.addIssue({ code: 'custom', message: `is /${c.prefix}; it must be between /16 and /20 (public subnets must stay /24 or larger)` })
+      if (!isPrivateRange(c)) ctx.addIssue({ code: 'custom', message: `${v} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)` })
+    }),
+  NAT_GATEWAYS: z.enum(['single', 'per-az'], { error: 'must be single or per-az' }).default('single'),
+  BASTION_ENABLED: bool.default(true),
+  BASTION_SSH_CIDR: z
+    .string()
+    .trim()
+    .default('')
+    .superRefine((v, ctx) => {
+      if (!v) return
+      try {
+        const c = parseCidr(v)
+        if (c.prefix === 0) ctx.addIssue({ code: 'custom', message: 'opens SSH to the whole internet (0.0.0.0/0), which is refused' })
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message })
+      }
+    }),
+  BASTION_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as t3.small').default('t3.small'),
+  BASTION_KEY_NAME: z.string().trim().max(255).default(''),
+  NODE_COUNT: int(1, 100).default(3),
+  NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.xlarge').default('m5.xlarge'),
+  DATABASE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default('dynamodb')
+    .superRefine((v, ctx) => {
+      if (v === 'dynamodb') return
+      const known = ['mysql', 'postgresql', 'aurora', 'aurora-mysql', 'aurora-postgresql', 'rds', 'cosmos', 'cassandra', 'oracle', 'sqlserver']
+      ctx.addIssue({
+        code: 'custom',
+        message: known.includes(v)
+          ? `"${v}" is not supported yet: this runbook deploys Scalar DL on DynamoDB only`
+          : `"${v}" is not a database this runbook knows; it supports dynamodb`,
+      })
+    }),
+  DYNAMODB_NAMESPACE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.-]{0,40}$/, 'may only hold letters, digits, "_", "-" and "." (at most 40)').default(''),
+  WAIT_TIMEOUT_SECONDS: int(1, 24 * 3600).default(900),
+  KUBECTL: z.string().trim().min(1).default('kubectl'),
+  HELM: z.string().trim().min(1).default('helm'),
+  EKSCTL: z.string().trim().min(1).default('eksctl'),
+})
+
+type Raw = z.infer<typeof schema>
+
+export interface Config {
+  region: string
+  clusterName: string
+  vpcCidr: string
+  natGateways: 'single' | 'per-az'
+  bastion: { enabled: boolean; sshCidr: string; instanceType: string; keyName: string }
+  nodeCount: number
+  nodeInstanceType: string
+  database: 'dynamodb'
+  dynamodbNamespacePrefix: string
+  waitTimeoutMs: number
+  tools: { kubectl: string; helm: string; eksctl: string }
+  /** Where the runbook keeps its journal and rendered files. */
+  stateDir: string
+  /** Where the values came from, for messages. */
+  source: string
+}
+
+export const CONFIG_KEYS = Object.keys(schema.shape)
+
+/** Reads the env file into process.env (values already in the environment win, as dotenv does). */
+export function loadEnvFile(envFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const file = envFile ?? '.env'
+  if (fs.existsSync(file)) {
+    dotenv.config({ path: file, processEnv: env as Record<string, string>, quiet: true })
+    return file
+  }
+  if (envFile) throw new ConfigError([{ key: '--env-file', message: `${envFile} does not exist`, fix: 'pass the path of an existing file, or copy .env.example to .env' }], envFile)
+  return 'environment'
+}
+
+/** Validates the environment; throws ConfigError listing every problem. */
+export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Config {
+  const input: Record<string, string> = {}
+  for (const key of CONFIG_KEYS) {
+    const v = env[key]
+    // An empty value means "use the default", as in most .env conventions, except for required keys.
+    if (v !== undefined && (v.trim() !== '' || key === 'CLUSTER_NAME' || key === 'AWS_REGION')) input[key] = v
+  }
+  const result = schema.safeParse(input)
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '?')
+      const given = input[key]
+      const message = given === undefined && /required|expected string/i.test(i.message) ? 'is required' : i.message
+      return { key, message: given !== undefined ? `${message} (got "${given}")` : message, fix: FIX[key] ?? '' }
+    })
+    throw new ConfigError(problems, source)
+  }
+  return toConfig(result.data, env, source)
+}
+
+function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
+  return {
+    region: r.AWS_REGION,
+    clusterName: r.CLUSTER_NAME,
+    vpcCidr: r.VPC_CIDR,
+    natGateways: r.NAT_GATEWAYS,
+    bastion: { enabled: r.BASTION_ENABLED, sshCidr: r.BASTION_SSH_CIDR, instanceType: r.BASTION_INSTANCE_TYPE, keyName: r.BASTION_KEY_NAME },
+    nodeCount: r.NODE_COUNT,
+    nodeInstanceType: r.NODE_INSTANCE_TYPE,
+    database: 'dynamodb',
+    dynamodbNamespacePrefix: r.DYNAMODB_NAMESPACE_PREFIX,
+    waitTimeoutMs: r.WAIT_TIMEOUT_SECONDS * 1000,
+    tools: { kubectl: r.KUBECTL, helm: r.HELM, eksctl: r.EKSCTL },
+    stateDir: path.resolve(env.RUNBOOK_STATE_DIR || '.runbook'),
+    source,
+  }
+}
+
+/** Loads the env file and validates; the one entry point the runbooks use. */
+export function loadConfig(envFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  const source = loadEnvFile(envFile, env)
+  return parseConfig(env, source)
+}

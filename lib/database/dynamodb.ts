@@ -1,0 +1,125 @@
+// Step 2 with DynamoDB: nothing to provision by hand (the schema loader creates the tables in
+// 04-scalardl), but the account must reach DynamoDB, private subnets should reach it through a
+// gateway endpoint instead of the NAT gateway, and the schema loader needs its settings.
+import fs from 'node:fs'
+import path from 'node:path'
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb'
+import type { Vpc } from '@aws-sdk/client-ec2'
+import { scalarTables } from '../../checks/tables.ts'
+import { findRouteTables, matchRouteTables } from '../aws/route-tables.ts'
+import { addEndpointRouteTables, createDynamodbEndpoint, findDynamodbEndpoints, findOwnDynamodbEndpoint } from '../aws/vpc-endpoint.ts'
+import { findVpc } from '../aws/vpc.ts'
+import type { Config } from '../config.ts'
+import type { Task } from '../task.ts'
+import { writePrivateFile } from '../files.ts'
+
+export interface DatabaseState {
+  vpc?: Vpc
+  privateRouteTableIds: string[]
+}
+
+export function reachableTask(): Task<DatabaseState> {
+  return {
+    title: 'DynamoDB reachable in the region',
+    async check(ctx) {
+      await ctx.aws.dynamodb.send(new ListTablesCommand({ Limit: 1 }))
+      return { holds: true, detail: `dynamodb.${ctx.config.region} answers` }
+    },
+    hint: 'check network access to DynamoDB from this host and the dynamodb:ListTables permission',
+  }
+}
+
+export function gatewayEndpointTask(): Task<DatabaseState> {
+  return {
+    title: 'Gateway VPC endpoint for DynamoDB on the private route tables',
+    async check(ctx, s) {
+      const { clusterName: cluster, region } = ctx.config
+      const ec2 = ctx.aws.ec2
+      s.vpc = await findVpc(ec2, cluster)
+      if (!s.vpc) {
+        if (ctx.dryRun) return { holds: false, detail: 'create it once 01-vpc has made the VPC (no VPC tagged for this cluster yet)' }
+        return { holds: false, conflict: `no VPC tagged scalardl-runbook/cluster=${cluster}`, hint: 'run 01-vpc first' }
+      }
+      s.privateRouteTableIds = matchRouteTables(await findRouteTables(ec2, cluster), { role: 'private-route-table' }).map((r) => r.RouteTableId!)
+      const own = await findOwnDynamodbEndpoint(ec2, cluster, s.vpc.VpcId!)
+      if (!own) {
+        const foreign = await findDynamodbEndpoints(ec2, s.vpc.VpcId!, region)
+        if (foreign.length) {
+          return {
+            holds: false,
+            conflict: `the VPC already has a DynamoDB endpoint the runbook did not create (${foreign.map((e) => e.VpcEndpointId).join(', ')})`,
+            hint: `attach it to the private route tables (${s.privateRouteTableIds.join(', ')}) yourself and tag it ${'scalardl-runbook/cluster'}=${cluster}, scalardl-runbook/role=dynamodb-endpoint, or delete it`,
+          }
+        }
+        return { holds: false, detail: `create a gateway endpoint on ${s.privateRouteTableIds.join(', ') || 'the private route tables'}` }
+      }
+      const missing = s.privateRouteTableIds.filter((id) => !(own.RouteTableIds ?? []).includes(id))
+      if (missing.length) return { holds: false, detail: `add ${missing.join(', ')} to ${own.VpcEndpointId}` }
+      return { holds: true, detail: `${own.VpcEndpointId} on ${(own.RouteTableIds ?? []).join(', ')}` }
+    },
+    async apply(ctx, s) {
+      const { clusterName: cluster, region } = ctx.config
+      const ec2 = ctx.aws.ec2
+      const vpcId = s.vpc!.VpcId!
+      const own = await findOwnDynamodbEndpoint(ec2, cluster, vpcId)
+      if (!own) {
+        const e = await createDynamodbEndpoint(ec2, { cluster, region, vpcId, routeTableIds: s.privateRouteTableIds })
+        return `created ${e.VpcEndpointId} on ${s.privateRouteTableIds.join(', ')}`
+      }
+      const missing = s.privateRouteTableIds.filter((id) => !(own.RouteTableIds ?? []).includes(id))
+      await addEndpointRouteTables(ec2, own.VpcEndpointId!, missing)
+      return `added ${missing.join(', ')} to ${own.VpcEndpointId}`
+    },
+  }
+}
+
+export function existingTablesTask(): Task<DatabaseState> {
+  return {
+    title: 'Scalar DL tables (reported, never touched)',
+    async check(ctx) {
+      const prefix = ctx.config.dynamodbNamespacePrefix
+      const r = await scalarTables(ctx.aws.dynamodb, prefix)
+      const label = prefix ? ` with prefix "${prefix}"` : ''
+      if (!r.found.length) return { holds: true, detail: `none yet${label}: 04-scalardl's schema loader creates them` }
+      if (!r.missing.length) return { holds: true, detail: `all ${r.found.length} present${label}: the schema loader will keep them` }
+      return { holds: true, detail: `${r.found.length} present${label}, missing ${r.missing.join(', ')}: 04-scalardl's schema loader creates them` }
+    },
+  }
+}
+
+export function schemaLoaderSettingsFile(config: Config): string {
+  return path.join(config.stateDir, config.clusterName, 'database.properties')
+}
+
+/** What the schema loader and the Ledger need to reach DynamoDB. Credentials are not here. */
+export function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL
+  return [
+    `# Written by 02-database for the schema loader and the Ledger (04-scalardl). No credentials here.`,
+    `scalar.db.storage=dynamo`,
+    `scalar.db.contact_points=${config.region}`,
+    ...(config.dynamodbNamespacePrefix ? [`scalar.db.dynamo.namespace.prefix=${config.dynamodbNamespacePrefix}`] : []),
+    ...(endpoint ? [`# AWS_ENDPOINT_URL is set: a local endpoint, for rehearsals only`, `scalar.db.dynamo.endpoint_override=${endpoint}`] : []),
+    '',
+  ].join('\n')
+}
+
+export function schemaLoaderSettingsTask(): Task<DatabaseState> {
+  return {
+    title: 'Schema loader settings recorded for 04-scalardl',
+    async check(ctx) {
+      const file = schemaLoaderSettingsFile(ctx.config)
+      const want = schemaLoaderSettings(ctx.config)
+      if (!fs.existsSync(file)) return { holds: false, detail: `write ${file}` }
+      const differs = fs.readFileSync(file, 'utf8') !== want
+      const mode = fs.statSync(file).mode & 0o777
+      if (differs || mode !== 0o600) return { holds: false, detail: `update ${file}${mode !== 0o600 ? ` (mode ${mode.toString(8)} -> 600)` : ''}` }
+      return { holds: true, detail: file }
+    },
+    async apply(ctx) {
+      const file = schemaLoaderSettingsFile(ctx.config)
+      writePrivateFile(file, schemaLoaderSettings(ctx.config))
+      return `wrote ${file} (mode 600)`
+    },
+  }
+}

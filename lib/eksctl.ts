@@ -1,0 +1,69 @@
+// eksctl, through the injected runner. With -o json eksctl logs to stderr, so stdout is JSON.
+import { Cli, type CliOptions } from './cli.ts'
+import { CommandError } from './errors.ts'
+import { parseVersion, type Version } from './version.ts'
+
+/** `eksctl get cluster --name X -o json`: aws-sdk-go-v2 eks/types.Cluster, PascalCase keys. */
+export interface EksctlCluster {
+  Name: string
+  Status: string
+  Version?: string
+  Endpoint?: string
+  ResourcesVpcConfig?: { VpcId?: string; SubnetIds?: string[]; SecurityGroupIds?: string[]; ClusterSecurityGroupId?: string; EndpointPublicAccess?: boolean; EndpointPrivateAccess?: boolean }
+  Logging?: { ClusterLogging?: { Types?: string[]; Enabled?: boolean }[] }
+  [k: string]: unknown
+}
+
+export interface EksctlNodegroup {
+  Cluster: string
+  Name: string
+  Status: string
+  MinSize: number
+  MaxSize: number
+  DesiredCapacity: number
+  InstanceType: string
+  Type: 'managed' | 'unmanaged'
+  [k: string]: unknown
+}
+
+export class Eksctl extends Cli {
+  constructor(opts: Partial<CliOptions> & { region?: string } = {}) {
+    super({ command: 'eksctl', ...opts })
+    this.region = opts.region
+  }
+  private readonly region?: string
+
+  private regionArgs(): string[] {
+    return this.region ? ['--region', this.region] : []
+  }
+
+  async version(): Promise<{ version: Version; raw: string }> {
+    const raw = (await this.run(['version'])).stdout.trim()
+    const version = parseVersion(raw)
+    if (!version) throw new CommandError(`${this.command} version`, 0, `unexpected output: ${raw}`)
+    return { version, raw }
+  }
+
+  /** The cluster, or undefined when it does not exist. */
+  async getCluster(name: string): Promise<EksctlCluster | undefined> {
+    const args = ['get', 'cluster', '--name', name, ...this.regionArgs(), '-o', 'json']
+    const res = await this.exec(args)
+    if (res.exitCode !== 0 && /ResourceNotFoundException|No cluster found/i.test(res.stderr)) return undefined
+    return this.parse<EksctlCluster[]>(res, args)[0]
+  }
+
+  async getNodegroups(cluster: string): Promise<EksctlNodegroup[]> {
+    const args = ['get', 'nodegroup', '--cluster', cluster, ...this.regionArgs(), '-o', 'json']
+    const res = await this.exec(args)
+    if (res.exitCode !== 0 && /No nodegroups found/i.test(res.stderr)) return []
+    return this.parse<EksctlNodegroup[]>(res, args)
+  }
+
+  async createCluster(configFile: string): Promise<void> {
+    await this.run(['create', 'cluster', '-f', configFile])
+  }
+
+  async writeKubeconfig(cluster: string, kubeconfig?: string): Promise<void> {
+    await this.run(['utils', 'write-kubeconfig', '--cluster', cluster, ...this.regionArgs(), ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])])
+  }
+}

@@ -1,0 +1,69 @@
+// helm 3, through the injected runner. Values that hold secrets are passed as files (mode 600).
+import { Cli, type CliOptions } from './cli.ts'
+import { CommandError } from './errors.ts'
+import { parseVersion, type Version } from './version.ts'
+
+export interface HelmRelease {
+  name: string
+  namespace: string
+  revision: string
+  updated: string
+  status: string
+  chart: string
+  app_version: string
+}
+
+export interface UpgradeOptions {
+  namespace: string
+  version?: string
+  valuesFiles?: string[]
+  wait?: boolean
+  timeout?: string
+}
+
+export class Helm extends Cli {
+  constructor(opts: Partial<CliOptions> & { kubeContext?: string } = {}) {
+    super({ command: 'helm', ...opts, baseArgs: [...(opts.kubeContext ? ['--kube-context', opts.kubeContext] : []), ...(opts.baseArgs ?? [])] })
+  }
+
+  protected override hint(stderr: string): string | undefined {
+    if (/another operation \(install\/upgrade\/rollback\) is in progress/.test(stderr)) return 'a previous helm run was interrupted: wait for it, or run `helm history RELEASE` and `helm rollback RELEASE` before rerunning'
+    if (/repository name .* already exists/.test(stderr)) return 'a chart repository with this name points elsewhere: `helm repo remove NAME` or rename it'
+    if (/Kubernetes cluster unreachable/.test(stderr)) return 'helm cannot reach the cluster: check the kubeconfig context (run 03-eks)'
+    return undefined
+  }
+
+  async version(): Promise<{ version: Version; raw: string }> {
+    const res = await this.run(['version', '--short'])
+    const raw = res.stdout.trim()
+    const version = parseVersion(raw)
+    if (!version) throw new CommandError(`${this.command} version --short`, 0, `unexpected output: ${raw}`)
+    return { version, raw }
+  }
+
+  /** Every release in the namespace, whatever its status (`helm ls -a -o json`). */
+  async list(namespace: string): Promise<HelmRelease[]> {
+    return this.json<HelmRelease[]>(['list', '--all', '-o', 'json', '-n', namespace])
+  }
+
+  async release(name: string, namespace: string): Promise<HelmRelease | undefined> {
+    return (await this.list(namespace)).find((r) => r.name === name)
+  }
+
+  async repoAdd(name: string, url: string): Promise<string> {
+    return (await this.run(['repo', 'add', name, url])).stdout.trim()
+  }
+
+  async upgradeInstall(release: string, chart: string, o: UpgradeOptions): Promise<unknown> {
+    const args = ['upgrade', '--install', release, chart, '-n', o.namespace, '-o', 'json']
+    if (o.version) args.push('--version', o.version)
+    for (const f of o.valuesFiles ?? []) args.push('-f', f)
+    if (o.wait) args.push('--wait')
+    if (o.timeout) args.push('--timeout', o.timeout)
+    return this.json(args)
+  }
+
+  async uninstall(release: string, namespace: string): Promise<void> {
+    await this.run(['uninstall', release, '-n', namespace, '--ignore-not-found'])
+  }
+}

@@ -1,0 +1,130 @@
+// Step 1 (and Step 3's prerequisite): the bastion and the security groups that let it reach
+// the private EKS API endpoint on 443.
+import { bastionDrift, bastionIdentity, bastionRoleName, describeInstance, ensureBastionIdentity, findBastion, identityDrift, latestAmazonLinuxAmi, launchBastion, repairBastion } from '../aws/bastion.ts'
+import { isAwsError } from '../aws/clients.ts'
+import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type SecurityGroupSpec } from '../aws/security-groups.ts'
+import { subnetsOf } from '../aws/subnets.ts'
+import { RunbookError } from '../errors.ts'
+import type { Task } from '../task.ts'
+import { waitFor } from '../wait.ts'
+import type { NetworkState, NetworkTarget, TargetOf } from './target.ts'
+
+function bastionSgSpec(t: NetworkTarget): SecurityGroupSpec {
+  return {
+    role: 'bastion-sg',
+    name: `${t.cluster}-bastion`,
+    description: `Bastion of Scalar DL cluster ${t.cluster}`,
+    ingress: t.bastion.sshCidr ? [{ port: 22, cidr: t.bastion.sshCidr, description: 'SSH from operators' }] : [],
+  }
+}
+
+function controlPlaneSgSpec(t: NetworkTarget, bastionSgId: string | undefined): SecurityGroupSpec {
+  return {
+    role: 'control-plane-sg',
+    name: `${t.cluster}-control-plane`,
+    description: `EKS control plane of ${t.cluster}: HTTPS from the bastion`,
+    ingress: t.bastion.enabled ? [{ port: 443, sourceGroupId: bastionSgId ?? '(bastion group)', description: 'HTTPS from the bastion to the EKS API' }] : [],
+  }
+}
+
+function securityGroupTask(title: string, target: TargetOf, role: SecurityGroupSpec['role'], spec: (t: NetworkTarget, s: NetworkState) => SecurityGroupSpec, key: 'bastionSgId' | 'controlPlaneSgId'): Task<NetworkState> {
+  return {
+    title,
+    async check(ctx, s) {
+      const t = target(ctx)
+      if (role === 'bastion-sg' && !t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }
+      const sg = s.vpc ? await findSecurityGroup(ctx.aws.ec2, t.cluster, s.vpc.VpcId!, role) : undefined
+      s[key] = sg?.GroupId
+      const { words } = securityGroupDrift(sg, spec(t, s))
+      if (words.length) return { holds: false, detail: words.join('; ') }
+      const rules = spec(t, s).ingress.map((r) => `tcp/${r.port} from ${r.cidr ?? r.sourceGroupId}`)
+      return { holds: true, detail: `${sg!.GroupId}${rules.length ? ` admits ${rules.join(', ')}` : ' admits nothing inbound'}` }
+    },
+    async apply(ctx, s) {
+      const t = target(ctx)
+      const existing = await findSecurityGroup(ctx.aws.ec2, t.cluster, s.vpc!.VpcId!, role)
+      s[key] = await ensureSecurityGroup(ctx.aws.ec2, { cluster: t.cluster, vpcId: s.vpc!.VpcId!, existing, spec: spec(t, s) })
+      return `${s[key]} ${securityGroupDrift(existing, spec(t, s)).words.join('; ')}`
+    },
+  }
+}
+
+export function bastionSecurityGroupTask(target: TargetOf): Task<NetworkState> {
+  return securityGroupTask('Bastion security group (SSH only from BASTION_SSH_CIDR, if set)', target, 'bastion-sg', bastionSgSpec, 'bastionSgId')
+}
+
+export function controlPlaneSecurityGroupTask(target: TargetOf): Task<NetworkState> {
+  return securityGroupTask('Control-plane security group admits HTTPS (443) from the bastion', target, 'control-plane-sg', (t, s) => controlPlaneSgSpec(t, s.bastionSgId), 'controlPlaneSgId')
+}
+
+export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
+  return {
+    title: 'Bastion IAM role and instance profile for SSM Session Manager',
+    async check(ctx, s) {
+      const t = target(ctx)
+      if (!t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }
+      const id = await bastionIdentity(ctx.aws.iam, t.cluster)
+      if (id.roleExists && !id.roleOwned) {
+        return { holds: false, conflict: `IAM role ${bastionRoleName(t.cluster)} exists but was not created by this runbook for ${t.cluster}`, hint: 'choose another CLUSTER_NAME, or delete or tag that role yourself' }
+      }
+      const drift = identityDrift(id)
+      return drift.length ? { holds: false, detail: drift.join('; ') } : { holds: true, detail: bastionRoleName(t.cluster) }
+    },
+    async apply(ctx) {
+      const t = target(ctx)
+      await ensureBastionIdentity(ctx.aws.iam, t.cluster, await bastionIdentity(ctx.aws.iam, t.cluster))
+      return `${bastionRoleName(t.cluster)} with AmazonSSMManagedInstanceCore`
+    },
+  }
+}
+
+function describeBastion(i: { InstanceId?: string; PublicIpAddress?: string }): string {
+  return `${i.InstanceId} ${i.PublicIpAddress ?? '(no public IP yet)'}; connect: aws ssm start-session --target ${i.InstanceId}`
+}
+
+export function bastionTask(target: TargetOf): Task<NetworkState> {
+  return {
+    title: 'Bastion host running in a public subnet (public IP, IMDSv2 required)',
+    async check(ctx, s) {
+      const t = target(ctx)
+      s.bastion = await findBastion(ctx.aws.ec2, t.cluster)
+      if (!t.bastion.enabled) {
+        return { holds: true, detail: `no bastion (BASTION_ENABLED=false)${s.bastion ? `; ${s.bastion.InstanceId} from an earlier run is left as it is (99-teardown removes it)` : ''}` }
+      }
+      if (!s.bastion) return { holds: false, detail: `launch a ${t.bastion.instanceType} (Amazon Linux 2023) in ${s.azs[0] ?? 'the first AZ'}` }
+      const drift = bastionDrift(s.bastion)
+      if (s.bastion.State?.Name === 'pending') drift.push('wait until running')
+      return drift.length ? { holds: false, detail: drift.join('; ') } : { holds: true, detail: describeBastion(s.bastion) }
+    },
+    async apply(ctx, s) {
+      const t = target(ctx)
+      const ec2 = ctx.aws.ec2
+      let instance = s.bastion
+      if (instance) {
+        await repairBastion(ec2, instance)
+      } else {
+        const subnet = subnetsOf(s.subnets, 'public')[0]
+        if (!subnet || !s.bastionSgId) throw new RunbookError('the public subnet or the bastion security group is missing', 'rerun the step: those tasks come first')
+        const amiId = await latestAmazonLinuxAmi(ctx.aws.ssm, t.bastion.instanceType)
+        const launch = () => launchBastion(ec2, { cluster: t.cluster, amiId, instanceType: t.bastion.instanceType, subnetId: subnet.SubnetId!, securityGroupId: s.bastionSgId!, instanceProfile: bastionRoleName(t.cluster), keyName: t.bastion.keyName })
+        // A new instance profile takes a few seconds to be usable by EC2.
+        instance = await waitFor({ what: `the bastion's instance profile to be usable`, timeoutMs: Math.min(ctx.config.waitTimeoutMs, 120_000), log: ctx.log, intervalMs: 2000 }, async () => {
+          try {
+            return { done: true, status: 'launched', value: await launch() }
+          } catch (err) {
+            if (isAwsError(err, 'InvalidParameterValue') && /iam instance profile/i.test((err as Error).message)) return { done: false, status: (err as Error).message }
+            throw err
+          }
+        })
+      }
+      const id = instance!.InstanceId!
+      s.bastion = await waitFor({ what: `bastion ${id} to be running with a public IP`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
+        const now = await describeInstance(ec2, id)
+        const state = now?.State?.Name ?? 'not visible yet'
+        if (state === 'terminated' || state === 'shutting-down') return { done: false, status: state, failed: `the instance is ${state}: ${now?.StateReason?.Message ?? ''}` }
+        return { done: state === 'running' && Boolean(now?.PublicIpAddress), status: `${state}${now?.PublicIpAddress ? ` ${now.PublicIpAddress}` : ''}`, value: now }
+      })
+      return describeBastion(s.bastion!)
+    },
+  }
+}

@@ -1,0 +1,40 @@
+// What a network is built for: the Ledger's (01-vpc) now, the Auditor's (05-auditor) later,
+// with the same tasks.
+import type { Instance, InternetGateway, NatGateway, RouteTable, Subnet, Vpc } from '@aws-sdk/client-ec2'
+import type { Config } from '../config.ts'
+import type { TaskContext } from '../task.ts'
+
+export interface NetworkTarget {
+  /** The tag value scalardl-runbook/cluster, and the prefix of every Name. */
+  cluster: string
+  vpcCidr: string
+  natGateways: 'single' | 'per-az'
+  bastion: Config['bastion']
+}
+
+export interface NetworkState {
+  azs: string[]
+  vpc?: Vpc
+  subnets: Subnet[]
+  igw?: InternetGateway
+  nats: NatGateway[]
+  routeTables: RouteTable[]
+  bastionSgId?: string
+  controlPlaneSgId?: string
+  bastion?: Instance
+}
+
+export function emptyNetworkState(): NetworkState {
+  return { azs: [], subnets: [], nats: [], routeTables: [] }
+}
+
+export type TargetOf = (ctx: TaskContext) => NetworkTarget
+
+export function ledgerNetwork(config: Config): NetworkTarget {
+  return { cluster: config.clusterName, vpcCidr: config.vpcCidr, natGateways: config.natGateways, bastion: config.bastion }
+}
+
+/** The AZs that get a NAT gateway: the first one, or all. */
+export function natZones(t: NetworkTarget, azs: string[]): string[] {
+  return t.natGateways === 'per-az' ? azs : azs.slice(0, 1)
+}

@@ -1,0 +1,35 @@
+// Prerequisites on the AWS side: who we are, and whether the region can hold the design.
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { availableZones } from '../aws/azs.ts'
+import type { Task } from '../task.ts'
+
+export function identityTask(): Task {
+  return {
+    title: 'AWS identity',
+    async check(ctx) {
+      const id = await ctx.aws.sts.send(new GetCallerIdentityCommand({}))
+      return { holds: true, detail: `${id.Arn} (account ${id.Account})` }
+    },
+  }
+}
+
+export function zonesTask(minimum = 3): Task {
+  return {
+    title: `Region has at least ${minimum} availability zones`,
+    async check(ctx) {
+      const zones = await availableZones(ctx.aws.ec2)
+      if (zones.length < minimum) return { holds: false, detail: `${ctx.config.region} has ${zones.length}: ${zones.join(', ') || 'none'}`, hint: 'choose a region with 3 or more availability zones (AWS_REGION)' }
+      return { holds: true, detail: `${ctx.config.region}: ${zones.join(', ')}` }
+    },
+  }
+}
+
+export function configurationTask(): Task {
+  return {
+    title: 'Configuration valid',
+    async check(ctx) {
+      const c = ctx.config
+      return { holds: true, detail: `${c.source}: cluster ${c.clusterName}, VPC ${c.vpcCidr}, NAT ${c.natGateways}, ${c.nodeCount} x ${c.nodeInstanceType}, bastion ${c.bastion.enabled ? c.bastion.instanceType : 'off'}` }
+    },
+  }
+}

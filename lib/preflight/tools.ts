@@ -1,0 +1,61 @@
+// Prerequisites: the tools the later steps drive, at versions the guide supports.
+import { Eksctl } from '../eksctl.ts'
+import { CommandError } from '../errors.ts'
+import { Helm } from '../helm.ts'
+import { Kubectl } from '../kubectl.ts'
+import type { CheckResult, Task, TaskContext } from '../task.ts'
+import { atLeast, formatVersion, type Version } from '../version.ts'
+
+interface ToolSpec {
+  name: 'kubectl' | 'helm' | 'eksctl'
+  minimum?: string
+  install: string
+  version: (ctx: TaskContext) => Promise<{ version: Version; raw: string }>
+}
+
+export const TOOLS: ToolSpec[] = [
+  {
+    name: 'kubectl',
+    minimum: '1.19.0',
+    install: 'install kubectl 1.19 or newer: https://kubernetes.io/docs/tasks/tools/ (or set KUBECTL to its path)',
+    version: async (ctx) => {
+      const v = await new Kubectl({ command: ctx.config.tools.kubectl }).clientVersion()
+      return { version: v.version, raw: v.gitVersion }
+    },
+  },
+  {
+    name: 'helm',
+    minimum: '3.5.0',
+    install: 'install helm 3.5 or newer: https://helm.sh/docs/intro/install/ (or set HELM to its path)',
+    version: (ctx) => new Helm({ command: ctx.config.tools.helm }).version(),
+  },
+  {
+    name: 'eksctl',
+    install: 'install eksctl: https://eksctl.io/installation/ (or set EKSCTL to its path)',
+    version: (ctx) => new Eksctl({ command: ctx.config.tools.eksctl }).version(),
+  },
+]
+
+function missing(err: unknown): boolean {
+  return err instanceof CommandError && (err.exitCode === 127 || /command not found|No such file|ENOENT|not found/i.test(err.stderr))
+}
+
+export function toolTask(spec: ToolSpec): Task {
+  return {
+    title: `${spec.name}${spec.minimum ? ` >= ${spec.minimum.replace(/\.0$/, '')}` : ''} installed`,
+    async check(ctx): Promise<CheckResult> {
+      let found
+      try {
+        found = await spec.version(ctx)
+      } catch (err) {
+        if (missing(err)) return { holds: false, detail: `${spec.name} not found`, hint: spec.install }
+        return { holds: false, detail: `${spec.name} did not report its version: ${(err as Error).message}`, hint: spec.install }
+      }
+      if (spec.minimum && !atLeast(found.version, spec.minimum)) {
+        return { holds: false, detail: `${spec.name} ${formatVersion(found.version)} is older than ${spec.minimum}`, hint: spec.install }
+      }
+      const note = spec.name === 'helm' && found.version.major >= 4 ? ' (helm 4: the runbook uses only flags helm 4 keeps)' : ''
+      return { holds: true, detail: `${found.raw}${note}` }
+    },
+  }
+}

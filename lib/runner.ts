@@ -1,0 +1,170 @@
+// The step runner: check each task, apply what does not hold (or plan it in --dry-run),
+// stop at the first failure, print one recap line, journal the run, and exit 0/1/2.
+import { randomUUID } from 'node:crypto'
+import { parseArgs, usage, UsageError, type CommonArgs } from './args.ts'
+import { AwsSession } from './aws/clients.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { describeError, hintFor } from './errors.ts'
+import { appendJournal } from './journal.ts'
+import { formatDuration, Logger } from './log.ts'
+import { redact, registerEnvSecrets } from './redact.ts'
+import type { StepDefinition, StepResult, StepStatus, TaskContext, TaskResult, TaskStatus } from './task.ts'
+
+export const EXIT = { done: 0, failed: 1, usage: 2 } as const
+
+function emptySummary(): Record<TaskStatus, number> {
+  return { ok: 0, changed: 0, planned: 0, failed: 0, skipped: 0 }
+}
+
+function stepStatus(summary: Record<TaskStatus, number>): StepStatus {
+  if (summary.failed) return 'failed'
+  if (summary.planned) return 'planned'
+  if (summary.changed) return 'changed'
+  return 'ok'
+}
+
+export function recapLine(r: StepResult): string {
+  const s = r.summary
+  return `RECAP ${r.step}: ok=${s.ok} changed=${s.changed} planned=${s.planned} failed=${s.failed} skipped=${s.skipped}  (${formatDuration(r.durationMs)})`
+}
+
+/** Runs the tasks of a step against a prepared context. Pure of process concerns, for tests. */
+export async function executeStep<S>(def: StepDefinition<S>, ctx: TaskContext, state: S): Promise<StepResult> {
+  const started = Date.now()
+  const summary = emptySummary()
+  const tasks: TaskResult[] = []
+  let stopped = false
+  const record = (title: string, status: TaskStatus, detail = '') => {
+    summary[status]++
+    tasks.push({ title, status, detail })
+    ctx.log.task(status, title, detail)
+  }
+  const fail = (title: string, err: unknown, fallbackHint?: string) => {
+    record(title, 'failed', describeError(err))
+    const hint = hintFor(err, fallbackHint)
+    if (hint) ctx.log.info(`    hint: ${hint}`)
+    if (!def.continueOnFailure) stopped = true
+  }
+
+  const early = def.concurrent ? def.tasks.map((t) => t.check(ctx, state)) : []
+  early.forEach((p) => p.catch(() => undefined)) // awaited below, in order
+  for (const [i, task] of def.tasks.entries()) {
+    if (stopped) {
+      record(task.title, 'skipped', 'an earlier task failed')
+      continue
+    }
+    let check
+    try {
+      check = await (early[i] ?? task.check(ctx, state))
+    } catch (err) {
+      fail(task.title, err, task.hint)
+      continue
+    }
+    if (check.holds) {
+      record(task.title, 'ok', check.detail)
+      continue
+    }
+    if (check.conflict) {
+      fail(task.title, Object.assign(new Error(check.conflict), { hint: check.hint ?? task.hint }))
+      continue
+    }
+    if (!task.apply) {
+      fail(task.title, Object.assign(new Error(check.detail ?? 'does not hold'), { hint: check.hint ?? task.hint }))
+      continue
+    }
+    if (ctx.dryRun) {
+      record(task.title, 'planned', check.detail)
+      continue
+    }
+    try {
+      const done = await task.apply(ctx, state)
+      record(task.title, 'changed', done || check.detail)
+    } catch (err) {
+      fail(task.title, err, task.hint)
+    }
+  }
+  const summaryOut = summary
+  return { step: def.name, status: stepStatus(summaryOut), summary: summaryOut, tasks, durationMs: Date.now() - started }
+}
+
+async function writeStdout(text: string): Promise<void> {
+  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()))
+}
+
+/** The entry point of every runbook script: parse flags, validate configuration, run, exit. */
+export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.slice(2)): Promise<never> {
+  const started = Date.now()
+  const log = new Logger()
+  let args: CommonArgs
+  try {
+    args = parseArgs(argv, Object.keys(def.flags ?? {}))
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    log.error(`${def.name}: ${err.message}`)
+    log.plain(usage(def.name, def.description, def.flags, def.help))
+    process.exit(EXIT.usage)
+  }
+  if (args.help) {
+    log.plain(usage(def.name, def.description, def.flags, def.help))
+    process.exit(EXIT.done)
+  }
+  registerEnvSecrets()
+
+  let config: Config
+  try {
+    config = loadConfig(args.envFile)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    log.error(`✗ ${def.name}: ${err.message}; nothing was changed.`)
+    for (const p of err.problems) {
+      log.plain(`  ${p.key}: ${p.message}`)
+      if (p.fix) log.plain(`      fix: ${p.fix}`)
+    }
+    if (args.json) {
+      const result = { step: def.name, status: 'failed', summary: emptySummary(), tasks: [], durationMs: Date.now() - started, problems: err.problems }
+      await writeStdout(JSON.stringify(redact(result)) + '\n')
+    }
+    process.exit(EXIT.usage)
+  }
+
+  const aws = new AwsSession(config.region, args.dryRun)
+  const ctx: TaskContext = { config, dryRun: args.dryRun, yes: args.yes, log, aws, flags: args.flags }
+  const state = (def.state?.() ?? {}) as S
+  log.header(def.name, def.description, `cluster ${config.clusterName} · region ${config.region} · config ${config.source}${args.dryRun ? ' · DRY RUN: nothing will be changed' : ''}`)
+
+  let result: StepResult
+  try {
+    result = await executeStep(def, ctx, state)
+  } catch (err) {
+    // A bug outside any task: still report it in the contract's shape.
+    log.error(describeError(err))
+    result = { step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'runner', status: 'failed', detail: describeError(err) }], durationMs: 0 }
+  }
+  result.durationMs = Date.now() - started
+
+  const report = def.report?.(result, ctx, state)
+  if (report) log.plain(report)
+  log.plain(recapLine(result))
+  if (result.status === 'ok') log.info('nothing to change: everything already holds')
+
+  try {
+    appendJournal(config.stateDir, {
+      ts: new Date().toISOString(),
+      runId: randomUUID(),
+      step: def.name,
+      cluster: config.clusterName,
+      region: config.region,
+      dryRun: args.dryRun,
+      argv,
+      status: result.status,
+      summary: result.summary,
+      tasks: result.tasks,
+      durationMs: result.durationMs,
+      awsCalls: aws.summary(),
+    })
+  } catch (err) {
+    log.warn(`could not write the journal in ${config.stateDir}: ${describeError(err)}`)
+  }
+  if (args.json) await writeStdout(JSON.stringify(redact(result)) + '\n')
+  process.exit(result.status === 'failed' ? EXIT.failed : EXIT.done)
+}

@@ -1,0 +1,78 @@
+// The task model: a step is an ordered list of tasks; each task reads live state in check()
+// and, when the desired state does not hold, makes it hold in apply().
+import type { Config } from './config.ts'
+import type { Logger } from './log.ts'
+import type { AwsSession } from './aws/clients.ts'
+
+export type TaskStatus = 'ok' | 'changed' | 'planned' | 'failed' | 'skipped'
+export type StepStatus = 'ok' | 'changed' | 'planned' | 'failed'
+
+export interface CheckResult {
+  /** True when the desired state already holds. */
+  holds: boolean
+  /** What is there, or what differs and would change. */
+  detail?: string
+  /**
+   * The state cannot be reached by apply() (for example a resource with the same name that the
+   * runbook did not create): the task fails, in --dry-run too, with this message.
+   */
+  conflict?: string
+  hint?: string
+}
+
+export interface TaskContext {
+  config: Config
+  dryRun: boolean
+  yes: boolean
+  log: Logger
+  aws: AwsSession
+  /** Flags given on the command line beyond the common ones. */
+  flags: Record<string, unknown>
+}
+
+export interface Task<S = unknown> {
+  title: string
+  check(ctx: TaskContext, state: S): Promise<CheckResult>
+  /** Makes the desired state hold; returns what it did. Absent for assertion-only tasks. */
+  apply?(ctx: TaskContext, state: S): Promise<string | void>
+  /** What to do when the task fails, shown with the error. */
+  hint?: string
+}
+
+export interface TaskResult {
+  title: string
+  status: TaskStatus
+  detail: string
+}
+
+export interface StepResult {
+  step: string
+  status: StepStatus
+  summary: Record<TaskStatus, number>
+  tasks: TaskResult[]
+  durationMs: number
+}
+
+export interface StepDefinition<S = unknown> {
+  /** e.g. "01-vpc" */
+  name: string
+  /** One line: the guide's step this implements. */
+  description: string
+  /** Shared, step-local state the tasks fill in as they discover or create resources. */
+  state?: () => S
+  tasks: Task<S>[]
+  /** Run every task even when one fails (checklists such as preflight and verify). */
+  continueOnFailure?: boolean
+  /** Run all checks at once (independent, read-only checks); results are still reported in order. */
+  concurrent?: boolean
+  /** Extra lines for --help. */
+  help?: string
+  /** Step-specific boolean flags, e.g. { 'allow-no-system-nodes': 'description' }. */
+  flags?: Record<string, string>
+  /** Printed after the recap, e.g. preflight's table. */
+  report?: (result: StepResult, ctx: TaskContext, state: S) => string | undefined
+}
+
+export function defineStep<S>(def: StepDefinition<S>): StepDefinition<S> {
+  return def
+}

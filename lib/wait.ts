@@ -1,0 +1,64 @@
+// The one wait helper: polls with a backing-off interval until a deadline, shows progress,
+// and on timeout says what it last saw.
+import { RunbookError } from './errors.ts'
+import type { Logger } from './log.ts'
+import { formatDuration } from './log.ts'
+
+export interface Poll<T> {
+  /** true when the wait is over; status is what was seen, for progress and for the timeout message. */
+  done: boolean
+  status: string
+  value?: T
+  /** Stop waiting at once: the state can no longer become the wanted one (e.g. a failed NAT gateway). */
+  failed?: string
+}
+
+export interface WaitOptions {
+  /** What is being waited for, e.g. "NAT gateway nat-0123 to be available". */
+  what: string
+  timeoutMs: number
+  log?: Logger
+  /** First interval; doubles up to maxIntervalMs. */
+  intervalMs?: number
+  maxIntervalMs?: number
+  hint?: string
+}
+
+export class WaitTimeoutError extends RunbookError {
+  constructor(
+    what: string,
+    readonly lastSeen: string,
+    elapsedMs: number,
+    hint?: string,
+  ) {
+    super(`timed out after ${formatDuration(elapsedMs)} waiting for ${what}; last seen: ${lastSeen || 'nothing yet'}`, hint ?? 'rerun the step: it picks up where the wait stopped')
+    this.name = 'WaitTimeoutError'
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>): Promise<T | undefined> {
+  const start = Date.now()
+  const deadline = start + opts.timeoutMs
+  let interval = opts.intervalMs ?? 500
+  const maxInterval = opts.maxIntervalMs ?? 15000
+  let progress: ReturnType<Logger['progress']> | undefined
+  let last = ''
+  try {
+    for (;;) {
+      const p = await poll()
+      last = p.status
+      if (p.done) return p.value
+      if (p.failed) throw new RunbookError(`${opts.what}: ${p.failed}`, opts.hint)
+      const now = Date.now()
+      if (now >= deadline) throw new WaitTimeoutError(opts.what, last, now - start, opts.hint)
+      progress ??= opts.log?.progress(opts.what)
+      progress?.update(last)
+      await sleep(Math.min(interval, deadline - now))
+      interval = Math.min(interval * 2, maxInterval)
+    }
+  } finally {
+    progress?.done()
+  }
+}

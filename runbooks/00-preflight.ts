@@ -1,0 +1,26 @@
+// Prerequisites of "Scalar DL on AWS": the tools on the bastion (kubectl >= 1.19, helm >= 3.5,
+// eksctl), the AWS identity, a region with 3 AZs, and a valid configuration. Changes nothing.
+import { isMain } from '../lib/main.ts'
+import { configurationTask, identityTask, zonesTask } from '../lib/preflight/account.ts'
+import { TOOLS, toolTask } from '../lib/preflight/tools.ts'
+import { runStep } from '../lib/runner.ts'
+import { defineStep, type StepResult } from '../lib/task.ts'
+
+function table(result: StepResult): string {
+  const width = Math.max(...result.tasks.map((t) => t.title.length))
+  const rows = result.tasks.map((t) => `  ${t.title.padEnd(width)}  ${(t.status === 'ok' ? 'OK' : 'MISSING').padEnd(7)}  ${t.detail}`)
+  const failed = result.tasks.filter((t) => t.status === 'failed')
+  const tail = failed.length ? ['', `  ${failed.length} prerequisite${failed.length > 1 ? 's' : ''} missing: ${failed.map((t) => t.title).join('; ')}`] : []
+  return ['', `  ${'CHECK'.padEnd(width)}  RESULT   DETAIL`, ...rows, ...tail].join('\n')
+}
+
+export const step = defineStep({
+  name: '00-preflight',
+  description: 'Prerequisites: tools, AWS identity, region, configuration',
+  continueOnFailure: true,
+  concurrent: true,
+  tasks: [configurationTask(), ...TOOLS.map(toolTask), identityTask(), zonesTask()],
+  report: (result) => table(result),
+})
+
+if (isMain(import.meta.url)) await runStep(step)

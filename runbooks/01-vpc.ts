@@ -1,0 +1,35 @@
+// Step 1 of "Scalar DL on AWS": the network. A VPC over 3 AZs with public and private subnets,
+// an internet gateway, NAT gateway(s), routes, EKS load-balancer subnet tags, a bastion, and the
+// security group that lets the bastion reach the private EKS API endpoint.
+import { isMain } from '../lib/main.ts'
+import { bastionIdentityTask, bastionSecurityGroupTask, bastionTask, controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
+import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
+import { natGatewaysTask } from '../lib/network/nat.ts'
+import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
+import { emptyNetworkState, ledgerNetwork, type NetworkState } from '../lib/network/target.ts'
+import { runStep } from '../lib/runner.ts'
+import { defineStep } from '../lib/task.ts'
+
+const ledger = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
+
+export const step = defineStep<NetworkState>({
+  name: '01-vpc',
+  description: 'Step 1: VPC with NAT gateway, subnets in 3 AZs, bastion',
+  state: emptyNetworkState,
+  tasks: [
+    availabilityZonesTask(ledger),
+    vpcTask(ledger),
+    subnetsTask(ledger, 'public'),
+    subnetsTask(ledger, 'private'),
+    internetGatewayTask(ledger),
+    natGatewaysTask(ledger),
+    publicRoutesTask(ledger),
+    privateRoutesTask(ledger),
+    bastionSecurityGroupTask(ledger),
+    controlPlaneSecurityGroupTask(ledger),
+    bastionIdentityTask(ledger),
+    bastionTask(ledger),
+  ],
+})
+
+if (isMain(import.meta.url)) await runStep(step)

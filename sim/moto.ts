@@ -1,0 +1,100 @@
+// The AWS side of the simulator: a private moto server (Python; `pip install "moto[server]"`)
+// on a free loopback port, started and stopped by its PID. The runbook reaches it through the
+// AWS SDK's own AWS_ENDPOINT_URL, exactly as it would reach AWS.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+
+export interface Moto {
+  url: string
+  port: number
+  pid: number
+  /** Wipes every service and region (the default VPC comes back with a new id). */
+  reset(): Promise<void>
+  stop(): Promise<void>
+  /** The environment that points the AWS SDK (and so the runbook) at this server. */
+  env(region?: string): Record<string, string>
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+async function ready(url: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let delay = 50
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${tail(logFile)}`)
+    try {
+      const res = await fetch(`${url}/moto-api/data.json`)
+      if (res.ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, delay))
+    delay = Math.min(delay * 2, 500)
+  }
+  throw new Error(`moto_server did not answer on ${url} within ${timeoutMs} ms: ${tail(logFile)}`)
+}
+
+function tail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-5).join('\n')
+  } catch {
+    return '(no log)'
+  }
+}
+
+export async function startMoto(o: { port?: number; logFile?: string; command?: string } = {}): Promise<Moto> {
+  const port = o.port ?? (await freePort())
+  const url = `http://127.0.0.1:${port}`
+  const logFile = o.logFile ?? `/tmp/moto-${port}.log`
+  const out = fs.openSync(logFile, 'a')
+  const command = o.command ?? process.env.MOTO_SERVER ?? 'moto_server'
+  const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', out, out],
+    // AWS managed policies (AmazonSSMManagedInstanceCore, CloudWatchAgentServerPolicy) exist in
+    // every real account; moto loads them only when asked.
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
+  })
+  fs.closeSync(out)
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}. Install moto with: pip install "moto[server]"`))),
+  )
+  await Promise.race([ready(url, child, logFile, 20_000), spawnError])
+  const pid = child.pid!
+  return {
+    url,
+    port,
+    pid,
+    async reset() {
+      const res = await fetch(`${url}/moto-api/reset`, { method: 'POST' })
+      if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`)
+    },
+    async stop() {
+      if (child.exitCode !== null) return
+      const exited = new Promise<void>((r) => child.once('exit', () => r()))
+      process.kill(pid, 'SIGTERM')
+      const timer = setTimeout(() => child.exitCode === null && process.kill(pid, 'SIGKILL'), 3000)
+      await exited
+      clearTimeout(timer)
+    },
+    env(region = 'ap-northeast-1') {
+      return {
+        AWS_ENDPOINT_URL: url,
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing-secret-key',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      }
+    },
+  }
+}
