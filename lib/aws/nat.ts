@@ -1,14 +1,16 @@
 // NAT gateways and their Elastic IPs, one per AZ that needs one.
 import { AllocateAddressCommand, CreateNatGatewayCommand, DescribeAddressesCommand, DescribeNatGatewaysCommand, type Address, type EC2Client, type NatGateway } from '@aws-sdk/client-ec2'
 import { clientToken } from './discover.ts'
-import { AZ_TAG, roleFilters, tagSpec, tagValue } from './tags.ts'
+import { AZ_TAG, hasRole, roleFilters, tagSpec, tagValue } from './tags.ts'
 
 /** NAT gateways that exist or are coming: failed and deleted ones do not count. */
 const LIVE_NAT = ['pending', 'available']
 
 export async function findNatGateways(ec2: EC2Client, cluster: string): Promise<NatGateway[]> {
   const out = await ec2.send(new DescribeNatGatewaysCommand({ Filter: [...roleFilters(cluster, 'nat-gateway'), { Name: 'state', Values: LIVE_NAT }] }))
-  return out.NatGateways ?? []
+  // Checked here too: moto ignores tag filters on DescribeNatGateways, and a NAT gateway of
+  // another cluster must never be taken for ours.
+  return (out.NatGateways ?? []).filter((n) => hasRole(n.Tags, cluster, 'nat-gateway') && LIVE_NAT.includes(n.State ?? ''))
 }
 
 export async function findNatAddresses(ec2: EC2Client, cluster: string): Promise<Address[]> {

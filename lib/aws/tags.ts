@@ -54,3 +54,8 @@ export function roleFilters(cluster: string, role: Role): Filter[] {
 export function tagValue(tags: Tag[] | undefined, key: string): string | undefined {
   return tags?.find((t) => t.Key === key)?.Value
 }
+
+/** True when the tags say the resource is this cluster's, in this role. */
+export function hasRole(tags: Tag[] | undefined, cluster: string, role: Role): boolean {
+  return tagValue(tags, CLUSTER_TAG) === cluster && tagValue(tags, ROLE_TAG) === role
+}

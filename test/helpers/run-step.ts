@@ -1,0 +1,55 @@
+// Runs a runbook script as the operator would: its own process, flags, environment, exit code.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const TSX = import.meta.resolve('tsx')
+
+export interface StepRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  json?: any
+}
+
+/** A clean environment: no developer's AWS profile or .env leaks into a test. */
+export function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', CI: 'true', LANG: 'C.UTF-8' }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v
+  return env
+}
+
+export function tempDir(prefix = 'rb-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+export function spawnStep(script: string, args: string[], env: NodeJS.ProcessEnv, cwd = tempDir()): ChildProcess {
+  const file = path.isAbsolute(script) ? script : path.join(ROOT, script)
+  return spawn(process.execPath, ['--import', TSX, file, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+export function collect(child: ChildProcess): Promise<StepRun> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (d) => (stdout += d))
+  child.stderr!.on('data', (d) => (stderr += d))
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      let json
+      try {
+        json = stdout.trim() ? JSON.parse(stdout) : undefined
+      } catch {
+        json = undefined
+      }
+      resolve({ code, signal, stdout, stderr, json })
+    })
+  })
+}
+
+export function runStep(script: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<StepRun> {
+  return collect(spawnStep(script, args, env, cwd))
+}
