@@ -167,8 +167,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
   const input: Record<string, string> = {}
   for (const key of CONFIG_KEYS) {
     const v = env[key]
-    // An empty value means "use the default", as in most .env conventions, except for required keys.
-    if (v !== undefined && (v.trim() !== '' || key === 'CLUSTER_NAME' || key === 'AWS_REGION')) input[key] = v
+    // An empty value means "use the default" (and "missing" for a required key), as in .env files.
+    if (v !== undefined && v.trim() !== '') input[key] = v
   }
   const result = schema.safeParse(input)
   if (!result.success) {

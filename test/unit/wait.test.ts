@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { Logger } from '../../lib/log.ts'
+import { waitFor, WaitTimeoutError } from '../../lib/wait.ts'
+
+function logger(): { log: Logger; output: string[] } {
+  const output: string[] = []
+  return { log: new Logger({ write: (s: string) => output.push(s) }, false), output }
+}
+
+describe('waitFor', () => {
+  test('returns the value once done, polling with a backing-off interval', async () => {
+    const times: number[] = []
+    const v = await waitFor({ what: 'thing', timeoutMs: 5000, intervalMs: 20 }, async () => {
+      times.push(Date.now())
+      return times.length < 4 ? { done: false, status: `poll ${times.length}` } : { done: true, status: 'ready', value: 42 }
+    })
+    assert.equal(v, 42)
+    const gaps = times.slice(1).map((t, i) => t - times[i]!)
+    assert.ok(gaps[2]! > gaps[0]!, `intervals grow: ${gaps}`)
+  })
+
+  test('a timeout says what it waited for and what it last saw', async () => {
+    const { log, output } = logger()
+    await assert.rejects(
+      waitFor({ what: 'NAT gateway nat-1 to be available', timeoutMs: 120, intervalMs: 20, log }, async () => ({ done: false, status: 'nat-1 pending' })),
+      (e: unknown) => e instanceof WaitTimeoutError && /waiting for NAT gateway nat-1 to be available; last seen: nat-1 pending/.test(e.message),
+    )
+    assert.match(output.join(''), /waiting for NAT gateway nat-1 to be available \(\d+ms, last seen: nat-1 pending\)/)
+  })
+
+  test('a state that cannot become the wanted one stops the wait at once', async () => {
+    const t0 = Date.now()
+    await assert.rejects(waitFor({ what: 'x', timeoutMs: 10_000 }, async () => ({ done: false, status: 'failed', failed: 'it failed: quota' })), /x: it failed: quota/)
+    assert.ok(Date.now() - t0 < 1000)
+  })
+})

@@ -1,0 +1,110 @@
+// kubectl, helm and eksctl wrappers over an injected runner: JSON from stdout only, one typed
+// error, secrets on stdin; and the real zx runner on real commands.
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { Eksctl } from '../../lib/eksctl.ts'
+import { CommandError } from '../../lib/errors.ts'
+import { assertNoSecretsInArgs, zxRunner, type CommandRunner, type RunOptions } from '../../lib/exec.ts'
+import { Helm } from '../../lib/helm.ts'
+import { Kubectl } from '../../lib/kubectl.ts'
+import { atLeast, parseVersion } from '../../lib/version.ts'
+
+interface Call {
+  command: string
+  args: string[]
+  opts?: RunOptions
+}
+
+/** A runner that answers from a table keyed by the joined arguments. */
+function fake(answers: Record<string, { stdout?: string; stderr?: string; exitCode?: number }>): { runner: CommandRunner; calls: Call[] } {
+  const calls: Call[] = []
+  const runner: CommandRunner = async (command, args, opts) => {
+    calls.push({ command, args, opts })
+    const a = answers[args.join(' ')]
+    if (!a) return { stdout: '', stderr: `unexpected: ${args.join(' ')}`, exitCode: 99 }
+    return { stdout: a.stdout ?? '', stderr: a.stderr ?? '', exitCode: a.exitCode ?? 0 }
+  }
+  return { runner, calls }
+}
+
+describe('CLI wrappers', () => {
+  test('kubectl: client version from gitVersion, with warnings on stderr ignored', async () => {
+    const { runner } = fake({ 'version --client -o json': { stdout: '{"clientVersion":{"major":"1","minor":"30+","gitVersion":"v1.30.4-eks-a737599"}}', stderr: 'WARNING: version difference' } })
+    const v = await new Kubectl({ runner }).clientVersion()
+    assert.deepEqual(v.version, { major: 1, minor: 30, patch: 4 })
+  })
+
+  test('kubectl: list, get (missing -> undefined), context flags first, typed error with hint', async () => {
+    const { runner, calls } = fake({
+      '--context ledger get pods -o json -n default -l app.kubernetes.io/app=ledger': { stdout: '{"items":[{"metadata":{"name":"p1"}}]}', stderr: 'Warning: something' },
+      '--context ledger get secret ledger-keys -o json -n default': { stderr: 'Error from server (NotFound): secrets "ledger-keys" not found', exitCode: 1 },
+      '--context ledger get nodes -o json': { stderr: 'The connection to the server 10.0.0.1:443 was refused - did you specify the right host or port?', exitCode: 1 },
+    })
+    const k = new Kubectl({ runner, context: 'ledger' })
+    assert.deepEqual((await k.list('pods', { namespace: 'default', selector: 'app.kubernetes.io/app=ledger' })).map((p) => p.metadata.name), ['p1'])
+    assert.equal(await k.get('secret', 'ledger-keys', { namespace: 'default' }), undefined)
+    await assert.rejects(k.list('nodes'), (e: unknown) => e instanceof CommandError && e.exitCode === 1 && /connection/.test(e.stderr) && /not reachable/.test(e.hint ?? ''))
+    assert.equal(calls[0]!.args[0], '--context')
+  })
+
+  test('kubectl apply sends the manifest on stdin, never in argv', async () => {
+    const manifest = 'apiVersion: v1\nkind: Secret\nmetadata: {name: ledger-keys}\nstringData: {private-key: TOPSECRET}\n'
+    const { runner, calls } = fake({ 'apply -f - -n default': { stdout: 'secret/ledger-keys created\n' } })
+    assert.equal(await new Kubectl({ runner }).apply(manifest, { namespace: 'default' }), 'secret/ledger-keys created')
+    assert.equal(calls[0]!.opts?.input, manifest)
+    assert.ok(!calls[0]!.args.join(' ').includes('TOPSECRET'))
+  })
+
+  test('helm: version, list (revision is a string), and "already in progress" hint', async () => {
+    const { runner } = fake({
+      'version --short': { stdout: 'v3.16.4+g7877b45\n' },
+      'list --all -o json -n default': { stdout: '[{"name":"my-release-scalardl","namespace":"default","revision":"2","updated":"2026-11-25 10:00:00.1 +0000 UTC","status":"deployed","chart":"scalardl-4.12.0","app_version":"3.13.0"}]' },
+      'upgrade --install r c -n default -o json': { stderr: 'Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress', exitCode: 1 },
+    })
+    const h = new Helm({ runner })
+    assert.ok(atLeast((await h.version()).version, '3.5'))
+    const rel = await h.release('my-release-scalardl', 'default')
+    assert.equal(rel?.revision, '2')
+    assert.equal(await h.release('absent', 'default'), undefined)
+    await assert.rejects(h.upgradeInstall('r', 'c', { namespace: 'default' }), (e: unknown) => e instanceof CommandError && /interrupted/.test(e.hint ?? ''))
+  })
+
+  test('eksctl: version, a missing cluster is undefined, JSON from stdout only, non-JSON is a typed error', async () => {
+    const { runner } = fake({
+      version: { stdout: '0.230.0\n' },
+      'get cluster --name absent --region ap-northeast-1 -o json': { stderr: 'Error: unable to describe cluster control plane: operation error EKS: DescribeCluster, https response error StatusCode: 404, ResourceNotFoundException: No cluster found for name: absent.', exitCode: 1 },
+      'get cluster --name demo --region ap-northeast-1 -o json': { stdout: '[{"Name":"demo","Status":"ACTIVE","Version":"1.31"}]', stderr: '2026-11-25 10:00:00 [ℹ]  eksctl version 0.230.0' },
+      'get nodegroup --cluster demo --region ap-northeast-1 -o json': { stdout: 'not json' },
+    })
+    const e = new Eksctl({ runner, region: 'ap-northeast-1' })
+    assert.equal((await e.version()).raw, '0.230.0')
+    assert.equal(await e.getCluster('absent'), undefined)
+    assert.equal((await e.getCluster('demo'))?.Status, 'ACTIVE')
+    await assert.rejects(e.getNodegroups('demo'), (err: unknown) => err instanceof CommandError && /not JSON/.test(err.stderr))
+  })
+
+  test('the zx runner runs real commands, keeps arguments literal, and passes stdin', async () => {
+    const r = await zxRunner('printf', ['%s|', 'a b', '$(echo injected)', "it's"])
+    assert.equal(r.stdout, "a b|$(echo injected)|it's|")
+    assert.equal(r.exitCode, 0)
+    assert.equal((await zxRunner('cat', [], { input: 'from stdin' })).stdout, 'from stdin')
+    const failed = await zxRunner('bash', ['-c', 'echo oops >&2; exit 3'])
+    assert.equal(failed.exitCode, 3)
+    assert.equal(failed.stderr.trim(), 'oops')
+    const missing = await zxRunner('/nonexistent/tool', ['version'])
+    assert.equal(missing.exitCode, 127)
+  })
+
+  test('secrets are refused on a command line', () => {
+    assert.throws(() => assertNoSecretsInArgs('kubectl', ['create', 'secret', '--docker-password=ghp_abc123456'], ['ghp_abc123456']), /refusing to pass a secret/)
+    assert.doesNotThrow(() => assertNoSecretsInArgs('kubectl', ['apply', '-f', '-'], ['ghp_abc123456']))
+  })
+
+  test('versions', () => {
+    assert.deepEqual(parseVersion('v3.21.4+g1234567'), { major: 3, minor: 21, patch: 4 })
+    assert.deepEqual(parseVersion('0.231.0-dev+abc.2026'), { major: 0, minor: 231, patch: 0 })
+    assert.equal(parseVersion('no version'), undefined)
+    assert.ok(atLeast(parseVersion('v1.19.0')!, '1.19'))
+    assert.ok(!atLeast(parseVersion('v1.18.20')!, '1.19'))
+  })
+})
