@@ -1,0 +1,25 @@
+// `npm run deploy [-- --dry-run --env-file PATH ...]`: runs the numbered steps in order (00 to
+// 07, those present) and stops at the first that fails, with its exit code. Teardown (99) is
+// never part of it.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const dir = path.join(root, 'runbooks')
+const steps = fs
+  .readdirSync(dir)
+  .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))
+  .sort()
+const args = process.argv.slice(2).filter((a) => a !== '--json')
+
+for (const file of steps) {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(dir, file), ...args], { stdio: 'inherit' })
+  const code = res.status ?? 1
+  if (code !== 0) {
+    console.error(`\ndeploy stopped at ${file} (exit ${code}). Fix the cause shown above and rerun: finished steps report ok and change nothing.`)
+    process.exit(code)
+  }
+}
+console.error(`\ndeploy: ${steps.length} steps done (${steps.map((s) => s.replace(/\.ts$/, '')).join(', ')})`)
