@@ -1,7 +1,8 @@
 // The base of the kubectl, helm and eksctl wrappers: run through the injected runner, raise one
 // typed error, and parse JSON from stdout only (these CLIs print warnings on stderr).
 import { CommandError } from './errors.ts'
-import { formatCommand, zxRunner, type CommandRunner, type RunOptions, type RunResult } from './exec.ts'
+import { assertNoSecretsInArgs, formatCommand, zxRunner, type CommandRunner, type RunOptions, type RunResult } from './exec.ts'
+import { registeredSecrets } from './redact.ts'
 
 export interface CliOptions {
   /** The command or its path, e.g. "kubectl" or "/usr/local/bin/helm". */
@@ -32,6 +33,7 @@ export class Cli {
   /** Runs and returns the result whatever the exit code. */
   async exec(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const all = [...this.baseArgs, ...args]
+    assertNoSecretsInArgs(this.command, all, registeredSecrets())
     try {
       return await this.runner(this.command, all, { env: this.opts.env, timeoutMs: this.opts.timeoutMs, ...opts })
     } catch (err) {

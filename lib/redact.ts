@@ -27,6 +27,11 @@ export function registerEnvSecrets(env: NodeJS.ProcessEnv = process.env): void {
   }
 }
 
+/** The registered secret values, for guards such as "never on a command line". */
+export function registeredSecrets(): string[] {
+  return [...registered]
+}
+
 export function redactText(text: string): string {
   let out = text
   for (const value of registered) out = out.split(value).join(MASK)

@@ -76,6 +76,9 @@ describe('01-vpc and 02-database against moto', () => {
       assert.ok(calls.total > 0)
     }
     assert.deepEqual(await inventory(env, 'fresh'), expectedInventory(1))
+    // The secret access key never reaches the output, the journal or the rendered files.
+    const journal = fs.readFileSync(path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl'), 'utf8')
+    for (const text of [vpc.stdout, vpc.stderr, db.stdout, db.stderr, journal, props]) assert.ok(!text.includes(env.AWS_SECRET_ACCESS_KEY!))
   })
 
   test('the --json result has exactly the contract\'s shape', async () => {

@@ -35,3 +35,22 @@ describe('waitFor', () => {
     assert.ok(Date.now() - t0 < 1000)
   })
 })
+
+describe('progress output', () => {
+  test('on a terminal: a spinner line rewritten in place; in CI: plain lines only when the status changes', async () => {
+    const tty: string[] = []
+    const p = new Logger({ write: (s: string) => tty.push(s), isTTY: true }, true).progress('cluster to be ACTIVE')
+    p.update('CREATING')
+    await new Promise((r) => setTimeout(r, 300))
+    p.done()
+    assert.ok(tty.some((s) => s.startsWith('\r\x1b[2K') && /waiting for cluster to be ACTIVE \(\d+ms, last seen: CREATING\)/.test(s)))
+    const plain: string[] = []
+    const q = new Logger({ write: (s: string) => plain.push(s) }, false).progress('x')
+    q.update('a')
+    q.update('a')
+    q.update('b')
+    q.done()
+    assert.equal(plain.length, 2)
+    assert.ok(plain.every((s) => !s.includes('\r') && s.endsWith('\n')))
+  })
+})

@@ -7,6 +7,7 @@ import { CommandError } from '../../lib/errors.ts'
 import { assertNoSecretsInArgs, zxRunner, type CommandRunner, type RunOptions } from '../../lib/exec.ts'
 import { Helm } from '../../lib/helm.ts'
 import { Kubectl } from '../../lib/kubectl.ts'
+import { registerSecret } from '../../lib/redact.ts'
 import { atLeast, parseVersion } from '../../lib/version.ts'
 
 interface Call {
@@ -93,6 +94,13 @@ describe('CLI wrappers', () => {
     assert.equal(failed.stderr.trim(), 'oops')
     const missing = await zxRunner('/nonexistent/tool', ['version'])
     assert.equal(missing.exitCode, 127)
+  })
+
+  test('a wrapper refuses to run a command whose arguments hold a registered secret', async () => {
+    registerSecret('ghp_wrapperSecret0123456789')
+    const { runner, calls } = fake({})
+    await assert.rejects(new Kubectl({ runner }).run(['create', 'secret', 'generic', 'x', '--from-literal=token=ghp_wrapperSecret0123456789']), /refusing to pass a secret/)
+    assert.equal(calls.length, 0, 'nothing was run')
   })
 
   test('secrets are refused on a command line', () => {
