@@ -53,7 +53,7 @@ function tail(file: string): string {
   }
 }
 
-export async function startMoto(o: { port?: number; logFile?: string; command?: string } = {}): Promise<Moto> {
+export async function startMoto(o: { port?: number; logFile?: string; command?: string; detached?: boolean } = {}): Promise<Moto> {
   const port = o.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
   const logFile = o.logFile ?? `/tmp/moto-${port}.log`
@@ -64,7 +64,10 @@ export async function startMoto(o: { port?: number; logFile?: string; command?: 
     // AWS managed policies (AmazonSSMManagedInstanceCore, CloudWatchAgentServerPolicy) exist in
     // every real account; moto loads them only when asked.
     env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
+    // Detached: outlives the process that started it (sim/cli.ts up), stopped later by its PID.
+    detached: Boolean(o.detached),
   })
+  if (o.detached) child.unref()
   fs.closeSync(out)
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}. Install moto with: pip install "moto[server]"`))),

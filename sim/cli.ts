@@ -1,0 +1,248 @@
+// The simulator's command line. Scripts outside the project depend on this contract:
+//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N]
+//   npx tsx sim/cli.ts cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...] [--region R]
+//   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
+//   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX]
+//   npx tsx sim/cli.ts status --state-dir DIR
+//   npx tsx sim/cli.ts down --state-dir DIR
+// `up` writes DIR/env (KEY=VALUE lines: KUBECONFIG, KUBECACHEDIR, AWS_*, PATH with sim/bin first).
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import YAML from 'yaml'
+import { startMoto } from './moto.ts'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'state-dir': { type: 'string' },
+    nodes: { type: 'string' },
+    count: { type: 'string' },
+    label: { type: 'string', multiple: true },
+    taint: { type: 'string', multiple: true },
+    region: { type: 'string' },
+    'instance-type': { type: 'string' },
+    'no-moto': { type: 'boolean' },
+    'pod-start-ms': { type: 'string' },
+    'job-duration-ms': { type: 'string' },
+    'lb-delay-ms': { type: 'string' },
+    'fail-jobs': { type: 'string' },
+    'server-minor': { type: 'string' },
+    'watch-max-seconds': { type: 'string' },
+  },
+})
+
+function fail(msg: string, code = 2): never {
+  console.error(`sim: ${msg}`)
+  process.exit(code)
+}
+
+const stateDirArg = values['state-dir']
+if (!stateDirArg && positionals[0] !== 'help') fail('--state-dir DIR is required')
+const stateDir = path.resolve(stateDirArg ?? '.')
+const file = (name: string) => path.join(stateDir, name)
+
+interface SimInfo {
+  controlUrl: string
+  pid: number
+}
+
+function readInfo(): SimInfo | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file('sim.json'), 'utf8')) as SimInfo
+  } catch {
+    return undefined
+  }
+}
+
+async function healthy(info: SimInfo | undefined): Promise<boolean> {
+  if (!info) return false
+  try {
+    return (await fetch(`${info.controlUrl}/health`, { signal: AbortSignal.timeout(2000) })).ok
+  } catch {
+    return false
+  }
+}
+
+async function control(method: string, route: string, body?: unknown): Promise<any> {
+  const info = readInfo()
+  if (!(await healthy(info))) fail(`the simulator is not running for ${stateDir}: run \`npx tsx sim/cli.ts up --state-dir ${stateDir}\` first`, 1)
+  const res = await fetch(`${info!.controlUrl}${route}`, { method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })
+  const out = await res.json()
+  if (!res.ok) fail(out.error ?? `HTTP ${res.status}`, 1)
+  return out
+}
+
+function pairs(list: string[] | undefined, what: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const item of list ?? []) {
+    const i = item.indexOf('=')
+    if (i < 1) fail(`${what} must look like key=value: ${item}`)
+    out[item.slice(0, i)] = item.slice(i + 1)
+  }
+  return out
+}
+
+function taints(list: string[] | undefined) {
+  return (list ?? []).map((t) => {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t)
+    if (!m) fail(`--taint must look like key=value:NoSchedule: ${t}`)
+    return { key: m[1]!, ...(m[2] !== undefined ? { value: m[2] } : {}), effect: m[3]! }
+  })
+}
+
+function knobFlags(): Record<string, unknown> {
+  const k: Record<string, unknown> = {}
+  if (values['pod-start-ms']) k.podStartMs = Number(values['pod-start-ms'])
+  if (values['job-duration-ms']) k.jobDurationMs = Number(values['job-duration-ms'])
+  if (values['lb-delay-ms']) k.lbDelayMs = Number(values['lb-delay-ms'])
+  if (values['fail-jobs'] !== undefined) k.failJobs = values['fail-jobs']
+  return k
+}
+
+interface Kubeconfig {
+  apiVersion: 'v1'
+  kind: 'Config'
+  clusters: { name: string; cluster: { server: string } }[]
+  users: { name: string; user: Record<string, string> }[]
+  contexts: { name: string; context: { cluster: string; user: string; namespace?: string } }[]
+  'current-context': string
+  preferences: Record<string, never>
+}
+
+function readKubeconfig(): Kubeconfig {
+  try {
+    return YAML.parse(fs.readFileSync(file('kubeconfig'), 'utf8')) as Kubeconfig
+  } catch {
+    return { apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [], 'current-context': '', preferences: {} }
+  }
+}
+
+function writeKubeconfig(k: Kubeconfig): void {
+  fs.writeFileSync(file('kubeconfig'), YAML.stringify(k), { mode: 0o600 })
+}
+
+function addContext(name: string, server: string): void {
+  const k = readKubeconfig()
+  k.clusters = [...(k.clusters ?? []).filter((c) => c.name !== name), { name, cluster: { server } }]
+  k.users = [...(k.users ?? []).filter((u) => u.name !== name), { name, user: { token: 'simulator' } }]
+  k.contexts = [...(k.contexts ?? []).filter((c) => c.name !== name), { name, context: { cluster: name, user: name } }]
+  k['current-context'] = name
+  writeKubeconfig(k)
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function waitGone(pid: number, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  if (pidAlive(pid)) process.kill(pid, 'SIGKILL')
+}
+
+async function up(): Promise<void> {
+  fs.mkdirSync(stateDir, { recursive: true })
+  if (!(await healthy(readInfo()))) {
+    const log = fs.openSync(file('sim.log'), 'a')
+    const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir]
+    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
+    const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log] })
+    child.unref()
+    fs.closeSync(log)
+    const deadline = Date.now() + 20_000
+    while (!(await healthy(readInfo()))) {
+      if (Date.now() > deadline) fail(`the simulator did not start; see ${file('sim.log')}`, 1)
+      if (child.exitCode !== null) fail(`the simulator exited with ${child.exitCode}; see ${file('sim.log')}`, 1)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  let awsEnv: Record<string, string> = {}
+  const motoPidFile = file('moto.json')
+  const motoInfo = fs.existsSync(motoPidFile) ? (JSON.parse(fs.readFileSync(motoPidFile, 'utf8')) as { pid: number; url: string }) : undefined
+  if (!values['no-moto']) {
+    if (motoInfo && pidAlive(motoInfo.pid)) awsEnv = envFor(motoInfo.url)
+    else {
+      try {
+        const moto = await startMoto({ detached: true, logFile: file('moto.log') })
+        fs.writeFileSync(motoPidFile, JSON.stringify({ pid: moto.pid, url: moto.url }))
+        awsEnv = moto.env()
+      } catch (e) {
+        console.error(`sim: moto not started (${(e as Error).message}); AWS calls will not be simulated`)
+      }
+    }
+  }
+  if (!fs.existsSync(file('kubeconfig'))) writeKubeconfig(readKubeconfig())
+  fs.mkdirSync(file('kube-cache'), { recursive: true })
+  const env: Record<string, string> = {
+    KUBECONFIG: file('kubeconfig'),
+    KUBECACHEDIR: file('kube-cache'),
+    ...awsEnv,
+    PATH: `${path.join(root, 'sim', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+  }
+  fs.writeFileSync(file('env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+  console.log(`simulator up: ${readInfo()!.controlUrl}; environment in ${file('env')}`)
+}
+
+function envFor(url: string): Record<string, string> {
+  return { AWS_ENDPOINT_URL: url, AWS_REGION: 'ap-northeast-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing-secret-key', AWS_EC2_METADATA_DISABLED: 'true' }
+}
+
+async function down(): Promise<void> {
+  const info = readInfo()
+  if (info && pidAlive(info.pid)) {
+    process.kill(info.pid, 'SIGTERM')
+    await waitGone(info.pid)
+  }
+  const motoFile = file('moto.json')
+  if (fs.existsSync(motoFile)) {
+    const { pid } = JSON.parse(fs.readFileSync(motoFile, 'utf8')) as { pid: number }
+    if (pidAlive(pid)) {
+      process.kill(pid, 'SIGTERM')
+      await waitGone(pid)
+    }
+    fs.rmSync(motoFile)
+  }
+  fs.rmSync(file('sim.json'), { force: true })
+  console.log('simulator down')
+}
+
+const [cmd, sub, name] = positionals
+switch (cmd) {
+  case 'up':
+    await up()
+    break
+  case 'down':
+    await down()
+    break
+  case 'status':
+    console.log(JSON.stringify({ running: await healthy(readInfo()), clusters: (await healthy(readInfo())) ? await control('GET', '/clusters') : [] }, null, 2))
+    break
+  case 'knobs':
+    console.log(JSON.stringify(await control('POST', '/knobs', knobFlags())))
+    break
+  case 'cluster': {
+    if (sub !== 'create' || !name) fail('usage: cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...]')
+    const c = await control('POST', '/clusters', { name, nodes: Number(values.nodes ?? 0), labels: pairs(values.label, '--label'), taints: taints(values.taint), region: values.region, instanceType: values['instance-type'] })
+    addContext(name, c.url)
+    console.log(`cluster ${name} at ${c.url} with ${c.nodes} node(s); kubeconfig context "${name}" is current`)
+    break
+  }
+  case 'nodes': {
+    if (sub !== 'add' || !name) fail('usage: nodes add CLUSTER --state-dir DIR --count N [--label k=v ...]')
+    const out = await control('POST', `/clusters/${encodeURIComponent(name)}/nodes`, { count: Number(values.count ?? 1), labels: pairs(values.label, '--label'), taints: taints(values.taint) })
+    console.log(out.nodes.join('\n'))
+    break
+  }
+  default:
+    fail('usage: sim/cli.ts up|down|status|knobs|cluster create|nodes add --state-dir DIR')
+}

@@ -1,0 +1,112 @@
+// The simulator's long-running process, started detached by `sim/cli.ts up`: a control API on a
+// loopback port, and one fake Kubernetes API server per cluster, each on its own port.
+//   node --import tsx sim/kube/daemon.ts --state-dir DIR [--server-minor 32] [--watch-max-seconds N]
+import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { Cluster, type NodeSpec } from './cluster.ts'
+import { DEFAULT_KNOBS, type Knobs } from './controllers.ts'
+import { byResource } from './resources.ts'
+
+const { values } = parseArgs({
+  options: {
+    'state-dir': { type: 'string' },
+    'server-minor': { type: 'string', default: process.env.SIM_SERVER_MINOR ?? '32' },
+    'watch-max-seconds': { type: 'string', default: process.env.SIM_WATCH_MAX_SECONDS ?? '0' },
+    'pod-start-ms': { type: 'string', default: process.env.SIM_POD_START_MS },
+    'job-duration-ms': { type: 'string', default: process.env.SIM_JOB_DURATION_MS },
+    'lb-delay-ms': { type: 'string', default: process.env.SIM_LB_DELAY_MS },
+    'fail-jobs': { type: 'string', default: process.env.SIM_FAIL_JOBS },
+  },
+})
+const stateDir = path.resolve(values['state-dir'] ?? '.sim')
+const knobs: Knobs = {
+  podStartMs: Number(values['pod-start-ms'] ?? DEFAULT_KNOBS.podStartMs),
+  jobDurationMs: Number(values['job-duration-ms'] ?? DEFAULT_KNOBS.jobDurationMs),
+  lbDelayMs: Number(values['lb-delay-ms'] ?? DEFAULT_KNOBS.lbDelayMs),
+  failJobs: values['fail-jobs'] ?? DEFAULT_KNOBS.failJobs,
+}
+const clusters = new Map<string, Cluster>()
+
+function send(res: http.ServerResponse, code: number, body: unknown) {
+  res.writeHead(code, { 'Content-Type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
+
+async function body(req: http.IncomingMessage): Promise<any> {
+  const chunks: Buffer[] = []
+  for await (const c of req) chunks.push(c as Buffer)
+  const text = Buffer.concat(chunks).toString('utf8')
+  return text ? JSON.parse(text) : {}
+}
+
+const NODES = byResource('', 'nodes')!
+const describe = (c: Cluster) => ({ name: c.opts.name, url: c.url, region: c.opts.region, nodes: c.store.list(NODES).length })
+
+const control = http.createServer(async (req, res) => {
+  const url = new URL(req.url ?? '/', 'http://sim')
+  const parts = url.pathname.split('/').filter(Boolean)
+  try {
+    if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pid: process.pid })
+    if (req.method === 'GET' && url.pathname === '/clusters') return send(res, 200, [...clusters.values()].map(describe))
+    if (req.method === 'POST' && url.pathname === '/clusters') {
+      const b = await body(req)
+      if (clusters.has(b.name)) return send(res, 409, { error: `cluster "${b.name}" already exists` })
+      const c = new Cluster({ name: b.name, region: b.region ?? 'ap-northeast-1', serverMinor: Number(values['server-minor']), watchMaxSeconds: Number(values['watch-max-seconds']), knobs })
+      await c.listen()
+      clusters.set(b.name, c)
+      if (b.nodes) c.addNodes({ count: b.nodes, labels: b.labels, taints: b.taints, instanceType: b.instanceType })
+      return send(res, 201, describe(c))
+    }
+    if (parts[0] === 'clusters' && parts[1]) {
+      const c = clusters.get(decodeURIComponent(parts[1]))
+      if (!c) return send(res, 404, { error: `no cluster "${parts[1]}"` })
+      if (req.method === 'GET' && parts.length === 2) return send(res, 200, describe(c))
+      if (req.method === 'POST' && parts[2] === 'nodes') {
+        const b = (await body(req)) as NodeSpec
+        const nodes = c.addNodes(b)
+        return send(res, 201, { nodes: nodes.map((n) => n.metadata.name) })
+      }
+      if (req.method === 'DELETE' && parts.length === 2) {
+        await c.close()
+        clusters.delete(c.opts.name)
+        return send(res, 200, { deleted: c.opts.name })
+      }
+    }
+    if (url.pathname === '/knobs') {
+      if (req.method === 'POST') Object.assign(knobs, await body(req))
+      return send(res, 200, knobs)
+    }
+    if (req.method === 'POST' && url.pathname === '/shutdown') {
+      send(res, 200, { stopping: true })
+      return void setImmediate(shutdown)
+    }
+    send(res, 404, { error: `no route ${req.method} ${url.pathname}` })
+  } catch (e) {
+    send(res, 500, { error: (e as Error).message })
+  }
+})
+
+async function shutdown() {
+  await Promise.all([...clusters.values()].map((c) => c.close()))
+  control.close()
+  try {
+    fs.rmSync(path.join(stateDir, 'sim.json'))
+  } catch {
+    // already gone
+  }
+  process.exit(0)
+}
+process.on('SIGTERM', shutdown)
+process.on('SIGINT', shutdown)
+
+control.listen(0, '127.0.0.1', () => {
+  const port = (control.address() as AddressInfo).port
+  fs.mkdirSync(stateDir, { recursive: true })
+  const info = { controlUrl: `http://127.0.0.1:${port}`, pid: process.pid }
+  fs.writeFileSync(path.join(stateDir, 'sim.json.tmp'), JSON.stringify(info))
+  fs.renameSync(path.join(stateDir, 'sim.json.tmp'), path.join(stateDir, 'sim.json'))
+  console.log(`simulator control API on ${info.controlUrl} (pid ${process.pid})`)
+})
