@@ -1,0 +1,76 @@
+// Starts the simulator through its CLI, as scripts outside the project do, and runs the real
+// kubectl against it.
+import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { ROOT, tempDir } from './run-step.ts'
+
+const TSX = import.meta.resolve('tsx')
+
+export interface Sim {
+  dir: string
+  env: NodeJS.ProcessEnv
+  cli(...args: string[]): { code: number | null; stdout: string; stderr: string }
+  kubectl(args: string[], o?: { input?: string; context?: string }): Promise<{ code: number | null; stdout: string; stderr: string }>
+  down(): void
+  pids(): number[]
+}
+
+export function startSim(flags: string[] = []): Sim {
+  const dir = tempDir('sim-')
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', TSX, path.join(ROOT, 'sim', 'cli.ts'), ...args, '--state-dir', dir], { encoding: 'utf8', cwd: ROOT })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+  const up = cli('up', ...flags)
+  if (up.code !== 0) throw new Error(`sim up failed: ${up.stderr}`)
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' }
+  for (const line of fs.readFileSync(path.join(dir, 'env'), 'utf8').split('\n')) {
+    const i = line.indexOf('=')
+    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1)
+  }
+  const kubectl: Sim['kubectl'] = (args, o = {}) =>
+    new Promise((resolve) => {
+      const child = spawn('kubectl', [...(o.context ? ['--context', o.context] : []), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d) => (stdout += d))
+      child.stderr.on('data', (d) => (stderr += d))
+      child.stdin.end(o.input ?? '')
+      child.on('close', (code) => resolve({ code, stdout, stderr }))
+    })
+  const pids = () => {
+    const out: number[] = []
+    for (const f of ['sim.json', 'moto.json']) {
+      try {
+        out.push(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).pid)
+      } catch {
+        // not there
+      }
+    }
+    return out
+  }
+  return { dir, env, cli, kubectl, down: () => void cli('down'), pids }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Polls until fn returns a truthy value or the deadline passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let delay = 50
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, delay))
+    delay = Math.min(delay * 2, 500)
+  }
+}
