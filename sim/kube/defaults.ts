@@ -49,7 +49,10 @@ export function applyDefaults(kind: string, o: Obj, old: Obj | undefined, _store
       o.spec.terminationGracePeriodSeconds ??= 30
       o.spec.dnsPolicy ??= 'ClusterFirst'
       o.spec.serviceAccountName ??= 'default'
-      for (const c of o.spec.containers ?? []) c.imagePullPolicy ??= 'IfNotPresent'
+      for (const c of [...(o.spec.containers ?? []), ...(o.spec.initContainers ?? [])]) {
+        c.imagePullPolicy ??= 'IfNotPresent'
+        for (const p of c.ports ?? []) p.protocol ??= 'TCP'
+      }
       o.status ??= old?.status ?? { phase: 'Pending', qosClass: 'BestEffort' }
       break
     }
