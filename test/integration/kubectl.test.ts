@@ -73,6 +73,15 @@ spec:
 `
 
 describe('kubectl conformance against the simulator', () => {
+  test('up again on the same state dir is harmless: same processes, same environment', async () => {
+    const envBefore = fs.readFileSync(path.join(sim.dir, 'env'), 'utf8')
+    const again = sim.cli('up', '--no-moto')
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(sim.pids(), pids)
+    assert.equal(fs.readFileSync(path.join(sim.dir, 'env'), 'utf8'), envBefore)
+    assert.equal((await json(['get', 'nodes'])).items.length, 4, 'the clusters are still there')
+  })
+
   test('version reports the server minor the dispatcher picks kubectl by', async () => {
     const v = JSON.parse(await ok(['version', '-o', 'json']))
     assert.equal(v.serverVersion.minor, '32')
