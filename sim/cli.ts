@@ -186,6 +186,7 @@ async function up(): Promise<void> {
   const env: Record<string, string> = {
     KUBECONFIG: file('kubeconfig'),
     KUBECACHEDIR: file('kube-cache'),
+    SIM_STATE_DIR: stateDir,
     ...awsEnv,
     PATH: `${path.join(root, 'sim', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
   }

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { byResource } from './resources.ts'
+import { labelsMatch } from './selectors.ts'
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,8 @@ const knobs: Knobs = {
   failJobs: values['fail-jobs'] ?? DEFAULT_KNOBS.failJobs,
 }
 const clusters = new Map<string, Cluster>()
+/** EKS add-ons per cluster: moto has no add-on API, so their state lives here. */
+const addonState = new Map<string, Map<string, unknown>>()
 
 function send(res: http.ServerResponse, code: number, body: unknown) {
   res.writeHead(code, { 'Content-Type': 'application/json' })
@@ -69,9 +72,33 @@ const control = http.createServer(async (req, res) => {
         const nodes = c.addNodes(b)
         return send(res, 201, { nodes: nodes.map((n) => n.metadata.name) })
       }
+      if (req.method === 'DELETE' && parts[2] === 'nodes') {
+        // Scale-in: remove the newest nodes matching the selector, as an ASG would.
+        const selector = url.searchParams.get('labelSelector') ?? ''
+        const count = Number(url.searchParams.get('count') ?? '1')
+        const nodes = c.store.list(NODES).filter((n) => labelsMatch(selector, n.metadata.labels)).sort((a, b) => b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp) || b.metadata.name.localeCompare(a.metadata.name))
+        const gone = nodes.slice(0, count).map((n) => c.store.delete(NODES, undefined, n.metadata.name).metadata.name)
+        return send(res, 200, { deleted: gone })
+      }
+      if (parts[2] === 'addons') {
+        const addons = (addonState.get(c.opts.name) ?? addonState.set(c.opts.name, new Map()).get(c.opts.name))!
+        const addon = parts[3] ? decodeURIComponent(parts[3]) : undefined
+        if (req.method === 'GET' && !addon) return send(res, 200, [...addons.values()])
+        if (!addon) return send(res, 400, { error: 'add-on name missing' })
+        if (req.method === 'GET') return addons.has(addon) ? send(res, 200, addons.get(addon)) : send(res, 404, { error: `no add-on ${addon}` })
+        if (req.method === 'PUT') {
+          addons.set(addon, await body(req))
+          return send(res, 200, addons.get(addon))
+        }
+        if (req.method === 'DELETE') {
+          addons.delete(addon)
+          return send(res, 200, { deleted: addon })
+        }
+      }
       if (req.method === 'DELETE' && parts.length === 2) {
         await c.close()
         clusters.delete(c.opts.name)
+        addonState.delete(c.opts.name)
         return send(res, 200, { deleted: c.opts.name })
       }
     }

@@ -1,0 +1,171 @@
+// Reading a ClusterConfig as eksctl does: YAML, strictly (unknown fields are errors), then the
+// validations eksctl runs before it calls AWS. Field lists follow eksctl's published schema.
+import fs from 'node:fs'
+import YAML from 'yaml'
+import { CliFailure } from './common.ts'
+
+const FIELDS: Record<string, string[]> = {
+  ClusterConfig: ['accessConfig', 'addons', 'addonsConfig', 'apiVersion', 'autoModeConfig', 'availabilityZones', 'capabilities', 'cloudWatch', 'controlPlaneScalingConfig', 'fargateProfiles', 'gitops', 'iam', 'iamIdentityMappings', 'identityProviders', 'karpenter', 'kind', 'kubeAPIServerConfig', 'kubeControllerManagerConfig', 'kubeSchedulerConfig', 'kubernetesNetworkConfig', 'localZones', 'managedNodeGroups', 'metadata', 'nodeGroups', 'outpost', 'privateCluster', 'remoteNetworkConfig', 'secretsEncryption', 'upgradePolicy', 'vpc', 'zonalShiftConfig'],
+  ClusterMeta: ['annotations', 'forceUpdateVersion', 'name', 'region', 'rollbackConfig', 'tags', 'version'],
+  ClusterVPC: ['autoAllocateIPv6', 'cidr', 'clusterEndpoints', 'controlPlaneEgressMode', 'controlPlaneOnPrivateSubnets', 'controlPlaneSecurityGroupIDs', 'controlPlaneSubnetIDs', 'extraCIDRs', 'extraIPv6CIDRs', 'hostnameType', 'id', 'ipv6Cidr', 'ipv6Pool', 'manageSharedNodeSecurityGroupRules', 'nat', 'publicAccessCIDRs', 'securityGroup', 'sharedNodeSecurityGroup', 'subnets'],
+  ClusterSubnets: ['private', 'public'],
+  AZSubnetSpec: ['az', 'cidr', 'id'],
+  ClusterEndpoints: ['privateAccess', 'publicAccess'],
+  ManagedNodeGroup: ['additionalVolumes', 'ami', 'amiFamily', 'asgSuspendProcesses', 'availabilityZones', 'bottlerocket', 'capacityReservation', 'desiredCapacity', 'disableIMDSv1', 'disablePodIMDS', 'ebsOptimized', 'efaEnabled', 'enableDetailedMonitoring', 'iam', 'instanceMarketOptions', 'instanceName', 'instancePrefix', 'instanceSelector', 'instanceType', 'instanceTypes', 'labels', 'launchTemplate', 'maxPodsPerNode', 'maxSize', 'minSize', 'name', 'nodeRepairConfig', 'outpostARN', 'overrideBootstrapCommand', 'placement', 'preBootstrapCommands', 'privateNetworking', 'propagateASGTags', 'releaseVersion', 'securityGroups', 'spot', 'ssh', 'subnets', 'tags', 'taints', 'updateConfig', 'volumeEncrypted', 'volumeIOPS', 'volumeKmsKeyID', 'volumeName', 'volumeSize', 'volumeThroughput', 'volumeType'],
+  NodeGroupIAM: ['attachPolicy', 'attachPolicyARNs', 'instanceProfileARN', 'instanceRoleARN', 'instanceRoleName', 'instanceRolePermissionsBoundary', 'withAddonPolicies'],
+  NodeGroupIAMAddonPolicies: ['albIngress', 'appMesh', 'appMeshPreview', 'autoScaler', 'awsLoadBalancerController', 'certManager', 'cloudWatch', 'ebs', 'efs', 'externalDNS', 'fsx', 'imageBuilder', 'xRay'],
+  ClusterCloudWatch: ['clusterLogging'],
+  ClusterCloudWatchLogging: ['enableTypes', 'logRetentionInDays'],
+  Addon: ['attachPolicy', 'attachPolicyARNs', 'configurationValues', 'name', 'namespaceConfig', 'owners', 'permissionsBoundary', 'podIdentityAssociations', 'publishers', 'resolveConflicts', 'serviceAccountRoleARN', 'tags', 'types', 'useDefaultPodIdentityAssociations', 'version', 'wellKnownPolicies'],
+  ClusterIAM: ['fargatePodExecutionRoleARN', 'fargatePodExecutionRolePermissionsBoundary', 'podIdentityAssociations', 'serviceAccounts', 'serviceRoleARN', 'serviceRolePermissionsBoundary', 'vpcResourceControllerPolicy', 'withOIDC'],
+  PrivateCluster: ['additionalEndpointServices', 'enabled', 'skipEndpointCreation'],
+  NodeGroupTaint: ['effect', 'key', 'value'],
+  ClusterNAT: ['gateway'],
+  NodeGroupSSH: ['allow', 'enableSsm', 'publicKey', 'publicKeyName', 'publicKeyPath', 'sourceSecurityGroupIds'],
+}
+
+/** Which definition each field's value is, for the nested objects checked strictly. */
+const NESTED: Record<string, Record<string, string>> = {
+  ClusterConfig: { metadata: 'ClusterMeta', vpc: 'ClusterVPC', managedNodeGroups: 'ManagedNodeGroup[]', cloudWatch: 'ClusterCloudWatch', addons: 'Addon[]', iam: 'ClusterIAM', privateCluster: 'PrivateCluster' },
+  ClusterVPC: { subnets: 'ClusterSubnets', clusterEndpoints: 'ClusterEndpoints', nat: 'ClusterNAT' },
+  ClusterSubnets: { private: 'AZSubnetSpec{}', public: 'AZSubnetSpec{}' },
+  ManagedNodeGroup: { iam: 'NodeGroupIAM', taints: 'NodeGroupTaint[]', ssh: 'NodeGroupSSH' },
+  NodeGroupIAM: { withAddonPolicies: 'NodeGroupIAMAddonPolicies' },
+  ClusterCloudWatch: { clusterLogging: 'ClusterCloudWatchLogging' },
+}
+
+function strict(value: unknown, def: string, where: string): void {
+  if (def.endsWith('[]')) {
+    if (!Array.isArray(value)) throw unmarshal(`cannot unmarshal ${typeof value} into Go struct field ${where} of type []v1alpha5.${def.slice(0, -2)}`)
+    value.forEach((v, i) => strict(v, def.slice(0, -2), `${where}[${i}]`))
+    return
+  }
+  if (def.endsWith('{}')) {
+    for (const [k, v] of Object.entries((value ?? {}) as object)) strict(v, def.slice(0, -2), `${where}.${k}`)
+    return
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw unmarshal(`cannot unmarshal ${Array.isArray(value) ? 'array' : typeof value} into Go struct field ${where} of type v1alpha5.${def}`)
+  const allowed = FIELDS[def]!
+  for (const [k, v] of Object.entries(value)) {
+    if (!allowed.includes(k)) throw unmarshal(`unknown field "${where ? `${where}.` : ''}${k}"`)
+    const nested = NESTED[def]?.[k]
+    if (nested && v !== undefined && v !== null) strict(v, nested, where ? `${where}.${k}` : k)
+  }
+}
+
+let configFile = ''
+function unmarshal(msg: string): CliFailure {
+  return new CliFailure(`loading config file "${configFile}": error unmarshaling JSON: while decoding JSON: json: ${msg}`)
+}
+
+export interface Taint {
+  key: string
+  value?: string
+  effect: string
+}
+
+export interface ManagedNodeGroup {
+  name: string
+  instanceType?: string
+  instanceTypes?: string[]
+  desiredCapacity?: number
+  minSize?: number
+  maxSize?: number
+  labels?: Record<string, string>
+  taints?: Taint[]
+  privateNetworking?: boolean
+  volumeSize?: number
+  subnets?: string[]
+  iam?: { withAddonPolicies?: Record<string, boolean> }
+  [k: string]: unknown
+}
+
+export interface ClusterConfig {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; region: string; version?: string; tags?: Record<string, string> }
+  vpc?: {
+    id?: string
+    cidr?: string
+    securityGroup?: string
+    controlPlaneSecurityGroupIDs?: string[]
+    subnets?: { private?: Record<string, { id?: string; az?: string; cidr?: string }>; public?: Record<string, { id?: string; az?: string; cidr?: string }> }
+    clusterEndpoints?: { publicAccess?: boolean; privateAccess?: boolean }
+    publicAccessCIDRs?: string[]
+  }
+  managedNodeGroups?: ManagedNodeGroup[]
+  cloudWatch?: { clusterLogging?: { enableTypes?: string[]; logRetentionInDays?: number } }
+  addons?: { name: string; version?: string; configurationValues?: string }[]
+  iam?: { withOIDC?: boolean }
+  privateCluster?: { enabled?: boolean }
+}
+
+export const SUPPORTED_VERSIONS = ['1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34']
+export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
+const EFFECTS = ['NoSchedule', 'NoExecute', 'PreferNoSchedule']
+const RESERVED = /^([^/]*\.)?(kubernetes\.io|k8s\.io)\//
+const KUBELET_ALLOWED = /^(node\.kubernetes\.io|kubelet\.kubernetes\.io)\//
+
+export function loadClusterConfig(file: string): ClusterConfig {
+  configFile = file
+  let text: string
+  try {
+    text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8')
+  } catch {
+    throw new CliFailure(`reading config file "${file}": open ${file}: no such file or directory`)
+  }
+  let doc: unknown
+  try {
+    doc = YAML.parse(text)
+  } catch (e) {
+    throw new CliFailure(`loading config file "${file}": error converting YAML to JSON: ${(e as Error).message}`)
+  }
+  strict(doc, 'ClusterConfig', '')
+  const c = doc as ClusterConfig
+  if (c.apiVersion !== 'eksctl.io/v1alpha5') throw new CliFailure(`loading config file "${file}": no kind "${c.kind}" is registered for version "${c.apiVersion}"`)
+  if (c.kind !== 'ClusterConfig') throw new CliFailure(`loading config file "${file}": no kind "${c.kind}" is registered for version "${c.apiVersion}"`)
+  if (!c.metadata?.name) throw new CliFailure('metadata.name must be set')
+  if (!c.metadata.region) throw new CliFailure('metadata.region must be set')
+  return c
+}
+
+/** The checks eksctl makes before any AWS call; each throws with eksctl's wording. */
+export function validateClusterConfig(c: ClusterConfig): void {
+  const version = c.metadata.version ? String(c.metadata.version) : undefined
+  if (version && !SUPPORTED_VERSIONS.includes(version)) throw new CliFailure(`invalid version, supported values: ${SUPPORTED_VERSIONS.join(', ')}`)
+  const ep = c.vpc?.clusterEndpoints
+  if (ep && ep.publicAccess === false && ep.privateAccess !== true) throw new CliFailure('Kubernetes API access must have one of public or private clusterEndpoints enabled')
+  for (const t of c.cloudWatch?.clusterLogging?.enableTypes ?? []) {
+    if (![...LOG_TYPES, 'all', '*'].includes(t)) throw new CliFailure(`log type "${t}" (cloudWatch.clusterLogging.enableTypes[0]) is unknown`)
+  }
+  const names = new Set<string>()
+  ;(c.managedNodeGroups ?? []).forEach((ng, i) => {
+    const path = `managedNodeGroups[${i}]`
+    if (!ng.name) throw new CliFailure(`${path}.name must be set`)
+    if (names.has(ng.name)) throw new CliFailure(`${path}.name "${ng.name}" is not unique`)
+    names.add(ng.name)
+    const reserved = Object.keys(ng.labels ?? {}).filter((k) => RESERVED.test(k) && !KUBELET_ALLOWED.test(k))
+    if (reserved.length) throw new CliFailure(`the following nodegroup labels are disallowed as they have reserved prefixes [kubernetes.io/, k8s.io/]: [${reserved.join(' ')}]`)
+    for (const t of ng.taints ?? []) {
+      if (!EFFECTS.includes(t.effect)) throw new CliFailure(`invalid taint effect: ${t.effect}, unsupported taint effect. Valid taint effects are: NoSchedule, NoExecute and PreferNoSchedule`)
+    }
+    const min = ng.minSize ?? 1
+    const desired = ng.desiredCapacity ?? 2
+    const max = ng.maxSize ?? Math.max(desired, 2)
+    if (min > max) throw new CliFailure(`${path}.minSize must be less than or equal to ${path}.maxSize`)
+    if (desired > max) throw new CliFailure(`cannot use --nodes-max=${max} and --nodes=${desired} at the same time`)
+    if (desired < min) throw new CliFailure(`cannot use --nodes-min=${min} and --nodes=${desired} at the same time`)
+    const onlyPrivate = c.vpc?.subnets?.private && !c.vpc?.subnets?.public
+    if (onlyPrivate && !ng.privateNetworking) throw new CliFailure(`subnets for ${ng.name}: public subnets required for ${path}.privateNetworking=false`)
+    if (c.privateCluster?.enabled && !ng.privateNetworking) throw new CliFailure(`${path}.privateNetworking must be enabled for a fully-private cluster`)
+  })
+}
+
+/** What EKS itself refuses in a managed node group (after eksctl's own validation). */
+export function eksNodegroupRefusal(ng: ManagedNodeGroup): string | undefined {
+  const reservedLabel = Object.keys(ng.labels ?? {}).find((k) => /(^|\.)(kubernetes\.io|k8s\.io|eks\.amazonaws\.com)\//.test(k))
+  if (reservedLabel) return `InvalidParameterException: Label cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/]`
+  const reservedTaint = (ng.taints ?? []).find((t) => /(^|\.)(kubernetes\.io|k8s\.io|eks\.amazonaws\.com)\//.test(t.key))
+  if (reservedTaint) return `InvalidParameterException: Taint key cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/] (simulated wording: the exact EKS text is not published)`
+  return undefined
+}

@@ -1,0 +1,548 @@
+// Stand-in for eksctl (reports 0.230.0) for the commands the runbook uses. EKS and EC2 state
+// lives in moto (reached through AWS_ENDPOINT_URL, so the runbook's own SDK calls see the same
+// cluster); nodes, kube-system workloads and add-ons live in the fake Kubernetes API.
+import { parseArgs } from 'node:util'
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  CreateClusterCommand,
+  CreateNodegroupCommand,
+  DeleteClusterCommand,
+  DeleteNodegroupCommand,
+  DescribeClusterCommand,
+  DescribeNodegroupCommand,
+  EKSClient,
+  ListClustersCommand,
+  ListNodegroupsCommand,
+  UpdateClusterConfigCommand,
+  UpdateNodegroupConfigCommand,
+  type Cluster as EksCluster,
+  type Nodegroup,
+} from '@aws-sdk/client-eks'
+import { CreateLogGroupCommand, CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { ADDON_NAME, ADDON_VERSIONS, cloudwatchAddonObjects, parseConfigurationValues } from './cloudwatch-addon.ts'
+import { CliFailure, control, eksLog, Kube, kubeconfigPath, main, readKubeconfig, upsertContext } from './common.ts'
+import { eksNodegroupRefusal, loadClusterConfig, LOG_TYPES, validateClusterConfig, type ClusterConfig, type ManagedNodeGroup } from './eksctl-config.ts'
+import { eksSystemObjects } from './eks-system.ts'
+import fs from 'node:fs'
+import YAML from 'yaml'
+
+const VERSION = '0.230.0'
+const DEFAULT_K8S = '1.32'
+
+function region(flag?: string, config?: ClusterConfig): string {
+  const r = flag ?? config?.metadata.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
+  if (!r) throw new CliFailure('--region=<region> must be set (or AWS_REGION)')
+  return r
+}
+
+const clients = (r: string) => ({ eks: new EKSClient({ region: r }), ec2: new EC2Client({ region: r }), sts: new STSClient({ region: r }), logs: new CloudWatchLogsClient({ region: r }) })
+
+async function describeCluster(eks: EKSClient, name: string, r: string): Promise<EksCluster> {
+  try {
+    return (await eks.send(new DescribeClusterCommand({ name }))).cluster!
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') {
+      throw new CliFailure(`unable to describe cluster control plane: operation error EKS: DescribeCluster, https response error StatusCode: 404, RequestID: 00000000-0000-0000-0000-000000000000, ResourceNotFoundException: No cluster found for name: ${name}.`)
+    }
+    throw e
+  }
+}
+
+async function clusterExists(eks: EKSClient, name: string): Promise<boolean> {
+  try {
+    await eks.send(new DescribeClusterCommand({ name }))
+    return true
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') return false
+    throw e
+  }
+}
+
+async function contextName(sts: STSClient, cluster: string, r: string): Promise<string> {
+  const arn = (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'user'
+  return `${arn.split('/').pop()}@${cluster}.${r}.eksctl.io`
+}
+
+async function kubeFor(cluster: string): Promise<Kube> {
+  const c = await control('GET', `/clusters/${encodeURIComponent(cluster)}`)
+  if (!c) throw new CliFailure(`simulator: no Kubernetes API for cluster "${cluster}" (was it created with this simulator?)`)
+  return new Kube(c.url)
+}
+
+async function writeKubeconfig(cluster: string, r: string, sts: STSClient, file?: string, setCurrent = true): Promise<string> {
+  const c = await control('GET', `/clusters/${encodeURIComponent(cluster)}`)
+  if (!c) throw new CliFailure(`simulator: no Kubernetes API for cluster "${cluster}"`)
+  const path = kubeconfigPath(file)
+  const context = await contextName(sts, cluster, r)
+  upsertContext(path, {
+    context,
+    clusterName: `${cluster}.${r}.eksctl.io`,
+    server: c.url,
+    user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws', args: ['eks', 'get-token', '--output', 'json', '--cluster-name', cluster, '--region', r], interactiveMode: 'IfAvailable', provideClusterInfo: false } },
+    setCurrent,
+  })
+  return path
+}
+
+function nodeLabels(cluster: string, ng: ManagedNodeGroup): Record<string, string> {
+  return { ...(ng.labels ?? {}), 'eks.amazonaws.com/nodegroup': ng.name, 'eks.amazonaws.com/capacityType': 'ON_DEMAND', 'alpha.eksctl.io/nodegroup-name': ng.name, 'alpha.eksctl.io/cluster-name': cluster }
+}
+
+const EFFECT = { NoSchedule: 'NO_SCHEDULE', NoExecute: 'NO_EXECUTE', PreferNoSchedule: 'PREFER_NO_SCHEDULE' } as const
+
+async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterConfig, ng: ManagedNodeGroup, subnetIds: string[]): Promise<void> {
+  const refusal = eksNodegroupRefusal(ng)
+  if (refusal) throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"${refusal} (Service: Eks, Status Code: 400)\\""`)
+  const desired = ng.desiredCapacity ?? 2
+  const instanceType = ng.instanceType ?? ng.instanceTypes?.[0] ?? 'm5.large'
+  eksLog('ℹ', `building managed nodegroup stack "eksctl-${cluster}-nodegroup-${ng.name}"`)
+  await eks.send(
+    new CreateNodegroupCommand({
+      clusterName: cluster,
+      nodegroupName: ng.name,
+      scalingConfig: { minSize: ng.minSize ?? 1, maxSize: ng.maxSize ?? Math.max(desired, 2), desiredSize: desired },
+      instanceTypes: [instanceType],
+      subnets: ng.subnets?.length ? ng.subnets : subnetIds,
+      labels: nodeLabels(cluster, ng),
+      taints: (ng.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: EFFECT[t.effect as keyof typeof EFFECT] })),
+      nodeRole: `arn:aws:iam::123456789012:role/eksctl-${cluster}-nodegroup-${ng.name}-NodeInstanceRole-SIM`,
+      amiType: 'AL2023_x86_64_STANDARD',
+      diskSize: ng.volumeSize ?? 80,
+      version: config.metadata.version ? String(config.metadata.version) : DEFAULT_K8S,
+      tags: { 'alpha.eksctl.io/nodegroup-name': ng.name, 'alpha.eksctl.io/nodegroup-type': 'managed', 'alpha.eksctl.io/cluster-name': cluster },
+    }),
+  )
+  if (desired > 0) await control('POST', `/clusters/${encodeURIComponent(cluster)}/nodes`, { count: desired, labels: nodeLabels(cluster, ng), taints: ng.taints ?? [], instanceType })
+  eksLog('✔', `created managed nodegroup "${ng.name}" in cluster "${cluster}" (${desired} node(s), ${instanceType})`)
+}
+
+function subnetIdsOf(config: ClusterConfig): string[] {
+  const ids = [...Object.values(config.vpc?.subnets?.private ?? {}), ...Object.values(config.vpc?.subnets?.public ?? {})].map((s) => s.id).filter((x): x is string => Boolean(x))
+  return ids
+}
+
+function enabledTypes(types: string[]): string[] {
+  return types.includes('all') || types.includes('*') ? [...LOG_TYPES] : types
+}
+
+async function createCluster(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean' }, 'without-nodegroup': { type: 'boolean' }, region: { type: 'string', short: 'r' }, timeout: { type: 'string' } } })
+  if (!values['config-file']) throw new CliFailure('--config-file/-f is required by this stand-in (the runbook always passes a ClusterConfig)')
+  const config = loadClusterConfig(values['config-file'])
+  validateClusterConfig(config)
+  const name = config.metadata.name
+  const r = region(values.region, config)
+  if (values['dry-run']) {
+    process.stdout.write(YAML.stringify(config))
+    return
+  }
+  const { eks, sts, logs } = clients(r)
+  eksLog('ℹ', `eksctl version ${VERSION}`)
+  eksLog('ℹ', `using region ${r}`)
+  if (await clusterExists(eks, name)) {
+    throw new CliFailure(`creating CloudFormation stack "eksctl-${name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, RequestID: 00000000-0000-0000-0000-000000000000, AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists\nError: failed to create cluster "${name}"`)
+  }
+  const subnetIds = subnetIdsOf(config)
+  if (!subnetIds.length) throw new CliFailure('simulator: this eksctl stand-in needs an existing VPC (vpc.subnets with ids); creating a VPC is not simulated')
+  const version = config.metadata.version ? String(config.metadata.version) : DEFAULT_K8S
+  const types = enabledTypes(config.cloudWatch?.clusterLogging?.enableTypes ?? [])
+  eksLog('ℹ', `using existing VPC (${config.vpc?.id ?? 'from subnets'}) and subnets (private:${Object.keys(config.vpc?.subnets?.private ?? {}).length} public:${Object.keys(config.vpc?.subnets?.public ?? {}).length})`)
+  eksLog('ℹ', `building cluster stack "eksctl-${name}-cluster"`)
+  await eks.send(
+    new CreateClusterCommand({
+      name,
+      version,
+      roleArn: `arn:aws:iam::123456789012:role/eksctl-${name}-cluster-ServiceRole-SIM`,
+      resourcesVpcConfig: {
+        subnetIds,
+        securityGroupIds: [...(config.vpc?.securityGroup ? [config.vpc.securityGroup] : []), ...(config.vpc?.controlPlaneSecurityGroupIDs ?? [])],
+        endpointPublicAccess: config.vpc?.clusterEndpoints?.publicAccess ?? true,
+        endpointPrivateAccess: config.vpc?.clusterEndpoints?.privateAccess ?? false,
+        ...(config.vpc?.publicAccessCIDRs ? { publicAccessCidrs: config.vpc.publicAccessCIDRs } : {}),
+      },
+      logging: { clusterLogging: [{ types: types as never, enabled: true }, ...(types.length < LOG_TYPES.length ? [{ types: LOG_TYPES.filter((t) => !types.includes(t)) as never, enabled: false }] : [])] },
+      tags: { ...(config.metadata.tags ?? {}), 'alpha.eksctl.io/cluster-name': name, 'eksctl.cluster.k8s.io/v1alpha1/cluster-name': name, 'alpha.eksctl.io/eksctl-version': VERSION },
+    }),
+  )
+  if (types.length) {
+    try {
+      await logs.send(new CreateLogGroupCommand({ logGroupName: `/aws/eks/${name}/cluster` }))
+    } catch (e) {
+      if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
+    }
+  }
+  await control('POST', '/clusters', { name, region: r, nodes: 0 })
+  const kube = await kubeFor(name)
+  for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
+  eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
+  if (!values['without-nodegroup']) for (const ng of config.managedNodeGroups ?? []) await createNodegroup(eks, name, config, ng, subnetIds)
+  for (const addon of config.addons ?? []) if (addon.name === ADDON_NAME) await installAddon(name, r, addon.version, addon.configurationValues)
+  const path = await writeKubeconfig(name, r, sts)
+  eksLog('✔', `saved kubeconfig as "${path}"`)
+  eksLog('✔', `all EKS cluster resources for "${name}" have been created`)
+}
+
+async function createNodegroups(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, include: { type: 'string' }, cluster: { type: 'string' }, region: { type: 'string', short: 'r' } } })
+  if (!values['config-file']) throw new CliFailure('--config-file/-f is required by this stand-in')
+  const config = loadClusterConfig(values['config-file'])
+  validateClusterConfig(config)
+  const name = config.metadata.name
+  const r = region(values.region, config)
+  const { eks } = clients(r)
+  await describeCluster(eks, name, r)
+  const existing = new Set((await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? [])
+  const include = values.include ? values.include.split(',') : undefined
+  const wanted = (config.managedNodeGroups ?? []).filter((ng) => !include || include.includes(ng.name))
+  const skip = wanted.filter((ng) => existing.has(ng.name))
+  if (skip.length) eksLog('ℹ', `${skip.length} existing nodegroup(s) (${skip.map((n) => n.name).join(',')}) will be excluded`)
+  const todo = wanted.filter((ng) => !existing.has(ng.name))
+  if (!todo.length) {
+    eksLog('ℹ', 'no nodegroups to create')
+    return
+  }
+  const c = await describeCluster(eks, name, r)
+  for (const ng of todo) await createNodegroup(eks, name, config, ng, c.resourcesVpcConfig?.subnetIds ?? [])
+}
+
+async function vpcIdOf(ec2: EC2Client, subnetIds: string[]): Promise<string | undefined> {
+  if (!subnetIds.length) return undefined
+  try {
+    return (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds.slice(0, 1) }))).Subnets?.[0]?.VpcId
+  } catch {
+    return undefined
+  }
+}
+
+/** aws-sdk-go-v2's eks/types.Cluster as eksctl prints it: PascalCase keys. */
+async function clusterJson(c: EksCluster, ec2: EC2Client) {
+  const v = c.resourcesVpcConfig ?? {}
+  return {
+    Name: c.name,
+    Arn: c.arn,
+    Version: c.version,
+    Status: c.status,
+    Endpoint: c.endpoint,
+    PlatformVersion: c.platformVersion,
+    RoleArn: c.roleArn,
+    CreatedAt: c.createdAt,
+    ResourcesVpcConfig: {
+      VpcId: (v as { vpcId?: string }).vpcId ?? (await vpcIdOf(ec2, v.subnetIds ?? [])),
+      SubnetIds: v.subnetIds ?? [],
+      SecurityGroupIds: v.securityGroupIds ?? [],
+      ClusterSecurityGroupId: v.clusterSecurityGroupId ?? null,
+      EndpointPublicAccess: v.endpointPublicAccess ?? false,
+      EndpointPrivateAccess: v.endpointPrivateAccess ?? false,
+      PublicAccessCidrs: v.publicAccessCidrs ?? [],
+    },
+    Logging: { ClusterLogging: (c.logging?.clusterLogging ?? []).map((l) => ({ Types: l.types ?? [], Enabled: l.enabled ?? false })) },
+    Identity: { Oidc: { Issuer: c.identity?.oidc?.issuer } },
+    CertificateAuthority: { Data: c.certificateAuthority?.data },
+    Tags: c.tags ?? {},
+  }
+}
+
+async function getCluster(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { name: { type: 'string', short: 'n' }, cluster: { type: 'string' }, region: { type: 'string', short: 'r' }, output: { type: 'string', short: 'o', default: 'table' } } })
+  const r = region(values.region)
+  const { eks, ec2 } = clients(r)
+  const name = values.name ?? values.cluster
+  if (name) {
+    const c = await describeCluster(eks, name, r)
+    if (values.output === 'json') process.stdout.write(JSON.stringify([await clusterJson(c, ec2)], null, '\t') + '\n')
+    else process.stdout.write(`NAME\tVERSION\tSTATUS\tCREATED\tVPC\tSUBNETS\tSECURITYGROUPS\tPROVIDER\n${c.name}\t${c.version}\t${c.status}\t${c.createdAt?.toISOString()}\t${(await clusterJson(c, ec2)).ResourcesVpcConfig.VpcId}\t${(c.resourcesVpcConfig?.subnetIds ?? []).join(',')}\t${(c.resourcesVpcConfig?.securityGroupIds ?? []).join(',')}\tEKS\n`)
+    return
+  }
+  const names = (await eks.send(new ListClustersCommand({}))).clusters ?? []
+  const rows = await Promise.all(names.map(async (n) => ({ Name: n, Region: r, Owned: (await eks.send(new DescribeClusterCommand({ name: n }))).cluster?.tags?.['alpha.eksctl.io/cluster-name'] ? 'True' : 'False' })))
+  if (values.output === 'json') process.stdout.write(JSON.stringify(rows, null, '\t') + '\n')
+  else {
+    if (!rows.length) eksLog('ℹ', `no clusters found`)
+    else process.stdout.write(`NAME\tREGION\tEKSCTL CREATED\n${rows.map((x) => `${x.Name}\t${x.Region}\t${x.Owned}`).join('\n')}\n`)
+  }
+}
+
+function nodegroupJson(cluster: string, ng: Nodegroup) {
+  return {
+    StackName: `eksctl-${cluster}-nodegroup-${ng.nodegroupName}`,
+    Cluster: cluster,
+    Name: ng.nodegroupName,
+    Status: ng.status,
+    MaxSize: ng.scalingConfig?.maxSize ?? 0,
+    MinSize: ng.scalingConfig?.minSize ?? 0,
+    DesiredCapacity: ng.scalingConfig?.desiredSize ?? 0,
+    InstanceType: ng.instanceTypes?.join(',') ?? '',
+    ImageID: ng.amiType ?? 'AL2023_x86_64_STANDARD',
+    CreationTime: ng.createdAt,
+    NodeInstanceRoleARN: ng.nodeRole,
+    AutoScalingGroupName: ng.resources?.autoScalingGroups?.[0]?.name ?? '',
+    Version: ng.version,
+    Type: 'managed',
+  }
+}
+
+async function getNodegroups(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, output: { type: 'string', short: 'o', default: 'table' } } })
+  if (!values.cluster) throw new CliFailure('--cluster must be set')
+  const r = region(values.region)
+  const { eks } = clients(r)
+  await describeCluster(eks, values.cluster, r)
+  let names = (await eks.send(new ListNodegroupsCommand({ clusterName: values.cluster }))).nodegroups ?? []
+  if (values.name) {
+    if (!names.includes(values.name)) throw new CliFailure(`nodegroup with name ${values.name} not found`)
+    names = [values.name]
+  }
+  const groups = await Promise.all(names.map(async (n) => (await eks.send(new DescribeNodegroupCommand({ clusterName: values.cluster, nodegroupName: n }))).nodegroup!))
+  const rows = groups.map((g) => nodegroupJson(values.cluster!, g))
+  if (values.output === 'json') process.stdout.write(JSON.stringify(rows, null, '\t') + '\n')
+  else process.stdout.write(`CLUSTER\tNODEGROUP\tSTATUS\tMIN SIZE\tMAX SIZE\tDESIRED CAPACITY\tINSTANCE TYPE\n${rows.map((x) => `${x.Cluster}\t${x.Name}\t${x.Status}\t${x.MinSize}\t${x.MaxSize}\t${x.DesiredCapacity}\t${x.InstanceType}`).join('\n')}\n`)
+}
+
+async function scaleNodegroup(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, nodes: { type: 'string', short: 'N' }, 'nodes-min': { type: 'string', short: 'm' }, 'nodes-max': { type: 'string', short: 'M' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean' } } })
+  if (!values.cluster || !values.name) throw new CliFailure('--cluster and --name must be set')
+  const r = region(values.region)
+  const { eks } = clients(r)
+  const ng = (await eks.send(new DescribeNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))).nodegroup!
+  const cur = ng.scalingConfig ?? {}
+  const desired = values.nodes !== undefined ? Number(values.nodes) : cur.desiredSize ?? 0
+  const min = values['nodes-min'] !== undefined ? Number(values['nodes-min']) : cur.minSize ?? 0
+  const max = values['nodes-max'] !== undefined ? Number(values['nodes-max']) : cur.maxSize ?? desired
+  if (desired > max) throw new CliFailure(`the desired nodes ${desired} is greater than current nodes-max/maxSize ${max}`)
+  if (desired < min) throw new CliFailure(`the desired nodes ${desired} is less than current nodes-min/minSize ${min}`)
+  eksLog('ℹ', `scaling nodegroup "${values.name}" in cluster ${values.cluster}`)
+  await eks.send(new UpdateNodegroupConfigCommand({ clusterName: values.cluster, nodegroupName: values.name, scalingConfig: { desiredSize: desired, minSize: min, maxSize: max } }))
+  const selector = `eks.amazonaws.com/nodegroup=${values.name}`
+  const kube = await kubeFor(values.cluster)
+  const now = (await kube.list('Node', undefined, selector)).length
+  // New nodes come with the node group's labels and taints only: a taint added by hand is not there.
+  if (desired > now) await control('POST', `/clusters/${encodeURIComponent(values.cluster)}/nodes`, { count: desired - now, labels: ng.labels ?? {}, taints: (ng.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: ({ NO_SCHEDULE: 'NoSchedule', NO_EXECUTE: 'NoExecute', PREFER_NO_SCHEDULE: 'PreferNoSchedule' } as const)[t.effect!] })), instanceType: ng.instanceTypes?.[0] })
+  if (desired < now) await control('DELETE', `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(selector)}&count=${now - desired}`)
+  eksLog('✔', 'nodegroup successfully scaled')
+}
+
+async function utils(sub: string, argv: string[]): Promise<void> {
+  if (sub === 'write-kubeconfig') {
+    const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string', short: 'c' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, kubeconfig: { type: 'string' }, 'set-kubeconfig-context': { type: 'boolean', default: true }, 'auto-kubeconfig': { type: 'boolean' } } })
+    const cluster = values.cluster ?? values.name
+    if (!cluster) throw new CliFailure('--cluster must be set')
+    const r = region(values.region)
+    const { eks, sts } = clients(r)
+    await describeCluster(eks, cluster, r)
+    const path = await writeKubeconfig(cluster, r, sts, values.kubeconfig, values['set-kubeconfig-context'])
+    eksLog('✔', `saved kubeconfig as "${path}"`)
+    return
+  }
+  if (sub === 'update-cluster-logging') {
+    const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string', short: 'c' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, 'enable-types': { type: 'string' }, 'disable-types': { type: 'string' }, approve: { type: 'boolean' } } })
+    const cluster = values.cluster ?? values.name
+    if (!cluster) throw new CliFailure('--cluster must be set')
+    const r = region(values.region)
+    const { eks, logs } = clients(r)
+    const c = await describeCluster(eks, cluster, r)
+    const current = new Set<string>((c.logging?.clusterLogging ?? []).filter((l) => l.enabled).flatMap((l) => (l.types ?? []) as string[]))
+    const split = (s?: string) => (s ? enabledTypes(s.split(',').map((x) => x.trim()).filter(Boolean)) : [])
+    const enable = split(values['enable-types'])
+    const disable = split(values['disable-types'])
+    for (const t of [...enable, ...disable]) if (!LOG_TYPES.includes(t)) throw new CliFailure(`unknown log type "${t}"; valid types are: ${LOG_TYPES.join(', ')}, all`)
+    const overlap = enable.filter((t) => disable.includes(t))
+    if (overlap.length) throw new CliFailure(`log types cannot be part of --enable-types and --disable-types`)
+    const next = new Set([...current, ...enable].filter((t) => !disable.includes(t)))
+    const same = next.size === current.size && [...next].every((t) => current.has(t))
+    if (same) {
+      eksLog('ℹ', `CloudWatch logging for cluster "${cluster}" in "${r}" is already up-to-date`)
+      return
+    }
+    const enabled = LOG_TYPES.filter((t) => next.has(t))
+    const disabled = LOG_TYPES.filter((t) => !next.has(t))
+    const describe = `(enable types: ${enabled.join(', ') || 'none'} & disable types: ${disabled.join(', ') || 'none'})`
+    if (!values.approve) {
+      eksLog('ℹ', `(plan) would update CloudWatch logging for cluster "${cluster}" in "${r}" ${describe}`)
+      eksLog('!', `no changes were applied, run again with '--approve' to apply the changes`)
+      return
+    }
+    await eks.send(new UpdateClusterConfigCommand({ name: cluster, logging: { clusterLogging: [...(enabled.length ? [{ types: enabled as never, enabled: true }] : []), ...(disabled.length ? [{ types: disabled as never, enabled: false }] : [])] } }))
+    if (enabled.length) {
+      try {
+        await logs.send(new CreateLogGroupCommand({ logGroupName: `/aws/eks/${cluster}/cluster` }))
+      } catch (e) {
+        if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
+      }
+    }
+    eksLog('✔', `configured CloudWatch logging for cluster "${cluster}" in "${r}" ${describe.replace('enable types', 'enabled types').replace('disable types', 'disabled types')}`)
+    return
+  }
+  throw new CliFailure(`unknown command "${sub}" for "eksctl utils"`)
+}
+
+// --- add-ons -------------------------------------------------------------------------------------
+
+interface AddonSummary {
+  Name: string
+  Version: string
+  NewerVersion: string
+  IAMRole: string
+  Status: string
+  ConfigurationValues: string
+  Issues: null
+  PodIdentityAssociations: null
+}
+
+async function installAddon(cluster: string, r: string, version: string | undefined, configurationValues: string | undefined): Promise<AddonSummary> {
+  const values = parseConfigurationValues(configurationValues)
+  const kube = await kubeFor(cluster)
+  for (const o of cloudwatchAddonObjects(cluster, r, values)) await kube.apply(o, 'eks')
+  const v = !version || version === 'latest' ? ADDON_VERSIONS.at(-1)! : version
+  if (!ADDON_VERSIONS.includes(v)) throw new CliFailure(`addon version ${v} not found for ${ADDON_NAME}; available: ${ADDON_VERSIONS.join(', ')}`)
+  const summary: AddonSummary = { Name: ADDON_NAME, Version: v, NewerVersion: ADDON_VERSIONS.at(-1) === v ? '' : ADDON_VERSIONS.at(-1)!, IAMRole: '', Status: 'ACTIVE', ConfigurationValues: configurationValues ?? '', Issues: null, PodIdentityAssociations: null }
+  await control('PUT', `/clusters/${encodeURIComponent(cluster)}/addons/${ADDON_NAME}`, summary)
+  return summary
+}
+
+function addonArgs(argv: string[]) {
+  return parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, cluster: { type: 'string', short: 'c' }, name: { type: 'string' }, version: { type: 'string' }, region: { type: 'string', short: 'r' }, force: { type: 'boolean' }, wait: { type: 'boolean' }, output: { type: 'string', short: 'o', default: 'table' }, 'configuration-values': { type: 'string' } } }).values
+}
+
+/** The add-ons to act on: from -f (addons[]) or from --name/--version flags. */
+function addonTargets(v: ReturnType<typeof addonArgs>): { cluster: string; region: string; addons: { name: string; version?: string; configurationValues?: string }[] } {
+  if (v['config-file']) {
+    const c = loadClusterConfig(v['config-file'])
+    return { cluster: c.metadata.name, region: region(v.region, c), addons: c.addons ?? [] }
+  }
+  if (!v.cluster || !v.name) throw new CliFailure('--cluster and --name must be set (or -f)')
+  return { cluster: v.cluster, region: region(v.region), addons: [{ name: v.name, version: v.version, configurationValues: v['configuration-values'] }] }
+}
+
+function checkAddonName(name: string): void {
+  if (name !== ADDON_NAME) throw new CliFailure(`simulator: add-on "${name}" is not simulated (only ${ADDON_NAME})`)
+}
+
+async function addon(verb: string, argv: string[]): Promise<void> {
+  const v = addonArgs(argv)
+  if (verb === 'get') {
+    if (!v.cluster) throw new CliFailure('--cluster must be set')
+    const r = region(v.region)
+    await describeCluster(clients(r).eks, v.cluster, r)
+    let list = ((await control('GET', `/clusters/${encodeURIComponent(v.cluster)}/addons`)) ?? []) as AddonSummary[]
+    if (v.name) {
+      list = list.filter((a) => a.Name === v.name)
+      if (!list.length) throw new CliFailure(`no addon found with name ${v.name}: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${v.name} found in cluster: ${v.cluster}`)
+    }
+    if (v.output === 'json') process.stdout.write(JSON.stringify(list, null, '\t') + '\n')
+    else process.stdout.write(`NAME\tVERSION\tSTATUS\tISSUES\tIAMROLE\tUPDATE AVAILABLE\tCONFIGURATION VALUES\n${list.map((a) => `${a.Name}\t${a.Version}\t${a.Status}\t0\t\t${a.NewerVersion}\t${a.ConfigurationValues}`).join('\n')}\n`)
+    return
+  }
+  const t = addonTargets(v)
+  await describeCluster(clients(t.region).eks, t.cluster, t.region)
+  for (const a of t.addons) {
+    checkAddonName(a.name)
+    const existing = (await control('GET', `/clusters/${encodeURIComponent(t.cluster)}/addons/${a.name}`)) as AddonSummary | undefined
+    if (verb === 'create') {
+      if (existing) {
+        eksLog('ℹ', `"${a.name}" addon is already present on the cluster, as an EKS managed addon, skipping creation`)
+        continue
+      }
+      eksLog('ℹ', `creating addon "${a.name}"`)
+      await installAddon(t.cluster, t.region, a.version, a.configurationValues)
+      eksLog('✔', `created addon "${a.name}"`)
+    } else if (verb === 'update') {
+      if (!existing) throw new CliFailure(`addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`)
+      eksLog('ℹ', `updating addon`)
+      await installAddon(t.cluster, t.region, a.version ?? existing.Version, a.configurationValues ?? existing.ConfigurationValues)
+      eksLog('✔', `addon "${a.name}" updated`)
+    } else if (verb === 'delete') {
+      if (!existing) throw new CliFailure(`addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`)
+      const kube = await kubeFor(t.cluster)
+      for (const o of cloudwatchAddonObjects(t.cluster, t.region, {}).reverse()) await kube.delete(o.kind, o.metadata.namespace, o.metadata.name)
+      await control('DELETE', `/clusters/${encodeURIComponent(t.cluster)}/addons/${a.name}`)
+      eksLog('✔', `deleted addon: ${a.name}`)
+    }
+  }
+}
+
+// --- deletion ------------------------------------------------------------------------------------
+
+async function deleteNodegroup(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean' }, drain: { type: 'boolean', default: true }, 'disable-eviction': { type: 'boolean' } } })
+  if (!values.cluster || !values.name) throw new CliFailure('--cluster and --name must be set')
+  const r = region(values.region)
+  const { eks } = clients(r)
+  try {
+    await eks.send(new DescribeNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') throw new CliFailure(`nodegroup ${values.name} not found`)
+    throw e
+  }
+  await eks.send(new DeleteNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))
+  await control('DELETE', `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(`eks.amazonaws.com/nodegroup=${values.name}`)}&count=100000`)
+  eksLog('✔', `deleted 1 nodegroup(s) from cluster "${values.cluster}"`)
+}
+
+async function deleteCluster(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { name: { type: 'string', short: 'n' }, cluster: { type: 'string' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean', short: 'w' }, 'config-file': { type: 'string', short: 'f' }, force: { type: 'boolean' }, 'disable-nodegroup-eviction': { type: 'boolean' } } })
+  const config = values['config-file'] ? loadClusterConfig(values['config-file']) : undefined
+  const name = values.name ?? values.cluster ?? config?.metadata.name
+  if (!name) throw new CliFailure('--name must be set')
+  const r = region(values.region, config)
+  const { eks, sts } = clients(r)
+  await describeCluster(eks, name, r)
+  eksLog('ℹ', `deleting EKS cluster "${name}"`)
+  for (const ng of (await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []) await eks.send(new DeleteNodegroupCommand({ clusterName: name, nodegroupName: ng }))
+  await eks.send(new DeleteClusterCommand({ name }))
+  await control('DELETE', `/clusters/${encodeURIComponent(name)}`)
+  // Remove the kubeconfig entries eksctl wrote.
+  const file = kubeconfigPath()
+  if (fs.existsSync(file)) {
+    const k = readKubeconfig(file)
+    const ctx = await contextName(sts, name, r)
+    k.contexts = k.contexts.filter((c) => c.name !== ctx)
+    k.users = k.users.filter((u) => u.name !== ctx)
+    k.clusters = k.clusters.filter((c) => c.name !== `${name}.${r}.eksctl.io`)
+    if (k['current-context'] === ctx) k['current-context'] = ''
+    fs.writeFileSync(file, YAML.stringify(k), { mode: 0o600 })
+  }
+  eksLog('✔', `all cluster resources were deleted`)
+}
+
+// --- dispatch ------------------------------------------------------------------------------------
+
+await main(
+  async (argv) => {
+    const [verb, noun, ...rest] = argv
+    if (verb === 'version') {
+      const { values } = parseArgs({ args: argv.slice(1), options: { output: { type: 'string', short: 'o' } } })
+      process.stdout.write(values.output === 'json' ? JSON.stringify({ Version: VERSION, PreReleaseID: '', Metadata: { BuildDate: '2026-08-21T00:00:00Z', GitCommit: '99984adb' } }) + '\n' : `${VERSION}\n`)
+      return
+    }
+    const key = `${verb} ${noun}`
+    const singular = key.replace(/nodegroups$/, 'nodegroup').replace(/clusters$/, 'cluster').replace(/addons$/, 'addon')
+    switch (singular) {
+      case 'create cluster':
+        return createCluster(rest)
+      case 'create nodegroup':
+        return createNodegroups(rest)
+      case 'get cluster':
+        return getCluster(rest)
+      case 'get nodegroup':
+        return getNodegroups(rest)
+      case 'scale nodegroup':
+        return scaleNodegroup(rest)
+      case 'create addon':
+      case 'get addon':
+      case 'update addon':
+      case 'delete addon':
+        return addon(verb!, rest)
+      case 'delete nodegroup':
+        return deleteNodegroup(rest)
+      case 'delete cluster':
+        return deleteCluster(rest)
+    }
+    if (verb === 'utils') return utils(noun ?? '', rest)
+    throw new CliFailure(`unknown command "${argv.join(' ')}" for "eksctl" (this stand-in simulates: version, create/get/delete cluster, create/get/scale/delete nodegroup, create/get/update/delete addon, utils write-kubeconfig, utils update-cluster-logging)`)
+  },
+  (e) => {
+    const msg = e instanceof CliFailure ? e.message : `${(e as Error).name}: ${(e as Error).message}`
+    process.stderr.write(msg.startsWith('Error: ') ? `${msg}\n` : `Error: ${msg}\n`)
+  },
+)
