@@ -152,20 +152,6 @@ async function waitGone(pid: number, ms = 5000): Promise<void> {
 
 async function up(): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true })
-  if (!(await healthy(readInfo()))) {
-    const log = fs.openSync(file('sim.log'), 'a')
-    const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir]
-    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
-    const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log] })
-    child.unref()
-    fs.closeSync(log)
-    const deadline = Date.now() + 20_000
-    while (!(await healthy(readInfo()))) {
-      if (Date.now() > deadline) fail(`the simulator did not start; see ${file('sim.log')}`, 1)
-      if (child.exitCode !== null) fail(`the simulator exited with ${child.exitCode}; see ${file('sim.log')}`, 1)
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
   let awsEnv: Record<string, string> = {}
   const motoPidFile = file('moto.json')
   const motoInfo = fs.existsSync(motoPidFile) ? (JSON.parse(fs.readFileSync(motoPidFile, 'utf8')) as { pid: number; url: string }) : undefined
@@ -179,6 +165,20 @@ async function up(): Promise<void> {
       } catch (e) {
         console.error(`sim: moto not started (${(e as Error).message}); AWS calls will not be simulated`)
       }
+    }
+  }
+  if (!(await healthy(readInfo()))) {
+    const log = fs.openSync(file('sim.log'), 'a')
+    const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir]
+    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
+    const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...awsEnv } })
+    child.unref()
+    fs.closeSync(log)
+    const deadline = Date.now() + 20_000
+    while (!(await healthy(readInfo()))) {
+      if (Date.now() > deadline) fail(`the simulator did not start; see ${file('sim.log')}`, 1)
+      if (child.exitCode !== null) fail(`the simulator exited with ${child.exitCode}; see ${file('sim.log')}`, 1)
+      await new Promise((r) => setTimeout(r, 100))
     }
   }
   if (!fs.existsSync(file('kubeconfig'))) writeKubeconfig(readKubeconfig())

@@ -281,6 +281,13 @@ export class ClusterApi {
       else next.status = old.status
     }
     applyDefaults(route.t.kind, next, old, this.store)
+    if (route.t.kind === 'Job' && route.sub !== 'status') {
+      for (const field of ['template', 'selector', 'completions'] as const) {
+        if (JSON.stringify(next.spec?.[field]) !== JSON.stringify(old.spec?.[field])) {
+          throw new ApiError(422, 'Invalid', `Job.batch "${old.metadata.name}" is invalid: spec.${field}: Invalid value: ${JSON.stringify(next.spec?.[field]).slice(0, 120)}: field is immutable`, { name: old.metadata.name, group: 'batch', kind: 'Job' })
+        }
+      }
+    }
     if (q.get('dryRun') === 'All') return next
     return this.store.update(route.t, next, expectedRv)
   }

@@ -3,6 +3,7 @@
 // volumes, start-up delay), the cloud controller's load balancer hostname, and Endpoints.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { templateHash } from './defaults.ts'
+import { isSchemaLoader, runSchemaLoader, type RunResult } from './images.ts'
 import { byResource } from './resources.ts'
 import { daemonFits, schedule } from './scheduler.ts'
 import { selectorMatches } from './selectors.ts'
@@ -45,6 +46,8 @@ export class Controllers {
   private readonly timers = new Set<NodeJS.Timeout>()
   /** When each pod (by uid) may move on to its next phase. */
   private readonly due = new Map<string, number>()
+  /** Images with effects (the schema loader) run asynchronously: their results by pod uid. */
+  private readonly runs = new Map<string, RunResult | 'running'>()
   private stopped = false
 
   constructor(
@@ -319,6 +322,18 @@ export class Controllers {
       }
       return
     }
+    const envSecrets = ((pod.spec.containers ?? []) as { env?: { valueFrom?: { secretKeyRef?: { name: string; optional?: boolean } } }[]; envFrom?: { secretRef?: { name: string; optional?: boolean } }[] }[]).flatMap((c) => [
+      ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef).filter((r) => r && !r.optional),
+      ...(c.envFrom ?? []).map((e) => e.secretRef).filter((r) => r && !r.optional),
+    ]) as { name: string }[]
+    const missingEnv = envSecrets.find((r) => !this.store.get(T.secrets, ns, r.name))
+    if (missingEnv) {
+      if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason !== 'CreateContainerConfigError') {
+        this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }], containerStatuses: waiting('CreateContainerConfigError', `secret "${missingEnv.name}" not found`) })
+        this.event(pod, 'Warning', 'Failed', `Error: secret "${missingEnv.name}" not found`)
+      }
+      return
+    }
     const missingVolume = ((pod.spec.volumes ?? []) as { name: string; secret?: { secretName: string; optional?: boolean }; configMap?: { name: string; optional?: boolean } }[]).find(
       (v) => (v.secret && !v.secret.optional && !this.store.get(T.secrets, ns, v.secret.secretName)) || (v.configMap && !v.configMap.optional && !this.store.get(T.configmaps, ns, v.configMap.name)),
     )
@@ -358,9 +373,24 @@ export class Controllers {
     if (isJobPod) {
       const at = this.due.get(uid) ?? Date.now()
       if (Date.now() < at) return this.later(at - Date.now())
-      this.due.delete(uid)
       const job = (pod.metadata.ownerReferences ?? []).find((r: { kind: string }) => r.kind === 'Job')
-      const fail = this.knobs.failJobs !== '' && new RegExp(this.knobs.failJobs).test(job?.name ?? '')
+      let fail = this.knobs.failJobs !== '' && new RegExp(this.knobs.failJobs).test(job?.name ?? '')
+      if (!fail && isSchemaLoader(pod)) {
+        const run = this.runs.get(uid)
+        if (!run) {
+          this.runs.set(uid, 'running')
+          void runSchemaLoader(pod, this.store).then((r) => {
+            this.runs.set(uid, r)
+            this.kick()
+          })
+          return
+        }
+        if (run === 'running') return
+        fail = !run.ok
+        if (!run.ok) this.event(pod, 'Warning', 'BackOff', run.message)
+        this.runs.delete(uid)
+      }
+      this.due.delete(uid)
       const finished = now()
       this.setStatus(T.pods, pod, {
         ...pod.status,

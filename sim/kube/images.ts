@@ -1,0 +1,101 @@
+// What some container images do when they run, for the images whose effects the runbook checks.
+// The Scalar DL schema loader: creates the Ledger or Auditor tables in DynamoDB (moto), with the
+// namespace prefix, provisioned capacity, and point-in-time recovery, as the real loader does.
+import { CreateTableCommand, DynamoDBClient, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb'
+import type { Obj, Store } from './store.ts'
+import { byResource } from './resources.ts'
+
+const CONFIGMAPS = byResource('', 'configmaps')!
+
+export interface RunResult {
+  ok: boolean
+  message: string
+}
+
+const LEDGER = ['scalar.asset', 'scalar.asset_metadata', 'scalar.certificate', 'scalar.contract', 'scalar.contract_class', 'scalar.function', 'scalar.tx_state']
+const AUDITOR = ['auditor.asset', 'auditor.asset_lock', 'auditor.certificate', 'auditor.contract', 'auditor.contract_class', 'auditor.request_proof']
+
+function versionAtLeast(image: string, minor: number): boolean {
+  const m = /:(\d+)\.(\d+)/.exec(image)
+  return !m || Number(m[1]) > 3 || (Number(m[1]) === 3 && Number(m[2]) >= minor)
+}
+
+export function tablesFor(schemaType: string, image: string, coordinator: boolean): string[] {
+  const ns = schemaType === 'auditor' ? 'auditor' : 'scalar'
+  const base = schemaType === 'auditor' ? AUDITOR : LEDGER
+  return [...base, ...(versionAtLeast(image, 12) ? [`${ns}.secret`] : []), ...(versionAtLeast(image, 13) ? [`${ns}.namespace`] : []), ...(coordinator ? ['coordinator.state'] : []), 'scalardb.metadata']
+}
+
+function properties(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of text.split('\n')) {
+    const m = /^\s*([^#=\s][^=]*?)\s*=\s*(.*)$/.exec(line)
+    if (m) out[m[1]!] = m[2]!.trim()
+  }
+  return out
+}
+
+export function isSchemaLoader(pod: Obj): boolean {
+  return (pod.spec?.containers ?? []).some((c: { image?: string }) => /schema-loader/.test(c.image ?? ''))
+}
+
+/** Runs the schema loader the pod describes; the tables end up in moto's DynamoDB. */
+export async function runSchemaLoader(pod: Obj, store: Store): Promise<RunResult> {
+  const c = (pod.spec.containers as { image: string; args?: string[]; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[]).find((x) => /schema-loader/.test(x.image))!
+  const args = c.args ?? []
+  const schemaType = c.env?.find((e) => e.name === 'SCHEMA_TYPE')?.value ?? 'ledger'
+  const arg = (flag: string) => {
+    const i = args.indexOf(flag)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  let storage = args.includes('--dynamo') ? 'dynamo' : args.includes('--cassandra') ? 'cassandra' : args.includes('--jdbc') ? 'jdbc' : args.includes('--cosmos') ? 'cosmos' : ''
+  let region = arg('--region')
+  let prefix = ''
+  let endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
+  let ru = Number(arg('-r') ?? arg('--ru') ?? 10)
+  if (args.includes('--config')) {
+    const volume = (pod.spec.volumes ?? []).find((v: { configMap?: { name: string } }) => v.configMap)
+    const cm = volume ? store.get(CONFIGMAPS, pod.metadata.namespace, volume.configMap.name) : undefined
+    const props = properties(Object.values((cm?.data ?? {}) as Record<string, string>).join('\n'))
+    storage = props['scalar.db.storage'] ?? ''
+    region = props['scalar.db.contact_points']
+    prefix = props['scalar.db.dynamo.namespace.prefix'] ?? ''
+    endpoint = props['scalar.db.dynamo.endpoint_override'] ?? endpoint
+  }
+  if (storage !== 'dynamo') return { ok: false, message: `(simulated schema loader) cannot reach the ${storage || 'configured'} database: only DynamoDB is simulated` }
+  if (!region) return { ok: false, message: '(simulated schema loader) no region: set schemaLoading.contactPoints to the AWS region' }
+  if (!endpoint) return { ok: false, message: '(simulated schema loader) no DynamoDB endpoint: the simulator was started without moto' }
+  const client = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' }, maxAttempts: 2 })
+  const coordinator = schemaType === 'ledger'
+  const made: string[] = []
+  try {
+    for (const table of tablesFor(schemaType, c.image, coordinator)) {
+      const name = prefix + table
+      try {
+        await client.send(
+          new CreateTableCommand({
+            TableName: name,
+            AttributeDefinitions: [
+              { AttributeName: 'concatenatedPartitionKey', AttributeType: 'S' },
+              { AttributeName: 'concatenatedClusteringKey', AttributeType: 'S' },
+            ],
+            KeySchema: [
+              { AttributeName: 'concatenatedPartitionKey', KeyType: 'HASH' },
+              { AttributeName: 'concatenatedClusteringKey', KeyType: 'RANGE' },
+            ],
+            ProvisionedThroughput: { ReadCapacityUnits: ru, WriteCapacityUnits: ru },
+          }),
+        )
+        made.push(name)
+      } catch (e) {
+        if ((e as Error).name !== 'ResourceInUseException') throw e
+      }
+      if (!args.includes('--no-backup')) await client.send(new UpdateContinuousBackupsCommand({ TableName: name, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }))
+    }
+    return { ok: true, message: `created ${made.length} table(s)` }
+  } catch (e) {
+    return { ok: false, message: `(simulated schema loader) ${(e as Error).name}: ${(e as Error).message}` }
+  } finally {
+    client.destroy()
+  }
+}
