@@ -307,17 +307,17 @@ export class ClusterApi {
     if (ct === 'application/apply-patch+yaml') {
       const manager = q.get('fieldManager') ?? 'unknown'
       if (!old) {
-        const created = { ...body, metadata: { ...(body.metadata ?? {}), name: route.name, ...(route.t.namespaced ? { namespace: route.namespace ?? 'default' } : {}) } }
+        const created = { ...structuredClone(body), metadata: { ...(body.metadata ?? {}), name: route.name, ...(route.t.namespaced ? { namespace: route.namespace ?? 'default' } : {}) } }
         applyDefaults(route.t.kind, created, undefined, this.store)
         if (q.get('dryRun') === 'All') return send(res, 201, created)
         const obj = this.store.create(route.t, created)
-        this.applied.set(`${obj.metadata.uid}/${manager}`, body)
+        this.applied.set(`${obj.metadata.uid}/${manager}`, structuredClone(body))
         return send(res, 201, obj)
       }
       const key = `${old.metadata.uid}/${manager}`
       const next = serverSideApply(structuredClone(old), body, this.applied.get(key))
       const out = this.write(route, old, next, q)
-      if (q.get('dryRun') !== 'All') this.applied.set(key, body)
+      if (q.get('dryRun') !== 'All') this.applied.set(key, structuredClone(body))
       return send(res, 200, out)
     }
     if (!old) throw notFound(route.t, route.name!)
