@@ -1,8 +1,9 @@
 // The simulator's command line. Scripts outside the project depend on this contract:
-//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N]
+//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N]
 //   npx tsx sim/cli.ts cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...] [--region R]
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
 //   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX]
+//   npx tsx sim/cli.ts cloudwatch tick CLUSTER --state-dir DIR   (one round of simulated CloudWatch data now)
 //   npx tsx sim/cli.ts status --state-dir DIR
 //   npx tsx sim/cli.ts down --state-dir DIR
 // `up` writes DIR/env (KEY=VALUE lines: KUBECONFIG, KUBECACHEDIR, AWS_*, PATH with sim/bin first).
@@ -33,6 +34,7 @@ const { values, positionals } = parseArgs({
     'fail-jobs': { type: 'string' },
     'server-minor': { type: 'string' },
     'watch-max-seconds': { type: 'string' },
+    'cloudwatch-interval-ms': { type: 'string' },
   },
 })
 
@@ -170,7 +172,7 @@ async function up(): Promise<void> {
   if (!(await healthy(readInfo()))) {
     const log = fs.openSync(file('sim.log'), 'a')
     const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir]
-    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
+    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs', 'cloudwatch-interval-ms'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
     const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...awsEnv } })
     child.unref()
     fs.closeSync(log)
@@ -227,6 +229,11 @@ switch (cmd) {
     break
   case 'status':
     console.log(JSON.stringify({ running: await healthy(readInfo()), clusters: (await healthy(readInfo())) ? await control('GET', '/clusters') : [] }, null, 2))
+    break
+  case 'cloudwatch':
+    // Forces one round of the CloudWatch feed now (tests; rehearsals use the timer).
+    if (sub !== 'tick' || !name) fail('usage: cloudwatch tick CLUSTER --state-dir DIR')
+    console.log(JSON.stringify(await control('POST', `/clusters/${encodeURIComponent(name)}/cloudwatch-tick`)))
     break
   case 'knobs':
     console.log(JSON.stringify(await control('POST', '/knobs', knobFlags())))

@@ -6,6 +6,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { byResource } from './resources.ts'
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     'job-duration-ms': { type: 'string', default: process.env.SIM_JOB_DURATION_MS },
     'lb-delay-ms': { type: 'string', default: process.env.SIM_LB_DELAY_MS },
     'fail-jobs': { type: 'string', default: process.env.SIM_FAIL_JOBS },
+    'cloudwatch-interval-ms': { type: 'string', default: process.env.SIM_CLOUDWATCH_INTERVAL_MS ?? '2000' },
   },
 })
 const stateDir = path.resolve(values['state-dir'] ?? '.sim')
@@ -30,6 +32,7 @@ const knobs: Knobs = {
   failJobs: values['fail-jobs'] ?? DEFAULT_KNOBS.failJobs,
 }
 const clusters = new Map<string, Cluster>()
+const feeds = new Map<string, CloudWatchFeed>()
 /** EKS add-ons per cluster: moto has no add-on API, so their state lives here. */
 const addonState = new Map<string, Map<string, unknown>>()
 
@@ -60,6 +63,12 @@ const control = http.createServer(async (req, res) => {
       const c = new Cluster({ name: b.name, region: b.region ?? 'ap-northeast-1', serverMinor: Number(values['server-minor']), watchMaxSeconds: Number(values['watch-max-seconds']), knobs })
       await c.listen()
       clusters.set(b.name, c)
+      const endpoint = process.env.AWS_ENDPOINT_URL
+      if (endpoint) {
+        const feed = new CloudWatchFeed(c, endpoint, Number(values['cloudwatch-interval-ms']))
+        feed.start()
+        feeds.set(b.name, feed)
+      }
       if (b.nodes) c.addNodes({ count: b.nodes, labels: b.labels, taints: b.taints, instanceType: b.instanceType })
       return send(res, 201, describe(c))
     }
@@ -96,11 +105,18 @@ const control = http.createServer(async (req, res) => {
         }
       }
       if (req.method === 'DELETE' && parts.length === 2) {
+        feeds.get(c.opts.name)?.stop()
+        feeds.delete(c.opts.name)
         await c.close()
         clusters.delete(c.opts.name)
         addonState.delete(c.opts.name)
         return send(res, 200, { deleted: c.opts.name })
       }
+    }
+    if (req.method === 'POST' && parts[0] === 'clusters' && parts[2] === 'cloudwatch-tick') {
+      const feed = feeds.get(decodeURIComponent(parts[1]!))
+      if (feed) await feed.tick()
+      return send(res, 200, { ticked: Boolean(feed) })
     }
     if (url.pathname === '/knobs') {
       if (req.method === 'POST') Object.assign(knobs, await body(req))
@@ -117,6 +133,7 @@ const control = http.createServer(async (req, res) => {
 })
 
 async function shutdown() {
+  for (const f of feeds.values()) f.stop()
   await Promise.all([...clusters.values()].map((c) => c.close()))
   control.close()
   try {

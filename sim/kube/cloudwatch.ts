@@ -1,0 +1,123 @@
+// What CloudWatch would receive from a cluster, written into moto while the simulator runs:
+// Fluent Bit ships container logs of the pods on the nodes where it runs (so a node whose taint
+// it does not tolerate sends nothing), the CloudWatch agent publishes ContainerInsights metrics,
+// EKS sends the enabled control-plane log types, and DynamoDB reports table metrics.
+import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch'
+import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks'
+import type { Cluster } from './cluster.ts'
+import { byResource } from './resources.ts'
+import type { Obj } from './store.ts'
+
+const PODS = byResource('', 'pods')!
+const NODES = byResource('', 'nodes')!
+const STREAMS: Record<string, string> = { api: 'kube-apiserver', audit: 'kube-apiserver-audit', authenticator: 'authenticator', controllerManager: 'kube-controller-manager', scheduler: 'kube-scheduler' }
+
+const running = (p: Obj) => p.status?.phase === 'Running'
+
+export class CloudWatchFeed {
+  private timer?: NodeJS.Timeout
+  private readonly known = new Set<string>()
+  private readonly logs: CloudWatchLogsClient
+  private readonly metrics: CloudWatchClient
+  private readonly eks: EKSClient
+  private readonly dynamodb: DynamoDBClient
+  private busy = false
+
+  constructor(
+    private readonly cluster: Cluster,
+    endpoint: string,
+    private readonly intervalMs: number,
+  ) {
+    const cfg = { region: cluster.opts.region, endpoint, credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' }, maxAttempts: 1 }
+    this.logs = new CloudWatchLogsClient(cfg)
+    this.metrics = new CloudWatchClient(cfg)
+    this.eks = new EKSClient(cfg)
+    this.dynamodb = new DynamoDBClient(cfg)
+  }
+
+  start(): void {
+    if (this.intervalMs <= 0) return
+    this.timer = setInterval(() => void this.tick(), this.intervalMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    for (const c of [this.logs, this.metrics, this.eks, this.dynamodb]) c.destroy()
+  }
+
+  private async ensureGroup(group: string): Promise<void> {
+    if (this.known.has(group)) return
+    try {
+      await this.logs.send(new CreateLogGroupCommand({ logGroupName: group }))
+    } catch (e) {
+      if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
+    }
+    this.known.add(group)
+  }
+
+  private async put(group: string, stream: string, message: string): Promise<void> {
+    await this.ensureGroup(group)
+    const key = `${group}|${stream}`
+    if (!this.known.has(key)) {
+      try {
+        await this.logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }))
+      } catch (e) {
+        if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
+      }
+      this.known.add(key)
+    }
+    await this.logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: Date.now(), message }] }))
+  }
+
+  /** One round of what the agents would send; errors are ignored until the next round. */
+  async tick(): Promise<void> {
+    if (this.busy) return
+    this.busy = true
+    try {
+      const name = this.cluster.opts.name
+      const pods = this.cluster.store.list(PODS)
+      const nodes = this.cluster.store.list(NODES)
+      const agentOn = (app: string) => new Set(pods.filter((p) => p.metadata.namespace === 'amazon-cloudwatch' && p.metadata.labels?.['app.kubernetes.io/name'] === app && running(p)).map((p) => p.spec?.nodeName))
+      const fluent = agentOn('fluent-bit')
+      for (const p of pods.filter((x) => running(x) && fluent.has(x.spec?.nodeName))) {
+        for (const c of (p.spec.containers ?? []) as { name: string }[]) {
+          const id = (p.status?.containerStatuses?.find((s: { name: string }) => s.name === c.name)?.containerID ?? 'x').slice(-12)
+          const stream = `${p.spec.nodeName}-application.var.log.containers.${p.metadata.name}_${p.metadata.namespace}_${c.name}-${id}.log`
+          await this.put(`/aws/containerinsights/${name}/application`, stream, JSON.stringify({ log: `${new Date().toISOString()} INFO ${c.name} is running`, stream: 'stdout', kubernetes: { pod_name: p.metadata.name, namespace_name: p.metadata.namespace, container_name: c.name, host: p.spec.nodeName } }))
+        }
+      }
+      const agent = agentOn('cloudwatch-agent')
+      if (agent.size) {
+        const data: MetricDatum[] = [{ MetricName: 'cluster_node_count', Dimensions: [{ Name: 'ClusterName', Value: name }], Value: nodes.length, Unit: 'Count' }]
+        for (const n of nodes.filter((x) => agent.has(x.metadata.name))) {
+          const instanceId = String(n.spec?.providerID ?? '').split('/').pop() ?? ''
+          data.push({ MetricName: 'node_cpu_utilization', Dimensions: [{ Name: 'ClusterName', Value: name }, { Name: 'NodeName', Value: n.metadata.name }, { Name: 'InstanceId', Value: instanceId }], Value: 20 + Math.random() * 10, Unit: 'Percent' })
+          data.push({ MetricName: 'node_number_of_running_pods', Dimensions: [{ Name: 'ClusterName', Value: name }, { Name: 'NodeName', Value: n.metadata.name }, { Name: 'InstanceId', Value: instanceId }], Value: pods.filter((p) => p.spec?.nodeName === n.metadata.name && running(p)).length, Unit: 'Count' })
+        }
+        for (const p of pods.filter((x) => running(x) && agent.has(x.spec?.nodeName))) data.push({ MetricName: 'pod_cpu_utilization', Dimensions: [{ Name: 'PodName', Value: p.metadata.name.replace(/-[a-z0-9]{5}$/, '') }, { Name: 'Namespace', Value: p.metadata.namespace }, { Name: 'ClusterName', Value: name }], Value: 5, Unit: 'Percent' })
+        for (let i = 0; i < data.length; i += 500) await this.metrics.send(new PutMetricDataCommand({ Namespace: 'ContainerInsights', MetricData: data.slice(i, i + 500) }))
+        await this.put(`/aws/containerinsights/${name}/performance`, `${[...agent][0]}`, JSON.stringify({ Type: 'Cluster', ClusterName: name, cluster_node_count: nodes.length }))
+      }
+      try {
+        const eks = (await this.eks.send(new DescribeClusterCommand({ name }))).cluster
+        const types = (eks?.logging?.clusterLogging ?? []).filter((l) => l.enabled).flatMap((l) => (l.types ?? []) as string[])
+        for (const t of types) await this.put(`/aws/eks/${name}/cluster`, `${STREAMS[t] ?? t}-${this.cluster.port.toString(16).padStart(32, '0').slice(-32)}`, `${new Date().toISOString()} ${t} log line`)
+      } catch (e) {
+        if ((e as Error).name !== 'ResourceNotFoundException') throw e
+      }
+      const tables = (await this.dynamodb.send(new ListTablesCommand({}))).TableNames ?? []
+      const scalar = tables.filter((t) => /(^|[^.]*)(scalar|auditor|coordinator|scalardb)\.[a-z_]+$/.test(t))
+      for (let i = 0; i < scalar.length; i += 20) {
+        const data = scalar.slice(i, i + 20).flatMap((t) => ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits'].map((m) => ({ MetricName: m, Dimensions: [{ Name: 'TableName', Value: t }], Value: 1, Unit: 'Count' as const })))
+        if (data.length) await this.metrics.send(new PutMetricDataCommand({ Namespace: 'AWS/DynamoDB', MetricData: data }))
+      }
+    } catch {
+      // moto not reachable right now: the next round tries again
+    } finally {
+      this.busy = false
+    }
+  }
+}
