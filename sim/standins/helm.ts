@@ -6,7 +6,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import YAML from 'yaml'
-import { mergeValues, schemaErrors, type Chart, type ChartVersion } from './charts/common.ts'
+import { mergeValues, parseSet, schemaErrors, type Chart, type ChartVersion } from './charts/common.ts'
 import { schemaLoading } from './charts/schema-loading.ts'
 import { scalardl, scalardlAudit } from './charts/scalardl.ts'
 import { CliFailure, Kube, KubeError, kubeconfigPath, main, serverOf, stateDir } from './common.ts'
@@ -121,34 +121,6 @@ function listEntry(r: Release) {
 function printable(r: Release) {
   const { objects: _o, ...rest } = r
   return rest
-}
-
-// --- values ----------------------------------------------------------------------------------
-
-/** --set a.b=c,d[0].e=f: dotted paths, list indexes, and helm's scalar typing. */
-export function parseSet(expr: string, asString = false): any {
-  const out: any = {}
-  for (const part of expr.split(/,(?![^[]*\])/)) {
-    const i = part.indexOf('=')
-    if (i < 1) throw new CliFailure(`failed parsing --set data: key "${part}" has no value`)
-    const keyPath = part.slice(0, i)
-    const raw = part.slice(i + 1)
-    const value: unknown = asString ? raw : raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : /^-?\d+$/.test(raw) ? Number(raw) : raw
-    let cur = out
-    const keys = keyPath.split(/\.(?![^[]*\])/)
-    keys.forEach((k, idx) => {
-      const m = /^(.+?)\[(\d+)\]$/.exec(k)
-      const last = idx === keys.length - 1
-      if (m) {
-        cur[m[1]!] ??= []
-        const arr = cur[m[1]!]
-        if (last) arr[Number(m[2])] = value
-        else cur = arr[Number(m[2])] ??= {}
-      } else if (last) cur[k] = value
-      else cur = cur[k] ??= {}
-    })
-  }
-  return out
 }
 
 // --- kube connection -------------------------------------------------------------------------

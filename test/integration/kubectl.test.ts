@@ -157,7 +157,7 @@ describe('kubectl conformance against the simulator', () => {
 
   test('wait --for=condition=complete on a Job; a failing Job meets condition=failed', async () => {
     await ok(['create', 'namespace', 'jobs'])
-    const job = (name: string) => `apiVersion: batch/v1\nkind: Job\nmetadata: {name: ${name}, namespace: jobs}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: schema-import, image: "ghcr.io/scalar-labs/scalardl-schema-loader:3.13.0"}]\n`
+    const job = (name: string) => `apiVersion: batch/v1\nkind: Job\nmetadata: {name: ${name}, namespace: jobs}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: main, image: "busybox:1.36"}]\n`
     await ok(['apply', '-f', '-'], job('load-schema-schema-loading'))
     assert.match(await ok(['wait', '--for=condition=complete', 'job/load-schema-schema-loading', '-n', 'jobs', '--timeout=20s']), /condition met/)
     const pods = (await json(['get', 'pods', '-n', 'jobs', '-l', 'job-name=load-schema-schema-loading'])).items

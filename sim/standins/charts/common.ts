@@ -80,3 +80,30 @@ export function propertiesFrom(lines: Record<string, unknown>): string {
 export function dbSecret(name: string, namespace: string, lbl: Record<string, string>, username: string, password: string): any {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels: lbl }, type: 'Opaque', data: { 'db-username': Buffer.from(username ?? '').toString('base64'), 'db-password': Buffer.from(password ?? '').toString('base64') } }
 }
+
+/** --set a.b=c,d[0].e=f: dotted paths, list indexes, and helm's scalar typing. */
+export function parseSet(expr: string, asString = false): any {
+  const out: any = {}
+  for (const part of expr.split(/,(?![^[]*\])/)) {
+    const i = part.indexOf('=')
+    if (i < 1) throw new Error(`failed parsing --set data: key "${part}" has no value`)
+    const keyPath = part.slice(0, i)
+    const raw = part.slice(i + 1)
+    const value: unknown = asString ? raw : raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : /^-?\d+$/.test(raw) ? Number(raw) : raw
+    let cur = out
+    const keys = keyPath.split(/\.(?![^[]*\])/)
+    keys.forEach((k, idx) => {
+      const m = /^(.+?)\[(\d+)\]$/.exec(k)
+      const last = idx === keys.length - 1
+      if (m) {
+        cur[m[1]!] ??= []
+        const arr = cur[m[1]!]
+        if (last) arr[Number(m[2])] = value
+        else cur = arr[Number(m[2])] ??= {}
+      } else if (last) cur[k] = value
+      else cur = cur[k] ??= {}
+    })
+  }
+  return out
+}
+
