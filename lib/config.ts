@@ -38,6 +38,13 @@ const FIX: Record<string, string> = {
   DYNAMODB_NAMESPACE_PREFIX: 'use letters, digits, "_", "-" or "." (at most 40), e.g. DYNAMODB_NAMESPACE_PREFIX=prod_',
   WAIT_TIMEOUT_SECONDS: 'set WAIT_TIMEOUT_SECONDS to a whole number of seconds, e.g. 900',
   KUBECTL: 'set KUBECTL to the kubectl command or its path',
+  KUBERNETES_VERSION: 'set KUBERNETES_VERSION to an EKS version such as 1.32 (1.19 or newer)',
+  NODEGROUP_NAME: 'set NODEGROUP_NAME to a node group name such as scalardlpool (letters, digits, hyphens)',
+  NODE_MAX: 'set NODE_MAX to the most Scalar DL nodes the node group may scale to (at least NODE_COUNT), e.g. 6',
+  ENDPOINT_PUBLIC_ACCESS: 'set ENDPOINT_PUBLIC_ACCESS=false (private endpoint, reached from the bastion) or true with ENDPOINT_PUBLIC_CIDRS',
+  ENDPOINT_PUBLIC_CIDRS: 'set ENDPOINT_PUBLIC_CIDRS to the comma-separated ranges allowed to reach the public endpoint, e.g. 203.0.113.0/24',
+  SYSTEM_NODE_COUNT: 'set SYSTEM_NODE_COUNT to the number of untainted system nodes, e.g. 2',
+  SYSTEM_NODE_INSTANCE_TYPE: 'set SYSTEM_NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.large',
   HELM: 'set HELM to the helm command or its path',
   EKSCTL: 'set EKSCTL to the eksctl command or its path',
 }
@@ -124,6 +131,30 @@ const schema = z.object({
     }),
   DYNAMODB_NAMESPACE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.-]{0,40}$/, 'may only hold letters, digits, "_", "-" and "." (at most 40)').default(''),
   WAIT_TIMEOUT_SECONDS: int(1, 24 * 3600).default(900),
+  KUBERNETES_VERSION: z
+    .string()
+    .trim()
+    .regex(/^1\.\d{1,2}$/, 'must look like 1.32')
+    .refine((v) => Number(v.split('.')[1]) >= 19, 'is older than 1.19, which the guide requires')
+    .default('1.32'),
+  NODEGROUP_NAME: z.string().trim().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be letters, digits and hyphens, starting with a letter').default('scalardlpool'),
+  NODE_MAX: int(1, 200).optional(),
+  ENDPOINT_PUBLIC_ACCESS: bool.default(false),
+  ENDPOINT_PUBLIC_CIDRS: z
+    .string()
+    .trim()
+    .default('')
+    .superRefine((v, ctx) => {
+      for (const c of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+        try {
+          if (parseCidr(c).prefix === 0) ctx.addIssue({ code: 'custom', message: 'opens the Kubernetes API to the whole internet (0.0.0.0/0), which is refused' })
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message })
+        }
+      }
+    }),
+  SYSTEM_NODE_COUNT: int(0, 100).default(2),
+  SYSTEM_NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.large').default('m5.large'),
   KUBECTL: z.string().trim().min(1).default('kubectl'),
   HELM: z.string().trim().min(1).default('helm'),
   EKSCTL: z.string().trim().min(1).default('eksctl'),
@@ -139,6 +170,12 @@ export interface Config {
   bastion: { enabled: boolean; sshCidr: string; instanceType: string; keyName: string }
   nodeCount: number
   nodeInstanceType: string
+  kubernetesVersion: string
+  nodegroupName: string
+  nodeMax: number
+  endpoint: { publicAccess: boolean; publicCidrs: string[] }
+  systemNodeCount: number
+  systemNodeInstanceType: string
   database: 'dynamodb'
   dynamodbNamespacePrefix: string
   waitTimeoutMs: number
@@ -178,9 +215,25 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
       const message = given === undefined && /required|expected string/i.test(i.message) ? 'is required' : i.message
       return { key, message: given !== undefined ? `${message} (got "${given}")` : message, fix: FIX[key] ?? '' }
     })
+    // Rules between keys are checked too, on the values as given, so every problem shows at once.
+    const n = (k: string, d: number) => (input[k] !== undefined && /^\d+$/.test(input[k]!.trim()) ? Number(input[k]) : input[k] === undefined ? d : NaN)
+    const nodeCount = n('NODE_COUNT', 3)
+    const raw = { NODE_COUNT: nodeCount, NODE_MAX: input.NODE_MAX === undefined ? undefined : n('NODE_MAX', 0), ENDPOINT_PUBLIC_ACCESS: /^(true|yes|1)$/i.test(input.ENDPOINT_PUBLIC_ACCESS ?? ''), ENDPOINT_PUBLIC_CIDRS: input.ENDPOINT_PUBLIC_CIDRS ?? '' }
+    const seen = new Set(problems.map((p) => p.key))
+    for (const p of crossFieldProblems(raw)) if (!seen.has(p.key) && !Number.isNaN(raw.NODE_COUNT)) problems.push(p)
     throw new ConfigError(problems, source)
   }
+  const cross = crossFieldProblems(result.data)
+  if (cross.length) throw new ConfigError(cross, source)
   return toConfig(result.data, env, source)
+}
+
+/** Rules between keys, checked once every key is valid on its own. */
+function crossFieldProblems(r: Pick<Raw, 'NODE_MAX' | 'NODE_COUNT' | 'ENDPOINT_PUBLIC_ACCESS' | 'ENDPOINT_PUBLIC_CIDRS'>): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  if (r.NODE_MAX !== undefined && !Number.isNaN(r.NODE_MAX) && r.NODE_MAX < r.NODE_COUNT) problems.push({ key: 'NODE_MAX', message: `is ${r.NODE_MAX}, less than NODE_COUNT (${r.NODE_COUNT})`, fix: FIX.NODE_MAX! })
+  if (r.ENDPOINT_PUBLIC_ACCESS && !r.ENDPOINT_PUBLIC_CIDRS) problems.push({ key: 'ENDPOINT_PUBLIC_CIDRS', message: 'is required when ENDPOINT_PUBLIC_ACCESS=true', fix: FIX.ENDPOINT_PUBLIC_CIDRS! })
+  return problems
 }
 
 function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
@@ -192,6 +245,12 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
     bastion: { enabled: r.BASTION_ENABLED, sshCidr: r.BASTION_SSH_CIDR, instanceType: r.BASTION_INSTANCE_TYPE, keyName: r.BASTION_KEY_NAME },
     nodeCount: r.NODE_COUNT,
     nodeInstanceType: r.NODE_INSTANCE_TYPE,
+    kubernetesVersion: r.KUBERNETES_VERSION,
+    nodegroupName: r.NODEGROUP_NAME,
+    nodeMax: r.NODE_MAX ?? 2 * r.NODE_COUNT,
+    endpoint: { publicAccess: r.ENDPOINT_PUBLIC_ACCESS, publicCidrs: r.ENDPOINT_PUBLIC_CIDRS.split(',').map((x) => x.trim()).filter(Boolean) },
+    systemNodeCount: r.SYSTEM_NODE_COUNT,
+    systemNodeInstanceType: r.SYSTEM_NODE_INSTANCE_TYPE,
     database: 'dynamodb',
     dynamodbNamespacePrefix: r.DYNAMODB_NAMESPACE_PREFIX,
     waitTimeoutMs: r.WAIT_TIMEOUT_SECONDS * 1000,

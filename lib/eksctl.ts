@@ -63,6 +63,15 @@ export class Eksctl extends Cli {
     await this.run(['create', 'cluster', '-f', configFile])
   }
 
+  /** Creates the config's node groups that do not exist yet (eksctl skips existing ones). */
+  async createNodegroups(configFile: string): Promise<void> {
+    await this.run(['create', 'nodegroup', '-f', configFile])
+  }
+
+  async scaleNodegroup(cluster: string, nodegroup: string, nodes: number, min: number, max: number): Promise<void> {
+    await this.run(['scale', 'nodegroup', '--cluster', cluster, '--name', nodegroup, '--nodes', String(nodes), '--nodes-min', String(min), '--nodes-max', String(max), ...this.regionArgs()])
+  }
+
   async writeKubeconfig(cluster: string, kubeconfig?: string): Promise<void> {
     await this.run(['utils', 'write-kubeconfig', '--cluster', cluster, ...this.regionArgs(), ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])])
   }

@@ -113,6 +113,8 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   let config: Config
   try {
     config = loadConfig(args.envFile)
+    const problems = def.validate?.(config, args.flags) ?? []
+    if (problems.length) throw new ConfigError(problems, config.source)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     log.error(`✗ ${def.name}: ${err.message}; nothing was changed.`)

@@ -1,6 +1,6 @@
 // The task model: a step is an ordered list of tasks; each task reads live state in check()
 // and, when the desired state does not hold, makes it hold in apply().
-import type { Config } from './config.ts'
+import type { Config, ConfigProblem } from './config.ts'
 import type { Logger } from './log.ts'
 import type { AwsSession } from './aws/clients.ts'
 
@@ -69,6 +69,8 @@ export interface StepDefinition<S = unknown> {
   help?: string
   /** Step-specific boolean flags, e.g. { 'allow-no-system-nodes': 'description' }. */
   flags?: Record<string, string>
+  /** Step-specific configuration rules (with the step's flags); problems exit 2 before any call. */
+  validate?: (config: Config, flags: Record<string, boolean>) => ConfigProblem[]
   /** Printed after the recap, e.g. preflight's table. */
   report?: (result: StepResult, ctx: TaskContext, state: S) => string | undefined
 }

@@ -1,0 +1,81 @@
+// The eksctl ClusterConfig 03-eks hands to eksctl: built from the configuration and from what
+// 01-vpc created (found by tag). Managed node groups carry no kubernetes.io/ label or taint (EKS
+// refuses them); the Scalar DL taint is put on the nodes with kubectl afterwards.
+import path from 'node:path'
+import type { Subnet } from '@aws-sdk/client-ec2'
+import YAML from 'yaml'
+import { CLUSTER_TAG } from '../aws/tags.ts'
+import type { Config } from '../config.ts'
+
+export const POOL_LABEL = { key: 'agentpool', value: 'scalardlpool' } as const
+export const POOL_TAINT = { key: 'kubernetes.io/app', value: 'scalardlpool', effect: 'NoSchedule' } as const
+export const SYSTEM_NODEGROUP = 'system'
+
+export interface ExistingNetwork {
+  vpcId: string
+  privateSubnets: Subnet[]
+  publicSubnets: Subnet[]
+  controlPlaneSecurityGroupId?: string
+}
+
+const byAz = (subnets: Subnet[]) => Object.fromEntries(subnets.map((s) => [s.AvailabilityZone!, { id: s.SubnetId! }]))
+
+export function renderClusterConfig(c: Config, net: ExistingNetwork): Record<string, unknown> {
+  const tags = { [CLUSTER_TAG]: c.clusterName }
+  const groups: Record<string, unknown>[] = [
+    {
+      name: c.nodegroupName,
+      instanceType: c.nodeInstanceType,
+      desiredCapacity: c.nodeCount,
+      minSize: c.nodeCount,
+      maxSize: c.nodeMax,
+      privateNetworking: true,
+      labels: { [POOL_LABEL.key]: POOL_LABEL.value },
+      volumeEncrypted: true,
+      disableIMDSv1: true,
+      iam: { withAddonPolicies: { cloudWatch: true } },
+      tags,
+    },
+  ]
+  if (c.systemNodeCount > 0) {
+    groups.push({
+      name: SYSTEM_NODEGROUP,
+      instanceType: c.systemNodeInstanceType,
+      desiredCapacity: c.systemNodeCount,
+      minSize: c.systemNodeCount,
+      maxSize: Math.max(c.systemNodeCount * 2, 2),
+      privateNetworking: true,
+      labels: { role: 'system' },
+      volumeEncrypted: true,
+      disableIMDSv1: true,
+      iam: { withAddonPolicies: { cloudWatch: true } },
+      tags,
+    })
+  }
+  return {
+    apiVersion: 'eksctl.io/v1alpha5',
+    kind: 'ClusterConfig',
+    metadata: { name: c.clusterName, region: c.region, version: c.kubernetesVersion, tags },
+    iam: { withOIDC: true },
+    vpc: {
+      id: net.vpcId,
+      subnets: { private: byAz(net.privateSubnets), public: byAz(net.publicSubnets) },
+      ...(net.controlPlaneSecurityGroupId ? { controlPlaneSecurityGroupIDs: [net.controlPlaneSecurityGroupId] } : {}),
+      clusterEndpoints: { privateAccess: true, publicAccess: c.endpoint.publicAccess },
+      ...(c.endpoint.publicAccess ? { publicAccessCIDRs: c.endpoint.publicCidrs } : {}),
+    },
+    managedNodeGroups: groups,
+  }
+}
+
+export function clusterConfigYaml(c: Config, net: ExistingNetwork): string {
+  return `# Rendered by 03-eks from .env and the network of 01-vpc. Regenerated on every run.\n${YAML.stringify(renderClusterConfig(c, net), { aliasDuplicateObjects: false })}`
+}
+
+export function clusterConfigFile(c: Config): string {
+  return path.join(c.stateDir, c.clusterName, 'eksctl-cluster.yaml')
+}
+
+export function kubeconfigFile(c: Config): string {
+  return path.join(c.stateDir, c.clusterName, 'kubeconfig')
+}

@@ -1,0 +1,27 @@
+// Step 3 of "Scalar DL on AWS": the EKS cluster on the private subnets of 01-vpc, the Scalar DL
+// node group (label agentpool=scalardlpool) and an untainted system node group, the kubeconfig,
+// and the taint kubernetes.io/app=scalardlpool:NoSchedule on every Scalar DL node.
+import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask, type EksState } from '../lib/eks/tasks.ts'
+import { isMain } from '../lib/main.ts'
+import { runStep } from '../lib/runner.ts'
+import { defineStep } from '../lib/task.ts'
+
+export const step = defineStep<EksState>({
+  name: '03-eks',
+  description: 'Step 3: EKS cluster with the Scalar DL node group',
+  state: () => ({ nodegroups: [] }),
+  flags: { 'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 (only tainted nodes: CoreDNS and the schema Job cannot run)' },
+  validate(config, flags) {
+    if (config.systemNodeCount > 0 || flags['allow-no-system-nodes']) return []
+    return [
+      {
+        key: 'SYSTEM_NODE_COUNT',
+        message: 'is 0: every node would carry the Scalar DL taint, so the schema-loading Job (its chart has no tolerations), CoreDNS and the monitoring operator could not be scheduled',
+        fix: 'set SYSTEM_NODE_COUNT=2 (the default), or pass --allow-no-system-nodes if you provide such nodes another way',
+      },
+    ]
+  },
+  tasks: [networkTask(), clusterConfigTask(), clusterTask(), poolNodegroupTask(), systemNodegroupTask(), kubeconfigTask(), poolNodesReadyTask(), taintTask()],
+})
+
+if (isMain(import.meta.url)) await runStep(step)
