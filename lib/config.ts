@@ -6,6 +6,7 @@ import path from 'node:path'
 import dotenv from 'dotenv'
 import { z } from 'zod'
 import { isPrivateRange, parseCidr } from './cidr.ts'
+import { registerEnvSecrets, SECRET_KEY } from './redact.ts'
 
 export interface ConfigProblem {
   key: string
@@ -45,6 +46,17 @@ const FIX: Record<string, string> = {
   ENDPOINT_PUBLIC_CIDRS: 'set ENDPOINT_PUBLIC_CIDRS to the comma-separated ranges allowed to reach the public endpoint, e.g. 203.0.113.0/24',
   SYSTEM_NODE_COUNT: 'set SYSTEM_NODE_COUNT to the number of untainted system nodes, e.g. 2',
   SYSTEM_NODE_INSTANCE_TYPE: 'set SYSTEM_NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.large',
+  GITHUB_USERNAME: 'set GITHUB_USERNAME to the GitHub account that owns GITHUB_TOKEN',
+  GITHUB_TOKEN: 'set GITHUB_TOKEN to a GitHub personal access token with the read:packages scope (in .env, mode 600, or the environment; never on a command line)',
+  SCALARDL_NAMESPACE: 'set SCALARDL_NAMESPACE to a Kubernetes namespace name, e.g. default',
+  SCALARDL_RELEASE: 'set SCALARDL_RELEASE to a helm release name, e.g. my-release-scalardl',
+  SCHEMA_RELEASE: 'set SCHEMA_RELEASE to a helm release name, e.g. load-schema',
+  SCALARDL_CHART_VERSION: 'set SCALARDL_CHART_VERSION to a scalar-labs/scalardl chart version, e.g. 4.12.0',
+  SCHEMA_LOADING_CHART_VERSION: 'set SCHEMA_LOADING_CHART_VERSION to a scalar-labs/schema-loading chart version, e.g. 2.14.0',
+  LEDGER_PROOF_ENABLED: 'set LEDGER_PROOF_ENABLED=true (Asset Proofs, as the guide recommends) or false',
+  LEDGER_PRIVATE_KEY_FILE: 'set LEDGER_PRIVATE_KEY_FILE to the path of the Ledger\'s EC P-256 private key in PEM (04-scalardl --generate-ledger-key creates one)',
+  SCALARDL_DB_USERNAME: 'set SCALARDL_DB_USERNAME to the access key id Scalar DL uses for DynamoDB',
+  SCALARDL_DB_PASSWORD: 'set SCALARDL_DB_PASSWORD to the secret access key Scalar DL uses for DynamoDB (in .env with mode 600, or the environment)',
   HELM: 'set HELM to the helm command or its path',
   EKSCTL: 'set EKSCTL to the eksctl command or its path',
 }
@@ -154,6 +166,17 @@ const schema = z.object({
       }
     }),
   SYSTEM_NODE_COUNT: int(0, 100).default(2),
+  GITHUB_USERNAME: z.string().trim().regex(/^[A-Za-z0-9-]{1,39}$/, 'is not a GitHub user name').optional(),
+  GITHUB_TOKEN: z.string().trim().min(20, 'is too short for a GitHub token').optional(),
+  SCALARDL_NAMESPACE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'is not a Kubernetes namespace name').default('default'),
+  SCALARDL_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl'),
+  SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-schema'),
+  SCALARDL_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 4.12.0').default('4.12.0'),
+  SCHEMA_LOADING_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.14.0').default('2.14.0'),
+  LEDGER_PROOF_ENABLED: bool.default(true),
+  LEDGER_PRIVATE_KEY_FILE: z.string().trim().default(''),
+  SCALARDL_DB_USERNAME: z.string().trim().optional(),
+  SCALARDL_DB_PASSWORD: z.string().optional(),
   SYSTEM_NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.large').default('m5.large'),
   KUBECTL: z.string().trim().min(1).default('kubectl'),
   HELM: z.string().trim().min(1).default('helm'),
@@ -176,6 +199,17 @@ export interface Config {
   endpoint: { publicAccess: boolean; publicCidrs: string[] }
   systemNodeCount: number
   systemNodeInstanceType: string
+  scalardl: {
+    namespace: string
+    release: string
+    schemaRelease: string
+    chartVersion: string
+    schemaChartVersion: string
+    proofEnabled: boolean
+    privateKeyFile: string
+    github: { username?: string; token?: string }
+    db: { username?: string; password?: string }
+  }
   database: 'dynamodb'
   dynamodbNamespacePrefix: string
   waitTimeoutMs: number
@@ -213,7 +247,9 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
       const key = String(i.path[0] ?? '?')
       const given = input[key]
       const message = given === undefined && /required|expected string/i.test(i.message) ? 'is required' : i.message
-      return { key, message: given !== undefined ? `${message} (got "${given}")` : message, fix: FIX[key] ?? '' }
+      // Never echo a secret's value back, even a malformed one.
+      const echo = given !== undefined && !SECRET_KEY.test(key)
+      return { key, message: echo ? `${message} (got "${given}")` : message, fix: FIX[key] ?? '' }
     })
     // Rules between keys are checked too, on the values as given, so every problem shows at once.
     const n = (k: string, d: number) => (input[k] !== undefined && /^\d+$/.test(input[k]!.trim()) ? Number(input[k]) : input[k] === undefined ? d : NaN)
@@ -251,6 +287,17 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
     endpoint: { publicAccess: r.ENDPOINT_PUBLIC_ACCESS, publicCidrs: r.ENDPOINT_PUBLIC_CIDRS.split(',').map((x) => x.trim()).filter(Boolean) },
     systemNodeCount: r.SYSTEM_NODE_COUNT,
     systemNodeInstanceType: r.SYSTEM_NODE_INSTANCE_TYPE,
+    scalardl: {
+      namespace: r.SCALARDL_NAMESPACE,
+      release: r.SCALARDL_RELEASE,
+      schemaRelease: r.SCHEMA_RELEASE,
+      chartVersion: r.SCALARDL_CHART_VERSION,
+      schemaChartVersion: r.SCHEMA_LOADING_CHART_VERSION,
+      proofEnabled: r.LEDGER_PROOF_ENABLED,
+      privateKeyFile: r.LEDGER_PRIVATE_KEY_FILE ? path.resolve(r.LEDGER_PRIVATE_KEY_FILE) : '',
+      github: { username: r.GITHUB_USERNAME, token: r.GITHUB_TOKEN },
+      db: { username: r.SCALARDL_DB_USERNAME, password: r.SCALARDL_DB_PASSWORD },
+    },
     database: 'dynamodb',
     dynamodbNamespacePrefix: r.DYNAMODB_NAMESPACE_PREFIX,
     waitTimeoutMs: r.WAIT_TIMEOUT_SECONDS * 1000,
@@ -263,5 +310,6 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
 /** Loads the env file and validates; the one entry point the runbooks use. */
 export function loadConfig(envFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
   const source = loadEnvFile(envFile, env)
+  registerEnvSecrets(env) // values read from the file are secrets too
   return parseConfig(env, source)
 }

@@ -18,12 +18,13 @@ export interface UpgradeOptions {
   version?: string
   valuesFiles?: string[]
   wait?: boolean
+  waitForJobs?: boolean
   timeout?: string
 }
 
 export class Helm extends Cli {
-  constructor(opts: Partial<CliOptions> & { kubeContext?: string } = {}) {
-    super({ command: 'helm', ...opts, baseArgs: [...(opts.kubeContext ? ['--kube-context', opts.kubeContext] : []), ...(opts.baseArgs ?? [])] })
+  constructor(opts: Partial<CliOptions> & { kubeContext?: string; kubeconfig?: string } = {}) {
+    super({ command: 'helm', ...opts, baseArgs: [...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []), ...(opts.kubeContext ? ['--kube-context', opts.kubeContext] : []), ...(opts.baseArgs ?? [])] })
   }
 
   protected override hint(stderr: string): string | undefined {
@@ -54,11 +55,33 @@ export class Helm extends Cli {
     return (await this.run(['repo', 'add', name, url])).stdout.trim()
   }
 
+  async repoList(): Promise<{ name: string; url: string }[]> {
+    const res = await this.exec(['repo', 'list', '-o', 'json'])
+    if (res.exitCode !== 0 && /no repositories/.test(res.stderr)) return []
+    return this.parse(res, ['repo', 'list', '-o', 'json'])
+  }
+
+  async repoUpdate(): Promise<void> {
+    await this.run(['repo', 'update'])
+  }
+
+  /** Every version of a chart in the added repositories (`helm search repo CHART -l -o json`). */
+  async chartVersions(chart: string): Promise<string[]> {
+    const rows = await this.json<{ name: string; version: string }[]>(['search', 'repo', chart, '-l', '-o', 'json'])
+    return rows.filter((r) => r.name === chart).map((r) => r.version)
+  }
+
+  /** The user-supplied values of the release's current revision. */
+  async getValues(release: string, namespace: string): Promise<unknown> {
+    return this.json(['get', 'values', release, '-n', namespace, '-o', 'json'])
+  }
+
   async upgradeInstall(release: string, chart: string, o: UpgradeOptions): Promise<unknown> {
     const args = ['upgrade', '--install', release, chart, '-n', o.namespace, '-o', 'json']
     if (o.version) args.push('--version', o.version)
     for (const f of o.valuesFiles ?? []) args.push('-f', f)
     if (o.wait) args.push('--wait')
+    if (o.waitForJobs) args.push('--wait-for-jobs')
     if (o.timeout) args.push('--timeout', o.timeout)
     return this.json(args)
   }

@@ -331,8 +331,20 @@ function search(argv: string[]): void {
 
 await main(
   async (argv) => {
-    // Global flags helm accepts anywhere.
-    const [cmd, ...rest] = argv
+    // Global flags helm accepts anywhere: --kubeconfig PATH (or =PATH).
+    const args = [...argv]
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] === '--kubeconfig' && args[i + 1]) {
+        process.env.KUBECONFIG = args[i + 1]
+        args.splice(i, 2)
+        i--
+      } else if (args[i]!.startsWith('--kubeconfig=')) {
+        process.env.KUBECONFIG = args[i]!.slice('--kubeconfig='.length)
+        args.splice(i, 1)
+        i--
+      }
+    }
+    const [cmd, ...rest] = args
     switch (cmd) {
       case 'version': {
         const { values: f } = parseArgs({ args: rest, options: { short: { type: 'boolean' }, template: { type: 'string' } } })
@@ -349,6 +361,11 @@ await main(
         }
         if (rest[0] === 'list' || rest[0] === 'ls') {
           const repos = readRepos().repositories
+          const { values: lf } = parseArgs({ args: rest.slice(1), options: { output: { type: 'string', short: 'o', default: 'table' } } })
+          if (lf.output === 'json') {
+            process.stdout.write(JSON.stringify(repos.map((r) => ({ name: r.name, url: r.url }))) + '\n')
+            return
+          }
           if (!repos.length) throw new CliFailure('no repositories to show')
           process.stdout.write(`NAME\tURL\n${repos.map((r) => `${r.name}\t${r.url}`).join('\n')}\n`)
           return

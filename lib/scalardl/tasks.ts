@@ -1,0 +1,267 @@
+// Step 4: Scalar DL Ledger and Envoy through helm, after the schema is loaded.
+import fs from 'node:fs'
+import { isDeepStrictEqual } from 'node:util'
+import { kubectlFor } from '../eks/tasks.ts'
+import { kubeconfigFile, POOL_LABEL } from '../eks/cluster-config.ts'
+import { RunbookError } from '../errors.ts'
+import { Helm, type HelmRelease } from '../helm.ts'
+import type { KubeObject } from '../kubectl.ts'
+import type { Task, TaskContext } from '../task.ts'
+import { atLeast } from '../version.ts'
+import { waitFor } from '../wait.ts'
+import { generateLedgerKey, keyFileProblem } from './keys.ts'
+import { dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
+import { coalesce, LEDGER_VALUES, ledgerOverrides, overridesFile, readValues, SCHEMA_VALUES, schemaOverrides, writeOverrides } from './values.ts'
+
+export const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/helm-charts' }
+
+export interface ScalarState {
+  poolNodes: number
+  envoyHostname?: string
+}
+
+const helmFor = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
+const ns = (ctx: TaskContext) => ctx.config.scalardl.namespace
+const haveCluster = (ctx: TaskContext) => fs.existsSync(kubeconfigFile(ctx.config))
+
+function needCluster(ctx: TaskContext): { holds: false; detail?: string; conflict?: string; hint?: string } {
+  return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `no kubeconfig at ${kubeconfigFile(ctx.config)}`, hint: 'run 03-eks first' }
+}
+
+export function helmTask(): Task<ScalarState> {
+  return {
+    title: 'helm >= 3.5',
+    async check(ctx) {
+      const v = await helmFor(ctx).version()
+      return atLeast(v.version, '3.5.0') ? { holds: true, detail: v.raw } : { holds: false, detail: `helm ${v.raw} is older than 3.5`, hint: 'install helm 3.5 or newer (see 00-preflight)' }
+    },
+  }
+}
+
+export function repoTask(): Task<ScalarState> {
+  return {
+    title: `Chart repository ${REPO.name} with the pinned chart versions`,
+    async check(ctx) {
+      const h = helmFor(ctx)
+      const repo = (await h.repoList()).find((r) => r.name === REPO.name)
+      if (!repo) return { holds: false, detail: `helm repo add ${REPO.name} ${REPO.url}` }
+      if (repo.url.replace(/\/$/, '') !== REPO.url) return { holds: false, conflict: `the helm repository "${REPO.name}" points to ${repo.url}, not ${REPO.url}`, hint: `helm repo remove ${REPO.name}, then rerun` }
+      return this.versions!(ctx)
+    },
+    async apply(ctx) {
+      const h = helmFor(ctx)
+      if (!(await h.repoList()).some((r) => r.name === REPO.name)) await h.repoAdd(REPO.name, REPO.url)
+      await h.repoUpdate()
+      const v = await this.versions!(ctx)
+      if (v.conflict) throw new RunbookError(v.conflict, v.hint)
+      return `added ${REPO.name}; ${v.detail}`
+    },
+    versions: async (ctx: TaskContext) => {
+      const h = helmFor(ctx)
+      const c = ctx.config.scalardl
+      for (const [chart, version, key] of [
+        [`${REPO.name}/scalardl`, c.chartVersion, 'SCALARDL_CHART_VERSION'],
+        [`${REPO.name}/schema-loading`, c.schemaChartVersion, 'SCHEMA_LOADING_CHART_VERSION'],
+      ] as const) {
+        const available = await h.chartVersions(chart)
+        if (!available.includes(version)) return { holds: false, conflict: `${chart} ${version} is not in the repository; available: ${available.slice(0, 12).join(', ')}`, hint: `set ${key} to one of them` }
+      }
+      return { holds: true, detail: `scalardl ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
+    },
+  } as Task<ScalarState> & { versions: (ctx: TaskContext) => Promise<{ holds: boolean; detail?: string; conflict?: string; hint?: string }> }
+}
+
+export function namespaceTask(): Task<ScalarState> {
+  return {
+    title: 'Namespace',
+    async check(ctx) {
+      if (!haveCluster(ctx)) return needCluster(ctx)
+      return (await kubectlFor(ctx).get('namespace', ns(ctx))) ? { holds: true, detail: ns(ctx) } : { holds: false, detail: `create ${ns(ctx)}` }
+    },
+    async apply(ctx) {
+      await kubectlFor(ctx).apply(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns(ctx)}\n`)
+      return `created ${ns(ctx)}`
+    },
+  }
+}
+
+function secretTask(title: string, spec: (ctx: TaskContext) => SecretSpec | undefined): Task<ScalarState> {
+  return {
+    title,
+    async check(ctx) {
+      const s = spec(ctx)
+      if (!s) return { holds: true, detail: 'not needed (LEDGER_PROOF_ENABLED=false)' }
+      if (!haveCluster(ctx)) return needCluster(ctx)
+      const drift = secretDrift(await kubectlFor(ctx).get('secret', s.name, { namespace: ns(ctx) }), s)
+      return drift ? { holds: false, detail: drift } : { holds: true, detail: `${s.name} (${s.describe})` }
+    },
+    async apply(ctx) {
+      const s = spec(ctx)!
+      const k = kubectlFor(ctx)
+      const live = (await k.get('secret', s.name, { namespace: ns(ctx) })) as (KubeObject & { type?: string }) | undefined
+      if (live && live.type !== s.type) await k.delete('secret', s.name, { namespace: ns(ctx) }) // a Secret's type cannot change
+      await k.apply(secretManifest(s, ns(ctx)), { namespace: ns(ctx) }) // on stdin: no secret in argv
+      return `${live ? 'updated' : 'created'} ${s.name} (${s.describe})`
+    },
+  }
+}
+
+export const pullSecretTask = () => secretTask('Image pull secret reg-docker-secrets (ghcr.io)', (ctx) => pullSecret(ctx.config))
+export const dbSecretTask = () => secretTask('Database credentials secret', (ctx) => dbSecret(ctx.config))
+export const ledgerKeysTask = () =>
+  secretTask('Secret ledger-keys (Asset Proofs private key)', (ctx) => (ctx.config.scalardl.proofEnabled ? ledgerKeysSecret(fs.readFileSync(ctx.config.scalardl.privateKeyFile, 'utf8')) : undefined))
+
+export function ledgerKeyFileTask(): Task<ScalarState> {
+  return {
+    title: 'Ledger private key file (EC P-256)',
+    async check(ctx) {
+      const file = ctx.config.scalardl.privateKeyFile
+      if (!ctx.config.scalardl.proofEnabled) return { holds: true, detail: 'not needed (LEDGER_PROOF_ENABLED=false)' }
+      if (!fs.existsSync(file)) return { holds: false, detail: `generate ${file} (--generate-ledger-key)` }
+      const problem = keyFileProblem(file)
+      return problem ? { holds: false, conflict: problem } : { holds: true, detail: file }
+    },
+    async apply(ctx) {
+      generateLedgerKey(ctx.config.scalardl.privateKeyFile)
+      return `generated ${ctx.config.scalardl.privateKeyFile} (mode 600); register its certificate with the Auditor if you use one`
+    },
+  }
+}
+
+function valuesTask(chart: 'scalardl' | 'schema-loading'): Task<ScalarState> {
+  const compute = (ctx: TaskContext, s: ScalarState) => (chart === 'scalardl' ? ledgerOverrides(ctx.config, s.poolNodes) : schemaOverrides(ctx.config))
+  return {
+    title: `Values for ${chart}: config/${chart === 'scalardl' ? 'scalardl' : 'schema-loading'}-custom-values.yaml + computed overrides`,
+    async check(ctx, s) {
+      if (chart === 'scalardl') s.poolNodes = haveCluster(ctx) ? (await kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` })).length || ctx.config.nodeCount : ctx.config.nodeCount
+      const file = overridesFile(ctx.config, chart)
+      const want = compute(ctx, s)
+      if (ctx.dryRun) ctx.log.plain(JSON.stringify(want, null, 2).replace(/^/gm, '      | '))
+      if (fs.existsSync(file) && isDeepStrictEqual(readValues(file), want)) return { holds: true, detail: file }
+      return { holds: false, detail: `${fs.existsSync(file) ? 'update' : 'write'} ${file}` }
+    },
+    async apply(ctx, s) {
+      writeOverrides(overridesFile(ctx.config, chart), compute(ctx, s))
+      return `wrote ${overridesFile(ctx.config, chart)} (mode 600)`
+    },
+  }
+}
+export const schemaValuesTask = () => valuesTask('schema-loading')
+export const ledgerValuesTask = () => valuesTask('scalardl')
+
+function desiredValues(ctx: TaskContext, chart: 'scalardl' | 'schema-loading'): unknown {
+  return coalesce(readValues(chart === 'scalardl' ? LEDGER_VALUES : SCHEMA_VALUES), readValues(overridesFile(ctx.config, chart)))
+}
+
+async function releaseState(ctx: TaskContext, name: string): Promise<{ release?: HelmRelease; values?: unknown }> {
+  const h = helmFor(ctx)
+  const release = await h.release(name, ns(ctx))
+  if (!release || release.status === 'uninstalled') return {}
+  return { release, values: release.status === 'deployed' ? await h.getValues(name, ns(ctx)) : undefined }
+}
+
+interface JobView {
+  status: 'complete' | 'failed' | 'running' | 'absent'
+  reason: string
+}
+
+async function schemaJob(ctx: TaskContext): Promise<JobView> {
+  const name = ctx.config.scalardl.schemaRelease.includes('schema-loading') ? ctx.config.scalardl.schemaRelease : `${ctx.config.scalardl.schemaRelease}-schema-loading`
+  const k = kubectlFor(ctx)
+  const job = await k.get('job', name, { namespace: ns(ctx) })
+  if (!job) return { status: 'absent', reason: `job ${name} not found` }
+  const conds = (job.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]
+  if (conds.some((c) => c.type === 'Complete' && c.status === 'True')) return { status: 'complete', reason: 'Complete' }
+  const failed = conds.find((c) => c.type === 'Failed' && c.status === 'True')
+  const pods = await k.list('pods', { namespace: ns(ctx), selector: `job-name=${name}` })
+  const pod = pods.at(-1)
+  const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting
+  const terminated = pod?.status?.containerStatuses?.[0]?.state?.terminated
+  const unsched = (pod?.status?.conditions ?? []).find((c: { reason?: string }) => c.reason === 'Unschedulable')
+  const why = unsched ? `Pending: ${unsched.message}` : waiting ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : terminated ? `${terminated.reason} (exit ${terminated.exitCode})` : pod?.status?.phase ?? 'no pod yet'
+  if (failed) return { status: 'failed', reason: `${failed.reason ?? 'Failed'}; pod ${pod?.metadata.name ?? '?'}: ${why}; see kubectl logs job/${name} -n ${ns(ctx)}` }
+  return { status: 'running', reason: `pod ${pod?.metadata.name ?? '?'}: ${why}` }
+}
+
+export function schemaReleaseTask(): Task<ScalarState> {
+  return {
+    title: 'Schema loaded (schema-loading release, Job Complete)',
+    async check(ctx) {
+      if (!haveCluster(ctx)) return needCluster(ctx)
+      const c = ctx.config.scalardl
+      const { release, values } = await releaseState(ctx, c.schemaRelease)
+      if (!release) return { holds: false, detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}` }
+      const job = await schemaJob(ctx)
+      const sameChart = release.chart === `schema-loading-${c.schemaChartVersion}`
+      const sameValues = values !== undefined && isDeepStrictEqual(values, desiredValues(ctx, 'schema-loading'))
+      if (release.status === 'deployed' && sameChart && sameValues && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
+      if (job.status === 'failed') return { holds: false, detail: `reinstall ${c.schemaRelease}: the Job failed (${job.reason})` }
+      if (!sameChart || !sameValues || release.status !== 'deployed') return { holds: false, detail: `reinstall ${c.schemaRelease}: ${!sameChart ? `chart ${release.chart}` : release.status !== 'deployed' ? `status ${release.status}` : 'values changed'} (a Job cannot be changed in place)` }
+      return { holds: false, detail: `wait for the Job: ${job.reason}` }
+    },
+    async apply(ctx) {
+      const c = ctx.config.scalardl
+      const h = helmFor(ctx)
+      const { release, values } = await releaseState(ctx, c.schemaRelease)
+      const job = await schemaJob(ctx)
+      const current = release?.status === 'deployed' && release.chart === `schema-loading-${c.schemaChartVersion}` && isDeepStrictEqual(values, desiredValues(ctx, 'schema-loading')) && job.status !== 'failed'
+      if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
+      if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [SCHEMA_VALUES, overridesFile(ctx.config, 'schema-loading')] })
+      const done = await waitFor({ what: `the schema-loading Job of ${c.schemaRelease} to complete`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why' }, async () => {
+        const j = await schemaJob(ctx)
+        return { done: j.status === 'complete', status: j.reason, value: j, failed: j.status === 'failed' ? `the Job failed: ${j.reason}` : undefined }
+      })
+      return `${c.schemaRelease} ${release ? 'reinstalled' : 'installed'}; Job ${done?.reason}`
+    },
+    hint: 'fix the cause shown (credentials, DynamoDB access, scheduling) and rerun: a failed schema release is uninstalled and installed again',
+  }
+}
+
+async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok: boolean; status: string; hostname?: string }> {
+  const k = kubectlFor(ctx)
+  const c = ctx.config.scalardl
+  const f = c.release.includes('scalardl') ? c.release : `${c.release}-scalardl`
+  const parts: string[] = []
+  let ok = true
+  for (const app of ['ledger', 'envoy']) {
+    const pods = (await k.list('pods', { namespace: ns(ctx), selector: `app.kubernetes.io/instance=${c.release},app.kubernetes.io/app=${app}` })).filter((p) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True'))
+    const nodes = new Set(pods.map((p) => p.spec?.nodeName))
+    if (pods.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
+    parts.push(`${app} ${pods.length}/${s.poolNodes} ready on ${nodes.size} node(s)`)
+  }
+  const svc = await k.get('service', `${f}-envoy`, { namespace: ns(ctx) })
+  const hostname = svc?.status?.loadBalancer?.ingress?.[0]?.hostname as string | undefined
+  if (!hostname) ok = false
+  parts.push(`envoy EXTERNAL-IP ${hostname ?? '<pending>'}`)
+  return { ok, status: parts.join(', '), hostname }
+}
+
+export function ledgerReleaseTask(): Task<ScalarState> {
+  return {
+    title: 'Scalar DL Ledger and Envoy release deployed and ready',
+    async check(ctx, s) {
+      if (!haveCluster(ctx)) return needCluster(ctx)
+      const c = ctx.config.scalardl
+      const { release, values } = await releaseState(ctx, c.release)
+      if (!release) return { holds: false, detail: `helm upgrade --install ${c.release} ${REPO.name}/scalardl --version ${c.chartVersion}` }
+      const sameChart = release.chart === `scalardl-${c.chartVersion}`
+      const sameValues = values !== undefined && isDeepStrictEqual(values, desiredValues(ctx, 'scalardl'))
+      if (!sameChart || !sameValues || release.status !== 'deployed') return { holds: false, detail: `helm upgrade ${c.release}: ${!sameChart ? `chart ${release.chart} -> scalardl-${c.chartVersion}` : release.status !== 'deployed' ? `status ${release.status}` : 'values changed'}` }
+      const r = await deploymentsReady(ctx, s)
+      s.envoyHostname = r.hostname
+      return r.ok ? { holds: true, detail: r.status } : { holds: false, detail: `wait: ${r.status}` }
+    },
+    async apply(ctx, s) {
+      const c = ctx.config.scalardl
+      const { release, values } = await releaseState(ctx, c.release)
+      const current = release?.status === 'deployed' && release.chart === `scalardl-${c.chartVersion}` && isDeepStrictEqual(values, desiredValues(ctx, 'scalardl'))
+      if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/scalardl`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [LEDGER_VALUES, overridesFile(ctx.config, 'scalardl')] })
+      const r = await waitFor({ what: 'the Ledger and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer', timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: 'kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (ledger-keys), Pending (taint, label, node count)' }, async () => {
+        const x = await deploymentsReady(ctx, s)
+        return { done: x.ok, status: x.status, value: x }
+      })
+      s.envoyHostname = r?.hostname
+      return `${current ? 'ready' : `${release ? 'upgraded' : 'installed'} ${c.release}`}: ${r?.status}`
+    },
+  }
+}
