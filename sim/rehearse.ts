@@ -16,6 +16,8 @@ const steps = fs
   .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))
   .sort()
   .map((f) => f.replace(/\.ts$/, ''))
+/** Flags a rehearsal passes to a step: the sample Ledger key is generated on the first run. */
+const STEP_FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledger-key'] }
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-rehearsal-'))
 
 function sim(...args: string[]): void {
@@ -24,7 +26,18 @@ function sim(...args: string[]): void {
 }
 
 function readEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CLUSTER_NAME: 'rehearsal', RUNBOOK_STATE_DIR: path.join(dir, 'runbook'), NODE_NO_WARNINGS: '1' }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLUSTER_NAME: 'rehearsal',
+    RUNBOOK_STATE_DIR: path.join(dir, 'runbook'),
+    NODE_NO_WARNINGS: '1',
+    // Sample credentials: the simulator accepts any; nothing real is needed or sent anywhere.
+    GITHUB_USERNAME: 'rehearsal',
+    GITHUB_TOKEN: 'ghp_rehearsalNotARealToken0000000000000',
+    SCALARDL_DB_USERNAME: 'AKIAREHEARSAL0000000',
+    SCALARDL_DB_PASSWORD: 'rehearsal-secret-access-key',
+    LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem'),
+  }
   delete env.AWS_PROFILE
   for (const line of fs.readFileSync(path.join(dir, 'env'), 'utf8').split('\n')) {
     const i = line.indexOf('=')
@@ -35,7 +48,8 @@ function readEnv(): NodeJS.ProcessEnv {
 
 /** Runs one step with --json; returns its exit code and reported status. */
 function run(step: string, env: NodeJS.ProcessEnv): { code: number; status?: string } {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', `${step}.ts`), '--env-file', path.join(root, '.env.example'), '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' })
+  const extra = STEP_FLAGS[step] ?? []
+  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', `${step}.ts`), '--env-file', path.join(root, '.env.example'), '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' })
   let status: string | undefined
   try {
     status = JSON.parse(res.stdout).status
