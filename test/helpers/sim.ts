@@ -53,6 +53,18 @@ export function startSim(flags: string[] = []): Sim {
   return { dir, env, cli, kubectl, down: () => void cli('down'), pids }
 }
 
+/** Runs a command (a stand-in on the simulator's PATH) with the simulator's environment. */
+export function runIn(sim: Sim, command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env: sim.env })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)

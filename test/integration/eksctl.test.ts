@@ -1,29 +1,19 @@
 // Contract tests of the eksctl stand-in: flags, exit codes, JSON shapes, error messages, and its
 // effects in moto (through the real AWS SDK) and in the fake API (through the real kubectl).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks'
 import YAML from 'yaml'
-import { alive, eventually, startSim, type Sim } from '../helpers/sim.ts'
+import { alive, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
 
 let sim: Sim
 let subnets: { private: Record<string, string>; public: Record<string, string> }
 let aws: { ec2: EC2Client; eks: EKSClient }
 
-function eksctl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('eksctl', args, { env: sim.env })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const eksctl = (args: string[]) => runIn(sim, 'eksctl', args)
 
 function config(name: string, o: { nodegroups?: any[]; extra?: Record<string, unknown>; logging?: string[] } = {}): string {
   const file = path.join(sim.dir, `${name}-${Math.random().toString(36).slice(2)}.yaml`)

@@ -2,26 +2,16 @@
 // shapes, error messages; what the charts make in the fake API, and the schema loader's tables
 // in moto, read back with the real kubectl and the real AWS SDK.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DescribeContinuousBackupsCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
-import { alive, eventually, startSim, type Sim } from '../helpers/sim.ts'
+import { alive, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
 
 let sim: Sim
 let ddb: DynamoDBClient
 
-function helm(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('helm', args, { env: sim.env })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const helm = (args: string[]) => runIn(sim, 'helm', args)
 const kubectl = async (args: string[], input?: string) => {
   const r = await sim.kubectl(args, { input })
   assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`)

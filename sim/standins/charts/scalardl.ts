@@ -145,6 +145,17 @@ function component(o: {
   return out
 }
 
+/** The database part of the properties the charts render from the old-style keys. */
+function dbProperties(c: { dbContactPoints?: string; dbContactPort?: number; dbStorage?: string }) {
+  return {
+    'scalar.db.contact_points': c.dbContactPoints,
+    'scalar.db.contact_port': c.dbContactPort,
+    'scalar.db.username': '${env:SCALAR_DB_USERNAME}',
+    'scalar.db.password': '${env:SCALAR_DB_PASSWORD}',
+    'scalar.db.storage': c.dbStorage,
+  }
+}
+
 const commonPod = () => ({
   imagePullSecrets: [],
   strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
@@ -190,11 +201,7 @@ export const scalardl: Chart = {
     const properties =
       values.ledger.ledgerProperties ||
       propertiesFrom({
-        'scalar.db.contact_points': c.dbContactPoints,
-        'scalar.db.contact_port': c.dbContactPort,
-        'scalar.db.username': '${env:SCALAR_DB_USERNAME}',
-        'scalar.db.password': '${env:SCALAR_DB_PASSWORD}',
-        'scalar.db.storage': c.dbStorage,
+        ...dbProperties(c),
         'scalar.dl.ledger.proof.enabled': c.ledgerProofEnabled,
         'scalar.dl.ledger.auditor.enabled': c.ledgerAuditorEnabled,
         ...(c.ledgerProofEnabled ? { 'scalar.dl.ledger.proof.private_key_path': `/keys/${c.ledgerPrivateKeySecretKey}` } : {}),
@@ -236,11 +243,7 @@ export const scalardlAudit: Chart = {
     const properties =
       values.auditor.auditorProperties ||
       propertiesFrom({
-        'scalar.db.contact_points': c.dbContactPoints,
-        'scalar.db.contact_port': c.dbContactPort,
-        'scalar.db.username': '${env:SCALAR_DB_USERNAME}',
-        'scalar.db.password': '${env:SCALAR_DB_PASSWORD}',
-        'scalar.db.storage': c.dbStorage,
+        ...dbProperties(c),
         'scalar.dl.auditor.server.port': c.auditorServerPort,
         'scalar.dl.auditor.server.privileged_port': c.auditorServerPrivilegedPort,
         'scalar.dl.auditor.server.admin_port': c.auditorServerAdminPort,
