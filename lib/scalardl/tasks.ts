@@ -108,8 +108,17 @@ function secretTask(title: string, spec: (ctx: TaskContext) => SecretSpec | unde
 
 export const pullSecretTask = () => secretTask('Image pull secret reg-docker-secrets (ghcr.io)', (ctx) => pullSecret(ctx.config))
 export const dbSecretTask = () => secretTask('Database credentials secret', (ctx) => dbSecret(ctx.config))
-export const ledgerKeysTask = () =>
-  secretTask('Secret ledger-keys (Asset Proofs private key)', (ctx) => (ctx.config.scalardl.proofEnabled ? ledgerKeysSecret(fs.readFileSync(ctx.config.scalardl.privateKeyFile, 'utf8')) : undefined))
+export const ledgerKeysTask = (): Task<ScalarState> => {
+  const task = secretTask('Secret ledger-keys (Asset Proofs private key)', (ctx) => (ctx.config.scalardl.proofEnabled ? ledgerKeysSecret(fs.readFileSync(ctx.config.scalardl.privateKeyFile, 'utf8')) : undefined))
+  return {
+    ...task,
+    async check(ctx, s) {
+      // In --dry-run the key may not be generated yet (--generate-ledger-key plans it above).
+      if (ctx.config.scalardl.proofEnabled && !fs.existsSync(ctx.config.scalardl.privateKeyFile)) return { holds: false, detail: 'create ledger-keys from the key generated above' }
+      return task.check(ctx, s)
+    },
+  }
+}
 
 export function ledgerKeyFileTask(): Task<ScalarState> {
   return {

@@ -77,6 +77,17 @@ describe('04-scalardl against the simulator', () => {
     assert.equal(argv().length, before, 'no helm or eksctl ran')
   })
 
+  test('--dry-run plans everything and changes nothing: no key file, no secret, no release', async () => {
+    const before = argv().length
+    const r = await step('runbooks/04-scalardl.ts', ['--dry-run', '--generate-ledger-key'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.status, 'planned')
+    assert.ok(!fs.existsSync(env.LEDGER_PRIVATE_KEY_FILE!), 'no key generated')
+    assert.equal((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'secret', 'reg-docker-secrets'])).code, 1)
+    assert.ok(!argv().slice(before).some((a) => /^helm .*\b(upgrade|install|uninstall|repo add)\b/.test(a)))
+    assert.match(r.stderr, /\| +"replicaCount": 3/, 'dry-run shows the computed values')
+  })
+
   test('fresh: secrets, schema tables, both releases, one Ledger and one Envoy per pool node, the envoy hostname', async () => {
     const r = await step('runbooks/04-scalardl.ts', ['--generate-ledger-key'])
     assert.equal(r.code, 0, r.stderr)
