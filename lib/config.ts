@@ -46,6 +46,10 @@ const FIX: Record<string, string> = {
   ENDPOINT_PUBLIC_CIDRS: 'set ENDPOINT_PUBLIC_CIDRS to the comma-separated ranges allowed to reach the public endpoint, e.g. 203.0.113.0/24',
   SYSTEM_NODE_COUNT: 'set SYSTEM_NODE_COUNT to the number of untainted system nodes, e.g. 2',
   SYSTEM_NODE_INSTANCE_TYPE: 'set SYSTEM_NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.large',
+  CONTROL_PLANE_LOG_TYPES: 'set CONTROL_PLANE_LOG_TYPES to a comma-separated subset of api,audit,authenticator,controllerManager,scheduler (or empty to turn control-plane logging off)',
+  CONTAINER_INSIGHTS: 'set CONTAINER_INSIGHTS=addon (the amazon-cloudwatch-observability EKS add-on)',
+  LOG_RETENTION_DAYS: 'set LOG_RETENTION_DAYS to one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
+  LOG_FRESHNESS_MINUTES: 'set LOG_FRESHNESS_MINUTES to how recent the newest container log must be, e.g. 10',
   GITHUB_USERNAME: 'set GITHUB_USERNAME to the GitHub account that owns GITHUB_TOKEN',
   GITHUB_TOKEN: 'set GITHUB_TOKEN to a GitHub personal access token with the read:packages scope (in .env, mode 600, or the environment; never on a command line)',
   SCALARDL_NAMESPACE: 'set SCALARDL_NAMESPACE to a Kubernetes namespace name, e.g. default',
@@ -61,6 +65,8 @@ const FIX: Record<string, string> = {
   EKSCTL: 'set EKSCTL to the eksctl command or its path',
 }
 
+export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/
 const CLUSTER = /^[a-z][a-z0-9-]*$/
 
@@ -166,6 +172,30 @@ const schema = z.object({
       }
     }),
   SYSTEM_NODE_COUNT: int(0, 100).default(2),
+  CONTROL_PLANE_LOG_TYPES: z
+    .string()
+    .trim()
+    .default('api,audit,authenticator,controllerManager,scheduler')
+    .superRefine((v, ctx) => {
+      const bad = v.split(',').map((x) => x.trim()).filter((x) => x && !LOG_TYPES.includes(x))
+      if (bad.length) ctx.addIssue({ code: 'custom', message: `has unknown log type(s) ${bad.join(', ')}` })
+    }),
+  CONTAINER_INSIGHTS: z
+    .string()
+    .trim()
+    .default('addon')
+    .superRefine((v, ctx) => {
+      if (v === 'addon') return
+      ctx.addIssue({ code: 'custom', message: v === 'manifest' ? '"manifest" is not supported yet: use the add-on (addon), which tolerates the Scalar DL taint through its configuration values' : `must be addon` })
+    }),
+  LOG_RETENTION_DAYS: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number of days')
+    .transform(Number)
+    .refine((n) => RETENTION_DAYS.includes(n), 'is not a retention CloudWatch Logs accepts')
+    .default(30),
+  LOG_FRESHNESS_MINUTES: int(1, 24 * 60).default(10),
   GITHUB_USERNAME: z.string().trim().regex(/^[A-Za-z0-9-]{1,39}$/, 'is not a GitHub user name').optional(),
   GITHUB_TOKEN: z.string().trim().min(20, 'is too short for a GitHub token').optional(),
   SCALARDL_NAMESPACE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'is not a Kubernetes namespace name').default('default'),
@@ -199,6 +229,7 @@ export interface Config {
   endpoint: { publicAccess: boolean; publicCidrs: string[] }
   systemNodeCount: number
   systemNodeInstanceType: string
+  monitoring: { controlPlaneLogTypes: string[]; containerInsights: 'addon'; logRetentionDays: number; logFreshnessMinutes: number }
   scalardl: {
     namespace: string
     release: string
@@ -287,6 +318,12 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
     endpoint: { publicAccess: r.ENDPOINT_PUBLIC_ACCESS, publicCidrs: r.ENDPOINT_PUBLIC_CIDRS.split(',').map((x) => x.trim()).filter(Boolean) },
     systemNodeCount: r.SYSTEM_NODE_COUNT,
     systemNodeInstanceType: r.SYSTEM_NODE_INSTANCE_TYPE,
+    monitoring: {
+      controlPlaneLogTypes: r.CONTROL_PLANE_LOG_TYPES.split(',').map((x) => x.trim()).filter(Boolean),
+      containerInsights: 'addon',
+      logRetentionDays: r.LOG_RETENTION_DAYS,
+      logFreshnessMinutes: r.LOG_FRESHNESS_MINUTES,
+    },
     scalardl: {
       namespace: r.SCALARDL_NAMESPACE,
       release: r.SCALARDL_RELEASE,

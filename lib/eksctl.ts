@@ -26,6 +26,15 @@ export interface EksctlNodegroup {
   [k: string]: unknown
 }
 
+/** `eksctl get addon -o json` rows. */
+export interface EksctlAddon {
+  Name: string
+  Version: string
+  Status: string
+  ConfigurationValues: string
+  [k: string]: unknown
+}
+
 export class Eksctl extends Cli {
   constructor(opts: Partial<CliOptions> & { region?: string } = {}) {
     super({ command: 'eksctl', ...opts })
@@ -70,6 +79,24 @@ export class Eksctl extends Cli {
 
   async scaleNodegroup(cluster: string, nodegroup: string, nodes: number, min: number, max: number): Promise<void> {
     await this.run(['scale', 'nodegroup', '--cluster', cluster, '--name', nodegroup, '--nodes', String(nodes), '--nodes-min', String(min), '--nodes-max', String(max), ...this.regionArgs()])
+  }
+
+  /** An add-on of the cluster, or undefined (`eksctl get addon --name X -o json`). */
+  async getAddon(cluster: string, name: string): Promise<EksctlAddon | undefined> {
+    const args = ['get', 'addon', '--cluster', cluster, '--name', name, ...this.regionArgs(), '-o', 'json']
+    const res = await this.exec(args)
+    if (res.exitCode !== 0 && /ResourceNotFoundException|no addon found|not found/i.test(res.stderr)) return undefined
+    return this.parse<EksctlAddon[]>(res, args)[0]
+  }
+
+  /** Creates (verb create) or updates (verb update) the add-ons of a ClusterConfig file. */
+  async addon(verb: 'create' | 'update', configFile: string): Promise<void> {
+    await this.run([verb, 'addon', '-f', configFile])
+  }
+
+  /** Enables exactly `enable` among the control-plane log types (the rest disabled). */
+  async updateClusterLogging(cluster: string, enable: string[], disable: string[]): Promise<void> {
+    await this.run(['utils', 'update-cluster-logging', '--cluster', cluster, ...this.regionArgs(), ...(enable.length ? ['--enable-types', enable.join(',')] : []), ...(disable.length ? ['--disable-types', disable.join(',')] : []), '--approve'])
   }
 
   async writeKubeconfig(cluster: string, kubeconfig?: string): Promise<void> {

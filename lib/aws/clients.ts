@@ -1,6 +1,8 @@
 // AWS SDK v3 clients for one run. Every call goes through one middleware that records it (for
 // the journal, and so tests can prove a rerun makes no mutating call), names the failed
 // operation in errors, and refuses mutating calls in --dry-run as a last line of defence.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import { IAMClient } from '@aws-sdk/client-iam'
@@ -84,6 +86,12 @@ export class AwsSession {
   }
   get ssm(): SSMClient {
     return this.client('SSM', () => new SSMClient({ region: this.region }))
+  }
+  get logs(): CloudWatchLogsClient {
+    return this.client('Logs', () => new CloudWatchLogsClient({ region: this.region }))
+  }
+  get cloudwatch(): CloudWatchClient {
+    return this.client('CloudWatch', () => new CloudWatchClient({ region: this.region }))
   }
   get iam(): IAMClient {
     return this.client('IAM', () => new IAMClient({ region: this.region }))

@@ -1,0 +1,182 @@
+// Step 6: control-plane logging, Container Insights (CloudWatch agent + Fluent Bit) through the
+// amazon-cloudwatch-observability add-on with the Scalar DL toleration, the agents on every node,
+// and log retention.
+import path from 'node:path'
+import { CreateLogGroupCommand, DescribeLogGroupsCommand, PutRetentionPolicyCommand, type LogGroup } from '@aws-sdk/client-cloudwatch-logs'
+import YAML from 'yaml'
+import { CLUSTER_TAG } from '../aws/tags.ts'
+import { LOG_TYPES } from '../config.ts'
+import { POOL_TAINT } from '../eks/cluster-config.ts'
+import { kubectlFor } from '../eks/tasks.ts'
+import { Eksctl } from '../eksctl.ts'
+import { writePrivateFile } from '../files.ts'
+import type { KubeObject } from '../kubectl.ts'
+import type { Task, TaskContext } from '../task.ts'
+import { waitFor } from '../wait.ts'
+
+export const ADDON = 'amazon-cloudwatch-observability'
+export const AGENT_NAMESPACE = 'amazon-cloudwatch'
+export const AGENTS = ['cloudwatch-agent', 'fluent-bit']
+
+const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
+
+/** The add-on's configuration values: the Scalar DL toleration explicitly, and every other taint as the add-on's default does. */
+export function addonConfigurationValues(): string {
+  return JSON.stringify({ tolerations: [{ key: POOL_TAINT.key, operator: 'Equal', value: POOL_TAINT.value, effect: POOL_TAINT.effect }, { operator: 'Exists' }] })
+}
+
+export function controlPlaneLoggingTask(): Task {
+  return {
+    title: 'EKS control-plane logging (CONTROL_PLANE_LOG_TYPES)',
+    async check(ctx) {
+      const c = await eksctl(ctx).getCluster(ctx.config.clusterName)
+      if (!c) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
+      const enabled = new Set((c.Logging?.ClusterLogging ?? []).filter((l) => l.Enabled).flatMap((l) => l.Types ?? []))
+      const want = new Set(ctx.config.monitoring.controlPlaneLogTypes)
+      const same = enabled.size === want.size && [...want].every((t) => enabled.has(t))
+      const label = (s: Set<string>) => (s.size ? [...s].join(',') : 'off')
+      return same ? { holds: true, detail: label(enabled) } : { holds: false, detail: `${label(enabled)} -> ${label(want)}` }
+    },
+    async apply(ctx) {
+      const want = ctx.config.monitoring.controlPlaneLogTypes
+      await eksctl(ctx).updateClusterLogging(ctx.config.clusterName, want, LOG_TYPES.filter((t) => !want.includes(t)))
+      return `enabled ${want.join(',') || 'none'}`
+    },
+  }
+}
+
+function addonConfigFile(ctx: TaskContext): string {
+  return path.join(ctx.config.stateDir, ctx.config.clusterName, 'eksctl-addons.yaml')
+}
+
+export function containerInsightsTask(): Task {
+  return {
+    title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint)`,
+    async check(ctx) {
+      if (!(await eksctl(ctx).getCluster(ctx.config.clusterName))) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
+      const addon = await eksctl(ctx).getAddon(ctx.config.clusterName, ADDON)
+      if (!addon) return { holds: false, detail: `eksctl create addon ${ADDON} with configuration values ${addonConfigurationValues()}` }
+      if (addon.ConfigurationValues !== addonConfigurationValues()) return { holds: false, detail: `eksctl update addon ${ADDON}: configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}` }
+      return { holds: true, detail: `${addon.Name} ${addon.Version} ${addon.Status}` }
+    },
+    async apply(ctx) {
+      const file = addonConfigFile(ctx)
+      writePrivateFile(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: ctx.config.clusterName, region: ctx.config.region }, addons: [{ name: ADDON, configurationValues: addonConfigurationValues() }] }))
+      const e = eksctl(ctx)
+      const exists = await e.getAddon(ctx.config.clusterName, ADDON)
+      await e.addon(exists ? 'update' : 'create', file)
+      return `${exists ? 'updated' : 'created'} ${ADDON}`
+    },
+  }
+}
+
+interface Coverage {
+  missing: { agent: string; node: string; reason: string }[]
+  nodes: number
+}
+
+const untolerated = (node: KubeObject, tolerations: { key?: string; operator?: string; value?: string; effect?: string }[]) =>
+  ((node.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).filter(
+    (t) => t.effect !== 'PreferNoSchedule' && !tolerations.some((x) => (!x.effect || x.effect === t.effect) && (!x.key ? x.operator === 'Exists' : x.key === t.key && (x.operator === 'Exists' || (x.value ?? '') === (t.value ?? '')))),
+  )
+
+/** Which node lacks a ready agent Pod, and why, in two kubectl calls. */
+export async function agentCoverage(ctx: TaskContext): Promise<Coverage> {
+  const k = kubectlFor(ctx)
+  const [nodes, objects] = await Promise.all([k.list('nodes'), k.list('daemonsets,pods', { namespace: AGENT_NAMESPACE })])
+  const missing: Coverage['missing'] = []
+  for (const agent of AGENTS) {
+    const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === agent)
+    const pods = objects.filter((o) => o.kind === 'Pod' && o.metadata.labels?.['app.kubernetes.io/name'] === agent)
+    for (const node of nodes) {
+      const pod = pods.find((p) => p.spec?.nodeName === node.metadata.name)
+      const ready = pod?.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+      if (ready) continue
+      let reason: string
+      if (!ds) reason = `DaemonSet ${agent} not found`
+      else {
+        const taints = untolerated(node, ds.spec?.template?.spec?.tolerations ?? [])
+        reason = taints.length ? `taint ${taints.map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`).join(', ')} not tolerated` : pod ? `pod ${pod.metadata.name} ${pod.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? pod.status?.phase}` : 'no pod yet'
+      }
+      missing.push({ agent, node: node.metadata.name, reason })
+    }
+  }
+  return { missing, nodes: nodes.length }
+}
+
+const describeMissing = (c: Coverage) => c.missing.map((m) => `${m.agent} on ${m.node}: ${m.reason}`).join('; ')
+
+export function agentsOnEveryNodeTask(): Task {
+  return {
+    title: 'CloudWatch agent and Fluent Bit ready on every node, tainted pool nodes included',
+    async check(ctx) {
+      if (ctx.dryRun) {
+        try {
+          const c = await agentCoverage(ctx)
+          return c.missing.length ? { holds: false, detail: `wait: ${describeMissing(c)}` } : { holds: true, detail: `${c.nodes} nodes covered` }
+        } catch {
+          return { holds: false, detail: 'once the add-on runs' }
+        }
+      }
+      const c = await agentCoverage(ctx)
+      return c.missing.length ? { holds: false, detail: `wait: ${describeMissing(c)}` } : { holds: true, detail: `both agents on all ${c.nodes} nodes` }
+    },
+    async apply(ctx) {
+      const done = await waitFor({ what: 'the CloudWatch agent and Fluent Bit on every node', timeoutMs: Math.min(ctx.config.waitTimeoutMs, 600_000), log: ctx.log, intervalMs: 1000 }, async () => {
+        const c = await agentCoverage(ctx)
+        const hopeless = c.missing.filter((m) => /not tolerated|not found/.test(m.reason))
+        return { done: !c.missing.length, status: describeMissing(c) || 'all ready', value: c, failed: hopeless.length ? describeMissing({ missing: hopeless, nodes: c.nodes }) : undefined }
+      })
+      return `both agents on all ${done?.nodes} nodes`
+    },
+    hint: 'a node whose taint the agents do not tolerate sends no logs or metrics: rerun 06 (it sets the add-on tolerations); RUNBOOK.md, 06-monitoring',
+  }
+}
+
+export function logGroupNames(ctx: TaskContext): string[] {
+  const c = ctx.config.clusterName
+  return [...['application', 'dataplane', 'host', 'performance'].map((g) => `/aws/containerinsights/${c}/${g}`), ...(ctx.config.monitoring.controlPlaneLogTypes.length ? [`/aws/eks/${c}/cluster`] : [])]
+}
+
+async function logGroups(ctx: TaskContext): Promise<Map<string, LogGroup>> {
+  const c = ctx.config.clusterName
+  const out = new Map<string, LogGroup>()
+  // Two prefix queries: never a listing of every log group of the account.
+  for (const prefix of [`/aws/containerinsights/${c}/`, `/aws/eks/${c}/`]) {
+    let nextToken: string | undefined
+    do {
+      const page = await ctx.aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: prefix, nextToken }))
+      for (const g of page.logGroups ?? []) out.set(g.logGroupName!, g)
+      nextToken = page.nextToken
+    } while (nextToken)
+  }
+  return out
+}
+
+export function logRetentionTask(): Task {
+  return {
+    title: 'Log groups with retention (LOG_RETENTION_DAYS)',
+    async check(ctx) {
+      const have = await logGroups(ctx)
+      const days = ctx.config.monitoring.logRetentionDays
+      const todo = logGroupNames(ctx).filter((n) => have.get(n)?.retentionInDays !== days)
+      return todo.length ? { holds: false, detail: `${days} days on ${todo.join(', ')}` } : { holds: true, detail: `${days} days on ${logGroupNames(ctx).length} log groups` }
+    },
+    async apply(ctx) {
+      const have = await logGroups(ctx)
+      const days = ctx.config.monitoring.logRetentionDays
+      const todo = logGroupNames(ctx).filter((n) => have.get(n)?.retentionInDays !== days)
+      for (const name of todo) {
+        if (!have.has(name)) {
+          try {
+            await ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: name, tags: { [CLUSTER_TAG]: ctx.config.clusterName } }))
+          } catch (e) {
+            if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
+          }
+        }
+        await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: days }))
+      }
+      return `${days} days on ${todo.join(', ')}`
+    },
+  }
+}
