@@ -1,0 +1,79 @@
+// 06-monitoring against the simulator: control-plane logging, the add-on's tolerations, the
+// agents on every node (tainted ones included), retention, an idempotent rerun, and repair of
+// an add-on configured by hand without the toleration.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks'
+import YAML from 'yaml'
+import { alive, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { runStep, tempDir } from '../helpers/run-step.ts'
+
+let sim: Sim
+let env: NodeJS.ProcessEnv
+let kubeconfig: string
+const cfg = () => ({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+const ds = async (name: string) => JSON.parse((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'ds', name, '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout)
+
+before(async () => {
+  sim = startSim(['--pod-start-ms', '50', '--cloudwatch-interval-ms', '0'])
+  const state = tempDir('rb-mon-')
+  env = { ...sim.env, NODE_NO_WARNINGS: '1', CI: 'true', CLUSTER_NAME: 'mon', RUNBOOK_STATE_DIR: state, BASTION_ENABLED: 'false' }
+  kubeconfig = path.join(state, 'mon', 'kubeconfig')
+  for (const s of ['runbooks/01-vpc.ts', 'runbooks/03-eks.ts']) assert.equal((await runStep(s, [], env)).code, 0)
+})
+after(() => {
+  const pids = sim.pids()
+  sim.down()
+  for (const pid of pids) assert.ok(!alive(pid))
+})
+
+describe('06-monitoring against the simulator', () => {
+  test('an add-on installed by hand without the toleration leaves the pool nodes unmonitored; 06 fixes it and names what it waited for', async () => {
+    const file = path.join(sim.dir, 'addon.yaml')
+    fs.writeFileSync(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: 'mon', region: 'ap-northeast-1' }, addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: JSON.stringify({ tolerations: [] }) }] }))
+    assert.equal((await runIn(sim, 'eksctl', ['create', 'addon', '-f', file])).code, 0)
+    const dry = await runStep('runbooks/06-monitoring.ts', ['--dry-run', '--json'], env)
+    assert.equal(dry.code, 0, dry.stderr)
+    const agents = dry.json.tasks.find((t: any) => /every node/.test(t.title))
+    assert.match(agents.detail, /fluent-bit on ip-[\d-]+\.ap-northeast-1\.compute\.internal: taint kubernetes\.io\/app=scalardlpool:NoSchedule not tolerated/)
+    const r = await runStep('runbooks/06-monitoring.ts', ['--json'], env)
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.status, 'changed')
+    for (const name of ['cloudwatch-agent', 'fluent-bit']) {
+      const d = await ds(name)
+      assert.ok(d.spec.template.spec.tolerations.some((t: any) => t.key === 'kubernetes.io/app' && t.value === 'scalardlpool'))
+      assert.equal(d.status.numberReady, 5, `${name} on all 5 nodes`)
+    }
+  })
+
+  test('control-plane logging and log retention are set in AWS', async () => {
+    const eks = new EKSClient(cfg())
+    const c = (await eks.send(new DescribeClusterCommand({ name: 'mon' }))).cluster!
+    eks.destroy()
+    assert.deepEqual(c.logging?.clusterLogging?.find((l) => l.enabled)?.types, ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'])
+    const logs = new CloudWatchLogsClient(cfg())
+    const groups = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/containerinsights/mon/' }))).logGroups!
+    const eksGroup = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/eks/mon/' }))).logGroups!
+    logs.destroy()
+    assert.deepEqual(groups.map((g) => [g.logGroupName, g.retentionInDays]).sort(), ['application', 'dataplane', 'host', 'performance'].map((g) => [`/aws/containerinsights/mon/${g}`, 30]))
+    assert.equal(eksGroup[0]?.retentionInDays, 30)
+  })
+
+  test('a rerun changes nothing; changed settings are applied', async () => {
+    const again = await runStep('runbooks/06-monitoring.ts', ['--json'], env)
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.json.status, 'ok')
+    const changed = await runStep('runbooks/06-monitoring.ts', ['--json'], { ...env, CONTROL_PLANE_LOG_TYPES: 'api,audit', LOG_RETENTION_DAYS: '14' })
+    assert.equal(changed.code, 0, changed.stderr)
+    assert.deepEqual(changed.json.tasks.filter((t: any) => t.status === 'changed').map((t: any) => t.title.split(' (')[0]), ['EKS control-plane logging', 'Log groups with retention'])
+  })
+
+  test('bad monitoring settings exit 2', async () => {
+    const r = await runStep('runbooks/06-monitoring.ts', ['--json'], { ...env, CONTROL_PLANE_LOG_TYPES: 'api,kubelet', LOG_RETENTION_DAYS: '8', CONTAINER_INSIGHTS: 'manifest' })
+    assert.equal(r.code, 2)
+    assert.deepEqual(r.json.problems.map((p: any) => p.key).sort(), ['CONTAINER_INSIGHTS', 'CONTROL_PLANE_LOG_TYPES', 'LOG_RETENTION_DAYS'])
+  })
+})
