@@ -41,3 +41,26 @@ export async function scalarTables(dynamodb: DynamoDBClient, prefix: string, exp
   const missing = expected.map((t) => prefix + t).filter((t) => !all.has(t))
   return { prefix, found, missing }
 }
+
+// --- the check -----------------------------------------------------------------------------------
+import { DescribeContinuousBackupsCommand } from '@aws-sdk/client-dynamodb'
+import { isMain } from '../lib/main.ts'
+import type { Check } from '../lib/verify/check.ts'
+
+export const tablesCheck: Check = {
+  name: 'tables',
+  title: 'Scalar DL tables in DynamoDB, point-in-time recovery on',
+  hint: 'a missing table means the schema was not loaded or a table was deleted: rerun 04-scalardl (RUNBOOK.md, 07-verify: tables)',
+  async run(v) {
+    const prefix = v.config.dynamodbNamespacePrefix
+    const r = await scalarTables(v.aws.dynamodb, prefix)
+    if (r.missing.length) return { ok: false, detail: `missing ${r.missing.join(', ')}${prefix ? ` (prefix "${prefix}")` : ''}` }
+    const expected = LEDGER_TABLES.map((t) => prefix + t)
+    const pitr = await Promise.all(expected.map(async (t) => [t, (await v.aws.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: t }))).ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus] as const))
+    const off = pitr.filter(([, s]) => s !== 'ENABLED').map(([t]) => t)
+    if (off.length) return { ok: false, detail: `point-in-time recovery is off on ${off.join(', ')}` }
+    return { ok: true, detail: `${expected.length} Ledger tables${prefix ? ` with prefix "${prefix}"` : ''}, point-in-time recovery on` }
+  },
+}
+
+if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([tablesCheck])

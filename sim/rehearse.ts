@@ -52,7 +52,9 @@ function run(step: string, env: NodeJS.ProcessEnv): { code: number; status?: str
   const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', `${step}.ts`), '--env-file', path.join(root, '.env.example'), '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' })
   let status: string | undefined
   try {
-    status = JSON.parse(res.stdout).status
+    const out = JSON.parse(res.stdout)
+    // 07-verify prints its checklist as an array of checks.
+    status = Array.isArray(out) ? (out.every((c: { status: string }) => c.status === 'pass') ? 'ok' : 'failed') : out.status
   } catch {
     // reported through the exit code
   }

@@ -37,14 +37,29 @@ export class CloudWatchFeed {
     this.dynamodb = new DynamoDBClient(cfg)
   }
 
+  private soon?: NodeJS.Timeout
+  private unsubscribe?: () => void
+
   start(): void {
     if (this.intervalMs <= 0) return
     this.timer = setInterval(() => void this.tick(), this.intervalMs)
     this.timer.unref()
+    // A Pod that starts running (an agent, or a Ledger next to one) is reported promptly too, as
+    // Fluent Bit ships a new container's first lines within seconds.
+    this.unsubscribe = this.cluster.store.subscribe((e) => {
+      if (e.t !== PODS || e.object.status?.phase !== 'Running' || e.old?.status?.phase === 'Running' || this.soon) return
+      this.soon = setTimeout(() => {
+        this.soon = undefined
+        void this.tick()
+      }, 100)
+      this.soon.unref()
+    })
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer)
+    if (this.soon) clearTimeout(this.soon)
+    this.unsubscribe?.()
     for (const c of [this.logs, this.metrics, this.eks, this.dynamodb]) c.destroy()
   }
 

@@ -1,0 +1,37 @@
+// Check: the schema-loading Job is Complete; the Ledger and Envoy Pods are Running and Ready,
+// one per Scalar DL node, on distinct nodes. A Pod that is not is named with its reason.
+import { POOL_LABEL } from '../lib/eks/cluster-config.ts'
+import { isMain } from '../lib/main.ts'
+import { podProblem, type Check } from '../lib/verify/check.ts'
+
+export const podsCheck: Check = {
+  name: 'pods',
+  title: 'Schema Job Complete; Ledger and Envoy Pods Running, one per pool node',
+  hint: 'see the Pod named and its reason: ImagePullBackOff -> reg-docker-secrets/GITHUB_TOKEN; ContainerCreating -> ledger-keys; Pending -> taint, label or node count; rerun 04-scalardl (RUNBOOK.md, 07-verify: pods)',
+  async run(v) {
+    const c = v.config.scalardl
+    const [nodes, pods, jobs] = await Promise.all([v.of('Node'), v.of('Pod'), v.of('Job')])
+    const want = nodes.filter((n) => n.metadata.labels?.[POOL_LABEL.key] === POOL_LABEL.value).length
+    const problems: string[] = []
+    const jobName = c.schemaRelease.includes('schema-loading') ? c.schemaRelease : `${c.schemaRelease}-schema-loading`
+    const job = jobs.find((j) => j.metadata.name === jobName)
+    if (!job) problems.push(`Job ${jobName} not found`)
+    else if (!(job.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Complete' && x.status === 'True')) problems.push(`Job ${jobName} is not Complete`)
+    const summary: string[] = []
+    for (const app of ['ledger', 'envoy']) {
+      const mine = pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === c.release && p.metadata.labels?.['app.kubernetes.io/app'] === app)
+      for (const p of mine) {
+        const why = podProblem(p)
+        if (why) problems.push(`${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''}: ${why}`)
+      }
+      const healthy = mine.filter((p) => !podProblem(p))
+      const distinct = new Set(healthy.map((p) => p.spec?.nodeName)).size
+      if (healthy.length < want) problems.push(`${app}: ${healthy.length} of ${want} Running and Ready`)
+      else if (distinct < healthy.length) problems.push(`${app}: ${healthy.length} Pods on only ${distinct} node(s)`)
+      summary.push(`${app} ${healthy.length}/${want} on ${distinct} node(s)`)
+    }
+    return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `Job ${jobName} Complete; ${summary.join(', ')}` }
+  },
+}
+
+if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([podsCheck])

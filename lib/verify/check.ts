@@ -1,0 +1,73 @@
+// The verification's building blocks: a check reads live state and says pass or fail, with a
+// precise detail and, when it fails, what to do (a RUNBOOK.md section).
+import { AwsSession } from '../aws/clients.ts'
+import type { Config } from '../config.ts'
+import { kubeconfigFile } from '../eks/cluster-config.ts'
+import { Helm } from '../helm.ts'
+import { Kubectl, type KubeObject } from '../kubectl.ts'
+
+export type CheckStatus = 'pass' | 'fail' | 'error'
+
+export interface CheckOutcome {
+  ok: boolean
+  detail: string
+}
+
+export interface Check {
+  name: string
+  title: string
+  /** What on-call should do when it fails; names the RUNBOOK.md section. */
+  hint: string
+  run(v: VerifyContext): Promise<CheckOutcome>
+}
+
+export interface CheckResult {
+  name: string
+  status: CheckStatus
+  detail: string
+  hint: string
+  durationMs: number
+}
+
+/** Shared, memoized reads: one kubectl call for the nodes and the namespace's workloads. */
+export class VerifyContext {
+  readonly aws: AwsSession
+  readonly kubectl: Kubectl
+  readonly helm: Helm
+  private snapshot?: Promise<KubeObject[]>
+
+  constructor(readonly config: Config) {
+    this.aws = new AwsSession(config.region, true) // verification never mutates
+    this.kubectl = new Kubectl({ command: config.tools.kubectl, kubeconfig: kubeconfigFile(config) })
+    this.helm = new Helm({ command: config.tools.helm, kubeconfig: kubeconfigFile(config) })
+  }
+
+  /** Nodes, Pods, Jobs and Services of the Scalar DL namespace, in one call. */
+  cluster(): Promise<KubeObject[]> {
+    this.snapshot ??= this.kubectl.list('nodes,pods,jobs,services', { namespace: this.config.scalardl.namespace })
+    return this.snapshot
+  }
+
+  async of(kind: string): Promise<KubeObject[]> {
+    return (await this.cluster()).filter((o) => o.kind === kind)
+  }
+
+  /** The chart's fullname for the Scalar DL release. */
+  get fullname(): string {
+    const r = this.config.scalardl.release
+    return r.includes('scalardl') ? r : `${r}-scalardl`
+  }
+}
+
+export const isReady = (o: KubeObject) => (o.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+
+/** Why a Pod is not Running and Ready, in kubectl's words. */
+export function podProblem(p: KubeObject): string | undefined {
+  if (p.status?.phase === 'Running' && isReady(p)) return undefined
+  const cs = p.status?.containerStatuses?.[0]
+  if (cs?.state?.waiting?.reason) return `${cs.state.waiting.reason}${cs.state.waiting.message ? ` (${cs.state.waiting.message})` : ''}`
+  if (cs?.state?.terminated?.reason) return `${cs.state.terminated.reason} (exit ${cs.state.terminated.exitCode})`
+  const unsched = (p.status?.conditions ?? []).find((c: { reason?: string }) => c.reason === 'Unschedulable')
+  if (unsched) return `Pending: ${unsched.message}`
+  return p.status?.phase === 'Running' ? 'Running but not Ready' : (p.status?.phase ?? 'Pending')
+}

@@ -1,0 +1,114 @@
+// 07-verify's runner: every check at once, each with its own timeout; a checklist on stderr,
+// `--json` on stdout, `--report FILE.md`; exit 0 all pass, 1 any fails, 2 cannot run.
+import fs from 'node:fs'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import chalk from 'chalk'
+import { minimist } from 'zx'
+import { ConfigError, loadConfig, type Config } from '../config.ts'
+import { kubeconfigFile } from '../eks/cluster-config.ts'
+import { describeError } from '../errors.ts'
+import { redact, redactText, registerEnvSecrets } from '../redact.ts'
+import { VerifyContext, type Check, type CheckResult } from './check.ts'
+
+const TIMEOUT_MS = Number(process.env.VERIFY_CHECK_TIMEOUT_MS ?? 20000)
+
+function usage(names: string[]): string {
+  return [
+    '07-verify: the guide\'s confirmation checklist; what on-call runs to answer "is Scalar DL healthy?"',
+    '',
+    'Usage: npx tsx runbooks/07-verify.ts [--env-file PATH] [--only name,name] [--json] [--report FILE.md] [--help]',
+    '',
+    `  checks: ${names.join(', ')}`,
+    '  --only     run only these checks',
+    '  --json     print [{name, status: pass|fail|error, detail, hint, durationMs}] on stdout',
+    '  --report   also write a Markdown report to paste into an incident',
+    '',
+    'Exit codes: 0 every check passed, 1 a check failed, 2 cannot run (configuration, credentials, unreachable cluster).',
+  ].join('\n')
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export async function runCheck(check: Check, v: VerifyContext): Promise<CheckResult> {
+  const started = Date.now()
+  try {
+    const out = await withTimeout(check.run(v), TIMEOUT_MS, `the ${check.name} check`)
+    return { name: check.name, status: out.ok ? 'pass' : 'fail', detail: redactText(out.detail), hint: out.ok ? '' : check.hint, durationMs: Date.now() - started }
+  } catch (err) {
+    return { name: check.name, status: 'error', detail: describeError(err), hint: check.hint, durationMs: Date.now() - started }
+  }
+}
+
+export function markdownReport(results: CheckResult[], config: Config): string {
+  const failed = results.filter((r) => r.status !== 'pass')
+  const lines = [
+    `# Scalar DL verification: ${config.clusterName} (${config.region})`,
+    '',
+    `${new Date().toISOString()} · ${failed.length ? `**${failed.length} of ${results.length} checks failed**` : `all ${results.length} checks passed`}`,
+    '',
+    '| check | status | detail |',
+    '|---|---|---|',
+    ...results.map((r) => `| ${r.name} | ${r.status === 'pass' ? 'pass' : `**${r.status}**`} | ${r.detail.replace(/\|/g, '\\|')} |`),
+  ]
+  if (failed.length) lines.push('', '## What to do', '', ...failed.map((r) => `- **${r.name}**: ${r.hint}`))
+  return lines.join('\n') + '\n'
+}
+
+async function cannotRun(reason: string, json: boolean): Promise<never> {
+  process.stderr.write(chalk.red(`✗ 07-verify cannot run: ${redactText(reason)}\n`))
+  if (json) await new Promise<void>((r) => process.stdout.write(JSON.stringify([{ name: 'preconditions', status: 'error', detail: redactText(reason), hint: 'RUNBOOK.md, 07-verify: "cannot run"', durationMs: 0 }]) + '\n', () => r()))
+  process.exit(2)
+}
+
+export async function verify(all: Check[], argv = process.argv.slice(2)): Promise<never> {
+  const names = all.map((c) => c.name)
+  const unknown: string[] = []
+  const args = minimist(argv, { boolean: ['json', 'help'], string: ['env-file', 'only', 'report'], unknown: (a: string) => (unknown.push(a), false) })
+  if (args.help) {
+    process.stderr.write(usage(names) + '\n')
+    process.exit(0)
+  }
+  const only = args.only ? String(args.only).split(',').map((s) => s.trim()).filter(Boolean) : names
+  const bad = only.filter((n) => !names.includes(n))
+  if (unknown.length || bad.length) {
+    process.stderr.write(`07-verify: ${unknown.length ? `unknown argument ${unknown.join(' ')}` : `unknown check ${bad.join(', ')}`}\n${usage(names)}\n`)
+    process.exit(2)
+  }
+  registerEnvSecrets()
+  let config: Config
+  try {
+    config = loadConfig(args['env-file'])
+  } catch (err) {
+    if (err instanceof ConfigError) return cannotRun(`${err.message}: ${err.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`, args.json)
+    throw err
+  }
+  const v = new VerifyContext(config)
+  if (!fs.existsSync(kubeconfigFile(config))) return cannotRun(`no kubeconfig at ${kubeconfigFile(config)}: run 03-eks first (from the bastion)`, args.json)
+  // Preconditions, at once: AWS credentials and endpoint, and the cluster's API.
+  const [awsOk, kubeOk] = await Promise.allSettled([withTimeout(v.aws.sts.send(new GetCallerIdentityCommand({})), 10000, 'AWS'), withTimeout(v.cluster(), 15000, 'the Kubernetes API')])
+  if (awsOk.status === 'rejected') return cannotRun(`AWS is not reachable or the credentials do not work: ${describeError(awsOk.reason)}`, args.json)
+  if (kubeOk.status === 'rejected') return cannotRun(`the Kubernetes API is not reachable: ${describeError(kubeOk.reason)}`, args.json)
+
+  const checks = all.filter((c) => only.includes(c.name))
+  const started = Date.now()
+  const results = await Promise.all(checks.map((c) => runCheck(c, v)))
+  const width = Math.max(...results.map((r) => r.name.length))
+  process.stderr.write(chalk.bold(`▶ 07-verify  Step 7: Scalar DL health checklist · cluster ${config.clusterName} · region ${config.region}\n`))
+  for (const r of results) {
+    const mark = r.status === 'pass' ? chalk.green('✓ pass ') : chalk.red(r.status === 'fail' ? '✗ FAIL ' : '✗ ERROR')
+    process.stderr.write(`  ${mark} ${r.name.padEnd(width)}  ${r.detail}\n`)
+    if (r.status !== 'pass') process.stderr.write(chalk.gray(`           hint: ${r.hint}\n`))
+  }
+  const failed = results.filter((r) => r.status !== 'pass').length
+  process.stderr.write(`VERIFY 07-verify: ${results.length - failed} of ${results.length} checks passed  (${Date.now() - started} ms)\n`)
+  if (args.report) fs.writeFileSync(String(args.report), markdownReport(results, config))
+  if (args.json) await new Promise<void>((r) => process.stdout.write(JSON.stringify(redact(results)) + '\n', () => r()))
+  process.exit(failed ? 1 : 0)
+}
