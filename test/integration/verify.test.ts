@@ -1,0 +1,136 @@
+// 07-verify against the simulator: a healthy deployment passes every check, and each fault
+// makes exactly the relevant check fail with a useful detail.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import YAML from 'yaml'
+import { alive, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { runStep, tempDir } from '../helpers/run-step.ts'
+
+let sim: Sim
+let env: NodeJS.ProcessEnv
+let kubeconfig: string
+const CLUSTER = 'vfy'
+const k = (args: string[]) => sim.kubectl(['--kubeconfig', kubeconfig, ...args])
+const tick = () => assert.equal(sim.cli('cloudwatch', 'tick', CLUSTER).code, 0)
+
+async function verify(args: string[] = [], extra: Record<string, string> = {}) {
+  const r = await runStep('runbooks/07-verify.ts', ['--json', ...args], { ...env, ...extra })
+  const by = Object.fromEntries((r.json ?? []).map((c: any) => [c.name, c]))
+  return { ...r, by, failed: (r.json ?? []).filter((c: any) => c.status !== 'pass').map((c: any) => c.name) }
+}
+
+before(async () => {
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '0'])
+  const state = tempDir('rb-vfy-')
+  env = {
+    ...sim.env,
+    NODE_NO_WARNINGS: '1',
+    CI: 'true',
+    CLUSTER_NAME: CLUSTER,
+    RUNBOOK_STATE_DIR: state,
+    BASTION_ENABLED: 'false',
+    GITHUB_USERNAME: 'octo',
+    GITHUB_TOKEN: 'ghp_verifyTestToken0000000000000000000',
+    SCALARDL_DB_USERNAME: 'AKIAVERIFY0000000000',
+    SCALARDL_DB_PASSWORD: 'verify-secret',
+    LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
+  }
+  kubeconfig = path.join(state, CLUSTER, 'kubeconfig')
+  for (const [s, args] of [['runbooks/01-vpc.ts', []], ['runbooks/03-eks.ts', []], ['runbooks/04-scalardl.ts', ['--generate-ledger-key']]] as const) {
+    const r = await runStep(s, [...args], env)
+    assert.equal(r.code, 0, `${s}: ${r.stderr}`)
+  }
+})
+after(() => {
+  const pids = sim.pids()
+  sim.down()
+  for (const pid of pids) assert.ok(!alive(pid))
+})
+
+describe('07-verify against the simulator', () => {
+  test('Fluent Bit that does not tolerate the taint: only the logs check fails, naming the tainted nodes; 06 fixes it', async () => {
+    const file = path.join(sim.dir, 'addon.yaml')
+    fs.writeFileSync(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: CLUSTER, region: 'ap-northeast-1' }, addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: JSON.stringify({ tolerations: [] }) }] }))
+    assert.equal((await runIn(sim, 'eksctl', ['create', 'addon', '-f', file])).code, 0)
+    assert.equal((await runIn(sim, 'eksctl', ['utils', 'update-cluster-logging', '--cluster', CLUSTER, '--enable-types', 'all', '--approve'])).code, 0)
+    await new Promise((r) => setTimeout(r, 300))
+    tick()
+    const r = await verify()
+    assert.equal(r.code, 1, r.stderr)
+    assert.deepEqual(r.failed, ['logs'])
+    const pool = JSON.parse((await k(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).stdout).items.map((n: any) => n.metadata.name)
+    for (const n of pool) assert.ok(r.by.logs.detail.includes(n), `names ${n}: ${r.by.logs.detail}`)
+    assert.match(r.by.logs.hint, /06-monitoring/)
+    const fix = await runStep('runbooks/06-monitoring.ts', [], env)
+    assert.equal(fix.code, 0, fix.stderr)
+    tick()
+    const ok = await verify()
+    assert.equal(ok.code, 0, JSON.stringify(ok.json, null, 1))
+  })
+
+  test('healthy: every check passes, with the contract\'s JSON, --only and --report', async () => {
+    const report = path.join(tempDir(), 'incident.md')
+    const r = await verify(['--report', report])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.json.map((c: any) => c.name), ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'])
+    for (const c of r.json) {
+      assert.deepEqual(Object.keys(c).sort(), ['detail', 'durationMs', 'hint', 'name', 'status'])
+      assert.equal(c.status, 'pass', `${c.name}: ${c.detail}`)
+    }
+    assert.match(fs.readFileSync(report, 'utf8'), /^# Scalar DL verification: vfy \(ap-northeast-1\)\n[\s\S]*all 7 checks passed[\s\S]*\| envoy \| pass \|/)
+    const only = await verify(['--only', 'pods,nodes'])
+    assert.deepEqual(only.json.map((c: any) => c.name), ['pods', 'nodes'])
+    const bad = await runStep('runbooks/07-verify.ts', ['--only', 'pods,nope'], env)
+    assert.equal(bad.code, 2)
+  })
+
+  test('ledger-keys missing: only the pods check fails, naming the Pods in ContainerCreating', async () => {
+    assert.equal((await k(['delete', 'secret', 'ledger-keys'])).code, 0)
+    assert.equal((await k(['delete', 'pod', '-l', 'app.kubernetes.io/app=ledger'])).code, 0)
+    await new Promise((r) => setTimeout(r, 300))
+    const r = await verify()
+    assert.deepEqual(r.failed, ['pods'])
+    assert.match(r.by.pods.detail, /my-release-scalardl-ledger-\w+-\w+ on ip-[\d-]+\.ap-northeast-1\.compute\.internal: ContainerCreating/)
+    assert.equal((await runStep('runbooks/04-scalardl.ts', [], env)).code, 0)
+    tick()
+    assert.equal((await verify()).code, 0)
+  })
+
+  test('load balancer pending: only the envoy check fails', async () => {
+    assert.equal(sim.cli('knobs', '--lb-delay-ms', '600000').code, 0)
+    assert.equal((await k(['patch', 'svc', 'my-release-scalardl-envoy', '--subresource=status', '--type=merge', '-p', '{"status":{"loadBalancer":{"ingress":null}}}'])).code, 0)
+    const r = await verify()
+    assert.deepEqual(r.failed, ['envoy'])
+    assert.match(r.by.envoy.detail, /EXTERNAL-IP <pending>/)
+    assert.equal(sim.cli('knobs', '--lb-delay-ms', '100').code, 0)
+  })
+
+  test('a table deleted: only the tables check fails, naming it', async () => {
+    const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    await ddb.send(new DeleteTableCommand({ TableName: 'scalar.tx_state' }))
+    ddb.destroy()
+    const r = await verify(['--only', 'tables,pods,nodes,releases'])
+    assert.deepEqual(r.failed, ['tables'])
+    assert.match(r.by.tables.detail, /missing scalar\.tx_state/)
+  })
+
+  test('a node added by scaling: only the nodes check fails, naming it untainted', async () => {
+    const added = sim.cli('nodes', 'add', CLUSTER, '--count', '1', '--label', 'agentpool=scalardlpool')
+    assert.equal(added.code, 0)
+    const name = added.stdout.trim()
+    const r = await verify(['--only', 'pods,nodes,envoy,releases'])
+    assert.deepEqual(r.failed, ['nodes'])
+    assert.equal(r.by.nodes.detail, `untainted: ${name}`)
+    assert.match(r.by.nodes.hint, /rerun 03-eks/)
+  })
+
+  test('AWS unreachable: exit 2 with the reason', async () => {
+    const r = await runStep('runbooks/07-verify.ts', ['--json'], { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' })
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /cannot run: AWS is not reachable/)
+    assert.equal(r.json[0].status, 'error')
+  })
+})
