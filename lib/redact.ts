@@ -17,7 +17,8 @@ const PATTERNS: RegExp[] = [
 
 /** Remember a secret value so that it is masked wherever it appears later. */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) registered.add(value)
+  // Short values (under 8 characters) are too likely to occur in names and paths to be masked or refused.
+  if (value && value.length >= 8) registered.add(value)
 }
 
 /** Registers the secrets the AWS SDK and the runbook read from the environment. */
