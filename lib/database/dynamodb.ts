@@ -12,6 +12,7 @@ import { findVpc } from '../aws/vpc.ts'
 import type { Config } from '../config.ts'
 import type { Task } from '../task.ts'
 import { writePrivateFile } from '../files.ts'
+import { databaseProperties } from './properties.ts'
 
 export interface DatabaseState {
   vpc?: Vpc
@@ -93,15 +94,7 @@ export function schemaLoaderSettingsFile(config: Config): string {
 
 /** What the schema loader and the Ledger need to reach DynamoDB. Credentials are not here. */
 export function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
-  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL
-  return [
-    `# Written by 02-database for the schema loader and the Ledger (04-scalardl). No credentials here.`,
-    `scalar.db.storage=dynamo`,
-    `scalar.db.contact_points=${config.region}`,
-    ...(config.dynamodbNamespacePrefix ? [`scalar.db.dynamo.namespace.prefix=${config.dynamodbNamespacePrefix}`] : []),
-    ...(endpoint ? [`# AWS_ENDPOINT_URL is set: a local endpoint, for rehearsals only`, `scalar.db.dynamo.endpoint_override=${endpoint}`] : []),
-    '',
-  ].join('\n')
+  return ['# Written by 02-database: the settings 04-scalardl gives the schema loader and the Ledger. No credentials here.', ...databaseProperties(config, env), ''].join('\n')
 }
 
 export function schemaLoaderSettingsTask(): Task<DatabaseState> {

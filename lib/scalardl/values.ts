@@ -5,6 +5,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import type { Config } from '../config.ts'
+import { databaseProperties } from '../database/properties.ts'
 import { writePrivateFile } from '../files.ts'
 import { POOL_LABEL, POOL_TAINT } from '../eks/cluster-config.ts'
 import { dbSecretName, LEDGER_KEYS, PULL_SECRET } from './secrets.ts'
@@ -19,19 +20,6 @@ const toleration = { key: POOL_TAINT.key, operator: 'Equal', value: POOL_TAINT.v
 
 function antiAffinity(app: string) {
   return { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'scalardl', 'app.kubernetes.io/app': app } }, topologyKey: 'kubernetes.io/hostname' }] } }
-}
-
-/** ScalarDB's DynamoDB settings; credentials come from the secret through the environment. */
-export function databaseProperties(c: Config, env: NodeJS.ProcessEnv = process.env): string[] {
-  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL
-  return [
-    'scalar.db.storage=dynamo',
-    `scalar.db.contact_points=${c.region}`,
-    'scalar.db.username=${env:SCALAR_DB_USERNAME}',
-    'scalar.db.password=${env:SCALAR_DB_PASSWORD}',
-    ...(c.dynamodbNamespacePrefix ? [`scalar.db.dynamo.namespace.prefix=${c.dynamodbNamespacePrefix}`] : []),
-    ...(endpoint ? [`scalar.db.dynamo.endpoint_override=${endpoint}`] : []),
-  ]
 }
 
 export function schemaOverrides(c: Config): any {
