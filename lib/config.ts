@@ -47,7 +47,7 @@ const FIX: Record<string, string> = {
   SYSTEM_NODE_COUNT: 'set SYSTEM_NODE_COUNT to the number of untainted system nodes, e.g. 2',
   SYSTEM_NODE_INSTANCE_TYPE: 'set SYSTEM_NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.large',
   CONTROL_PLANE_LOG_TYPES: 'set CONTROL_PLANE_LOG_TYPES to a comma-separated subset of api,audit,authenticator,controllerManager,scheduler (or empty to turn control-plane logging off)',
-  CONTAINER_INSIGHTS: 'set CONTAINER_INSIGHTS=addon (the amazon-cloudwatch-observability EKS add-on)',
+  CONTAINER_INSIGHTS: 'set CONTAINER_INSIGHTS=addon (the amazon-cloudwatch-observability EKS add-on) or manifest (the DaemonSets of config/cloudwatch-quickstart.yaml)',
   LOG_RETENTION_DAYS: 'set LOG_RETENTION_DAYS to one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
   LOG_FRESHNESS_MINUTES: 'set LOG_FRESHNESS_MINUTES to how recent the newest container log must be, e.g. 10',
   GITHUB_USERNAME: 'set GITHUB_USERNAME to the GitHub account that owns GITHUB_TOKEN',
@@ -185,8 +185,7 @@ const schema = z.object({
     .trim()
     .default('addon')
     .superRefine((v, ctx) => {
-      if (v === 'addon') return
-      ctx.addIssue({ code: 'custom', message: v === 'manifest' ? '"manifest" is not supported yet: use the add-on (addon), which tolerates the Scalar DL taint through its configuration values' : `must be addon` })
+      if (v !== 'addon' && v !== 'manifest') ctx.addIssue({ code: 'custom', message: 'must be addon or manifest' })
     }),
   LOG_RETENTION_DAYS: z
     .string()
@@ -229,7 +228,7 @@ export interface Config {
   endpoint: { publicAccess: boolean; publicCidrs: string[] }
   systemNodeCount: number
   systemNodeInstanceType: string
-  monitoring: { controlPlaneLogTypes: string[]; containerInsights: 'addon'; logRetentionDays: number; logFreshnessMinutes: number }
+  monitoring: { controlPlaneLogTypes: string[]; containerInsights: 'addon' | 'manifest'; logRetentionDays: number; logFreshnessMinutes: number }
   scalardl: {
     namespace: string
     release: string
@@ -320,7 +319,7 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
     systemNodeInstanceType: r.SYSTEM_NODE_INSTANCE_TYPE,
     monitoring: {
       controlPlaneLogTypes: r.CONTROL_PLANE_LOG_TYPES.split(',').map((x) => x.trim()).filter(Boolean),
-      containerInsights: 'addon',
+      containerInsights: r.CONTAINER_INSIGHTS as 'addon' | 'manifest',
       logRetentionDays: r.LOG_RETENTION_DAYS,
       logFreshnessMinutes: r.LOG_FRESHNESS_MINUTES,
     },

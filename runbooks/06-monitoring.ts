@@ -3,13 +3,26 @@
 // add-on with the Scalar DL toleration, the agents ready on every node, and log retention.
 import { isMain } from '../lib/main.ts'
 import { agentsOnEveryNodeTask, containerInsightsTask, controlPlaneLoggingTask, logRetentionTask } from '../lib/monitoring/tasks.ts'
+import { quickstartTask } from '../lib/monitoring/manifest.ts'
 import { runStep } from '../lib/runner.ts'
-import { defineStep } from '../lib/task.ts'
+import { defineStep, type Task, type TaskContext } from '../lib/task.ts'
+
+/** The add-on (CONTAINER_INSIGHTS=addon) or the DaemonSets of config/ (manifest). */
+function containerInsightsByMode(): Task {
+  const addon = containerInsightsTask()
+  const manifest = quickstartTask()
+  const pick = (ctx: TaskContext) => (ctx.config.monitoring.containerInsights === 'manifest' ? manifest : addon)
+  return {
+    title: 'Container Insights (CloudWatch agent + Fluent Bit) tolerating the Scalar DL taint',
+    check: (ctx, s) => pick(ctx).check(ctx, s),
+    apply: (ctx, s) => pick(ctx).apply!(ctx, s),
+  }
+}
 
 export const step = defineStep({
   name: '06-monitoring',
   description: 'Step 6: CloudWatch Container Insights and control-plane logs',
-  tasks: [controlPlaneLoggingTask(), containerInsightsTask(), agentsOnEveryNodeTask(), logRetentionTask()],
+  tasks: [controlPlaneLoggingTask(), containerInsightsByMode(), agentsOnEveryNodeTask(), logRetentionTask()],
 })
 
 if (isMain(import.meta.url)) await runStep(step)
