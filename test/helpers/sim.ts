@@ -65,6 +65,14 @@ export function runIn(sim: Sim, command: string, args: string[]): Promise<{ code
   })
 }
 
+/** Stops the simulator and fails if any process it started is still alive. */
+export function stopSim(sim: Sim): void {
+  const pids = sim.pids()
+  sim.down()
+  const left = pids.filter(alive)
+  if (left.length) throw new Error(`the simulator left processes running: ${left.join(', ')}`)
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)

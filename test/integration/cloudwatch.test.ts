@@ -11,7 +11,7 @@ import { CloudWatchLogsClient, DescribeLogStreamsCommand } from '@aws-sdk/client
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
-import { alive, eventually, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
 
 let sim: Sim
 let logs: CloudWatchLogsClient
@@ -77,9 +77,7 @@ spec:
   assert.equal((await sim.kubectl(['rollout', 'status', 'deployment/ledger', '--timeout=20s'])).code, 0)
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
   logs.destroy()
   metrics.destroy()
 })

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
 import { Ajv } from 'ajv'
 import YAML from 'yaml'
-import { alive, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, startSim, type Sim } from '../helpers/sim.ts'
 import { ROOT, runStep, tempDir } from '../helpers/run-step.ts'
 
 let sim: Sim
@@ -30,9 +30,7 @@ before(() => {
   eks = new EKSClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
   eks.destroy()
 })
 

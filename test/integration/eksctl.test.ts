@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks'
 import YAML from 'yaml'
-import { alive, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
 
 let sim: Sim
 let subnets: { private: Record<string, string>; public: Record<string, string> }
@@ -52,9 +52,7 @@ before(async () => {
   }
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
   aws.ec2.destroy()
   aws.eks.destroy()
 })

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DescribeContinuousBackupsCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
-import { alive, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
 
 let sim: Sim
 let ddb: DynamoDBClient
@@ -32,9 +32,7 @@ before(async () => {
   ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
   ddb.destroy()
 })
 

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks'
 import YAML from 'yaml'
-import { alive, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 
 let sim: Sim
@@ -25,9 +25,7 @@ before(async () => {
   for (const s of ['runbooks/01-vpc.ts', 'runbooks/03-eks.ts']) assert.equal((await runStep(s, [], env)).code, 0)
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
 })
 
 describe('06-monitoring against the simulator', () => {
@@ -78,7 +76,7 @@ describe('06-monitoring against the simulator', () => {
   })
 
   test('CONTAINER_INSIGHTS=manifest on a cluster without the add-on: the DaemonSets of config/ with the toleration, on every node; a rerun changes nothing', async () => {
-    const other = { ...env, CLUSTER_NAME: 'mon2', VPC_CIDR: '10.2.0.0/16', CONTAINER_INSIGHTS: 'manifest' }
+    const other: NodeJS.ProcessEnv = { ...env, CLUSTER_NAME: 'mon2', VPC_CIDR: '10.2.0.0/16', CONTAINER_INSIGHTS: 'manifest' }
     for (const s of ['runbooks/01-vpc.ts', 'runbooks/03-eks.ts']) assert.equal((await runStep(s, [], other)).code, 0)
     const r = await runStep('runbooks/06-monitoring.ts', ['--json'], other)
     assert.equal(r.code, 0, r.stderr)

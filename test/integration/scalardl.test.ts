@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
-import { alive, eventually, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 
 const TOKEN = 'ghp_TestTokenDoNotLeak0123456789abcdefXYZ'
@@ -55,9 +55,7 @@ before(async () => {
   }
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
 })
 
 describe('04-scalardl against the simulator', () => {

@@ -2,7 +2,7 @@
 // and tolerations, missing pull secrets and key secrets.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { alive, eventually, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
 
 let sim: Sim
 before(async () => {
@@ -12,9 +12,7 @@ before(async () => {
   assert.equal(sim.cli('nodes', 'add', 'ledger', '--count', '2', '--label', 'role=system').code, 0)
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
 })
 
 async function kubectl(args: string[], input?: string): Promise<string> {

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import YAML from 'yaml'
-import { alive, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 
 let sim: Sim
@@ -45,9 +45,7 @@ before(async () => {
   }
 })
 after(() => {
-  const pids = sim.pids()
-  sim.down()
-  for (const pid of pids) assert.ok(!alive(pid))
+  stopSim(sim)
 })
 
 describe('07-verify against the simulator', () => {
