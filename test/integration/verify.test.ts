@@ -83,6 +83,10 @@ describe('07-verify against the simulator', () => {
     assert.deepEqual(only.json.map((c: any) => c.name), ['pods', 'nodes'])
     const bad = await runStep('runbooks/07-verify.ts', ['--only', 'pods,nope'], env)
     assert.equal(bad.code, 2)
+    // Each check also runs alone.
+    const alone = await runStep('checks/envoy.ts', ['--json'], env)
+    assert.equal(alone.code, 0, alone.stderr)
+    assert.deepEqual(alone.json.map((c: any) => [c.name, c.status]), [['envoy', 'pass']])
   })
 
   test('ledger-keys missing: only the pods check fails, naming the Pods in ContainerCreating', async () => {
