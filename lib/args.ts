@@ -8,20 +8,20 @@ export interface CommonArgs {
   yes: boolean
   json: boolean
   help: boolean
-  /** Step-specific boolean flags that were given. */
-  flags: Record<string, boolean>
+  /** Step-specific flags: booleans, and strings for the step's string options. */
+  flags: Record<string, boolean | string>
 }
 
 export class UsageError extends Error {}
 
 const COMMON_BOOLEANS = ['dry-run', 'yes', 'json', 'help']
 
-export function parseArgs(argv: string[], stepFlags: string[] = []): CommonArgs {
+export function parseArgs(argv: string[], stepFlags: string[] = [], stringFlags: string[] = []): CommonArgs {
   const booleans = [...COMMON_BOOLEANS, ...stepFlags]
   const unknown: string[] = []
   const parsed = minimist(argv, {
     boolean: booleans,
-    string: ['env-file'],
+    string: ['env-file', ...stringFlags],
     alias: { h: 'help', y: 'yes' },
     unknown: (arg: string) => {
       unknown.push(arg)
@@ -30,8 +30,9 @@ export function parseArgs(argv: string[], stepFlags: string[] = []): CommonArgs 
   })
   if (unknown.length) throw new UsageError(`unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(' ')}`)
   if ('env-file' in parsed && (typeof parsed['env-file'] !== 'string' || parsed['env-file'] === '')) throw new UsageError('--env-file needs a path')
-  const flags: Record<string, boolean> = {}
+  const flags: Record<string, boolean | string> = {}
   for (const f of stepFlags) flags[f] = Boolean(parsed[f])
+  for (const f of stringFlags) if (typeof parsed[f] === 'string') flags[f] = parsed[f] as string
   return {
     envFile: parsed['env-file'] as string | undefined,
     dryRun: Boolean(parsed['dry-run']),

@@ -97,15 +97,15 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   const log = new Logger()
   let args: CommonArgs
   try {
-    args = parseArgs(argv, Object.keys(def.flags ?? {}))
+    args = parseArgs(argv, Object.keys(def.flags ?? {}), Object.keys(def.stringFlags ?? {}))
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     log.error(`${def.name}: ${err.message}`)
-    log.plain(usage(def.name, def.description, def.flags, def.help))
+    log.plain(usage(def.name, def.description, { ...def.flags, ...def.stringFlags }, def.help))
     process.exit(EXIT.usage)
   }
   if (args.help) {
-    log.plain(usage(def.name, def.description, def.flags, def.help))
+    log.plain(usage(def.name, def.description, { ...def.flags, ...def.stringFlags }, def.help))
     process.exit(EXIT.done)
   }
   registerEnvSecrets()
@@ -129,6 +129,14 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     process.exit(EXIT.usage)
   }
 
+  if (def.confirm && !args.dryRun) {
+    const refusal = await def.confirm(config, args.flags, args.yes)
+    if (refusal) {
+      log.error(`✗ ${def.name}: ${refusal}; nothing was changed.`)
+      if (args.json) await writeStdout(JSON.stringify({ step: def.name, status: 'failed', summary: emptySummary(), tasks: [], durationMs: Date.now() - started, problems: [{ key: '--confirm', message: refusal, fix: `pass --yes --confirm ${config.clusterName}, or run it on a terminal and type the cluster name` }] }) + '\n')
+      process.exit(EXIT.usage)
+    }
+  }
   const aws = new AwsSession(config.region, args.dryRun)
   const ctx: TaskContext = { config, dryRun: args.dryRun, yes: args.yes, log, aws, flags: args.flags }
   const state = (def.state?.() ?? {}) as S

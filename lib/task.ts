@@ -27,7 +27,7 @@ export interface TaskContext {
   log: Logger
   aws: AwsSession
   /** Flags given on the command line beyond the common ones. */
-  flags: Record<string, unknown>
+  flags: Record<string, boolean | string>
 }
 
 export interface Task<S = unknown> {
@@ -69,8 +69,15 @@ export interface StepDefinition<S = unknown> {
   help?: string
   /** Step-specific boolean flags, e.g. { 'allow-no-system-nodes': 'description' }. */
   flags?: Record<string, string>
+  /** Step-specific string options, e.g. { confirm: 'NAME  description' }. */
+  stringFlags?: Record<string, string>
+  /**
+   * Asked before any change (not in --dry-run): returns undefined to go on, or why not (exit 2,
+   * nothing touched). For destructive steps.
+   */
+  confirm?: (config: Config, flags: Record<string, boolean | string>, yes: boolean) => Promise<string | undefined>
   /** Step-specific configuration rules (with the step's flags); problems exit 2 before any call. */
-  validate?: (config: Config, flags: Record<string, boolean>) => ConfigProblem[]
+  validate?: (config: Config, flags: Record<string, boolean | string>) => ConfigProblem[]
   /** Printed after the recap, e.g. preflight's table. */
   report?: (result: StepResult, ctx: TaskContext, state: S) => string | undefined
 }

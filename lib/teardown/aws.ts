@@ -1,0 +1,223 @@
+// Teardown, AWS side, in the guide's order: the database (kept unless --delete-data, backed up
+// first), log groups (kept unless --delete-logs), the DynamoDB endpoint, the bastion and its IAM
+// role, NAT gateways and their Elastic IPs, the internet gateway, subnets, route tables, security
+// groups, the VPC. Only resources tagged for this CLUSTER_NAME are found, so only they go.
+import { CreateBackupCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb'
+import { DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import {
+  DeleteInternetGatewayCommand,
+  DeleteNatGatewayCommand,
+  DeleteRouteTableCommand,
+  DeleteSecurityGroupCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DeleteVpcEndpointsCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DetachInternetGatewayCommand,
+  DisassociateRouteTableCommand,
+  ReleaseAddressCommand,
+  RevokeSecurityGroupIngressCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2'
+import { DeleteInstanceProfileCommand, DeleteRoleCommand, DetachRolePolicyCommand, RemoveRoleFromInstanceProfileCommand } from '@aws-sdk/client-iam'
+import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../../checks/tables.ts'
+import { bastionIdentity, bastionRoleName, SSM_POLICY_ARN } from '../aws/bastion.ts'
+import { isAwsError } from '../aws/clients.ts'
+import { findInternetGateway } from '../aws/internet-gateway.ts'
+import { findNatAddresses, findNatGateways, describeNatGateways } from '../aws/nat.ts'
+import { findRouteTables } from '../aws/route-tables.ts'
+import { findSubnets } from '../aws/subnets.ts'
+import { CLUSTER_TAG, roleFilters } from '../aws/tags.ts'
+import { findVpc } from '../aws/vpc.ts'
+import type { Task, TaskContext } from '../task.ts'
+import { waitFor } from '../wait.ts'
+
+/** Retries a delete that AWS refuses while a dependency is still going away. */
+async function untilFree<T>(ctx: TaskContext, what: string, fn: () => Promise<T>): Promise<T> {
+  return (await waitFor({ what, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 2000 }, async () => {
+    try {
+      return { done: true, status: 'done', value: await fn() }
+    } catch (e) {
+      if (isAwsError(e, 'DependencyViolation', 'InvalidIPAddress.InUse', 'AuthFailure')) return { done: false, status: (e as Error).message }
+      throw e
+    }
+  }))!
+}
+
+export function tablesTask(): Task {
+  return {
+    title: 'DynamoDB tables (kept unless --delete-data; backed up first unless --skip-backup)',
+    async check(ctx) {
+      const r = await scalarTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_TABLES, ...AUDITOR_TABLES])
+      if (!r.found.length) return { holds: true, detail: 'none' }
+      if (!ctx.flags['delete-data']) return { holds: true, detail: `kept ${r.found.length} table(s) (${r.found.slice(0, 3).join(', ')}${r.found.length > 3 ? ', ...' : ''}); --delete-data deletes them` }
+      return { holds: false, detail: `${ctx.flags['skip-backup'] ? '' : 'back up and '}delete ${r.found.join(', ')}` }
+    },
+    async apply(ctx) {
+      const r = await scalarTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_TABLES, ...AUDITOR_TABLES])
+      const backups: string[] = []
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')
+      for (const t of r.found) {
+        if (!ctx.flags['skip-backup']) {
+          const b = await ctx.aws.dynamodb.send(new CreateBackupCommand({ TableName: t, BackupName: `${t.replace(/[^A-Za-z0-9_.-]/g, '-')}-teardown-${stamp}`.slice(0, 255) }))
+          backups.push(b.BackupDetails!.BackupArn!)
+        }
+        await ctx.aws.dynamodb.send(new DeleteTableCommand({ TableName: t }))
+      }
+      for (const arn of backups) ctx.log.info(`    backup: ${arn}`)
+      return `deleted ${r.found.length} table(s)${backups.length ? `; backups: ${backups.join(', ')}` : ' (no backup: --skip-backup)'}`
+    },
+  }
+}
+
+async function ownLogGroups(ctx: TaskContext): Promise<string[]> {
+  const c = ctx.config.clusterName
+  const names: string[] = []
+  for (const prefix of [`/aws/containerinsights/${c}/`, `/aws/eks/${c}/`]) {
+    const out = await ctx.aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: prefix }))
+    names.push(...(out.logGroups ?? []).map((g) => g.logGroupName!))
+  }
+  return names
+}
+
+export function logGroupsTask(): Task {
+  return {
+    title: 'CloudWatch log groups (kept unless --delete-logs)',
+    async check(ctx) {
+      const groups = await ownLogGroups(ctx)
+      if (!groups.length) return { holds: true, detail: 'none' }
+      if (!ctx.flags['delete-logs']) return { holds: true, detail: `kept ${groups.length} log group(s); --delete-logs deletes them` }
+      return { holds: false, detail: `delete ${groups.join(', ')}` }
+    },
+    async apply(ctx) {
+      const groups = await ownLogGroups(ctx)
+      for (const g of groups) await ctx.aws.logs.send(new DeleteLogGroupCommand({ logGroupName: g }))
+      return `deleted ${groups.join(', ')}`
+    },
+  }
+}
+
+export function endpointTask(): Task {
+  return {
+    title: 'DynamoDB VPC endpoint deleted',
+    async check(ctx) {
+      const ids = await endpointIds(ctx)
+      return ids.length ? { holds: false, detail: `delete ${ids.join(', ')}` } : { holds: true, detail: 'none' }
+    },
+    async apply(ctx) {
+      const ids = await endpointIds(ctx)
+      await ctx.aws.ec2.send(new DeleteVpcEndpointsCommand({ VpcEndpointIds: ids }))
+      return `deleted ${ids.join(', ')}`
+    },
+  }
+}
+
+async function endpointIds(ctx: TaskContext): Promise<string[]> {
+  const { DescribeVpcEndpointsCommand } = await import('@aws-sdk/client-ec2')
+  const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: [...roleFilters(ctx.config.clusterName, 'dynamodb-endpoint'), { Name: 'vpc-endpoint-state', Values: ['pending', 'available'] }] }))
+  return (out.VpcEndpoints ?? []).map((e) => e.VpcEndpointId!)
+}
+
+async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [...roleFilters(cluster, 'bastion'), { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] }))
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!)
+}
+
+export function bastionTask(): Task {
+  return {
+    title: 'Bastion terminated and its IAM role and instance profile deleted',
+    async check(ctx) {
+      const ids = await liveBastions(ctx.aws.ec2, ctx.config.clusterName)
+      const id = await bastionIdentity(ctx.aws.iam, ctx.config.clusterName)
+      const left = [...ids, ...(id.roleExists && id.roleOwned ? [`role ${bastionRoleName(ctx.config.clusterName)}`] : []), ...(id.profileExists && id.roleOwned ? ['instance profile'] : [])]
+      return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none' }
+    },
+    async apply(ctx) {
+      const ec2 = ctx.aws.ec2
+      const ids = await liveBastions(ec2, ctx.config.clusterName)
+      if (ids.length) {
+        await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }))
+        await waitFor({ what: `bastion ${ids.join(', ')} to terminate`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 2000 }, async () => {
+          const left = await liveBastions(ec2, ctx.config.clusterName)
+          return { done: !left.length, status: left.length ? `${left.join(', ')} still there` : 'terminated' }
+        })
+      }
+      const name = bastionRoleName(ctx.config.clusterName)
+      const id = await bastionIdentity(ctx.aws.iam, ctx.config.clusterName)
+      if (id.roleExists && id.roleOwned) {
+        if (id.profileHasRole) await ctx.aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }))
+        if (id.profileExists) await ctx.aws.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name }))
+        if (id.policyAttached) await ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: SSM_POLICY_ARN }))
+        await ctx.aws.iam.send(new DeleteRoleCommand({ RoleName: name }))
+      }
+      return `terminated ${ids.join(', ') || 'nothing'}; deleted ${name}`
+    },
+  }
+}
+
+export function natTask(): Task {
+  return {
+    title: 'NAT gateways deleted (waited for) and their Elastic IPs released',
+    async check(ctx) {
+      const [nats, eips] = await Promise.all([findNatGateways(ctx.aws.ec2, ctx.config.clusterName), findNatAddresses(ctx.aws.ec2, ctx.config.clusterName)])
+      const left = [...nats.map((n) => n.NatGatewayId), ...eips.map((a) => a.AllocationId)]
+      return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none' }
+    },
+    async apply(ctx) {
+      const ec2 = ctx.aws.ec2
+      const nats = await findNatGateways(ec2, ctx.config.clusterName)
+      for (const n of nats) await ec2.send(new DeleteNatGatewayCommand({ NatGatewayId: n.NatGatewayId }))
+      if (nats.length) {
+        await waitFor({ what: `NAT gateways ${nats.map((n) => n.NatGatewayId).join(', ')} to be deleted`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 2000 }, async () => {
+          const now = await describeNatGateways(ec2, nats.map((n) => n.NatGatewayId!))
+          return { done: now.every((n) => n.State === 'deleted'), status: now.map((n) => `${n.NatGatewayId} ${n.State}`).join(', ') }
+        })
+      }
+      const eips = await findNatAddresses(ec2, ctx.config.clusterName)
+      for (const a of eips) await untilFree(ctx, `Elastic IP ${a.PublicIp} to be released`, () => ec2.send(new ReleaseAddressCommand({ AllocationId: a.AllocationId })))
+      return `deleted ${nats.length} NAT gateway(s), released ${eips.length} Elastic IP(s)`
+    },
+  }
+}
+
+export function vpcTask(): Task {
+  return {
+    title: 'Internet gateway, subnets, route tables, security groups and the VPC deleted',
+    async check(ctx) {
+      const c = ctx.config.clusterName
+      const ec2 = ctx.aws.ec2
+      const [vpc, igw, subnets, rts, sgs] = await Promise.all([findVpc(ec2, c), findInternetGateway(ec2, c), findSubnets(ec2, c), findRouteTables(ec2, c), ownSecurityGroups(ec2, c)])
+      const left = [...(igw ? [igw.InternetGatewayId] : []), ...subnets.map((s) => s.SubnetId), ...rts.map((r) => r.RouteTableId), ...sgs.map((g) => g.GroupId), ...(vpc ? [vpc.VpcId] : [])]
+      return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none' }
+    },
+    async apply(ctx) {
+      const c = ctx.config.clusterName
+      const ec2 = ctx.aws.ec2
+      const vpc = await findVpc(ec2, c)
+      const igw = await findInternetGateway(ec2, c)
+      if (igw) {
+        for (const a of igw.Attachments ?? []) await untilFree(ctx, `internet gateway ${igw.InternetGatewayId} to detach`, () => ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: a.VpcId })))
+        await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId }))
+      }
+      for (const rt of await findRouteTables(ec2, c)) {
+        for (const a of rt.Associations ?? []) if (!a.Main && a.RouteTableAssociationId) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }))
+        await untilFree(ctx, `route table ${rt.RouteTableId}`, () => ec2.send(new DeleteRouteTableCommand({ RouteTableId: rt.RouteTableId })))
+      }
+      for (const s of await findSubnets(ec2, c)) await untilFree(ctx, `subnet ${s.SubnetId}`, () => ec2.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId })))
+      const sgs = await ownSecurityGroups(ec2, c)
+      // Rules that reference another of our groups go first, so the groups can be deleted in any order.
+      for (const g of sgs) if (g.IpPermissions?.length) await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: g.GroupId, IpPermissions: g.IpPermissions }))
+      for (const g of sgs) await untilFree(ctx, `security group ${g.GroupId}`, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: g.GroupId })))
+      if (vpc) await untilFree(ctx, `VPC ${vpc.VpcId}`, () => ec2.send(new DeleteVpcCommand({ VpcId: vpc.VpcId })))
+      return `deleted ${vpc?.VpcId ?? 'the network'}`
+    },
+  }
+}
+
+async function ownSecurityGroups(ec2: EC2Client, cluster: string) {
+  const out = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }))
+  return out.SecurityGroups ?? []
+}
+

@@ -1,0 +1,31 @@
+// "Deleting resources" of "Scalar DL on AWS", in the guide's order: Scalar DL, node groups, the
+// EKS cluster, the database, the bastion, NAT gateways, the VPC. Only resources tagged
+// scalardl-runbook/cluster=<CLUSTER_NAME> are deleted. Tables and log groups are kept unless asked.
+import readline from 'node:readline/promises'
+import { isMain } from '../lib/main.ts'
+import { runStep } from '../lib/runner.ts'
+import { bastionTask, endpointTask, logGroupsTask, natTask, tablesTask, vpcTask } from '../lib/teardown/aws.ts'
+import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
+import { defineStep } from '../lib/task.ts'
+
+export const step = defineStep({
+  name: '99-teardown',
+  description: 'Deleting resources: everything this runbook created for CLUSTER_NAME',
+  flags: {
+    'delete-data': 'also delete the Scalar DL DynamoDB tables (after an on-demand backup of each)',
+    'skip-backup': 'with --delete-data: do not back the tables up first',
+    'delete-logs': 'also delete the CloudWatch log groups of the cluster',
+  },
+  stringFlags: { confirm: 'NAME  with --yes: the cluster name, to confirm without a terminal' },
+  async confirm(config, flags, yes) {
+    if (yes) return flags.confirm === config.clusterName ? undefined : `--yes needs --confirm ${config.clusterName} (got ${flags.confirm ? `"${flags.confirm}"` : 'none'})`
+    if (!process.stdin.isTTY) return `no terminal to confirm on: pass --yes --confirm ${config.clusterName}`
+    const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+    const answer = await rl.question(`This deletes every resource tagged for ${config.clusterName} in ${config.region}${flags['delete-data'] ? ', INCLUDING THE SCALAR DL TABLES' : ''}. Type the cluster name to go on: `)
+    rl.close()
+    return answer.trim() === config.clusterName ? undefined : 'the name typed does not match'
+  },
+  tasks: [releasesGoneTask(), monitoringGoneTask(), nodegroupsGoneTask(), clusterGoneTask(), tablesTask(), logGroupsTask(), endpointTask(), bastionTask(), natTask(), vpcTask()],
+})
+
+if (isMain(import.meta.url)) await runStep(step)
