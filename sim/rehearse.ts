@@ -63,8 +63,9 @@ function run(step: string, env: NodeJS.ProcessEnv): { code: number; status?: str
 
 let failed = false
 sim('up')
+let env: NodeJS.ProcessEnv = {}
 try {
-  const env = readEnv()
+  env = readEnv()
   console.error(`rehearsal: simulator state in ${dir}; steps: ${steps.join(', ')}`)
   for (const pass of ['first run', 'rerun: nothing should change']) {
     console.error(`\n=== ${pass} ===\n`)
@@ -78,9 +79,28 @@ try {
     }
     if (failed) break
   }
+  // Unless kept, the rehearsal ends as an environment's life does: with a teardown, twice.
+  if (!failed && !keep) {
+    console.error('\n=== teardown (99-teardown --yes --confirm rehearsal), then again: nothing left to delete ===\n')
+    for (const [i, args] of [['--yes', '--confirm', 'rehearsal'], ['--yes', '--confirm', 'rehearsal']].entries()) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', '99-teardown.ts'), '--env-file', path.join(root, '.env.example'), '--json', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' })
+      const status = (() => {
+        try {
+          return JSON.parse(r.stdout).status
+        } catch {
+          return undefined
+        }
+      })()
+      if (r.status !== 0 || (i === 1 && status !== 'ok')) {
+        console.error(`\n99-teardown ${r.status !== 0 ? `exited ${r.status}` : `reported "${status}" on the second run`}`)
+        failed = true
+        break
+      }
+    }
+  }
 } finally {
   if (keep) console.error(`\nthe simulator keeps running. Point a shell at it with:\n  set -a; . ${dir}/env; set +a\nStop it with: npx tsx sim/cli.ts down --state-dir ${dir}`)
   else sim('down')
 }
-console.error(failed ? '\nrehearsal FAILED' : `\nrehearsal passed: ${steps.length} steps ran, and the rerun changed nothing`)
+console.error(failed ? '\nrehearsal FAILED' : `\nrehearsal passed: ${steps.length} steps ran, and the rerun changed nothing${keep ? '' : '; teardown left nothing'}`)
 process.exit(failed ? 1 : 0)
