@@ -1,6 +1,7 @@
 // Check: the schema-loading Job is Complete; the Ledger and Envoy Pods are Running and Ready,
 // one per Scalar DL node, on distinct nodes. A Pod that is not is named with its reason.
 import { isMain } from '../lib/main.ts'
+import { schemaJobName } from '../lib/scalardl/names.ts'
 import { podProblem, type Check } from '../lib/verify/check.ts'
 
 export const podsCheck: Check = {
@@ -14,7 +15,7 @@ export const podsCheck: Check = {
     // is the nodes check's business).
     const want = v.config.nodeCount
     const problems: string[] = []
-    const jobName = c.schemaRelease.includes('schema-loading') ? c.schemaRelease : `${c.schemaRelease}-schema-loading`
+    const jobName = schemaJobName(v.config)
     const job = jobs.find((j) => j.metadata.name === jobName)
     if (!job) problems.push(`Job ${jobName} not found`)
     else if (!(job.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Complete' && x.status === 'True')) problems.push(`Job ${jobName} is not Complete`)

@@ -1,6 +1,8 @@
 // Check: the Scalar DL tables in DynamoDB, with the namespace prefix. Used by 02-database to
 // report what exists and by 07-verify to assert the schema was loaded.
-import { paginateListTables, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DescribeContinuousBackupsCommand, paginateListTables, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { isMain } from '../lib/main.ts'
+import type { Check } from '../lib/verify/check.ts'
 
 /** The Ledger's tables as the schema loader makes them on DynamoDB (<namespace>.<table>). */
 export const LEDGER_TABLES = [
@@ -43,9 +45,6 @@ export async function scalarTables(dynamodb: DynamoDBClient, prefix: string, exp
 }
 
 // --- the check -----------------------------------------------------------------------------------
-import { DescribeContinuousBackupsCommand } from '@aws-sdk/client-dynamodb'
-import { isMain } from '../lib/main.ts'
-import type { Check } from '../lib/verify/check.ts'
 
 export const tablesCheck: Check = {
   name: 'tables',

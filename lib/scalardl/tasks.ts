@@ -6,10 +6,11 @@ import { kubeconfigFile, POOL_LABEL } from '../eks/cluster-config.ts'
 import { RunbookError } from '../errors.ts'
 import { Helm, type HelmRelease } from '../helm.ts'
 import type { KubeObject } from '../kubectl.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { CheckResult, Task, TaskContext } from '../task.ts'
 import { atLeast } from '../version.ts'
 import { waitFor } from '../wait.ts'
 import { generateLedgerKey, keyFileProblem } from './keys.ts'
+import { scalardlFullname, schemaJobName } from './names.ts'
 import { dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
 import { coalesce, LEDGER_VALUES, ledgerOverrides, overridesFile, readValues, SCHEMA_VALUES, schemaOverrides, writeOverrides } from './values.ts'
 
@@ -38,37 +39,38 @@ export function helmTask(): Task<ScalarState> {
   }
 }
 
+/** Whether the pinned chart versions are in the repository; lists the available ones when not. */
+async function pinnedVersions(ctx: TaskContext): Promise<CheckResult> {
+  const h = helmFor(ctx)
+  const c = ctx.config.scalardl
+  for (const [chart, version, key] of [
+    [`${REPO.name}/scalardl`, c.chartVersion, 'SCALARDL_CHART_VERSION'],
+    [`${REPO.name}/schema-loading`, c.schemaChartVersion, 'SCHEMA_LOADING_CHART_VERSION'],
+  ] as const) {
+    const available = await h.chartVersions(chart)
+    if (!available.includes(version)) return { holds: false, conflict: `${chart} ${version} is not in the repository; available: ${available.slice(0, 12).join(', ')}`, hint: `set ${key} to one of them` }
+  }
+  return { holds: true, detail: `scalardl ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
+}
+
 export function repoTask(): Task<ScalarState> {
   return {
     title: `Chart repository ${REPO.name} with the pinned chart versions`,
     async check(ctx) {
-      const h = helmFor(ctx)
-      const repo = (await h.repoList()).find((r) => r.name === REPO.name)
+      const repo = (await helmFor(ctx).repoList()).find((r) => r.name === REPO.name)
       if (!repo) return { holds: false, detail: `helm repo add ${REPO.name} ${REPO.url}` }
       if (repo.url.replace(/\/$/, '') !== REPO.url) return { holds: false, conflict: `the helm repository "${REPO.name}" points to ${repo.url}, not ${REPO.url}`, hint: `helm repo remove ${REPO.name}, then rerun` }
-      return this.versions!(ctx)
+      return pinnedVersions(ctx)
     },
     async apply(ctx) {
       const h = helmFor(ctx)
       if (!(await h.repoList()).some((r) => r.name === REPO.name)) await h.repoAdd(REPO.name, REPO.url)
       await h.repoUpdate()
-      const v = await this.versions!(ctx)
+      const v = await pinnedVersions(ctx)
       if (v.conflict) throw new RunbookError(v.conflict, v.hint)
       return `added ${REPO.name}; ${v.detail}`
     },
-    versions: async (ctx: TaskContext) => {
-      const h = helmFor(ctx)
-      const c = ctx.config.scalardl
-      for (const [chart, version, key] of [
-        [`${REPO.name}/scalardl`, c.chartVersion, 'SCALARDL_CHART_VERSION'],
-        [`${REPO.name}/schema-loading`, c.schemaChartVersion, 'SCHEMA_LOADING_CHART_VERSION'],
-      ] as const) {
-        const available = await h.chartVersions(chart)
-        if (!available.includes(version)) return { holds: false, conflict: `${chart} ${version} is not in the repository; available: ${available.slice(0, 12).join(', ')}`, hint: `set ${key} to one of them` }
-      }
-      return { holds: true, detail: `scalardl ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
-    },
-  } as Task<ScalarState> & { versions: (ctx: TaskContext) => Promise<{ holds: boolean; detail?: string; conflict?: string; hint?: string }> }
+  }
 }
 
 export function namespaceTask(): Task<ScalarState> {
@@ -169,13 +171,27 @@ async function releaseState(ctx: TaskContext, name: string): Promise<{ release?:
   return { release, values: release.status === 'deployed' ? await h.getValues(name, ns(ctx)) : undefined }
 }
 
+/**
+ * Why the release differs from the pinned chart version and the desired values (or is not
+ * deployed), or undefined when it does not: the one comparison behind "upgrade only when needed".
+ */
+async function releaseDrift(ctx: TaskContext, name: string, chart: 'scalardl' | 'schema-loading'): Promise<{ release?: HelmRelease; drift?: string }> {
+  const { release, values } = await releaseState(ctx, name)
+  if (!release) return { drift: 'not installed' }
+  const want = `${chart}-${chart === 'scalardl' ? ctx.config.scalardl.chartVersion : ctx.config.scalardl.schemaChartVersion}`
+  if (release.chart !== want) return { release, drift: `chart ${release.chart} -> ${want}` }
+  if (release.status !== 'deployed') return { release, drift: `status ${release.status}` }
+  if (!isDeepStrictEqual(values, desiredValues(ctx, chart))) return { release, drift: 'values changed' }
+  return { release }
+}
+
 interface JobView {
   status: 'complete' | 'failed' | 'running' | 'absent'
   reason: string
 }
 
 async function schemaJob(ctx: TaskContext): Promise<JobView> {
-  const name = ctx.config.scalardl.schemaRelease.includes('schema-loading') ? ctx.config.scalardl.schemaRelease : `${ctx.config.scalardl.schemaRelease}-schema-loading`
+  const name = schemaJobName(ctx.config)
   const k = kubectlFor(ctx)
   const job = await k.get('job', name, { namespace: ns(ctx) })
   if (!job) return { status: 'absent', reason: `job ${name} not found` }
@@ -198,22 +214,19 @@ export function schemaReleaseTask(): Task<ScalarState> {
     async check(ctx) {
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, values } = await releaseState(ctx, c.schemaRelease)
+      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema-loading')
       if (!release) return { holds: false, detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}` }
       const job = await schemaJob(ctx)
-      const sameChart = release.chart === `schema-loading-${c.schemaChartVersion}`
-      const sameValues = values !== undefined && isDeepStrictEqual(values, desiredValues(ctx, 'schema-loading'))
-      if (release.status === 'deployed' && sameChart && sameValues && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
+      if (!drift && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
       if (job.status === 'failed') return { holds: false, detail: `reinstall ${c.schemaRelease}: the Job failed (${job.reason})` }
-      if (!sameChart || !sameValues || release.status !== 'deployed') return { holds: false, detail: `reinstall ${c.schemaRelease}: ${!sameChart ? `chart ${release.chart}` : release.status !== 'deployed' ? `status ${release.status}` : 'values changed'} (a Job cannot be changed in place)` }
+      if (drift) return { holds: false, detail: `reinstall ${c.schemaRelease}: ${drift} (a Job cannot be changed in place)` }
       return { holds: false, detail: `wait for the Job: ${job.reason}` }
     },
     async apply(ctx) {
       const c = ctx.config.scalardl
       const h = helmFor(ctx)
-      const { release, values } = await releaseState(ctx, c.schemaRelease)
-      const job = await schemaJob(ctx)
-      const current = release?.status === 'deployed' && release.chart === `schema-loading-${c.schemaChartVersion}` && isDeepStrictEqual(values, desiredValues(ctx, 'schema-loading')) && job.status !== 'failed'
+      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema-loading')
+      const current = !drift && (await schemaJob(ctx)).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
       if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [SCHEMA_VALUES, overridesFile(ctx.config, 'schema-loading')] })
       const done = await waitFor({ what: `the schema-loading Job of ${c.schemaRelease} to complete`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why' }, async () => {
@@ -229,7 +242,7 @@ export function schemaReleaseTask(): Task<ScalarState> {
 async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok: boolean; status: string; hostname?: string }> {
   const k = kubectlFor(ctx)
   const c = ctx.config.scalardl
-  const f = c.release.includes('scalardl') ? c.release : `${c.release}-scalardl`
+  const f = scalardlFullname(ctx.config)
   const parts: string[] = []
   let ok = true
   for (const app of ['ledger', 'envoy']) {
@@ -251,19 +264,17 @@ export function ledgerReleaseTask(): Task<ScalarState> {
     async check(ctx, s) {
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, values } = await releaseState(ctx, c.release)
+      const { release, drift } = await releaseDrift(ctx, c.release, 'scalardl')
       if (!release) return { holds: false, detail: `helm upgrade --install ${c.release} ${REPO.name}/scalardl --version ${c.chartVersion}` }
-      const sameChart = release.chart === `scalardl-${c.chartVersion}`
-      const sameValues = values !== undefined && isDeepStrictEqual(values, desiredValues(ctx, 'scalardl'))
-      if (!sameChart || !sameValues || release.status !== 'deployed') return { holds: false, detail: `helm upgrade ${c.release}: ${!sameChart ? `chart ${release.chart} -> scalardl-${c.chartVersion}` : release.status !== 'deployed' ? `status ${release.status}` : 'values changed'}` }
+      if (drift) return { holds: false, detail: `helm upgrade ${c.release}: ${drift}` }
       const r = await deploymentsReady(ctx, s)
       s.envoyHostname = r.hostname
       return r.ok ? { holds: true, detail: r.status } : { holds: false, detail: `wait: ${r.status}` }
     },
     async apply(ctx, s) {
       const c = ctx.config.scalardl
-      const { release, values } = await releaseState(ctx, c.release)
-      const current = release?.status === 'deployed' && release.chart === `scalardl-${c.chartVersion}` && isDeepStrictEqual(values, desiredValues(ctx, 'scalardl'))
+      const { release, drift } = await releaseDrift(ctx, c.release, 'scalardl')
+      const current = !drift
       if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/scalardl`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [LEDGER_VALUES, overridesFile(ctx.config, 'scalardl')] })
       const r = await waitFor({ what: 'the Ledger and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer', timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: 'kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (ledger-keys), Pending (taint, label, node count)' }, async () => {
         const x = await deploymentsReady(ctx, s)

@@ -14,6 +14,7 @@ import {
   DeleteVpcEndpointsCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeVpcEndpointsCommand,
   DetachInternetGatewayCommand,
   DisassociateRouteTableCommand,
   ReleaseAddressCommand,
@@ -115,7 +116,6 @@ export function endpointTask(): Task {
 }
 
 async function endpointIds(ctx: TaskContext): Promise<string[]> {
-  const { DescribeVpcEndpointsCommand } = await import('@aws-sdk/client-ec2')
   const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: [...roleFilters(ctx.config.clusterName, 'dynamodb-endpoint'), { Name: 'vpc-endpoint-state', Values: ['pending', 'available'] }] }))
   return (out.VpcEndpoints ?? []).map((e) => e.VpcEndpointId!)
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts'
 import { kubeconfigFile } from '../eks/cluster-config.ts'
 import { Helm } from '../helm.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
+import { scalardlFullname } from '../scalardl/names.ts'
 
 export type CheckStatus = 'pass' | 'fail' | 'error'
 
@@ -54,8 +55,7 @@ export class VerifyContext {
 
   /** The chart's fullname for the Scalar DL release. */
   get fullname(): string {
-    const r = this.config.scalardl.release
-    return r.includes('scalardl') ? r : `${r}-scalardl`
+    return scalardlFullname(this.config)
   }
 }
 
