@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import dotenv from 'dotenv'
 import { z } from 'zod'
-import { isPrivateRange, parseCidr } from './cidr.ts'
+import { isPrivateRange, overlaps, parseCidr } from './cidr.ts'
 import { registerEnvSecrets, SECRET_KEY } from './redact.ts'
 
 export interface ConfigProblem {
@@ -62,6 +62,17 @@ const FIX: Record<string, string> = {
   SCALARDL_DB_USERNAME: 'set SCALARDL_DB_USERNAME to the access key id Scalar DL uses for DynamoDB',
   SCALARDL_DB_PASSWORD: 'set SCALARDL_DB_PASSWORD to the secret access key Scalar DL uses for DynamoDB (in .env with mode 600, or the environment)',
   HELM: 'set HELM to the helm command or its path',
+  AUDITOR_ENABLED: 'set AUDITOR_ENABLED=true to deploy Scalar DL Auditor (05-auditor) in its own VPC and EKS cluster, or false',
+  AUDITOR_CLUSTER_NAME: 'set AUDITOR_CLUSTER_NAME to the Auditor cluster name, different from CLUSTER_NAME (default <CLUSTER_NAME>-auditor; lower-case letters, digits, hyphens)',
+  AUDITOR_VPC_CIDR: 'set AUDITOR_VPC_CIDR to a private range between /16 and /20 that overlaps neither VPC_CIDR nor a client VPC, e.g. AUDITOR_VPC_CIDR=10.2.0.0/16',
+  CLIENT_VPC_IDS: 'set CLIENT_VPC_IDS to the comma-separated ids of the application VPCs to peer with the Ledger and the Auditor, e.g. vpc-0123456789abcdef0, or leave it empty',
+  AUDITOR_PRIVATE_KEY_FILE: 'set AUDITOR_PRIVATE_KEY_FILE to the path of the Auditor\'s EC P-256 private key in PEM (05-auditor --generate-keys creates one)',
+  AUDITOR_CERTIFICATE_FILE: 'set AUDITOR_CERTIFICATE_FILE to the path of the Auditor\'s X.509 certificate in PEM (05-auditor --generate-keys creates a self-signed one)',
+  LEDGER_CERTIFICATE_FILE: 'set LEDGER_CERTIFICATE_FILE to the path of the certificate of the Ledger\'s key in PEM (05-auditor --generate-keys creates a self-signed one)',
+  SCALARDL_AUDIT_CHART_VERSION: 'set SCALARDL_AUDIT_CHART_VERSION to a scalar-labs/scalardl-audit chart version, e.g. 2.12.0',
+  AUDITOR_RELEASE: 'set AUDITOR_RELEASE to a helm release name, e.g. my-release-scalardl-audit',
+  AUDIT_SCHEMA_RELEASE: 'set AUDIT_SCHEMA_RELEASE to a helm release name, e.g. load-audit-schema',
+  SCALARDL_CLIENT_SDK_VERSION: 'set SCALARDL_CLIENT_SDK_VERSION to the Scalar DL Java client SDK release whose register-cert tool registers the certificates, e.g. 3.13.0',
   EKSCTL: 'set EKSCTL to the eksctl command or its path',
 }
 
@@ -93,6 +104,19 @@ const cidrString = z.string().trim().superRefine((v, ctx) => {
   }
 })
 
+/** A VPC range: valid, private, between /16 and /20. */
+const vpcCidr = (fallback: string) =>
+  cidrString.default(fallback).superRefine((v, ctx) => {
+    let c
+    try {
+      c = parseCidr(v)
+    } catch {
+      return // reported by cidrString
+    }
+    if (c.prefix < 16 || c.prefix > 20) ctx.addIssue({ code: 'custom', message: `is /${c.prefix}; it must be between /16 and /20 (public subnets must stay /24 or larger)` })
+    if (!isPrivateRange(c)) ctx.addIssue({ code: 'custom', message: `${v} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)` })
+  })
+
 const schema = z.object({
   AWS_REGION: z.string({ error: 'is required' }).trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS region name such as ap-northeast-1'),
   CLUSTER_NAME: z
@@ -101,18 +125,7 @@ const schema = z.object({
     .min(1, 'is required')
     .max(40, 'is longer than 40 characters')
     .regex(CLUSTER, 'must be lower-case letters, digits and hyphens, starting with a letter'),
-  VPC_CIDR: cidrString
-    .default('10.1.0.0/16')
-    .superRefine((v, ctx) => {
-      let c
-      try {
-        c = parseCidr(v)
-      } catch {
-        return // reported by cidrString
-      }
-      if (c.prefix < 16 || c.prefix > 20) ctx.addIssue({ code: 'custom', message: `is /${c.prefix}; it must be between /16 and /20 (public subnets must stay /24 or larger)` })
-      if (!isPrivateRange(c)) ctx.addIssue({ code: 'custom', message: `${v} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)` })
-    }),
+  VPC_CIDR: vpcCidr('10.1.0.0/16'),
   NAT_GATEWAYS: z.enum(['single', 'per-az'], { error: 'must be single or per-az' }).default('single'),
   BASTION_ENABLED: bool.default(true),
   BASTION_SSH_CIDR: z
@@ -207,6 +220,24 @@ const schema = z.object({
   SCALARDL_DB_USERNAME: z.string().trim().optional(),
   SCALARDL_DB_PASSWORD: z.string().optional(),
   SYSTEM_NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.large').default('m5.large'),
+  AUDITOR_ENABLED: bool.default(false),
+  AUDITOR_CLUSTER_NAME: z.string().trim().max(40, 'is longer than 40 characters').regex(CLUSTER, 'must be lower-case letters, digits and hyphens, starting with a letter').optional(),
+  AUDITOR_VPC_CIDR: vpcCidr('10.2.0.0/16'),
+  CLIENT_VPC_IDS: z
+    .string()
+    .trim()
+    .default('')
+    .superRefine((v, ctx) => {
+      const bad = v.split(',').map((x) => x.trim()).filter((x) => x && !/^vpc-[0-9a-f]{8,17}$/.test(x))
+      if (bad.length) ctx.addIssue({ code: 'custom', message: `has ${bad.map((b) => `"${b}"`).join(', ')}, not VPC ids such as vpc-0123456789abcdef0` })
+    }),
+  AUDITOR_PRIVATE_KEY_FILE: z.string().trim().default(''),
+  AUDITOR_CERTIFICATE_FILE: z.string().trim().default(''),
+  LEDGER_CERTIFICATE_FILE: z.string().trim().default(''),
+  SCALARDL_AUDIT_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.12.0').default('2.12.0'),
+  AUDITOR_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl-audit'),
+  AUDIT_SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-audit-schema'),
+  SCALARDL_CLIENT_SDK_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.13.0').default('3.13.0'),
   KUBECTL: z.string().trim().min(1).default('kubectl'),
   HELM: z.string().trim().min(1).default('helm'),
   EKSCTL: z.string().trim().min(1).default('eksctl'),
@@ -235,15 +266,34 @@ export interface Config {
     schemaRelease: string
     chartVersion: string
     schemaChartVersion: string
+    /** Which Scalar DL server this view deploys: the Ledger (04) or the Auditor (05). */
+    app: 'ledger' | 'auditor'
     proofEnabled: boolean
     privateKeyFile: string
+    /** The certificate of privateKeyFile (the Auditor's, in the Auditor's view). */
+    certificateFile: string
     github: { username?: string; token?: string }
     db: { username?: string; password?: string }
+  }
+  auditor: {
+    enabled: boolean
+    clusterName: string
+    vpcCidr: string
+    clientVpcIds: string[]
+    privateKeyFile: string
+    certificateFile: string
+    ledgerCertificateFile: string
+    chartVersion: string
+    release: string
+    schemaRelease: string
+    clientSdkVersion: string
   }
   database: 'dynamodb'
   dynamodbNamespacePrefix: string
   waitTimeoutMs: number
   tools: { kubectl: string; helm: string; eksctl: string }
+  /** Another range admitted to the EKS API on 443 (the Auditor's view: the Ledger VPC, where the bastion is). */
+  apiAccessFrom?: { cidr: string; label: string }
   /** Where the runbook keeps its journal and rendered files. */
   stateDir: string
   /** Where the values came from, for messages. */
@@ -284,7 +334,17 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
     // Rules between keys are checked too, on the values as given, so every problem shows at once.
     const n = (k: string, d: number) => (input[k] !== undefined && /^\d+$/.test(input[k]!.trim()) ? Number(input[k]) : input[k] === undefined ? d : NaN)
     const nodeCount = n('NODE_COUNT', 3)
-    const raw = { NODE_COUNT: nodeCount, NODE_MAX: input.NODE_MAX === undefined ? undefined : n('NODE_MAX', 0), ENDPOINT_PUBLIC_ACCESS: /^(true|yes|1)$/i.test(input.ENDPOINT_PUBLIC_ACCESS ?? ''), ENDPOINT_PUBLIC_CIDRS: input.ENDPOINT_PUBLIC_CIDRS ?? '' }
+    const raw = {
+      NODE_COUNT: nodeCount,
+      NODE_MAX: input.NODE_MAX === undefined ? undefined : n('NODE_MAX', 0),
+      ENDPOINT_PUBLIC_ACCESS: /^(true|yes|1)$/i.test(input.ENDPOINT_PUBLIC_ACCESS ?? ''),
+      ENDPOINT_PUBLIC_CIDRS: input.ENDPOINT_PUBLIC_CIDRS ?? '',
+      AUDITOR_ENABLED: /^(true|yes|1)$/i.test(input.AUDITOR_ENABLED ?? ''),
+      VPC_CIDR: input.VPC_CIDR?.trim() ?? '10.1.0.0/16',
+      AUDITOR_VPC_CIDR: input.AUDITOR_VPC_CIDR?.trim() ?? '10.2.0.0/16',
+      CLUSTER_NAME: input.CLUSTER_NAME?.trim() ?? '',
+      AUDITOR_CLUSTER_NAME: input.AUDITOR_CLUSTER_NAME?.trim(),
+    }
     const seen = new Set(problems.map((p) => p.key))
     for (const p of crossFieldProblems(raw)) if (!seen.has(p.key) && !Number.isNaN(raw.NODE_COUNT)) problems.push(p)
     throw new ConfigError(problems, source)
@@ -294,13 +354,36 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
   return toConfig(result.data, env, source)
 }
 
+/** The first pair of ranges that overlap, as a sentence naming both keys, or undefined. */
+export function cidrOverlap(ranges: { key: string; cidr: string }[]): string | undefined {
+  const parsed = ranges.flatMap((r) => {
+    try {
+      return [{ ...r, c: parseCidr(r.cidr) }]
+    } catch {
+      return [] // reported on its own key
+    }
+  })
+  for (const [i, a] of parsed.entries()) {
+    for (const b of parsed.slice(i + 1)) if (overlaps(a.c, b.c)) return `${a.key} ${a.cidr} and ${b.key} ${b.cidr} overlap: peered VPCs need distinct ranges`
+  }
+  return undefined
+}
+
 /** Rules between keys, checked once every key is valid on its own. */
-function crossFieldProblems(r: Pick<Raw, 'NODE_MAX' | 'NODE_COUNT' | 'ENDPOINT_PUBLIC_ACCESS' | 'ENDPOINT_PUBLIC_CIDRS'>): ConfigProblem[] {
+function crossFieldProblems(r: Pick<Raw, 'NODE_MAX' | 'NODE_COUNT' | 'ENDPOINT_PUBLIC_ACCESS' | 'ENDPOINT_PUBLIC_CIDRS' | 'AUDITOR_ENABLED' | 'VPC_CIDR' | 'AUDITOR_VPC_CIDR' | 'CLUSTER_NAME' | 'AUDITOR_CLUSTER_NAME'>): ConfigProblem[] {
   const problems: ConfigProblem[] = []
+  if (r.AUDITOR_ENABLED) {
+    const overlap = cidrOverlap([{ key: 'VPC_CIDR', cidr: r.VPC_CIDR }, { key: 'AUDITOR_VPC_CIDR', cidr: r.AUDITOR_VPC_CIDR }])
+    if (overlap) problems.push({ key: 'AUDITOR_VPC_CIDR', message: overlap, fix: FIX.AUDITOR_VPC_CIDR! })
+    if (r.AUDITOR_CLUSTER_NAME && r.AUDITOR_CLUSTER_NAME === r.CLUSTER_NAME) problems.push({ key: 'AUDITOR_CLUSTER_NAME', message: 'is the same as CLUSTER_NAME: the Auditor needs its own cluster (Scalar\'s production checklist)', fix: FIX.AUDITOR_CLUSTER_NAME! })
+  }
   if (r.NODE_MAX !== undefined && !Number.isNaN(r.NODE_MAX) && r.NODE_MAX < r.NODE_COUNT) problems.push({ key: 'NODE_MAX', message: `is ${r.NODE_MAX}, less than NODE_COUNT (${r.NODE_COUNT})`, fix: FIX.NODE_MAX! })
   if (r.ENDPOINT_PUBLIC_ACCESS && !r.ENDPOINT_PUBLIC_CIDRS) problems.push({ key: 'ENDPOINT_PUBLIC_CIDRS', message: 'is required when ENDPOINT_PUBLIC_ACCESS=true', fix: FIX.ENDPOINT_PUBLIC_CIDRS! })
   return problems
 }
+
+const file = (p: string) => (p ? path.resolve(p) : '')
+const auditorClusterName = (cluster: string) => `${cluster}-auditor`.slice(0, 40)
 
 function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
   return {
@@ -329,10 +412,25 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
       schemaRelease: r.SCHEMA_RELEASE,
       chartVersion: r.SCALARDL_CHART_VERSION,
       schemaChartVersion: r.SCHEMA_LOADING_CHART_VERSION,
+      app: 'ledger',
       proofEnabled: r.LEDGER_PROOF_ENABLED,
-      privateKeyFile: r.LEDGER_PRIVATE_KEY_FILE ? path.resolve(r.LEDGER_PRIVATE_KEY_FILE) : '',
+      privateKeyFile: file(r.LEDGER_PRIVATE_KEY_FILE),
+      certificateFile: file(r.LEDGER_CERTIFICATE_FILE),
       github: { username: r.GITHUB_USERNAME, token: r.GITHUB_TOKEN },
       db: { username: r.SCALARDL_DB_USERNAME, password: r.SCALARDL_DB_PASSWORD },
+    },
+    auditor: {
+      enabled: r.AUDITOR_ENABLED,
+      clusterName: r.AUDITOR_CLUSTER_NAME ?? auditorClusterName(r.CLUSTER_NAME),
+      vpcCidr: r.AUDITOR_VPC_CIDR,
+      clientVpcIds: r.CLIENT_VPC_IDS.split(',').map((x) => x.trim()).filter(Boolean),
+      privateKeyFile: file(r.AUDITOR_PRIVATE_KEY_FILE),
+      certificateFile: file(r.AUDITOR_CERTIFICATE_FILE),
+      ledgerCertificateFile: file(r.LEDGER_CERTIFICATE_FILE),
+      chartVersion: r.SCALARDL_AUDIT_CHART_VERSION,
+      release: r.AUDITOR_RELEASE,
+      schemaRelease: r.AUDIT_SCHEMA_RELEASE,
+      clientSdkVersion: r.SCALARDL_CLIENT_SDK_VERSION,
     },
     database: 'dynamodb',
     dynamodbNamespacePrefix: r.DYNAMODB_NAMESPACE_PREFIX,

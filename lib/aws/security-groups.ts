@@ -20,7 +20,7 @@ export interface IngressRule {
 }
 
 export interface SecurityGroupSpec {
-  role: Extract<Role, 'bastion-sg' | 'control-plane-sg'>
+  role: Extract<Role, 'bastion-sg' | 'control-plane-sg' | 'envoy-sg'>
   name: string
   description: string
   ingress: IngressRule[]

@@ -19,6 +19,8 @@ export type Role =
   | 'control-plane-sg'
   | 'bastion'
   | 'dynamodb-endpoint'
+  | 'peering'
+  | 'envoy-sg'
 
 export interface TagOptions {
   cluster: string

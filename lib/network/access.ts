@@ -23,7 +23,10 @@ function controlPlaneSgSpec(t: NetworkTarget, bastionSgId: string | undefined): 
     role: 'control-plane-sg',
     name: `${t.cluster}-control-plane`,
     description: `EKS control plane of ${t.cluster}: HTTPS from the bastion`,
-    ingress: t.bastion.enabled ? [{ port: 443, sourceGroupId: bastionSgId ?? '(bastion group)', description: 'HTTPS from the bastion to the EKS API' }] : [],
+    ingress: [
+      ...(t.bastion.enabled ? [{ port: 443, sourceGroupId: bastionSgId ?? '(bastion group)', description: 'HTTPS from the bastion to the EKS API' }] : []),
+      ...(t.apiAccessFrom ? [{ port: 443, cidr: t.apiAccessFrom.cidr, description: `HTTPS from ${t.apiAccessFrom.label} to the EKS API` }] : []),
+    ],
   }
 }
 

@@ -10,6 +10,7 @@ export interface NetworkTarget {
   vpcCidr: string
   natGateways: 'single' | 'per-az'
   bastion: Config['bastion']
+  apiAccessFrom?: Config['apiAccessFrom']
 }
 
 export interface NetworkState {
@@ -31,7 +32,7 @@ export function emptyNetworkState(): NetworkState {
 export type TargetOf = (ctx: TaskContext) => NetworkTarget
 
 export function ledgerNetwork(config: Config): NetworkTarget {
-  return { cluster: config.clusterName, vpcCidr: config.vpcCidr, natGateways: config.natGateways, bastion: config.bastion }
+  return { cluster: config.clusterName, vpcCidr: config.vpcCidr, natGateways: config.natGateways, bastion: config.bastion, apiAccessFrom: config.apiAccessFrom }
 }
 
 /** The AZs that get a NAT gateway: the first one, or all. */

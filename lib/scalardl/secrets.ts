@@ -6,6 +6,7 @@ import type { KubeObject } from '../kubectl.ts'
 
 export const PULL_SECRET = 'reg-docker-secrets'
 export const LEDGER_KEYS = 'ledger-keys'
+export const AUDITOR_KEYS = 'auditor-keys'
 export const dbSecretName = (c: Config) => `${c.scalardl.release}-db-credentials`
 
 export interface SecretSpec {
@@ -27,6 +28,11 @@ export function pullSecret(c: Config): SecretSpec {
 
 export function ledgerKeysSecret(pem: string): SecretSpec {
   return { name: LEDGER_KEYS, type: 'Opaque', data: { 'private-key': pem }, describe: 'private-key' }
+}
+
+/** The guide's `kubectl create secret generic auditor-keys --from-file=certificate=... --from-file=private-key=...`. */
+export function auditorKeysSecret(pem: string, certificate: string): SecretSpec {
+  return { name: AUDITOR_KEYS, type: 'Opaque', data: { 'private-key': pem, certificate }, describe: 'private-key, certificate' }
 }
 
 export function dbSecret(c: Config): SecretSpec {

@@ -9,16 +9,22 @@ import type { KubeObject } from '../kubectl.ts'
 import type { CheckResult, Task, TaskContext } from '../task.ts'
 import { atLeast } from '../version.ts'
 import { waitFor } from '../wait.ts'
+import { findSecurityGroup } from '../aws/security-groups.ts'
+import { findVpc } from '../aws/vpc.ts'
 import { generateLedgerKey, keyFileProblem } from './keys.ts'
-import { scalardlFullname, schemaJobName } from './names.ts'
-import { dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
-import { coalesce, LEDGER_VALUES, ledgerOverrides, overridesFile, readValues, SCHEMA_VALUES, schemaOverrides, writeOverrides } from './values.ts'
+import { keysSecretName, scalardlFullname, schemaJobName, serverApp, serverChart } from './names.ts'
+import { auditorKeysSecret, dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
+import { coalesce, overridesFile, readValues, schemaOverrides, serverOverrides, valuesChart, valuesFile, writeOverrides, type ValuesKind } from './values.ts'
 
 export const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/helm-charts' }
 
 export interface ScalarState {
   poolNodes: number
   envoyHostname?: string
+  /** The runbook's envoy security group of this cluster, once 05-auditor has made it. */
+  envoySgId?: string
+  /** The Auditor's view: the Ledger envoy's hostname, found by 05-auditor. */
+  ledgerHost?: string
 }
 
 const helmFor = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
@@ -44,13 +50,13 @@ async function pinnedVersions(ctx: TaskContext): Promise<CheckResult> {
   const h = helmFor(ctx)
   const c = ctx.config.scalardl
   for (const [chart, version, key] of [
-    [`${REPO.name}/scalardl`, c.chartVersion, 'SCALARDL_CHART_VERSION'],
+    [`${REPO.name}/${serverChart(ctx.config)}`, c.chartVersion, c.app === 'auditor' ? 'SCALARDL_AUDIT_CHART_VERSION' : 'SCALARDL_CHART_VERSION'],
     [`${REPO.name}/schema-loading`, c.schemaChartVersion, 'SCHEMA_LOADING_CHART_VERSION'],
   ] as const) {
     const available = await h.chartVersions(chart)
     if (!available.includes(version)) return { holds: false, conflict: `${chart} ${version} is not in the repository; available: ${available.slice(0, 12).join(', ')}`, hint: `set ${key} to one of them` }
   }
-  return { holds: true, detail: `scalardl ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
+  return { holds: true, detail: `${serverChart(ctx.config)} ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
 }
 
 export function repoTask(): Task<ScalarState> {
@@ -110,17 +116,27 @@ function secretTask(title: string, spec: (ctx: TaskContext) => SecretSpec | unde
 
 export const pullSecretTask = () => secretTask('Image pull secret reg-docker-secrets (ghcr.io)', (ctx) => pullSecret(ctx.config))
 export const dbSecretTask = () => secretTask('Database credentials secret', (ctx) => dbSecret(ctx.config))
-export const ledgerKeysTask = (): Task<ScalarState> => {
-  const task = secretTask('Secret ledger-keys (Asset Proofs private key)', (ctx) => (ctx.config.scalardl.proofEnabled ? ledgerKeysSecret(fs.readFileSync(ctx.config.scalardl.privateKeyFile, 'utf8')) : undefined))
+function keysSpec(c: TaskContext['config']): SecretSpec | undefined {
+  if (!c.scalardl.proofEnabled) return undefined
+  const pem = fs.readFileSync(c.scalardl.privateKeyFile, 'utf8')
+  return c.scalardl.app === 'auditor' ? auditorKeysSecret(pem, fs.readFileSync(c.scalardl.certificateFile, 'utf8')) : ledgerKeysSecret(pem)
+}
+
+/** ledger-keys (Asset Proofs private key) or, in the Auditor's view, auditor-keys (key and certificate). */
+export const keysSecretTask = (title = 'Secret ledger-keys (Asset Proofs private key)'): Task<ScalarState> => {
+  const task = secretTask(title, (ctx) => keysSpec(ctx.config))
   return {
     ...task,
     async check(ctx, s) {
-      // In --dry-run the key may not be generated yet (--generate-ledger-key plans it above).
-      if (ctx.config.scalardl.proofEnabled && !fs.existsSync(ctx.config.scalardl.privateKeyFile)) return { holds: false, detail: 'create ledger-keys from the key generated above' }
+      // In --dry-run the key may not be generated yet (the key file task plans it above).
+      const c = ctx.config.scalardl
+      const files = [c.privateKeyFile, ...(c.app === 'auditor' ? [c.certificateFile] : [])]
+      if (c.proofEnabled && files.some((f) => !fs.existsSync(f))) return { holds: false, detail: `create ${keysSecretName(ctx.config)} from the files generated above` }
       return task.check(ctx, s)
     },
   }
 }
+export const ledgerKeysTask = () => keysSecretTask()
 
 export function ledgerKeyFileTask(): Task<ScalarState> {
   return {
@@ -139,29 +155,41 @@ export function ledgerKeyFileTask(): Task<ScalarState> {
   }
 }
 
-function valuesTask(chart: 'scalardl' | 'schema-loading'): Task<ScalarState> {
-  const compute = (ctx: TaskContext, s: ScalarState) => (chart === 'scalardl' ? ledgerOverrides(ctx.config, s.poolNodes) : schemaOverrides(ctx.config))
+/** The runbook's envoy security group of this view's cluster (made by 05-auditor), if any. */
+async function envoySecurityGroup(ctx: TaskContext): Promise<string | undefined> {
+  if (!ctx.config.auditor.enabled) return undefined
+  const vpc = await findVpc(ctx.aws.ec2, ctx.config.clusterName)
+  return vpc ? (await findSecurityGroup(ctx.aws.ec2, ctx.config.clusterName, vpc.VpcId!, 'envoy-sg'))?.GroupId : undefined
+}
+
+function valuesTask(kind: ValuesKind, title: string): Task<ScalarState> {
+  const compute = (ctx: TaskContext, s: ScalarState) => (kind === 'server' ? serverOverrides(ctx.config, s) : schemaOverrides(ctx.config))
   return {
-    title: `Values for ${chart}: config/${chart === 'scalardl' ? 'scalardl' : 'schema-loading'}-custom-values.yaml + computed overrides`,
+    title,
     async check(ctx, s) {
-      if (chart === 'scalardl') s.poolNodes = haveCluster(ctx) ? (await kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` })).length || ctx.config.nodeCount : ctx.config.nodeCount
-      const file = overridesFile(ctx.config, chart)
+      if (kind === 'server') {
+        const [nodes, sg] = await Promise.all([haveCluster(ctx) ? kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` }) : [], envoySecurityGroup(ctx)])
+        s.poolNodes = nodes.length || ctx.config.nodeCount
+        s.envoySgId = sg
+      }
+      const file = overridesFile(ctx.config, kind)
       const want = compute(ctx, s)
       if (ctx.dryRun) ctx.log.plain(JSON.stringify(want, null, 2).replace(/^/gm, '      | '))
       if (fs.existsSync(file) && isDeepStrictEqual(readValues(file), want)) return { holds: true, detail: file }
       return { holds: false, detail: `${fs.existsSync(file) ? 'update' : 'write'} ${file}` }
     },
     async apply(ctx, s) {
-      writeOverrides(overridesFile(ctx.config, chart), compute(ctx, s))
-      return `wrote ${overridesFile(ctx.config, chart)} (mode 600)`
+      writeOverrides(ctx.config, kind, compute(ctx, s))
+      return `wrote ${overridesFile(ctx.config, kind)} (mode 600)`
     },
   }
 }
-export const schemaValuesTask = () => valuesTask('schema-loading')
-export const ledgerValuesTask = () => valuesTask('scalardl')
+export const schemaValuesTask = () => valuesTask('schema', 'Values for schema-loading: config/schema-loading-custom-values.yaml + computed overrides')
+export const ledgerValuesTask = () => valuesTask('server', 'Values for scalardl: config/scalardl-custom-values.yaml + computed overrides')
+export const auditorValuesTask = () => valuesTask('server', 'Values for scalardl-audit: config/scalardl-audit-custom-values.yaml + computed overrides')
 
-function desiredValues(ctx: TaskContext, chart: 'scalardl' | 'schema-loading'): unknown {
-  return coalesce(readValues(chart === 'scalardl' ? LEDGER_VALUES : SCHEMA_VALUES), readValues(overridesFile(ctx.config, chart)))
+function desiredValues(ctx: TaskContext, kind: ValuesKind): unknown {
+  return coalesce(readValues(valuesFile(ctx.config, kind)), readValues(overridesFile(ctx.config, kind)))
 }
 
 async function releaseState(ctx: TaskContext, name: string): Promise<{ release?: HelmRelease; values?: unknown }> {
@@ -175,13 +203,13 @@ async function releaseState(ctx: TaskContext, name: string): Promise<{ release?:
  * Why the release differs from the pinned chart version and the desired values (or is not
  * deployed), or undefined when it does not: the one comparison behind "upgrade only when needed".
  */
-async function releaseDrift(ctx: TaskContext, name: string, chart: 'scalardl' | 'schema-loading'): Promise<{ release?: HelmRelease; drift?: string }> {
+async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): Promise<{ release?: HelmRelease; drift?: string }> {
   const { release, values } = await releaseState(ctx, name)
   if (!release) return { drift: 'not installed' }
-  const want = `${chart}-${chart === 'scalardl' ? ctx.config.scalardl.chartVersion : ctx.config.scalardl.schemaChartVersion}`
+  const want = `${valuesChart(ctx.config, kind)}-${kind === 'server' ? ctx.config.scalardl.chartVersion : ctx.config.scalardl.schemaChartVersion}`
   if (release.chart !== want) return { release, drift: `chart ${release.chart} -> ${want}` }
   if (release.status !== 'deployed') return { release, drift: `status ${release.status}` }
-  if (!isDeepStrictEqual(values, desiredValues(ctx, chart))) return { release, drift: 'values changed' }
+  if (!isDeepStrictEqual(values, desiredValues(ctx, kind))) return { release, drift: 'values changed' }
   return { release }
 }
 
@@ -214,7 +242,7 @@ export function schemaReleaseTask(): Task<ScalarState> {
     async check(ctx) {
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema-loading')
+      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema')
       if (!release) return { holds: false, detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}` }
       const job = await schemaJob(ctx)
       if (!drift && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
@@ -225,10 +253,10 @@ export function schemaReleaseTask(): Task<ScalarState> {
     async apply(ctx) {
       const c = ctx.config.scalardl
       const h = helmFor(ctx)
-      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema-loading')
+      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema')
       const current = !drift && (await schemaJob(ctx)).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
-      if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [SCHEMA_VALUES, overridesFile(ctx.config, 'schema-loading')] })
+      if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [valuesFile(ctx.config, 'schema'), overridesFile(ctx.config, 'schema')] })
       const done = await waitFor({ what: `the schema-loading Job of ${c.schemaRelease} to complete`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why' }, async () => {
         const j = await schemaJob(ctx)
         return { done: j.status === 'complete', status: j.reason, value: j, failed: j.status === 'failed' ? `the Job failed: ${j.reason}` : undefined }
@@ -245,7 +273,7 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok:
   const f = scalardlFullname(ctx.config)
   const parts: string[] = []
   let ok = true
-  for (const app of ['ledger', 'envoy']) {
+  for (const app of [serverApp(ctx.config), 'envoy']) {
     const pods = (await k.list('pods', { namespace: ns(ctx), selector: `app.kubernetes.io/instance=${c.release},app.kubernetes.io/app=${app}` })).filter((p) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True'))
     const nodes = new Set(pods.map((p) => p.spec?.nodeName))
     if (pods.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
@@ -258,14 +286,18 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok:
   return { ok, status: parts.join(', '), hostname }
 }
 
-export function ledgerReleaseTask(): Task<ScalarState> {
+export const ledgerReleaseTask = () => serverReleaseTask('Scalar DL Ledger and Envoy release deployed and ready')
+export const auditorReleaseTask = () => serverReleaseTask('Scalar DL Auditor and Envoy release deployed and ready')
+
+/** The server release of the view: scalardl (Ledger) or scalardl-audit (Auditor), with its Envoy. */
+function serverReleaseTask(title: string): Task<ScalarState> {
   return {
-    title: 'Scalar DL Ledger and Envoy release deployed and ready',
+    title,
     async check(ctx, s) {
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, drift } = await releaseDrift(ctx, c.release, 'scalardl')
-      if (!release) return { holds: false, detail: `helm upgrade --install ${c.release} ${REPO.name}/scalardl --version ${c.chartVersion}` }
+      const { release, drift } = await releaseDrift(ctx, c.release, 'server')
+      if (!release) return { holds: false, detail: `helm upgrade --install ${c.release} ${REPO.name}/${serverChart(ctx.config)} --version ${c.chartVersion}` }
       if (drift) return { holds: false, detail: `helm upgrade ${c.release}: ${drift}` }
       const r = await deploymentsReady(ctx, s)
       s.envoyHostname = r.hostname
@@ -273,10 +305,10 @@ export function ledgerReleaseTask(): Task<ScalarState> {
     },
     async apply(ctx, s) {
       const c = ctx.config.scalardl
-      const { release, drift } = await releaseDrift(ctx, c.release, 'scalardl')
+      const { release, drift } = await releaseDrift(ctx, c.release, 'server')
       const current = !drift
-      if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/scalardl`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [LEDGER_VALUES, overridesFile(ctx.config, 'scalardl')] })
-      const r = await waitFor({ what: 'the Ledger and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer', timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: 'kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (ledger-keys), Pending (taint, label, node count)' }, async () => {
+      if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
+      const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: `kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), Pending (taint, label, node count)` }, async () => {
         const x = await deploymentsReady(ctx, s)
         return { done: x.ok, status: x.status, value: x }
       })

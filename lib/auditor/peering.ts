@@ -1,0 +1,172 @@
+// Step 5's networking: the Ledger's, the Auditor's and the client VPCs peered pairwise (the
+// guide's three connections), routes on both sides of each, and the security groups that admit
+// the peers to each Envoy: the Auditor and clients to the Ledger on 50051/50052, the Ledger and
+// clients to the Auditor on 40051/40052.
+import type { VpcPeeringConnection } from '@aws-sdk/client-ec2'
+import { acceptPeering, addRoute, createPeering, describePeering, describeVpcs, findPeerings, matchPeering, missingRoutes, peeringState, vpcRouteTables, type PeerVpc, type PeeringSpec } from '../aws/peering.ts'
+import { findRouteTables } from '../aws/route-tables.ts'
+import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type SecurityGroupSpec } from '../aws/security-groups.ts'
+import { findVpc } from '../aws/vpc.ts'
+import { cidrOverlap, type Config, type ConfigProblem } from '../config.ts'
+import { RunbookError } from '../errors.ts'
+import type { Task, TaskContext } from '../task.ts'
+import { waitFor } from '../wait.ts'
+
+export const LEDGER_ENVOY_PORTS = [50051, 50052]
+export const AUDITOR_ENVOY_PORTS = [40051, 40052]
+
+export interface Peers {
+  ledger?: PeerVpc
+  auditor?: PeerVpc
+  clients: PeerVpc[]
+}
+
+/** The three kinds of VPC, found by tag (ours) or by id (the clients'). */
+export async function discoverPeers(ctx: TaskContext): Promise<Peers> {
+  const ec2 = ctx.aws.ec2
+  const own = async (label: string, cluster: string): Promise<PeerVpc | undefined> => {
+    const [vpc, routeTables] = await Promise.all([findVpc(ec2, cluster), findRouteTables(ec2, cluster)])
+    return vpc ? { label, vpcId: vpc.VpcId!, cidr: vpc.CidrBlock!, routeTables } : undefined
+  }
+  const [ledger, auditor, clientVpcs] = await Promise.all([own('ledger', ctx.config.clusterName), own('auditor', ctx.config.auditor.clusterName), describeVpcs(ec2, ctx.config.auditor.clientVpcIds)])
+  const clients = await Promise.all(clientVpcs.map(async (v) => ({ label: `client ${v.VpcId}`, vpcId: v.VpcId!, cidr: v.CidrBlock!, routeTables: await vpcRouteTables(ec2, v.VpcId!) })))
+  return { ledger, auditor, clients }
+}
+
+/** Problems with CLIENT_VPC_IDS that need AWS to see: unknown ids, overlapping ranges. Read-only. */
+export async function clientVpcProblems(ctx: TaskContext): Promise<ConfigProblem[]> {
+  const c = ctx.config
+  if (!c.auditor.enabled || !c.auditor.clientVpcIds.length) return []
+  const fix = 'set CLIENT_VPC_IDS to existing VPCs in AWS_REGION whose ranges overlap neither VPC_CIDR nor AUDITOR_VPC_CIDR nor each other'
+  let vpcs
+  try {
+    vpcs = await describeVpcs(ctx.aws.ec2, c.auditor.clientVpcIds)
+  } catch (e) {
+    if ((e as Error).name === 'InvalidVpcID.NotFound') return [{ key: 'CLIENT_VPC_IDS', message: `names a VPC that does not exist in ${c.region}: ${(e as Error).message}`, fix }]
+    throw e
+  }
+  const missing = c.auditor.clientVpcIds.filter((id) => !vpcs.some((v) => v.VpcId === id))
+  if (missing.length) return [{ key: 'CLIENT_VPC_IDS', message: `${missing.join(', ')} not found in ${c.region}`, fix }]
+  const overlap = cidrOverlap([{ key: 'VPC_CIDR', cidr: c.vpcCidr }, { key: 'AUDITOR_VPC_CIDR', cidr: c.auditor.vpcCidr }, ...vpcs.map((v) => ({ key: `client VPC ${v.VpcId}`, cidr: v.CidrBlock! }))])
+  return overlap ? [{ key: 'CLIENT_VPC_IDS', message: overlap, fix }] : []
+}
+
+/** The guide's connections: Ledger-Auditor, and each client with both. */
+export function peeringSpecs(c: Config, p: Peers): PeeringSpec[] {
+  if (!p.ledger || !p.auditor) return []
+  return [
+    { name: `${c.clusterName}-to-${c.auditor.clusterName}`, requester: p.ledger, accepter: p.auditor },
+    ...p.clients.flatMap((client) => [
+      { name: `${c.clusterName}-to-${client.vpcId}`, requester: p.ledger!, accepter: client },
+      { name: `${c.auditor.clusterName}-to-${client.vpcId}`, requester: p.auditor!, accepter: client },
+    ]),
+  ]
+}
+
+export interface PeeringState {
+  peers?: Peers
+  connections: { spec: PeeringSpec; connection?: VpcPeeringConnection }[]
+}
+
+const describe = (spec: PeeringSpec) => `${spec.requester.label}<->${spec.accepter.label}`
+
+async function survey(ctx: TaskContext, s: PeeringState): Promise<void> {
+  s.peers = await discoverPeers(ctx)
+  const all = await findPeerings(ctx.aws.ec2, ctx.config.clusterName)
+  s.connections = peeringSpecs(ctx.config, s.peers).map((spec) => ({ spec, connection: matchPeering(all, spec) }))
+}
+
+function notYet(ctx: TaskContext, s: PeeringState): string | undefined {
+  if (s.peers?.ledger && s.peers.auditor) return undefined
+  const missing = [...(s.peers?.ledger ? [] : ['the Ledger VPC (01-vpc)']), ...(s.peers?.auditor ? [] : ['the Auditor VPC'])].join(' and ')
+  return `once ${missing} exist${ctx.dryRun ? 's' : ''}`
+}
+
+export function peeringTask(): Task<PeeringState> {
+  return {
+    title: 'VPC peering: Ledger<->Auditor and each client VPC with both, accepted and active',
+    async check(ctx, s) {
+      await survey(ctx, s)
+      const wait = notYet(ctx, s)
+      if (wait) return ctx.dryRun ? { holds: false, detail: `peer the VPCs ${wait}` } : { holds: false, conflict: `cannot peer: no VPC for ${wait.replace(/^once /, '')}`, hint: 'run 01-vpc, then rerun 05-auditor' }
+      const todo = s.connections.filter((x) => peeringState(x.connection) !== 'active').map((x) => `${x.connection ? `accept ${x.connection.VpcPeeringConnectionId} (${peeringState(x.connection)})` : 'create'} ${describe(x.spec)}`)
+      if (todo.length) return { holds: false, detail: todo.join('; ') }
+      return { holds: true, detail: s.connections.map((x) => `${describe(x.spec)} ${x.connection!.VpcPeeringConnectionId} active`).join(', ') }
+    },
+    async apply(ctx, s) {
+      const ec2 = ctx.aws.ec2
+      const done: string[] = []
+      await Promise.all(
+        s.connections.map(async (x) => {
+          if (peeringState(x.connection) === 'active') return
+          x.connection ??= await createPeering(ec2, ctx.config.clusterName, x.spec)
+          const id = x.connection.VpcPeeringConnectionId!
+          x.connection = await waitFor({ what: `peering ${id} (${describe(x.spec)}) to be active`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
+            const now = await describePeering(ec2, id)
+            const state = peeringState(now)
+            if (state === 'pending-acceptance') await acceptPeering(ec2, id) // same account: the runbook accepts its own request
+            if (['failed', 'rejected', 'expired', 'deleted'].includes(state)) return { done: false, status: state, failed: `the connection is ${state}: ${now?.Status?.Message ?? ''}` }
+            return { done: state === 'active', status: state, value: now }
+          })
+          done.push(`${describe(x.spec)} ${id}`)
+        }),
+      )
+      return `active: ${done.join(', ')}`
+    },
+    hint: 'a failed connection usually means overlapping ranges or a VPC in another region: check CLIENT_VPC_IDS',
+  }
+}
+
+export function peeringRoutesTask(): Task<PeeringState> {
+  return {
+    title: 'Routes to each peer in every route table on both sides',
+    async check(ctx, s) {
+      if (!s.connections.length || s.connections.some((x) => peeringState(x.connection) !== 'active')) return { holds: false, detail: 'add the routes once the connections are active' }
+      await survey(ctx, s) // route tables as they are now
+      const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!))
+      if (needs.length) return { holds: false, detail: needs.map((n) => `${n.replace ? 'replace' : 'add'} ${n.routeTableId} ${n.cidr} -> ${n.peeringId}`).join('; ') }
+      const count = s.connections.reduce((n, x) => n + x.spec.requester.routeTables.length + x.spec.accepter.routeTables.length, 0)
+      return { holds: true, detail: `${count} route table(s) route to their peers` }
+    },
+    async apply(ctx, s) {
+      const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!))
+      await Promise.all(needs.map((n) => addRoute(ctx.aws.ec2, n)))
+      return `${needs.length} route(s): ${needs.map((n) => `${n.routeTableId} ${n.cidr}`).join(', ')}`
+    },
+  }
+}
+
+/** Who may reach each Envoy, as the guide's ports table says. */
+export function envoyAccess(c: Config, p: Peers): { cluster: string; vpc: PeerVpc; spec: SecurityGroupSpec }[] {
+  if (!p.ledger || !p.auditor) return []
+  const rules = (ports: number[], from: PeerVpc[]) => ports.flatMap((port) => from.map((v) => ({ port, cidr: v.cidr, description: `Scalar DL envoy from ${v.label}` })))
+  return [
+    { cluster: c.clusterName, vpc: p.ledger, spec: { role: 'envoy-sg', name: `${c.clusterName}-envoy`, description: `Ledger envoy of ${c.clusterName}: its VPC, the Auditor and clients on 50051/50052`, ingress: rules(LEDGER_ENVOY_PORTS, [p.ledger, p.auditor, ...p.clients]) } },
+    { cluster: c.auditor.clusterName, vpc: p.auditor, spec: { role: 'envoy-sg', name: `${c.auditor.clusterName}-envoy`, description: `Auditor envoy of ${c.auditor.clusterName}: its VPC, the Ledger and clients on 40051/40052`, ingress: rules(AUDITOR_ENVOY_PORTS, [p.auditor, p.ledger, ...p.clients]) } },
+  ]
+}
+
+export function envoySecurityGroupsTask(): Task<PeeringState> {
+  return {
+    title: 'Envoy security groups: Auditor and clients to the Ledger on 50051/50052, Ledger and clients to the Auditor on 40051/40052',
+    async check(ctx, s) {
+      const sides = envoyAccess(ctx.config, s.peers ?? { clients: [] })
+      if (!sides.length) return { holds: false, detail: 'once both VPCs exist' }
+      const words = (
+        await Promise.all(
+          sides.map(async (x) => {
+            const sg = await findSecurityGroup(ctx.aws.ec2, x.cluster, x.vpc.vpcId, 'envoy-sg')
+            return securityGroupDrift(sg, x.spec).words.map((w) => `${x.spec.name}: ${w}`)
+          }),
+        )
+      ).flat()
+      return words.length ? { holds: false, detail: words.join('; ') } : { holds: true, detail: sides.map((x) => `${x.spec.name} admits ${[...new Set(x.spec.ingress.map((r) => r.cidr))].join(', ')}`).join('; ') }
+    },
+    async apply(ctx, s) {
+      const sides = envoyAccess(ctx.config, s.peers ?? { clients: [] })
+      if (!sides.length) throw new RunbookError('the Ledger or Auditor VPC is missing', 'run 01-vpc, then rerun 05-auditor')
+      const ids = await Promise.all(sides.map(async (x) => ensureSecurityGroup(ctx.aws.ec2, { cluster: x.cluster, vpcId: x.vpc.vpcId, existing: await findSecurityGroup(ctx.aws.ec2, x.cluster, x.vpc.vpcId, 'envoy-sg'), spec: x.spec })))
+      return ids.join(', ')
+    },
+  }
+}

@@ -1,0 +1,48 @@
+// The Auditor is deployed with the Ledger's own tasks (01's network, 02's endpoint, 03's cluster,
+// 04's Scalar DL tasks), run against a view of the configuration in which the cluster, the VPC,
+// the releases, the chart and the keys are the Auditor's. One place says what differs.
+import type { Config } from '../config.ts'
+import type { Task, TaskContext } from '../task.ts'
+
+export function auditorView(c: Config): Config {
+  return {
+    ...c,
+    clusterName: c.auditor.clusterName,
+    vpcCidr: c.auditor.vpcCidr,
+    // The Auditor's private API endpoint is reached from the Ledger's bastion, through the peering.
+    bastion: { ...c.bastion, enabled: false },
+    apiAccessFrom: { cidr: c.vpcCidr, label: 'the Ledger VPC' },
+    scalardl: {
+      ...c.scalardl,
+      app: 'auditor',
+      release: c.auditor.release,
+      schemaRelease: c.auditor.schemaRelease,
+      chartVersion: c.auditor.chartVersion,
+      proofEnabled: true, // digital signatures: the Auditor always has its key and certificate
+      privateKeyFile: c.auditor.privateKeyFile,
+      certificateFile: c.auditor.certificateFile,
+    },
+  }
+}
+
+/** The Ledger's view: the configuration as given. */
+export const ledgerView = (c: Config): Config => c
+
+export interface Scope<S, T> {
+  /** Shown before the task's title, e.g. "Auditor: ". */
+  label: string
+  config: (c: Config) => Config
+  /** The part of the step's state the task works on. */
+  state: (s: S) => T
+}
+
+/** The same task, run on another cluster's view of the configuration and its own state. */
+export function scoped<S, T>(scope: Scope<S, T>, task: Task<T>): Task<S> {
+  const view = (ctx: TaskContext): TaskContext => ({ ...ctx, config: scope.config(ctx.config) })
+  return {
+    title: `${scope.label}${task.title}`,
+    hint: task.hint,
+    check: (ctx, s) => task.check(view(ctx), scope.state(s)),
+    ...(task.apply ? { apply: (ctx: TaskContext, s: S) => task.apply!(view(ctx), scope.state(s)) } : {}),
+  }
+}

@@ -1,0 +1,111 @@
+// VPC peering connections between the Ledger's, the Auditor's and the client VPCs, and the
+// routes through them. A connection is found again by its tags and the two VPC ids; routes are
+// keyed by destination CIDR, so a rerun adds only what is missing and never a second route.
+import {
+  AcceptVpcPeeringConnectionCommand,
+  CreateRouteCommand,
+  CreateVpcPeeringConnectionCommand,
+  DescribeRouteTablesCommand,
+  DescribeVpcPeeringConnectionsCommand,
+  DescribeVpcsCommand,
+  ReplaceRouteCommand,
+  type EC2Client,
+  type RouteTable,
+  type Vpc,
+  type VpcPeeringConnection,
+} from '@aws-sdk/client-ec2'
+import { single } from './discover.ts'
+import { CLUSTER_TAG, ROLE_TAG, tagSpec, tagValue } from './tags.ts'
+
+/** States in which a connection still counts (the others are final and replaced). */
+const LIVE = new Set(['initiating-request', 'pending-acceptance', 'provisioning', 'active'])
+
+export interface PeerVpc {
+  /** e.g. "ledger", "auditor", "client vpc-0abc" */
+  label: string
+  vpcId: string
+  cidr: string
+  /** The route tables that must route to the other side. */
+  routeTables: RouteTable[]
+}
+
+export interface PeeringSpec {
+  name: string
+  requester: PeerVpc
+  accepter: PeerVpc
+}
+
+export const peeringState = (p: VpcPeeringConnection | undefined) => p?.Status?.Code ?? 'absent'
+
+/** Every live connection tagged for this cluster (tag filters are applied here too: emulators ignore some). */
+export async function findPeerings(ec2: EC2Client, cluster: string): Promise<VpcPeeringConnection[]> {
+  const out = await ec2.send(new DescribeVpcPeeringConnectionsCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }))
+  return (out.VpcPeeringConnections ?? []).filter((p) => tagValue(p.Tags, CLUSTER_TAG) === cluster && tagValue(p.Tags, ROLE_TAG) === 'peering' && LIVE.has(peeringState(p)))
+}
+
+export function matchPeering(all: VpcPeeringConnection[], spec: PeeringSpec): VpcPeeringConnection | undefined {
+  const ids = [spec.requester.vpcId, spec.accepter.vpcId].sort().join(' ')
+  const hits = all.filter((p) => [p.RequesterVpcInfo?.VpcId, p.AccepterVpcInfo?.VpcId].sort().join(' ') === ids)
+  return single(hits, `peering connections between ${spec.requester.vpcId} and ${spec.accepter.vpcId}`, (p) => p.VpcPeeringConnectionId)
+}
+
+export async function createPeering(ec2: EC2Client, cluster: string, spec: PeeringSpec): Promise<VpcPeeringConnection> {
+  const out = await ec2.send(
+    new CreateVpcPeeringConnectionCommand({
+      VpcId: spec.requester.vpcId,
+      PeerVpcId: spec.accepter.vpcId,
+      TagSpecifications: tagSpec('vpc-peering-connection', { cluster, role: 'peering', name: spec.name }),
+    }),
+  )
+  return out.VpcPeeringConnection!
+}
+
+export async function acceptPeering(ec2: EC2Client, id: string): Promise<void> {
+  await ec2.send(new AcceptVpcPeeringConnectionCommand({ VpcPeeringConnectionId: id }))
+}
+
+export async function describePeering(ec2: EC2Client, id: string): Promise<VpcPeeringConnection | undefined> {
+  const out = await ec2.send(new DescribeVpcPeeringConnectionsCommand({ VpcPeeringConnectionIds: [id] }))
+  return out.VpcPeeringConnections?.[0]
+}
+
+export async function describeVpcs(ec2: EC2Client, ids: string[]): Promise<Vpc[]> {
+  if (!ids.length) return []
+  const out = await ec2.send(new DescribeVpcsCommand({ VpcIds: ids }))
+  return out.Vpcs ?? []
+}
+
+/** Every route table of a VPC the runbook does not own (a client VPC). */
+export async function vpcRouteTables(ec2: EC2Client, vpcId: string): Promise<RouteTable[]> {
+  const out = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))
+  return out.RouteTables ?? []
+}
+
+export interface RouteNeed {
+  routeTableId: string
+  cidr: string
+  peeringId: string
+  /** The route there now with another target (or blackholed), to be replaced. */
+  replace: boolean
+}
+
+/** The routes missing on both sides of one connection. */
+export function missingRoutes(spec: PeeringSpec, peeringId: string): RouteNeed[] {
+  const needs: RouteNeed[] = []
+  for (const [side, other] of [
+    [spec.requester, spec.accepter],
+    [spec.accepter, spec.requester],
+  ] as const) {
+    for (const rt of side.routeTables) {
+      const r = rt.Routes?.find((x) => x.DestinationCidrBlock === other.cidr)
+      if (r && r.VpcPeeringConnectionId === peeringId && r.State !== 'blackhole') continue
+      needs.push({ routeTableId: rt.RouteTableId!, cidr: other.cidr, peeringId, replace: Boolean(r) })
+    }
+  }
+  return needs
+}
+
+export async function addRoute(ec2: EC2Client, need: RouteNeed): Promise<void> {
+  const input = { RouteTableId: need.routeTableId, DestinationCidrBlock: need.cidr, VpcPeeringConnectionId: need.peeringId }
+  await ec2.send(need.replace ? new ReplaceRouteCommand(input) : new CreateRouteCommand(input))
+}
