@@ -110,13 +110,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   }
   registerEnvSecrets()
 
-  let config: Config
-  try {
-    config = loadConfig(args.envFile)
-    const problems = def.validate?.(config, args.flags) ?? []
-    if (problems.length) throw new ConfigError(problems, config.source)
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
+  const refuse = async (err: ConfigError): Promise<never> => {
     log.error(`✗ ${def.name}: ${err.message}; nothing was changed.`)
     for (const p of err.problems) {
       log.plain(`  ${p.key}: ${p.message}`)
@@ -127,6 +121,15 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
       await writeStdout(JSON.stringify(redact(result)) + '\n')
     }
     process.exit(EXIT.usage)
+  }
+  let config: Config
+  try {
+    config = loadConfig(args.envFile)
+    const problems = def.validate?.(config, args.flags) ?? []
+    if (problems.length) throw new ConfigError(problems, config.source)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return refuse(err)
   }
 
   if (def.confirm && !args.dryRun) {
@@ -140,6 +143,16 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   const aws = new AwsSession(config.region, args.dryRun)
   const ctx: TaskContext = { config, dryRun: args.dryRun, yes: args.yes, log, aws, flags: args.flags }
   const state = (def.state?.() ?? {}) as S
+  if (def.preflight) {
+    let problems
+    try {
+      problems = await def.preflight(ctx)
+    } catch (err) {
+      log.error(`✗ ${def.name}: could not check the configuration against AWS: ${describeError(err)}; nothing was changed.`)
+      process.exit(EXIT.failed)
+    }
+    if (problems.length) return refuse(new ConfigError(problems, config.source))
+  }
   log.header(def.name, def.description, `cluster ${config.clusterName} · region ${config.region} · config ${config.source}${args.dryRun ? ' · DRY RUN: nothing will be changed' : ''}`)
 
   let result: StepResult

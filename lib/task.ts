@@ -78,6 +78,11 @@ export interface StepDefinition<S = unknown> {
   confirm?: (config: Config, flags: Record<string, boolean | string>, yes: boolean) => Promise<string | undefined>
   /** Step-specific configuration rules (with the step's flags); problems exit 2 before any call. */
   validate?: (config: Config, flags: Record<string, boolean | string>) => ConfigProblem[]
+  /**
+   * Configuration rules that need to read AWS (e.g. that client VPCs exist and do not overlap):
+   * read-only; problems exit 2 before any change, as validate's do.
+   */
+  preflight?: (ctx: TaskContext) => Promise<ConfigProblem[]>
   /** Printed after the recap, e.g. preflight's table. */
   report?: (result: StepResult, ctx: TaskContext, state: S) => string | undefined
 }

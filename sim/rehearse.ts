@@ -2,7 +2,9 @@
 // (fake Kubernetes API, moto, eksctl and helm stand-ins), runs every step in runbooks/ in order
 // with a sample configuration, runs them again to show that a rerun changes nothing, prints the
 // verification result when 07-verify exists, and stops the simulator. Nothing leaves this machine.
-//   npm run rehearse [-- --keep]   (--keep leaves the simulator running and prints how to reach it)
+//   npm run rehearse [-- --auditor] [-- --keep]
+//   --auditor  also deploys Scalar DL Auditor (05-auditor: its own VPC and cluster, peered)
+//   --keep     leaves the simulator running and prints how to reach it
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -11,13 +13,15 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const keep = process.argv.includes('--keep')
+const withAuditor = process.argv.includes('--auditor')
 const steps = fs
   .readdirSync(path.join(root, 'runbooks'))
   .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))
+  .filter((f) => withAuditor || !f.startsWith('05-auditor'))
   .sort()
   .map((f) => f.replace(/\.ts$/, ''))
 /** Flags a rehearsal passes to a step: the sample Ledger key is generated on the first run. */
-const STEP_FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledger-key'] }
+const STEP_FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledger-key'], '05-auditor': ['--generate-keys'] }
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-rehearsal-'))
 
 function sim(...args: string[]): void {
@@ -37,6 +41,14 @@ function readEnv(): NodeJS.ProcessEnv {
     SCALARDL_DB_USERNAME: 'AKIAREHEARSAL0000000',
     SCALARDL_DB_PASSWORD: 'rehearsal-secret-access-key',
     LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem'),
+    ...(withAuditor
+      ? {
+          AUDITOR_ENABLED: 'true',
+          AUDITOR_PRIVATE_KEY_FILE: path.join(dir, 'auditor-key.pem'),
+          AUDITOR_CERTIFICATE_FILE: path.join(dir, 'auditor-cert.pem'),
+          LEDGER_CERTIFICATE_FILE: path.join(dir, 'ledger-cert.pem'),
+        }
+      : {}),
   }
   delete env.AWS_PROFILE
   for (const line of fs.readFileSync(path.join(dir, 'env'), 'utf8').split('\n')) {

@@ -30,6 +30,7 @@ export function networkTask(): Task<EksState> {
       const ec2 = ctx.aws.ec2
       const cluster = ctx.config.clusterName
       const vpc = await findVpc(ec2, cluster)
+      if (!vpc && ctx.dryRun) return { holds: false, detail: `use the VPC tagged scalardl-runbook/cluster=${cluster} once it exists` }
       if (!vpc) return { holds: false, conflict: `no VPC tagged scalardl-runbook/cluster=${cluster}`, hint: 'run 01-vpc first (and check CLUSTER_NAME and AWS_REGION)' }
       const [subnets, sg] = await Promise.all([findSubnets(ec2, cluster), findSecurityGroup(ec2, cluster, vpc.VpcId!, 'control-plane-sg')])
       const privateSubnets = subnetsOf(subnets, 'private')
@@ -46,6 +47,7 @@ export function clusterConfigTask(): Task<EksState> {
     title: 'eksctl ClusterConfig rendered',
     async check(ctx, s) {
       const file = clusterConfigFile(ctx.config)
+      if (!s.network) return { holds: false, detail: `write ${file} once the VPC exists` }
       const want = clusterConfigYaml(ctx.config, s.network!)
       if (ctx.dryRun) ctx.log.plain(want.replace(/^/gm, '      | '))
       if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === want) return { holds: true, detail: file }

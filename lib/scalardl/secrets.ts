@@ -26,8 +26,11 @@ export function pullSecret(c: Config): SecretSpec {
   return { name: PULL_SECRET, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { username, password: token, auth } } }) }, describe: `ghcr.io credentials of ${username}` }
 }
 
-export function ledgerKeysSecret(pem: string): SecretSpec {
-  return { name: LEDGER_KEYS, type: 'Opaque', data: { 'private-key': pem }, describe: 'private-key' }
+/** The Ledger's key; with the Auditor, its certificate too (the certificate registration Job reads it). */
+export function ledgerKeysSecret(pem: string, certificate?: string): SecretSpec {
+  return certificate
+    ? { name: LEDGER_KEYS, type: 'Opaque', data: { 'private-key': pem, certificate }, describe: 'private-key, certificate' }
+    : { name: LEDGER_KEYS, type: 'Opaque', data: { 'private-key': pem }, describe: 'private-key' }
 }
 
 /** The guide's `kubectl create secret generic auditor-keys --from-file=certificate=... --from-file=private-key=...`. */

@@ -119,7 +119,9 @@ export const dbSecretTask = () => secretTask('Database credentials secret', (ctx
 function keysSpec(c: TaskContext['config']): SecretSpec | undefined {
   if (!c.scalardl.proofEnabled) return undefined
   const pem = fs.readFileSync(c.scalardl.privateKeyFile, 'utf8')
-  return c.scalardl.app === 'auditor' ? auditorKeysSecret(pem, fs.readFileSync(c.scalardl.certificateFile, 'utf8')) : ledgerKeysSecret(pem)
+  if (c.scalardl.app === 'auditor') return auditorKeysSecret(pem, fs.readFileSync(c.scalardl.certificateFile, 'utf8'))
+  const cert = c.auditor.enabled && c.scalardl.certificateFile && fs.existsSync(c.scalardl.certificateFile) ? fs.readFileSync(c.scalardl.certificateFile, 'utf8') : undefined
+  return ledgerKeysSecret(pem, cert)
 }
 
 /** ledger-keys (Asset Proofs private key) or, in the Auditor's view, auditor-keys (key and certificate). */

@@ -6,7 +6,8 @@ import { kubectlFor } from '../eks/tasks.ts'
 import { Eksctl } from '../eksctl.ts'
 import { Helm } from '../helm.ts'
 import { ADDON, AGENT_NAMESPACE } from '../monitoring/tasks.ts'
-import { dbSecretName, LEDGER_KEYS, PULL_SECRET } from '../scalardl/secrets.ts'
+import { keysSecretName } from '../scalardl/names.ts'
+import { dbSecretName, PULL_SECRET } from '../scalardl/secrets.ts'
 import type { Task, TaskContext } from '../task.ts'
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
@@ -25,7 +26,7 @@ export function releasesGoneTask(): Task {
       const c = ctx.config.scalardl
       const releases = (await helm(ctx).list(c.namespace)).filter((r) => [c.release, c.schemaRelease].includes(r.name)).map((r) => r.name)
       const k = kubectlFor(ctx)
-      const secrets = (await Promise.all([PULL_SECRET, LEDGER_KEYS, dbSecretName(ctx.config)].map(async (s) => ((await k.get('secret', s, { namespace: c.namespace })) ? s : undefined)))).filter(Boolean) as string[]
+      const secrets = (await Promise.all([PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)].map(async (s) => ((await k.get('secret', s, { namespace: c.namespace })) ? s : undefined)))).filter(Boolean) as string[]
       const left = [...releases.map((r) => `release ${r}`), ...secrets.map((s) => `secret ${s}`)]
       return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none left' }
     },
@@ -34,7 +35,7 @@ export function releasesGoneTask(): Task {
       const h = helm(ctx)
       for (const r of [c.release, c.schemaRelease]) await h.uninstall(r, c.namespace)
       const k = kubectlFor(ctx)
-      for (const s of [PULL_SECRET, LEDGER_KEYS, dbSecretName(ctx.config)]) await k.delete('secret', s, { namespace: c.namespace })
+      for (const s of [PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)]) await k.delete('secret', s, { namespace: c.namespace })
       return `uninstalled ${c.release}, ${c.schemaRelease}; deleted the secrets`
     },
   }

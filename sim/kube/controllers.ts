@@ -3,7 +3,7 @@
 // volumes, start-up delay), the cloud controller's load balancer hostname, and Endpoints.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { templateHash } from './defaults.ts'
-import { isSchemaLoader, runSchemaLoader, type RunResult } from './images.ts'
+import { isRegisterCert, isSchemaLoader, runRegisterCert, runSchemaLoader, type RunResult } from './images.ts'
 import { byResource } from './resources.ts'
 import { daemonFits, schedule } from './scheduler.ts'
 import { selectorMatches } from './selectors.ts'
@@ -375,11 +375,12 @@ export class Controllers {
       if (Date.now() < at) return this.later(at - Date.now())
       const job = (pod.metadata.ownerReferences ?? []).find((r: { kind: string }) => r.kind === 'Job')
       let fail = this.knobs.failJobs !== '' && new RegExp(this.knobs.failJobs).test(job?.name ?? '')
-      if (!fail && isSchemaLoader(pod)) {
+      const image = isSchemaLoader(pod) ? runSchemaLoader : isRegisterCert(pod) ? runRegisterCert : undefined
+      if (!fail && image) {
         const run = this.runs.get(uid)
         if (!run) {
           this.runs.set(uid, 'running')
-          void runSchemaLoader(pod, this.store).then((r) => {
+          void image(pod, this.store).then((r) => {
             this.runs.set(uid, r)
             this.kick()
           })

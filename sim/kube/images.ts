@@ -1,7 +1,7 @@
 // What some container images do when they run, for the images whose effects the runbook checks.
 // The Scalar DL schema loader: creates the Ledger or Auditor tables in DynamoDB (moto), with the
 // namespace prefix, provisioned capacity, and point-in-time recovery, as the real loader does.
-import { CreateTableCommand, DynamoDBClient, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb'
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb'
 import type { Obj, Store } from './store.ts'
 import { byResource } from './resources.ts'
 
@@ -95,6 +95,69 @@ export async function runSchemaLoader(pod: Obj, store: Store): Promise<RunResult
     return { ok: true, message: `created ${made.length} table(s)` }
   } catch (e) {
     return { ok: false, message: `(simulated schema loader) ${(e as Error).name}: ${(e as Error).message}` }
+  } finally {
+    client.destroy()
+  }
+}
+
+const SECRETS = byResource('', 'secrets')!
+
+/** The certificate registration Job of 05-auditor: Scalar DL's client tool `register-cert`. */
+export function isRegisterCert(pod: Obj): boolean {
+  return (pod.spec?.containers ?? []).some((c: { env?: { name: string }[] }) => (c.env ?? []).some((e) => e.name === 'CLIENT_PROPERTIES'))
+}
+
+/**
+ * register-cert as the Ledger and Auditor answer it: the certificate and key must be mounted where
+ * the client properties say, the hosts must be set, and the certificate ends up in the servers'
+ * certificate tables (scalar.certificate, and auditor.certificate with the Auditor enabled),
+ * found through the properties of the Scalar DL server in the same namespace.
+ */
+export async function runRegisterCert(pod: Obj, store: Store): Promise<RunResult> {
+  const c = (pod.spec.containers as { env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[]).find((x) => (x.env ?? []).some((e) => e.name === 'CLIENT_PROPERTIES'))!
+  const props = properties(c.env!.find((e) => e.name === 'CLIENT_PROPERTIES')!.value ?? '')
+  const holder = props['scalar.dl.client.cert_holder_id']
+  const version = Number(props['scalar.dl.client.cert_version'] ?? 1)
+  if (!holder) return { ok: false, message: '(simulated register-cert) scalar.dl.client.cert_holder_id is not set' }
+  if (!props['scalar.dl.client.server.host']) return { ok: false, message: '(simulated register-cert) UNAVAILABLE: scalar.dl.client.server.host is empty' }
+  const auditor = props['scalar.dl.client.auditor.enabled'] === 'true'
+  if (auditor && !props['scalar.dl.client.auditor.host']) return { ok: false, message: '(simulated register-cert) UNAVAILABLE: scalar.dl.client.auditor.host is empty' }
+  // The files the properties name must come from a mounted Secret.
+  const files: Record<string, string> = {}
+  for (const m of c.volumeMounts ?? []) {
+    const vol = (pod.spec.volumes ?? []).find((v: { name: string }) => v.name === m.name)
+    const secret = vol?.secret ? store.get(SECRETS, pod.metadata.namespace, vol.secret.secretName) : undefined
+    for (const [k, v] of Object.entries((secret?.data ?? {}) as Record<string, string>)) files[`${m.mountPath.replace(/\/$/, '')}/${k}`] = Buffer.from(v, 'base64').toString()
+  }
+  for (const key of ['scalar.dl.client.cert_path', 'scalar.dl.client.private_key_path']) {
+    if (!files[props[key] ?? '']) return { ok: false, message: `(simulated register-cert) java.nio.file.NoSuchFileException: ${props[key] ?? `(${key} not set)`}` }
+  }
+  const pem = files[props['scalar.dl.client.cert_path']!]!
+  // The servers' database: the properties of the Scalar DL server deployed in this namespace.
+  const serverProps = store
+    .list(CONFIGMAPS, pod.metadata.namespace)
+    .filter((cm) => /-(ledger|auditor)-properties$/.test(cm.metadata.name))
+    .map((cm) => properties(Object.values((cm.data ?? {}) as Record<string, string>).join('\n')))[0]
+  if (!serverProps) return { ok: false, message: '(simulated register-cert) no Scalar DL server answers in this cluster' }
+  const prefix = serverProps['scalar.db.dynamo.namespace.prefix'] ?? ''
+  const endpoint = serverProps['scalar.db.dynamo.endpoint_override'] ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
+  const client = new DynamoDBClient({ region: serverProps['scalar.db.contact_points'], endpoint, credentials: { accessKeyId: 'scalardl', secretAccessKey: 'scalardl' }, maxAttempts: 2 })
+  const done: string[] = []
+  try {
+    for (const table of ['scalar.certificate', ...(auditor ? ['auditor.certificate'] : [])]) {
+      const key = { concatenatedPartitionKey: { S: holder }, concatenatedClusteringKey: { S: String(version) } }
+      const have = await client.send(new GetItemCommand({ TableName: prefix + table, Key: key }))
+      if (have.Item) {
+        if (have.Item.pem?.S !== pem) return { ok: false, message: `(simulated register-cert) CERTIFICATE_ALREADY_REGISTERED: ${holder} version ${version} is registered with another certificate in ${prefix + table}` }
+        done.push(`${prefix + table} (already registered)`)
+        continue
+      }
+      await client.send(new PutItemCommand({ TableName: prefix + table, Item: { ...key, holder_id: { S: holder }, version: { N: String(version) }, pem: { S: pem }, registered_at: { N: String(Date.now()) } } }))
+      done.push(prefix + table)
+    }
+    return { ok: true, message: `registered ${holder} in ${done.join(', ')}` }
+  } catch (e) {
+    return { ok: false, message: `(simulated register-cert) ${(e as Error).name}: ${(e as Error).message}` }
   } finally {
     client.destroy()
   }

@@ -1,0 +1,111 @@
+// Step 5 of "Scalar DL on AWS" (optional): Scalar DL Auditor, in its own VPC and EKS cluster,
+// peered with the Ledger. The Auditor's network, database endpoint, cluster and releases are made
+// by the same tasks as steps 1 to 4, on the Auditor's view of the configuration; the peering,
+// the envoy security groups, the Ledger's switch to Auditor mode and the mutual certificate
+// registration are this step's own.
+import { certificatesTask, keyFilesTask, ledgerPrerequisiteTask, type AuditorState } from '../lib/auditor/tasks.ts'
+import { clientVpcProblems, envoySecurityGroupsTask, peeringRoutesTask, peeringTask } from '../lib/auditor/peering.ts'
+import { auditorView, ledgerView, scoped } from '../lib/auditor/view.ts'
+import { gatewayEndpointTask } from '../lib/database/dynamodb.ts'
+import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask } from '../lib/eks/tasks.ts'
+import { isMain } from '../lib/main.ts'
+import { controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
+import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
+import { natGatewaysTask } from '../lib/network/nat.ts'
+import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
+import { emptyNetworkState, ledgerNetwork } from '../lib/network/target.ts'
+import { runStep } from '../lib/runner.ts'
+import {
+  auditorReleaseTask,
+  auditorValuesTask,
+  dbSecretTask,
+  keysSecretTask,
+  ledgerReleaseTask,
+  ledgerValuesTask,
+  namespaceTask,
+  pullSecretTask,
+  repoTask,
+  schemaReleaseTask,
+  schemaValuesTask,
+} from '../lib/scalardl/tasks.ts'
+import { certificateProblems, credentialProblems, keyProblems } from '../lib/scalardl/validate.ts'
+import { defineStep } from '../lib/task.ts'
+
+const network = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
+const auditor = <T>(state: (s: AuditorState) => T) => ({ label: 'Auditor: ', config: auditorView, state })
+const ledger = <T>(state: (s: AuditorState) => T) => ({ label: 'Ledger: ', config: ledgerView, state })
+const net = auditor((s) => s.network)
+const eks = auditor((s) => s.eks)
+const app = auditor((s) => s.scalar)
+
+export const step = defineStep<AuditorState>({
+  name: '05-auditor',
+  description: 'Step 5: Scalar DL Auditor in its own VPC and EKS cluster, peered with the Ledger',
+  state: () => ({ network: emptyNetworkState(), database: { privateRouteTableIds: [] }, peering: { connections: [] }, eks: { nodegroups: [] }, ledger: { poolNodes: 0 }, scalar: { poolNodes: 0 } }),
+  flags: {
+    'generate-keys': 'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
+    'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
+  },
+  validate(config, flags) {
+    const c = config
+    const gen = Boolean(flags['generate-keys'])
+    if (!c.auditor.enabled) return [{ key: 'AUDITOR_ENABLED', message: 'is false: 05-auditor deploys the Auditor only when it is enabled', fix: 'set AUDITOR_ENABLED=true (and AUDITOR_* as .env.example shows), or skip this optional step' }]
+    const why = 'with AUDITOR_ENABLED=true'
+    return [
+      ...credentialProblems(c),
+      ...(c.scalardl.proofEnabled
+        ? keyProblems('LEDGER_PRIVATE_KEY_FILE', c.scalardl.privateKeyFile, '--generate-ledger-key of 04-scalardl', false, why)
+        : [{ key: 'LEDGER_PROOF_ENABLED', message: 'is false: the Auditor needs the Ledger\'s Asset Proofs (ledgerProofEnabled and ledgerAuditorEnabled) and its ledger-keys secret', fix: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then 05-auditor' }]),
+      ...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why),
+      ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why),
+      ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
+      ...(c.systemNodeCount === 0 && !flags['allow-no-system-nodes'] ? [{ key: 'SYSTEM_NODE_COUNT', message: 'is 0: the Auditor\'s schema-loading Job and CoreDNS need untainted nodes', fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes' }] : []),
+    ]
+  },
+  preflight: clientVpcProblems,
+  tasks: [
+    keyFilesTask(),
+    ledgerPrerequisiteTask(),
+    // Guide Step 5.1: the Auditor's environment, as steps 1 to 3 made the Ledger's.
+    scoped(net, availabilityZonesTask(network)),
+    scoped(net, vpcTask(network)),
+    scoped(net, subnetsTask(network, 'public')),
+    scoped(net, subnetsTask(network, 'private')),
+    scoped(net, internetGatewayTask(network)),
+    scoped(net, natGatewaysTask(network)),
+    scoped(net, publicRoutesTask(network)),
+    scoped(net, privateRoutesTask(network)),
+    scoped(net, controlPlaneSecurityGroupTask(network)),
+    scoped(auditor((s) => s.database), gatewayEndpointTask()),
+    // Guide Step 5.2: peering, routes, security groups.
+    scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, peeringTask()),
+    scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, peeringRoutesTask()),
+    scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, envoySecurityGroupsTask()),
+    scoped(eks, networkTask()),
+    scoped(eks, clusterConfigTask()),
+    scoped(eks, clusterTask()),
+    scoped(eks, poolNodegroupTask()),
+    scoped(eks, systemNodegroupTask()),
+    scoped(eks, kubeconfigTask()),
+    scoped(eks, poolNodesReadyTask()),
+    scoped(eks, taintTask()),
+    // The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group.
+    scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')),
+    scoped(ledger((s) => s.ledger), ledgerValuesTask()),
+    scoped(ledger((s) => s.ledger), ledgerReleaseTask()),
+    // Guide Step 5.3: install the Auditor.
+    scoped(app, repoTask()),
+    scoped(app, namespaceTask()),
+    scoped(app, pullSecretTask()),
+    scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')),
+    scoped(app, dbSecretTask()),
+    scoped(app, schemaValuesTask()),
+    scoped(app, schemaReleaseTask()),
+    scoped(app, auditorValuesTask()),
+    scoped(app, auditorReleaseTask()),
+    certificatesTask(),
+  ],
+  report: (result, _ctx, s) => (s.scalar.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL Auditor endpoint (envoy EXTERNAL-IP): ${s.scalar.envoyHostname}  ports 40051, 40052` : undefined),
+})
+
+if (isMain(import.meta.url)) await runStep(step)
