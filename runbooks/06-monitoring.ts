@@ -1,9 +1,11 @@
 // Step 6 of "Scalar DL on AWS": monitoring. EKS control-plane logging, Container Insights (the
 // CloudWatch agent for metrics, Fluent Bit for logs) through the amazon-cloudwatch-observability
-// add-on with the Scalar DL toleration, the agents ready on every node, and log retention.
+// add-on with the Scalar DL toleration, the agents ready on every node, and log retention; the
+// same for the Auditor's cluster when AUDITOR_ENABLED=true.
 import { isMain } from '../lib/main.ts'
 import { agentsOnEveryNodeTask, containerInsightsTask, controlPlaneLoggingTask, logRetentionTask } from '../lib/monitoring/tasks.ts'
 import { quickstartTask } from '../lib/monitoring/manifest.ts'
+import { ifAuditor, scoped } from '../lib/auditor/view.ts'
 import { runStep } from '../lib/runner.ts'
 import { defineStep, type Task, type TaskContext } from '../lib/task.ts'
 
@@ -22,7 +24,14 @@ function containerInsightsByMode(): Task {
 export const step = defineStep({
   name: '06-monitoring',
   description: 'Step 6: CloudWatch Container Insights and control-plane logs',
-  tasks: [controlPlaneLoggingTask(), containerInsightsByMode(), agentsOnEveryNodeTask(), logRetentionTask()],
+  tasks: [
+    controlPlaneLoggingTask(),
+    containerInsightsByMode(),
+    agentsOnEveryNodeTask(),
+    logRetentionTask(),
+    // The Auditor's cluster gets the same monitoring (Scalar's Auditor guide, Step 4).
+    ...[controlPlaneLoggingTask(), containerInsightsByMode(), agentsOnEveryNodeTask(), logRetentionTask()].map((t) => scoped(ifAuditor(), t)),
+  ],
 })
 
 if (isMain(import.meta.url)) await runStep(step)

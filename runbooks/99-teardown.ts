@@ -1,11 +1,14 @@
 // "Deleting resources" of "Scalar DL on AWS", in the guide's order: Scalar DL, node groups, the
 // EKS cluster, the database, the bastion, NAT gateways, the VPC. Only resources tagged
-// scalardl-runbook/cluster=<CLUSTER_NAME> are deleted. Tables and log groups are kept unless asked.
+// scalardl-runbook/cluster=<CLUSTER_NAME> (and, with AUDITOR_ENABLED=true, =<AUDITOR_CLUSTER_NAME>)
+// are deleted, the Auditor's before the Ledger's. Tables and log groups are kept unless asked.
 import readline from 'node:readline/promises'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { bastionTask, endpointTask, logGroupsTask, natTask, tablesTask, vpcTask } from '../lib/teardown/aws.ts'
 import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
+import { peeringGoneTask } from '../lib/teardown/peering.ts'
+import { ifAuditor, scoped } from '../lib/auditor/view.ts'
 import { defineStep } from '../lib/task.ts'
 
 export const step = defineStep({
@@ -21,11 +24,32 @@ export const step = defineStep({
     if (yes) return flags.confirm === config.clusterName ? undefined : `--yes needs --confirm ${config.clusterName} (got ${flags.confirm ? `"${flags.confirm}"` : 'none'})`
     if (!process.stdin.isTTY) return `no terminal to confirm on: pass --yes --confirm ${config.clusterName}`
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
-    const answer = await rl.question(`This deletes every resource tagged for ${config.clusterName} in ${config.region}${flags['delete-data'] ? ', INCLUDING THE SCALAR DL TABLES' : ''}. Type the cluster name to go on: `)
+    const answer = await rl.question(`This deletes every resource tagged for ${config.clusterName}${config.auditor.enabled ? ` and its Auditor ${config.auditor.clusterName}` : ''} in ${config.region}${flags['delete-data'] ? ', INCLUDING THE SCALAR DL TABLES' : ''}. Type the cluster name to go on: `)
     rl.close()
     return answer.trim() === config.clusterName ? undefined : 'the name typed does not match'
   },
-  tasks: [releasesGoneTask(), monitoringGoneTask(), nodegroupsGoneTask(), clusterGoneTask(), tablesTask(), logGroupsTask(), endpointTask(), bastionTask(), natTask(), vpcTask()],
+  // With AUDITOR_ENABLED=true, the Auditor's side (AUDITOR_CLUSTER_NAME) goes first at each stage.
+  tasks: [
+    scoped(ifAuditor(), releasesGoneTask()),
+    releasesGoneTask(),
+    scoped(ifAuditor(), monitoringGoneTask()),
+    monitoringGoneTask(),
+    scoped(ifAuditor(), nodegroupsGoneTask()),
+    nodegroupsGoneTask(),
+    scoped(ifAuditor(), clusterGoneTask()),
+    clusterGoneTask(),
+    tablesTask(),
+    scoped(ifAuditor(), logGroupsTask()),
+    logGroupsTask(),
+    scoped(ifAuditor(), endpointTask()),
+    endpointTask(),
+    bastionTask(),
+    scoped(ifAuditor(), natTask()),
+    natTask(),
+    peeringGoneTask(),
+    scoped(ifAuditor(), vpcTask()),
+    vpcTask(),
+  ],
 })
 
 if (isMain(import.meta.url)) await runStep(step)

@@ -22,7 +22,7 @@ export interface Peers {
 }
 
 /** The three kinds of VPC, found by tag (ours) or by id (the clients'). */
-export async function discoverPeers(ctx: TaskContext): Promise<Peers> {
+export async function discoverPeers(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<Peers> {
   const ec2 = ctx.aws.ec2
   const own = async (label: string, cluster: string): Promise<PeerVpc | undefined> => {
     const [vpc, routeTables] = await Promise.all([findVpc(ec2, cluster), findRouteTables(ec2, cluster)])

@@ -135,7 +135,7 @@ const REGISTRATIONS: Registration[] = [
 ]
 
 /** Whether the other server's certificate table holds this holder's certificate (the same PEM). */
-async function registered(ctx: TaskContext, r: Registration): Promise<'yes' | 'no' | 'different' | 'no table'> {
+async function registered(ctx: Pick<TaskContext, 'aws' | 'config'>, r: Registration): Promise<'yes' | 'no' | 'different' | 'no table'> {
   const table = ctx.config.dynamodbNamespacePrefix + r.table
   const pem = fs.readFileSync(r.certFile(ctx.config), 'utf8')
   try {
@@ -147,6 +147,11 @@ async function registered(ctx: TaskContext, r: Registration): Promise<'yes' | 'n
     throw e
   }
   return 'no'
+}
+
+/** Where each certificate stands: registered with the other server, or why not. */
+export async function registrations(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<{ holder: string; table: string; state: 'yes' | 'no' | 'different' | 'no table' | 'no file' }[]> {
+  return Promise.all(REGISTRATIONS.map(async (r) => ({ holder: r.holder, table: ctx.config.dynamodbNamespacePrefix + r.table, state: fs.existsSync(r.certFile(ctx.config)) ? await registered(ctx, r) : ('no file' as const) })))
 }
 
 function clientProperties(r: Registration, hosts: { ledger: string; auditor: string }): string {

@@ -25,6 +25,9 @@ export function auditorView(c: Config): Config {
   }
 }
 
+/** The Auditor's scope in steps that serve both clusters (06): skipped without AUDITOR_ENABLED. */
+export const ifAuditor = <S>(): Scope<S, S> => ({ label: 'Auditor: ', config: auditorView, state: (s) => s, skip: (c) => (c.auditor.enabled ? undefined : 'no Auditor (AUDITOR_ENABLED=false)') })
+
 /** The Ledger's view: the configuration as given. */
 export const ledgerView = (c: Config): Config => c
 
@@ -34,6 +37,8 @@ export interface Scope<S, T> {
   config: (c: Config) => Config
   /** The part of the step's state the task works on. */
   state: (s: S) => T
+  /** When the scope does not apply (e.g. no Auditor), the task holds with this reason. */
+  skip?: (c: Config) => string | undefined
 }
 
 /** The same task, run on another cluster's view of the configuration and its own state. */
@@ -42,7 +47,10 @@ export function scoped<S, T>(scope: Scope<S, T>, task: Task<T>): Task<S> {
   return {
     title: `${scope.label}${task.title}`,
     hint: task.hint,
-    check: (ctx, s) => task.check(view(ctx), scope.state(s)),
+    check: async (ctx, s) => {
+      const skip = scope.skip?.(ctx.config)
+      return skip ? { holds: true, detail: skip } : task.check(view(ctx), scope.state(s))
+    },
     ...(task.apply ? { apply: (ctx: TaskContext, s: S) => task.apply!(view(ctx), scope.state(s)) } : {}),
   }
 }

@@ -20,7 +20,7 @@ async function clusterReachable(ctx: TaskContext): Promise<boolean> {
 
 export function releasesGoneTask(): Task {
   return {
-    title: 'Scalar DL releases uninstalled (Ledger, then schema loading) and their secrets deleted',
+    title: 'Scalar DL releases uninstalled (the server, then schema loading) and their secrets deleted',
     async check(ctx) {
       if (!(await clusterReachable(ctx))) return { holds: true, detail: 'no cluster' }
       const c = ctx.config.scalardl

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts'
 import { kubeconfigFile } from '../eks/cluster-config.ts'
 import { Helm } from '../helm.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
+import { auditorView } from '../auditor/view.ts'
 import { scalardlFullname } from '../scalardl/names.ts'
 
 export type CheckStatus = 'pass' | 'fail' | 'error'
@@ -19,6 +20,8 @@ export interface Check {
   title: string
   /** What on-call should do when it fails; names the RUNBOOK.md section. */
   hint: string
+  /** Whether the check belongs to this deployment (e.g. the Auditor's only with AUDITOR_ENABLED); default yes. */
+  applies?(config: Config): boolean
   run(v: VerifyContext): Promise<CheckOutcome>
 }
 
@@ -36,9 +39,13 @@ export class VerifyContext {
   readonly kubectl: Kubectl
   readonly helm: Helm
   private snapshot?: Promise<KubeObject[]>
+  private auditorContext?: VerifyContext
 
-  constructor(readonly config: Config) {
-    this.aws = new AwsSession(config.region, true) // verification never mutates
+  constructor(
+    readonly config: Config,
+    aws?: AwsSession,
+  ) {
+    this.aws = aws ?? new AwsSession(config.region, true) // verification never mutates
     this.kubectl = new Kubectl({ command: config.tools.kubectl, kubeconfig: kubeconfigFile(config) })
     this.helm = new Helm({ command: config.tools.helm, kubeconfig: kubeconfigFile(config) })
   }
@@ -51,6 +58,12 @@ export class VerifyContext {
 
   async of(kind: string): Promise<KubeObject[]> {
     return (await this.cluster()).filter((o) => o.kind === kind)
+  }
+
+  /** The same reads on the Auditor's cluster (05-auditor), sharing the AWS session. */
+  auditor(): VerifyContext {
+    this.auditorContext ??= new VerifyContext(auditorView(this.config), this.aws)
+    return this.auditorContext
   }
 
   /** The chart's fullname for the Scalar DL release. */

@@ -96,7 +96,7 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   if (awsOk.status === 'rejected') return cannotRun(`AWS is not reachable or the credentials do not work: ${describeError(awsOk.reason)}`, args.json)
   if (kubeOk.status === 'rejected') return cannotRun(`the Kubernetes API is not reachable: ${describeError(kubeOk.reason)}`, args.json)
 
-  const checks = all.filter((c) => only.includes(c.name))
+  const checks = all.filter((c) => only.includes(c.name) && (c.applies?.(config) ?? true))
   const started = Date.now()
   const results = await Promise.all(checks.map((c) => runCheck(c, v)))
   const width = Math.max(...results.map((r) => r.name.length))

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   watchMaxSeconds: number
   knobs: Knobs
   kubeletVersion?: string
+  /** The first two octets of node addresses, e.g. "10.1" (the cluster's VPC). */
+  network?: string
 }
 
 export interface NodeSpec {
@@ -83,7 +85,7 @@ export class Cluster {
     for (let i = 0; i < spec.count; i++) {
       const n = this.nodeSeq++
       const zone = zones[n % zones.length]!
-      const ip = `10.1.${(n % 3) * 64 + 10 + Math.floor(n / 3)}.${(n * 37) % 250 + 4}`
+      const ip = `${this.opts.network ?? '10.1'}.${(n % 3) * 64 + 10 + Math.floor(n / 3)}.${(n * 37) % 250 + 4}`
       const name = `ip-${ip.replace(/\./g, '-')}.${this.opts.region}.compute.internal`
       const instanceType = spec.instanceType ?? spec.labels?.['node.kubernetes.io/instance-type'] ?? 'm5.xlarge'
       const created = now()

@@ -360,7 +360,7 @@ export class Controllers {
       this.setStatus(T.pods, pod, {
         ...base,
         phase: 'Running',
-        podIP: pod.status?.podIP ?? this.podIp(),
+        podIP: pod.status?.podIP ?? this.podIp(base.hostIP),
         conditions: [scheduled, { type: 'Initialized', status: 'True' }, { type: 'ContainersReady', status: 'True' }, { type: 'Ready', status: 'True', lastTransitionTime: started }],
         containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${randomBytes(32).toString('hex')}`, containerID: `containerd://${randomBytes(32).toString('hex')}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: started } } })),
       })
@@ -407,9 +407,11 @@ export class Controllers {
   }
 
   private podIpCounter = 10
-  private podIp(): string {
+  /** An address in the node's VPC range (VPC CNI: Pods take VPC addresses). */
+  private podIp(hostIP?: string): string {
     const n = this.podIpCounter++
-    return `10.1.${Math.floor(n / 250) % 64}.${(n % 250) + 1}`
+    const net = hostIP?.split('.').slice(0, 2).join('.') ?? '10.1'
+    return `${net}.${Math.floor(n / 250) % 64}.${(n % 250) + 1}`
   }
 
   // --- Services: load balancers and endpoints ----------------------------------------------------

@@ -60,7 +60,7 @@ const control = http.createServer(async (req, res) => {
     if (req.method === 'POST' && url.pathname === '/clusters') {
       const b = await body(req)
       if (clusters.has(b.name)) return send(res, 409, { error: `cluster "${b.name}" already exists` })
-      const c = new Cluster({ name: b.name, region: b.region ?? 'ap-northeast-1', serverMinor: Number(values['server-minor']), watchMaxSeconds: Number(values['watch-max-seconds']), knobs })
+      const c = new Cluster({ name: b.name, region: b.region ?? 'ap-northeast-1', network: b.network, serverMinor: Number(values['server-minor']), watchMaxSeconds: Number(values['watch-max-seconds']), knobs })
       await c.listen()
       clusters.set(b.name, c)
       const endpoint = process.env.AWS_ENDPOINT_URL

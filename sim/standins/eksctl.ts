@@ -137,7 +137,7 @@ async function createCluster(argv: string[]): Promise<void> {
     process.stdout.write(YAML.stringify(config))
     return
   }
-  const { eks, sts, logs } = clients(r)
+  const { eks, sts, logs, ec2 } = clients(r)
   eksLog('ℹ', `eksctl version ${VERSION}`)
   eksLog('ℹ', `using region ${r}`)
   if (await clusterExists(eks, name)) {
@@ -172,7 +172,9 @@ async function createCluster(argv: string[]): Promise<void> {
       if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
     }
   }
-  await control('POST', '/clusters', { name, region: r, nodes: 0 })
+  // Nodes get addresses (and so names) in the cluster's own VPC range.
+  const firstSubnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds.slice(0, 1) }))).Subnets?.[0]
+  await control('POST', '/clusters', { name, region: r, nodes: 0, network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.') })
   const kube = await kubeFor(name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
