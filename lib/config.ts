@@ -346,7 +346,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
       AUDITOR_CLUSTER_NAME: input.AUDITOR_CLUSTER_NAME?.trim(),
     }
     const seen = new Set(problems.map((p) => p.key))
-    for (const p of crossFieldProblems(raw)) if (!seen.has(p.key) && !Number.isNaN(raw.NODE_COUNT)) problems.push(p)
+    for (const p of crossFieldProblems(raw)) if (!seen.has(p.key) && (p.key !== 'NODE_MAX' || !Number.isNaN(raw.NODE_COUNT))) problems.push(p)
     throw new ConfigError(problems, source)
   }
   const cross = crossFieldProblems(result.data)

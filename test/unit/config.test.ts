@@ -83,6 +83,30 @@ describe('configuration', () => {
     assert.deepEqual(keys({ ...ok, DYNAMODB_NAMESPACE_PREFIX: 'pr od/' }), ['DYNAMODB_NAMESPACE_PREFIX'])
   })
 
+  test('Auditor keys: defaults, names, ranges that must not overlap', () => {
+    const c = parseConfig(ok)
+    assert.equal(c.auditor.enabled, false)
+    assert.equal(c.auditor.clusterName, 'scalardl-prod-auditor')
+    assert.equal(c.auditor.vpcCidr, '10.2.0.0/16')
+    assert.deepEqual(c.auditor.clientVpcIds, [])
+    assert.equal(c.auditor.chartVersion, '2.12.0')
+    assert.equal(c.auditor.release, 'my-release-scalardl-audit')
+    assert.equal(c.auditor.schemaRelease, 'load-audit-schema')
+    const on = { ...ok, AUDITOR_ENABLED: 'true' }
+    assert.deepEqual(parseConfig({ ...on, CLIENT_VPC_IDS: 'vpc-0123456789abcdef0, vpc-12345678' }).auditor.clientVpcIds, ['vpc-0123456789abcdef0', 'vpc-12345678'])
+    for (const bad of ['vpc-xyz', 'subnet-12345678', '10.3.0.0/16']) assert.deepEqual(keys({ ...on, CLIENT_VPC_IDS: bad }), ['CLIENT_VPC_IDS'], bad)
+    for (const bad of ['10.2.0.0/8', '8.8.0.0/16', 'x']) assert.deepEqual(keys({ ...on, AUDITOR_VPC_CIDR: bad }).slice(0, 1), ['AUDITOR_VPC_CIDR'], bad)
+    for (const bad of ['Auditor', 'a_b']) assert.deepEqual(keys({ ...on, AUDITOR_CLUSTER_NAME: bad }), ['AUDITOR_CLUSTER_NAME'], bad)
+    // Overlap is named with both keys, also when another key is wrong at the same time.
+    const overlap = problems({ ...on, VPC_CIDR: '10.5.0.0/16', AUDITOR_VPC_CIDR: '10.5.16.0/20' })
+    assert.deepEqual(overlap.map((p) => p.key), ['AUDITOR_VPC_CIDR'])
+    assert.match(overlap[0]!.message, /VPC_CIDR 10\.5\.0\.0\/16 and AUDITOR_VPC_CIDR 10\.5\.16\.0\/20 overlap/)
+    assert.deepEqual(keys({ ...on, AUDITOR_VPC_CIDR: '10.1.0.0/16', NODE_COUNT: 'x' }).sort(), ['AUDITOR_VPC_CIDR', 'NODE_COUNT'])
+    assert.deepEqual(keys({ ...on, AUDITOR_CLUSTER_NAME: 'scalardl-prod' }), ['AUDITOR_CLUSTER_NAME'])
+    // Without the Auditor, its range is not checked against the Ledger's.
+    assert.equal(parseConfig({ ...ok, AUDITOR_VPC_CIDR: '10.1.0.0/16' }).auditor.vpcCidr, '10.1.0.0/16')
+  })
+
   test('several bad values at once are all reported, each with its key and a fix', () => {
     const p = problems({ CLUSTER_NAME: 'Bad', VPC_CIDR: '8.8.8.0/24', NAT_GATEWAYS: 'x', BASTION_SSH_CIDR: '0.0.0.0/0', NODE_COUNT: '-1', DATABASE: 'cassandra' })
     const got = new Set(p.map((x) => x.key))

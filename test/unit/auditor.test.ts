@@ -1,0 +1,116 @@
+// The Auditor's pieces that need no simulator: the configuration view, certificates, the values
+// the two servers get, and which peering connections and routes the guide asks for.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+import { envoyAccess, peeringSpecs } from '../../lib/auditor/peering.ts'
+import { auditorView, scoped } from '../../lib/auditor/view.ts'
+import { missingRoutes, type PeerVpc } from '../../lib/aws/peering.ts'
+import { parseConfig } from '../../lib/config.ts'
+import { certificateProblem, generateCertificate } from '../../lib/scalardl/certs.ts'
+import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
+import { keysSecretName, scalardlFullname, schemaJobName, serverChart } from '../../lib/scalardl/names.ts'
+import { overridesFile, schemaOverrides, serverOverrides, valuesFile } from '../../lib/scalardl/values.ts'
+import type { Task } from '../../lib/task.ts'
+import { tempDir } from '../helpers/run-step.ts'
+
+const config = parseConfig({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', AUDITOR_ENABLED: 'true', LEDGER_PRIVATE_KEY_FILE: '/k/ledger.pem', AUDITOR_PRIVATE_KEY_FILE: '/k/auditor.pem', AUDITOR_CERTIFICATE_FILE: '/k/auditor-cert.pem' })
+
+describe('the Auditor view of the configuration', () => {
+  test('names the Auditor cluster, VPC, releases, chart and keys; leaves the rest', () => {
+    const a = auditorView(config)
+    assert.equal(a.clusterName, 'prod-auditor')
+    assert.equal(a.vpcCidr, '10.2.0.0/16')
+    assert.equal(a.bastion.enabled, false)
+    assert.deepEqual(a.apiAccessFrom, { cidr: '10.1.0.0/16', label: 'the Ledger VPC' })
+    assert.equal(serverChart(a), 'scalardl-audit')
+    assert.equal(scalardlFullname(a), 'my-release-scalardl-audit')
+    assert.equal(schemaJobName(a), 'load-audit-schema-schema-loading')
+    assert.equal(keysSecretName(a), 'auditor-keys')
+    assert.equal(a.scalardl.privateKeyFile, '/k/auditor.pem')
+    assert.equal(valuesFile(a, 'server').endsWith('config/scalardl-audit-custom-values.yaml'), true)
+    assert.equal(overridesFile(a, 'server'), path.join(config.stateDir, 'prod-auditor', 'scalardl-audit-overrides.yaml'))
+    assert.equal(a.region, config.region)
+    assert.equal(a.nodeCount, config.nodeCount)
+    assert.equal(serverChart(config), 'scalardl')
+    assert.equal(keysSecretName(config), 'ledger-keys')
+  })
+
+  test('scoped tasks see the view, their part of the state, and a skip reason', async () => {
+    const seen: string[] = []
+    const task: Task<{ n: number }> = {
+      title: 'T',
+      async check(ctx, s) {
+        seen.push(`${ctx.config.clusterName}:${s.n}`)
+        return { holds: true }
+      },
+    }
+    const ctx = { config } as never
+    const t = scoped({ label: 'Auditor: ', config: auditorView, state: (s: { a: { n: number } }) => s.a }, task)
+    assert.equal(t.title, 'Auditor: T')
+    await t.check(ctx, { a: { n: 7 } })
+    assert.deepEqual(seen, ['prod-auditor:7'])
+    const off = scoped({ label: '', config: auditorView, state: (s: { a: { n: number } }) => s.a, skip: () => 'no Auditor' }, task)
+    assert.deepEqual(await off.check(ctx, { a: { n: 1 } }), { holds: true, detail: 'no Auditor' })
+    assert.equal(seen.length, 1)
+  })
+})
+
+describe('values', () => {
+  test('the Ledger in Auditor mode; the Auditor with its Ledger host, keys, placement and envoy security group', () => {
+    const ledger = serverOverrides(config, { poolNodes: 3, envoySgId: 'sg-1' })
+    assert.match(ledger.ledger.ledgerProperties, /^scalar\.dl\.ledger\.proof\.enabled=true$/m)
+    assert.match(ledger.ledger.ledgerProperties, /^scalar\.dl\.ledger\.auditor\.enabled=true$/m)
+    assert.equal(ledger.envoy.service.annotations['service.beta.kubernetes.io/aws-load-balancer-security-groups'], 'sg-1')
+    const a = serverOverrides(auditorView(config), { poolNodes: 4, ledgerHost: 'ledger.elb.example' })
+    assert.equal(a.auditor.replicaCount, 4)
+    assert.equal(a.envoy.replicaCount, 4)
+    assert.match(a.auditor.auditorProperties, /^scalar\.dl\.auditor\.ledger\.host=ledger\.elb\.example$/m)
+    assert.match(a.auditor.auditorProperties, /^scalar\.dl\.auditor\.cert_path=\/keys\/certificate$/m)
+    assert.equal(a.auditor.existingSecret, 'my-release-scalardl-audit-db-credentials')
+    assert.deepEqual(a.auditor.extraVolumes, [{ name: 'auditor-keys', secret: { secretName: 'auditor-keys' } }])
+    assert.deepEqual(a.auditor.nodeSelector, { agentpool: 'scalardlpool' })
+    assert.equal(a.auditor.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels['app.kubernetes.io/name'], 'scalardl-audit')
+    assert.equal(a.envoy.service, undefined, 'no security group annotation before 05 makes the group')
+    assert.equal(schemaOverrides(auditorView(config)).schemaLoading.schemaType, 'auditor')
+    assert.equal(schemaOverrides(config).schemaLoading.schemaType, 'ledger')
+    const noAuditor = serverOverrides(parseConfig({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', LEDGER_PRIVATE_KEY_FILE: '/k' }), { poolNodes: 3 })
+    assert.doesNotMatch(noAuditor.ledger.ledgerProperties, /auditor/)
+  })
+})
+
+describe('certificates', () => {
+  test('a generated certificate belongs to its key, is P-256 and not someone else\'s', async () => {
+    const dir = tempDir()
+    const [k1, k2, c1] = ['k1.pem', 'k2.pem', 'c1.pem'].map((f) => path.join(dir, f)) as [string, string, string]
+    generateLedgerKey(k1)
+    generateLedgerKey(k2)
+    await generateCertificate(k1, c1, 'ledger')
+    assert.equal(fs.statSync(c1).mode & 0o777, 0o600)
+    assert.equal(certificateProblem(c1, k1), undefined)
+    assert.match(certificateProblem(c1, k2)!, /is not the certificate of/)
+    assert.match(certificateProblem(k1, k1)!, /is not a PEM X\.509 certificate/)
+    assert.doesNotMatch(certificateProblem(k1, k1)!, /PRIVATE KEY/, 'key material is never echoed')
+  })
+})
+
+describe('peering plan', () => {
+  const vpc = (label: string, cidr: string, tables: { id: string; routes?: { DestinationCidrBlock: string; VpcPeeringConnectionId?: string; State?: string }[] }[]): PeerVpc => ({ label, vpcId: `vpc-${label}`, cidr, routeTables: tables.map((t) => ({ RouteTableId: t.id, Routes: t.routes ?? [] })) as never })
+  test('the guide\'s three connections with a client VPC, routes on both sides, envoy rules for each side', () => {
+    const peers = { ledger: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1' }, { id: 'rl2' }]), auditor: vpc('auditor', '10.2.0.0/16', [{ id: 'ra1' }]), clients: [vpc('client', '10.3.0.0/16', [{ id: 'rc1' }])] }
+    const specs = peeringSpecs(config, peers)
+    assert.deepEqual(specs.map((s) => `${s.requester.label}>${s.accepter.label}`), ['ledger>auditor', 'ledger>client', 'auditor>client'])
+    const needs = missingRoutes(specs[0]!, 'pcx-1')
+    assert.deepEqual(needs.map((n) => `${n.routeTableId} ${n.cidr}`), ['rl1 10.2.0.0/16', 'rl2 10.2.0.0/16', 'ra1 10.1.0.0/16'])
+    // A route already through the connection is kept; one through another (or blackholed) is replaced.
+    const kept = { ...specs[0]!, requester: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-1' }] }, { id: 'rl2', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-old', State: 'blackhole' }] }]) }
+    assert.deepEqual(missingRoutes(kept, 'pcx-1').map((n) => `${n.routeTableId} ${n.replace}`), ['rl2 true', 'ra1 false'])
+    const [l, a] = envoyAccess(config, peers)
+    assert.deepEqual([...new Set(l!.spec.ingress.map((r) => r.port))], [50051, 50052])
+    assert.deepEqual([...new Set(l!.spec.ingress.map((r) => r.cidr))], ['10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16'])
+    assert.deepEqual([...new Set(a!.spec.ingress.map((r) => r.port))], [40051, 40052])
+    assert.deepEqual([...new Set(a!.spec.ingress.map((r) => r.cidr))], ['10.2.0.0/16', '10.1.0.0/16', '10.3.0.0/16'])
+    assert.deepEqual(peeringSpecs(config, { ledger: peers.ledger, clients: [] }), [])
+  })
+})
