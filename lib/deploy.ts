@@ -1,10 +1,11 @@
 // `npm run deploy [-- --dry-run --env-file PATH ...]`: runs the numbered steps in order (00 to
-// 07, those present) and stops at the first that fails, with its exit code. Teardown (99) is
-// never part of it.
+// 07, those present) and stops at the first that fails, with its exit code. 05-auditor runs only
+// with AUDITOR_ENABLED=true. Teardown (99) is never part of it.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { loadEnvFile } from './config.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dir = path.join(root, 'runbooks')
@@ -13,8 +14,17 @@ const steps = fs
   .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))
   .sort()
 const args = process.argv.slice(2).filter((a) => a !== '--json')
+const envFileAt = args.indexOf('--env-file')
+const env = { ...process.env }
+try {
+  loadEnvFile(envFileAt >= 0 ? args[envFileAt + 1] : undefined, env)
+} catch {
+  // the first step reports a missing env file with its fix
+}
+const auditor = /^(true|yes|1)$/i.test(env.AUDITOR_ENABLED?.trim() ?? '')
+const selected = steps.filter((f) => auditor || !f.startsWith('05-auditor'))
 
-for (const file of steps) {
+for (const file of selected) {
   const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(dir, file), ...args], { stdio: 'inherit' })
   const code = res.status ?? 1
   if (code !== 0) {
@@ -22,4 +32,4 @@ for (const file of steps) {
     process.exit(code)
   }
 }
-console.error(`\ndeploy: ${steps.length} steps done (${steps.map((s) => s.replace(/\.ts$/, '')).join(', ')})`)
+console.error(`\ndeploy: ${selected.length} steps done${auditor ? '' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'} (${selected.map((s) => s.replace(/\.ts$/, '')).join(', ')})`)
