@@ -173,6 +173,7 @@ describe('05-auditor against the simulator', () => {
     const eks = new EKSClient(cfg())
     assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters, [])
     eks.destroy()
+    assert.deepEqual(JSON.parse(sim.cli('status').stdout).clusters, [], 'no cluster left in the fake API server')
     const client = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: clientRouteTables }))).RouteTables!
     assert.equal(client.length, 2, 'the client VPC route tables survive')
     assert.ok(client.every((t) => !(t.Routes ?? []).some((x) => x.VpcPeeringConnectionId)), 'no route to a deleted peering is left in the client VPC')
