@@ -12,7 +12,51 @@ export interface CliOptions {
   baseArgs?: string[]
   env?: NodeJS.ProcessEnv
   timeoutMs?: number
+  /** Retries of transient failures (default: TRANSIENT_RETRY); { attempts: 1 } turns them off. */
+  retry?: RetryPolicy
+  /** Told about each retry (default: a plain line on stderr). */
+  onRetry?: (what: string) => void
 }
+
+export interface RetryPolicy {
+  /** Runs in all, the first included. */
+  attempts: number
+  /** First delay; doubled each time, with jitter. */
+  baseDelayMs: number
+  maxDelayMs: number
+  /** "another operation is in progress": waited out up to this long in all. */
+  busyWaitMs: number
+}
+
+export const TRANSIENT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 500, maxDelayMs: 8000, busyWaitMs: 90_000 }
+
+/**
+ * Failures worth retrying: the API or a network hop was briefly unavailable, or AWS throttled.
+ * Everything else (NotFound, Forbidden, invalid input, AlreadyExists, a failed Job, ...) is
+ * permanent and surfaces at once.
+ */
+const TRANSIENT = [
+  /connection refused/i,
+  /connection reset by peer/i,
+  /i\/o timeout|TLS handshake timeout|Client\.Timeout exceeded|context deadline exceeded/i,
+  /unexpected EOF|http2: server sent GOAWAY|\bEOF\b$/im,
+  /the server is currently unable to handle the request|ServiceUnavailable/i,
+  /Internal error occurred|the server was unable to return a response|InternalError/i,
+  /etcdserver: (leader changed|request timed out)/i,
+  /\b(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequests)\b|Rate exceeded|too many requests/i,
+  /\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)\b/i,
+]
+/** helm's lock on a release: another install, upgrade or rollback is running. */
+const BUSY = /another operation \(install\/upgrade\/rollback\) is in progress/i
+
+/** Why a failure is transient (the matching line), or undefined when it is permanent. */
+export function transientReason(output: string): { reason: string; busy: boolean } | undefined {
+  if (BUSY.test(output)) return { reason: 'another operation is in progress on the release', busy: true }
+  const line = output.split('\n').find((l) => TRANSIENT.some((p) => p.test(l)))
+  return line ? { reason: line.trim().slice(0, 200), busy: false } : undefined
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export class Cli {
   readonly command: string
@@ -30,14 +74,32 @@ export class Cli {
     return undefined
   }
 
-  /** Runs and returns the result whatever the exit code. */
+  /**
+   * Runs and returns the result whatever the exit code. A transient failure (see TRANSIENT) is
+   * retried with backoff, a bounded number of times; helm's "another operation is in progress"
+   * is waited out up to busyWaitMs. The last result is returned as it is.
+   */
   async exec(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const all = [...this.baseArgs, ...args]
     assertNoSecretsInArgs(this.command, all, registeredSecrets())
-    try {
-      return await this.runner(this.command, all, { env: this.opts.env, timeoutMs: this.opts.timeoutMs, ...opts })
-    } catch (err) {
-      throw new CommandError(formatCommand(this.command, all), null, (err as Error).message, `is ${this.command} installed and on PATH?`)
+    const policy = this.opts.retry ?? TRANSIENT_RETRY
+    const started = Date.now()
+    let delay = policy.baseDelayMs
+    for (let attempt = 1; ; attempt++) {
+      let res: RunResult
+      try {
+        res = await this.runner(this.command, all, { env: this.opts.env, timeoutMs: this.opts.timeoutMs, ...opts })
+      } catch (err) {
+        throw new CommandError(formatCommand(this.command, all), null, (err as Error).message, `is ${this.command} installed and on PATH?`)
+      }
+      if (res.exitCode === 0) return res
+      const why = transientReason(`${res.stderr}\n${res.stdout}`)
+      const more = why?.busy ? Date.now() - started + delay < policy.busyWaitMs : attempt < policy.attempts
+      if (!why || !more) return res
+      const wait = Math.min(delay, policy.maxDelayMs) * (0.75 + Math.random() * 0.5)
+      ;(this.opts.onRetry ?? ((w) => process.stderr.write(`    … ${w}\n`)))(`${formatCommand(this.command, all).slice(0, 120)} failed (${why.reason}); retry ${attempt} in ${Math.round(wait)} ms`)
+      await sleep(wait)
+      delay *= 2
     }
   }
 

@@ -74,6 +74,7 @@ const FIX: Record<string, string> = {
   AUDIT_SCHEMA_RELEASE: 'set AUDIT_SCHEMA_RELEASE to a helm release name, e.g. load-audit-schema',
   SCALARDL_CLIENT_SDK_VERSION: 'set SCALARDL_CLIENT_SDK_VERSION to the Scalar DL Java client SDK release whose register-cert tool registers the certificates, e.g. 3.13.0',
   EKSCTL: 'set EKSCTL to the eksctl command or its path',
+  LOCK_LEASE_SECONDS: 'set LOCK_LEASE_SECONDS to how long a run\'s lock outlives the run if it is killed, in seconds (10 to 3600), e.g. 120',
 }
 
 export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
@@ -238,6 +239,7 @@ const schema = z.object({
   AUDITOR_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl-audit'),
   AUDIT_SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-audit-schema'),
   SCALARDL_CLIENT_SDK_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.13.0').default('3.13.0'),
+  LOCK_LEASE_SECONDS: int(10, 3600).default(120),
   KUBECTL: z.string().trim().min(1).default('kubectl'),
   HELM: z.string().trim().min(1).default('helm'),
   EKSCTL: z.string().trim().min(1).default('eksctl'),
@@ -291,6 +293,8 @@ export interface Config {
   database: 'dynamodb'
   dynamodbNamespacePrefix: string
   waitTimeoutMs: number
+  /** How long a killed run's lock lasts (renewed every third of it while the run lives). */
+  lockLeaseMs: number
   tools: { kubectl: string; helm: string; eksctl: string }
   /** Another range admitted to the EKS API on 443 (the Auditor's view: the Ledger VPC, where the bastion is). */
   apiAccessFrom?: { cidr: string; label: string }
@@ -435,6 +439,7 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
     database: 'dynamodb',
     dynamodbNamespacePrefix: r.DYNAMODB_NAMESPACE_PREFIX,
     waitTimeoutMs: r.WAIT_TIMEOUT_SECONDS * 1000,
+    lockLeaseMs: r.LOCK_LEASE_SECONDS * 1000,
     tools: { kubectl: r.KUBECTL, helm: r.HELM, eksctl: r.EKSCTL },
     stateDir: path.resolve(env.RUNBOOK_STATE_DIR || '.runbook'),
     source,

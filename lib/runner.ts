@@ -6,6 +6,7 @@ import { AwsSession } from './aws/clients.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { describeError, hintFor } from './errors.ts'
 import { appendJournal } from './journal.ts'
+import { LockHeld, RunLock } from './lock.ts'
 import { formatDuration, Logger } from './log.ts'
 import { redact, registerEnvSecrets } from './redact.ts'
 import type { StepDefinition, StepResult, StepStatus, TaskContext, TaskResult, TaskStatus } from './task.ts'
@@ -87,6 +88,13 @@ export async function executeStep<S>(def: StepDefinition<S>, ctx: TaskContext, s
   return { step: def.name, status: stepStatus(summaryOut), summary: summaryOut, tasks, durationMs: Date.now() - started }
 }
 
+async function askName(question: string): Promise<string> {
+  const rl = (await import('node:readline/promises')).createInterface({ input: process.stdin, output: process.stderr })
+  const answer = await rl.question(question)
+  rl.close()
+  return answer.trim()
+}
+
 async function writeStdout(text: string): Promise<void> {
   await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()))
 }
@@ -96,16 +104,17 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   const started = Date.now()
   const log = new Logger()
   let args: CommonArgs
+  const flagHelp = { ...def.flags, ...(def.readOnly ? {} : { 'force-unlock': "remove this cluster's run lock left by a dead run (asks for confirmation), then exit" }) }
   try {
-    args = parseArgs(argv, Object.keys(def.flags ?? {}), Object.keys(def.stringFlags ?? {}))
+    args = parseArgs(argv, Object.keys(flagHelp), Object.keys(def.stringFlags ?? {}))
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     log.error(`${def.name}: ${err.message}`)
-    log.plain(usage(def.name, def.description, { ...def.flags, ...def.stringFlags }, def.help))
+    log.plain(usage(def.name, def.description, { ...flagHelp, ...def.stringFlags }, def.help))
     process.exit(EXIT.usage)
   }
   if (args.help) {
-    log.plain(usage(def.name, def.description, { ...def.flags, ...def.stringFlags }, def.help))
+    log.plain(usage(def.name, def.description, { ...flagHelp, ...def.stringFlags }, def.help))
     process.exit(EXIT.done)
   }
   registerEnvSecrets()
@@ -155,6 +164,35 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   }
   log.header(def.name, def.description, `cluster ${config.clusterName} · region ${config.region} · config ${config.source}${args.dryRun ? ' · DRY RUN: nothing will be changed' : ''}`)
 
+  // One mutating run per cluster at a time (not in --dry-run, which changes nothing).
+  let lock: RunLock | undefined
+  if (!def.readOnly && !args.dryRun) {
+    lock = new RunLock(config.region, config.clusterName, def.name, config.lockLeaseMs)
+    if (args.flags['force-unlock']) {
+      const ok = args.yes || (process.stdin.isTTY && (await askName(`Remove the run lock of ${config.clusterName}? Only if the run holding it is dead. Type the cluster name: `)) === config.clusterName)
+      if (!ok) {
+        log.error(`✗ ${def.name}: --force-unlock needs confirmation: type the cluster name at a terminal, or add --yes`)
+        process.exit(EXIT.usage)
+      }
+      const by = await lock.forceUnlock()
+      log.info(by ? `removed the lock of ${config.clusterName} held by ${by.step} (${by.holder}) since ${new Date(by.acquiredAt).toISOString()}; rerun the step` : `${config.clusterName} was not locked`)
+      process.exit(EXIT.done)
+    }
+    try {
+      await lock.acquire()
+    } catch (err) {
+      const held = err instanceof LockHeld
+      log.error(`✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${describeError(err)}`}; nothing was changed.`)
+      const hint = hintFor(err)
+      if (hint) log.info(`    hint: ${hint}`)
+      if (args.json) await writeStdout(JSON.stringify(redact({ step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'Run lock', status: 'failed', detail: describeError(err) }], durationMs: Date.now() - started })) + '\n')
+      process.exit(EXIT.failed)
+    }
+    const giveBack = () => void lock!.release().finally(() => process.exit(130))
+    process.once('SIGINT', giveBack)
+    process.once('SIGTERM', giveBack)
+  }
+
   let result: StepResult
   try {
     result = await executeStep(def, ctx, state)
@@ -164,6 +202,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     result = { step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'runner', status: 'failed', detail: describeError(err) }], durationMs: 0 }
   }
   result.durationMs = Date.now() - started
+  await lock?.release().catch((err) => log.warn(`could not release the run lock: ${describeError(err)} (it expires after LOCK_LEASE_SECONDS)`))
 
   const report = def.report?.(result, ctx, state)
   if (report) log.plain(report)

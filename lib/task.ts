@@ -61,6 +61,8 @@ export interface StepDefinition<S = unknown> {
   /** Shared, step-local state the tasks fill in as they discover or create resources. */
   state?: () => S
   tasks: Task<S>[]
+  /** Changes nothing (preflight): takes no run lock. */
+  readOnly?: boolean
   /** Run every task even when one fails (checklists such as preflight and verify). */
   continueOnFailure?: boolean
   /** Run all checks at once (independent, read-only checks); results are still reported in order. */

@@ -17,6 +17,7 @@ function table(result: StepResult): string {
 export const step = defineStep({
   name: '00-preflight',
   description: 'Prerequisites: tools, AWS identity, region, configuration',
+  readOnly: true,
   continueOnFailure: true,
   concurrent: true,
   tasks: [configurationTask(), ...TOOLS.map(toolTask), identityTask(), zonesTask()],

@@ -35,6 +35,11 @@ const { values, positionals } = parseArgs({
     'server-minor': { type: 'string' },
     'watch-max-seconds': { type: 'string' },
     'cloudwatch-interval-ms': { type: 'string' },
+    faults: { type: 'string' },
+    'api-faults': { type: 'string' },
+    'pending-ms': { type: 'string' },
+    'delay-scale': { type: 'string' },
+    'fault-seed': { type: 'string' },
   },
 })
 
@@ -51,6 +56,8 @@ const file = (name: string) => path.join(stateDir, name)
 interface SimInfo {
   controlUrl: string
   pid: number
+  /** The fault proxy in front of moto, with --faults. */
+  awsUrl?: string
 }
 
 function readInfo(): SimInfo | undefined {
@@ -103,6 +110,7 @@ function knobFlags(): Record<string, unknown> {
   if (values['job-duration-ms']) k.jobDurationMs = Number(values['job-duration-ms'])
   if (values['lb-delay-ms']) k.lbDelayMs = Number(values['lb-delay-ms'])
   if (values['fail-jobs'] !== undefined) k.failJobs = values['fail-jobs']
+  if (values['api-faults'] !== undefined) k.apiFaultRate = Number(values['api-faults'])
   return k
 }
 
@@ -172,7 +180,7 @@ async function up(): Promise<void> {
   if (!(await healthy(readInfo()))) {
     const log = fs.openSync(file('sim.log'), 'a')
     const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir]
-    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs', 'cloudwatch-interval-ms'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
+    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs', 'cloudwatch-interval-ms', 'faults', 'api-faults', 'pending-ms', 'delay-scale', 'fault-seed'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
     const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...awsEnv } })
     child.unref()
     fs.closeSync(log)
@@ -190,6 +198,8 @@ async function up(): Promise<void> {
     KUBECACHEDIR: file('kube-cache'),
     SIM_STATE_DIR: stateDir,
     ...awsEnv,
+    // With --faults, the AWS SDK (the runbook's and the stand-ins') goes through the fault proxy.
+    ...(readInfo()?.awsUrl ? { AWS_ENDPOINT_URL: readInfo()!.awsUrl! } : {}),
     PATH: `${path.join(root, 'sim', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
   }
   fs.writeFileSync(file('env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
@@ -237,6 +247,10 @@ switch (cmd) {
     break
   case 'knobs':
     console.log(JSON.stringify(await control('POST', '/knobs', knobFlags())))
+    break
+  case 'faults':
+    // What the fault proxy injected so far (with `up --faults`).
+    console.log(JSON.stringify(await control('GET', '/faults')))
     break
   case 'cluster': {
     if (sub !== 'create' || !name) fail('usage: cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...]')

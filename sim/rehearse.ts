@@ -4,6 +4,8 @@
 // verification result when 07-verify exists, and stops the simulator. Nothing leaves this machine.
 //   npm run rehearse [-- --auditor] [-- --keep]
 //   --auditor  also deploys Scalar DL Auditor (05-auditor: its own VPC and cluster, peered)
+//   --faults   puts AWS behind the fault proxy: 20 % of calls throttled, failed with 5xx, dropped
+//              or slowed, and NAT gateways, instances and EKS clusters pending for a while
 //   --keep     leaves the simulator running and prints how to reach it
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const keep = process.argv.includes('--keep')
 const withAuditor = process.argv.includes('--auditor')
+const withFaults = process.argv.includes('--faults')
 const steps = fs
   .readdirSync(path.join(root, 'runbooks'))
   .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))
@@ -74,7 +77,7 @@ function run(step: string, env: NodeJS.ProcessEnv): { code: number; status?: str
 }
 
 let failed = false
-sim('up')
+sim('up', ...(withFaults ? ['--faults', '0.2', '--pending-ms', '180000', '--delay-scale', '0.01'] : []))
 let env: NodeJS.ProcessEnv = {}
 try {
   env = readEnv()
@@ -112,7 +115,10 @@ try {
   }
 } finally {
   if (keep) console.error(`\nthe simulator keeps running. Point a shell at it with:\n  set -a; . ${dir}/env; set +a\nStop it with: npx tsx sim/cli.ts down --state-dir ${dir}`)
-  else sim('down')
+  else {
+    if (withFaults) sim('faults')
+    sim('down')
+  }
 }
 console.error(failed ? '\nrehearsal FAILED' : `\nrehearsal passed: ${steps.length} steps ran, and the rerun changed nothing${keep ? '' : '; teardown left nothing'}`)
 process.exit(failed ? 1 : 0)

@@ -15,7 +15,12 @@ export interface CallRecord {
   operation: string
   mutating: boolean
   ok: boolean
+  /** HTTP attempts the SDK made (more than 1: it retried a throttle, a 5xx or a dropped connection). */
+  attempts?: number
 }
+
+/** Attempts per AWS call (1 + retries) unless AWS_MAX_ATTEMPTS says otherwise. */
+export const DEFAULT_MAX_ATTEMPTS = 8
 
 const READ_ONLY = /^(Describe|List|Get|Search|Lookup|BatchGet|Query|Scan|Head)/
 
@@ -44,6 +49,20 @@ export class AwsSession {
     public dryRun = false,
   ) {}
 
+  /**
+   * Retries, chosen deliberately: the SDK's standard mode (exponential backoff with jitter, a
+   * longer base for throttling, a retry quota) with more attempts than its default 3, because a
+   * step makes hundreds of calls and AWS throttles bursts of Describe calls. AWS_MAX_ATTEMPTS and
+   * AWS_RETRY_MODE (e.g. adaptive) override both, as the SDK documents.
+   */
+  private clientConfig() {
+    return {
+      region: this.region,
+      maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS,
+      retryMode: process.env.AWS_RETRY_MODE === 'adaptive' ? 'adaptive' : 'standard',
+    }
+  }
+
   private client<T extends Stackable>(name: string, make: () => T): T {
     let c = this.cache.get(name) as T | undefined
     if (!c) {
@@ -63,11 +82,15 @@ export class AwsSession {
         const record: CallRecord = { service, operation, mutating, ok: false }
         this.calls.push(record)
         try {
-          const out = await next(args)
+          const out = (await next(args)) as { output?: { $metadata?: { attempts?: number } } }
           record.ok = true
+          record.attempts = out?.output?.$metadata?.attempts
           return out
         } catch (err) {
-          if (err && typeof err === 'object') (err as { operation?: string }).operation ??= `${service}:${operation}`
+          if (err && typeof err === 'object') {
+            ;(err as { operation?: string }).operation ??= `${service}:${operation}`
+            record.attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts
+          }
           throw err
         }
       },
@@ -76,31 +99,32 @@ export class AwsSession {
   }
 
   get ec2(): EC2Client {
-    return this.client('EC2', () => new EC2Client({ region: this.region }))
+    return this.client('EC2', () => new EC2Client(this.clientConfig()))
   }
   get dynamodb(): DynamoDBClient {
-    return this.client('DynamoDB', () => new DynamoDBClient({ region: this.region }))
+    return this.client('DynamoDB', () => new DynamoDBClient(this.clientConfig()))
   }
   get sts(): STSClient {
-    return this.client('STS', () => new STSClient({ region: this.region }))
+    return this.client('STS', () => new STSClient(this.clientConfig()))
   }
   get ssm(): SSMClient {
-    return this.client('SSM', () => new SSMClient({ region: this.region }))
+    return this.client('SSM', () => new SSMClient(this.clientConfig()))
   }
   get logs(): CloudWatchLogsClient {
-    return this.client('Logs', () => new CloudWatchLogsClient({ region: this.region }))
+    return this.client('Logs', () => new CloudWatchLogsClient(this.clientConfig()))
   }
   get cloudwatch(): CloudWatchClient {
-    return this.client('CloudWatch', () => new CloudWatchClient({ region: this.region }))
+    return this.client('CloudWatch', () => new CloudWatchClient(this.clientConfig()))
   }
   get iam(): IAMClient {
-    return this.client('IAM', () => new IAMClient({ region: this.region }))
+    return this.client('IAM', () => new IAMClient(this.clientConfig()))
   }
 
-  summary(): { total: number; mutating: number; operations: Record<string, number> } {
+  summary(): { total: number; mutating: number; retried: number; operations: Record<string, number> } {
     const operations: Record<string, number> = {}
     for (const c of this.calls) operations[`${c.service}:${c.operation}`] = (operations[`${c.service}:${c.operation}`] ?? 0) + 1
-    return { total: this.calls.length, mutating: this.calls.filter((c) => c.mutating).length, operations }
+    const retried = this.calls.reduce((n, c) => n + Math.max(0, (c.attempts ?? 1) - 1), 0)
+    return { total: this.calls.length, mutating: this.calls.filter((c) => c.mutating).length, retried, operations }
   }
 }
 

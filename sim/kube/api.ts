@@ -17,6 +17,8 @@ export interface ApiOptions {
   /** Close every watch after this many seconds (0: only timeoutSeconds). */
   watchMaxSeconds: number
   host: () => string
+  /** Share of requests (0..1) answered as an overloaded API server does: 503, 500 or a reset connection. */
+  faultRate?: () => number
 }
 
 interface Route {
@@ -110,6 +112,15 @@ export class ClusterApi {
 
   handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://sim')
+    const rate = this.opts.faultRate?.() ?? 0
+    // Only kubectl's requests (the stand-ins model their tools' own retries elsewhere).
+    if (rate > 0 && /^kubectl/.test(String(req.headers['user-agent'] ?? '')) && Math.random() < rate && !url.pathname.startsWith('/version')) {
+      const r = Math.random()
+      if (r < 0.4) return status(res, new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'))
+      if (r < 0.7) return status(res, new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'))
+      req.socket.destroy()
+      return
+    }
     try {
       await this.route(req, res, url)
     } catch (e) {

@@ -61,7 +61,7 @@ export class Cluster {
   }
 
   async listen(port = 0): Promise<void> {
-    const api = new ClusterApi(this.store, { serverMinor: this.opts.serverMinor, watchMaxSeconds: this.opts.watchMaxSeconds, host: () => `127.0.0.1:${this.port}` })
+    const api = new ClusterApi(this.store, { serverMinor: this.opts.serverMinor, watchMaxSeconds: this.opts.watchMaxSeconds, host: () => `127.0.0.1:${this.port}`, faultRate: () => this.opts.knobs.apiFaultRate })
     this.server = http.createServer(api.handle)
     this.server.keepAliveTimeout = 5000
     await new Promise<void>((resolve, reject) => {

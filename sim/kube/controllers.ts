@@ -18,9 +18,11 @@ export interface Knobs {
   lbDelayMs: number
   /** Jobs whose name matches this regular expression fail instead of completing. */
   failJobs: string
+  /** Share of Kubernetes API requests answered with 503, 500 or a reset connection. */
+  apiFaultRate: number
 }
 
-export const DEFAULT_KNOBS: Knobs = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500, failJobs: '' }
+export const DEFAULT_KNOBS: Knobs = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500, failJobs: '', apiFaultRate: 0 }
 
 const T = {
   pods: byResource('', 'pods')!,

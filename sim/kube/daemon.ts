@@ -6,6 +6,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { FaultProxy } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { DEFAULT_KNOBS, type Knobs } from './controllers.ts'
@@ -22,14 +23,26 @@ const { values } = parseArgs({
     'lb-delay-ms': { type: 'string', default: process.env.SIM_LB_DELAY_MS },
     'fail-jobs': { type: 'string', default: process.env.SIM_FAIL_JOBS },
     'cloudwatch-interval-ms': { type: 'string', default: process.env.SIM_CLOUDWATCH_INTERVAL_MS ?? '2000' },
+    faults: { type: 'string' },
+    'api-faults': { type: 'string' },
+    'pending-ms': { type: 'string' },
+    'delay-scale': { type: 'string' },
+    'fault-seed': { type: 'string' },
   },
 })
+// AWS's delays, scaled: a NAT gateway or an EKS cluster takes minutes on AWS; --delay-scale 0.01
+// makes that seconds here. Latency faults use the same scale.
+const scale = Number(values['delay-scale'] ?? 0.01)
+const proxy = values.faults !== undefined && process.env.AWS_ENDPOINT_URL
+  ? new FaultProxy({ target: process.env.AWS_ENDPOINT_URL, rate: Number(values.faults), pendingMs: Number(values['pending-ms'] ?? 180_000) * scale, latencyMs: 2000 * scale, seed: values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']) })
+  : undefined
 const stateDir = path.resolve(values['state-dir'] ?? '.sim')
 const knobs: Knobs = {
   podStartMs: Number(values['pod-start-ms'] ?? DEFAULT_KNOBS.podStartMs),
   jobDurationMs: Number(values['job-duration-ms'] ?? DEFAULT_KNOBS.jobDurationMs),
   lbDelayMs: Number(values['lb-delay-ms'] ?? DEFAULT_KNOBS.lbDelayMs),
   failJobs: values['fail-jobs'] ?? DEFAULT_KNOBS.failJobs,
+  apiFaultRate: Number(values['api-faults'] ?? DEFAULT_KNOBS.apiFaultRate),
 }
 const clusters = new Map<string, Cluster>()
 const feeds = new Map<string, CloudWatchFeed>()
@@ -56,6 +69,7 @@ const control = http.createServer(async (req, res) => {
   const parts = url.pathname.split('/').filter(Boolean)
   try {
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pid: process.pid })
+    if (req.method === 'GET' && url.pathname === '/faults') return send(res, 200, proxy ? { rate: Number(values.faults), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
     if (req.method === 'GET' && url.pathname === '/clusters') return send(res, 200, [...clusters.values()].map(describe))
     if (req.method === 'POST' && url.pathname === '/clusters') {
       const b = await body(req)
@@ -134,6 +148,7 @@ const control = http.createServer(async (req, res) => {
 
 async function shutdown() {
   for (const f of feeds.values()) f.stop()
+  await proxy?.close()
   await Promise.all([...clusters.values()].map((c) => c.close()))
   control.close()
   try {
@@ -146,10 +161,10 @@ async function shutdown() {
 process.on('SIGTERM', shutdown)
 process.on('SIGINT', shutdown)
 
-control.listen(0, '127.0.0.1', () => {
+control.listen(0, '127.0.0.1', async () => {
   const port = (control.address() as AddressInfo).port
   fs.mkdirSync(stateDir, { recursive: true })
-  const info = { controlUrl: `http://127.0.0.1:${port}`, pid: process.pid }
+  const info = { controlUrl: `http://127.0.0.1:${port}`, pid: process.pid, ...(proxy ? { awsUrl: await proxy.listen() } : {}) }
   fs.writeFileSync(path.join(stateDir, 'sim.json.tmp'), JSON.stringify(info))
   fs.renameSync(path.join(stateDir, 'sim.json.tmp'), path.join(stateDir, 'sim.json'))
   console.log(`simulator control API on ${info.controlUrl} (pid ${process.pid})`)

@@ -65,7 +65,7 @@ export async function runSchemaLoader(pod: Obj, store: Store): Promise<RunResult
   if (storage !== 'dynamo') return { ok: false, message: `(simulated schema loader) cannot reach the ${storage || 'configured'} database: only DynamoDB is simulated` }
   if (!region) return { ok: false, message: '(simulated schema loader) no region: set schemaLoading.contactPoints to the AWS region' }
   if (!endpoint) return { ok: false, message: '(simulated schema loader) no DynamoDB endpoint: the simulator was started without moto' }
-  const client = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' }, maxAttempts: 2 })
+  const client = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' }, maxAttempts: 8 }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
   const coordinator = schemaType === 'ledger'
   const made: string[] = []
   try {
@@ -141,7 +141,7 @@ export async function runRegisterCert(pod: Obj, store: Store): Promise<RunResult
   if (!serverProps) return { ok: false, message: '(simulated register-cert) no Scalar DL server answers in this cluster' }
   const prefix = serverProps['scalar.db.dynamo.namespace.prefix'] ?? ''
   const endpoint = serverProps['scalar.db.dynamo.endpoint_override'] ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
-  const client = new DynamoDBClient({ region: serverProps['scalar.db.contact_points'], endpoint, credentials: { accessKeyId: 'scalardl', secretAccessKey: 'scalardl' }, maxAttempts: 2 })
+  const client = new DynamoDBClient({ region: serverProps['scalar.db.contact_points'], endpoint, credentials: { accessKeyId: 'scalardl', secretAccessKey: 'scalardl' }, maxAttempts: 8 }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
   const done: string[] = []
   try {
     for (const table of ['scalar.certificate', ...(auditor ? ['auditor.certificate'] : [])]) {

@@ -36,7 +36,9 @@ function region(flag?: string, config?: ClusterConfig): string {
   return r
 }
 
-const clients = (r: string) => ({ eks: new EKSClient({ region: r }), ec2: new EC2Client({ region: r }), sts: new STSClient({ region: r }), logs: new CloudWatchLogsClient({ region: r }) })
+// eksctl retries AWS calls (its SDK's retryer); the stand-in does too, so the fault proxy's throttles are absorbed as on AWS.
+const retry = { maxAttempts: 8 }
+const clients = (r: string) => ({ eks: new EKSClient({ region: r, ...retry }), ec2: new EC2Client({ region: r, ...retry }), sts: new STSClient({ region: r, ...retry }), logs: new CloudWatchLogsClient({ region: r, ...retry }) })
 
 async function describeCluster(eks: EKSClient, name: string, r: string): Promise<EksCluster> {
   try {

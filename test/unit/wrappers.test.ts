@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { Eksctl } from '../../lib/eksctl.ts'
+import { transientReason } from '../../lib/cli.ts'
 import { CommandError } from '../../lib/errors.ts'
 import { assertNoSecretsInArgs, zxRunner, type CommandRunner, type RunOptions } from '../../lib/exec.ts'
 import { Helm } from '../../lib/helm.ts'
@@ -62,12 +63,47 @@ describe('CLI wrappers', () => {
       'list --all -o json -n default': { stdout: '[{"name":"my-release-scalardl","namespace":"default","revision":"2","updated":"2026-11-25 10:00:00.1 +0000 UTC","status":"deployed","chart":"scalardl-4.12.0","app_version":"3.13.0"}]' },
       'upgrade --install r c -n default -o json': { stderr: 'Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress', exitCode: 1 },
     })
-    const h = new Helm({ runner })
+    const h = new Helm({ runner, retry: { attempts: 5, baseDelayMs: 1, maxDelayMs: 2, busyWaitMs: 20 }, onRetry: () => undefined })
     assert.ok(atLeast((await h.version()).version, '3.5'))
     const rel = await h.release('my-release-scalardl', 'default')
     assert.equal(rel?.revision, '2')
     assert.equal(await h.release('absent', 'default'), undefined)
     await assert.rejects(h.upgradeInstall('r', 'c', { namespace: 'default' }), (e: unknown) => e instanceof CommandError && /interrupted/.test(e.hint ?? ''))
+  })
+
+  test('transient failures are retried with backoff, a bounded number of times; permanent ones never', async () => {
+    const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 4, busyWaitMs: 30 }
+    const retries: string[] = []
+    // Fails twice as an overloaded API server does, then answers.
+    let n = 0
+    const flaky: CommandRunner = async () => (++n <= 2 ? { stdout: '', stderr: 'Error from server (ServiceUnavailable): the server is currently unable to handle the request', exitCode: 1 } : { stdout: '{"items":[]}', stderr: '', exitCode: 0 })
+    const k = new Kubectl({ runner: flaky, retry: fast, onRetry: (w) => retries.push(w) })
+    assert.deepEqual(await k.list('nodes'), [])
+    assert.equal(n, 3)
+    assert.equal(retries.length, 2)
+    assert.match(retries[0]!, /the server is currently unable to handle the request/)
+    // Never more than the policy allows: the last failure surfaces with its own message.
+    let m = 0
+    const down: CommandRunner = async () => (m++, { stdout: '', stderr: 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?\nconnection refused', exitCode: 1 })
+    await assert.rejects(new Kubectl({ runner: down, retry: fast, onRetry: () => undefined }).list('nodes'), (e: unknown) => e instanceof CommandError && /refused/.test(e.message))
+    assert.equal(m, 4)
+    // Permanent failures are not retried.
+    let p = 0
+    const forbidden: CommandRunner = async () => (p++, { stdout: '', stderr: 'Error from server (Forbidden): nodes is forbidden: User "x" cannot list resource "nodes"', exitCode: 1 })
+    await assert.rejects(new Kubectl({ runner: forbidden, retry: fast }).list('nodes'), CommandError)
+    assert.equal(p, 1)
+    // helm's release lock is waited out up to busyWaitMs, then reported.
+    let b = 0
+    const busy: CommandRunner = async () => (b++, { stdout: '', stderr: 'Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress', exitCode: 1 })
+    const t0 = Date.now()
+    await assert.rejects(new Helm({ runner: busy, retry: fast, onRetry: () => undefined }).upgradeInstall('r', 'c', { namespace: 'default' }), CommandError)
+    assert.ok(b >= 2 && Date.now() - t0 < 1000, `${b} tries in ${Date.now() - t0} ms`)
+    for (const [out, transient] of [
+      ['Unable to connect to the server: net/http: TLS handshake timeout', true],
+      ['An error occurred (ThrottlingException) when calling the DescribeCluster operation: Rate exceeded', true],
+      ['Error from server (NotFound): secrets "ledger-keys" not found', false],
+      ['Error: INSTALLATION FAILED: cannot re-use a name that is still in use', false],
+    ] as const) assert.equal(Boolean(transientReason(out)), transient, out)
   })
 
   test('eksctl: version, a missing cluster is undefined, JSON from stdout only, non-JSON is a typed error', async () => {

@@ -1,0 +1,233 @@
+// A fault-injecting proxy between the AWS SDK and moto: moto answers instantly and never fails,
+// AWS throttles, returns 5xx, drops connections and takes minutes to make a NAT gateway. With
+// `sim/cli.ts up --faults RATE`, AWS_ENDPOINT_URL points here and, at RATE, a request gets:
+//   - throttling in its protocol's own form: EC2 `RequestLimitExceeded` (503, XML), the query
+//     services `Throttling` (400, XML), JSON services `ThrottlingException` (400), REST-JSON
+//     services (EKS) 429 `TooManyRequestsException`;
+//   - HTTP 500 or 503 (InternalError / ServiceUnavailable);
+//   - a dropped connection (reset before any response);
+//   - added latency (then answered normally).
+// Faults are injected before the request reaches moto, except "lost answers": a mutating request
+// with a ClientToken is applied and its answer dropped, and the replay is answered from the first
+// answer, as AWS's idempotency tokens promise (moto itself ignores ClientToken).
+// Pending states, for PENDING_MS (scaled by --delay-scale): NAT gateways `pending`, instances
+// `pending` without a public IP, EKS clusters `CREATING`, after their creation.
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface FaultOptions {
+  target: string
+  /** Probability of a fault per request, 0..1. */
+  rate: number
+  /** How long new NAT gateways, instances and clusters stay pending, in ms (already scaled). */
+  pendingMs: number
+  /** Added latency per faulty-latency request, in ms (already scaled). */
+  latencyMs: number
+  /** Seeded for replays; Math.random when absent. */
+  seed?: number
+}
+
+export interface FaultStats {
+  requests: number
+  injected: Record<string, number>
+}
+
+type Protocol = 'ec2' | 'query' | 'json' | 'rest'
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function serviceOf(req: http.IncomingMessage): string {
+  const m = /Credential=[^/]+\/\d+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))
+  return m?.[1] ?? 'unknown'
+}
+
+function protocolOf(service: string, req: http.IncomingMessage): Protocol {
+  if (service === 'ec2') return 'ec2'
+  if (req.headers['x-amz-target']) return 'json'
+  if (['iam', 'sts', 'monitoring', 'cloudformation'].includes(service) && String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) return 'query'
+  return 'rest'
+}
+
+function actionOf(proto: Protocol, req: http.IncomingMessage, body: string): string {
+  if (proto === 'json') return String(req.headers['x-amz-target']).split('.').pop() ?? ''
+  if (proto === 'ec2' || proto === 'query') return new URLSearchParams(body).get('Action') ?? ''
+  return `${req.method} ${req.url?.split('?')[0]}`
+}
+
+const READ_ONLY = /^(Describe|List|Get|Search|Lookup|BatchGet|Query|Scan|Head)|^GET /
+
+function throttle(proto: Protocol): { status: number; headers: Record<string, string>; body: string } {
+  const id = `fault-${Math.random().toString(16).slice(2, 10)}`
+  switch (proto) {
+    case 'ec2':
+      return { status: 503, headers: { 'content-type': 'text/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>${id}</RequestID></Response>` }
+    case 'query':
+      return { status: 400, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>${id}</RequestId></ErrorResponse>` }
+    case 'json':
+      return { status: 400, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': id }, body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }) }
+    default:
+      return { status: 429, headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException', 'x-amzn-requestid': id }, body: JSON.stringify({ message: 'Too Many Requests' }) }
+  }
+}
+
+function serverError(proto: Protocol, status: 500 | 503): { status: number; headers: Record<string, string>; body: string } {
+  const code = status === 500 ? 'InternalError' : 'ServiceUnavailable'
+  const message = status === 500 ? 'We encountered an internal error. Please try again.' : 'The service is unavailable. Please try again shortly.'
+  if (proto === 'ec2') return { status, headers: { 'content-type': 'text/xml' }, body: `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault</RequestID></Response>` }
+  if (proto === 'query') return { status, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Receiver</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>` }
+  return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }) }
+}
+
+/**
+ * For each anchor whose id is young, replaces the first `from` between it and the next anchor
+ * (the rest of that resource's element in the XML answer).
+ */
+function rewriteAfter(text: string, anchor: RegExp, young: (id: string) => boolean, from: string | RegExp, to: string): string {
+  const hits = [...text.matchAll(anchor)]
+  if (!hits.some((h) => young(h[1]!))) return text
+  let out = ''
+  let last = 0
+  hits.forEach((h, i) => {
+    const start = h.index! + h[0].length
+    const end = i + 1 < hits.length ? hits[i + 1]!.index! : text.length
+    out += text.slice(last, start)
+    const part = text.slice(start, end)
+    out += young(h[1]!) ? part.replace(from, to) : part
+    last = end
+  })
+  return out + text.slice(last)
+}
+
+export class FaultProxy {
+  readonly stats: FaultStats = { requests: 0, injected: {} }
+  private server?: http.Server
+  private readonly random: () => number
+  /** When each NAT gateway, instance and cluster was created (first seen in a create answer). */
+  private readonly born = new Map<string, number>()
+  /** Answers of mutating requests by ClientToken, replayed as AWS does. */
+  private readonly tokens = new Map<string, { status: number; headers: http.OutgoingHttpHeaders; body: Buffer }>()
+  url = ''
+
+  constructor(private readonly o: FaultOptions) {
+    this.random = o.seed === undefined ? Math.random : prng(o.seed)
+  }
+
+  async listen(port = 0): Promise<string> {
+    this.server = http.createServer((req, res) => void this.handle(req, res))
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', () => resolve()))
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    return this.url
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections()
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()))
+  }
+
+  private count(kind: string): void {
+    this.stats.injected[kind] = (this.stats.injected[kind] ?? 0) + 1
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = Buffer.concat(chunks)
+    this.stats.requests++
+    const service = serviceOf(req)
+    const proto = protocolOf(service, req)
+    const action = actionOf(proto, req, body.toString())
+    const token = proto === 'ec2' ? new URLSearchParams(body.toString()).get('ClientToken') : undefined
+    const replay = token ? this.tokens.get(`${action}:${token}`) : undefined
+    if (replay) {
+      res.writeHead(replay.status, replay.headers).end(replay.body)
+      return
+    }
+    // Control endpoints of moto (reset, data) pass untouched.
+    if (req.url?.startsWith('/moto-api')) return this.forward(req, res, body, service, action)
+    if (this.random() < this.o.rate) {
+      const r = this.random()
+      const mutating = !READ_ONLY.test(action)
+      if (r < 0.4) {
+        this.count('throttle')
+        const t = throttle(proto)
+        res.writeHead(t.status, t.headers).end(t.body)
+        return
+      }
+      if (r < 0.6) {
+        const status = r < 0.5 ? 500 : 503
+        this.count(`http-${status}`)
+        const e = serverError(proto, status)
+        res.writeHead(e.status, e.headers).end(e.body)
+        return
+      }
+      if (r < 0.75) {
+        if (mutating && token) {
+          // Applied, answer lost: the retry with the same token is answered from the cache.
+          this.count('lost-answer')
+          await this.forward(req, undefined, body, service, action, token)
+          req.socket.destroy()
+          return
+        }
+        this.count('dropped-connection')
+        req.socket.destroy()
+        return
+      }
+      this.count('latency')
+      await new Promise((r2) => setTimeout(r2, this.o.latencyMs))
+    }
+    await this.forward(req, res, body, service, action, token ?? undefined)
+  }
+
+  private async forward(req: http.IncomingMessage, res: http.ServerResponse | undefined, body: Buffer, service: string, action: string, token?: string): Promise<void> {
+    const headers = { ...req.headers }
+    delete headers['content-length']
+    let out: Response
+    try {
+      out = await fetch(`${this.o.target}${req.url}`, { method: req.method, headers: headers as Record<string, string>, body: ["GET", "HEAD"].includes(req.method ?? "") ? undefined : new Uint8Array(body) })
+    } catch (e) {
+      res?.writeHead(502, { 'content-type': 'text/plain' }).end(`fault proxy: moto unreachable: ${(e as Error).message}`)
+      return
+    }
+    let text = Buffer.from(await out.arrayBuffer())
+    if (out.ok) text = Buffer.from(this.pending(service, action, text.toString()))
+    const outHeaders: http.OutgoingHttpHeaders = {}
+    out.headers.forEach((v, k) => {
+      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) outHeaders[k] = v
+    })
+    if (token && out.ok) this.tokens.set(`${action}:${token}`, { status: out.status, headers: outHeaders, body: text })
+    res?.writeHead(out.status, outHeaders).end(text)
+  }
+
+  /** Records creations and rewrites states to pending while young. */
+  private pending(service: string, action: string, text: string): string {
+    if (!this.o.pendingMs) return text
+    const now = Date.now()
+    const young = (id: string) => now - (this.born.get(id) ?? 0) < this.o.pendingMs
+    if (service === 'ec2' && action === 'CreateNatGateway') for (const m of text.matchAll(/<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g)) this.born.set(m[1]!, now)
+    if (service === 'ec2' && action === 'RunInstances') for (const m of text.matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)) this.born.set(m[1]!, now)
+    if (service === 'eks' && action === 'POST /clusters') {
+      const m = /"name"\s*:\s*"([^"]+)"/.exec(text)
+      if (m) this.born.set(`eks:${m[1]}`, now)
+    }
+    if (service === 'ec2' && (action === 'DescribeNatGateways' || action === 'CreateNatGateway')) {
+      return rewriteAfter(text, /<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g, young, '<state>available</state>', '<state>pending</state>')
+    }
+    if (service === 'ec2' && (action === 'DescribeInstances' || action === 'RunInstances')) {
+      return rewriteAfter(text, /<instanceId>(i-[0-9a-f]+)<\/instanceId>/g, young, /<instanceState>\s*<code>16<\/code>\s*<name>running<\/name>\s*<\/instanceState>/, '<instanceState><code>0</code><name>pending</name></instanceState>')
+    }
+    if (service === 'eks' && /^GET \/clusters\/[^/]+$/.test(action)) {
+      const name = decodeURIComponent(action.split('/')[2]!)
+      if (young(`eks:${name}`)) return text.replace(/"status"\s*:\s*"ACTIVE"/, '"status": "CREATING"')
+    }
+    return text
+  }
+}
