@@ -105,6 +105,12 @@ const cidrString = z.string().trim().superRefine((v, ctx) => {
   }
 })
 
+/** A command or its path: no spaces or shell characters (commands run without a shell). */
+const tool = (fallback: string) => z.string().trim().regex(/^[\w./+-]+$/, 'must be a command name or a path, without spaces or shell characters').default(fallback)
+
+/** A file path (existence and content are checked by the step that uses it). */
+const filePath = z.string().trim().refine((v) => !/[\0\r\n]/.test(v), 'holds a line break or NUL').default('')
+
 /** A VPC range: valid, private, between /16 and /20. */
 const vpcCidr = (fallback: string) =>
   cidrString.default(fallback).superRefine((v, ctx) => {
@@ -143,7 +149,7 @@ const schema = z.object({
       }
     }),
   BASTION_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as t3.small').default('t3.small'),
-  BASTION_KEY_NAME: z.string().trim().max(255).default(''),
+  BASTION_KEY_NAME: z.string().trim().max(255, 'is longer than 255 characters').regex(/^[\x20-\x7e]*$/, 'may only hold printable ASCII characters').default(''),
   NODE_COUNT: int(1, 100).default(3),
   NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.xlarge').default('m5.xlarge'),
   DATABASE: z
@@ -217,9 +223,9 @@ const schema = z.object({
   SCALARDL_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 4.12.0').default('4.12.0'),
   SCHEMA_LOADING_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.14.0').default('2.14.0'),
   LEDGER_PROOF_ENABLED: bool.default(true),
-  LEDGER_PRIVATE_KEY_FILE: z.string().trim().default(''),
-  SCALARDL_DB_USERNAME: z.string().trim().optional(),
-  SCALARDL_DB_PASSWORD: z.string().optional(),
+  LEDGER_PRIVATE_KEY_FILE: filePath,
+  SCALARDL_DB_USERNAME: z.string().trim().regex(/^[A-Z0-9]{16,128}$/, 'is not an AWS access key id (16 to 128 upper-case letters and digits, e.g. AKIA...)').optional(),
+  SCALARDL_DB_PASSWORD: z.string().min(8, 'is too short for a secret access key').refine((v) => !/[\r\n]/.test(v), 'holds a line break').optional(),
   SYSTEM_NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.large').default('m5.large'),
   AUDITOR_ENABLED: bool.default(false),
   AUDITOR_CLUSTER_NAME: z.string().trim().max(40, 'is longer than 40 characters').regex(CLUSTER, 'must be lower-case letters, digits and hyphens, starting with a letter').optional(),
@@ -232,17 +238,17 @@ const schema = z.object({
       const bad = v.split(',').map((x) => x.trim()).filter((x) => x && !/^vpc-[0-9a-f]{8,17}$/.test(x))
       if (bad.length) ctx.addIssue({ code: 'custom', message: `has ${bad.map((b) => `"${b}"`).join(', ')}, not VPC ids such as vpc-0123456789abcdef0` })
     }),
-  AUDITOR_PRIVATE_KEY_FILE: z.string().trim().default(''),
-  AUDITOR_CERTIFICATE_FILE: z.string().trim().default(''),
-  LEDGER_CERTIFICATE_FILE: z.string().trim().default(''),
+  AUDITOR_PRIVATE_KEY_FILE: filePath,
+  AUDITOR_CERTIFICATE_FILE: filePath,
+  LEDGER_CERTIFICATE_FILE: filePath,
   SCALARDL_AUDIT_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.12.0').default('2.12.0'),
   AUDITOR_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl-audit'),
   AUDIT_SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-audit-schema'),
   SCALARDL_CLIENT_SDK_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.13.0').default('3.13.0'),
   LOCK_LEASE_SECONDS: int(10, 3600).default(120),
-  KUBECTL: z.string().trim().min(1).default('kubectl'),
-  HELM: z.string().trim().min(1).default('helm'),
-  EKSCTL: z.string().trim().min(1).default('eksctl'),
+  KUBECTL: tool('kubectl'),
+  HELM: tool('helm'),
+  EKSCTL: tool('eksctl'),
 })
 
 type Raw = z.infer<typeof schema>

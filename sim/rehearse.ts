@@ -7,7 +7,7 @@
 //   --faults   puts AWS behind the fault proxy: 20 % of calls throttled, failed with 5xx, dropped
 //              or slowed, and NAT gateways, instances and EKS clusters pending for a while
 //   --keep     leaves the simulator running and prints how to reach it
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -44,6 +44,8 @@ function readEnv(): NodeJS.ProcessEnv {
     SCALARDL_DB_USERNAME: 'AKIAREHEARSAL0000000',
     SCALARDL_DB_PASSWORD: 'rehearsal-secret-access-key',
     LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem'),
+    // Every eksctl and helm invocation's arguments, for the secret scan at the end.
+    SIM_ARGV_LOG: path.join(dir, 'output', 'stand-in-argv.log'),
     ...(withAuditor
       ? {
           AUDITOR_ENABLED: 'true',
@@ -61,19 +63,64 @@ function readEnv(): NodeJS.ProcessEnv {
   return env
 }
 
-/** Runs one step with --json; returns its exit code and reported status. */
-function run(step: string, env: NodeJS.ProcessEnv): { code: number; status?: string } {
-  const extra = STEP_FLAGS[step] ?? []
-  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', `${step}.ts`), '--env-file', path.join(root, '.env.example'), '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' })
+const logs = path.join(dir, 'output')
+fs.mkdirSync(logs, { recursive: true })
+let runs = 0
+
+/**
+ * Runs one script with --json, its stderr shown live and, with its stdout, kept under
+ * output/ for the secret scan; returns its exit code and reported status.
+ */
+async function run(script: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; status?: string }> {
+  const name = path.basename(script, '.ts')
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '--env-file', path.join(root, '.env.example'), '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: root })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => {
+    stderr += d
+    process.stderr.write(d)
+  })
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)))
+  const n = String(++runs).padStart(2, '0')
+  fs.writeFileSync(path.join(logs, `${n}-${name}.stdout`), stdout)
+  fs.writeFileSync(path.join(logs, `${n}-${name}.stderr`), stderr)
   let status: string | undefined
   try {
-    const out = JSON.parse(res.stdout)
+    const out = JSON.parse(stdout)
     // 07-verify prints its checklist as an array of checks.
     status = Array.isArray(out) ? (out.every((c: { status: string }) => c.status === 'pass') ? 'ok' : 'failed') : out.status
   } catch {
     // reported through the exit code
   }
-  return { code: res.status ?? 1, status }
+  return { code, status }
+}
+
+/** Every file the rehearsal left (step output, journal, rendered files, argv of every stand-in call, simulator logs), searched for the secrets it used. */
+function leaks(env: NodeJS.ProcessEnv): string[] {
+  const pem = (f?: string) => (f && fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----')) : [])
+  const keyFiles = [env.LEDGER_PRIVATE_KEY_FILE, env.AUDITOR_PRIVATE_KEY_FILE].filter((f): f is string => Boolean(f))
+  const needles = [
+    ['GITHUB_TOKEN', env.GITHUB_TOKEN],
+    ['GITHUB_TOKEN (base64)', Buffer.from(env.GITHUB_TOKEN ?? '').toString('base64')],
+    ['SCALARDL_DB_PASSWORD', env.SCALARDL_DB_PASSWORD],
+    ['SCALARDL_DB_PASSWORD (base64)', Buffer.from(env.SCALARDL_DB_PASSWORD ?? '').toString('base64')],
+    ...keyFiles.flatMap((f) => pem(f).map((line, i) => [`${path.basename(f)} line ${i + 1}`, line])),
+    ...keyFiles.map((f) => [`${path.basename(f)} (base64)`, Buffer.from(fs.readFileSync(f, 'utf8')).toString('base64').slice(0, 40)]),
+  ].filter((x): x is [string, string] => Boolean(x[1]) && x[1]!.length >= 8)
+  const found: string[] = []
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name)
+      if (e.isDirectory()) walk(f)
+      else if (!keyFiles.includes(f)) {
+        const text = fs.readFileSync(f, 'utf8')
+        for (const [what, needle] of needles) if (text.includes(needle)) found.push(`${what} in ${path.relative(dir, f)}`)
+      }
+    }
+  }
+  walk(dir)
+  return found
 }
 
 let failed = false
@@ -85,7 +132,7 @@ try {
   for (const pass of ['first run', 'rerun: nothing should change']) {
     console.error(`\n=== ${pass} ===\n`)
     for (const step of steps) {
-      const r = run(step, env)
+      const r = await run(path.join(root, 'runbooks', `${step}.ts`), env, STEP_FLAGS[step] ?? [])
       if (r.code !== 0 || (pass.startsWith('rerun') && r.status !== 'ok')) {
         console.error(`\n${step} ${r.code !== 0 ? `exited ${r.code}` : `reported "${r.status}" on a rerun instead of "ok"`}`)
         failed = true
@@ -98,16 +145,9 @@ try {
   if (!failed && !keep) {
     console.error('\n=== teardown (99-teardown --yes --confirm rehearsal), then again: nothing left to delete ===\n')
     for (const [i, args] of [['--yes', '--confirm', 'rehearsal'], ['--yes', '--confirm', 'rehearsal']].entries()) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', '99-teardown.ts'), '--env-file', path.join(root, '.env.example'), '--json', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root, encoding: 'utf8' })
-      const status = (() => {
-        try {
-          return JSON.parse(r.stdout).status
-        } catch {
-          return undefined
-        }
-      })()
-      if (r.status !== 0 || (i === 1 && status !== 'ok')) {
-        console.error(`\n99-teardown ${r.status !== 0 ? `exited ${r.status}` : `reported "${status}" on the second run`}`)
+      const r = await run(path.join(root, 'runbooks', '99-teardown.ts'), env, args)
+      if (r.code !== 0 || (i === 1 && r.status !== 'ok')) {
+        console.error(`\n99-teardown ${r.code !== 0 ? `exited ${r.code}` : `reported "${r.status}" on the second run`}`)
         failed = true
         break
       }
@@ -116,9 +156,16 @@ try {
 } finally {
   if (keep) console.error(`\nthe simulator keeps running. Point a shell at it with:\n  set -a; . ${dir}/env; set +a\nStop it with: npx tsx sim/cli.ts down --state-dir ${dir}`)
   else {
-    if (withFaults) sim('faults')
+    if (withFaults) {
+      const stats = JSON.parse(spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), 'faults', '--state-dir', dir], { cwd: root, encoding: 'utf8' }).stdout || '{}')
+      const total = Object.values((stats.injected ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0)
+      console.error(`\nfault proxy: ${total} faults injected in ${stats.requests} AWS requests (${Object.entries(stats.injected ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')})`)
+    }
     sim('down')
   }
 }
+const leaked = env.GITHUB_TOKEN ? leaks(env) : []
+console.error(`secret scan: ${leaked.length ? `LEAKS FOUND: ${leaked.join('; ')}` : 'no GitHub token, database secret or private key material in any output, journal, rendered file, stand-in argv or simulator log'}`)
+if (leaked.length) failed = true
 console.error(failed ? '\nrehearsal FAILED' : `\nrehearsal passed: ${steps.length} steps ran, and the rerun changed nothing${keep ? '' : '; teardown left nothing'}`)
 process.exit(failed ? 1 : 0)
