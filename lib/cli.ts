@@ -45,6 +45,8 @@ const TRANSIENT = [
   /etcdserver: (leader changed|request timed out)/i,
   /\b(Throttling|ThrottlingException|RequestLimitExceeded|TooManyRequests)\b|Rate exceeded|too many requests/i,
   /\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)\b/i,
+  // kubectl's client-side validation and discovery, when the API server did not answer in time.
+  /failed to download openapi|couldn't get (current server API group list|resource list)/i,
 ]
 /** helm's lock on a release: another install, upgrade or rollback is running. */
 const BUSY = /another operation \(install\/upgrade\/rollback\) is in progress/i

@@ -1,5 +1,8 @@
 // The one wait helper: polls with a backing-off interval until a deadline, shows progress,
-// and on timeout says what it last saw.
+// and on timeout says what it last saw. The interval grows with the time already waited (a
+// tenth of it, between a floor and a ceiling), so a wait ends at most about 10 % after the
+// thing it waits for, whether that takes seconds (the simulator) or 15 minutes (EKS), without
+// polling AWS more than needed.
 import { RunbookError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { formatDuration } from './log.ts'
@@ -18,8 +21,9 @@ export interface WaitOptions {
   what: string
   timeoutMs: number
   log?: Logger
-  /** First interval; doubles up to maxIntervalMs. */
+  /** Shortest interval (default 250 ms); the interval is a tenth of the time waited so far, at least this. */
   intervalMs?: number
+  /** Longest interval (default 15 s). */
   maxIntervalMs?: number
   hint?: string
 }
@@ -41,7 +45,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>): Promise<T | undefined> {
   const start = Date.now()
   const deadline = start + opts.timeoutMs
-  let interval = opts.intervalMs ?? 500
+  const minInterval = opts.intervalMs ?? 250
   const maxInterval = opts.maxIntervalMs ?? 15000
   let progress: ReturnType<Logger['progress']> | undefined
   let last = ''
@@ -55,8 +59,8 @@ export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>
       if (now >= deadline) throw new WaitTimeoutError(opts.what, last, now - start, opts.hint)
       progress ??= opts.log?.progress(opts.what)
       progress?.update(last)
+      const interval = Math.min(maxInterval, Math.max(minInterval, (now - start) / 10))
       await sleep(Math.min(interval, deadline - now))
-      interval = Math.min(interval * 2, maxInterval)
     }
   } finally {
     progress?.done()

@@ -4,8 +4,9 @@
 // verification result when 07-verify exists, and stops the simulator. Nothing leaves this machine.
 //   npm run rehearse [-- --auditor] [-- --keep]
 //   --auditor  also deploys Scalar DL Auditor (05-auditor: its own VPC and cluster, peered)
-//   --faults   puts AWS behind the fault proxy: 20 % of calls throttled, failed with 5xx, dropped
-//              or slowed, and NAT gateways, instances and EKS clusters pending for a while
+//   --faults   puts AWS behind the fault proxy (20 % of calls throttled, failed with 5xx, dropped
+//              or slowed; NAT gateways, instances and EKS clusters pending for a while) and
+//              fails 5 % of kubectl's requests to the Kubernetes API (503, 500, reset)
 //   --keep     leaves the simulator running and prints how to reach it
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -124,7 +125,7 @@ function leaks(env: NodeJS.ProcessEnv): string[] {
 }
 
 let failed = false
-sim('up', ...(withFaults ? ['--faults', '0.2', '--pending-ms', '180000', '--delay-scale', '0.01'] : []))
+sim('up', ...(withFaults ? ['--faults', '0.2', '--api-faults', '0.05', '--pending-ms', '180000', '--delay-scale', '0.01'] : []))
 let env: NodeJS.ProcessEnv = {}
 try {
   env = readEnv()

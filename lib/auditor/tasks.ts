@@ -241,7 +241,7 @@ export function certificatesTask(): Task<AuditorState> {
             await k.run(['delete', 'job', name, '-n', ns, '--ignore-not-found', '--cascade=foreground'])
             await k.apply(yaml, { namespace: ns })
           }
-          await waitFor({ what: `Job ${name} (register-cert for ${r.holder}) in ${v.config.clusterName}`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: `kubectl logs job/${name} -n ${ns} shows the client's answer` }, async () => {
+          await waitFor({ what: `Job ${name} (register-cert for ${r.holder}) in ${v.config.clusterName}`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl logs job/${name} -n ${ns} shows the client's answer` }, async () => {
             const st = jobStatus(await k.get('job', name, { namespace: ns }))
             return { done: st === 'complete', status: st, failed: st === 'failed' ? `the Job failed: kubectl logs job/${name} -n ${ns}` : undefined }
           })

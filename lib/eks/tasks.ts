@@ -90,7 +90,7 @@ export function clusterTask(): Task<EksState> {
           progress.done()
         }
       }
-      s.cluster = await waitFor({ what: `cluster ${ctx.config.clusterName} to be ACTIVE`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 5000 }, async () => {
+      s.cluster = await waitFor({ what: `cluster ${ctx.config.clusterName} to be ACTIVE`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
         const c = await e.getCluster(ctx.config.clusterName)
         return { done: c?.Status === 'ACTIVE', status: c?.Status ?? 'not visible yet', value: c, failed: c?.Status === 'FAILED' ? 'the cluster is FAILED: see the CloudFormation stack eksctl-<name>-cluster' : undefined }
       })
@@ -171,7 +171,7 @@ export function poolNodesReadyTask(): Task<EksState> {
     },
     async apply(ctx) {
       const k = kubectlFor(ctx)
-      await waitFor({ what: `${ctx.config.nodeCount} Scalar DL nodes to be Ready`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 2000 }, async () => {
+      await waitFor({ what: `${ctx.config.nodeCount} Scalar DL nodes to be Ready`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
         const n = (await k.list('nodes', { selector: POOL_SELECTOR })).filter(ready).length
         return { done: n >= ctx.config.nodeCount, status: `${n} of ${ctx.config.nodeCount} Ready` }
       })

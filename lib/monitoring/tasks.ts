@@ -122,7 +122,7 @@ export function agentsOnEveryNodeTask(): Task {
       return c.missing.length ? { holds: false, detail: `wait: ${describeMissing(c)}` } : { holds: true, detail: `both agents on all ${c.nodes} nodes` }
     },
     async apply(ctx) {
-      const done = await waitFor({ what: 'the CloudWatch agent and Fluent Bit on every node', timeoutMs: Math.min(ctx.config.waitTimeoutMs, 600_000), log: ctx.log, intervalMs: 1000 }, async () => {
+      const done = await waitFor({ what: 'the CloudWatch agent and Fluent Bit on every node', timeoutMs: Math.min(ctx.config.waitTimeoutMs, 600_000), log: ctx.log }, async () => {
         const c = await agentCoverage(ctx)
         const hopeless = c.missing.filter((m) => /not tolerated|not found/.test(m.reason))
         return { done: !c.missing.length, status: describeMissing(c) || 'all ready', value: c, failed: hopeless.length ? describeMissing({ missing: hopeless, nodes: c.nodes }) : undefined }

@@ -111,7 +111,7 @@ export function bastionTask(target: TargetOf): Task<NetworkState> {
         const amiId = await latestAmazonLinuxAmi(ctx.aws.ssm, t.bastion.instanceType)
         const launch = () => launchBastion(ec2, { cluster: t.cluster, amiId, instanceType: t.bastion.instanceType, subnetId: subnet.SubnetId!, securityGroupId: s.bastionSgId!, instanceProfile: bastionRoleName(t.cluster), keyName: t.bastion.keyName })
         // A new instance profile takes a few seconds to be usable by EC2.
-        instance = await waitFor({ what: `the bastion's instance profile to be usable`, timeoutMs: Math.min(ctx.config.waitTimeoutMs, 120_000), log: ctx.log, intervalMs: 2000 }, async () => {
+        instance = await waitFor({ what: `the bastion's instance profile to be usable`, timeoutMs: Math.min(ctx.config.waitTimeoutMs, 120_000), log: ctx.log }, async () => {
           try {
             return { done: true, status: 'launched', value: await launch() }
           } catch (err) {

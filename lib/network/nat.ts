@@ -57,7 +57,7 @@ export function natGatewaysTask(target: TargetOf): Task<NetworkState & { natAddr
       const ids = created.map((n) => n.NatGatewayId!)
       // NAT gateways take a few minutes on AWS: wait for all of them together.
       s.nats = (await waitFor(
-        { what: `NAT gateway${ids.length > 1 ? 's' : ''} ${ids.join(', ')} to be available`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000 },
+        { what: `NAT gateway${ids.length > 1 ? 's' : ''} ${ids.join(', ')} to be available`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log },
         async () => {
           const now = await describeNatGateways(ec2, ids)
           const failed = now.find((n) => n.State === 'failed' || n.State === 'deleted')

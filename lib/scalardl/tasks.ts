@@ -259,7 +259,7 @@ export function schemaReleaseTask(): Task<ScalarState> {
       const current = !drift && (await schemaJob(ctx)).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
       if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [valuesFile(ctx.config, 'schema'), overridesFile(ctx.config, 'schema')] })
-      const done = await waitFor({ what: `the schema-loading Job of ${c.schemaRelease} to complete`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why' }, async () => {
+      const done = await waitFor({ what: `the schema-loading Job of ${c.schemaRelease} to complete`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why' }, async () => {
         const j = await schemaJob(ctx)
         return { done: j.status === 'complete', status: j.reason, value: j, failed: j.status === 'failed' ? `the Job failed: ${j.reason}` : undefined }
       })
@@ -310,7 +310,7 @@ function serverReleaseTask(title: string): Task<ScalarState> {
       const { release, drift } = await releaseDrift(ctx, c.release, 'server')
       const current = !drift
       if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
-      const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 1000, hint: `kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), Pending (taint, label, node count)` }, async () => {
+      const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), Pending (taint, label, node count)` }, async () => {
         const x = await deploymentsReady(ctx, s)
         return { done: x.ok, status: x.status, value: x }
       })

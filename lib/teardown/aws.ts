@@ -37,7 +37,7 @@ import { waitFor } from '../wait.ts'
 
 /** Retries a delete that AWS refuses while a dependency is still going away. */
 async function untilFree<T>(ctx: TaskContext, what: string, fn: () => Promise<T>): Promise<T> {
-  return (await waitFor({ what, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 2000 }, async () => {
+  return (await waitFor({ what, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
     try {
       return { done: true, status: 'done', value: await fn() }
     } catch (e) {
@@ -139,7 +139,7 @@ export function bastionTask(): Task {
       const ids = await liveBastions(ec2, ctx.config.clusterName)
       if (ids.length) {
         await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }))
-        await waitFor({ what: `bastion ${ids.join(', ')} to terminate`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 2000 }, async () => {
+        await waitFor({ what: `bastion ${ids.join(', ')} to terminate`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
           const left = await liveBastions(ec2, ctx.config.clusterName)
           return { done: !left.length, status: left.length ? `${left.join(', ')} still there` : 'terminated' }
         })
@@ -170,7 +170,7 @@ export function natTask(): Task {
       const nats = await findNatGateways(ec2, ctx.config.clusterName)
       for (const n of nats) await ec2.send(new DeleteNatGatewayCommand({ NatGatewayId: n.NatGatewayId }))
       if (nats.length) {
-        await waitFor({ what: `NAT gateways ${nats.map((n) => n.NatGatewayId).join(', ')} to be deleted`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, intervalMs: 2000 }, async () => {
+        await waitFor({ what: `NAT gateways ${nats.map((n) => n.NatGatewayId).join(', ')} to be deleted`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
           const now = await describeNatGateways(ec2, nats.map((n) => n.NatGatewayId!))
           return { done: now.every((n) => n.State === 'deleted'), status: now.map((n) => `${n.NatGatewayId} ${n.State}`).join(', ') }
         })

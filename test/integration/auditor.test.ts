@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { CreateRouteTableCommand, CreateVpcCommand, DescribeRouteTablesCommand, DescribeVpcPeeringConnectionsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { DynamoDBClient, ListBackupsCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb'
+import { CreateRouteTableCommand, CreateSubnetCommand, CreateVpcCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeVpcPeeringConnectionsCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
 import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
@@ -42,6 +43,12 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 const tagged = async (cluster: string) => Object.values(await inventory(env(), cluster)).reduce((a, b) => a + b, 0)
+const tables = async () => {
+  const ddb = new DynamoDBClient(cfg())
+  const names = (await ddb.send(new ListTablesCommand({}))).TableNames!.filter((t) => t.startsWith('aud_'))
+  ddb.destroy()
+  return names
+}
 const livePeerings = async () => ((await ec2.send(new DescribeVpcPeeringConnectionsCommand({}))).VpcPeeringConnections ?? []).filter((p) => !['deleted', 'rejected', 'failed', 'expired'].includes(p.Status?.Code ?? ''))
 
 let clientVpc = ''
@@ -163,8 +170,12 @@ describe('05-auditor against the simulator', () => {
     assert.match(verify.json.find((c: { name: string }) => c.name === 'peering').detail, /3 connection\(s\) active/)
   })
 
-  test('teardown removes both sides and the peering, keeps the client VPC, the tables and the logs', async () => {
+  test('teardown removes both sides and the peering, keeps the client VPC, untagged resources, the tables and the logs; --delete-data backs up first', async () => {
     const e = env({ CLIENT_VPC_IDS: clientVpc })
+    // Resources the runbook did not make: they must survive.
+    const foreignVpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.99.0.0/16' }))).Vpc!.VpcId!
+    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: foreignVpc, CidrBlock: '10.99.0.0/24' }))).Subnet!.SubnetId!
+    const foreignInstance = (await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, SubnetId: subnet }))).Instances![0]!.InstanceId!
     const r = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', LEDGER], e)
     assert.equal(r.code, 0, r.stderr)
     assert.equal(await tagged(LEDGER), 0, JSON.stringify(await inventory(e, LEDGER)))
@@ -177,9 +188,22 @@ describe('05-auditor against the simulator', () => {
     const client = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: clientRouteTables }))).RouteTables!
     assert.equal(client.length, 2, 'the client VPC route tables survive')
     assert.ok(client.every((t) => !(t.Routes ?? []).some((x) => x.VpcPeeringConnectionId)), 'no route to a deleted peering is left in the client VPC')
-    assert.match(r.stderr, /kept \d+ table\(s\)/)
+    assert.match(r.json.tasks.find((t: { title: string }) => /DynamoDB tables/.test(t.title)).detail, /^kept \d+ table/)
+    assert.ok((await tables()).length >= 15, 'the Ledger and Auditor tables are kept by default')
+    assert.equal((await ec2.send(new DescribeVpcsCommand({ VpcIds: [foreignVpc] }))).Vpcs!.length, 1, 'the untagged VPC survives')
+    assert.equal((await ec2.send(new DescribeInstancesCommand({ InstanceIds: [foreignInstance] }))).Reservations![0]!.Instances![0]!.State?.Name, 'running', 'the untagged instance survives')
     const second = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', LEDGER], e)
     assert.equal(second.code, 0, second.stderr)
+    assert.equal(second.json.status, 'ok')
     assert.equal(second.json.summary.changed, 0)
+
+    const data = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', LEDGER, '--delete-data', '--delete-logs'], e)
+    assert.equal(data.code, 0, data.stderr)
+    assert.deepEqual(await tables(), [])
+    const ddb = new DynamoDBClient(cfg())
+    const backups = (await ddb.send(new ListBackupsCommand({}))).BackupSummaries!.filter((b) => b.TableName?.startsWith('aud_'))
+    ddb.destroy()
+    assert.ok(backups.length >= 15, `every table was backed up first (${backups.length})`)
+    assert.match(data.json.tasks.find((t: { title: string }) => /DynamoDB tables/.test(t.title)).detail, /backups: arn:aws:dynamodb:/)
   })
 })

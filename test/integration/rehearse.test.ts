@@ -1,19 +1,29 @@
-// Smoke test of `npm run rehearse -- --auditor`: the README's main job, Ledger and Auditor end to
-// end (every step twice, the checklist, the teardown twice), leaving nothing behind.
+// Smoke test of `npm run rehearse -- --auditor --faults`: the README's main job, Ledger and Auditor
+// end to end (every step twice, the checklist, the teardown twice) while the fault proxy throttles,
+// fails, drops and slows a fifth of the AWS calls, resources stay pending for a while and the
+// Kubernetes API fails some of kubectl's requests; then no secret in any output, and nothing left.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { test } from 'node:test'
 import { ROOT } from '../helpers/run-step.ts'
 
-test('npm run rehearse -- --auditor passes, every check green, and stops the simulator it started', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--auditor'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' }, timeout: 300_000 })
+test('npm run rehearse -- --auditor --faults passes, every check green, no secret leaked, and stops the simulator it started', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--auditor', '--faults'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' }, timeout: 600_000 })
   assert.equal(r.status, 0, r.stderr.slice(-3000))
   assert.match(r.stderr, /rehearsal passed: 8 steps ran, and the rerun changed nothing; teardown left nothing/)
   assert.match(r.stderr, /RECAP 01-vpc: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
   assert.match(r.stderr, /RECAP 05-auditor: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
   assert.match(r.stderr, /VERIFY 07-verify: 9 of 9 checks passed/)
   assert.match(r.stderr, /peering +1 connection\(s\) active/)
+  // The faults were real: about a fifth of the AWS requests, and the waits saw pending states.
+  const faults = /fault proxy: (\d+) faults injected in (\d+) AWS requests/.exec(r.stderr)
+  assert.ok(faults, 'the fault proxy reported')
+  const [injected, requests] = [Number(faults[1]), Number(faults[2])]
+  assert.ok(requests > 200 && injected / requests > 0.1, `${injected} of ${requests}`)
+  assert.match(r.stderr, /waiting for NAT gateway nat-\w+ to be available \(.*last seen: nat-\w+ pending\)/)
+  assert.match(r.stderr, /waiting for cluster rehearsal to be ACTIVE \(.*last seen: CREATING\)/)
+  assert.match(r.stderr, /secret scan: no GitHub token, database secret or private key material/)
   const dir = /simulator state in (\S+);/.exec(r.stderr)![1]!
   const left = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.trim()
   assert.equal(left, '', `processes of the rehearsal are still running: ${left}`)

@@ -9,15 +9,19 @@ function logger(): { log: Logger; output: string[] } {
 }
 
 describe('waitFor', () => {
-  test('returns the value once done, polling with a backing-off interval', async () => {
+  test('returns the value once done; the interval grows with the time waited, so the overshoot stays near 10 %', async () => {
     const times: number[] = []
+    const t0 = Date.now()
     const v = await waitFor({ what: 'thing', timeoutMs: 5000, intervalMs: 20 }, async () => {
       times.push(Date.now())
-      return times.length < 4 ? { done: false, status: `poll ${times.length}` } : { done: true, status: 'ready', value: 42 }
+      return Date.now() - t0 < 1000 ? { done: false, status: `poll ${times.length}` } : { done: true, status: 'ready', value: 42 }
     })
     assert.equal(v, 42)
     const gaps = times.slice(1).map((t, i) => t - times[i]!)
-    assert.ok(gaps[2]! > gaps[0]!, `intervals grow: ${gaps}`)
+    assert.ok(gaps.at(-1)! > gaps[0]! * 2, `intervals grow: ${gaps}`)
+    const overshoot = times.at(-1)! - t0 - 1000
+    assert.ok(overshoot <= 100 + 20 + 40, `ready at 1000 ms, seen at ${times.at(-1)! - t0} ms`)
+    assert.ok(times.length < 40, `${times.length} polls: not a busy loop`)
   })
 
   test('a timeout says what it waited for and what it last saw', async () => {
