@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import os from 'node:os'
 import { ConditionalCheckFailedException, CreateTableCommand, type AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb'
-import { isAwsError } from './aws/clients.ts'
+import { DEFAULT_MAX_ATTEMPTS, isAwsError } from './aws/clients.ts'
 import { RunbookError } from './errors.ts'
 
 export const LOCK_TABLE = 'scalardl-runbook-locks'
@@ -67,7 +67,7 @@ export class RunLock {
     private readonly step: string,
     private readonly leaseMs: number,
   ) {
-    this.db = new DynamoDBClient({ region, maxAttempts: 8 })
+    this.db = new DynamoDBClient({ region, maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS })
   }
 
   private key() {
@@ -101,8 +101,23 @@ export class RunLock {
     }
   }
 
-  /** Takes the lock, or throws LockHeld naming who has it. */
+  /** Takes the lock, or throws LockHeld naming who has it (or why AWS could not be asked). */
   async acquire(): Promise<void> {
+    try {
+      await this.take()
+    } catch (e) {
+      if (e instanceof LockHeld) throw e
+      throw new RunbookError(
+        `DynamoDB call on the lock table ${LOCK_TABLE} failed: ${(e as Error).message}`,
+        'check AWS_REGION, the credentials (aws sts get-caller-identity), the network or AWS_ENDPOINT_URL, and dynamodb:PutItem/GetItem/CreateTable on the lock table',
+      )
+    }
+    // Renew while running; a killed run stops renewing and its lease runs out.
+    this.timer = setInterval(() => void this.renew().catch(() => undefined), Math.max(1000, this.leaseMs / 3))
+    this.timer.unref()
+  }
+
+  private async take(): Promise<void> {
     const now = Date.now()
     const item = {
       ...this.key(),
@@ -141,9 +156,6 @@ export class RunLock {
         throw new LockHeld(this.cluster, by)
       }
     }
-    // Renew while running; a killed run stops renewing and its lease runs out.
-    this.timer = setInterval(() => void this.renew().catch(() => undefined), Math.max(1000, this.leaseMs / 3))
-    this.timer.unref()
   }
 
   private async renew(): Promise<void> {

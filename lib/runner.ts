@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { parseArgs, usage, UsageError, type CommonArgs } from './args.ts'
 import { AwsSession } from './aws/clients.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
-import { describeError, hintFor } from './errors.ts'
+import { describeError, hintFor, RunbookError } from './errors.ts'
 import { appendJournal } from './journal.ts'
 import { LockHeld, RunLock } from './lock.ts'
 import { formatDuration, Logger } from './log.ts'
@@ -182,10 +182,10 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
       await lock.acquire()
     } catch (err) {
       const held = err instanceof LockHeld
-      log.error(`✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${describeError(err)}`}; nothing was changed.`)
+      log.error(`✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${err instanceof RunbookError ? err.message : describeError(err)}`}; nothing was changed.`)
       const hint = hintFor(err)
       if (hint) log.info(`    hint: ${hint}`)
-      if (args.json) await writeStdout(JSON.stringify(redact({ step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'Run lock', status: 'failed', detail: describeError(err) }], durationMs: Date.now() - started })) + '\n')
+      if (args.json) await writeStdout(JSON.stringify(redact({ step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'Run lock', status: 'failed', detail: err instanceof RunbookError ? err.message : describeError(err) }], durationMs: Date.now() - started })) + '\n')
       process.exit(EXIT.failed)
     }
     const giveBack = () => void lock!.release().finally(() => process.exit(130))

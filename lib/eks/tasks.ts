@@ -86,6 +86,10 @@ export function clusterTask(): Task<EksState> {
         const progress = ctx.log.progress(`eksctl create cluster ${ctx.config.clusterName}`)
         try {
           await e.createCluster(clusterConfigFile(ctx.config))
+        } catch (err) {
+          // An earlier run was interrupted while eksctl's CloudFormation stack went on: wait for it.
+          if (!/AlreadyExistsException|already exists/i.test((err as Error).message)) throw err
+          ctx.log.info(`    the cluster's stack already exists (an interrupted run started it): waiting for it`)
         } finally {
           progress.done()
         }

@@ -95,9 +95,14 @@ describe('command-line contract', () => {
     const r = await runStep('runbooks/01-vpc.ts', ['--json'], baseEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'unreachable', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1', RUNBOOK_STATE_DIR: tempDir() }))
     assert.equal(r.code, 1)
     assert.equal(r.json.status, 'failed')
+    // The run lock is the first AWS call of a mutating step: it names the call and the cause.
+    assert.equal(r.json.tasks[0].title, 'Run lock')
     assert.equal(r.json.tasks[0].status, 'failed')
-    assert.match(r.json.tasks[0].detail, /EC2:Describe\w+ failed: .*ECONNREFUSED/)
-    assert.ok(r.json.tasks.slice(1).every((t: any) => t.status === 'skipped'))
+    assert.match(r.json.tasks[0].detail, /DynamoDB call on the lock table scalardl-runbook-locks failed: .*ECONNREFUSED/)
     assert.match(r.stderr, /hint: /)
+    // 00-preflight takes no lock: there the first task names the AWS call.
+    const pre = await runStep('runbooks/00-preflight.ts', ['--json'], baseEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'unreachable', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1', RUNBOOK_STATE_DIR: tempDir() }))
+    assert.equal(pre.code, 1)
+    assert.ok(pre.json.tasks.some((t: any) => t.status === 'failed' && /ECONNREFUSED/.test(t.detail)), pre.stderr)
   })
 })

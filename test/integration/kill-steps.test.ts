@@ -1,0 +1,104 @@
+// 03-eks, 04-scalardl and 06-monitoring killed at seeded random points (the whole process group,
+// as a dropped bastion session does) and rerun: each ends as an uninterrupted run does, with no
+// duplicate anywhere, counted in moto and in the fake API server. 01/02 are in kill.test.ts,
+// 05 in auditor.test.ts, 99 in teardown.test.ts.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { EKSClient, ListClustersCommand, ListNodegroupsCommand } from '@aws-sdk/client-eks'
+import { ROOT, tempDir } from '../helpers/run-step.ts'
+import { runStep } from '../helpers/run-step.ts'
+import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+
+const TSX = import.meta.resolve('tsx')
+let sim: Sim
+const state = tempDir('rb-kill-')
+const CLUSTER = 'killme'
+
+const env = (): NodeJS.ProcessEnv => ({
+  ...sim.env,
+  NODE_NO_WARNINGS: '1',
+  CI: 'true',
+  CLUSTER_NAME: CLUSTER,
+  VPC_CIDR: '10.70.0.0/16',
+  BASTION_ENABLED: 'false',
+  RUNBOOK_STATE_DIR: path.join(state, 'runbook'),
+  GITHUB_USERNAME: 'octo',
+  GITHUB_TOKEN: ['ghp', 'killTestToken00000000000000000000'].join('_'),
+  SCALARDL_DB_USERNAME: 'AKIAKILLTEST00000000',
+  SCALARDL_DB_PASSWORD: 'kill-test-secret',
+  LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
+})
+
+/** Starts the step in its own process group and kills the whole group `ms` after it starts. */
+async function killAfter(step: string, args: string[], ms: number): Promise<string> {
+  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'runbooks', `${step}.ts`), ...args], { env: env(), cwd: state, stdio: 'ignore', detached: true })
+  const done = new Promise<string>((resolve) => child.on('close', (code, signal) => resolve(signal ?? `exit ${code}`)))
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // already finished
+    }
+  }, ms)
+  const how = await done
+  clearTimeout(timer)
+  return how
+}
+
+async function kube(args: string[]): Promise<any> {
+  const r = await sim.kubectl(['--kubeconfig', path.join(state, 'runbook', CLUSTER, 'kubeconfig'), ...args, '-o', 'json'])
+  assert.equal(r.code, 0, r.stderr)
+  return JSON.parse(r.stdout)
+}
+
+/** Seeded offsets inside a run of `span` ms. */
+const offsets = (span: number, seeds: number[]) => seeds.map((s) => Math.round(((s * 0.6180339887) % 1) * span))
+
+before(async () => {
+  sim = startSim(['--pod-start-ms', '200', '--job-duration-ms', '300', '--lb-delay-ms', '200', '--cloudwatch-interval-ms', '0'])
+  for (const s of ['01-vpc', '02-database']) assert.equal((await runStep(`runbooks/${s}.ts`, [], env(), state)).code, 0)
+})
+after(() => stopSim(sim))
+
+describe('killed steps resume without duplicates', () => {
+  for (const [step, args, seeds] of [
+    ['03-eks', [], [1, 2, 3]],
+    ['04-scalardl', ['--generate-ledger-key'], [4, 5, 6]],
+    ['06-monitoring', [], [7, 8]],
+  ] as const) {
+    test(`${step}, killed at seeded points, then rerun to completion`, async (t) => {
+      const seen: string[] = []
+      // The span of an uninterrupted run is not known before the first one: use a fixed window
+      // that covers the step's work here (process start-up included).
+      for (const ms of offsets(step === '06-monitoring' ? 6000 : 9000, [...seeds])) seen.push(`${ms} ms: ${await killAfter(step, [...args], 1200 + ms)}`)
+      t.diagnostic(`kills: ${seen.join(', ')}`)
+      const r = await runStep(`runbooks/${step}.ts`, ['--json', ...args], env(), state)
+      assert.equal(r.code, 0, `${seen.join(', ')}\n${r.stderr}`)
+      const again = await runStep(`runbooks/${step}.ts`, ['--json'], env(), state)
+      assert.equal(again.json.status, 'ok', again.stderr)
+
+      const eks = new EKSClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+      assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters, [CLUSTER])
+      assert.deepEqual((await eks.send(new ListNodegroupsCommand({ clusterName: CLUSTER }))).nodegroups?.sort(), ['scalardlpool', 'system'])
+      eks.destroy()
+      const nodes = (await kube(['get', 'nodes'])).items
+      assert.equal(nodes.length, 5, 'three pool nodes and two system nodes, no more')
+      if (step === '04-scalardl' || step === '06-monitoring') {
+        const secrets = (await kube(['get', 'secrets', '-n', 'default'])).items.map((s: any) => s.metadata.name)
+        const releases = secrets.filter((n: string) => n.startsWith('sh.helm.release.v1.'))
+        assert.deepEqual([...new Set(releases.map((n: string) => n.replace(/\.v\d+$/, '')))].sort(), ['sh.helm.release.v1.load-schema', 'sh.helm.release.v1.my-release-scalardl'])
+        const pods = (await kube(['get', 'pods', '-n', 'default', '-l', 'app.kubernetes.io/instance=my-release-scalardl'])).items.filter((p: any) => p.status.phase === 'Running')
+        assert.equal(pods.length, 6, 'three Ledger and three Envoy Pods')
+        const deployments = (await kube(['get', 'deployments', '-n', 'default'])).items
+        assert.equal(deployments.length, 2)
+      }
+      if (step === '06-monitoring') {
+        const ds = (await kube(['get', 'daemonsets', '-n', 'amazon-cloudwatch'])).items.map((d: any) => d.metadata.name).sort()
+        assert.equal(new Set(ds).size, ds.length)
+        assert.ok(ds.length >= 2, ds.join(', '))
+      }
+    })
+  }
+})
