@@ -312,10 +312,45 @@ export interface Config {
 
 export const CONFIG_KEYS = Object.keys(schema.shape)
 
+/**
+ * Lines dotenv would silently ignore or misread: not `KEY=value`, a comment or blank. A value in
+ * quotes may span lines (a PEM, say), so lines inside an open quote are not judged.
+ */
+export function envFileProblems(text: string, file: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  let open: string | undefined
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim()
+    if (open) {
+      if (line.endsWith(open)) open = undefined
+      continue
+    }
+    if (!line || line.startsWith('#')) continue
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line)
+    if (!m) {
+      problems.push({ key: `${file}:${i + 1}`, message: `is not KEY=value: "${line.length > 40 ? `${line.slice(0, 40)}...` : line}"`.replace(/(TOKEN|PASSWORD|SECRET)[^"]*/gi, '$1...'), fix: 'write each setting as KEY=value on its own line (comments start with #)' })
+      continue
+    }
+    const v = m[2]!
+    const q = v[0]
+    if ((q === '"' || q === "'" || q === '`') && !(v.length > 1 && v.trimEnd().replace(/\s+#.*$/, '').endsWith(q))) open = q
+  }
+  if (open) problems.push({ key: file, message: `a quoted value is never closed (missing ${open})`, fix: 'close the quote of the value that spans lines' })
+  return problems
+}
+
 /** Reads the env file into process.env (values already in the environment win, as dotenv does). */
 export function loadEnvFile(envFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const file = envFile ?? '.env'
   if (fs.existsSync(file)) {
+    let text: string
+    try {
+      text = fs.readFileSync(file, 'utf8')
+    } catch (e) {
+      throw new ConfigError([{ key: file, message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: `make ${file} readable by this user (chmod 600 ${file}; it holds secrets)` }], file)
+    }
+    const problems = envFileProblems(text, file)
+    if (problems.length) throw new ConfigError(problems, file)
     dotenv.config({ path: file, processEnv: env as Record<string, string>, quiet: true })
     return file
   }

@@ -56,6 +56,14 @@ const fromItem = (item: Record<string, { S?: string; N?: string }>): LockHolder 
   expiresAt: Number(item.expiresAt?.N ?? 0),
 })
 
+/** No AWS credentials could be found: a configuration problem (exit 2), not a failed task. */
+export class NoCredentials extends RunbookError {
+  constructor(detail: string) {
+    super(`no AWS credentials: ${detail}`, 'set AWS_PROFILE (after aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on the bastion, whose instance role provides them')
+    this.name = 'NoCredentials'
+  }
+}
+
 export class RunLock {
   readonly runId = randomUUID()
   private timer?: NodeJS.Timeout
@@ -107,6 +115,7 @@ export class RunLock {
       await this.take()
     } catch (e) {
       if (e instanceof LockHeld) throw e
+      if ((e as Error).name === 'CredentialsProviderError' || /Could not load credentials/i.test((e as Error).message)) throw new NoCredentials((e as Error).message)
       throw new RunbookError(
         `DynamoDB call on the lock table ${LOCK_TABLE} failed: ${(e as Error).message}`,
         'check AWS_REGION, the credentials (aws sts get-caller-identity), the network or AWS_ENDPOINT_URL, and dynamodb:PutItem/GetItem/CreateTable on the lock table',

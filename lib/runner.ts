@@ -6,7 +6,7 @@ import { AwsSession } from './aws/clients.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { describeError, hintFor, RunbookError } from './errors.ts'
 import { appendJournal } from './journal.ts'
-import { LockHeld, RunLock } from './lock.ts'
+import { LockHeld, NoCredentials, RunLock } from './lock.ts'
 import { formatDuration, Logger } from './log.ts'
 import { redact, registerEnvSecrets } from './redact.ts'
 import type { StepDefinition, StepResult, StepStatus, TaskContext, TaskResult, TaskStatus } from './task.ts'
@@ -181,6 +181,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     try {
       await lock.acquire()
     } catch (err) {
+      if (err instanceof NoCredentials) return refuse(new ConfigError([{ key: 'AWS credentials', message: err.message, fix: err.hint! }], config.source))
       const held = err instanceof LockHeld
       log.error(`✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${err instanceof RunbookError ? err.message : describeError(err)}`}; nothing was changed.`)
       const hint = hintFor(err)

@@ -2,9 +2,9 @@
 // (fake Kubernetes API, moto, eksctl and helm stand-ins), runs every step in runbooks/ in order
 // with a sample configuration, runs them again to show that a rerun changes nothing, prints the
 // verification result when 07-verify exists, and stops the simulator. Nothing leaves this machine.
-//   npm run rehearse [-- --auditor] [-- --keep]
+//   npm run rehearse [-- --auditor] [-- --faults] [-- --keep]
 //   --auditor  also deploys Scalar DL Auditor (05-auditor: its own VPC and cluster, peered)
-//   --faults   puts AWS behind the fault proxy (20 % of calls throttled, failed with 5xx, dropped
+//   --faults   (implies --auditor) puts AWS behind the fault proxy (20 % of calls throttled, failed with 5xx, dropped
 //              or slowed; NAT gateways, instances and EKS clusters pending for a while) and
 //              fails 5 % of kubectl's requests to the Kubernetes API (503, 500, reset)
 //   --keep     leaves the simulator running and prints how to reach it
@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const keep = process.argv.includes('--keep')
-const withAuditor = process.argv.includes('--auditor')
 const withFaults = process.argv.includes('--faults')
+// The fault rehearsal is of the full environment: Ledger and Auditor.
+const withAuditor = process.argv.includes('--auditor') || withFaults
 const steps = fs
   .readdirSync(path.join(root, 'runbooks'))
   .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))

@@ -72,6 +72,43 @@ describe('command-line contract', () => {
     assert.equal(r.json, undefined)
   })
 
+  test('bad input around the configuration: malformed or unreadable .env, no AWS credentials, unusable key files: exit 2 naming the cause, no AWS call', async () => {
+    const before = connections
+    const quiet = { AWS_ENDPOINT_URL: endpoint, RUNBOOK_STATE_DIR: tempDir(), AWS_EC2_METADATA_DISABLED: 'true' }
+    // A line dotenv would silently drop.
+    const dir = tempDir()
+    fs.writeFileSync(path.join(dir, '.env'), 'AWS_REGION=ap-northeast-1\nCLUSTER_NAME=ok\nNODE_COUNT 3\n', { mode: 0o600 })
+    const malformed = await runStep('runbooks/01-vpc.ts', ['--json'], baseEnv(quiet), dir)
+    assert.equal(malformed.code, 2, malformed.stderr)
+    assert.deepEqual(malformed.json.problems.map((p: any) => p.key), ['.env:3'])
+    assert.match(malformed.stderr, /is not KEY=value: "NODE_COUNT 3"/)
+    // A quote never closed.
+    fs.writeFileSync(path.join(dir, '.env'), 'AWS_REGION=ap-northeast-1\nCLUSTER_NAME="ok\n', { mode: 0o600 })
+    assert.match((await runStep('runbooks/01-vpc.ts', [], baseEnv(quiet), dir)).stderr, /a quoted value is never closed/)
+    // .env that cannot be read (here: a directory).
+    const unreadable = tempDir()
+    fs.mkdirSync(path.join(unreadable, '.env'))
+    const r2 = await runStep('runbooks/01-vpc.ts', ['--json'], baseEnv(quiet), unreadable)
+    assert.equal(r2.code, 2, r2.stderr)
+    assert.match(r2.stderr, /\.env: cannot be read: EISDIR/)
+    // No AWS credentials anywhere (no keys, no profile, an empty HOME, no instance metadata).
+    const nocreds = await runStep('runbooks/01-vpc.ts', ['--json'], { ...baseEnv({ ...quiet, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'nocreds' }), HOME: tempDir() })
+    assert.equal(nocreds.code, 2, nocreds.stderr)
+    assert.equal(nocreds.json.problems[0].key, 'AWS credentials')
+    assert.match(nocreds.stderr, /no AWS credentials/)
+    // Key files: a directory, a file that is not a key.
+    const keys = tempDir()
+    fs.writeFileSync(path.join(keys, 'notes.txt'), 'not a key\n', { mode: 0o600 })
+    const step4 = { ...quiet, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'keys', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', GITHUB_USERNAME: 'octo', GITHUB_TOKEN: ['ghp', 'cliTestToken000000000000000000000'].join('_'), SCALARDL_DB_USERNAME: 'AKIACLITEST000000000', SCALARDL_DB_PASSWORD: 'cli-test-secret' }
+    for (const [file, why] of [[keys, /cannot be read/], [path.join(keys, 'notes.txt'), /is not a PEM private key/]] as const) {
+      const k = await runStep('runbooks/04-scalardl.ts', ['--json'], baseEnv({ ...step4, LEDGER_PRIVATE_KEY_FILE: file }))
+      assert.equal(k.code, 2, k.stderr)
+      assert.equal(k.json.problems[0].key, 'LEDGER_PRIVATE_KEY_FILE')
+      assert.match(k.json.problems[0].message, why)
+    }
+    assert.equal(connections, before, 'no AWS call was made')
+  })
+
   test('.env in the working directory is read by default', async () => {
     const dir = tempDir()
     fs.writeFileSync(path.join(dir, '.env'), 'AWS_REGION=ap-northeast-1\nCLUSTER_NAME=UPPER\n')

@@ -1,4 +1,4 @@
-// Smoke test of `npm run rehearse -- --auditor --faults`: the README's main job, Ledger and Auditor
+// Smoke test of `npm run rehearse -- --faults`: the README's main job, Ledger and Auditor
 // end to end (every step twice, the checklist, the teardown twice) while the fault proxy throttles,
 // fails, drops and slows a fifth of the AWS calls, resources stay pending for a while and the
 // Kubernetes API fails some of kubectl's requests; then no secret in any output, and nothing left.
@@ -8,8 +8,8 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { ROOT } from '../helpers/run-step.ts'
 
-test('npm run rehearse -- --auditor --faults passes, every check green, no secret leaked, and stops the simulator it started', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--auditor', '--faults'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' }, timeout: 600_000 })
+test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check green, no secret leaked, and stops the simulator it started', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--faults'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' }, timeout: 600_000 })
   assert.equal(r.status, 0, r.stderr.slice(-3000))
   assert.match(r.stderr, /rehearsal passed: 8 steps ran, and the rerun changed nothing; teardown left nothing/)
   assert.match(r.stderr, /RECAP 01-vpc: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
