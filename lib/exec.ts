@@ -21,11 +21,15 @@ export interface RunResult {
 export type CommandRunner = (command: string, args: string[], opts?: RunOptions) => Promise<RunResult>
 
 export const zxRunner: CommandRunner = async (command, args, opts = {}) => {
+  const env = opts.env ?? process.env
   const p = $({
     quiet: true,
     nothrow: true,
     input: opts.input,
-    env: opts.env ?? process.env,
+    // zx runs the command through bash with stdin on a socket pair. A bash at shell level 1 with
+    // stdin on a socket takes itself for a remote shell and sources ~/.bashrc (pyenv init, nvm,
+    // ...): slow, and it can hang on such tools' lock files. SHLVL=1 makes its level 2.
+    env: env.SHLVL ? env : { ...env, SHLVL: '1' },
     timeout: opts.timeoutMs,
   })`${command} ${args}`
   const out = await p
