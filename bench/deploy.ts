@@ -1,0 +1,153 @@
+// Benchmark: a full deployment (00 to 07, Ledger and Auditor) against the simulator with AWS's
+// delays scaled down (NAT gateways, instances and EKS clusters pending, load balancers, Pods and
+// Jobs taking time), then every step rerun on the finished environment. Figures:
+//   criticalPathRatio   deployment wall time / the critical path the delays imply
+//   rerunMutatingCalls  mutating AWS calls made by all the no-op reruns (target 0)
+//   rerunTotalMs        wall time of all the no-op reruns (target < 15 s)
+//   stepStartupMs       start-up cost of one step process (--help, median of 5)
+// and per step: wall time, AWS calls (total, mutating), CLI invocations (kubectl, helm, eksctl).
+// Merged into .runbook/bench.json. Not a test: `npm run bench`.
+import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-bench-deploy-'))
+const SCALE = 0.01
+/** AWS's delays before scaling: NAT gateway, instance and EKS cluster creation. */
+const PENDING_MS = 180_000
+const P = PENDING_MS * SCALE
+const KNOBS = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500 }
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir], { cwd: root, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`sim ${args.join(' ')}: ${r.stderr}`)
+  return r.stdout
+}
+
+/** kubectl through a shim that counts its invocations (KUBECTL may be a path). */
+const kubectlLog = path.join(dir, 'kubectl.log')
+const kubectlShim = path.join(dir, 'kubectl-counting')
+fs.writeFileSync(kubectlShim, `#!/bin/sh\necho "$*" >> ${JSON.stringify(kubectlLog)}\nexec kubectl "$@"\n`, { mode: 0o755 })
+const argvLog = path.join(dir, 'stand-in-argv.log')
+const lines = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0)
+const standIn = (tool: string) => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith(`${tool} `)).length : 0)
+
+function envFor(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_NO_WARNINGS: '1',
+    CI: 'true',
+    CLUSTER_NAME: 'bench',
+    RUNBOOK_STATE_DIR: path.join(dir, 'runbook'),
+    GITHUB_USERNAME: 'bench',
+    GITHUB_TOKEN: ['ghp', 'benchNotARealToken00000000000000000'].join('_'),
+    SCALARDL_DB_USERNAME: 'AKIABENCH00000000000',
+    SCALARDL_DB_PASSWORD: 'bench-secret-key',
+    LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem'),
+    AUDITOR_ENABLED: 'true',
+    AUDITOR_PRIVATE_KEY_FILE: path.join(dir, 'auditor-key.pem'),
+    AUDITOR_CERTIFICATE_FILE: path.join(dir, 'auditor-cert.pem'),
+    LEDGER_CERTIFICATE_FILE: path.join(dir, 'ledger-cert.pem'),
+    KUBECTL: kubectlShim,
+    SIM_ARGV_LOG: argvLog,
+  }
+  for (const line of fs.readFileSync(path.join(dir, 'env'), 'utf8').split('\n')) {
+    const i = line.indexOf('=')
+    if (i > 0) env[line.slice(0, i)] = line.slice(i + 1)
+  }
+  return env
+}
+
+interface StepFigures {
+  step: string
+  ms: number
+  awsCalls: number
+  mutatingCalls: number
+  kubectl: number
+  helm: number
+  eksctl: number
+}
+
+const STEPS = ['00-preflight', '01-vpc', '02-database', '03-eks', '04-scalardl', '05-auditor', '06-monitoring', '07-verify']
+const FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledger-key'], '05-auditor': ['--generate-keys'] }
+
+async function runStep(step: string, env: NodeJS.ProcessEnv, flags: string[] = []): Promise<StepFigures> {
+  const before = { kubectl: lines(kubectlLog), helm: standIn('helm'), eksctl: standIn('eksctl') }
+  const t = process.hrtime.bigint()
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', `${step}.ts`), '--json', ...flags], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)))
+  const ms = Number(process.hrtime.bigint() - t) / 1e6
+  if (code !== 0) throw new Error(`${step} exited ${code}: ${err.slice(-2000)}`)
+  // AWS calls from the journal's last line for this step (07-verify writes none: it only reads).
+  const journal = path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl')
+  const last = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((j) => j.step === step).at(-1) : undefined
+  void out
+  return { step, ms: Math.round(ms), awsCalls: last?.awsCalls?.total ?? 0, mutatingCalls: last?.awsCalls?.mutating ?? 0, kubectl: lines(kubectlLog) - before.kubectl, helm: standIn('helm') - before.helm, eksctl: standIn('eksctl') - before.eksctl }
+}
+
+/**
+ * The critical path the simulator's delays imply, with the guide's dependencies: the Ledger's
+ * bastion (the later steps run from it) and NAT gateway in parallel, then the Ledger's cluster;
+ * its release (schema Job, Pods, load balancer); then the Auditor's release, which needs the
+ * Ledger's endpoint, and the two certificate Jobs. The Auditor's network and cluster (2P) fit
+ * beside the Ledger's cluster and release, so they are not on the path.
+ */
+function criticalPathMs(): number {
+  const release = KNOBS.jobDurationMs + KNOBS.podStartMs + KNOBS.lbDelayMs
+  return P /* NAT || bastion */ + P /* Ledger cluster */ + release /* Ledger */ + release /* Auditor */ + KNOBS.jobDurationMs /* certificates */
+}
+
+function startupMs(env: NodeJS.ProcessEnv): number {
+  const runs: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const t = process.hrtime.bigint()
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', '01-vpc.ts'), '--help'], { cwd: root, env })
+    runs.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  return Math.round(runs.sort((a, b) => a - b)[2]!)
+}
+
+cli('up', '--faults', '0', '--pending-ms', String(PENDING_MS), '--delay-scale', String(SCALE), '--pod-start-ms', String(KNOBS.podStartMs), '--job-duration-ms', String(KNOBS.jobDurationMs), '--lb-delay-ms', String(KNOBS.lbDelayMs), '--cloudwatch-interval-ms', '2000')
+try {
+  const env = envFor()
+  const t0 = Date.now()
+  const first: StepFigures[] = []
+  for (const step of STEPS) first.push(await runStep(step, env, FLAGS[step]))
+  const deployMs = Date.now() - t0
+  const reruns: StepFigures[] = []
+  for (const step of STEPS) reruns.push(await runStep(step, env))
+  const critical = criticalPathMs()
+  const figures = {
+    criticalPathRatio: Number((deployMs / critical).toFixed(2)),
+    deployMs,
+    criticalPathMs: Math.round(critical),
+    rerunMutatingCalls: reruns.reduce((n, r) => n + r.mutatingCalls, 0),
+    rerunTotalMs: reruns.reduce((n, r) => n + r.ms, 0),
+    stepStartupMs: startupMs(env),
+    reruns,
+    deploy: first,
+  }
+  fs.mkdirSync(path.join(root, '.runbook'), { recursive: true })
+  const file = path.join(root, '.runbook', 'bench.json')
+  const previous = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {}
+  fs.writeFileSync(file, JSON.stringify({ ...previous, ...figures }, null, 2) + '\n')
+  const row = (r: StepFigures) => `${r.step.padEnd(14)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  kubectl ${String(r.kubectl).padStart(3)}  helm ${String(r.helm).padStart(3)}  eksctl ${String(r.eksctl).padStart(3)}`
+  console.log(`full deployment, Ledger + Auditor, delays x${SCALE} (pending ${P} ms)`)
+  for (const r of first) console.log(`  ${row(r)}`)
+  console.log('no-op reruns')
+  for (const r of reruns) console.log(`  ${row(r)}`)
+  console.log(`criticalPathRatio (target <= 1.15)   ${figures.criticalPathRatio}  (${deployMs} ms / ${figures.criticalPathMs} ms)`)
+  console.log(`rerunMutatingCalls (target 0)        ${figures.rerunMutatingCalls}`)
+  console.log(`rerunTotalMs (target < 15000)        ${figures.rerunTotalMs}`)
+  console.log(`stepStartupMs (one step, --help)     ${figures.stepStartupMs}`)
+  console.log(`written to ${file}`)
+} finally {
+  cli('down')
+}
