@@ -4,7 +4,7 @@
 import { isMain } from '../lib/main.ts'
 import { bastionIdentityTask, bastionSecurityGroupTask, bastionTask, controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
-import { natGatewaysTask } from '../lib/network/nat.ts'
+import { natGatewaysAvailableTask, natGatewaysTask } from '../lib/network/nat.ts'
 import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
 import { emptyNetworkState, ledgerNetwork, type NetworkState } from '../lib/network/target.ts'
 import { runStep } from '../lib/runner.ts'
@@ -22,13 +22,16 @@ export const step = defineStep<NetworkState>({
     subnetsTask(ledger, 'public'),
     subnetsTask(ledger, 'private'),
     internetGatewayTask(ledger),
-    natGatewaysTask(ledger),
+    // NAT gateways and the bastion each take minutes on AWS: the NAT gateways are created, the
+    // bastion launched and waited for, then the NAT gateways waited for (by then, mostly ready).
+    natGatewaysTask(ledger, { wait: false }),
     publicRoutesTask(ledger),
-    privateRoutesTask(ledger),
     bastionSecurityGroupTask(ledger),
     controlPlaneSecurityGroupTask(ledger),
     bastionIdentityTask(ledger),
     bastionTask(ledger),
+    natGatewaysAvailableTask(ledger),
+    privateRoutesTask(ledger),
   ],
 })
 

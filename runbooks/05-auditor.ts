@@ -11,7 +11,7 @@ import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegr
 import { isMain } from '../lib/main.ts'
 import { controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
-import { natGatewaysTask } from '../lib/network/nat.ts'
+import { natGatewaysAvailableTask, natGatewaysTask } from '../lib/network/nat.ts'
 import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
 import { emptyNetworkState, ledgerNetwork } from '../lib/network/target.ts'
 import { runStep } from '../lib/runner.ts'
@@ -72,18 +72,21 @@ export const step = defineStep<AuditorState>({
     scoped(net, subnetsTask(network, 'public')),
     scoped(net, subnetsTask(network, 'private')),
     scoped(net, internetGatewayTask(network)),
-    scoped(net, natGatewaysTask(network)),
+    // The NAT gateway is created, the cluster created meanwhile (both take minutes on AWS; the
+    // control plane needs no NAT), then the NAT gateway waited for before routes and nodes use it.
+    scoped(net, natGatewaysTask(network, { wait: false })),
     scoped(net, publicRoutesTask(network)),
-    scoped(net, privateRoutesTask(network)),
     scoped(net, controlPlaneSecurityGroupTask(network)),
+    scoped(eks, networkTask()),
+    scoped(eks, clusterConfigTask()),
+    scoped(eks, clusterTask()),
+    scoped(net, natGatewaysAvailableTask(network)),
+    scoped(net, privateRoutesTask(network)),
     scoped(auditor((s) => s.database), gatewayEndpointTask()),
     // Guide Step 5.2: peering, routes, security groups.
     scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, peeringTask()),
     scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, peeringRoutesTask()),
     scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, envoySecurityGroupsTask()),
-    scoped(eks, networkTask()),
-    scoped(eks, clusterConfigTask()),
-    scoped(eks, clusterTask()),
     scoped(eks, poolNodegroupTask()),
     scoped(eks, systemNodegroupTask()),
     scoped(eks, kubeconfigTask()),

@@ -4,7 +4,7 @@ import type { Address, NatGateway } from '@aws-sdk/client-ec2'
 import { subnetsOf } from '../aws/subnets.ts'
 import { addressAz, allocateNatAddress, createNatGateway, describeNatGateways, findNatAddresses, findNatGateways, natAz } from '../aws/nat.ts'
 import { RunbookError } from '../errors.ts'
-import type { Task } from '../task.ts'
+import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import { natZones, type NetworkState, type TargetOf } from './target.ts'
 
@@ -24,9 +24,15 @@ function plan(zones: string[], nats: NatGateway[], addresses: Address[]): NatPla
   })
 }
 
-export function natGatewaysTask(target: TargetOf): Task<NetworkState & { natAddresses?: Address[] }> {
+/**
+ * Creates the missing NAT gateways and, unless `wait` is false, waits until they are available.
+ * With wait false the step goes on (the bastion launches meanwhile: both take minutes on AWS)
+ * and natGatewaysAvailableTask waits later, before the private routes need them.
+ */
+export function natGatewaysTask(target: TargetOf, o: { wait?: boolean } = {}): Task<NetworkState & { natAddresses?: Address[] }> {
+  const wait = o.wait ?? true
   return {
-    title: 'NAT gateway(s) with Elastic IPs in the public subnets',
+    title: wait ? 'NAT gateway(s) with Elastic IPs in the public subnets' : 'NAT gateway(s) with Elastic IPs in the public subnets (created; available is checked below)',
     async check(ctx, s) {
       const t = target(ctx)
       const [nats, addresses] = await Promise.all([findNatGateways(ctx.aws.ec2, t.cluster), findNatAddresses(ctx.aws.ec2, t.cluster)])
@@ -34,11 +40,11 @@ export function natGatewaysTask(target: TargetOf): Task<NetworkState & { natAddr
       s.natAddresses = addresses
       const zones = natZones(t, s.azs)
       const p = plan(zones, nats, addresses)
-      const todo = p.flatMap((x) => (!x.nat ? [`create NAT gateway in ${x.az}${x.address ? ` with ${x.address.PublicIp}` : ' with a new Elastic IP'}`] : x.nat.State !== 'available' ? [`wait for ${x.nat.NatGatewayId} (${x.nat.State})`] : []))
+      const todo = p.flatMap((x) => (!x.nat ? [`create NAT gateway in ${x.az}${x.address ? ` with ${x.address.PublicIp}` : ' with a new Elastic IP'}`] : wait && x.nat.State !== 'available' ? [`wait for ${x.nat.NatGatewayId} (${x.nat.State})`] : []))
       const surplus = nats.filter((n) => !zones.includes(natAz(n) ?? ''))
       const note = surplus.length ? ` (NAT_GATEWAYS=${t.natGateways}: ${surplus.map((n) => n.NatGatewayId).join(', ')} no longer routed to; 99-teardown or the console removes them)` : ''
       if (todo.length) return { holds: false, detail: todo.join('; ') + note }
-      return { holds: true, detail: p.map((x) => `${x.az} ${x.nat!.NatGatewayId} ${x.address?.PublicIp ?? ''}`.trim()).join(', ') + note }
+      return { holds: true, detail: p.map((x) => `${x.az} ${x.nat!.NatGatewayId} ${x.address?.PublicIp ?? ''}${x.nat!.State !== 'available' ? ` (${x.nat!.State})` : ''}`.trim()).join(', ') + note }
     },
     async apply(ctx, s) {
       const t = target(ctx)
@@ -55,8 +61,21 @@ export function natGatewaysTask(target: TargetOf): Task<NetworkState & { natAddr
         }),
       )
       const ids = created.map((n) => n.NatGatewayId!)
-      // NAT gateways take a few minutes on AWS: wait for all of them together.
-      s.nats = (await waitFor(
+      if (!wait) {
+        s.nats = created
+        return created.map((n) => `${natAz(n)} ${n.NatGatewayId} (${n.State ?? 'pending'})`).join(', ')
+      }
+      s.nats = await waitAvailable(ctx, ids)
+      return s.nats.map((n) => `${natAz(n)} ${n.NatGatewayId}`).join(', ')
+    },
+    hint: 'a failed NAT gateway is not reused: rerun the step to create a new one (its Elastic IP is kept and reused)',
+  }
+}
+
+/** NAT gateways take a few minutes on AWS: wait for all of them together. */
+async function waitAvailable(ctx: TaskContext, ids: string[]): Promise<NatGateway[]> {
+  const ec2 = ctx.aws.ec2
+  return (await waitFor(
         { what: `NAT gateway${ids.length > 1 ? 's' : ''} ${ids.join(', ')} to be available`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log },
         async () => {
           const now = await describeNatGateways(ec2, ids)
@@ -69,7 +88,27 @@ export function natGatewaysTask(target: TargetOf): Task<NetworkState & { natAddr
           }
         },
       ))!
-      return s.nats.map((n) => `${natAz(n)} ${n.NatGatewayId}`).join(', ')
+}
+
+/** Waits for the NAT gateways natGatewaysTask({ wait: false }) created. */
+export function natGatewaysAvailableTask(target: TargetOf): Task<NetworkState> {
+  return {
+    title: 'NAT gateway(s) available',
+    async check(ctx, s) {
+      const t = target(ctx)
+      s.nats = await findNatGateways(ctx.aws.ec2, t.cluster)
+      const zones = natZones(t, s.azs)
+      const mine = s.nats.filter((n) => zones.includes(natAz(n) ?? ''))
+      if (!mine.length) return ctx.dryRun ? { holds: false, detail: 'wait for the NAT gateway(s) created above' } : { holds: false, conflict: 'no NAT gateway found', hint: 'rerun the step: the NAT gateway task comes first' }
+      const pending = mine.filter((n) => n.State !== 'available')
+      return pending.length ? { holds: false, detail: `wait for ${pending.map((n) => `${n.NatGatewayId} (${n.State})`).join(', ')}` } : { holds: true, detail: mine.map((n) => `${natAz(n)} ${n.NatGatewayId} available`).join(', ') }
+    },
+    async apply(ctx, s) {
+      const t = target(ctx)
+      const zones = natZones(t, s.azs)
+      const ids = s.nats.filter((n) => zones.includes(natAz(n) ?? '')).map((n) => n.NatGatewayId!)
+      s.nats = await waitAvailable(ctx, ids)
+      return s.nats.map((n) => `${natAz(n)} ${n.NatGatewayId} available`).join(', ')
     },
     hint: 'a failed NAT gateway is not reused: rerun the step to create a new one (its Elastic IP is kept and reused)',
   }
