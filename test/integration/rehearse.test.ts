@@ -21,7 +21,9 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
   assert.ok(faults, 'the fault proxy reported')
   const [injected, requests] = [Number(faults[1]), Number(faults[2])]
   assert.ok(requests > 200 && injected / requests > 0.1, `${injected} of ${requests}`)
-  assert.match(r.stderr, /waiting for NAT gateway nat-\w+ to be available \(.*last seen: nat-\w+ pending\)/)
+  // NAT gateways are created pending and waited for after the bastion, whose own wait saw it pending.
+  assert.match(r.stderr, /NAT gateway\(s\) with Elastic IPs .* nat-\w+ \(pending\)/)
+  assert.match(r.stderr, /waiting for bastion i-\w+ to be running with a public IP \(.*last seen: pending/)
   assert.match(r.stderr, /waiting for cluster rehearsal to be ACTIVE \(.*last seen: CREATING\)/)
   assert.match(r.stderr, /secret scan: no GitHub token, database secret or private key material/)
   const dir = /simulator state in (\S+);/.exec(r.stderr)![1]!
