@@ -82,12 +82,16 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/
 const CLUSTER = /^[a-z][a-z0-9-]*$/
 
+const TRUE = ['true', 'yes', '1']
+/** Whether a raw value means true, as the boolean keys read it. */
+export const isTrue = (v: string | undefined) => TRUE.includes((v ?? '').trim().toLowerCase())
+
 const bool = z
   .string()
   .trim()
   .toLowerCase()
-  .refine((v) => ['true', 'false', 'yes', 'no', '1', '0'].includes(v), 'must be true or false')
-  .transform((v) => ['true', 'yes', '1'].includes(v))
+  .refine((v) => [...TRUE, 'false', 'no', '0'].includes(v), 'must be true or false')
+  .transform((v) => isTrue(v))
 
 const int = (min: number, max: number) =>
   z
@@ -382,9 +386,9 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
     const raw = {
       NODE_COUNT: nodeCount,
       NODE_MAX: input.NODE_MAX === undefined ? undefined : n('NODE_MAX', 0),
-      ENDPOINT_PUBLIC_ACCESS: /^(true|yes|1)$/i.test(input.ENDPOINT_PUBLIC_ACCESS ?? ''),
+      ENDPOINT_PUBLIC_ACCESS: isTrue(input.ENDPOINT_PUBLIC_ACCESS),
       ENDPOINT_PUBLIC_CIDRS: input.ENDPOINT_PUBLIC_CIDRS ?? '',
-      AUDITOR_ENABLED: /^(true|yes|1)$/i.test(input.AUDITOR_ENABLED ?? ''),
+      AUDITOR_ENABLED: isTrue(input.AUDITOR_ENABLED),
       VPC_CIDR: input.VPC_CIDR?.trim() ?? '10.1.0.0/16',
       AUDITOR_VPC_CIDR: input.AUDITOR_VPC_CIDR?.trim() ?? '10.2.0.0/16',
       CLUSTER_NAME: input.CLUSTER_NAME?.trim() ?? '',

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadEnvFile } from './config.ts'
+import { isTrue, loadEnvFile } from './config.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dir = path.join(root, 'runbooks')
@@ -21,7 +21,7 @@ try {
 } catch {
   // the first step reports a missing env file with its fix
 }
-const auditor = /^(true|yes|1)$/i.test(env.AUDITOR_ENABLED?.trim() ?? '')
+const auditor = isTrue(env.AUDITOR_ENABLED)
 const selected = steps.filter((f) => auditor || !f.startsWith('05-auditor'))
 
 for (const file of selected) {

@@ -14,6 +14,7 @@
 // `pending` without a public IP, EKS clusters `CREATING`, after their creation.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { prng } from './random.ts'
 
 export interface FaultOptions {
   target: string
@@ -33,17 +34,6 @@ export interface FaultStats {
 }
 
 type Protocol = 'ec2' | 'query' | 'json' | 'rest'
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function serviceOf(req: http.IncomingMessage): string {
   const m = /Credential=[^/]+\/\d+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))

@@ -121,8 +121,8 @@ export function peeringRoutesTask(): Task<PeeringState> {
   return {
     title: 'Routes to each peer in every route table on both sides',
     async check(ctx, s) {
+      // The peering task's survey read the route tables; making a connection does not change them.
       if (!s.connections.length || s.connections.some((x) => peeringState(x.connection) !== 'active')) return { holds: false, detail: 'add the routes once the connections are active' }
-      await survey(ctx, s) // route tables as they are now
       const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!))
       if (needs.length) return { holds: false, detail: needs.map((n) => `${n.replace ? 'replace' : 'add'} ${n.routeTableId} ${n.cidr} -> ${n.peeringId}`).join('; ') }
       const count = s.connections.reduce((n, x) => n + x.spec.requester.routeTables.length + x.spec.accepter.routeTables.length, 0)

@@ -15,7 +15,7 @@ import type { NetworkState } from '../network/target.ts'
 import { certificateProblem, generateCertificate } from '../scalardl/certs.ts'
 import { generateLedgerKey, keyFileProblem } from '../scalardl/keys.ts'
 import { keysSecretName, scalardlFullname } from '../scalardl/names.ts'
-import type { ScalarState } from '../scalardl/tasks.ts'
+import { envoyHostname, type ScalarState } from '../scalardl/tasks.ts'
 import type { Config } from '../config.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
@@ -76,13 +76,6 @@ export function keyFilesTask(): Task<AuditorState> {
 }
 
 const ready = (p: KubeObject) => p.status?.phase === 'Running'
-
-/** The envoy's load-balancer hostname in the view's cluster, if it has one yet. */
-async function envoyHostname(ctx: TaskContext): Promise<string | undefined> {
-  if (!fs.existsSync(kubeconfigFile(ctx.config))) return undefined
-  const svc = await kubectlFor(ctx).get('service', `${scalardlFullname(ctx.config)}-envoy`, { namespace: ctx.config.scalardl.namespace })
-  return svc?.status?.loadBalancer?.ingress?.[0]?.hostname as string | undefined
-}
 
 export function ledgerPrerequisiteTask(): Task<AuditorState> {
   return {

@@ -24,7 +24,7 @@ const POOL_SELECTOR = `${POOL_LABEL.key}=${POOL_LABEL.value}`
 const TAINT_ARG = `${POOL_TAINT.key}=${POOL_TAINT.value}:${POOL_TAINT.effect}`
 
 export function networkTask(): Task<EksState> {
-  return {
+  const task: Task<EksState> = {
     title: 'Network of 01-vpc found (VPC, subnets by AZ, control-plane security group)',
     async check(ctx, s) {
       const ec2 = ctx.aws.ec2
@@ -39,7 +39,15 @@ export function networkTask(): Task<EksState> {
       s.network = { vpcId: vpc.VpcId!, privateSubnets, publicSubnets, controlPlaneSecurityGroupId: sg?.GroupId }
       return { holds: true, detail: `${vpc.VpcId}, private ${privateSubnets.map((x) => x.AvailabilityZone).join('/')}${sg ? `, ${sg.GroupId}` : ''}` }
     },
+    // Only a --dry-run plan (the VPC made by earlier tasks of the same step, e.g. 05's) leaves the
+    // check neither holding nor in conflict; then this plans "find it", which a real run does.
+    async apply(ctx, s) {
+      const found = await task.check(ctx, s)
+      if (!found.holds) throw new RunbookError(found.conflict ?? found.detail ?? 'network not found', found.hint)
+      return found.detail
+    },
   }
+  return task
 }
 
 export function clusterConfigTask(): Task<EksState> {

@@ -269,10 +269,16 @@ export function schemaReleaseTask(): Task<ScalarState> {
   }
 }
 
+/** The envoy load balancer's hostname in the view's cluster, if it has one yet (and a cluster). */
+export async function envoyHostname(ctx: TaskContext): Promise<string | undefined> {
+  if (!haveCluster(ctx)) return undefined
+  const svc = await kubectlFor(ctx).get('service', `${scalardlFullname(ctx.config)}-envoy`, { namespace: ns(ctx) })
+  return svc?.status?.loadBalancer?.ingress?.[0]?.hostname as string | undefined
+}
+
 async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok: boolean; status: string; hostname?: string }> {
   const k = kubectlFor(ctx)
   const c = ctx.config.scalardl
-  const f = scalardlFullname(ctx.config)
   const parts: string[] = []
   let ok = true
   for (const app of [serverApp(ctx.config), 'envoy']) {
@@ -281,8 +287,7 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok:
     if (pods.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
     parts.push(`${app} ${pods.length}/${s.poolNodes} ready on ${nodes.size} node(s)`)
   }
-  const svc = await k.get('service', `${f}-envoy`, { namespace: ns(ctx) })
-  const hostname = svc?.status?.loadBalancer?.ingress?.[0]?.hostname as string | undefined
+  const hostname = await envoyHostname(ctx)
   if (!hostname) ok = false
   parts.push(`envoy EXTERNAL-IP ${hostname ?? '<pending>'}`)
   return { ok, status: parts.join(', '), hostname }

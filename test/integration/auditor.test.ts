@@ -105,6 +105,24 @@ describe('05-auditor against the simulator', () => {
     assert.equal(again.code, 0, again.stderr)
   })
 
+  test('--dry-run plans the whole Auditor and changes nothing: no key file, VPC, peering, cluster or release', async () => {
+    const fs = await import('node:fs')
+    // Every file of the state directory (keys, rendered values, kubeconfigs) as it was.
+    const files = () => (fs.readdirSync(state, { recursive: true }) as string[]).filter((f) => !f.endsWith('journal.jsonl')).map((f) => `${f}:${fs.statSync(path.join(state, f)).mtimeMs}`).sort()
+    const before = files()
+    const r = await runStep('runbooks/05-auditor.ts', ['--json', '--dry-run', '--generate-keys'], env({ CLIENT_VPC_IDS: clientVpc }))
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.status, 'planned')
+    assert.equal(r.json.summary.failed, 0)
+    for (const title of [/^VPC peering/, /^Auditor: EKS cluster$/, /^Auditor: Scalar DL Auditor and Envoy release/, /^Certificates registered/]) assert.ok(r.json.tasks.some((t: { title: string; status: string }) => title.test(t.title) && t.status === 'planned'), String(title))
+    assert.deepEqual(files(), before, 'no file written or changed')
+    assert.equal(await tagged(AUDITOR), 0)
+    assert.equal((await livePeerings()).length, 0)
+    const eks = new EKSClient(cfg())
+    assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters, [LEDGER])
+    eks.destroy()
+  })
+
   test('killed during the peering and rerun: one active connection per pair, no duplicate routes; a rerun changes nothing', async () => {
     const e = env({ CLIENT_VPC_IDS: clientVpc })
     // Kill right after the task before the peering reports, at seeded offsets, twice.

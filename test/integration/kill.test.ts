@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { expectedInventory, inventory } from '../helpers/inventory.ts'
 import { baseEnv, collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
+import { prng } from '../../sim/random.ts'
 
 let moto: Moto
 before(async () => {
@@ -13,18 +14,6 @@ before(async () => {
 after(async () => {
   await moto?.stop()
 })
-
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Starts the step and SIGKILLs it `delayMs` after its first task line appears. */
 async function killDuring(script: string, env: NodeJS.ProcessEnv, delayMs: number): Promise<{ killed: boolean; tasksSeen: number }> {
