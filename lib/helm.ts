@@ -13,6 +13,15 @@ export interface HelmRelease {
   app_version: string
 }
 
+export interface HelmRevision {
+  revision: number
+  updated: string
+  status: string
+  chart: string
+  app_version: string
+  description: string
+}
+
 export interface UpgradeOptions {
   namespace: string
   version?: string
@@ -28,7 +37,7 @@ export class Helm extends Cli {
   }
 
   protected override hint(stderr: string): string | undefined {
-    if (/another operation \(install\/upgrade\/rollback\) is in progress/.test(stderr)) return 'a previous helm run was interrupted: wait for it, or run `helm history RELEASE` and `helm rollback RELEASE` before rerunning'
+    if (/another operation \(install\/upgrade\/rollback\) is in progress/.test(stderr)) return 'a previous helm run was interrupted: rerun the step, which waits for a helm still running on this host or settles the abandoned revision (rollback, or uninstall of a first install)'
     if (/repository name .* already exists/.test(stderr)) return 'a chart repository with this name points elsewhere: `helm repo remove NAME` or rename it'
     if (/Kubernetes cluster unreachable/.test(stderr)) return 'helm cannot reach the cluster: check the kubeconfig context (run 03-eks)'
     return undefined
@@ -84,6 +93,16 @@ export class Helm extends Cli {
     if (o.waitForJobs) args.push('--wait-for-jobs')
     if (o.timeout) args.push('--timeout', o.timeout)
     return this.json(args)
+  }
+
+  /** The release's revisions, oldest first (`helm history RELEASE -o json`). */
+  async history(release: string, namespace: string): Promise<HelmRevision[]> {
+    return this.json<HelmRevision[]>(['history', release, '-n', namespace, '-o', 'json'])
+  }
+
+  /** A new revision made of `revision`'s chart and values (`helm rollback RELEASE REVISION`). */
+  async rollback(release: string, revision: number, namespace: string): Promise<void> {
+    await this.run(['rollback', release, String(revision), '-n', namespace])
   }
 
   async uninstall(release: string, namespace: string): Promise<void> {

@@ -5,6 +5,7 @@ import { kubectlFor } from '../eks/tasks.ts'
 import { kubeconfigFile, POOL_LABEL } from '../eks/cluster-config.ts'
 import { RunbookError } from '../errors.ts'
 import { Helm, type HelmRelease } from '../helm.ts'
+import { settleInterrupted } from '../helm-interrupted.ts'
 import type { KubeObject } from '../kubectl.ts'
 import type { CheckResult, Task, TaskContext } from '../task.ts'
 import { atLeast } from '../version.ts'
@@ -28,6 +29,8 @@ export interface ScalarState {
 }
 
 const helmFor = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
+/** Before changing a release: a revision an interrupted run left pending is waited for or settled. */
+const settle = (ctx: TaskContext, release: string) => settleInterrupted({ helm: helmFor(ctx), release, namespace: ns(ctx), log: ctx.log, timeoutMs: ctx.config.waitTimeoutMs })
 const ns = (ctx: TaskContext) => ctx.config.scalardl.namespace
 const haveCluster = (ctx: TaskContext) => fs.existsSync(kubeconfigFile(ctx.config))
 
@@ -255,6 +258,7 @@ export function schemaReleaseTask(): Task<ScalarState> {
     async apply(ctx) {
       const c = ctx.config.scalardl
       const h = helmFor(ctx)
+      const settled = await settle(ctx, c.schemaRelease)
       const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema')
       const current = !drift && (await schemaJob(ctx)).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
@@ -263,7 +267,7 @@ export function schemaReleaseTask(): Task<ScalarState> {
         const j = await schemaJob(ctx)
         return { done: j.status === 'complete', status: j.reason, value: j, failed: j.status === 'failed' ? `the Job failed: ${j.reason}` : undefined }
       })
-      return `${c.schemaRelease} ${release ? 'reinstalled' : 'installed'}; Job ${done?.reason}`
+      return `${settled ? `${settled}; ` : ''}${c.schemaRelease} ${release ? 'reinstalled' : 'installed'}; Job ${done?.reason}`
     },
     hint: 'fix the cause shown (credentials, DynamoDB access, scheduling) and rerun: a failed schema release is uninstalled and installed again',
   }
@@ -312,6 +316,7 @@ function serverReleaseTask(title: string): Task<ScalarState> {
     },
     async apply(ctx, s) {
       const c = ctx.config.scalardl
+      const settled = await settle(ctx, c.release)
       const { release, drift } = await releaseDrift(ctx, c.release, 'server')
       const current = !drift
       if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
@@ -320,7 +325,7 @@ function serverReleaseTask(title: string): Task<ScalarState> {
         return { done: x.ok, status: x.status, value: x }
       })
       s.envoyHostname = r?.hostname
-      return `${current ? 'ready' : `${release ? 'upgraded' : 'installed'} ${c.release}`}: ${r?.status}`
+      return `${settled ? `${settled}; ` : ''}${current ? 'ready' : `${release ? 'upgraded' : 'installed'} ${c.release}`}: ${r?.status}`
     },
   }
 }

@@ -318,6 +318,50 @@ async function uninstall(argv: string[]): Promise<void> {
   }
 }
 
+async function historyCmd(argv: string[]): Promise<void> {
+  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'table' }, max: { type: 'string' }, 'kube-context': { type: 'string' } } })
+  const past = await history(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
+  if (!past.length) throw new CliFailure('release: not found')
+  // As helm prints it: revision is a number here (a string in `helm list`).
+  const rows = past.slice(-Number(f.max ?? 256)).map((r) => ({ revision: r.version, updated: r.info.last_deployed, status: r.info.status, chart: `${r.chart.metadata.name}-${r.chart.metadata.version}`, app_version: r.chart.metadata.appVersion, description: r.info.description }))
+  if (f.output === 'json') process.stdout.write(JSON.stringify(rows) + '\n')
+  else process.stdout.write(`REVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\tDESCRIPTION\n${rows.map((r) => `${r.revision}\t${goTime(r.updated)}\t${r.status}\t${r.chart}\t${r.app_version}\t${r.description}`).join('\n')}\n`)
+}
+
+/**
+ * `helm rollback RELEASE [REVISION]`: a new revision with the target's chart, values and manifest.
+ * Like helm 3, it does not refuse a release left pending by an interrupted run (upgrade does):
+ * that is how such a release is recovered.
+ */
+async function rollback(argv: string[]): Promise<void> {
+  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, wait: { type: 'boolean' }, timeout: { type: 'string', default: '5m0s' }, 'kube-context': { type: 'string' }, 'cleanup-on-fail': { type: 'boolean' }, 'history-max': { type: 'string' } } })
+  const [name, rev] = positionals
+  if (!name) throw new CliFailure('"helm rollback" requires at least 1 argument')
+  const namespace = f.namespace ?? 'default'
+  const kube = kubeOf(f['kube-context'])
+  const past = await history(kube, name, namespace)
+  const current = past.at(-1)
+  if (!current) throw new CliFailure(`release: not found`)
+  const targetVersion = rev && Number(rev) > 0 ? Number(rev) : current.version - 1
+  const target = past.find((r) => r.version === targetVersion)
+  if (!target) throw new CliFailure(targetVersion < 1 ? 'Error: release has no 0 version' : `release: not found`)
+  const now = new Date().toISOString()
+  const release: Release = { ...structuredClone(target), version: current.version + 1, info: { ...target.info, last_deployed: now, status: 'pending-rollback', description: `Rollback to ${target.version}` } }
+  await store(kube, release)
+  const objects = target.manifest.split(/^---\n/m).filter((d) => d.trim()).map((d) => YAML.parse(d))
+  for (const o of objects) await kube.apply(o, 'helm')
+  const keep = new Set(objects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`))
+  for (const o of current.objects ?? []) if (!keep.has(`${o.kind}/${o.namespace}/${o.name}`)) await kube.delete(o.kind, o.namespace, o.name)
+  if (f.wait && !(await waitReady(kube, objects, parseDuration(f.timeout!), false))) throw new CliFailure('context deadline exceeded')
+  for (const r of past.filter((x) => x.info.status === 'deployed' || x.version === current.version)) {
+    r.info.status = 'superseded'
+    await store(kube, r)
+  }
+  release.info.status = 'deployed'
+  await store(kube, release)
+  process.stdout.write('Rollback was a success! Happy Helming!\n')
+}
+
 function search(argv: string[]): void {
   const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { versions: { type: 'boolean', short: 'l' }, output: { type: 'string', short: 'o', default: 'table' }, version: { type: 'string' } } })
   const term = positionals[0] ?? ''
@@ -386,12 +430,17 @@ await main(
       case 'get':
         if (rest[0] === 'values') return getValues(rest.slice(1))
         throw new CliFailure(`unknown command "${rest[0]}" for "helm get" (simulated: values)`)
+      case 'history':
+      case 'hist':
+        return historyCmd(rest)
+      case 'rollback':
+        return rollback(rest)
       case 'uninstall':
       case 'delete':
       case 'del':
         return uninstall(rest)
     }
-    throw new CliFailure(`unknown command "${cmd}" for "helm" (this stand-in simulates: version, repo add/update/list, search repo, upgrade --install, install, ls, status, get values, uninstall)`)
+    throw new CliFailure(`unknown command "${cmd}" for "helm" (this stand-in simulates: version, repo add/update/list, search repo, upgrade --install, install, ls, status, get values, history, rollback, uninstall)`)
   },
   (e) => process.stderr.write(`Error: ${e instanceof CliFailure ? e.message : `${e.name}: ${e.message}`}\n`),
 )

@@ -2,6 +2,7 @@
 // shapes, error messages; what the charts make in the fake API, and the schema loader's tables
 // in moto, read back with the real kubectl and the real AWS SDK.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -158,6 +159,30 @@ ledger:
     assert.deepEqual(svc.spec.ports.map((p: any) => p.port), [40051, 40052])
     const headless = JSON.parse(await kubectl(['get', 'svc', 'my-release-scalar-audit-scalardl-audit-headless', '-o', 'json']))
     assert.deepEqual(headless.spec.ports.map((p: any) => p.port), [40051, 40052, 40053])
+  })
+
+  test('a helm killed mid-upgrade leaves the release pending-upgrade: upgrade refuses, history shows it, rollback settles it', async () => {
+    const file = path.join(sim.dir, 'auditor.yaml')
+    // Without auditor-keys the Pods never become ready, so --wait keeps the revision pending.
+    const child = spawn('helm', ['upgrade', 'my-release-scalar-audit', 'scalar-labs/scalardl-audit', '--version', '2.12.0', '-f', file, '--set', 'auditor.replicaCount=2', '--wait', '--timeout', '5m'], { env: sim.env, stdio: 'ignore' })
+    const closed = new Promise((r) => child.on('close', r))
+    const revisions = async () => JSON.parse((await helm(['history', 'my-release-scalar-audit', '-o', 'json'])).stdout) as { revision: number; status: string; description: string }[]
+    await eventually(async () => (await revisions()).at(-1)?.status === 'pending-upgrade', 'revision 2 pending-upgrade')
+    child.kill('SIGKILL')
+    await closed
+    const blocked = await helm(['upgrade', 'my-release-scalar-audit', 'scalar-labs/scalardl-audit', '--version', '2.12.0', '-f', file])
+    assert.equal(blocked.code, 1)
+    assert.match(blocked.stderr, /UPGRADE FAILED: another operation \(install\/upgrade\/rollback\) is in progress/)
+    const back = await helm(['rollback', 'my-release-scalar-audit', '1'])
+    assert.equal(back.code, 0, back.stderr)
+    assert.equal(back.stdout, 'Rollback was a success! Happy Helming!\n')
+    assert.deepEqual((await revisions()).map((r) => [r.revision, r.status]), [[1, 'superseded'], [2, 'superseded'], [3, 'deployed']])
+    assert.equal((await revisions()).at(-1)!.description, 'Rollback to 1')
+    assert.equal(JSON.parse((await helm(['get', 'values', 'my-release-scalar-audit', '-o', 'json'])).stdout).auditor.replicaCount, 1)
+    assert.equal(JSON.parse(await kubectl(['get', 'deploy', 'my-release-scalar-audit-scalardl-audit-auditor', '-o', 'json'])).spec.replicas, 1)
+    const missing = await helm(['history', 'nope', '-o', 'json'])
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /release: not found/)
   })
 
   test('uninstall removes the objects and the history; a missing release is an error unless --ignore-not-found', async () => {

@@ -3,13 +3,14 @@
 // duplicate anywhere, counted in moto and in the fake API server. 01/02 are in kill.test.ts,
 // 05 in auditor.test.ts, 99 in teardown.test.ts.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { EKSClient, ListClustersCommand, ListNodegroupsCommand } from '@aws-sdk/client-eks'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { runStep } from '../helpers/run-step.ts'
-import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { eventually, startSim, stopSim, type Sim } from '../helpers/sim.ts'
 
 const TSX = import.meta.resolve('tsx')
 let sim: Sim
@@ -101,4 +102,45 @@ describe('killed steps resume without duplicates', () => {
       }
     })
   }
+})
+
+describe('a helm killed mid-operation leaves its release pending; 04 settles it and finishes', () => {
+  const kubeconfig = () => path.join(state, 'runbook', CLUSTER, 'kubeconfig')
+  const helm = (args: string[]) => spawnSync('helm', ['--kubeconfig', kubeconfig(), ...args], { env: env(), encoding: 'utf8' })
+  const revisions = () => JSON.parse(helm(['history', 'my-release-scalardl', '-o', 'json']).stdout || '[]') as { revision: number; status: string }[]
+
+  /** Starts helm on the Ledger release with Pods that can never be scheduled, and kills it (the whole group) once its revision is `pending`. */
+  async function abandon(pending: string): Promise<void> {
+    const values = path.join(state, 'current-values.yaml')
+    fs.writeFileSync(values, helm(['get', 'values', 'my-release-scalardl', '-o', 'yaml']).stdout.replace(/^USER-SUPPLIED VALUES:\n/, ''))
+    const child = spawn('helm', ['--kubeconfig', kubeconfig(), 'upgrade', '--install', 'my-release-scalardl', 'scalar-labs/scalardl', '--version', '4.12.0', '-f', values, '--set', 'ledger.nodeSelector.nowhere=true', '--wait', '--timeout', '5m'], { env: env(), stdio: 'ignore', detached: true })
+    const closed = new Promise((r) => child.on('close', r))
+    await eventually(async () => revisions().at(-1)?.status === pending, `a ${pending} revision`)
+    process.kill(-child.pid!, 'SIGKILL')
+    await closed
+  }
+
+  test('pending-install is uninstalled and installed again; pending-upgrade is rolled back to the last good revision; a rerun changes nothing', async () => {
+    const gone = helm(['uninstall', 'my-release-scalardl'])
+    assert.equal(gone.status, 0, gone.stderr)
+    await abandon('pending-install')
+    const installed = await runStep('runbooks/04-scalardl.ts', ['--json'], env(), state)
+    assert.equal(installed.code, 0, installed.stderr)
+    const task = (r: typeof installed) => r.json.tasks.find((t: any) => /^Scalar DL Ledger and Envoy release/.test(t.title))
+    assert.match(task(installed).detail, /uninstalled the abandoned first install of my-release-scalardl; installed my-release-scalardl/)
+    assert.match(installed.stderr, /revision 1 was left pending-install by an interrupted run/)
+
+    await abandon('pending-upgrade')
+    const upgraded = await runStep('runbooks/04-scalardl.ts', ['--json'], env(), state)
+    assert.equal(upgraded.code, 0, upgraded.stderr)
+    assert.match(task(upgraded).detail, /rolled back the abandoned revision 2 of my-release-scalardl to 1; ready: /, 'revision 1 has the desired values: no upgrade after the rollback')
+    assert.deepEqual(revisions().map((r) => r.status), ['superseded', 'superseded', 'deployed'])
+    const pods = (await kube(['get', 'pods', '-n', 'default', '-l', 'app.kubernetes.io/instance=my-release-scalardl'])).items
+    assert.equal(pods.filter((p: any) => p.status.phase === 'Running').length, 6)
+    assert.equal(pods.filter((p: any) => p.spec.nodeSelector?.nowhere).length, 0, 'no Pod of the abandoned revision is left')
+
+    const again = await runStep('runbooks/04-scalardl.ts', ['--json'], env(), state)
+    assert.equal(again.json.status, 'ok')
+    assert.equal(again.json.tasks.filter((t: any) => t.status === 'changed').length, 0)
+  })
 })
