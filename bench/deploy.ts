@@ -12,6 +12,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stepArgs } from '../lib/bundles.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-bench-deploy-'))
@@ -77,7 +78,7 @@ const FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledger-key
 async function runStep(step: string, env: NodeJS.ProcessEnv, flags: string[] = []): Promise<StepFigures> {
   const before = { kubectl: lines(kubectlLog), helm: standIn('helm'), eksctl: standIn('eksctl') }
   const t = process.hrtime.bigint()
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', `${step}.ts`), '--json', ...flags], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...stepArgs(step), '--json', ...flags], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d) => (out += d))
@@ -108,7 +109,7 @@ function startupMs(env: NodeJS.ProcessEnv): number {
   const runs: number[] = []
   for (let i = 0; i < 5; i++) {
     const t = process.hrtime.bigint()
-    spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'runbooks', '01-vpc.ts'), '--help'], { cwd: root, env })
+    spawnSync(process.execPath, [...stepArgs('01-vpc'), '--help'], { cwd: root, env })
     runs.push(Number(process.hrtime.bigint() - t) / 1e6)
   }
   return Math.round(runs.sort((a, b) => a - b)[2]!)

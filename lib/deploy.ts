@@ -5,6 +5,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stepArgs } from './bundles.ts'
+import { ensureBuilt } from '../scripts/build.ts'
 import { isTrue, loadEnvFile } from './config.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -24,8 +26,11 @@ try {
 const auditor = isTrue(env.AUDITOR_ENABLED)
 const selected = steps.filter((f) => auditor || !f.startsWith('05-auditor'))
 
+// Steps start from their ahead-of-time bundles (half the start-up); built here when stale.
+await ensureBuilt().catch((err) => console.error(`note: running the steps from their sources (could not build dist/: ${(err as Error).message})`))
+
 for (const file of selected) {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(dir, file), ...args], { stdio: 'inherit' })
+  const res = spawnSync(process.execPath, [...stepArgs(file.replace(/\.ts$/, '')), ...args], { stdio: 'inherit' })
   const code = res.status ?? 1
   if (code !== 0) {
     console.error(`\ndeploy stopped at ${file} (exit ${code}). Fix the cause shown above and rerun: finished steps report ok and change nothing.`)

@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stepArgs } from '../lib/bundles.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const keep = process.argv.includes('--keep')
@@ -73,9 +74,8 @@ let runs = 0
  * Runs one script with --json, its stderr shown live and, with its stdout, kept under
  * output/ for the secret scan; returns its exit code and reported status.
  */
-async function run(script: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; status?: string }> {
-  const name = path.basename(script, '.ts')
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--env-file', path.join(root, '.env.example'), '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: root })
+async function run(name: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; status?: string }> {
+  const child = spawn(process.execPath, [...stepArgs(name), '--env-file', path.join(root, '.env.example'), '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: root })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -134,7 +134,7 @@ try {
   for (const pass of ['first run', 'rerun: nothing should change']) {
     console.error(`\n=== ${pass} ===\n`)
     for (const step of steps) {
-      const r = await run(path.join(root, 'runbooks', `${step}.ts`), env, STEP_FLAGS[step] ?? [])
+      const r = await run(step, env, STEP_FLAGS[step] ?? [])
       if (r.code !== 0 || (pass.startsWith('rerun') && r.status !== 'ok')) {
         console.error(`\n${step} ${r.code !== 0 ? `exited ${r.code}` : `reported "${r.status}" on a rerun instead of "ok"`}`)
         failed = true
@@ -147,7 +147,7 @@ try {
   if (!failed && !keep) {
     console.error('\n=== teardown (99-teardown --yes --confirm rehearsal), then again: nothing left to delete ===\n')
     for (const [i, args] of [['--yes', '--confirm', 'rehearsal'], ['--yes', '--confirm', 'rehearsal']].entries()) {
-      const r = await run(path.join(root, 'runbooks', '99-teardown.ts'), env, args)
+      const r = await run('99-teardown', env, args)
       if (r.code !== 0 || (i === 1 && r.status !== 'ok')) {
         console.error(`\n99-teardown ${r.code !== 0 ? `exited ${r.code}` : `reported "${r.status}" on the second run`}`)
         failed = true

@@ -3,14 +3,14 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import { POOL_TAINT } from '../eks/cluster-config.ts'
 import { kubectlFor } from '../eks/tasks.ts'
 import { Eksctl } from '../eksctl.ts'
 import type { Task, TaskContext } from '../task.ts'
+import { ROOT } from '../root.ts'
 
-const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'cloudwatch-quickstart.yaml')
+const TEMPLATE = path.join(ROOT, 'config', 'cloudwatch-quickstart.yaml')
 const HASH = 'scalardl-runbook/rendered-hash'
 const RESOURCE: Record<string, string> = { Namespace: 'namespace', ServiceAccount: 'serviceaccount', ConfigMap: 'configmap', DaemonSet: 'daemonset' }
 

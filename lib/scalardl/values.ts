@@ -3,7 +3,6 @@
 // .runbook/<CLUSTER_NAME>/ with mode 600 (they hold no secret).
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import type { Config } from '../config.ts'
 import { databaseProperties } from '../database/properties.ts'
@@ -11,8 +10,8 @@ import { writePrivateFile } from '../files.ts'
 import { POOL_LABEL, POOL_TAINT } from '../eks/cluster-config.ts'
 import { serverChart } from './names.ts'
 import { AUDITOR_KEYS, dbSecretName, LEDGER_KEYS, PULL_SECRET } from './secrets.ts'
+import { ROOT } from '../root.ts'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const LEDGER_VALUES = path.join(ROOT, 'config', 'scalardl-custom-values.yaml')
 export const AUDIT_VALUES = path.join(ROOT, 'config', 'scalardl-audit-custom-values.yaml')
 export const SCHEMA_VALUES = path.join(ROOT, 'config', 'schema-loading-custom-values.yaml')

@@ -1,0 +1,77 @@
+// Ahead-of-time build: the runbook steps and the simulator's stand-ins bundled into plain
+// JavaScript under dist/, so a step starts without compiling TypeScript at run time (about half
+// the start-up of `npx tsx runbooks/NN.ts`; a stand-in about a quarter of its own). Each bundle
+// records its input files in dist/inputs.json: `fresh()` tells whether a bundle is older than
+// its sources (lib/bundles.ts), and callers rebuild or fall back to the sources then.
+import fs from 'node:fs'
+import path from 'node:path'
+import { build as esbuild } from 'esbuild'
+import { DIST, fresh, INPUTS } from '../lib/bundles.ts'
+import { ROOT } from '../lib/root.ts'
+
+
+const entries = (dir: string, pattern: RegExp) =>
+  fs
+    .readdirSync(path.join(ROOT, dir))
+    .filter((f) => pattern.test(f))
+    .map((f) => path.join(ROOT, dir, f))
+
+const GROUPS = [
+  ['runbooks', 'runbooks', /^\d\d-[\w-]+\.ts$/],
+  ['sim/standins', 'sim', /^(helm|eksctl)\.ts$/],
+] as const
+
+/**
+ * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks) and the stand-ins into
+ * dist/sim/. Built aside and swapped in with renames, so a step or a stand-in starting meanwhile
+ * sees either the old bundle, the new one, or none (and then runs from the sources).
+ */
+export async function build(): Promise<void> {
+  const tmp = path.join(DIST, `.build-${process.pid}`)
+  fs.rmSync(tmp, { recursive: true, force: true })
+  const inputs: Record<string, string[]> = {}
+  const common = {
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    target: 'node20',
+    // node_modules are bundled too: resolving and loading hundreds of small AWS SDK files is most
+    // of a step's start-up. CommonJS dependencies get a `require` for node's built-ins.
+    banner: { js: "import { createRequire as __rbRequire } from 'node:module'; const require = __rbRequire(import.meta.url);" },
+    metafile: true,
+    logLevel: 'warning' as const,
+    sourcemap: 'linked' as const, // stack traces name the TypeScript lines with node --enable-source-maps
+    absWorkingDir: ROOT,
+  }
+  for (const [dir, out, pattern] of GROUPS) {
+    const res = await esbuild({ ...common, entryPoints: entries(dir, pattern), outdir: path.join(tmp, out), splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]' })
+    const sources = [...Object.keys(res.metafile!.inputs).filter((i) => !i.includes('node_modules/')), 'package-lock.json']
+    for (const [file, o] of Object.entries(res.metafile!.outputs)) if (o.entryPoint && file.endsWith('.mjs')) inputs[path.relative(tmp, path.resolve(ROOT, file))] = sources
+  }
+  fs.writeFileSync(path.join(tmp, 'inputs.json'), JSON.stringify(inputs, null, 1) + '\n')
+  for (const [, out] of GROUPS) {
+    const old = path.join(DIST, `.old-${process.pid}-${out}`)
+    try {
+      if (fs.existsSync(path.join(DIST, out))) fs.renameSync(path.join(DIST, out), old)
+      fs.renameSync(path.join(tmp, out), path.join(DIST, out))
+    } catch {
+      // another build swapped its own in at the same moment: same sources, same result
+    }
+    fs.rmSync(old, { recursive: true, force: true })
+  }
+  fs.renameSync(path.join(tmp, 'inputs.json'), INPUTS)
+  fs.rmSync(tmp, { recursive: true, force: true })
+}
+
+/** Builds unless every bundle is fresh; returns whether it built. */
+export async function ensureBuilt(): Promise<boolean> {
+  const stale = GROUPS.some(([dir, out, pattern]) => entries(dir, pattern).some((e) => !fresh(`${out}/${path.basename(e).replace(/\.ts$/, '.mjs')}`)))
+  if (stale) await build()
+  return stale
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.join(ROOT, 'scripts', 'build.ts')) {
+  const t = Date.now()
+  await build()
+  console.error(`built dist/runbooks and dist/sim in ${Date.now() - t} ms`)
+}
