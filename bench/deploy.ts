@@ -1,7 +1,8 @@
-// Benchmark: a full deployment (00 to 07, Ledger and Auditor) against the simulator with AWS's
-// delays scaled down (NAT gateways, instances and EKS clusters pending, load balancers, Pods and
-// Jobs taking time), then every step rerun on the finished environment. Figures:
-//   criticalPathRatio   deployment wall time / the critical path the delays imply
+// Benchmark: a full deployment (`npm run deploy`: 00 to 07, Ledger and Auditor) against the
+// simulator with AWS's typical delays (sim --aws-delays: NAT gateway 2 min, instance 30 s, EKS
+// control plane 10 min, node group 3 min, Pod 30 s, Job 60 s, load balancer 30 s) scaled by
+// SCALE, then every step rerun on the finished environment. Figures:
+//   criticalPathRatio   deployment wall time / the critical path those delays imply
 //   rerunMutatingCalls  mutating AWS calls made by all the no-op reruns (target 0)
 //   rerunTotalMs        wall time of all the no-op reruns (target < 15 s)
 //   stepStartupMs       start-up cost of one step process (--help, median of 5)
@@ -13,14 +14,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stepArgs } from '../lib/bundles.ts'
+import { AWS_PENDING_MS } from '../sim/faults.ts'
+import { AWS_KUBE_MS } from '../sim/kube/controllers.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-bench-deploy-'))
-const SCALE = 0.01
-/** AWS's delays before scaling: NAT gateway, instance and EKS cluster creation. */
-const PENDING_MS = 180_000
-const P = PENDING_MS * SCALE
-const KNOBS = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500 }
+const SCALE = Number(process.env.BENCH_SCALE ?? 0.1)
+const AWS = Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k, v * SCALE])) as typeof AWS_PENDING_MS
+const KUBE = Object.fromEntries(Object.entries(AWS_KUBE_MS).map(([k, v]) => [k, v * SCALE])) as typeof AWS_KUBE_MS
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir], { cwd: root, encoding: 'utf8' })
@@ -73,7 +74,6 @@ interface StepFigures {
 }
 
 const STEPS = ['00-preflight', '01-vpc', '02-database', '03-eks', '04-scalardl', '05-auditor', '06-monitoring', '07-verify']
-const FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledger-key'], '05-auditor': ['--generate-keys'] }
 
 async function runStep(step: string, env: NodeJS.ProcessEnv, flags: string[] = []): Promise<StepFigures> {
   const before = { kubectl: lines(kubectlLog), helm: standIn('helm'), eksctl: standIn('eksctl') }
@@ -94,15 +94,41 @@ async function runStep(step: string, env: NodeJS.ProcessEnv, flags: string[] = [
 }
 
 /**
- * The critical path the simulator's delays imply, with the guide's dependencies: the Ledger's
- * bastion (the later steps run from it) and NAT gateway in parallel, then the Ledger's cluster;
- * its release (schema Job, Pods, load balancer); then the Auditor's release, which needs the
- * Ledger's endpoint, and the two certificate Jobs. The Auditor's network and cluster (2P) fit
- * beside the Ledger's cluster and release, so they are not on the path.
+ * The critical path the delays imply, with the guide's dependencies: the Ledger's NAT gateway
+ * and bastion side by side, then its EKS control plane, then its node groups (side by side);
+ * the schema Job (Pod start, then its work), then the Ledger and Envoy Pods beside the load
+ * balancer; the same for the Auditor's release, which needs the Ledger's endpoint; the
+ * certificate registration Jobs (both clusters at once); the monitoring agents' Pods. The
+ * Auditor's network, control plane and node groups (NAT, then 10 + 3 minutes) fit beside the
+ * Ledger's, so they are not on the path.
  */
 function criticalPathMs(): number {
-  const release = KNOBS.jobDurationMs + KNOBS.podStartMs + KNOBS.lbDelayMs
-  return P /* NAT || bastion */ + P /* Ledger cluster */ + release /* Ledger */ + release /* Auditor */ + KNOBS.jobDurationMs /* certificates */
+  const job = KUBE.podStartMs + KUBE.jobDurationMs
+  const release = job + Math.max(KUBE.podStartMs, KUBE.lbDelayMs)
+  return Math.max(AWS.nat, AWS.instance) + AWS.cluster + AWS.nodegroup + release /* Ledger */ + release /* Auditor */ + job /* certificates */ + KUBE.podStartMs /* agents */
+}
+
+/** Each step's duration in the deployment, from the journal (steps ran side by side). */
+function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: number; awsCalls: number; mutatingCalls: number }[] {
+  const journal = path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl')
+  return fs
+    .readFileSync(journal, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((j) => Date.parse(j.ts) >= since)
+    .map((j) => ({ step: `${j.step}${j.argv?.includes('--infra-only') ? ' --infra-only' : ''}`, ms: j.durationMs, awsCalls: j.awsCalls?.total ?? 0, mutatingCalls: j.awsCalls?.mutating ?? 0 }))
+}
+
+/** `npm run deploy` with the flags that make the keys; its wall time. */
+async function deploy(env: NodeJS.ProcessEnv): Promise<number> {
+  const t = Date.now()
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'deploy.ts'), '--generate-ledger-key', '--generate-keys'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)))
+  if (code !== 0) throw new Error(`deploy exited ${code}: ${err.slice(-3000)}`)
+  return Date.now() - t
 }
 
 function startupMs(env: NodeJS.ProcessEnv): number {
@@ -115,13 +141,14 @@ function startupMs(env: NodeJS.ProcessEnv): number {
   return Math.round(runs.sort((a, b) => a - b)[2]!)
 }
 
-cli('up', '--faults', '0', '--pending-ms', String(PENDING_MS), '--delay-scale', String(SCALE), '--pod-start-ms', String(KNOBS.podStartMs), '--job-duration-ms', String(KNOBS.jobDurationMs), '--lb-delay-ms', String(KNOBS.lbDelayMs), '--cloudwatch-interval-ms', '2000')
+cli('up', '--aws-delays', '--delay-scale', String(SCALE), '--cloudwatch-interval-ms', '2000')
 try {
   const env = envFor()
   const t0 = Date.now()
-  const first: StepFigures[] = []
-  for (const step of STEPS) first.push(await runStep(step, env, FLAGS[step]))
-  const deployMs = Date.now() - t0
+  const counts = { kubectl: lines(kubectlLog), helm: standIn('helm'), eksctl: standIn('eksctl') }
+  const deployMs = await deploy(env)
+  const first = journalled(env, t0)
+  const deployCalls = { kubectl: lines(kubectlLog) - counts.kubectl, helm: standIn('helm') - counts.helm, eksctl: standIn('eksctl') - counts.eksctl }
   const reruns: StepFigures[] = []
   for (const step of STEPS) reruns.push(await runStep(step, env))
   const critical = criticalPathMs()
@@ -129,19 +156,20 @@ try {
     criticalPathRatio: Number((deployMs / critical).toFixed(2)),
     deployMs,
     criticalPathMs: Math.round(critical),
+    delayScale: SCALE,
     rerunMutatingCalls: reruns.reduce((n, r) => n + r.mutatingCalls, 0),
     rerunTotalMs: reruns.reduce((n, r) => n + r.ms, 0),
     stepStartupMs: startupMs(env),
     reruns,
-    deploy: first,
+    deploy: { steps: first, calls: deployCalls },
   }
   fs.mkdirSync(path.join(root, '.runbook'), { recursive: true })
   const file = path.join(root, '.runbook', 'bench.json')
   const previous = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {}
   fs.writeFileSync(file, JSON.stringify({ ...previous, ...figures }, null, 2) + '\n')
   const row = (r: StepFigures) => `${r.step.padEnd(14)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  kubectl ${String(r.kubectl).padStart(3)}  helm ${String(r.helm).padStart(3)}  eksctl ${String(r.eksctl).padStart(3)}`
-  console.log(`full deployment, Ledger + Auditor, delays x${SCALE} (pending ${P} ms)`)
-  for (const r of first) console.log(`  ${row(r)}`)
+  console.log(`npm run deploy, Ledger + Auditor, AWS delays x${SCALE}: ${deployMs} ms (kubectl ${deployCalls.kubectl}, helm ${deployCalls.helm}, eksctl ${deployCalls.eksctl})`)
+  for (const r of first) console.log(`  ${r.step.padEnd(26)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})`)
   console.log('no-op reruns')
   for (const r of reruns) console.log(`  ${row(r)}`)
   console.log(`criticalPathRatio (target <= 1.15)   ${figures.criticalPathRatio}  (${deployMs} ms / ${figures.criticalPathMs} ms)`)

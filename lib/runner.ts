@@ -165,22 +165,32 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   log.header(def.name, def.description, `cluster ${config.clusterName} · region ${config.region} · config ${config.source}${args.dryRun ? ' · DRY RUN: nothing will be changed' : ''}`)
 
   // One mutating run per cluster at a time (not in --dry-run, which changes nothing).
-  let lock: RunLock | undefined
+  const locks: RunLock[] = []
+  const releaseAll = () => Promise.all(locks.map((l) => l.release()))
   if (!def.readOnly && !args.dryRun) {
-    lock = new RunLock(config.region, config.clusterName, def.name, config.lockLeaseMs)
+    const names = def.locks?.(config, args.flags) ?? [config.clusterName]
+    const lockOf = (name: string) => new RunLock(config.region, name, def.name, config.lockLeaseMs)
     if (args.flags['force-unlock']) {
-      const ok = args.yes || (process.stdin.isTTY && (await askName(`Remove the run lock of ${config.clusterName}? Only if the run holding it is dead. Type the cluster name: `)) === config.clusterName)
+      const ok = args.yes || (process.stdin.isTTY && (await askName(`Remove the run lock of ${names.join(' and ')}? Only if the run holding it is dead. Type the cluster name: `)) === config.clusterName)
       if (!ok) {
         log.error(`✗ ${def.name}: --force-unlock needs confirmation: type the cluster name at a terminal, or add --yes`)
         process.exit(EXIT.usage)
       }
-      const by = await lock.forceUnlock()
-      log.info(by ? `removed the lock of ${config.clusterName} held by ${by.step} (${by.holder}) since ${new Date(by.acquiredAt).toISOString()}; rerun the step` : `${config.clusterName} was not locked`)
+      for (const name of names) {
+        const by = await lockOf(name).forceUnlock()
+        log.info(by ? `removed the lock of ${name} held by ${by.step} (${by.holder}) since ${new Date(by.acquiredAt).toISOString()}` : `${name} was not locked`)
+      }
+      log.info('rerun the step')
       process.exit(EXIT.done)
     }
     try {
-      await lock.acquire()
+      for (const name of names) {
+        const lock = lockOf(name)
+        await lock.acquire()
+        locks.push(lock)
+      }
     } catch (err) {
+      await releaseAll().catch(() => undefined)
       if (err instanceof NoCredentials) return refuse(new ConfigError([{ key: 'AWS credentials', message: err.message, fix: err.hint! }], config.source))
       const held = err instanceof LockHeld
       log.error(`✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${err instanceof RunbookError ? err.message : describeError(err)}`}; nothing was changed.`)
@@ -189,21 +199,23 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
       if (args.json) await writeStdout(JSON.stringify(redact({ step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'Run lock', status: 'failed', detail: err instanceof RunbookError ? err.message : describeError(err) }], durationMs: Date.now() - started })) + '\n')
       process.exit(EXIT.failed)
     }
-    const giveBack = () => void lock!.release().finally(() => process.exit(130))
+    const giveBack = () => void releaseAll().finally(() => process.exit(130))
     process.once('SIGINT', giveBack)
     process.once('SIGTERM', giveBack)
   }
+  const variant = Object.keys(def.variants ?? {}).find((f) => args.flags[f])
+  const chosen = variant ? { ...def, tasks: def.variants![variant]! } : def
 
   let result: StepResult
   try {
-    result = await executeStep(def, ctx, state)
+    result = await executeStep(chosen, ctx, state)
   } catch (err) {
     // A bug outside any task: still report it in the contract's shape.
     log.error(describeError(err))
     result = { step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'runner', status: 'failed', detail: describeError(err) }], durationMs: 0 }
   }
   result.durationMs = Date.now() - started
-  await lock?.release().catch((err) => log.warn(`could not release the run lock: ${describeError(err)} (it expires after LOCK_LEASE_SECONDS)`))
+  await releaseAll().catch((err) => log.warn(`could not release the run lock: ${describeError(err)} (it expires after LOCK_LEASE_SECONDS)`))
 
   const report = def.report?.(result, ctx, state)
   if (report) log.plain(report)

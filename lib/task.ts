@@ -63,6 +63,14 @@ export interface StepDefinition<S = unknown> {
   tasks: Task<S>[]
   /** Changes nothing (preflight): takes no run lock. */
   readOnly?: boolean
+  /**
+   * The clusters whose run locks the step takes, in this order (default: CLUSTER_NAME). A step
+   * that changes only the Auditor's side locks only the Auditor's cluster, so it can run beside
+   * the Ledger's steps; one that touches both locks both.
+   */
+  locks?: (config: Config, flags: Record<string, boolean | string>) => string[]
+  /** Alternative task lists chosen by a boolean flag, e.g. { 'infra-only': [...] }. */
+  variants?: Record<string, Task<S>[]>
   /** Run every task even when one fails (checklists such as preflight and verify). */
   continueOnFailure?: boolean
   /** Run all checks at once (independent, read-only checks); results are still reported in order. */

@@ -38,6 +38,28 @@ const net = auditor((s) => s.network)
 const eks = auditor((s) => s.eks)
 const app = auditor((s) => s.scalar)
 
+/** Guide Step 5.1: the Auditor's environment, as steps 1 to 3 made the Ledger's. Needs nothing of the Ledger. */
+const environment = [
+  scoped(net, availabilityZonesTask(network)),
+  scoped(net, vpcTask(network)),
+  scoped(net, subnetsTask(network, 'public')),
+  scoped(net, subnetsTask(network, 'private')),
+  scoped(net, internetGatewayTask(network)),
+  // The NAT gateway is created, the cluster created meanwhile (both take minutes on AWS; the
+  // control plane needs no NAT), then the NAT gateway waited for before routes and nodes use it.
+  scoped(net, natGatewaysTask(network, { wait: false })),
+  scoped(net, publicRoutesTask(network)),
+  scoped(net, controlPlaneSecurityGroupTask(network)),
+  scoped(eks, networkTask()),
+  scoped(eks, clusterConfigTask()),
+  scoped(eks, clusterTask()),
+  scoped(net, natGatewaysAvailableTask(network)),
+  scoped(net, privateRoutesTask(network)),
+  scoped(auditor((s) => s.database), gatewayEndpointTask()),
+]
+const nodes = [scoped(eks, poolNodegroupTask()), scoped(eks, systemNodegroupTask()), scoped(eks, kubeconfigTask()), scoped(eks, poolNodesReadyTask()), scoped(eks, taintTask())]
+const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
+
 export const step = defineStep<AuditorState>({
   name: '05-auditor',
   description: 'Step 5: Scalar DL Auditor in its own VPC and EKS cluster, peered with the Ledger',
@@ -45,12 +67,15 @@ export const step = defineStep<AuditorState>({
   flags: {
     'generate-keys': 'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
     'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
+    'infra-only': "only the Auditor's VPC, EKS cluster and nodes (needs nothing of the Ledger; locks only the Auditor's cluster)",
   },
   validate(config, flags) {
     const c = config
     const gen = Boolean(flags['generate-keys'])
     if (!c.auditor.enabled) return [{ key: 'AUDITOR_ENABLED', message: 'is false: 05-auditor deploys the Auditor only when it is enabled', fix: 'set AUDITOR_ENABLED=true (and AUDITOR_* as .env.example shows), or skip this optional step' }]
     const why = 'with AUDITOR_ENABLED=true'
+    const systemNodes = c.systemNodeCount === 0 && !flags['allow-no-system-nodes'] ? [{ key: 'SYSTEM_NODE_COUNT', message: 'is 0: the Auditor\'s schema-loading Job and CoreDNS need untainted nodes', fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes' }] : []
+    if (flags['infra-only']) return systemNodes // keys, certificates and credentials are for the releases
     return [
       ...credentialProblems(c),
       ...(c.scalardl.proofEnabled
@@ -59,39 +84,23 @@ export const step = defineStep<AuditorState>({
       ...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why),
       ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why),
       ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
-      ...(c.systemNodeCount === 0 && !flags['allow-no-system-nodes'] ? [{ key: 'SYSTEM_NODE_COUNT', message: 'is 0: the Auditor\'s schema-loading Job and CoreDNS need untainted nodes', fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes' }] : []),
+      ...systemNodes,
     ]
   },
   preflight: clientVpcProblems,
+  // --infra-only: the Auditor's VPC, cluster and nodes alone, locking only the Auditor's cluster:
+  // `npm run deploy` runs it while steps 1 to 4 build the Ledger's (both take minutes on AWS).
+  variants: { 'infra-only': [...environment, ...nodes] },
+  locks: (c, flags) => (flags['infra-only'] ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
     keyFilesTask(),
     ledgerPrerequisiteTask(),
-    // Guide Step 5.1: the Auditor's environment, as steps 1 to 3 made the Ledger's.
-    scoped(net, availabilityZonesTask(network)),
-    scoped(net, vpcTask(network)),
-    scoped(net, subnetsTask(network, 'public')),
-    scoped(net, subnetsTask(network, 'private')),
-    scoped(net, internetGatewayTask(network)),
-    // The NAT gateway is created, the cluster created meanwhile (both take minutes on AWS; the
-    // control plane needs no NAT), then the NAT gateway waited for before routes and nodes use it.
-    scoped(net, natGatewaysTask(network, { wait: false })),
-    scoped(net, publicRoutesTask(network)),
-    scoped(net, controlPlaneSecurityGroupTask(network)),
-    scoped(eks, networkTask()),
-    scoped(eks, clusterConfigTask()),
-    scoped(eks, clusterTask()),
-    scoped(net, natGatewaysAvailableTask(network)),
-    scoped(net, privateRoutesTask(network)),
-    scoped(auditor((s) => s.database), gatewayEndpointTask()),
+    ...environment,
     // Guide Step 5.2: peering, routes, security groups.
-    scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, peeringTask()),
-    scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, peeringRoutesTask()),
-    scoped({ label: '', config: ledgerView, state: (s: AuditorState) => s.peering }, envoySecurityGroupsTask()),
-    scoped(eks, poolNodegroupTask()),
-    scoped(eks, systemNodegroupTask()),
-    scoped(eks, kubeconfigTask()),
-    scoped(eks, poolNodesReadyTask()),
-    scoped(eks, taintTask()),
+    scoped(peers, peeringTask()),
+    scoped(peers, peeringRoutesTask()),
+    scoped(peers, envoySecurityGroupsTask()),
+    ...nodes,
     // The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group.
     scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')),
     scoped(ledger((s) => s.ledger), ledgerValuesTask()),

@@ -23,6 +23,7 @@ function containerInsightsByMode(): Task {
 
 export const step = defineStep({
   name: '06-monitoring',
+  locks: (c) => [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
   description: 'Step 6: CloudWatch Container Insights and control-plane logs',
   tasks: [
     controlPlaneLoggingTask(),

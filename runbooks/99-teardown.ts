@@ -13,6 +13,7 @@ import { defineStep } from '../lib/task.ts'
 
 export const step = defineStep({
   name: '99-teardown',
+  locks: (c) => [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
   description: 'Deleting resources: everything this runbook created for CLUSTER_NAME',
   flags: {
     'delete-data': 'also delete the Scalar DL DynamoDB tables (after an on-demand backup of each)',

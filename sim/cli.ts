@@ -1,5 +1,5 @@
 // The simulator's command line. Scripts outside the project depend on this contract:
-//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N]
+//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N] [--faults R] [--api-faults R] [--aws-delays] [--pending-ms N] [--delay-scale F] [--fault-seed N]
 //   npx tsx sim/cli.ts cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...] [--region R]
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
 //   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX]
@@ -39,6 +39,7 @@ const { values, positionals } = parseArgs({
     faults: { type: 'string' },
     'api-faults': { type: 'string' },
     'pending-ms': { type: 'string' },
+    'aws-delays': { type: 'boolean' },
     'delay-scale': { type: 'string' },
     'fault-seed': { type: 'string' },
   },
@@ -184,6 +185,7 @@ async function up(): Promise<void> {
     const log = fs.openSync(file('sim.log'), 'a')
     const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir]
     for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs', 'cloudwatch-interval-ms', 'faults', 'api-faults', 'pending-ms', 'delay-scale', 'fault-seed'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
+    if (values['aws-delays']) args.push('--aws-delays')
     const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...awsEnv } })
     child.unref()
     fs.closeSync(log)

@@ -10,18 +10,25 @@
 // Faults are injected before the request reaches moto, except "lost answers": a mutating request
 // with a ClientToken is applied and its answer dropped, and the replay is answered from the first
 // answer, as AWS's idempotency tokens promise (moto itself ignores ClientToken).
-// Pending states, for PENDING_MS (scaled by --delay-scale): NAT gateways `pending`, instances
-// `pending` without a public IP, EKS clusters `CREATING`, after their creation.
+// Pending states after creation, for --pending-ms (one figure) or --aws-delays (AWS's typical time
+// per kind), scaled by --delay-scale: NAT gateways `pending`, instances `pending` without a public
+// IP, EKS clusters and managed node groups `CREATING`.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { prng } from './random.ts'
+
+export type PendingKind = 'nat' | 'instance' | 'cluster' | 'nodegroup'
+export type PendingMs = Record<PendingKind, number>
+
+/** AWS's typical times, unscaled: a NAT gateway ~2 min, an instance ~30 s, an EKS control plane ~10 min, a managed node group ~3 min. */
+export const AWS_PENDING_MS: PendingMs = { nat: 120_000, instance: 30_000, cluster: 600_000, nodegroup: 180_000 }
 
 export interface FaultOptions {
   target: string
   /** Probability of a fault per request, 0..1. */
   rate: number
-  /** How long new NAT gateways, instances and clusters stay pending, in ms (already scaled). */
-  pendingMs: number
+  /** How long new NAT gateways, instances, clusters and node groups stay pending, in ms (already scaled): one figure for all, or one per kind. */
+  pendingMs: number | PendingMs
   /** Added latency per faulty-latency request, in ms (already scaled). */
   latencyMs: number
   /** Seeded for replays; Math.random when absent. */
@@ -199,24 +206,34 @@ export class FaultProxy {
 
   /** Records creations and rewrites states to pending while young. */
   private pending(service: string, action: string, text: string): string {
-    if (!this.o.pendingMs) return text
+    const p = this.o.pendingMs
+    const ms = (kind: PendingKind) => (typeof p === 'number' ? p : p[kind])
+    if (!(typeof p === 'number' ? p : Object.values(p).some(Boolean))) return text
     const now = Date.now()
-    const young = (id: string) => now - (this.born.get(id) ?? 0) < this.o.pendingMs
+    const young = (kind: PendingKind) => (id: string) => now - (this.born.get(id) ?? 0) < ms(kind)
     if (service === 'ec2' && action === 'CreateNatGateway') for (const m of text.matchAll(/<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g)) this.born.set(m[1]!, now)
     if (service === 'ec2' && action === 'RunInstances') for (const m of text.matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)) this.born.set(m[1]!, now)
     if (service === 'eks' && action === 'POST /clusters') {
       const m = /"name"\s*:\s*"([^"]+)"/.exec(text)
       if (m) this.born.set(`eks:${m[1]}`, now)
     }
+    const ng = /^(POST|GET) \/clusters\/([^/]+)\/node-groups(?:\/([^/]+))?$/.exec(action)
+    if (service === 'eks' && ng?.[1] === 'POST') {
+      const m = /"nodegroupName"\s*:\s*"([^"]+)"/.exec(text)
+      if (m) this.born.set(`eks-ng:${decodeURIComponent(ng[2]!)}/${m[1]}`, now)
+    }
     if (service === 'ec2' && (action === 'DescribeNatGateways' || action === 'CreateNatGateway')) {
-      return rewriteAfter(text, /<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g, young, '<state>available</state>', '<state>pending</state>')
+      return rewriteAfter(text, /<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g, young('nat'), '<state>available</state>', '<state>pending</state>')
     }
     if (service === 'ec2' && (action === 'DescribeInstances' || action === 'RunInstances')) {
-      return rewriteAfter(text, /<instanceId>(i-[0-9a-f]+)<\/instanceId>/g, young, /<instanceState>\s*<code>16<\/code>\s*<name>running<\/name>\s*<\/instanceState>/, '<instanceState><code>0</code><name>pending</name></instanceState>')
+      return rewriteAfter(text, /<instanceId>(i-[0-9a-f]+)<\/instanceId>/g, young('instance'), /<instanceState>\s*<code>16<\/code>\s*<name>running<\/name>\s*<\/instanceState>/, '<instanceState><code>0</code><name>pending</name></instanceState>')
     }
     if (service === 'eks' && /^GET \/clusters\/[^/]+$/.test(action)) {
       const name = decodeURIComponent(action.split('/')[2]!)
-      if (young(`eks:${name}`)) return text.replace(/"status"\s*:\s*"ACTIVE"/, '"status": "CREATING"')
+      if (young('cluster')(`eks:${name}`)) return text.replace(/"status"\s*:\s*"ACTIVE"/, '"status": "CREATING"')
+    }
+    if (service === 'eks' && ng?.[1] === 'GET' && ng[3]) {
+      if (young('nodegroup')(`eks-ng:${decodeURIComponent(ng[2]!)}/${decodeURIComponent(ng[3])}`)) return text.replace(/"status"\s*:\s*"ACTIVE"/, '"status": "CREATING"')
     }
     return text
   }

@@ -22,6 +22,9 @@ export interface Knobs {
   apiFaultRate: number
 }
 
+/** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB's hostname ~30 s. */
+export const AWS_KUBE_MS = { podStartMs: 30_000, jobDurationMs: 60_000, lbDelayMs: 30_000 }
+
 export const DEFAULT_KNOBS: Knobs = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500, failJobs: '', apiFaultRate: 0 }
 
 const T = {

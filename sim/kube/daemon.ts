@@ -6,10 +6,10 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { FaultProxy } from '../faults.ts'
+import { AWS_PENDING_MS, FaultProxy, type PendingMs } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
-import { DEFAULT_KNOBS, type Knobs } from './controllers.ts'
+import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
 
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     faults: { type: 'string' },
     'api-faults': { type: 'string' },
     'pending-ms': { type: 'string' },
+    'aws-delays': { type: 'boolean' },
     'delay-scale': { type: 'string' },
     'fault-seed': { type: 'string' },
   },
@@ -33,14 +34,18 @@ const { values } = parseArgs({
 // AWS's delays, scaled: a NAT gateway or an EKS cluster takes minutes on AWS; --delay-scale 0.01
 // makes that seconds here. Latency faults use the same scale.
 const scale = Number(values['delay-scale'] ?? 0.01)
-const proxy = values.faults !== undefined && process.env.AWS_ENDPOINT_URL
-  ? new FaultProxy({ target: process.env.AWS_ENDPOINT_URL, rate: Number(values.faults), pendingMs: Number(values['pending-ms'] ?? 180_000) * scale, latencyMs: 2000 * scale, seed: values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']) })
+// --aws-delays: every kind takes AWS's typical time (scaled), Pods, Jobs and load balancers too.
+const awsDelays = Boolean(values['aws-delays'])
+const pendingMs = awsDelays && values['pending-ms'] === undefined ? (Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k, v * scale])) as PendingMs) : Number(values['pending-ms'] ?? 180_000) * scale
+const proxy = (values.faults !== undefined || awsDelays) && process.env.AWS_ENDPOINT_URL
+  ? new FaultProxy({ target: process.env.AWS_ENDPOINT_URL, rate: Number(values.faults ?? 0), pendingMs, latencyMs: 2000 * scale, seed: values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']) })
   : undefined
+
 const stateDir = path.resolve(values['state-dir'] ?? '.sim')
 const knobs: Knobs = {
-  podStartMs: Number(values['pod-start-ms'] ?? DEFAULT_KNOBS.podStartMs),
-  jobDurationMs: Number(values['job-duration-ms'] ?? DEFAULT_KNOBS.jobDurationMs),
-  lbDelayMs: Number(values['lb-delay-ms'] ?? DEFAULT_KNOBS.lbDelayMs),
+  podStartMs: Number(values['pod-start-ms'] ?? (awsDelays ? AWS_KUBE_MS.podStartMs * scale : DEFAULT_KNOBS.podStartMs)),
+  jobDurationMs: Number(values['job-duration-ms'] ?? (awsDelays ? AWS_KUBE_MS.jobDurationMs * scale : DEFAULT_KNOBS.jobDurationMs)),
+  lbDelayMs: Number(values['lb-delay-ms'] ?? (awsDelays ? AWS_KUBE_MS.lbDelayMs * scale : DEFAULT_KNOBS.lbDelayMs)),
   failJobs: values['fail-jobs'] ?? DEFAULT_KNOBS.failJobs,
   apiFaultRate: Number(values['api-faults'] ?? DEFAULT_KNOBS.apiFaultRate),
 }

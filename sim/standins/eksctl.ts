@@ -115,6 +115,14 @@ async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterC
       tags: { 'alpha.eksctl.io/nodegroup-name': ng.name, 'alpha.eksctl.io/nodegroup-type': 'managed', 'alpha.eksctl.io/cluster-name': cluster },
     }),
   )
+  // As eksctl does: wait for the node group's stack (the node group ACTIVE), then its nodes join.
+  eksLog('ℹ', `waiting for CloudFormation stack "eksctl-${cluster}-nodegroup-${ng.name}"`)
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    const status = (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: ng.name }))).nodegroup?.status
+    if (status === 'ACTIVE') break
+    if (status === 'CREATE_FAILED') throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED`)
+    await new Promise((r) => setTimeout(r, delay))
+  }
   if (desired > 0) await control('POST', `/clusters/${encodeURIComponent(cluster)}/nodes`, { count: desired, labels: nodeLabels(cluster, ng), taints: ng.taints ?? [], instanceType })
   eksLog('✔', `created managed nodegroup "${ng.name}" in cluster "${cluster}" (${desired} node(s), ${instanceType})`)
 }
@@ -180,7 +188,7 @@ async function createCluster(argv: string[]): Promise<void> {
   const kube = await kubeFor(name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
-  if (!values['without-nodegroup']) for (const ng of config.managedNodeGroups ?? []) await createNodegroup(eks, name, config, ng, subnetIds)
+  if (!values['without-nodegroup']) await Promise.all((config.managedNodeGroups ?? []).map((ng) => createNodegroup(eks, name, config, ng, subnetIds)))
   for (const addon of config.addons ?? []) if (addon.name === ADDON_NAME) await installAddon(name, r, addon.version, addon.configurationValues)
   const path = await writeKubeconfig(name, r, sts)
   eksLog('✔', `saved kubeconfig as "${path}"`)
@@ -207,7 +215,8 @@ async function createNodegroups(argv: string[]): Promise<void> {
     return
   }
   const c = await describeCluster(eks, name, r)
-  for (const ng of todo) await createNodegroup(eks, name, config, ng, c.resourcesVpcConfig?.subnetIds ?? [])
+  // eksctl creates the node groups' stacks side by side and waits for all of them.
+  await Promise.all(todo.map((ng) => createNodegroup(eks, name, config, ng, c.resourcesVpcConfig?.subnetIds ?? [])))
 }
 
 async function vpcIdOf(ec2: EC2Client, subnetIds: string[]): Promise<string | undefined> {
