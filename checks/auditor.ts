@@ -27,4 +27,4 @@ export const auditorCheck: Check = {
   },
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([auditorCheck])
+if (isMain(import.meta.url, 'auditor')) await (await import('../lib/verify/runner.ts')).verify([auditorCheck])

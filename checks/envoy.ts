@@ -25,4 +25,4 @@ export const envoyCheck: Check = {
   run: envoyOutcome,
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([envoyCheck])
+if (isMain(import.meta.url, 'envoy')) await (await import('../lib/verify/runner.ts')).verify([envoyCheck])

@@ -52,4 +52,4 @@ export const logsCheck: Check = {
   },
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([logsCheck])
+if (isMain(import.meta.url, 'logs')) await (await import('../lib/verify/runner.ts')).verify([logsCheck])

@@ -22,4 +22,4 @@ export const metricsCheck: Check = {
   },
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([metricsCheck])
+if (isMain(import.meta.url, 'metrics')) await (await import('../lib/verify/runner.ts')).verify([metricsCheck])

@@ -19,4 +19,4 @@ export const nodesCheck: Check = {
   },
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([nodesCheck])
+if (isMain(import.meta.url, 'nodes')) await (await import('../lib/verify/runner.ts')).verify([nodesCheck])

@@ -39,4 +39,4 @@ export const peeringCheck: Check = {
   },
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([peeringCheck])
+if (isMain(import.meta.url, 'peering')) await (await import('../lib/verify/runner.ts')).verify([peeringCheck])

@@ -40,4 +40,4 @@ export const podsCheck: Check = {
   run: podsOutcome,
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([podsCheck])
+if (isMain(import.meta.url, 'pods')) await (await import('../lib/verify/runner.ts')).verify([podsCheck])

@@ -21,4 +21,4 @@ export const releasesCheck: Check = {
   },
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([releasesCheck])
+if (isMain(import.meta.url, 'releases')) await (await import('../lib/verify/runner.ts')).verify([releasesCheck])

@@ -62,4 +62,4 @@ export const tablesCheck: Check = {
   },
 }
 
-if (isMain(import.meta.url)) await (await import('../lib/verify/runner.ts')).verify([tablesCheck])
+if (isMain(import.meta.url, 'tables')) await (await import('../lib/verify/runner.ts')).verify([tablesCheck])

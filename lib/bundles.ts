@@ -2,6 +2,7 @@
 // step from its bundle when it is fresh (no source newer), or from its TypeScript source otherwise.
 import fs from 'node:fs'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { ROOT } from './root.ts'
 
 export const DIST = path.join(ROOT, 'dist')
@@ -23,5 +24,6 @@ export function fresh(entry: string): string | undefined {
 /** node's arguments to run a step (e.g. `01-vpc`): its fresh bundle, else the source through tsx. */
 export function stepArgs(step: string): string[] {
   const bundle = fresh(`runbooks/${step}.mjs`)
-  return bundle ? [bundle] : ['--import', 'tsx', path.join(ROOT, 'runbooks', `${step}.ts`)]
+  // tsx by path: `--import tsx` would resolve from the working directory, which may be anywhere.
+  return bundle ? [bundle] : ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, 'runbooks', `${step}.ts`)]
 }

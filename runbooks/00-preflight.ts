@@ -24,4 +24,4 @@ export const step = defineStep({
   report: (result) => table(result),
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '00-preflight')) await runStep(step)

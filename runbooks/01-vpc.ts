@@ -35,4 +35,4 @@ export const step = defineStep<NetworkState>({
   ],
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '01-vpc')) await runStep(step)

@@ -13,4 +13,4 @@ export const step = defineStep<DatabaseState>({
   tasks: [reachableTask(), gatewayEndpointTask(), existingTablesTask(), schemaLoaderSettingsTask()],
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '02-database')) await runStep(step)

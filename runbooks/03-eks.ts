@@ -24,4 +24,4 @@ export const step = defineStep<EksState>({
   tasks: [networkTask(), clusterConfigTask(), clusterTask(), poolNodegroupTask(), systemNodegroupTask(), kubeconfigTask(), poolNodesReadyTask(), taintTask()],
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '03-eks')) await runStep(step)

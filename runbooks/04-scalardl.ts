@@ -38,4 +38,4 @@ export const step = defineStep<ScalarState>({
   report: (result, _ctx, s) => (s.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL endpoint (envoy EXTERNAL-IP): ${s.envoyHostname}  ports 50051, 50052` : undefined),
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '04-scalardl')) await runStep(step)

@@ -120,4 +120,4 @@ export const step = defineStep<AuditorState>({
   report: (result, _ctx, s) => (s.scalar.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL Auditor endpoint (envoy EXTERNAL-IP): ${s.scalar.envoyHostname}  ports 40051, 40052` : undefined),
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '05-auditor')) await runStep(step)

@@ -35,4 +35,4 @@ export const step = defineStep({
   ],
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '06-monitoring')) await runStep(step)

@@ -15,4 +15,4 @@ import { verify } from '../lib/verify/runner.ts'
 // auditor and peering apply with AUDITOR_ENABLED=true (05-auditor).
 export const CHECKS = [tablesCheck, podsCheck, nodesCheck, envoyCheck, logsCheck, metricsCheck, releasesCheck, auditorCheck, peeringCheck]
 
-if (isMain(import.meta.url)) await verify(CHECKS)
+if (isMain(import.meta.url, '07-verify')) await verify(CHECKS)

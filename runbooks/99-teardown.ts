@@ -53,4 +53,4 @@ export const step = defineStep({
   ],
 })
 
-if (isMain(import.meta.url)) await runStep(step)
+if (isMain(import.meta.url, '99-teardown')) await runStep(step)

@@ -1,0 +1,86 @@
+// `npm run deploy` (lib/deploy.ts) with the Auditor: flags no step takes exit 2 before anything is
+// made; a full deployment builds the Auditor's environment (05-auditor --infra-only) while steps
+// 01 to 04 build the Ledger's, under separate cluster locks, then finishes 05 to 07; a second
+// deployment changes nothing.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { ROOT, tempDir } from '../helpers/run-step.ts'
+import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+
+let sim: Sim
+const state = tempDir('rb-deploy-')
+
+const env = (): NodeJS.ProcessEnv => ({
+  ...sim.env,
+  NODE_NO_WARNINGS: '1',
+  CI: 'true',
+  CLUSTER_NAME: 'dep',
+  VPC_CIDR: '10.80.0.0/16',
+  AUDITOR_ENABLED: 'true',
+  AUDITOR_VPC_CIDR: '10.81.0.0/16',
+  BASTION_ENABLED: 'false',
+  RUNBOOK_STATE_DIR: path.join(state, 'runbook'),
+  GITHUB_USERNAME: 'octo',
+  GITHUB_TOKEN: ['ghp', 'deployTestToken0000000000000000000'].join('_'),
+  SCALARDL_DB_USERNAME: 'AKIADEPLOYTEST000000',
+  SCALARDL_DB_PASSWORD: 'deploy-test-secret',
+  LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
+  LEDGER_CERTIFICATE_FILE: path.join(state, 'ledger-cert.pem'),
+  AUDITOR_PRIVATE_KEY_FILE: path.join(state, 'auditor-key.pem'),
+  AUDITOR_CERTIFICATE_FILE: path.join(state, 'auditor-cert.pem'),
+  DYNAMODB_NAMESPACE_PREFIX: 'dep_',
+})
+
+function deploy(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'lib', 'deploy.ts'), ...args], { env: env(), cwd: state, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({ code: code ?? 1, stderr }))
+  })
+}
+
+before(() => {
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
+})
+after(() => stopSim(sim))
+
+describe('npm run deploy with the Auditor', () => {
+  test('a flag no step takes exits 2 and names the flags there are; nothing is made', async () => {
+    const r = await deploy(['--generate-keys', '--no-such-flag'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /no step takes --no-such-flag/)
+    assert.match(r.stderr, /--generate-ledger-key \(04-scalardl\)/)
+    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
+    ec2.destroy()
+    assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
+  })
+
+  test("the Auditor's environment is built beside steps 01 to 04, each flag reaches its step, and a second deployment changes nothing", async () => {
+    const r = await deploy(['--generate-ledger-key', '--generate-keys'])
+    assert.equal(r.code, 0, r.stderr.slice(-4000))
+    assert.match(r.stderr, /^05-auditor --infra-only │ ▶ 05-auditor/m)
+    assert.match(r.stderr, /^03-eks │ ▶ 03-eks/m)
+    assert.match(r.stderr, /deploy: 8 steps done \(the Auditor's environment built beside steps 01 to 04\)/)
+    const journal = fs.readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const span = (j: any) => [Date.parse(j.ts) - j.durationMs, Date.parse(j.ts)] as const
+    const infra = journal.find((j) => j.step === '05-auditor' && j.argv.includes('--infra-only'))
+    const eks = journal.find((j) => j.step === '03-eks')
+    assert.ok(infra && eks, 'both journalled')
+    const [a, b] = [span(infra), span(eks)]
+    assert.ok(a[0] < b[1] && b[0] < a[1], `05 --infra-only ${a.join('-')} and 03-eks ${b.join('-')} overlap`)
+    assert.equal(journal.find((j) => j.step === '05-auditor' && !j.argv.includes('--infra-only'))?.status, 'changed')
+
+    const again = await deploy([])
+    assert.equal(again.code, 0, again.stderr.slice(-4000))
+    const recaps = [...again.stderr.matchAll(/RECAP (\S+): ok=\d+ changed=(\d+)/g)].map((m) => [m[1], Number(m[2])])
+    assert.equal(recaps.length, 8, again.stderr.slice(-3000))
+    assert.deepEqual(recaps.filter(([, changed]) => changed !== 0), [])
+    assert.match(again.stderr, /VERIFY 07-verify: 9 of 9 checks passed/)
+  })
+})
