@@ -13,7 +13,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { stepArgs } from '../lib/bundles.ts'
+import { stepArgs } from '../scripts/build.ts'
 import { AWS_PENDING_MS } from '../sim/faults.ts'
 import { AWS_KUBE_MS } from '../sim/kube/controllers.ts'
 

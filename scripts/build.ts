@@ -2,13 +2,38 @@
 // JavaScript under dist/, so a step starts without compiling TypeScript at run time (about half
 // the start-up of `npx tsx runbooks/NN.ts`; a stand-in about a quarter of its own). Each bundle
 // records its input files in dist/inputs.json: `fresh()` tells whether a bundle is older than
-// its sources (lib/bundles.ts), and callers rebuild or fall back to the sources then.
+// its sources, and callers rebuild or fall back to the sources then.
 import fs from 'node:fs'
 import path from 'node:path'
 import { build as esbuild } from 'esbuild'
-import { DIST, fresh, INPUTS } from '../lib/bundles.ts'
-import { ROOT } from '../lib/root.ts'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
+
+// Shared by the product (lib/deploy.ts) and the simulator (sim/), which never import each other.
+// This file is never bundled itself, so the root is simply its parent directory.
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const DIST = path.join(ROOT, 'dist')
+export const INPUTS = path.join(DIST, 'inputs.json')
+
+/** The bundle of `entry` (e.g. runbooks/01-vpc.mjs) if it exists and none of its sources is newer. */
+export function fresh(entry: string): string | undefined {
+  const file = path.join(DIST, entry)
+  try {
+    const built = fs.statSync(file).mtimeMs
+    const sources = (JSON.parse(fs.readFileSync(INPUTS, 'utf8')) as Record<string, string[]>)[entry]
+    if (!sources?.length) return undefined
+    return sources.every((s) => fs.statSync(path.join(ROOT, s)).mtimeMs <= built) ? file : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** node's arguments to run a step (e.g. `01-vpc`): its fresh bundle, else the source through tsx. */
+export function stepArgs(step: string): string[] {
+  const bundle = fresh(`runbooks/${step}.mjs`)
+  // tsx by path: `--import tsx` would resolve from the working directory, which may be anywhere.
+  return bundle ? [bundle] : ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, 'runbooks', `${step}.ts`)]
+}
 
 const entries = (dir: string, pattern: RegExp) =>
   fs
