@@ -16,6 +16,8 @@ export interface EksState {
   network?: ExistingNetwork
   cluster?: EksctlCluster
   nodegroups: EksctlNodegroup[]
+  /** One `eksctl get nodegroup` shared by the two node group checks; dropped when a node group changes. */
+  nodegroupsRead?: Promise<EksctlNodegroup[]>
 }
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
@@ -122,7 +124,8 @@ function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
       const w = want(ctx)
       if (which === 'system' && w.count === 0) return { holds: true, detail: 'none (SYSTEM_NODE_COUNT=0, --allow-no-system-nodes)' }
       if (!s.cluster) return { holds: false, detail: `create ${w.name}: ${w.count} x ${w.type}` }
-      s.nodegroups = await eksctl(ctx).getNodegroups(ctx.config.clusterName)
+      s.nodegroupsRead ??= eksctl(ctx).getNodegroups(ctx.config.clusterName)
+      s.nodegroups = await s.nodegroupsRead
       const ng = s.nodegroups.find((g) => g.Name === w.name)
       if (!ng) return { holds: false, detail: `create ${w.name}: ${w.count} x ${w.type}` }
       if (ng.InstanceType && ng.InstanceType !== w.type) ctx.log.warn(`drift: node group ${w.name} runs ${ng.InstanceType}, configuration says ${w.type} (instance types of a node group cannot change: create a new group)`)
@@ -130,6 +133,7 @@ function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
       return { holds: true, detail: `${w.name}: ${ng.DesiredCapacity} x ${ng.InstanceType} (${ng.Status})` }
     },
     async apply(ctx, s) {
+      s.nodegroupsRead = undefined
       const w = want(ctx)
       const e = eksctl(ctx)
       const ng = (await e.getNodegroups(ctx.config.clusterName)).find((g) => g.Name === w.name)

@@ -53,8 +53,10 @@ export function containerInsightsTask(): Task {
   return {
     title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint)`,
     async check(ctx) {
-      if (!(await eksctl(ctx).getCluster(ctx.config.clusterName))) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
-      const addon = await eksctl(ctx).getAddon(ctx.config.clusterName, ADDON)
+      // Both reads at once: the add-on's answer counts only if the cluster exists.
+      const [cluster, addon] = await Promise.all([eksctl(ctx).getCluster(ctx.config.clusterName), eksctl(ctx).getAddon(ctx.config.clusterName, ADDON).catch((err: unknown) => err as Error)])
+      if (!cluster) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
+      if (addon instanceof Error) throw addon
       if (!addon) return { holds: false, detail: `eksctl create addon ${ADDON} with configuration values ${addonConfigurationValues()}` }
       if (addon.ConfigurationValues !== addonConfigurationValues()) return { holds: false, detail: `eksctl update addon ${ADDON}: configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}` }
       return { holds: true, detail: `${addon.Name} ${addon.Version} ${addon.Status}` }
