@@ -95,21 +95,22 @@ async function runStep(step: string, env: NodeJS.ProcessEnv, flags: string[] = [
 
 /**
  * The critical path the delays imply, with the guide's dependencies: the Ledger's NAT gateway
- * and bastion side by side, then its EKS control plane, then its node groups (side by side);
- * the schema Job (Pod start, then its work), then the Ledger and Envoy Pods beside the load
- * balancer; the same for the Auditor's release, which needs the Ledger's endpoint; the
- * certificate registration Jobs (both clusters at once); the monitoring agents' Pods. The
- * Auditor's network, control plane and node groups (NAT, then 10 + 3 minutes) fit beside the
- * Ledger's, so they are not on the path.
+ * and bastion side by side (step 1), then its EKS control plane, then its node groups (side by
+ * side); the schema Job (Pod start, then its work), then the Ledger and Envoy Pods beside the
+ * load balancer; the same for the Auditor's release, which needs the Ledger's endpoint (the
+ * Auditor guide installs it after the Ledger); the certificate registration Jobs (both clusters
+ * at once). Off the path: the Auditor's network, control plane and node groups (NAT, then 10 + 3
+ * minutes, beside the Ledger's), the DynamoDB endpoint (beside the cluster), and the monitoring
+ * agents (they need only the nodes).
  */
 function criticalPathMs(): number {
   const job = KUBE.podStartMs + KUBE.jobDurationMs
   const release = job + Math.max(KUBE.podStartMs, KUBE.lbDelayMs)
-  return Math.max(AWS.nat, AWS.instance) + AWS.cluster + AWS.nodegroup + release /* Ledger */ + release /* Auditor */ + job /* certificates */ + KUBE.podStartMs /* agents */
+  return Math.max(AWS.nat, AWS.instance) + AWS.cluster + AWS.nodegroup + release /* Ledger */ + release /* Auditor */ + job /* certificates */
 }
 
 /** Each step's duration in the deployment, from the journal (steps ran side by side). */
-function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: number; awsCalls: number; mutatingCalls: number }[] {
+function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: number; awsCalls: number; mutatingCalls: number; tasks: { title: string; ms: number }[] }[] {
   const journal = path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl')
   return fs
     .readFileSync(journal, 'utf8')
@@ -117,7 +118,7 @@ function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: 
     .split('\n')
     .map((l) => JSON.parse(l))
     .filter((j) => Date.parse(j.ts) >= since)
-    .map((j) => ({ step: `${j.step}${j.argv?.includes('--infra-only') ? ' --infra-only' : ''}`, ms: j.durationMs, awsCalls: j.awsCalls?.total ?? 0, mutatingCalls: j.awsCalls?.mutating ?? 0 }))
+    .map((j) => ({ step: `${j.step}${j.argv?.includes('--infra-only') ? ' --infra-only' : ''}`, ms: j.durationMs, awsCalls: j.awsCalls?.total ?? 0, mutatingCalls: j.awsCalls?.mutating ?? 0, tasks: (j.tasks as { title: string; durationMs?: number }[]).map((t) => ({ title: t.title, ms: t.durationMs ?? 0 })) }))
 }
 
 /** `npm run deploy` with the flags that make the keys; its wall time. */
@@ -169,7 +170,10 @@ try {
   fs.writeFileSync(file, JSON.stringify({ ...previous, ...figures }, null, 2) + '\n')
   const row = (r: StepFigures) => `${r.step.padEnd(14)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  kubectl ${String(r.kubectl).padStart(3)}  helm ${String(r.helm).padStart(3)}  eksctl ${String(r.eksctl).padStart(3)}`
   console.log(`npm run deploy, Ledger + Auditor, AWS delays x${SCALE}: ${deployMs} ms (kubectl ${deployCalls.kubectl}, helm ${deployCalls.helm}, eksctl ${deployCalls.eksctl})`)
-  for (const r of first) console.log(`  ${r.step.padEnd(26)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})`)
+  for (const r of first) {
+    const slow = [...r.tasks].sort((a, b) => b.ms - a.ms).slice(0, 3).map((t) => `${t.title.slice(0, 40)} ${t.ms}`).join('; ')
+    console.log(`  ${r.step.padEnd(26)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  slowest: ${slow}`)
+  }
   console.log('no-op reruns')
   for (const r of reruns) console.log(`  ${row(r)}`)
   console.log(`criticalPathRatio (target <= 1.15)   ${figures.criticalPathRatio}  (${deployMs} ms / ${figures.criticalPathMs} ms)`)

@@ -1,18 +1,25 @@
-// `npm run deploy [-- --dry-run --env-file PATH --generate-keys ...]`: runs the numbered steps
-// 00 to 07 and stops at the first that fails, with its exit code. Teardown (99) is never part of it.
+// `npm run deploy [-- --dry-run --env-file PATH --generate-ledger-key --generate-keys ...]`: runs
+// the numbered steps 00 to 07 and stops with the exit code of the first that fails (after letting
+// the steps already running finish). Teardown (99) is never part of it.
 //
-// With AUDITOR_ENABLED=true the Auditor's environment (05-auditor --infra-only: its VPC, NAT
-// gateway, EKS cluster and nodes, which need nothing of the Ledger and lock only the Auditor's
-// cluster) is built while steps 01 to 04 build the Ledger's: both take minutes on AWS, and the
-// deployment then takes about as long as the Ledger's side alone. 05-auditor then does the rest.
+// 00-preflight runs first and alone. Then the deployment, as one run holding the clusters' run
+// locks, starts each step as soon as the steps it needs are done: 02 (the DynamoDB endpoint)
+// beside 03 (the cluster); with AUDITOR_ENABLED=true, 05-auditor --infra-only (the Auditor's VPC,
+// NAT gateway, cluster, nodes and their monitoring, which need nothing of the Ledger) beside 01
+// to 04; 06 (monitoring) beside the releases; 07 last. On AWS the deployment then takes about as
+// long as its longest chain: the Ledger's network, cluster, node groups and releases, then the
+// Auditor's release and the certificates. Steps' lines are prefixed with their names.
 //
-// Each flag goes to the steps that declare it (--generate-ledger-key to 04, --generate-keys to 05);
-// --env-file, --dry-run and --yes go to every step. Steps start from their ahead-of-time bundles.
+// Each flag goes to the steps that declare it; --env-file, --dry-run and --yes go to every step.
+// Steps start from their ahead-of-time bundles.
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ensureBuilt, fresh, stepArgs } from '../scripts/build.ts'
-import { isTrue, loadEnvFile } from './config.ts'
+import { isTrue, loadConfig, loadEnvFile } from './config.ts'
+import { RunbookError } from './errors.ts'
+import { LockHeld, RunLock } from './lock.ts'
 import { ROOT } from './root.ts'
 import type { StepDefinition } from './task.ts'
 
@@ -25,17 +32,23 @@ interface Step {
   valueFlags: Set<string>
 }
 
-/** Reads each step's flags from its definition (from its bundle when fresh). */
+/** Each step's flags: from the manifest the build wrote (dist/steps.json) when fresh, else from the sources. */
 async function loadSteps(): Promise<Step[]> {
-  const files = fs
+  const names = fs
     .readdirSync(path.join(ROOT, 'runbooks'))
     .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))
     .sort()
+    .map((f) => f.replace(/\.ts$/, ''))
+  const manifest = fresh('steps.json')
+  const known = manifest ? (JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, { flags: string[]; stringFlags: string[] }>) : {}
   return Promise.all(
-    files.map(async (f) => {
-      const name = f.replace(/\.ts$/, '')
-      const mod = (await import(fresh(`runbooks/${name}.mjs`) ?? path.join(ROOT, 'runbooks', f))) as { step?: StepDefinition<unknown> } // 07-verify has no step definition: no flags of its own
-      return { name, flags: new Set(Object.keys(mod.step?.flags ?? {}).map((k) => `--${k}`)), valueFlags: new Set(Object.keys(mod.step?.stringFlags ?? {}).map((k) => `--${k}`)) }
+    names.map(async (name) => {
+      let flags = known[name]
+      if (!flags) {
+        const mod = (await import(path.join(ROOT, 'runbooks', `${name}.ts`))) as { step?: StepDefinition<unknown> } // 07-verify has no step definition: no flags of its own
+        flags = { flags: Object.keys(mod.step?.flags ?? {}), stringFlags: Object.keys(mod.step?.stringFlags ?? {}) }
+      }
+      return { name, flags: new Set(flags.flags.map((k) => `--${k}`)), valueFlags: new Set(flags.stringFlags.map((k) => `--${k}`)) }
     }),
   )
 }
@@ -61,9 +74,9 @@ export function route(argv: string[], steps: Step[]): { common: string[]; own: M
 }
 
 /** Runs one step; with a label, its output lines are prefixed (it runs beside another). */
-function run(step: string, args: string[], label?: string): Promise<number> {
+function run(step: string, args: string[], label?: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...stepArgs(step), ...args], { stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit', cwd: process.cwd() })
+    const child = spawn(process.execPath, [...stepArgs(step), ...args], { stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit', cwd: process.cwd(), env })
     if (label) {
       for (const [from, to] of [
         [child.stdout!, process.stdout],
@@ -92,43 +105,94 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const envFileAt = common.indexOf('--env-file')
+  const envFile = envFileAt >= 0 ? common[envFileAt + 1] : undefined
   const env = { ...process.env }
   try {
-    loadEnvFile(envFileAt >= 0 ? common[envFileAt + 1] : undefined, env)
+    loadEnvFile(envFile, env)
   } catch {
     // the first step reports a missing env file with its fix
   }
-  const auditor = isTrue(env.AUDITOR_ENABLED)
-  const has = (name: string) => steps.some((s) => s.name === name)
+  const auditor = isTrue(env.AUDITOR_ENABLED) && steps.some((s) => s.name === '05-auditor')
   const argsOf = (name: string, extra: string[] = []) => [...common, ...(own.get(name) ?? []), ...extra]
-  const done: string[] = []
-  const stop = (step: string, code: number): never => {
-    console.error(`\ndeploy stopped at ${step} (exit ${code}). Fix the cause shown above and rerun: finished steps report ok and change nothing.`)
-    process.exit(code)
-  }
-  const sequence = async (names: string[], label?: string): Promise<[string, number] | undefined> => {
-    for (const name of names.filter(has)) {
-      const code = await run(name, argsOf(name), label && name)
-      if (code !== 0) return [name, code]
-      done.push(name)
-    }
-    return undefined
-  }
 
-  const first = await sequence(['00-preflight'])
-  if (first) stop(...first)
-  const ledger = ['01-vpc', '02-database', '03-eks', '04-scalardl']
-  if (auditor && has('05-auditor')) {
-    // Independent until 05's peering: the Ledger's steps and the Auditor's environment side by side.
-    const [a, b] = await Promise.all([sequence(ledger, 'ledger'), run('05-auditor', argsOf('05-auditor', ['--infra-only']), '05-auditor --infra-only').then((c): [string, number] | undefined => (c === 0 ? undefined : ['05-auditor --infra-only', c]))])
-    if (a ?? b) stop(...(a ?? b)!)
-    const rest = await sequence(['05-auditor', '06-monitoring', '07-verify'])
-    if (rest) stop(...rest)
-  } else {
-    const rest = await sequence([...ledger, '06-monitoring', '07-verify'])
-    if (rest) stop(...rest)
+  // Preflight first and alone: nothing is changed, or locked, before it passes.
+  const pre = await run('00-preflight', argsOf('00-preflight'))
+  if (pre !== 0) stop('00-preflight', pre)
+
+  // The deployment is one run: it holds the clusters' run locks and its steps run under them
+  // (RUNBOOK_LOCK_RUN_ID), so independent steps can run side by side; another operator's run
+  // is refused as before.
+  const locks = await takeLocks(common.includes('--dry-run') ? undefined : envFile, auditor)
+  const release = () => Promise.all(locks.map((l) => l.release().catch(() => undefined)))
+  process.once('SIGINT', () => void release().finally(() => process.exit(130)))
+  process.once('SIGTERM', () => void release().finally(() => process.exit(143)))
+  const childEnv = locks.length ? { ...process.env, RUNBOOK_LOCK_RUN_ID: locks[0]!.runId } : process.env
+
+  // Each step starts when the steps it needs are done. On AWS the long poles are the two EKS
+  // clusters (with their node groups): the Auditor's environment is built beside the Ledger's,
+  // the database endpoint beside the Ledger's cluster, monitoring beside the releases.
+  const plan: { name: string; label: string; needs: string[]; extra?: string[] }[] = [
+    { name: '01-vpc', label: '01-vpc', needs: [] },
+    { name: '02-database', label: '02-database', needs: ['01-vpc'] },
+    { name: '03-eks', label: '03-eks', needs: ['01-vpc'] },
+    ...(auditor ? [{ name: '05-auditor', label: '05-auditor --infra-only', needs: [], extra: ['--infra-only'] }] : []),
+    { name: '04-scalardl', label: '04-scalardl', needs: ['02-database', '03-eks'] },
+    ...(auditor ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --infra-only'] }] : []),
+    { name: '06-monitoring', label: '06-monitoring', needs: ['03-eks', ...(auditor ? ['05-auditor --infra-only'] : [])] },
+    { name: '07-verify', label: '07-verify', needs: ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])] },
+  ].filter((p) => steps.some((s) => s.name === p.name))
+  const started = new Map<string, Promise<number>>()
+  const failed: [string, number][] = []
+  const done: string[] = []
+  const start = (label: string): Promise<number> => {
+    if (!started.has(label)) {
+      const p = plan.find((x) => x.label === label)!
+      started.set(
+        label,
+        Promise.all(p.needs.filter((n) => plan.some((x) => x.label === n)).map(start)).then(async (codes) => {
+          if (codes.some((c) => c !== 0)) return -1 // not run: a step it needs failed
+          const code = await run(p.name, argsOf(p.name, p.extra), p.label, childEnv)
+          if (code === 0) done.push(p.label)
+          else failed.push([p.label, code])
+          return code
+        }),
+      )
+    }
+    return started.get(label)!
   }
-  console.error(`\ndeploy: ${done.length} steps done${auditor ? ' (the Auditor\'s environment built beside steps 01 to 04)' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'} (${done.join(', ')})`)
+  await Promise.all(plan.map((p) => start(p.label)))
+  await release()
+  if (failed.length) stop(...failed[0]!)
+  console.error(`\ndeploy: ${done.length + 1} steps done${auditor ? '' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'}, independent ones side by side (00-preflight, ${done.join(', ')})`)
+}
+
+/** The run locks of the clusters the deployment changes, held for its steps; none in --dry-run or without a readable configuration (the steps report it). */
+async function takeLocks(envFile: string | undefined, auditor: boolean): Promise<RunLock[]> {
+  let config
+  try {
+    config = loadConfig(envFile)
+  } catch {
+    return []
+  }
+  const locks: RunLock[] = []
+  const runId = randomUUID()
+  for (const name of [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])]) {
+    const lock = new RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId)
+    try {
+      await lock.acquire()
+    } catch (err) {
+      await Promise.all(locks.map((l) => l.release().catch(() => undefined)))
+      console.error(`✗ deploy: ${(err as Error).message}; nothing was changed.${err instanceof RunbookError && err.hint ? `\n    hint: ${err.hint}` : ''}`)
+      process.exit(err instanceof LockHeld ? 1 : 2)
+    }
+    locks.push(lock)
+  }
+  return locks
+}
+
+function stop(step: string, code: number): never {
+  console.error(`\ndeploy stopped at ${step} (exit ${code}). Fix the cause shown above and rerun: finished steps report ok and change nothing.`)
+  process.exit(code)
 }
 
 await main()

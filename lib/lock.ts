@@ -65,16 +65,24 @@ export class NoCredentials extends RunbookError {
 }
 
 export class RunLock {
-  readonly runId = randomUUID()
+  readonly runId: string
   private timer?: NodeJS.Timeout
   private readonly db: DynamoDBClient
+
+  /** Set when the lock is held by the run this process belongs to (`npm run deploy` holds it for its steps). */
+  private inherited = false
 
   constructor(
     region: string,
     private readonly cluster: string,
     private readonly step: string,
     private readonly leaseMs: number,
+    /** RUNBOOK_LOCK_RUN_ID: the run id of a parent run that holds the lock for this process. */
+    private readonly parentRunId?: string,
+    /** One run id for all the locks of one run (a deployment locks two clusters). */
+    runId: string = randomUUID(),
   ) {
+    this.runId = runId
     this.db = new DynamoDBClient({ region, maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS })
   }
 
@@ -112,6 +120,10 @@ export class RunLock {
   /** Takes the lock, or throws LockHeld naming who has it (or why AWS could not be asked). */
   async acquire(): Promise<void> {
     try {
+      if (this.parentRunId && (await this.current())?.runId === this.parentRunId) {
+        this.inherited = true // the parent renews and releases it
+        return
+      }
       await this.take()
     } catch (e) {
       if (e instanceof LockHeld) throw e
@@ -182,6 +194,7 @@ export class RunLock {
   /** Gives the lock back (only if it is still ours). */
   async release(): Promise<void> {
     clearInterval(this.timer)
+    if (this.inherited) return this.db.destroy()
     try {
       await this.db.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: this.key(), ConditionExpression: 'runId = :me', ExpressionAttributeValues: { ':me': { S: this.runId } } }))
     } catch (e) {

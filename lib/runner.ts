@@ -35,9 +35,10 @@ export async function executeStep<S>(def: StepDefinition<S>, ctx: TaskContext, s
   const summary = emptySummary()
   const tasks: TaskResult[] = []
   let stopped = false
+  let taskStarted = Date.now()
   const record = (title: string, status: TaskStatus, detail = '') => {
     summary[status]++
-    tasks.push({ title, status, detail })
+    tasks.push({ title, status, detail, durationMs: Date.now() - taskStarted })
     ctx.log.task(status, title, detail)
   }
   const fail = (title: string, err: unknown, fallbackHint?: string) => {
@@ -50,6 +51,7 @@ export async function executeStep<S>(def: StepDefinition<S>, ctx: TaskContext, s
   const early = def.concurrent ? def.tasks.map((t) => t.check(ctx, state)) : []
   early.forEach((p) => p.catch(() => undefined)) // awaited below, in order
   for (const [i, task] of def.tasks.entries()) {
+    taskStarted = Date.now()
     if (stopped) {
       record(task.title, 'skipped', 'an earlier task failed')
       continue
@@ -169,7 +171,8 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   const releaseAll = () => Promise.all(locks.map((l) => l.release()))
   if (!def.readOnly && !args.dryRun) {
     const names = def.locks?.(config, args.flags) ?? [config.clusterName]
-    const lockOf = (name: string) => new RunLock(config.region, name, def.name, config.lockLeaseMs)
+    // Under `npm run deploy`, the deploy holds the locks for its steps (RUNBOOK_LOCK_RUN_ID).
+    const lockOf = (name: string) => new RunLock(config.region, name, def.name, config.lockLeaseMs, args.flags['force-unlock'] ? undefined : process.env.RUNBOOK_LOCK_RUN_ID)
     if (args.flags['force-unlock']) {
       const ok = args.yes || (process.stdin.isTTY && (await askName(`Remove the run lock of ${names.join(' and ')}? Only if the run holding it is dead. Type the cluster name: `)) === config.clusterName)
       if (!ok) {

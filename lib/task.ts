@@ -43,6 +43,8 @@ export interface TaskResult {
   title: string
   status: TaskStatus
   detail: string
+  /** Time spent on the task in this run (its check, and its apply if any). */
+  durationMs?: number
 }
 
 export interface StepResult {

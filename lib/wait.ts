@@ -1,6 +1,6 @@
 // The one wait helper: polls with a backing-off interval until a deadline, shows progress,
 // and on timeout says what it last saw. The interval grows with the time already waited (a
-// tenth of it, between a floor and a ceiling), so a wait ends at most about 10 % after the
+// twentieth of it, between a floor and a ceiling), so a wait ends at most about 5 % after the
 // thing it waits for, whether that takes seconds (the simulator) or 15 minutes (EKS), without
 // polling AWS more than needed.
 import { RunbookError } from './errors.ts'
@@ -21,7 +21,7 @@ export interface WaitOptions {
   what: string
   timeoutMs: number
   log?: Logger
-  /** Shortest interval (default 250 ms); the interval is a tenth of the time waited so far, at least this. */
+  /** Shortest interval (default 250 ms); the interval is a twentieth of the time waited so far, at least this. */
   intervalMs?: number
   /** Longest interval (default 15 s). */
   maxIntervalMs?: number
@@ -59,7 +59,7 @@ export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>
       if (now >= deadline) throw new WaitTimeoutError(opts.what, last, now - start, opts.hint)
       progress ??= opts.log?.progress(opts.what)
       progress?.update(last)
-      const interval = Math.min(maxInterval, Math.max(minInterval, (now - start) / 10))
+      const interval = Math.min(maxInterval, Math.max(minInterval, (now - start) / 20))
       await sleep(Math.min(interval, deadline - now))
     }
   } finally {

@@ -9,6 +9,7 @@ import { auditorView, ledgerView, scoped } from '../lib/auditor/view.ts'
 import { gatewayEndpointTask } from '../lib/database/dynamodb.ts'
 import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask } from '../lib/eks/tasks.ts'
 import { isMain } from '../lib/main.ts'
+import { clusterMonitoringTasks } from '../lib/monitoring/cluster.ts'
 import { controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
 import { natGatewaysAvailableTask, natGatewaysTask } from '../lib/network/nat.ts'
@@ -67,7 +68,7 @@ export const step = defineStep<AuditorState>({
   flags: {
     'generate-keys': 'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
     'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
-    'infra-only': "only the Auditor's VPC, EKS cluster and nodes (needs nothing of the Ledger; locks only the Auditor's cluster)",
+    'infra-only': "only the Auditor's VPC, EKS cluster, nodes and their monitoring (needs nothing of the Ledger; locks only the Auditor's cluster)",
   },
   validate(config, flags) {
     const c = config
@@ -88,9 +89,10 @@ export const step = defineStep<AuditorState>({
     ]
   },
   preflight: clientVpcProblems,
-  // --infra-only: the Auditor's VPC, cluster and nodes alone, locking only the Auditor's cluster:
-  // `npm run deploy` runs it while steps 1 to 4 build the Ledger's (both take minutes on AWS).
-  variants: { 'infra-only': [...environment, ...nodes] },
+  // --infra-only: the Auditor's VPC, cluster and nodes alone, with their monitoring (06's tasks on
+  // the Auditor's view), locking only the Auditor's cluster: `npm run deploy` runs it while steps
+  // 1 to 4 build the Ledger's (both take minutes on AWS); 06 then finds the Auditor's part done.
+  variants: { 'infra-only': [...environment, ...nodes, ...clusterMonitoringTasks().map((t) => scoped(auditor(() => ({})), t))] },
   locks: (c, flags) => (flags['infra-only'] ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
     keyFilesTask(),

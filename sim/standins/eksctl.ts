@@ -117,7 +117,7 @@ async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterC
   )
   // As eksctl does: wait for the node group's stack (the node group ACTIVE), then its nodes join.
   eksLog('ℹ', `waiting for CloudFormation stack "eksctl-${cluster}-nodegroup-${ng.name}"`)
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+  for (const delay = 200; ; ) {
     const status = (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: ng.name }))).nodegroup?.status
     if (status === 'ACTIVE') break
     if (status === 'CREATE_FAILED') throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED`)
@@ -185,6 +185,15 @@ async function createCluster(argv: string[]): Promise<void> {
   // Nodes get addresses (and so names) in the cluster's own VPC range.
   const firstSubnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds.slice(0, 1) }))).Subnets?.[0]
   await control('POST', '/clusters', { name, region: r, nodes: 0, network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.') })
+  // As eksctl does: wait for the control plane (the cluster stack) before anything else. Polled
+  // every 200 ms: eksctl polls CloudFormation less often, lateness that would be eksctl's, not the runbook's.
+  eksLog('ℹ', `waiting for CloudFormation stack "eksctl-${name}-cluster"`)
+  for (const delay = 200; ; ) {
+    const status = (await describeCluster(eks, name, r)).status
+    if (status === 'ACTIVE') break
+    if (status === 'FAILED') throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Cluster/ControlPlane: CREATE_FAILED`)
+    await new Promise((res) => setTimeout(res, delay))
+  }
   const kube = await kubeFor(name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)

@@ -66,7 +66,7 @@ describe('npm run deploy with the Auditor', () => {
     assert.equal(r.code, 0, r.stderr.slice(-4000))
     assert.match(r.stderr, /^05-auditor --infra-only │ ▶ 05-auditor/m)
     assert.match(r.stderr, /^03-eks │ ▶ 03-eks/m)
-    assert.match(r.stderr, /deploy: 8 steps done \(the Auditor's environment built beside steps 01 to 04\)/)
+    assert.match(r.stderr, /deploy: 9 steps done, independent ones side by side/)
     const journal = fs.readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
     const span = (j: any) => [Date.parse(j.ts) - j.durationMs, Date.parse(j.ts)] as const
     const infra = journal.find((j) => j.step === '05-auditor' && j.argv.includes('--infra-only'))

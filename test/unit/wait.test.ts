@@ -9,7 +9,7 @@ function logger(): { log: Logger; output: string[] } {
 }
 
 describe('waitFor', () => {
-  test('returns the value once done; the interval grows with the time waited, so the overshoot stays near 10 %', async () => {
+  test('returns the value once done; the interval grows with the time waited, so the overshoot stays near 5 %', async () => {
     const times: number[] = []
     const t0 = Date.now()
     const v = await waitFor({ what: 'thing', timeoutMs: 5000, intervalMs: 20 }, async () => {
@@ -20,8 +20,8 @@ describe('waitFor', () => {
     const gaps = times.slice(1).map((t, i) => t - times[i]!)
     assert.ok(gaps.at(-1)! > gaps[0]! * 2, `intervals grow: ${gaps}`)
     const overshoot = times.at(-1)! - t0 - 1000
-    assert.ok(overshoot <= 100 + 20 + 40, `ready at 1000 ms, seen at ${times.at(-1)! - t0} ms`)
-    assert.ok(times.length < 40, `${times.length} polls: not a busy loop`)
+    assert.ok(overshoot <= 50 + 20 + 40, `ready at 1000 ms, seen at ${times.at(-1)! - t0} ms`)
+    assert.ok(times.length < 60, `${times.length} polls: not a busy loop`)
   })
 
   test('a timeout says what it waited for and what it last saw', async () => {
