@@ -243,6 +243,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   } catch (err) {
     log.warn(`could not write the journal in ${config.stateDir}: ${describeError(err)}`)
   }
-  if (args.json) await writeStdout(JSON.stringify(redact(result)) + '\n')
+  // The --json contract's task shape is {title, status, detail}; durations are in the journal.
+  if (args.json) await writeStdout(JSON.stringify(redact({ ...result, tasks: result.tasks.map(({ title, status, detail }) => ({ title, status, detail })) })) + '\n')
   process.exit(result.status === 'failed' ? EXIT.failed : EXIT.done)
 }
