@@ -19,7 +19,7 @@ const sim = (...args: string[]) => {
 
 sim('up', '--pod-start-ms', '20', '--job-duration-ms', '50', '--lb-delay-ms', '50', '--cloudwatch-interval-ms', '0')
 try {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1', CI: 'true', CLUSTER_NAME: 'bench', RUNBOOK_STATE_DIR: path.join(dir, 'runbook'), BASTION_ENABLED: 'false', GITHUB_USERNAME: 'bench', GITHUB_TOKEN: ['ghp', 'benchNotARealToken00000000000000000'].join('_'), SCALARDL_DB_USERNAME: 'AKIABENCH00000000000', SCALARDL_DB_PASSWORD: 'bench', LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem') }
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1', CI: 'true', CLUSTER_NAME: 'bench', RUNBOOK_STATE_DIR: path.join(dir, 'runbook'), BASTION_ENABLED: 'false', GITHUB_USERNAME: 'bench', GITHUB_TOKEN: ['ghp', 'benchNotARealToken00000000000000000'].join('_'), SCALARDL_DB_USERNAME: 'AKIABENCH00000000000', SCALARDL_DB_PASSWORD: 'bench-secret-key', LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem') }
   for (const line of fs.readFileSync(path.join(dir, 'env'), 'utf8').split('\n')) {
     const i = line.indexOf('=')
     if (i > 0) env[line.slice(0, i)] = line.slice(i + 1)
