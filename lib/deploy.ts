@@ -17,9 +17,9 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ensureBuilt, fresh, stepArgs } from '../scripts/build.ts'
-import { isTrue, loadConfig, loadEnvFile } from './config.ts'
+import { loadConfig, type Config } from './config.ts'
 import { RunbookError } from './errors.ts'
-import { LockHeld, RunLock } from './lock.ts'
+import { acquireAll, NoCredentials, RunLock } from './lock.ts'
 import { ROOT } from './root.ts'
 import type { StepDefinition } from './task.ts'
 
@@ -106,23 +106,25 @@ async function main(): Promise<void> {
   }
   const envFileAt = common.indexOf('--env-file')
   const envFile = envFileAt >= 0 ? common[envFileAt + 1] : undefined
-  const env = { ...process.env }
-  try {
-    loadEnvFile(envFile, env)
-  } catch {
-    // the first step reports a missing env file with its fix
-  }
-  const auditor = isTrue(env.AUDITOR_ENABLED) && steps.some((s) => s.name === '05-auditor')
   const argsOf = (name: string, extra: string[] = []) => [...common, ...(own.get(name) ?? []), ...extra]
 
-  // Preflight first and alone: nothing is changed, or locked, before it passes.
+  // Preflight first and alone: nothing is changed, or locked, before it passes. It validates the
+  // configuration, so the configuration read here loads.
   const pre = await run('00-preflight', argsOf('00-preflight'))
   if (pre !== 0) stop('00-preflight', pre)
+  let config: Config
+  try {
+    config = loadConfig(envFile)
+  } catch (err) {
+    console.error(`✗ deploy: ${(err as Error).message}`)
+    process.exit(2)
+  }
+  const auditor = config.auditor.enabled && steps.some((s) => s.name === '05-auditor')
 
   // The deployment is one run: it holds the clusters' run locks and its steps run under them
   // (RUNBOOK_LOCK_RUN_ID), so independent steps can run side by side; another operator's run
-  // is refused as before.
-  const locks = await takeLocks(common.includes('--dry-run') ? undefined : envFile, auditor)
+  // is refused as before. --dry-run changes nothing, so it takes no lock.
+  const locks = common.includes('--dry-run') ? [] : await takeLocks(config, auditor)
   const release = () => Promise.all(locks.map((l) => l.release().catch(() => undefined)))
   process.once('SIGINT', () => void release().finally(() => process.exit(130)))
   process.once('SIGTERM', () => void release().finally(() => process.exit(143)))
@@ -166,26 +168,15 @@ async function main(): Promise<void> {
   console.error(`\ndeploy: ${done.length + 1} steps done${auditor ? '' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'}, independent ones side by side (00-preflight, ${done.join(', ')})`)
 }
 
-/** The run locks of the clusters the deployment changes, held for its steps; none in --dry-run or without a readable configuration (the steps report it). */
-async function takeLocks(envFile: string | undefined, auditor: boolean): Promise<RunLock[]> {
-  let config
-  try {
-    config = loadConfig(envFile)
-  } catch {
-    return []
-  }
-  const locks: RunLock[] = []
+/** The run locks of the clusters the deployment changes, under one run id, held for its steps. */
+async function takeLocks(config: Config, auditor: boolean): Promise<RunLock[]> {
   const runId = randomUUID()
-  for (const name of [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])]) {
-    const lock = new RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId)
-    try {
-      await lock.acquire()
-    } catch (err) {
-      await Promise.all(locks.map((l) => l.release().catch(() => undefined)))
-      console.error(`✗ deploy: ${(err as Error).message}; nothing was changed.${err instanceof RunbookError && err.hint ? `\n    hint: ${err.hint}` : ''}`)
-      process.exit(err instanceof LockHeld ? 1 : 2)
-    }
-    locks.push(lock)
+  const locks = [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])].map((name) => new RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId))
+  try {
+    await acquireAll(locks)
+  } catch (err) {
+    console.error(`✗ deploy: ${(err as Error).message}; nothing was changed.${err instanceof RunbookError && err.hint ? `\n    hint: ${err.hint}` : ''}`)
+    process.exit(err instanceof NoCredentials ? 2 : 1)
   }
   return locks
 }

@@ -212,3 +212,15 @@ export class RunLock {
     return by
   }
 }
+
+/** Takes one run's locks in order (a run may change several clusters); if one cannot be taken, gives back those already taken and rethrows. */
+export async function acquireAll(locks: RunLock[]): Promise<void> {
+  for (const [i, lock] of locks.entries()) {
+    try {
+      await lock.acquire()
+    } catch (err) {
+      await Promise.all(locks.slice(0, i).map((l) => l.release().catch(() => undefined)))
+      throw err
+    }
+  }
+}

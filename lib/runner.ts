@@ -6,7 +6,7 @@ import { AwsSession } from './aws/clients.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { describeError, hintFor, RunbookError } from './errors.ts'
 import { appendJournal } from './journal.ts'
-import { LockHeld, NoCredentials, RunLock } from './lock.ts'
+import { acquireAll, LockHeld, NoCredentials, RunLock } from './lock.ts'
 import { formatDuration, Logger } from './log.ts'
 import { redact, registerEnvSecrets } from './redact.ts'
 import type { StepDefinition, StepResult, StepStatus, TaskContext, TaskResult, TaskStatus } from './task.ts'
@@ -167,7 +167,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   log.header(def.name, def.description, `cluster ${config.clusterName} · region ${config.region} · config ${config.source}${args.dryRun ? ' · DRY RUN: nothing will be changed' : ''}`)
 
   // One mutating run per cluster at a time (not in --dry-run, which changes nothing).
-  const locks: RunLock[] = []
+  let locks: RunLock[] = []
   const releaseAll = () => Promise.all(locks.map((l) => l.release()))
   if (!def.readOnly && !args.dryRun) {
     const names = def.locks?.(config, args.flags) ?? [config.clusterName]
@@ -186,14 +186,10 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
       log.info('rerun the step')
       process.exit(EXIT.done)
     }
+    const wanted = names.map(lockOf)
     try {
-      for (const name of names) {
-        const lock = lockOf(name)
-        await lock.acquire()
-        locks.push(lock)
-      }
+      await acquireAll(wanted)
     } catch (err) {
-      await releaseAll().catch(() => undefined)
       if (err instanceof NoCredentials) return refuse(new ConfigError([{ key: 'AWS credentials', message: err.message, fix: err.hint! }], config.source))
       const held = err instanceof LockHeld
       log.error(`✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${err instanceof RunbookError ? err.message : describeError(err)}`}; nothing was changed.`)
@@ -202,6 +198,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
       if (args.json) await writeStdout(JSON.stringify(redact({ step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'Run lock', status: 'failed', detail: err instanceof RunbookError ? err.message : describeError(err) }], durationMs: Date.now() - started })) + '\n')
       process.exit(EXIT.failed)
     }
+    locks = wanted
     const giveBack = () => void releaseAll().finally(() => process.exit(130))
     process.once('SIGINT', giveBack)
     process.once('SIGTERM', giveBack)

@@ -1,13 +1,15 @@
 // `npm run deploy` (lib/deploy.ts) with the Auditor: flags no step takes exit 2 before anything is
-// made; a full deployment builds the Auditor's environment (05-auditor --infra-only) while steps
-// 01 to 04 build the Ledger's, under separate cluster locks, then finishes 05 to 07; a second
-// deployment changes nothing.
+// made; --dry-run changes nothing and takes no lock; a full deployment builds the Auditor's
+// environment (05-auditor --infra-only) while steps 01 to 04 build the Ledger's, under the
+// deployment's locks, then finishes 05 to 07; a second deployment changes nothing.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 
@@ -61,13 +63,31 @@ describe('npm run deploy with the Auditor', () => {
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
   })
 
+  test('--dry-run on a fresh environment plans 01 to 04 and 06, stops at 05 (it needs the Ledger deployed), changes nothing and takes no run lock', async () => {
+    // 05 validates the Ledger's key file before any call, and a dry run of 04 does not write it.
+    generateLedgerKey(env().LEDGER_PRIVATE_KEY_FILE!)
+    const r = await deploy(['--dry-run', '--generate-ledger-key', '--generate-keys'])
+    assert.equal(r.code, 1, r.stderr.slice(-4000))
+    for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring']) assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
+    assert.match(r.stderr, /05-auditor │ +✗ failed +Ledger deployed with Asset Proofs .* no kubeconfig for the Ledger cluster/)
+    assert.match(r.stderr, /deploy stopped at 05-auditor \(exit 1\)/)
+    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
+    ec2.destroy()
+    assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
+    const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const tables = (await ddb.send(new ListTablesCommand({}))).TableNames ?? []
+    ddb.destroy()
+    assert.deepEqual(tables, [], 'not even the lock table')
+  })
+
   test("the Auditor's environment is built beside steps 01 to 04, each flag reaches its step, and a second deployment changes nothing", async () => {
     const r = await deploy(['--generate-ledger-key', '--generate-keys'])
     assert.equal(r.code, 0, r.stderr.slice(-4000))
     assert.match(r.stderr, /^05-auditor --infra-only │ ▶ 05-auditor/m)
     assert.match(r.stderr, /^03-eks │ ▶ 03-eks/m)
     assert.match(r.stderr, /deploy: 9 steps done, independent ones side by side/)
-    const journal = fs.readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const journal = fs.readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((j) => !j.dryRun)
     const span = (j: any) => [Date.parse(j.ts) - j.durationMs, Date.parse(j.ts)] as const
     const infra = journal.find((j) => j.step === '05-auditor' && j.argv.includes('--infra-only'))
     const eks = journal.find((j) => j.step === '03-eks')
