@@ -75,10 +75,10 @@ interface StepFigures {
 
 const STEPS = ['00-preflight', '01-vpc', '02-database', '03-eks', '04-scalardl', '05-auditor', '06-monitoring', '07-verify']
 
-async function runStep(step: string, env: NodeJS.ProcessEnv, flags: string[] = []): Promise<StepFigures> {
+async function runStep(step: string, env: NodeJS.ProcessEnv): Promise<StepFigures> {
   const before = { kubectl: lines(kubectlLog), helm: standIn('helm'), eksctl: standIn('eksctl') }
   const t = process.hrtime.bigint()
-  const child = spawn(process.execPath, [...stepArgs(step), '--json', ...flags], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...stepArgs(step), '--json'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d) => (out += d))

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import YAML from 'yaml'
 import { ensureBuilt } from '../scripts/build.ts'
+import { DAEMON_OPTIONS, daemonArgs } from './kube/flags.ts'
 import { startMoto } from './moto.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -29,19 +30,7 @@ const { values, positionals } = parseArgs({
     region: { type: 'string' },
     'instance-type': { type: 'string' },
     'no-moto': { type: 'boolean' },
-    'pod-start-ms': { type: 'string' },
-    'job-duration-ms': { type: 'string' },
-    'lb-delay-ms': { type: 'string' },
-    'fail-jobs': { type: 'string' },
-    'server-minor': { type: 'string' },
-    'watch-max-seconds': { type: 'string' },
-    'cloudwatch-interval-ms': { type: 'string' },
-    faults: { type: 'string' },
-    'api-faults': { type: 'string' },
-    'pending-ms': { type: 'string' },
-    'aws-delays': { type: 'boolean' },
-    'delay-scale': { type: 'string' },
-    'fault-seed': { type: 'string' },
+    ...DAEMON_OPTIONS,
   },
 })
 
@@ -183,9 +172,7 @@ async function up(): Promise<void> {
   }
   if (!(await healthy(readInfo()))) {
     const log = fs.openSync(file('sim.log'), 'a')
-    const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir]
-    for (const f of ['server-minor', 'watch-max-seconds', 'pod-start-ms', 'job-duration-ms', 'lb-delay-ms', 'fail-jobs', 'cloudwatch-interval-ms', 'faults', 'api-faults', 'pending-ms', 'delay-scale', 'fault-seed'] as const) if (values[f] !== undefined) args.push(`--${f}`, String(values[f]))
-    if (values['aws-delays']) args.push('--aws-delays')
+    const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir, ...daemonArgs(values)]
     const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...awsEnv } })
     child.unref()
     fs.closeSync(log)

@@ -29,8 +29,6 @@ export interface ScalarState {
 }
 
 const helmFor = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
-/** Before changing a release: a revision an interrupted run left pending is waited for or settled. */
-const settle = (ctx: TaskContext, release: string) => settleInterrupted({ helm: helmFor(ctx), release, namespace: ns(ctx), log: ctx.log, timeoutMs: ctx.config.waitTimeoutMs })
 const ns = (ctx: TaskContext) => ctx.config.scalardl.namespace
 const haveCluster = (ctx: TaskContext) => fs.existsSync(kubeconfigFile(ctx.config))
 
@@ -218,6 +216,17 @@ async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): P
   return { release }
 }
 
+/**
+ * releaseDrift before changing a release: a revision an interrupted run left pending is first
+ * waited for or settled (lib/helm-interrupted.ts), then the release read again; `settled` says what was done.
+ */
+async function driftBeforeChange(ctx: TaskContext, name: string, kind: ValuesKind): Promise<{ release?: HelmRelease; drift?: string; settled?: string }> {
+  const first = await releaseDrift(ctx, name, kind)
+  if (!first.release?.status.startsWith('pending-')) return first
+  const settled = await settleInterrupted({ helm: helmFor(ctx), release: name, namespace: ns(ctx), log: ctx.log, timeoutMs: ctx.config.waitTimeoutMs })
+  return { ...(await releaseDrift(ctx, name, kind)), settled }
+}
+
 interface JobView {
   status: 'complete' | 'failed' | 'running' | 'absent'
   reason: string
@@ -258,8 +267,7 @@ export function schemaReleaseTask(): Task<ScalarState> {
     async apply(ctx) {
       const c = ctx.config.scalardl
       const h = helmFor(ctx)
-      const settled = await settle(ctx, c.schemaRelease)
-      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema')
+      const { release, drift, settled } = await driftBeforeChange(ctx, c.schemaRelease, 'schema')
       const current = !drift && (await schemaJob(ctx)).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
       if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [valuesFile(ctx.config, 'schema'), overridesFile(ctx.config, 'schema')] })
@@ -316,8 +324,7 @@ function serverReleaseTask(title: string): Task<ScalarState> {
     },
     async apply(ctx, s) {
       const c = ctx.config.scalardl
-      const settled = await settle(ctx, c.release)
-      const { release, drift } = await releaseDrift(ctx, c.release, 'server')
+      const { release, drift, settled } = await driftBeforeChange(ctx, c.release, 'server')
       const current = !drift
       if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
       const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), Pending (taint, label, node count)` }, async () => {

@@ -10,27 +10,22 @@ import { AWS_PENDING_MS, FaultProxy, type PendingMs } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
+import { DAEMON_OPTIONS } from './flags.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
 
-const { values } = parseArgs({
-  options: {
-    'state-dir': { type: 'string' },
-    'server-minor': { type: 'string', default: process.env.SIM_SERVER_MINOR ?? '32' },
-    'watch-max-seconds': { type: 'string', default: process.env.SIM_WATCH_MAX_SECONDS ?? '0' },
-    'pod-start-ms': { type: 'string', default: process.env.SIM_POD_START_MS },
-    'job-duration-ms': { type: 'string', default: process.env.SIM_JOB_DURATION_MS },
-    'lb-delay-ms': { type: 'string', default: process.env.SIM_LB_DELAY_MS },
-    'fail-jobs': { type: 'string', default: process.env.SIM_FAIL_JOBS },
-    'cloudwatch-interval-ms': { type: 'string', default: process.env.SIM_CLOUDWATCH_INTERVAL_MS ?? '2000' },
-    faults: { type: 'string' },
-    'api-faults': { type: 'string' },
-    'pending-ms': { type: 'string' },
-    'aws-delays': { type: 'boolean' },
-    'delay-scale': { type: 'string' },
-    'fault-seed': { type: 'string' },
-  },
-})
+const { values: given } = parseArgs({ options: { 'state-dir': { type: 'string' }, ...DAEMON_OPTIONS } })
+// Options not given fall back to SIM_* environment variables, then to these defaults.
+const values = {
+  ...given,
+  'server-minor': given['server-minor'] ?? process.env.SIM_SERVER_MINOR ?? '32',
+  'watch-max-seconds': given['watch-max-seconds'] ?? process.env.SIM_WATCH_MAX_SECONDS ?? '0',
+  'pod-start-ms': given['pod-start-ms'] ?? process.env.SIM_POD_START_MS,
+  'job-duration-ms': given['job-duration-ms'] ?? process.env.SIM_JOB_DURATION_MS,
+  'lb-delay-ms': given['lb-delay-ms'] ?? process.env.SIM_LB_DELAY_MS,
+  'fail-jobs': given['fail-jobs'] ?? process.env.SIM_FAIL_JOBS,
+  'cloudwatch-interval-ms': given['cloudwatch-interval-ms'] ?? process.env.SIM_CLOUDWATCH_INTERVAL_MS ?? '2000',
+}
 // AWS's delays, scaled: a NAT gateway or an EKS cluster takes minutes on AWS; --delay-scale 0.01
 // makes that seconds here. Latency faults use the same scale.
 const scale = Number(values['delay-scale'] ?? 0.01)

@@ -93,6 +93,21 @@ function nodeLabels(cluster: string, ng: ManagedNodeGroup): Record<string, strin
 
 const EFFECT = { NoSchedule: 'NO_SCHEDULE', NoExecute: 'NO_EXECUTE', PreferNoSchedule: 'PREFER_NO_SCHEDULE' } as const
 
+/**
+ * Waits, as eksctl waits for a CloudFormation stack, until `status()` is ACTIVE; `failed` is the
+ * status that ends the wait with eksctl's error. Polled every 200 ms: eksctl polls CloudFormation
+ * less often, lateness that would be eksctl's, not the runbook's.
+ */
+async function stackDone(stack: string, resource: string, failed: string, status: () => Promise<string | undefined>): Promise<void> {
+  eksLog('ℹ', `waiting for CloudFormation stack "${stack}"`)
+  for (;;) {
+    const now = await status()
+    if (now === 'ACTIVE') return
+    if (now === failed) throw new CliFailure(`waiter state transitioned to Failure: ${resource}: CREATE_FAILED`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
 async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterConfig, ng: ManagedNodeGroup, subnetIds: string[]): Promise<void> {
   const refusal = eksNodegroupRefusal(ng)
   if (refusal) throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"${refusal} (Service: Eks, Status Code: 400)\\""`)
@@ -116,13 +131,7 @@ async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterC
     }),
   )
   // As eksctl does: wait for the node group's stack (the node group ACTIVE), then its nodes join.
-  eksLog('ℹ', `waiting for CloudFormation stack "eksctl-${cluster}-nodegroup-${ng.name}"`)
-  for (const delay = 200; ; ) {
-    const status = (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: ng.name }))).nodegroup?.status
-    if (status === 'ACTIVE') break
-    if (status === 'CREATE_FAILED') throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED`)
-    await new Promise((r) => setTimeout(r, delay))
-  }
+  await stackDone(`eksctl-${cluster}-nodegroup-${ng.name}`, 'AWS::EKS::Nodegroup/ManagedNodeGroup', 'CREATE_FAILED', async () => (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: ng.name }))).nodegroup?.status)
   if (desired > 0) await control('POST', `/clusters/${encodeURIComponent(cluster)}/nodes`, { count: desired, labels: nodeLabels(cluster, ng), taints: ng.taints ?? [], instanceType })
   eksLog('✔', `created managed nodegroup "${ng.name}" in cluster "${cluster}" (${desired} node(s), ${instanceType})`)
 }
@@ -185,15 +194,8 @@ async function createCluster(argv: string[]): Promise<void> {
   // Nodes get addresses (and so names) in the cluster's own VPC range.
   const firstSubnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds.slice(0, 1) }))).Subnets?.[0]
   await control('POST', '/clusters', { name, region: r, nodes: 0, network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.') })
-  // As eksctl does: wait for the control plane (the cluster stack) before anything else. Polled
-  // every 200 ms: eksctl polls CloudFormation less often, lateness that would be eksctl's, not the runbook's.
-  eksLog('ℹ', `waiting for CloudFormation stack "eksctl-${name}-cluster"`)
-  for (const delay = 200; ; ) {
-    const status = (await describeCluster(eks, name, r)).status
-    if (status === 'ACTIVE') break
-    if (status === 'FAILED') throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Cluster/ControlPlane: CREATE_FAILED`)
-    await new Promise((res) => setTimeout(res, delay))
-  }
+  // As eksctl does: wait for the control plane (the cluster stack) before anything else.
+  await stackDone(`eksctl-${name}-cluster`, 'AWS::EKS::Cluster/ControlPlane', 'FAILED', async () => (await describeCluster(eks, name, r)).status)
   const kube = await kubeFor(name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
