@@ -32,7 +32,7 @@ const cli = (...args: string[]) => {
 /** kubectl through a shim that counts its invocations (KUBECTL may be a path). */
 const kubectlLog = path.join(dir, 'kubectl.log')
 const kubectlShim = path.join(dir, 'kubectl-counting')
-fs.writeFileSync(kubectlShim, `#!/bin/sh\necho "$*" >> ${JSON.stringify(kubectlLog)}\nexec kubectl "$@"\n`, { mode: 0o755 })
+fs.writeFileSync(kubectlShim, `#!/bin/sh\necho "$(date +%s.%3N) $*" >> ${JSON.stringify(kubectlLog)}\nexec kubectl "$@"\n`, { mode: 0o755 })
 const argvLog = path.join(dir, 'stand-in-argv.log')
 const lines = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0)
 const standIn = (tool: string) => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith(`${tool} `)).length : 0)
@@ -124,9 +124,19 @@ function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: 
 /** `npm run deploy` with the flags that make the keys; its wall time. */
 async function deploy(env: NodeJS.ProcessEnv): Promise<number> {
   const t = Date.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'deploy.ts'), '--generate-ledger-key', '--generate-keys'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'deploy.ts'), '--generate-ledger-key', '--generate-keys'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // The deploy's output (the steps log on stderr), each line stamped with ms since its start, kept for reading the timeline.
+  const log = fs.createWriteStream(path.join(dir, 'deploy.log'))
   let err = ''
-  child.stderr.on('data', (d) => (err += d))
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = ''
+    stream.on('data', (d) => {
+      if (stream === child.stderr) err += d
+      const parts = (partial + d).split('\n')
+      partial = parts.pop()!
+      for (const l of parts) log.write(`${String(Date.now() - t).padStart(7)} ${l}\n`)
+    })
+  }
   const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)))
   if (code !== 0) throw new Error(`deploy exited ${code}: ${err.slice(-3000)}`)
   return Date.now() - t
@@ -180,7 +190,7 @@ try {
   console.log(`rerunMutatingCalls (target 0)        ${figures.rerunMutatingCalls}`)
   console.log(`rerunTotalMs (target < 15000)        ${figures.rerunTotalMs}`)
   console.log(`stepStartupMs (one step, --help)     ${figures.stepStartupMs}`)
-  console.log(`written to ${file}`)
+  console.log(`written to ${file}; the deploy's timeline is in ${path.join(dir, 'deploy.log')}`)
 } finally {
   cli('down')
 }

@@ -9,7 +9,7 @@ import { appendJournal } from './journal.ts'
 import { acquireAll, LockHeld, NoCredentials, RunLock } from './lock.ts'
 import { formatDuration, Logger } from './log.ts'
 import { redact, registerEnvSecrets } from './redact.ts'
-import type { StepDefinition, StepResult, StepStatus, TaskContext, TaskResult, TaskStatus } from './task.ts'
+import { flatTasks, isSideBySide, type StepDefinition, type StepItem, type StepResult, type StepStatus, type TaskContext, type TaskResult, type TaskStatus } from './task.ts'
 
 export const EXIT = { done: 0, failed: 1, usage: 2 } as const
 
@@ -29,65 +29,70 @@ export function recapLine(r: StepResult): string {
   return `RECAP ${r.step}: ok=${s.ok} changed=${s.changed} planned=${s.planned} failed=${s.failed} skipped=${s.skipped}  (${formatDuration(r.durationMs)})`
 }
 
-/** Runs the tasks of a step against a prepared context. Pure of process concerns, for tests. */
+/** A step's items as flat task indices; side-by-side lanes as nested lists. */
+type Plan = (number | Plan[])[]
+
+/**
+ * Runs the tasks of a step against a prepared context. Pure of process concerns, for tests.
+ * Tasks run in order; side-by-side lanes at once. The first failure stops the step (the lanes
+ * running beside it finish their current task), unless the step continues on failure.
+ */
 export async function executeStep<S>(def: StepDefinition<S>, ctx: TaskContext, state: S): Promise<StepResult> {
   const started = Date.now()
   const summary = emptySummary()
-  const tasks: TaskResult[] = []
+  const flat = flatTasks(def.tasks)
+  const results: TaskResult[] = []
   let stopped = false
-  let taskStarted = Date.now()
-  const record = (title: string, status: TaskStatus, detail = '') => {
+  let next = 0
+  const plan = (items: StepItem<S>[]): Plan => items.map((i) => (isSideBySide(i) ? i.lanes.map(plan) : next++))
+  const record = (i: number, status: TaskStatus, detail: string, since: number) => {
     summary[status]++
-    tasks.push({ title, status, detail, durationMs: Date.now() - taskStarted })
-    ctx.log.task(status, title, detail)
-  }
-  const fail = (title: string, err: unknown, fallbackHint?: string) => {
-    record(title, 'failed', describeError(err))
-    const hint = hintFor(err, fallbackHint)
-    if (hint) ctx.log.info(`    hint: ${hint}`)
-    if (!def.continueOnFailure) stopped = true
+    results[i] = { title: flat[i]!.title, status, detail, durationMs: Date.now() - since }
+    ctx.log.task(status, flat[i]!.title, detail)
   }
 
-  const early = def.concurrent ? def.tasks.map((t) => t.check(ctx, state)) : []
+  const early = def.concurrent ? flat.map((t) => t.check(ctx, state)) : []
   early.forEach((p) => p.catch(() => undefined)) // awaited below, in order
-  for (const [i, task] of def.tasks.entries()) {
-    taskStarted = Date.now()
-    if (stopped) {
-      record(task.title, 'skipped', 'an earlier task failed')
-      continue
+
+  /** Check, then apply (or plan) what does not hold; false when the task failed. */
+  const runTask = async (i: number): Promise<boolean> => {
+    const task = flat[i]!
+    const since = Date.now()
+    const fail = (err: unknown, fallbackHint?: string) => {
+      record(i, 'failed', describeError(err), since)
+      const hint = hintFor(err, fallbackHint)
+      if (hint) ctx.log.info(`    hint: ${hint}`)
+      if (!def.continueOnFailure) stopped = true
+      return false
     }
     let check
     try {
       check = await (early[i] ?? task.check(ctx, state))
     } catch (err) {
-      fail(task.title, err, task.hint)
-      continue
+      return fail(err, task.hint)
     }
-    if (check.holds) {
-      record(task.title, 'ok', check.detail)
-      continue
-    }
-    if (check.conflict) {
-      fail(task.title, Object.assign(new Error(check.conflict), { hint: check.hint ?? task.hint }))
-      continue
-    }
-    if (!task.apply) {
-      fail(task.title, Object.assign(new Error(check.detail ?? 'does not hold'), { hint: check.hint ?? task.hint }))
-      continue
-    }
-    if (ctx.dryRun) {
-      record(task.title, 'planned', check.detail)
-      continue
-    }
+    if (check.holds) return record(i, 'ok', check.detail ?? '', since), true
+    if (check.conflict) return fail(Object.assign(new Error(check.conflict), { hint: check.hint ?? task.hint }))
+    if (!task.apply) return fail(Object.assign(new Error(check.detail ?? 'does not hold'), { hint: check.hint ?? task.hint }))
+    if (ctx.dryRun) return record(i, 'planned', check.detail ?? '', since), true
     try {
       const done = await task.apply(ctx, state)
-      record(task.title, 'changed', done || check.detail)
+      return record(i, 'changed', done || check.detail || '', since), true
     } catch (err) {
-      fail(task.title, err, task.hint)
+      return fail(err, task.hint)
     }
   }
-  const summaryOut = summary
-  return { step: def.name, status: stepStatus(summaryOut), summary: summaryOut, tasks, durationMs: Date.now() - started }
+  const leaves = (n: number | Plan[]): number[] => (typeof n === 'number' ? [n] : n.flatMap((lane) => lane.flatMap(leaves)))
+  const skip = (n: number | Plan[]) => leaves(n).forEach((i) => record(i, 'skipped', 'an earlier task failed', Date.now()))
+  const run = async (items: Plan): Promise<void> => {
+    for (const n of items) {
+      if (stopped) skip(n)
+      else if (typeof n === 'number') await runTask(n)
+      else await Promise.all(n.map(run))
+    }
+  }
+  await run(plan(def.tasks))
+  return { step: def.name, status: stepStatus(summary), summary, tasks: results, durationMs: Date.now() - started }
 }
 
 async function askName(question: string): Promise<string> {

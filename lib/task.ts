@@ -39,6 +39,30 @@ export interface Task<S = unknown> {
   hint?: string
 }
 
+/**
+ * Tasks that need nothing of each other, run side by side: each lane runs its items in order
+ * (a lane stops at its first failure), the lanes at once. On AWS these are waits of their own
+ * (a Job beside a rollout); results are still reported in the order written.
+ */
+export interface SideBySide<S = unknown> {
+  lanes: StepItem<S>[][]
+}
+
+/** What a step lists: a task, or tasks side by side. */
+export type StepItem<S = unknown> = Task<S> | SideBySide<S>
+
+export const isSideBySide = <S>(item: StepItem<S>): item is SideBySide<S> => 'lanes' in item
+
+/** Lanes run at once, e.g. sideBySide([repo], [namespace, pullSecret]). Lanes must not write the same state. */
+export function sideBySide<S>(...lanes: (StepItem<S> | StepItem<S>[])[]): SideBySide<S> {
+  return { lanes: lanes.map((l) => (Array.isArray(l) ? l : [l])) }
+}
+
+/** Every task of a list of items, in the order written. */
+export function flatTasks<S>(items: StepItem<S>[]): Task<S>[] {
+  return items.flatMap((i) => (isSideBySide(i) ? i.lanes.flatMap((l) => flatTasks(l)) : [i]))
+}
+
 export interface TaskResult {
   title: string
   status: TaskStatus
@@ -62,7 +86,7 @@ export interface StepDefinition<S = unknown> {
   description: string
   /** Shared, step-local state the tasks fill in as they discover or create resources. */
   state?: () => S
-  tasks: Task<S>[]
+  tasks: StepItem<S>[]
   /** Changes nothing (preflight): takes no run lock. */
   readOnly?: boolean
   /**
@@ -72,7 +96,7 @@ export interface StepDefinition<S = unknown> {
    */
   locks?: (config: Config, flags: Record<string, boolean | string>) => string[]
   /** Alternative task lists chosen by a boolean flag, e.g. { 'infra-only': [...] }. */
-  variants?: Record<string, Task<S>[]>
+  variants?: Record<string, StepItem<S>[]>
   /** Run every task even when one fails (checklists such as preflight and verify). */
   continueOnFailure?: boolean
   /** Run all checks at once (independent, read-only checks); results are still reported in order. */

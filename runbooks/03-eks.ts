@@ -4,7 +4,7 @@
 import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask, type EksState } from '../lib/eks/tasks.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
-import { defineStep } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/task.ts'
 
 export const step = defineStep<EksState>({
   name: '03-eks',
@@ -21,7 +21,8 @@ export const step = defineStep<EksState>({
       },
     ]
   },
-  tasks: [networkTask(), clusterConfigTask(), clusterTask(), poolNodegroupTask(), systemNodegroupTask(), kubeconfigTask(), poolNodesReadyTask(), taintTask()],
+  // The node groups are checked (eksctl) while the kubeconfig is written: it needs only the control plane.
+  tasks: [networkTask(), clusterConfigTask(), clusterTask(), sideBySide([poolNodegroupTask(), systemNodegroupTask()], kubeconfigTask()), poolNodesReadyTask(), taintTask()],
 })
 
 if (isMain(import.meta.url, '03-eks')) await runStep(step)

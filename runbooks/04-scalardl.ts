@@ -19,7 +19,7 @@ import {
   schemaValuesTask,
   type ScalarState,
 } from '../lib/scalardl/tasks.ts'
-import { defineStep } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/task.ts'
 
 export const step = defineStep<ScalarState>({
   name: '04-scalardl',
@@ -34,7 +34,13 @@ export const step = defineStep<ScalarState>({
       ...(config.auditor.enabled && !c.proofEnabled ? [{ key: 'LEDGER_PROOF_ENABLED', message: 'is false but AUDITOR_ENABLED=true: the Auditor needs the Ledger\'s Asset Proofs (ledgerProofEnabled) and its ledger-keys secret', fix: 'set LEDGER_PROOF_ENABLED=true (and LEDGER_PRIVATE_KEY_FILE)' }] : []),
     ]
   },
-  tasks: [helmTask(), repoTask(), namespaceTask(), ledgerKeyFileTask(), pullSecretTask(), ledgerKeysTask(), dbSecretTask(), schemaValuesTask(), schemaReleaseTask(), ledgerValuesTask(), ledgerReleaseTask()],
+  // Side by side what needs nothing of each other: the chart repository (helm, on the bastion)
+  // beside the secrets (kubectl), and the Ledger's values beside the schema-loading Job.
+  tasks: [
+    sideBySide([helmTask(), repoTask()], [namespaceTask(), sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask())]),
+    sideBySide([schemaValuesTask(), schemaReleaseTask()], ledgerValuesTask()),
+    ledgerReleaseTask(),
+  ],
   report: (result, _ctx, s) => (s.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL endpoint (envoy EXTERNAL-IP): ${s.envoyHostname}  ports 50051, 50052` : undefined),
 })
 

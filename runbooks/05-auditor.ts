@@ -30,7 +30,7 @@ import {
   schemaValuesTask,
 } from '../lib/scalardl/tasks.ts'
 import { certificateProblems, credentialProblems, keyProblems } from '../lib/scalardl/validate.ts'
-import { defineStep } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/task.ts'
 
 const network = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
 const auditor = <T>(state: (s: AuditorState) => T) => ({ label: 'Auditor: ', config: auditorView, state })
@@ -95,27 +95,23 @@ export const step = defineStep<AuditorState>({
   variants: { 'infra-only': [...environment, ...nodes, ...clusterMonitoringTasks().map((t) => scoped(auditor(() => ({})), t))] },
   locks: (c, flags) => (flags['infra-only'] ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
-    keyFilesTask(),
-    ledgerPrerequisiteTask(),
+    sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
     ...environment,
-    // Guide Step 5.2: peering, routes, security groups.
-    scoped(peers, peeringTask()),
-    scoped(peers, peeringRoutesTask()),
-    scoped(peers, envoySecurityGroupsTask()),
-    ...nodes,
-    // The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group.
-    scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')),
-    scoped(ledger((s) => s.ledger), ledgerValuesTask()),
-    scoped(ledger((s) => s.ledger), ledgerReleaseTask()),
-    // Guide Step 5.3: install the Auditor.
-    scoped(app, repoTask()),
-    scoped(app, namespaceTask()),
-    scoped(app, pullSecretTask()),
-    scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')),
-    scoped(app, dbSecretTask()),
-    scoped(app, schemaValuesTask()),
-    scoped(app, schemaReleaseTask()),
-    scoped(app, auditorValuesTask()),
+    // Guide Step 5.2: peering, routes, security groups (AWS), beside the Auditor's nodes (eksctl, kubectl).
+    sideBySide([scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())], nodes),
+    scoped(app, repoTask()), // before helm works in both clusters at once
+    sideBySide(
+      // The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group.
+      [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())],
+      // Guide Step 5.3: install the Auditor (its secrets and schema need nothing of the Ledger's rollout).
+      [
+        scoped(app, namespaceTask()),
+        sideBySide(scoped(app, pullSecretTask()), scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')), scoped(app, dbSecretTask())),
+        scoped(app, schemaValuesTask()),
+        scoped(app, schemaReleaseTask()),
+        scoped(app, auditorValuesTask()),
+      ],
+    ),
     scoped(app, auditorReleaseTask()),
     certificatesTask(),
   ],

@@ -5,7 +5,7 @@ import { AwsSession, DryRunViolation, isMutating } from '../../lib/aws/clients.t
 import { parseConfig } from '../../lib/config.ts'
 import { Logger } from '../../lib/log.ts'
 import { executeStep, recapLine } from '../../lib/runner.ts'
-import { defineStep, type Task, type TaskContext } from '../../lib/task.ts'
+import { defineStep, sideBySide, type Task, type TaskContext } from '../../lib/task.ts'
 
 function context(dryRun = false): { ctx: TaskContext; output: string[] } {
   const output: string[] = []
@@ -105,6 +105,34 @@ describe('task runner', () => {
     assert.ok(Date.now() - t0 < 140, 'checks ran concurrently')
     assert.deepEqual(r.tasks.map((t) => t.status), ['ok', 'failed', 'ok'])
     assert.deepEqual(r.summary, { ok: 2, changed: 0, planned: 0, failed: 1, skipped: 0 })
+  })
+
+  test('side-by-side lanes run at once, report in the order written, and a failure skips what follows', async () => {
+    // Lane A's apply waits for lane B's: run one after the other, the step would never end.
+    let releaseA!: () => void
+    const gate = new Promise<void>((r) => (releaseA = r))
+    const world = { a: false, b: false, c: false, after: false }
+    const a: Task = { ...toggle('A', world, 'a'), async apply() { await gate; world.a = true; return 'a after b' } }
+    const b: Task = { ...toggle('B', world, 'b'), async apply() { world.b = true; releaseA(); return 'b' } }
+    const c = toggle('C', world, 'c')
+    const after = toggle('After', world, 'after')
+    const step = defineStep({ name: 'x', description: 'x', tasks: [sideBySide([a, c], b), after] })
+    const { ctx, output } = context()
+    const r = await executeStep(step, ctx, {})
+    assert.deepEqual(r.tasks.map((t) => [t.title, t.status]), [['A', 'changed'], ['C', 'changed'], ['B', 'changed'], ['After', 'changed']])
+    assert.ok(output.join('').indexOf(' B') < output.join('').indexOf(' A'), 'the log shows each task as it ends')
+
+    // A failure in one lane: its lane stops, the other lane's running task ends, and nothing after runs.
+    const w2 = { x: false, y: false, z: false, later: false }
+    const failing: Task = { title: 'X', async check() { return { holds: false } }, async apply() { throw new Error('no') } }
+    const y: Task = { ...toggle('Y', w2, 'y'), async apply() { await new Promise((res) => setTimeout(res, 30)); w2.y = true; return 'y' } }
+    const z = toggle('Z', w2, 'z')
+    const later = toggle('Later', w2, 'later')
+    const r2 = await executeStep(defineStep({ name: 'x', description: 'x', tasks: [sideBySide([failing, later], [y, z]), toggle('End', w2, 'later')] }), context().ctx, {})
+    assert.deepEqual(r2.tasks.map((t) => [t.title, t.status]), [['X', 'failed'], ['Later', 'skipped'], ['Y', 'changed'], ['Z', 'skipped'], ['End', 'skipped']])
+    assert.equal(r2.status, 'failed')
+    assert.deepEqual(r2.summary, { ok: 0, changed: 1, planned: 0, failed: 1, skipped: 3 })
+    assert.equal(w2.later, false)
   })
 
   test('the AWS session refuses mutating calls in --dry-run before anything is sent, and records calls', async () => {
