@@ -11,8 +11,9 @@
 // Auditor's release and the certificates. Steps' lines are prefixed with their names.
 //
 // Each flag goes to the steps that declare it; --env-file, --dry-run and --yes go to every step.
-// Steps start from their ahead-of-time bundles.
-import { spawn } from 'node:child_process'
+// Steps start from their ahead-of-time bundles, and ahead of their turn: a step's process loads
+// while the steps it needs run, then waits at its start gate (lib/main.ts) until they are done.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -73,26 +74,47 @@ export function route(argv: string[], steps: Step[]): { common: string[]; own: M
   return { common, own, unknown }
 }
 
-/** Runs one step; with a label, its output lines are prefixed (it runs beside another). */
-function run(step: string, args: string[], label?: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...stepArgs(step), ...args], { stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit', cwd: process.cwd(), env })
-    if (label) {
-      for (const [from, to] of [
-        [child.stdout!, process.stdout],
-        [child.stderr!, process.stderr],
-      ] as const) {
-        let rest = ''
-        from.on('data', (d) => {
-          const lines = (rest + d).split('\n')
-          rest = lines.pop()!
-          for (const l of lines) to.write(`${label} │ ${l}\n`)
-        })
-        from.on('end', () => rest && to.write(`${label} │ ${rest}\n`))
-      }
-    }
-    child.on('close', (code) => resolve(code ?? 1))
-  })
+/** Prefixes each line a child writes with its label (steps run side by side). */
+function prefixLines(child: ChildProcess, label: string): void {
+  for (const [from, to] of [
+    [child.stdout!, process.stdout],
+    [child.stderr!, process.stderr],
+  ] as const) {
+    let rest = ''
+    from.on('data', (d) => {
+      const lines = (rest + d).split('\n')
+      rest = lines.pop()!
+      for (const l of lines) to.write(`${label} │ ${l}\n`)
+    })
+    from.on('end', () => rest && to.write(`${label} │ ${rest}\n`))
+  }
+}
+
+/** Runs one step in the foreground (00-preflight, alone). */
+function run(step: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => spawn(process.execPath, [...stepArgs(step), ...args], { stdio: 'inherit' }).on('close', (code) => resolve(code ?? 1)))
+}
+
+interface Prestarted {
+  /** Lets the step run, with these variables set; resolves with its exit code. */
+  go(env: Record<string, string>): Promise<number>
+  /** The step is not needed: it exits without doing anything. */
+  cancel(): void
+}
+
+/**
+ * Starts a step's process ahead of its turn: it loads its modules, then waits at its start gate
+ * (lib/main.ts) until go() or cancel(). Its lines are prefixed with the label.
+ */
+function prestart(step: string, args: string[], label: string): Prestarted {
+  const child = spawn(process.execPath, [...stepArgs(step), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RUNBOOK_START_GATE: 'stdin' } })
+  child.stdin!.on('error', () => undefined) // a step that died while loading: its exit code tells
+  prefixLines(child, label)
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)))
+  return {
+    go: (env) => (child.stdin!.end(`${JSON.stringify(env)}\n`), exited),
+    cancel: () => child.stdin!.end(),
+  }
 }
 
 async function main(): Promise<void> {
@@ -110,8 +132,13 @@ async function main(): Promise<void> {
 
   // Preflight first and alone: nothing is changed, or locked, before it passes. It validates the
   // configuration, so the configuration read here loads.
+  // 01-vpc's process loads meanwhile (it waits at its start gate).
+  const first = prestart('01-vpc', argsOf('01-vpc'), '01-vpc')
   const pre = await run('00-preflight', argsOf('00-preflight'))
-  if (pre !== 0) stop('00-preflight', pre)
+  if (pre !== 0) {
+    first.cancel()
+    stop('00-preflight', pre)
+  }
   let config: Config
   try {
     config = loadConfig(envFile)
@@ -128,7 +155,7 @@ async function main(): Promise<void> {
   const release = () => Promise.all(locks.map((l) => l.release().catch(() => undefined)))
   process.once('SIGINT', () => void release().finally(() => process.exit(130)))
   process.once('SIGTERM', () => void release().finally(() => process.exit(143)))
-  const childEnv = locks.length ? { ...process.env, RUNBOOK_LOCK_RUN_ID: locks[0]!.runId } : process.env
+  const stepEnv: Record<string, string> = locks.length ? { RUNBOOK_LOCK_RUN_ID: locks[0]!.runId } : {}
 
   // Each step starts when the steps it needs are done. On AWS the long poles are the two EKS
   // clusters (with their node groups): the Auditor's environment is built beside the Ledger's,
@@ -143,6 +170,14 @@ async function main(): Promise<void> {
     { name: '06-monitoring', label: '06-monitoring', needs: ['03-eks', ...(auditor ? ['05-auditor --infra-only'] : [])] },
     { name: '07-verify', label: '07-verify', needs: ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])] },
   ].filter((p) => steps.some((s) => s.name === p.name))
+  // A step's process is started once the steps it needs are running, so its start-up is over
+  // by the time they are done; it then waits at its start gate for its turn.
+  const inPlan = (label: string) => plan.some((x) => x.label === label)
+  const procs = new Map<string, Prestarted>([['01-vpc', first]])
+  const unneeded = new Set<string>()
+  const proc = (p: (typeof plan)[number]) => procs.get(p.label) ?? procs.set(p.label, prestart(p.name, argsOf(p.name, p.extra), p.label)).get(p.label)!
+  const running = new Map(plan.map((p) => [p.label, signal()]))
+  for (const p of plan) void Promise.all(p.needs.filter(inPlan).map((n) => running.get(n)!.promise)).then(() => unneeded.has(p.label) || proc(p))
   const started = new Map<string, Promise<number>>()
   const failed: [string, number][] = []
   const done: string[] = []
@@ -151,9 +186,14 @@ async function main(): Promise<void> {
       const p = plan.find((x) => x.label === label)!
       started.set(
         label,
-        Promise.all(p.needs.filter((n) => plan.some((x) => x.label === n)).map(start)).then(async (codes) => {
-          if (codes.some((c) => c !== 0)) return -1 // not run: a step it needs failed
-          const code = await run(p.name, argsOf(p.name, p.extra), p.label, childEnv)
+        Promise.all(p.needs.filter(inPlan).map(start)).then(async (codes) => {
+          if (codes.some((c) => c !== 0)) {
+            unneeded.add(label)
+            procs.get(label)?.cancel()
+            return -1 // not run: a step it needs failed
+          }
+          running.get(label)!.fire()
+          const code = await proc(p).go(stepEnv)
           if (code === 0) done.push(p.label)
           else failed.push([p.label, code])
           return code
@@ -166,6 +206,13 @@ async function main(): Promise<void> {
   await release()
   if (failed.length) stop(...failed[0]!)
   console.error(`\ndeploy: ${done.length + 1} steps done${auditor ? '' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'}, independent ones side by side (00-preflight, ${done.join(', ')})`)
+}
+
+/** A one-shot signal: a promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void
+  const promise = new Promise<void>((resolve) => (fire = resolve))
+  return { promise, fire }
 }
 
 /** The run locks of the clusters the deployment changes, under one run id, held for its steps. */

@@ -74,10 +74,12 @@ export class Helm extends Cli {
     await this.run(['repo', 'update'])
   }
 
-  /** Every version of a chart in the added repositories (`helm search repo CHART -l -o json`). */
-  async chartVersions(chart: string): Promise<string[]> {
-    const rows = await this.json<{ name: string; version: string }[]>(['search', 'repo', chart, '-l', '-o', 'json'])
-    return rows.filter((r) => r.name === chart).map((r) => r.version)
+  /** Every version of every chart of a repository, by chart name: one `helm search repo REPO/ -l -o json`. */
+  async chartVersions(repo: string): Promise<Map<string, string[]>> {
+    const rows = await this.json<{ name: string; version: string }[]>(['search', 'repo', `${repo}/`, '-l', '-o', 'json'])
+    const charts = new Map<string, string[]>()
+    for (const r of rows) if (r.name.startsWith(`${repo}/`)) charts.set(r.name, [...(charts.get(r.name) ?? []), r.version])
+    return charts
   }
 
   /** The user-supplied values of the release's current revision. */

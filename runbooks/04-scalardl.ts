@@ -37,7 +37,7 @@ export const step = defineStep<ScalarState>({
   // Side by side what needs nothing of each other: the chart repository (helm, on the bastion)
   // beside the secrets (kubectl), and the Ledger's values beside the schema-loading Job.
   tasks: [
-    sideBySide([helmTask(), repoTask()], [namespaceTask(), sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask())]),
+    sideBySide(helmTask(), repoTask(), [namespaceTask(), sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask())]),
     sideBySide([schemaValuesTask(), schemaReleaseTask()], ledgerValuesTask()),
     ledgerReleaseTask(),
   ],

@@ -97,9 +97,9 @@ export const step = defineStep<AuditorState>({
   tasks: [
     sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
     ...environment,
-    // Guide Step 5.2: peering, routes, security groups (AWS), beside the Auditor's nodes (eksctl, kubectl).
-    sideBySide([scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())], nodes),
-    scoped(app, repoTask()), // before helm works in both clusters at once
+    // Guide Step 5.2: peering, routes, security groups (AWS), beside the Auditor's nodes (eksctl,
+    // kubectl) and the chart repository (before helm works in both clusters at once, below).
+    sideBySide([scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())], nodes, scoped(app, repoTask())),
     sideBySide(
       // The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group.
       [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())],

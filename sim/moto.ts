@@ -53,6 +53,38 @@ function tail(file: string): string {
   }
 }
 
+/**
+ * moto builds each service's backend for a region on its first request: about a second for EC2
+ * (its default VPC, AMIs and instance types) and half a second for STS or IAM. AWS has no such
+ * cold start, so the first step would pay a cost the real one does not. One read-only call per
+ * service the runbook uses builds them up front; nothing is created that the first call would
+ * not create anyway (moto's default VPC).
+ */
+async function warmUp(url: string, region: string): Promise<void> {
+  const [{ EC2Client, DescribeAvailabilityZonesCommand }, { STSClient, GetCallerIdentityCommand }, { EKSClient, ListClustersCommand }, { IAMClient, ListRolesCommand }, { DynamoDBClient, ListTablesCommand }, { CloudWatchLogsClient, DescribeLogGroupsCommand }, { CloudWatchClient, ListMetricsCommand }, { SSMClient, DescribeInstanceInformationCommand }] = await Promise.all([
+    import('@aws-sdk/client-ec2'),
+    import('@aws-sdk/client-sts'),
+    import('@aws-sdk/client-eks'),
+    import('@aws-sdk/client-iam'),
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-cloudwatch-logs'),
+    import('@aws-sdk/client-cloudwatch'),
+    import('@aws-sdk/client-ssm'),
+  ])
+  const config = { region, endpoint: url, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing-secret-key' } }
+  const calls: [{ send(c: unknown): Promise<unknown>; destroy(): void }, unknown][] = [
+    [new EC2Client(config), new DescribeAvailabilityZonesCommand({})],
+    [new STSClient(config), new GetCallerIdentityCommand({})],
+    [new EKSClient(config), new ListClustersCommand({})],
+    [new IAMClient(config), new ListRolesCommand({})],
+    [new DynamoDBClient(config), new ListTablesCommand({})],
+    [new CloudWatchLogsClient(config), new DescribeLogGroupsCommand({})],
+    [new CloudWatchClient(config), new ListMetricsCommand({})],
+    [new SSMClient(config), new DescribeInstanceInformationCommand({})],
+  ]
+  await Promise.all(calls.map(([client, command]) => client.send(command).catch(() => undefined).finally(() => client.destroy())))
+}
+
 export async function startMoto(o: { port?: number; logFile?: string; command?: string; detached?: boolean } = {}): Promise<Moto> {
   const port = o.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
@@ -73,6 +105,7 @@ export async function startMoto(o: { port?: number; logFile?: string; command?: 
     child.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}. Install moto with: pip install "moto[server]"`))),
   )
   await Promise.race([ready(url, child, logFile, 20_000), spawnError])
+  await warmUp(url, process.env.AWS_REGION ?? 'ap-northeast-1')
   const pid = child.pid!
   return {
     url,

@@ -48,34 +48,40 @@ export function helmTask(): Task<ScalarState> {
 
 /** Whether the pinned chart versions are in the repository; lists the available ones when not. */
 async function pinnedVersions(ctx: TaskContext): Promise<CheckResult> {
-  const h = helmFor(ctx)
   const c = ctx.config.scalardl
+  const charts = await helmFor(ctx).chartVersions(REPO.name)
   for (const [chart, version, key] of [
     [`${REPO.name}/${serverChart(ctx.config)}`, c.chartVersion, c.app === 'auditor' ? 'SCALARDL_AUDIT_CHART_VERSION' : 'SCALARDL_CHART_VERSION'],
     [`${REPO.name}/schema-loading`, c.schemaChartVersion, 'SCHEMA_LOADING_CHART_VERSION'],
   ] as const) {
-    const available = await h.chartVersions(chart)
+    const available = charts.get(chart) ?? []
     if (!available.includes(version)) return { holds: false, conflict: `${chart} ${version} is not in the repository; available: ${available.slice(0, 12).join(', ')}`, hint: `set ${key} to one of them` }
   }
   return { holds: true, detail: `${serverChart(ctx.config)} ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
 }
 
 export function repoTask(): Task<ScalarState> {
+  const reading = lastReading<{ listed: boolean }>()
   return {
     title: `Chart repository ${REPO.name} with the pinned chart versions`,
     async check(ctx) {
       const repo = (await helmFor(ctx).repoList()).find((r) => r.name === REPO.name)
+      reading.keep({ listed: Boolean(repo) })
       if (!repo) return { holds: false, detail: `helm repo add ${REPO.name} ${REPO.url}` }
       if (repo.url.replace(/\/$/, '') !== REPO.url) return { holds: false, conflict: `the helm repository "${REPO.name}" points to ${repo.url}, not ${REPO.url}`, hint: `helm repo remove ${REPO.name}, then rerun` }
-      return pinnedVersions(ctx)
+      const pinned = await pinnedVersions(ctx)
+      // A local index older than the pinned versions is brought up to date by apply.
+      return pinned.conflict ? { holds: false, detail: `helm repo update: ${pinned.conflict}` } : pinned
     },
     async apply(ctx) {
       const h = helmFor(ctx)
-      if (!(await h.repoList()).some((r) => r.name === REPO.name)) await h.repoAdd(REPO.name, REPO.url)
-      await h.repoUpdate()
+      const listed = reading.take()?.listed ?? (await h.repoList()).some((r) => r.name === REPO.name)
+      // `helm repo add` downloads the index; an existing repository is brought up to date.
+      if (!listed) await h.repoAdd(REPO.name, REPO.url)
+      else await h.repoUpdate()
       const v = await pinnedVersions(ctx)
       if (v.conflict) throw new RunbookError(v.conflict, v.hint)
-      return `added ${REPO.name}; ${v.detail}`
+      return `${listed ? `updated ${REPO.name}` : `added ${REPO.name}`}; ${v.detail}`
     },
   }
 }
@@ -206,7 +212,25 @@ async function releaseState(ctx: TaskContext, name: string): Promise<{ release?:
  * Why the release differs from the pinned chart version and the desired values (or is not
  * deployed), or undefined when it does not: the one comparison behind "upgrade only when needed".
  */
-async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): Promise<{ release?: HelmRelease; drift?: string }> {
+type Drift = { release?: HelmRelease; drift?: string }
+
+/**
+ * What a release task's check read, for its apply, which the runner calls right after: the
+ * apply acts on that reading instead of asking helm again. Taken once.
+ */
+function lastReading<T>(): { keep(value: T): T; take(): T | undefined } {
+  let value: T | undefined
+  return {
+    keep: (v) => (value = v),
+    take: () => {
+      const v = value
+      value = undefined
+      return v
+    },
+  }
+}
+
+async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): Promise<Drift> {
   const { release, values } = await releaseState(ctx, name)
   if (!release) return { drift: 'not installed' }
   const want = `${valuesChart(ctx.config, kind)}-${kind === 'server' ? ctx.config.scalardl.chartVersion : ctx.config.scalardl.schemaChartVersion}`
@@ -220,8 +244,8 @@ async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): P
  * releaseDrift before changing a release: a revision an interrupted run left pending is first
  * waited for or settled (lib/helm-interrupted.ts), then the release read again; `settled` says what was done.
  */
-async function driftBeforeChange(ctx: TaskContext, name: string, kind: ValuesKind): Promise<{ release?: HelmRelease; drift?: string; settled?: string }> {
-  const first = await releaseDrift(ctx, name, kind)
+async function driftBeforeChange(ctx: TaskContext, name: string, kind: ValuesKind, read?: Drift): Promise<{ release?: HelmRelease; drift?: string; settled?: string }> {
+  const first = read ?? (await releaseDrift(ctx, name, kind))
   if (!first.release?.status.startsWith('pending-')) return first
   const settled = await settleInterrupted({ helm: helmFor(ctx), release: name, namespace: ns(ctx), log: ctx.log, timeoutMs: ctx.config.waitTimeoutMs })
   return { ...(await releaseDrift(ctx, name, kind)), settled }
@@ -235,12 +259,12 @@ interface JobView {
 async function schemaJob(ctx: TaskContext): Promise<JobView> {
   const name = schemaJobName(ctx.config)
   const k = kubectlFor(ctx)
-  const job = await k.get('job', name, { namespace: ns(ctx) })
+  // The Job and its Pods at once (the Pods say why a Job is not done yet).
+  const [job, pods] = await Promise.all([k.get('job', name, { namespace: ns(ctx) }), k.list('pods', { namespace: ns(ctx), selector: `job-name=${name}` })])
   if (!job) return { status: 'absent', reason: `job ${name} not found` }
   const conds = (job.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]
   if (conds.some((c) => c.type === 'Complete' && c.status === 'True')) return { status: 'complete', reason: 'Complete' }
   const failed = conds.find((c) => c.type === 'Failed' && c.status === 'True')
-  const pods = await k.list('pods', { namespace: ns(ctx), selector: `job-name=${name}` })
   const pod = pods.at(-1)
   const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting
   const terminated = pod?.status?.containerStatuses?.[0]?.state?.terminated
@@ -251,14 +275,15 @@ async function schemaJob(ctx: TaskContext): Promise<JobView> {
 }
 
 export function schemaReleaseTask(): Task<ScalarState> {
+  const reading = lastReading<Drift & { job?: JobView }>()
   return {
     title: 'Schema loaded (schema-loading release, Job Complete)',
     async check(ctx) {
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, drift } = await releaseDrift(ctx, c.schemaRelease, 'schema')
+      const { release, drift } = reading.keep(await releaseDrift(ctx, c.schemaRelease, 'schema'))
       if (!release) return { holds: false, detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}` }
-      const job = await schemaJob(ctx)
+      const job = (reading.keep({ release, drift, job: await schemaJob(ctx) }).job)!
       if (!drift && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
       if (job.status === 'failed') return { holds: false, detail: `reinstall ${c.schemaRelease}: the Job failed (${job.reason})` }
       if (drift) return { holds: false, detail: `reinstall ${c.schemaRelease}: ${drift} (a Job cannot be changed in place)` }
@@ -267,8 +292,9 @@ export function schemaReleaseTask(): Task<ScalarState> {
     async apply(ctx) {
       const c = ctx.config.scalardl
       const h = helmFor(ctx)
-      const { release, drift, settled } = await driftBeforeChange(ctx, c.schemaRelease, 'schema')
-      const current = !drift && (await schemaJob(ctx)).status !== 'failed'
+      const read = reading.take()
+      const { release, drift, settled } = await driftBeforeChange(ctx, c.schemaRelease, 'schema', read)
+      const current = !drift && ((!settled && read?.job) || (await schemaJob(ctx))).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
       if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [valuesFile(ctx.config, 'schema'), overridesFile(ctx.config, 'schema')] })
       const done = await waitFor({ what: `the schema-loading Job of ${c.schemaRelease} to complete`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why' }, async () => {
@@ -289,17 +315,17 @@ export async function envoyHostname(ctx: TaskContext): Promise<string | undefine
 }
 
 async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok: boolean; status: string; hostname?: string }> {
-  const k = kubectlFor(ctx)
   const c = ctx.config.scalardl
+  // The release's Pods (server and envoy) in one call, beside the envoy Service.
+  const [pods, hostname] = await Promise.all([kubectlFor(ctx).list('pods', { namespace: ns(ctx), selector: `app.kubernetes.io/instance=${c.release}` }), envoyHostname(ctx)])
   const parts: string[] = []
   let ok = true
   for (const app of [serverApp(ctx.config), 'envoy']) {
-    const pods = (await k.list('pods', { namespace: ns(ctx), selector: `app.kubernetes.io/instance=${c.release},app.kubernetes.io/app=${app}` })).filter((p) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True'))
-    const nodes = new Set(pods.map((p) => p.spec?.nodeName))
-    if (pods.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
-    parts.push(`${app} ${pods.length}/${s.poolNodes} ready on ${nodes.size} node(s)`)
+    const ready = pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/app'] === app && p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True'))
+    const nodes = new Set(ready.map((p) => p.spec?.nodeName))
+    if (ready.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
+    parts.push(`${app} ${ready.length}/${s.poolNodes} ready on ${nodes.size} node(s)`)
   }
-  const hostname = await envoyHostname(ctx)
   if (!hostname) ok = false
   parts.push(`envoy EXTERNAL-IP ${hostname ?? '<pending>'}`)
   return { ok, status: parts.join(', '), hostname }
@@ -310,12 +336,13 @@ export const auditorReleaseTask = () => serverReleaseTask('Scalar DL Auditor and
 
 /** The server release of the view: scalardl (Ledger) or scalardl-audit (Auditor), with its Envoy. */
 function serverReleaseTask(title: string): Task<ScalarState> {
+  const reading = lastReading<Drift>()
   return {
     title,
     async check(ctx, s) {
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, drift } = await releaseDrift(ctx, c.release, 'server')
+      const { release, drift } = reading.keep(await releaseDrift(ctx, c.release, 'server'))
       if (!release) return { holds: false, detail: `helm upgrade --install ${c.release} ${REPO.name}/${serverChart(ctx.config)} --version ${c.chartVersion}` }
       if (drift) return { holds: false, detail: `helm upgrade ${c.release}: ${drift}` }
       const r = await deploymentsReady(ctx, s)
@@ -324,7 +351,7 @@ function serverReleaseTask(title: string): Task<ScalarState> {
     },
     async apply(ctx, s) {
       const c = ctx.config.scalardl
-      const { release, drift, settled } = await driftBeforeChange(ctx, c.release, 'server')
+      const { release, drift, settled } = await driftBeforeChange(ctx, c.release, 'server', reading.take())
       const current = !drift
       if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
       const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), Pending (taint, label, node count)` }, async () => {

@@ -7,6 +7,7 @@ import { minimist } from 'zx'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { kubeconfigFile } from '../eks/cluster-config.ts'
 import { describeError } from '../errors.ts'
+import { startGate } from '../main.ts'
 import { redact, redactText, registerEnvSecrets } from '../redact.ts'
 import { VerifyContext, type Check, type CheckResult } from './check.ts'
 
@@ -68,6 +69,7 @@ async function cannotRun(reason: string, json: boolean): Promise<never> {
 }
 
 export async function verify(all: Check[], argv = process.argv.slice(2)): Promise<never> {
+  await startGate()
   const names = all.map((c) => c.name)
   const unknown: string[] = []
   const args = minimist(argv, { boolean: ['json', 'help'], string: ['env-file', 'only', 'report'], unknown: (a: string) => (unknown.push(a), false) })

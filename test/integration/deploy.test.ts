@@ -71,6 +71,7 @@ describe('npm run deploy with the Auditor', () => {
     for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring']) assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
     assert.match(r.stderr, /05-auditor │ +✗ failed +Ledger deployed with Asset Proofs .* no kubeconfig for the Ledger cluster/)
     assert.match(r.stderr, /deploy stopped at 05-auditor \(exit 1\)/)
+    assert.doesNotMatch(r.stderr, /^07-verify │/m, '07-verify was started ahead but never let run: it exited silently')
     const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
