@@ -18,9 +18,9 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ensureBuilt, fresh, stepArgs } from '../scripts/build.ts'
-import { loadConfig, type Config } from './config.ts'
+import type { Config } from './config.ts'
 import { RunbookError } from './errors.ts'
-import { acquireAll, NoCredentials, RunLock } from './lock.ts'
+import type { RunLock } from './lock.ts'
 import { ROOT } from './root.ts'
 import type { StepDefinition } from './task.ts'
 
@@ -132,12 +132,15 @@ async function main(): Promise<void> {
 
   // Preflight first and alone: nothing is changed, or locked, before it passes. It validates the
   // configuration, so the configuration read here loads.
-  // 01-vpc's process loads meanwhile (it waits at its start gate).
+  // 01-vpc's process loads meanwhile (it waits at its start gate), and so do the configuration
+  // and lock modules (the AWS SDK) here.
+  const pre = run('00-preflight', argsOf('00-preflight'))
   const first = prestart('01-vpc', argsOf('01-vpc'), '01-vpc')
-  const pre = await run('00-preflight', argsOf('00-preflight'))
-  if (pre !== 0) {
+  const [{ loadConfig }, lock] = await Promise.all([import('./config.ts'), import('./lock.ts')])
+  const code = await pre
+  if (code !== 0) {
     first.cancel()
-    stop('00-preflight', pre)
+    stop('00-preflight', code)
   }
   let config: Config
   try {
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
   // The deployment is one run: it holds the clusters' run locks and its steps run under them
   // (RUNBOOK_LOCK_RUN_ID), so independent steps can run side by side; another operator's run
   // is refused as before. --dry-run changes nothing, so it takes no lock.
-  const locks = common.includes('--dry-run') ? [] : await takeLocks(config, auditor)
+  const locks = common.includes('--dry-run') ? [] : await takeLocks(lock, config, auditor)
   const release = () => Promise.all(locks.map((l) => l.release().catch(() => undefined)))
   process.once('SIGINT', () => void release().finally(() => process.exit(130)))
   process.once('SIGTERM', () => void release().finally(() => process.exit(143)))
@@ -216,14 +219,14 @@ function signal(): { promise: Promise<void>; fire: () => void } {
 }
 
 /** The run locks of the clusters the deployment changes, under one run id, held for its steps. */
-async function takeLocks(config: Config, auditor: boolean): Promise<RunLock[]> {
+async function takeLocks(lock: typeof import('./lock.ts'), config: Config, auditor: boolean): Promise<RunLock[]> {
   const runId = randomUUID()
-  const locks = [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])].map((name) => new RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId))
+  const locks = [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])].map((name) => new lock.RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId))
   try {
-    await acquireAll(locks)
+    await lock.acquireAll(locks)
   } catch (err) {
     console.error(`✗ deploy: ${(err as Error).message}; nothing was changed.${err instanceof RunbookError && err.hint ? `\n    hint: ${err.hint}` : ''}`)
-    process.exit(err instanceof NoCredentials ? 2 : 1)
+    process.exit(err instanceof lock.NoCredentials ? 2 : 1)
   }
   return locks
 }

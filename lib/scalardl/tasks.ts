@@ -65,6 +65,7 @@ export function repoTask(): Task<ScalarState> {
   return {
     title: `Chart repository ${REPO.name} with the pinned chart versions`,
     async check(ctx) {
+      reading.clear()
       const repo = (await helmFor(ctx).repoList()).find((r) => r.name === REPO.name)
       reading.keep({ listed: Boolean(repo) })
       if (!repo) return { holds: false, detail: `helm repo add ${REPO.name} ${REPO.url}` }
@@ -101,19 +102,22 @@ export function namespaceTask(): Task<ScalarState> {
 }
 
 function secretTask(title: string, spec: (ctx: TaskContext) => SecretSpec | undefined): Task<ScalarState> {
+  const reading = lastReading<{ live?: KubeObject & { type?: string } }>()
   return {
     title,
     async check(ctx) {
+      reading.clear()
       const s = spec(ctx)
       if (!s) return { holds: true, detail: 'not needed (LEDGER_PROOF_ENABLED=false)' }
       if (!haveCluster(ctx)) return needCluster(ctx)
-      const drift = secretDrift(await kubectlFor(ctx).get('secret', s.name, { namespace: ns(ctx) }), s)
+      const { live } = reading.keep({ live: await kubectlFor(ctx).get('secret', s.name, { namespace: ns(ctx) }) })
+      const drift = secretDrift(live, s)
       return drift ? { holds: false, detail: drift } : { holds: true, detail: `${s.name} (${s.describe})` }
     },
     async apply(ctx) {
       const s = spec(ctx)!
       const k = kubectlFor(ctx)
-      const live = (await k.get('secret', s.name, { namespace: ns(ctx) })) as (KubeObject & { type?: string }) | undefined
+      const live = (reading.take() ?? { live: await k.get('secret', s.name, { namespace: ns(ctx) }) }).live as (KubeObject & { type?: string }) | undefined
       if (live && live.type !== s.type) await k.delete('secret', s.name, { namespace: ns(ctx) }) // a Secret's type cannot change
       await k.apply(secretManifest(s, ns(ctx)), { namespace: ns(ctx) }) // on stdin: no secret in argv
       return `${live ? 'updated' : 'created'} ${s.name} (${s.describe})`
@@ -215,19 +219,18 @@ async function releaseState(ctx: TaskContext, name: string): Promise<{ release?:
 type Drift = { release?: HelmRelease; drift?: string }
 
 /**
- * What a release task's check read, for its apply, which the runner calls right after: the
- * apply acts on that reading instead of asking helm again. Taken once.
+ * What a task's check read, for its apply, which the runner calls right after: the apply acts
+ * on that reading instead of asking helm or kubectl again. Each check starts by clearing it (a
+ * check that returns early keeps nothing); apply takes it once.
  */
-function lastReading<T>(): { keep(value: T): T; take(): T | undefined } {
+function lastReading<T>(): { clear(): void; keep(value: T): T; take(): T | undefined } {
   let value: T | undefined
-  return {
-    keep: (v) => (value = v),
-    take: () => {
-      const v = value
-      value = undefined
-      return v
-    },
+  const take = () => {
+    const v = value
+    value = undefined
+    return v
   }
+  return { clear: () => void take(), keep: (v) => (value = v), take }
 }
 
 async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): Promise<Drift> {
@@ -279,6 +282,7 @@ export function schemaReleaseTask(): Task<ScalarState> {
   return {
     title: 'Schema loaded (schema-loading release, Job Complete)',
     async check(ctx) {
+      reading.clear()
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
       const { release, drift } = reading.keep(await releaseDrift(ctx, c.schemaRelease, 'schema'))
@@ -340,6 +344,7 @@ function serverReleaseTask(title: string): Task<ScalarState> {
   return {
     title,
     async check(ctx, s) {
+      reading.clear()
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
       const { release, drift } = reading.keep(await releaseDrift(ctx, c.release, 'server'))
