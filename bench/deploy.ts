@@ -97,16 +97,17 @@ async function runStep(step: string, env: NodeJS.ProcessEnv): Promise<StepFigure
  * The critical path the delays imply, with the guide's dependencies: the Ledger's NAT gateway
  * and bastion side by side (step 1), then its EKS control plane, then its node groups (side by
  * side); the schema Job (Pod start, then its work), then the Ledger and Envoy Pods beside the
- * load balancer; the same for the Auditor's release, which needs the Ledger's endpoint (the
- * Auditor guide installs it after the Ledger); the certificate registration Jobs (both clusters
- * at once). Off the path: the Auditor's network, control plane and node groups (NAT, then 10 + 3
- * minutes, beside the Ledger's), the DynamoDB endpoint (beside the cluster), and the monitoring
- * agents (they need only the nodes).
+ * load balancer; then the Auditor's Pods and load balancer, which need the Ledger's endpoint,
+ * beside the Ledger's Pods restarting in Auditor mode; then the certificate registration Jobs
+ * (both clusters at once), which need both servers. Off the path: the Auditor's network, control
+ * plane, node groups, secrets and schema Job (they need nothing of the Ledger: NAT, 10 + 3
+ * minutes and the Job, beside the Ledger's), the DynamoDB endpoint (beside the cluster), and the
+ * monitoring agents (they need only the nodes).
  */
 function criticalPathMs(): number {
   const job = KUBE.podStartMs + KUBE.jobDurationMs
-  const release = job + Math.max(KUBE.podStartMs, KUBE.lbDelayMs)
-  return Math.max(AWS.nat, AWS.instance) + AWS.cluster + AWS.nodegroup + release /* Ledger */ + release /* Auditor */ + job /* certificates */
+  const pods = Math.max(KUBE.podStartMs, KUBE.lbDelayMs)
+  return Math.max(AWS.nat, AWS.instance) + AWS.cluster + AWS.nodegroup + job + pods /* Ledger */ + pods /* Auditor, beside the Ledger's restart */ + job /* certificates */
 }
 
 /** Each step's duration in the deployment, from the journal (steps ran side by side). */
@@ -118,7 +119,7 @@ function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: 
     .split('\n')
     .map((l) => JSON.parse(l))
     .filter((j) => Date.parse(j.ts) >= since)
-    .map((j) => ({ step: `${j.step}${j.argv?.includes('--infra-only') ? ' --infra-only' : ''}`, ms: j.durationMs, awsCalls: j.awsCalls?.total ?? 0, mutatingCalls: j.awsCalls?.mutating ?? 0, tasks: (j.tasks as { title: string; durationMs?: number }[]).map((t) => ({ title: t.title, ms: t.durationMs ?? 0 })) }))
+    .map((j) => ({ step: `${j.step}${j.argv?.includes('--prepare') ? ' --prepare' : ''}`, ms: j.durationMs, awsCalls: j.awsCalls?.total ?? 0, mutatingCalls: j.awsCalls?.mutating ?? 0, tasks: (j.tasks as { title: string; durationMs?: number }[]).map((t) => ({ title: t.title, ms: t.durationMs ?? 0 })) }))
 }
 
 /** `npm run deploy` with the flags that make the keys; its wall time. */

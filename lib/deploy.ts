@@ -4,11 +4,12 @@
 //
 // 00-preflight runs first and alone. Then the deployment, as one run holding the clusters' run
 // locks, starts each step as soon as the steps it needs are done: 02 (the DynamoDB endpoint)
-// beside 03 (the cluster); with AUDITOR_ENABLED=true, 05-auditor --infra-only (the Auditor's VPC,
-// NAT gateway, cluster, nodes and their monitoring, which need nothing of the Ledger) beside 01
-// to 04; 06 (monitoring) beside the releases; 07 last. On AWS the deployment then takes about as
-// long as its longest chain: the Ledger's network, cluster, node groups and releases, then the
-// Auditor's release and the certificates. Steps' lines are prefixed with their names.
+// beside 03 (the cluster); with AUDITOR_ENABLED=true, 05-auditor --prepare (the Auditor's VPC,
+// NAT gateway, cluster, nodes, monitoring, secrets and schema, which need nothing of the Ledger)
+// beside 01 to 04; 06 (monitoring) beside the releases; 07 last. On AWS the deployment then takes
+// about as long as its longest chain: the Ledger's network, cluster, node groups and releases,
+// then the Auditor's release (beside the Ledger's switch to Auditor mode) and the certificates.
+// Steps' lines are prefixed with their names.
 //
 // Each flag goes to the steps that declare it; --env-file, --dry-run and --yes go to every step.
 // Steps start from their ahead-of-time bundles, and ahead of their turn: a step's process loads
@@ -167,10 +168,10 @@ async function main(): Promise<void> {
     { name: '01-vpc', label: '01-vpc', needs: [] },
     { name: '02-database', label: '02-database', needs: ['01-vpc'] },
     { name: '03-eks', label: '03-eks', needs: ['01-vpc'] },
-    ...(auditor ? [{ name: '05-auditor', label: '05-auditor --infra-only', needs: [], extra: ['--infra-only'] }] : []),
+    ...(auditor ? [{ name: '05-auditor', label: '05-auditor --prepare', needs: [], extra: ['--prepare'] }] : []),
     { name: '04-scalardl', label: '04-scalardl', needs: ['02-database', '03-eks'] },
-    ...(auditor ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --infra-only'] }] : []),
-    { name: '06-monitoring', label: '06-monitoring', needs: ['03-eks', ...(auditor ? ['05-auditor --infra-only'] : [])] },
+    ...(auditor ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --prepare'] }] : []),
+    { name: '06-monitoring', label: '06-monitoring', needs: ['03-eks', ...(auditor ? ['05-auditor --prepare'] : [])] },
     { name: '07-verify', label: '07-verify', needs: ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])] },
   ].filter((p) => steps.some((s) => s.name === p.name))
   // A step's process is started once the steps it needs are running, so its start-up is over

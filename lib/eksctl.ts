@@ -1,9 +1,11 @@
-// eksctl, through the injected runner. With -o json eksctl logs to stderr, so stdout is JSON.
+// eksctl, through the injected runner: what the guide creates and changes with it. Reading what
+// exists goes through the EKS API (lib/eks/read.ts), in the shapes `eksctl get -o json` prints;
+// add-ons excepted (getAddon).
 import { Cli, type CliOptions } from './cli.ts'
 import { CommandError } from './errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
-/** `eksctl get cluster --name X -o json`: aws-sdk-go-v2 eks/types.Cluster, PascalCase keys. */
+/** As `eksctl get cluster --name X -o json` prints it: aws-sdk-go-v2 eks/types.Cluster, PascalCase keys. */
 export interface EksctlCluster {
   Name: string
   Status: string
@@ -53,23 +55,9 @@ export class Eksctl extends Cli {
     return { version, raw }
   }
 
-  /** The cluster, or undefined when it does not exist. */
-  async getCluster(name: string): Promise<EksctlCluster | undefined> {
-    const args = ['get', 'cluster', '--name', name, ...this.regionArgs(), '-o', 'json']
-    const res = await this.exec(args)
-    if (res.exitCode !== 0 && /ResourceNotFoundException|No cluster found/i.test(res.stderr)) return undefined
-    return this.parse<EksctlCluster[]>(res, args)[0]
-  }
-
-  async getNodegroups(cluster: string): Promise<EksctlNodegroup[]> {
-    const args = ['get', 'nodegroup', '--cluster', cluster, ...this.regionArgs(), '-o', 'json']
-    const res = await this.exec(args)
-    if (res.exitCode !== 0 && /No nodegroups found/i.test(res.stderr)) return []
-    return this.parse<EksctlNodegroup[]>(res, args)
-  }
-
-  async createCluster(configFile: string): Promise<void> {
-    await this.run(['create', 'cluster', '-f', configFile])
+  /** Creates the cluster and its node groups; with `kubeconfig`, writes its kubeconfig there. */
+  async createCluster(configFile: string, kubeconfig?: string): Promise<void> {
+    await this.run(['create', 'cluster', '-f', configFile, ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])])
   }
 
   /** Creates the config's node groups that do not exist yet (eksctl skips existing ones). */
@@ -81,7 +69,11 @@ export class Eksctl extends Cli {
     await this.run(['scale', 'nodegroup', '--cluster', cluster, '--name', nodegroup, '--nodes', String(nodes), '--nodes-min', String(min), '--nodes-max', String(max), ...this.regionArgs()])
   }
 
-  /** An add-on of the cluster, or undefined (`eksctl get addon --name X -o json`). */
+  /**
+   * An add-on of the cluster, or undefined (`eksctl get addon --name X -o json`). Read through
+   * eksctl, not the EKS API as clusters and node groups are (lib/eks/read.ts): moto has no add-on
+   * API, so the simulator's eksctl keeps them.
+   */
   async getAddon(cluster: string, name: string): Promise<EksctlAddon | undefined> {
     const args = ['get', 'addon', '--cluster', cluster, '--name', name, ...this.regionArgs(), '-o', 'json']
     const res = await this.exec(args)

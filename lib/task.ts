@@ -95,7 +95,7 @@ export interface StepDefinition<S = unknown> {
    * the Ledger's steps; one that touches both locks both.
    */
   locks?: (config: Config, flags: Record<string, boolean | string>) => string[]
-  /** Alternative task lists chosen by a boolean flag, e.g. { 'infra-only': [...] }. */
+  /** Alternative task lists chosen by a boolean flag, e.g. { prepare: [...] }. */
   variants?: Record<string, StepItem<S>[]>
   /** Run every task even when one fails (checklists such as preflight and verify). */
   continueOnFailure?: boolean

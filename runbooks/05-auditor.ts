@@ -60,6 +60,15 @@ const environment = [
 ]
 const nodes = [scoped(eks, poolNodegroupTask()), scoped(eks, systemNodegroupTask()), scoped(eks, kubeconfigTask()), scoped(eks, poolNodesReadyTask()), scoped(eks, taintTask())]
 const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
+/** 06's tasks on the Auditor's view. */
+const monitoring = clusterMonitoringTasks().map((t) => scoped(auditor(() => ({})), t))
+/** The Auditor's secrets and schema: they need its cluster and the database, nothing of the Ledger. */
+const auditorSetup = [
+  scoped(app, namespaceTask()),
+  sideBySide(scoped(app, pullSecretTask()), scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')), scoped(app, dbSecretTask())),
+  scoped(app, schemaValuesTask()),
+  scoped(app, schemaReleaseTask()),
+]
 
 export const step = defineStep<AuditorState>({
   name: '05-auditor',
@@ -68,7 +77,7 @@ export const step = defineStep<AuditorState>({
   flags: {
     'generate-keys': 'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
     'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
-    'infra-only': "only the Auditor's VPC, EKS cluster, nodes and their monitoring (needs nothing of the Ledger; locks only the Auditor's cluster)",
+    prepare: "only the Auditor's part that needs nothing of the Ledger: its VPC, EKS cluster, nodes, monitoring, secrets and schema (locks only the Auditor's cluster)",
   },
   validate(config, flags) {
     const c = config
@@ -76,43 +85,37 @@ export const step = defineStep<AuditorState>({
     if (!c.auditor.enabled) return [{ key: 'AUDITOR_ENABLED', message: 'is false: 05-auditor deploys the Auditor only when it is enabled', fix: 'set AUDITOR_ENABLED=true (and AUDITOR_* as .env.example shows), or skip this optional step' }]
     const why = 'with AUDITOR_ENABLED=true'
     const systemNodes = c.systemNodeCount === 0 && !flags['allow-no-system-nodes'] ? [{ key: 'SYSTEM_NODE_COUNT', message: 'is 0: the Auditor\'s schema-loading Job and CoreDNS need untainted nodes', fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes' }] : []
-    if (flags['infra-only']) return systemNodes // keys, certificates and credentials are for the releases
+    const auditorFiles = [...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why), ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why)]
+    if (flags.prepare) return [...credentialProblems(c), ...auditorFiles, ...systemNodes] // the Ledger's key is 04's, made later
     return [
       ...credentialProblems(c),
       ...(c.scalardl.proofEnabled
         ? keyProblems('LEDGER_PRIVATE_KEY_FILE', c.scalardl.privateKeyFile, '--generate-ledger-key of 04-scalardl', false, why)
         : [{ key: 'LEDGER_PROOF_ENABLED', message: 'is false: the Auditor needs the Ledger\'s Asset Proofs (ledgerProofEnabled and ledgerAuditorEnabled) and its ledger-keys secret', fix: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then 05-auditor' }]),
-      ...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why),
-      ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why),
+      ...auditorFiles,
       ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
       ...systemNodes,
     ]
   },
   preflight: clientVpcProblems,
-  // --infra-only: the Auditor's VPC, cluster and nodes alone, with their monitoring (06's tasks on
-  // the Auditor's view), locking only the Auditor's cluster: `npm run deploy` runs it while steps
-  // 1 to 4 build the Ledger's (both take minutes on AWS); 06 then finds the Auditor's part done.
-  variants: { 'infra-only': [...environment, ...nodes, ...clusterMonitoringTasks().map((t) => scoped(auditor(() => ({})), t))] },
-  locks: (c, flags) => (flags['infra-only'] ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
+  // --prepare: the Auditor's part that needs nothing of the Ledger, locking only the Auditor's
+  // cluster: `npm run deploy` runs it while steps 1 to 4 build the Ledger's (both clusters take
+  // minutes on AWS). 06 then finds the Auditor's monitoring done, and 05 its secrets and schema.
+  variants: { prepare: [scoped(app, repoTask()), keyFilesTask(true), ...environment, ...nodes, sideBySide(monitoring, auditorSetup)] },
+  locks: (c, flags) => (flags.prepare ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
     sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
     ...environment,
     // Guide Step 5.2: peering, routes, security groups (AWS), beside the Auditor's nodes (eksctl,
     // kubectl) and the chart repository (before helm works in both clusters at once, below).
     sideBySide([scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())], nodes, scoped(app, repoTask())),
+    // Guide Step 5.3: the Ledger in Auditor mode (ledger-keys with its certificate,
+    // ledgerAuditorEnabled, the envoy's security group) beside the Auditor's install (it needs
+    // only the Ledger's endpoint); then each registers its certificate with the other.
     sideBySide(
-      // The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group.
       [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())],
-      // Guide Step 5.3: install the Auditor (its secrets and schema need nothing of the Ledger's rollout).
-      [
-        scoped(app, namespaceTask()),
-        sideBySide(scoped(app, pullSecretTask()), scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')), scoped(app, dbSecretTask())),
-        scoped(app, schemaValuesTask()),
-        scoped(app, schemaReleaseTask()),
-        scoped(app, auditorValuesTask()),
-      ],
+      [...auditorSetup, scoped(app, auditorValuesTask()), scoped(app, auditorReleaseTask())],
     ),
-    scoped(app, auditorReleaseTask()),
     certificatesTask(),
   ],
   report: (result, _ctx, s) => (s.scalar.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL Auditor endpoint (envoy EXTERNAL-IP): ${s.scalar.envoyHostname}  ports 40051, 40052` : undefined),

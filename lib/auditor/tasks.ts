@@ -42,15 +42,21 @@ interface KeyFile {
   holder?: string
 }
 
-const FILES: KeyFile[] = [
+const AUDITOR_FILES: KeyFile[] = [
   { key: 'AUDITOR_PRIVATE_KEY_FILE', file: (c) => c.auditor.privateKeyFile, kind: 'key' },
   { key: 'AUDITOR_CERTIFICATE_FILE', file: (c) => c.auditor.certificateFile, kind: 'certificate', keyFile: (c) => c.auditor.privateKeyFile, holder: 'auditor' },
-  { key: 'LEDGER_CERTIFICATE_FILE', file: (c) => c.auditor.ledgerCertificateFile, kind: 'certificate', keyFile: (c) => c.scalardl.privateKeyFile, holder: 'ledger' },
 ]
+const ALL_FILES: KeyFile[] = [...AUDITOR_FILES, { key: 'LEDGER_CERTIFICATE_FILE', file: (c) => c.auditor.ledgerCertificateFile, kind: 'certificate', keyFile: (c) => c.scalardl.privateKeyFile, holder: 'ledger' }]
 
-export function keyFilesTask(): Task<AuditorState> {
+/**
+ * The key and certificate files 05 needs (generated with --generate-keys when missing). With
+ * `auditorOnly`, the Auditor's own two: what `05-auditor --prepare` needs before the Ledger's
+ * key exists (04-scalardl generates it).
+ */
+export function keyFilesTask(auditorOnly = false): Task<AuditorState> {
+  const FILES = auditorOnly ? AUDITOR_FILES : ALL_FILES
   return {
-    title: 'Auditor key and certificate, Ledger certificate (EC P-256, SHA-256)',
+    title: auditorOnly ? 'Auditor key and certificate (EC P-256, SHA-256)' : 'Auditor key and certificate, Ledger certificate (EC P-256, SHA-256)',
     async check(ctx) {
       const missing = FILES.filter((f) => !fs.existsSync(f.file(ctx.config)))
       const problems = FILES.filter((f) => fs.existsSync(f.file(ctx.config))).flatMap((f) => {

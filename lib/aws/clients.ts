@@ -5,6 +5,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { EC2Client } from '@aws-sdk/client-ec2'
+import { EKSClient } from '@aws-sdk/client-eks'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { SSMClient } from '@aws-sdk/client-ssm'
 import { STSClient } from '@aws-sdk/client-sts'
@@ -115,6 +116,9 @@ export class AwsSession {
   }
   get cloudwatch(): CloudWatchClient {
     return this.client('CloudWatch', () => new CloudWatchClient(this.clientConfig()))
+  }
+  get eks(): EKSClient {
+    return this.client('EKS', () => new EKSClient(this.clientConfig()))
   }
   get iam(): IAMClient {
     return this.client('IAM', () => new IAMClient(this.clientConfig()))

@@ -11,6 +11,7 @@ import { Kubectl, type KubeObject } from '../kubectl.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import { clusterConfigFile, clusterConfigYaml, kubeconfigFile, POOL_LABEL, POOL_TAINT, SYSTEM_NODEGROUP, type ExistingNetwork } from './cluster-config.ts'
+import { eksRead } from './read.ts'
 
 export interface EksState {
   network?: ExistingNetwork
@@ -83,7 +84,7 @@ export function clusterTask(): Task<EksState> {
   return {
     title: 'EKS cluster',
     async check(ctx, s) {
-      s.cluster = await eksctl(ctx).getCluster(ctx.config.clusterName)
+      s.cluster = await eksRead(ctx).cluster()
       if (!s.cluster) return { holds: false, detail: `eksctl create cluster -f ${clusterConfigFile(ctx.config)} (Kubernetes ${ctx.config.kubernetesVersion}; about 15 minutes on AWS)` }
       if (s.cluster.Status !== 'ACTIVE') return { holds: false, detail: `wait for ${ctx.config.clusterName}: ${s.cluster.Status}` }
       const drift = clusterDrift(ctx, s.cluster, s.network!)
@@ -95,7 +96,7 @@ export function clusterTask(): Task<EksState> {
       if (!s.cluster) {
         const progress = ctx.log.progress(`eksctl create cluster ${ctx.config.clusterName}`)
         try {
-          await e.createCluster(clusterConfigFile(ctx.config))
+          await e.createCluster(clusterConfigFile(ctx.config), kubeconfigFile(ctx.config)) // the kubeconfig task finds it written
         } catch (err) {
           // An earlier run was interrupted while eksctl's CloudFormation stack went on: wait for it.
           if (!/AlreadyExistsException|already exists/i.test((err as Error).message)) throw err
@@ -105,7 +106,7 @@ export function clusterTask(): Task<EksState> {
         }
       }
       s.cluster = await waitFor({ what: `cluster ${ctx.config.clusterName} to be ACTIVE`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
-        const c = await e.getCluster(ctx.config.clusterName)
+        const c = await eksRead(ctx).cluster()
         return { done: c?.Status === 'ACTIVE', status: c?.Status ?? 'not visible yet', value: c, failed: c?.Status === 'FAILED' ? 'the cluster is FAILED: see the CloudFormation stack eksctl-<name>-cluster' : undefined }
       })
       return `${ctx.config.clusterName} ACTIVE`
@@ -124,7 +125,7 @@ function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
       const w = want(ctx)
       if (which === 'system' && w.count === 0) return { holds: true, detail: 'none (SYSTEM_NODE_COUNT=0, --allow-no-system-nodes)' }
       if (!s.cluster) return { holds: false, detail: `create ${w.name}: ${w.count} x ${w.type}` }
-      s.nodegroupsRead ??= eksctl(ctx).getNodegroups(ctx.config.clusterName)
+      s.nodegroupsRead ??= eksRead(ctx).nodegroups()
       s.nodegroups = await s.nodegroupsRead
       const ng = s.nodegroups.find((g) => g.Name === w.name)
       if (!ng) return { holds: false, detail: `create ${w.name}: ${w.count} x ${w.type}` }
@@ -136,7 +137,7 @@ function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
       s.nodegroupsRead = undefined
       const w = want(ctx)
       const e = eksctl(ctx)
-      const ng = (await e.getNodegroups(ctx.config.clusterName)).find((g) => g.Name === w.name)
+      const ng = (await eksRead(ctx).nodegroups()).find((g) => g.Name === w.name)
       if (!ng) {
         await e.createNodegroups(clusterConfigFile(ctx.config))
         return `created ${w.name}`

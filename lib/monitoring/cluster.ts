@@ -1,6 +1,6 @@
 // The monitoring of one cluster, in Step 6's order: control-plane logging, Container Insights
 // (the add-on or the quick-start manifest), both agents on every node, log retention. 06 runs it
-// for the Ledger's cluster and, on the Auditor's view, for the Auditor's; 05 --infra-only runs the
+// for the Ledger's cluster and, on the Auditor's view, for the Auditor's; 05 --prepare runs the
 // Auditor's while the Ledger's side is still being built.
 import type { Task, TaskContext } from '../task.ts'
 import { quickstartTask } from './manifest.ts'

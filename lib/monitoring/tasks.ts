@@ -13,6 +13,7 @@ import { writePrivateFile } from '../files.ts'
 import type { KubeObject } from '../kubectl.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
+import { eksRead } from '../eks/read.ts'
 
 export const ADDON = 'amazon-cloudwatch-observability'
 export const AGENT_NAMESPACE = 'amazon-cloudwatch'
@@ -29,7 +30,7 @@ export function controlPlaneLoggingTask(): Task {
   return {
     title: 'EKS control-plane logging (CONTROL_PLANE_LOG_TYPES)',
     async check(ctx) {
-      const c = await eksctl(ctx).getCluster(ctx.config.clusterName)
+      const c = await eksRead(ctx).cluster()
       if (!c) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
       const enabled = new Set((c.Logging?.ClusterLogging ?? []).filter((l) => l.Enabled).flatMap((l) => l.Types ?? []))
       const want = new Set(ctx.config.monitoring.controlPlaneLogTypes)
@@ -54,7 +55,7 @@ export function containerInsightsTask(): Task {
     title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint)`,
     async check(ctx) {
       // Both reads at once: the add-on's answer counts only if the cluster exists.
-      const [cluster, addon] = await Promise.all([eksctl(ctx).getCluster(ctx.config.clusterName), eksctl(ctx).getAddon(ctx.config.clusterName, ADDON).catch((err: unknown) => err as Error)])
+      const [cluster, addon] = await Promise.all([eksRead(ctx).cluster(), eksctl(ctx).getAddon(ctx.config.clusterName, ADDON).catch((err: unknown) => err as Error)])
       if (!cluster) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
       if (addon instanceof Error) throw addon
       if (!addon) return { holds: false, detail: `eksctl create addon ${ADDON} with configuration values ${addonConfigurationValues()}` }
@@ -65,7 +66,7 @@ export function containerInsightsTask(): Task {
       const file = addonConfigFile(ctx)
       writePrivateFile(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: ctx.config.clusterName, region: ctx.config.region }, addons: [{ name: ADDON, configurationValues: addonConfigurationValues() }] }))
       const e = eksctl(ctx)
-      const exists = await e.getAddon(ctx.config.clusterName, ADDON)
+      const exists = await eksctl(ctx).getAddon(ctx.config.clusterName, ADDON)
       await e.addon(exists ? 'update' : 'create', file)
       return `${exists ? 'updated' : 'created'} ${ADDON}`
     },

@@ -9,13 +9,14 @@ import { ADDON, AGENT_NAMESPACE } from '../monitoring/tasks.ts'
 import { keysSecretName } from '../scalardl/names.ts'
 import { dbSecretName, PULL_SECRET } from '../scalardl/secrets.ts'
 import type { Task, TaskContext } from '../task.ts'
+import { eksRead } from '../eks/read.ts'
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
 const helm = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
 
 async function clusterReachable(ctx: TaskContext): Promise<boolean> {
   if (!fs.existsSync(kubeconfigFile(ctx.config))) return false
-  return Boolean(await eksctl(ctx).getCluster(ctx.config.clusterName))
+  return Boolean(await eksRead(ctx).cluster())
 }
 
 export function releasesGoneTask(): Task {
@@ -53,7 +54,7 @@ export function monitoringGoneTask(): Task {
     },
     async apply(ctx) {
       const e = eksctl(ctx)
-      if (await e.getAddon(ctx.config.clusterName, ADDON)) await e.run(['delete', 'addon', '--cluster', ctx.config.clusterName, '--name', ADDON, '--region', ctx.config.region])
+      if (await eksctl(ctx).getAddon(ctx.config.clusterName, ADDON)) await e.run(['delete', 'addon', '--cluster', ctx.config.clusterName, '--name', ADDON, '--region', ctx.config.region])
       const k = kubectlFor(ctx)
       for (const d of await k.list('daemonsets', { namespace: AGENT_NAMESPACE })) await k.delete('daemonset', d.metadata.name, { namespace: AGENT_NAMESPACE })
       return 'removed'
@@ -65,13 +66,13 @@ export function nodegroupsGoneTask(): Task {
   return {
     title: 'Node groups deleted',
     async check(ctx) {
-      if (!(await eksctl(ctx).getCluster(ctx.config.clusterName))) return { holds: true, detail: 'no cluster' }
-      const groups = (await eksctl(ctx).getNodegroups(ctx.config.clusterName)).map((g) => g.Name)
+      if (!(await eksRead(ctx).cluster())) return { holds: true, detail: 'no cluster' }
+      const groups = (await eksRead(ctx).nodegroups()).map((g) => g.Name)
       return groups.length ? { holds: false, detail: `delete ${groups.join(', ')}` } : { holds: true, detail: 'none' }
     },
     async apply(ctx) {
       const e = eksctl(ctx)
-      const groups = (await e.getNodegroups(ctx.config.clusterName)).map((g) => g.Name)
+      const groups = (await eksRead(ctx).nodegroups()).map((g) => g.Name)
       for (const g of groups) await e.run(['delete', 'nodegroup', '--cluster', ctx.config.clusterName, '--name', g, '--region', ctx.config.region, '--wait'])
       return `deleted ${groups.join(', ')}`
     },
@@ -82,7 +83,7 @@ export function clusterGoneTask(): Task {
   return {
     title: 'EKS cluster deleted',
     async check(ctx) {
-      const c = await eksctl(ctx).getCluster(ctx.config.clusterName)
+      const c = await eksRead(ctx).cluster()
       if (!c) return { holds: true, detail: 'no cluster' }
       const owned = (c.Tags as Record<string, string> | undefined)?.['scalardl-runbook/cluster'] === ctx.config.clusterName
       if (!owned) return { holds: false, conflict: `cluster ${ctx.config.clusterName} does not carry the runbook's tag scalardl-runbook/cluster`, hint: 'the runbook deletes only what it created: delete it yourself if it is yours' }

@@ -146,7 +146,7 @@ function enabledTypes(types: string[]): string[] {
 }
 
 async function createCluster(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean' }, 'without-nodegroup': { type: 'boolean' }, region: { type: 'string', short: 'r' }, timeout: { type: 'string' } } })
+  const { values } = parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean' }, 'without-nodegroup': { type: 'boolean' }, region: { type: 'string', short: 'r' }, timeout: { type: 'string' }, kubeconfig: { type: 'string' } } })
   if (!values['config-file']) throw new CliFailure('--config-file/-f is required by this stand-in (the runbook always passes a ClusterConfig)')
   const config = loadClusterConfig(values['config-file'])
   validateClusterConfig(config)
@@ -201,7 +201,8 @@ async function createCluster(argv: string[]): Promise<void> {
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
   if (!values['without-nodegroup']) await Promise.all((config.managedNodeGroups ?? []).map((ng) => createNodegroup(eks, name, config, ng, subnetIds)))
   for (const addon of config.addons ?? []) if (addon.name === ADDON_NAME) await installAddon(name, r, addon.version, addon.configurationValues)
-  const path = await writeKubeconfig(name, r, sts)
+  // eksctl writes the kubeconfig (mode 600) to --kubeconfig, else to the default place.
+  const path = await writeKubeconfig(name, r, sts, values.kubeconfig)
   eksLog('✔', `saved kubeconfig as "${path}"`)
   eksLog('✔', `all EKS cluster resources for "${name}" have been created`)
 }

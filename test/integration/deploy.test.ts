@@ -1,6 +1,6 @@
 // `npm run deploy` (lib/deploy.ts) with the Auditor: flags no step takes exit 2 before anything is
-// made; --dry-run changes nothing and takes no lock; a full deployment builds the Auditor's
-// environment (05-auditor --infra-only) while steps 01 to 04 build the Ledger's, under the
+// made; --dry-run changes nothing and takes no lock; a full deployment prepares the Auditor's
+// side (05-auditor --prepare: environment, secrets, schema) while steps 01 to 04 build the Ledger's, under the
 // deployment's locks, then finishes 05 to 07; a second deployment changes nothing.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -85,17 +85,17 @@ describe('npm run deploy with the Auditor', () => {
   test("the Auditor's environment is built beside steps 01 to 04, each flag reaches its step, and a second deployment changes nothing", async () => {
     const r = await deploy(['--generate-ledger-key', '--generate-keys'])
     assert.equal(r.code, 0, r.stderr.slice(-4000))
-    assert.match(r.stderr, /^05-auditor --infra-only │ ▶ 05-auditor/m)
+    assert.match(r.stderr, /^05-auditor --prepare │ ▶ 05-auditor/m)
     assert.match(r.stderr, /^03-eks │ ▶ 03-eks/m)
     assert.match(r.stderr, /deploy: 9 steps done, independent ones side by side/)
     const journal = fs.readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((j) => !j.dryRun)
     const span = (j: any) => [Date.parse(j.ts) - j.durationMs, Date.parse(j.ts)] as const
-    const infra = journal.find((j) => j.step === '05-auditor' && j.argv.includes('--infra-only'))
+    const infra = journal.find((j) => j.step === '05-auditor' && j.argv.includes('--prepare'))
     const eks = journal.find((j) => j.step === '03-eks')
     assert.ok(infra && eks, 'both journalled')
     const [a, b] = [span(infra), span(eks)]
-    assert.ok(a[0] < b[1] && b[0] < a[1], `05 --infra-only ${a.join('-')} and 03-eks ${b.join('-')} overlap`)
-    assert.equal(journal.find((j) => j.step === '05-auditor' && !j.argv.includes('--infra-only'))?.status, 'changed')
+    assert.ok(a[0] < b[1] && b[0] < a[1], `05 --prepare ${a.join('-')} and 03-eks ${b.join('-')} overlap`)
+    assert.equal(journal.find((j) => j.step === '05-auditor' && !j.argv.includes('--prepare'))?.status, 'changed')
 
     const again = await deploy([])
     assert.equal(again.code, 0, again.stderr.slice(-4000))

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks'
 import YAML from 'yaml'
+import { getCluster, getNodegroups } from '../../lib/eks/read.ts'
 import { stopSim, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
 
 let sim: Sim
@@ -122,6 +123,23 @@ describe('eksctl stand-in', () => {
     const groups = JSON.parse((await eksctl(['get', 'nodegroup', '--cluster', 'ledger', '-o', 'json'])).stdout)
     assert.deepEqual(groups.map((g: any) => [g.Name, g.Status, g.DesiredCapacity, g.InstanceType, g.Type]).sort(), [['scalardlpool', 'ACTIVE', 3, 'm5.xlarge', 'managed'], ['system', 'ACTIVE', 2, 'm5.large', 'managed']])
     for (const key of ['StackName', 'Cluster', 'MaxSize', 'MinSize', 'NodeInstanceRoleARN', 'Version']) assert.ok(key in groups[0], key)
+  })
+
+  test("the runbook's EKS API reads (lib/eks/read.ts) give what eksctl get prints", async () => {
+    const [c] = JSON.parse((await eksctl(['get', 'cluster', '--name', 'ledger', '-o', 'json'])).stdout)
+    const read = await getCluster(aws.eks, 'ledger')
+    for (const key of ['Name', 'Status', 'Version', 'Endpoint'] as const) assert.equal(read?.[key], c[key], key)
+    // VpcId is left out: EKS returns it, moto does not (the stand-in derives it from the subnets).
+    for (const key of ['SecurityGroupIds', 'EndpointPublicAccess', 'EndpointPrivateAccess'] as const) assert.deepEqual(read?.ResourcesVpcConfig?.[key], c.ResourcesVpcConfig[key], key)
+    assert.deepEqual([...(read?.ResourcesVpcConfig?.SubnetIds ?? [])].sort(), [...c.ResourcesVpcConfig.SubnetIds].sort())
+    assert.deepEqual(read?.Logging, c.Logging)
+    assert.equal(await getCluster(aws.eks, 'nope'), undefined)
+    const groups = JSON.parse((await eksctl(['get', 'nodegroup', '--cluster', 'ledger', '-o', 'json'])).stdout)
+    const keys = ['Cluster', 'Name', 'Status', 'MinSize', 'MaxSize', 'DesiredCapacity', 'InstanceType', 'Type']
+    const pick = (g: any) => Object.fromEntries(keys.map((k) => [k, g[k]]))
+    assert.deepEqual((await getNodegroups(aws.eks, 'ledger')).map(pick).sort((a, b) => a.Name.localeCompare(b.Name)), groups.map(pick).sort((a: any, b: any) => a.Name.localeCompare(b.Name)))
+    // (A missing cluster's node groups are not asked here: moto answers 500 where EKS answers
+    // ResourceNotFoundException, which read.ts maps to none; the tasks ask only for a cluster that exists.)
   })
 
   test('create nodegroup skips existing groups; scale nodegroup adds untainted nodes (a hand-made taint is not copied)', async () => {

@@ -106,18 +106,14 @@ describe('CLI wrappers', () => {
     ] as const) assert.equal(Boolean(transientReason(out)), transient, out)
   })
 
-  test('eksctl: version, a missing cluster is undefined, JSON from stdout only, non-JSON is a typed error', async () => {
+  test('eksctl: version; a failed command is a typed error with eksctl\'s message', async () => {
     const { runner } = fake({
       version: { stdout: '0.230.0\n' },
-      'get cluster --name absent --region ap-northeast-1 -o json': { stderr: 'Error: unable to describe cluster control plane: operation error EKS: DescribeCluster, https response error StatusCode: 404, ResourceNotFoundException: No cluster found for name: absent.', exitCode: 1 },
-      'get cluster --name demo --region ap-northeast-1 -o json': { stdout: '[{"Name":"demo","Status":"ACTIVE","Version":"1.31"}]', stderr: '2026-11-25 10:00:00 [ℹ]  eksctl version 0.230.0' },
-      'get nodegroup --cluster demo --region ap-northeast-1 -o json': { stdout: 'not json' },
+      'scale nodegroup --cluster demo --name scalardlpool --nodes 9 --nodes-min 3 --nodes-max 6 --region ap-northeast-1': { stderr: 'Error: the desired nodes 9 is greater than current nodes-max/maxSize 6', exitCode: 1 },
     })
     const e = new Eksctl({ runner, region: 'ap-northeast-1' })
     assert.equal((await e.version()).raw, '0.230.0')
-    assert.equal(await e.getCluster('absent'), undefined)
-    assert.equal((await e.getCluster('demo'))?.Status, 'ACTIVE')
-    await assert.rejects(e.getNodegroups('demo'), (err: unknown) => err instanceof CommandError && /not JSON/.test(err.stderr))
+    await assert.rejects(e.scaleNodegroup('demo', 'scalardlpool', 9, 3, 6), (err: unknown) => err instanceof CommandError && /greater than current nodes-max/.test(err.stderr))
   })
 
   test('the zx runner runs real commands, keeps arguments literal, and passes stdin', async () => {
