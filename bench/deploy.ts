@@ -33,6 +33,11 @@ const cli = (...args: string[]) => {
 const kubectlLog = path.join(dir, 'kubectl.log')
 const kubectlShim = path.join(dir, 'kubectl-counting')
 fs.writeFileSync(kubectlShim, `#!/bin/sh\necho "$(date +%s.%3N) $*" >> ${JSON.stringify(kubectlLog)}\nexec kubectl "$@"\n`, { mode: 0o755 })
+/** helm and eksctl through shims that log each call's start, end and arguments (tools.log), to read where the time goes. */
+const toolsLog = path.join(dir, 'tools.log')
+const shimDir = path.join(dir, 'shims')
+fs.mkdirSync(shimDir)
+for (const tool of ['helm', 'eksctl']) fs.writeFileSync(path.join(shimDir, tool), `#!/bin/sh\ns=$(date +%s.%3N)\n${JSON.stringify(path.join(root, 'sim', 'bin', tool))} "$@"\nrc=$?\necho "$s $(date +%s.%3N) ${tool} $*" >> ${JSON.stringify(toolsLog)}\nexit $rc\n`, { mode: 0o755 })
 const argvLog = path.join(dir, 'stand-in-argv.log')
 const lines = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0)
 const standIn = (tool: string) => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith(`${tool} `)).length : 0)
@@ -60,6 +65,7 @@ function envFor(): NodeJS.ProcessEnv {
     const i = line.indexOf('=')
     if (i > 0) env[line.slice(0, i)] = line.slice(i + 1)
   }
+  env.PATH = `${shimDir}:${env.PATH}`
   return env
 }
 
@@ -122,6 +128,14 @@ function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: 
     .map((j) => ({ step: `${j.step}${j.argv?.includes('--prepare') ? ' --prepare' : ''}`, ms: j.durationMs, awsCalls: j.awsCalls?.total ?? 0, mutatingCalls: j.awsCalls?.mutating ?? 0, tasks: (j.tasks as { title: string; durationMs?: number }[]).map((t) => ({ title: t.title, ms: t.durationMs ?? 0 })) }))
 }
 
+/** Busy and total CPU time of the machine so far (/proc/stat), to tell a CPU-bound run. */
+function cpuTimes(): { busy: number; total: number } {
+  const [, ...f] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)
+  const n = f.map(Number)
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0)
+  return { busy: total - n[3]! - n[4]!, total }
+}
+
 /** `npm run deploy` with the flags that make the keys; its wall time. */
 async function deploy(env: NodeJS.ProcessEnv): Promise<number> {
   const t = Date.now()
@@ -158,7 +172,10 @@ try {
   const env = envFor()
   const t0 = Date.now()
   const counts = { kubectl: lines(kubectlLog), helm: standIn('helm'), eksctl: standIn('eksctl') }
+  const cpu0 = cpuTimes()
   const deployMs = await deploy(env)
+  const cpu1 = cpuTimes()
+  const deployCpuBusy = Number(((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)).toFixed(2))
   const first = journalled(env, t0)
   const deployCalls = { kubectl: lines(kubectlLog) - counts.kubectl, helm: standIn('helm') - counts.helm, eksctl: standIn('eksctl') - counts.eksctl }
   const reruns: StepFigures[] = []
@@ -168,6 +185,7 @@ try {
     criticalPathRatio: Number((deployMs / critical).toFixed(2)),
     deployMs,
     criticalPathMs: Math.round(critical),
+    deployCpuBusy,
     delayScale: SCALE,
     rerunMutatingCalls: reruns.reduce((n, r) => n + r.mutatingCalls, 0),
     rerunTotalMs: reruns.reduce((n, r) => n + r.ms, 0),
@@ -180,7 +198,7 @@ try {
   const previous = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {}
   fs.writeFileSync(file, JSON.stringify({ ...previous, ...figures }, null, 2) + '\n')
   const row = (r: StepFigures) => `${r.step.padEnd(14)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  kubectl ${String(r.kubectl).padStart(3)}  helm ${String(r.helm).padStart(3)}  eksctl ${String(r.eksctl).padStart(3)}`
-  console.log(`npm run deploy, Ledger + Auditor, AWS delays x${SCALE}: ${deployMs} ms (kubectl ${deployCalls.kubectl}, helm ${deployCalls.helm}, eksctl ${deployCalls.eksctl})`)
+  console.log(`npm run deploy, Ledger + Auditor, AWS delays x${SCALE}: ${deployMs} ms (kubectl ${deployCalls.kubectl}, helm ${deployCalls.helm}, eksctl ${deployCalls.eksctl}; the machine's CPUs ${Math.round(deployCpuBusy * 100)} % busy, simulator included)`)
   for (const r of first) {
     const slow = [...r.tasks].sort((a, b) => b.ms - a.ms).slice(0, 3).map((t) => `${t.title.slice(0, 40)} ${t.ms}`).join('; ')
     console.log(`  ${r.step.padEnd(26)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  slowest: ${slow}`)

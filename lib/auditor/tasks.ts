@@ -224,8 +224,9 @@ export function certificatesTask(): Task<AuditorState> {
       if (todo.length) return { holds: false, detail: todo.map((x) => `register ${x.r.holder} (${x.state === 'no table' ? 'once the schema is loaded' : `not in ${x.r.table}`})`).join('; ') }
       return { holds: true, detail: `ledger in ${ctx.config.dynamodbNamespacePrefix}auditor.certificate, auditor in ${ctx.config.dynamodbNamespacePrefix}scalar.certificate` }
     },
-    async apply(ctx) {
-      const [ledger, auditor] = await Promise.all([envoyHostname(ctx), envoyHostname(asAuditor(ctx))])
+    async apply(ctx, s) {
+      // The endpoints the release tasks just saw, else read now.
+      const [ledger, auditor] = await Promise.all([s.ledger.envoyHostname ?? envoyHostname(ctx), s.scalar.envoyHostname ?? envoyHostname(asAuditor(ctx))])
       if (!ledger || !auditor) throw new RunbookError(`an envoy has no EXTERNAL-IP yet (Ledger: ${ledger ?? 'none'}, Auditor: ${auditor ?? 'none'})`, 'rerun 04-scalardl and 05-auditor until both envoys have one')
       const done: string[] = []
       await Promise.all(
@@ -236,8 +237,9 @@ export function certificatesTask(): Task<AuditorState> {
           const ns = v.config.scalardl.namespace
           const { name, yaml } = jobManifest(ctx, r, { ledger, auditor })
           // A Job runs once: a failed one, or one whose registration is gone, is replaced.
-          if (jobStatus(await k.get('job', name, { namespace: ns })) !== 'running') {
-            await k.run(['delete', 'job', name, '-n', ns, '--ignore-not-found', '--cascade=foreground'])
+          const job = await k.get('job', name, { namespace: ns })
+          if (jobStatus(job) !== 'running') {
+            if (job) await k.run(['delete', 'job', name, '-n', ns, '--ignore-not-found', '--cascade=foreground'])
             await k.apply(yaml, { namespace: ns })
           }
           await waitFor({ what: `Job ${name} (register-cert for ${r.holder}) in ${v.config.clusterName}`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl logs job/${name} -n ${ns} shows the client's answer` }, async () => {
