@@ -117,13 +117,16 @@ export class RunLock {
     }
   }
 
+  /** Whether the parent run (RUNBOOK_LOCK_RUN_ID) holds this lock: then this process runs under it. */
+  async inherits(): Promise<boolean> {
+    if (this.parentRunId && (await this.current())?.runId === this.parentRunId) this.inherited = true
+    return this.inherited
+  }
+
   /** Takes the lock, or throws LockHeld naming who has it (or why AWS could not be asked). */
   async acquire(): Promise<void> {
     try {
-      if (this.parentRunId && (await this.current())?.runId === this.parentRunId) {
-        this.inherited = true // the parent renews and releases it
-        return
-      }
+      if (this.inherited || (await this.inherits())) return // the parent renews and releases it
       await this.take()
     } catch (e) {
       if (e instanceof LockHeld) throw e
@@ -215,6 +218,8 @@ export class RunLock {
 
 /** Takes one run's locks in order (a run may change several clusters); if one cannot be taken, gives back those already taken and rethrows. */
 export async function acquireAll(locks: RunLock[]): Promise<void> {
+  // Under a parent run, its locks are checked at once (reads); the rest are taken in order.
+  await Promise.all(locks.map((l) => l.inherits().catch(() => false)))
   for (const [i, lock] of locks.entries()) {
     try {
       await lock.acquire()
