@@ -170,7 +170,8 @@ async function main(): Promise<void> {
     { name: '03-eks', label: '03-eks', needs: ['01-vpc'] },
     ...(auditor ? [{ name: '05-auditor', label: '05-auditor --prepare', needs: [], extra: ['--prepare'] }] : []),
     { name: '04-scalardl', label: '04-scalardl', needs: ['02-database', '03-eks'] },
-    ...(auditor ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --prepare'] }] : []),
+    // After its --prepare succeeded in this run, 05 does not check again what that made.
+    ...(auditor ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --prepare'], extra: ['--prepared'] }] : []),
     { name: '06-monitoring', label: '06-monitoring', needs: ['03-eks', ...(auditor ? ['05-auditor --prepare'] : [])] },
     { name: '07-verify', label: '07-verify', needs: ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])] },
   ].filter((p) => steps.some((s) => s.name === p.name))

@@ -60,6 +60,10 @@ const environment = [
 ]
 const nodes = [scoped(eks, poolNodegroupTask()), scoped(eks, systemNodegroupTask()), scoped(eks, kubeconfigTask()), scoped(eks, poolNodesReadyTask()), scoped(eks, taintTask())]
 const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
+/** Guide Step 5.2: peering, routes, security groups. */
+const peering = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())]
+/** The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group. */
+const ledgerAuditorMode = [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())]
 /** 06's tasks on the Auditor's view. */
 const monitoring = clusterMonitoringTasks().map((t) => scoped(auditor(() => ({})), t))
 /** The Auditor's secrets and schema: they need its cluster and the database, nothing of the Ledger. */
@@ -69,6 +73,7 @@ const auditorSetup = [
   scoped(app, schemaValuesTask()),
   scoped(app, schemaReleaseTask()),
 ]
+const auditorRelease = [scoped(app, auditorValuesTask()), scoped(app, auditorReleaseTask())]
 
 export const step = defineStep<AuditorState>({
   name: '05-auditor',
@@ -78,6 +83,7 @@ export const step = defineStep<AuditorState>({
     'generate-keys': 'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
     'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
     prepare: "only the Auditor's part that needs nothing of the Ledger: its VPC, EKS cluster, nodes, monitoring, secrets and schema (locks only the Auditor's cluster)",
+    prepared: "the rest of 05 after a successful --prepare, without checking again what it made (npm run deploy runs 05 so, right after 05 --prepare in the same run)",
   },
   validate(config, flags) {
     const c = config
@@ -101,21 +107,20 @@ export const step = defineStep<AuditorState>({
   // --prepare: the Auditor's part that needs nothing of the Ledger, locking only the Auditor's
   // cluster: `npm run deploy` runs it while steps 1 to 4 build the Ledger's (both clusters take
   // minutes on AWS). 06 then finds the Auditor's monitoring done, and 05 its secrets and schema.
-  variants: { prepare: [scoped(app, repoTask()), keyFilesTask(true), ...environment, ...nodes, sideBySide(monitoring, auditorSetup)] },
+  variants: {
+    prepare: [scoped(app, repoTask()), keyFilesTask(true), ...environment, ...nodes, sideBySide(monitoring, auditorSetup)],
+    prepared: [sideBySide(keyFilesTask(), ledgerPrerequisiteTask()), sideBySide(peering, scoped(app, repoTask())), sideBySide(ledgerAuditorMode, auditorRelease), certificatesTask()],
+  },
   locks: (c, flags) => (flags.prepare ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
     sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
     ...environment,
     // Guide Step 5.2: peering, routes, security groups (AWS), beside the Auditor's nodes (eksctl,
     // kubectl) and the chart repository (before helm works in both clusters at once, below).
-    sideBySide([scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())], nodes, scoped(app, repoTask())),
-    // Guide Step 5.3: the Ledger in Auditor mode (ledger-keys with its certificate,
-    // ledgerAuditorEnabled, the envoy's security group) beside the Auditor's install (it needs
-    // only the Ledger's endpoint); then each registers its certificate with the other.
-    sideBySide(
-      [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())],
-      [...auditorSetup, scoped(app, auditorValuesTask()), scoped(app, auditorReleaseTask())],
-    ),
+    sideBySide(peering, nodes, scoped(app, repoTask())),
+    // Guide Step 5.3: the Ledger in Auditor mode beside the Auditor's install (it needs only the
+    // Ledger's endpoint); then each registers its certificate with the other.
+    sideBySide(ledgerAuditorMode, [...auditorSetup, ...auditorRelease]),
     certificatesTask(),
   ],
   report: (result, _ctx, s) => (s.scalar.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL Auditor endpoint (envoy EXTERNAL-IP): ${s.scalar.envoyHostname}  ports 40051, 40052` : undefined),
