@@ -139,7 +139,7 @@ function cpuTimes(): { busy: number; total: number } {
 /** `npm run deploy` with the flags that make the keys; its wall time. */
 async function deploy(env: NodeJS.ProcessEnv): Promise<number> {
   const t = Date.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'deploy.ts'), '--generate-ledger-key', '--generate-keys'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [path.join(root, 'scripts', 'deploy.mjs'), '--generate-ledger-key', '--generate-keys'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   // The deploy's output (the steps log on stderr), each line stamped with ms since its start, kept for reading the timeline.
   const log = fs.createWriteStream(path.join(dir, 'deploy.log'))
   let err = ''

@@ -14,11 +14,12 @@
 // Each flag goes to the steps that declare it; --env-file, --dry-run and --yes go to every step.
 // Steps start from their ahead-of-time bundles, and ahead of their turn: a step's process loads
 // while the steps it needs run, then waits at its start gate (lib/main.ts) until they are done.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ensureBuilt, fresh, stepArgs } from '../scripts/build.ts'
+import { fileURLToPath } from 'node:url'
+import { DIST, ensureBuilt, fresh, sourceArgs, stepArgs } from '../scripts/build.ts'
 import type { Config } from './config.ts'
 import { RunbookError } from './errors.ts'
 import type { RunLock } from './lock.ts'
@@ -120,6 +121,13 @@ function prestart(step: string, args: string[], label: string): Prestarted {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2)
+  // From its bundle (scripts/deploy.mjs), older than its sources: run the sources instead.
+  if (fileURLToPath(import.meta.url).startsWith(DIST + path.sep) && !fresh('deploy/deploy.mjs')) {
+    const r = spawnSync(process.execPath, [...sourceArgs('lib/deploy.ts'), ...argv], { stdio: 'inherit' })
+    process.exit(r.status ?? 1)
+  }
+  // Loaded now, before a rebuild could replace the chunks they come from; awaited after 00-preflight.
+  const modules = Promise.all([import('./config.ts'), import('./lock.ts')])
   await ensureBuilt().catch((err) => console.error(`note: running the steps from their sources (could not build dist/: ${(err as Error).message})`))
   const steps = await loadSteps()
   const { common, own, unknown } = route(argv, steps)
@@ -133,11 +141,10 @@ async function main(): Promise<void> {
 
   // Preflight first and alone: nothing is changed, or locked, before it passes. It validates the
   // configuration, so the configuration read here loads.
-  // 01-vpc's process loads meanwhile (it waits at its start gate), and so do the configuration
-  // and lock modules (the AWS SDK) here.
+  // 01-vpc's process loads meanwhile (it waits at its start gate).
   const pre = run('00-preflight', argsOf('00-preflight'))
   const first = prestart('01-vpc', argsOf('01-vpc'), '01-vpc')
-  const [{ loadConfig }, lock] = await Promise.all([import('./config.ts'), import('./lock.ts')])
+  const [{ loadConfig }, lock] = await modules
   const code = await pre
   if (code !== 0) {
     first.cancel()

@@ -123,6 +123,21 @@ export interface StepDefinition<S = unknown> {
   report?: (result: StepResult, ctx: TaskContext, state: S) => string | undefined
 }
 
+/**
+ * What a task's check read, for its apply, which the runner calls right after: the apply acts
+ * on that reading instead of asking helm or kubectl again. Each check starts by clearing it (a
+ * check that returns early keeps nothing); apply takes it once.
+ */
+export function lastReading<T>(): { clear(): void; keep(value: T): T; take(): T | undefined } {
+  let value: T | undefined
+  const take = () => {
+    const v = value
+    value = undefined
+    return v
+  }
+  return { clear: () => void take(), keep: (v) => (value = v), take }
+}
+
 export function defineStep<S>(def: StepDefinition<S>): StepDefinition<S> {
   return def
 }

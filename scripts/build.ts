@@ -7,12 +7,12 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { build as esbuild } from 'esbuild'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
+import { ROOT } from '../lib/root.ts'
 
 
-// Shared by the product (lib/deploy.ts) and the simulator (sim/), which never import each other.
-// This file is never bundled itself, so the root is simply its parent directory.
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+// Shared by the product (lib/deploy.ts, which is bundled with it) and the simulator (sim/), which
+// never import each other.
 export const DIST = path.join(ROOT, 'dist')
 export const INPUTS = path.join(DIST, 'inputs.json')
 
@@ -29,11 +29,16 @@ export function fresh(entry: string): string | undefined {
   }
 }
 
+/** node's arguments to run a TypeScript source (relative to the root) through tsx. */
+export function sourceArgs(file: string): string[] {
+  // tsx by path: `--import tsx` would resolve from the working directory, which may be anywhere.
+  return ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, file)]
+}
+
 /** node's arguments to run a step (e.g. `01-vpc`): its fresh bundle, else the source through tsx. */
 export function stepArgs(step: string): string[] {
   const bundle = fresh(`runbooks/${step}.mjs`)
-  // tsx by path: `--import tsx` would resolve from the working directory, which may be anywhere.
-  return bundle ? [bundle] : ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, 'runbooks', `${step}.ts`)]
+  return bundle ? [bundle] : sourceArgs(`runbooks/${step}.ts`)
 }
 
 const entries = (dir: string, pattern: RegExp) =>
@@ -45,6 +50,7 @@ const entries = (dir: string, pattern: RegExp) =>
 const GROUPS = [
   ['runbooks', 'runbooks', /^\d\d-[\w-]+\.ts$/],
   ['sim/standins', 'sim', /^(helm|eksctl)\.ts$/],
+  ['lib', 'deploy', /^deploy\.ts$/],
 ] as const
 
 /**
@@ -73,7 +79,9 @@ export async function build(): Promise<void> {
     absWorkingDir: ROOT,
   }
   for (const [dir, out, pattern] of GROUPS) {
-    const res = await esbuild({ ...common, entryPoints: entries(dir, pattern), outdir: path.join(tmp, out), splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]' })
+    // The deployment builds stale bundles itself: esbuild stays a package (its binary is found from it).
+    const external = out === 'deploy' ? ['esbuild'] : []
+    const res = await esbuild({ ...common, entryPoints: entries(dir, pattern), outdir: path.join(tmp, out), splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', external })
     const sources = [...Object.keys(res.metafile!.inputs).filter((i) => !i.includes('node_modules/')), 'package-lock.json']
     for (const [file, o] of Object.entries(res.metafile!.outputs)) if (o.entryPoint && file.endsWith('.mjs')) inputs[path.relative(tmp, path.resolve(ROOT, file))] = sources
   }

@@ -8,7 +8,7 @@ import { Eksctl, type EksctlCluster, type EksctlNodegroup } from '../eksctl.ts'
 import { RunbookError } from '../errors.ts'
 import { writePrivateFile } from '../files.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
-import type { Task, TaskContext } from '../task.ts'
+import { lastReading, type Task, type TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import { clusterConfigFile, clusterConfigYaml, kubeconfigFile, POOL_LABEL, POOL_TAINT, SYSTEM_NODEGROUP, type ExistingNetwork } from './cluster-config.ts'
 import { eksRead } from './read.ts'
@@ -200,18 +200,21 @@ export function poolNodesReadyTask(): Task<EksState> {
 const tainted = (n: KubeObject) => ((n.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).some((t) => t.key === POOL_TAINT.key && t.value === POOL_TAINT.value && t.effect === POOL_TAINT.effect)
 
 export function taintTask(): Task<EksState> {
+  const reading = lastReading<string[]>()
   return {
     title: `Every Scalar DL node tainted ${TAINT_ARG}`,
     async check(ctx) {
+      reading.clear()
       if (ctx.dryRun && !fs.existsSync(kubeconfigFile(ctx.config))) return { holds: false, detail: `taint the ${POOL_SELECTOR} nodes` }
       const nodes = await kubectlFor(ctx).list('nodes', { selector: POOL_SELECTOR })
       const missing = nodes.filter((n) => !tainted(n)).map((n) => n.metadata.name)
       if (!nodes.length) return { holds: false, detail: 'no Scalar DL node yet' }
+      reading.keep(missing)
       return missing.length ? { holds: false, detail: `taint ${missing.join(', ')}` } : { holds: true, detail: `all ${nodes.length} tainted` }
     },
     async apply(ctx) {
       const k = kubectlFor(ctx)
-      const missing = (await k.list('nodes', { selector: POOL_SELECTOR })).filter((n) => !tainted(n)).map((n) => n.metadata.name)
+      const missing = reading.take() ?? (await k.list('nodes', { selector: POOL_SELECTOR })).filter((n) => !tainted(n)).map((n) => n.metadata.name)
       if (!missing.length) throw new RunbookError('no Scalar DL node to taint', 'check the node group in the EKS console')
       await k.run(['taint', 'nodes', ...missing, TAINT_ARG, '--overwrite'])
       return `tainted ${missing.join(', ')}`

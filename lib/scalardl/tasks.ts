@@ -7,7 +7,7 @@ import { RunbookError } from '../errors.ts'
 import { Helm, type HelmRelease } from '../helm.ts'
 import { settleInterrupted } from '../helm-interrupted.ts'
 import type { KubeObject } from '../kubectl.ts'
-import type { CheckResult, Task, TaskContext } from '../task.ts'
+import { lastReading, type CheckResult, type Task, type TaskContext } from '../task.ts'
 import { atLeast } from '../version.ts'
 import { waitFor } from '../wait.ts'
 import { findSecurityGroup } from '../aws/security-groups.ts'
@@ -217,21 +217,6 @@ async function releaseState(ctx: TaskContext, name: string): Promise<{ release?:
  * deployed), or undefined when it does not: the one comparison behind "upgrade only when needed".
  */
 type Drift = { release?: HelmRelease; drift?: string }
-
-/**
- * What a task's check read, for its apply, which the runner calls right after: the apply acts
- * on that reading instead of asking helm or kubectl again. Each check starts by clearing it (a
- * check that returns early keeps nothing); apply takes it once.
- */
-function lastReading<T>(): { clear(): void; keep(value: T): T; take(): T | undefined } {
-  let value: T | undefined
-  const take = () => {
-    const v = value
-    value = undefined
-    return v
-  }
-  return { clear: () => void take(), keep: (v) => (value = v), take }
-}
 
 async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): Promise<Drift> {
   const { release, values } = await releaseState(ctx, name)

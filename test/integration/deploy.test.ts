@@ -39,7 +39,7 @@ const env = (): NodeJS.ProcessEnv => ({
 
 function deploy(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'lib', 'deploy.ts'), ...args], { env: env(), cwd: state, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'deploy.mjs'), ...args], { env: env(), cwd: state, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     child.on('close', (code) => resolve({ code: code ?? 1, stderr }))
