@@ -207,9 +207,12 @@ function desiredValues(ctx: TaskContext, kind: ValuesKind): unknown {
 
 async function releaseState(ctx: TaskContext, name: string): Promise<{ release?: HelmRelease; values?: unknown }> {
   const h = helmFor(ctx)
-  const release = await h.release(name, ns(ctx))
+  // The values are asked beside the list (one round trip instead of two); they fail for a release
+  // that does not exist, and are used only for a deployed one, asked again if that first ask failed.
+  const [release, early] = await Promise.all([h.release(name, ns(ctx)), h.getValues(name, ns(ctx)).then((v) => ({ v }), () => undefined)])
   if (!release || release.status === 'uninstalled') return {}
-  return { release, values: release.status === 'deployed' ? await h.getValues(name, ns(ctx)) : undefined }
+  if (release.status !== 'deployed') return { release }
+  return { release, values: early ? early.v : await h.getValues(name, ns(ctx)) }
 }
 
 /**
@@ -270,9 +273,10 @@ export function schemaReleaseTask(): Task<ScalarState> {
       reading.clear()
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, drift } = reading.keep(await releaseDrift(ctx, c.schemaRelease, 'schema'))
+      // The release and its Job at once: the Job is read in vain only before the first install.
+      const [{ release, drift }, job] = await Promise.all([releaseDrift(ctx, c.schemaRelease, 'schema'), schemaJob(ctx)])
+      reading.keep({ release, drift, job })
       if (!release) return { holds: false, detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}` }
-      const job = (reading.keep({ release, drift, job: await schemaJob(ctx) }).job)!
       if (!drift && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
       if (job.status === 'failed') return { holds: false, detail: `reinstall ${c.schemaRelease}: the Job failed (${job.reason})` }
       if (drift) return { holds: false, detail: `reinstall ${c.schemaRelease}: ${drift} (a Job cannot be changed in place)` }
@@ -332,10 +336,11 @@ function serverReleaseTask(title: string): Task<ScalarState> {
       reading.clear()
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
-      const { release, drift } = reading.keep(await releaseDrift(ctx, c.release, 'server'))
+      // The release and its Pods at once: the Pods are read in vain only before the first install.
+      const [{ release, drift }, r] = await Promise.all([releaseDrift(ctx, c.release, 'server'), deploymentsReady(ctx, s)])
+      reading.keep({ release, drift })
       if (!release) return { holds: false, detail: `helm upgrade --install ${c.release} ${REPO.name}/${serverChart(ctx.config)} --version ${c.chartVersion}` }
       if (drift) return { holds: false, detail: `helm upgrade ${c.release}: ${drift}` }
-      const r = await deploymentsReady(ctx, s)
       s.envoyHostname = r.hostname
       return r.ok ? { holds: true, detail: r.status } : { holds: false, detail: `wait: ${r.status}` }
     },
