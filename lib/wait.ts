@@ -1,8 +1,8 @@
 // The one wait helper: polls with a backing-off interval until a deadline, shows progress,
 // and on timeout says what it last saw. The interval grows with the time already waited (a
-// twentieth of it, between a floor and a ceiling), so a wait ends at most about 5 % after the
-// thing it waits for, whether that takes seconds (the simulator) or 15 minutes (EKS), without
-// polling AWS more than needed.
+// fortieth of it, between a floor and a ceiling), so a wait ends at most about 2.5 % after the
+// thing it waits for, whether that takes seconds (the simulator) or 15 minutes (EKS, polled every
+// 15 s at most), without polling AWS more than needed.
 import { RunbookError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { formatDuration } from './log.ts'
@@ -21,7 +21,7 @@ export interface WaitOptions {
   what: string
   timeoutMs: number
   log?: Logger
-  /** Shortest interval (default 250 ms); the interval is a twentieth of the time waited so far, at least this. */
+  /** Shortest interval (default 200 ms); the interval is a fortieth of the time waited so far, at least this. */
   intervalMs?: number
   /** Longest interval (default 15 s). */
   maxIntervalMs?: number
@@ -45,7 +45,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>): Promise<T | undefined> {
   const start = Date.now()
   const deadline = start + opts.timeoutMs
-  const minInterval = opts.intervalMs ?? 250
+  const minInterval = opts.intervalMs ?? 200
   const maxInterval = opts.maxIntervalMs ?? 15000
   let progress: ReturnType<Logger['progress']> | undefined
   let last = ''
@@ -59,7 +59,7 @@ export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>
       if (now >= deadline) throw new WaitTimeoutError(opts.what, last, now - start, opts.hint)
       progress ??= opts.log?.progress(opts.what)
       progress?.update(last)
-      const interval = Math.min(maxInterval, Math.max(minInterval, (now - start) / 20))
+      const interval = Math.min(maxInterval, Math.max(minInterval, (now - start) / 40))
       await sleep(Math.min(interval, deadline - now))
     }
   } finally {

@@ -61,7 +61,8 @@ const environment = [
 const nodes = [scoped(eks, poolNodegroupTask()), scoped(eks, systemNodegroupTask()), scoped(eks, kubeconfigTask()), scoped(eks, poolNodesReadyTask()), scoped(eks, taintTask())]
 const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
 /** Guide Step 5.2: peering, routes, security groups. */
-const peering = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())]
+const [peeringConnections, peeringRoutes, envoyGroups] = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())]
+const peering = [peeringConnections, peeringRoutes, envoyGroups]
 /** The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group. */
 const ledgerAuditorMode = [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())]
 /** 06's tasks on the Auditor's view. */
@@ -92,6 +93,7 @@ export const step = defineStep<AuditorState>({
     const why = 'with AUDITOR_ENABLED=true'
     const systemNodes = c.systemNodeCount === 0 && !flags['allow-no-system-nodes'] ? [{ key: 'SYSTEM_NODE_COUNT', message: 'is 0: the Auditor\'s schema-loading Job and CoreDNS need untainted nodes', fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes' }] : []
     const auditorFiles = [...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why), ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why)]
+    if (flags.prepare && flags.prepared) return [{ key: '--prepare', message: 'and --prepared exclude each other: the first does the part that needs nothing of the Ledger, the second the rest', fix: 'run 05-auditor --prepare, then 05-auditor --prepared; or 05-auditor alone for all of it' }]
     if (flags.prepare) return [...credentialProblems(c), ...auditorFiles, ...systemNodes] // the Ledger's key is 04's, made later
     return [
       ...credentialProblems(c),
@@ -109,7 +111,9 @@ export const step = defineStep<AuditorState>({
   // minutes on AWS). 06 then finds the Auditor's monitoring done, and 05 its secrets and schema.
   variants: {
     prepare: [scoped(app, repoTask()), keyFilesTask(true), ...environment, ...nodes, sideBySide(monitoring, auditorSetup)],
-    prepared: [sideBySide(keyFilesTask(), ledgerPrerequisiteTask()), sideBySide(peering, scoped(app, repoTask())), sideBySide(ledgerAuditorMode, auditorRelease), certificatesTask()],
+    // (The chart repository was checked by --prepare.) The envoy security groups go into both
+    // releases' values, so they come first; the routes are made beside the releases.
+    prepared: [sideBySide(keyFilesTask(), ledgerPrerequisiteTask()), peeringConnections, envoyGroups, sideBySide(peeringRoutes, ledgerAuditorMode, auditorRelease), certificatesTask()],
   },
   locks: (c, flags) => (flags.prepare ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
