@@ -38,6 +38,8 @@ export const TRANSIENT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 500, max
 const TRANSIENT = [
   /connection refused/i,
   /connection reset by peer/i,
+  // Go's client, writing on a connection the server side reset (a kept-alive one, reused).
+  /use of closed network connection|broken pipe/i,
   /i\/o timeout|TLS handshake timeout|Client\.Timeout exceeded|context deadline exceeded/i,
   /unexpected EOF|http2: server sent GOAWAY|\bEOF\b$/im,
   /the server is currently unable to handle the request|ServiceUnavailable/i,

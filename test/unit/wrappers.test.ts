@@ -101,6 +101,7 @@ describe('CLI wrappers', () => {
     for (const [out, transient] of [
       ['Unable to connect to the server: net/http: TLS handshake timeout', true],
       ['An error occurred (ThrottlingException) when calling the DescribeCluster operation: Rate exceeded', true],
+      ['error when creating "STDIN": Post "http://127.0.0.1:40739/apis/batch/v1/namespaces/default/jobs": readfrom tcp 127.0.0.1:34844->127.0.0.1:40739: write tcp 127.0.0.1:34844->127.0.0.1:40739: use of closed network connection', true],
       ['Error from server (NotFound): secrets "ledger-keys" not found', false],
       ['Error: INSTALLATION FAILED: cannot re-use a name that is still in use', false],
     ] as const) assert.equal(Boolean(transientReason(out)), transient, out)
