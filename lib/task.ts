@@ -40,9 +40,9 @@ export interface Task<S = unknown> {
 }
 
 /**
- * Tasks that need nothing of each other, run side by side: each lane runs its items in order
- * (a lane stops at its first failure), the lanes at once. On AWS these are waits of their own
- * (a Job beside a rollout); results are still reported in the order written.
+ * Tasks that need nothing of each other, run side by side: each lane runs its items in order,
+ * the lanes at once. A failure stops the step as anywhere else: the tasks running in the other
+ * lanes finish, the rest is skipped. Results are still reported in the order written.
  */
 export interface SideBySide<S = unknown> {
   lanes: StepItem<S>[][]

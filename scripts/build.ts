@@ -1,5 +1,5 @@
-// Ahead-of-time build: the runbook steps and the simulator's stand-ins bundled into plain
-// JavaScript under dist/, so a step starts without compiling TypeScript at run time (about half
+// Ahead-of-time build: the runbook steps, `npm run deploy` and the simulator's stand-ins bundled
+// into plain JavaScript under dist/, so a step starts without compiling TypeScript at run time (about half
 // the start-up of `npx tsx runbooks/NN.ts`; a stand-in about a quarter of its own). Each bundle
 // records its input files in dist/inputs.json: `fresh()` tells whether a bundle is older than
 // its sources, and callers rebuild or fall back to the sources then.
@@ -9,7 +9,6 @@ import path from 'node:path'
 import { build as esbuild } from 'esbuild'
 import { pathToFileURL } from 'node:url'
 import { ROOT } from '../lib/root.ts'
-
 
 // Shared by the product (lib/deploy.ts, which is bundled with it) and the simulator (sim/), which
 // never import each other.
@@ -54,8 +53,8 @@ const GROUPS = [
 ] as const
 
 /**
- * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks) and the stand-ins into
- * dist/sim/. Built aside and swapped in with renames, so a step or a stand-in starting meanwhile
+ * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks), lib/deploy.ts into
+ * dist/deploy/ and the stand-ins into dist/sim/. Built aside and swapped in with renames, so a step or a stand-in starting meanwhile
  * sees either the old bundle, the new one, or none (and then runs from the sources).
  */
 export async function build(): Promise<void> {
@@ -118,5 +117,5 @@ export async function ensureBuilt(): Promise<boolean> {
 if (process.argv[1] && path.resolve(process.argv[1]) === path.join(ROOT, 'scripts', 'build.ts')) {
   const t = Date.now()
   await build()
-  console.error(`built dist/runbooks and dist/sim in ${Date.now() - t} ms`)
+  console.error(`built dist/runbooks, dist/deploy and dist/sim in ${Date.now() - t} ms`)
 }

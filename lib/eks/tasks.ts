@@ -17,7 +17,7 @@ export interface EksState {
   network?: ExistingNetwork
   cluster?: EksctlCluster
   nodegroups: EksctlNodegroup[]
-  /** One `eksctl get nodegroup` shared by the two node group checks; dropped when a node group changes. */
+  /** One read of the node groups (EKS API) shared by the two node group checks; dropped when a node group changes. */
   nodegroupsRead?: Promise<EksctlNodegroup[]>
 }
 
@@ -198,6 +198,7 @@ export function poolNodesReadyTask(): Task<EksState> {
 }
 
 const tainted = (n: KubeObject) => ((n.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).some((t) => t.key === POOL_TAINT.key && t.value === POOL_TAINT.value && t.effect === POOL_TAINT.effect)
+const untainted = (nodes: KubeObject[]) => nodes.filter((n) => !tainted(n)).map((n) => n.metadata.name)
 
 export function taintTask(): Task<EksState> {
   const reading = lastReading<string[]>()
@@ -207,14 +208,14 @@ export function taintTask(): Task<EksState> {
       reading.clear()
       if (ctx.dryRun && !fs.existsSync(kubeconfigFile(ctx.config))) return { holds: false, detail: `taint the ${POOL_SELECTOR} nodes` }
       const nodes = await kubectlFor(ctx).list('nodes', { selector: POOL_SELECTOR })
-      const missing = nodes.filter((n) => !tainted(n)).map((n) => n.metadata.name)
+      const missing = untainted(nodes)
       if (!nodes.length) return { holds: false, detail: 'no Scalar DL node yet' }
       reading.keep(missing)
       return missing.length ? { holds: false, detail: `taint ${missing.join(', ')}` } : { holds: true, detail: `all ${nodes.length} tainted` }
     },
     async apply(ctx) {
       const k = kubectlFor(ctx)
-      const missing = reading.take() ?? (await k.list('nodes', { selector: POOL_SELECTOR })).filter((n) => !tainted(n)).map((n) => n.metadata.name)
+      const missing = reading.take() ?? untainted(await k.list('nodes', { selector: POOL_SELECTOR }))
       if (!missing.length) throw new RunbookError('no Scalar DL node to taint', 'check the node group in the EKS console')
       await k.run(['taint', 'nodes', ...missing, TAINT_ARG, '--overwrite'])
       return `tainted ${missing.join(', ')}`

@@ -7,13 +7,13 @@ import YAML from 'yaml'
 import { CLUSTER_TAG } from '../aws/tags.ts'
 import { LOG_TYPES } from '../config.ts'
 import { POOL_TAINT } from '../eks/cluster-config.ts'
+import { eksRead } from '../eks/read.ts'
 import { kubectlFor } from '../eks/tasks.ts'
 import { Eksctl } from '../eksctl.ts'
 import { writePrivateFile } from '../files.ts'
 import type { KubeObject } from '../kubectl.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
-import { eksRead } from '../eks/read.ts'
 
 export const ADDON = 'amazon-cloudwatch-observability'
 export const AGENT_NAMESPACE = 'amazon-cloudwatch'
@@ -66,7 +66,7 @@ export function containerInsightsTask(): Task {
       const file = addonConfigFile(ctx)
       writePrivateFile(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: ctx.config.clusterName, region: ctx.config.region }, addons: [{ name: ADDON, configurationValues: addonConfigurationValues() }] }))
       const e = eksctl(ctx)
-      const exists = await eksctl(ctx).getAddon(ctx.config.clusterName, ADDON)
+      const exists = await e.getAddon(ctx.config.clusterName, ADDON)
       await e.addon(exists ? 'update' : 'create', file)
       return `${exists ? 'updated' : 'created'} ${ADDON}`
     },

@@ -215,12 +215,13 @@ async function releaseState(ctx: TaskContext, name: string): Promise<{ release?:
   return { release, values: early ? early.v : await h.getValues(name, ns(ctx)) }
 }
 
+/** A release as read (absent when not installed) and why it differs from what is wanted, if it does. */
+type Drift = { release?: HelmRelease; drift?: string }
+
 /**
  * Why the release differs from the pinned chart version and the desired values (or is not
  * deployed), or undefined when it does not: the one comparison behind "upgrade only when needed".
  */
-type Drift = { release?: HelmRelease; drift?: string }
-
 async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): Promise<Drift> {
   const { release, values } = await releaseState(ctx, name)
   if (!release) return { drift: 'not installed' }
