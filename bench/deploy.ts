@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { stepArgs } from '../scripts/build.ts'
 import { AWS_PENDING_MS } from '../sim/faults.ts'
 import { AWS_KUBE_MS } from '../sim/kube/controllers.ts'
+import { sampleLicence } from '../sim/licence.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-bench-deploy-'))
@@ -57,6 +58,7 @@ function envFor(): NodeJS.ProcessEnv {
     AUDITOR_ENABLED: 'true',
     AUDITOR_PRIVATE_KEY_FILE: path.join(dir, 'auditor-key.pem'),
     AUDITOR_CERTIFICATE_FILE: path.join(dir, 'auditor-cert.pem'),
+    ...sampleLicence(dir),
     LEDGER_CERTIFICATE_FILE: path.join(dir, 'ledger-cert.pem'),
     KUBECTL: kubectlShim,
     SIM_ARGV_LOG: argvLog,

@@ -72,6 +72,8 @@ const FIX: Record<string, string> = {
   SCALARDL_AUDIT_CHART_VERSION: 'set SCALARDL_AUDIT_CHART_VERSION to a scalar-labs/scalardl-audit chart version, e.g. 2.12.0',
   AUDITOR_RELEASE: 'set AUDITOR_RELEASE to a helm release name, e.g. my-release-scalardl-audit',
   AUDIT_SCHEMA_RELEASE: 'set AUDIT_SCHEMA_RELEASE to a helm release name, e.g. load-audit-schema',
+  SCALARDL_AUDITOR_LICENSE_KEY: 'set SCALARDL_AUDITOR_LICENSE_KEY to your ScalarDL Auditor licence key, the JSON text Scalar gave you, in single quotes in .env (mode 600); a trial key: https://scalardl.scalar-labs.com/docs/latest/scalar-licensing/trial/',
+  SCALARDL_AUDITOR_LICENSE_CERT_FILE: 'set SCALARDL_AUDITOR_LICENSE_CERT_FILE to the PEM file of the certificate that checks the licence key (the trial or commercial one from Scalar\'s licensing page)',
   SCALARDL_CLIENT_SDK_VERSION: 'set SCALARDL_CLIENT_SDK_VERSION to the Scalar DL Java client SDK release whose register-cert tool registers the certificates, e.g. 3.13.0',
   EKSCTL: 'set EKSCTL to the eksctl command or its path',
   LOCK_LEASE_SECONDS: 'set LOCK_LEASE_SECONDS to how long a run\'s lock outlives the run if it is killed, in seconds (10 to 3600), e.g. 120',
@@ -249,6 +251,8 @@ const schema = z.object({
   AUDITOR_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl-audit'),
   AUDIT_SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-audit-schema'),
   SCALARDL_CLIENT_SDK_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.13.0').default('3.13.0'),
+  SCALARDL_AUDITOR_LICENSE_KEY: z.string().trim().refine((v) => !/[\r\n]/.test(v), 'holds a line break').optional(),
+  SCALARDL_AUDITOR_LICENSE_CERT_FILE: filePath,
   LOCK_LEASE_SECONDS: int(10, 3600).default(120),
   KUBECTL: tool('kubectl'),
   HELM: tool('helm'),
@@ -299,6 +303,8 @@ export interface Config {
     release: string
     schemaRelease: string
     clientSdkVersion: string
+    /** ScalarDL Auditor is ScalarDL Enterprise: its licence key and the certificate that checks it. */
+    license: { key?: string; certFile: string }
   }
   database: 'dynamodb'
   dynamodbNamespacePrefix: string
@@ -480,6 +486,7 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
       release: r.AUDITOR_RELEASE,
       schemaRelease: r.AUDIT_SCHEMA_RELEASE,
       clientSdkVersion: r.SCALARDL_CLIENT_SDK_VERSION,
+      license: { key: r.SCALARDL_AUDITOR_LICENSE_KEY, certFile: file(r.SCALARDL_AUDITOR_LICENSE_CERT_FILE) },
     },
     database: 'dynamodb',
     dynamodbNamespacePrefix: r.DYNAMODB_NAMESPACE_PREFIX,

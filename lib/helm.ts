@@ -87,6 +87,11 @@ export class Helm extends Cli {
     return this.json(['get', 'values', release, '-n', namespace, '-o', 'json'])
   }
 
+  /** The objects the release's current revision declares (`helm get manifest`), one YAML document each. */
+  async manifest(release: string, namespace: string): Promise<string> {
+    return (await this.run(['get', 'manifest', release, '-n', namespace])).stdout
+  }
+
   async upgradeInstall(release: string, chart: string, o: UpgradeOptions): Promise<unknown> {
     const args = ['upgrade', '--install', release, chart, '-n', o.namespace, '-o', 'json']
     if (o.version) args.push('--version', o.version)

@@ -5,7 +5,7 @@ const MASK = '***'
 const registered = new Set<string>()
 
 /** Keys whose values are always secret, wherever they appear in an object. */
-export const SECRET_KEY = /(pass(word|wd)?|secret|token|private[-_]?key|credential|session[-_]?key|pat)$/i
+export const SECRET_KEY = /(pass(word|wd)?|secret|token|private[-_]?key|credential|session[-_]?key|licen[cs]e[-_]?key|pat)$/i
 
 const PATTERNS: RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,

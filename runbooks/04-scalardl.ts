@@ -5,6 +5,7 @@
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { credentialProblems, keyProblems } from '../lib/scalardl/validate.ts'
+import { valuesProblems } from '../lib/scalardl/values.ts'
 import {
   dbSecretTask,
   helmTask,
@@ -30,6 +31,7 @@ export const step = defineStep<ScalarState>({
     const c = config.scalardl
     return [
       ...credentialProblems(config),
+      ...valuesProblems(config),
       ...(c.proofEnabled ? keyProblems('LEDGER_PRIVATE_KEY_FILE', c.privateKeyFile, '--generate-ledger-key', Boolean(flags['generate-ledger-key']), 'when LEDGER_PROOF_ENABLED=true') : []),
       ...(config.auditor.enabled && !c.proofEnabled ? [{ key: 'LEDGER_PROOF_ENABLED', message: 'is false but AUDITOR_ENABLED=true: the Auditor needs the Ledger\'s Asset Proofs (ledgerProofEnabled) and its ledger-keys secret', fix: 'set LEDGER_PROOF_ENABLED=true (and LEDGER_PRIVATE_KEY_FILE)' }] : []),
     ]

@@ -29,7 +29,8 @@ import {
   schemaReleaseTask,
   schemaValuesTask,
 } from '../lib/scalardl/tasks.ts'
-import { certificateProblems, credentialProblems, keyProblems } from '../lib/scalardl/validate.ts'
+import { certificateProblems, credentialProblems, keyProblems, licenceProblems } from '../lib/scalardl/validate.ts'
+import { valuesProblems } from '../lib/scalardl/values.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
 const network = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
@@ -94,15 +95,14 @@ export const step = defineStep<AuditorState>({
     const systemNodes = c.systemNodeCount === 0 && !flags['allow-no-system-nodes'] ? [{ key: 'SYSTEM_NODE_COUNT', message: 'is 0: the Auditor\'s schema-loading Job and CoreDNS need untainted nodes', fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes' }] : []
     const auditorFiles = [...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why), ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why)]
     if (flags.prepare && flags.prepared) return [{ key: '--prepare', message: 'and --prepared exclude each other: the first does the part that needs nothing of the Ledger, the second the rest', fix: 'run 05-auditor --prepare, then 05-auditor --prepared; or 05-auditor alone for all of it' }]
-    if (flags.prepare) return [...credentialProblems(c), ...auditorFiles, ...systemNodes] // the Ledger's key is 04's, made later
+    const auditorOnly = [...credentialProblems(c), ...licenceProblems(c), ...valuesProblems(auditorView(c)), ...auditorFiles, ...systemNodes]
+    if (flags.prepare) return auditorOnly // the Ledger's key is 04's, made later
     return [
-      ...credentialProblems(c),
+      ...auditorOnly,
       ...(c.scalardl.proofEnabled
         ? keyProblems('LEDGER_PRIVATE_KEY_FILE', c.scalardl.privateKeyFile, '--generate-ledger-key of 04-scalardl', false, why)
         : [{ key: 'LEDGER_PROOF_ENABLED', message: 'is false: the Auditor needs the Ledger\'s Asset Proofs (ledgerProofEnabled and ledgerAuditorEnabled) and its ledger-keys secret', fix: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then 05-auditor' }]),
-      ...auditorFiles,
       ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
-      ...systemNodes,
     ]
   },
   preflight: clientVpcProblems,

@@ -14,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stepArgs } from '../scripts/build.ts'
+import { sampleLicence } from './licence.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const keep = process.argv.includes('--keep')
@@ -55,6 +56,7 @@ function readEnv(): NodeJS.ProcessEnv {
           AUDITOR_PRIVATE_KEY_FILE: path.join(dir, 'auditor-key.pem'),
           AUDITOR_CERTIFICATE_FILE: path.join(dir, 'auditor-cert.pem'),
           LEDGER_CERTIFICATE_FILE: path.join(dir, 'ledger-cert.pem'),
+          ...sampleLicence(dir),
         }
       : {}),
   }

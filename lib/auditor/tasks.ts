@@ -105,15 +105,20 @@ export function ledgerPrerequisiteTask(): Task<AuditorState> {
 
 // ---- certificate registration ----
 
-/** Scalar DL's Java client SDK (its bin/register-cert), run in a JDK image that has `jar` to unpack it. */
+/**
+ * Scalar DL's Java client SDK, run in a JDK image that has `jar` to unpack it. The release asset is
+ * on scalar-labs/scalardl's releases, and the zip holds `scalardl-java-client-sdk-<v>/bin/register-cert`
+ * (scalardl v3.13.0 client/build.gradle:61-66,159-163,291-292: Gradle's distribution layout, one
+ * top folder named after the archive; docs-scalardl docs/getting-started.mdx:32-34).
+ */
 const CLIENT_IMAGE = 'eclipse-temurin:17-jdk-jammy'
 const SCRIPT = [
   'set -eu',
   'cd /tmp',
-  'curl -fsSL -o sdk.zip "https://github.com/scalar-labs/scalardl-java-client-sdk/releases/download/v${SDK_VERSION}/scalardl-java-client-sdk-${SDK_VERSION}.zip"',
+  'curl -fsSL -o sdk.zip "https://github.com/scalar-labs/scalardl/releases/download/v${SDK_VERSION}/scalardl-java-client-sdk-${SDK_VERSION}.zip"',
   'jar xf sdk.zip',
   'printf "%s\\n" "$CLIENT_PROPERTIES" > client.properties',
-  'if out=$(sh scalardl-java-client-sdk-${SDK_VERSION}/client/bin/register-cert --properties client.properties 2>&1); then echo "$out"; exit 0; fi',
+  'if out=$(sh scalardl-java-client-sdk-${SDK_VERSION}/bin/register-cert --properties client.properties 2>&1); then echo "$out"; exit 0; fi',
   'echo "$out"',
   // Registering the same holder and version again is the idempotent case: not a failure.
   'echo "$out" | grep -q CERTIFICATE_ALREADY_REGISTERED',

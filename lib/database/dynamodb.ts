@@ -94,7 +94,7 @@ export function schemaLoaderSettingsFile(config: Config): string {
 
 /** What the schema loader and the Ledger need to reach DynamoDB. Credentials are not here. */
 export function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
-  return ['# Written by 02-database: the settings 04-scalardl gives the schema loader and the Ledger. No credentials here.', ...databaseProperties(config, env), ''].join('\n')
+  return ['# Written by 02-database: the settings 04-scalardl gives the schema loader and the Ledger. No credentials here.', ...databaseProperties(config, 'scalardl', env), ''].join('\n')
 }
 
 export function schemaLoaderSettingsTask(): Task<DatabaseState> {

@@ -1,6 +1,8 @@
 // The Secrets Scalar DL needs in its namespace, built in-process and applied through stdin: the
 // GitHub token and the keys never reach a command line, a values file or the journal.
+import fs from 'node:fs'
 import YAML from 'yaml'
+import { DB_ENV } from '../database/properties.ts'
 import type { Config } from '../config.ts'
 import type { KubeObject } from '../kubectl.ts'
 
@@ -38,8 +40,25 @@ export function auditorKeysSecret(pem: string, certificate: string): SecretSpec 
   return { name: AUDITOR_KEYS, type: 'Opaque', data: { 'private-key': pem, certificate }, describe: 'private-key, certificate' }
 }
 
+/** The Auditor's licence, as environment variables its properties name (`${env:...}`). */
+export const LICENSE_ENV = { key: 'SCALAR_DL_AUDITOR_LICENSE_KEY', certPem: 'SCALAR_DL_AUDITOR_LICENSE_CHECK_CERT_PEM' } as const
+
+/**
+ * The credentials Secret of a view (given to the schema loader and the server as both the charts'
+ * `existingSecret` and `secretName`): `db-username`/`db-password` for the HELM_SCALAR_DB_* variables
+ * the charts always set from existingSecret (scalardl-4.12.0 templates/ledger/deployment.yaml:109-126),
+ * SCALAR_DB_USERNAME/PASSWORD for the properties (envFrom of secretName, :139-143); in the
+ * Auditor's view also its licence key and the certificate that checks it.
+ */
 export function dbSecret(c: Config): SecretSpec {
-  return { name: dbSecretName(c), type: 'Opaque', data: { 'db-username': c.scalardl.db.username ?? '', 'db-password': c.scalardl.db.password ?? '' }, describe: 'db-username, db-password' }
+  const user = c.scalardl.db.username ?? ''
+  const password = c.scalardl.db.password ?? ''
+  const data: Record<string, string> = { 'db-username': user, 'db-password': password, [DB_ENV.username]: user, [DB_ENV.password]: password }
+  if (c.scalardl.app === 'auditor') {
+    data[LICENSE_ENV.key] = c.auditor.license.key ?? ''
+    data[LICENSE_ENV.certPem] = fs.existsSync(c.auditor.license.certFile) ? fs.readFileSync(c.auditor.license.certFile, 'utf8') : ''
+  }
+  return { name: dbSecretName(c), type: 'Opaque', data, describe: Object.keys(data).join(', ') }
 }
 
 export function secretManifest(s: SecretSpec, namespace: string): string {

@@ -14,6 +14,7 @@ import { findSecurityGroup } from '../aws/security-groups.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { generateLedgerKey, keyFileProblem } from './keys.ts'
 import { keysSecretName, scalardlFullname, schemaJobName, serverApp, serverChart } from './names.ts'
+import { liveDrift, podProblem, rolloutOf } from './rollout.ts'
 import { auditorKeysSecret, dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
 import { coalesce, overridesFile, readValues, schemaOverrides, serverOverrides, valuesChart, valuesFile, writeOverrides, type ValuesKind } from './values.ts'
 
@@ -229,6 +230,12 @@ async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): P
   if (release.chart !== want) return { release, drift: `chart ${release.chart} -> ${want}` }
   if (release.status !== 'deployed') return { release, drift: `status ${release.status}` }
   if (!isDeepStrictEqual(values, desiredValues(ctx, kind))) return { release, drift: 'values changed' }
+  if (kind === 'server') {
+    // What someone changed by hand in the live objects (kubectl scale, a deleted Service): the
+    // upgrade restores it (helm 3 patches the live objects towards the manifest).
+    const live = await liveDrift(kubectlFor(ctx), ns(ctx), await helmFor(ctx).manifest(name, ns(ctx)))
+    if (live.length) return { release, drift: `live objects differ from the release: ${live.join('; ')}` }
+  }
   return { release }
 }
 
@@ -308,21 +315,54 @@ export async function envoyHostname(ctx: TaskContext): Promise<string | undefine
   return svc?.status?.loadBalancer?.ingress?.[0]?.hostname as string | undefined
 }
 
-async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<{ ok: boolean; status: string; hostname?: string }> {
+interface Readiness {
+  ok: boolean
+  status: string
+  hostname?: string
+  /** Why waiting longer cannot help: a stuck rollout or a crashing server. */
+  failed?: string
+}
+
+/**
+ * The release is ready when each of its Deployments (server and envoy) has rolled out (every
+ * replica updated and available, the controller caught up), with one Pod per pool node, and the
+ * envoy has its load balancer. A server that crashes at start, or a rollout past its deadline,
+ * fails the wait at once with the cause.
+ */
+async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<Readiness> {
   const c = ctx.config.scalardl
-  // The release's Pods (server and envoy) in one call, beside the envoy Service.
-  const [pods, hostname] = await Promise.all([kubectlFor(ctx).list('pods', { namespace: ns(ctx), selector: `app.kubernetes.io/instance=${c.release}` }), envoyHostname(ctx)])
+  const k = kubectlFor(ctx)
+  const selector = `app.kubernetes.io/instance=${c.release}`
+  // The release's Deployments and Pods (server and envoy) in one call each, beside the envoy Service.
+  const [deployments, pods, hostname] = await Promise.all([k.list('deployments', { namespace: ns(ctx), selector }), k.list('pods', { namespace: ns(ctx), selector }), envoyHostname(ctx)])
   const parts: string[] = []
   let ok = true
+  let failed: string | undefined
   for (const app of [serverApp(ctx.config), 'envoy']) {
-    const ready = pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/app'] === app && p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True'))
+    const d = deployments.find((x) => x.metadata.labels?.['app.kubernetes.io/app'] === app)
+    const mine = pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/app'] === app)
+    const ready = mine.filter((p) => !podProblem(p))
     const nodes = new Set(ready.map((p) => p.spec?.nodeName))
-    if (ready.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
-    parts.push(`${app} ${ready.length}/${s.poolNodes} ready on ${nodes.size} node(s)`)
+    if (!d) {
+      ok = false
+      parts.push(`${app}: no Deployment yet`)
+      continue
+    }
+    const r = rolloutOf(d)
+    if (!r.done || ready.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
+    const problems = mine.map((p) => ({ p, problem: podProblem(p) })).filter((x) => x.problem)
+    const why = problems.slice(0, 2).map((x) => `${x.p.metadata.name} ${x.problem!.reason}`)
+    parts.push(`${app} ${r.status}, ${ready.length}/${s.poolNodes} ready on ${nodes.size} node(s)${why.length ? ` (${why.join('; ')})` : ''}`)
+    const crashing = problems.find((x) => x.problem!.crash && ((x.p.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0 || x.problem!.reason.startsWith('CreateContainerConfigError')))
+    if (!failed && crashing) {
+      const log = (await k.exec(['logs', crashing.p.metadata.name, '-n', ns(ctx), '--tail=5'])).stdout.trim()
+      failed = `Pod ${crashing.p.metadata.name} ${crashing.problem!.reason}${log ? `; its log: ${log.split('\n').slice(-3).join(' | ')}` : ''}`
+    }
+    if (!failed && r.stuck) failed = `the rollout is stuck: ${r.stuck}${why.length ? `; ${why.join('; ')}` : ''}`
   }
   if (!hostname) ok = false
   parts.push(`envoy EXTERNAL-IP ${hostname ?? '<pending>'}`)
-  return { ok, status: parts.join(', '), hostname }
+  return { ok, status: parts.join(', '), hostname, failed: ok ? undefined : failed }
 }
 
 export const ledgerReleaseTask = () => serverReleaseTask('Scalar DL Ledger and Envoy release deployed and ready')
@@ -350,9 +390,9 @@ function serverReleaseTask(title: string): Task<ScalarState> {
       const { release, drift, settled } = await driftBeforeChange(ctx, c.release, 'server', reading.take())
       const current = !drift
       if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
-      const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get pods -o wide and kubectl describe pod show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), Pending (taint, label, node count)` }, async () => {
+      const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get pods -o wide, kubectl describe pod and kubectl logs show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), CrashLoopBackOff (the server's configuration or database credentials), Pending (taint, label, node count); fix the cause and rerun` }, async () => {
         const x = await deploymentsReady(ctx, s)
-        return { done: x.ok, status: x.status, value: x }
+        return { done: x.ok, status: x.status, value: x, failed: x.failed }
       })
       s.envoyHostname = r?.hostname
       return `${settled ? `${settled}; ` : ''}${current ? 'ready' : `${release ? 'upgraded' : 'installed'} ${c.release}`}: ${r?.status}`

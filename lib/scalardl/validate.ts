@@ -1,5 +1,6 @@
 // Configuration rules of the Scalar DL steps (04 for the Ledger, 05 for the Auditor), checked
 // before any call: credentials, keys and certificates. Messages never include a secret's value.
+import { X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
 import type { Config, ConfigProblem } from '../config.ts'
 import { certificateProblem } from './certs.ts'
@@ -33,4 +34,39 @@ export function certificateProblems(key: string, file: string, keyFile: string, 
   if (!fs.existsSync(file)) return generating ? [] : [{ key, message: `${file} does not exist`, fix: 'pass --generate-keys to create a self-signed certificate there, or point it at the certificate your CA issued' }]
   const problem = certificateProblem(file, keyFile)
   return problem ? [{ key, message: problem, fix: `point ${key} at the certificate of the key (issued for its public key), or delete it and pass --generate-keys` }] : []
+}
+
+const TRIAL_DOC = 'https://scalardl.scalar-labs.com/docs/latest/scalar-licensing/trial/'
+
+/**
+ * ScalarDL Auditor's licence (scalardl-auditor-byol is ScalarDL Enterprise; it refuses to start
+ * without scalar.dl.licensing.license_key and its check certificate: scalardl v3.13.0
+ * common/.../error/CommonError.java:210-233). The key is the JSON Scalar issues; its value is
+ * never echoed.
+ */
+export function licenceProblems(config: Config): ConfigProblem[] {
+  const { key, certFile } = config.auditor.license
+  const problems: ConfigProblem[] = []
+  if (!key) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: 'is required: ScalarDL Auditor is ScalarDL Enterprise and does not start without a licence key', fix: `set it in .env (mode 600), in single quotes; for an evaluation use Scalar's trial key: ${TRIAL_DOC}` })
+  else {
+    let licence: { product_name?: unknown; license_type?: unknown } | undefined
+    try {
+      licence = JSON.parse(key)
+    } catch {
+      licence = undefined
+    }
+    if (!licence || typeof licence !== 'object') problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: 'is not a licence key (the JSON text Scalar issues)', fix: `paste the whole key, in single quotes; see ${TRIAL_DOC}` })
+    else if (licence.product_name !== 'ScalarDL Auditor') problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: `is a licence for ${JSON.stringify(licence.product_name ?? 'no product')}, not for ScalarDL Auditor`, fix: 'use the key issued for ScalarDL Auditor' })
+    else if (!/^(enterprise|trial)$/i.test(String(licence.license_type ?? ''))) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: 'is neither an ENTERPRISE nor a TRIAL licence', fix: 'use an enterprise or trial key from Scalar' })
+  }
+  if (!certFile) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_CERT_FILE', message: 'is required: the certificate that checks the licence key', fix: `save the certificate from Scalar's licensing page (trial or commercial) as a PEM file and point SCALARDL_AUDITOR_LICENSE_CERT_FILE at it; see ${TRIAL_DOC}` })
+  else if (!fs.existsSync(certFile)) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_CERT_FILE', message: `${certFile} does not exist`, fix: `save the licence check certificate there (PEM); see ${TRIAL_DOC}` })
+  else {
+    try {
+      new X509Certificate(fs.readFileSync(certFile))
+    } catch {
+      problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_CERT_FILE', message: `${certFile} is not a PEM X.509 certificate`, fix: 'save the certificate text from BEGIN CERTIFICATE to END CERTIFICATE, with its line breaks' })
+    }
+  }
+  return problems
 }

@@ -4,12 +4,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import type { Config } from '../config.ts'
-import { databaseProperties } from '../database/properties.ts'
+import type { Config, ConfigProblem } from '../config.ts'
+import { databaseProperties, envRef } from '../database/properties.ts'
 import { writePrivateFile } from '../files.ts'
 import { POOL_LABEL, POOL_TAINT } from '../eks/cluster-config.ts'
 import { serverChart } from './names.ts'
-import { AUDITOR_KEYS, dbSecretName, LEDGER_KEYS, PULL_SECRET } from './secrets.ts'
+import { AUDITOR_KEYS, dbSecretName, LEDGER_KEYS, LICENSE_ENV, PULL_SECRET } from './secrets.ts'
 import { ROOT } from '../root.ts'
 
 export const LEDGER_VALUES = path.join(ROOT, 'config', 'scalardl-custom-values.yaml')
@@ -40,41 +40,78 @@ function antiAffinity(chart: string, app: string) {
   return { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': chart, 'app.kubernetes.io/app': app } }, topologyKey: 'kubernetes.io/hostname' }] } }
 }
 
+/**
+ * The schema loading values: the DynamoDB properties (a dockerize template: the loader's entrypoint
+ * renders it, scalardl v3.13.0 schema-loader/entrypoint.sh:4), and the credentials Secret as both
+ * existingSecret (the chart's HELM_SCALAR_DB_* variables) and secretName (envFrom: the variables
+ * the properties name), as Scalar's docs show (helm-charts docs/use-secret-for-credentials.md).
+ */
 export function schemaOverrides(c: Config): any {
   return {
     schemaLoading: {
       schemaType: c.scalardl.app,
-      databaseProperties: databaseProperties(c).join('\n') + '\n',
+      databaseProperties: databaseProperties(c, 'dockerize').join('\n') + '\n',
       existingSecret: dbSecretName(c),
+      secretName: dbSecretName(c),
       imagePullSecrets: [{ name: PULL_SECRET }],
     },
   }
 }
 
-const keysVolume = (name: string) => ({ extraVolumes: [{ name, secret: { secretName: name } }], extraVolumeMounts: [{ name, mountPath: '/keys', readOnly: true }] })
+/**
+ * A rolling update that can progress on a full pool: with one Pod per node (replicas = pool nodes,
+ * required anti-affinity) a surge Pod has no node to go to, so the charts' default (25 %/25 %:
+ * maxSurge rounds up to 1, maxUnavailable down to 0 at 3 replicas) never finishes. No surge, and at
+ * least one Pod replaced at a time. Strings with %, as the charts' values.schema.json types them
+ * (a bare number in a string is refused by the API server).
+ */
+export function rolloutStrategy(replicas: number): { type: 'RollingUpdate'; rollingUpdate: { maxSurge: string; maxUnavailable: string } } {
+  return { type: 'RollingUpdate', rollingUpdate: { maxSurge: '0%', maxUnavailable: `${Math.min(100, Math.ceil(100 / Math.max(1, replicas)))}%` } }
+}
+
+type Volume = { name: string; mountPath?: string }
+
+/** The operator's extra volumes and mounts of the server in config/ (kept by the charts beside the runbook's). */
+function operatorVolumes(c: Config): { volumes: Volume[]; mounts: Volume[] } {
+  const app = c.scalardl.app
+  const v = readValues(valuesFile(c, 'server'))?.[app] ?? {}
+  return { volumes: Array.isArray(v.extraVolumes) ? v.extraVolumes : [], mounts: Array.isArray(v.extraVolumeMounts) ? v.extraVolumeMounts : [] }
+}
 
 /** The Ledger's (scalardl) or the Auditor's (scalardl-audit) overrides. */
 export function serverOverrides(c: Config, live: LiveInputs): any {
   const chart = serverChart(c)
   const placement = { nodeSelector: { [POOL_LABEL.key]: POOL_LABEL.value }, tolerations: [toleration] }
-  const pod = (app: string) => ({ replicaCount: live.poolNodes, ...placement, affinity: antiAffinity(chart, app), imagePullSecrets: [{ name: PULL_SECRET }] })
+  const strategy = rolloutStrategy(live.poolNodes)
+  const pod = (app: string) => ({ replicaCount: live.poolNodes, strategy, ...placement, affinity: antiAffinity(chart, app), imagePullSecrets: [{ name: PULL_SECRET }] })
+  const credentials = { existingSecret: dbSecretName(c), secretName: dbSecretName(c) }
   // With 05-auditor, the envoy's load balancer takes the security group that admits the peers.
   const service = live.envoySgId ? { service: { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-security-groups': live.envoySgId, 'service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules': 'true' } } } : {}
   const envoy = { ...pod('envoy'), ...service }
   if (c.scalardl.app === 'auditor') {
+    // The chart mounts auditor-keys at /keys itself, unless extraVolumes (the volume) or
+    // extraVolumeMounts (the mount) is set (scalardl-audit-2.12.0 templates/auditor/deployment.yaml:44-48,93-97):
+    // then the runbook adds its own beside the operator's, since a list in the overrides replaces theirs.
+    const own = operatorVolumes(c)
     return {
       envoy,
       auditor: {
         ...pod('auditor'),
-        existingSecret: dbSecretName(c),
+        ...credentials,
+        scalarAuditorConfiguration: { secretName: AUDITOR_KEYS, auditorCertHolderId: 'auditor', auditorCertSecretKey: 'certificate', auditorPrivateKeySecretKey: 'private-key', auditorLedgerHost: live.ledgerHost ?? '' },
         auditorProperties: [
-          ...databaseProperties(c),
+          ...databaseProperties(c, 'scalardl'),
           `scalar.dl.auditor.ledger.host=${live.ledgerHost ?? ''}`,
           'scalar.dl.auditor.cert_holder_id=auditor',
           'scalar.dl.auditor.private_key_path=/keys/private-key',
           'scalar.dl.auditor.cert_path=/keys/certificate',
+          // ScalarDL Enterprise's licence, from the credentials Secret (docs-scalardl
+          // docs/helm-charts/getting-started-scalardl-auditor-tls.mdx: `${env:...}` and secretName).
+          `scalar.dl.licensing.license_key=${envRef(LICENSE_ENV.key, 'scalardl')}`,
+          `scalar.dl.licensing.license_check_cert_pem=${envRef(LICENSE_ENV.certPem, 'scalardl')}`,
         ].join('\n') + '\n',
-        ...keysVolume(AUDITOR_KEYS),
+        ...(own.volumes.length ? { extraVolumes: [...own.volumes, { name: AUDITOR_KEYS, secret: { secretName: AUDITOR_KEYS } }] } : {}),
+        ...(own.mounts.length ? { extraVolumeMounts: [...own.mounts, { name: AUDITOR_KEYS, mountPath: '/keys', readOnly: true }] } : {}),
       },
     }
   }
@@ -83,17 +120,48 @@ export function serverOverrides(c: Config, live: LiveInputs): any {
     envoy,
     ledger: {
       ...pod('ledger'),
-      existingSecret: dbSecretName(c),
+      ...credentials,
+      // The chart mounts the key Secret at /keys whenever ledgerProofEnabled is true
+      // (scalardl-4.12.0 templates/ledger/deployment.yaml:46-50,84-88): the runbook uses that mount.
+      scalarLedgerConfiguration: { ledgerProofEnabled: proof, ledgerAuditorEnabled: c.auditor.enabled, secretName: LEDGER_KEYS, ledgerPrivateKeySecretKey: 'private-key' },
       ledgerProperties: [
-        ...databaseProperties(c),
+        ...databaseProperties(c, 'scalardl'),
         `scalar.dl.ledger.proof.enabled=${proof}`,
         ...(proof ? ['scalar.dl.ledger.proof.private_key_path=/keys/private-key'] : []),
-        // ledgerAuditorEnabled: the Ledger waits for the Auditor's agreement (05-auditor).
+        // The Ledger waits for the Auditor's agreement (05-auditor); it requires proof (LedgerConfig).
         ...(c.auditor.enabled ? ['scalar.dl.ledger.auditor.enabled=true'] : []),
       ].join('\n') + '\n',
-      ...(proof ? keysVolume(LEDGER_KEYS) : {}),
     },
   }
+}
+
+/**
+ * What in the operator's config/ values would break the release the runbook renders: a volume or
+ * mount that takes the name or the path of the key Secret the chart mounts (the API server refuses
+ * duplicates), or settings the runbook computes and would silently override.
+ */
+export function valuesProblems(c: Config): ConfigProblem[] {
+  const file = valuesFile(c, 'server')
+  if (!fs.existsSync(file)) return []
+  let values: any
+  try {
+    values = readValues(file)
+  } catch (e) {
+    return [{ key: path.relative(process.cwd(), file), message: `is not valid YAML: ${(e as Error).message.split('\n')[0]}`, fix: 'fix the YAML syntax' }]
+  }
+  const app = c.scalardl.app
+  const keys = app === 'auditor' ? AUDITOR_KEYS : LEDGER_KEYS
+  const own = operatorVolumes(c)
+  const rel = path.relative(process.cwd(), file)
+  const problems: ConfigProblem[] = []
+  for (const v of own.volumes) if (v?.name === keys) problems.push({ key: `${rel}: ${app}.extraVolumes`, message: `has a volume named ${keys}, the name of the key Secret volume the chart mounts at /keys`, fix: `rename that volume (the runbook mounts ${keys} itself)` })
+  for (const m of own.mounts) {
+    if (m?.mountPath === '/keys' || String(m?.mountPath ?? '').startsWith('/keys/')) problems.push({ key: `${rel}: ${app}.extraVolumeMounts`, message: `mounts ${m.name} at ${m.mountPath}, where the chart mounts ${keys}`, fix: 'mount it under another path, e.g. /extra' })
+    if (m?.name === keys) problems.push({ key: `${rel}: ${app}.extraVolumeMounts`, message: `mounts a volume named ${keys}, which the runbook mounts at /keys itself`, fix: 'remove that mount' })
+  }
+  const computed = app === 'auditor' ? ['auditorProperties', 'existingSecret', 'secretName'] : ['ledgerProperties', 'existingSecret', 'secretName']
+  for (const k of computed) if (values?.[app]?.[k] !== undefined) problems.push({ key: `${rel}: ${app}.${k}`, message: 'is computed by the runbook, which would override it', fix: `remove ${app}.${k}; the runbook renders it from .env` })
+  return problems
 }
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v)

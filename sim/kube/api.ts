@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import YAML from 'yaml'
 import { applyDefaults } from './defaults.ts'
+import { validate } from './validation.ts'
 import { aggregatedDiscovery, AGGREGATED_CT, legacyApiVersions, legacyGroupList, legacyResourceList, openapiFor, openapiRoot } from './discovery.ts'
 import { jsonPatch, mergePatch, PatchError, serverSideApply, strategicMerge } from './patch.ts'
 import { decodeProtobuf, UnsupportedProtobuf } from './protobuf.ts'
@@ -218,7 +219,7 @@ export class ClusterApi {
     const o = this.store.mustGet(route.t, route.namespace, route.name!)
     if (route.sub === 'log') {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
-      return void res.end(`(simulated) ${o.metadata.name}: ${o.status?.phase ?? 'Pending'}\n`)
+      return void res.end(this.store.logs.get(`${o.metadata.namespace}/${o.metadata.name}`) ?? `(simulated) ${o.metadata.name}: ${o.status?.phase ?? 'Pending'}\n`)
     }
     if (route.sub === 'scale') return send(res, 200, scaleOf(o))
     if (accept.includes('as=Table')) return send(res, 200, toTable(route.t, [o], String(this.store.resourceVersion)), TABLE_CT)
@@ -276,6 +277,7 @@ export class ClusterApi {
       body.metadata.namespace = route.namespace ?? body.metadata.namespace ?? 'default'
     }
     applyDefaults(route.t.kind, body, undefined, this.store)
+    validate(route.t.kind, body)
     if (q.get('dryRun') === 'All') {
       if (this.store.get(route.t, body.metadata.namespace, body.metadata.name)) throw new ApiError(409, 'AlreadyExists', `${route.t.resource} "${body.metadata.name}" already exists`, { name: body.metadata.name, kind: route.t.resource })
       return send(res, 201, { ...body, apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1', kind: route.t.kind })
@@ -292,6 +294,7 @@ export class ClusterApi {
       else next.status = old.status
     }
     applyDefaults(route.t.kind, next, old, this.store)
+    if (route.sub !== 'status') validate(route.t.kind, next)
     if (route.t.kind === 'Job' && route.sub !== 'status') {
       for (const field of ['template', 'selector', 'completions'] as const) {
         if (JSON.stringify(next.spec?.[field]) !== JSON.stringify(old.spec?.[field])) {
@@ -320,6 +323,7 @@ export class ClusterApi {
       if (!old) {
         const created = { ...structuredClone(body), metadata: { ...(body.metadata ?? {}), name: route.name, ...(route.t.namespaced ? { namespace: route.namespace ?? 'default' } : {}) } }
         applyDefaults(route.t.kind, created, undefined, this.store)
+        validate(route.t.kind, created)
         if (q.get('dryRun') === 'All') return send(res, 201, created)
         const obj = this.store.create(route.t, created)
         this.applied.set(`${obj.metadata.uid}/${manager}`, structuredClone(body))

@@ -3,7 +3,9 @@
 // volumes, start-up delay), the cloud controller's load balancer hostname, and Endpoints.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { templateHash } from './defaults.ts'
+import { containerEnv, type Container } from './containers.ts'
 import { isRegisterCert, isSchemaLoader, runRegisterCert, runSchemaLoader, type RunResult } from './images.ts'
+import { serverKind, serverStartup } from './scalardl-server.ts'
 import { byResource } from './resources.ts'
 import { daemonFits, schedule } from './scheduler.ts'
 import { selectorMatches } from './selectors.ts'
@@ -20,12 +22,14 @@ export interface Knobs {
   failJobs: string
   /** Share of Kubernetes API requests answered with 503, 500 or a reset connection. */
   apiFaultRate: number
+  /** ID:SECRET of the only DynamoDB key Scalar DL may use; '' accepts any well-formed key (sim/kube/containers.ts). */
+  dbCredentials: string
 }
 
 /** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB's hostname ~30 s. */
 export const AWS_KUBE_MS = { podStartMs: 30_000, jobDurationMs: 60_000, lbDelayMs: 30_000 }
 
-export const DEFAULT_KNOBS: Knobs = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500, failJobs: '', apiFaultRate: 0 }
+export const DEFAULT_KNOBS: Knobs = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500, failJobs: '', apiFaultRate: 0, dbCredentials: '' }
 
 const T = {
   pods: byResource('', 'pods')!,
@@ -44,6 +48,24 @@ const T = {
 const owner = (o: Obj, controller = true) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid, controller, blockOwnerDeletion: true })
 const ownedBy = (o: Obj, parent: Obj) => (o.metadata.ownerReferences ?? []).some((r: { uid: string }) => r.uid === parent.metadata.uid)
 const suffix = () => randomBytes(3).toString('hex').slice(0, 5)
+/**
+ * kubernetes v1.32.0 pkg/controller/deployment/util/deployment_util.go ResolveFenceposts: maxSurge
+ * rounds up, maxUnavailable rounds down, and both 0 make maxUnavailable 1.
+ */
+export function fenceposts(d: Obj): { surge: number; unavailable: number } {
+  const desired = d.spec?.replicas ?? 1
+  if (d.spec?.strategy?.type === 'Recreate') return { surge: 0, unavailable: desired }
+  const ru = d.spec?.strategy?.rollingUpdate ?? {}
+  const scaled = (v: unknown, up: boolean) => {
+    if (typeof v === 'number') return v
+    const pct = Number(/^(\d+)%$/.exec(String(v ?? '25%'))?.[1] ?? 25)
+    return up ? Math.ceil((pct * desired) / 100) : Math.floor((pct * desired) / 100)
+  }
+  const surge = scaled(ru.maxSurge, true)
+  const unavailable = scaled(ru.maxUnavailable, false)
+  return surge === 0 && unavailable === 0 ? { surge, unavailable: 1 } : { surge, unavailable }
+}
+
 const isReady = (p: Obj) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
 
 export class Controllers {
@@ -145,51 +167,140 @@ export class Controllers {
   }
 
   // --- Deployments and ReplicaSets -------------------------------------------------------------
+  // kubernetes/kubernetes v1.32.0 pkg/controller/deployment: one ReplicaSet per pod template
+  // (label pod-template-hash), RollingUpdate bounded by maxSurge and maxUnavailable (rolling.go),
+  // Recreate scaling the old Pods away before the new ones (recreate.go).
 
-  private deployment(d: Obj): void {
+  private setsOf(d: Obj): { current?: Obj; old: Obj[]; hash: string } {
     const hash = templateHash(d.spec?.template)
     const sets = this.store.list(T.replicasets, d.metadata.namespace).filter((rs) => ownedBy(rs, d))
-    let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash)
+    const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash)
+    return { current, old: sets.filter((rs) => rs !== current).sort((x, y) => x.metadata.creationTimestamp.localeCompare(y.metadata.creationTimestamp)), hash }
+  }
+
+  private available(rs: Obj): number {
+    return this.podsOf(rs).filter(isReady).length
+  }
+
+  private scaleSet(rs: Obj, replicas: number): Obj {
+    if (rs.spec.replicas === replicas) return rs
+    return this.store.update(T.replicasets, { ...rs, spec: { ...rs.spec, replicas } })
+  }
+
+  private deployment(d: Obj): void {
+    const desired = d.spec?.replicas ?? 1
+    let { current, old, hash } = this.setsOf(d)
+    const recreate = d.spec?.strategy?.type === 'Recreate'
+    const { surge, unavailable } = fenceposts(d)
+    const oldTotal = old.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0)
+    if (recreate) {
+      // recreate.go: scale every old ReplicaSet to 0 and wait until their Pods are gone.
+      for (const rs of old) this.scaleSet(rs, 0)
+      if (old.some((rs) => this.podsOf(rs).some((p) => !['Succeeded', 'Failed'].includes(p.status?.phase)))) return
+    }
     if (!current) {
-      const revision = 1 + Math.max(0, ...sets.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)))
+      const revision = 1 + Math.max(0, ...[...old].map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)))
       const template = structuredClone(d.spec.template ?? {})
       template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash } }
+      // deployment_util.go NewRSNewReplicas: all at once without old Pods, else within maxSurge.
+      const start = recreate || !oldTotal ? desired : Math.max(0, Math.min(desired + surge - oldTotal, desired))
       current = this.store.create(T.replicasets, {
-        metadata: { name: `${d.metadata.name}-${hash}`, namespace: d.metadata.namespace, labels: template.metadata.labels, annotations: { 'deployment.kubernetes.io/revision': String(revision) }, ownerReferences: [owner(d)] },
-        spec: { replicas: d.spec.replicas ?? 1, selector: { matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } }, template },
+        metadata: { name: `${d.metadata.name}-${hash}`, namespace: d.metadata.namespace, labels: template.metadata.labels, annotations: { 'deployment.kubernetes.io/revision': String(revision), 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(desired + surge) }, ownerReferences: [owner(d)] },
+        spec: { replicas: start, selector: { matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } }, template },
       })
-    } else if (current.spec.replicas !== (d.spec.replicas ?? 1)) {
-      this.store.update(T.replicasets, { ...current, spec: { ...current.spec, replicas: d.spec.replicas ?? 1 } })
+      this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${current.metadata.name} from 0 to ${start}`)
     }
-    for (const rs of sets) if (rs !== current && rs.metadata.uid !== current.metadata.uid && rs.spec.replicas !== 0) this.store.update(T.replicasets, { ...rs, spec: { ...rs.spec, replicas: 0 } })
+    if (recreate || !old.some((rs) => rs.spec.replicas > 0)) {
+      this.scaleSet(current, desired)
+      return
+    }
+    // rolling.go reconcileNewReplicaSet: grow the new set while the total stays within desired + maxSurge.
+    const total = () => current!.spec.replicas + old.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0)
+    if (current.spec.replicas > desired) current = this.scaleSet(current, desired)
+    else if (total() < desired + surge) current = this.scaleSet(current, Math.min(current.spec.replicas + desired + surge - total(), desired))
+    // rolling.go reconcileOldReplicaSets: never below desired - maxUnavailable available Pods;
+    // unhealthy old Pods go first (cleanupUnhealthyReplicas), then available ones.
+    const minAvailable = desired - unavailable
+    const newUnavailable = current.spec.replicas - this.available(current)
+    let budget = total() - minAvailable - newUnavailable
+    if (budget <= 0) return
+    for (let i = 0; i < old.length && budget > 0; i++) {
+      const unhealthy = old[i]!.spec.replicas - this.available(old[i]!)
+      const cut = Math.min(unhealthy, budget)
+      if (cut > 0) {
+        old[i] = this.scaleSet(old[i]!, old[i]!.spec.replicas - cut)
+        budget -= cut
+      }
+    }
+    let spare = [current, ...old].reduce((n, rs) => n + this.available(rs), 0) - minAvailable
+    for (let i = 0; i < old.length && spare > 0; i++) {
+      const cut = Math.min(old[i]!.spec.replicas, spare)
+      if (cut > 0) {
+        old[i] = this.scaleSet(old[i]!, old[i]!.spec.replicas - cut)
+        this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled down replica set ${old[i]!.metadata.name} to ${old[i]!.spec.replicas}`)
+        spare -= cut
+      }
+    }
   }
 
   private replicaSet(rs: Obj): void {
     const pods = this.podsOf(rs).filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase))
     const want = rs.spec?.replicas ?? 1
     for (let i = pods.length; i < want; i++) this.newPod(rs, rs.spec.template, `${rs.metadata.name}-${suffix()}`)
-    // Scale down: unscheduled pods first, then the newest.
-    const extra = pods.sort((a, b) => Number(Boolean(a.spec?.nodeName)) - Number(Boolean(b.spec?.nodeName)) || b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp)).slice(0, Math.max(0, pods.length - want))
+    // Scale down (replica_set.go getPodsToDelete): unscheduled first, then not ready, then the newest.
+    const rank = (p: Obj) => (p.spec?.nodeName ? 2 : 0) + (isReady(p) ? 1 : 0)
+    const extra = pods.sort((a, b) => rank(a) - rank(b) || b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp)).slice(0, Math.max(0, pods.length - want))
     for (const p of extra) this.store.delete(T.pods, p.metadata.namespace, p.metadata.name)
   }
 
   private replicaSetStatus(rs: Obj): void {
-    const pods = this.podsOf(rs)
+    const pods = this.podsOf(rs).filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase))
     const ready = pods.filter(isReady).length
     const status = { replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation }
     if (JSON.stringify(status) !== JSON.stringify(rs.status)) this.setStatus(T.replicasets, rs, status)
   }
 
+  /**
+   * sync.go calculateStatus and progress.go syncRolloutStatus: counts over all the Deployment's
+   * ReplicaSets; Available when at least desired - maxUnavailable Pods are; Progressing until the
+   * new set is complete, ProgressDeadlineExceeded after progressDeadlineSeconds without progress.
+   */
   private deploymentStatus(d: Obj): void {
-    const hash = templateHash(d.spec?.template)
-    const sets = this.store.list(T.replicasets, d.metadata.namespace).filter((rs) => ownedBy(rs, d))
-    const pods = sets.flatMap((rs) => this.podsOf(rs))
-    const updated = pods.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash)
+    const { current, old } = this.setsOf(d)
+    const active = (rs?: Obj) => (rs ? this.podsOf(rs).filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase)) : [])
+    const pods = [current, ...old].flatMap((rs) => active(rs))
+    const updated = active(current)
     const ready = pods.filter(isReady).length
     const want = d.spec?.replicas ?? 1
-    const available = updated.filter(isReady).length
-    const complete = updated.length === want && available === want && pods.length === want
-    const cond = (type: string, ok: boolean, reason: string, message: string) => ({ type, status: ok ? 'True' : 'False', reason, message, lastUpdateTime: d.status?.conditions?.find((c: { type: string }) => c.type === type)?.lastUpdateTime ?? now(), lastTransitionTime: now() })
+    const { unavailable } = fenceposts(d)
+    const prev = (d.status ?? {}) as { updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; replicas?: number; observedGeneration?: number; conditions?: any[] }
+    const oldCount = pods.length - updated.length
+    const prevOld = (prev.replicas ?? 0) - (prev.updatedReplicas ?? 0)
+    const complete = updated.length === want && pods.length === want && ready === want
+    const rsName = current?.metadata.name ?? `${d.metadata.name}-${templateHash(d.spec?.template)}`
+    const prevProgressing = prev.conditions?.find((c: { type: string }) => c.type === 'Progressing')
+    const ts = now()
+    const newGeneration = prev.observedGeneration !== d.metadata.generation
+    const progressed = newGeneration || updated.length > (prev.updatedReplicas ?? 0) || ready > (prev.readyReplicas ?? 0) || oldCount < prevOld
+    let progressing: { status: string; reason: string; message: string; lastUpdateTime: string }
+    if (complete) progressing = { status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.`, lastUpdateTime: prevProgressing?.reason === 'NewReplicaSetAvailable' ? prevProgressing.lastUpdateTime : ts }
+    else if (progressed || !prevProgressing) progressing = { status: 'True', reason: newGeneration ? 'NewReplicaSetCreated' : 'ReplicaSetUpdated', message: newGeneration ? `Created new replica set "${rsName}"` : `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: ts }
+    else {
+      const since = Date.parse(prevProgressing.lastUpdateTime)
+      const deadline = (d.spec?.progressDeadlineSeconds ?? 600) * 1000
+      if (prevProgressing.reason !== 'ProgressDeadlineExceeded' && Date.now() - since >= deadline) {
+        progressing = { status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.`, lastUpdateTime: ts }
+        this.event(d, 'Warning', 'ProgressDeadlineExceeded', progressing.message)
+      } else {
+        progressing = { status: prevProgressing.status, reason: prevProgressing.reason, message: prevProgressing.message, lastUpdateTime: prevProgressing.lastUpdateTime }
+        if (prevProgressing.reason !== 'ProgressDeadlineExceeded') this.later(Math.max(0, since + deadline - Date.now()))
+      }
+    }
+    const availableOk = ready >= want - unavailable
+    const cond = (type: string, status: string, reason: string, message: string, lastUpdateTime: string) => {
+      const before = prev.conditions?.find((c: { type: string }) => c.type === type)
+      return { type, status, lastUpdateTime, lastTransitionTime: before?.status === status ? before.lastTransitionTime : ts, reason, message }
+    }
     const status: any = {
       observedGeneration: d.metadata.generation,
       replicas: pods.length,
@@ -198,11 +309,11 @@ export class Controllers {
       availableReplicas: ready,
       ...(pods.length - ready > 0 ? { unavailableReplicas: pods.length - ready } : {}),
       conditions: [
-        cond('Available', ready >= want, ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
-        cond('Progressing', true, complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', complete ? `ReplicaSet "${d.metadata.name}-${hash}" has successfully progressed.` : `ReplicaSet "${d.metadata.name}-${hash}" is progressing.`),
+        cond('Available', availableOk ? 'True' : 'False', availableOk ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', availableOk ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', ts),
+        cond('Progressing', progressing.status, progressing.reason, progressing.message, progressing.lastUpdateTime),
       ],
     }
-    const strip = (s: any) => JSON.stringify({ ...s, conditions: (s?.conditions ?? []).map((c: any) => [c.type, c.status, c.reason]) })
+    const strip = (x: any) => JSON.stringify({ ...x, conditions: (x?.conditions ?? []).map((c: any) => [c.type, c.status, c.reason]) })
     if (strip(status) !== strip(d.status)) this.setStatus(T.deployments, d, status)
   }
 
@@ -309,35 +420,55 @@ export class Controllers {
   private kubelet(pod: Obj): void {
     if (!pod.spec?.nodeName || ['Succeeded', 'Failed'].includes(pod.status?.phase)) return
     const ns = pod.metadata.namespace
-    const containers = (pod.spec.containers ?? []) as { name: string; image: string }[]
-    const waiting = (reason: string, message?: string) => containers.map((c) => ({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, ...(message ? { message } : {}) } } }))
+    const containers = (pod.spec.containers ?? []) as Container[]
+    const waiting = (reason: string, message?: string) => containers.map((c, i) => ({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: pod.status?.containerStatuses?.[i]?.restartCount ?? 0, started: false, state: { waiting: { reason, ...(message ? { message } : {}) } } }))
     const base = { ...pod.status, hostIP: this.nodeIp(pod.spec.nodeName), startTime: pod.status?.startTime ?? now(), qosClass: pod.status?.qosClass ?? 'BestEffort' }
     const scheduled = { type: 'PodScheduled', status: 'True', lastTransitionTime: now() }
+    const notReady = { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }
+    const uid = pod.metadata.uid
+    const isJobPod = (pod.metadata.ownerReferences ?? []).some((r: { kind: string }) => r.kind === 'Job')
+    const crashLooping = pod.status?.containerStatuses?.some((c: { state?: { waiting?: { reason?: string } } }) => c.state?.waiting?.reason === 'CrashLoopBackOff')
+    const running = pod.status?.phase === 'Running' && !crashLooping
 
-    const missingPull = ((pod.spec.imagePullSecrets ?? []) as { name: string }[]).find((s) => !this.store.get(T.secrets, ns, s.name))
-    if (missingPull) {
-      // The image cannot be pulled without its credentials: ErrImagePull, then ImagePullBackOff.
-      const prev = pod.status?.containerStatuses?.[0]?.state?.waiting?.reason
-      const reason = prev === 'ErrImagePull' || prev === 'ImagePullBackOff' ? 'ImagePullBackOff' : 'ErrImagePull'
-      const message = `Unable to retrieve some image pull secrets (${missingPull.name}); attempting to pull the image may not succeed.`
-      if (prev !== reason) {
-        this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }], containerStatuses: waiting(reason, reason === 'ImagePullBackOff' ? `Back-off pulling image "${containers[0]?.image}"` : message) })
-        this.event(pod, 'Warning', reason === 'ErrImagePull' ? 'Failed' : 'BackOff', reason === 'ErrImagePull' ? `Failed to pull image "${containers[0]?.image}": ${message}` : `Back-off pulling image "${containers[0]?.image}"`)
-        if (reason === 'ErrImagePull') this.later(Math.max(50, this.knobs.podStartMs))
-      }
+    if (running) {
+      if (isJobPod) this.finishJobPod(pod, containers, scheduled)
       return
     }
-    const envSecrets = ((pod.spec.containers ?? []) as { env?: { valueFrom?: { secretKeyRef?: { name: string; optional?: boolean } } }[]; envFrom?: { secretRef?: { name: string; optional?: boolean } }[] }[]).flatMap((c) => [
-      ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef).filter((r) => r && !r.optional),
-      ...(c.envFrom ?? []).map((e) => e.secretRef).filter((r) => r && !r.optional),
-    ]) as { name: string }[]
-    const missingEnv = envSecrets.find((r) => !this.store.get(T.secrets, ns, r.name))
-    if (missingEnv) {
-      if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason !== 'CreateContainerConfigError') {
-        this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }], containerStatuses: waiting('CreateContainerConfigError', `secret "${missingEnv.name}" not found`) })
-        this.event(pod, 'Warning', 'Failed', `Error: secret "${missingEnv.name}" not found`)
+    // Everything below happens when a container (re)starts: a running container keeps the
+    // environment, files and image it started with.
+    if (crashLooping) {
+      const at = this.due.get(uid) ?? 0
+      if (Date.now() < at) return this.later(at - Date.now())
+    } else {
+      // The pull secrets matter only when an image is pulled, before the containers first start
+      // (kubernetes v1.32.0 pkg/kubelet/kuberuntime/kuberuntime_container.go startContainer ->
+      // EnsureImageExists); IfNotPresent images are not pulled again on a restart.
+      const missingPull = ((pod.spec.imagePullSecrets ?? []) as { name: string }[]).find((s) => !this.store.get(T.secrets, ns, s.name))
+      if (missingPull) {
+        // The image cannot be pulled without its credentials: ErrImagePull, then ImagePullBackOff.
+        const prev = pod.status?.containerStatuses?.[0]?.state?.waiting?.reason
+        const reason = prev === 'ErrImagePull' || prev === 'ImagePullBackOff' ? 'ImagePullBackOff' : 'ErrImagePull'
+        const message = `Unable to retrieve some image pull secrets (${missingPull.name}); attempting to pull the image may not succeed.`
+        if (prev !== reason) {
+          this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting(reason, reason === 'ImagePullBackOff' ? `Back-off pulling image "${containers[0]?.image}"` : message) })
+          this.event(pod, 'Warning', reason === 'ErrImagePull' ? 'Failed' : 'BackOff', reason === 'ErrImagePull' ? `Failed to pull image "${containers[0]?.image}": ${message}` : `Back-off pulling image "${containers[0]?.image}"`)
+          if (reason === 'ErrImagePull') this.later(Math.max(50, this.knobs.podStartMs))
+        }
+        return
       }
-      return
+    }
+    // The environment is built at each container start (pkg/kubelet/kubelet_pods.go
+    // makeEnvironmentVariables): a missing Secret, or a missing key, is CreateContainerConfigError.
+    for (const c of containers) {
+      const built = containerEnv(pod, c, this.store)
+      if ('error' in built) {
+        const prev = pod.status?.containerStatuses?.[0]?.state?.waiting
+        if (prev?.reason !== 'CreateContainerConfigError' || prev?.message !== built.error) {
+          this.setStatus(T.pods, pod, { ...base, phase: crashLooping ? 'Running' : 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting('CreateContainerConfigError', built.error) })
+          this.event(pod, 'Warning', 'Failed', `Error: ${built.error}`)
+        }
+        return
+      }
     }
     const missingVolume = ((pod.spec.volumes ?? []) as { name: string; secret?: { secretName: string; optional?: boolean }; configMap?: { name: string; optional?: boolean } }[]).find(
       (v) => (v.secret && !v.secret.optional && !this.store.get(T.secrets, ns, v.secret.secretName)) || (v.configMap && !v.configMap.optional && !this.store.get(T.configmaps, ns, v.configMap.name)),
@@ -345,66 +476,94 @@ export class Controllers {
     if (missingVolume) {
       const what = missingVolume.secret ? `secret "${missingVolume.secret.secretName}"` : `configmap "${missingVolume.configMap!.name}"`
       if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason !== 'ContainerCreating') {
-        this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }], containerStatuses: waiting('ContainerCreating') })
+        this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting('ContainerCreating') })
         this.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${missingVolume.name}" : ${what} not found`)
       }
       return
     }
-    const uid = pod.metadata.uid
-    const isJobPod = (pod.metadata.ownerReferences ?? []).some((r: { kind: string }) => r.kind === 'Job')
-    if (pod.status?.phase !== 'Running') {
+    if (!crashLooping) {
       const at = this.due.get(uid) ?? Date.now() + this.knobs.podStartMs
       this.due.set(uid, at)
       if (Date.now() < at) {
         if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason !== 'ContainerCreating') {
-          this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }], containerStatuses: waiting('ContainerCreating') })
+          this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting('ContainerCreating') })
         }
         return this.later(at - Date.now())
       }
-      const started = now()
-      this.setStatus(T.pods, pod, {
-        ...base,
-        phase: 'Running',
-        podIP: pod.status?.podIP ?? this.podIp(base.hostIP),
-        conditions: [scheduled, { type: 'Initialized', status: 'True' }, { type: 'ContainersReady', status: 'True' }, { type: 'Ready', status: 'True', lastTransitionTime: started }],
-        containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${randomBytes(32).toString('hex')}`, containerID: `containerd://${randomBytes(32).toString('hex')}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: started } } })),
-      })
-      if (isJobPod) {
-        this.due.set(uid, Date.now() + this.knobs.jobDurationMs)
-        this.later(this.knobs.jobDurationMs)
-      } else this.due.delete(uid)
-      return
     }
+    // The Scalar DL servers check their configuration as they start (sim/kube/scalardl-server.ts).
+    const server = containers.map((c) => ({ c, kind: serverKind(c.image) })).find((x) => x.kind)
+    if (server) {
+      const startup = serverStartup(server.kind!, pod, server.c, this.store, this.knobs.dbCredentials)
+      this.store.logs.set(`${ns}/${pod.metadata.name}`, startup.log + '\n')
+      if (!startup.ok) return this.crashLoop(pod, base, scheduled, containers, startup.log)
+    }
+    const startedAt = now()
+    this.setStatus(T.pods, pod, {
+      ...base,
+      phase: 'Running',
+      podIP: pod.status?.podIP ?? this.podIp(base.hostIP),
+      conditions: [scheduled, { type: 'Initialized', status: 'True' }, { type: 'ContainersReady', status: 'True' }, { type: 'Ready', status: 'True', lastTransitionTime: startedAt }],
+      containerStatuses: containers.map((c, i) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${randomBytes(32).toString('hex')}`, containerID: `containerd://${randomBytes(32).toString('hex')}`, ready: true, started: true, restartCount: pod.status?.containerStatuses?.[i]?.restartCount ?? 0, state: { running: { startedAt } } })),
+    })
     if (isJobPod) {
-      const at = this.due.get(uid) ?? Date.now()
-      if (Date.now() < at) return this.later(at - Date.now())
-      const job = (pod.metadata.ownerReferences ?? []).find((r: { kind: string }) => r.kind === 'Job')
-      let fail = this.knobs.failJobs !== '' && new RegExp(this.knobs.failJobs).test(job?.name ?? '')
-      const image = isSchemaLoader(pod) ? runSchemaLoader : isRegisterCert(pod) ? runRegisterCert : undefined
-      if (!fail && image) {
-        const run = this.runs.get(uid)
-        if (!run) {
-          this.runs.set(uid, 'running')
-          void image(pod, this.store).then((r) => {
-            this.runs.set(uid, r)
-            this.kick()
-          })
-          return
-        }
-        if (run === 'running') return
-        fail = !run.ok
-        if (!run.ok) this.event(pod, 'Warning', 'BackOff', run.message)
-        this.runs.delete(uid)
+      this.due.set(uid, Date.now() + this.knobs.jobDurationMs)
+      this.later(this.knobs.jobDurationMs)
+    } else this.due.delete(uid)
+  }
+
+  /**
+   * A container that exits at start-up is restarted with a back-off of 10 s doubling to 5 min
+   * (kubernetes v1.32.0 pkg/kubelet/kubelet.go backOffPeriod, MaxContainerBackOff): the Pod stays
+   * Running but not Ready, its container waiting in CrashLoopBackOff with the last exit recorded.
+   */
+  private crashLoop(pod: Obj, base: any, scheduled: object, containers: Container[], log: string): void {
+    const restarts = (pod.status?.containerStatuses?.[0]?.restartCount ?? -1) + 1
+    const backoff = Math.min(10_000 * 2 ** Math.max(0, restarts - 1), 300_000)
+    const finishedAt = now()
+    this.setStatus(T.pods, pod, {
+      ...base,
+      phase: 'Running',
+      podIP: pod.status?.podIP ?? this.podIp(base.hostIP),
+      conditions: [scheduled, { type: 'Initialized', status: 'True' }, { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]` }],
+      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${'0'.repeat(64)}`, ready: false, started: false, restartCount: restarts, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }, lastState: { terminated: { exitCode: 1, reason: 'Error', message: log.slice(0, 1024), finishedAt } } })),
+    })
+    this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${containers[0]?.name} in pod ${pod.metadata.name}: ${log.slice(0, 300)}`)
+    this.due.set(pod.metadata.uid, Date.now() + backoff)
+    this.later(backoff)
+  }
+
+  private finishJobPod(pod: Obj, containers: Container[], scheduled: object): void {
+    const uid = pod.metadata.uid
+    const at = this.due.get(uid) ?? Date.now()
+    if (Date.now() < at) return this.later(at - Date.now())
+    const job = (pod.metadata.ownerReferences ?? []).find((r: { kind: string }) => r.kind === 'Job')
+    let fail = this.knobs.failJobs !== '' && new RegExp(this.knobs.failJobs).test(job?.name ?? '')
+    const image = isSchemaLoader(pod) ? (p: Obj, st: Store) => runSchemaLoader(p, st, this.knobs.dbCredentials) : isRegisterCert(pod) ? runRegisterCert : undefined
+    if (!fail && image) {
+      const run = this.runs.get(uid)
+      if (!run) {
+        this.runs.set(uid, 'running')
+        void image(pod, this.store).then((r) => {
+          this.runs.set(uid, r)
+          this.kick()
+        })
+        return
       }
-      this.due.delete(uid)
-      const finished = now()
-      this.setStatus(T.pods, pod, {
-        ...pod.status,
-        phase: fail ? 'Failed' : 'Succeeded',
-        conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'PodCompleted' }],
-        containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready: false, started: false, restartCount: 0, state: { terminated: { exitCode: fail ? 1 : 0, reason: fail ? 'Error' : 'Completed', finishedAt: finished } } })),
-      })
+      if (run === 'running') return
+      fail = !run.ok
+      this.store.logs.set(`${pod.metadata.namespace}/${pod.metadata.name}`, `${run.message}\n`)
+      if (!run.ok) this.event(pod, 'Warning', 'BackOff', run.message)
+      this.runs.delete(uid)
     }
+    this.due.delete(uid)
+    const finished = now()
+    this.setStatus(T.pods, pod, {
+      ...pod.status,
+      phase: fail ? 'Failed' : 'Succeeded',
+      conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'PodCompleted' }],
+      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready: false, started: false, restartCount: 0, state: { terminated: { exitCode: fail ? 1 : 0, reason: fail ? 'Error' : 'Completed', finishedAt: finished } } })),
+    })
   }
 
   private nodeIp(nodeName: string): string | undefined {

@@ -43,6 +43,9 @@ const knobs: Knobs = {
   lbDelayMs: Number(values['lb-delay-ms'] ?? (awsDelays ? AWS_KUBE_MS.lbDelayMs * scale : DEFAULT_KNOBS.lbDelayMs)),
   failJobs: values['fail-jobs'] ?? DEFAULT_KNOBS.failJobs,
   apiFaultRate: Number(values['api-faults'] ?? DEFAULT_KNOBS.apiFaultRate),
+  // The one DynamoDB key pair the simulated AWS accepts from Scalar DL (ID:SECRET), from the
+  // environment so that it is never on a command line; unset: any well-formed key.
+  dbCredentials: process.env.SIM_DB_CREDENTIALS ?? DEFAULT_KNOBS.dbCredentials,
 }
 const clusters = new Map<string, Cluster>()
 const feeds = new Map<string, CloudWatchFeed>()

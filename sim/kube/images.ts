@@ -3,9 +3,12 @@
 // namespace prefix, provisioned capacity, and point-in-time recovery, as the real loader does.
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb'
 import type { Obj, Store } from './store.ts'
+import { containerEnv, containerFiles, dockerize, dynamoCredentialsProblem, expand, scalarProperties, type Container } from './containers.ts'
 import { byResource } from './resources.ts'
 
 const CONFIGMAPS = byResource('', 'configmaps')!
+/** scalar-labs/scalardl v3.13.0 schema-loader/database.properties.tmpl (the image's own, comments dropped). */
+const SCHEMA_LOADER_TEMPLATE = ['contact_points', 'contact_port', 'username', 'password', 'storage'].map((p) => `scalar.db.${p}={{ default .Env.SCALAR_DB_${p.toUpperCase()} "" }}`).join('\n')
 
 export interface RunResult {
   ok: boolean
@@ -39,32 +42,52 @@ export function isSchemaLoader(pod: Obj): boolean {
   return (pod.spec?.containers ?? []).some((c: { image?: string }) => /schema-loader/.test(c.image ?? ''))
 }
 
-/** Runs the schema loader the pod describes; the tables end up in moto's DynamoDB. */
-export async function runSchemaLoader(pod: Obj, store: Store): Promise<RunResult> {
-  const c = (pod.spec.containers as { image: string; args?: string[]; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[]).find((x) => /schema-loader/.test(x.image))!
-  const args = c.args ?? []
-  const schemaType = c.env?.find((e) => e.name === 'SCHEMA_TYPE')?.value ?? 'ledger'
-  const arg = (flag: string) => {
-    const i = args.indexOf(flag)
+/**
+ * Runs the schema loader the pod describes, as its image does (scalar-labs/scalardl v3.13.0
+ * schema-loader/entrypoint.sh:4): dockerize renders /scalardl-schema-loader/database.properties.tmpl
+ * (the chart's mounted one, else the image's own: schema-loader/database.properties.tmpl) to
+ * /tmp/database.properties, then the loader runs with `-f ${SCHEMA_TYPE}-schema.json` and the args,
+ * whose `$(VAR)` the kubelet has expanded. ScalarDB reads the file with `${env:...}` substitution
+ * (helm-charts docs/use-secret-for-credentials.md:51-59, ScalarDB 3.8 or later). The tables end up
+ * in moto's DynamoDB, with the credentials checked as DynamoDB would.
+ */
+export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCredentials = ''): Promise<RunResult> {
+  const c = (pod.spec.containers as Container[]).find((x) => /schema-loader/.test(x.image))!
+  const built = containerEnv(pod, c, store)
+  if ('error' in built) return { ok: false, message: built.error }
+  const env = built.env
+  const args = (c.args ?? []).map((a) => expand(a, env))
+  const schemaType = env.SCHEMA_TYPE ?? 'ledger'
+  const arg = (...flags: string[]) => {
+    const i = args.findIndex((a) => flags.includes(a))
     return i >= 0 ? args[i + 1] : undefined
   }
   let storage = args.includes('--dynamo') ? 'dynamo' : args.includes('--cassandra') ? 'cassandra' : args.includes('--jdbc') ? 'jdbc' : args.includes('--cosmos') ? 'cosmos' : ''
   let region = arg('--region')
   let prefix = ''
   let endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
-  let ru = Number(arg('-r') ?? arg('--ru') ?? 10)
+  let user = arg('-u', '--user')
+  let password = arg('-p', '--password')
+  const ru = Number(arg('-r', '--ru') ?? 10)
   if (args.includes('--config')) {
-    const volume = (pod.spec.volumes ?? []).find((v: { configMap?: { name: string } }) => v.configMap)
-    const cm = volume ? store.get(CONFIGMAPS, pod.metadata.namespace, volume.configMap.name) : undefined
-    const props = properties(Object.values((cm?.data ?? {}) as Record<string, string>).join('\n'))
+    const files = containerFiles(pod, c, store)
+    const template = files['/scalardl-schema-loader/database.properties.tmpl'] ?? SCHEMA_LOADER_TEMPLATE
+    const rendered = dockerize(template, env)
+    if ('error' in rendered) return { ok: false, message: `dockerize: ${rendered.error}` }
+    if (arg('--config') !== '/tmp/database.properties') return { ok: false, message: `java.nio.file.NoSuchFileException: ${arg('--config')}` }
+    const props = scalarProperties(rendered.text, env, true)
     storage = props['scalar.db.storage'] ?? ''
     region = props['scalar.db.contact_points']
     prefix = props['scalar.db.dynamo.namespace.prefix'] ?? ''
     endpoint = props['scalar.db.dynamo.endpoint_override'] ?? endpoint
+    user = props['scalar.db.username']
+    password = props['scalar.db.password']
   }
   if (storage !== 'dynamo') return { ok: false, message: `(simulated schema loader) cannot reach the ${storage || 'configured'} database: only DynamoDB is simulated` }
-  if (!region) return { ok: false, message: '(simulated schema loader) no region: set schemaLoading.contactPoints to the AWS region' }
+  if (!region) return { ok: false, message: '(simulated schema loader) no region: set scalar.db.contact_points to the AWS region' }
   if (!endpoint) return { ok: false, message: '(simulated schema loader) no DynamoDB endpoint: the simulator was started without moto' }
+  const denied = dynamoCredentialsProblem(user, password, registeredDbCredentials)
+  if (denied) return { ok: false, message: `com.scalar.db.schemaloader.SchemaLoaderException: Creating the namespace failed. ${denied}` }
   const client = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' }, maxAttempts: 8 }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
   const coordinator = schemaType === 'ledger'
   const made: string[] = []
@@ -108,6 +131,29 @@ export function isRegisterCert(pod: Obj): boolean {
 }
 
 /**
+ * The client SDK the Job's script downloads and runs. scalar-labs/scalardl v3.13.0
+ * client/build.gradle:61-66,159-163,291-292: `scalardl-java-client-sdk-<v>.zip` holds one folder,
+ * `scalardl-java-client-sdk-<v>/`, with the tools in its `bin/` (Gradle's distribution layout);
+ * the release asset is on scalar-labs/scalardl's releases (.github/workflows/create-release-notes.yaml:66-77).
+ * A script that runs another path fails as `sh` would; so does one that downloads another URL.
+ */
+function sdkProblem(pod: Obj, c: Container, store: Store): string | undefined {
+  const script = [...(c.command ?? []), ...(c.args ?? [])].join(' ')
+  if (!/register-cert/.test(script)) return undefined
+  const built = containerEnv(pod, c, store)
+  const env = 'env' in built ? built.env : {}
+  const sh = (s: string) => s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_a, a?: string, b?: string) => env[(a ?? b)!] ?? '')
+  const version = env.SDK_VERSION ?? ''
+  const url = /https:\/\/\S+?\.zip/.exec(sh(script))?.[0]
+  const want = `https://github.com/scalar-labs/scalardl/releases/download/v${version}/scalardl-java-client-sdk-${version}.zip`
+  if (url && url !== want) return `curl: (22) The requested URL returned error: 404 (${url}; the ${version} SDK is published as ${want})`
+  const path = /(\S*)register-cert\b/.exec(sh(script).replace(/["']/g, ''))?.[1]
+  const real = `scalardl-java-client-sdk-${version}/bin/`
+  if (path !== undefined && path.replace(/^\.\//, '') !== real) return `sh: 1: cannot open ${path}register-cert: No such file (the archive has ${real}register-cert)`
+  return undefined
+}
+
+/**
  * register-cert as the Ledger and Auditor answer it: the certificate and key must be mounted where
  * the client properties say, the hosts must be set, and the certificate ends up in the servers'
  * certificate tables (scalar.certificate, and auditor.certificate with the Auditor enabled),
@@ -116,6 +162,8 @@ export function isRegisterCert(pod: Obj): boolean {
 export async function runRegisterCert(pod: Obj, store: Store): Promise<RunResult> {
   const c = (pod.spec.containers as { env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[]).find((x) => (x.env ?? []).some((e) => e.name === 'CLIENT_PROPERTIES'))!
   const props = properties(c.env!.find((e) => e.name === 'CLIENT_PROPERTIES')!.value ?? '')
+  const sdk = sdkProblem(pod, c as Container, store)
+  if (sdk) return { ok: false, message: sdk }
   const holder = props['scalar.dl.client.cert_holder_id']
   const version = Number(props['scalar.dl.client.cert_version'] ?? 1)
   if (!holder) return { ok: false, message: '(simulated register-cert) scalar.dl.client.cert_holder_id is not set' }

@@ -36,6 +36,8 @@ export class Store {
   private readonly objects = new Map<string, Obj>()
   readonly events: StoreEvent[] = []
   private readonly listeners = new Set<(e: StoreEvent) => void>()
+  /** What each Pod's container printed (`<namespace>/<pod>`), served as its log. */
+  readonly logs = new Map<string, string>()
 
   get resourceVersion(): number {
     return this.rv

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import YAML from 'yaml'
 import { mergeValues, parseSet, schemaErrors, type Chart, type ChartVersion } from './charts/common.ts'
+import { envoyValues } from './charts/envoy.ts'
 import { schemaLoading } from './charts/schema-loading.ts'
 import { scalardl, scalardlAudit } from './charts/scalardl.ts'
 import { CliFailure, Kube, KubeError, kubeconfigPath, main, serverOf, stateDir } from './common.ts'
@@ -201,9 +202,14 @@ async function upgrade(argv: string[]): Promise<void> {
   }
   for (const s of f.set ?? []) user = mergeValues(user, parseSet(s))
   for (const s of f['set-string'] ?? []) user = mergeValues(user, parseSet(s, true))
-  const errors = schemaErrors(chart.defaults(), user)
-  if (errors.length) throw new CliFailure(`values don't meet the specifications of the schema(s) in the following chart(s):\n${chart.name}:\n${errors.join('\n')}`)
   const values = mergeValues(chart.defaults(), user)
+  // helm/helm v3.16.4 pkg/chartutil/jsonschema.go ValidateAgainstSchema: the coalesced values
+  // against each chart's values.schema.json, the enabled envoy subchart's against its own.
+  const invalid = [
+    [chart.name, schemaErrors(chart.name, values)],
+    ...(values.envoy?.enabled ? [['envoy', schemaErrors('envoy', envoyValues(values))] as const] : []),
+  ].filter(([, e]) => e.length)
+  if (invalid.length) throw new CliFailure(`values don't meet the specifications of the schema(s) in the following chart(s):\n${invalid.map(([n, e]) => `${n}:\n${(e as string[]).join('\n')}`).join('\n')}`)
   const kube = kubeOf(f['kube-context'])
   if (!(await kube.get('Namespace', undefined, namespace))) {
     if (f['create-namespace']) await kube.ensureNamespace(namespace)
@@ -215,6 +221,8 @@ async function upgrade(argv: string[]): Promise<void> {
   const verb = installing && !last ? 'INSTALLATION' : 'UPGRADE'
   if (!last && !f.install) throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
   if (last && last.info.status.startsWith('pending-')) throw new CliFailure(`${verb} FAILED: another operation (install/upgrade/rollback) is in progress`)
+  const failed = chart.validate?.(values) // the chart's `fail` (templates/*/validate-values.yaml)
+  if (failed) throw new CliFailure(`${verb} FAILED: ${failed}`)
   const objects = chart.render(name, namespace, values, cv)
   const manifest = objects.map((o) => `---\n# Source: ${chart.name}/templates/${o.kind.toLowerCase()}.yaml\n${YAML.stringify(o)}`).join('')
   if (f['dry-run'] !== undefined) {
@@ -299,6 +307,15 @@ async function getValues(argv: string[]): Promise<void> {
   const r = await latest(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
   const v = f.all ? mergeValues(r.chart.values, r.config) : r.config
   process.stdout.write(f.output === 'json' ? JSON.stringify(v) + '\n' : `USER-SUPPLIED VALUES:\n${YAML.stringify(v)}`)
+}
+
+/** helm/helm v3.16.4 cmd/helm/get_manifest.go: the rendered manifest of the release's latest revision. */
+async function getManifest(argv: string[]): Promise<void> {
+  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, revision: { type: 'string' }, 'kube-context': { type: 'string' } } })
+  const past = await history(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
+  const r = f.revision ? past.find((x) => x.version === Number(f.revision)) : past.at(-1)
+  if (!r) throw new CliFailure('release: not found')
+  process.stdout.write(r.manifest)
 }
 
 async function uninstall(argv: string[]): Promise<void> {
@@ -429,7 +446,8 @@ await main(
         return status(rest)
       case 'get':
         if (rest[0] === 'values') return getValues(rest.slice(1))
-        throw new CliFailure(`unknown command "${rest[0]}" for "helm get" (simulated: values)`)
+        if (rest[0] === 'manifest') return getManifest(rest.slice(1))
+        throw new CliFailure(`unknown command "${rest[0]}" for "helm get" (simulated: values, manifest)`)
       case 'history':
       case 'hist':
         return historyCmd(rest)

@@ -11,6 +11,7 @@ import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
 import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { sampleLicence } from '../../sim/licence.ts'
 
 let sim: Sim
 let ec2: EC2Client
@@ -37,6 +38,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     LEDGER_CERTIFICATE_FILE: path.join(state, 'ledger-cert.pem'),
     AUDITOR_PRIVATE_KEY_FILE: path.join(state, 'auditor-key.pem'),
     AUDITOR_CERTIFICATE_FILE: path.join(state, 'auditor-cert.pem'),
+    ...sampleLicence(state),
     DYNAMODB_NAMESPACE_PREFIX: 'aud_',
     ...extra,
   }

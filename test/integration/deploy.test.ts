@@ -12,6 +12,7 @@ import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { sampleLicence } from '../../sim/licence.ts'
 
 let sim: Sim
 const state = tempDir('rb-deploy-')
@@ -34,6 +35,7 @@ const env = (): NodeJS.ProcessEnv => ({
   LEDGER_CERTIFICATE_FILE: path.join(state, 'ledger-cert.pem'),
   AUDITOR_PRIVATE_KEY_FILE: path.join(state, 'auditor-key.pem'),
   AUDITOR_CERTIFICATE_FILE: path.join(state, 'auditor-cert.pem'),
+  ...sampleLicence(state),
   DYNAMODB_NAMESPACE_PREFIX: 'dep_',
 })
 
