@@ -251,7 +251,22 @@ const schema = z.object({
   AUDITOR_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl-audit'),
   AUDIT_SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-audit-schema'),
   SCALARDL_CLIENT_SDK_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.13.0').default('3.13.0'),
-  SCALARDL_AUDITOR_LICENSE_KEY: z.string().trim().refine((v) => !/[\r\n]/.test(v), 'holds a line break').optional(),
+  SCALARDL_AUDITOR_LICENSE_KEY: z
+    .string()
+    .trim()
+    .superRefine((v, ctx) => {
+      // The JSON Scalar issues (docs-scalardl docs/scalar-licensing/trial.mdx); the value is never echoed.
+      let licence: { product_name?: unknown; license_type?: unknown } | undefined
+      try {
+        licence = JSON.parse(v)
+      } catch {
+        licence = undefined
+      }
+      if (!licence || typeof licence !== 'object') ctx.addIssue({ code: 'custom', message: 'is not a licence key (the JSON text Scalar issues, in single quotes in .env)' })
+      else if (licence.product_name !== 'ScalarDL Auditor') ctx.addIssue({ code: 'custom', message: `is a licence for ${JSON.stringify(licence.product_name ?? 'no product')}, not for ScalarDL Auditor` })
+      else if (!/^(enterprise|trial)$/i.test(String(licence.license_type ?? ''))) ctx.addIssue({ code: 'custom', message: 'is neither an ENTERPRISE nor a TRIAL licence' })
+    })
+    .optional(),
   SCALARDL_AUDITOR_LICENSE_CERT_FILE: filePath,
   LOCK_LEASE_SECONDS: int(10, 3600).default(120),
   KUBECTL: tool('kubectl'),

@@ -47,18 +47,8 @@ const TRIAL_DOC = 'https://scalardl.scalar-labs.com/docs/latest/scalar-licensing
 export function licenceProblems(config: Config): ConfigProblem[] {
   const { key, certFile } = config.auditor.license
   const problems: ConfigProblem[] = []
+  // Its format is checked with the configuration (lib/config.ts); here, that there is one.
   if (!key) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: 'is required: ScalarDL Auditor is ScalarDL Enterprise and does not start without a licence key', fix: `set it in .env (mode 600), in single quotes; for an evaluation use Scalar's trial key: ${TRIAL_DOC}` })
-  else {
-    let licence: { product_name?: unknown; license_type?: unknown } | undefined
-    try {
-      licence = JSON.parse(key)
-    } catch {
-      licence = undefined
-    }
-    if (!licence || typeof licence !== 'object') problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: 'is not a licence key (the JSON text Scalar issues)', fix: `paste the whole key, in single quotes; see ${TRIAL_DOC}` })
-    else if (licence.product_name !== 'ScalarDL Auditor') problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: `is a licence for ${JSON.stringify(licence.product_name ?? 'no product')}, not for ScalarDL Auditor`, fix: 'use the key issued for ScalarDL Auditor' })
-    else if (!/^(enterprise|trial)$/i.test(String(licence.license_type ?? ''))) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_KEY', message: 'is neither an ENTERPRISE nor a TRIAL licence', fix: 'use an enterprise or trial key from Scalar' })
-  }
   if (!certFile) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_CERT_FILE', message: 'is required: the certificate that checks the licence key', fix: `save the certificate from Scalar's licensing page (trial or commercial) as a PEM file and point SCALARDL_AUDITOR_LICENSE_CERT_FILE at it; see ${TRIAL_DOC}` })
   else if (!fs.existsSync(certFile)) problems.push({ key: 'SCALARDL_AUDITOR_LICENSE_CERT_FILE', message: `${certFile} does not exist`, fix: `save the licence check certificate there (PEM); see ${TRIAL_DOC}` })
   else {

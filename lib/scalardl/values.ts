@@ -72,14 +72,16 @@ export function rolloutStrategy(replicas: number): { type: 'RollingUpdate'; roll
 type Volume = { name: string; mountPath?: string }
 
 /** The operator's extra volumes and mounts of the server in config/ (kept by the charts beside the runbook's). */
-function operatorVolumes(c: Config): { volumes: Volume[]; mounts: Volume[] } {
-  const app = c.scalardl.app
-  const v = readValues(valuesFile(c, 'server'))?.[app] ?? {}
+function operatorVolumes(c: Config, operator: any): { volumes: Volume[]; mounts: Volume[] } {
+  const v = operator?.[c.scalardl.app] ?? {}
   return { volumes: Array.isArray(v.extraVolumes) ? v.extraVolumes : [], mounts: Array.isArray(v.extraVolumeMounts) ? v.extraVolumeMounts : [] }
 }
 
+/** The operator's values file of the view's server chart (config/), parsed; {} when absent. */
+export const operatorValues = (c: Config): any => (fs.existsSync(valuesFile(c, 'server')) ? readValues(valuesFile(c, 'server')) : {})
+
 /** The Ledger's (scalardl) or the Auditor's (scalardl-audit) overrides. */
-export function serverOverrides(c: Config, live: LiveInputs): any {
+export function serverOverrides(c: Config, live: LiveInputs, operator: any = operatorValues(c)): any {
   const chart = serverChart(c)
   const placement = { nodeSelector: { [POOL_LABEL.key]: POOL_LABEL.value }, tolerations: [toleration] }
   const strategy = rolloutStrategy(live.poolNodes)
@@ -92,7 +94,7 @@ export function serverOverrides(c: Config, live: LiveInputs): any {
     // The chart mounts auditor-keys at /keys itself, unless extraVolumes (the volume) or
     // extraVolumeMounts (the mount) is set (scalardl-audit-2.12.0 templates/auditor/deployment.yaml:44-48,93-97):
     // then the runbook adds its own beside the operator's, since a list in the overrides replaces theirs.
-    const own = operatorVolumes(c)
+    const own = operatorVolumes(c, operator)
     return {
       envoy,
       auditor: {
@@ -140,19 +142,17 @@ export function serverOverrides(c: Config, live: LiveInputs): any {
  * mount that takes the name or the path of the key Secret the chart mounts (the API server refuses
  * duplicates), or settings the runbook computes and would silently override.
  */
-export function valuesProblems(c: Config): ConfigProblem[] {
-  const file = valuesFile(c, 'server')
-  if (!fs.existsSync(file)) return []
+export function valuesProblems(c: Config, read: () => any = () => operatorValues(c)): ConfigProblem[] {
+  const rel = path.relative(process.cwd(), valuesFile(c, 'server'))
   let values: any
   try {
-    values = readValues(file)
+    values = read()
   } catch (e) {
-    return [{ key: path.relative(process.cwd(), file), message: `is not valid YAML: ${(e as Error).message.split('\n')[0]}`, fix: 'fix the YAML syntax' }]
+    return [{ key: rel, message: `is not valid YAML: ${(e as Error).message.split('\n')[0]}`, fix: 'fix the YAML syntax' }]
   }
   const app = c.scalardl.app
   const keys = app === 'auditor' ? AUDITOR_KEYS : LEDGER_KEYS
-  const own = operatorVolumes(c)
-  const rel = path.relative(process.cwd(), file)
+  const own = operatorVolumes(c, values)
   const problems: ConfigProblem[] = []
   for (const v of own.volumes) if (v?.name === keys) problems.push({ key: `${rel}: ${app}.extraVolumes`, message: `has a volume named ${keys}, the name of the key Secret volume the chart mounts at /keys`, fix: `rename that volume (the runbook mounts ${keys} itself)` })
   for (const m of own.mounts) {

@@ -57,6 +57,8 @@ const CORPUS: Record<string, { values: string[]; with?: Record<string, string> }
   AUDITOR_RELEASE: { values: ['Audit', 'audit_release'] },
   AUDIT_SCHEMA_RELEASE: { values: ['Load-Audit', 'load audit'] },
   SCALARDL_CLIENT_SDK_VERSION: { values: ['3', 'v3.13.0'] },
+  SCALARDL_AUDITOR_LICENSE_KEY: { values: ['not-json', '{"product_name":"ScalarDL Ledger","license_type":"trial"}', '{"product_name":"ScalarDL Auditor","license_type":"community"}'] },
+  SCALARDL_AUDITOR_LICENSE_CERT_FILE: { values: ['c\n.pem', 'c\0d'] },
   LOCK_LEASE_SECONDS: { values: ['5', '3601', 'forever'] },
   KUBECTL: { values: ['kubectl --context x', 'kubectl;rm'] },
   HELM: { values: ['helm 3', '$(helm)'] },
@@ -86,7 +88,7 @@ describe('bad-input corpus', () => {
         const mine = p.find((x) => x.key === key)
         assert.ok(mine, `${key}=${JSON.stringify(value)} was accepted (problems: ${JSON.stringify(p)})`)
         assert.ok(mine.fix.length > 10, `${key}: no fix`)
-        if (/TOKEN|PASSWORD/.test(key)) assert.ok(!mine.message.includes(value), `${key}: the secret was echoed`)
+        if (/TOKEN|PASSWORD|LICENSE_KEY/.test(key)) assert.ok(!mine.message.includes(value), `${key}: the secret was echoed`)
       }
     })
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { fullname, mergeValues, parseSet, schemaErrors } from '../../sim/standins/charts/common.ts'
+import { envoyValues } from '../../sim/standins/charts/envoy.ts'
 import { scalardl } from '../../sim/standins/charts/scalardl.ts'
 import { tablesFor } from '../../sim/kube/images.ts'
 
@@ -16,14 +17,20 @@ describe('simulated charts: values and names', () => {
     const set = parseSet('ledger.replicaCount=5')
     assert.deepEqual([file1, file2, set].reduce(mergeValues, {}), { ledger: { replicaCount: 5, tolerations: [{ key: 'b' }] } })
   })
-  test('type errors are reported as the charts\' schemas would; unknown keys pass', () => {
-    const d = scalardl.defaults()
-    assert.deepEqual(schemaErrors(d, { ledger: { replicaCount: '3', scalarLedgerConfiguration: { ledgerProofEnabled: 'yes' } }, envoy: { tolerations: {} } }).sort(), [
-      '- envoy.tolerations: Invalid type. Expected: array, given: object',
+  test('type errors are reported as the charts\' values.schema.json would, for every typed key; unknown keys pass', () => {
+    const values = mergeValues(scalardl.defaults(), { ledger: { replicaCount: '3', scalarLedgerConfiguration: { ledgerProofEnabled: 'yes' }, strategy: { rollingUpdate: { maxSurge: 0 } } }, envoy: { image: { version: 1 } } })
+    assert.deepEqual(schemaErrors('scalardl', values).sort(), [
+      '- envoy.image.version: Invalid type. Expected: string, given: integer',
       '- ledger.replicaCount: Invalid type. Expected: integer, given: string',
       '- ledger.scalarLedgerConfiguration.ledgerProofEnabled: Invalid type. Expected: boolean, given: string',
+      '- ledger.strategy.rollingUpdate.maxSurge: Invalid type. Expected: string, given: integer',
     ])
-    assert.deepEqual(schemaErrors(d, { ledger: { somethingNew: 1 } }), [])
+    // The envoy subchart's own schema types keys the parent's does not (strategy, tolerations).
+    assert.deepEqual(schemaErrors('envoy', envoyValues({ envoy: { strategy: { rollingUpdate: { maxUnavailable: 1 } }, tolerations: {} } })).sort(), [
+      '- strategy.rollingUpdate.maxUnavailable: Invalid type. Expected: string, given: integer',
+      '- tolerations: Invalid type. Expected: array, given: object',
+    ])
+    assert.deepEqual(schemaErrors('scalardl', mergeValues(scalardl.defaults(), { ledger: { somethingNew: 1 } })), [])
   })
   test('fullname: the release name when it contains the chart name, else <release>-<chart>', () => {
     assert.equal(fullname('my-release-scalardl', 'scalardl', {}), 'my-release-scalardl')
