@@ -329,7 +329,7 @@ interface Readiness {
  * envoy has its load balancer. A server that crashes at start, or a rollout past its deadline,
  * fails the wait at once with the cause.
  */
-async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<Readiness> {
+async function deploymentsReady(ctx: TaskContext, s: ScalarState, since = 0): Promise<Readiness> {
   const c = ctx.config.scalardl
   const k = kubectlFor(ctx)
   const selector = `app.kubernetes.io/instance=${c.release}`
@@ -353,7 +353,9 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<Readi
     const problems = mine.map((p) => ({ p, problem: podProblem(p) })).filter((x) => x.problem)
     const why = problems.slice(0, 2).map((x) => `${x.p.metadata.name} ${x.problem!.reason}`)
     parts.push(`${app} ${r.status}, ${ready.length}/${s.poolNodes} ready on ${nodes.size} node(s)${why.length ? ` (${why.join('; ')})` : ''}`)
-    const crashing = problems.find((x) => x.problem!.crash && ((x.p.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0 || x.problem!.reason.startsWith('CreateContainerConfigError')))
+    // A crash (or a missing variable) of this run: one from before it may be fixed by what it changed.
+    const recent = (p: KubeObject) => Date.parse(p.status?.containerStatuses?.[0]?.lastState?.terminated?.finishedAt ?? (p.metadata as { creationTimestamp?: string }).creationTimestamp ?? '') >= Math.floor(since / 1000) * 1000
+    const crashing = since ? problems.find((x) => x.problem!.crash && recent(x.p)) : undefined
     if (!failed && crashing) {
       const log = (await k.exec(['logs', crashing.p.metadata.name, '-n', ns(ctx), '--tail=5'])).stdout.trim()
       failed = `Pod ${crashing.p.metadata.name} ${crashing.problem!.reason}${log ? `; its log: ${log.split('\n').slice(-3).join(' | ')}` : ''}`
@@ -363,6 +365,14 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState): Promise<Readi
   if (!hostname) ok = false
   parts.push(`envoy EXTERNAL-IP ${hostname ?? '<pending>'}`)
   return { ok, status: parts.join(', '), hostname, failed: ok ? undefined : failed }
+}
+
+/** Deletes the release's Pods that wait in CrashLoopBackOff or CreateContainerConfigError (their ReplicaSets start new ones). */
+async function restartCrashing(ctx: TaskContext): Promise<void> {
+  const k = kubectlFor(ctx)
+  const pods = await k.list('pods', { namespace: ns(ctx), selector: `app.kubernetes.io/instance=${ctx.config.scalardl.release}` })
+  const crashing = pods.filter((p) => podProblem(p)?.crash).map((p) => p.metadata.name)
+  if (crashing.length) await k.run(['delete', 'pod', ...crashing, '-n', ns(ctx), '--wait=false'])
 }
 
 export const ledgerReleaseTask = () => serverReleaseTask('Scalar DL Ledger and Envoy release deployed and ready')
@@ -389,9 +399,13 @@ function serverReleaseTask(title: string): Task<ScalarState> {
       const c = ctx.config.scalardl
       const { release, drift, settled } = await driftBeforeChange(ctx, c.release, 'server', reading.take())
       const current = !drift
+      const since = Date.now()
+      // Pods that crash-loop on what this run may have fixed (a Secret) start again at once,
+      // instead of after the kubelet's back-off (up to 5 min); they serve nothing meanwhile.
+      if (current) await restartCrashing(ctx)
       if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
       const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get pods -o wide, kubectl describe pod and kubectl logs show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), CrashLoopBackOff (the server's configuration or database credentials), Pending (taint, label, node count); fix the cause and rerun` }, async () => {
-        const x = await deploymentsReady(ctx, s)
+        const x = await deploymentsReady(ctx, s, since)
         return { done: x.ok, status: x.status, value: x, failed: x.failed }
       })
       s.envoyHostname = r?.hostname

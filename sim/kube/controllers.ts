@@ -514,7 +514,8 @@ export class Controllers {
 
   /**
    * A container that exits at start-up is restarted with a back-off of 10 s doubling to 5 min
-   * (kubernetes v1.32.0 pkg/kubelet/kubelet.go backOffPeriod, MaxContainerBackOff): the Pod stays
+   * (kubernetes v1.32 pkg/kubelet/kubelet.go containerBackOffPeriod, MaxContainerBackOff = 300 s
+   * in pkg/kubelet/apis/config/v1beta1/defaults.go): the Pod stays
    * Running but not Ready, its container waiting in CrashLoopBackOff with the last exit recorded.
    */
   private crashLoop(pod: Obj, base: any, scheduled: object, containers: Container[], log: string): void {
@@ -526,7 +527,7 @@ export class Controllers {
       phase: 'Running',
       podIP: pod.status?.podIP ?? this.podIp(base.hostIP),
       conditions: [scheduled, { type: 'Initialized', status: 'True' }, { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]` }],
-      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${'0'.repeat(64)}`, ready: false, started: false, restartCount: restarts, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }, lastState: { terminated: { exitCode: 1, reason: 'Error', message: log.slice(0, 1024), finishedAt } } })),
+      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${'0'.repeat(64)}`, ready: false, started: false, restartCount: restarts, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }, lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt } } })), // no message: a JVM writes no /dev/termination-log; `kubectl logs` has it
     })
     this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${containers[0]?.name} in pod ${pod.metadata.name}: ${log.slice(0, 300)}`)
     this.due.set(pod.metadata.uid, Date.now() + backoff)

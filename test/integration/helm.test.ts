@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import YAML from 'yaml'
 import { DescribeContinuousBackupsCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { stopSim, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
 
@@ -70,7 +71,10 @@ describe('helm stand-in', () => {
   })
 
   test('schema-loading: the Job has no toleration, so it waits on an all-tainted cluster; on an untainted node it loads the tables into DynamoDB', async () => {
-    const file = values('schema.yaml', `schemaLoading:\n  schemaType: ledger\n  databaseProperties: |\n    scalar.db.storage=dynamo\n    scalar.db.contact_points=ap-northeast-1\n    scalar.db.dynamo.namespace.prefix=prod_\n`)
+    // Credentials as Scalar's docs pass them: a Secret whose keys are variables, given by secretName
+    // (envFrom), named in the properties in the dockerize syntax the loader's entrypoint renders.
+    await kubectl(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-creds' }, stringData: { SCALAR_DB_USERNAME: 'AKIAHELMTEST00000000', SCALAR_DB_PASSWORD: 'helm-test-secret', 'db-username': 'AKIAHELMTEST00000000', 'db-password': 'helm-test-secret' } }))
+    const file = values('schema.yaml', `schemaLoading:\n  schemaType: ledger\n  existingSecret: db-creds\n  secretName: db-creds\n  databaseProperties: |\n    scalar.db.storage=dynamo\n    scalar.db.contact_points=ap-northeast-1\n    scalar.db.username={{ default .Env.SCALAR_DB_USERNAME "" }}\n    scalar.db.password={{ default .Env.SCALAR_DB_PASSWORD "" }}\n    scalar.db.dynamo.namespace.prefix=prod_\n`)
     const stuck = await helm(['upgrade', '--install', 'load-schema', 'scalar-labs/schema-loading', '--version', '2.14.0', '-f', file, '--wait', '--wait-for-jobs', '--timeout', '2s'])
     assert.equal(stuck.code, 1)
     assert.match(stuck.stderr, /Error: INSTALLATION FAILED: context deadline exceeded/)
@@ -112,6 +116,8 @@ ledger:
   scalarLedgerConfiguration:
     dbStorage: dynamo
     dbContactPoints: ap-northeast-1
+    dbUsername: AKIAHELMTEST00000000
+    dbPassword: helm-test-secret
     ledgerProofEnabled: true
 `)
     const noPull = await helm(['upgrade', '--install', 'my-release-scalardl', 'scalar-labs/scalardl', '--version', '4.12.0', '-f', file, '--wait', '--timeout', '2s'])
@@ -138,8 +144,10 @@ ledger:
     const headless = JSON.parse(await kubectl(['get', 'svc', 'my-release-scalardl-headless', '-o', 'json']))
     assert.equal(headless.spec.clusterIP, 'None')
     const props = JSON.parse(await kubectl(['get', 'cm', 'my-release-scalardl-ledger-properties', '-o', 'json'])).data['ledger.properties.tmpl']
-    assert.match(props, /scalar\.dl\.ledger\.proof\.enabled=true/)
-    assert.match(props, /scalar\.dl\.ledger\.proof\.private_key_path=\/keys\/private-key/)
+    // The chart's default properties: a dockerize template over the HELM_* variables it sets.
+    assert.match(props, /^scalar\.dl\.ledger\.proof\.enabled=\{\{ default \.Env\.HELM_SCALAR_DL_LEDGER_PROOF_ENABLED "" \}\}$/m)
+    const env = pods[0].spec.containers[0].env
+    assert.deepEqual(env.find((e: any) => e.name === 'HELM_SCALAR_DL_LEDGER_PROOF_PRIVATE_KEY_PATH'), { name: 'HELM_SCALAR_DL_LEDGER_PROOF_PRIVATE_KEY_PATH', value: '/keys/private-key' })
     const status = JSON.parse((await helm(['status', 'my-release-scalardl', '-o', 'json'])).stdout)
     assert.equal(status.info.status, 'deployed')
     assert.equal(status.version, 2)
@@ -158,7 +166,8 @@ ledger:
     const svc = JSON.parse(await kubectl(['get', 'svc', 'my-release-scalar-audit-scalardl-audit-envoy', '-o', 'json']))
     assert.deepEqual(svc.spec.ports.map((p: any) => p.port), [40051, 40052])
     const headless = JSON.parse(await kubectl(['get', 'svc', 'my-release-scalar-audit-scalardl-audit-headless', '-o', 'json']))
-    assert.deepEqual(headless.spec.ports.map((p: any) => p.port), [40051, 40052, 40053])
+    // The chart ranges over auditor.service.ports: Go visits map keys in sorted order.
+    assert.deepEqual(headless.spec.ports.map((p: any) => [p.name, p.port]), [['scalardl-auditor', 40051], ['scalardl-auditor-admin', 40053], ['scalardl-auditor-priv', 40052]])
   })
 
   test('a helm killed mid-upgrade leaves the release pending-upgrade: upgrade refuses, history shows it, rollback settles it', async () => {

@@ -98,7 +98,8 @@ describe('04-scalardl against the simulator', () => {
     const keys = await secret('ledger-keys')
     assert.equal(Buffer.from(keys.data['private-key'], 'base64').toString(), fs.readFileSync(env.LEDGER_PRIVATE_KEY_FILE!, 'utf8'))
     const db = await secret('my-release-scalardl-db-credentials')
-    assert.deepEqual(Object.keys(db.data).sort(), ['db-password', 'db-username'])
+    // db-username/db-password for the charts' existingSecret, SCALAR_DB_* for envFrom (secretName).
+    assert.deepEqual(Object.keys(db.data).sort(), ['SCALAR_DB_PASSWORD', 'SCALAR_DB_USERNAME', 'db-password', 'db-username'])
     const releases = JSON.parse(await k(['get', 'secrets', '-l', 'owner=helm,status=deployed', '-o', 'json'])).items.map((s: any) => s.metadata.labels.name).sort()
     assert.deepEqual(releases, ['load-schema', 'my-release-scalardl'])
     const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
@@ -125,6 +126,41 @@ describe('04-scalardl against the simulator', () => {
     const calls = argv().slice(before)
     assert.ok(calls.some((a) => /^helm .*\blist\b/.test(a)), 'the rerun did consult helm')
     assert.ok(!calls.some((a) => /^helm .*\b(upgrade|install|uninstall)\b|^eksctl create/.test(a)), calls.join('\n'))
+  })
+
+  test('changed by hand: the envoy scaled to 1 and its metrics Service deleted; the rerun repairs both and says so', async () => {
+    await k(['scale', 'deployment', 'my-release-scalardl-envoy', '--replicas=1'])
+    await k(['delete', 'service', 'my-release-scalardl-envoy-metrics'])
+    const r = await step('runbooks/04-scalardl.ts')
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.status, 'changed')
+    const t = r.json.tasks.find((x: any) => /^Scalar DL Ledger and Envoy release/.test(x.title))
+    assert.equal(t.status, 'changed')
+    assert.equal(JSON.parse(await k(['get', 'deployment', 'my-release-scalardl-envoy', '-o', 'json'])).spec.replicas, 3)
+    assert.equal((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'service', 'my-release-scalardl-envoy-metrics'])).code, 0, 'the Service is back')
+    assert.equal((await pods('envoy')).filter((p) => p.status.phase === 'Running').length, 3)
+    assert.equal((await step('runbooks/04-scalardl.ts')).json.status, 'ok', 'then nothing to do')
+  })
+
+  test('database credentials DynamoDB does not accept: the Ledger crash-loops and 04 says why; accepted again, the rerun restarts it', async () => {
+    process.env.SIM_DB_CREDENTIALS = 'AKIAOTHERKEY00000000:another-secret'
+    assert.equal(sim.cli('knobs', '--db-credentials-from-env').code, 0)
+    try {
+      await k(['delete', 'pod', '-l', 'app.kubernetes.io/app=ledger'])
+      const r = await step('runbooks/04-scalardl.ts')
+      assert.equal(r.code, 1)
+      const t = r.json.tasks.find((x: any) => /^Scalar DL Ledger and Envoy release/.test(x.title))
+      assert.equal(t.status, 'failed')
+      assert.match(t.detail, /CrashLoopBackOff.*UnrecognizedClientException/)
+    } finally {
+      process.env.SIM_DB_CREDENTIALS = `${env.SCALARDL_DB_USERNAME}:${DB_SECRET}`
+      assert.equal(sim.cli('knobs', '--db-credentials-from-env').code, 0)
+      delete process.env.SIM_DB_CREDENTIALS
+    }
+    const ok = await step('runbooks/04-scalardl.ts')
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal((await pods('ledger')).filter((p) => p.status.containerStatuses?.[0]?.ready).length, 3)
+    assert.equal(sim.cli('knobs', '--db-credentials-from-env').code, 0, 'back to any well-formed key')
   })
 
   test('ledger-keys removed by hand: the rerun restores it and the Ledger Pods recover', async () => {
@@ -163,8 +199,14 @@ describe('04-scalardl against the simulator', () => {
     assert.match(t.detail, /the Job failed: .*(Error|BackoffLimitExceeded)/)
     assert.match(t.detail, /kubectl logs job\/load-schema-schema-loading/)
     assert.equal(sim.cli('knobs', '--fail-jobs', '').code, 0)
+    const before = new Set((await pods('ledger')).map((p) => p.metadata.labels['pod-template-hash']))
     const ok = await step('runbooks/04-scalardl.ts', [], { DYNAMODB_NAMESPACE_PREFIX: 'dl2_', NODE_COUNT: '4' })
     assert.equal(ok.code, 0, ok.stderr)
+    // The prefix is in the Ledger's properties: checksum/config changed, and every Pod rolled.
+    const rolled = await pods('ledger')
+    assert.equal(rolled.length, 4)
+    assert.equal(new Set(rolled.map((p) => p.metadata.labels['pod-template-hash'])).size, 1)
+    assert.ok(!before.has(rolled[0].metadata.labels['pod-template-hash']), 'every Ledger Pod on the new template')
     assert.match(ok.json.tasks.find((x: any) => /^Schema loaded/.test(x.title)).detail, /reinstalled/)
   })
 
