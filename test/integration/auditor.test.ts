@@ -17,6 +17,7 @@ let sim: Sim
 let ec2: EC2Client
 const cfg = () => ({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
 const state = tempDir('rb-aud-')
+const licence = sampleLicence(state)
 const LEDGER = 'aud'
 const AUDITOR = 'aud-auditor'
 
@@ -38,7 +39,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     LEDGER_CERTIFICATE_FILE: path.join(state, 'ledger-cert.pem'),
     AUDITOR_PRIVATE_KEY_FILE: path.join(state, 'auditor-key.pem'),
     AUDITOR_CERTIFICATE_FILE: path.join(state, 'auditor-cert.pem'),
-    ...sampleLicence(state),
+    ...licence,
     DYNAMODB_NAMESPACE_PREFIX: 'aud_',
     ...extra,
   }
@@ -97,6 +98,16 @@ describe('05-auditor against the simulator', () => {
     const off = await runStep('runbooks/05-auditor.ts', ['--generate-keys'], env({ LEDGER_PROOF_ENABLED: 'false' }))
     assert.equal(off.code, 2, off.stderr)
     assert.match(off.stderr, /LEDGER_PROOF_ENABLED: is false: the Auditor needs the Ledger's Asset Proofs/)
+    // ScalarDL Auditor is Enterprise: no licence, or a Ledger's, is refused before any change (also with --prepare).
+    for (const args of [['--generate-keys'], ['--prepare', '--generate-keys']]) {
+      const noLicence = await runStep('runbooks/05-auditor.ts', ['--json', ...args], env({ SCALARDL_AUDITOR_LICENSE_KEY: '' }))
+      assert.equal(noLicence.code, 2, noLicence.stderr)
+      assert.ok(noLicence.json.problems.some((p: any) => p.key === 'SCALARDL_AUDITOR_LICENSE_KEY' && /scalar-licensing\/trial/.test(p.fix)), noLicence.stdout)
+    }
+    const wrong = await runStep('runbooks/05-auditor.ts', ['--json'], env({ SCALARDL_AUDITOR_LICENSE_KEY: '{"product_name":"ScalarDL Ledger","license_type":"trial","signature":"s3cr3t-sig"}' }))
+    assert.equal(wrong.code, 2)
+    assert.match(wrong.stdout, /not for ScalarDL Auditor/)
+    assert.ok(!wrong.stdout.includes('s3cr3t-sig') && !wrong.stderr.includes('s3cr3t-sig'), 'the key is never echoed')
     // The secret gone from the Ledger's cluster: refused at the prerequisite, nothing of the Auditor made.
     const kubeconfig = path.join(state, 'runbook', LEDGER, 'kubeconfig')
     const del = await sim.kubectl(['--kubeconfig', kubeconfig, 'delete', 'secret', 'ledger-keys', '-n', 'default'])

@@ -16,6 +16,7 @@ import { sampleLicence } from '../../sim/licence.ts'
 
 let sim: Sim
 const state = tempDir('rb-deploy-')
+const licence = sampleLicence(state)
 
 const env = (): NodeJS.ProcessEnv => ({
   ...sim.env,
@@ -35,7 +36,7 @@ const env = (): NodeJS.ProcessEnv => ({
   LEDGER_CERTIFICATE_FILE: path.join(state, 'ledger-cert.pem'),
   AUDITOR_PRIVATE_KEY_FILE: path.join(state, 'auditor-key.pem'),
   AUDITOR_CERTIFICATE_FILE: path.join(state, 'auditor-cert.pem'),
-  ...sampleLicence(state),
+  ...licence,
   DYNAMODB_NAMESPACE_PREFIX: 'dep_',
 })
 
