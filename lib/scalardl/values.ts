@@ -159,6 +159,11 @@ export function valuesProblems(c: Config, read: () => any = () => operatorValues
     if (m?.mountPath === '/keys' || String(m?.mountPath ?? '').startsWith('/keys/')) problems.push({ key: `${rel}: ${app}.extraVolumeMounts`, message: `mounts ${m.name} at ${m.mountPath}, where the chart mounts ${keys}`, fix: 'mount it under another path, e.g. /extra' })
     if (m?.name === keys) problems.push({ key: `${rel}: ${app}.extraVolumeMounts`, message: `mounts a volume named ${keys}, which the runbook mounts at /keys itself`, fix: 'remove that mount' })
   }
+  // The runbook finds the objects by the charts' fullname rule (lib/scalardl/names.ts), which these would change.
+  for (const k of ['nameOverride', 'fullnameOverride']) {
+    if (values?.[k]) problems.push({ key: `${rel}: ${k}`, message: 'renames the release\'s objects, which the runbook finds by their default names', fix: `remove ${k}; name the release with ${app === 'auditor' ? 'AUDITOR_RELEASE' : 'SCALARDL_RELEASE'} instead` })
+    if (values?.envoy?.[k]) problems.push({ key: `${rel}: envoy.${k}`, message: 'renames the envoy objects, which the runbook finds by their default names', fix: `remove envoy.${k}` })
+  }
   const computed = app === 'auditor' ? ['auditorProperties', 'existingSecret', 'secretName'] : ['ledgerProperties', 'existingSecret', 'secretName']
   for (const k of computed) if (values?.[app]?.[k] !== undefined) problems.push({ key: `${rel}: ${app}.${k}`, message: 'is computed by the runbook, which would override it', fix: `remove ${app}.${k}; the runbook renders it from .env` })
   return problems

@@ -49,8 +49,8 @@ const owner = (o: Obj, controller = true) => ({ apiVersion: o.apiVersion, kind: 
 const ownedBy = (o: Obj, parent: Obj) => (o.metadata.ownerReferences ?? []).some((r: { uid: string }) => r.uid === parent.metadata.uid)
 const suffix = () => randomBytes(3).toString('hex').slice(0, 5)
 /**
- * kubernetes v1.32.0 pkg/controller/deployment/util/deployment_util.go ResolveFenceposts: maxSurge
- * rounds up, maxUnavailable rounds down, and both 0 make maxUnavailable 1.
+ * kubernetes v1.32 pkg/controller/deployment/util/deployment_util.go ResolveFenceposts :867-886:
+ * maxSurge rounds up, maxUnavailable rounds down, and both 0 make maxUnavailable 1.
  */
 export function fenceposts(d: Obj): { surge: number; unavailable: number } {
   const desired = d.spec?.replicas ?? 1
@@ -167,9 +167,10 @@ export class Controllers {
   }
 
   // --- Deployments and ReplicaSets -------------------------------------------------------------
-  // kubernetes/kubernetes v1.32.0 pkg/controller/deployment: one ReplicaSet per pod template
-  // (label pod-template-hash), RollingUpdate bounded by maxSurge and maxUnavailable (rolling.go),
-  // Recreate scaling the old Pods away before the new ones (recreate.go).
+  // kubernetes/kubernetes v1.32 pkg/controller/deployment: one ReplicaSet per pod template
+  // (label pod-template-hash), RollingUpdate bounded by maxSurge and maxUnavailable (rolling.go
+  // reconcileNewReplicaSet :68-84 via deployment_util.go NewRSNewReplicas :800-819,
+  // reconcileOldReplicaSets :86-152), Recreate scaling the old Pods away first (recreate.go).
 
   private setsOf(d: Obj): { current?: Obj; old: Obj[]; hash: string } {
     const hash = templateHash(d.spec?.template)
@@ -261,7 +262,8 @@ export class Controllers {
   }
 
   /**
-   * sync.go calculateStatus and progress.go syncRolloutStatus: counts over all the Deployment's
+   * sync.go calculateStatus and progress.go syncRolloutStatus (messages :58-93; reasons in
+   * deployment_util.go :73-100; progressDeadlineSeconds 600 by default, apps/v1/defaults.go :69-71): counts over all the Deployment's
    * ReplicaSets; Available when at least desired - maxUnavailable Pods are; Progressing until the
    * new set is complete, ProgressDeadlineExceeded after progressDeadlineSeconds without progress.
    */

@@ -11,9 +11,9 @@ interface Cause {
 const POD_TEMPLATE: Record<string, string> = { Deployment: 'spec.template.spec', ReplicaSet: 'spec.template.spec', DaemonSet: 'spec.template.spec', Job: 'spec.template.spec', Pod: 'spec' }
 
 /**
- * kubernetes/kubernetes v1.32.0 pkg/apis/core/validation/validation.go: ValidateVolumes (a volume
- * name twice: Duplicate value), validateVolumeMounts (a mount naming no volume: Not found; the
- * same mountPath twice in a container: "must be unique").
+ * kubernetes/kubernetes v1.32.3 pkg/apis/core/validation/validation.go: ValidateVolumes :425-426
+ * (a volume name twice: Duplicate value), ValidateVolumeMounts :2914-2915 (a mount naming no
+ * volume: Not found) and :2920-2921 (the same mountPath twice in a container: "must be unique").
  */
 function podSpecCauses(spec: any, at: string): Cause[] {
   const causes: Cause[] = []
@@ -45,9 +45,10 @@ function intOrPercent(v: unknown): { value: number; percent: boolean } | 'invali
 }
 
 /**
- * kubernetes/kubernetes v1.32.0 pkg/apis/apps/validation/validation.go ValidateRollingUpdateDeployment
- * and ValidatePositiveIntOrPercent: a string must be a percentage; both 0 is refused; maxUnavailable
- * at most 100%. A Recreate strategy takes no rollingUpdate.
+ * kubernetes/kubernetes v1.32 pkg/apis/apps/validation/validation.go ValidatePositiveIntOrPercent
+ * :469-473 (a string must be a percentage: apimachinery IsValidPercent, "[0-9]+%"),
+ * ValidateRollingUpdateDeployment :516-524 (both 0 refused) and IsNotMoreThan100Percent :505-511.
+ * A Recreate strategy takes no rollingUpdate.
  */
 function strategyCauses(strategy: any): Cause[] {
   if (!strategy) return []

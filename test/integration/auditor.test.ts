@@ -55,6 +55,13 @@ const tables = async () => {
 const livePeerings = async () => ((await ec2.send(new DescribeVpcPeeringConnectionsCommand({}))).VpcPeeringConnections ?? []).filter((p) => !['deleted', 'rejected', 'failed', 'expired'].includes(p.Status?.Code ?? ''))
 
 let clientVpc = ''
+/** The pod-template-hash of the Ledger's Pods before Auditor mode. */
+let plainLedger = new Set<string>()
+async function ledgerPods(): Promise<any[]> {
+  const r = await sim.kubectl(['--kubeconfig', path.join(state, 'runbook', LEDGER, 'kubeconfig'), 'get', 'pods', '-l', 'app.kubernetes.io/app=ledger', '-o', 'json'])
+  assert.equal(r.code, 0, r.stderr)
+  return JSON.parse(r.stdout).items
+}
 let clientRouteTables: string[] = []
 
 before(async () => {
@@ -64,9 +71,12 @@ before(async () => {
   clientVpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.62.0.0/16' }))).Vpc!.VpcId!
   clientRouteTables = await Promise.all([1, 2].map(async () => (await ec2.send(new CreateRouteTableCommand({ VpcId: clientVpc }))).RouteTable!.RouteTableId!))
   for (const [s, args] of [['01-vpc', []], ['02-database', []], ['03-eks', []], ['04-scalardl', ['--generate-ledger-key']]] as const) {
-    const r = await runStep(`runbooks/${s}.ts`, [...args], env())
+    // The Ledger first without the Auditor: its switch to Auditor mode is then a rollout.
+    const r = await runStep(`runbooks/${s}.ts`, [...args], env(s === '04-scalardl' ? { AUDITOR_ENABLED: 'false' } : {}))
     assert.equal(r.code, 0, `${s}: ${r.stderr}`)
   }
+  plainLedger = new Set((await ledgerPods()).map((p) => p.metadata.labels['pod-template-hash']))
+  assert.equal(plainLedger.size, 1)
 })
 after(() => {
   ec2?.destroy()
@@ -156,6 +166,12 @@ describe('05-auditor against the simulator', () => {
     }
     const full = await runStep('runbooks/05-auditor.ts', ['--json', '--generate-keys'], e)
     assert.equal(full.code, 0, `${killed.join(', ')}\n${full.stderr}`)
+    // Auditor mode changed the Ledger's properties: every Ledger Pod rolled to the new template.
+    const ledger = await ledgerPods()
+    const hashes = new Set(ledger.map((p) => p.metadata.labels['pod-template-hash']))
+    assert.equal(ledger.length, 3)
+    assert.equal(hashes.size, 1, 'one template')
+    assert.ok(![...hashes].some((h) => plainLedger.has(h)), 'not the template from before Auditor mode')
     const rerun = await runStep('runbooks/05-auditor.ts', ['--json'], e)
     assert.equal(rerun.code, 0, rerun.stderr)
     assert.equal(rerun.json.summary.changed, 0, rerun.stderr)

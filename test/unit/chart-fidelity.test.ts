@@ -118,6 +118,7 @@ describe('the runbook\'s values on the real charts', () => {
     assert.ok(keys.some((k) => k.endsWith('ledger.extraVolumes')), JSON.stringify(keys))
     assert.ok(keys.some((k) => k.endsWith('ledger.extraVolumeMounts')))
     assert.match(valuesProblems(config, () => ({ ledger: { ledgerProperties: 'x' } }))[0]!.message, /computed by the runbook/)
+    assert.deepEqual(valuesProblems(config, () => ({ fullnameOverride: 'x', envoy: { nameOverride: 'y' } })).map((p) => p.key.split(': ')[1]).sort(), ['envoy.nameOverride', 'fullnameOverride'])
     // What the API server would say had the runbook let it through.
     const values = mergeValues(operator, serverOverrides(config, { poolNodes: 3 }, operator))
     assert.throws(() => scalardl.render('r', 'default', mergeValues(scalardl.defaults(), values), scalardl.versions[0]!).forEach((o) => validate(o.kind, o)), /Duplicate value: "ledger-keys"/)
