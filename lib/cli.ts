@@ -83,10 +83,9 @@ export class Cli {
    * retried with backoff, a bounded number of times; helm's "another operation is in progress"
    * is waited out up to busyWaitMs. The last result is returned as it is.
    */
-  async exec(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  async exec(args: string[], opts: RunOptions = {}, policy: RetryPolicy = this.opts.retry ?? TRANSIENT_RETRY): Promise<RunResult> {
     const all = [...this.baseArgs, ...args]
     assertNoSecretsInArgs(this.command, all, registeredSecrets())
-    const policy = this.opts.retry ?? TRANSIENT_RETRY
     const started = Date.now()
     let delay = policy.baseDelayMs
     for (let attempt = 1; ; attempt++) {
@@ -117,11 +116,17 @@ export class Cli {
     return this.parse<T>(await this.exec(args, opts), args)
   }
 
+  /** What a failed run said about why: its error output, else its output. */
+  protected failureOutput(res: RunResult): string {
+    return res.stderr || res.stdout
+  }
+
   /** Throws the typed error for a failed result. */
   protected ensureOk(res: RunResult, args: string[]): RunResult {
     if (res.exitCode !== 0) {
       const all = [...this.baseArgs, ...args]
-      throw new CommandError(formatCommand(this.command, all), res.exitCode, res.stderr || res.stdout, this.hint(res.stderr, args))
+      const output = this.failureOutput(res)
+      throw new CommandError(formatCommand(this.command, all), res.exitCode, output, this.hint(output, args))
     }
     return res
   }

@@ -1,7 +1,8 @@
 // eksctl, through the injected runner: what the guide creates and changes with it. Reading what
 // exists goes through the EKS API (lib/eks/read.ts), in the shapes `eksctl get -o json` prints;
 // add-ons excepted (getAddon).
-import { Cli, type CliOptions } from './cli.ts'
+import { Cli, TRANSIENT_RETRY, type CliOptions } from './cli.ts'
+import type { RunResult } from './exec.ts'
 import { CommandError } from './errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
@@ -44,6 +45,29 @@ export class Eksctl extends Cli {
   }
   private readonly region?: string
 
+  /**
+   * eksctl logs on stdout and prints only cobra's `Error: <summary>` on stderr (eksctl-io/eksctl
+   * v0.230.0 cmd/eksctl/logger.go:53, main.go:104-113): the cause of a failure is in its `[✖]`
+   * (and `[!]`) lines on stdout, e.g. CloudFormation's AlreadyExistsException behind `failed to
+   * create cluster "X"`. Both streams, the cause first.
+   */
+  protected override failureOutput(res: RunResult): string {
+    const logged = res.stdout
+      .split('\n')
+      .filter((l) => /\[(✖|!)\]/.test(l))
+      .map((l) => l.replace(/^\S+ \S+ \[(✖|!)\]\s+/, ''))
+    return [...logged, res.stderr.trim()].filter(Boolean).join('\n')
+  }
+
+  /**
+   * A create is not idempotent: a failure that looks transient (a `context deadline exceeded`
+   * while eksctl waited for CloudFormation) leaves the stack going on, and running the create
+   * again would only meet AlreadyExists. So creates are never retried here; the tasks decide.
+   */
+  private runOnce(args: string[]): Promise<RunResult> {
+    return this.exec(args, {}, { ...TRANSIENT_RETRY, attempts: 1 }).then((res) => this.ensureOk(res, args))
+  }
+
   private regionArgs(): string[] {
     return this.region ? ['--region', this.region] : []
   }
@@ -57,12 +81,12 @@ export class Eksctl extends Cli {
 
   /** Creates the cluster and its node groups; with `kubeconfig`, writes its kubeconfig there. */
   async createCluster(configFile: string, kubeconfig?: string): Promise<void> {
-    await this.run(['create', 'cluster', '-f', configFile, ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])])
+    await this.runOnce(['create', 'cluster', '-f', configFile, ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])])
   }
 
   /** Creates the config's node groups that do not exist yet (eksctl skips existing ones). */
   async createNodegroups(configFile: string): Promise<void> {
-    await this.run(['create', 'nodegroup', '-f', configFile])
+    await this.runOnce(['create', 'nodegroup', '-f', configFile])
   }
 
   async scaleNodegroup(cluster: string, nodegroup: string, nodes: number, min: number, max: number): Promise<void> {

@@ -9,6 +9,8 @@ export class CliFailure extends Error {
   constructor(
     message: string,
     readonly code = 1,
+    /** Lines the tool logged before failing (eksctl: `[!]` and `[✖]` lines, on stdout). */
+    readonly logged: { symbol: 'ℹ' | '!' | '✖'; message: string }[] = [],
   ) {
     super(message)
   }
@@ -166,10 +168,14 @@ export class Kube {
 
 // --- output -------------------------------------------------------------------------------------
 
-/** eksctl's log line: "2026-11-25 19:00:00 [ℹ]  message", on stderr. */
+/**
+ * eksctl's log line, "2026-11-25 19:00:00 [ℹ]  message", on stdout: eksctl-io/eksctl v0.230.0
+ * cmd/eksctl/logger.go:17 (layout), :53 (logger.Writer = os.Stdout; color.Output is stdout too),
+ * :90 (`%s [%s]  %s`). Only cobra's `Error: ...` goes to stderr (main.go:104-113).
+ */
 export function eksLog(symbol: 'ℹ' | '✔' | '!' | '✖', message: string): void {
   const ts = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')
-  process.stderr.write(`${ts} [${symbol}]  ${message}\n`)
+  process.stdout.write(`${ts} [${symbol}]  ${message}\n`)
 }
 
 export async function main(run: (argv: string[]) => Promise<void>, onError: (e: CliFailure | Error) => void): Promise<void> {

@@ -159,8 +159,23 @@ async function createCluster(argv: string[]): Promise<void> {
   const { eks, sts, logs, ec2 } = clients(r)
   eksLog('ℹ', `eksctl version ${VERSION}`)
   eksLog('ℹ', `using region ${r}`)
+  try {
+    await createClusterSteps(values, config, name, r, { eks, sts, logs, ec2 })
+  } catch (e) {
+    // pkg/ctl/create/cluster.go@v0.230.0:385-394: the cause logged (Critical, stdout), a generic error returned (stderr).
+    const cause = e instanceof CliFailure ? e.message : `${(e as Error).name}: ${(e as Error).message}`
+    throw new CliFailure(`failed to create cluster "${name}"`, 1, [
+      { symbol: '!', message: `1 error(s) occurred and cluster hasn't been created properly, you may wish to check CloudFormation console` },
+      { symbol: 'ℹ', message: `to cleanup resources, run 'eksctl delete cluster --region=${r} --name=${name}'` },
+      { symbol: '✖', message: cause },
+    ])
+  }
+}
+
+async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegroup'?: boolean }, config: ClusterConfig, name: string, r: string, { eks, sts, logs, ec2 }: ReturnType<typeof clients>): Promise<void> {
+  // pkg/cfn/manager/api.go@v0.230.0:163: CreateStack of an existing stack fails with CloudFormation's AlreadyExistsException.
   if (await clusterExists(eks, name)) {
-    throw new CliFailure(`creating CloudFormation stack "eksctl-${name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, RequestID: 00000000-0000-0000-0000-000000000000, AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists\nError: failed to create cluster "${name}"`)
+    throw new CliFailure(`creating CloudFormation stack "eksctl-${name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, RequestID: 00000000-0000-0000-0000-000000000000, AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists`)
   }
   const subnetIds = subnetIdsOf(config)
   if (!subnetIds.length) throw new CliFailure('simulator: this eksctl stand-in needs an existing VPC (vpc.subnets with ids); creating a VPC is not simulated')
@@ -567,6 +582,7 @@ await main(
     throw new CliFailure(`unknown command "${argv.join(' ')}" for "eksctl" (this stand-in simulates: version, create/get/delete cluster, create/get/scale/delete nodegroup, create/get/update/delete addon, utils write-kubeconfig, utils update-cluster-logging)`)
   },
   (e) => {
+    if (e instanceof CliFailure) for (const l of e.logged) eksLog(l.symbol, l.message)
     const msg = e instanceof CliFailure ? e.message : `${(e as Error).name}: ${(e as Error).message}`
     process.stderr.write(msg.startsWith('Error: ') ? `${msg}\n` : `Error: ${msg}\n`)
   },

@@ -82,7 +82,7 @@ describe('eksctl stand-in', () => {
     const file = config('ledger', { logging: ['api', 'audit'] })
     const r = await eksctl(['create', 'cluster', '-f', file])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stderr, /\[✔\] {2}EKS cluster "ledger" in "ap-northeast-1" region is ready/)
+    assert.match(r.stdout, /\[✔\] {2}EKS cluster "ledger" in "ap-northeast-1" region is ready/)
     const c = (await aws.eks.send(new DescribeClusterCommand({ name: 'ledger' }))).cluster!
     assert.equal(c.status, 'ACTIVE')
     assert.equal(c.resourcesVpcConfig?.endpointPrivateAccess, true)
@@ -103,8 +103,9 @@ describe('eksctl stand-in', () => {
     assert.deepEqual(dns.spec.template.spec.tolerations.map((t: any) => t.key), ['node-role.kubernetes.io/control-plane', 'CriticalAddonsOnly'])
     const again = await eksctl(['create', 'cluster', '-f', file])
     assert.equal(again.code, 1)
-    assert.match(again.stderr, /AlreadyExistsException: Stack \[eksctl-ledger-cluster\] already exists/)
-    assert.match(again.stderr, /Error: failed to create cluster "ledger"/)
+    // eksctl logs the cause on stdout ([✖]); stderr has only cobra's summary.
+    assert.match(again.stdout, /\[✖\] {2}creating CloudFormation stack "eksctl-ledger-cluster": .*AlreadyExistsException: Stack \[eksctl-ledger-cluster\] already exists/)
+    assert.equal(again.stderr, 'Error: failed to create cluster "ledger"\n')
   })
 
   test('get cluster and get nodegroup print eksctl\'s JSON shapes; a missing cluster is eksctl\'s error', async () => {
@@ -146,7 +147,7 @@ describe('eksctl stand-in', () => {
     const file = config('ledger')
     const r = await eksctl(['create', 'nodegroup', '-f', file])
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stderr, /2 existing nodegroup\(s\) \(scalardlpool,system\) will be excluded/)
+    assert.match(r.stdout, /2 existing nodegroup\(s\) \(scalardlpool,system\) will be excluded/)
     assert.equal((await sim.kubectl(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite'])).code, 0)
     const tooMany = await eksctl(['scale', 'nodegroup', '--cluster', 'ledger', '--name', 'scalardlpool', '--nodes', '9'])
     assert.equal(tooMany.code, 1)
@@ -165,8 +166,8 @@ describe('eksctl stand-in', () => {
   test('utils update-cluster-logging: a preview without --approve, the change with it, then already up-to-date', async () => {
     const preview = await eksctl(['utils', 'update-cluster-logging', '--cluster', 'ledger', '--enable-types', 'all'])
     assert.equal(preview.code, 0)
-    assert.match(preview.stderr, /\(plan\) would update CloudWatch logging/)
-    assert.match(preview.stderr, /no changes were applied, run again with '--approve' to apply the changes/)
+    assert.match(preview.stdout, /\(plan\) would update CloudWatch logging/)
+    assert.match(preview.stdout, /no changes were applied, run again with '--approve' to apply the changes/)
     let c = (await aws.eks.send(new DescribeClusterCommand({ name: 'ledger' }))).cluster!
     assert.deepEqual(c.logging?.clusterLogging?.find((l) => l.enabled)?.types, ['api', 'audit'])
     const apply = await eksctl(['utils', 'update-cluster-logging', '--cluster', 'ledger', '--enable-types', 'all', '--approve'])
@@ -174,7 +175,7 @@ describe('eksctl stand-in', () => {
     c = (await aws.eks.send(new DescribeClusterCommand({ name: 'ledger' }))).cluster!
     assert.deepEqual(c.logging?.clusterLogging?.find((l) => l.enabled)?.types, ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'])
     const same = await eksctl(['utils', 'update-cluster-logging', '--cluster', 'ledger', '--enable-types', 'all', '--approve'])
-    assert.match(same.stderr, /is already up-to-date/)
+    assert.match(same.stdout, /is already up-to-date/)
   })
 
   test('utils write-kubeconfig writes the context to --kubeconfig', async () => {
@@ -193,7 +194,7 @@ describe('eksctl stand-in', () => {
     assert.deepEqual((await ds('fluent-bit')).spec.template.spec.tolerations, [{ operator: 'Exists' }])
     await eventually(async () => (await ds('fluent-bit')).status.numberReady === 5 && true, 'fluent-bit on all 5 nodes, tainted ones included')
     const again = await eksctl(['create', 'addon', '--cluster', 'ledger', '--name', 'amazon-cloudwatch-observability'])
-    assert.match(again.stderr, /addon is already present on the cluster, as an EKS managed addon, skipping creation/)
+    assert.match(again.stdout, /addon is already present on the cluster, as an EKS managed addon, skipping creation/)
     const values = JSON.stringify({ tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }] })
     const file = config('ledger', { extra: { addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: values }] } })
     const update = await eksctl(['update', 'addon', '-f', file])

@@ -117,6 +117,20 @@ describe('CLI wrappers', () => {
     await assert.rejects(e.scaleNodegroup('demo', 'scalardlpool', 9, 3, 6), (err: unknown) => err instanceof CommandError && /greater than current nodes-max/.test(err.stderr))
   })
 
+  test('eksctl: the cause of a failure comes from its [✖] lines on stdout; a create that timed out is not run again', async () => {
+    const ts = '2026-12-01 03:00:00'
+    const { runner, calls } = fake({
+      'create cluster -f c.yaml': {
+        stdout: `${ts} [ℹ]  eksctl version 0.230.0\n${ts} [!]  1 error(s) occurred and cluster hasn't been created properly, you may wish to check CloudFormation console\n${ts} [✖]  waiting for CloudFormation stack "eksctl-demo-cluster": context deadline exceeded\n`,
+        stderr: 'Error: failed to create cluster "demo"\n',
+        exitCode: 1,
+      },
+    })
+    const e = new Eksctl({ runner, region: 'ap-northeast-1', onRetry: () => assert.fail('a create is never retried') })
+    await assert.rejects(e.createCluster('c.yaml'), (err: unknown) => err instanceof CommandError && /context deadline exceeded/.test(err.stderr) && /failed to create cluster "demo"/.test(err.stderr) && !/eksctl version/.test(err.stderr))
+    assert.equal(calls.length, 1)
+  })
+
   test('the zx runner runs real commands, keeps arguments literal, and passes stdin', async () => {
     const r = await zxRunner('printf', ['%s|', 'a b', '$(echo injected)', "it's"])
     assert.equal(r.stdout, "a b|$(echo injected)|it's|")
