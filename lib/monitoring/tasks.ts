@@ -90,7 +90,10 @@ export async function agentCoverage(ctx: TaskContext): Promise<Coverage> {
   const missing: Coverage['missing'] = []
   for (const agent of AGENTS) {
     const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === agent)
-    const pods = objects.filter((o) => o.kind === 'Pod' && o.metadata.labels?.['app.kubernetes.io/name'] === agent)
+    // The DaemonSet's own selector finds its Pods: the add-on labels Fluent Bit `k8s-app:
+    // fluent-bit` and its operator labels the agent otherwise; no label is guessed.
+    const selector = (ds?.spec?.selector?.matchLabels ?? {}) as Record<string, string>
+    const pods = ds ? objects.filter((o) => o.kind === 'Pod' && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v)) : []
     for (const node of nodes) {
       const pod = pods.find((p) => p.spec?.nodeName === node.metadata.name)
       const ready = pod?.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')

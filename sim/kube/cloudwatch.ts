@@ -8,10 +8,12 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks'
 import type { Cluster } from './cluster.ts'
 import { byResource } from './resources.ts'
+import { selectorMatches } from './selectors.ts'
 import type { Obj } from './store.ts'
 
 const PODS = byResource('', 'pods')!
 const NODES = byResource('', 'nodes')!
+const DAEMONSETS = byResource('apps', 'daemonsets')!
 const STREAMS: Record<string, string> = { api: 'kube-apiserver', audit: 'kube-apiserver-audit', authenticator: 'authenticator', controllerManager: 'kube-controller-manager', scheduler: 'kube-scheduler' }
 
 const running = (p: Obj) => p.status?.phase === 'Running'
@@ -95,7 +97,13 @@ export class CloudWatchFeed {
       const name = this.cluster.opts.name
       const pods = this.cluster.store.list(PODS)
       const nodes = this.cluster.store.list(NODES)
-      const agentOn = (app: string) => new Set(pods.filter((p) => p.metadata.namespace === 'amazon-cloudwatch' && p.metadata.labels?.['app.kubernetes.io/name'] === app && running(p)).map((p) => p.spec?.nodeName))
+      // An agent's Pods are its DaemonSet's (the add-on labels Fluent Bit k8s-app: fluent-bit, its
+      // operator labels the agent otherwise; the quick start differs again): by the DaemonSet's selector.
+      const daemonsets = this.cluster.store.list(DAEMONSETS, 'amazon-cloudwatch')
+      const agentOn = (app: string) => {
+        const ds = daemonsets.find((d) => d.metadata.name === app)
+        return new Set(pods.filter((p) => ds && p.metadata.namespace === 'amazon-cloudwatch' && selectorMatches(ds.spec?.selector, p.metadata.labels) && running(p)).map((p) => p.spec?.nodeName))
+      }
       const fluent = agentOn('fluent-bit')
       for (const p of pods.filter((x) => running(x) && fluent.has(x.spec?.nodeName))) {
         for (const c of (p.spec.containers ?? []) as { name: string }[]) {

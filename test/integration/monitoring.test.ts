@@ -45,6 +45,12 @@ describe('06-monitoring against the simulator', () => {
       assert.ok(d.spec.template.spec.tolerations.some((t: any) => t.key === 'kubernetes.io/app' && t.value === 'scalardlpool'))
       assert.equal(d.status.numberReady, 5, `${name} on all 5 nodes`)
     }
+    // As the real add-on labels them: Fluent Bit by k8s-app, the agent by its operator; 06 found
+    // both through their DaemonSets' selectors.
+    assert.deepEqual((await ds('fluent-bit')).spec.selector.matchLabels, { 'k8s-app': 'fluent-bit' })
+    assert.equal((await ds('cloudwatch-agent')).metadata.ownerReferences[0].kind, 'AmazonCloudWatchAgent')
+    assert.equal((await ds('cloudwatch-agent')).spec.selector.matchLabels['app.kubernetes.io/component'], 'amazon-cloudwatch-agent')
+    assert.match(r.json.tasks.find((t: any) => /every node/.test(t.title)).detail, /both agents on all 5 nodes/)
   })
 
   test('control-plane logging and log retention are set in AWS', async () => {
