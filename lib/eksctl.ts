@@ -1,7 +1,7 @@
 // eksctl, through the injected runner: what the guide creates and changes with it. Reading what
 // exists goes through the EKS API (lib/eks/read.ts), in the shapes `eksctl get -o json` prints;
 // add-ons excepted (getAddon).
-import { Cli, TRANSIENT_RETRY, type CliOptions } from './cli.ts'
+import { Cli, parseJsonOutput, TRANSIENT_RETRY, type CliOptions } from './cli.ts'
 import type { RunResult } from './exec.ts'
 import { CommandError } from './errors.ts'
 import { parseVersion, type Version } from './version.ts'
@@ -29,12 +29,14 @@ export interface EksctlNodegroup {
   [k: string]: unknown
 }
 
-/** `eksctl get addon -o json` rows. */
+/** `eksctl get addon -o json` rows, with the health issues eksctl prints after the JSON. */
 export interface EksctlAddon {
   Name: string
   Version: string
   Status: string
   ConfigurationValues: string
+  /** `{Code:... Message:... ResourceIDs:[...]}` each, as eksctl prints them (degraded add-ons). */
+  issues?: string[]
   [k: string]: unknown
 }
 
@@ -102,7 +104,13 @@ export class Eksctl extends Cli {
     const args = ['get', 'addon', '--cluster', cluster, '--name', name, ...this.regionArgs(), '-o', 'json']
     const res = await this.exec(args)
     if (res.exitCode !== 0 && /ResourceNotFoundException|no addon found|not found/i.test(res.stderr)) return undefined
-    return this.parse<EksctlAddon[]>(res, args)[0]
+    this.ensureOk(res, args)
+    // The JSON, then (a degraded add-on) `Issue: {...}` lines on stdout with no newline before the
+    // first (eksctl-io/eksctl v0.230.0 pkg/ctl/get/addon.go:119-127).
+    const at = res.stdout.search(/Issue: \{/)
+    const addon = parseJsonOutput<EksctlAddon[]>(at >= 0 ? res.stdout.slice(0, at) : res.stdout, `${this.command} ${args.join(' ')}`)[0]
+    const issues = at >= 0 ? res.stdout.slice(at).split(/(?=Issue: \{)/).map((l) => l.trim().replace(/^Issue: /, '')).filter(Boolean) : []
+    return addon ? { ...addon, issues } : undefined
   }
 
   /** Creates (verb create) or updates (verb update) the add-ons of a ClusterConfig file. */

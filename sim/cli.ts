@@ -255,6 +255,16 @@ switch (cmd) {
     console.log(`cluster ${name} at ${c.url} with ${c.nodes} node(s); kubeconfig context "${name}" is current`)
     break
   }
+  case 'addon': {
+    // The cloudwatch add-on's health as EKS reports it (DescribeAddon status and health issues):
+    // `addon degrade CLUSTER` makes it DEGRADED with one issue, `addon heal CLUSTER` ACTIVE again.
+    if (!['degrade', 'heal'].includes(sub ?? '') || !name) fail('usage: addon degrade|heal CLUSTER --state-dir DIR')
+    const path = `/clusters/${encodeURIComponent(name)}/addons/amazon-cloudwatch-observability`
+    const a = await control('GET', path)
+    const issue = { Code: 'InsufficientNumberOfReplicas', Message: "The add-on is unhealthy because it doesn't have the desired number of replicas.", ResourceIDs: ['amazon-cloudwatch/fluent-bit'] }
+    console.log(JSON.stringify(await control('PUT', path, { ...a, Status: sub === 'degrade' ? 'DEGRADED' : 'ACTIVE', Issues: sub === 'degrade' ? [issue] : null })))
+    break
+  }
   case 'nodes': {
     if (sub !== 'add' || !name) fail('usage: nodes add CLUSTER --state-dir DIR --count N [--label k=v ...]')
     const out = await control('POST', `/clusters/${encodeURIComponent(name)}/nodes`, { count: Number(values.count ?? 1), labels: pairs(values.label, '--label'), taints: taints(values.taint) })

@@ -60,7 +60,10 @@ export function containerInsightsTask(): Task {
       if (addon instanceof Error) throw addon
       if (!addon) return { holds: false, detail: `eksctl create addon ${ADDON} with configuration values ${addonConfigurationValues()}` }
       if (addon.ConfigurationValues !== addonConfigurationValues()) return { holds: false, detail: `eksctl update addon ${ADDON}: configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}` }
-      return { holds: true, detail: `${addon.Name} ${addon.Version} ${addon.Status}` }
+      // A degraded add-on is installed as wanted but unhealthy: said, with EKS's issues; the
+      // agents' task below says which node lacks what.
+      if (addon.issues?.length || addon.Status === 'DEGRADED') ctx.log.warn(`${addon.Name} is ${addon.Status}: ${addon.issues?.join('; ') || 'no issue given'}`)
+      return { holds: true, detail: `${addon.Name} ${addon.Version} ${addon.Status}${addon.issues?.length ? ` (issues: ${addon.issues.join('; ')})` : ''}` }
     },
     async apply(ctx) {
       const file = addonConfigFile(ctx)

@@ -425,7 +425,8 @@ interface AddonSummary {
   IAMRole: string
   Status: string
   ConfigurationValues: string
-  Issues: null
+  /** pkg/actions/addon/get.go@v0.230.0:36-40. */
+  Issues: { Code: string; Message: string; ResourceIDs: string[] }[] | null
   PodIdentityAssociations: null
 }
 
@@ -469,8 +470,12 @@ async function addon(verb: string, argv: string[]): Promise<void> {
       list = list.filter((a) => a.Name === v.name)
       if (!list.length) throw new CliFailure(`no addon found with name ${v.name}: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${v.name} found in cluster: ${v.cluster}`)
     }
-    if (v.output === 'json') process.stdout.write(JSON.stringify(list, null, '\t') + '\n')
-    else process.stdout.write(`NAME\tVERSION\tSTATUS\tISSUES\tIAMROLE\tUPDATE AVAILABLE\tCONFIGURATION VALUES\n${list.map((a) => `${a.Name}\t${a.Version}\t${a.Status}\t0\t\t${a.NewerVersion}\t${a.ConfigurationValues}`).join('\n')}\n`)
+    // eksctl-io/eksctl v0.230.0 pkg/ctl/get/addon.go:119 and pkg/printers/json.go:54-58: the JSON
+    // indented by four spaces, no newline after it; then, with --name, :124-127 print each health
+    // issue as `Issue: %+v` on stdout, right after the closing bracket.
+    if (v.output === 'json') process.stdout.write(JSON.stringify(list, null, '    '))
+    else process.stdout.write(`NAME\tVERSION\tSTATUS\tISSUES\tIAMROLE\tUPDATE AVAILABLE\tCONFIGURATION VALUES\n${list.map((a) => `${a.Name}\t${a.Version}\t${a.Status}\t${(a.Issues ?? []).length}\t\t${a.NewerVersion}\t${a.ConfigurationValues}`).join('\n')}\n`)
+    if (v.name) for (const i of list.flatMap((a) => a.Issues ?? [])) process.stdout.write(`Issue: {Code:${i.Code} Message:${i.Message} ResourceIDs:[${i.ResourceIDs.join(' ')}]}\n`)
     return
   }
   const t = addonTargets(v)

@@ -51,6 +51,12 @@ describe('06-monitoring against the simulator', () => {
     assert.equal((await ds('cloudwatch-agent')).metadata.ownerReferences[0].kind, 'AmazonCloudWatchAgent')
     assert.equal((await ds('cloudwatch-agent')).spec.selector.matchLabels['app.kubernetes.io/component'], 'amazon-cloudwatch-agent')
     assert.match(r.json.tasks.find((t: any) => /every node/.test(t.title)).detail, /both agents on all 5 nodes/)
+    // EKS reports the add-on DEGRADED with an issue: eksctl prints it after the JSON; 06 says so.
+    assert.equal(sim.cli('addon', 'degrade', 'mon').code, 0)
+    const degraded = await runStep('runbooks/06-monitoring.ts', ['--json'], env)
+    assert.equal(degraded.code, 0, degraded.stderr)
+    assert.match(degraded.json.tasks.find((t: any) => /^Container Insights/.test(t.title)).detail, /DEGRADED \(issues: \{Code:InsufficientNumberOfReplicas/)
+    assert.equal(sim.cli('addon', 'heal', 'mon').code, 0)
   })
 
   test('control-plane logging and log retention are set in AWS', async () => {

@@ -131,6 +131,19 @@ describe('CLI wrappers', () => {
     assert.equal(calls.length, 1)
   })
 
+  test('eksctl get addon: a degraded add-on\'s Issue lines after the JSON are read apart from it', async () => {
+    const json = JSON.stringify([{ Name: 'amazon-cloudwatch-observability', Version: 'v6.4.0-eksbuild.1', Status: 'DEGRADED', ConfigurationValues: '{}' }], null, '    ')
+    const { runner } = fake({
+      'get addon --cluster demo --name amazon-cloudwatch-observability --region ap-northeast-1 -o json': { stdout: `${json}Issue: {Code:InsufficientNumberOfReplicas Message:not enough replicas ResourceIDs:[amazon-cloudwatch/fluent-bit]}\n` },
+      'get addon --cluster demo --name other --region ap-northeast-1 -o json': { stdout: json },
+    })
+    const e = new Eksctl({ runner, region: 'ap-northeast-1' })
+    const a = await e.getAddon('demo', 'amazon-cloudwatch-observability')
+    assert.equal(a?.Status, 'DEGRADED')
+    assert.deepEqual(a?.issues, ['{Code:InsufficientNumberOfReplicas Message:not enough replicas ResourceIDs:[amazon-cloudwatch/fluent-bit]}'])
+    assert.deepEqual((await e.getAddon('demo', 'other'))?.issues, [])
+  })
+
   test('the zx runner runs real commands, keeps arguments literal, and passes stdin', async () => {
     const r = await zxRunner('printf', ['%s|', 'a b', '$(echo injected)', "it's"])
     assert.equal(r.stdout, "a b|$(echo injected)|it's|")
