@@ -11,7 +11,8 @@ import type { Helm } from './helm.ts'
 import type { Logger } from './log.ts'
 import { waitFor } from './wait.ts'
 
-const PENDING = /^pending-/
+const PENDING = /^(pending-|uninstalling$)/
+const UNINSTALLING = 'uninstalling'
 const GOOD = new Set(['deployed', 'superseded'])
 const VERBS = new Set(['upgrade', 'install', 'rollback', 'uninstall'])
 
@@ -51,13 +52,22 @@ export interface SettleOptions {
 }
 
 /**
- * Makes sure the release is not pending before an upgrade: waits for a live helm, settles an
- * abandoned revision. Returns what it did, or undefined when the release was not pending.
+ * Makes sure the release is not pending (or being uninstalled) before an upgrade: waits for a
+ * live helm, settles an abandoned revision. Returns what it did, or undefined when there was nothing to do.
  */
 export async function settleInterrupted(o: SettleOptions): Promise<string | undefined> {
   const { helm, release, namespace, log } = o
   const current = await helm.release(release, namespace)
   if (!current || !PENDING.test(current.status)) return undefined
+  if (current.status === UNINSTALLING && !(o.processes ?? helmProcesses)(release).length) {
+    // helm/helm v3.16.4 pkg/action/uninstall.go:103-125: an uninstall marks the release
+    // `uninstalling` before deleting anything; killed then, the release stays so and every
+    // `upgrade --install` fails with `has no deployed releases` (upgrade.go:229-235). Running the
+    // uninstall again finishes it (uninstall.go:92 goes on for any status but uninstalled).
+    log.warn(`${release} was left uninstalling by an interrupted run: finishing the uninstall, then it is installed again`)
+    await helm.uninstall(release, namespace)
+    return `finished the interrupted uninstall of ${release}`
+  }
   const live = (o.processes ?? helmProcesses)(release)
   if (live.length) {
     await waitFor({ what: `helm (pid ${live.join(', ')}) to finish its operation on ${release}`, timeoutMs: o.timeoutMs, log, hint: `a helm left running by an interrupted step still holds ${release}: let it finish, or stop it (kill ${live.join(' ')}) and rerun` }, async () => {

@@ -39,7 +39,9 @@ export class Helm extends Cli {
   protected override hint(stderr: string): string | undefined {
     if (/another operation \(install\/upgrade\/rollback\) is in progress/.test(stderr)) return 'a previous helm run was interrupted: rerun the step, which waits for a helm still running on this host or settles the abandoned revision (rollback, or uninstall of a first install)'
     if (/repository name .* already exists/.test(stderr)) return 'a chart repository with this name points elsewhere: `helm repo remove NAME` or rename it'
-    if (/Kubernetes cluster unreachable/.test(stderr)) return 'helm cannot reach the cluster: check the kubeconfig context (run 03-eks)'
+    // helm 3 writes "Kubernetes cluster unreachable", helm 4 "kubernetes cluster unreachable"
+    // (helm/helm v3.16.4 and v4.2.4 pkg/kube/client.go IsReachable).
+    if (/kubernetes cluster unreachable/i.test(stderr)) return 'helm cannot reach the cluster: check the kubeconfig context (run 03-eks)'
     return undefined
   }
 
@@ -112,7 +114,15 @@ export class Helm extends Cli {
     await this.run(['rollback', release, String(revision), '-n', namespace])
   }
 
+  /**
+   * Uninstalls; a release that is not there is not an error. Without `--ignore-not-found`, which
+   * only helm 3.13 and later know (helm/helm v3.13.0 cmd/helm/uninstall.go:77): older helm says
+   * `uninstall: Release not loaded: X: release: not found`, which is taken as done.
+   */
   async uninstall(release: string, namespace: string): Promise<void> {
-    await this.run(['uninstall', release, '-n', namespace, '--ignore-not-found'])
+    const args = ['uninstall', release, '-n', namespace]
+    const res = await this.exec(args)
+    if (res.exitCode !== 0 && /release: not found/i.test(res.stderr)) return
+    this.ensureOk(res, args)
   }
 }

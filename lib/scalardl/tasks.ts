@@ -245,7 +245,7 @@ async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): P
  */
 async function driftBeforeChange(ctx: TaskContext, name: string, kind: ValuesKind, read?: Drift): Promise<{ release?: HelmRelease; drift?: string; settled?: string }> {
   const first = read ?? (await releaseDrift(ctx, name, kind))
-  if (!first.release?.status.startsWith('pending-')) return first
+  if (!first.release || !/^(pending-|uninstalling$)/.test(first.release.status)) return first
   const settled = await settleInterrupted({ helm: helmFor(ctx), release: name, namespace: ns(ctx), log: ctx.log, timeoutMs: ctx.config.waitTimeoutMs })
   return { ...(await releaseDrift(ctx, name, kind)), settled }
 }

@@ -12,7 +12,12 @@ import { schemaLoading } from './charts/schema-loading.ts'
 import { scalardl, scalardlAudit } from './charts/scalardl.ts'
 import { CliFailure, Kube, KubeError, kubeconfigPath, main, serverOf, stateDir } from './common.ts'
 
-const VERSION = 'v3.16.4'
+/** The version this stand-in reports: helm 3.16.4, or SIM_HELM_VERSION (e.g. v3.12.3) to be an older helm. */
+const VERSION = process.env.SIM_HELM_VERSION || 'v3.16.4'
+const versionAtLeast = (minor: number) => {
+  const m = /^v?3\.(\d+)/.exec(VERSION)
+  return !m || Number(m[1]) >= minor
+}
 const COMMIT = '7877b45b63f95635153b29a42c0c2f4273ec45ca'
 const SCALAR_REPO_URL = 'https://scalar-labs.github.io/helm-charts'
 const CHARTS: Record<string, Chart> = { scalardl, 'scalardl-audit': scalardlAudit, 'schema-loading': schemaLoading }
@@ -221,6 +226,9 @@ async function upgrade(argv: string[]): Promise<void> {
   const verb = installing && !last ? 'INSTALLATION' : 'UPGRADE'
   if (!last && !f.install) throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
   if (last && last.info.status.startsWith('pending-')) throw new CliFailure(`${verb} FAILED: another operation (install/upgrade/rollback) is in progress`)
+  // helm/helm v3.16.4 pkg/action/upgrade.go:229-235: with no deployed revision, only a last one
+  // failed or superseded may be upgraded; `uninstalling` (an interrupted uninstall) may not.
+  if (last && !installing && !past.some((r) => r.info.status === 'deployed') && !['failed', 'superseded'].includes(last.info.status)) throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
   const failed = chart.validate?.(values) // the chart's `fail` (templates/*/validate-values.yaml)
   if (failed) throw new CliFailure(`${verb} FAILED: ${failed}`)
   const objects = chart.render(name, namespace, values, cv)
@@ -320,6 +328,9 @@ async function getManifest(argv: string[]): Promise<void> {
 
 async function uninstall(argv: string[]): Promise<void> {
   const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, 'ignore-not-found': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, 'keep-history': { type: 'boolean' }, 'kube-context': { type: 'string' } } })
+  // helm/helm v3.13.0 cmd/helm/uninstall.go:77 added --ignore-not-found; older helm: pflag's
+  // "unknown flag" through cobra on stderr, exit 1 (v3.12.3 cmd/helm/helm.go:83-89).
+  if (f['ignore-not-found'] && !versionAtLeast(13)) throw new CliFailure('unknown flag: --ignore-not-found')
   const kube = kubeOf(f['kube-context'])
   const namespace = f.namespace ?? 'default'
   for (const name of positionals) {
@@ -329,6 +340,13 @@ async function uninstall(argv: string[]): Promise<void> {
       if (f['ignore-not-found']) continue
       throw new CliFailure(`uninstall: Release not loaded: ${name}: release: not found`)
     }
+    // helm/helm v3.16.4 pkg/action/uninstall.go:103-118: the release is marked `uninstalling` and
+    // stored before anything is deleted, so a helm killed now leaves it so.
+    last.info.status = 'uninstalling'
+    last.info.description = 'Deletion in progress (or silently failed)'
+    await store(kube, last)
+    const stall = Number(process.env.SIM_HELM_UNINSTALL_STALL_MS ?? 0) // a slow deletion (finalizers), to interrupt in tests
+    if (stall) await new Promise((r) => setTimeout(r, stall))
     for (const o of [...(last.objects ?? [])].reverse()) await kube.delete(o.kind, o.namespace, o.name)
     for (const r of past) await kube.delete('Secret', namespace, `sh.helm.release.v1.${r.name}.v${r.version}`)
     process.stdout.write(`release "${name}" uninstalled\n`)

@@ -2,7 +2,7 @@
 // shapes, error messages; what the charts make in the fake API, and the schema loader's tables
 // in moto, read back with the real kubectl and the real AWS SDK.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -55,6 +55,15 @@ describe('helm stand-in', () => {
     assert.ok(found.some((c: any) => c.name === 'scalar-labs/scalardl' && c.version === '4.12.0' && c.app_version === '3.13.0'))
     assert.ok(found.some((c: any) => c.name === 'scalar-labs/scalardl-audit'))
     assert.ok(found.filter((c: any) => c.name === 'scalar-labs/schema-loading').length > 1)
+  })
+
+  test('an older helm (SIM_HELM_VERSION): reports its version and refuses the flags it lacks', () => {
+    const old = (args: string[]) => spawnSync('helm', args, { env: { ...sim.env, SIM_HELM_VERSION: 'v3.12.3' }, encoding: 'utf8' })
+    assert.match(old(['version', '--short']).stdout, /^v3\.12\.3\+g/)
+    const r = old(['uninstall', 'nothing', '--ignore-not-found'])
+    assert.equal(r.status, 1)
+    assert.equal(r.stderr, 'Error: unknown flag: --ignore-not-found\n')
+    assert.match(old(['uninstall', 'nothing']).stderr, /Error: uninstall: Release not loaded: nothing: release: not found/)
   })
 
   test('bad input: unknown repo, unknown version, wrong value types, missing namespace', async () => {

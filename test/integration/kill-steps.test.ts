@@ -143,4 +143,20 @@ describe('a helm killed mid-operation leaves its release pending; 04 settles it 
     assert.equal(again.json.status, 'ok')
     assert.equal(again.json.tasks.filter((t: any) => t.status === 'changed').length, 0)
   })
+
+  test('an uninstall killed half-way leaves the release uninstalling: upgrade --install refuses it, 04 finishes the uninstall and installs again', async () => {
+    const child = spawn('helm', ['--kubeconfig', kubeconfig(), 'uninstall', 'my-release-scalardl'], { env: { ...env(), SIM_HELM_UNINSTALL_STALL_MS: '60000' }, stdio: 'ignore', detached: true })
+    const closed = new Promise((r) => child.on('close', r))
+    await eventually(async () => revisions().at(-1)?.status === 'uninstalling', 'an uninstalling revision')
+    process.kill(-child.pid!, 'SIGKILL')
+    await closed
+    const values = path.join(state, 'current-values.yaml')
+    const blocked = helm(['upgrade', '--install', 'my-release-scalardl', 'scalar-labs/scalardl', '--version', '4.12.0', '-f', values])
+    assert.equal(blocked.status, 1)
+    assert.match(blocked.stderr, /UPGRADE FAILED: "my-release-scalardl" has no deployed releases/)
+    const r = await runStep('runbooks/04-scalardl.ts', ['--json'], env(), state)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.json.tasks.find((t: any) => /^Scalar DL Ledger and Envoy release/.test(t.title)).detail, /finished the interrupted uninstall of my-release-scalardl; installed my-release-scalardl/)
+    assert.equal(revisions().at(-1)?.status, 'deployed')
+  })
 })

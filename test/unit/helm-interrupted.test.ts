@@ -79,6 +79,18 @@ describe('a release left pending by an interrupted helm', () => {
     const { helm, calls } = fakeHelm([row('pending-install', '1')], [{ revision: 1, status: 'pending-install' }])
     const done = await settleInterrupted({ helm, release: 'rel', namespace: 'default', log: quiet().log, timeoutMs: 1000, processes: () => [] })
     assert.equal(done, 'uninstalled the abandoned first install of rel')
-    assert.ok(calls.includes('uninstall rel -n default --ignore-not-found'), calls.join('; '))
+    assert.ok(calls.includes('uninstall rel -n default'), calls.join('; '))
+  })
+
+  test('a release left uninstalling by a killed uninstall: the uninstall is finished, so that it installs again', async () => {
+    const { helm, calls } = fakeHelm([row('uninstalling', '3')], [])
+    const done = await settleInterrupted({ helm, release: 'rel', namespace: 'default', log: quiet().log, timeoutMs: 1000, processes: () => [] })
+    assert.equal(done, 'finished the interrupted uninstall of rel')
+    assert.deepEqual(calls, ['list --all -o json -n default', 'uninstall rel -n default'])
+  })
+
+  test('uninstall works with helm older than 3.13 (no --ignore-not-found): "release: not found" is done', async () => {
+    const runner: CommandRunner = async (_c, args) => (args.includes('--ignore-not-found') ? { stdout: '', stderr: 'Error: unknown flag: --ignore-not-found', exitCode: 1 } : { stdout: '', stderr: 'Error: uninstall: Release not loaded: rel: release: not found', exitCode: 1 })
+    await new Helm({ runner }).uninstall('rel', 'default')
   })
 })
