@@ -73,7 +73,10 @@ export function nodegroupsGoneTask(): Task {
     async apply(ctx) {
       const e = eksctl(ctx)
       const groups = (await eksRead(ctx).nodegroups()).map((g) => g.Name)
-      for (const g of groups) await e.run(['delete', 'nodegroup', '--cluster', ctx.config.clusterName, '--name', g, '--region', ctx.config.region, '--wait'])
+      // No drain: the releases are gone and the cluster is deleted next, and eksctl's drain (its
+      // default) waits up to its timeout, 25 min, for any PodDisruptionBudget that allows nothing
+      // (eksctl-io/eksctl v0.230.0 pkg/ctl/delete/nodegroup.go:60-70, pkg/drain/nodegroup.go).
+      for (const g of groups) await e.run(['delete', 'nodegroup', '--cluster', ctx.config.clusterName, '--name', g, '--region', ctx.config.region, '--wait', '--drain=false'])
       return `deleted ${groups.join(', ')}`
     },
   }

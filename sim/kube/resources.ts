@@ -38,6 +38,7 @@ export const RESOURCES: ResourceType[] = [
   r('apps', 'replicasets', 'ReplicaSet', true, ['rs'], ['status', 'scale'], true),
   r('apps', 'daemonsets', 'DaemonSet', true, ['ds'], ['status'], true),
   r('batch', 'jobs', 'Job', true, [], ['status'], true),
+  r('policy', 'poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb'], ['status'], false),
 ]
 
 export function groupVersion(t: ResourceType): string {

@@ -90,13 +90,15 @@ const PLURALS: Record<string, { group: string; resource: string; namespaced: boo
   DaemonSet: { group: 'apps', resource: 'daemonsets', namespaced: true },
   ReplicaSet: { group: 'apps', resource: 'replicasets', namespaced: true },
   Job: { group: 'batch', resource: 'jobs', namespaced: true },
+  PodDisruptionBudget: { group: 'policy', resource: 'poddisruptionbudgets', namespaced: true },
 }
 
 export function kindPath(kind: string, namespace?: string, name?: string): string {
   const p = PLURALS[kind]
   if (!p) throw new CliFailure(`unsupported kind ${kind}`)
   const base = p.group ? `/apis/${p.group}/v1` : '/api/v1'
-  return `${base}${p.namespaced ? `/namespaces/${namespace ?? 'default'}` : ''}/${p.resource}${name ? `/${encodeURIComponent(name)}` : ''}`
+  // namespace '*': every namespace (a list).
+  return `${base}${p.namespaced && namespace !== '*' ? `/namespaces/${namespace ?? 'default'}` : ''}/${p.resource}${name ? `/${encodeURIComponent(name)}` : ''}`
 }
 
 export class KubeError extends Error {

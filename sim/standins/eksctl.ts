@@ -508,8 +508,44 @@ async function addon(verb: string, argv: string[]): Promise<void> {
 
 // --- deletion ------------------------------------------------------------------------------------
 
+/** A duration flag as eksctl takes it (Go's time.ParseDuration forms: 10s, 25m, 1h30m). */
+function duration(v: string | undefined, fallbackMs: number): number {
+  if (!v) return fallbackMs
+  let ms = 0
+  for (const [, n, u] of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[u as 's']
+  return ms || fallbackMs
+}
+
+const ready = (p: any) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+const labelsMatch = (sel: Record<string, string> | undefined, labels: Record<string, string> | undefined) => Object.entries(sel ?? {}).every(([k, v]) => labels?.[k] === v)
+
+/**
+ * How many Pods a PodDisruptionBudget lets go now (kubernetes v1.32 pkg/controller/disruption/
+ * disruption.go: disruptionsAllowed = currentHealthy - desiredHealthy; minAvailable as a number or
+ * a percentage of the expected Pods, rounded up; maxUnavailable as expected - maxUnavailable).
+ */
+function disruptionsAllowed(pdb: any, pods: any[]): number {
+  const matching = pods.filter((p) => p.metadata.namespace === pdb.metadata.namespace && labelsMatch(pdb.spec?.selector?.matchLabels, p.metadata.labels) && !['Succeeded', 'Failed'].includes(p.status?.phase))
+  const expected = matching.length
+  const healthy = matching.filter(ready).length
+  const scaled = (v: number | string) => (typeof v === 'number' ? v : Math.ceil((Number(String(v).replace('%', '')) * expected) / 100))
+  const desired = pdb.spec?.minAvailable !== undefined ? scaled(pdb.spec.minAvailable) : expected - scaled(pdb.spec?.maxUnavailable ?? 0)
+  return Math.max(0, healthy - desired)
+}
+
+/**
+ * eksctl delete nodegroup (eksctl-io/eksctl v0.230.0 pkg/ctl/delete/nodegroup.go:60-70): drains by
+ * default (--drain, true), through the eviction API, which a PodDisruptionBudget refuses while it
+ * allows no disruption; pkg/drain/nodegroup.go:234-263 retries such Pods every
+ * --pod-eviction-wait-period (10s) until --timeout (25m), then fails `timed out waiting for
+ * nodegroup "X" to be drained` (:115; wrapped in drain.go:53), and nodegroup.go:159 logs how to
+ * skip the drain. DaemonSet Pods are left alone.
+ */
 async function deleteNodegroup(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean' }, drain: { type: 'boolean', default: true }, 'disable-eviction': { type: 'boolean' } } })
+  // cobra's bool flag takes --drain=false; node's parseArgs does not: read it here.
+  const drainArg = argv.find((a) => /^--drain(=|$)/.test(a))
+  const drain = drainArg ? !/=false$/i.test(drainArg) : true
+  const { values } = parseArgs({ args: argv.filter((a) => a !== drainArg), options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean' }, 'disable-eviction': { type: 'boolean' }, timeout: { type: 'string' }, 'pod-eviction-wait-period': { type: 'string' }, 'max-grace-period': { type: 'string' }, parallel: { type: 'string' } } })
   if (!values.cluster || !values.name) throw new CliFailure('--cluster and --name must be set')
   const r = region(values.region)
   const { eks } = clients(r)
@@ -519,9 +555,41 @@ async function deleteNodegroup(argv: string[]): Promise<void> {
     if ((e as Error).name === 'ResourceNotFoundException') throw new CliFailure(`nodegroup ${values.name} not found`)
     throw e
   }
+  if (drain) await drainNodegroup(values.cluster, values.name, duration(values.timeout, 25 * 60_000), duration(values['pod-eviction-wait-period'], 10_000), Boolean(values['disable-eviction']))
   await eks.send(new DeleteNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))
   await control('DELETE', `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(`eks.amazonaws.com/nodegroup=${values.name}`)}&count=100000`)
   eksLog('✔', `deleted 1 nodegroup(s) from cluster "${values.cluster}"`)
+}
+
+async function drainNodegroup(cluster: string, nodegroup: string, timeoutMs: number, waitMs: number, disableEviction: boolean): Promise<void> {
+  const kube = await kubeFor(cluster)
+  const nodes = await kube.list('Node', undefined, `eks.amazonaws.com/nodegroup=${nodegroup}`)
+  const names = new Set(nodes.map((n) => n.metadata.name))
+  for (const n of nodes) if (!n.spec?.unschedulable) await kube.replace({ ...n, spec: { ...n.spec, unschedulable: true } }) // cordon
+  eksLog('ℹ', `cordon node(s) of nodegroup "${nodegroup}"`)
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const pods = await kube.list('Pod', '*')
+    const pdbs = await kube.list('PodDisruptionBudget', '*')
+    const left = pods.filter((p) => names.has(p.spec?.nodeName) && !['Succeeded', 'Failed'].includes(p.status?.phase) && !(p.metadata.ownerReferences ?? []).some((o: { kind: string }) => o.kind === 'DaemonSet'))
+    if (!left.length) break
+    let blocked = 0
+    for (const p of left) {
+      const covering = pdbs.filter((b) => b.metadata.namespace === p.metadata.namespace && labelsMatch(b.spec?.selector?.matchLabels, p.metadata.labels))
+      if (!disableEviction && covering.some((b) => disruptionsAllowed(b, pods) < 1)) {
+        blocked++ // 429 from the eviction API: "Cannot evict pod as it would violate the pod's disruption budget."
+        continue
+      }
+      await kube.delete('Pod', p.metadata.namespace, p.metadata.name)
+    }
+    if (blocked && Date.now() >= deadline) {
+      eksLog('!', `${blocked} pods are unevictable from node(s) of nodegroup "${nodegroup}"`)
+      eksLog('!', `error occurred during drain, to skip drain use '--drain=false' flag`)
+      throw new CliFailure(`draining nodegroups: timed out waiting for nodegroup "${nodegroup}" to be drained`)
+    }
+    await new Promise((res) => setTimeout(res, blocked ? Math.min(waitMs, Math.max(0, deadline - Date.now())) : 200))
+  }
+  eksLog('✔', `drained all nodes: [${[...names].join(' ')}]`)
 }
 
 async function deleteCluster(argv: string[]): Promise<void> {

@@ -221,8 +221,23 @@ describe('eksctl stand-in', () => {
     assert.match(pending.status.conditions[0].message, /untolerated taint \{kubernetes\.io\/app: scalardlpool\}/)
   })
 
+  test('delete nodegroup drains, and a PodDisruptionBudget that allows nothing blocks it until --timeout; --drain=false does not drain', async () => {
+    const context = YAML.parse(fs.readFileSync(sim.env.KUBECONFIG!, 'utf8')).contexts.find((c: any) => c.name.includes('@tainted.')).name
+    const guarded = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'guarded' }, spec: { replicas: 1, selector: { matchLabels: { app: 'guarded' } }, template: { metadata: { labels: { app: 'guarded' } }, spec: { nodeSelector: { 'eks.amazonaws.com/nodegroup': 'scalardlpool' }, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'public.ecr.aws/docker/library/busybox:1.36' }] } } } }
+    const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } } }
+    for (const o of [guarded, pdb]) assert.equal((await sim.kubectl(['apply', '-f', '-'], { input: YAML.stringify(o), context })).code, 0)
+    assert.equal((await sim.kubectl(['rollout', 'status', 'deployment/guarded', '--timeout=20s'], { context })).code, 0)
+    const blocked = await eksctl(['delete', 'nodegroup', '--cluster', 'tainted', '--name', 'scalardlpool', '--timeout', '2s', '--pod-eviction-wait-period', '500ms'])
+    assert.equal(blocked.code, 1)
+    assert.equal(blocked.stderr, 'Error: draining nodegroups: timed out waiting for nodegroup "scalardlpool" to be drained\n')
+    assert.match(blocked.stdout, /to skip drain use '--drain=false' flag/)
+    assert.ok(await aws.eks.send(new DescribeNodegroupCommand({ clusterName: 'tainted', nodegroupName: 'scalardlpool' })), 'not deleted')
+    const nodes = JSON.parse((await sim.kubectl(['get', 'nodes', '-l', 'eks.amazonaws.com/nodegroup=scalardlpool', '-o', 'json'], { context })).stdout).items
+    assert.ok(nodes.every((n: any) => n.spec.unschedulable), 'cordoned')
+  })
+
   test('delete nodegroup and delete cluster --wait remove them from moto and the fake API', async () => {
-    assert.equal((await eksctl(['delete', 'nodegroup', '--cluster', 'tainted', '--name', 'scalardlpool', '--wait'])).code, 0)
+    assert.equal((await eksctl(['delete', 'nodegroup', '--cluster', 'tainted', '--name', 'scalardlpool', '--wait', '--drain=false'])).code, 0)
     await assert.rejects(aws.eks.send(new DescribeNodegroupCommand({ clusterName: 'tainted', nodegroupName: 'scalardlpool' })), /ResourceNotFound/)
     const d = await eksctl(['delete', 'cluster', '--name', 'tainted', '--wait'])
     assert.equal(d.code, 0, d.stderr)

@@ -2,6 +2,7 @@
 // (Ledger and Auditor) torn down, with untagged resources surviving, tables and logs kept unless
 // asked, backups first, and a second teardown that changes nothing: test/integration/auditor.test.ts.
 import assert from 'node:assert/strict'
+import YAML from 'yaml'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { inventory } from '../helpers/inventory.ts'
@@ -58,6 +59,12 @@ describe('99-teardown against the simulator', () => {
   test('killed at random points and rerun: completes, nothing tagged left', async () => {
     const env = envFor('td-kill', '10.42.0.0/16')
     await deploy(env)
+    // Someone's workload on the pool, under a PodDisruptionBudget that allows no eviction: a
+    // drain would wait for it until eksctl's timeout; the teardown does not drain.
+    const kubeconfig = path.join(env.RUNBOOK_STATE_DIR!, 'td-kill', 'kubeconfig')
+    const guarded = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'guarded' }, spec: { replicas: 1, selector: { matchLabels: { app: 'guarded' } }, template: { metadata: { labels: { app: 'guarded' } }, spec: { nodeSelector: { agentpool: 'scalardlpool' }, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'public.ecr.aws/docker/library/busybox:1.36' }] } } } }
+    const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } } }
+    for (const o of [guarded, pdb]) assert.equal((await sim.kubectl(['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: YAML.stringify(o) })).code, 0)
     for (const delay of [700, 2500, 5000]) {
       const child = spawnStep('runbooks/99-teardown.ts', ['--yes', '--confirm', 'td-kill'], env)
       const done = collect(child)
