@@ -140,7 +140,21 @@ function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
       const ng = (await eksRead(ctx).nodegroups()).find((g) => g.Name === w.name)
       if (!ng) {
         await e.createNodegroups(clusterConfigFile(ctx.config))
-        return `created ${w.name}`
+        // eksctl counts any stack not deleted as an existing group, a failed one included
+        // (eksctl-io/eksctl v0.230.0 pkg/cfn/manager/api.go:552-575), and then skips it with exit 0:
+        // only EKS says whether the group is there.
+        const made = (await eksRead(ctx).nodegroups()).find((g) => g.Name === w.name)
+        if (!made) {
+          const stack = `eksctl-${ctx.config.clusterName}-nodegroup-${w.name}`
+          // Safe to delete: EKS has no such group, so only the failed stack is there.
+          await e.run(['delete', 'nodegroup', '--cluster', ctx.config.clusterName, '--name', w.name, '--region', ctx.config.region, '--wait', '--drain=false'])
+          throw new RunbookError(
+            `eksctl reported node group ${w.name} as existing, but EKS has no such group: its CloudFormation stack ${stack} was left by a failed creation (ROLLBACK_COMPLETE or CREATE_FAILED); the runbook deleted that stack`,
+            `see why it failed in the stack's events (CloudFormation console, deleted stacks) or the earlier eksctl error: usually capacity (InsufficientInstanceCapacity: another NODE_INSTANCE_TYPE or zone), a quota or IAM; then rerun 03-eks`,
+          )
+        }
+        if (made.Status !== 'ACTIVE') ctx.log.warn(`node group ${w.name} is ${made.Status}`)
+        return `created ${w.name} (${made.Status})`
       }
       await e.scaleNodegroup(ctx.config.clusterName, w.name, w.count, w.min, w.max)
       return `scaled ${w.name} to ${w.count} (max ${w.max})`

@@ -21,10 +21,11 @@ import {
 import { CreateLogGroupCommand, CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { ADDON_NAME, ADDON_VERSIONS, cloudwatchAddonObjects, parseConfigurationValues } from './cloudwatch-addon.ts'
-import { CliFailure, control, eksLog, Kube, kubeconfigPath, main, readKubeconfig, upsertContext } from './common.ts'
+import { CliFailure, control, eksLog, Kube, kubeconfigPath, main, readKubeconfig, stateDir, upsertContext } from './common.ts'
 import { eksNodegroupRefusal, loadClusterConfig, LOG_TYPES, validateClusterConfig, type ClusterConfig, type ManagedNodeGroup } from './eksctl-config.ts'
 import { eksSystemObjects } from './eks-system.ts'
 import fs from 'node:fs'
+import path from 'node:path'
 import YAML from 'yaml'
 
 const VERSION = '0.230.0'
@@ -108,7 +109,36 @@ async function stackDone(stack: string, resource: string, failed: string, status
   }
 }
 
+/**
+ * Node group stacks that failed and stay (ROLLBACK_COMPLETE): eksctl counts every stack not
+ * deleted as an existing node group (eksctl-io/eksctl v0.230.0 pkg/cfn/manager/api.go:552-575
+ * allNonDeletedStackStatuses, nodegroup.go:251-256), so `create nodegroup` skips the group while
+ * EKS has none. Kept in the simulator's state directory (moto's CloudFormation cannot roll a
+ * stack back); SIM_EKSCTL_FAIL_NODEGROUPS=<regex> makes matching groups fail for lack of capacity.
+ */
+const stacksFile = () => path.join(stateDir(), 'eksctl-failed-stacks.json')
+function failedStacks(): Record<string, string> {
+  try {
+    return JSON.parse(fs.readFileSync(stacksFile(), 'utf8'))
+  } catch {
+    return {}
+  }
+}
+function setFailedStack(stack: string, status: string | undefined): void {
+  const all = failedStacks()
+  if (status) all[stack] = status
+  else delete all[stack]
+  fs.writeFileSync(stacksFile(), JSON.stringify(all))
+}
+const nodegroupStack = (cluster: string, ng: string) => `eksctl-${cluster}-nodegroup-${ng}` // pkg/cfn/manager/nodegroup.go:40
+
 async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterConfig, ng: ManagedNodeGroup, subnetIds: string[]): Promise<void> {
+  const failing = process.env.SIM_EKSCTL_FAIL_NODEGROUPS
+  if (failing && new RegExp(failing).test(ng.name)) {
+    eksLog('ℹ', `building managed nodegroup stack "${nodegroupStack(cluster, ng.name)}"`)
+    setFailedStack(nodegroupStack(cluster, ng.name), 'ROLLBACK_COMPLETE')
+    throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"[Issue(Code=AsgInstanceLaunchFailures, Message=Could not launch On-Demand Instances. InsufficientInstanceCapacity - We currently do not have sufficient ${ng.instanceType ?? 'm5.xlarge'} capacity in the Availability Zone you requested.)] (Service: null, Status Code: 0)\\""`)
+  }
   const refusal = eksNodegroupRefusal(ng)
   if (refusal) throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"${refusal} (Service: Eks, Status Code: 400)\\""`)
   const desired = ng.desiredCapacity ?? 2
@@ -231,7 +261,9 @@ async function createNodegroups(argv: string[]): Promise<void> {
   const r = region(values.region, config)
   const { eks } = clients(r)
   await describeCluster(eks, name, r)
-  const existing = new Set((await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? [])
+  // Existing: a group EKS lists, or one whose stack was left behind (pkg/ctl/cmdutils/filter/nodegroup_filter.go:172-178).
+  const stacks = failedStacks()
+  const existing = new Set([...((await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []), ...(config.managedNodeGroups ?? []).map((ng) => ng.name).filter((n) => stacks[nodegroupStack(name, n)])])
   const include = values.include ? values.include.split(',') : undefined
   const wanted = (config.managedNodeGroups ?? []).filter((ng) => !include || include.includes(ng.name))
   const skip = wanted.filter((ng) => existing.has(ng.name))
@@ -243,7 +275,9 @@ async function createNodegroups(argv: string[]): Promise<void> {
   }
   const c = await describeCluster(eks, name, r)
   // eksctl creates the node groups' stacks side by side and waits for all of them.
-  await Promise.all(todo.map((ng) => createNodegroup(eks, name, config, ng, c.resourcesVpcConfig?.subnetIds ?? [])))
+  const results = await Promise.allSettled(todo.map((ng) => createNodegroup(eks, name, config, ng, c.resourcesVpcConfig?.subnetIds ?? [])))
+  const failed = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')
+  if (failed.length) throw new CliFailure(`failed to create nodegroups for cluster "${name}"`, 1, failed.map((f) => ({ symbol: '✖' as const, message: (f.reason as Error).message })))
 }
 
 async function vpcIdOf(ec2: EC2Client, subnetIds: string[]): Promise<string | undefined> {
@@ -552,8 +586,14 @@ async function deleteNodegroup(argv: string[]): Promise<void> {
   try {
     await eks.send(new DescribeNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))
   } catch (e) {
-    if ((e as Error).name === 'ResourceNotFoundException') throw new CliFailure(`nodegroup ${values.name} not found`)
-    throw e
+    if ((e as Error).name !== 'ResourceNotFoundException') throw e
+    // Only its stack is left (a failed creation): eksctl deletes the stack.
+    if (failedStacks()[nodegroupStack(values.cluster, values.name)]) {
+      setFailedStack(nodegroupStack(values.cluster, values.name), undefined)
+      eksLog('✔', `deleted 1 nodegroup(s) from cluster "${values.cluster}"`)
+      return
+    }
+    throw new CliFailure(`nodegroup ${values.name} not found`)
   }
   if (drain) await drainNodegroup(values.cluster, values.name, duration(values.timeout, 25 * 60_000), duration(values['pod-eviction-wait-period'], 10_000), Boolean(values['disable-eviction']))
   await eks.send(new DeleteNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))

@@ -122,6 +122,25 @@ describe('03-eks against the simulator', () => {
     assert.equal(taintTask.detail, `tainted ${fresh.join(', ')}`)
   })
 
+  test('a node group whose creation failed (capacity): the cause shown; the rerun sees eksctl skip its stack, deletes it and says what to do; then it is created', async () => {
+    const env = envFor('eks-cap')
+    assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
+    const capacity = { SIM_EKSCTL_FAIL_NODEGROUPS: '^system$' }
+    const first = await runStep('runbooks/03-eks.ts', ['--json'], { ...env, ...capacity })
+    assert.equal(first.code, 1)
+    assert.match(first.stderr, /InsufficientInstanceCapacity/, 'the cause from eksctl\'s stdout, not only "failed to create cluster"')
+    // The stack stays (ROLLBACK_COMPLETE): eksctl create nodegroup skips the group and exits 0.
+    const second = await runStep('runbooks/03-eks.ts', ['--json'], env)
+    assert.equal(second.code, 1, second.stderr)
+    const t = second.json.tasks.find((x: any) => /^System node group/.test(x.title))
+    assert.equal(t.status, 'failed')
+    assert.match(t.detail, /EKS has no such group: its CloudFormation stack eksctl-eks-cap-nodegroup-system was left by a failed creation/)
+    await assert.rejects(eks.send(new DescribeNodegroupCommand({ clusterName: 'eks-cap', nodegroupName: 'system' })), /ResourceNotFound/)
+    const third = await runStep('runbooks/03-eks.ts', ['--json'], env)
+    assert.equal(third.code, 0, third.stderr)
+    assert.equal((await eks.send(new DescribeNodegroupCommand({ clusterName: 'eks-cap', nodegroupName: 'system' }))).nodegroup?.status, 'ACTIVE')
+  })
+
   test('SYSTEM_NODE_COUNT=0 is refused (exit 2) unless --allow-no-system-nodes', async () => {
     const env = envFor('eks-nosys', { SYSTEM_NODE_COUNT: '0' })
     const refused = await runStep('runbooks/03-eks.ts', ['--json'], env)
