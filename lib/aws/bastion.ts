@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-iam'
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError } from './clients.ts'
+import { RunbookError } from '../errors.ts'
 import { clientToken, single } from './discover.ts'
 import { CLUSTER_TAG, roleFilters, runbookTags } from './tags.ts'
 
@@ -64,9 +65,29 @@ export async function latestAmazonLinuxAmi(ssm: SSMClient, instanceType: string)
   return out.Parameter!.Value!
 }
 
+/**
+ * Launches the bastion with an idempotency token, so that a retried or lost RunInstances makes no
+ * second instance. EC2 keeps answering a token with its first instance for at least 24 hours,
+ * even after that instance is terminated (AWS EC2 API reference, "Ensuring idempotency"): when the
+ * answer is an instance that is gone, this is a replacement, and it is asked again with the next
+ * token of the series.
+ */
 export async function launchBastion(
   ec2: EC2Client,
   o: { cluster: string; amiId: string; instanceType: string; subnetId: string; securityGroupId: string; instanceProfile: string; keyName?: string },
+): Promise<Instance> {
+  for (let generation = 0; ; generation++) {
+    const instance = await runBastion(ec2, o, generation)
+    const now = await describeInstance(ec2, instance.InstanceId!)
+    if (!['terminated', 'shutting-down'].includes(now?.State?.Name ?? '')) return instance
+    if (generation >= 20) throw new RunbookError(`every bastion launch token answers a terminated instance (last ${instance.InstanceId})`, 'wait a day for EC2 to forget the tokens, or change the public subnet')
+  }
+}
+
+async function runBastion(
+  ec2: EC2Client,
+  o: { cluster: string; amiId: string; instanceType: string; subnetId: string; securityGroupId: string; instanceProfile: string; keyName?: string },
+  generation: number,
 ): Promise<Instance> {
   const tags = runbookTags({ cluster: o.cluster, role: 'bastion', name: `${o.cluster}-bastion` })
   const out = await ec2.send(
@@ -83,7 +104,7 @@ export async function launchBastion(
       KeyName: o.keyName || undefined,
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
       BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } }],
-      ClientToken: clientToken(o.cluster, 'bastion', o.subnetId),
+      ClientToken: clientToken(o.cluster, 'bastion', o.subnetId, ...(generation ? [String(generation)] : [])),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
         { ResourceType: 'volume', Tags: tags },

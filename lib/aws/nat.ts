@@ -31,13 +31,27 @@ export async function allocateNatAddress(ec2: EC2Client, cluster: string, az: st
   return { AllocationId: out.AllocationId, PublicIp: out.PublicIp }
 }
 
+/**
+ * Creates a NAT gateway with an idempotency token. EC2 answers a used token with its first gateway
+ * even once that one has failed or been deleted: then this is a replacement, asked again with the
+ * next token of the series (as for the bastion, lib/aws/bastion.ts).
+ */
 export async function createNatGateway(ec2: EC2Client, o: { cluster: string; az: string; subnetId: string; allocationId: string }): Promise<NatGateway> {
+  for (let generation = 0; ; generation++) {
+    const nat = await requestNatGateway(ec2, o, generation)
+    const now = (await describeNatGateways(ec2, [nat.NatGatewayId!]))[0]
+    if (!['failed', 'deleting', 'deleted'].includes(now?.State ?? '')) return nat
+    if (generation >= 20) throw new Error(`every NAT gateway token answers a gateway that is gone (last ${nat.NatGatewayId})`)
+  }
+}
+
+async function requestNatGateway(ec2: EC2Client, o: { cluster: string; az: string; subnetId: string; allocationId: string }, generation: number): Promise<NatGateway> {
   const out = await ec2.send(
     new CreateNatGatewayCommand({
       SubnetId: o.subnetId,
       AllocationId: o.allocationId,
       ConnectivityType: 'public',
-      ClientToken: clientToken(o.cluster, 'nat', o.subnetId, o.allocationId),
+      ClientToken: clientToken(o.cluster, 'nat', o.subnetId, o.allocationId, ...(generation ? [String(generation)] : [])),
       TagSpecifications: tagSpec('natgateway', { cluster: o.cluster, role: 'nat-gateway', name: `${o.cluster}-nat-${o.az}`, az: o.az }),
     }),
   )

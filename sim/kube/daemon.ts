@@ -32,8 +32,12 @@ const scale = Number(values['delay-scale'] ?? 0.01)
 // --aws-delays: every kind takes AWS's typical time (scaled), Pods, Jobs and load balancers too.
 const awsDelays = Boolean(values['aws-delays'])
 const pendingMs = awsDelays && values['pending-ms'] === undefined ? (Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k, v * scale])) as PendingMs) : Number(values['pending-ms'] ?? 180_000) * scale
-const proxy = (values.faults !== undefined || awsDelays) && process.env.AWS_ENDPOINT_URL
-  ? new FaultProxy({ target: process.env.AWS_ENDPOINT_URL, rate: Number(values.faults ?? 0), pendingMs, latencyMs: 2000 * scale, seed: values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']) })
+// The AWS layer is always in front of moto: EC2's idempotency tokens (moto ignores them) are
+// AWS's default behaviour. Faults, pending states and latency only with --faults, --aws-delays
+// or --pending-ms.
+const shaped = values.faults !== undefined || awsDelays || values['pending-ms'] !== undefined
+const proxy = process.env.AWS_ENDPOINT_URL
+  ? new FaultProxy({ target: process.env.AWS_ENDPOINT_URL, rate: Number(values.faults ?? 0), pendingMs: shaped ? pendingMs : 0, latencyMs: 2000 * scale, seed: values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']) })
   : undefined
 
 const stateDir = path.resolve(values['state-dir'] ?? '.sim')
@@ -72,7 +76,7 @@ const control = http.createServer(async (req, res) => {
   const parts = url.pathname.split('/').filter(Boolean)
   try {
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pid: process.pid })
-    if (req.method === 'GET' && url.pathname === '/faults') return send(res, 200, proxy ? { rate: Number(values.faults), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
+    if (req.method === 'GET' && url.pathname === '/faults') return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
     if (req.method === 'GET' && url.pathname === '/clusters') return send(res, 200, [...clusters.values()].map(describe))
     if (req.method === 'POST' && url.pathname === '/clusters') {
       const b = await body(req)
