@@ -1,6 +1,6 @@
 // Step 1, first half: availability zones, the VPC, its subnets and the internet gateway.
 import type { Subnet } from '@aws-sdk/client-ec2'
-import { availableZones, chooseZones } from '../aws/azs.ts'
+import { chooseZones, usableZones } from '../aws/azs.ts'
 import { attachInternetGateway, createInternetGateway, findInternetGateway, isAttached } from '../aws/internet-gateway.ts'
 import { createSubnet, findSubnets, repairSubnet, subnetDrift, subnetsOf, type Tier } from '../aws/subnets.ts'
 import { createVpc, enableVpcDns, findVpc, vpcDns } from '../aws/vpc.ts'
@@ -17,13 +17,17 @@ export function availabilityZonesTask(target: TargetOf): Task<NetworkState> {
     title: `Choose ${NEEDED_AZS} availability zones`,
     async check(ctx, s) {
       const t = target(ctx)
-      const [available, existing] = await Promise.all([availableZones(ctx.aws.ec2), findSubnets(ctx.aws.ec2, t.cluster)])
+      // Zones by zone ID where EKS runs and both node instance types are offered; the zones the
+      // runbook's subnets already use are kept (the choice is recorded by the subnets themselves).
+      const [zones, existing] = await Promise.all([usableZones(ctx.aws.ec2, [ctx.config.nodeInstanceType, ctx.config.systemNodeInstanceType]), findSubnets(ctx.aws.ec2, t.cluster)])
+      const available = zones.usable
       s.subnets = existing
       s.azs = chooseZones(available, existing.map((x) => x.AvailabilityZone!), NEEDED_AZS)
+      const skipped = zones.skipped.map((z) => `${z.zone} (${z.id}): ${z.reason}`).join('; ')
       if (s.azs.length < NEEDED_AZS) {
-        return { holds: false, detail: `${ctx.config.region} has ${available.length} available AZs (${available.join(', ')}); the guide needs ${NEEDED_AZS}`, hint: 'choose a region with at least 3 availability zones' }
+        return { holds: false, conflict: `${ctx.config.region} has ${available.length} usable AZs (${available.join(', ') || 'none'}); the guide needs ${NEEDED_AZS}${skipped ? `; left out: ${skipped}` : ''}`, hint: 'choose a region with at least 3 availability zones offering NODE_INSTANCE_TYPE and SYSTEM_NODE_INSTANCE_TYPE, or other instance types' }
       }
-      return { holds: true, detail: s.azs.join(', ') }
+      return { holds: true, detail: `${s.azs.join(', ')}${skipped ? ` (left out: ${skipped})` : ''}` }
     },
   }
 }

@@ -17,8 +17,8 @@ export function zonesTask(minimum = 3): Task {
   return {
     title: `Region has at least ${minimum} availability zones`,
     async check(ctx) {
-      const zones = await availableZones(ctx.aws.ec2)
-      if (zones.length < minimum) return { holds: false, detail: `${ctx.config.region} has ${zones.length}: ${zones.join(', ') || 'none'}`, hint: 'choose a region with 3 or more availability zones (AWS_REGION)' }
+      const zones = await availableZones(ctx.aws.ec2, [ctx.config.nodeInstanceType, ctx.config.systemNodeInstanceType])
+      if (zones.length < minimum) return { holds: false, detail: `${ctx.config.region} has ${zones.length}: ${zones.join(', ') || 'none'}`, hint: 'choose a region with 3 or more availability zones where EKS runs and NODE_INSTANCE_TYPE and SYSTEM_NODE_INSTANCE_TYPE are offered (AWS_REGION)' }
       return { holds: true, detail: `${ctx.config.region}: ${zones.join(', ')}` }
     },
   }

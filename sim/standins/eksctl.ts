@@ -209,6 +209,14 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
   }
   const subnetIds = subnetIdsOf(config)
   if (!subnetIds.length) throw new CliFailure('simulator: this eksctl stand-in needs an existing VPC (vpc.subnets with ids); creating a VPC is not simulated')
+  // EKS refuses control planes in some zone IDs (https://docs.aws.amazon.com/eks/latest/userguide/troubleshooting.html
+  // "Insufficient capacity": UnsupportedAvailabilityZoneException; eksctl-io/eksctl v0.230.0 pkg/az/az.go:21-25 lists them).
+  const subnets = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds }))).Subnets ?? []
+  const refused = subnets.filter((x) => ['use1-az3', 'usw1-az2', 'cac1-az3'].includes(x.AvailabilityZoneId ?? ''))
+  if (refused.length) {
+    const ok = [...new Set(subnets.filter((x) => !refused.includes(x)).map((x) => x.AvailabilityZone))].sort()
+    throw new CliFailure(`creating CloudFormation stack "eksctl-${name}-cluster": ... UnsupportedAvailabilityZoneException: Cannot create cluster '${name}' because ${refused[0]!.AvailabilityZone}, the targeted availability zone, does not currently have sufficient capacity to support the cluster. Retry and choose from these availability zones: ${ok.join(', ')}`)
+  }
   const version = config.metadata.version ? String(config.metadata.version) : DEFAULT_K8S
   const types = enabledTypes(config.cloudWatch?.clusterLogging?.enableTypes ?? [])
   eksLog('ℹ', `using existing VPC (${config.vpc?.id ?? 'from subnets'}) and subnets (private:${Object.keys(config.vpc?.subnets?.private ?? {}).length} public:${Object.keys(config.vpc?.subnets?.public ?? {}).length})`)

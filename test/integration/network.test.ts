@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { DeleteTagsCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2'
+import { DeleteTagsCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { ec2For, expectedInventory, inventory } from '../helpers/inventory.ts'
 import { baseEnv, runStep, tempDir } from '../helpers/run-step.ts'
@@ -116,6 +116,21 @@ describe('01-vpc and 02-database against moto', () => {
     assert.deepEqual(await inventory(env, 'perz'), expectedInventory(3, false))
     const again = await runStep('runbooks/01-vpc.ts', ['--json'], env)
     assert.equal(again.json.status, 'ok', again.stderr)
+  })
+
+  test('zones by zone ID: one EKS refuses and ones without the node instance types are left out, and said so', async () => {
+    // moto's us-east-1: us-east-1e is use1-az3 (no EKS control planes there), and trn1.32xlarge is
+    // offered only in us-east-1b, 1c and 1f.
+    const env = envFor('zones', { AWS_REGION: 'us-east-1', BASTION_ENABLED: 'false', NODE_INSTANCE_TYPE: 'trn1.32xlarge', SYSTEM_NODE_INSTANCE_TYPE: 'm5.large' })
+    const r = await runStep('runbooks/01-vpc.ts', ['--json'], env)
+    assert.equal(r.code, 0, r.stderr)
+    const ec2 = new EC2Client({ region: 'us-east-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['zones'] }] }))).Subnets!
+    ec2.destroy()
+    assert.deepEqual([...new Set(subnets.map((x) => x.AvailabilityZone))].sort(), ['us-east-1b', 'us-east-1c', 'us-east-1f'])
+    const azs = r.json.tasks.find((t: any) => /availability zones/.test(t.title))
+    assert.match(azs.detail, /us-east-1a \(use1-az6\): trn1\.32xlarge not offered/)
+    assert.match(azs.detail, /us-east-1e \(use1-az3\): EKS does not support this zone ID/)
   })
 
   test('drift is repaired: a lost subnet tag comes back, and only that changes', async () => {
