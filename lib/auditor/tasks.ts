@@ -174,9 +174,21 @@ function clientProperties(r: Registration, hosts: { ledger: string; auditor: str
   ].join('\n')
 }
 
-function jobManifest(ctx: TaskContext, r: Registration, hosts: { ledger: string; auditor: string }): { name: string; yaml: string } {
+/**
+ * The hosts the Job reaches: the other cluster's server through its load balancer, its own
+ * cluster's through the in-cluster envoy Service. A Pod that reaches a server of its own cluster
+ * through that cluster's internal NLB can be sent to a target on its own node, and with client IP
+ * preservation (the default for instance targets) such a hairpin connection times out (AWS
+ * Network Load Balancer docs, "Client IP preservation": loopback requests).
+ */
+function jobHosts(ctx: TaskContext, r: Registration, balancers: { ledger: string; auditor: string }): { ledger: string; auditor: string } {
+  const own = (c: Config) => `${scalardlFullname(c)}-envoy.${c.scalardl.namespace}.svc.cluster.local`
+  return r.holder === 'ledger' ? { ledger: own(ctx.config), auditor: balancers.auditor } : { ledger: balancers.ledger, auditor: own(auditorView(ctx.config)) }
+}
+
+function jobManifest(ctx: TaskContext, r: Registration, balancers: { ledger: string; auditor: string }): { name: string; yaml: string } {
   const c = r.view(ctx).config
-  const props = clientProperties(r, hosts)
+  const props = clientProperties(r, jobHosts(ctx, r, balancers))
   const digest = createHash('sha256').update(fs.readFileSync(r.certFile(ctx.config))).update(props).digest('hex').slice(0, 8)
   const name = `register-cert-${r.holder}-${digest}`
   const job = {

@@ -153,6 +153,26 @@ function sdkProblem(pod: Obj, c: Container, store: Store): string | undefined {
   return undefined
 }
 
+const SERVICES = byResource('', 'services')!
+
+/**
+ * Whether the Job's Pod can reach the hosts it names: an in-cluster Service name must exist in this
+ * cluster; the load balancer of a Service of its own cluster cannot be reached from inside it (an
+ * internal NLB with client IP preservation drops a target's connection to itself: AWS Elastic Load
+ * Balancing docs, Network Load Balancers, "Client IP preservation" and loopback requests).
+ */
+function reachProblem(store: Store, hosts: (string | undefined)[]): string | undefined {
+  const services = store.list(SERVICES)
+  const own = new Set(services.flatMap((svc) => ((svc.status?.loadBalancer?.ingress ?? []) as { hostname?: string }[]).map((i) => i.hostname).filter(Boolean)))
+  for (const h of hosts) {
+    if (!h) continue
+    if (own.has(h)) return `(simulated register-cert) UNAVAILABLE: io exception: connection timed out: ${h} (the load balancer of this cluster's own envoy: a hairpin connection through an NLB with client IP preservation times out)`
+    const m = /^([^.]+)\.([^.]+)\.svc(\.cluster\.local)?$/.exec(h)
+    if (m && !services.some((svc) => svc.metadata.name === m[1] && svc.metadata.namespace === m[2])) return `(simulated register-cert) UNAVAILABLE: Unable to resolve host ${h}`
+  }
+  return undefined
+}
+
 /**
  * register-cert as the Ledger and Auditor answer it: the certificate and key must be mounted where
  * the client properties say, the hosts must be set, and the certificate ends up in the servers'
@@ -164,6 +184,8 @@ export async function runRegisterCert(pod: Obj, store: Store): Promise<RunResult
   const props = properties(c.env!.find((e) => e.name === 'CLIENT_PROPERTIES')!.value ?? '')
   const sdk = sdkProblem(pod, c as Container, store)
   if (sdk) return { ok: false, message: sdk }
+  const reach = reachProblem(store, [props['scalar.dl.client.server.host'], props['scalar.dl.client.auditor.host']])
+  if (reach) return { ok: false, message: reach }
   const holder = props['scalar.dl.client.cert_holder_id']
   const version = Number(props['scalar.dl.client.cert_version'] ?? 1)
   if (!holder) return { ok: false, message: '(simulated register-cert) scalar.dl.client.cert_holder_id is not set' }

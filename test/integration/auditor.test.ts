@@ -166,6 +166,12 @@ describe('05-auditor against the simulator', () => {
     }
     const full = await runStep('runbooks/05-auditor.ts', ['--json', '--generate-keys'], e)
     assert.equal(full.code, 0, `${killed.join(', ')}\n${full.stderr}`)
+    // Each certificate Job reaches its own cluster's envoy by its Service name, the other's by its load balancer.
+    const ledgerKc = path.join(state, 'runbook', LEDGER, 'kubeconfig')
+    const jobs = JSON.parse((await sim.kubectl(['--kubeconfig', ledgerKc, 'get', 'jobs', '-l', 'scalardl-runbook/register-cert=ledger', '-o', 'json'])).stdout).items
+    const props = jobs[0].spec.template.spec.containers[0].env.find((e: any) => e.name === 'CLIENT_PROPERTIES').value
+    assert.match(props, /^scalar\.dl\.client\.server\.host=my-release-scalardl-envoy\.default\.svc\.cluster\.local$/m)
+    assert.match(props, /^scalar\.dl\.client\.auditor\.host=\S+\.elb\.ap-northeast-1\.amazonaws\.com$/m)
     // Auditor mode changed the Ledger's properties: every Ledger Pod rolled to the new template.
     const ledger = await ledgerPods()
     const hashes = new Set(ledger.map((p) => p.metadata.labels['pod-template-hash']))

@@ -152,5 +152,12 @@ describe('simulated Scalar DL as the real charts and images', () => {
     await apply({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'rc-old' }, spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'register-cert', image: 'eclipse-temurin:17-jdk-jammy', command: ['sh', '-c', script], env: [{ name: 'SDK_VERSION', value: '3.13.0' }, { name: 'CLIENT_PROPERTIES', value: 'scalar.dl.client.cert_holder_id=x\nscalar.dl.client.server.host=h' }] }] } } } })
     await eventually(async () => (await json(['get', 'job', 'rc-old'])).status?.conditions?.some((c: any) => c.type === 'Failed'), 'the Job to fail')
     assert.match(await kubectl(['logs', 'job/rc-old']), /cannot open scalardl-java-client-sdk-3\.13\.0\/client\/bin\/register-cert.*the archive has scalardl-java-client-sdk-3\.13\.0\/bin\/register-cert/)
+    // The right path, but the cluster's own load balancer as the server: a hairpin through the NLB times out.
+    await apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb', annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } }, spec: { type: 'LoadBalancer', selector: { app: 'none' }, ports: [{ port: 50051 }] } })
+    const hostname = await eventually(async () => (await json(['get', 'svc', 'lb'])).status?.loadBalancer?.ingress?.[0]?.hostname, 'a load balancer hostname')
+    const good = script.replace('/client/bin/', '/bin/')
+    await apply({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'rc-hairpin' }, spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'register-cert', image: 'eclipse-temurin:17-jdk-jammy', command: ['sh', '-c', good], env: [{ name: 'SDK_VERSION', value: '3.13.0' }, { name: 'CLIENT_PROPERTIES', value: `scalar.dl.client.cert_holder_id=x\nscalar.dl.client.server.host=${hostname}` }] }] } } } })
+    await eventually(async () => (await json(['get', 'job', 'rc-hairpin'])).status?.conditions?.some((c: any) => c.type === 'Failed'), 'the hairpin Job to fail')
+    assert.match(await kubectl(['logs', 'job/rc-hairpin']), /connection timed out: .*hairpin/)
   })
 })
