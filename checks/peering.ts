@@ -1,15 +1,15 @@
 // Check (with AUDITOR_ENABLED): the VPC peering connections of 05-auditor are active, every
-// route table on both sides routes to the peer through them, and the envoy security groups
-// admit the peers on the envoy ports.
-import { discoverPeers, envoyAccess, peeringSpecs } from '../lib/auditor/peering.ts'
+// route table on both sides routes to the peer through them, and each envoy Service admits the
+// peers' ranges (its source ranges, which EKS's controller opens the NodePorts to).
+import { discoverPeers, peeringSpecs } from '../lib/auditor/peering.ts'
 import { findPeerings, matchPeering, missingRoutes, peeringState } from '../lib/aws/peering.ts'
-import { findSecurityGroup, securityGroupDrift } from '../lib/aws/security-groups.ts'
+import { SOURCE_RANGES } from '../lib/scalardl/values.ts'
 import { isMain } from '../lib/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
 export const peeringCheck: Check = {
   name: 'peering',
-  title: 'VPC peering active, routes on both sides, envoy security groups',
+  title: 'VPC peering active, routes on both sides, each envoy admits its peers',
   hint: 'a connection that is not active or a missing route cuts the Auditor off the Ledger (or clients off both): rerun 05-auditor, which repairs both (RUNBOOK.md, 07-verify: peering)',
   applies: (config) => config.auditor.enabled,
   async run(v) {
@@ -30,12 +30,19 @@ export const peeringCheck: Check = {
       for (const m of missing) problems.push(`${m.routeTableId} has no route to ${m.cidr} through ${m.peeringId}`)
       routes += spec.requester.routeTables.length + spec.accepter.routeTables.length - missing.length
     }
-    for (const side of envoyAccess(v.config, peers)) {
-      const drift = securityGroupDrift(await findSecurityGroup(ec2, side.cluster, side.vpc.vpcId, 'envoy-sg'), side.spec)
-      problems.push(...drift.words.map((w) => `${side.spec.name}: ${w}`))
+    // The Ledger's envoy admits the Auditor and the clients; the Auditor's the Ledger and the clients.
+    const sides = [
+      { label: 'Ledger', ctx: v, from: [peers.auditor, ...peers.clients] },
+      { label: 'Auditor', ctx: v.auditor(), from: [peers.ledger, ...peers.clients] },
+    ]
+    for (const side of sides) {
+      const svc = (await side.ctx.of('Service')).find((s) => s.metadata.name === `${side.ctx.fullname}-envoy`)
+      const ranges = String((svc?.metadata.annotations as Record<string, string> | undefined)?.[SOURCE_RANGES] ?? '').split(',').map((x) => x.trim())
+      const missing = side.from.filter((p) => !ranges.includes(p.cidr)).map((p) => `${p.label} ${p.cidr}`)
+      if (missing.length) problems.push(`the ${side.label}'s envoy does not admit ${missing.join(', ')}`)
     }
     if (problems.length) return { ok: false, detail: problems.join('; ') }
-    return { ok: true, detail: `${specs.length} connection(s) active, ${routes} route(s) to peers, envoy security groups admit the peers` }
+    return { ok: true, detail: `${specs.length} connection(s) active, ${routes} route(s) to peers, each envoy admits its peers` }
   },
 }
 

@@ -4,7 +4,7 @@
 // the envoy security groups, the Ledger's switch to Auditor mode and the mutual certificate
 // registration are this step's own.
 import { certificatesTask, keyFilesTask, ledgerPrerequisiteTask, type AuditorState } from '../lib/auditor/tasks.ts'
-import { clientVpcProblems, envoySecurityGroupsTask, peeringRoutesTask, peeringTask } from '../lib/auditor/peering.ts'
+import { clientVpcProblems, peeringRoutesTask, peeringTask } from '../lib/auditor/peering.ts'
 import { auditorView, ledgerView, scoped } from '../lib/auditor/view.ts'
 import { gatewayEndpointTask } from '../lib/database/dynamodb.ts'
 import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask } from '../lib/eks/tasks.ts'
@@ -61,10 +61,10 @@ const environment = [
 ]
 const nodes = [scoped(eks, poolNodegroupTask()), scoped(eks, systemNodegroupTask()), scoped(eks, kubeconfigTask()), scoped(eks, poolNodesReadyTask()), scoped(eks, taintTask())]
 const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
-/** Guide Step 5.2: peering, routes, security groups. */
-const [peeringConnections, peeringRoutes, envoyGroups] = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask()), scoped(peers, envoySecurityGroupsTask())]
-const peering = [peeringConnections, peeringRoutes, envoyGroups]
-/** The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's security group. */
+/** Guide Step 5.2: peering and routes (who may reach each envoy is its Service's source ranges, in its values). */
+const [peeringConnections, peeringRoutes] = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask())]
+const peering = [peeringConnections, peeringRoutes]
+/** The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's source ranges. */
 const ledgerAuditorMode = [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())]
 /** 06's tasks on the Auditor's view. */
 const monitoring = clusterMonitoringTasks().map((t) => scoped(auditor(() => ({})), t))
@@ -111,15 +111,14 @@ export const step = defineStep<AuditorState>({
   // minutes on AWS). 06 then finds the Auditor's monitoring done, and 05 its secrets and schema.
   variants: {
     prepare: [scoped(app, repoTask()), keyFilesTask(true), ...environment, ...nodes, sideBySide(monitoring, auditorSetup)],
-    // (The chart repository was checked by --prepare.) The envoy security groups go into both
-    // releases' values, so they come first; the routes are made beside the releases.
-    prepared: [sideBySide(keyFilesTask(), ledgerPrerequisiteTask()), peeringConnections, envoyGroups, sideBySide(peeringRoutes, ledgerAuditorMode, auditorRelease), certificatesTask()],
+    // (The chart repository was checked by --prepare.) The routes are made beside the releases.
+    prepared: [sideBySide(keyFilesTask(), ledgerPrerequisiteTask()), peeringConnections, sideBySide(peeringRoutes, ledgerAuditorMode, auditorRelease), certificatesTask()],
   },
   locks: (c, flags) => (flags.prepare ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
     sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
     ...environment,
-    // Guide Step 5.2: peering, routes, security groups (AWS), beside the Auditor's nodes (eksctl,
+    // Guide Step 5.2: peering and routes (AWS), beside the Auditor's nodes (eksctl,
     // kubectl) and the chart repository (before helm works in both clusters at once, below).
     sideBySide(peering, nodes, scoped(app, repoTask())),
     // Guide Step 5.3: the Ledger in Auditor mode beside the Auditor's install (it needs only the

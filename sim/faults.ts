@@ -35,6 +35,16 @@ export interface FaultOptions {
   seed?: number
 }
 
+/**
+ * What the simulator knows better than moto, from the parts of AWS it plays itself (EKS's load
+ * balancer controller, sim/kube/load-balancers.ts): a refusal AWS would give where moto allows the
+ * call, and answers rewritten to the state AWS would report.
+ */
+export interface AwsHooks {
+  refuse?(service: string, action: string, params: URLSearchParams, region: string): Promise<{ code: string; message: string } | undefined>
+  rewrite?(service: string, action: string, params: URLSearchParams, text: string): string
+}
+
 export interface FaultStats {
   requests: number
   injected: Record<string, number>
@@ -50,7 +60,7 @@ function serviceOf(req: http.IncomingMessage): string {
 function protocolOf(service: string, req: http.IncomingMessage): Protocol {
   if (service === 'ec2') return 'ec2'
   if (req.headers['x-amz-target']) return 'json'
-  if (['iam', 'sts', 'monitoring', 'cloudformation'].includes(service) && String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) return 'query'
+  if (['iam', 'sts', 'monitoring', 'cloudformation', 'elasticloadbalancing'].includes(service) && String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) return 'query'
   return 'rest'
 }
 
@@ -84,24 +94,32 @@ function serverError(proto: Protocol, status: 500 | 503): { status: number; head
   return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }) }
 }
 
+/** A 400 client error in the protocol's own form (EC2's `Response/Errors`, the query services' `ErrorResponse`). */
+function clientError(proto: Protocol, code: string, message: string): { status: number; headers: Record<string, string>; body: string } {
+  if (proto === 'ec2') return { status: 400, headers: { 'content-type': 'text/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>sim</RequestID></Response>` }
+  if (proto === 'query') return { status: 400, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>sim</RequestId></ErrorResponse>` }
+  return { status: 400, headers: { 'content-type': 'application/json', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }) }
+}
+
 /**
- * For each anchor whose id is young, replaces the first `from` between it and the next anchor
- * (the rest of that resource's element in the XML answer).
+ * Rewrites, for each anchor, the part of the answer between it and the next anchor (the rest of
+ * that resource's element in an XML answer) with `edit(id, part)`.
  */
-function rewriteAfter(text: string, anchor: RegExp, young: (id: string) => boolean, from: string | RegExp, to: string): string {
+export function rewriteEach(text: string, anchor: RegExp, edit: (id: string, part: string) => string): string {
   const hits = [...text.matchAll(anchor)]
-  if (!hits.some((h) => young(h[1]!))) return text
-  let out = ''
-  let last = 0
+  if (!hits.length) return text
+  let out = text.slice(0, hits[0]!.index! + hits[0]![0].length)
   hits.forEach((h, i) => {
     const start = h.index! + h[0].length
     const end = i + 1 < hits.length ? hits[i + 1]!.index! : text.length
-    out += text.slice(last, start)
-    const part = text.slice(start, end)
-    out += young(h[1]!) ? part.replace(from, to) : part
-    last = end
+    out += edit(h[1]!, text.slice(start, end)) + (i + 1 < hits.length ? hits[i + 1]![0] : '')
   })
-  return out + text.slice(last)
+  return out
+}
+
+/** For each anchor whose id is young, replaces the first `from` in the rest of that resource's element. */
+function rewriteAfter(text: string, anchor: RegExp, young: (id: string) => boolean, from: string | RegExp, to: string): string {
+  return rewriteEach(text, anchor, (id, part) => (young(id) ? part.replace(from, to) : part))
 }
 
 export class FaultProxy {
@@ -113,6 +131,7 @@ export class FaultProxy {
   /** Answers of mutating requests by ClientToken, replayed as AWS does. */
   private readonly tokens = new Map<string, { status: number; headers: http.OutgoingHttpHeaders; body: Buffer }>()
   url = ''
+  readonly hooks: AwsHooks[] = []
 
   constructor(private readonly o: FaultOptions) {
     this.random = o.seed === undefined ? Math.random : prng(o.seed)
@@ -181,10 +200,19 @@ export class FaultProxy {
       this.count('latency')
       await new Promise((r2) => setTimeout(r2, this.o.latencyMs))
     }
-    await this.forward(req, res, body, service, action, token ?? undefined)
+    const params = proto === 'ec2' || proto === 'query' ? new URLSearchParams(body.toString()) : new URLSearchParams()
+    for (const h of this.hooks) {
+      const refusal = await h.refuse?.(service, action, params, /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1')
+      if (refusal) {
+        const e = clientError(proto, refusal.code, refusal.message)
+        res.writeHead(e.status, e.headers).end(e.body)
+        return
+      }
+    }
+    await this.forward(req, res, body, service, action, token ?? undefined, params)
   }
 
-  private async forward(req: http.IncomingMessage, res: http.ServerResponse | undefined, body: Buffer, service: string, action: string, token?: string): Promise<void> {
+  private async forward(req: http.IncomingMessage, res: http.ServerResponse | undefined, body: Buffer, service: string, action: string, token?: string, params = new URLSearchParams()): Promise<void> {
     const headers = { ...req.headers }
     delete headers['content-length']
     let out: Response
@@ -195,7 +223,7 @@ export class FaultProxy {
       return
     }
     let text = Buffer.from(await out.arrayBuffer())
-    if (out.ok) text = Buffer.from(this.pending(service, action, text.toString()))
+    if (out.ok) text = Buffer.from(this.hooks.reduce((t, h) => h.rewrite?.(service, action, params, t) ?? t, this.pending(service, action, text.toString())))
     const outHeaders: http.OutgoingHttpHeaders = {}
     out.headers.forEach((v, k) => {
       if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) outHeaders[k] = v

@@ -1,11 +1,10 @@
 // Step 5's networking: the Ledger's, the Auditor's and the client VPCs peered pairwise (the
-// guide's three connections), routes on both sides of each, and the security groups that admit
-// the peers to each Envoy: the Auditor and clients to the Ledger on 50051/50052, the Ledger and
-// clients to the Auditor on 40051/40052.
+// guide's three connections) and routes on both sides of each. Who may reach each Envoy (the
+// Auditor and clients the Ledger's on 50051/50052, the Ledger and clients the Auditor's on
+// 40051/40052) is the envoy Service's source ranges (lib/scalardl/values.ts envoySourceRanges).
 import type { VpcPeeringConnection } from '@aws-sdk/client-ec2'
 import { acceptPeering, addRoute, createPeering, describePeering, describeVpcs, findPeerings, matchPeering, missingRoutes, peeringState, vpcRouteTables, type PeerVpc, type PeeringSpec } from '../aws/peering.ts'
 import { findRouteTables } from '../aws/route-tables.ts'
-import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type SecurityGroupSpec } from '../aws/security-groups.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { cidrOverlap, type Config, type ConfigProblem } from '../config.ts'
 import { RunbookError } from '../errors.ts'
@@ -132,41 +131,6 @@ export function peeringRoutesTask(): Task<PeeringState> {
       const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!))
       await Promise.all(needs.map((n) => addRoute(ctx.aws.ec2, n)))
       return `${needs.length} route(s): ${needs.map((n) => `${n.routeTableId} ${n.cidr}`).join(', ')}`
-    },
-  }
-}
-
-/** Who may reach each Envoy, as the guide's ports table says. */
-export function envoyAccess(c: Config, p: Peers): { cluster: string; vpc: PeerVpc; spec: SecurityGroupSpec }[] {
-  if (!p.ledger || !p.auditor) return []
-  const rules = (ports: number[], from: PeerVpc[]) => ports.flatMap((port) => from.map((v) => ({ port, cidr: v.cidr, description: `Scalar DL envoy from ${v.label}` })))
-  return [
-    { cluster: c.clusterName, vpc: p.ledger, spec: { role: 'envoy-sg', name: `${c.clusterName}-envoy`, description: `Ledger envoy of ${c.clusterName}: its VPC, the Auditor and clients on 50051/50052`, ingress: rules(LEDGER_ENVOY_PORTS, [p.ledger, p.auditor, ...p.clients]) } },
-    { cluster: c.auditor.clusterName, vpc: p.auditor, spec: { role: 'envoy-sg', name: `${c.auditor.clusterName}-envoy`, description: `Auditor envoy of ${c.auditor.clusterName}: its VPC, the Ledger and clients on 40051/40052`, ingress: rules(AUDITOR_ENVOY_PORTS, [p.auditor, p.ledger, ...p.clients]) } },
-  ]
-}
-
-export function envoySecurityGroupsTask(): Task<PeeringState> {
-  return {
-    title: 'Envoy security groups: Auditor and clients to the Ledger on 50051/50052, Ledger and clients to the Auditor on 40051/40052',
-    async check(ctx, s) {
-      const sides = envoyAccess(ctx.config, s.peers ?? { clients: [] })
-      if (!sides.length) return { holds: false, detail: 'once both VPCs exist' }
-      const words = (
-        await Promise.all(
-          sides.map(async (x) => {
-            const sg = await findSecurityGroup(ctx.aws.ec2, x.cluster, x.vpc.vpcId, 'envoy-sg')
-            return securityGroupDrift(sg, x.spec).words.map((w) => `${x.spec.name}: ${w}`)
-          }),
-        )
-      ).flat()
-      return words.length ? { holds: false, detail: words.join('; ') } : { holds: true, detail: sides.map((x) => `${x.spec.name} admits ${[...new Set(x.spec.ingress.map((r) => r.cidr))].join(', ')}`).join('; ') }
-    },
-    async apply(ctx, s) {
-      const sides = envoyAccess(ctx.config, s.peers ?? { clients: [] })
-      if (!sides.length) throw new RunbookError('the Ledger or Auditor VPC is missing', 'run 01-vpc, then rerun 05-auditor')
-      const ids = await Promise.all(sides.map(async (x) => ensureSecurityGroup(ctx.aws.ec2, { cluster: x.cluster, vpcId: x.vpc.vpcId, existing: await findSecurityGroup(ctx.aws.ec2, x.cluster, x.vpc.vpcId, 'envoy-sg'), spec: x.spec })))
-      return ids.join(', ')
     },
   }
 }

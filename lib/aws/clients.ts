@@ -6,6 +6,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import { EKSClient } from '@aws-sdk/client-eks'
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { SSMClient } from '@aws-sdk/client-ssm'
 import { STSClient } from '@aws-sdk/client-sts'
@@ -119,6 +120,9 @@ export class AwsSession {
   }
   get eks(): EKSClient {
     return this.client('EKS', () => new EKSClient(this.clientConfig()))
+  }
+  get elb(): ElasticLoadBalancingV2Client {
+    return this.client('ELBv2', () => new ElasticLoadBalancingV2Client(this.clientConfig()))
   }
   get iam(): IAMClient {
     return this.client('IAM', () => new IAMClient(this.clientConfig()))

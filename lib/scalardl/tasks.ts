@@ -10,8 +10,9 @@ import type { KubeObject } from '../kubectl.ts'
 import { lastReading, type CheckResult, type Task, type TaskContext } from '../task.ts'
 import { atLeast } from '../version.ts'
 import { waitFor } from '../wait.ts'
-import { findSecurityGroup } from '../aws/security-groups.ts'
-import { findVpc } from '../aws/vpc.ts'
+import { isInTreeNlb, nlbState } from '../aws/load-balancers.ts'
+import { describeVpcs } from '../aws/peering.ts'
+import { envoySourceRanges } from './values.ts'
 import { generateLedgerKey, keyFileProblem } from './keys.ts'
 import { keysSecretName, scalardlFullname, schemaJobName, serverApp, serverChart } from './names.ts'
 import { liveDrift, podProblem, rolloutOf } from './rollout.ts'
@@ -23,8 +24,8 @@ export const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/h
 export interface ScalarState {
   poolNodes: number
   envoyHostname?: string
-  /** The runbook's envoy security group of this cluster, once 05-auditor has made it. */
-  envoySgId?: string
+  /** The VPC ranges the envoy's load balancer admits (found by the values task). */
+  envoySourceRanges?: string[]
   /** The Auditor's view: the Ledger envoy's hostname, found by 05-auditor. */
   ledgerHost?: string
 }
@@ -169,11 +170,11 @@ export function ledgerKeyFileTask(): Task<ScalarState> {
   }
 }
 
-/** The runbook's envoy security group of this view's cluster (made by 05-auditor), if any. */
-async function envoySecurityGroup(ctx: TaskContext): Promise<string | undefined> {
-  if (!ctx.config.auditor.enabled) return undefined
-  const vpc = await findVpc(ctx.aws.ec2, ctx.config.clusterName)
-  return vpc ? (await findSecurityGroup(ctx.aws.ec2, ctx.config.clusterName, vpc.VpcId!, 'envoy-sg'))?.GroupId : undefined
+/** Who may reach this view's envoy: its VPC, the other Scalar DL VPC and the client VPCs (their ranges from EC2). */
+async function envoyRanges(ctx: TaskContext): Promise<string[]> {
+  const c = ctx.config
+  const clients = c.auditor.enabled && c.auditor.clientVpcIds.length ? (await describeVpcs(ctx.aws.ec2, c.auditor.clientVpcIds)).map((v) => v.CidrBlock!) : []
+  return envoySourceRanges(c, clients)
 }
 
 function valuesTask(kind: ValuesKind, title: string): Task<ScalarState> {
@@ -182,9 +183,9 @@ function valuesTask(kind: ValuesKind, title: string): Task<ScalarState> {
     title,
     async check(ctx, s) {
       if (kind === 'server') {
-        const [nodes, sg] = await Promise.all([haveCluster(ctx) ? kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` }) : [], envoySecurityGroup(ctx)])
+        const [nodes, ranges] = await Promise.all([haveCluster(ctx) ? kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` }) : [], envoyRanges(ctx)])
         s.poolNodes = nodes.length || ctx.config.nodeCount
-        s.envoySgId = sg
+        s.envoySourceRanges = ranges
       }
       const file = overridesFile(ctx.config, kind)
       const want = compute(ctx, s)
@@ -308,11 +309,31 @@ export function schemaReleaseTask(): Task<ScalarState> {
   }
 }
 
+/** The envoy Service of the view's cluster, if there is one (and a cluster). */
+async function envoyService(ctx: TaskContext): Promise<KubeObject | undefined> {
+  if (!haveCluster(ctx)) return undefined
+  return kubectlFor(ctx).get('service', `${scalardlFullname(ctx.config)}-envoy`, { namespace: ns(ctx) })
+}
+const hostnameOf = (svc: KubeObject | undefined) => svc?.status?.loadBalancer?.ingress?.[0]?.hostname as string | undefined
+
 /** The envoy load balancer's hostname in the view's cluster, if it has one yet (and a cluster). */
 export async function envoyHostname(ctx: TaskContext): Promise<string | undefined> {
-  if (!haveCluster(ctx)) return undefined
-  const svc = await kubectlFor(ctx).get('service', `${scalardlFullname(ctx.config)}-envoy`, { namespace: ns(ctx) })
-  return svc?.status?.loadBalancer?.ingress?.[0]?.hostname as string | undefined
+  return hostnameOf(await envoyService(ctx))
+}
+
+/**
+ * Whether the envoy's load balancer carries traffic. EKS's built-in controller sets the hostname
+ * while the NLB is still provisioning (cloud-provider-aws v1.32.8 aws.go:2302 "TODO: Wait for
+ * creation?"), and its targets stay `initial` until their health checks pass: the endpoint is
+ * reported, and used by 05's certificate Jobs, only once the NLB is active with healthy targets.
+ * A load balancer of another controller (another type annotation) is not looked for.
+ */
+async function envoyLoadBalancer(ctx: TaskContext, svc: KubeObject | undefined): Promise<{ ok: boolean; status: string; hostname?: string }> {
+  const hostname = hostnameOf(svc)
+  if (!svc || !hostname) return { ok: false, status: 'envoy EXTERNAL-IP <pending>' }
+  if (!isInTreeNlb(svc)) return { ok: true, status: `envoy EXTERNAL-IP ${hostname}`, hostname }
+  const nlb = await nlbState(ctx.aws.elb, String(svc.metadata.uid))
+  return { ok: nlb.ready, status: `envoy EXTERNAL-IP ${hostname} (${nlb.status})`, hostname }
 }
 
 interface Readiness {
@@ -334,7 +355,8 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState, since = 0): Pr
   const k = kubectlFor(ctx)
   const selector = `app.kubernetes.io/instance=${c.release}`
   // The release's Deployments and Pods (server and envoy) in one call each, beside the envoy Service.
-  const [deployments, pods, hostname] = await Promise.all([k.list('deployments', { namespace: ns(ctx), selector }), k.list('pods', { namespace: ns(ctx), selector }), envoyHostname(ctx)])
+  const [deployments, pods, envoy] = await Promise.all([k.list('deployments', { namespace: ns(ctx), selector }), k.list('pods', { namespace: ns(ctx), selector }), envoyService(ctx).then((svc) => envoyLoadBalancer(ctx, svc))])
+  const hostname = envoy.hostname
   const parts: string[] = []
   let ok = true
   let failed: string | undefined
@@ -362,8 +384,8 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState, since = 0): Pr
     }
     if (!failed && r.stuck) failed = `the rollout is stuck: ${r.stuck}${why.length ? `; ${why.join('; ')}` : ''}`
   }
-  if (!hostname) ok = false
-  parts.push(`envoy EXTERNAL-IP ${hostname ?? '<pending>'}`)
+  if (!envoy.ok) ok = false
+  parts.push(envoy.status)
   return { ok, status: parts.join(', '), hostname, failed: ok ? undefined : failed }
 }
 

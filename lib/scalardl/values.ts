@@ -8,6 +8,7 @@ import type { Config, ConfigProblem } from '../config.ts'
 import { databaseProperties, envRef } from '../database/properties.ts'
 import { writePrivateFile } from '../files.ts'
 import { POOL_LABEL, POOL_TAINT } from '../eks/cluster-config.ts'
+import { otherScalarVpcCidr } from '../auditor/view.ts'
 import { serverChart } from './names.ts'
 import { AUDITOR_KEYS, dbSecretName, LEDGER_KEYS, LICENSE_ENV, PULL_SECRET } from './secrets.ts'
 import { ROOT } from '../root.ts'
@@ -28,10 +29,22 @@ export const overridesFile = (c: Config, kind: ValuesKind) => path.join(c.stateD
 /** What the overrides depend on besides the configuration, found live by the values task. */
 export interface LiveInputs {
   poolNodes: number
-  /** The runbook's envoy security group of this cluster (05-auditor), when there is one. */
-  envoySgId?: string
+  /** The VPC ranges that may reach the envoy (envoySourceRanges); the view's own VPC when absent. */
+  envoySourceRanges?: string[]
   /** The Auditor's view: the Ledger envoy's load-balancer hostname. */
   ledgerHost?: string
+}
+
+/** k8s.io/api core/v1 AnnotationLoadBalancerSourceRangesKey. */
+export const SOURCE_RANGES = 'service.beta.kubernetes.io/load-balancer-source-ranges'
+
+/**
+ * The VPC ranges that may reach the view's envoy, as the guide's ports table says: its own VPC;
+ * with the Auditor, the other Scalar DL VPC (the Auditor reaches the Ledger, the Ledger the
+ * Auditor); and the client VPCs (peered in 05).
+ */
+export function envoySourceRanges(c: Config, clientCidrs: string[]): string[] {
+  return [...new Set([c.vpcCidr, ...(c.auditor.enabled ? [otherScalarVpcCidr(c)] : []), ...clientCidrs])]
 }
 
 const toleration = { key: POOL_TAINT.key, operator: 'Equal', value: POOL_TAINT.value, effect: POOL_TAINT.effect }
@@ -87,8 +100,12 @@ export function serverOverrides(c: Config, live: LiveInputs, operator: any = ope
   const strategy = rolloutStrategy(live.poolNodes)
   const pod = (app: string) => ({ replicaCount: live.poolNodes, strategy, ...placement, affinity: antiAffinity(chart, app), imagePullSecrets: [{ name: PULL_SECRET }] })
   const credentials = { existingSecret: dbSecretName(c), secretName: dbSecretName(c) }
-  // With 05-auditor, the envoy's load balancer takes the security group that admits the peers.
-  const service = live.envoySgId ? { service: { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-security-groups': live.envoySgId, 'service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules': 'true' } } } : {}
+  // EKS's built-in controller opens the envoy's NodePorts on the cluster security group to the
+  // Service's source ranges, 0.0.0.0/0 when none are given (cloud-provider-aws v1.32.8 aws.go:2223;
+  // k8s.io/cloud-provider service/helpers GetLoadBalancerSourceRanges). The envoy chart renders no
+  // loadBalancerSourceRanges, so the ranges go in the annotation; the security-groups annotation
+  // belongs to the AWS Load Balancer Controller and is ignored for an NLB.
+  const service = { service: { annotations: { [SOURCE_RANGES]: (live.envoySourceRanges ?? envoySourceRanges(c, [])).join(',') } } }
   const envoy = { ...pod('envoy'), ...service }
   if (c.scalardl.app === 'auditor') {
     // The chart mounts auditor-keys at /keys itself, unless extraVolumes (the volume) or

@@ -27,6 +27,8 @@ import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../../checks/tables
 import { bastionIdentity, bastionRoleName, SSM_POLICY_ARN } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
 import { findInternetGateway } from '../aws/internet-gateway.ts'
+import { describeLeftover, leftoverLoadBalancers } from '../aws/load-balancers.ts'
+import { RunbookError } from '../errors.ts'
 import { findNatAddresses, findNatGateways, describeNatGateways } from '../aws/nat.ts'
 import { findRouteTables } from '../aws/route-tables.ts'
 import { findSubnets } from '../aws/subnets.ts'
@@ -196,6 +198,16 @@ export function vpcTask(): Task {
       const c = ctx.config.clusterName
       const ec2 = ctx.aws.ec2
       const vpc = await findVpc(ec2, c)
+      // A load balancer a Service left behind (its cluster deleted before the Service) keeps its
+      // network interfaces in the subnets, and AWS refuses to delete them (DependencyViolation):
+      // say which, instead of waiting out the deadline on the first subnet.
+      const leftover = vpc ? await leftoverLoadBalancers(ctx.aws.elb, ec2, vpc.VpcId!) : undefined
+      if (leftover && (leftover.loadBalancers.length || leftover.interfaces.length)) {
+        throw new RunbookError(
+          `${describeLeftover(leftover)} remain in ${vpc!.VpcId}: its subnets cannot be deleted while they exist`,
+          'they belong to a Service of type LoadBalancer that outlived its cluster; this runbook did not create them, so it does not delete them: check they are not in use, delete them (aws elbv2 delete-load-balancer --load-balancer-arn ...; their network interfaces go with them), then rerun 99-teardown',
+        )
+      }
       const igw = await findInternetGateway(ec2, c)
       if (igw) {
         for (const a of igw.Attachments ?? []) await untilFree(ctx, `internet gateway ${igw.InternetGatewayId} to detach`, () => ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: a.VpcId })))

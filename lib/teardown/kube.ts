@@ -10,6 +10,10 @@ import { keysSecretName } from '../scalardl/names.ts'
 import { dbSecretName, PULL_SECRET } from '../scalardl/secrets.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { eksRead } from '../eks/read.ts'
+import { findLoadBalancer, leftoverLoadBalancers } from '../aws/load-balancers.ts'
+import { findVpc } from '../aws/vpc.ts'
+import { scalardlFullname } from '../scalardl/names.ts'
+import { waitFor } from '../wait.ts'
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
 const helm = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
@@ -17,6 +21,20 @@ const helm = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, ku
 async function clusterReachable(ctx: TaskContext): Promise<boolean> {
   if (!fs.existsSync(kubeconfigFile(ctx.config))) return false
   return Boolean(await eksRead(ctx).cluster())
+}
+
+/**
+ * The envoy's NLBs still in AWS: EKS's controller deletes one after its Service is gone
+ * (cloud-provider-aws v1.32.8 aws.go:2829 EnsureLoadBalancerDeleted), so the cluster must stay
+ * until then, or the NLB is left behind with its network interfaces. Found by the tags the
+ * controller puts on it (aws_loadbalancer.go:157-161), so a rerun after an interrupted teardown
+ * still waits for it.
+ */
+async function envoyLoadBalancers(ctx: TaskContext): Promise<string[]> {
+  const vpc = await findVpc(ctx.aws.ec2, ctx.config.clusterName)
+  if (!vpc) return []
+  const service = `${ctx.config.scalardl.namespace}/${scalardlFullname(ctx.config)}-envoy`
+  return (await leftoverLoadBalancers(ctx.aws.elb, ctx.aws.ec2, vpc.VpcId!)).loadBalancers.filter((b) => b.service === service).map((b) => b.name)
 }
 
 export function releasesGoneTask(): Task {
@@ -28,16 +46,25 @@ export function releasesGoneTask(): Task {
       const releases = (await helm(ctx).list(c.namespace)).filter((r) => [c.release, c.schemaRelease].includes(r.name)).map((r) => r.name)
       const k = kubectlFor(ctx)
       const secrets = (await Promise.all([PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)].map(async (s) => ((await k.get('secret', s, { namespace: c.namespace })) ? s : undefined)))).filter(Boolean) as string[]
-      const left = [...releases.map((r) => `release ${r}`), ...secrets.map((s) => `secret ${s}`)]
+      const nlbs = await envoyLoadBalancers(ctx)
+      const left = [...releases.map((r) => `release ${r}`), ...secrets.map((s) => `secret ${s}`), ...nlbs.map((n) => `(wait for) the envoy's load balancer ${n}`)]
       return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none left' }
     },
     async apply(ctx) {
       const c = ctx.config.scalardl
       const h = helm(ctx)
-      for (const r of [c.release, c.schemaRelease]) await h.uninstall(r, c.namespace)
       const k = kubectlFor(ctx)
+      // The envoy's NLB outlives its Service for a while (EKS's controller deletes it afterwards):
+      // the cluster must stay until it is gone, or it is left behind with its network interfaces.
+      for (const r of [c.release, c.schemaRelease]) await h.uninstall(r, c.namespace)
       for (const s of [PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)]) await k.delete('secret', s, { namespace: c.namespace })
-      return `uninstalled ${c.release}, ${c.schemaRelease}; deleted the secrets`
+      const names = await envoyLoadBalancers(ctx)
+      if (!names.length) return `uninstalled ${c.release}, ${c.schemaRelease}; deleted the secrets`
+      await waitFor({ what: `the envoy's load balancer ${names.join(', ')} to be deleted`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get events -n ${c.namespace} shows the controller's; if the cluster can no longer delete it, delete ${names.join(', ')} yourself (aws elbv2 delete-load-balancer) and rerun` }, async () => {
+        const left = (await Promise.all(names.map(async (n) => ({ n, lb: await findLoadBalancer(ctx.aws.elb, n) })))).filter((x) => x.lb)
+        return { done: !left.length, status: left.length ? left.map((x) => `${x.n} ${x.lb!.State?.Code}`).join(', ') : 'deleted' }
+      })
+      return `uninstalled ${c.release}, ${c.schemaRelease}; deleted the secrets; the envoy's load balancer ${names.join(', ')} is gone`
     },
   }
 }

@@ -11,6 +11,7 @@ import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { DAEMON_OPTIONS } from './flags.ts'
+import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
 
@@ -53,6 +54,9 @@ const knobs: Knobs = {
 }
 const clusters = new Map<string, Cluster>()
 const feeds = new Map<string, CloudWatchFeed>()
+/** EKS's load balancer controller per cluster made by the eksctl stand-in (an EKS cluster in moto). */
+const balancers = new Map<string, InTreeLoadBalancers>()
+if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balancers.values(), process.env.AWS_ENDPOINT_URL))
 /** EKS add-ons per cluster: moto has no add-on API, so their state lives here. */
 const addonState = new Map<string, Map<string, unknown>>()
 
@@ -89,6 +93,12 @@ const control = http.createServer(async (req, res) => {
         const feed = new CloudWatchFeed(c, endpoint, Number(values['cloudwatch-interval-ms']))
         feed.start()
         feeds.set(b.name, feed)
+        if (b.eks) {
+          const lbs = new InTreeLoadBalancers(c, endpoint, () => knobs.lbDelayMs)
+          c.controllers.cloud = lbs
+          lbs.start()
+          balancers.set(b.name, lbs)
+        }
       }
       if (b.nodes) c.addNodes({ count: b.nodes, labels: b.labels, taints: b.taints, instanceType: b.instanceType })
       return send(res, 201, describe(c))
@@ -128,6 +138,8 @@ const control = http.createServer(async (req, res) => {
       if (req.method === 'DELETE' && parts.length === 2) {
         feeds.get(c.opts.name)?.stop()
         feeds.delete(c.opts.name)
+        balancers.get(c.opts.name)?.stop()
+        balancers.delete(c.opts.name)
         await c.close()
         clusters.delete(c.opts.name)
         addonState.delete(c.opts.name)

@@ -2,7 +2,8 @@
 // lives in moto (reached through AWS_ENDPOINT_URL, so the runbook's own SDK calls see the same
 // cluster); nodes, kube-system workloads and add-ons live in the fake Kubernetes API.
 import { parseArgs } from 'node:util'
-import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import {
   CreateClusterCommand,
   CreateNodegroupCommand,
@@ -24,6 +25,7 @@ import { ADDON_NAME, ADDON_VERSIONS, cloudwatchAddonObjects, parseConfigurationV
 import { CliFailure, control, eksLog, Kube, kubeconfigPath, main, readKubeconfig, stateDir, upsertContext } from './common.ts'
 import { eksNodegroupRefusal, loadClusterConfig, LOG_TYPES, validateClusterConfig, type ClusterConfig, type ManagedNodeGroup } from './eksctl-config.ts'
 import { eksSystemObjects } from './eks-system.ts'
+import { loadBalancerName } from '../kube/load-balancers.ts'
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -246,7 +248,9 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
   }
   // Nodes get addresses (and so names) in the cluster's own VPC range.
   const firstSubnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds.slice(0, 1) }))).Subnets?.[0]
-  await control('POST', '/clusters', { name, region: r, nodes: 0, network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.') })
+  await ensureClusterSecurityGroup(ec2, name, firstSubnet?.VpcId)
+  // eks: an EKS cluster in moto stands behind it, so its Services of type LoadBalancer get NLBs there (sim/kube/load-balancers.ts).
+  await control('POST', '/clusters', { name, region: r, nodes: 0, network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.'), eks: true })
   // As eksctl does: wait for the control plane (the cluster stack) before anything else.
   await stackDone(`eksctl-${name}-cluster`, 'AWS::EKS::Cluster/ControlPlane', 'FAILED', async () => (await describeCluster(eks, name, r)).status)
   const kube = await kubeFor(name)
@@ -288,6 +292,54 @@ async function createNodegroups(argv: string[]): Promise<void> {
   if (failed.length) throw new CliFailure(`failed to create nodegroups for cluster "${name}"`, 1, failed.map((f) => ({ symbol: '✖' as const, message: (f.reason as Error).message })))
 }
 
+/**
+ * The cluster security group EKS creates and attaches to managed nodes: eks-cluster-sg-<name>-<id>,
+ * tagged kubernetes.io/cluster/<name>=owned and aws:eks:cluster-name=<name>
+ * (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html). moto's EKS makes none.
+ */
+async function clusterSecurityGroup(ec2: EC2Client, name: string): Promise<string | undefined> {
+  const groups = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: [name] }] }))).SecurityGroups ?? []
+  return groups[0]?.GroupId
+}
+
+async function ensureClusterSecurityGroup(ec2: EC2Client, name: string, vpcId: string | undefined): Promise<void> {
+  if (!vpcId || (await clusterSecurityGroup(ec2, name))) return
+  const groupName = `eks-cluster-sg-${name}-${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`
+  await ec2.send(new CreateSecurityGroupCommand({ GroupName: groupName, VpcId: vpcId, Description: 'EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads.', TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'Name', Value: groupName }, { Key: `kubernetes.io/cluster/${name}`, Value: 'owned' }, { Key: 'aws:eks:cluster-name', Value: name }] }] }))
+}
+
+/**
+ * eksctl-io/eksctl v0.230.0 pkg/actions/cluster/delete.go:57-76 and pkg/elb/cleanup.go:77-213:
+ * before the stacks go, every Service of type LoadBalancer (all namespaces) is deleted and eksctl
+ * polls every 2 s until each NLB (named as the cloud provider names it, a<uid>) is gone, for at
+ * most 10 minutes. Classic ELBs are not simulated, so only NLBs are waited for.
+ */
+async function cleanupLoadBalancers(cluster: string, r: string): Promise<void> {
+  const kube = await kubeFor(cluster)
+  const services = (await kube.list('Service', '*')).filter((s) => s.spec?.type === 'LoadBalancer')
+  eksLog('ℹ', 'cleaning up AWS load balancers created by Kubernetes objects of Kind Service, Ingress, or Gateway')
+  for (const s of services) await kube.delete('Service', s.metadata.namespace, s.metadata.name)
+  const names = services.filter((s) => s.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-type'] === 'nlb').map((s) => loadBalancerName(s.metadata.uid))
+  const elb = new ElasticLoadBalancingV2Client({ region: r, ...retry })
+  const gone = async (n: string) => {
+    try {
+      await elb.send(new DescribeLoadBalancersCommand({ Names: [n] }))
+      return false
+    } catch (e) {
+      if ((e as Error).name === 'LoadBalancerNotFoundException') return true
+      throw e
+    }
+  }
+  const deadline = Date.now() + duration(process.env.SIM_EKSCTL_ELB_CLEANUP_TIMEOUT, 10 * 60_000)
+  let left = names
+  while (left.length) {
+    left = (await Promise.all(left.map(async (n) => ((await gone(n)) ? undefined : n)))).filter((n): n is string => Boolean(n))
+    if (!left.length) break
+    if (Date.now() > deadline) throw new CliFailure(`deadline surpassed waiting for AWS load balancers to be deleted: ${left.join(', ')}`)
+    await new Promise((res) => setTimeout(res, 200))
+  }
+}
+
 async function vpcIdOf(ec2: EC2Client, subnetIds: string[]): Promise<string | undefined> {
   if (!subnetIds.length) return undefined
   try {
@@ -313,7 +365,7 @@ async function clusterJson(c: EksCluster, ec2: EC2Client) {
       VpcId: (v as { vpcId?: string }).vpcId ?? (await vpcIdOf(ec2, v.subnetIds ?? [])),
       SubnetIds: v.subnetIds ?? [],
       SecurityGroupIds: v.securityGroupIds ?? [],
-      ClusterSecurityGroupId: v.clusterSecurityGroupId ?? null,
+      ClusterSecurityGroupId: v.clusterSecurityGroupId ?? (await clusterSecurityGroup(ec2, c.name!)) ?? null,
       EndpointPublicAccess: v.endpointPublicAccess ?? false,
       EndpointPrivateAccess: v.endpointPrivateAccess ?? false,
       PublicAccessCidrs: v.publicAccessCidrs ?? [],
@@ -646,12 +698,16 @@ async function deleteCluster(argv: string[]): Promise<void> {
   const name = values.name ?? values.cluster ?? config?.metadata.name
   if (!name) throw new CliFailure('--name must be set')
   const r = region(values.region, config)
-  const { eks, sts } = clients(r)
-  await describeCluster(eks, name, r)
+  const { eks, sts, ec2 } = clients(r)
+  // pkg/eks/eks.go:100-112: the cleanup runs only while the cluster is operable (ACTIVE).
+  if ((await describeCluster(eks, name, r)).status === 'ACTIVE') await cleanupLoadBalancers(name, r)
   eksLog('ℹ', `deleting EKS cluster "${name}"`)
   for (const ng of (await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []) await eks.send(new DeleteNodegroupCommand({ clusterName: name, nodegroupName: ng }))
   await eks.send(new DeleteClusterCommand({ name }))
   await control('DELETE', `/clusters/${encodeURIComponent(name)}`)
+  // EKS deletes the cluster security group it made.
+  const sg = await clusterSecurityGroup(ec2, name)
+  if (sg) await ec2.send(new DeleteSecurityGroupCommand({ GroupId: sg }))
   // Remove the kubeconfig entries eksctl wrote.
   const file = kubeconfigPath()
   if (fs.existsSync(file)) {
