@@ -134,7 +134,10 @@ export class InTreeLoadBalancers {
 
   start(): void {
     this.unsubscribe = this.cluster.store.subscribe((e) => {
-      if (e.t === SERVICES) this.mark(e.object.metadata.uid, e.type === 'DELETED' ? undefined : e.object)
+      // k8s.io/cloud-provider controllers/service/controller.go needsUpdate: a change of the spec or
+      // the annotations syncs the load balancer again; one of the status alone does not.
+      const changed = e.type !== 'MODIFIED' || JSON.stringify([e.old?.spec, e.old?.metadata?.annotations]) !== JSON.stringify([e.object.spec, e.object.metadata.annotations])
+      if (e.t === SERVICES && changed) this.mark(e.object.metadata.uid, e.type === 'DELETED' ? undefined : e.object)
       // New or removed nodes change every load balancer's targets (ensureTargetGroupTargets).
       if (e.t === NODES && e.type !== 'MODIFIED') for (const s of this.cluster.store.list(SERVICES)) if (this.handles(s)) this.mark(s.metadata.uid, s)
     })
@@ -391,7 +394,9 @@ export function awsHooks(controllers: () => Iterable<InTreeLoadBalancers>, motoE
         out = rewriteEach(out, /<LoadBalancerArn>([^<]+)<\/LoadBalancerArn>/g, (arn, part) => {
           if (!part.includes('<Type>network</Type>')) return part
           const name = /<LoadBalancerName>([^<]+)<\/LoadBalancerName>/.exec(part)?.[1] ?? ''
-          return part.replace(/<DNSName>[^<]*<\/DNSName>/, `<DNSName>${nlbDnsName(name, arn, arn.split(':')[3] ?? '')}</DNSName>`)
+          const named = part.replace(/<DNSName>[^<]*<\/DNSName>/, `<DNSName>${nlbDnsName(name, arn, arn.split(':')[3] ?? '')}</DNSName>`)
+          // CreateLoadBalancer's Scheme defaults to internet-facing (ELBv2 API reference, CreateLoadBalancer); moto leaves it unset.
+          return named.includes('<Scheme>') ? named : named.replace('<Type>network</Type>', '<Scheme>internet-facing</Scheme><Type>network</Type>')
         })
       }
       for (const c of controllers()) out = c.rewrite(service, action, params, out)
