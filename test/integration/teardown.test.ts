@@ -5,6 +5,10 @@ import assert from 'node:assert/strict'
 import YAML from 'yaml'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { CreateLoadBalancerCommand, DeleteLoadBalancerCommand, DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
+import { findSubnets } from '../../lib/aws/subnets.ts'
+import { findVpc } from '../../lib/aws/vpc.ts'
 import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
@@ -75,6 +79,41 @@ describe('99-teardown against the simulator', () => {
     const r = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-kill'], env)
     assert.equal(r.code, 0, r.stderr)
     assert.equal(await tagged(env), 0)
+    // The envoy's NLB went with its Service, before the cluster: nothing was left behind in the VPC.
+    const elb = new ElasticLoadBalancingV2Client({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.map((l) => l.LoadBalancerName), [])
+    elb.destroy()
     assert.equal((await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-kill'], env)).json.status, 'ok')
+  })
+
+  test('a load balancer a Service left in the VPC: the teardown names it and its interfaces at once instead of waiting on the subnets; once removed, the rerun finishes', async () => {
+    const env = envFor('td-leak', '10.44.0.0/16')
+    assert.equal((await runStep('runbooks/01-vpc.ts', [], { ...env, BASTION_ENABLED: 'false' })).code, 0)
+    const opts = { region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }
+    const ec2 = new EC2Client(opts)
+    const elb = new ElasticLoadBalancingV2Client(opts)
+    const vpc = (await findVpc(ec2, 'td-leak'))!
+    const privates = (await findSubnets(ec2, 'td-leak')).filter((x) => !x.MapPublicIpOnLaunch).slice(0, 2)
+    // As a cluster deleted before its Service leaves it: the NLB and one interface per subnet.
+    const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'a0123456789abcdef0123456789abcd', Type: 'network', Scheme: 'internal', Subnets: privates.map((x) => x.SubnetId!), Tags: [{ Key: 'kubernetes.io/service-name', Value: 'default/their-app' }] }))).LoadBalancers![0]!
+    const enis = await Promise.all(privates.map(async (x) => (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: x.SubnetId, Description: `ELB net/${lb.LoadBalancerName}/${lb.LoadBalancerArn!.split('/').pop()}` }))).NetworkInterface!.NetworkInterfaceId!))
+    const started = Date.now()
+    const r = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-leak'], { ...env, WAIT_TIMEOUT_SECONDS: '600' })
+    assert.notEqual(r.code, 0)
+    assert.ok(Date.now() - started < 60_000, 'no wait for a deadline')
+    const out = r.stdout + r.stderr
+    assert.match(out, /load balancer a0123456789abcdef0123456789abcd \(Service default\/their-app\)/)
+    for (const id of enis) assert.match(out, new RegExp(`network interface ${id} \\(ELB net/`))
+    assert.match(out, /this runbook did not create them, so it does not delete them/)
+    assert.ok(await findVpc(ec2, 'td-leak'), 'the VPC stays')
+    assert.ok((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.some((l) => l.LoadBalancerArn === lb.LoadBalancerArn), 'and so does the load balancer')
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }))
+    for (const id of enis) await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }))
+    const again = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-leak'], env)
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(await tagged(env), 0)
+    assert.equal(await findVpc(ec2, 'td-leak'), undefined, `${vpc.VpcId} deleted`)
+    ec2.destroy()
+    elb.destroy()
   })
 })

@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, EC2Client, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
@@ -109,6 +110,23 @@ describe('07-verify against the simulator', () => {
     assert.deepEqual(r.failed, ['envoy'])
     assert.match(r.by.envoy.detail, /EXTERNAL-IP <pending>/)
     assert.equal((await k(['patch', 'svc', 'my-release-scalardl-envoy', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: before })])).code, 0)
+  })
+
+  test('the envoy admits its VPC only; a NodePort opened to 0.0.0.0/0 by hand: only the envoy check fails, naming the rule', async () => {
+    const ok = await verify(['--only', 'envoy'])
+    assert.deepEqual(ok.failed, [])
+    assert.match(ok.by.envoy.detail, /NLB a[0-9a-f]{31} active, targets (\d+)\/\1 and \1\/\1 healthy\), admits 10\.\d+\.0\.0\/16$/)
+    const svc = JSON.parse((await k(['get', 'svc', 'my-release-scalardl-envoy', '-o', 'json'])).stdout)
+    const port = svc.spec.ports[0].nodePort
+    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: [CLUSTER] }] }))).SecurityGroups![0]!
+    const rule = { GroupId: sg.GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 30000, ToPort: 32767, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'someone' }] }] }
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand(rule))
+    const r = await verify(['--only', 'envoy,pods'])
+    assert.deepEqual(r.failed, ['envoy'])
+    assert.match(r.by.envoy.detail, new RegExp(`NodePort ${port} open to 0\\.0\\.0\\.0/0 in ${sg.GroupId} \\(${sg.GroupName}, someone\\)`))
+    await ec2.send(new RevokeSecurityGroupIngressCommand(rule))
+    ec2.destroy()
   })
 
   test('a table deleted: only the tables check fails, naming it', async () => {
