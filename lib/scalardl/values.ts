@@ -105,7 +105,9 @@ export function serverOverrides(c: Config, live: LiveInputs, operator: any = ope
   // k8s.io/cloud-provider service/helpers GetLoadBalancerSourceRanges). The envoy chart renders no
   // loadBalancerSourceRanges, so the ranges go in the annotation; the security-groups annotation
   // belongs to the AWS Load Balancer Controller and is ignored for an NLB.
-  const service = { service: { annotations: { [SOURCE_RANGES]: (live.envoySourceRanges ?? envoySourceRanges(c, [])).join(',') } } }
+  // Ranges the operator set in config/ are theirs to keep (the overrides would replace them).
+  const theirs = operator?.envoy?.service?.annotations?.[SOURCE_RANGES]
+  const service = theirs ? {} : { service: { annotations: { [SOURCE_RANGES]: (live.envoySourceRanges ?? envoySourceRanges(c, [])).join(',') } } }
   const envoy = { ...pod('envoy'), ...service }
   if (c.scalardl.app === 'auditor') {
     // The chart mounts auditor-keys at /keys itself, unless extraVolumes (the volume) or

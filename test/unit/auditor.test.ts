@@ -65,6 +65,8 @@ describe('values', () => {
     // The Ledger's envoy admits its own VPC, the Auditor's and the clients'; the Auditor's its own, the Ledger's and the clients'.
     assert.equal(ledger.envoy.service.annotations[SOURCE_RANGES], `${config.vpcCidr},${config.auditor.vpcCidr},10.3.0.0/16`)
     assert.equal(ledger.envoy.service.annotations['service.beta.kubernetes.io/aws-load-balancer-security-groups'], undefined)
+    // Ranges set in config/ are kept: the overrides say nothing of them.
+    assert.equal(serverOverrides(config, { poolNodes: 3, envoySourceRanges: ['10.1.0.0/16'] }, { envoy: { service: { annotations: { [SOURCE_RANGES]: '192.168.0.0/16' } } } }).envoy.service, undefined)
     assert.equal(serverOverrides(auditorView(config), { poolNodes: 3, envoySourceRanges: envoySourceRanges(auditorView(config), ['10.3.0.0/16']) }).envoy.service.annotations[SOURCE_RANGES], `${config.auditor.vpcCidr},${config.vpcCidr},10.3.0.0/16`)
     const a = serverOverrides(auditorView(config), { poolNodes: 4, ledgerHost: 'ledger.elb.example' })
     assert.equal(a.auditor.replicaCount, 4)
@@ -83,7 +85,7 @@ describe('values', () => {
     assert.deepEqual(ledger.envoy.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '0%', maxUnavailable: '34%' } })
     assert.deepEqual(a.auditor.nodeSelector, { agentpool: 'scalardlpool' })
     assert.equal(a.auditor.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels['app.kubernetes.io/name'], 'scalardl-audit')
-    assert.equal(a.envoy.service, undefined, 'no security group annotation before 05 makes the group')
+    assert.deepEqual(a.envoy.service, { annotations: { [SOURCE_RANGES]: `${config.auditor.vpcCidr},${config.vpcCidr}` } }, 'without client VPCs found: its own VPC and the Ledger\'s')
     assert.equal(schemaOverrides(auditorView(config)).schemaLoading.schemaType, 'auditor')
     assert.equal(schemaOverrides(config).schemaLoading.schemaType, 'ledger')
     const noAuditor = serverOverrides(parseConfig({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', LEDGER_PRIVATE_KEY_FILE: '/k' }), { poolNodes: 3 })
