@@ -114,7 +114,8 @@ async function runStep(step: string, env: NodeJS.ProcessEnv): Promise<StepFigure
  */
 function criticalPathMs(): number {
   const job = KUBE.podStartMs + KUBE.jobDurationMs
-  const pods = Math.max(KUBE.podStartMs, KUBE.lbDelayMs)
+  // The NLB is active after lbDelayMs and its targets healthy after as long again (sim/kube/load-balancers.ts).
+  const pods = Math.max(KUBE.podStartMs, 2 * KUBE.lbDelayMs)
   return Math.max(AWS.nat, AWS.instance) + AWS.cluster + AWS.nodegroup + job + pods /* Ledger */ + pods /* Auditor, beside the Ledger's restart */ + job /* certificates */
 }
 

@@ -16,7 +16,7 @@ export interface Knobs {
   podStartMs: number
   /** From Running to Completed for Job pods. */
   jobDurationMs: number
-  /** From creation to a load balancer hostname for LoadBalancer Services. */
+  /** An NLB from creation to `active`, and its targets from then to healthy (sim/kube/load-balancers.ts); without AWS behind the cluster, from creation to a hostname. */
   lbDelayMs: number
   /** Jobs whose name matches this regular expression fail instead of completing. */
   failJobs: string
@@ -26,7 +26,7 @@ export interface Knobs {
   dbCredentials: string
 }
 
-/** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB's hostname ~30 s. */
+/** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB ~30 s to active and as long to healthy targets (AWS: often longer). */
 export const AWS_KUBE_MS = { podStartMs: 30_000, jobDurationMs: 60_000, lbDelayMs: 30_000 }
 
 export const DEFAULT_KNOBS: Knobs = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500, failJobs: '', apiFaultRate: 0, dbCredentials: '' }
