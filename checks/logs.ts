@@ -42,6 +42,8 @@ export const logsCheck: Check = {
     const problems: string[] = []
     if (!streams) problems.push(`log group ${group} does not exist`)
     const scalar = pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === v.config.scalardl.release && ['ledger', 'envoy'].includes(p.metadata.labels?.['app.kubernetes.io/app'] ?? '') && p.status?.phase === 'Running')
+    // No Pod to hear from is no evidence that logs arrive: the check fails rather than pass on nothing.
+    if (!scalar.length) problems.push(`no running Ledger or Envoy Pod of release ${v.config.scalardl.release} to have logs from (see the pods check)`)
     const silent = scalar.filter((p) => !(streams ?? []).some((s) => s.includes(`${p.metadata.name}_${p.metadata.namespace}_`)))
     if (streams && silent.length) {
       const nodes = [...new Set(silent.map((p) => p.spec?.nodeName))]

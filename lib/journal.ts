@@ -21,13 +21,3 @@ export function appendJournal(stateDir: string, entry: JournalEntry): void {
   const line = JSON.stringify(redact({ ...entry, user: os.userInfo().username, host: os.hostname() })) + '\n'
   fs.appendFileSync(journalPath(stateDir), line, { mode: 0o600 })
 }
-
-export function readJournal(stateDir: string): JournalEntry[] {
-  const file = journalPath(stateDir)
-  if (!fs.existsSync(file)) return []
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as JournalEntry)
-}

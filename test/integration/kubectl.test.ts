@@ -101,7 +101,9 @@ describe('kubectl conformance against the simulator', () => {
 
   test('taint the pool nodes, twice: one taint each, exit 0 both times', async () => {
     for (let i = 0; i < 2; i++) await ok(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite'])
-    for (const n of (await json(['get', 'nodes', '-l', 'agentpool=scalardlpool'])).items) assert.deepEqual(n.spec.taints, [{ effect: 'NoSchedule', key: 'kubernetes.io/app', value: 'scalardlpool' }])
+    const pool = (await json(['get', 'nodes', '-l', 'agentpool=scalardlpool'])).items
+    assert.equal(pool.length, 3, 'the loop below checks every pool node, not none')
+    for (const n of pool) assert.deepEqual(n.spec.taints, [{ effect: 'NoSchedule', key: 'kubernetes.io/app', value: 'scalardlpool' }])
   })
 
   test('create secret docker-registry (protobuf body) and generic --from-file; a second create is AlreadyExists', async () => {

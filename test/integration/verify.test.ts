@@ -129,6 +129,12 @@ describe('07-verify against the simulator', () => {
     ec2.destroy()
   })
 
+  test('no Ledger or Envoy Pod to hear from: the logs check fails instead of passing on nothing', async () => {
+    const r = await verify(['--only', 'logs'], { SCALARDL_RELEASE: 'absent-release' })
+    assert.deepEqual(r.failed, ['logs'])
+    assert.match(r.by.logs.detail, /no running Ledger or Envoy Pod of release absent-release/)
+  })
+
   test('a table deleted: only the tables check fails, naming it', async () => {
     const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
     await ddb.send(new DeleteTableCommand({ TableName: 'scalar.tx_state' }))
