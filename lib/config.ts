@@ -44,6 +44,7 @@ const FIX: Record<string, string> = {
   NODE_MAX: 'set NODE_MAX to the most Scalar DL nodes the node group may scale to (at least NODE_COUNT), e.g. 6',
   ENDPOINT_PUBLIC_ACCESS: 'set ENDPOINT_PUBLIC_ACCESS=false (private endpoint, reached from the bastion) or true with ENDPOINT_PUBLIC_CIDRS',
   ENDPOINT_PUBLIC_CIDRS: 'set ENDPOINT_PUBLIC_CIDRS to the comma-separated ranges allowed to reach the public endpoint, e.g. 203.0.113.0/24',
+  CLUSTER_ADMIN_ARNS: 'set CLUSTER_ADMIN_ARNS to the comma-separated ARNs of the IAM roles or users that may administer the clusters, e.g. arn:aws:iam::111122223333:role/ops (an SSO role by its role ARN, not its session), or leave it empty',
   SYSTEM_NODE_COUNT: 'set SYSTEM_NODE_COUNT to the number of untainted system nodes, e.g. 2',
   SYSTEM_NODE_INSTANCE_TYPE: 'set SYSTEM_NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.large',
   CONTROL_PLANE_LOG_TYPES: 'set CONTROL_PLANE_LOG_TYPES to a comma-separated subset of api,audit,authenticator,controllerManager,scheduler (or empty to turn control-plane logging off)',
@@ -82,6 +83,8 @@ const FIX: Record<string, string> = {
 export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/
+/** An IAM role or user ARN (an assumed-role session ARN is not a principal an access entry can name). */
+const ADMIN_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]{1,512}$/
 const CLUSTER = /^[a-z][a-z0-9-]*$/
 
 const TRUE = ['true', 'yes', '1']
@@ -184,6 +187,14 @@ const schema = z.object({
   NODEGROUP_NAME: z.string().trim().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be letters, digits and hyphens, starting with a letter').default('scalardlpool'),
   NODE_MAX: int(1, 200).optional(),
   ENDPOINT_PUBLIC_ACCESS: bool.default(false),
+  CLUSTER_ADMIN_ARNS: z
+    .string()
+    .trim()
+    .default('')
+    .superRefine((v, ctx) => {
+      const bad = v.split(',').map((x) => x.trim()).filter((x) => x && !ADMIN_ARN.test(x))
+      if (bad.length) ctx.addIssue({ code: 'custom', message: `has ${bad.map((b) => `"${b}"`).join(', ')}, not IAM role or user ARNs such as arn:aws:iam::111122223333:role/ops` })
+    }),
   ENDPOINT_PUBLIC_CIDRS: z
     .string()
     .trim()
@@ -327,6 +338,10 @@ export interface Config {
   /** How long a killed run's lock lasts (renewed every third of it while the run lives). */
   lockLeaseMs: number
   tools: { kubectl: string; helm: string; eksctl: string }
+  /** IAM roles and users given cluster-admin access entries on the clusters, besides the bastion's role. */
+  clusterAdminArns: string[]
+  /** The cluster whose bastion operates this one (the Auditor's view: the Ledger's), when it is not this cluster's own. */
+  bastionOf?: string
   /** Another range admitted to the EKS API on 443 (the Auditor's view: the Ledger VPC, where the bastion is). */
   apiAccessFrom?: { cidr: string; label: string }
   /** Where the runbook keeps its journal and rendered files. */
@@ -468,6 +483,7 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
     nodegroupName: r.NODEGROUP_NAME,
     nodeMax: r.NODE_MAX ?? 2 * r.NODE_COUNT,
     endpoint: { publicAccess: r.ENDPOINT_PUBLIC_ACCESS, publicCidrs: r.ENDPOINT_PUBLIC_CIDRS.split(',').map((x) => x.trim()).filter(Boolean) },
+    clusterAdminArns: [...new Set(r.CLUSTER_ADMIN_ARNS.split(',').map((x) => x.trim()).filter(Boolean))],
     systemNodeCount: r.SYSTEM_NODE_COUNT,
     systemNodeInstanceType: r.SYSTEM_NODE_INSTANCE_TYPE,
     monitoring: {

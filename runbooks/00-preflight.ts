@@ -1,7 +1,7 @@
 // Prerequisites of "Scalar DL on AWS": the tools on the bastion (kubectl >= 1.19, helm >= 3.5,
 // eksctl), the AWS identity, a region with 3 AZs, and a valid configuration. Changes nothing.
 import { isMain } from '../lib/main.ts'
-import { configurationTask, identityTask, zonesTask } from '../lib/preflight/account.ts'
+import { clusterAccessTask, configurationTask, identityTask, zonesTask } from '../lib/preflight/account.ts'
 import { TOOLS, toolTask } from '../lib/preflight/tools.ts'
 import { runStep } from '../lib/runner.ts'
 import { defineStep, type StepResult } from '../lib/task.ts'
@@ -20,7 +20,7 @@ export const step = defineStep({
   readOnly: true,
   continueOnFailure: true,
   concurrent: true,
-  tasks: [configurationTask(), ...TOOLS.map(toolTask), identityTask(), zonesTask()],
+  tasks: [configurationTask(), ...TOOLS.map(toolTask), identityTask(), clusterAccessTask(), zonesTask()],
   report: (result) => table(result),
 })
 

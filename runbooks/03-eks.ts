@@ -4,6 +4,7 @@
 import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask, type EksState } from '../lib/eks/tasks.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
+import { accessEntriesTask } from '../lib/eks/access.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
 export const step = defineStep<EksState>({
@@ -22,7 +23,7 @@ export const step = defineStep<EksState>({
     ]
   },
   // The node groups are checked (eksctl) while the kubeconfig is written: it needs only the control plane.
-  tasks: [networkTask(), clusterConfigTask(), clusterTask(), sideBySide([poolNodegroupTask(), systemNodegroupTask()], kubeconfigTask()), poolNodesReadyTask(), taintTask()],
+  tasks: [networkTask(), clusterConfigTask(), clusterTask(), accessEntriesTask(), sideBySide([poolNodegroupTask(), systemNodegroupTask()], kubeconfigTask()), poolNodesReadyTask(), taintTask()],
 })
 
 if (isMain(import.meta.url, '03-eks')) await runStep(step)

@@ -20,6 +20,7 @@ import {
   schemaValuesTask,
   type ScalarState,
 } from '../lib/scalardl/tasks.ts'
+import { clusterAccessProblems } from '../lib/eks/access.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
 export const step = defineStep<ScalarState>({
@@ -38,6 +39,8 @@ export const step = defineStep<ScalarState>({
   },
   // Side by side what needs nothing of each other: the chart repository (helm, on the bastion)
   // beside the secrets (kubectl), and the Ledger's values beside the schema-loading Job.
+  // Before anything else: may this principal use the cluster at all (kubectl would say only "Unauthorized")?
+  preflight: clusterAccessProblems,
   tasks: [
     sideBySide(helmTask(), repoTask(), [namespaceTask(), sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask())]),
     sideBySide([schemaValuesTask(), schemaReleaseTask()], ledgerValuesTask()),

@@ -31,6 +31,7 @@ import {
 } from '../lib/scalardl/tasks.ts'
 import { certificateProblems, credentialProblems, keyProblems, licenceProblems } from '../lib/scalardl/validate.ts'
 import { valuesProblems } from '../lib/scalardl/values.ts'
+import { accessEntriesTask, clusterAccessProblems } from '../lib/eks/access.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
 const network = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
@@ -55,6 +56,7 @@ const environment = [
   scoped(eks, networkTask()),
   scoped(eks, clusterConfigTask()),
   scoped(eks, clusterTask()),
+  scoped(eks, accessEntriesTask()),
   scoped(net, natGatewaysAvailableTask(network)),
   scoped(net, privateRoutesTask(network)),
   scoped(auditor((s) => s.database), gatewayEndpointTask()),
@@ -105,7 +107,8 @@ export const step = defineStep<AuditorState>({
       ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
     ]
   },
-  preflight: clientVpcProblems,
+  // The client VPCs, and whether this principal may use the Ledger's cluster (and the Auditor's, once it exists).
+  preflight: async (ctx) => [...(await clientVpcProblems(ctx)), ...(await clusterAccessProblems(ctx)), ...(await clusterAccessProblems({ ...ctx, config: auditorView(ctx.config) }))],
   // --prepare: the Auditor's part that needs nothing of the Ledger, locking only the Auditor's
   // cluster: `npm run deploy` runs it while steps 1 to 4 build the Ledger's (both clusters take
   // minutes on AWS). 06 then finds the Auditor's monitoring done, and 05 its secrets and schema.

@@ -6,12 +6,15 @@ import { isMain } from '../lib/main.ts'
 import { clusterMonitoringTasks } from '../lib/monitoring/cluster.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
 import { runStep } from '../lib/runner.ts'
+import { clusterAccessProblems } from '../lib/eks/access.ts'
 import { defineStep } from '../lib/task.ts'
 
 export const step = defineStep({
   name: '06-monitoring',
   locks: (c) => [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
   description: 'Step 6: CloudWatch Container Insights and control-plane logs',
+  // Before anything else: may this principal use the cluster at all (kubectl would say only "Unauthorized")?
+  preflight: clusterAccessProblems,
   tasks: [
     ...clusterMonitoringTasks(),
     // The Auditor's cluster gets the same monitoring (Scalar's Auditor guide, Step 4).

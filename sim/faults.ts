@@ -43,6 +43,8 @@ export interface FaultOptions {
 export interface AwsHooks {
   refuse?(service: string, action: string, params: URLSearchParams, region: string): Promise<{ code: string; message: string } | undefined>
   rewrite?(service: string, action: string, params: URLSearchParams, text: string): string
+  /** An answer for an API moto does not have (REST-JSON services), or undefined to pass the call on. */
+  serve?(service: string, method: string, path: string, body: string, authorization: string, region: string): Promise<{ status: number; body: unknown; errorType?: string } | undefined>
 }
 
 export interface FaultStats {
@@ -201,11 +203,18 @@ export class FaultProxy {
       await new Promise((r2) => setTimeout(r2, this.o.latencyMs))
     }
     const params = proto === 'ec2' || proto === 'query' ? new URLSearchParams(body.toString()) : new URLSearchParams()
+    const authorization = String(req.headers.authorization ?? '')
+    const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(authorization)?.[1] ?? 'us-east-1'
     for (const h of this.hooks) {
-      const refusal = await h.refuse?.(service, action, params, /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1')
+      const refusal = await h.refuse?.(service, action, params, region)
       if (refusal) {
         const e = clientError(proto, refusal.code, refusal.message)
         res.writeHead(e.status, e.headers).end(e.body)
+        return
+      }
+      const answer = proto === 'rest' ? await h.serve?.(service, req.method ?? 'GET', req.url ?? '/', body.toString(), authorization, region) : undefined
+      if (answer) {
+        res.writeHead(answer.status, { 'content-type': 'application/json', 'x-amzn-requestid': `sim-${Date.now()}`, ...(answer.errorType ? { 'x-amzn-errortype': answer.errorType } : {}) }).end(JSON.stringify(answer.body))
         return
       }
     }

@@ -11,6 +11,7 @@ export function auditorView(c: Config): Config {
     vpcCidr: c.auditor.vpcCidr,
     // The Auditor's private API endpoint is reached from the Ledger's bastion, through the peering.
     bastion: { ...c.bastion, enabled: false },
+    bastionOf: c.bastion.enabled ? c.clusterName : undefined,
     apiAccessFrom: { cidr: c.vpcCidr, label: 'the Ledger VPC' },
     scalardl: {
       ...c.scalardl,

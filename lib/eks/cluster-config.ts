@@ -6,6 +6,7 @@ import type { Subnet } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { CLUSTER_TAG } from '../aws/tags.ts'
 import type { Config } from '../config.ts'
+import { accessConfig } from './access.ts'
 
 export const POOL_LABEL = { key: 'agentpool', value: 'scalardlpool' } as const
 export const POOL_TAINT = { key: 'kubernetes.io/app', value: 'scalardlpool', effect: 'NoSchedule' } as const
@@ -20,7 +21,7 @@ export interface ExistingNetwork {
 
 const byAz = (subnets: Subnet[]) => Object.fromEntries(subnets.map((s) => [s.AvailabilityZone!, { id: s.SubnetId! }]))
 
-export function renderClusterConfig(c: Config, net: ExistingNetwork): Record<string, unknown> {
+export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: string[] = []): Record<string, unknown> {
   const tags = { [CLUSTER_TAG]: c.clusterName }
   const groups: Record<string, unknown>[] = [
     {
@@ -57,6 +58,8 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork): Record<str
     kind: 'ClusterConfig',
     metadata: { name: c.clusterName, region: c.region, version: c.kubernetesVersion, tags },
     iam: { withOIDC: true },
+    // Who may use the cluster besides its creator (lib/eks/access.ts; reruns converge them through the EKS API).
+    accessConfig: accessConfig(admins),
     vpc: {
       id: net.vpcId,
       subnets: { private: byAz(net.privateSubnets), public: byAz(net.publicSubnets) },
@@ -68,8 +71,8 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork): Record<str
   }
 }
 
-export function clusterConfigYaml(c: Config, net: ExistingNetwork): string {
-  return `# Rendered by 03-eks from .env and the network of 01-vpc. Regenerated on every run.\n${YAML.stringify(renderClusterConfig(c, net), { aliasDuplicateObjects: false })}`
+export function clusterConfigYaml(c: Config, net: ExistingNetwork, admins: string[] = []): string {
+  return `# Rendered by 03-eks from .env and the network of 01-vpc. Regenerated on every run.\n${YAML.stringify(renderClusterConfig(c, net, admins), { aliasDuplicateObjects: false })}`
 }
 
 export function clusterConfigFile(c: Config): string {

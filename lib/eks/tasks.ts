@@ -10,12 +10,15 @@ import { writePrivateFile } from '../files.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
 import { lastReading, type Task, type TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
+import { clusterAdmins } from './access.ts'
 import { clusterConfigFile, clusterConfigYaml, kubeconfigFile, POOL_LABEL, POOL_TAINT, SYSTEM_NODEGROUP, type ExistingNetwork } from './cluster-config.ts'
 import { eksRead } from './read.ts'
 
 export interface EksState {
   network?: ExistingNetwork
   cluster?: EksctlCluster
+  /** Who gets cluster-admin access entries (lib/eks/access.ts). */
+  admins?: string[]
   nodegroups: EksctlNodegroup[]
   /** One read of the node groups (EKS API) shared by the two node group checks; dropped when a node group changes. */
   nodegroupsRead?: Promise<EksctlNodegroup[]>
@@ -59,13 +62,14 @@ export function clusterConfigTask(): Task<EksState> {
     async check(ctx, s) {
       const file = clusterConfigFile(ctx.config)
       if (!s.network) return { holds: false, detail: `write ${file} once the VPC exists` }
-      const want = clusterConfigYaml(ctx.config, s.network!)
+      s.admins = await clusterAdmins(ctx)
+      const want = clusterConfigYaml(ctx.config, s.network!, s.admins)
       if (ctx.dryRun) ctx.log.plain(want.replace(/^/gm, '      | '))
       if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === want) return { holds: true, detail: file }
       return { holds: false, detail: `${fs.existsSync(file) ? 'update' : 'write'} ${file}` }
     },
     async apply(ctx, s) {
-      writePrivateFile(clusterConfigFile(ctx.config), clusterConfigYaml(ctx.config, s.network!))
+      writePrivateFile(clusterConfigFile(ctx.config), clusterConfigYaml(ctx.config, s.network!, s.admins ?? (await clusterAdmins(ctx))))
       return `wrote ${clusterConfigFile(ctx.config)}`
     },
   }

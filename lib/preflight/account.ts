@@ -1,4 +1,5 @@
 // Prerequisites on the AWS side: who we are, and whether the region can hold the design.
+import { callerAccessProblem, callerPrincipal } from '../eks/access.ts'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { availableZones } from '../aws/azs.ts'
 import type { Task } from '../task.ts'
@@ -9,6 +10,18 @@ export function identityTask(): Task {
     async check(ctx) {
       const id = await ctx.aws.sts.send(new GetCallerIdentityCommand({}))
       return { holds: true, detail: `${id.Arn} (account ${id.Account})` }
+    },
+  }
+}
+
+/** Whether the caller may use the cluster's Kubernetes API (an EKS access entry), once the cluster exists. */
+export function clusterAccessTask(): Task {
+  return {
+    title: 'Access to the EKS cluster (an access entry for your principal)',
+    async check(ctx) {
+      const problem = await callerAccessProblem(ctx)
+      if (problem) return { holds: false, detail: problem.message, hint: problem.fix }
+      return { holds: true, detail: `${await callerPrincipal(ctx)} may use ${ctx.config.clusterName} (or the cluster does not exist yet: 03-eks gives access to its creator, the bastion role and CLUSTER_ADMIN_ARNS)` }
     },
   }
 }

@@ -12,6 +12,7 @@ import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { DAEMON_OPTIONS } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
+import { EksAccess } from '../eks-access.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
 
@@ -57,6 +58,13 @@ const feeds = new Map<string, CloudWatchFeed>()
 /** EKS's load balancer controller per cluster made by the eksctl stand-in (an EKS cluster in moto). */
 const balancers = new Map<string, InTreeLoadBalancers>()
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balancers.values(), process.env.AWS_ENDPOINT_URL))
+/** Who may use each cluster (EKS access entries), served in front of moto. */
+export const eksAccess = new EksAccess(async (authorization) => {
+  // moto's STS answers for the access key named in the signature's scope.
+  const res = await fetch(process.env.AWS_ENDPOINT_URL!, { method: 'POST', headers: { authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'), 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetCallerIdentity&Version=2011-06-15' })
+  return /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] ?? 'arn:aws:iam::123456789012:root'
+})
+if (proxy) proxy.hooks.push(eksAccess.hooks())
 /** EKS add-ons per cluster: moto has no add-on API, so their state lives here. */
 const addonState = new Map<string, Map<string, unknown>>()
 

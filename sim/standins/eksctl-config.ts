@@ -22,11 +22,19 @@ const FIELDS: Record<string, string[]> = {
   NodeGroupTaint: ['effect', 'key', 'value'],
   ClusterNAT: ['gateway'],
   NodeGroupSSH: ['allow', 'enableSsm', 'publicKey', 'publicKeyName', 'publicKeyPath', 'sourceSecurityGroupIds'],
+  // eksctl v0.230.0 pkg/apis/eksctl.io/v1alpha5 types.go:2320-2332, access_entry.go:14-44.
+  AccessConfig: ['accessEntries', 'authenticationMode', 'bootstrapClusterCreatorAdminPermissions'],
+  AccessEntry: ['accessPolicies', 'kubernetesGroups', 'kubernetesUsername', 'principalARN', 'type'],
+  AccessPolicy: ['accessScope', 'policyARN'],
+  AccessScope: ['namespaces', 'type'],
 }
 
 /** Which definition each field's value is, for the nested objects checked strictly. */
 const NESTED: Record<string, Record<string, string>> = {
-  ClusterConfig: { metadata: 'ClusterMeta', vpc: 'ClusterVPC', managedNodeGroups: 'ManagedNodeGroup[]', cloudWatch: 'ClusterCloudWatch', addons: 'Addon[]', iam: 'ClusterIAM', privateCluster: 'PrivateCluster' },
+  ClusterConfig: { metadata: 'ClusterMeta', vpc: 'ClusterVPC', managedNodeGroups: 'ManagedNodeGroup[]', cloudWatch: 'ClusterCloudWatch', addons: 'Addon[]', iam: 'ClusterIAM', privateCluster: 'PrivateCluster', accessConfig: 'AccessConfig' },
+  AccessConfig: { accessEntries: 'AccessEntry[]' },
+  AccessEntry: { accessPolicies: 'AccessPolicy[]' },
+  AccessPolicy: { accessScope: 'AccessScope' },
   ClusterVPC: { subnets: 'ClusterSubnets', clusterEndpoints: 'ClusterEndpoints', nat: 'ClusterNAT' },
   ClusterSubnets: { private: 'AZSubnetSpec{}', public: 'AZSubnetSpec{}' },
   ManagedNodeGroup: { iam: 'NodeGroupIAM', taints: 'NodeGroupTaint[]', ssh: 'NodeGroupSSH' },
@@ -98,6 +106,11 @@ export interface ClusterConfig {
   addons?: { name: string; version?: string; configurationValues?: string }[]
   iam?: { withOIDC?: boolean }
   privateCluster?: { enabled?: boolean }
+  accessConfig?: {
+    authenticationMode?: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP'
+    bootstrapClusterCreatorAdminPermissions?: boolean
+    accessEntries?: { principalARN: string; type?: string; kubernetesGroups?: string[]; kubernetesUsername?: string; accessPolicies?: { policyARN: string; accessScope: { type: 'cluster' | 'namespace'; namespaces?: string[] } }[] }[]
+  }
 }
 
 export const SUPPORTED_VERSIONS = ['1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34']
@@ -138,6 +151,24 @@ export function validateClusterConfig(c: ClusterConfig): void {
   for (const t of c.cloudWatch?.clusterLogging?.enableTypes ?? []) {
     if (![...LOG_TYPES, 'all', '*'].includes(t)) throw new CliFailure(`log type "${t}" (cloudWatch.clusterLogging.enableTypes[0]) is unknown`)
   }
+  // v1alpha5 validation.go:382-391 and access_entry.go:141-196 (validateAccessEntries).
+  const ac = c.accessConfig
+  if (ac?.authenticationMode === 'CONFIG_MAP' && ac.accessEntries?.length) throw new CliFailure('accessConfig.authenticationMode must be set to either API_AND_CONFIG_MAP or API to use access entries')
+  const principals = new Set<string>()
+  ;(ac?.accessEntries ?? []).forEach((e, i) => {
+    const path = `accessEntries[${i}]`
+    if (!e.principalARN) throw new CliFailure(`${path}.principalARN must be set to a valid AWS ARN`)
+    if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+/.test(e.principalARN)) throw new CliFailure(`invalid ARN "${e.principalARN}": arn: ${e.principalARN.startsWith('arn:') ? 'not enough sections' : 'invalid prefix'}`)
+    if (principals.has(e.principalARN)) throw new CliFailure(`duplicate access entry ${path} with principal ARN "${e.principalARN}"`)
+    principals.add(e.principalARN)
+    ;(e.accessPolicies ?? []).forEach((p, j) => {
+      const pp = `${path}.accessPolicies[${j}]`
+      if (!p.policyARN) throw new CliFailure(`${pp}.policyARN must be set to a valid AWS ARN`)
+      if (!/^arn:[^:]+:eks::aws:cluster-access-policy\//.test(p.policyARN)) throw new CliFailure(`${pp}.policyARN must be a cluster-access-policy resource`)
+      if (!['namespace', 'cluster'].includes(p.accessScope?.type)) throw new CliFailure(`${pp}.accessScope.type must be set to either "namespace" or "cluster"`)
+      if (p.accessScope.type === 'cluster' && p.accessScope.namespaces?.length) throw new CliFailure(`cannot specify ${pp}.accessScope.namespaces when accessScope is set to cluster`)
+    })
+  })
   const names = new Set<string>()
   ;(c.managedNodeGroups ?? []).forEach((ng, i) => {
     const path = `managedNodeGroups[${i}]`

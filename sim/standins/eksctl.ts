@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util'
 import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import {
+  AssociateAccessPolicyCommand,
+  CreateAccessEntryCommand,
   CreateClusterCommand,
   CreateNodegroupCommand,
   DeleteClusterCommand,
@@ -235,6 +237,8 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
         endpointPrivateAccess: config.vpc?.clusterEndpoints?.privateAccess ?? false,
         ...(config.vpc?.publicAccessCIDRs ? { publicAccessCidrs: config.vpc.publicAccessCIDRs } : {}),
       },
+      // eksctl v0.230.0 v1alpha5 defaults.go:58-64: API_AND_CONFIG_MAP unless set; cluster.go:378-381: the creator's admin access unless disabled.
+      accessConfig: { authenticationMode: config.accessConfig?.authenticationMode ?? 'API_AND_CONFIG_MAP', bootstrapClusterCreatorAdminPermissions: config.accessConfig?.bootstrapClusterCreatorAdminPermissions ?? true },
       logging: { clusterLogging: [{ types: types as never, enabled: true }, ...(types.length < LOG_TYPES.length ? [{ types: LOG_TYPES.filter((t) => !types.includes(t)) as never, enabled: false }] : [])] },
       tags: { ...(config.metadata.tags ?? {}), 'alpha.eksctl.io/cluster-name': name, 'eksctl.cluster.k8s.io/v1alpha1/cluster-name': name, 'alpha.eksctl.io/eksctl-version': VERSION },
     }),
@@ -255,6 +259,11 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
   await stackDone(`eksctl-${name}-cluster`, 'AWS::EKS::Cluster/ControlPlane', 'FAILED', async () => (await describeCluster(eks, name, r)).status)
   const kube = await kubeFor(name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
+  // pkg/cfn/manager/create_tasks.go:36-38: the access entries (one stack each, eksctl-<cluster>-accessentry-<hash>) after the cluster.
+  for (const e of config.accessConfig?.accessEntries ?? []) {
+    await eks.send(new CreateAccessEntryCommand({ clusterName: name, principalArn: e.principalARN, type: e.type, kubernetesGroups: e.kubernetesGroups, username: e.kubernetesUsername }))
+    for (const p of e.accessPolicies ?? []) await eks.send(new AssociateAccessPolicyCommand({ clusterName: name, principalArn: e.principalARN, policyArn: p.policyARN, accessScope: p.accessScope }))
+  }
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
   if (!values['without-nodegroup']) await Promise.all((config.managedNodeGroups ?? []).map((ng) => createNodegroup(eks, name, config, ng, subnetIds)))
   for (const addon of config.addons ?? []) if (addon.name === ADDON_NAME) await installAddon(name, r, addon.version, addon.configurationValues)

@@ -29,6 +29,8 @@ const CORPUS: Record<string, { values: string[]; with?: Record<string, string> }
   NODE_MAX: { values: ['2', 'many', '0'], with: { NODE_COUNT: '3' } },
   ENDPOINT_PUBLIC_ACCESS: { values: ['public', 'yesplease'] },
   ENDPOINT_PUBLIC_CIDRS: { values: ['0.0.0.0/0', 'anywhere'] },
+  // A session ARN names no principal an access entry can hold; an account id or a bare name neither.
+  CLUSTER_ADMIN_ARNS: { values: ['arn:aws:sts::111122223333:assumed-role/ops/alice', 'ops', 'arn:aws:iam::1111:role/ops'] },
   SYSTEM_NODE_COUNT: { values: ['-1', 'two', '101'] },
   CONTROL_PLANE_LOG_TYPES: { values: ['all', 'api,debug'] },
   CONTAINER_INSIGHTS: { values: ['helm', 'daemonset'] },

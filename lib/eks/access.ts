@@ -1,0 +1,159 @@
+// Who may use the cluster: EKS access entries with AmazonEKSClusterAdminPolicy for the bastion's
+// role and CLUSTER_ADMIN_ARNS. eksctl's default access configuration (API_AND_CONFIG_MAP, the
+// creator's admin access: eksctl v0.230.0 v1alpha5 defaults.go:58-64) gives the cluster to the
+// principal that ran `eksctl create cluster` alone; an operator who created it from a laptop and
+// runs 04 on the bastion, a teammate or CI then gets `Unauthorized` from kubectl.
+import {
+  AssociateAccessPolicyCommand,
+  CreateAccessEntryCommand,
+  DescribeClusterCommand,
+  ListAssociatedAccessPoliciesCommand,
+  UpdateClusterConfigCommand,
+  paginateListAccessEntries,
+  type EKSClient,
+} from '@aws-sdk/client-eks'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { createHash } from 'node:crypto'
+import { bastionRoleName } from '../aws/bastion.ts'
+import { CLUSTER_TAG } from '../aws/tags.ts'
+import type { ConfigProblem } from '../config.ts'
+import type { Task, TaskContext } from '../task.ts'
+
+export const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
+
+/** aws-iam-authenticator pkg/arn/arn.go:56-62: an assumed-role session is its role to EKS. */
+export function canonicalPrincipal(arn: string): string {
+  const m = /^arn:([^:]+):sts::(\d+):assumed-role\/(.+)\/[^/]+$/.exec(arn)
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn
+}
+
+/** The caller's principal as EKS sees it (its role for an assumed-role session). */
+export async function callerPrincipal(ctx: Pick<TaskContext, 'aws'>): Promise<string> {
+  return canonicalPrincipal((await ctx.aws.sts.send(new GetCallerIdentityCommand({}))).Arn!)
+}
+
+/** The principals the runbook gives cluster-admin access: the bastion's role (the Ledger's, for the Auditor's cluster) and CLUSTER_ADMIN_ARNS. */
+export async function clusterAdmins(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<string[]> {
+  const c = ctx.config
+  const bastionCluster = c.bastionOf ?? (c.bastion.enabled ? c.clusterName : undefined)
+  const bastion: string[] = []
+  if (bastionCluster) {
+    const [, partition, , , account] = (await ctx.aws.sts.send(new GetCallerIdentityCommand({}))).Arn!.split(':')
+    bastion.push(`arn:${partition}:iam::${account}:role/${bastionRoleName(bastionCluster)}`)
+  }
+  return [...new Set([...bastion, ...c.clusterAdminArns])]
+}
+
+/** eksctl's ClusterConfig accessConfig for 03: the entries it makes with the cluster. */
+export function accessConfig(admins: string[]): Record<string, unknown> {
+  return {
+    authenticationMode: 'API_AND_CONFIG_MAP',
+    bootstrapClusterCreatorAdminPermissions: true,
+    ...(admins.length ? { accessEntries: admins.map((principalARN) => ({ principalARN, accessPolicies: [{ policyARN: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster' } }] })) } : {}),
+  }
+}
+
+export interface AccessSurvey {
+  mode?: string
+  /** Every principal with an entry. */
+  entries: string[]
+  /** Admins without an entry, and those whose entry lacks the cluster-admin policy. */
+  missing: string[]
+  weak: string[]
+}
+
+export async function surveyAccess(eks: EKSClient, cluster: string, admins: string[]): Promise<AccessSurvey> {
+  const mode = (await eks.send(new DescribeClusterCommand({ name: cluster }))).cluster?.accessConfig?.authenticationMode
+  if (mode === 'CONFIG_MAP') return { mode, entries: [], missing: admins, weak: [] }
+  const entries: string[] = []
+  for await (const page of paginateListAccessEntries({ client: eks }, { clusterName: cluster })) entries.push(...(page.accessEntries ?? []))
+  const present = admins.filter((a) => entries.includes(a))
+  const weak = (
+    await Promise.all(
+      present.map(async (a) => {
+        const p = (await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: cluster, principalArn: a }))).associatedAccessPolicies ?? []
+        return p.some((x) => x.policyArn === CLUSTER_ADMIN_POLICY && x.accessScope?.type === 'cluster') ? undefined : a
+      }),
+    )
+  ).filter((a): a is string => Boolean(a))
+  return { mode, entries, missing: admins.filter((a) => !entries.includes(a)), weak }
+}
+
+/** Steps 3 and 5: the access entries converge on reruns; entries the runbook did not make are reported, never removed. */
+export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
+  return {
+    title: 'Cluster access: the bastion role and CLUSTER_ADMIN_ARNS have cluster-admin access entries',
+    async check(ctx, s) {
+      const cluster = (await ctx.aws.eks.send(new DescribeClusterCommand({ name: ctx.config.clusterName })).catch(() => undefined))?.cluster
+      s.admins = await clusterAdmins(ctx)
+      if (!cluster) return ctx.dryRun ? { holds: false, detail: `give ${s.admins.join(', ') || 'nobody else'} access once the cluster exists` } : { holds: false, conflict: 'no EKS cluster yet', hint: 'the cluster task comes first: rerun the step' }
+      const a = await surveyAccess(ctx.aws.eks, ctx.config.clusterName, s.admins)
+      const others = a.entries.filter((e) => !s.admins!.includes(e))
+      const also = others.length ? `; also has access, left alone: ${others.join(', ')}` : ''
+      const todo = [...(a.mode === 'CONFIG_MAP' ? ['switch the authentication mode to API_AND_CONFIG_MAP'] : []), ...a.missing.map((m) => `add ${m}`), ...a.weak.map((w) => `associate AmazonEKSClusterAdminPolicy with ${w}`)]
+      return todo.length ? { holds: false, detail: todo.join('; ') + also } : { holds: true, detail: `${s.admins.length ? s.admins.join(', ') : 'no one besides the creator'}${also}` }
+    },
+    async apply(ctx, s) {
+      const eks = ctx.aws.eks
+      const name = ctx.config.clusterName
+      const admins = s.admins ?? (await clusterAdmins(ctx))
+      let a = await surveyAccess(eks, name, admins)
+      const done: string[] = []
+      if (a.mode === 'CONFIG_MAP') {
+        // CONFIG_MAP -> API_AND_CONFIG_MAP keeps the aws-auth ConfigMap working; EKS allows no way back.
+        await eks.send(new UpdateClusterConfigCommand({ name, accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' } }))
+        done.push('authentication mode API_AND_CONFIG_MAP')
+        a = await surveyAccess(eks, name, admins)
+      }
+      for (const principalArn of a.missing) {
+        // The token makes a retried create the same create (EKS's clientRequestToken).
+        const token = createHash('sha256').update(`${name}/${principalArn}`).digest('hex').slice(0, 32)
+        try {
+          await eks.send(new CreateAccessEntryCommand({ clusterName: name, principalArn, clientRequestToken: token, tags: { [CLUSTER_TAG]: name } }))
+        } catch (e) {
+          if ((e as Error).name !== 'ResourceInUseException') throw e
+        }
+      }
+      for (const principalArn of [...a.missing, ...a.weak]) await eks.send(new AssociateAccessPolicyCommand({ clusterName: name, principalArn, policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster' } }))
+      done.push(...a.missing.map((m) => `added ${m}`), ...a.weak.map((w) => `cluster-admin for ${w}`))
+      return done.join('; ')
+    },
+    hint: 'a principal EKS refuses (InvalidParameterException) does not exist: fix CLUSTER_ADMIN_ARNS; the bastion role is made by 01-vpc',
+  }
+}
+
+/**
+ * Whether the caller may use the cluster's Kubernetes API: it has an access entry (the creator's
+ * is made by EKS). undefined when it may, or when the cluster is not there yet or uses the aws-auth
+ * ConfigMap only (then EKS's API cannot tell); else why not, and the fix.
+ */
+export async function callerAccessProblem(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<{ message: string; fix: string } | undefined> {
+  const name = ctx.config.clusterName
+  let mode: string | undefined
+  try {
+    mode = (await ctx.aws.eks.send(new DescribeClusterCommand({ name }))).cluster?.accessConfig?.authenticationMode
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') return undefined
+    throw e
+  }
+  if (!mode || mode === 'CONFIG_MAP') return undefined
+  const [me, entries] = await Promise.all([
+    callerPrincipal(ctx),
+    (async () => {
+      const out: string[] = []
+      for await (const page of paginateListAccessEntries({ client: ctx.aws.eks }, { clusterName: name })) out.push(...(page.accessEntries ?? []))
+      return out
+    })(),
+  ])
+  if (entries.includes(me)) return undefined
+  return {
+    message: `your AWS principal ${me} has no access entry on the EKS cluster ${name}: kubectl and helm would get "Unauthorized"`,
+    fix: `add ${me} to CLUSTER_ADMIN_ARNS and rerun 03-eks as a principal that has access (${entries.slice(0, 3).join(', ') || 'the one that created the cluster'}), or run: aws eks create-access-entry --cluster-name ${name} --principal-arn ${me} && aws eks associate-access-policy --cluster-name ${name} --principal-arn ${me} --policy-arn ${CLUSTER_ADMIN_POLICY} --access-scope type=cluster`,
+  }
+}
+
+/** As a step's preflight: exit 2 before any change when the caller has no access entry. */
+export async function clusterAccessProblems(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<ConfigProblem[]> {
+  const p = await callerAccessProblem(ctx)
+  return p ? [{ key: 'AWS principal', message: p.message, fix: p.fix }] : []
+}

@@ -1,0 +1,196 @@
+// EKS cluster access (access entries, access policies, the cluster's authentication mode), which
+// moto's EKS does not have, served by the AWS layer in front of moto so the AWS SDK, boto3 and the
+// AWS CLI all see it. REST paths and shapes: the EKS API model (@aws-sdk/client-eks 3.1175
+// dist-cjs/index.js: CreateAccessEntry :2895, DescribeAccessEntry :2952, DeleteAccessEntry :2922,
+// ListAccessEntries :3006, AssociateAccessPolicy :2883, ListAssociatedAccessPolicies :3015,
+// DisassociateAccessPolicy :3000, UpdateClusterConfig :3072). Error texts as EKS answers them.
+import { randomUUID } from 'node:crypto'
+import type { AwsHooks } from './faults.ts'
+
+export const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
+/** The access policies EKS offers (ListAccessPolicies); https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html */
+const POLICIES = ['AmazonEKSAdminPolicy', 'AmazonEKSClusterAdminPolicy', 'AmazonEKSAdminViewPolicy', 'AmazonEKSEditPolicy', 'AmazonEKSViewPolicy'].map((name) => ({ name, arn: `arn:aws:eks::aws:cluster-access-policy/${name}` }))
+
+type Mode = 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP'
+interface Scope {
+  type: 'cluster' | 'namespace'
+  namespaces?: string[]
+}
+interface Entry {
+  clusterName: string
+  principalArn: string
+  kubernetesGroups: string[]
+  accessEntryArn: string
+  createdAt: number
+  modifiedAt: number
+  tags: Record<string, string>
+  username: string
+  type: string
+  policies: Map<string, { policyArn: string; accessScope: Scope; associatedAt: number; modifiedAt: number }>
+}
+interface ClusterAccess {
+  mode: Mode
+  bootstrap: boolean
+  entries: Map<string, Entry>
+}
+
+type Answer = { status: number; body: unknown; errorType?: string }
+const err = (status: number, errorType: string, message: string): Answer => ({ status, errorType, body: { message } })
+
+/**
+ * aws-iam-authenticator pkg/arn/arn.go:56-62 (Canonicalize): an assumed-role session stands for its
+ * role, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION -> arn:aws:iam::ACCOUNT:role/ROLE.
+ */
+export function canonicalPrincipal(arn: string): string {
+  const m = /^arn:([^:]+):sts::(\d+):assumed-role\/(.+)\/[^/]+$/.exec(arn)
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn
+}
+
+export class EksAccess {
+  private readonly clusters = new Map<string, ClusterAccess>()
+  /** CreateCluster requests seen, by name, until moto's answer says the cluster was made. */
+  private readonly pending = new Map<string, ClusterAccess>()
+
+  constructor(
+    /** Who signed a request: moto's GetCallerIdentity for the request's access key. */
+    private readonly callerOf: (authorization: string) => Promise<string>,
+  ) {}
+
+  /** Who may use the cluster as the simulated API server asks it: the policies of the principal's entry, if any. */
+  policiesOf(cluster: string, principalArn: string): string[] | undefined {
+    const c = this.clusters.get(cluster)
+    const e = c?.entries.get(canonicalPrincipal(principalArn))
+    return e ? [...e.policies.keys()] : undefined
+  }
+
+  private entry(cluster: string, principalArn: string, o: { groups?: string[]; username?: string; type?: string; tags?: Record<string, string> }, account: string): Entry {
+    const now = Date.now() / 1000
+    return {
+      clusterName: cluster,
+      principalArn,
+      kubernetesGroups: o.groups ?? [],
+      accessEntryArn: `arn:aws:eks:${account}:access-entry/${cluster}/${principalArn.split(':').pop()}/${randomUUID()}`,
+      createdAt: now,
+      modifiedAt: now,
+      tags: o.tags ?? {},
+      username: o.username ?? principalArn,
+      type: o.type ?? 'STANDARD',
+      policies: new Map(),
+    }
+  }
+
+  private show(e: Entry) {
+    const { policies: _p, ...rest } = e
+    return rest
+  }
+
+  hooks(): AwsHooks {
+    return {
+      serve: (service, method, path, body, authorization, region) => (service === 'eks' ? this.serve(method, path, body, authorization, region) : Promise.resolve(undefined)),
+      rewrite: (service, action, _params, text) => (service === 'eks' ? this.rewrite(action, text) : text),
+    }
+  }
+
+  private async serve(method: string, rawPath: string, body: string, authorization: string, region: string): Promise<Answer | undefined> {
+    const [pathname, query] = rawPath.split('?') as [string, string | undefined]
+    const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent)
+    if (parts[0] !== 'clusters') return parts[0] === 'access-policies' && method === 'GET' ? { status: 200, body: { accessPolicies: POLICIES } } : undefined
+    const b = body ? JSON.parse(body) : {}
+    // CreateCluster: accessConfig as asked (the API's default mode is CONFIG_MAP; bootstrapClusterCreatorAdminPermissions defaults to true), the creator's entry.
+    if (method === 'POST' && parts.length === 1) {
+      const mode: Mode = b.accessConfig?.authenticationMode ?? 'CONFIG_MAP'
+      const bootstrap = b.accessConfig?.bootstrapClusterCreatorAdminPermissions ?? true
+      const access: ClusterAccess = { mode, bootstrap, entries: new Map() }
+      if (bootstrap && mode !== 'CONFIG_MAP') {
+        const creator = canonicalPrincipal(await this.callerOf(authorization))
+        const e = this.entry(b.name, creator, {}, `${region}:${creator.split(':')[4]}`)
+        e.policies.set(CLUSTER_ADMIN_POLICY, { policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster' }, associatedAt: e.createdAt, modifiedAt: e.createdAt })
+        access.entries.set(creator, e)
+      }
+      this.pending.set(b.name, access)
+      return undefined
+    }
+    const cluster = parts[1]!
+    const c = this.clusters.get(cluster)
+    if (method === 'DELETE' && parts.length === 2) {
+      this.clusters.delete(cluster)
+      return undefined
+    }
+    // UpdateClusterConfig with accessConfig: CONFIG_MAP -> API_AND_CONFIG_MAP -> API, never back.
+    if (method === 'POST' && parts[2] === 'update-config' && b.accessConfig) {
+      if (!c) return err(404, 'ResourceNotFoundException', `No cluster found for name: ${cluster}.`)
+      const order: Mode[] = ['CONFIG_MAP', 'API_AND_CONFIG_MAP', 'API']
+      const want: Mode = b.accessConfig.authenticationMode
+      if (order.indexOf(want) < order.indexOf(c.mode)) return err(400, 'InvalidParameterException', `Unsupported authentication mode update from ${c.mode} to ${want}`)
+      c.mode = want
+      return { status: 200, body: { update: { id: randomUUID(), status: 'Successful', type: 'AccessConfigUpdate', params: [{ type: 'AuthenticationMode', value: want }], createdAt: Date.now() / 1000, errors: [] } } }
+    }
+    if (parts[2] !== 'access-entries') return undefined
+    if (!c) return err(404, 'ResourceNotFoundException', `No cluster found for name: ${cluster}.`)
+    if (c.mode === 'CONFIG_MAP') return err(400, 'InvalidRequestException', "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.")
+    const principal = parts[3]
+    const e = principal ? c.entries.get(principal) : undefined
+    const noEntry = () => err(404, 'ResourceNotFoundException', `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`)
+    if (parts.length === 3 && method === 'GET') {
+      const policy = new URLSearchParams(query ?? '').get('associatedPolicyArn')
+      return { status: 200, body: { accessEntries: [...c.entries.values()].filter((x) => !policy || x.policies.has(policy)).map((x) => x.principalArn) } }
+    }
+    if (parts.length === 3 && method === 'POST') {
+      const arn = String(b.principalArn ?? '')
+      if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\/.+/.test(arn)) return err(400, 'InvalidParameterException', `The specified principalArn is invalid: invalid principal ${arn}`)
+      if (c.entries.has(arn)) return err(409, 'ResourceInUseException', 'The specified access entry resource is already in use on this cluster.')
+      const created = this.entry(cluster, arn, { groups: b.kubernetesGroups, username: b.username, type: b.type, tags: b.tags }, `${region}:${arn.split(':')[4]}`)
+      c.entries.set(arn, created)
+      return { status: 200, body: { accessEntry: this.show(created) } }
+    }
+    if (parts.length === 4) {
+      if (!e) return noEntry()
+      if (method === 'GET') return { status: 200, body: { accessEntry: this.show(e) } }
+      if (method === 'DELETE') {
+        c.entries.delete(e.principalArn)
+        return { status: 200, body: {} }
+      }
+      if (method === 'POST') {
+        Object.assign(e, { ...(b.kubernetesGroups ? { kubernetesGroups: b.kubernetesGroups } : {}), ...(b.username ? { username: b.username } : {}), modifiedAt: Date.now() / 1000 })
+        return { status: 200, body: { accessEntry: this.show(e) } }
+      }
+    }
+    if (parts[4] === 'access-policies') {
+      if (!e) return noEntry()
+      const list = () => [...e.policies.values()]
+      if (parts.length === 5 && method === 'GET') return { status: 200, body: { clusterName: cluster, principalArn: e.principalArn, associatedAccessPolicies: list() } }
+      if (parts.length === 5 && method === 'POST') {
+        if (!POLICIES.some((p) => p.arn === b.policyArn)) return err(400, 'InvalidParameterException', `The specified policyArn is invalid: ${b.policyArn}`)
+        const now = Date.now() / 1000
+        const was = e.policies.get(b.policyArn)
+        const p = { policyArn: b.policyArn, accessScope: b.accessScope ?? { type: 'cluster' }, associatedAt: was?.associatedAt ?? now, modifiedAt: now }
+        e.policies.set(b.policyArn, p)
+        return { status: 200, body: { clusterName: cluster, principalArn: e.principalArn, associatedAccessPolicy: p } }
+      }
+      if (parts.length === 6 && method === 'DELETE') {
+        e.policies.delete(parts[5]!)
+        return { status: 200, body: {} }
+      }
+    }
+    return undefined
+  }
+
+  /** CreateCluster answered: its access configuration stands; DescribeCluster shows it (moto's has none). */
+  private rewrite(action: string, text: string): string {
+    if (action === 'POST /clusters') {
+      const name = /"name"\s*:\s*"([^"]+)"/.exec(text)?.[1]
+      const p = name ? this.pending.get(name) : undefined
+      if (name && p) {
+        this.clusters.set(name, p)
+        this.pending.delete(name)
+      }
+    }
+    const describe = /^GET \/clusters\/([^/]+)$/.exec(action)
+    const name = describe ? decodeURIComponent(describe[1]!) : action === 'POST /clusters' ? /"name"\s*:\s*"([^"]+)"/.exec(text)?.[1] : undefined
+    const c = name ? this.clusters.get(name) : undefined
+    if (!c) return text
+    const doc = JSON.parse(text)
+    if (doc.cluster) doc.cluster.accessConfig = { bootstrapClusterCreatorAdminPermissions: c.bootstrap, authenticationMode: c.mode }
+    return JSON.stringify(doc)
+  }
+}
