@@ -5,7 +5,7 @@
 import readline from 'node:readline/promises'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
-import { bastionTask, endpointTask, logGroupsTask, natTask, tablesTask, vpcTask } from '../lib/teardown/aws.ts'
+import { bastionHostProblems, bastionTask, endpointTask, logGroupsTask, natTask, tablesTask, unlessKeepingBastion, vpcTask } from '../lib/teardown/aws.ts'
 import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
 import { peeringGoneTask } from '../lib/teardown/peering.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
@@ -19,7 +19,10 @@ export const step = defineStep({
     'delete-data': 'also delete the Scalar DL DynamoDB tables (after an on-demand backup of each)',
     'skip-backup': 'with --delete-data: do not back the tables up first',
     'delete-logs': 'also delete the CloudWatch log groups of the cluster',
+    'keep-bastion': 'leave the bastion and the VPC it is in, for a final run from another host (needed when run on the bastion itself)',
   },
+  // Run on the bastion, the teardown would terminate its own host half-way.
+  preflight: bastionHostProblems,
   stringFlags: { confirm: 'NAME  with --yes: the cluster name, to confirm without a terminal' },
   async confirm(config, flags, yes) {
     if (yes) return flags.confirm === config.clusterName ? undefined : `--yes needs --confirm ${config.clusterName} (got ${flags.confirm ? `"${flags.confirm}"` : 'none'})`
@@ -44,13 +47,14 @@ export const step = defineStep({
     logGroupsTask(),
     scoped(ifAuditor(), endpointTask()),
     endpointTask(),
-    bastionTask(),
+    unlessKeepingBastion(bastionTask()),
     scoped(ifAuditor(), natTask()),
     natTask(),
     peeringGoneTask(),
     scoped(ifAuditor(), vpcTask()),
-    vpcTask(),
+    unlessKeepingBastion(vpcTask()),
   ],
+  report: (result, ctx) => (ctx.flags['keep-bastion'] && result.status !== 'failed' ? `\n  The bastion and the ${ctx.config.clusterName} VPC were kept. From another host: npx tsx runbooks/99-teardown.ts --yes --confirm ${ctx.config.clusterName}` : undefined),
 })
 
 if (isMain(import.meta.url, '99-teardown')) await runStep(step)

@@ -22,9 +22,9 @@ import {
   TerminateInstancesCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2'
-import { DeleteInstanceProfileCommand, DeleteRoleCommand, DetachRolePolicyCommand, RemoveRoleFromInstanceProfileCommand } from '@aws-sdk/client-iam'
+import { DeleteInstanceProfileCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, paginateListAttachedRolePolicies, paginateListRolePolicies, RemoveRoleFromInstanceProfileCommand } from '@aws-sdk/client-iam'
 import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../../checks/tables.ts'
-import { bastionIdentity, bastionRoleName, SSM_POLICY_ARN } from '../aws/bastion.ts'
+import { bastionIdentity, bastionRoleName } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
 import { findInternetGateway } from '../aws/internet-gateway.ts'
 import { describeLeftover, leftoverLoadBalancers } from '../aws/load-balancers.ts'
@@ -34,6 +34,8 @@ import { findRouteTables } from '../aws/route-tables.ts'
 import { findSubnets } from '../aws/subnets.ts'
 import { CLUSTER_TAG, roleFilters } from '../aws/tags.ts'
 import { findVpc } from '../aws/vpc.ts'
+import type { ConfigProblem } from '../config.ts'
+import { thisInstanceId } from '../aws/imds.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 
@@ -122,7 +124,7 @@ async function endpointIds(ctx: TaskContext): Promise<string[]> {
   return (out.VpcEndpoints ?? []).map((e) => e.VpcEndpointId!)
 }
 
-async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
+export async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
   const out = await ec2.send(new DescribeInstancesCommand({ Filters: [...roleFilters(cluster, 'bastion'), { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] }))
   return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!)
 }
@@ -151,7 +153,13 @@ export function bastionTask(): Task {
       if (id.roleExists && id.roleOwned) {
         if (id.profileHasRole) await ctx.aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }))
         if (id.profileExists) await ctx.aws.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name }))
-        if (id.policyAttached) await ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: SSM_POLICY_ARN }))
+        // IAM deletes no role with policies on it: every managed one detached, every inline one deleted.
+        const attached: string[] = []
+        for await (const page of paginateListAttachedRolePolicies({ client: ctx.aws.iam }, { RoleName: name })) attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn!))
+        for (const arn of attached) await ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: arn }))
+        const inline: string[] = []
+        for await (const page of paginateListRolePolicies({ client: ctx.aws.iam }, { RoleName: name })) inline.push(...(page.PolicyNames ?? []))
+        for (const policy of inline) await ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: policy }))
         await ctx.aws.iam.send(new DeleteRoleCommand({ RoleName: name }))
       }
       return `terminated ${ids.join(', ') || 'nothing'}; deleted ${name}`
@@ -233,3 +241,29 @@ async function ownSecurityGroups(ec2: EC2Client, cluster: string) {
   return out.SecurityGroups ?? []
 }
 
+
+/** With --keep-bastion: the task holds, leaving its resources for a final run from another host. */
+export function unlessKeepingBastion(task: Task): Task {
+  return {
+    ...task,
+    async check(ctx, s) {
+      if (ctx.flags['keep-bastion']) return { holds: true, detail: `kept (--keep-bastion): finish from another host with 99-teardown --yes --confirm ${ctx.config.clusterName}` }
+      return task.check(ctx, s)
+    },
+  }
+}
+
+/** 99-teardown on the bastion would terminate its own host half-way: refused unless --keep-bastion. */
+export async function bastionHostProblems(ctx: TaskContext): Promise<ConfigProblem[]> {
+  if (ctx.flags['keep-bastion']) return []
+  const me = await thisInstanceId()
+  if (!me || !(await liveBastions(ctx.aws.ec2, ctx.config.clusterName)).includes(me)) return []
+  const c = ctx.config.clusterName
+  return [
+    {
+      key: 'host',
+      message: `this is the bastion ${me} of ${c}: the teardown would terminate the host it runs on half-way`,
+      fix: `run here: npx tsx runbooks/99-teardown.ts --keep-bastion --yes --confirm ${c} (everything but the bastion and the ${c} VPC, including the cluster, whose private API only the bastion reaches); then from another host: npx tsx runbooks/99-teardown.ts --yes --confirm ${c} (the rest needs no cluster API)`,
+    },
+  ]
+}

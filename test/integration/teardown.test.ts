@@ -5,7 +5,11 @@ import assert from 'node:assert/strict'
 import YAML from 'yaml'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { AttachRolePolicyCommand, IAMClient, ListRolesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { findBastion } from '../../lib/aws/bastion.ts'
 import { CreateLoadBalancerCommand, DeleteLoadBalancerCommand, DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { findSubnets } from '../../lib/aws/subnets.ts'
 import { findVpc } from '../../lib/aws/vpc.ts'
@@ -115,5 +119,41 @@ describe('99-teardown against the simulator', () => {
     assert.equal(await findVpc(ec2, 'td-leak'), undefined, `${vpc.VpcId} deleted`)
     ec2.destroy()
     elb.destroy()
+  })
+
+  test('run on the bastion: refused with the two commands; --keep-bastion there leaves the bastion and its VPC, another host finishes; policies put on the bastion role do not block it', async () => {
+    const env = envFor('td-host', '10.46.0.0/16')
+    assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
+    const opts = { region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }
+    const bastion = (await findBastion(new EC2Client(opts), 'td-host'))!.InstanceId!
+    // Someone gave the bastion role more: a managed policy and an inline one.
+    const iam = new IAMClient(opts)
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'td-host-bastion', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }))
+    await iam.send(new PutRolePolicyCommand({ RoleName: 'td-host-bastion', PolicyName: 'extra', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }] }) }))
+    // This host's instance metadata says it is the bastion (IMDSv2: token, then instance id).
+    const imds = http.createServer((req, res) => {
+      if (req.method === 'PUT' && req.url === '/latest/api/token') return void res.end('imds-token')
+      if (req.url === '/latest/meta-data/instance-id' && req.headers['x-aws-ec2-metadata-token'] === 'imds-token') return void res.end(bastion)
+      res.writeHead(401).end()
+    })
+    await new Promise<void>((r) => imds.listen(0, '127.0.0.1', () => r()))
+    const onBastion = { ...env, AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${(imds.address() as AddressInfo).port}` }
+    const before = await tagged(env)
+    const refused = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-host'], onBastion)
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.match(refused.stderr, new RegExp(`this is the bastion ${bastion} of td-host`))
+    assert.match(refused.stderr, /99-teardown\.ts --keep-bastion --yes --confirm td-host/)
+    assert.equal(await tagged(env), before, 'nothing deleted')
+    const kept = await runStep('runbooks/99-teardown.ts', ['--yes', '--confirm', 'td-host', '--keep-bastion'], onBastion)
+    imds.close()
+    assert.equal(kept.code, 0, kept.stderr)
+    assert.match(kept.stdout + kept.stderr, /The bastion and the td-host VPC were kept\. From another host: npx tsx runbooks\/99-teardown\.ts --yes --confirm td-host/)
+    assert.ok(await findBastion(new EC2Client(opts), 'td-host'), 'the bastion is still there')
+    assert.ok(await findVpc(new EC2Client(opts), 'td-host'), 'and its VPC')
+    const rest = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-host'], env)
+    assert.equal(rest.code, 0, rest.stderr)
+    assert.equal(await tagged(env), 0)
+    assert.equal((await iam.send(new ListRolesCommand({}))).Roles!.filter((r) => r.RoleName === 'td-host-bastion').length, 0, 'the role went, its policies first')
+    iam.destroy()
   })
 })

@@ -1,0 +1,17 @@
+// Which EC2 instance this process runs on, from the instance metadata service (IMDSv2: a session
+// token first, then the instance id; https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html).
+// AWS_EC2_METADATA_DISABLED and AWS_EC2_METADATA_SERVICE_ENDPOINT are the AWS SDKs' own settings.
+
+/** The instance id, or undefined off EC2 (no answer within a second) or when IMDS is disabled. */
+export async function thisInstanceId(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return undefined
+  const base = (env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? 'http://169.254.169.254').replace(/\/$/, '')
+  try {
+    const token = await fetch(`${base}/latest/api/token`, { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' }, signal: AbortSignal.timeout(1000) })
+    if (!token.ok) return undefined
+    const id = await fetch(`${base}/latest/meta-data/instance-id`, { headers: { 'X-aws-ec2-metadata-token': await token.text() }, signal: AbortSignal.timeout(1000) })
+    return id.ok ? (await id.text()).trim() : undefined
+  } catch {
+    return undefined
+  }
+}
