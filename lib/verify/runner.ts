@@ -17,12 +17,14 @@ function usage(names: string[]): string {
   return [
     '07-verify: the guide\'s confirmation checklist; what on-call runs to answer "is Scalar DL healthy?"',
     '',
-    'Usage: npx tsx runbooks/07-verify.ts [--env-file PATH] [--only name,name] [--json] [--report FILE.md] [--help]',
+    'Usage: npx tsx runbooks/07-verify.ts [--env-file PATH] [--only name,name] [--json] [--report FILE.md] [--dry-run] [--yes] [--help]',
     '',
     `  checks: ${names.join(', ')}`,
     '  --only     run only these checks',
     '  --json     print [{name, status: pass|fail|error, detail, hint, durationMs}] on stdout',
     '  --report   also write a Markdown report to paste into an incident',
+    '  --dry-run  say which checks would run (after validating the configuration); read nothing',
+    '  --yes      accepted, as by every step: 07 changes nothing, so there is nothing to confirm',
     '',
     'Exit codes: 0 every check passed, 1 a check failed, 2 cannot run (configuration, credentials, unreachable cluster).',
   ].join('\n')
@@ -72,7 +74,7 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   await startGate()
   const names = all.map((c) => c.name)
   const unknown: string[] = []
-  const args = minimist(argv, { boolean: ['json', 'help'], string: ['env-file', 'only', 'report'], unknown: (a: string) => (unknown.push(a), false) })
+  const args = minimist(argv, { boolean: ['json', 'help', 'dry-run', 'yes'], string: ['env-file', 'only', 'report'], unknown: (a: string) => (unknown.push(a), false) })
   if (args.help) {
     process.stderr.write(usage(names) + '\n')
     process.exit(0)
@@ -90,6 +92,14 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   } catch (err) {
     if (err instanceof ConfigError) return cannotRun(`${err.message}: ${err.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`, args.json)
     throw err
+  }
+  if (args['dry-run']) {
+    // The common flag of every step: what would be checked, nothing read (npm run deploy -- --dry-run ends here).
+    const planned = all.filter((c) => only.includes(c.name) && (c.applies?.(config) ?? true))
+    process.stderr.write(chalk.bold(`▶ 07-verify  Step 7: Scalar DL health checklist · cluster ${config.clusterName} · region ${config.region} · DRY RUN: nothing is read\n`))
+    for (const c of planned) process.stderr.write(`  ~ would check ${c.name}: ${c.title}\n`)
+    if (args.json) await new Promise<void>((r) => process.stdout.write(JSON.stringify(planned.map((c) => ({ name: c.name, status: 'planned', detail: c.title, hint: '', durationMs: 0 }))) + '\n', () => r()))
+    process.exit(0)
   }
   const v = new VerifyContext(config)
   if (!fs.existsSync(kubeconfigFile(config))) return cannotRun(`no kubeconfig at ${kubeconfigFile(config)}: run 03-eks first (from the bastion)`, args.json)

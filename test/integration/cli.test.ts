@@ -128,6 +128,15 @@ describe('command-line contract', () => {
     assert.match(help.stderr, /Exit codes: 0/)
   })
 
+  test('07-verify takes the common flags: --dry-run --yes names the checks it would run and reads nothing (npm run deploy -- --dry-run ends there)', async () => {
+    const before = connections
+    const r = await runStep('runbooks/07-verify.ts', ['--dry-run', '--yes', '--json'], baseEnv({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'dry', RUNBOOK_STATE_DIR: tempDir() }))
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.json.map((c: any) => [c.name, c.status]), ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'].map((n) => [n, 'planned']))
+    assert.match(r.stderr, /DRY RUN: nothing is read/)
+    assert.equal(connections, before, 'no AWS call')
+  })
+
   test('an unreachable AWS endpoint fails the step (exit 1) with the call, the error and a hint', async () => {
     const r = await runStep('runbooks/01-vpc.ts', ['--json'], baseEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'unreachable', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1', RUNBOOK_STATE_DIR: tempDir() }))
     assert.equal(r.code, 1)

@@ -40,9 +40,9 @@ const env = (): NodeJS.ProcessEnv => ({
   DYNAMODB_NAMESPACE_PREFIX: 'dep_',
 })
 
-function deploy(args: string[]): Promise<{ code: number; stderr: string }> {
+function deploy(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'deploy.mjs'), ...args], { env: env(), cwd: state, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'deploy.mjs'), ...args], { env: { ...env(), ...extra }, cwd: state, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     child.on('close', (code) => resolve({ code: code ?? 1, stderr }))
@@ -83,6 +83,18 @@ describe('npm run deploy with the Auditor', () => {
     const tables = (await ddb.send(new ListTablesCommand({}))).TableNames ?? []
     ddb.destroy()
     assert.deepEqual(tables, [], 'not even the lock table')
+  })
+
+  test('--dry-run without the Auditor plans 01 to 04 and 06, then 07 names the checks it would run: exit 0, nothing made', async () => {
+    const r = await deploy(['--dry-run', '--yes', '--generate-ledger-key'], { AUDITOR_ENABLED: 'false', CLUSTER_NAME: 'dep-dry', VPC_CIDR: '10.82.0.0/16', LEDGER_PRIVATE_KEY_FILE: path.join(state, 'dry-ledger-key.pem') })
+    assert.equal(r.code, 0, r.stderr.slice(-4000))
+    for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring']) assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
+    assert.match(r.stderr, /^07-verify │ +~ would check envoy: /m)
+    assert.match(r.stderr, /05-auditor skipped: AUDITOR_ENABLED is not true/)
+    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
+    ec2.destroy()
+    assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
   })
 
   test("the Auditor's environment is built beside steps 01 to 04, each flag reaches its step, and a second deployment changes nothing", async () => {
