@@ -34,7 +34,7 @@ interface AwsLikeError {
 
 const AWS_HINTS: [RegExp, string][] = [
   [/CredentialsProviderError|Could not load credentials|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/, 'check the AWS credentials: set AWS_PROFILE (and run `aws sso login` if it uses SSO) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; `aws sts get-caller-identity` must work'],
-  [/UnauthorizedOperation|AccessDenied|AuthFailure|NotAuthorized/, 'the AWS identity lacks a permission for this call; RUNBOOK.md lists the IAM permissions each step needs'],
+  [/UnauthorizedOperation|AccessDenied|AuthFailure|NotAuthorized/, 'the AWS identity lacks a permission for this call: grant the action the failed call names (RUNBOOK.md lists the IAM permissions of 01-vpc and 02-database)'],
   [/LimitExceeded|QuotaExceeded/, 'an account quota is reached: release unused resources or request a quota increase (Service Quotas console), then rerun the step'],
   [/RequestLimitExceeded|Throttling|TooManyRequests/, 'AWS throttled the calls: wait a minute and rerun the step; it continues where it stopped'],
   [/InsufficientInstanceCapacity|Unsupported/, 'the instance type is not available in this AZ right now: choose another type in .env or rerun later'],

@@ -1,5 +1,5 @@
-// What a network is built for: the Ledger's (01-vpc) now, the Auditor's (05-auditor) later,
-// with the same tasks.
+// What a network is built for: the Ledger's (01-vpc) and the Auditor's (05-auditor), with the
+// same tasks.
 import type { Instance, InternetGateway, NatGateway, RouteTable, Subnet, Vpc } from '@aws-sdk/client-ec2'
 import type { Config } from '../config.ts'
 import type { TaskContext } from '../task.ts'
