@@ -26,8 +26,8 @@ export const peeringCheck: Check = {
         problems.push(`${name}: ${pcx ? `${pcx.VpcPeeringConnectionId} is ${peeringState(pcx)}` : 'no connection'}`)
         continue
       }
-      const missing = missingRoutes(spec, pcx!.VpcPeeringConnectionId!)
-      for (const m of missing) problems.push(`${m.routeTableId} has no route to ${m.cidr} through ${m.peeringId}`)
+      const missing = missingRoutes(spec, pcx!.VpcPeeringConnectionId!, new Set(all.map((p) => p.VpcPeeringConnectionId!)))
+      for (const m of missing) problems.push(`${m.routeTableId} has no route to ${m.cidr} through ${m.peeringId}${m.foreign ? ` (it routes it to ${m.foreign}, not the runbook's)` : ''}`)
       routes += spec.requester.routeTables.length + spec.accepter.routeTables.length - missing.length
     }
     // The Ledger's envoy admits the Auditor and the clients; the Auditor's the Ledger and the clients.

@@ -65,6 +65,8 @@ export function peeringSpecs(c: Config, p: Peers): PeeringSpec[] {
 export interface PeeringState {
   peers?: Peers
   connections: { spec: PeeringSpec; connection?: VpcPeeringConnection }[]
+  /** Every connection the runbook made (by tag), past ones too: a route through one of them is the runbook's own. */
+  ours?: Set<string>
 }
 
 const describe = (spec: PeeringSpec) => `${spec.requester.label}<->${spec.accepter.label}`
@@ -72,6 +74,7 @@ const describe = (spec: PeeringSpec) => `${spec.requester.label}<->${spec.accept
 async function survey(ctx: TaskContext, s: PeeringState): Promise<void> {
   s.peers = await discoverPeers(ctx)
   const all = await findPeerings(ctx.aws.ec2, ctx.config.clusterName)
+  s.ours = new Set(all.map((p) => p.VpcPeeringConnectionId!))
   s.connections = peeringSpecs(ctx.config, s.peers).map((spec) => ({ spec, connection: matchPeering(all, spec) }))
 }
 
@@ -122,13 +125,21 @@ export function peeringRoutesTask(): Task<PeeringState> {
     async check(ctx, s) {
       // The peering task's survey read the route tables; making a connection does not change them.
       if (!s.connections.length || s.connections.some((x) => peeringState(x.connection) !== 'active')) return { holds: false, detail: 'add the routes once the connections are active' }
-      const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!))
+      const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!, s.ours))
+      const foreign = needs.filter((n) => n.foreign)
+      if (foreign.length) {
+        return {
+          holds: false,
+          conflict: `${foreign.map((n) => `route table ${n.routeTableId} already routes ${n.cidr} to ${n.foreign}`).join('; ')}: a route this runbook did not make, which it does not replace`,
+          hint: 'that range of a Scalar DL VPC is already routed elsewhere (a transit gateway, another peering): if the route is stale, delete it and rerun; if it is how that VPC reaches Scalar DL, keep it and leave the VPC out of CLIENT_VPC_IDS',
+        }
+      }
       if (needs.length) return { holds: false, detail: needs.map((n) => `${n.replace ? 'replace' : 'add'} ${n.routeTableId} ${n.cidr} -> ${n.peeringId}`).join('; ') }
       const count = s.connections.reduce((n, x) => n + x.spec.requester.routeTables.length + x.spec.accepter.routeTables.length, 0)
       return { holds: true, detail: `${count} route table(s) route to their peers` }
     },
     async apply(ctx, s) {
-      const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!))
+      const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!, s.ours)).filter((n) => !n.foreign)
       await Promise.all(needs.map((n) => addRoute(ctx.aws.ec2, n)))
       return `${needs.length} route(s): ${needs.map((n) => `${n.routeTableId} ${n.cidr}`).join(', ')}`
     },

@@ -10,6 +10,7 @@ import {
   DescribeVpcsCommand,
   ReplaceRouteCommand,
   type EC2Client,
+  type Route,
   type RouteTable,
   type Vpc,
   type VpcPeeringConnection,
@@ -85,12 +86,24 @@ export interface RouteNeed {
   routeTableId: string
   cidr: string
   peeringId: string
-  /** The route there now with another target (or blackholed), to be replaced. */
+  /** The route there now through one of the runbook's connections (an older one, or blackholed), to be replaced. */
   replace: boolean
+  /** The route there now through something the runbook did not make (a transit gateway, another peering): never replaced. */
+  foreign?: string
 }
 
-/** The routes missing on both sides of one connection. */
-export function missingRoutes(spec: PeeringSpec, peeringId: string): RouteNeed[] {
+/** What a route goes through, in AWS's words. */
+export function routeTarget(r: Route): string {
+  const t = r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.NatGatewayId ?? r.GatewayId ?? r.NetworkInterfaceId ?? r.InstanceId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? r.CoreNetworkArn ?? 'an unknown target'
+  return r.State === 'blackhole' ? `${t} (blackhole)` : t
+}
+
+/**
+ * The routes missing on both sides of one connection. A route to the peer's range that goes
+ * through one of `ours` (the runbook's connections, found by tag) is replaced; one through
+ * anything else is someone's (a transit gateway, say) and is reported as foreign, never replaced.
+ */
+export function missingRoutes(spec: PeeringSpec, peeringId: string, ours: ReadonlySet<string> = new Set([peeringId])): RouteNeed[] {
   const needs: RouteNeed[] = []
   for (const [side, other] of [
     [spec.requester, spec.accepter],
@@ -99,7 +112,8 @@ export function missingRoutes(spec: PeeringSpec, peeringId: string): RouteNeed[]
     for (const rt of side.routeTables) {
       const r = rt.Routes?.find((x) => x.DestinationCidrBlock === other.cidr)
       if (r && r.VpcPeeringConnectionId === peeringId && r.State !== 'blackhole') continue
-      needs.push({ routeTableId: rt.RouteTableId!, cidr: other.cidr, peeringId, replace: Boolean(r) })
+      const mine = !r || (r.VpcPeeringConnectionId !== undefined && (ours.has(r.VpcPeeringConnectionId) || r.VpcPeeringConnectionId === peeringId))
+      needs.push({ routeTableId: rt.RouteTableId!, cidr: other.cidr, peeringId, replace: Boolean(r), ...(mine ? {} : { foreign: routeTarget(r!) }) })
     }
   }
   return needs

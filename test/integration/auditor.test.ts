@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, ListBackupsCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb'
-import { CreateRouteTableCommand, CreateSubnetCommand, CreateVpcCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeVpcPeeringConnectionsCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
+import { CreateRouteTableCommand, CreateSubnetCommand, CreateTransitGatewayCommand, ReplaceRouteCommand, CreateVpcCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeVpcPeeringConnectionsCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
 import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
@@ -224,6 +224,24 @@ describe('05-auditor against the simulator', () => {
     for (const n of ['auditor', 'peering', 'pods', 'envoy', 'tables']) assert.ok(names.includes(n), n)
     assert.ok(verify.json.every((c: { status: string }) => c.status === 'pass'), verify.stderr)
     assert.match(verify.json.find((c: { name: string }) => c.name === 'peering').detail, /3 connection\(s\) active/)
+
+    // Someone routes the Ledger's range in a client table through their transit gateway: 07 says
+    // the client is cut off, and 05 stops naming the route instead of overwriting it.
+    const tgw = (await ec2.send(new CreateTransitGatewayCommand({}))).TransitGateway!.TransitGatewayId!
+    const table = clientRouteTables[0]!
+    const ours = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [table] }))).RouteTables![0]!.Routes!.find((r) => r.DestinationCidrBlock === '10.60.0.0/16')!.VpcPeeringConnectionId!
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: table, DestinationCidrBlock: '10.60.0.0/16', TransitGatewayId: tgw }))
+    const cut = await runStep('runbooks/07-verify.ts', ['--json', '--only', 'peering'], e)
+    assert.equal(cut.code, 1)
+    assert.match(cut.json[0].detail, new RegExp(`${table} has no route to 10\\.60\\.0\\.0/16 through pcx-[0-9a-f]+ \\(it routes it to ${tgw}, not the runbook's\\)`))
+    const refused = await runStep('runbooks/05-auditor.ts', ['--json'], e)
+    assert.equal(refused.code, 1, refused.stderr)
+    const routesTask = refused.json.tasks.find((t: { title: string }) => /^Routes to each peer/.test(t.title))
+    assert.equal(routesTask.status, 'failed')
+    assert.match(routesTask.detail, new RegExp(`route table ${table} already routes 10\\.60\\.0\\.0/16 to ${tgw}: a route this runbook did not make`))
+    const after = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [table] }))).RouteTables![0]!.Routes!.find((r) => r.DestinationCidrBlock === '10.60.0.0/16')!
+    assert.equal(after.TransitGatewayId, tgw, 'their route is untouched')
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: table, DestinationCidrBlock: '10.60.0.0/16', VpcPeeringConnectionId: ours }))
   })
 
   test('teardown removes both sides and the peering, keeps the client VPC, untagged resources, the tables and the logs; --delete-data backs up first', async () => {

@@ -118,7 +118,10 @@ describe('peering plan', () => {
     assert.deepEqual(needs.map((n) => `${n.routeTableId} ${n.cidr}`), ['rl1 10.2.0.0/16', 'rl2 10.2.0.0/16', 'ra1 10.1.0.0/16'])
     // A route already through the connection is kept; one through another (or blackholed) is replaced.
     const kept = { ...specs[0]!, requester: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-1' }] }, { id: 'rl2', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-old', State: 'blackhole' }] }]) }
-    assert.deepEqual(missingRoutes(kept, 'pcx-1').map((n) => `${n.routeTableId} ${n.replace}`), ['rl2 true', 'ra1 false'])
+    assert.deepEqual(missingRoutes(kept, 'pcx-1', new Set(['pcx-1', 'pcx-old'])).map((n) => `${n.routeTableId} ${n.replace} ${n.foreign ?? '-'}`), ['rl2 true -', 'ra1 false -'])
+    // A route through something the runbook did not make (a transit gateway, a peering of someone else's) is never replaced.
+    const theirs = { ...specs[0]!, requester: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1', routes: [{ DestinationCidrBlock: '10.2.0.0/16', TransitGatewayId: 'tgw-1' } as never] }, { id: 'rl2', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-theirs', State: 'blackhole' }] }]) }
+    assert.deepEqual(missingRoutes(theirs, 'pcx-1', new Set(['pcx-1'])).map((n) => `${n.routeTableId} ${n.foreign ?? '-'}`), ['rl1 tgw-1', 'rl2 pcx-theirs (blackhole)', 'ra1 -'])
     assert.deepEqual(peeringSpecs(config, { ledger: peers.ledger, clients: [] }), [])
   })
 })
