@@ -1,6 +1,6 @@
 // Check: the Scalar DL tables in DynamoDB, with the namespace prefix. Used by 02-database to
 // report what exists and by 07-verify to assert the schema was loaded.
-import { DescribeContinuousBackupsCommand, paginateListTables, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DescribeContinuousBackupsCommand, DescribeTableCommand, paginateListTables, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { isMain } from '../lib/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
@@ -48,8 +48,8 @@ export async function scalarTables(dynamodb: DynamoDBClient, prefix: string, exp
 
 export const tablesCheck: Check = {
   name: 'tables',
-  title: 'Scalar DL tables in DynamoDB, point-in-time recovery on',
-  hint: 'a missing table means the schema was not loaded or a table was deleted: rerun 04-scalardl (RUNBOOK.md, 07-verify: tables)',
+  title: 'Scalar DL tables in DynamoDB, point-in-time recovery and deletion protection on',
+  hint: 'a missing table means the schema was not loaded or a table was deleted; protection off means someone turned it off: rerun 04-scalardl, which restores both (RUNBOOK.md, 07-verify: tables)',
   async run(v) {
     const prefix = v.config.dynamodbNamespacePrefix
     const r = await scalarTables(v.aws.dynamodb, prefix)
@@ -57,8 +57,10 @@ export const tablesCheck: Check = {
     const expected = LEDGER_TABLES.map((t) => prefix + t)
     const pitr = await Promise.all(expected.map(async (t) => [t, (await v.aws.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: t }))).ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus] as const))
     const off = pitr.filter(([, s]) => s !== 'ENABLED').map(([t]) => t)
-    if (off.length) return { ok: false, detail: `point-in-time recovery is off on ${off.join(', ')}` }
-    return { ok: true, detail: `${expected.length} Ledger tables${prefix ? ` with prefix "${prefix}"` : ''}, point-in-time recovery on` }
+    const unprotected = (await Promise.all(expected.map(async (t) => ((await v.aws.dynamodb.send(new DescribeTableCommand({ TableName: t }))).Table?.DeletionProtectionEnabled ? undefined : t)))).filter(Boolean)
+    const problems = [...(off.length ? [`point-in-time recovery is off on ${off.join(', ')}`] : []), ...(unprotected.length ? [`deletion protection is off on ${unprotected.join(', ')}`] : [])]
+    if (problems.length) return { ok: false, detail: problems.join('; ') }
+    return { ok: true, detail: `${expected.length} Ledger tables${prefix ? ` with prefix "${prefix}"` : ''}, point-in-time recovery and deletion protection on` }
   },
 }
 

@@ -21,6 +21,7 @@ import {
   type ScalarState,
 } from '../lib/scalardl/tasks.ts'
 import { clusterAccessProblems } from '../lib/eks/access.ts'
+import { deletionProtectionTask } from '../lib/database/protection.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
 export const step = defineStep<ScalarState>({
@@ -43,7 +44,7 @@ export const step = defineStep<ScalarState>({
   preflight: clusterAccessProblems,
   tasks: [
     sideBySide(helmTask(), repoTask(), [namespaceTask(), sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask())]),
-    sideBySide([schemaValuesTask(), schemaReleaseTask()], ledgerValuesTask()),
+    sideBySide([schemaValuesTask(), schemaReleaseTask(), deletionProtectionTask()], ledgerValuesTask()),
     ledgerReleaseTask(),
   ],
   report: (result, _ctx, s) => (s.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL endpoint (envoy EXTERNAL-IP): ${s.envoyHostname}  ports 50051, 50052` : undefined),

@@ -32,6 +32,7 @@ import {
 import { certificateProblems, credentialProblems, keyProblems, licenceProblems } from '../lib/scalardl/validate.ts'
 import { valuesProblems } from '../lib/scalardl/values.ts'
 import { accessEntriesTask, clusterAccessProblems } from '../lib/eks/access.ts'
+import { deletionProtectionTask } from '../lib/database/protection.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
 const network = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
@@ -76,6 +77,7 @@ const auditorSetup = [
   sideBySide(scoped(app, pullSecretTask()), scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')), scoped(app, dbSecretTask())),
   scoped(app, schemaValuesTask()),
   scoped(app, schemaReleaseTask()),
+  scoped(app, deletionProtectionTask()),
 ]
 const auditorRelease = [scoped(app, auditorValuesTask()), scoped(app, auditorReleaseTask())]
 

@@ -27,6 +27,7 @@ import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../../checks/tables
 import { bastionIdentity, bastionRoleName } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
 import { findInternetGateway } from '../aws/internet-gateway.ts'
+import { protection, setProtection } from '../database/protection.ts'
 import { describeLeftover, leftoverLoadBalancers } from '../aws/load-balancers.ts'
 import { RunbookError } from '../errors.ts'
 import { findNatAddresses, findNatGateways, describeNatGateways } from '../aws/nat.ts'
@@ -64,15 +65,21 @@ export function tablesTask(): Task {
       const r = await scalarTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_TABLES, ...AUDITOR_TABLES])
       const backups: string[] = []
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')
+      const protectedTables: string[] = []
       for (const t of r.found) {
         if (!ctx.flags['skip-backup']) {
           const b = await ctx.aws.dynamodb.send(new CreateBackupCommand({ TableName: t, BackupName: `${t.replace(/[^A-Za-z0-9_.-]/g, '-')}-teardown-${stamp}`.slice(0, 255) }))
           backups.push(b.BackupDetails!.BackupArn!)
         }
+        // Deletion protection (04 and 05 turn it on) comes off only now, after the backup.
+        if ((await protection(ctx.aws.dynamodb, [t])).get(t)) {
+          await setProtection(ctx.aws.dynamodb, [t], false)
+          protectedTables.push(t)
+        }
         await ctx.aws.dynamodb.send(new DeleteTableCommand({ TableName: t }))
       }
       for (const arn of backups) ctx.log.info(`    backup: ${arn}`)
-      return `deleted ${r.found.length} table(s)${backups.length ? `; backups: ${backups.join(', ')}` : ' (no backup: --skip-backup)'}`
+      return `deleted ${r.found.length} table(s)${protectedTables.length ? ` (deletion protection turned off first on ${protectedTables.length})` : ''}${backups.length ? `; backups: ${backups.join(', ')}` : ' (no backup: --skip-backup)'}`
     },
   }
 }

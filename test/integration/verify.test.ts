@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb'
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, EC2Client, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
@@ -137,6 +137,13 @@ describe('07-verify against the simulator', () => {
 
   test('a table deleted: only the tables check fails, naming it', async () => {
     const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    // 04 turned deletion protection on: a mistaken delete fails, and the table stays.
+    await assert.rejects(ddb.send(new DeleteTableCommand({ TableName: 'scalar.tx_state' })), /DeletionProtectionEnabled/)
+    const protectedTables = await verify(['--only', 'tables'])
+    assert.deepEqual(protectedTables.failed, [])
+    assert.match(protectedTables.by.tables.detail, /point-in-time recovery and deletion protection on/)
+    await ddb.send(new UpdateTableCommand({ TableName: 'scalar.tx_state', DeletionProtectionEnabled: false }))
+    assert.match((await verify(['--only', 'tables'])).by.tables.detail, /deletion protection is off on scalar\.tx_state/)
     await ddb.send(new DeleteTableCommand({ TableName: 'scalar.tx_state' }))
     ddb.destroy()
     const r = await verify(['--only', 'tables,pods,nodes,releases'])
