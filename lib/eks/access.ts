@@ -84,7 +84,12 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
   return {
     title: 'Cluster access: the bastion role and CLUSTER_ADMIN_ARNS have cluster-admin access entries',
     async check(ctx, s) {
-      const cluster = (await ctx.aws.eks.send(new DescribeClusterCommand({ name: ctx.config.clusterName })).catch(() => undefined))?.cluster
+      const cluster = (
+        await ctx.aws.eks.send(new DescribeClusterCommand({ name: ctx.config.clusterName })).catch((e: Error) => {
+          if (e.name === 'ResourceNotFoundException') return undefined
+          throw e
+        })
+      )?.cluster
       s.admins = await clusterAdmins(ctx)
       if (!cluster) return ctx.dryRun ? { holds: false, detail: `give ${s.admins.join(', ') || 'nobody else'} access once the cluster exists` } : { holds: false, conflict: 'no EKS cluster yet', hint: 'the cluster task comes first: rerun the step' }
       const a = await surveyAccess(ctx.aws.eks, ctx.config.clusterName, s.admins)
