@@ -6,7 +6,7 @@ import { isMain } from '../lib/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 import { envoyOutcome } from './envoy.ts'
 import { podsOutcome } from './pods.ts'
-import { AUDITOR_TABLES, scalarTables } from './tables.ts'
+import { AUDITOR_TABLES, scalarTables } from '../lib/database/tables.ts'
 
 export const auditorCheck: Check = {
   name: 'auditor',

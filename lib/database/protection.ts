@@ -3,7 +3,7 @@
 // turned off (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection).
 // 99-teardown --delete-data turns it off, after the backups, just before it deletes.
 import { DescribeTableCommand, UpdateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { AUDITOR_TABLES, LEDGER_TABLES } from '../../checks/tables.ts'
+import { AUDITOR_TABLES, LEDGER_TABLES } from './tables.ts'
 import type { Task, TaskContext } from '../task.ts'
 
 /** The view's tables: the Ledger's (04) or the Auditor's (05), with the namespace prefix. */

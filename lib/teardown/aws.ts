@@ -23,7 +23,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2'
 import { DeleteInstanceProfileCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, paginateListAttachedRolePolicies, paginateListRolePolicies, RemoveRoleFromInstanceProfileCommand } from '@aws-sdk/client-iam'
-import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../../checks/tables.ts'
+import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../database/tables.ts'
 import { bastionIdentity, bastionRoleName } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
 import { findInternetGateway } from '../aws/internet-gateway.ts'
