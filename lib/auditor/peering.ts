@@ -7,7 +7,6 @@ import { acceptPeering, addRoute, createPeering, describePeering, describeVpcs, 
 import { findRouteTables } from '../aws/route-tables.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { cidrOverlap, type Config, type ConfigProblem } from '../config.ts'
-import { RunbookError } from '../errors.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 
@@ -122,7 +121,7 @@ export function peeringTask(): Task<PeeringState> {
 export function peeringRoutesTask(): Task<PeeringState> {
   return {
     title: 'Routes to each peer in every route table on both sides',
-    async check(ctx, s) {
+    async check(_ctx, s) {
       // The peering task's survey read the route tables; making a connection does not change them.
       if (!s.connections.length || s.connections.some((x) => peeringState(x.connection) !== 'active')) return { holds: false, detail: 'add the routes once the connections are active' }
       const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!, s.ours))

@@ -63,7 +63,7 @@ export function controlPlaneSecurityGroupTask(target: TargetOf): Task<NetworkSta
 export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
   return {
     title: 'Bastion IAM role and instance profile for SSM Session Manager',
-    async check(ctx, s) {
+    async check(ctx) {
       const t = target(ctx)
       if (!t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }
       const id = await bastionIdentity(ctx.aws.iam, t.cluster)

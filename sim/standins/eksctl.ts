@@ -45,7 +45,7 @@ function region(flag?: string, config?: ClusterConfig): string {
 const retry = { maxAttempts: 8 }
 const clients = (r: string) => ({ eks: new EKSClient({ region: r, ...retry }), ec2: new EC2Client({ region: r, ...retry }), sts: new STSClient({ region: r, ...retry }), logs: new CloudWatchLogsClient({ region: r, ...retry }) })
 
-async function describeCluster(eks: EKSClient, name: string, r: string): Promise<EksCluster> {
+async function describeCluster(eks: EKSClient, name: string): Promise<EksCluster> {
   try {
     return (await eks.send(new DescribeClusterCommand({ name }))).cluster!
   } catch (e) {
@@ -256,7 +256,7 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
   // eks: an EKS cluster in moto stands behind it, so its Services of type LoadBalancer get NLBs there (sim/kube/load-balancers.ts).
   await control('POST', '/clusters', { name, region: r, nodes: 0, network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.'), eks: true })
   // As eksctl does: wait for the control plane (the cluster stack) before anything else.
-  await stackDone(`eksctl-${name}-cluster`, 'AWS::EKS::Cluster/ControlPlane', 'FAILED', async () => (await describeCluster(eks, name, r)).status)
+  await stackDone(`eksctl-${name}-cluster`, 'AWS::EKS::Cluster/ControlPlane', 'FAILED', async () => (await describeCluster(eks, name)).status)
   const kube = await kubeFor(name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
   // pkg/cfn/manager/create_tasks.go:36-38: the access entries (one stack each, eksctl-<cluster>-accessentry-<hash>) after the cluster.
@@ -281,7 +281,7 @@ async function createNodegroups(argv: string[]): Promise<void> {
   const name = config.metadata.name
   const r = region(values.region, config)
   const { eks } = clients(r)
-  await describeCluster(eks, name, r)
+  await describeCluster(eks, name)
   // Existing: a group EKS lists, or one whose stack was left behind (pkg/ctl/cmdutils/filter/nodegroup_filter.go:172-178).
   const stacks = failedStacks()
   const existing = new Set([...((await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []), ...(config.managedNodeGroups ?? []).map((ng) => ng.name).filter((n) => stacks[nodegroupStack(name, n)])])
@@ -294,7 +294,7 @@ async function createNodegroups(argv: string[]): Promise<void> {
     eksLog('ℹ', 'no nodegroups to create')
     return
   }
-  const c = await describeCluster(eks, name, r)
+  const c = await describeCluster(eks, name)
   // eksctl creates the node groups' stacks side by side and waits for all of them.
   const results = await Promise.allSettled(todo.map((ng) => createNodegroup(eks, name, config, ng, c.resourcesVpcConfig?.subnetIds ?? [])))
   const failed = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')
@@ -392,7 +392,7 @@ async function getCluster(argv: string[]): Promise<void> {
   const { eks, ec2 } = clients(r)
   const name = values.name ?? values.cluster
   if (name) {
-    const c = await describeCluster(eks, name, r)
+    const c = await describeCluster(eks, name)
     if (values.output === 'json') process.stdout.write(JSON.stringify([await clusterJson(c, ec2)], null, '\t') + '\n')
     else process.stdout.write(`NAME\tVERSION\tSTATUS\tCREATED\tVPC\tSUBNETS\tSECURITYGROUPS\tPROVIDER\n${c.name}\t${c.version}\t${c.status}\t${c.createdAt?.toISOString()}\t${(await clusterJson(c, ec2)).ResourcesVpcConfig.VpcId}\t${(c.resourcesVpcConfig?.subnetIds ?? []).join(',')}\t${(c.resourcesVpcConfig?.securityGroupIds ?? []).join(',')}\tEKS\n`)
     return
@@ -430,7 +430,7 @@ async function getNodegroups(argv: string[]): Promise<void> {
   if (!values.cluster) throw new CliFailure('--cluster must be set')
   const r = region(values.region)
   const { eks } = clients(r)
-  await describeCluster(eks, values.cluster, r)
+  await describeCluster(eks, values.cluster)
   let names = (await eks.send(new ListNodegroupsCommand({ clusterName: values.cluster }))).nodegroups ?? []
   if (values.name) {
     if (!names.includes(values.name)) throw new CliFailure(`nodegroup with name ${values.name} not found`)
@@ -472,7 +472,7 @@ async function utils(sub: string, argv: string[]): Promise<void> {
     if (!cluster) throw new CliFailure('--cluster must be set')
     const r = region(values.region)
     const { eks, sts } = clients(r)
-    await describeCluster(eks, cluster, r)
+    await describeCluster(eks, cluster)
     const path = await writeKubeconfig(cluster, r, sts, values.kubeconfig, values['set-kubeconfig-context'])
     eksLog('✔', `saved kubeconfig as "${path}"`)
     return
@@ -483,7 +483,7 @@ async function utils(sub: string, argv: string[]): Promise<void> {
     if (!cluster) throw new CliFailure('--cluster must be set')
     const r = region(values.region)
     const { eks, logs } = clients(r)
-    const c = await describeCluster(eks, cluster, r)
+    const c = await describeCluster(eks, cluster)
     const current = new Set<string>((c.logging?.clusterLogging ?? []).filter((l) => l.enabled).flatMap((l) => (l.types ?? []) as string[]))
     const split = (s?: string) => (s ? enabledTypes(s.split(',').map((x) => x.trim()).filter(Boolean)) : [])
     const enable = split(values['enable-types'])
@@ -567,7 +567,7 @@ async function addon(verb: string, argv: string[]): Promise<void> {
   if (verb === 'get') {
     if (!v.cluster) throw new CliFailure('--cluster must be set')
     const r = region(v.region)
-    await describeCluster(clients(r).eks, v.cluster, r)
+    await describeCluster(clients(r).eks, v.cluster)
     let list = ((await control('GET', `/clusters/${encodeURIComponent(v.cluster)}/addons`)) ?? []) as AddonSummary[]
     if (v.name) {
       list = list.filter((a) => a.Name === v.name)
@@ -582,7 +582,7 @@ async function addon(verb: string, argv: string[]): Promise<void> {
     return
   }
   const t = addonTargets(v)
-  await describeCluster(clients(t.region).eks, t.cluster, t.region)
+  await describeCluster(clients(t.region).eks, t.cluster)
   for (const a of t.addons) {
     checkAddonName(a.name)
     const existing = (await control('GET', `/clusters/${encodeURIComponent(t.cluster)}/addons/${a.name}`)) as AddonSummary | undefined
@@ -709,7 +709,7 @@ async function deleteCluster(argv: string[]): Promise<void> {
   const r = region(values.region, config)
   const { eks, sts, ec2 } = clients(r)
   // pkg/eks/eks.go:100-112: the cleanup runs only while the cluster is operable (ACTIVE).
-  if ((await describeCluster(eks, name, r)).status === 'ACTIVE') await cleanupLoadBalancers(name, r)
+  if ((await describeCluster(eks, name)).status === 'ACTIVE') await cleanupLoadBalancers(name, r)
   eksLog('ℹ', `deleting EKS cluster "${name}"`)
   for (const ng of (await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []) await eks.send(new DeleteNodegroupCommand({ clusterName: name, nodegroupName: ng }))
   await eks.send(new DeleteClusterCommand({ name }))
