@@ -84,7 +84,7 @@ export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/
 /** An IAM role or user ARN (an assumed-role session ARN is not a principal an access entry can name). */
-const ADMIN_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]{1,512}$/
+const ADMIN_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/
 const CLUSTER = /^[a-z][a-z0-9-]*$/
 
 const TRUE = ['true', 'yes', '1']

@@ -34,7 +34,7 @@ export interface Task<S = unknown> {
   title: string
   check(ctx: TaskContext, state: S): Promise<CheckResult>
   /** Makes the desired state hold; returns what it did. Absent for assertion-only tasks. */
-  apply?(ctx: TaskContext, state: S): Promise<string | void>
+  apply?(ctx: TaskContext, state: S): Promise<string | undefined>
   /** What to do when the task fails, shown with the error. */
   hint?: string
 }

@@ -49,7 +49,7 @@ export function containerEnv(pod: Obj, c: Container, store: Store): { env: Recor
       const ref = (e.valueFrom.secretKeyRef ?? e.valueFrom.configMapKeyRef)!
       const secret = Boolean(e.valueFrom.secretKeyRef)
       const obj = secret ? store.get(SECRETS, ns, ref.name) : store.get(CONFIGMAPS, ns, ref.name)
-      const raw = (obj?.data ?? {})[ref.key] as string | undefined
+      const raw = obj?.data?.[ref.key] as string | undefined
       if (raw === undefined) {
         if (ref.optional) continue
         return { error: obj ? `couldn't find key ${ref.key} in ${secret ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}` : `${secret ? 'secret' : 'configmap'} "${ref.name}" not found` }

@@ -225,7 +225,7 @@ async function upgrade(argv: string[]): Promise<void> {
   const installing = !last || (last.info.status === 'failed' && past.length === 1) || last.info.status === 'uninstalled'
   const verb = installing && !last ? 'INSTALLATION' : 'UPGRADE'
   if (!last && !f.install) throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
-  if (last && last.info.status.startsWith('pending-')) throw new CliFailure(`${verb} FAILED: another operation (install/upgrade/rollback) is in progress`)
+  if (last?.info.status.startsWith('pending-')) throw new CliFailure(`${verb} FAILED: another operation (install/upgrade/rollback) is in progress`)
   // helm/helm v3.16.4 pkg/action/upgrade.go:229-235: with no deployed revision, only a last one
   // failed or superseded may be upgraded; `uninstalling` (an interrupted uninstall) may not.
   if (last && !installing && !past.some((r) => r.info.status === 'deployed') && !['failed', 'superseded'].includes(last.info.status)) throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
