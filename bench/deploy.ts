@@ -25,7 +25,10 @@ const AWS = Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k
 const KUBE = Object.fromEntries(Object.entries(AWS_KUBE_MS).map(([k, v]) => [k, v * SCALE])) as typeof AWS_KUBE_MS
 
 const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir], { cwd: root, encoding: 'utf8' })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir], {
+    cwd: root,
+    encoding: 'utf8',
+  })
   if (r.status !== 0) throw new Error(`sim ${args.join(' ')}: ${r.stderr}`)
   return r.stdout
 }
@@ -38,10 +41,21 @@ fs.writeFileSync(kubectlShim, `#!/bin/sh\necho "$(date +%s.%3N) $*" >> ${JSON.st
 const toolsLog = path.join(dir, 'tools.log')
 const shimDir = path.join(dir, 'shims')
 fs.mkdirSync(shimDir)
-for (const tool of ['helm', 'eksctl']) fs.writeFileSync(path.join(shimDir, tool), `#!/bin/sh\ns=$(date +%s.%3N)\n${JSON.stringify(path.join(root, 'sim', 'bin', tool))} "$@"\nrc=$?\necho "$s $(date +%s.%3N) ${tool} $*" >> ${JSON.stringify(toolsLog)}\nexit $rc\n`, { mode: 0o755 })
+for (const tool of ['helm', 'eksctl'])
+  fs.writeFileSync(
+    path.join(shimDir, tool),
+    `#!/bin/sh\ns=$(date +%s.%3N)\n${JSON.stringify(path.join(root, 'sim', 'bin', tool))} "$@"\nrc=$?\necho "$s $(date +%s.%3N) ${tool} $*" >> ${JSON.stringify(toolsLog)}\nexit $rc\n`,
+    { mode: 0o755 },
+  )
 const argvLog = path.join(dir, 'stand-in-argv.log')
 const lines = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0)
-const standIn = (tool: string) => (fs.existsSync(argvLog) ? fs.readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith(`${tool} `)).length : 0)
+const standIn = (tool: string) =>
+  fs.existsSync(argvLog)
+    ? fs
+        .readFileSync(argvLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith(`${tool} `)).length
+    : 0
 
 function envFor(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -96,9 +110,25 @@ async function runStep(step: string, env: NodeJS.ProcessEnv): Promise<StepFigure
   if (code !== 0) throw new Error(`${step} exited ${code}: ${err.slice(-2000)}`)
   // AWS calls from the journal's last line for this step (07-verify writes none: it only reads).
   const journal = path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl')
-  const last = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((j) => j.step === step).at(-1) : undefined
+  const last = fs.existsSync(journal)
+    ? fs
+        .readFileSync(journal, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((j) => j.step === step)
+        .at(-1)
+    : undefined
   void out
-  return { step, ms: Math.round(ms), awsCalls: last?.awsCalls?.total ?? 0, mutatingCalls: last?.awsCalls?.mutating ?? 0, kubectl: lines(kubectlLog) - before.kubectl, helm: standIn('helm') - before.helm, eksctl: standIn('eksctl') - before.eksctl }
+  return {
+    step,
+    ms: Math.round(ms),
+    awsCalls: last?.awsCalls?.total ?? 0,
+    mutatingCalls: last?.awsCalls?.mutating ?? 0,
+    kubectl: lines(kubectlLog) - before.kubectl,
+    helm: standIn('helm') - before.helm,
+    eksctl: standIn('eksctl') - before.eksctl,
+  }
 }
 
 /**
@@ -116,11 +146,22 @@ function criticalPathMs(): number {
   const job = KUBE.podStartMs + KUBE.jobDurationMs
   // The NLB is active after lbDelayMs and its targets healthy after as long again (sim/kube/load-balancers.ts).
   const pods = Math.max(KUBE.podStartMs, 2 * KUBE.lbDelayMs)
-  return Math.max(AWS.nat, AWS.instance) + AWS.cluster + AWS.nodegroup + job + pods /* Ledger */ + pods /* Auditor, beside the Ledger's restart */ + job /* certificates */
+  return (
+    Math.max(AWS.nat, AWS.instance) +
+    AWS.cluster +
+    AWS.nodegroup +
+    job +
+    pods /* Ledger */ +
+    pods /* Auditor, beside the Ledger's restart */ +
+    job
+  ) /* certificates */
 }
 
 /** Each step's duration in the deployment, from the journal (steps ran side by side). */
-function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: number; awsCalls: number; mutatingCalls: number; tasks: { title: string; ms: number }[] }[] {
+function journalled(
+  env: NodeJS.ProcessEnv,
+  since: number,
+): { step: string; ms: number; awsCalls: number; mutatingCalls: number; tasks: { title: string; ms: number }[] }[] {
   const journal = path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl')
   return fs
     .readFileSync(journal, 'utf8')
@@ -128,7 +169,13 @@ function journalled(env: NodeJS.ProcessEnv, since: number): { step: string; ms: 
     .split('\n')
     .map((l) => JSON.parse(l))
     .filter((j) => Date.parse(j.ts) >= since)
-    .map((j) => ({ step: `${j.step}${j.argv?.includes('--prepare') ? ' --prepare' : ''}`, ms: j.durationMs, awsCalls: j.awsCalls?.total ?? 0, mutatingCalls: j.awsCalls?.mutating ?? 0, tasks: (j.tasks as { title: string; durationMs?: number }[]).map((t) => ({ title: t.title, ms: t.durationMs ?? 0 })) }))
+    .map((j) => ({
+      step: `${j.step}${j.argv?.includes('--prepare') ? ' --prepare' : ''}`,
+      ms: j.durationMs,
+      awsCalls: j.awsCalls?.total ?? 0,
+      mutatingCalls: j.awsCalls?.mutating ?? 0,
+      tasks: (j.tasks as { title: string; durationMs?: number }[]).map((t) => ({ title: t.title, ms: t.durationMs ?? 0 })),
+    }))
 }
 
 /** Busy and total CPU time of the machine so far (/proc/stat), to tell a CPU-bound run. */
@@ -142,7 +189,11 @@ function cpuTimes(): { busy: number; total: number } {
 /** `npm run deploy` with the flags that make the keys; its wall time. */
 async function deploy(env: NodeJS.ProcessEnv): Promise<number> {
   const t = Date.now()
-  const child = spawn(process.execPath, [path.join(root, 'scripts', 'deploy.mjs'), '--generate-ledger-key', '--generate-keys'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [path.join(root, 'scripts', 'deploy.mjs'), '--generate-ledger-key', '--generate-keys'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   // The deploy's output (the steps log on stderr), each line stamped with ms since its start, kept for reading the timeline.
   const log = fs.createWriteStream(path.join(dir, 'deploy.log'))
   let err = ''
@@ -180,7 +231,11 @@ try {
   const cpu1 = cpuTimes()
   const deployCpuBusy = Number(((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)).toFixed(2))
   const first = journalled(env, t0)
-  const deployCalls = { kubectl: lines(kubectlLog) - counts.kubectl, helm: standIn('helm') - counts.helm, eksctl: standIn('eksctl') - counts.eksctl }
+  const deployCalls = {
+    kubectl: lines(kubectlLog) - counts.kubectl,
+    helm: standIn('helm') - counts.helm,
+    eksctl: standIn('eksctl') - counts.eksctl,
+  }
   const reruns: StepFigures[] = []
   for (const step of STEPS) reruns.push(await runStep(step, env))
   const critical = criticalPathMs()
@@ -200,11 +255,20 @@ try {
   const file = path.join(root, '.runbook', 'bench.json')
   const previous = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {}
   fs.writeFileSync(file, JSON.stringify({ ...previous, ...figures }, null, 2) + '\n')
-  const row = (r: StepFigures) => `${r.step.padEnd(14)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  kubectl ${String(r.kubectl).padStart(3)}  helm ${String(r.helm).padStart(3)}  eksctl ${String(r.eksctl).padStart(3)}`
-  console.log(`npm run deploy, Ledger + Auditor, AWS delays x${SCALE}: ${deployMs} ms (kubectl ${deployCalls.kubectl}, helm ${deployCalls.helm}, eksctl ${deployCalls.eksctl}; the machine's CPUs ${Math.round(deployCpuBusy * 100)} % busy, simulator included)`)
+  const row = (r: StepFigures) =>
+    `${r.step.padEnd(14)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  kubectl ${String(r.kubectl).padStart(3)}  helm ${String(r.helm).padStart(3)}  eksctl ${String(r.eksctl).padStart(3)}`
+  console.log(
+    `npm run deploy, Ledger + Auditor, AWS delays x${SCALE}: ${deployMs} ms (kubectl ${deployCalls.kubectl}, helm ${deployCalls.helm}, eksctl ${deployCalls.eksctl}; the machine's CPUs ${Math.round(deployCpuBusy * 100)} % busy, simulator included)`,
+  )
   for (const r of first) {
-    const slow = [...r.tasks].sort((a, b) => b.ms - a.ms).slice(0, 3).map((t) => `${t.title.slice(0, 40)} ${t.ms}`).join('; ')
-    console.log(`  ${r.step.padEnd(26)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  slowest: ${slow}`)
+    const slow = [...r.tasks]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3)
+      .map((t) => `${t.title.slice(0, 40)} ${t.ms}`)
+      .join('; ')
+    console.log(
+      `  ${r.step.padEnd(26)} ${String(r.ms).padStart(7)} ms  aws ${String(r.awsCalls).padStart(4)} (mutating ${r.mutatingCalls})  slowest: ${slow}`,
+    )
   }
   console.log('no-op reruns')
   for (const r of reruns) console.log(`  ${row(r)}`)

@@ -10,7 +10,8 @@ import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } fro
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-bench-'))
-const node = (args: string[], env?: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env, encoding: 'utf8' })
+const node = (args: string[], env?: NodeJS.ProcessEnv) =>
+  spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env, encoding: 'utf8' })
 const sim = (...args: string[]) => {
   const r = node([path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir])
   if (r.status !== 0) throw new Error(`sim ${args.join(' ')}: ${r.stderr}`)
@@ -19,12 +20,29 @@ const sim = (...args: string[]) => {
 
 sim('up', '--pod-start-ms', '20', '--job-duration-ms', '50', '--lb-delay-ms', '50', '--cloudwatch-interval-ms', '0')
 try {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1', CI: 'true', CLUSTER_NAME: 'bench', RUNBOOK_STATE_DIR: path.join(dir, 'runbook'), BASTION_ENABLED: 'false', GITHUB_USERNAME: 'bench', GITHUB_TOKEN: ['ghp', 'benchNotARealToken00000000000000000'].join('_'), SCALARDL_DB_USERNAME: 'AKIABENCH00000000000', SCALARDL_DB_PASSWORD: 'bench-secret-key', LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem') }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_NO_WARNINGS: '1',
+    CI: 'true',
+    CLUSTER_NAME: 'bench',
+    RUNBOOK_STATE_DIR: path.join(dir, 'runbook'),
+    BASTION_ENABLED: 'false',
+    GITHUB_USERNAME: 'bench',
+    GITHUB_TOKEN: ['ghp', 'benchNotARealToken00000000000000000'].join('_'),
+    SCALARDL_DB_USERNAME: 'AKIABENCH00000000000',
+    SCALARDL_DB_PASSWORD: 'bench-secret-key',
+    LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem'),
+  }
   for (const line of fs.readFileSync(path.join(dir, 'env'), 'utf8').split('\n')) {
     const i = line.indexOf('=')
     if (i > 0) env[line.slice(0, i)] = line.slice(i + 1)
   }
-  for (const [step, extra] of [['01-vpc', []], ['03-eks', []], ['04-scalardl', ['--generate-ledger-key']], ['06-monitoring', []]] as const) {
+  for (const [step, extra] of [
+    ['01-vpc', []],
+    ['03-eks', []],
+    ['04-scalardl', ['--generate-ledger-key']],
+    ['06-monitoring', []],
+  ] as const) {
     const r = node([path.join(root, 'runbooks', `${step}.ts`), ...extra], env)
     if (r.status !== 0) throw new Error(`${step}: ${r.stderr}`)
   }
@@ -49,7 +67,11 @@ try {
   const apply = spawnSync('kubectl', ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: filler, env, encoding: 'utf8' })
   if (apply.status !== 0) throw new Error(apply.stderr)
   spawnSync('kubectl', ['--kubeconfig', kubeconfig, 'rollout', 'status', 'deployment/filler', '--timeout=120s'], { env })
-  const logs = new CloudWatchLogsClient({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+  const logs = new CloudWatchLogsClient({
+    region: 'ap-northeast-1',
+    endpoint: env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  })
   const group = '/aws/containerinsights/bench/application'
   const old = Date.now() - 3 * 3600_000
   for (let i = 0; i < 2000; i += 50) {
@@ -57,13 +79,19 @@ try {
       Array.from({ length: 50 }, async (_, j) => {
         const stream = `ip-10-9-0-${i + j}.ap-northeast-1.compute.internal-application.var.log.containers.old-${i + j}_default_app-0.log`
         await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: stream }))
-        await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: old, message: 'old' }] }))
+        await logs.send(
+          new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: old, message: 'old' }] }),
+        )
       }),
     )
   }
   logs.destroy()
   const large = timeVerify('100 nodes')
-  const figures = { verify3NodesMs: Math.round(small), verify100NodesMs: Math.round(large), verifyScaleRatio: Number((large / small).toFixed(2)) }
+  const figures = {
+    verify3NodesMs: Math.round(small),
+    verify100NodesMs: Math.round(large),
+    verifyScaleRatio: Number((large / small).toFixed(2)),
+  }
   fs.mkdirSync(path.join(root, '.runbook'), { recursive: true })
   const file = path.join(root, '.runbook', 'bench.json')
   const previous = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {}

@@ -15,15 +15,28 @@ export const auditorCheck: Check = {
   applies: (config) => config.auditor.enabled,
   async run(v) {
     const a = v.auditor()
-    const [pods, envoy, tables, certs] = await Promise.all([podsOutcome(a), envoyOutcome(a), scalarTables(v.aws.dynamodb, v.config.dynamodbNamespacePrefix, AUDITOR_TABLES), registrations(v)])
+    const [pods, envoy, tables, certs] = await Promise.all([
+      podsOutcome(a),
+      envoyOutcome(a),
+      scalarTables(v.aws.dynamodb, v.config.dynamodbNamespacePrefix, AUDITOR_TABLES),
+      registrations(v),
+    ])
     const problems = [
       ...(pods.ok ? [] : [pods.detail]),
       ...(envoy.ok ? [] : [envoy.detail]),
       ...(tables.missing.length ? [`missing tables ${tables.missing.join(', ')}`] : []),
-      ...certs.filter((c) => c.state !== 'yes').map((c) => `certificate of ${c.holder} ${c.state === 'different' ? 'registered with another certificate' : 'not registered'} in ${c.table}`),
+      ...certs
+        .filter((c) => c.state !== 'yes')
+        .map(
+          (c) =>
+            `certificate of ${c.holder} ${c.state === 'different' ? 'registered with another certificate' : 'not registered'} in ${c.table}`,
+        ),
     ]
     if (problems.length) return { ok: false, detail: problems.join('; ') }
-    return { ok: true, detail: `${pods.detail}; ${envoy.detail}; ${AUDITOR_TABLES.length} Auditor tables; certificates of ledger and auditor registered` }
+    return {
+      ok: true,
+      detail: `${pods.detail}; ${envoy.detail}; ${AUDITOR_TABLES.length} Auditor tables; certificates of ledger and auditor registered`,
+    }
   },
 }
 

@@ -21,11 +21,21 @@ export async function envoyOutcome(v: VerifyContext): Promise<CheckOutcome> {
   const host = svc.status?.loadBalancer?.ingress?.[0]?.hostname ?? svc.status?.loadBalancer?.ingress?.[0]?.ip
   if (!host) problems.push('EXTERNAL-IP <pending>')
   const nodePorts = ((svc.spec?.ports ?? []) as { nodePort?: number }[]).map((p) => p.nodePort).filter((p): p is number => Boolean(p))
-  const [nlb, open] = await Promise.all([host && isInTreeNlb(svc) ? nlbState(v.aws.elb, String(svc.metadata.uid)) : undefined, openToWorld(v, nodePorts)])
+  const [nlb, open] = await Promise.all([
+    host && isInTreeNlb(svc) ? nlbState(v.aws.elb, String(svc.metadata.uid)) : undefined,
+    openToWorld(v, nodePorts),
+  ])
   if (nlb && !nlb.ready) problems.push(nlb.status)
   problems.push(...open)
-  const ranges = (svc.metadata.annotations as Record<string, string> | undefined)?.['service.beta.kubernetes.io/load-balancer-source-ranges']
-  return problems.length ? { ok: false, detail: `${name}: ${problems.join('; ')}` } : { ok: true, detail: `${name} ${host} :${want.join(',')}${nlb ? ` (${nlb.status})` : ''}, admits ${ranges ?? 'everyone (no source ranges)'}` }
+  const ranges = (svc.metadata.annotations as Record<string, string> | undefined)?.[
+    'service.beta.kubernetes.io/load-balancer-source-ranges'
+  ]
+  return problems.length
+    ? { ok: false, detail: `${name}: ${problems.join('; ')}` }
+    : {
+        ok: true,
+        detail: `${name} ${host} :${want.join(',')}${nlb ? ` (${nlb.status})` : ''}, admits ${ranges ?? 'everyone (no source ranges)'}`,
+      }
 }
 
 /** Rules in the cluster VPC's security groups that admit 0.0.0.0/0 (or ::/0) to one of the envoy's NodePorts. */
@@ -33,13 +43,19 @@ async function openToWorld(v: VerifyContext, nodePorts: number[]): Promise<strin
   if (!nodePorts.length) return []
   const vpc = await findVpc(v.aws.ec2, v.config.clusterName)
   if (!vpc) return []
-  const groups = (await v.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).SecurityGroups ?? []
+  const groups =
+    (await v.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId!] }] }))).SecurityGroups ?? []
   const found: string[] = []
   for (const g of groups) {
     for (const p of g.IpPermissions ?? []) {
-      const covers = (port: number) => p.IpProtocol === '-1' || (['tcp', '6'].includes(p.IpProtocol ?? '') && (p.FromPort ?? 0) <= port && port <= (p.ToPort ?? 65535))
-      const world = [...(p.IpRanges ?? []).filter((r) => r.CidrIp === '0.0.0.0/0').map((r) => ({ cidr: r.CidrIp, d: r.Description })), ...(p.Ipv6Ranges ?? []).filter((r) => r.CidrIpv6 === '::/0').map((r) => ({ cidr: r.CidrIpv6, d: r.Description }))]
-      for (const port of nodePorts.filter(covers)) for (const w of world) found.push(`NodePort ${port} open to ${w.cidr} in ${g.GroupId} (${g.GroupName}${w.d ? `, ${w.d}` : ''})`)
+      const covers = (port: number) =>
+        p.IpProtocol === '-1' || (['tcp', '6'].includes(p.IpProtocol ?? '') && (p.FromPort ?? 0) <= port && port <= (p.ToPort ?? 65535))
+      const world = [
+        ...(p.IpRanges ?? []).filter((r) => r.CidrIp === '0.0.0.0/0').map((r) => ({ cidr: r.CidrIp, d: r.Description })),
+        ...(p.Ipv6Ranges ?? []).filter((r) => r.CidrIpv6 === '::/0').map((r) => ({ cidr: r.CidrIpv6, d: r.Description })),
+      ]
+      for (const port of nodePorts.filter(covers))
+        for (const w of world) found.push(`NodePort ${port} open to ${w.cidr} in ${g.GroupId} (${g.GroupName}${w.d ? `, ${w.d}` : ''})`)
     }
   }
   return found

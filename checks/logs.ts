@@ -12,7 +12,9 @@ async function freshStreams(v: VerifyContext, group: string, since: number): Pro
   for (let page = 0; page < 40; page++) {
     let out
     try {
-      out = await v.aws.logs.send(new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', descending: true, limit: 50, nextToken }))
+      out = await v.aws.logs.send(
+        new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', descending: true, limit: 50, nextToken }),
+      )
     } catch (e) {
       if ((e as Error).name === 'ResourceNotFoundException') return undefined
       throw e
@@ -37,20 +39,36 @@ export const logsCheck: Check = {
     const [streams, pods, eksGroups] = await Promise.all([
       freshStreams(v, group, since),
       v.of('Pod'),
-      v.config.monitoring.controlPlaneLogTypes.length ? v.aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/eks/${cluster}/cluster` })) : Promise.resolve(undefined),
+      v.config.monitoring.controlPlaneLogTypes.length
+        ? v.aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/eks/${cluster}/cluster` }))
+        : Promise.resolve(undefined),
     ])
     const problems: string[] = []
     if (!streams) problems.push(`log group ${group} does not exist`)
-    const scalar = pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === v.config.scalardl.release && ['ledger', 'envoy'].includes(p.metadata.labels?.['app.kubernetes.io/app'] ?? '') && p.status?.phase === 'Running')
+    const scalar = pods.filter(
+      (p) =>
+        p.metadata.labels?.['app.kubernetes.io/instance'] === v.config.scalardl.release &&
+        ['ledger', 'envoy'].includes(p.metadata.labels?.['app.kubernetes.io/app'] ?? '') &&
+        p.status?.phase === 'Running',
+    )
     // No Pod to hear from is no evidence that logs arrive: the check fails rather than pass on nothing.
-    if (!scalar.length) problems.push(`no running Ledger or Envoy Pod of release ${v.config.scalardl.release} to have logs from (see the pods check)`)
+    if (!scalar.length)
+      problems.push(`no running Ledger or Envoy Pod of release ${v.config.scalardl.release} to have logs from (see the pods check)`)
     const silent = scalar.filter((p) => !(streams ?? []).some((s) => s.includes(`${p.metadata.name}_${p.metadata.namespace}_`)))
     if (streams && silent.length) {
       const nodes = [...new Set(silent.map((p) => p.spec?.nodeName))]
-      problems.push(`no log events in the last ${minutes} min from ${silent.map((p) => p.metadata.name).join(', ')} on node(s) ${nodes.join(', ')}`)
+      problems.push(
+        `no log events in the last ${minutes} min from ${silent.map((p) => p.metadata.name).join(', ')} on node(s) ${nodes.join(', ')}`,
+      )
     }
-    if (eksGroups && !eksGroups.logGroups?.some((g) => g.logGroupName === `/aws/eks/${cluster}/cluster`)) problems.push(`control-plane logging is on (CONTROL_PLANE_LOG_TYPES) but /aws/eks/${cluster}/cluster does not exist`)
-    return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `fresh logs from ${scalar.length} Ledger/Envoy Pods (last ${minutes} min)${eksGroups ? '; control-plane log group present' : ''}` }
+    if (eksGroups && !eksGroups.logGroups?.some((g) => g.logGroupName === `/aws/eks/${cluster}/cluster`))
+      problems.push(`control-plane logging is on (CONTROL_PLANE_LOG_TYPES) but /aws/eks/${cluster}/cluster does not exist`)
+    return problems.length
+      ? { ok: false, detail: problems.join('; ') }
+      : {
+          ok: true,
+          detail: `fresh logs from ${scalar.length} Ledger/Envoy Pods (last ${minutes} min)${eksGroups ? '; control-plane log group present' : ''}`,
+        }
   },
 }
 

@@ -11,14 +11,21 @@ export const metricsCheck: Check = {
     const cluster = v.config.clusterName
     const table = `${v.config.dynamodbNamespacePrefix}scalar.asset`
     const [ci, ddb] = await Promise.all([
-      v.aws.cloudwatch.send(new ListMetricsCommand({ Namespace: 'ContainerInsights', Dimensions: [{ Name: 'ClusterName', Value: cluster }] })),
+      v.aws.cloudwatch.send(
+        new ListMetricsCommand({ Namespace: 'ContainerInsights', Dimensions: [{ Name: 'ClusterName', Value: cluster }] }),
+      ),
       v.aws.cloudwatch.send(new ListMetricsCommand({ Namespace: 'AWS/DynamoDB', Dimensions: [{ Name: 'TableName', Value: table }] })),
     ])
     const problems: string[] = []
     const names = new Set((ci.Metrics ?? []).map((m) => m.MetricName))
     if (!names.size) problems.push(`no ContainerInsights metrics for ClusterName=${cluster}`)
     if (!(ddb.Metrics ?? []).length) problems.push(`no AWS/DynamoDB metrics for ${table}`)
-    return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `ContainerInsights: ${[...names].slice(0, 3).join(', ')}${names.size > 3 ? ` and ${names.size - 3} more` : ''}; AWS/DynamoDB for ${table}` }
+    return problems.length
+      ? { ok: false, detail: problems.join('; ') }
+      : {
+          ok: true,
+          detail: `ContainerInsights: ${[...names].slice(0, 3).join(', ')}${names.size > 3 ? ` and ${names.size - 3} more` : ''}; AWS/DynamoDB for ${table}`,
+        }
   },
 }
 

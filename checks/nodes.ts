@@ -10,10 +10,18 @@ export const nodesCheck: Check = {
   async run(v) {
     const pool = (await v.of('Node')).filter((n) => n.metadata.labels?.[POOL_LABEL.key] === POOL_LABEL.value)
     const problems: string[] = []
-    if (pool.length < v.config.nodeCount) problems.push(`${pool.length} nodes labelled ${POOL_LABEL.key}=${POOL_LABEL.value}, NODE_COUNT is ${v.config.nodeCount}`)
+    if (pool.length < v.config.nodeCount)
+      problems.push(`${pool.length} nodes labelled ${POOL_LABEL.key}=${POOL_LABEL.value}, NODE_COUNT is ${v.config.nodeCount}`)
     const notReady = pool.filter((n) => !isReady(n)).map((n) => n.metadata.name)
     if (notReady.length) problems.push(`not Ready: ${notReady.join(', ')}`)
-    const untainted = pool.filter((n) => !((n.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).some((t) => t.key === POOL_TAINT.key && t.value === POOL_TAINT.value && t.effect === POOL_TAINT.effect)).map((n) => n.metadata.name)
+    const untainted = pool
+      .filter(
+        (n) =>
+          !((n.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).some(
+            (t) => t.key === POOL_TAINT.key && t.value === POOL_TAINT.value && t.effect === POOL_TAINT.effect,
+          ),
+      )
+      .map((n) => n.metadata.name)
     if (untainted.length) problems.push(`untainted: ${untainted.join(', ')}`)
     return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `${pool.length} Ready, labelled and tainted` }
   },

@@ -15,7 +15,11 @@ export const peeringCheck: Check = {
   async run(v) {
     const ec2 = v.aws.ec2
     const [peers, all] = await Promise.all([discoverPeers(v), findPeerings(ec2, v.config.clusterName)])
-    if (!peers.ledger || !peers.auditor) return { ok: false, detail: `no ${peers.ledger ? 'Auditor' : 'Ledger'} VPC tagged for ${peers.ledger ? v.config.auditor.clusterName : v.config.clusterName}` }
+    if (!peers.ledger || !peers.auditor)
+      return {
+        ok: false,
+        detail: `no ${peers.ledger ? 'Auditor' : 'Ledger'} VPC tagged for ${peers.ledger ? v.config.auditor.clusterName : v.config.clusterName}`,
+      }
     const problems: string[] = []
     let routes = 0
     const specs = peeringSpecs(v.config, peers)
@@ -27,7 +31,10 @@ export const peeringCheck: Check = {
         continue
       }
       const missing = missingRoutes(spec, pcx!.VpcPeeringConnectionId!, new Set(all.map((p) => p.VpcPeeringConnectionId!)))
-      for (const m of missing) problems.push(`${m.routeTableId} has no route to ${m.cidr} through ${m.peeringId}${m.foreign ? ` (it routes it to ${m.foreign}, not the runbook's)` : ''}`)
+      for (const m of missing)
+        problems.push(
+          `${m.routeTableId} has no route to ${m.cidr} through ${m.peeringId}${m.foreign ? ` (it routes it to ${m.foreign}, not the runbook's)` : ''}`,
+        )
       routes += spec.requester.routeTables.length + spec.accepter.routeTables.length - missing.length
     }
     // The Ledger's envoy admits the Auditor and the clients; the Auditor's the Ledger and the clients.
@@ -37,7 +44,9 @@ export const peeringCheck: Check = {
     ]
     for (const side of sides) {
       const svc = (await side.ctx.of('Service')).find((s) => s.metadata.name === `${side.ctx.fullname}-envoy`)
-      const ranges = String((svc?.metadata.annotations as Record<string, string> | undefined)?.[SOURCE_RANGES] ?? '').split(',').map((x) => x.trim())
+      const ranges = String((svc?.metadata.annotations as Record<string, string> | undefined)?.[SOURCE_RANGES] ?? '')
+        .split(',')
+        .map((x) => x.trim())
       const missing = side.from.filter((p) => !ranges.includes(p.cidr)).map((p) => `${p.label} ${p.cidr}`)
       if (missing.length) problems.push(`the ${side.label}'s envoy does not admit ${missing.join(', ')}`)
     }

@@ -16,10 +16,13 @@ export async function podsOutcome(v: VerifyContext): Promise<CheckOutcome> {
   const jobName = schemaJobName(v.config)
   const job = jobs.find((j) => j.metadata.name === jobName)
   if (!job) problems.push(`Job ${jobName} not found`)
-  else if (!(job.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Complete' && x.status === 'True')) problems.push(`Job ${jobName} is not Complete`)
+  else if (!(job.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Complete' && x.status === 'True'))
+    problems.push(`Job ${jobName} is not Complete`)
   const summary: string[] = []
   for (const app of [serverApp(v.config), 'envoy']) {
-    const mine = pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/instance'] === c.release && p.metadata.labels?.['app.kubernetes.io/app'] === app)
+    const mine = pods.filter(
+      (p) => p.metadata.labels?.['app.kubernetes.io/instance'] === c.release && p.metadata.labels?.['app.kubernetes.io/app'] === app,
+    )
     for (const p of mine) {
       const why = podProblem(p)
       if (why) problems.push(`${p.metadata.name}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''}: ${why}`)
@@ -30,7 +33,9 @@ export async function podsOutcome(v: VerifyContext): Promise<CheckOutcome> {
     else if (distinct < healthy.length) problems.push(`${app}: ${healthy.length} Pods on only ${distinct} node(s)`)
     summary.push(`${app} ${healthy.length}/${want} on ${distinct} node(s)`)
   }
-  return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: `Job ${jobName} Complete; ${summary.join(', ')}` }
+  return problems.length
+    ? { ok: false, detail: problems.join('; ') }
+    : { ok: true, detail: `Job ${jobName} Complete; ${summary.join(', ')}` }
 }
 
 export const podsCheck: Check = {

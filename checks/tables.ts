@@ -16,12 +16,33 @@ export const tablesCheck: Check = {
     const r = await scalarTables(v.aws.dynamodb, prefix)
     if (r.missing.length) return { ok: false, detail: `missing ${r.missing.join(', ')}${prefix ? ` (prefix "${prefix}")` : ''}` }
     const expected = LEDGER_TABLES.map((t) => prefix + t)
-    const pitr = await Promise.all(expected.map(async (t) => [t, (await v.aws.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: t }))).ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus] as const))
+    const pitr = await Promise.all(
+      expected.map(
+        async (t) =>
+          [
+            t,
+            (await v.aws.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: t }))).ContinuousBackupsDescription
+              ?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus,
+          ] as const,
+      ),
+    )
     const off = pitr.filter(([, s]) => s !== 'ENABLED').map(([t]) => t)
-    const unprotected = (await Promise.all(expected.map(async (t) => ((await v.aws.dynamodb.send(new DescribeTableCommand({ TableName: t }))).Table?.DeletionProtectionEnabled ? undefined : t)))).filter(Boolean)
-    const problems = [...(off.length ? [`point-in-time recovery is off on ${off.join(', ')}`] : []), ...(unprotected.length ? [`deletion protection is off on ${unprotected.join(', ')}`] : [])]
+    const unprotected = (
+      await Promise.all(
+        expected.map(async (t) =>
+          (await v.aws.dynamodb.send(new DescribeTableCommand({ TableName: t }))).Table?.DeletionProtectionEnabled ? undefined : t,
+        ),
+      )
+    ).filter(Boolean)
+    const problems = [
+      ...(off.length ? [`point-in-time recovery is off on ${off.join(', ')}`] : []),
+      ...(unprotected.length ? [`deletion protection is off on ${unprotected.join(', ')}`] : []),
+    ]
     if (problems.length) return { ok: false, detail: problems.join('; ') }
-    return { ok: true, detail: `${expected.length} Ledger tables${prefix ? ` with prefix "${prefix}"` : ''}, point-in-time recovery and deletion protection on` }
+    return {
+      ok: true,
+      detail: `${expected.length} Ledger tables${prefix ? ` with prefix "${prefix}"` : ''}, point-in-time recovery and deletion protection on`,
+    }
   },
 }
 

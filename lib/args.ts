@@ -29,7 +29,8 @@ export function parseArgs(argv: string[], stepFlags: string[] = [], stringFlags:
     },
   })
   if (unknown.length) throw new UsageError(`unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(' ')}`)
-  if ('env-file' in parsed && (typeof parsed['env-file'] !== 'string' || parsed['env-file'] === '')) throw new UsageError('--env-file needs a path')
+  if ('env-file' in parsed && (typeof parsed['env-file'] !== 'string' || parsed['env-file'] === ''))
+    throw new UsageError('--env-file needs a path')
   const flags: Record<string, boolean | string> = {}
   for (const f of stepFlags) flags[f] = Boolean(parsed[f])
   for (const f of stringFlags) if (typeof parsed[f] === 'string') flags[f] = parsed[f] as string

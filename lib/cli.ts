@@ -100,7 +100,9 @@ export class Cli {
       const more = why?.busy ? Date.now() - started + delay < policy.busyWaitMs : attempt < policy.attempts
       if (!why || !more) return res
       const wait = Math.min(delay, policy.maxDelayMs) * (0.75 + Math.random() * 0.5)
-      ;(this.opts.onRetry ?? ((w) => process.stderr.write(`    … ${w}\n`)))(`${formatCommand(this.command, all).slice(0, 120)} failed (${why.reason}); retry ${attempt} in ${Math.round(wait)} ms`)
+      ;(this.opts.onRetry ?? ((w) => process.stderr.write(`    … ${w}\n`)))(
+        `${formatCommand(this.command, all).slice(0, 120)} failed (${why.reason}); retry ${attempt} in ${Math.round(wait)} ms`,
+      )
       await sleep(wait)
       delay *= 2
     }
@@ -142,6 +144,11 @@ export function parseJsonOutput<T>(stdout: string, command: string): T {
   try {
     return JSON.parse(stdout) as T
   } catch {
-    throw new CommandError(command, 0, `output was not JSON: ${stdout.slice(0, 200)}`, 'the tool may be too old or too new for this runbook; run 00-preflight')
+    throw new CommandError(
+      command,
+      0,
+      `output was not JSON: ${stdout.slice(0, 200)}`,
+      'the tool may be too old or too new for this runbook; run 00-preflight',
+    )
   }
 }

@@ -30,7 +30,8 @@ const FIX: Record<string, string> = {
   VPC_CIDR: 'set VPC_CIDR to a private range between /16 and /20, e.g. VPC_CIDR=10.1.0.0/16',
   NAT_GATEWAYS: 'set NAT_GATEWAYS=single (one NAT gateway, cheaper) or NAT_GATEWAYS=per-az (one per AZ, survives an AZ outage)',
   BASTION_ENABLED: 'set BASTION_ENABLED=true or BASTION_ENABLED=false',
-  BASTION_SSH_CIDR: 'leave BASTION_SSH_CIDR empty to reach the bastion through SSM Session Manager, or set it to your office range, e.g. 203.0.113.0/24',
+  BASTION_SSH_CIDR:
+    'leave BASTION_SSH_CIDR empty to reach the bastion through SSM Session Manager, or set it to your office range, e.g. 203.0.113.0/24',
   BASTION_INSTANCE_TYPE: 'set BASTION_INSTANCE_TYPE to an EC2 instance type, e.g. t3.small',
   BASTION_KEY_NAME: 'set BASTION_KEY_NAME to the name of an existing EC2 key pair, or leave it empty',
   NODE_COUNT: 'set NODE_COUNT to the number of Scalar DL nodes, e.g. NODE_COUNT=3',
@@ -42,42 +43,60 @@ const FIX: Record<string, string> = {
   KUBERNETES_VERSION: 'set KUBERNETES_VERSION to an EKS version such as 1.32 (1.19 or newer)',
   NODEGROUP_NAME: 'set NODEGROUP_NAME to a node group name such as scalardlpool (letters, digits, hyphens)',
   NODE_MAX: 'set NODE_MAX to the most Scalar DL nodes the node group may scale to (at least NODE_COUNT), e.g. 6',
-  ENDPOINT_PUBLIC_ACCESS: 'set ENDPOINT_PUBLIC_ACCESS=false (private endpoint, reached from the bastion) or true with ENDPOINT_PUBLIC_CIDRS',
-  ENDPOINT_PUBLIC_CIDRS: 'set ENDPOINT_PUBLIC_CIDRS to the comma-separated ranges allowed to reach the public endpoint, e.g. 203.0.113.0/24',
-  CLUSTER_ADMIN_ARNS: 'set CLUSTER_ADMIN_ARNS to the comma-separated ARNs of the IAM roles or users that may administer the clusters, e.g. arn:aws:iam::111122223333:role/ops (an SSO role by its role ARN, not its session), or leave it empty',
+  ENDPOINT_PUBLIC_ACCESS:
+    'set ENDPOINT_PUBLIC_ACCESS=false (private endpoint, reached from the bastion) or true with ENDPOINT_PUBLIC_CIDRS',
+  ENDPOINT_PUBLIC_CIDRS:
+    'set ENDPOINT_PUBLIC_CIDRS to the comma-separated ranges allowed to reach the public endpoint, e.g. 203.0.113.0/24',
+  CLUSTER_ADMIN_ARNS:
+    'set CLUSTER_ADMIN_ARNS to the comma-separated ARNs of the IAM roles or users that may administer the clusters, e.g. arn:aws:iam::111122223333:role/ops (an SSO role by its role ARN, not its session), or leave it empty',
   SYSTEM_NODE_COUNT: 'set SYSTEM_NODE_COUNT to the number of untainted system nodes, e.g. 2',
   SYSTEM_NODE_INSTANCE_TYPE: 'set SYSTEM_NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.large',
-  CONTROL_PLANE_LOG_TYPES: 'set CONTROL_PLANE_LOG_TYPES to a comma-separated subset of api,audit,authenticator,controllerManager,scheduler (or empty to turn control-plane logging off)',
-  CONTAINER_INSIGHTS: 'set CONTAINER_INSIGHTS=addon (the amazon-cloudwatch-observability EKS add-on) or manifest (the DaemonSets of config/cloudwatch-quickstart.yaml)',
-  LOG_RETENTION_DAYS: 'set LOG_RETENTION_DAYS to one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
+  CONTROL_PLANE_LOG_TYPES:
+    'set CONTROL_PLANE_LOG_TYPES to a comma-separated subset of api,audit,authenticator,controllerManager,scheduler (or empty to turn control-plane logging off)',
+  CONTAINER_INSIGHTS:
+    'set CONTAINER_INSIGHTS=addon (the amazon-cloudwatch-observability EKS add-on) or manifest (the DaemonSets of config/cloudwatch-quickstart.yaml)',
+  LOG_RETENTION_DAYS:
+    'set LOG_RETENTION_DAYS to one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
   LOG_FRESHNESS_MINUTES: 'set LOG_FRESHNESS_MINUTES to how recent the newest container log must be, e.g. 10',
   GITHUB_USERNAME: 'set GITHUB_USERNAME to the GitHub account that owns GITHUB_TOKEN',
-  GITHUB_TOKEN: 'set GITHUB_TOKEN to a GitHub personal access token with the read:packages scope (in .env, mode 600, or the environment; never on a command line)',
+  GITHUB_TOKEN:
+    'set GITHUB_TOKEN to a GitHub personal access token with the read:packages scope (in .env, mode 600, or the environment; never on a command line)',
   SCALARDL_NAMESPACE: 'set SCALARDL_NAMESPACE to a Kubernetes namespace name, e.g. default',
   SCALARDL_RELEASE: 'set SCALARDL_RELEASE to a helm release name, e.g. my-release-scalardl',
   SCHEMA_RELEASE: 'set SCHEMA_RELEASE to a helm release name, e.g. load-schema',
   SCALARDL_CHART_VERSION: 'set SCALARDL_CHART_VERSION to a scalar-labs/scalardl chart version, e.g. 4.12.0',
   SCHEMA_LOADING_CHART_VERSION: 'set SCHEMA_LOADING_CHART_VERSION to a scalar-labs/schema-loading chart version, e.g. 2.14.0',
   LEDGER_PROOF_ENABLED: 'set LEDGER_PROOF_ENABLED=true (Asset Proofs, as the guide recommends) or false',
-  LEDGER_PRIVATE_KEY_FILE: 'set LEDGER_PRIVATE_KEY_FILE to the path of the Ledger\'s EC P-256 private key in PEM (04-scalardl --generate-ledger-key creates one)',
+  LEDGER_PRIVATE_KEY_FILE:
+    "set LEDGER_PRIVATE_KEY_FILE to the path of the Ledger's EC P-256 private key in PEM (04-scalardl --generate-ledger-key creates one)",
   SCALARDL_DB_USERNAME: 'set SCALARDL_DB_USERNAME to the access key id Scalar DL uses for DynamoDB',
-  SCALARDL_DB_PASSWORD: 'set SCALARDL_DB_PASSWORD to the secret access key Scalar DL uses for DynamoDB (in .env with mode 600, or the environment)',
+  SCALARDL_DB_PASSWORD:
+    'set SCALARDL_DB_PASSWORD to the secret access key Scalar DL uses for DynamoDB (in .env with mode 600, or the environment)',
   HELM: 'set HELM to the helm command or its path',
   AUDITOR_ENABLED: 'set AUDITOR_ENABLED=true to deploy Scalar DL Auditor (05-auditor) in its own VPC and EKS cluster, or false',
-  AUDITOR_CLUSTER_NAME: 'set AUDITOR_CLUSTER_NAME to the Auditor cluster name, different from CLUSTER_NAME (default <CLUSTER_NAME>-auditor; lower-case letters, digits, hyphens)',
-  AUDITOR_VPC_CIDR: 'set AUDITOR_VPC_CIDR to a private range between /16 and /20 that overlaps neither VPC_CIDR nor a client VPC, e.g. AUDITOR_VPC_CIDR=10.2.0.0/16',
-  CLIENT_VPC_IDS: 'set CLIENT_VPC_IDS to the comma-separated ids of the application VPCs to peer with the Ledger and the Auditor, e.g. vpc-0123456789abcdef0, or leave it empty',
-  AUDITOR_PRIVATE_KEY_FILE: 'set AUDITOR_PRIVATE_KEY_FILE to the path of the Auditor\'s EC P-256 private key in PEM (05-auditor --generate-keys creates one)',
-  AUDITOR_CERTIFICATE_FILE: 'set AUDITOR_CERTIFICATE_FILE to the path of the Auditor\'s X.509 certificate in PEM (05-auditor --generate-keys creates a self-signed one)',
-  LEDGER_CERTIFICATE_FILE: 'set LEDGER_CERTIFICATE_FILE to the path of the certificate of the Ledger\'s key in PEM (05-auditor --generate-keys creates a self-signed one)',
+  AUDITOR_CLUSTER_NAME:
+    'set AUDITOR_CLUSTER_NAME to the Auditor cluster name, different from CLUSTER_NAME (default <CLUSTER_NAME>-auditor; lower-case letters, digits, hyphens)',
+  AUDITOR_VPC_CIDR:
+    'set AUDITOR_VPC_CIDR to a private range between /16 and /20 that overlaps neither VPC_CIDR nor a client VPC, e.g. AUDITOR_VPC_CIDR=10.2.0.0/16',
+  CLIENT_VPC_IDS:
+    'set CLIENT_VPC_IDS to the comma-separated ids of the application VPCs to peer with the Ledger and the Auditor, e.g. vpc-0123456789abcdef0, or leave it empty',
+  AUDITOR_PRIVATE_KEY_FILE:
+    "set AUDITOR_PRIVATE_KEY_FILE to the path of the Auditor's EC P-256 private key in PEM (05-auditor --generate-keys creates one)",
+  AUDITOR_CERTIFICATE_FILE:
+    "set AUDITOR_CERTIFICATE_FILE to the path of the Auditor's X.509 certificate in PEM (05-auditor --generate-keys creates a self-signed one)",
+  LEDGER_CERTIFICATE_FILE:
+    "set LEDGER_CERTIFICATE_FILE to the path of the certificate of the Ledger's key in PEM (05-auditor --generate-keys creates a self-signed one)",
   SCALARDL_AUDIT_CHART_VERSION: 'set SCALARDL_AUDIT_CHART_VERSION to a scalar-labs/scalardl-audit chart version, e.g. 2.12.0',
   AUDITOR_RELEASE: 'set AUDITOR_RELEASE to a helm release name, e.g. my-release-scalardl-audit',
   AUDIT_SCHEMA_RELEASE: 'set AUDIT_SCHEMA_RELEASE to a helm release name, e.g. load-audit-schema',
-  SCALARDL_AUDITOR_LICENSE_KEY: 'set SCALARDL_AUDITOR_LICENSE_KEY to your ScalarDL Auditor licence key, the JSON text Scalar gave you, in single quotes in .env (mode 600); a trial key: https://scalardl.scalar-labs.com/docs/latest/scalar-licensing/trial/',
-  SCALARDL_AUDITOR_LICENSE_CERT_FILE: 'set SCALARDL_AUDITOR_LICENSE_CERT_FILE to the PEM file of the certificate that checks the licence key (the trial or commercial one from Scalar\'s licensing page)',
-  SCALARDL_CLIENT_SDK_VERSION: 'set SCALARDL_CLIENT_SDK_VERSION to the Scalar DL Java client SDK release whose register-cert tool registers the certificates, e.g. 3.13.0',
+  SCALARDL_AUDITOR_LICENSE_KEY:
+    'set SCALARDL_AUDITOR_LICENSE_KEY to your ScalarDL Auditor licence key, the JSON text Scalar gave you, in single quotes in .env (mode 600); a trial key: https://scalardl.scalar-labs.com/docs/latest/scalar-licensing/trial/',
+  SCALARDL_AUDITOR_LICENSE_CERT_FILE:
+    "set SCALARDL_AUDITOR_LICENSE_CERT_FILE to the PEM file of the certificate that checks the licence key (the trial or commercial one from Scalar's licensing page)",
+  SCALARDL_CLIENT_SDK_VERSION:
+    'set SCALARDL_CLIENT_SDK_VERSION to the Scalar DL Java client SDK release whose register-cert tool registers the certificates, e.g. 3.13.0',
   EKSCTL: 'set EKSCTL to the eksctl command or its path',
-  LOCK_LEASE_SECONDS: 'set LOCK_LEASE_SECONDS to how long a run\'s lock outlives the run if it is killed, in seconds (10 to 3600), e.g. 120',
+  LOCK_LEASE_SECONDS: "set LOCK_LEASE_SECONDS to how long a run's lock outlives the run if it is killed, in seconds (10 to 3600), e.g. 120",
 }
 
 export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
@@ -106,19 +125,31 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`)
 
-const cidrString = z.string().trim().superRefine((v, ctx) => {
-  try {
-    parseCidr(v)
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message })
-  }
-})
+const cidrString = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    try {
+      parseCidr(v)
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message })
+    }
+  })
 
 /** A command or its path: no spaces or shell characters (commands run without a shell). */
-const tool = (fallback: string) => z.string().trim().regex(/^[\w./+-]+$/, 'must be a command name or a path, without spaces or shell characters').default(fallback)
+const tool = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[\w./+-]+$/, 'must be a command name or a path, without spaces or shell characters')
+    .default(fallback)
 
 /** A file path (existence and content are checked by the step that uses it). */
-const filePath = z.string().trim().refine((v) => !/[\0\r\n]/.test(v), 'holds a line break or NUL').default('')
+const filePath = z
+  .string()
+  .trim()
+  .refine((v) => !/[\0\r\n]/.test(v), 'holds a line break or NUL')
+  .default('')
 
 /** A VPC range: valid, private, between /16 and /20. */
 const vpcCidr = (fallback: string) =>
@@ -129,12 +160,17 @@ const vpcCidr = (fallback: string) =>
     } catch {
       return // reported by cidrString
     }
-    if (c.prefix < 16 || c.prefix > 20) ctx.addIssue({ code: 'custom', message: `is /${c.prefix}; it must be between /16 and /20 (public subnets must stay /24 or larger)` })
-    if (!isPrivateRange(c)) ctx.addIssue({ code: 'custom', message: `${v} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)` })
+    if (c.prefix < 16 || c.prefix > 20)
+      ctx.addIssue({ code: 'custom', message: `is /${c.prefix}; it must be between /16 and /20 (public subnets must stay /24 or larger)` })
+    if (!isPrivateRange(c))
+      ctx.addIssue({ code: 'custom', message: `${v} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)` })
   })
 
 const schema = z.object({
-  AWS_REGION: z.string({ error: 'is required' }).trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS region name such as ap-northeast-1'),
+  AWS_REGION: z
+    .string({ error: 'is required' })
+    .trim()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS region name such as ap-northeast-1'),
   CLUSTER_NAME: z
     .string({ error: 'is required' })
     .trim()
@@ -158,7 +194,12 @@ const schema = z.object({
       }
     }),
   BASTION_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as t3.small').default('t3.small'),
-  BASTION_KEY_NAME: z.string().trim().max(255, 'is longer than 255 characters').regex(/^[\x20-\x7e]*$/, 'may only hold printable ASCII characters').default(''),
+  BASTION_KEY_NAME: z
+    .string()
+    .trim()
+    .max(255, 'is longer than 255 characters')
+    .regex(/^[\x20-\x7e]*$/, 'may only hold printable ASCII characters')
+    .default(''),
   NODE_COUNT: int(1, 100).default(3),
   NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.xlarge').default('m5.xlarge'),
   DATABASE: z
@@ -168,7 +209,18 @@ const schema = z.object({
     .default('dynamodb')
     .superRefine((v, ctx) => {
       if (v === 'dynamodb') return
-      const known = ['mysql', 'postgresql', 'aurora', 'aurora-mysql', 'aurora-postgresql', 'rds', 'cosmos', 'cassandra', 'oracle', 'sqlserver']
+      const known = [
+        'mysql',
+        'postgresql',
+        'aurora',
+        'aurora-mysql',
+        'aurora-postgresql',
+        'rds',
+        'cosmos',
+        'cassandra',
+        'oracle',
+        'sqlserver',
+      ]
       ctx.addIssue({
         code: 'custom',
         message: known.includes(v)
@@ -176,7 +228,11 @@ const schema = z.object({
           : `"${v}" is not a database this runbook knows; it supports dynamodb`,
       })
     }),
-  DYNAMODB_NAMESPACE_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.-]{0,40}$/, 'may only hold letters, digits, "_", "-" and "." (at most 40)').default(''),
+  DYNAMODB_NAMESPACE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{0,40}$/, 'may only hold letters, digits, "_", "-" and "." (at most 40)')
+    .default(''),
   WAIT_TIMEOUT_SECONDS: int(1, 24 * 3600).default(900),
   KUBERNETES_VERSION: z
     .string()
@@ -184,7 +240,11 @@ const schema = z.object({
     .regex(/^1\.\d{1,2}$/, 'must look like 1.32')
     .refine((v) => Number(v.split('.')[1]) >= 19, 'is older than 1.19, which the guide requires')
     .default('1.32'),
-  NODEGROUP_NAME: z.string().trim().regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be letters, digits and hyphens, starting with a letter').default('scalardlpool'),
+  NODEGROUP_NAME: z
+    .string()
+    .trim()
+    .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must be letters, digits and hyphens, starting with a letter')
+    .default('scalardlpool'),
   NODE_MAX: int(1, 200).optional(),
   ENDPOINT_PUBLIC_ACCESS: bool.default(false),
   CLUSTER_ADMIN_ARNS: z
@@ -192,17 +252,28 @@ const schema = z.object({
     .trim()
     .default('')
     .superRefine((v, ctx) => {
-      const bad = v.split(',').map((x) => x.trim()).filter((x) => x && !ADMIN_ARN.test(x))
-      if (bad.length) ctx.addIssue({ code: 'custom', message: `has ${bad.map((b) => `"${b}"`).join(', ')}, not IAM role or user ARNs such as arn:aws:iam::111122223333:role/ops` })
+      const bad = v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x && !ADMIN_ARN.test(x))
+      if (bad.length)
+        ctx.addIssue({
+          code: 'custom',
+          message: `has ${bad.map((b) => `"${b}"`).join(', ')}, not IAM role or user ARNs such as arn:aws:iam::111122223333:role/ops`,
+        })
     }),
   ENDPOINT_PUBLIC_CIDRS: z
     .string()
     .trim()
     .default('')
     .superRefine((v, ctx) => {
-      for (const c of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+      for (const c of v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
         try {
-          if (parseCidr(c).prefix === 0) ctx.addIssue({ code: 'custom', message: 'opens the Kubernetes API to the whole internet (0.0.0.0/0), which is refused' })
+          if (parseCidr(c).prefix === 0)
+            ctx.addIssue({ code: 'custom', message: 'opens the Kubernetes API to the whole internet (0.0.0.0/0), which is refused' })
         } catch (e) {
           ctx.addIssue({ code: 'custom', message: (e as Error).message })
         }
@@ -214,7 +285,10 @@ const schema = z.object({
     .trim()
     .default('api,audit,authenticator,controllerManager,scheduler')
     .superRefine((v, ctx) => {
-      const bad = v.split(',').map((x) => x.trim()).filter((x) => x && !LOG_TYPES.includes(x))
+      const bad = v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x && !LOG_TYPES.includes(x))
       if (bad.length) ctx.addIssue({ code: 'custom', message: `has unknown log type(s) ${bad.join(', ')}` })
     }),
   CONTAINER_INSIGHTS: z
@@ -232,36 +306,93 @@ const schema = z.object({
     .refine((n) => RETENTION_DAYS.includes(n), 'is not a retention CloudWatch Logs accepts')
     .default(30),
   LOG_FRESHNESS_MINUTES: int(1, 24 * 60).default(10),
-  GITHUB_USERNAME: z.string().trim().regex(/^[A-Za-z0-9-]{1,39}$/, 'is not a GitHub user name').optional(),
+  GITHUB_USERNAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]{1,39}$/, 'is not a GitHub user name')
+    .optional(),
   GITHUB_TOKEN: z.string().trim().min(20, 'is too short for a GitHub token').optional(),
-  SCALARDL_NAMESPACE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'is not a Kubernetes namespace name').default('default'),
-  SCALARDL_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl'),
-  SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-schema'),
-  SCALARDL_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 4.12.0').default('4.12.0'),
-  SCHEMA_LOADING_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.14.0').default('2.14.0'),
+  SCALARDL_NAMESPACE: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'is not a Kubernetes namespace name')
+    .default('default'),
+  SCALARDL_RELEASE: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name')
+    .default('my-release-scalardl'),
+  SCHEMA_RELEASE: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name')
+    .default('load-schema'),
+  SCALARDL_CHART_VERSION: z
+    .string()
+    .trim()
+    .regex(/^\d+\.\d+\.\d+$/, 'must look like 4.12.0')
+    .default('4.12.0'),
+  SCHEMA_LOADING_CHART_VERSION: z
+    .string()
+    .trim()
+    .regex(/^\d+\.\d+\.\d+$/, 'must look like 2.14.0')
+    .default('2.14.0'),
   LEDGER_PROOF_ENABLED: bool.default(true),
   LEDGER_PRIVATE_KEY_FILE: filePath,
-  SCALARDL_DB_USERNAME: z.string().trim().regex(/^[A-Z0-9]{16,128}$/, 'is not an AWS access key id (16 to 128 upper-case letters and digits, e.g. AKIA...)').optional(),
-  SCALARDL_DB_PASSWORD: z.string().min(8, 'is too short for a secret access key').refine((v) => !/[\r\n]/.test(v), 'holds a line break').optional(),
+  SCALARDL_DB_USERNAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Z0-9]{16,128}$/, 'is not an AWS access key id (16 to 128 upper-case letters and digits, e.g. AKIA...)')
+    .optional(),
+  SCALARDL_DB_PASSWORD: z
+    .string()
+    .min(8, 'is too short for a secret access key')
+    .refine((v) => !/[\r\n]/.test(v), 'holds a line break')
+    .optional(),
   SYSTEM_NODE_INSTANCE_TYPE: z.string().trim().regex(INSTANCE_TYPE, 'is not an EC2 instance type such as m5.large').default('m5.large'),
   AUDITOR_ENABLED: bool.default(false),
-  AUDITOR_CLUSTER_NAME: z.string().trim().max(40, 'is longer than 40 characters').regex(CLUSTER, 'must be lower-case letters, digits and hyphens, starting with a letter').optional(),
+  AUDITOR_CLUSTER_NAME: z
+    .string()
+    .trim()
+    .max(40, 'is longer than 40 characters')
+    .regex(CLUSTER, 'must be lower-case letters, digits and hyphens, starting with a letter')
+    .optional(),
   AUDITOR_VPC_CIDR: vpcCidr('10.2.0.0/16'),
   CLIENT_VPC_IDS: z
     .string()
     .trim()
     .default('')
     .superRefine((v, ctx) => {
-      const bad = v.split(',').map((x) => x.trim()).filter((x) => x && !/^vpc-[0-9a-f]{8,17}$/.test(x))
-      if (bad.length) ctx.addIssue({ code: 'custom', message: `has ${bad.map((b) => `"${b}"`).join(', ')}, not VPC ids such as vpc-0123456789abcdef0` })
+      const bad = v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x && !/^vpc-[0-9a-f]{8,17}$/.test(x))
+      if (bad.length)
+        ctx.addIssue({ code: 'custom', message: `has ${bad.map((b) => `"${b}"`).join(', ')}, not VPC ids such as vpc-0123456789abcdef0` })
     }),
   AUDITOR_PRIVATE_KEY_FILE: filePath,
   AUDITOR_CERTIFICATE_FILE: filePath,
   LEDGER_CERTIFICATE_FILE: filePath,
-  SCALARDL_AUDIT_CHART_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.12.0').default('2.12.0'),
-  AUDITOR_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('my-release-scalardl-audit'),
-  AUDIT_SCHEMA_RELEASE: z.string().trim().regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name').default('load-audit-schema'),
-  SCALARDL_CLIENT_SDK_VERSION: z.string().trim().regex(/^\d+\.\d+\.\d+$/, 'must look like 3.13.0').default('3.13.0'),
+  SCALARDL_AUDIT_CHART_VERSION: z
+    .string()
+    .trim()
+    .regex(/^\d+\.\d+\.\d+$/, 'must look like 2.12.0')
+    .default('2.12.0'),
+  AUDITOR_RELEASE: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name')
+    .default('my-release-scalardl-audit'),
+  AUDIT_SCHEMA_RELEASE: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/, 'is not a helm release name')
+    .default('load-audit-schema'),
+  SCALARDL_CLIENT_SDK_VERSION: z
+    .string()
+    .trim()
+    .regex(/^\d+\.\d+\.\d+$/, 'must look like 3.13.0')
+    .default('3.13.0'),
   SCALARDL_AUDITOR_LICENSE_KEY: z
     .string()
     .trim()
@@ -273,9 +404,15 @@ const schema = z.object({
       } catch {
         licence = undefined
       }
-      if (!licence || typeof licence !== 'object') ctx.addIssue({ code: 'custom', message: 'is not a licence key (the JSON text Scalar issues, in single quotes in .env)' })
-      else if (licence.product_name !== 'ScalarDL Auditor') ctx.addIssue({ code: 'custom', message: `is a licence for ${JSON.stringify(licence.product_name ?? 'no product')}, not for ScalarDL Auditor` })
-      else if (!/^(enterprise|trial)$/i.test(String(licence.license_type ?? ''))) ctx.addIssue({ code: 'custom', message: 'is neither an ENTERPRISE nor a TRIAL licence' })
+      if (!licence || typeof licence !== 'object')
+        ctx.addIssue({ code: 'custom', message: 'is not a licence key (the JSON text Scalar issues, in single quotes in .env)' })
+      else if (licence.product_name !== 'ScalarDL Auditor')
+        ctx.addIssue({
+          code: 'custom',
+          message: `is a licence for ${JSON.stringify(licence.product_name ?? 'no product')}, not for ScalarDL Auditor`,
+        })
+      else if (!/^(enterprise|trial)$/i.test(String(licence.license_type ?? '')))
+        ctx.addIssue({ code: 'custom', message: 'is neither an ENTERPRISE nor a TRIAL licence' })
     })
     .optional(),
   SCALARDL_AUDITOR_LICENSE_CERT_FILE: filePath,
@@ -301,7 +438,12 @@ export interface Config {
   endpoint: { publicAccess: boolean; publicCidrs: string[] }
   systemNodeCount: number
   systemNodeInstanceType: string
-  monitoring: { controlPlaneLogTypes: string[]; containerInsights: 'addon' | 'manifest'; logRetentionDays: number; logFreshnessMinutes: number }
+  monitoring: {
+    controlPlaneLogTypes: string[]
+    containerInsights: 'addon' | 'manifest'
+    logRetentionDays: number
+    logFreshnessMinutes: number
+  }
   scalardl: {
     namespace: string
     release: string
@@ -368,14 +510,36 @@ export function envFileProblems(text: string, file: string): ConfigProblem[] {
     if (!line || line.startsWith('#')) continue
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line)
     if (!m) {
-      problems.push({ key: `${file}:${i + 1}`, message: `is not KEY=value: "${line.length > 40 ? `${line.slice(0, 40)}...` : line}"`.replace(/(TOKEN|PASSWORD|SECRET)[^"]*/gi, '$1...'), fix: 'write each setting as KEY=value on its own line (comments start with #)' })
+      problems.push({
+        key: `${file}:${i + 1}`,
+        message: `is not KEY=value: "${line.length > 40 ? `${line.slice(0, 40)}...` : line}"`.replace(
+          /(TOKEN|PASSWORD|SECRET)[^"]*/gi,
+          '$1...',
+        ),
+        fix: 'write each setting as KEY=value on its own line (comments start with #)',
+      })
       continue
     }
     const v = m[2]!
     const q = v[0]
-    if ((q === '"' || q === "'" || q === '`') && !(v.length > 1 && v.trimEnd().replace(/\s+#.*$/, '').endsWith(q))) open = q
+    if (
+      (q === '"' || q === "'" || q === '`') &&
+      !(
+        v.length > 1 &&
+        v
+          .trimEnd()
+          .replace(/\s+#.*$/, '')
+          .endsWith(q)
+      )
+    )
+      open = q
   }
-  if (open) problems.push({ key: file, message: `a quoted value is never closed (missing ${open})`, fix: 'close the quote of the value that spans lines' })
+  if (open)
+    problems.push({
+      key: file,
+      message: `a quoted value is never closed (missing ${open})`,
+      fix: 'close the quote of the value that spans lines',
+    })
   return problems
 }
 
@@ -387,14 +551,27 @@ export function loadEnvFile(envFile: string | undefined, env: NodeJS.ProcessEnv 
     try {
       text = fs.readFileSync(file, 'utf8')
     } catch (e) {
-      throw new ConfigError([{ key: file, message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fix: `make ${file} readable by this user (chmod 600 ${file}; it holds secrets)` }], file)
+      throw new ConfigError(
+        [
+          {
+            key: file,
+            message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+            fix: `make ${file} readable by this user (chmod 600 ${file}; it holds secrets)`,
+          },
+        ],
+        file,
+      )
     }
     const problems = envFileProblems(text, file)
     if (problems.length) throw new ConfigError(problems, file)
     dotenv.config({ path: file, processEnv: env as Record<string, string>, quiet: true })
     return file
   }
-  if (envFile) throw new ConfigError([{ key: '--env-file', message: `${envFile} does not exist`, fix: 'pass the path of an existing file, or copy .env.example to .env' }], envFile)
+  if (envFile)
+    throw new ConfigError(
+      [{ key: '--env-file', message: `${envFile} does not exist`, fix: 'pass the path of an existing file, or copy .env.example to .env' }],
+      envFile,
+    )
   return 'environment'
 }
 
@@ -417,7 +594,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
       return { key, message: echo ? `${message} (got "${given}")` : message, fix: FIX[key] ?? '' }
     })
     // Rules between keys are checked too, on the values as given, so every problem shows at once.
-    const n = (k: string, d: number) => (input[k] !== undefined && /^\d+$/.test(input[k]!.trim()) ? Number(input[k]) : input[k] === undefined ? d : NaN)
+    const n = (k: string, d: number) =>
+      input[k] !== undefined && /^\d+$/.test(input[k]!.trim()) ? Number(input[k]) : input[k] === undefined ? d : NaN
     const nodeCount = n('NODE_COUNT', 3)
     const raw = {
       NODE_COUNT: nodeCount,
@@ -431,7 +609,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
       AUDITOR_CLUSTER_NAME: input.AUDITOR_CLUSTER_NAME?.trim(),
     }
     const seen = new Set(problems.map((p) => p.key))
-    for (const p of crossFieldProblems(raw)) if (!seen.has(p.key) && (p.key !== 'NODE_MAX' || !Number.isNaN(raw.NODE_COUNT))) problems.push(p)
+    for (const p of crossFieldProblems(raw))
+      if (!seen.has(p.key) && (p.key !== 'NODE_MAX' || !Number.isNaN(raw.NODE_COUNT))) problems.push(p)
     throw new ConfigError(problems, source)
   }
   const cross = crossFieldProblems(result.data)
@@ -449,21 +628,49 @@ export function cidrOverlap(ranges: { key: string; cidr: string }[]): string | u
     }
   })
   for (const [i, a] of parsed.entries()) {
-    for (const b of parsed.slice(i + 1)) if (overlaps(a.c, b.c)) return `${a.key} ${a.cidr} and ${b.key} ${b.cidr} overlap: peered VPCs need distinct ranges`
+    for (const b of parsed.slice(i + 1))
+      if (overlaps(a.c, b.c)) return `${a.key} ${a.cidr} and ${b.key} ${b.cidr} overlap: peered VPCs need distinct ranges`
   }
   return undefined
 }
 
 /** Rules between keys, checked once every key is valid on its own. */
-function crossFieldProblems(r: Pick<Raw, 'NODE_MAX' | 'NODE_COUNT' | 'ENDPOINT_PUBLIC_ACCESS' | 'ENDPOINT_PUBLIC_CIDRS' | 'AUDITOR_ENABLED' | 'VPC_CIDR' | 'AUDITOR_VPC_CIDR' | 'CLUSTER_NAME' | 'AUDITOR_CLUSTER_NAME'>): ConfigProblem[] {
+function crossFieldProblems(
+  r: Pick<
+    Raw,
+    | 'NODE_MAX'
+    | 'NODE_COUNT'
+    | 'ENDPOINT_PUBLIC_ACCESS'
+    | 'ENDPOINT_PUBLIC_CIDRS'
+    | 'AUDITOR_ENABLED'
+    | 'VPC_CIDR'
+    | 'AUDITOR_VPC_CIDR'
+    | 'CLUSTER_NAME'
+    | 'AUDITOR_CLUSTER_NAME'
+  >,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = []
   if (r.AUDITOR_ENABLED) {
-    const overlap = cidrOverlap([{ key: 'VPC_CIDR', cidr: r.VPC_CIDR }, { key: 'AUDITOR_VPC_CIDR', cidr: r.AUDITOR_VPC_CIDR }])
+    const overlap = cidrOverlap([
+      { key: 'VPC_CIDR', cidr: r.VPC_CIDR },
+      { key: 'AUDITOR_VPC_CIDR', cidr: r.AUDITOR_VPC_CIDR },
+    ])
     if (overlap) problems.push({ key: 'AUDITOR_VPC_CIDR', message: overlap, fix: FIX.AUDITOR_VPC_CIDR! })
-    if (r.AUDITOR_CLUSTER_NAME && r.AUDITOR_CLUSTER_NAME === r.CLUSTER_NAME) problems.push({ key: 'AUDITOR_CLUSTER_NAME', message: 'is the same as CLUSTER_NAME: the Auditor needs its own cluster (Scalar\'s production checklist)', fix: FIX.AUDITOR_CLUSTER_NAME! })
+    if (r.AUDITOR_CLUSTER_NAME && r.AUDITOR_CLUSTER_NAME === r.CLUSTER_NAME)
+      problems.push({
+        key: 'AUDITOR_CLUSTER_NAME',
+        message: "is the same as CLUSTER_NAME: the Auditor needs its own cluster (Scalar's production checklist)",
+        fix: FIX.AUDITOR_CLUSTER_NAME!,
+      })
   }
-  if (r.NODE_MAX !== undefined && !Number.isNaN(r.NODE_MAX) && r.NODE_MAX < r.NODE_COUNT) problems.push({ key: 'NODE_MAX', message: `is ${r.NODE_MAX}, less than NODE_COUNT (${r.NODE_COUNT})`, fix: FIX.NODE_MAX! })
-  if (r.ENDPOINT_PUBLIC_ACCESS && !r.ENDPOINT_PUBLIC_CIDRS) problems.push({ key: 'ENDPOINT_PUBLIC_CIDRS', message: 'is required when ENDPOINT_PUBLIC_ACCESS=true', fix: FIX.ENDPOINT_PUBLIC_CIDRS! })
+  if (r.NODE_MAX !== undefined && !Number.isNaN(r.NODE_MAX) && r.NODE_MAX < r.NODE_COUNT)
+    problems.push({ key: 'NODE_MAX', message: `is ${r.NODE_MAX}, less than NODE_COUNT (${r.NODE_COUNT})`, fix: FIX.NODE_MAX! })
+  if (r.ENDPOINT_PUBLIC_ACCESS && !r.ENDPOINT_PUBLIC_CIDRS)
+    problems.push({
+      key: 'ENDPOINT_PUBLIC_CIDRS',
+      message: 'is required when ENDPOINT_PUBLIC_ACCESS=true',
+      fix: FIX.ENDPOINT_PUBLIC_CIDRS!,
+    })
   return problems
 }
 
@@ -476,18 +683,36 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
     clusterName: r.CLUSTER_NAME,
     vpcCidr: r.VPC_CIDR,
     natGateways: r.NAT_GATEWAYS,
-    bastion: { enabled: r.BASTION_ENABLED, sshCidr: r.BASTION_SSH_CIDR, instanceType: r.BASTION_INSTANCE_TYPE, keyName: r.BASTION_KEY_NAME },
+    bastion: {
+      enabled: r.BASTION_ENABLED,
+      sshCidr: r.BASTION_SSH_CIDR,
+      instanceType: r.BASTION_INSTANCE_TYPE,
+      keyName: r.BASTION_KEY_NAME,
+    },
     nodeCount: r.NODE_COUNT,
     nodeInstanceType: r.NODE_INSTANCE_TYPE,
     kubernetesVersion: r.KUBERNETES_VERSION,
     nodegroupName: r.NODEGROUP_NAME,
     nodeMax: r.NODE_MAX ?? 2 * r.NODE_COUNT,
-    endpoint: { publicAccess: r.ENDPOINT_PUBLIC_ACCESS, publicCidrs: r.ENDPOINT_PUBLIC_CIDRS.split(',').map((x) => x.trim()).filter(Boolean) },
-    clusterAdminArns: [...new Set(r.CLUSTER_ADMIN_ARNS.split(',').map((x) => x.trim()).filter(Boolean))],
+    endpoint: {
+      publicAccess: r.ENDPOINT_PUBLIC_ACCESS,
+      publicCidrs: r.ENDPOINT_PUBLIC_CIDRS.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    },
+    clusterAdminArns: [
+      ...new Set(
+        r.CLUSTER_ADMIN_ARNS.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+    ],
     systemNodeCount: r.SYSTEM_NODE_COUNT,
     systemNodeInstanceType: r.SYSTEM_NODE_INSTANCE_TYPE,
     monitoring: {
-      controlPlaneLogTypes: r.CONTROL_PLANE_LOG_TYPES.split(',').map((x) => x.trim()).filter(Boolean),
+      controlPlaneLogTypes: r.CONTROL_PLANE_LOG_TYPES.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
       containerInsights: r.CONTAINER_INSIGHTS as 'addon' | 'manifest',
       logRetentionDays: r.LOG_RETENTION_DAYS,
       logFreshnessMinutes: r.LOG_FRESHNESS_MINUTES,
@@ -509,7 +734,9 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
       enabled: r.AUDITOR_ENABLED,
       clusterName: r.AUDITOR_CLUSTER_NAME ?? auditorClusterName(r.CLUSTER_NAME),
       vpcCidr: r.AUDITOR_VPC_CIDR,
-      clientVpcIds: r.CLIENT_VPC_IDS.split(',').map((x) => x.trim()).filter(Boolean),
+      clientVpcIds: r.CLIENT_VPC_IDS.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
       privateKeyFile: file(r.AUDITOR_PRIVATE_KEY_FILE),
       certificateFile: file(r.AUDITOR_CERTIFICATE_FILE),
       ledgerCertificateFile: file(r.LEDGER_CERTIFICATE_FILE),

@@ -43,7 +43,9 @@ async function loadSteps(): Promise<Step[]> {
     .sort()
     .map((f) => f.replace(/\.ts$/, ''))
   const manifest = fresh('steps.json')
-  const known = manifest ? (JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, { flags: string[]; stringFlags: string[] }>) : {}
+  const known = manifest
+    ? (JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, { flags: string[]; stringFlags: string[] }>)
+    : {}
   return Promise.all(
     names.map(async (name) => {
       let flags = known[name]
@@ -94,7 +96,9 @@ function prefixLines(child: ChildProcess, label: string): void {
 
 /** Runs one step in the foreground (00-preflight, alone). */
 function run(step: string, args: string[]): Promise<number> {
-  return new Promise((resolve) => spawn(process.execPath, [...stepArgs(step), ...args], { stdio: 'inherit' }).on('close', (code) => resolve(code ?? 1)))
+  return new Promise((resolve) =>
+    spawn(process.execPath, [...stepArgs(step), ...args], { stdio: 'inherit' }).on('close', (code) => resolve(code ?? 1)),
+  )
 }
 
 interface Prestarted {
@@ -109,7 +113,10 @@ interface Prestarted {
  * (lib/main.ts) until go() or cancel(). Its lines are prefixed with the label.
  */
 function prestart(step: string, args: string[], label: string): Prestarted {
-  const child = spawn(process.execPath, [...stepArgs(step), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RUNBOOK_START_GATE: 'stdin' } })
+  const child = spawn(process.execPath, [...stepArgs(step), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, RUNBOOK_START_GATE: 'stdin' },
+  })
   child.stdin!.on('error', () => undefined) // a step that died while loading: its exit code tells
   prefixLines(child, label)
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)))
@@ -128,11 +135,15 @@ async function main(): Promise<void> {
   }
   // Loaded now, before a rebuild could replace the chunks they come from; awaited after 00-preflight.
   const modules = Promise.all([import('./config.ts'), import('./lock.ts')])
-  await ensureBuilt().catch((err) => console.error(`note: running the steps from their sources (could not build dist/: ${(err as Error).message})`))
+  await ensureBuilt().catch((err) =>
+    console.error(`note: running the steps from their sources (could not build dist/: ${(err as Error).message})`),
+  )
   const steps = await loadSteps()
   const { common, own, unknown } = route(argv, steps)
   if (unknown.length) {
-    console.error(`deploy: no step takes ${unknown.join(', ')}. Flags: --env-file PATH, --dry-run, --yes, and each step's own (${steps.flatMap((s) => [...s.flags].map((f) => `${f} (${s.name})`)).join(', ')})`)
+    console.error(
+      `deploy: no step takes ${unknown.join(', ')}. Flags: --env-file PATH, --dry-run, --yes, and each step's own (${steps.flatMap((s) => [...s.flags].map((f) => `${f} (${s.name})`)).join(', ')})`,
+    )
     process.exit(2)
   }
   const envFileAt = common.indexOf('--env-file')
@@ -178,7 +189,9 @@ async function main(): Promise<void> {
     ...(auditor ? [{ name: '05-auditor', label: '05-auditor --prepare', needs: [], extra: ['--prepare'] }] : []),
     { name: '04-scalardl', label: '04-scalardl', needs: ['02-database', '03-eks'] },
     // After its --prepare succeeded in this run, 05 does not check again what that made.
-    ...(auditor ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --prepare'], extra: ['--prepared'] }] : []),
+    ...(auditor
+      ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --prepare'], extra: ['--prepared'] }]
+      : []),
     { name: '06-monitoring', label: '06-monitoring', needs: ['03-eks', ...(auditor ? ['05-auditor --prepare'] : [])] },
     { name: '07-verify', label: '07-verify', needs: ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])] },
   ].filter((p) => steps.some((s) => s.name === p.name))
@@ -187,9 +200,11 @@ async function main(): Promise<void> {
   const inPlan = (label: string) => plan.some((x) => x.label === label)
   const procs = new Map<string, Prestarted>([['01-vpc', first]])
   const unneeded = new Set<string>()
-  const proc = (p: (typeof plan)[number]) => procs.get(p.label) ?? procs.set(p.label, prestart(p.name, argsOf(p.name, p.extra), p.label)).get(p.label)!
+  const proc = (p: (typeof plan)[number]) =>
+    procs.get(p.label) ?? procs.set(p.label, prestart(p.name, argsOf(p.name, p.extra), p.label)).get(p.label)!
   const running = new Map(plan.map((p) => [p.label, signal()]))
-  for (const p of plan) void Promise.all(p.needs.filter(inPlan).map((n) => running.get(n)!.promise)).then(() => unneeded.has(p.label) || proc(p))
+  for (const p of plan)
+    void Promise.all(p.needs.filter(inPlan).map((n) => running.get(n)!.promise)).then(() => unneeded.has(p.label) || proc(p))
   const started = new Map<string, Promise<number>>()
   const failed: [string, number][] = []
   const done: string[] = []
@@ -217,7 +232,9 @@ async function main(): Promise<void> {
   await Promise.all(plan.map((p) => start(p.label)))
   await release()
   if (failed.length) stop(...failed[0]!)
-  console.error(`\ndeploy: ${done.length + 1} steps done${auditor ? '' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'}, independent ones side by side (00-preflight, ${done.join(', ')})`)
+  console.error(
+    `\ndeploy: ${done.length + 1} steps done${auditor ? '' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'}, independent ones side by side (00-preflight, ${done.join(', ')})`,
+  )
 }
 
 /** A one-shot signal: a promise and the function that resolves it. */
@@ -230,18 +247,24 @@ function signal(): { promise: Promise<void>; fire: () => void } {
 /** The run locks of the clusters the deployment changes, under one run id, held for its steps. */
 async function takeLocks(lock: typeof import('./lock.ts'), config: Config, auditor: boolean): Promise<RunLock[]> {
   const runId = randomUUID()
-  const locks = [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])].map((name) => new lock.RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId))
+  const locks = [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])].map(
+    (name) => new lock.RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId),
+  )
   try {
     await lock.acquireAll(locks)
   } catch (err) {
-    console.error(`✗ deploy: ${(err as Error).message}; nothing was changed.${err instanceof RunbookError && err.hint ? `\n    hint: ${err.hint}` : ''}`)
+    console.error(
+      `✗ deploy: ${(err as Error).message}; nothing was changed.${err instanceof RunbookError && err.hint ? `\n    hint: ${err.hint}` : ''}`,
+    )
     process.exit(err instanceof lock.NoCredentials ? 2 : 1)
   }
   return locks
 }
 
 function stop(step: string, code: number): never {
-  console.error(`\ndeploy stopped at ${step} (exit ${code}). Fix the cause shown above and rerun: finished steps report ok and change nothing.`)
+  console.error(
+    `\ndeploy stopped at ${step} (exit ${code}). Fix the cause shown above and rerun: finished steps report ok and change nothing.`,
+  )
   process.exit(code)
 }
 

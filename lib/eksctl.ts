@@ -12,7 +12,14 @@ export interface EksctlCluster {
   Status: string
   Version?: string
   Endpoint?: string
-  ResourcesVpcConfig?: { VpcId?: string; SubnetIds?: string[]; SecurityGroupIds?: string[]; ClusterSecurityGroupId?: string; EndpointPublicAccess?: boolean; EndpointPrivateAccess?: boolean }
+  ResourcesVpcConfig?: {
+    VpcId?: string
+    SubnetIds?: string[]
+    SecurityGroupIds?: string[]
+    ClusterSecurityGroupId?: string
+    EndpointPublicAccess?: boolean
+    EndpointPrivateAccess?: boolean
+  }
   Logging?: { ClusterLogging?: { Types?: string[]; Enabled?: boolean }[] }
   [k: string]: unknown
 }
@@ -92,7 +99,21 @@ export class Eksctl extends Cli {
   }
 
   async scaleNodegroup(cluster: string, nodegroup: string, nodes: number, min: number, max: number): Promise<void> {
-    await this.run(['scale', 'nodegroup', '--cluster', cluster, '--name', nodegroup, '--nodes', String(nodes), '--nodes-min', String(min), '--nodes-max', String(max), ...this.regionArgs()])
+    await this.run([
+      'scale',
+      'nodegroup',
+      '--cluster',
+      cluster,
+      '--name',
+      nodegroup,
+      '--nodes',
+      String(nodes),
+      '--nodes-min',
+      String(min),
+      '--nodes-max',
+      String(max),
+      ...this.regionArgs(),
+    ])
   }
 
   /**
@@ -109,7 +130,14 @@ export class Eksctl extends Cli {
     // first (eksctl-io/eksctl v0.230.0 pkg/ctl/get/addon.go:119-127).
     const at = res.stdout.search(/Issue: \{/)
     const addon = parseJsonOutput<EksctlAddon[]>(at >= 0 ? res.stdout.slice(0, at) : res.stdout, `${this.command} ${args.join(' ')}`)[0]
-    const issues = at >= 0 ? res.stdout.slice(at).split(/(?=Issue: \{)/).map((l) => l.trim().replace(/^Issue: /, '')).filter(Boolean) : []
+    const issues =
+      at >= 0
+        ? res.stdout
+            .slice(at)
+            .split(/(?=Issue: \{)/)
+            .map((l) => l.trim().replace(/^Issue: /, ''))
+            .filter(Boolean)
+        : []
     return addon ? { ...addon, issues } : undefined
   }
 
@@ -120,10 +148,26 @@ export class Eksctl extends Cli {
 
   /** Enables exactly `enable` among the control-plane log types (the rest disabled). */
   async updateClusterLogging(cluster: string, enable: string[], disable: string[]): Promise<void> {
-    await this.run(['utils', 'update-cluster-logging', '--cluster', cluster, ...this.regionArgs(), ...(enable.length ? ['--enable-types', enable.join(',')] : []), ...(disable.length ? ['--disable-types', disable.join(',')] : []), '--approve'])
+    await this.run([
+      'utils',
+      'update-cluster-logging',
+      '--cluster',
+      cluster,
+      ...this.regionArgs(),
+      ...(enable.length ? ['--enable-types', enable.join(',')] : []),
+      ...(disable.length ? ['--disable-types', disable.join(',')] : []),
+      '--approve',
+    ])
   }
 
   async writeKubeconfig(cluster: string, kubeconfig?: string): Promise<void> {
-    await this.run(['utils', 'write-kubeconfig', '--cluster', cluster, ...this.regionArgs(), ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])])
+    await this.run([
+      'utils',
+      'write-kubeconfig',
+      '--cluster',
+      cluster,
+      ...this.regionArgs(),
+      ...(kubeconfig ? ['--kubeconfig', kubeconfig] : []),
+    ])
   }
 }

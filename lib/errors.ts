@@ -33,20 +33,39 @@ interface AwsLikeError {
 }
 
 const AWS_HINTS: [RegExp, string][] = [
-  [/CredentialsProviderError|Could not load credentials|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/, 'check the AWS credentials: set AWS_PROFILE (and run `aws sso login` if it uses SSO) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; `aws sts get-caller-identity` must work'],
-  [/UnauthorizedOperation|AccessDenied|AuthFailure|NotAuthorized/, 'the AWS identity lacks a permission for this call: grant the action the failed call names (RUNBOOK.md lists the IAM permissions of 01-vpc and 02-database)'],
-  [/LimitExceeded|QuotaExceeded/, 'an account quota is reached: release unused resources or request a quota increase (Service Quotas console), then rerun the step'],
-  [/RequestLimitExceeded|Throttling|TooManyRequests/, 'AWS throttled the calls: wait a minute and rerun the step; it continues where it stopped'],
-  [/InsufficientInstanceCapacity|Unsupported/, 'the instance type is not available in this AZ right now: choose another type in .env or rerun later'],
+  [
+    /CredentialsProviderError|Could not load credentials|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/,
+    'check the AWS credentials: set AWS_PROFILE (and run `aws sso login` if it uses SSO) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; `aws sts get-caller-identity` must work',
+  ],
+  [
+    /UnauthorizedOperation|AccessDenied|AuthFailure|NotAuthorized/,
+    'the AWS identity lacks a permission for this call: grant the action the failed call names (RUNBOOK.md lists the IAM permissions of 01-vpc and 02-database)',
+  ],
+  [
+    /LimitExceeded|QuotaExceeded/,
+    'an account quota is reached: release unused resources or request a quota increase (Service Quotas console), then rerun the step',
+  ],
+  [
+    /RequestLimitExceeded|Throttling|TooManyRequests/,
+    'AWS throttled the calls: wait a minute and rerun the step; it continues where it stopped',
+  ],
+  [
+    /InsufficientInstanceCapacity|Unsupported/,
+    'the instance type is not available in this AZ right now: choose another type in .env or rerun later',
+  ],
   [/DependencyViolation/, 'another resource still uses this one; it is usually released within minutes: rerun the step'],
-  [/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|socket hang up|NetworkingError/, 'the AWS endpoint cannot be reached: check network access from this host (proxy, VPC endpoints) and AWS_ENDPOINT_URL'],
+  [
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|socket hang up|NetworkingError/,
+    'the AWS endpoint cannot be reached: check network access from this host (proxy, VPC endpoints) and AWS_ENDPOINT_URL',
+  ],
 ]
 
 export function awsHint(err: unknown): string | undefined {
   const e = err as AwsLikeError
   const text = `${e?.name ?? ''} ${e?.message ?? ''}`
   for (const [re, hint] of AWS_HINTS) if (re.test(text)) return hint
-  if (e?.$metadata?.httpStatusCode && e.$metadata.httpStatusCode >= 500) return 'AWS returned a server error: rerun the step; it continues where it stopped'
+  if (e?.$metadata?.httpStatusCode && e.$metadata.httpStatusCode >= 500)
+    return 'AWS returned a server error: rerun the step; it continues where it stopped'
   return undefined
 }
 

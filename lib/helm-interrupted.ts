@@ -70,11 +70,19 @@ export async function settleInterrupted(o: SettleOptions): Promise<string | unde
   }
   const live = (o.processes ?? helmProcesses)(release)
   if (live.length) {
-    await waitFor({ what: `helm (pid ${live.join(', ')}) to finish its operation on ${release}`, timeoutMs: o.timeoutMs, log, hint: `a helm left running by an interrupted step still holds ${release}: let it finish, or stop it (kill ${live.join(' ')}) and rerun` }, async () => {
-      const r = await helm.release(release, namespace)
-      const s = r?.status ?? 'gone'
-      return { done: !PENDING.test(s), status: `${release} ${s}` }
-    })
+    await waitFor(
+      {
+        what: `helm (pid ${live.join(', ')}) to finish its operation on ${release}`,
+        timeoutMs: o.timeoutMs,
+        log,
+        hint: `a helm left running by an interrupted step still holds ${release}: let it finish, or stop it (kill ${live.join(' ')}) and rerun`,
+      },
+      async () => {
+        const r = await helm.release(release, namespace)
+        const s = r?.status ?? 'gone'
+        return { done: !PENDING.test(s), status: `${release} ${s}` }
+      },
+    )
     return `waited for a running helm to finish on ${release}`
   }
   const revisions = await helm.history(release, namespace)

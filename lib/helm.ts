@@ -33,12 +33,22 @@ export interface UpgradeOptions {
 
 export class Helm extends Cli {
   constructor(opts: Partial<CliOptions> & { kubeContext?: string; kubeconfig?: string } = {}) {
-    super({ command: 'helm', ...opts, baseArgs: [...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []), ...(opts.kubeContext ? ['--kube-context', opts.kubeContext] : []), ...(opts.baseArgs ?? [])] })
+    super({
+      command: 'helm',
+      ...opts,
+      baseArgs: [
+        ...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []),
+        ...(opts.kubeContext ? ['--kube-context', opts.kubeContext] : []),
+        ...(opts.baseArgs ?? []),
+      ],
+    })
   }
 
   protected override hint(stderr: string): string | undefined {
-    if (/another operation \(install\/upgrade\/rollback\) is in progress/.test(stderr)) return 'a previous helm run was interrupted: rerun the step, which waits for a helm still running on this host or settles the abandoned revision (rollback, or uninstall of a first install)'
-    if (/repository name .* already exists/.test(stderr)) return 'a chart repository with this name points elsewhere: `helm repo remove NAME` or rename it'
+    if (/another operation \(install\/upgrade\/rollback\) is in progress/.test(stderr))
+      return 'a previous helm run was interrupted: rerun the step, which waits for a helm still running on this host or settles the abandoned revision (rollback, or uninstall of a first install)'
+    if (/repository name .* already exists/.test(stderr))
+      return 'a chart repository with this name points elsewhere: `helm repo remove NAME` or rename it'
     // helm 3 writes "Kubernetes cluster unreachable", helm 4 "kubernetes cluster unreachable"
     // (helm/helm v3.16.4 and v4.2.4 pkg/kube/client.go IsReachable).
     if (/kubernetes cluster unreachable/i.test(stderr)) return 'helm cannot reach the cluster: check the kubeconfig context (run 03-eks)'

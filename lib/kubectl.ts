@@ -29,9 +29,12 @@ export class Kubectl extends Cli {
   }
 
   protected override hint(stderr: string): string | undefined {
-    if (/connection refused|was refused|Unable to connect|no such host|i\/o timeout/i.test(stderr)) return 'the Kubernetes API is not reachable from this host: check the kubeconfig context, that you run from the bastion, and that the control-plane security group admits 443 from it'
-    if (/Unauthorized|forbidden/i.test(stderr)) return 'the kubeconfig identity is not allowed: check the EKS access entries or aws-auth for this IAM identity'
-    if (/current-context is not set|no configuration has been provided/i.test(stderr)) return 'no kubeconfig: run 03-eks (it writes the context) or `aws eks update-kubeconfig`'
+    if (/connection refused|was refused|Unable to connect|no such host|i\/o timeout/i.test(stderr))
+      return 'the Kubernetes API is not reachable from this host: check the kubeconfig context, that you run from the bastion, and that the control-plane security group admits 443 from it'
+    if (/Unauthorized|forbidden/i.test(stderr))
+      return 'the kubeconfig identity is not allowed: check the EKS access entries or aws-auth for this IAM identity'
+    if (/current-context is not set|no configuration has been provided/i.test(stderr))
+      return 'no kubeconfig: run 03-eks (it writes the context) or `aws eks update-kubeconfig`'
     return undefined
   }
 

@@ -6,7 +6,17 @@
 // own calls are not counted in the journal's AWS calls: they are not changes to the deployment.
 import { randomUUID } from 'node:crypto'
 import os from 'node:os'
-import { ConditionalCheckFailedException, CreateTableCommand, type AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb'
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  type AttributeValue,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb'
 import { DEFAULT_MAX_ATTEMPTS, isAwsError } from './aws/clients.ts'
 import { RunbookError } from './errors.ts'
 
@@ -59,7 +69,10 @@ const fromItem = (item: Record<string, { S?: string; N?: string }>): LockHolder 
 /** No AWS credentials could be found: a configuration problem (exit 2), not a failed task. */
 export class NoCredentials extends RunbookError {
   constructor(detail: string) {
-    super(`no AWS credentials: ${detail}`, 'set AWS_PROFILE (after aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on the bastion, whose instance role provides them')
+    super(
+      `no AWS credentials: ${detail}`,
+      'set AWS_PROFILE (after aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on the bastion, whose instance role provides them',
+    )
     this.name = 'NoCredentials'
   }
 }
@@ -130,7 +143,8 @@ export class RunLock {
       await this.take()
     } catch (e) {
       if (e instanceof LockHeld) throw e
-      if ((e as Error).name === 'CredentialsProviderError' || /Could not load credentials/i.test((e as Error).message)) throw new NoCredentials((e as Error).message)
+      if ((e as Error).name === 'CredentialsProviderError' || /Could not load credentials/i.test((e as Error).message))
+        throw new NoCredentials((e as Error).message)
       throw new RunbookError(
         `DynamoDB call on the lock table ${LOCK_TABLE} failed: ${(e as Error).message}`,
         'check AWS_REGION, the credentials (aws sts get-caller-identity), the network or AWS_ENDPOINT_URL, and dynamodb:PutItem/GetItem/CreateTable on the lock table',
@@ -154,7 +168,9 @@ export class RunLock {
       expiresAt: { N: String(now + this.leaseMs) },
     }
     const put = (condition: string, values: Record<string, AttributeValue>) =>
-      this.db.send(new PutItemCommand({ TableName: LOCK_TABLE, Item: item, ConditionExpression: condition, ExpressionAttributeValues: values }))
+      this.db.send(
+        new PutItemCommand({ TableName: LOCK_TABLE, Item: item, ConditionExpression: condition, ExpressionAttributeValues: values }),
+      )
     for (let tries = 0; ; tries++) {
       try {
         await put('attribute_not_exists(lockId) OR expiresAt < :now', { ':now': { N: String(now) } })
@@ -199,7 +215,14 @@ export class RunLock {
     clearInterval(this.timer)
     if (this.inherited) return this.db.destroy()
     try {
-      await this.db.send(new DeleteItemCommand({ TableName: LOCK_TABLE, Key: this.key(), ConditionExpression: 'runId = :me', ExpressionAttributeValues: { ':me': { S: this.runId } } }))
+      await this.db.send(
+        new DeleteItemCommand({
+          TableName: LOCK_TABLE,
+          Key: this.key(),
+          ConditionExpression: 'runId = :me',
+          ExpressionAttributeValues: { ':me': { S: this.runId } },
+        }),
+      )
     } catch (e) {
       if (!isAwsError(e, 'ConditionalCheckFailedException', 'ResourceNotFoundException')) throw e
     } finally {

@@ -10,7 +10,17 @@ import { acquireAll, LockHeld, NoCredentials, RunLock } from './lock.ts'
 import { formatDuration, Logger } from './log.ts'
 import { startGate } from './main.ts'
 import { redact, registerEnvSecrets } from './redact.ts'
-import { flatTasks, isSideBySide, type StepDefinition, type StepItem, type StepResult, type StepStatus, type TaskContext, type TaskResult, type TaskStatus } from './task.ts'
+import {
+  flatTasks,
+  isSideBySide,
+  type StepDefinition,
+  type StepItem,
+  type StepResult,
+  type StepStatus,
+  type TaskContext,
+  type TaskResult,
+  type TaskStatus,
+} from './task.ts'
 
 export const EXIT = { done: 0, failed: 1, usage: 2 } as const
 
@@ -72,13 +82,13 @@ export async function executeStep<S>(def: StepDefinition<S>, ctx: TaskContext, s
     } catch (err) {
       return fail(err, task.hint)
     }
-    if (check.holds) return record(i, 'ok', check.detail ?? '', since), true
+    if (check.holds) return (record(i, 'ok', check.detail ?? '', since), true)
     if (check.conflict) return fail(Object.assign(new Error(check.conflict), { hint: check.hint ?? task.hint }))
     if (!task.apply) return fail(Object.assign(new Error(check.detail ?? 'does not hold'), { hint: check.hint ?? task.hint }))
-    if (ctx.dryRun) return record(i, 'planned', check.detail ?? '', since), true
+    if (ctx.dryRun) return (record(i, 'planned', check.detail ?? '', since), true)
     try {
       const done = await task.apply(ctx, state)
-      return record(i, 'changed', done || check.detail || '', since), true
+      return (record(i, 'changed', done || check.detail || '', since), true)
     } catch (err) {
       return fail(err, task.hint)
     }
@@ -113,7 +123,10 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   const started = Date.now()
   const log = new Logger()
   let args: CommonArgs
-  const flagHelp = { ...def.flags, ...(def.readOnly ? {} : { 'force-unlock': "remove this cluster's run lock left by a dead run (asks for confirmation), then exit" }) }
+  const flagHelp = {
+    ...def.flags,
+    ...(def.readOnly ? {} : { 'force-unlock': "remove this cluster's run lock left by a dead run (asks for confirmation), then exit" }),
+  }
   try {
     args = parseArgs(argv, Object.keys(flagHelp), Object.keys(def.stringFlags ?? {}))
   } catch (err) {
@@ -135,7 +148,14 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
       if (p.fix) log.plain(`      fix: ${p.fix}`)
     }
     if (args.json) {
-      const result = { step: def.name, status: 'failed', summary: emptySummary(), tasks: [], durationMs: Date.now() - started, problems: err.problems }
+      const result = {
+        step: def.name,
+        status: 'failed',
+        summary: emptySummary(),
+        tasks: [],
+        durationMs: Date.now() - started,
+        problems: err.problems,
+      }
       await writeStdout(JSON.stringify(redact(result)) + '\n')
     }
     process.exit(EXIT.usage)
@@ -154,7 +174,23 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     const refusal = await def.confirm(config, args.flags, args.yes)
     if (refusal) {
       log.error(`✗ ${def.name}: ${refusal}; nothing was changed.`)
-      if (args.json) await writeStdout(JSON.stringify({ step: def.name, status: 'failed', summary: emptySummary(), tasks: [], durationMs: Date.now() - started, problems: [{ key: '--confirm', message: refusal, fix: `pass --yes --confirm ${config.clusterName}, or run it on a terminal and type the cluster name` }] }) + '\n')
+      if (args.json)
+        await writeStdout(
+          JSON.stringify({
+            step: def.name,
+            status: 'failed',
+            summary: emptySummary(),
+            tasks: [],
+            durationMs: Date.now() - started,
+            problems: [
+              {
+                key: '--confirm',
+                message: refusal,
+                fix: `pass --yes --confirm ${config.clusterName}, or run it on a terminal and type the cluster name`,
+              },
+            ],
+          }) + '\n',
+        )
       process.exit(EXIT.usage)
     }
   }
@@ -171,7 +207,11 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     }
     if (problems.length) return refuse(new ConfigError(problems, config.source))
   }
-  log.header(def.name, def.description, `cluster ${config.clusterName} · region ${config.region} · config ${config.source}${args.dryRun ? ' · DRY RUN: nothing will be changed' : ''}`)
+  log.header(
+    def.name,
+    def.description,
+    `cluster ${config.clusterName} · region ${config.region} · config ${config.source}${args.dryRun ? ' · DRY RUN: nothing will be changed' : ''}`,
+  )
 
   // One mutating run per cluster at a time (not in --dry-run, which changes nothing).
   let locks: RunLock[] = []
@@ -179,16 +219,31 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   if (!def.readOnly && !args.dryRun) {
     const names = def.locks?.(config, args.flags) ?? [config.clusterName]
     // Under `npm run deploy`, the deploy holds the locks for its steps (RUNBOOK_LOCK_RUN_ID).
-    const lockOf = (name: string) => new RunLock(config.region, name, def.name, config.lockLeaseMs, args.flags['force-unlock'] ? undefined : process.env.RUNBOOK_LOCK_RUN_ID)
+    const lockOf = (name: string) =>
+      new RunLock(
+        config.region,
+        name,
+        def.name,
+        config.lockLeaseMs,
+        args.flags['force-unlock'] ? undefined : process.env.RUNBOOK_LOCK_RUN_ID,
+      )
     if (args.flags['force-unlock']) {
-      const ok = args.yes || (process.stdin.isTTY && (await askName(`Remove the run lock of ${names.join(' and ')}? Only if the run holding it is dead. Type the cluster name: `)) === config.clusterName)
+      const ok =
+        args.yes ||
+        (process.stdin.isTTY &&
+          (await askName(`Remove the run lock of ${names.join(' and ')}? Only if the run holding it is dead. Type the cluster name: `)) ===
+            config.clusterName)
       if (!ok) {
         log.error(`✗ ${def.name}: --force-unlock needs confirmation: type the cluster name at a terminal, or add --yes`)
         process.exit(EXIT.usage)
       }
       for (const name of names) {
         const by = await lockOf(name).forceUnlock()
-        log.info(by ? `removed the lock of ${name} held by ${by.step} (${by.holder}) since ${new Date(by.acquiredAt).toISOString()}` : `${name} was not locked`)
+        log.info(
+          by
+            ? `removed the lock of ${name} held by ${by.step} (${by.holder}) since ${new Date(by.acquiredAt).toISOString()}`
+            : `${name} was not locked`,
+        )
       }
       log.info('rerun the step')
       process.exit(EXIT.done)
@@ -197,12 +252,26 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     try {
       await acquireAll(wanted)
     } catch (err) {
-      if (err instanceof NoCredentials) return refuse(new ConfigError([{ key: 'AWS credentials', message: err.message, fix: err.hint! }], config.source))
+      if (err instanceof NoCredentials)
+        return refuse(new ConfigError([{ key: 'AWS credentials', message: err.message, fix: err.hint! }], config.source))
       const held = err instanceof LockHeld
-      log.error(`✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${err instanceof RunbookError ? err.message : describeError(err)}`}; nothing was changed.`)
+      log.error(
+        `✗ ${def.name}: ${held ? err.message : `could not take the run lock: ${err instanceof RunbookError ? err.message : describeError(err)}`}; nothing was changed.`,
+      )
       const hint = hintFor(err)
       if (hint) log.info(`    hint: ${hint}`)
-      if (args.json) await writeStdout(JSON.stringify(redact({ step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'Run lock', status: 'failed', detail: err instanceof RunbookError ? err.message : describeError(err) }], durationMs: Date.now() - started })) + '\n')
+      if (args.json)
+        await writeStdout(
+          JSON.stringify(
+            redact({
+              step: def.name,
+              status: 'failed',
+              summary: { ...emptySummary(), failed: 1 },
+              tasks: [{ title: 'Run lock', status: 'failed', detail: err instanceof RunbookError ? err.message : describeError(err) }],
+              durationMs: Date.now() - started,
+            }),
+          ) + '\n',
+        )
       process.exit(EXIT.failed)
     }
     locks = wanted
@@ -219,7 +288,13 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   } catch (err) {
     // A bug outside any task: still report it in the contract's shape.
     log.error(describeError(err))
-    result = { step: def.name, status: 'failed', summary: { ...emptySummary(), failed: 1 }, tasks: [{ title: 'runner', status: 'failed', detail: describeError(err) }], durationMs: 0 }
+    result = {
+      step: def.name,
+      status: 'failed',
+      summary: { ...emptySummary(), failed: 1 },
+      tasks: [{ title: 'runner', status: 'failed', detail: describeError(err) }],
+      durationMs: 0,
+    }
   }
   result.durationMs = Date.now() - started
   await releaseAll().catch((err) => log.warn(`could not release the run lock: ${describeError(err)} (it expires after LOCK_LEASE_SECONDS)`))
@@ -248,6 +323,9 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     log.warn(`could not write the journal in ${config.stateDir}: ${describeError(err)}`)
   }
   // The --json contract's task shape is {title, status, detail}; durations are in the journal.
-  if (args.json) await writeStdout(JSON.stringify(redact({ ...result, tasks: result.tasks.map(({ title, status, detail }) => ({ title, status, detail })) })) + '\n')
+  if (args.json)
+    await writeStdout(
+      JSON.stringify(redact({ ...result, tasks: result.tasks.map(({ title, status, detail }) => ({ title, status, detail })) })) + '\n',
+    )
   process.exit(result.status === 'failed' ? EXIT.failed : EXIT.done)
 }

@@ -35,7 +35,10 @@ export class WaitTimeoutError extends RunbookError {
     elapsedMs: number,
     hint?: string,
   ) {
-    super(`timed out after ${formatDuration(elapsedMs)} waiting for ${what}; last seen: ${lastSeen || 'nothing yet'}`, hint ?? 'rerun the step: it picks up where the wait stopped')
+    super(
+      `timed out after ${formatDuration(elapsedMs)} waiting for ${what}; last seen: ${lastSeen || 'nothing yet'}`,
+      hint ?? 'rerun the step: it picks up where the wait stopped',
+    )
     this.name = 'WaitTimeoutError'
   }
 }

@@ -10,7 +10,9 @@ function table(result: StepResult): string {
   const width = Math.max(...result.tasks.map((t) => t.title.length))
   const rows = result.tasks.map((t) => `  ${t.title.padEnd(width)}  ${(t.status === 'ok' ? 'OK' : 'MISSING').padEnd(7)}  ${t.detail}`)
   const failed = result.tasks.filter((t) => t.status === 'failed')
-  const tail = failed.length ? ['', `  ${failed.length} prerequisite${failed.length > 1 ? 's' : ''} missing: ${failed.map((t) => t.title).join('; ')}`] : []
+  const tail = failed.length
+    ? ['', `  ${failed.length} prerequisite${failed.length > 1 ? 's' : ''} missing: ${failed.map((t) => t.title).join('; ')}`]
+    : []
   return ['', `  ${'CHECK'.padEnd(width)}  RESULT   DETAIL`, ...rows, ...tail].join('\n')
 }
 

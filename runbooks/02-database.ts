@@ -1,7 +1,13 @@
 // Step 2 of "Scalar DL on AWS": the database. Scalar DL on DynamoDB: reachability, a gateway
 // endpoint so database traffic skips the NAT gateway, existing tables reported (never touched),
 // and the settings the schema loader needs.
-import { existingTablesTask, gatewayEndpointTask, reachableTask, schemaLoaderSettingsTask, type DatabaseState } from '../lib/database/dynamodb.ts'
+import {
+  existingTablesTask,
+  gatewayEndpointTask,
+  reachableTask,
+  schemaLoaderSettingsTask,
+  type DatabaseState,
+} from '../lib/database/dynamodb.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { defineStep } from '../lib/task.ts'

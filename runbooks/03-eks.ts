@@ -1,7 +1,17 @@
 // Step 3 of "Scalar DL on AWS": the EKS cluster on the private subnets of 01-vpc, the Scalar DL
 // node group (label agentpool=scalardlpool) and an untainted system node group, the kubeconfig,
 // and the taint kubernetes.io/app=scalardlpool:NoSchedule on every Scalar DL node.
-import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask, type EksState } from '../lib/eks/tasks.ts'
+import {
+  clusterConfigTask,
+  clusterTask,
+  kubeconfigTask,
+  networkTask,
+  poolNodegroupTask,
+  poolNodesReadyTask,
+  systemNodegroupTask,
+  taintTask,
+  type EksState,
+} from '../lib/eks/tasks.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { accessEntriesTask } from '../lib/eks/access.ts'
@@ -17,13 +27,22 @@ export const step = defineStep<EksState>({
     return [
       {
         key: 'SYSTEM_NODE_COUNT',
-        message: 'is 0: every node would carry the Scalar DL taint, so the schema-loading Job (its chart has no tolerations), CoreDNS and the monitoring operator could not be scheduled',
+        message:
+          'is 0: every node would carry the Scalar DL taint, so the schema-loading Job (its chart has no tolerations), CoreDNS and the monitoring operator could not be scheduled',
         fix: 'set SYSTEM_NODE_COUNT=2 (the default), or pass --allow-no-system-nodes if you provide such nodes another way',
       },
     ]
   },
   // The node groups are checked (eksctl) while the kubeconfig is written: it needs only the control plane.
-  tasks: [networkTask(), clusterConfigTask(), clusterTask(), accessEntriesTask(), sideBySide([poolNodegroupTask(), systemNodegroupTask()], kubeconfigTask()), poolNodesReadyTask(), taintTask()],
+  tasks: [
+    networkTask(),
+    clusterConfigTask(),
+    clusterTask(),
+    accessEntriesTask(),
+    sideBySide([poolNodegroupTask(), systemNodegroupTask()], kubeconfigTask()),
+    poolNodesReadyTask(),
+    taintTask(),
+  ],
 })
 
 if (isMain(import.meta.url, '03-eks')) await runStep(step)

@@ -34,8 +34,25 @@ export const step = defineStep<ScalarState>({
     return [
       ...credentialProblems(config),
       ...valuesProblems(config),
-      ...(c.proofEnabled ? keyProblems('LEDGER_PRIVATE_KEY_FILE', c.privateKeyFile, '--generate-ledger-key', Boolean(flags['generate-ledger-key']), 'when LEDGER_PROOF_ENABLED=true') : []),
-      ...(config.auditor.enabled && !c.proofEnabled ? [{ key: 'LEDGER_PROOF_ENABLED', message: 'is false but AUDITOR_ENABLED=true: the Auditor needs the Ledger\'s Asset Proofs (ledgerProofEnabled) and its ledger-keys secret', fix: 'set LEDGER_PROOF_ENABLED=true (and LEDGER_PRIVATE_KEY_FILE)' }] : []),
+      ...(c.proofEnabled
+        ? keyProblems(
+            'LEDGER_PRIVATE_KEY_FILE',
+            c.privateKeyFile,
+            '--generate-ledger-key',
+            Boolean(flags['generate-ledger-key']),
+            'when LEDGER_PROOF_ENABLED=true',
+          )
+        : []),
+      ...(config.auditor.enabled && !c.proofEnabled
+        ? [
+            {
+              key: 'LEDGER_PROOF_ENABLED',
+              message:
+                "is false but AUDITOR_ENABLED=true: the Auditor needs the Ledger's Asset Proofs (ledgerProofEnabled) and its ledger-keys secret",
+              fix: 'set LEDGER_PROOF_ENABLED=true (and LEDGER_PRIVATE_KEY_FILE)',
+            },
+          ]
+        : []),
     ]
   },
   // Side by side what needs nothing of each other: the chart repository (helm, on the bastion)
@@ -43,11 +60,17 @@ export const step = defineStep<ScalarState>({
   // Before anything else: may this principal use the cluster at all (kubectl would say only "Unauthorized")?
   preflight: clusterAccessProblems,
   tasks: [
-    sideBySide(helmTask(), repoTask(), [namespaceTask(), sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask())]),
+    sideBySide(helmTask(), repoTask(), [
+      namespaceTask(),
+      sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask()),
+    ]),
     sideBySide([schemaValuesTask(), schemaReleaseTask(), deletionProtectionTask()], ledgerValuesTask()),
     ledgerReleaseTask(),
   ],
-  report: (result, _ctx, s) => (s.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL endpoint (envoy EXTERNAL-IP): ${s.envoyHostname}  ports 50051, 50052` : undefined),
+  report: (result, _ctx, s) =>
+    s.envoyHostname && result.status !== 'failed'
+      ? `\n  Scalar DL endpoint (envoy EXTERNAL-IP): ${s.envoyHostname}  ports 50051, 50052`
+      : undefined,
 })
 
 if (isMain(import.meta.url, '04-scalardl')) await runStep(step)

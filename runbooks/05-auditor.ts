@@ -7,7 +7,16 @@ import { certificatesTask, keyFilesTask, ledgerPrerequisiteTask, type AuditorSta
 import { clientVpcProblems, peeringRoutesTask, peeringTask } from '../lib/auditor/peering.ts'
 import { auditorView, ledgerView, scoped } from '../lib/auditor/view.ts'
 import { gatewayEndpointTask } from '../lib/database/dynamodb.ts'
-import { clusterConfigTask, clusterTask, kubeconfigTask, networkTask, poolNodegroupTask, poolNodesReadyTask, systemNodegroupTask, taintTask } from '../lib/eks/tasks.ts'
+import {
+  clusterConfigTask,
+  clusterTask,
+  kubeconfigTask,
+  networkTask,
+  poolNodegroupTask,
+  poolNodesReadyTask,
+  systemNodegroupTask,
+  taintTask,
+} from '../lib/eks/tasks.ts'
 import { isMain } from '../lib/main.ts'
 import { clusterMonitoringTasks } from '../lib/monitoring/cluster.ts'
 import { controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
@@ -60,21 +69,52 @@ const environment = [
   scoped(eks, accessEntriesTask()),
   scoped(net, natGatewaysAvailableTask(network)),
   scoped(net, privateRoutesTask(network)),
-  scoped(auditor((s) => s.database), gatewayEndpointTask()),
+  scoped(
+    auditor((s) => s.database),
+    gatewayEndpointTask(),
+  ),
 ]
-const nodes = [scoped(eks, poolNodegroupTask()), scoped(eks, systemNodegroupTask()), scoped(eks, kubeconfigTask()), scoped(eks, poolNodesReadyTask()), scoped(eks, taintTask())]
+const nodes = [
+  scoped(eks, poolNodegroupTask()),
+  scoped(eks, systemNodegroupTask()),
+  scoped(eks, kubeconfigTask()),
+  scoped(eks, poolNodesReadyTask()),
+  scoped(eks, taintTask()),
+]
 const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
 /** Guide Step 5.2: peering and routes (who may reach each envoy is its Service's source ranges, in its values). */
 const [peeringConnections, peeringRoutes] = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask())]
 const peering = [peeringConnections, peeringRoutes]
 /** The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's source ranges. */
-const ledgerAuditorMode = [scoped(ledger((s) => s.ledger), keysSecretTask('Secret ledger-keys (private key and certificate)')), scoped(ledger((s) => s.ledger), ledgerValuesTask()), scoped(ledger((s) => s.ledger), ledgerReleaseTask())]
+const ledgerAuditorMode = [
+  scoped(
+    ledger((s) => s.ledger),
+    keysSecretTask('Secret ledger-keys (private key and certificate)'),
+  ),
+  scoped(
+    ledger((s) => s.ledger),
+    ledgerValuesTask(),
+  ),
+  scoped(
+    ledger((s) => s.ledger),
+    ledgerReleaseTask(),
+  ),
+]
 /** 06's tasks on the Auditor's view. */
-const monitoring = clusterMonitoringTasks().map((t) => scoped(auditor(() => ({})), t))
+const monitoring = clusterMonitoringTasks().map((t) =>
+  scoped(
+    auditor(() => ({})),
+    t,
+  ),
+)
 /** The Auditor's secrets and schema: they need its cluster and the database, nothing of the Ledger. */
 const auditorSetup = [
   scoped(app, namespaceTask()),
-  sideBySide(scoped(app, pullSecretTask()), scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')), scoped(app, dbSecretTask())),
+  sideBySide(
+    scoped(app, pullSecretTask()),
+    scoped(app, keysSecretTask('Secret auditor-keys (private key and certificate)')),
+    scoped(app, dbSecretTask()),
+  ),
   scoped(app, schemaValuesTask()),
   scoped(app, schemaReleaseTask()),
   scoped(app, deletionProtectionTask()),
@@ -84,40 +124,98 @@ const auditorRelease = [scoped(app, auditorValuesTask()), scoped(app, auditorRel
 export const step = defineStep<AuditorState>({
   name: '05-auditor',
   description: 'Step 5: Scalar DL Auditor in its own VPC and EKS cluster, peered with the Ledger',
-  state: () => ({ network: emptyNetworkState(), database: { privateRouteTableIds: [] }, peering: { connections: [] }, eks: { nodegroups: [] }, ledger: { poolNodes: 0 }, scalar: { poolNodes: 0 } }),
+  state: () => ({
+    network: emptyNetworkState(),
+    database: { privateRouteTableIds: [] },
+    peering: { connections: [] },
+    eks: { nodegroups: [] },
+    ledger: { poolNodes: 0 },
+    scalar: { poolNodes: 0 },
+  }),
   flags: {
-    'generate-keys': 'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
+    'generate-keys':
+      'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
     'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
-    prepare: "only the Auditor's part that needs nothing of the Ledger: its VPC, EKS cluster, nodes, monitoring, secrets and schema (locks only the Auditor's cluster)",
-    prepared: "the rest of 05 after a successful --prepare, without checking again what it made (npm run deploy runs 05 so, right after 05 --prepare in the same run)",
+    prepare:
+      "only the Auditor's part that needs nothing of the Ledger: its VPC, EKS cluster, nodes, monitoring, secrets and schema (locks only the Auditor's cluster)",
+    prepared:
+      'the rest of 05 after a successful --prepare, without checking again what it made (npm run deploy runs 05 so, right after 05 --prepare in the same run)',
   },
   validate(config, flags) {
     const c = config
     const gen = Boolean(flags['generate-keys'])
-    if (!c.auditor.enabled) return [{ key: 'AUDITOR_ENABLED', message: 'is false: 05-auditor deploys the Auditor only when it is enabled', fix: 'set AUDITOR_ENABLED=true (and AUDITOR_* as .env.example shows), or skip this optional step' }]
+    if (!c.auditor.enabled)
+      return [
+        {
+          key: 'AUDITOR_ENABLED',
+          message: 'is false: 05-auditor deploys the Auditor only when it is enabled',
+          fix: 'set AUDITOR_ENABLED=true (and AUDITOR_* as .env.example shows), or skip this optional step',
+        },
+      ]
     const why = 'with AUDITOR_ENABLED=true'
-    const systemNodes = c.systemNodeCount === 0 && !flags['allow-no-system-nodes'] ? [{ key: 'SYSTEM_NODE_COUNT', message: 'is 0: the Auditor\'s schema-loading Job and CoreDNS need untainted nodes', fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes' }] : []
-    const auditorFiles = [...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why), ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why)]
-    if (flags.prepare && flags.prepared) return [{ key: '--prepare', message: 'and --prepared exclude each other: the first does the part that needs nothing of the Ledger, the second the rest', fix: 'run 05-auditor --prepare, then 05-auditor --prepared; or 05-auditor alone for all of it' }]
-    const auditorOnly = [...credentialProblems(c), ...licenceProblems(c), ...valuesProblems(auditorView(c)), ...auditorFiles, ...systemNodes]
+    const systemNodes =
+      c.systemNodeCount === 0 && !flags['allow-no-system-nodes']
+        ? [
+            {
+              key: 'SYSTEM_NODE_COUNT',
+              message: "is 0: the Auditor's schema-loading Job and CoreDNS need untainted nodes",
+              fix: 'set SYSTEM_NODE_COUNT=2, or pass --allow-no-system-nodes',
+            },
+          ]
+        : []
+    const auditorFiles = [
+      ...keyProblems('AUDITOR_PRIVATE_KEY_FILE', c.auditor.privateKeyFile, '--generate-keys', gen, why),
+      ...certificateProblems('AUDITOR_CERTIFICATE_FILE', c.auditor.certificateFile, c.auditor.privateKeyFile, gen, why),
+    ]
+    if (flags.prepare && flags.prepared)
+      return [
+        {
+          key: '--prepare',
+          message: 'and --prepared exclude each other: the first does the part that needs nothing of the Ledger, the second the rest',
+          fix: 'run 05-auditor --prepare, then 05-auditor --prepared; or 05-auditor alone for all of it',
+        },
+      ]
+    const auditorOnly = [
+      ...credentialProblems(c),
+      ...licenceProblems(c),
+      ...valuesProblems(auditorView(c)),
+      ...auditorFiles,
+      ...systemNodes,
+    ]
     if (flags.prepare) return auditorOnly // the Ledger's key is 04's, made later
     return [
       ...auditorOnly,
       ...(c.scalardl.proofEnabled
         ? keyProblems('LEDGER_PRIVATE_KEY_FILE', c.scalardl.privateKeyFile, '--generate-ledger-key of 04-scalardl', false, why)
-        : [{ key: 'LEDGER_PROOF_ENABLED', message: 'is false: the Auditor needs the Ledger\'s Asset Proofs (ledgerProofEnabled and ledgerAuditorEnabled) and its ledger-keys secret', fix: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then 05-auditor' }]),
+        : [
+            {
+              key: 'LEDGER_PROOF_ENABLED',
+              message:
+                "is false: the Auditor needs the Ledger's Asset Proofs (ledgerProofEnabled and ledgerAuditorEnabled) and its ledger-keys secret",
+              fix: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then 05-auditor',
+            },
+          ]),
       ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
     ]
   },
   // The client VPCs, and whether this principal may use the Ledger's cluster (and the Auditor's, once it exists).
-  preflight: async (ctx) => [...(await clientVpcProblems(ctx)), ...(await clusterAccessProblems(ctx)), ...(await clusterAccessProblems({ ...ctx, config: auditorView(ctx.config) }))],
+  preflight: async (ctx) => [
+    ...(await clientVpcProblems(ctx)),
+    ...(await clusterAccessProblems(ctx)),
+    ...(await clusterAccessProblems({ ...ctx, config: auditorView(ctx.config) })),
+  ],
   // --prepare: the Auditor's part that needs nothing of the Ledger, locking only the Auditor's
   // cluster: `npm run deploy` runs it while steps 1 to 4 build the Ledger's (both clusters take
   // minutes on AWS). 06 then finds the Auditor's monitoring done, and 05 its secrets and schema.
   variants: {
     prepare: [scoped(app, repoTask()), keyFilesTask(true), ...environment, ...nodes, sideBySide(monitoring, auditorSetup)],
     // (The chart repository was checked by --prepare.) The routes are made beside the releases.
-    prepared: [sideBySide(keyFilesTask(), ledgerPrerequisiteTask()), peeringConnections, sideBySide(peeringRoutes, ledgerAuditorMode, auditorRelease), certificatesTask()],
+    prepared: [
+      sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
+      peeringConnections,
+      sideBySide(peeringRoutes, ledgerAuditorMode, auditorRelease),
+      certificatesTask(),
+    ],
   },
   locks: (c, flags) => (flags.prepare ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
@@ -131,7 +229,10 @@ export const step = defineStep<AuditorState>({
     sideBySide(ledgerAuditorMode, [...auditorSetup, ...auditorRelease]),
     certificatesTask(),
   ],
-  report: (result, _ctx, s) => (s.scalar.envoyHostname && result.status !== 'failed' ? `\n  Scalar DL Auditor endpoint (envoy EXTERNAL-IP): ${s.scalar.envoyHostname}  ports 40051, 40052` : undefined),
+  report: (result, _ctx, s) =>
+    s.scalar.envoyHostname && result.status !== 'failed'
+      ? `\n  Scalar DL Auditor endpoint (envoy EXTERNAL-IP): ${s.scalar.envoyHostname}  ports 40051, 40052`
+      : undefined,
 })
 
 if (isMain(import.meta.url, '05-auditor')) await runStep(step)

@@ -5,7 +5,16 @@
 import readline from 'node:readline/promises'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
-import { bastionHostProblems, bastionTask, endpointTask, logGroupsTask, natTask, tablesTask, unlessKeepingBastion, vpcTask } from '../lib/teardown/aws.ts'
+import {
+  bastionHostProblems,
+  bastionTask,
+  endpointTask,
+  logGroupsTask,
+  natTask,
+  tablesTask,
+  unlessKeepingBastion,
+  vpcTask,
+} from '../lib/teardown/aws.ts'
 import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
 import { peeringGoneTask } from '../lib/teardown/peering.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
@@ -25,10 +34,15 @@ export const step = defineStep({
   preflight: bastionHostProblems,
   stringFlags: { confirm: 'NAME  with --yes: the cluster name, to confirm without a terminal' },
   async confirm(config, flags, yes) {
-    if (yes) return flags.confirm === config.clusterName ? undefined : `--yes needs --confirm ${config.clusterName} (got ${flags.confirm ? `"${flags.confirm}"` : 'none'})`
+    if (yes)
+      return flags.confirm === config.clusterName
+        ? undefined
+        : `--yes needs --confirm ${config.clusterName} (got ${flags.confirm ? `"${flags.confirm}"` : 'none'})`
     if (!process.stdin.isTTY) return `no terminal to confirm on: pass --yes --confirm ${config.clusterName}`
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
-    const answer = await rl.question(`This deletes every resource tagged for ${config.clusterName}${config.auditor.enabled ? ` and its Auditor ${config.auditor.clusterName}` : ''} in ${config.region}${flags['delete-data'] ? ', INCLUDING THE SCALAR DL TABLES' : ''}. Type the cluster name to go on: `)
+    const answer = await rl.question(
+      `This deletes every resource tagged for ${config.clusterName}${config.auditor.enabled ? ` and its Auditor ${config.auditor.clusterName}` : ''} in ${config.region}${flags['delete-data'] ? ', INCLUDING THE SCALAR DL TABLES' : ''}. Type the cluster name to go on: `,
+    )
     rl.close()
     return answer.trim() === config.clusterName ? undefined : 'the name typed does not match'
   },
@@ -54,7 +68,10 @@ export const step = defineStep({
     scoped(ifAuditor(), vpcTask()),
     unlessKeepingBastion(vpcTask()),
   ],
-  report: (result, ctx) => (ctx.flags['keep-bastion'] && result.status !== 'failed' ? `\n  The bastion and the ${ctx.config.clusterName} VPC were kept. From another host: npx tsx runbooks/99-teardown.ts --yes --confirm ${ctx.config.clusterName}` : undefined),
+  report: (result, ctx) =>
+    ctx.flags['keep-bastion'] && result.status !== 'failed'
+      ? `\n  The bastion and the ${ctx.config.clusterName} VPC were kept. From another host: npx tsx runbooks/99-teardown.ts --yes --confirm ${ctx.config.clusterName}`
+      : undefined,
 })
 
 if (isMain(import.meta.url, '99-teardown')) await runStep(step)

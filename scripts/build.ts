@@ -80,14 +80,31 @@ export async function build(): Promise<void> {
   for (const [dir, out, pattern] of GROUPS) {
     // The deployment builds stale bundles itself: esbuild stays a package (its binary is found from it).
     const external = out === 'deploy' ? ['esbuild'] : []
-    const res = await esbuild({ ...common, entryPoints: entries(dir, pattern), outdir: path.join(tmp, out), splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', external })
+    const res = await esbuild({
+      ...common,
+      entryPoints: entries(dir, pattern),
+      outdir: path.join(tmp, out),
+      splitting: true,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunks/[name]-[hash]',
+      external,
+    })
     const sources = [...Object.keys(res.metafile!.inputs).filter((i) => !i.includes('node_modules/')), 'package-lock.json']
-    for (const [file, o] of Object.entries(res.metafile!.outputs)) if (o.entryPoint && file.endsWith('.mjs')) inputs[path.relative(tmp, path.resolve(ROOT, file))] = sources
+    for (const [file, o] of Object.entries(res.metafile!.outputs))
+      if (o.entryPoint && file.endsWith('.mjs')) inputs[path.relative(tmp, path.resolve(ROOT, file))] = sources
   }
   // Each step's own flags, read once here (plain node imports the bundles in half a second; doing
   // it at every `npm run deploy` through tsx's loader took nearly two).
   const stepFiles = entries('runbooks', GROUPS[0][2]).map((e) => path.join(tmp, 'runbooks', path.basename(e).replace(/\.ts$/, '.mjs')))
-  const read = spawnSync(process.execPath, ['--input-type=module', '-e', `const out = {}; for (const f of ${JSON.stringify(stepFiles)}) { const m = await import(f); out[f.split('/').pop().replace(/\\.mjs$/, '')] = { flags: Object.keys(m.step?.flags ?? {}), stringFlags: Object.keys(m.step?.stringFlags ?? {}) } } process.stdout.write(JSON.stringify(out))`], { encoding: 'utf8' })
+  const read = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const out = {}; for (const f of ${JSON.stringify(stepFiles)}) { const m = await import(f); out[f.split('/').pop().replace(/\\.mjs$/, '')] = { flags: Object.keys(m.step?.flags ?? {}), stringFlags: Object.keys(m.step?.stringFlags ?? {}) } } process.stdout.write(JSON.stringify(out))`,
+    ],
+    { encoding: 'utf8' },
+  )
   if (read.status !== 0) throw new Error(`reading the steps' flags from the bundles failed: ${read.stderr}`)
   fs.writeFileSync(path.join(tmp, 'steps.json'), read.stdout)
   inputs['steps.json'] = inputs[`runbooks/${path.basename(stepFiles[0]!)}`]!
@@ -109,7 +126,9 @@ export async function build(): Promise<void> {
 
 /** Builds unless every bundle is fresh; returns whether it built. */
 export async function ensureBuilt(): Promise<boolean> {
-  const stale = GROUPS.some(([dir, out, pattern]) => entries(dir, pattern).some((e) => !fresh(`${out}/${path.basename(e).replace(/\.ts$/, '.mjs')}`)))
+  const stale = GROUPS.some(([dir, out, pattern]) =>
+    entries(dir, pattern).some((e) => !fresh(`${out}/${path.basename(e).replace(/\.ts$/, '.mjs')}`)),
+  )
   if (stale) await build()
   return stale
 }

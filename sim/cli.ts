@@ -71,8 +71,13 @@ async function healthy(info: SimInfo | undefined): Promise<boolean> {
 
 async function control(method: string, route: string, body?: unknown): Promise<any> {
   const info = readInfo()
-  if (!(await healthy(info))) fail(`the simulator is not running for ${stateDir}: run \`npx tsx sim/cli.ts up --state-dir ${stateDir}\` first`, 1)
-  const res = await fetch(`${info!.controlUrl}${route}`, { method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })
+  if (!(await healthy(info)))
+    fail(`the simulator is not running for ${stateDir}: run \`npx tsx sim/cli.ts up --state-dir ${stateDir}\` first`, 1)
+  const res = await fetch(`${info!.controlUrl}${route}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  })
   const out = await res.json()
   if (!res.ok) fail(out.error ?? `HTTP ${res.status}`, 1)
   return out
@@ -158,10 +163,14 @@ async function waitGone(pid: number, ms = 5000): Promise<void> {
 async function up(): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true })
   // The stand-ins start from their bundles (a tenth of a second, as the real binaries do) when built.
-  await ensureBuilt().catch((err) => console.error(`note: could not build the stand-ins' bundles (${(err as Error).message}); they run from the sources`))
+  await ensureBuilt().catch((err) =>
+    console.error(`note: could not build the stand-ins' bundles (${(err as Error).message}); they run from the sources`),
+  )
   let awsEnv: Record<string, string> = {}
   const motoPidFile = file('moto.json')
-  const motoInfo = fs.existsSync(motoPidFile) ? (JSON.parse(fs.readFileSync(motoPidFile, 'utf8')) as { pid: number; url: string }) : undefined
+  const motoInfo = fs.existsSync(motoPidFile)
+    ? (JSON.parse(fs.readFileSync(motoPidFile, 'utf8')) as { pid: number; url: string })
+    : undefined
   if (!values['no-moto']) {
     if (motoInfo && pidAlive(motoInfo.pid)) awsEnv = envFor(motoInfo.url)
     else {
@@ -177,7 +186,12 @@ async function up(): Promise<void> {
   if (!(await healthy(readInfo()))) {
     const log = fs.openSync(file('sim.log'), 'a')
     const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir, ...daemonArgs(values)]
-    const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...awsEnv } })
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...awsEnv },
+    })
     child.unref()
     fs.closeSync(log)
     const deadline = Date.now() + 20_000
@@ -198,12 +212,23 @@ async function up(): Promise<void> {
     ...(readInfo()?.awsUrl ? { AWS_ENDPOINT_URL: readInfo()!.awsUrl! } : {}),
     PATH: `${path.join(root, 'sim', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
   }
-  fs.writeFileSync(file('env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+  fs.writeFileSync(
+    file('env'),
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  )
   console.log(`simulator up: ${readInfo()!.controlUrl}; environment in ${file('env')}`)
 }
 
 function envFor(url: string): Record<string, string> {
-  return { AWS_ENDPOINT_URL: url, AWS_REGION: 'ap-northeast-1', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing-secret-key', AWS_EC2_METADATA_DISABLED: 'true' }
+  return {
+    AWS_ENDPOINT_URL: url,
+    AWS_REGION: 'ap-northeast-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing-secret-key',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  }
 }
 
 async function down(): Promise<void> {
@@ -234,7 +259,13 @@ switch (cmd) {
     await down()
     break
   case 'status':
-    console.log(JSON.stringify({ running: await healthy(readInfo()), clusters: (await healthy(readInfo())) ? await control('GET', '/clusters') : [] }, null, 2))
+    console.log(
+      JSON.stringify(
+        { running: await healthy(readInfo()), clusters: (await healthy(readInfo())) ? await control('GET', '/clusters') : [] },
+        null,
+        2,
+      ),
+    )
     break
   case 'cloudwatch':
     // Forces one round of the CloudWatch feed now (tests; rehearsals use the timer).
@@ -250,7 +281,14 @@ switch (cmd) {
     break
   case 'cluster': {
     if (sub !== 'create' || !name) fail('usage: cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...]')
-    const c = await control('POST', '/clusters', { name, nodes: Number(values.nodes ?? 0), labels: pairs(values.label, '--label'), taints: taints(values.taint), region: values.region, instanceType: values['instance-type'] })
+    const c = await control('POST', '/clusters', {
+      name,
+      nodes: Number(values.nodes ?? 0),
+      labels: pairs(values.label, '--label'),
+      taints: taints(values.taint),
+      region: values.region,
+      instanceType: values['instance-type'],
+    })
     addContext(name, c.url)
     console.log(`cluster ${name} at ${c.url} with ${c.nodes} node(s); kubeconfig context "${name}" is current`)
     break
@@ -261,13 +299,25 @@ switch (cmd) {
     if (!['degrade', 'heal'].includes(sub ?? '') || !name) fail('usage: addon degrade|heal CLUSTER --state-dir DIR')
     const path = `/clusters/${encodeURIComponent(name)}/addons/amazon-cloudwatch-observability`
     const a = await control('GET', path)
-    const issue = { Code: 'InsufficientNumberOfReplicas', Message: "The add-on is unhealthy because it doesn't have the desired number of replicas.", ResourceIDs: ['amazon-cloudwatch/fluent-bit'] }
-    console.log(JSON.stringify(await control('PUT', path, { ...a, Status: sub === 'degrade' ? 'DEGRADED' : 'ACTIVE', Issues: sub === 'degrade' ? [issue] : null })))
+    const issue = {
+      Code: 'InsufficientNumberOfReplicas',
+      Message: "The add-on is unhealthy because it doesn't have the desired number of replicas.",
+      ResourceIDs: ['amazon-cloudwatch/fluent-bit'],
+    }
+    console.log(
+      JSON.stringify(
+        await control('PUT', path, { ...a, Status: sub === 'degrade' ? 'DEGRADED' : 'ACTIVE', Issues: sub === 'degrade' ? [issue] : null }),
+      ),
+    )
     break
   }
   case 'nodes': {
     if (sub !== 'add' || !name) fail('usage: nodes add CLUSTER --state-dir DIR --count N [--label k=v ...]')
-    const out = await control('POST', `/clusters/${encodeURIComponent(name)}/nodes`, { count: Number(values.count ?? 1), labels: pairs(values.label, '--label'), taints: taints(values.taint) })
+    const out = await control('POST', `/clusters/${encodeURIComponent(name)}/nodes`, {
+      count: Number(values.count ?? 1),
+      labels: pairs(values.label, '--label'),
+      taints: taints(values.taint),
+    })
     console.log(out.nodes.join('\n'))
     break
   }

@@ -9,7 +9,13 @@ import type { AwsHooks } from './faults.ts'
 
 export const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
 /** The access policies EKS offers (ListAccessPolicies); https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html */
-const POLICIES = ['AmazonEKSAdminPolicy', 'AmazonEKSClusterAdminPolicy', 'AmazonEKSAdminViewPolicy', 'AmazonEKSEditPolicy', 'AmazonEKSViewPolicy'].map((name) => ({ name, arn: `arn:aws:eks::aws:cluster-access-policy/${name}` }))
+const POLICIES = [
+  'AmazonEKSAdminPolicy',
+  'AmazonEKSClusterAdminPolicy',
+  'AmazonEKSAdminViewPolicy',
+  'AmazonEKSEditPolicy',
+  'AmazonEKSViewPolicy',
+].map((name) => ({ name, arn: `arn:aws:eks::aws:cluster-access-policy/${name}` }))
 
 type Mode = 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP'
 interface Scope {
@@ -63,7 +69,12 @@ export class EksAccess {
     return e ? [...e.policies.keys()] : undefined
   }
 
-  private entry(cluster: string, principalArn: string, o: { groups?: string[]; username?: string; type?: string; tags?: Record<string, string> }, account: string): Entry {
+  private entry(
+    cluster: string,
+    principalArn: string,
+    o: { groups?: string[]; username?: string; type?: string; tags?: Record<string, string> },
+    account: string,
+  ): Entry {
     const now = Date.now() / 1000
     return {
       clusterName: cluster,
@@ -86,7 +97,8 @@ export class EksAccess {
 
   hooks(): AwsHooks {
     return {
-      serve: (service, method, path, body, authorization, region) => (service === 'eks' ? this.serve(method, path, body, authorization, region) : Promise.resolve(undefined)),
+      serve: (service, method, path, body, authorization, region) =>
+        service === 'eks' ? this.serve(method, path, body, authorization, region) : Promise.resolve(undefined),
       rewrite: (service, action, _params, text) => (service === 'eks' ? this.rewrite(action, text) : text),
     }
   }
@@ -94,7 +106,8 @@ export class EksAccess {
   private async serve(method: string, rawPath: string, body: string, authorization: string, region: string): Promise<Answer | undefined> {
     const [pathname, query] = rawPath.split('?') as [string, string | undefined]
     const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent)
-    if (parts[0] !== 'clusters') return parts[0] === 'access-policies' && method === 'GET' ? { status: 200, body: { accessPolicies: POLICIES } } : undefined
+    if (parts[0] !== 'clusters')
+      return parts[0] === 'access-policies' && method === 'GET' ? { status: 200, body: { accessPolicies: POLICIES } } : undefined
     const b = body ? JSON.parse(body) : {}
     // CreateCluster: accessConfig as asked (the API's default mode is CONFIG_MAP; bootstrapClusterCreatorAdminPermissions defaults to true), the creator's entry.
     if (method === 'POST' && parts.length === 1) {
@@ -104,7 +117,12 @@ export class EksAccess {
       if (bootstrap && mode !== 'CONFIG_MAP') {
         const creator = canonicalPrincipal(await this.callerOf(authorization))
         const e = this.entry(b.name, creator, {}, `${region}:${creator.split(':')[4]}`)
-        e.policies.set(CLUSTER_ADMIN_POLICY, { policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster' }, associatedAt: e.createdAt, modifiedAt: e.createdAt })
+        e.policies.set(CLUSTER_ADMIN_POLICY, {
+          policyArn: CLUSTER_ADMIN_POLICY,
+          accessScope: { type: 'cluster' },
+          associatedAt: e.createdAt,
+          modifiedAt: e.createdAt,
+        })
         access.entries.set(creator, e)
       }
       this.pending.set(b.name, access)
@@ -121,25 +139,58 @@ export class EksAccess {
       if (!c) return err(404, 'ResourceNotFoundException', `No cluster found for name: ${cluster}.`)
       const order: Mode[] = ['CONFIG_MAP', 'API_AND_CONFIG_MAP', 'API']
       const want: Mode = b.accessConfig.authenticationMode
-      if (order.indexOf(want) < order.indexOf(c.mode)) return err(400, 'InvalidParameterException', `Unsupported authentication mode update from ${c.mode} to ${want}`)
+      if (order.indexOf(want) < order.indexOf(c.mode))
+        return err(400, 'InvalidParameterException', `Unsupported authentication mode update from ${c.mode} to ${want}`)
       c.mode = want
-      return { status: 200, body: { update: { id: randomUUID(), status: 'Successful', type: 'AccessConfigUpdate', params: [{ type: 'AuthenticationMode', value: want }], createdAt: Date.now() / 1000, errors: [] } } }
+      return {
+        status: 200,
+        body: {
+          update: {
+            id: randomUUID(),
+            status: 'Successful',
+            type: 'AccessConfigUpdate',
+            params: [{ type: 'AuthenticationMode', value: want }],
+            createdAt: Date.now() / 1000,
+            errors: [],
+          },
+        },
+      }
     }
     if (parts[2] !== 'access-entries') return undefined
     if (!c) return err(404, 'ResourceNotFoundException', `No cluster found for name: ${cluster}.`)
-    if (c.mode === 'CONFIG_MAP') return err(400, 'InvalidRequestException', "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.")
+    if (c.mode === 'CONFIG_MAP')
+      return err(
+        400,
+        'InvalidRequestException',
+        "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
+      )
     const principal = parts[3]
     const e = principal ? c.entries.get(principal) : undefined
-    const noEntry = () => err(404, 'ResourceNotFoundException', `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`)
+    const noEntry = () =>
+      err(
+        404,
+        'ResourceNotFoundException',
+        `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`,
+      )
     if (parts.length === 3 && method === 'GET') {
       const policy = new URLSearchParams(query ?? '').get('associatedPolicyArn')
-      return { status: 200, body: { accessEntries: [...c.entries.values()].filter((x) => !policy || x.policies.has(policy)).map((x) => x.principalArn) } }
+      return {
+        status: 200,
+        body: { accessEntries: [...c.entries.values()].filter((x) => !policy || x.policies.has(policy)).map((x) => x.principalArn) },
+      }
     }
     if (parts.length === 3 && method === 'POST') {
       const arn = String(b.principalArn ?? '')
-      if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\/.+/.test(arn)) return err(400, 'InvalidParameterException', `The specified principalArn is invalid: invalid principal ${arn}`)
-      if (c.entries.has(arn)) return err(409, 'ResourceInUseException', 'The specified access entry resource is already in use on this cluster.')
-      const created = this.entry(cluster, arn, { groups: b.kubernetesGroups, username: b.username, type: b.type, tags: b.tags }, `${region}:${arn.split(':')[4]}`)
+      if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\/.+/.test(arn))
+        return err(400, 'InvalidParameterException', `The specified principalArn is invalid: invalid principal ${arn}`)
+      if (c.entries.has(arn))
+        return err(409, 'ResourceInUseException', 'The specified access entry resource is already in use on this cluster.')
+      const created = this.entry(
+        cluster,
+        arn,
+        { groups: b.kubernetesGroups, username: b.username, type: b.type, tags: b.tags },
+        `${region}:${arn.split(':')[4]}`,
+      )
       c.entries.set(arn, created)
       return { status: 200, body: { accessEntry: this.show(created) } }
     }
@@ -151,19 +202,30 @@ export class EksAccess {
         return { status: 200, body: {} }
       }
       if (method === 'POST') {
-        Object.assign(e, { ...(b.kubernetesGroups ? { kubernetesGroups: b.kubernetesGroups } : {}), ...(b.username ? { username: b.username } : {}), modifiedAt: Date.now() / 1000 })
+        Object.assign(e, {
+          ...(b.kubernetesGroups ? { kubernetesGroups: b.kubernetesGroups } : {}),
+          ...(b.username ? { username: b.username } : {}),
+          modifiedAt: Date.now() / 1000,
+        })
         return { status: 200, body: { accessEntry: this.show(e) } }
       }
     }
     if (parts[4] === 'access-policies') {
       if (!e) return noEntry()
       const list = () => [...e.policies.values()]
-      if (parts.length === 5 && method === 'GET') return { status: 200, body: { clusterName: cluster, principalArn: e.principalArn, associatedAccessPolicies: list() } }
+      if (parts.length === 5 && method === 'GET')
+        return { status: 200, body: { clusterName: cluster, principalArn: e.principalArn, associatedAccessPolicies: list() } }
       if (parts.length === 5 && method === 'POST') {
-        if (!POLICIES.some((p) => p.arn === b.policyArn)) return err(400, 'InvalidParameterException', `The specified policyArn is invalid: ${b.policyArn}`)
+        if (!POLICIES.some((p) => p.arn === b.policyArn))
+          return err(400, 'InvalidParameterException', `The specified policyArn is invalid: ${b.policyArn}`)
         const now = Date.now() / 1000
         const was = e.policies.get(b.policyArn)
-        const p = { policyArn: b.policyArn, accessScope: b.accessScope ?? { type: 'cluster' }, associatedAt: was?.associatedAt ?? now, modifiedAt: now }
+        const p = {
+          policyArn: b.policyArn,
+          accessScope: b.accessScope ?? { type: 'cluster' },
+          associatedAt: was?.associatedAt ?? now,
+          modifiedAt: now,
+        }
         e.policies.set(b.policyArn, p)
         return { status: 200, body: { clusterName: cluster, principalArn: e.principalArn, associatedAccessPolicy: p } }
       }
@@ -186,7 +248,11 @@ export class EksAccess {
       }
     }
     const describe = /^GET \/clusters\/([^/]+)$/.exec(action)
-    const name = describe ? decodeURIComponent(describe[1]!) : action === 'POST /clusters' ? /"name"\s*:\s*"([^"]+)"/.exec(text)?.[1] : undefined
+    const name = describe
+      ? decodeURIComponent(describe[1]!)
+      : action === 'POST /clusters'
+        ? /"name"\s*:\s*"([^"]+)"/.exec(text)?.[1]
+        : undefined
     const c = name ? this.clusters.get(name) : undefined
     if (!c) return text
     const doc = JSON.parse(text)

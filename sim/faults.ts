@@ -44,7 +44,14 @@ export interface AwsHooks {
   refuse?(service: string, action: string, params: URLSearchParams, region: string): Promise<{ code: string; message: string } | undefined>
   rewrite?(service: string, action: string, params: URLSearchParams, text: string): string
   /** An answer for an API moto does not have (REST-JSON services), or undefined to pass the call on. */
-  serve?(service: string, method: string, path: string, body: string, authorization: string, region: string): Promise<{ status: number; body: unknown; errorType?: string } | undefined>
+  serve?(
+    service: string,
+    method: string,
+    path: string,
+    body: string,
+    authorization: string,
+    region: string,
+  ): Promise<{ status: number; body: unknown; errorType?: string } | undefined>
 }
 
 export interface FaultStats {
@@ -62,7 +69,11 @@ function serviceOf(req: http.IncomingMessage): string {
 function protocolOf(service: string, req: http.IncomingMessage): Protocol {
   if (service === 'ec2') return 'ec2'
   if (req.headers['x-amz-target']) return 'json'
-  if (['iam', 'sts', 'monitoring', 'cloudformation', 'elasticloadbalancing'].includes(service) && String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')) return 'query'
+  if (
+    ['iam', 'sts', 'monitoring', 'cloudformation', 'elasticloadbalancing'].includes(service) &&
+    String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded')
+  )
+    return 'query'
   return 'rest'
 }
 
@@ -78,29 +89,74 @@ function throttle(proto: Protocol): { status: number; headers: Record<string, st
   const id = `fault-${Math.random().toString(16).slice(2, 10)}`
   switch (proto) {
     case 'ec2':
-      return { status: 503, headers: { 'content-type': 'text/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>${id}</RequestID></Response>` }
+      return {
+        status: 503,
+        headers: { 'content-type': 'text/xml' },
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>${id}</RequestID></Response>`,
+      }
     case 'query':
-      return { status: 400, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>${id}</RequestId></ErrorResponse>` }
+      return {
+        status: 400,
+        headers: { 'content-type': 'text/xml' },
+        body: `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>${id}</RequestId></ErrorResponse>`,
+      }
     case 'json':
-      return { status: 400, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': id }, body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }) }
+      return {
+        status: 400,
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': id },
+        body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }),
+      }
     default:
-      return { status: 429, headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException', 'x-amzn-requestid': id }, body: JSON.stringify({ message: 'Too Many Requests' }) }
+      return {
+        status: 429,
+        headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException', 'x-amzn-requestid': id },
+        body: JSON.stringify({ message: 'Too Many Requests' }),
+      }
   }
 }
 
 function serverError(proto: Protocol, status: 500 | 503): { status: number; headers: Record<string, string>; body: string } {
   const code = status === 500 ? 'InternalError' : 'ServiceUnavailable'
-  const message = status === 500 ? 'We encountered an internal error. Please try again.' : 'The service is unavailable. Please try again shortly.'
-  if (proto === 'ec2') return { status, headers: { 'content-type': 'text/xml' }, body: `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault</RequestID></Response>` }
-  if (proto === 'query') return { status, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Receiver</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>` }
-  return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }) }
+  const message =
+    status === 500 ? 'We encountered an internal error. Please try again.' : 'The service is unavailable. Please try again shortly.'
+  if (proto === 'ec2')
+    return {
+      status,
+      headers: { 'content-type': 'text/xml' },
+      body: `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault</RequestID></Response>`,
+    }
+  if (proto === 'query')
+    return {
+      status,
+      headers: { 'content-type': 'text/xml' },
+      body: `<ErrorResponse><Error><Type>Receiver</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>`,
+    }
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': code },
+    body: JSON.stringify({ __type: code, message }),
+  }
 }
 
 /** A 400 client error in the protocol's own form (EC2's `Response/Errors`, the query services' `ErrorResponse`). */
 function clientError(proto: Protocol, code: string, message: string): { status: number; headers: Record<string, string>; body: string } {
-  if (proto === 'ec2') return { status: 400, headers: { 'content-type': 'text/xml' }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>sim</RequestID></Response>` }
-  if (proto === 'query') return { status: 400, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>sim</RequestId></ErrorResponse>` }
-  return { status: 400, headers: { 'content-type': 'application/json', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }) }
+  if (proto === 'ec2')
+    return {
+      status: 400,
+      headers: { 'content-type': 'text/xml' },
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>sim</RequestID></Response>`,
+    }
+  if (proto === 'query')
+    return {
+      status: 400,
+      headers: { 'content-type': 'text/xml' },
+      body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>sim</RequestId></ErrorResponse>`,
+    }
+  return {
+    status: 400,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': code },
+    body: JSON.stringify({ __type: code, message }),
+  }
 }
 
 /**
@@ -212,27 +268,49 @@ export class FaultProxy {
         res.writeHead(e.status, e.headers).end(e.body)
         return
       }
-      const answer = proto === 'rest' ? await h.serve?.(service, req.method ?? 'GET', req.url ?? '/', body.toString(), authorization, region) : undefined
+      const answer =
+        proto === 'rest' ? await h.serve?.(service, req.method ?? 'GET', req.url ?? '/', body.toString(), authorization, region) : undefined
       if (answer) {
-        res.writeHead(answer.status, { 'content-type': 'application/json', 'x-amzn-requestid': `sim-${Date.now()}`, ...(answer.errorType ? { 'x-amzn-errortype': answer.errorType } : {}) }).end(JSON.stringify(answer.body))
+        res
+          .writeHead(answer.status, {
+            'content-type': 'application/json',
+            'x-amzn-requestid': `sim-${Date.now()}`,
+            ...(answer.errorType ? { 'x-amzn-errortype': answer.errorType } : {}),
+          })
+          .end(JSON.stringify(answer.body))
         return
       }
     }
     await this.forward(req, res, body, service, action, token ?? undefined, params)
   }
 
-  private async forward(req: http.IncomingMessage, res: http.ServerResponse | undefined, body: Buffer, service: string, action: string, token?: string, params = new URLSearchParams()): Promise<void> {
+  private async forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse | undefined,
+    body: Buffer,
+    service: string,
+    action: string,
+    token?: string,
+    params = new URLSearchParams(),
+  ): Promise<void> {
     const headers = { ...req.headers }
     delete headers['content-length']
     let out: Response
     try {
-      out = await fetch(`${this.o.target}${req.url}`, { method: req.method, headers: headers as Record<string, string>, body: ["GET", "HEAD"].includes(req.method ?? "") ? undefined : new Uint8Array(body) })
+      out = await fetch(`${this.o.target}${req.url}`, {
+        method: req.method,
+        headers: headers as Record<string, string>,
+        body: ['GET', 'HEAD'].includes(req.method ?? '') ? undefined : new Uint8Array(body),
+      })
     } catch (e) {
       res?.writeHead(502, { 'content-type': 'text/plain' }).end(`fault proxy: moto unreachable: ${(e as Error).message}`)
       return
     }
     let text = Buffer.from(await out.arrayBuffer())
-    if (out.ok) text = Buffer.from(this.hooks.reduce((t, h) => h.rewrite?.(service, action, params, t) ?? t, this.pending(service, action, text.toString())))
+    if (out.ok)
+      text = Buffer.from(
+        this.hooks.reduce((t, h) => h.rewrite?.(service, action, params, t) ?? t, this.pending(service, action, text.toString())),
+      )
     const outHeaders: http.OutgoingHttpHeaders = {}
     out.headers.forEach((v, k) => {
       if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) outHeaders[k] = v
@@ -248,8 +326,10 @@ export class FaultProxy {
     if (!(typeof p === 'number' ? p : Object.values(p).some(Boolean))) return text
     const now = Date.now()
     const young = (kind: PendingKind) => (id: string) => now - (this.born.get(id) ?? 0) < ms(kind)
-    if (service === 'ec2' && action === 'CreateNatGateway') for (const m of text.matchAll(/<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g)) this.born.set(m[1]!, now)
-    if (service === 'ec2' && action === 'RunInstances') for (const m of text.matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)) this.born.set(m[1]!, now)
+    if (service === 'ec2' && action === 'CreateNatGateway')
+      for (const m of text.matchAll(/<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g)) this.born.set(m[1]!, now)
+    if (service === 'ec2' && action === 'RunInstances')
+      for (const m of text.matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)) this.born.set(m[1]!, now)
     if (service === 'eks' && action === 'POST /clusters') {
       const m = /"name"\s*:\s*"([^"]+)"/.exec(text)
       if (m) this.born.set(`eks:${m[1]}`, now)
@@ -260,17 +340,30 @@ export class FaultProxy {
       if (m) this.born.set(`eks-ng:${decodeURIComponent(ng[2]!)}/${m[1]}`, now)
     }
     if (service === 'ec2' && (action === 'DescribeNatGateways' || action === 'CreateNatGateway')) {
-      return rewriteAfter(text, /<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g, young('nat'), '<state>available</state>', '<state>pending</state>')
+      return rewriteAfter(
+        text,
+        /<natGatewayId>(nat-[0-9a-f]+)<\/natGatewayId>/g,
+        young('nat'),
+        '<state>available</state>',
+        '<state>pending</state>',
+      )
     }
     if (service === 'ec2' && (action === 'DescribeInstances' || action === 'RunInstances')) {
-      return rewriteAfter(text, /<instanceId>(i-[0-9a-f]+)<\/instanceId>/g, young('instance'), /<instanceState>\s*<code>16<\/code>\s*<name>running<\/name>\s*<\/instanceState>/, '<instanceState><code>0</code><name>pending</name></instanceState>')
+      return rewriteAfter(
+        text,
+        /<instanceId>(i-[0-9a-f]+)<\/instanceId>/g,
+        young('instance'),
+        /<instanceState>\s*<code>16<\/code>\s*<name>running<\/name>\s*<\/instanceState>/,
+        '<instanceState><code>0</code><name>pending</name></instanceState>',
+      )
     }
     if (service === 'eks' && /^GET \/clusters\/[^/]+$/.test(action)) {
       const name = decodeURIComponent(action.split('/')[2]!)
       if (young('cluster')(`eks:${name}`)) return text.replace(/"status"\s*:\s*"ACTIVE"/, '"status": "CREATING"')
     }
     if (service === 'eks' && ng?.[1] === 'GET' && ng[3]) {
-      if (young('nodegroup')(`eks-ng:${decodeURIComponent(ng[2]!)}/${decodeURIComponent(ng[3])}`)) return text.replace(/"status"\s*:\s*"ACTIVE"/, '"status": "CREATING"')
+      if (young('nodegroup')(`eks-ng:${decodeURIComponent(ng[2]!)}/${decodeURIComponent(ng[3])}`))
+        return text.replace(/"status"\s*:\s*"ACTIVE"/, '"status": "CREATING"')
     }
     return text
   }

@@ -5,7 +5,13 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
-export const SAMPLE_LICENCE_KEY = JSON.stringify({ organization_name: 'scalardl-eks-runbook rehearsal', expiration_date_time: '2099-12-31T23:59:59+00:00', product_name: 'ScalarDL Auditor', license_type: 'trial', signature: 'simulated-not-a-real-signature' })
+export const SAMPLE_LICENCE_KEY = JSON.stringify({
+  organization_name: 'scalardl-eks-runbook rehearsal',
+  expiration_date_time: '2099-12-31T23:59:59+00:00',
+  product_name: 'ScalarDL Auditor',
+  license_type: 'trial',
+  signature: 'simulated-not-a-real-signature',
+})
 
 const CERT = `
 -----BEGIN CERTIFICATE-----

@@ -61,7 +61,16 @@ function tail(file: string): string {
  * not create anyway (moto's default VPC).
  */
 async function warmUp(url: string, region: string): Promise<void> {
-  const [{ EC2Client, DescribeAvailabilityZonesCommand }, { STSClient, GetCallerIdentityCommand }, { EKSClient, ListClustersCommand }, { IAMClient, ListRolesCommand }, { DynamoDBClient, ListTablesCommand }, { CloudWatchLogsClient, DescribeLogGroupsCommand }, { CloudWatchClient, ListMetricsCommand }, { SSMClient, DescribeInstanceInformationCommand }] = await Promise.all([
+  const [
+    { EC2Client, DescribeAvailabilityZonesCommand },
+    { STSClient, GetCallerIdentityCommand },
+    { EKSClient, ListClustersCommand },
+    { IAMClient, ListRolesCommand },
+    { DynamoDBClient, ListTablesCommand },
+    { CloudWatchLogsClient, DescribeLogGroupsCommand },
+    { CloudWatchClient, ListMetricsCommand },
+    { SSMClient, DescribeInstanceInformationCommand },
+  ] = await Promise.all([
     import('@aws-sdk/client-ec2'),
     import('@aws-sdk/client-sts'),
     import('@aws-sdk/client-eks'),
@@ -82,7 +91,14 @@ async function warmUp(url: string, region: string): Promise<void> {
     [new CloudWatchClient(config), new ListMetricsCommand({})],
     [new SSMClient(config), new DescribeInstanceInformationCommand({})],
   ]
-  await Promise.all(calls.map(([client, command]) => client.send(command).catch(() => undefined).finally(() => client.destroy())))
+  await Promise.all(
+    calls.map(([client, command]) =>
+      client
+        .send(command)
+        .catch(() => undefined)
+        .finally(() => client.destroy()),
+    ),
+  )
 }
 
 export async function startMoto(o: { port?: number; logFile?: string; command?: string; detached?: boolean } = {}): Promise<Moto> {
@@ -102,7 +118,9 @@ export async function startMoto(o: { port?: number; logFile?: string; command?: 
   if (o.detached) child.unref()
   fs.closeSync(out)
   const spawnError = new Promise<never>((_, reject) =>
-    child.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}. Install moto with: pip install "moto[server]"`))),
+    child.once('error', (err) =>
+      reject(new Error(`cannot start ${command}: ${err.message}. Install moto with: pip install "moto[server]"`)),
+    ),
   )
   await Promise.race([ready(url, child, logFile, 20_000), spawnError])
   await warmUp(url, process.env.AWS_REGION ?? 'ap-northeast-1')

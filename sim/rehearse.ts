@@ -32,7 +32,10 @@ const STEP_FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledge
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-rehearsal-'))
 
 function sim(...args: string[]): void {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
   if (r.status !== 0) throw new Error(`sim ${args.join(' ')} failed`)
 }
 
@@ -77,7 +80,11 @@ let runs = 0
  * output/ for the secret scan; returns its exit code and reported status.
  */
 async function run(name: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; status?: string }> {
-  const child = spawn(process.execPath, [...stepArgs(name), '--env-file', path.join(root, '.env.example'), '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: root })
+  const child = spawn(process.execPath, [...stepArgs(name), '--env-file', path.join(root, '.env.example'), '--json', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -102,7 +109,13 @@ async function run(name: string, env: NodeJS.ProcessEnv, args: string[] = []): P
 
 /** Every file the rehearsal left (step output, journal, rendered files, argv of every stand-in call, simulator logs), searched for the secrets it used. */
 function leaks(env: NodeJS.ProcessEnv): string[] {
-  const pem = (f?: string) => (f && fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----')) : [])
+  const pem = (f?: string) =>
+    f && fs.existsSync(f)
+      ? fs
+          .readFileSync(f, 'utf8')
+          .split('\n')
+          .filter((l) => l && !l.startsWith('-----'))
+      : []
   const keyFiles = [env.LEDGER_PRIVATE_KEY_FILE, env.AUDITOR_PRIVATE_KEY_FILE].filter((f): f is string => Boolean(f))
   const needles = [
     ['GITHUB_TOKEN', env.GITHUB_TOKEN],
@@ -148,7 +161,10 @@ try {
   // Unless kept, the rehearsal ends as an environment's life does: with a teardown, twice.
   if (!failed && !keep) {
     console.error('\n=== teardown (99-teardown --yes --confirm rehearsal), then again: nothing left to delete ===\n')
-    for (const [i, args] of [['--yes', '--confirm', 'rehearsal'], ['--yes', '--confirm', 'rehearsal']].entries()) {
+    for (const [i, args] of [
+      ['--yes', '--confirm', 'rehearsal'],
+      ['--yes', '--confirm', 'rehearsal'],
+    ].entries()) {
       const r = await run('99-teardown', env, args)
       if (r.code !== 0 || (i === 1 && r.status !== 'ok')) {
         console.error(`\n99-teardown ${r.code !== 0 ? `exited ${r.code}` : `reported "${r.status}" on the second run`}`)
@@ -158,18 +174,36 @@ try {
     }
   }
 } finally {
-  if (keep) console.error(`\nthe simulator keeps running. Point a shell at it with:\n  set -a; . ${dir}/env; set +a\nStop it with: npx tsx sim/cli.ts down --state-dir ${dir}`)
+  if (keep)
+    console.error(
+      `\nthe simulator keeps running. Point a shell at it with:\n  set -a; . ${dir}/env; set +a\nStop it with: npx tsx sim/cli.ts down --state-dir ${dir}`,
+    )
   else {
     if (withFaults) {
-      const stats = JSON.parse(spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), 'faults', '--state-dir', dir], { cwd: root, encoding: 'utf8' }).stdout || '{}')
+      const stats = JSON.parse(
+        spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), 'faults', '--state-dir', dir], {
+          cwd: root,
+          encoding: 'utf8',
+        }).stdout || '{}',
+      )
       const total = Object.values((stats.injected ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0)
-      console.error(`\nfault proxy: ${total} faults injected in ${stats.requests} AWS requests (${Object.entries(stats.injected ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')})`)
+      console.error(
+        `\nfault proxy: ${total} faults injected in ${stats.requests} AWS requests (${Object.entries(stats.injected ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`,
+      )
     }
     sim('down')
   }
 }
 const leaked = env.GITHUB_TOKEN ? leaks(env) : []
-console.error(`secret scan: ${leaked.length ? `LEAKS FOUND: ${leaked.join('; ')}` : 'no GitHub token, database secret or private key material in any output, journal, rendered file, stand-in argv or simulator log'}`)
+console.error(
+  `secret scan: ${leaked.length ? `LEAKS FOUND: ${leaked.join('; ')}` : 'no GitHub token, database secret or private key material in any output, journal, rendered file, stand-in argv or simulator log'}`,
+)
 if (leaked.length) failed = true
-console.error(failed ? '\nrehearsal FAILED' : `\nrehearsal passed: ${steps.length} steps ran, and the rerun changed nothing${keep ? '' : '; teardown left nothing'}`)
+console.error(
+  failed
+    ? '\nrehearsal FAILED'
+    : `\nrehearsal passed: ${steps.length} steps ran, and the rerun changed nothing${keep ? '' : '; teardown left nothing'}`,
+)
 process.exit(failed ? 1 : 0)

@@ -3,7 +3,20 @@
 // Auditor and clients the Ledger's on 50051/50052, the Ledger and clients the Auditor's on
 // 40051/40052) is the envoy Service's source ranges (lib/scalardl/values.ts envoySourceRanges).
 import type { VpcPeeringConnection } from '@aws-sdk/client-ec2'
-import { acceptPeering, addRoute, createPeering, describePeering, describeVpcs, findPeerings, matchPeering, missingRoutes, peeringState, vpcRouteTables, type PeerVpc, type PeeringSpec } from '../aws/peering.ts'
+import {
+  acceptPeering,
+  addRoute,
+  createPeering,
+  describePeering,
+  describeVpcs,
+  findPeerings,
+  matchPeering,
+  missingRoutes,
+  peeringState,
+  vpcRouteTables,
+  type PeerVpc,
+  type PeeringSpec,
+} from '../aws/peering.ts'
 import { findRouteTables } from '../aws/route-tables.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { cidrOverlap, type Config, type ConfigProblem } from '../config.ts'
@@ -26,8 +39,19 @@ export async function discoverPeers(ctx: Pick<TaskContext, 'aws' | 'config'>): P
     const [vpc, routeTables] = await Promise.all([findVpc(ec2, cluster), findRouteTables(ec2, cluster)])
     return vpc ? { label, vpcId: vpc.VpcId!, cidr: vpc.CidrBlock!, routeTables } : undefined
   }
-  const [ledger, auditor, clientVpcs] = await Promise.all([own('ledger', ctx.config.clusterName), own('auditor', ctx.config.auditor.clusterName), describeVpcs(ec2, ctx.config.auditor.clientVpcIds)])
-  const clients = await Promise.all(clientVpcs.map(async (v) => ({ label: `client ${v.VpcId}`, vpcId: v.VpcId!, cidr: v.CidrBlock!, routeTables: await vpcRouteTables(ec2, v.VpcId!) })))
+  const [ledger, auditor, clientVpcs] = await Promise.all([
+    own('ledger', ctx.config.clusterName),
+    own('auditor', ctx.config.auditor.clusterName),
+    describeVpcs(ec2, ctx.config.auditor.clientVpcIds),
+  ])
+  const clients = await Promise.all(
+    clientVpcs.map(async (v) => ({
+      label: `client ${v.VpcId}`,
+      vpcId: v.VpcId!,
+      cidr: v.CidrBlock!,
+      routeTables: await vpcRouteTables(ec2, v.VpcId!),
+    })),
+  )
   return { ledger, auditor, clients }
 }
 
@@ -40,12 +64,17 @@ export async function clientVpcProblems(ctx: TaskContext): Promise<ConfigProblem
   try {
     vpcs = await describeVpcs(ctx.aws.ec2, c.auditor.clientVpcIds)
   } catch (e) {
-    if ((e as Error).name === 'InvalidVpcID.NotFound') return [{ key: 'CLIENT_VPC_IDS', message: `names a VPC that does not exist in ${c.region}: ${(e as Error).message}`, fix }]
+    if ((e as Error).name === 'InvalidVpcID.NotFound')
+      return [{ key: 'CLIENT_VPC_IDS', message: `names a VPC that does not exist in ${c.region}: ${(e as Error).message}`, fix }]
     throw e
   }
   const missing = c.auditor.clientVpcIds.filter((id) => !vpcs.some((v) => v.VpcId === id))
   if (missing.length) return [{ key: 'CLIENT_VPC_IDS', message: `${missing.join(', ')} not found in ${c.region}`, fix }]
-  const overlap = cidrOverlap([{ key: 'VPC_CIDR', cidr: c.vpcCidr }, { key: 'AUDITOR_VPC_CIDR', cidr: c.auditor.vpcCidr }, ...vpcs.map((v) => ({ key: `client VPC ${v.VpcId}`, cidr: v.CidrBlock! }))])
+  const overlap = cidrOverlap([
+    { key: 'VPC_CIDR', cidr: c.vpcCidr },
+    { key: 'AUDITOR_VPC_CIDR', cidr: c.auditor.vpcCidr },
+    ...vpcs.map((v) => ({ key: `client VPC ${v.VpcId}`, cidr: v.CidrBlock! })),
+  ])
   return overlap ? [{ key: 'CLIENT_VPC_IDS', message: overlap, fix }] : []
 }
 
@@ -89,10 +118,21 @@ export function peeringTask(): Task<PeeringState> {
     async check(ctx, s) {
       await survey(ctx, s)
       const wait = notYet(ctx, s)
-      if (wait) return ctx.dryRun ? { holds: false, detail: `peer the VPCs ${wait}` } : { holds: false, conflict: `cannot peer: no VPC for ${wait.replace(/^once /, '')}`, hint: 'run 01-vpc, then rerun 05-auditor' }
-      const todo = s.connections.filter((x) => peeringState(x.connection) !== 'active').map((x) => `${x.connection ? `accept ${x.connection.VpcPeeringConnectionId} (${peeringState(x.connection)})` : 'create'} ${describe(x.spec)}`)
+      if (wait)
+        return ctx.dryRun
+          ? { holds: false, detail: `peer the VPCs ${wait}` }
+          : { holds: false, conflict: `cannot peer: no VPC for ${wait.replace(/^once /, '')}`, hint: 'run 01-vpc, then rerun 05-auditor' }
+      const todo = s.connections
+        .filter((x) => peeringState(x.connection) !== 'active')
+        .map(
+          (x) =>
+            `${x.connection ? `accept ${x.connection.VpcPeeringConnectionId} (${peeringState(x.connection)})` : 'create'} ${describe(x.spec)}`,
+        )
       if (todo.length) return { holds: false, detail: todo.join('; ') }
-      return { holds: true, detail: s.connections.map((x) => `${describe(x.spec)} ${x.connection!.VpcPeeringConnectionId} active`).join(', ') }
+      return {
+        holds: true,
+        detail: s.connections.map((x) => `${describe(x.spec)} ${x.connection!.VpcPeeringConnectionId} active`).join(', '),
+      }
     },
     async apply(ctx, s) {
       const ec2 = ctx.aws.ec2
@@ -102,13 +142,17 @@ export function peeringTask(): Task<PeeringState> {
           if (peeringState(x.connection) === 'active') return
           x.connection ??= await createPeering(ec2, ctx.config.clusterName, x.spec)
           const id = x.connection.VpcPeeringConnectionId!
-          x.connection = await waitFor({ what: `peering ${id} (${describe(x.spec)}) to be active`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
-            const now = await describePeering(ec2, id)
-            const state = peeringState(now)
-            if (state === 'pending-acceptance') await acceptPeering(ec2, id) // same account: the runbook accepts its own request
-            if (['failed', 'rejected', 'expired', 'deleted'].includes(state)) return { done: false, status: state, failed: `the connection is ${state}: ${now?.Status?.Message ?? ''}` }
-            return { done: state === 'active', status: state, value: now }
-          })
+          x.connection = await waitFor(
+            { what: `peering ${id} (${describe(x.spec)}) to be active`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log },
+            async () => {
+              const now = await describePeering(ec2, id)
+              const state = peeringState(now)
+              if (state === 'pending-acceptance') await acceptPeering(ec2, id) // same account: the runbook accepts its own request
+              if (['failed', 'rejected', 'expired', 'deleted'].includes(state))
+                return { done: false, status: state, failed: `the connection is ${state}: ${now?.Status?.Message ?? ''}` }
+              return { done: state === 'active', status: state, value: now }
+            },
+          )
           done.push(`${describe(x.spec)} ${id}`)
         }),
       )
@@ -123,7 +167,8 @@ export function peeringRoutesTask(): Task<PeeringState> {
     title: 'Routes to each peer in every route table on both sides',
     async check(_ctx, s) {
       // The peering task's survey read the route tables; making a connection does not change them.
-      if (!s.connections.length || s.connections.some((x) => peeringState(x.connection) !== 'active')) return { holds: false, detail: 'add the routes once the connections are active' }
+      if (!s.connections.length || s.connections.some((x) => peeringState(x.connection) !== 'active'))
+        return { holds: false, detail: 'add the routes once the connections are active' }
       const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!, s.ours))
       const foreign = needs.filter((n) => n.foreign)
       if (foreign.length) {
@@ -133,12 +178,18 @@ export function peeringRoutesTask(): Task<PeeringState> {
           hint: 'that range of a Scalar DL VPC is already routed elsewhere (a transit gateway, another peering): if the route is stale, delete it and rerun; if it is how that VPC reaches Scalar DL, keep it and leave the VPC out of CLIENT_VPC_IDS',
         }
       }
-      if (needs.length) return { holds: false, detail: needs.map((n) => `${n.replace ? 'replace' : 'add'} ${n.routeTableId} ${n.cidr} -> ${n.peeringId}`).join('; ') }
+      if (needs.length)
+        return {
+          holds: false,
+          detail: needs.map((n) => `${n.replace ? 'replace' : 'add'} ${n.routeTableId} ${n.cidr} -> ${n.peeringId}`).join('; '),
+        }
       const count = s.connections.reduce((n, x) => n + x.spec.requester.routeTables.length + x.spec.accepter.routeTables.length, 0)
       return { holds: true, detail: `${count} route table(s) route to their peers` }
     },
     async apply(ctx, s) {
-      const needs = s.connections.flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!, s.ours)).filter((n) => !n.foreign)
+      const needs = s.connections
+        .flatMap((x) => missingRoutes(x.spec, x.connection!.VpcPeeringConnectionId!, s.ours))
+        .filter((n) => !n.foreign)
       await Promise.all(needs.map((n) => addRoute(ctx.aws.ec2, n)))
       return `${needs.length} route(s): ${needs.map((n) => `${n.routeTableId} ${n.cidr}`).join(', ')}`
     },

@@ -44,9 +44,24 @@ interface KeyFile {
 
 const AUDITOR_FILES: KeyFile[] = [
   { key: 'AUDITOR_PRIVATE_KEY_FILE', file: (c) => c.auditor.privateKeyFile, kind: 'key' },
-  { key: 'AUDITOR_CERTIFICATE_FILE', file: (c) => c.auditor.certificateFile, kind: 'certificate', keyFile: (c) => c.auditor.privateKeyFile, holder: 'auditor' },
+  {
+    key: 'AUDITOR_CERTIFICATE_FILE',
+    file: (c) => c.auditor.certificateFile,
+    kind: 'certificate',
+    keyFile: (c) => c.auditor.privateKeyFile,
+    holder: 'auditor',
+  },
 ]
-const ALL_FILES: KeyFile[] = [...AUDITOR_FILES, { key: 'LEDGER_CERTIFICATE_FILE', file: (c) => c.auditor.ledgerCertificateFile, kind: 'certificate', keyFile: (c) => c.scalardl.privateKeyFile, holder: 'ledger' }]
+const ALL_FILES: KeyFile[] = [
+  ...AUDITOR_FILES,
+  {
+    key: 'LEDGER_CERTIFICATE_FILE',
+    file: (c) => c.auditor.ledgerCertificateFile,
+    kind: 'certificate',
+    keyFile: (c) => c.scalardl.privateKeyFile,
+    holder: 'ledger',
+  },
+]
 
 /**
  * The key and certificate files 05 needs (generated with --generate-keys when missing). With
@@ -56,7 +71,9 @@ const ALL_FILES: KeyFile[] = [...AUDITOR_FILES, { key: 'LEDGER_CERTIFICATE_FILE'
 export function keyFilesTask(auditorOnly = false): Task<AuditorState> {
   const FILES = auditorOnly ? AUDITOR_FILES : ALL_FILES
   return {
-    title: auditorOnly ? 'Auditor key and certificate (EC P-256, SHA-256)' : 'Auditor key and certificate, Ledger certificate (EC P-256, SHA-256)',
+    title: auditorOnly
+      ? 'Auditor key and certificate (EC P-256, SHA-256)'
+      : 'Auditor key and certificate, Ledger certificate (EC P-256, SHA-256)',
     async check(ctx) {
       const missing = FILES.filter((f) => !fs.existsSync(f.file(ctx.config)))
       const problems = FILES.filter((f) => fs.existsSync(f.file(ctx.config))).flatMap((f) => {
@@ -88,15 +105,33 @@ export function ledgerPrerequisiteTask(): Task<AuditorState> {
     title: 'Ledger deployed with Asset Proofs (ledger-keys) and its envoy EXTERNAL-IP known',
     async check(ctx, s) {
       const c = ctx.config
-      if (!fs.existsSync(kubeconfigFile(c))) return { holds: false, conflict: `no kubeconfig for the Ledger cluster at ${kubeconfigFile(c)}`, hint: 'run 03-eks and 04-scalardl first' }
+      if (!fs.existsSync(kubeconfigFile(c)))
+        return {
+          holds: false,
+          conflict: `no kubeconfig for the Ledger cluster at ${kubeconfigFile(c)}`,
+          hint: 'run 03-eks and 04-scalardl first',
+        }
       const k = kubectlFor(ctx)
       const [keys, host, ledgers] = await Promise.all([
         k.get('secret', keysSecretName(c), { namespace: c.scalardl.namespace }),
         envoyHostname(ctx),
-        k.list('pods', { namespace: c.scalardl.namespace, selector: `app.kubernetes.io/instance=${c.scalardl.release},app.kubernetes.io/app=ledger` }),
+        k.list('pods', {
+          namespace: c.scalardl.namespace,
+          selector: `app.kubernetes.io/instance=${c.scalardl.release},app.kubernetes.io/app=ledger`,
+        }),
       ])
-      if (!keys) return { holds: false, conflict: `the Ledger has no ${keysSecretName(c)} secret in namespace ${c.scalardl.namespace}: the Auditor needs the Ledger's Asset Proofs (ledgerProofEnabled)`, hint: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then rerun 05-auditor' }
-      if (!host) return { holds: false, conflict: `the Ledger envoy has no EXTERNAL-IP yet (service ${scalardlFullname(c)}-envoy)`, hint: 'run 04-scalardl until it prints the Scalar DL endpoint' }
+      if (!keys)
+        return {
+          holds: false,
+          conflict: `the Ledger has no ${keysSecretName(c)} secret in namespace ${c.scalardl.namespace}: the Auditor needs the Ledger's Asset Proofs (ledgerProofEnabled)`,
+          hint: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then rerun 05-auditor',
+        }
+      if (!host)
+        return {
+          holds: false,
+          conflict: `the Ledger envoy has no EXTERNAL-IP yet (service ${scalardlFullname(c)}-envoy)`,
+          hint: 'run 04-scalardl until it prints the Scalar DL endpoint',
+        }
       s.scalar.ledgerHost = host
       return { holds: true, detail: `ledger-keys present; ${ledgers.filter(ready).length} Ledger Pod(s) running; envoy ${host}` }
     },
@@ -143,7 +178,10 @@ async function registered(ctx: Pick<TaskContext, 'aws' | 'config'>, r: Registrat
   const table = ctx.config.dynamodbNamespacePrefix + r.table
   const pem = fs.readFileSync(r.certFile(ctx.config), 'utf8')
   try {
-    for await (const page of paginateScan({ client: ctx.aws.dynamodb }, { TableName: table, FilterExpression: 'holder_id = :h', ExpressionAttributeValues: { ':h': { S: r.holder } } })) {
+    for await (const page of paginateScan(
+      { client: ctx.aws.dynamodb },
+      { TableName: table, FilterExpression: 'holder_id = :h', ExpressionAttributeValues: { ':h': { S: r.holder } } },
+    )) {
       for (const item of page.Items ?? []) return item.pem?.S?.trim() === pem.trim() ? 'yes' : 'different'
     }
   } catch (e) {
@@ -154,8 +192,16 @@ async function registered(ctx: Pick<TaskContext, 'aws' | 'config'>, r: Registrat
 }
 
 /** Where each certificate stands: registered with the other server, or why not. */
-export async function registrations(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<{ holder: string; table: string; state: 'yes' | 'no' | 'different' | 'no table' | 'no file' }[]> {
-  return Promise.all(REGISTRATIONS.map(async (r) => ({ holder: r.holder, table: ctx.config.dynamodbNamespacePrefix + r.table, state: fs.existsSync(r.certFile(ctx.config)) ? await registered(ctx, r) : ('no file' as const) })))
+export async function registrations(
+  ctx: Pick<TaskContext, 'aws' | 'config'>,
+): Promise<{ holder: string; table: string; state: 'yes' | 'no' | 'different' | 'no table' | 'no file' }[]> {
+  return Promise.all(
+    REGISTRATIONS.map(async (r) => ({
+      holder: r.holder,
+      table: ctx.config.dynamodbNamespacePrefix + r.table,
+      state: fs.existsSync(r.certFile(ctx.config)) ? await registered(ctx, r) : ('no file' as const),
+    })),
+  )
 }
 
 function clientProperties(r: Registration, hosts: { ledger: string; auditor: string }): string {
@@ -183,18 +229,28 @@ function clientProperties(r: Registration, hosts: { ledger: string; auditor: str
  */
 function jobHosts(ctx: TaskContext, r: Registration, balancers: { ledger: string; auditor: string }): { ledger: string; auditor: string } {
   const own = (c: Config) => `${scalardlFullname(c)}-envoy.${c.scalardl.namespace}.svc.cluster.local`
-  return r.holder === 'ledger' ? { ledger: own(ctx.config), auditor: balancers.auditor } : { ledger: balancers.ledger, auditor: own(auditorView(ctx.config)) }
+  return r.holder === 'ledger'
+    ? { ledger: own(ctx.config), auditor: balancers.auditor }
+    : { ledger: balancers.ledger, auditor: own(auditorView(ctx.config)) }
 }
 
 function jobManifest(ctx: TaskContext, r: Registration, balancers: { ledger: string; auditor: string }): { name: string; yaml: string } {
   const c = r.view(ctx).config
   const props = clientProperties(r, jobHosts(ctx, r, balancers))
-  const digest = createHash('sha256').update(fs.readFileSync(r.certFile(ctx.config))).update(props).digest('hex').slice(0, 8)
+  const digest = createHash('sha256')
+    .update(fs.readFileSync(r.certFile(ctx.config)))
+    .update(props)
+    .digest('hex')
+    .slice(0, 8)
   const name = `register-cert-${r.holder}-${digest}`
   const job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: c.scalardl.namespace, labels: { 'app.kubernetes.io/managed-by': 'scalardl-eks-runbook', 'scalardl-runbook/register-cert': r.holder } },
+    metadata: {
+      name,
+      namespace: c.scalardl.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'scalardl-eks-runbook', 'scalardl-runbook/register-cert': r.holder },
+    },
     spec: {
       backoffLimit: 2,
       template: {
@@ -234,17 +290,40 @@ export function certificatesTask(): Task<AuditorState> {
   return {
     title: 'Certificates registered both ways (holder ledger with the Auditor, holder auditor with the Ledger)',
     async check(ctx) {
-      const states = await Promise.all(REGISTRATIONS.map(async (r) => ({ r, state: fs.existsSync(r.certFile(ctx.config)) ? await registered(ctx, r) : ('no' as const) })))
+      const states = await Promise.all(
+        REGISTRATIONS.map(async (r) => ({ r, state: fs.existsSync(r.certFile(ctx.config)) ? await registered(ctx, r) : ('no' as const) })),
+      )
       const different = states.filter((x) => x.state === 'different')
-      if (different.length) return { holds: false, conflict: different.map((x) => `${x.r.holder} is registered in ${x.r.table} with another certificate`).join('; '), hint: 'a holder id and version keep their first certificate: register the new one with a higher scalar.dl.client.cert_version by hand, or restore the original certificate file' }
+      if (different.length)
+        return {
+          holds: false,
+          conflict: different.map((x) => `${x.r.holder} is registered in ${x.r.table} with another certificate`).join('; '),
+          hint: 'a holder id and version keep their first certificate: register the new one with a higher scalar.dl.client.cert_version by hand, or restore the original certificate file',
+        }
       const todo = states.filter((x) => x.state !== 'yes')
-      if (todo.length) return { holds: false, detail: todo.map((x) => `register ${x.r.holder} (${x.state === 'no table' ? 'once the schema is loaded' : `not in ${x.r.table}`})`).join('; ') }
-      return { holds: true, detail: `ledger in ${ctx.config.dynamodbNamespacePrefix}auditor.certificate, auditor in ${ctx.config.dynamodbNamespacePrefix}scalar.certificate` }
+      if (todo.length)
+        return {
+          holds: false,
+          detail: todo
+            .map((x) => `register ${x.r.holder} (${x.state === 'no table' ? 'once the schema is loaded' : `not in ${x.r.table}`})`)
+            .join('; '),
+        }
+      return {
+        holds: true,
+        detail: `ledger in ${ctx.config.dynamodbNamespacePrefix}auditor.certificate, auditor in ${ctx.config.dynamodbNamespacePrefix}scalar.certificate`,
+      }
     },
     async apply(ctx, s) {
       // The endpoints the release tasks just saw, else read now.
-      const [ledger, auditor] = await Promise.all([s.ledger.envoyHostname ?? envoyHostname(ctx), s.scalar.envoyHostname ?? envoyHostname(asAuditor(ctx))])
-      if (!ledger || !auditor) throw new RunbookError(`an envoy has no EXTERNAL-IP yet (Ledger: ${ledger ?? 'none'}, Auditor: ${auditor ?? 'none'})`, 'rerun 04-scalardl and 05-auditor until both envoys have one')
+      const [ledger, auditor] = await Promise.all([
+        s.ledger.envoyHostname ?? envoyHostname(ctx),
+        s.scalar.envoyHostname ?? envoyHostname(asAuditor(ctx)),
+      ])
+      if (!ledger || !auditor)
+        throw new RunbookError(
+          `an envoy has no EXTERNAL-IP yet (Ledger: ${ledger ?? 'none'}, Auditor: ${auditor ?? 'none'})`,
+          'rerun 04-scalardl and 05-auditor until both envoys have one',
+        )
       const done: string[] = []
       await Promise.all(
         REGISTRATIONS.map(async (r) => {
@@ -259,10 +338,22 @@ export function certificatesTask(): Task<AuditorState> {
             if (job) await k.run(['delete', 'job', name, '-n', ns, '--ignore-not-found', '--cascade=foreground'])
             await k.apply(yaml, { namespace: ns })
           }
-          await waitFor({ what: `Job ${name} (register-cert for ${r.holder}) in ${v.config.clusterName}`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl logs job/${name} -n ${ns} shows the client's answer` }, async () => {
-            const st = jobStatus(await k.get('job', name, { namespace: ns }))
-            return { done: st === 'complete', status: st, failed: st === 'failed' ? `the Job failed: kubectl logs job/${name} -n ${ns}` : undefined }
-          })
+          await waitFor(
+            {
+              what: `Job ${name} (register-cert for ${r.holder}) in ${v.config.clusterName}`,
+              timeoutMs: ctx.config.waitTimeoutMs,
+              log: ctx.log,
+              hint: `kubectl logs job/${name} -n ${ns} shows the client's answer`,
+            },
+            async () => {
+              const st = jobStatus(await k.get('job', name, { namespace: ns }))
+              return {
+                done: st === 'complete',
+                status: st,
+                failed: st === 'failed' ? `the Job failed: kubectl logs job/${name} -n ${ns}` : undefined,
+              }
+            },
+          )
           done.push(`${r.holder} (Job ${name} in ${v.config.clusterName})`)
         }),
       )

@@ -27,10 +27,16 @@ export function auditorView(c: Config): Config {
 }
 
 /** The other Scalar DL VPC's range: the Auditor's in the Ledger's view, the Ledger's (kept in apiAccessFrom above) in the Auditor's. */
-export const otherScalarVpcCidr = (c: Config): string => (c.scalardl.app === 'auditor' && c.apiAccessFrom ? c.apiAccessFrom.cidr : c.auditor.vpcCidr)
+export const otherScalarVpcCidr = (c: Config): string =>
+  c.scalardl.app === 'auditor' && c.apiAccessFrom ? c.apiAccessFrom.cidr : c.auditor.vpcCidr
 
 /** The Auditor's scope in steps that serve both clusters (06): skipped without AUDITOR_ENABLED. */
-export const ifAuditor = <S>(): Scope<S, S> => ({ label: 'Auditor: ', config: auditorView, state: (s) => s, skip: (c) => (c.auditor.enabled ? undefined : 'no Auditor (AUDITOR_ENABLED=false)') })
+export const ifAuditor = <S>(): Scope<S, S> => ({
+  label: 'Auditor: ',
+  config: auditorView,
+  state: (s) => s,
+  skip: (c) => (c.auditor.enabled ? undefined : 'no Auditor (AUDITOR_ENABLED=false)'),
+})
 
 /** The Ledger's view: the configuration as given. */
 export const ledgerView = (c: Config): Config => c

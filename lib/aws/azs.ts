@@ -19,14 +19,25 @@ export interface Zones {
  * one of `instanceTypes` is offered (DescribeInstanceTypeOfferings), sorted by name.
  */
 export async function usableZones(ec2: EC2Client, instanceTypes: string[] = []): Promise<Zones> {
-  const out = await ec2.send(new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'state', Values: ['available'] }, { Name: 'zone-type', Values: ['availability-zone'] }] }))
+  const out = await ec2.send(
+    new DescribeAvailabilityZonesCommand({
+      Filters: [
+        { Name: 'state', Values: ['available'] },
+        { Name: 'zone-type', Values: ['availability-zone'] },
+      ],
+    }),
+  )
   const zones = (out.AvailabilityZones ?? []).filter((z) => !z.OptInStatus || z.OptInStatus === 'opt-in-not-required')
   const types = [...new Set(instanceTypes)]
   const offered = new Map<string, Set<string>>()
   if (types.length) {
     // By zone name: EC2 answers in this account's names, which DescribeAvailabilityZones maps to IDs.
-    for await (const page of paginateDescribeInstanceTypeOfferings({ client: ec2 }, { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }] })) {
-      for (const o of page.InstanceTypeOfferings ?? []) offered.set(o.Location!, (offered.get(o.Location!) ?? new Set()).add(o.InstanceType!))
+    for await (const page of paginateDescribeInstanceTypeOfferings(
+      { client: ec2 },
+      { LocationType: 'availability-zone', Filters: [{ Name: 'instance-type', Values: types }] },
+    )) {
+      for (const o of page.InstanceTypeOfferings ?? [])
+        offered.set(o.Location!, (offered.get(o.Location!) ?? new Set()).add(o.InstanceType!))
     }
   }
   const usable: string[] = []

@@ -34,7 +34,9 @@ export function bastionRoleName(cluster: string): string {
 }
 
 export async function findBastion(ec2: EC2Client, cluster: string): Promise<Instance | undefined> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [...roleFilters(cluster, 'bastion'), { Name: 'instance-state-name', Values: LIVE_STATES }] }))
+  const out = await ec2.send(
+    new DescribeInstancesCommand({ Filters: [...roleFilters(cluster, 'bastion'), { Name: 'instance-state-name', Values: LIVE_STATES }] }),
+  )
   const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])
   return single(instances, 'bastion instances', (i) => i.InstanceId)
 }
@@ -74,19 +76,39 @@ export async function latestAmazonLinuxAmi(ssm: SSMClient, instanceType: string)
  */
 export async function launchBastion(
   ec2: EC2Client,
-  o: { cluster: string; amiId: string; instanceType: string; subnetId: string; securityGroupId: string; instanceProfile: string; keyName?: string },
+  o: {
+    cluster: string
+    amiId: string
+    instanceType: string
+    subnetId: string
+    securityGroupId: string
+    instanceProfile: string
+    keyName?: string
+  },
 ): Promise<Instance> {
   for (let generation = 0; ; generation++) {
     const instance = await runBastion(ec2, o, generation)
     const now = await describeInstance(ec2, instance.InstanceId!)
     if (!['terminated', 'shutting-down'].includes(now?.State?.Name ?? '')) return instance
-    if (generation >= 20) throw new RunbookError(`every bastion launch token answers a terminated instance (last ${instance.InstanceId})`, 'wait a day for EC2 to forget the tokens, or change the public subnet')
+    if (generation >= 20)
+      throw new RunbookError(
+        `every bastion launch token answers a terminated instance (last ${instance.InstanceId})`,
+        'wait a day for EC2 to forget the tokens, or change the public subnet',
+      )
   }
 }
 
 async function runBastion(
   ec2: EC2Client,
-  o: { cluster: string; amiId: string; instanceType: string; subnetId: string; securityGroupId: string; instanceProfile: string; keyName?: string },
+  o: {
+    cluster: string
+    amiId: string
+    instanceType: string
+    subnetId: string
+    securityGroupId: string
+    instanceProfile: string
+    keyName?: string
+  },
   generation: number,
 ): Promise<Instance> {
   const tags = runbookTags({ cluster: o.cluster, role: 'bastion', name: `${o.cluster}-bastion` })
@@ -103,7 +125,9 @@ async function runBastion(
       IamInstanceProfile: { Name: o.instanceProfile },
       KeyName: o.keyName || undefined,
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
-      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } }],
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } },
+      ],
       ClientToken: clientToken(o.cluster, 'bastion', o.subnetId, ...(generation ? [String(generation)] : [])),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: tags },
@@ -177,7 +201,9 @@ export async function ensureBastionIdentity(iam: IAMClient, cluster: string, id:
   if (!id.policyAttached) await iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: SSM_POLICY_ARN }))
   if (!id.profileExists) {
     try {
-      await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags.map((t) => ({ Key: t.Key!, Value: t.Value! })) }))
+      await iam.send(
+        new CreateInstanceProfileCommand({ InstanceProfileName: name, Tags: tags.map((t) => ({ Key: t.Key!, Value: t.Value! })) }),
+      )
     } catch (err) {
       if (!isAwsError(err, 'EntityAlreadyExists', 'EntityAlreadyExistsException')) throw err
     }

@@ -32,7 +32,10 @@ export function isMutating(operation: string): boolean {
 
 export class DryRunViolation extends RunbookError {
   constructor(operation: string) {
-    super(`--dry-run refused the mutating call ${operation}`, 'this is a bug in the runbook: a task called a mutating API in check(); please report it')
+    super(
+      `--dry-run refused the mutating call ${operation}`,
+      'this is a bug in the runbook: a task called a mutating API in check(); please report it',
+    )
     this.name = 'DryRunViolation'
   }
 }

@@ -7,9 +7,16 @@ export async function thisInstanceId(env: NodeJS.ProcessEnv = process.env): Prom
   if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return undefined
   const base = (env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? 'http://169.254.169.254').replace(/\/$/, '')
   try {
-    const token = await fetch(`${base}/latest/api/token`, { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' }, signal: AbortSignal.timeout(1000) })
+    const token = await fetch(`${base}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' },
+      signal: AbortSignal.timeout(1000),
+    })
     if (!token.ok) return undefined
-    const id = await fetch(`${base}/latest/meta-data/instance-id`, { headers: { 'X-aws-ec2-metadata-token': await token.text() }, signal: AbortSignal.timeout(1000) })
+    const id = await fetch(`${base}/latest/meta-data/instance-id`, {
+      headers: { 'X-aws-ec2-metadata-token': await token.text() },
+      signal: AbortSignal.timeout(1000),
+    })
     return id.ok ? (await id.text()).trim() : undefined
   } catch {
     return undefined

@@ -1,4 +1,10 @@
-import { AttachInternetGatewayCommand, CreateInternetGatewayCommand, DescribeInternetGatewaysCommand, type EC2Client, type InternetGateway } from '@aws-sdk/client-ec2'
+import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  DescribeInternetGatewaysCommand,
+  type EC2Client,
+  type InternetGateway,
+} from '@aws-sdk/client-ec2'
 import { single } from './discover.ts'
 import { roleFilters, tagSpec } from './tags.ts'
 
@@ -12,7 +18,11 @@ export function isAttached(igw: InternetGateway, vpcId: string): boolean {
 }
 
 export async function createInternetGateway(ec2: EC2Client, cluster: string): Promise<InternetGateway> {
-  const out = await ec2.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpec('internet-gateway', { cluster, role: 'internet-gateway', name: `${cluster}-igw` }) }))
+  const out = await ec2.send(
+    new CreateInternetGatewayCommand({
+      TagSpecifications: tagSpec('internet-gateway', { cluster, role: 'internet-gateway', name: `${cluster}-igw` }),
+    }),
+  )
   return out.InternetGateway!
 }
 

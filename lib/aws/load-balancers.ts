@@ -18,7 +18,9 @@ import { isAwsError } from './clients.ts'
 export const nlbName = (serviceUid: string) => `a${serviceUid}`.replace(/-/g, '').slice(0, 32)
 
 /** Whether EKS's built-in controller makes this Service's NLB (aws_loadbalancer.go:85: the type annotation is exactly "nlb"). */
-export const isInTreeNlb = (svc: { spec?: { type?: string }; metadata: Record<string, unknown> }) => svc.spec?.type === 'LoadBalancer' && (svc.metadata.annotations as Record<string, string> | undefined)?.['service.beta.kubernetes.io/aws-load-balancer-type'] === 'nlb'
+export const isInTreeNlb = (svc: { spec?: { type?: string }; metadata: Record<string, unknown> }) =>
+  svc.spec?.type === 'LoadBalancer' &&
+  (svc.metadata.annotations as Record<string, string> | undefined)?.['service.beta.kubernetes.io/aws-load-balancer-type'] === 'nlb'
 
 export async function findLoadBalancer(elb: ElasticLoadBalancingV2Client, name: string): Promise<LoadBalancer | undefined> {
   try {
@@ -40,7 +42,9 @@ export async function targetsHealth(elb: ElasticLoadBalancingV2Client, loadBalan
     groups: await Promise.all(
       groups.map(async (g) => {
         const d = (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: g.TargetGroupArn }))).TargetHealthDescriptions ?? []
-        const other = d.filter((x) => x.TargetHealth?.State !== 'healthy').map((x) => `${x.Target?.Id} ${x.TargetHealth?.State}${x.TargetHealth?.Reason ? ` (${x.TargetHealth.Reason})` : ''}`)
+        const other = d
+          .filter((x) => x.TargetHealth?.State !== 'healthy')
+          .map((x) => `${x.Target?.Id} ${x.TargetHealth?.State}${x.TargetHealth?.Reason ? ` (${x.TargetHealth.Reason})` : ''}`)
         return { port: g.Port, healthy: d.length - other.length, total: d.length, other }
       }),
     ),
@@ -75,7 +79,8 @@ export interface Leftover {
 /** Load balancers in the VPC and the ELB network interfaces left in it (they keep its subnets from being deleted). */
 export async function leftoverLoadBalancers(elb: ElasticLoadBalancingV2Client, ec2: EC2Client, vpcId: string): Promise<Leftover> {
   const lbs: LoadBalancer[] = []
-  for await (const page of paginateDescribeLoadBalancers({ client: elb }, {})) lbs.push(...(page.LoadBalancers ?? []).filter((l) => l.VpcId === vpcId))
+  for await (const page of paginateDescribeLoadBalancers({ client: elb }, {}))
+    lbs.push(...(page.LoadBalancers ?? []).filter((l) => l.VpcId === vpcId))
   const services = new Map<string, string>()
   for (let i = 0; i < lbs.length; i += 20) {
     const out = await elb.send(new DescribeTagsCommand({ ResourceArns: lbs.slice(i, i + 20).map((l) => l.LoadBalancerArn!) }))
@@ -84,7 +89,17 @@ export async function leftoverLoadBalancers(elb: ElasticLoadBalancingV2Client, e
       if (svc) services.set(d.ResourceArn!, svc)
     }
   }
-  const enis = (await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'description', Values: ['ELB *'] }] }))).NetworkInterfaces ?? []
+  const enis =
+    (
+      await ec2.send(
+        new DescribeNetworkInterfacesCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpcId] },
+            { Name: 'description', Values: ['ELB *'] },
+          ],
+        }),
+      )
+    ).NetworkInterfaces ?? []
   return {
     loadBalancers: lbs.map((l) => ({ name: l.LoadBalancerName!, service: services.get(l.LoadBalancerArn!) })),
     interfaces: enis.map((e) => ({ id: e.NetworkInterfaceId!, description: e.Description ?? '' })),

@@ -1,5 +1,13 @@
 // NAT gateways and their Elastic IPs, one per AZ that needs one.
-import { AllocateAddressCommand, CreateNatGatewayCommand, DescribeAddressesCommand, DescribeNatGatewaysCommand, type Address, type EC2Client, type NatGateway } from '@aws-sdk/client-ec2'
+import {
+  AllocateAddressCommand,
+  CreateNatGatewayCommand,
+  DescribeAddressesCommand,
+  DescribeNatGatewaysCommand,
+  type Address,
+  type EC2Client,
+  type NatGateway,
+} from '@aws-sdk/client-ec2'
 import { clientToken } from './discover.ts'
 import { AZ_TAG, hasRole, roleFilters, tagSpec, tagValue } from './tags.ts'
 
@@ -7,7 +15,9 @@ import { AZ_TAG, hasRole, roleFilters, tagSpec, tagValue } from './tags.ts'
 const LIVE_NAT = ['pending', 'available']
 
 export async function findNatGateways(ec2: EC2Client, cluster: string): Promise<NatGateway[]> {
-  const out = await ec2.send(new DescribeNatGatewaysCommand({ Filter: [...roleFilters(cluster, 'nat-gateway'), { Name: 'state', Values: LIVE_NAT }] }))
+  const out = await ec2.send(
+    new DescribeNatGatewaysCommand({ Filter: [...roleFilters(cluster, 'nat-gateway'), { Name: 'state', Values: LIVE_NAT }] }),
+  )
   // Checked here too: moto ignores tag filters on DescribeNatGateways, and a NAT gateway of
   // another cluster must never be taken for ours.
   return (out.NatGateways ?? []).filter((n) => hasRole(n.Tags, cluster, 'nat-gateway') && LIVE_NAT.includes(n.State ?? ''))
@@ -27,7 +37,12 @@ export function addressAz(a: Address): string | undefined {
 }
 
 export async function allocateNatAddress(ec2: EC2Client, cluster: string, az: string): Promise<Address> {
-  const out = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: tagSpec('elastic-ip', { cluster, role: 'nat-eip', name: `${cluster}-nat-${az}`, az }) }))
+  const out = await ec2.send(
+    new AllocateAddressCommand({
+      Domain: 'vpc',
+      TagSpecifications: tagSpec('elastic-ip', { cluster, role: 'nat-eip', name: `${cluster}-nat-${az}`, az }),
+    }),
+  )
   return { AllocationId: out.AllocationId, PublicIp: out.PublicIp }
 }
 
@@ -36,7 +51,10 @@ export async function allocateNatAddress(ec2: EC2Client, cluster: string, az: st
  * even once that one has failed or been deleted: then this is a replacement, asked again with the
  * next token of the series (as for the bastion, lib/aws/bastion.ts).
  */
-export async function createNatGateway(ec2: EC2Client, o: { cluster: string; az: string; subnetId: string; allocationId: string }): Promise<NatGateway> {
+export async function createNatGateway(
+  ec2: EC2Client,
+  o: { cluster: string; az: string; subnetId: string; allocationId: string },
+): Promise<NatGateway> {
   for (let generation = 0; ; generation++) {
     const nat = await requestNatGateway(ec2, o, generation)
     const now = (await describeNatGateways(ec2, [nat.NatGatewayId!]))[0]
@@ -45,7 +63,11 @@ export async function createNatGateway(ec2: EC2Client, o: { cluster: string; az:
   }
 }
 
-async function requestNatGateway(ec2: EC2Client, o: { cluster: string; az: string; subnetId: string; allocationId: string }, generation: number): Promise<NatGateway> {
+async function requestNatGateway(
+  ec2: EC2Client,
+  o: { cluster: string; az: string; subnetId: string; allocationId: string },
+  generation: number,
+): Promise<NatGateway> {
   const out = await ec2.send(
     new CreateNatGatewayCommand({
       SubnetId: o.subnetId,

@@ -41,7 +41,9 @@ export const peeringState = (p: VpcPeeringConnection | undefined) => p?.Status?.
 /** Every live connection tagged for this cluster (tag filters are applied here too: emulators ignore some). */
 export async function findPeerings(ec2: EC2Client, cluster: string): Promise<VpcPeeringConnection[]> {
   const out = await ec2.send(new DescribeVpcPeeringConnectionsCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }))
-  return (out.VpcPeeringConnections ?? []).filter((p) => tagValue(p.Tags, CLUSTER_TAG) === cluster && tagValue(p.Tags, ROLE_TAG) === 'peering' && LIVE.has(peeringState(p)))
+  return (out.VpcPeeringConnections ?? []).filter(
+    (p) => tagValue(p.Tags, CLUSTER_TAG) === cluster && tagValue(p.Tags, ROLE_TAG) === 'peering' && LIVE.has(peeringState(p)),
+  )
 }
 
 export function matchPeering(all: VpcPeeringConnection[], spec: PeeringSpec): VpcPeeringConnection | undefined {
@@ -94,7 +96,17 @@ export interface RouteNeed {
 
 /** What a route goes through, in AWS's words. */
 export function routeTarget(r: Route): string {
-  const t = r.TransitGatewayId ?? r.VpcPeeringConnectionId ?? r.NatGatewayId ?? r.GatewayId ?? r.NetworkInterfaceId ?? r.InstanceId ?? r.LocalGatewayId ?? r.CarrierGatewayId ?? r.CoreNetworkArn ?? 'an unknown target'
+  const t =
+    r.TransitGatewayId ??
+    r.VpcPeeringConnectionId ??
+    r.NatGatewayId ??
+    r.GatewayId ??
+    r.NetworkInterfaceId ??
+    r.InstanceId ??
+    r.LocalGatewayId ??
+    r.CarrierGatewayId ??
+    r.CoreNetworkArn ??
+    'an unknown target'
   return r.State === 'blackhole' ? `${t} (blackhole)` : t
 }
 
@@ -112,8 +124,15 @@ export function missingRoutes(spec: PeeringSpec, peeringId: string, ours: Readon
     for (const rt of side.routeTables) {
       const r = rt.Routes?.find((x) => x.DestinationCidrBlock === other.cidr)
       if (r && r.VpcPeeringConnectionId === peeringId && r.State !== 'blackhole') continue
-      const mine = !r || (r.VpcPeeringConnectionId !== undefined && (ours.has(r.VpcPeeringConnectionId) || r.VpcPeeringConnectionId === peeringId))
-      needs.push({ routeTableId: rt.RouteTableId!, cidr: other.cidr, peeringId, replace: Boolean(r), ...(mine ? {} : { foreign: routeTarget(r!) }) })
+      const mine =
+        !r || (r.VpcPeeringConnectionId !== undefined && (ours.has(r.VpcPeeringConnectionId) || r.VpcPeeringConnectionId === peeringId))
+      needs.push({
+        routeTableId: rt.RouteTableId!,
+        cidr: other.cidr,
+        peeringId,
+        replace: Boolean(r),
+        ...(mine ? {} : { foreign: routeTarget(r!) }),
+      })
     }
   }
   return needs

@@ -54,7 +54,8 @@ export function routeTableDrift(rt: RouteTable | undefined, spec: RouteTableSpec
   if (spec.target) {
     const r = defaultRoute(rt)
     const current = r?.GatewayId ?? r?.NatGatewayId
-    if (current !== targetId(spec.target) || r?.State === 'blackhole') drift.push(`default route ${current ?? 'missing'} -> ${targetId(spec.target)}`)
+    if (current !== targetId(spec.target) || r?.State === 'blackhole')
+      drift.push(`default route ${current ?? 'missing'} -> ${targetId(spec.target)}`)
   }
   const associated = new Set((rt.Associations ?? []).map((a) => a.SubnetId))
   const missing = spec.subnetIds.filter((s) => !associated.has(s))
@@ -62,7 +63,10 @@ export function routeTableDrift(rt: RouteTable | undefined, spec: RouteTableSpec
   return drift
 }
 
-export async function ensureRouteTable(ec2: EC2Client, o: { cluster: string; vpcId: string; existing?: RouteTable; spec: RouteTableSpec }): Promise<RouteTable> {
+export async function ensureRouteTable(
+  ec2: EC2Client,
+  o: { cluster: string; vpcId: string; existing?: RouteTable; spec: RouteTableSpec },
+): Promise<RouteTable> {
   const { spec } = o
   let rt = o.existing
   if (!rt) {
@@ -88,7 +92,8 @@ export async function ensureRouteTable(ec2: EC2Client, o: { cluster: string; vpc
     // A subnet is associated with one route table at most: move it if another table holds it.
     const current = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.subnet-id', Values: [subnetId] }] }))
     const assoc = current.RouteTables?.flatMap((t) => t.Associations ?? []).find((a) => a.SubnetId === subnetId)
-    if (assoc?.RouteTableAssociationId) await ec2.send(new ReplaceRouteTableAssociationCommand({ AssociationId: assoc.RouteTableAssociationId, RouteTableId: rtId }))
+    if (assoc?.RouteTableAssociationId)
+      await ec2.send(new ReplaceRouteTableAssociationCommand({ AssociationId: assoc.RouteTableAssociationId, RouteTableId: rtId }))
     else await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rtId, SubnetId: subnetId }))
   }
   return rt

@@ -1,4 +1,11 @@
-import { CreateSubnetCommand, CreateTagsCommand, DescribeSubnetsCommand, ModifySubnetAttributeCommand, type EC2Client, type Subnet } from '@aws-sdk/client-ec2'
+import {
+  CreateSubnetCommand,
+  CreateTagsCommand,
+  DescribeSubnetsCommand,
+  ModifySubnetAttributeCommand,
+  type EC2Client,
+  type Subnet,
+} from '@aws-sdk/client-ec2'
 import { CLUSTER_TAG, ROLE_TAG, runbookTags, tagValue } from './tags.ts'
 
 export type Tier = 'public' | 'private'
@@ -35,7 +42,10 @@ export function subnetDrift(s: Subnet, tier: Tier): string[] {
   return drift
 }
 
-export async function createSubnet(ec2: EC2Client, o: { cluster: string; vpcId: string; tier: Tier; az: string; cidr: string }): Promise<Subnet> {
+export async function createSubnet(
+  ec2: EC2Client,
+  o: { cluster: string; vpcId: string; tier: Tier; az: string; cidr: string },
+): Promise<Subnet> {
   const out = await ec2.send(
     new CreateSubnetCommand({
       VpcId: o.vpcId,
@@ -44,7 +54,13 @@ export async function createSubnet(ec2: EC2Client, o: { cluster: string; vpcId: 
       TagSpecifications: [
         {
           ResourceType: 'subnet',
-          Tags: runbookTags({ cluster: o.cluster, role: `${o.tier}-subnet`, name: `${o.cluster}-${o.tier}-${o.az}`, az: o.az, extra: { [ELB_TAG[o.tier]]: '1' } }),
+          Tags: runbookTags({
+            cluster: o.cluster,
+            role: `${o.tier}-subnet`,
+            name: `${o.cluster}-${o.tier}-${o.az}`,
+            az: o.az,
+            extra: { [ELB_TAG[o.tier]]: '1' },
+          }),
         },
       ],
     }),
@@ -53,6 +69,8 @@ export async function createSubnet(ec2: EC2Client, o: { cluster: string; vpcId: 
 }
 
 export async function repairSubnet(ec2: EC2Client, s: Subnet, tier: Tier): Promise<void> {
-  if (tagValue(s.Tags, ELB_TAG[tier]) !== '1') await ec2.send(new CreateTagsCommand({ Resources: [s.SubnetId!], Tags: [{ Key: ELB_TAG[tier], Value: '1' }] }))
-  if (tier === 'public' && !s.MapPublicIpOnLaunch) await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: s.SubnetId!, MapPublicIpOnLaunch: { Value: true } }))
+  if (tagValue(s.Tags, ELB_TAG[tier]) !== '1')
+    await ec2.send(new CreateTagsCommand({ Resources: [s.SubnetId!], Tags: [{ Key: ELB_TAG[tier], Value: '1' }] }))
+  if (tier === 'public' && !s.MapPublicIpOnLaunch)
+    await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: s.SubnetId!, MapPublicIpOnLaunch: { Value: true } }))
 }

@@ -1,5 +1,11 @@
 // The DynamoDB gateway endpoint: database traffic from private subnets stays off the NAT gateway.
-import { CreateVpcEndpointCommand, DescribeVpcEndpointsCommand, ModifyVpcEndpointCommand, type EC2Client, type VpcEndpoint } from '@aws-sdk/client-ec2'
+import {
+  CreateVpcEndpointCommand,
+  DescribeVpcEndpointsCommand,
+  ModifyVpcEndpointCommand,
+  type EC2Client,
+  type VpcEndpoint,
+} from '@aws-sdk/client-ec2'
 import { clientToken, single } from './discover.ts'
 import { roleFilters, tagSpec } from './tags.ts'
 
@@ -23,11 +29,22 @@ export async function findDynamodbEndpoints(ec2: EC2Client, vpcId: string, regio
 }
 
 export async function findOwnDynamodbEndpoint(ec2: EC2Client, cluster: string, vpcId: string): Promise<VpcEndpoint | undefined> {
-  const out = await ec2.send(new DescribeVpcEndpointsCommand({ Filters: [...roleFilters(cluster, 'dynamodb-endpoint'), { Name: 'vpc-id', Values: [vpcId] }, { Name: 'vpc-endpoint-state', Values: LIVE }] }))
+  const out = await ec2.send(
+    new DescribeVpcEndpointsCommand({
+      Filters: [
+        ...roleFilters(cluster, 'dynamodb-endpoint'),
+        { Name: 'vpc-id', Values: [vpcId] },
+        { Name: 'vpc-endpoint-state', Values: LIVE },
+      ],
+    }),
+  )
   return single(out.VpcEndpoints ?? [], 'DynamoDB endpoints', (e) => e.VpcEndpointId)
 }
 
-export async function createDynamodbEndpoint(ec2: EC2Client, o: { cluster: string; region: string; vpcId: string; routeTableIds: string[] }): Promise<VpcEndpoint> {
+export async function createDynamodbEndpoint(
+  ec2: EC2Client,
+  o: { cluster: string; region: string; vpcId: string; routeTableIds: string[] },
+): Promise<VpcEndpoint> {
   const out = await ec2.send(
     new CreateVpcEndpointCommand({
       VpcId: o.vpcId,

@@ -1,4 +1,11 @@
-import { CreateVpcCommand, DescribeVpcAttributeCommand, DescribeVpcsCommand, ModifyVpcAttributeCommand, type EC2Client, type Vpc } from '@aws-sdk/client-ec2'
+import {
+  CreateVpcCommand,
+  DescribeVpcAttributeCommand,
+  DescribeVpcsCommand,
+  ModifyVpcAttributeCommand,
+  type EC2Client,
+  type Vpc,
+} from '@aws-sdk/client-ec2'
 import { single } from './discover.ts'
 import { roleFilters, tagSpec } from './tags.ts'
 

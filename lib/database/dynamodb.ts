@@ -41,7 +41,9 @@ export function gatewayEndpointTask(): Task<DatabaseState> {
         if (ctx.dryRun) return { holds: false, detail: 'create it once 01-vpc has made the VPC (no VPC tagged for this cluster yet)' }
         return { holds: false, conflict: `no VPC tagged scalardl-runbook/cluster=${cluster}`, hint: 'run 01-vpc first' }
       }
-      s.privateRouteTableIds = matchRouteTables(await findRouteTables(ec2, cluster), { role: 'private-route-table' }).map((r) => r.RouteTableId!)
+      s.privateRouteTableIds = matchRouteTables(await findRouteTables(ec2, cluster), { role: 'private-route-table' }).map(
+        (r) => r.RouteTableId!,
+      )
       const own = await findOwnDynamodbEndpoint(ec2, cluster, s.vpc.VpcId!)
       if (!own) {
         const foreign = await findDynamodbEndpoints(ec2, s.vpc.VpcId!, region)
@@ -83,7 +85,10 @@ export function existingTablesTask(): Task<DatabaseState> {
       const label = prefix ? ` with prefix "${prefix}"` : ''
       if (!r.found.length) return { holds: true, detail: `none yet${label}: 04-scalardl's schema loader creates them` }
       if (!r.missing.length) return { holds: true, detail: `all ${r.found.length} present${label}: the schema loader will keep them` }
-      return { holds: true, detail: `${r.found.length} present${label}, missing ${r.missing.join(', ')}: 04-scalardl's schema loader creates them` }
+      return {
+        holds: true,
+        detail: `${r.found.length} present${label}, missing ${r.missing.join(', ')}: 04-scalardl's schema loader creates them`,
+      }
     },
   }
 }
@@ -94,7 +99,11 @@ export function schemaLoaderSettingsFile(config: Config): string {
 
 /** What the schema loader and the Ledger need to reach DynamoDB. Credentials are not here. */
 export function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
-  return ['# Written by 02-database: the settings 04-scalardl gives the schema loader and the Ledger. No credentials here.', ...databaseProperties(config, 'scalardl', env), ''].join('\n')
+  return [
+    '# Written by 02-database: the settings 04-scalardl gives the schema loader and the Ledger. No credentials here.',
+    ...databaseProperties(config, 'scalardl', env),
+    '',
+  ].join('\n')
 }
 
 export function schemaLoaderSettingsTask(): Task<DatabaseState> {
@@ -106,7 +115,8 @@ export function schemaLoaderSettingsTask(): Task<DatabaseState> {
       if (!fs.existsSync(file)) return { holds: false, detail: `write ${file}` }
       const differs = fs.readFileSync(file, 'utf8') !== want
       const mode = fs.statSync(file).mode & 0o777
-      if (differs || mode !== 0o600) return { holds: false, detail: `update ${file}${mode !== 0o600 ? ` (mode ${mode.toString(8)} -> 600)` : ''}` }
+      if (differs || mode !== 0o600)
+        return { holds: false, detail: `update ${file}${mode !== 0o600 ? ` (mode ${mode.toString(8)} -> 600)` : ''}` }
       return { holds: true, detail: file }
     },
     async apply(ctx) {

@@ -7,7 +7,8 @@ import { AUDITOR_TABLES, LEDGER_TABLES } from './tables.ts'
 import type { Task, TaskContext } from '../task.ts'
 
 /** The view's tables: the Ledger's (04) or the Auditor's (05), with the namespace prefix. */
-export const viewTables = (ctx: Pick<TaskContext, 'config'>) => (ctx.config.scalardl.app === 'auditor' ? AUDITOR_TABLES : LEDGER_TABLES).map((t) => ctx.config.dynamodbNamespacePrefix + t)
+export const viewTables = (ctx: Pick<TaskContext, 'config'>) =>
+  (ctx.config.scalardl.app === 'auditor' ? AUDITOR_TABLES : LEDGER_TABLES).map((t) => ctx.config.dynamodbNamespacePrefix + t)
 
 /** Each table's deletion protection: true, false, or undefined when it does not exist. */
 export async function protection(dynamodb: DynamoDBClient, tables: string[]): Promise<Map<string, boolean | undefined>> {
@@ -36,9 +37,15 @@ export function deletionProtectionTask<S>(): Task<S> {
       const p = await protection(ctx.aws.dynamodb, viewTables(ctx))
       const absent = [...p].filter(([, v]) => v === undefined).map(([t]) => t)
       const off = [...p].filter(([, v]) => v === false).map(([t]) => t)
-      if (absent.length === p.size) return { holds: !ctx.dryRun, detail: `no table yet${ctx.dryRun ? ': protect them once the schema is loaded' : ` (${absent.slice(0, 2).join(', ')}...): the schema loader makes them`}` }
+      if (absent.length === p.size)
+        return {
+          holds: !ctx.dryRun,
+          detail: `no table yet${ctx.dryRun ? ': protect them once the schema is loaded' : ` (${absent.slice(0, 2).join(', ')}...): the schema loader makes them`}`,
+        }
       const missing = absent.length ? `; not found: ${absent.join(', ')}` : ''
-      return off.length ? { holds: false, detail: `turn it on for ${off.join(', ')}${missing}` } : { holds: true, detail: `on for ${p.size - absent.length} tables${missing}` }
+      return off.length
+        ? { holds: false, detail: `turn it on for ${off.join(', ')}${missing}` }
+        : { holds: true, detail: `on for ${p.size - absent.length} tables${missing}` }
     },
     async apply(ctx) {
       const p = await protection(ctx.aws.dynamodb, viewTables(ctx))

@@ -17,7 +17,14 @@ export const LEDGER_TABLES = [
 ]
 
 /** The Auditor's tables (05-auditor). */
-export const AUDITOR_TABLES = ['auditor.asset', 'auditor.asset_lock', 'auditor.certificate', 'auditor.contract', 'auditor.contract_class', 'auditor.request_proof']
+export const AUDITOR_TABLES = [
+  'auditor.asset',
+  'auditor.asset_lock',
+  'auditor.certificate',
+  'auditor.contract',
+  'auditor.contract_class',
+  'auditor.request_proof',
+]
 
 /** Namespaces Scalar DL uses; any table in them counts as Scalar DL's (newer versions add tables). */
 const NAMESPACES = ['scalar', 'auditor', 'coordinator', 'scalardb']
@@ -38,7 +45,11 @@ export async function listTableNames(dynamodb: DynamoDBClient): Promise<string[]
 
 export async function scalarTables(dynamodb: DynamoDBClient, prefix: string, expected: string[] = LEDGER_TABLES): Promise<TablesReport> {
   const all = new Set(await listTableNames(dynamodb))
-  const found = [...all].filter((n) => n.startsWith(prefix) && NAMESPACES.includes(n.slice(prefix.length).split('.')[0]!) && n.slice(prefix.length).includes('.')).sort()
+  const found = [...all]
+    .filter(
+      (n) => n.startsWith(prefix) && NAMESPACES.includes(n.slice(prefix.length).split('.')[0]!) && n.slice(prefix.length).includes('.'),
+    )
+    .sort()
   const missing = expected.map((t) => prefix + t).filter((t) => !all.has(t))
   return { prefix, found, missing }
 }

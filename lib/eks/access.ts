@@ -49,7 +49,14 @@ export function accessConfig(admins: string[]): Record<string, unknown> {
   return {
     authenticationMode: 'API_AND_CONFIG_MAP',
     bootstrapClusterCreatorAdminPermissions: true,
-    ...(admins.length ? { accessEntries: admins.map((principalARN) => ({ principalARN, accessPolicies: [{ policyARN: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster' } }] })) } : {}),
+    ...(admins.length
+      ? {
+          accessEntries: admins.map((principalARN) => ({
+            principalARN,
+            accessPolicies: [{ policyARN: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster' } }],
+          })),
+        }
+      : {}),
   }
 }
 
@@ -71,7 +78,9 @@ export async function surveyAccess(eks: EKSClient, cluster: string, admins: stri
   const weak = (
     await Promise.all(
       present.map(async (a) => {
-        const p = (await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: cluster, principalArn: a }))).associatedAccessPolicies ?? []
+        const p =
+          (await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: cluster, principalArn: a }))).associatedAccessPolicies ??
+          []
         return p.some((x) => x.policyArn === CLUSTER_ADMIN_POLICY && x.accessScope?.type === 'cluster') ? undefined : a
       }),
     )
@@ -91,12 +100,21 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
         })
       )?.cluster
       s.admins = await clusterAdmins(ctx)
-      if (!cluster) return ctx.dryRun ? { holds: false, detail: `give ${s.admins.join(', ') || 'nobody else'} access once the cluster exists` } : { holds: false, conflict: 'no EKS cluster yet', hint: 'the cluster task comes first: rerun the step' }
+      if (!cluster)
+        return ctx.dryRun
+          ? { holds: false, detail: `give ${s.admins.join(', ') || 'nobody else'} access once the cluster exists` }
+          : { holds: false, conflict: 'no EKS cluster yet', hint: 'the cluster task comes first: rerun the step' }
       const a = await surveyAccess(ctx.aws.eks, ctx.config.clusterName, s.admins)
       const others = a.entries.filter((e) => !s.admins!.includes(e))
       const also = others.length ? `; also has access, left alone: ${others.join(', ')}` : ''
-      const todo = [...(a.mode === 'CONFIG_MAP' ? ['switch the authentication mode to API_AND_CONFIG_MAP'] : []), ...a.missing.map((m) => `add ${m}`), ...a.weak.map((w) => `associate AmazonEKSClusterAdminPolicy with ${w}`)]
-      return todo.length ? { holds: false, detail: todo.join('; ') + also } : { holds: true, detail: `${s.admins.length ? s.admins.join(', ') : 'no one besides the creator'}${also}` }
+      const todo = [
+        ...(a.mode === 'CONFIG_MAP' ? ['switch the authentication mode to API_AND_CONFIG_MAP'] : []),
+        ...a.missing.map((m) => `add ${m}`),
+        ...a.weak.map((w) => `associate AmazonEKSClusterAdminPolicy with ${w}`),
+      ]
+      return todo.length
+        ? { holds: false, detail: todo.join('; ') + also }
+        : { holds: true, detail: `${s.admins.length ? s.admins.join(', ') : 'no one besides the creator'}${also}` }
     },
     async apply(ctx, s) {
       const eks = ctx.aws.eks
@@ -114,12 +132,22 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
         // The token makes a retried create the same create (EKS's clientRequestToken).
         const token = createHash('sha256').update(`${name}/${principalArn}`).digest('hex').slice(0, 32)
         try {
-          await eks.send(new CreateAccessEntryCommand({ clusterName: name, principalArn, clientRequestToken: token, tags: { [CLUSTER_TAG]: name } }))
+          await eks.send(
+            new CreateAccessEntryCommand({ clusterName: name, principalArn, clientRequestToken: token, tags: { [CLUSTER_TAG]: name } }),
+          )
         } catch (e) {
           if ((e as Error).name !== 'ResourceInUseException') throw e
         }
       }
-      for (const principalArn of [...a.missing, ...a.weak]) await eks.send(new AssociateAccessPolicyCommand({ clusterName: name, principalArn, policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster' } }))
+      for (const principalArn of [...a.missing, ...a.weak])
+        await eks.send(
+          new AssociateAccessPolicyCommand({
+            clusterName: name,
+            principalArn,
+            policyArn: CLUSTER_ADMIN_POLICY,
+            accessScope: { type: 'cluster' },
+          }),
+        )
       done.push(...a.missing.map((m) => `added ${m}`), ...a.weak.map((w) => `cluster-admin for ${w}`))
       return done.join('; ')
     },
@@ -146,7 +174,8 @@ export async function callerAccessProblem(ctx: Pick<TaskContext, 'aws' | 'config
     callerPrincipal(ctx),
     (async () => {
       const out: string[] = []
-      for await (const page of paginateListAccessEntries({ client: ctx.aws.eks }, { clusterName: name })) out.push(...(page.accessEntries ?? []))
+      for await (const page of paginateListAccessEntries({ client: ctx.aws.eks }, { clusterName: name }))
+        out.push(...(page.accessEntries ?? []))
       return out
     })(),
   ])

@@ -19,7 +19,14 @@ export async function getCluster(eks: EKSClient, name: string): Promise<EksctlCl
       Status: c.status!,
       Version: c.version,
       Endpoint: c.endpoint,
-      ResourcesVpcConfig: v && { VpcId: v.vpcId, SubnetIds: v.subnetIds, SecurityGroupIds: v.securityGroupIds, ClusterSecurityGroupId: v.clusterSecurityGroupId, EndpointPublicAccess: v.endpointPublicAccess, EndpointPrivateAccess: v.endpointPrivateAccess },
+      ResourcesVpcConfig: v && {
+        VpcId: v.vpcId,
+        SubnetIds: v.subnetIds,
+        SecurityGroupIds: v.securityGroupIds,
+        ClusterSecurityGroupId: v.clusterSecurityGroupId,
+        EndpointPublicAccess: v.endpointPublicAccess,
+        EndpointPrivateAccess: v.endpointPrivateAccess,
+      },
       Logging: { ClusterLogging: (c.logging?.clusterLogging ?? []).map((l) => ({ Types: l.types, Enabled: l.enabled })) },
       Tags: c.tags,
     }
@@ -38,7 +45,9 @@ export async function getNodegroups(eks: EKSClient, cluster: string): Promise<Ek
     if (missing(err)) return []
     throw err
   }
-  const groups = await Promise.all(names.map((nodegroupName) => eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName })).then((r) => r.nodegroup!)))
+  const groups = await Promise.all(
+    names.map((nodegroupName) => eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName })).then((r) => r.nodegroup!)),
+  )
   return groups.map((g) => ({
     Cluster: cluster,
     Name: g.nodegroupName!,

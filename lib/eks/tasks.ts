@@ -11,7 +11,15 @@ import { Kubectl, type KubeObject } from '../kubectl.ts'
 import { lastReading, type Task, type TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import { clusterAdmins } from './access.ts'
-import { clusterConfigFile, clusterConfigYaml, kubeconfigFile, POOL_LABEL, POOL_TAINT, SYSTEM_NODEGROUP, type ExistingNetwork } from './cluster-config.ts'
+import {
+  clusterConfigFile,
+  clusterConfigYaml,
+  kubeconfigFile,
+  POOL_LABEL,
+  POOL_TAINT,
+  SYSTEM_NODEGROUP,
+  type ExistingNetwork,
+} from './cluster-config.ts'
 import { eksRead } from './read.ts'
 
 export interface EksState {
@@ -37,13 +45,26 @@ export function networkTask(): Task<EksState> {
       const cluster = ctx.config.clusterName
       const vpc = await findVpc(ec2, cluster)
       if (!vpc && ctx.dryRun) return { holds: false, detail: `use the VPC tagged scalardl-runbook/cluster=${cluster} once it exists` }
-      if (!vpc) return { holds: false, conflict: `no VPC tagged scalardl-runbook/cluster=${cluster}`, hint: 'run 01-vpc first (and check CLUSTER_NAME and AWS_REGION)' }
+      if (!vpc)
+        return {
+          holds: false,
+          conflict: `no VPC tagged scalardl-runbook/cluster=${cluster}`,
+          hint: 'run 01-vpc first (and check CLUSTER_NAME and AWS_REGION)',
+        }
       const [subnets, sg] = await Promise.all([findSubnets(ec2, cluster), findSecurityGroup(ec2, cluster, vpc.VpcId!, 'control-plane-sg')])
       const privateSubnets = subnetsOf(subnets, 'private')
       const publicSubnets = subnetsOf(subnets, 'public')
-      if (privateSubnets.length < 2) return { holds: false, conflict: `the VPC has ${privateSubnets.length} private subnet(s); EKS needs at least 2 in different AZs`, hint: 'rerun 01-vpc' }
+      if (privateSubnets.length < 2)
+        return {
+          holds: false,
+          conflict: `the VPC has ${privateSubnets.length} private subnet(s); EKS needs at least 2 in different AZs`,
+          hint: 'rerun 01-vpc',
+        }
       s.network = { vpcId: vpc.VpcId!, privateSubnets, publicSubnets, controlPlaneSecurityGroupId: sg?.GroupId }
-      return { holds: true, detail: `${vpc.VpcId}, private ${privateSubnets.map((x) => x.AvailabilityZone).join('/')}${sg ? `, ${sg.GroupId}` : ''}` }
+      return {
+        holds: true,
+        detail: `${vpc.VpcId}, private ${privateSubnets.map((x) => x.AvailabilityZone).join('/')}${sg ? `, ${sg.GroupId}` : ''}`,
+      }
     },
     // Only a --dry-run plan (the VPC made by earlier tasks of the same step, e.g. 05's) leaves the
     // check neither holding nor in conflict; then this plans "find it", which a real run does.
@@ -77,10 +98,14 @@ export function clusterConfigTask(): Task<EksState> {
 
 function clusterDrift(ctx: TaskContext, c: EksctlCluster, net: ExistingNetwork): string[] {
   const drift: string[] = []
-  if (c.Version && c.Version !== ctx.config.kubernetesVersion) drift.push(`Kubernetes ${c.Version}, configuration says ${ctx.config.kubernetesVersion} (upgrade with eksctl upgrade cluster; the runbook does not upgrade clusters)`)
+  if (c.Version && c.Version !== ctx.config.kubernetesVersion)
+    drift.push(
+      `Kubernetes ${c.Version}, configuration says ${ctx.config.kubernetesVersion} (upgrade with eksctl upgrade cluster; the runbook does not upgrade clusters)`,
+    )
   const want = new Set([...net.privateSubnets, ...net.publicSubnets].map((x) => x.SubnetId))
   const have = new Set(c.ResourcesVpcConfig?.SubnetIds ?? [])
-  if (![...have].every((id) => want.has(id))) drift.push(`subnets ${[...have].filter((id) => !want.has(id)).join(', ')} are not the VPC of 01-vpc`)
+  if (![...have].every((id) => want.has(id)))
+    drift.push(`subnets ${[...have].filter((id) => !want.has(id)).join(', ')} are not the VPC of 01-vpc`)
   return drift
 }
 
@@ -89,11 +114,18 @@ export function clusterTask(): Task<EksState> {
     title: 'EKS cluster',
     async check(ctx, s) {
       s.cluster = await eksRead(ctx).cluster()
-      if (!s.cluster) return { holds: false, detail: `eksctl create cluster -f ${clusterConfigFile(ctx.config)} (Kubernetes ${ctx.config.kubernetesVersion}; about 15 minutes on AWS)` }
+      if (!s.cluster)
+        return {
+          holds: false,
+          detail: `eksctl create cluster -f ${clusterConfigFile(ctx.config)} (Kubernetes ${ctx.config.kubernetesVersion}; about 15 minutes on AWS)`,
+        }
       if (s.cluster.Status !== 'ACTIVE') return { holds: false, detail: `wait for ${ctx.config.clusterName}: ${s.cluster.Status}` }
       const drift = clusterDrift(ctx, s.cluster, s.network!)
       for (const d of drift) ctx.log.warn(`drift: ${d}`)
-      return { holds: true, detail: `${s.cluster.Name} ${s.cluster.Status}, Kubernetes ${s.cluster.Version}${drift.length ? ` (drift: ${drift.join('; ')})` : ''}` }
+      return {
+        holds: true,
+        detail: `${s.cluster.Name} ${s.cluster.Status}, Kubernetes ${s.cluster.Version}${drift.length ? ` (drift: ${drift.join('; ')})` : ''}`,
+      }
     },
     async apply(ctx, s) {
       const e = eksctl(ctx)
@@ -109,10 +141,18 @@ export function clusterTask(): Task<EksState> {
           progress.done()
         }
       }
-      s.cluster = await waitFor({ what: `cluster ${ctx.config.clusterName} to be ACTIVE`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
-        const c = await eksRead(ctx).cluster()
-        return { done: c?.Status === 'ACTIVE', status: c?.Status ?? 'not visible yet', value: c, failed: c?.Status === 'FAILED' ? 'the cluster is FAILED: see the CloudFormation stack eksctl-<name>-cluster' : undefined }
-      })
+      s.cluster = await waitFor(
+        { what: `cluster ${ctx.config.clusterName} to be ACTIVE`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log },
+        async () => {
+          const c = await eksRead(ctx).cluster()
+          return {
+            done: c?.Status === 'ACTIVE',
+            status: c?.Status ?? 'not visible yet',
+            value: c,
+            failed: c?.Status === 'FAILED' ? 'the cluster is FAILED: see the CloudFormation stack eksctl-<name>-cluster' : undefined,
+          }
+        },
+      )
       return `${ctx.config.clusterName} ACTIVE`
     },
   }
@@ -121,10 +161,25 @@ export function clusterTask(): Task<EksState> {
 function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
   const want = (ctx: TaskContext) =>
     which === 'pool'
-      ? { name: ctx.config.nodegroupName, count: ctx.config.nodeCount, min: ctx.config.nodeCount, max: ctx.config.nodeMax, type: ctx.config.nodeInstanceType }
-      : { name: SYSTEM_NODEGROUP, count: ctx.config.systemNodeCount, min: ctx.config.systemNodeCount, max: Math.max(ctx.config.systemNodeCount * 2, 2), type: ctx.config.systemNodeInstanceType }
+      ? {
+          name: ctx.config.nodegroupName,
+          count: ctx.config.nodeCount,
+          min: ctx.config.nodeCount,
+          max: ctx.config.nodeMax,
+          type: ctx.config.nodeInstanceType,
+        }
+      : {
+          name: SYSTEM_NODEGROUP,
+          count: ctx.config.systemNodeCount,
+          min: ctx.config.systemNodeCount,
+          max: Math.max(ctx.config.systemNodeCount * 2, 2),
+          type: ctx.config.systemNodeInstanceType,
+        }
   return {
-    title: which === 'pool' ? 'Scalar DL node group (label agentpool=scalardlpool)' : 'System node group (untainted: CoreDNS, schema loading, agents)',
+    title:
+      which === 'pool'
+        ? 'Scalar DL node group (label agentpool=scalardlpool)'
+        : 'System node group (untainted: CoreDNS, schema loading, agents)',
     async check(ctx, s) {
       const w = want(ctx)
       if (which === 'system' && w.count === 0) return { holds: true, detail: 'none (SYSTEM_NODE_COUNT=0, --allow-no-system-nodes)' }
@@ -133,8 +188,15 @@ function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
       s.nodegroups = await s.nodegroupsRead
       const ng = s.nodegroups.find((g) => g.Name === w.name)
       if (!ng) return { holds: false, detail: `create ${w.name}: ${w.count} x ${w.type}` }
-      if (ng.InstanceType && ng.InstanceType !== w.type) ctx.log.warn(`drift: node group ${w.name} runs ${ng.InstanceType}, configuration says ${w.type} (instance types of a node group cannot change: create a new group)`)
-      if (ng.DesiredCapacity !== w.count || ng.MaxSize !== w.max || ng.MinSize !== w.min) return { holds: false, detail: `scale ${w.name} ${ng.MinSize}/${ng.DesiredCapacity}/${ng.MaxSize} -> ${w.min}/${w.count}/${w.max} (min/desired/max)` }
+      if (ng.InstanceType && ng.InstanceType !== w.type)
+        ctx.log.warn(
+          `drift: node group ${w.name} runs ${ng.InstanceType}, configuration says ${w.type} (instance types of a node group cannot change: create a new group)`,
+        )
+      if (ng.DesiredCapacity !== w.count || ng.MaxSize !== w.max || ng.MinSize !== w.min)
+        return {
+          holds: false,
+          detail: `scale ${w.name} ${ng.MinSize}/${ng.DesiredCapacity}/${ng.MaxSize} -> ${w.min}/${w.count}/${w.max} (min/desired/max)`,
+        }
       return { holds: true, detail: `${w.name}: ${ng.DesiredCapacity} x ${ng.InstanceType} (${ng.Status})` }
     },
     async apply(ctx, s) {
@@ -151,7 +213,18 @@ function nodegroupTask(which: 'pool' | 'system'): Task<EksState> {
         if (!made) {
           const stack = `eksctl-${ctx.config.clusterName}-nodegroup-${w.name}`
           // Safe to delete: EKS has no such group, so only the failed stack is there.
-          await e.run(['delete', 'nodegroup', '--cluster', ctx.config.clusterName, '--name', w.name, '--region', ctx.config.region, '--wait', '--drain=false'])
+          await e.run([
+            'delete',
+            'nodegroup',
+            '--cluster',
+            ctx.config.clusterName,
+            '--name',
+            w.name,
+            '--region',
+            ctx.config.region,
+            '--wait',
+            '--drain=false',
+          ])
           throw new RunbookError(
             `eksctl reported node group ${w.name} as existing, but EKS has no such group: its CloudFormation stack ${stack} was left by a failed creation (ROLLBACK_COMPLETE or CREATE_FAILED); the runbook deleted that stack`,
             `see why it failed in the stack's events (CloudFormation console, deleted stacks) or the earlier eksctl error: usually capacity (InsufficientInstanceCapacity: another NODE_INSTANCE_TYPE or zone), a quota or IAM; then rerun 03-eks`,
@@ -193,29 +266,39 @@ export function kubeconfigTask(): Task<EksState> {
   }
 }
 
-const ready = (n: KubeObject) => (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+const ready = (n: KubeObject) =>
+  (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
 
 export function poolNodesReadyTask(): Task<EksState> {
   return {
     title: 'Scalar DL nodes Ready (NODE_COUNT)',
     async check(ctx) {
-      if (ctx.dryRun && !fs.existsSync(kubeconfigFile(ctx.config))) return { holds: false, detail: `wait for ${ctx.config.nodeCount} Ready node(s) labelled ${POOL_SELECTOR}` }
+      if (ctx.dryRun && !fs.existsSync(kubeconfigFile(ctx.config)))
+        return { holds: false, detail: `wait for ${ctx.config.nodeCount} Ready node(s) labelled ${POOL_SELECTOR}` }
       const nodes = await kubectlFor(ctx).list('nodes', { selector: POOL_SELECTOR })
       const n = nodes.filter(ready).length
-      return n >= ctx.config.nodeCount ? { holds: true, detail: `${n} Ready` } : { holds: false, detail: `wait: ${n} of ${ctx.config.nodeCount} Ready` }
+      return n >= ctx.config.nodeCount
+        ? { holds: true, detail: `${n} Ready` }
+        : { holds: false, detail: `wait: ${n} of ${ctx.config.nodeCount} Ready` }
     },
     async apply(ctx) {
       const k = kubectlFor(ctx)
-      await waitFor({ what: `${ctx.config.nodeCount} Scalar DL nodes to be Ready`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
-        const n = (await k.list('nodes', { selector: POOL_SELECTOR })).filter(ready).length
-        return { done: n >= ctx.config.nodeCount, status: `${n} of ${ctx.config.nodeCount} Ready` }
-      })
+      await waitFor(
+        { what: `${ctx.config.nodeCount} Scalar DL nodes to be Ready`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log },
+        async () => {
+          const n = (await k.list('nodes', { selector: POOL_SELECTOR })).filter(ready).length
+          return { done: n >= ctx.config.nodeCount, status: `${n} of ${ctx.config.nodeCount} Ready` }
+        },
+      )
       return `${ctx.config.nodeCount} Ready`
     },
   }
 }
 
-const tainted = (n: KubeObject) => ((n.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).some((t) => t.key === POOL_TAINT.key && t.value === POOL_TAINT.value && t.effect === POOL_TAINT.effect)
+const tainted = (n: KubeObject) =>
+  ((n.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).some(
+    (t) => t.key === POOL_TAINT.key && t.value === POOL_TAINT.value && t.effect === POOL_TAINT.effect,
+  )
 const untainted = (nodes: KubeObject[]) => nodes.filter((n) => !tainted(n)).map((n) => n.metadata.name)
 
 export function taintTask(): Task<EksState> {
@@ -229,7 +312,9 @@ export function taintTask(): Task<EksState> {
       const missing = untainted(nodes)
       if (!nodes.length) return { holds: false, detail: 'no Scalar DL node yet' }
       reading.keep(missing)
-      return missing.length ? { holds: false, detail: `taint ${missing.join(', ')}` } : { holds: true, detail: `all ${nodes.length} tainted` }
+      return missing.length
+        ? { holds: false, detail: `taint ${missing.join(', ')}` }
+        : { holds: true, detail: `all ${nodes.length} tainted` }
     },
     async apply(ctx) {
       const k = kubectlFor(ctx)

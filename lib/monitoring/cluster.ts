@@ -18,4 +18,9 @@ function containerInsightsByMode(): Task {
   }
 }
 
-export const clusterMonitoringTasks = (): Task[] => [controlPlaneLoggingTask(), containerInsightsByMode(), agentsOnEveryNodeTask(), logRetentionTask()]
+export const clusterMonitoringTasks = (): Task[] => [
+  controlPlaneLoggingTask(),
+  containerInsightsByMode(),
+  agentsOnEveryNodeTask(),
+  logRetentionTask(),
+]

@@ -23,7 +23,9 @@ const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksc
 
 /** The add-on's configuration values: the Scalar DL toleration explicitly, and every other taint as the add-on's default does. */
 export function addonConfigurationValues(): string {
-  return JSON.stringify({ tolerations: [{ key: POOL_TAINT.key, operator: 'Equal', value: POOL_TAINT.value, effect: POOL_TAINT.effect }, { operator: 'Exists' }] })
+  return JSON.stringify({
+    tolerations: [{ key: POOL_TAINT.key, operator: 'Equal', value: POOL_TAINT.value, effect: POOL_TAINT.effect }, { operator: 'Exists' }],
+  })
 }
 
 export function controlPlaneLoggingTask(): Task {
@@ -31,7 +33,10 @@ export function controlPlaneLoggingTask(): Task {
     title: 'EKS control-plane logging (CONTROL_PLANE_LOG_TYPES)',
     async check(ctx) {
       const c = await eksRead(ctx).cluster()
-      if (!c) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
+      if (!c)
+        return ctx.dryRun
+          ? { holds: false, detail: 'once 03-eks has made the cluster' }
+          : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
       const enabled = new Set((c.Logging?.ClusterLogging ?? []).filter((l) => l.Enabled).flatMap((l) => l.Types ?? []))
       const want = new Set(ctx.config.monitoring.controlPlaneLogTypes)
       const same = enabled.size === want.size && [...want].every((t) => enabled.has(t))
@@ -40,7 +45,11 @@ export function controlPlaneLoggingTask(): Task {
     },
     async apply(ctx) {
       const want = ctx.config.monitoring.controlPlaneLogTypes
-      await eksctl(ctx).updateClusterLogging(ctx.config.clusterName, want, LOG_TYPES.filter((t) => !want.includes(t)))
+      await eksctl(ctx).updateClusterLogging(
+        ctx.config.clusterName,
+        want,
+        LOG_TYPES.filter((t) => !want.includes(t)),
+      )
       return `enabled ${want.join(',') || 'none'}`
     },
   }
@@ -55,19 +64,43 @@ export function containerInsightsTask(): Task {
     title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint)`,
     async check(ctx) {
       // Both reads at once: the add-on's answer counts only if the cluster exists.
-      const [cluster, addon] = await Promise.all([eksRead(ctx).cluster(), eksctl(ctx).getAddon(ctx.config.clusterName, ADDON).catch((err: unknown) => err as Error)])
-      if (!cluster) return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
+      const [cluster, addon] = await Promise.all([
+        eksRead(ctx).cluster(),
+        eksctl(ctx)
+          .getAddon(ctx.config.clusterName, ADDON)
+          .catch((err: unknown) => err as Error),
+      ])
+      if (!cluster)
+        return ctx.dryRun
+          ? { holds: false, detail: 'once 03-eks has made the cluster' }
+          : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
       if (addon instanceof Error) throw addon
       if (!addon) return { holds: false, detail: `eksctl create addon ${ADDON} with configuration values ${addonConfigurationValues()}` }
-      if (addon.ConfigurationValues !== addonConfigurationValues()) return { holds: false, detail: `eksctl update addon ${ADDON}: configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}` }
+      if (addon.ConfigurationValues !== addonConfigurationValues())
+        return {
+          holds: false,
+          detail: `eksctl update addon ${ADDON}: configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}`,
+        }
       // A degraded add-on is installed as wanted but unhealthy: said, with EKS's issues; the
       // agents' task below says which node lacks what.
-      if (addon.issues?.length || addon.Status === 'DEGRADED') ctx.log.warn(`${addon.Name} is ${addon.Status}: ${addon.issues?.join('; ') || 'no issue given'}`)
-      return { holds: true, detail: `${addon.Name} ${addon.Version} ${addon.Status}${addon.issues?.length ? ` (issues: ${addon.issues.join('; ')})` : ''}` }
+      if (addon.issues?.length || addon.Status === 'DEGRADED')
+        ctx.log.warn(`${addon.Name} is ${addon.Status}: ${addon.issues?.join('; ') || 'no issue given'}`)
+      return {
+        holds: true,
+        detail: `${addon.Name} ${addon.Version} ${addon.Status}${addon.issues?.length ? ` (issues: ${addon.issues.join('; ')})` : ''}`,
+      }
     },
     async apply(ctx) {
       const file = addonConfigFile(ctx)
-      writePrivateFile(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: ctx.config.clusterName, region: ctx.config.region }, addons: [{ name: ADDON, configurationValues: addonConfigurationValues() }] }))
+      writePrivateFile(
+        file,
+        YAML.stringify({
+          apiVersion: 'eksctl.io/v1alpha5',
+          kind: 'ClusterConfig',
+          metadata: { name: ctx.config.clusterName, region: ctx.config.region },
+          addons: [{ name: ADDON, configurationValues: addonConfigurationValues() }],
+        }),
+      )
       const e = eksctl(ctx)
       const exists = await e.getAddon(ctx.config.clusterName, ADDON)
       await e.addon(exists ? 'update' : 'create', file)
@@ -83,7 +116,13 @@ interface Coverage {
 
 const untolerated = (node: KubeObject, tolerations: { key?: string; operator?: string; value?: string; effect?: string }[]) =>
   ((node.spec?.taints ?? []) as { key: string; value?: string; effect: string }[]).filter(
-    (t) => t.effect !== 'PreferNoSchedule' && !tolerations.some((x) => (!x.effect || x.effect === t.effect) && (!x.key ? x.operator === 'Exists' : x.key === t.key && (x.operator === 'Exists' || (x.value ?? '') === (t.value ?? '')))),
+    (t) =>
+      t.effect !== 'PreferNoSchedule' &&
+      !tolerations.some(
+        (x) =>
+          (!x.effect || x.effect === t.effect) &&
+          (!x.key ? x.operator === 'Exists' : x.key === t.key && (x.operator === 'Exists' || (x.value ?? '') === (t.value ?? ''))),
+      ),
   )
 
 /** Which node lacks a ready agent Pod, and why, in two kubectl calls. */
@@ -96,16 +135,29 @@ export async function agentCoverage(ctx: TaskContext): Promise<Coverage> {
     // The DaemonSet's own selector finds its Pods: the add-on labels Fluent Bit `k8s-app:
     // fluent-bit` and its operator labels the agent otherwise; no label is guessed.
     const selector = (ds?.spec?.selector?.matchLabels ?? {}) as Record<string, string>
-    const pods = ds ? objects.filter((o) => o.kind === 'Pod' && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v)) : []
+    const pods = ds
+      ? objects.filter(
+          (o) =>
+            o.kind === 'Pod' &&
+            Object.keys(selector).length > 0 &&
+            Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v),
+        )
+      : []
     for (const node of nodes) {
       const pod = pods.find((p) => p.spec?.nodeName === node.metadata.name)
-      const ready = pod?.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+      const ready =
+        pod?.status?.phase === 'Running' &&
+        (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
       if (ready) continue
       let reason: string
       if (!ds) reason = `DaemonSet ${agent} not found`
       else {
         const taints = untolerated(node, ds.spec?.template?.spec?.tolerations ?? [])
-        reason = taints.length ? `taint ${taints.map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`).join(', ')} not tolerated` : pod ? `pod ${pod.metadata.name} ${pod.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? pod.status?.phase}` : 'no pod yet'
+        reason = taints.length
+          ? `taint ${taints.map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`).join(', ')} not tolerated`
+          : pod
+            ? `pod ${pod.metadata.name} ${pod.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? pod.status?.phase}`
+            : 'no pod yet'
       }
       missing.push({ agent, node: node.metadata.name, reason })
     }
@@ -122,20 +174,32 @@ export function agentsOnEveryNodeTask(): Task {
       if (ctx.dryRun) {
         try {
           const c = await agentCoverage(ctx)
-          return c.missing.length ? { holds: false, detail: `wait: ${describeMissing(c)}` } : { holds: true, detail: `${c.nodes} nodes covered` }
+          return c.missing.length
+            ? { holds: false, detail: `wait: ${describeMissing(c)}` }
+            : { holds: true, detail: `${c.nodes} nodes covered` }
         } catch {
           return { holds: false, detail: 'once the add-on runs' }
         }
       }
       const c = await agentCoverage(ctx)
-      return c.missing.length ? { holds: false, detail: `wait: ${describeMissing(c)}` } : { holds: true, detail: `both agents on all ${c.nodes} nodes` }
+      return c.missing.length
+        ? { holds: false, detail: `wait: ${describeMissing(c)}` }
+        : { holds: true, detail: `both agents on all ${c.nodes} nodes` }
     },
     async apply(ctx) {
-      const done = await waitFor({ what: 'the CloudWatch agent and Fluent Bit on every node', timeoutMs: Math.min(ctx.config.waitTimeoutMs, 600_000), log: ctx.log }, async () => {
-        const c = await agentCoverage(ctx)
-        const hopeless = c.missing.filter((m) => /not tolerated|not found/.test(m.reason))
-        return { done: !c.missing.length, status: describeMissing(c) || 'all ready', value: c, failed: hopeless.length ? describeMissing({ missing: hopeless, nodes: c.nodes }) : undefined }
-      })
+      const done = await waitFor(
+        { what: 'the CloudWatch agent and Fluent Bit on every node', timeoutMs: Math.min(ctx.config.waitTimeoutMs, 600_000), log: ctx.log },
+        async () => {
+          const c = await agentCoverage(ctx)
+          const hopeless = c.missing.filter((m) => /not tolerated|not found/.test(m.reason))
+          return {
+            done: !c.missing.length,
+            status: describeMissing(c) || 'all ready',
+            value: c,
+            failed: hopeless.length ? describeMissing({ missing: hopeless, nodes: c.nodes }) : undefined,
+          }
+        },
+      )
       return `both agents on all ${done?.nodes} nodes`
     },
     hint: 'a node whose taint the agents do not tolerate sends no logs or metrics: rerun 06 (it sets the add-on tolerations); RUNBOOK.md, 06-monitoring',
@@ -144,7 +208,10 @@ export function agentsOnEveryNodeTask(): Task {
 
 export function logGroupNames(ctx: TaskContext): string[] {
   const c = ctx.config.clusterName
-  return [...['application', 'dataplane', 'host', 'performance'].map((g) => `/aws/containerinsights/${c}/${g}`), ...(ctx.config.monitoring.controlPlaneLogTypes.length ? [`/aws/eks/${c}/cluster`] : [])]
+  return [
+    ...['application', 'dataplane', 'host', 'performance'].map((g) => `/aws/containerinsights/${c}/${g}`),
+    ...(ctx.config.monitoring.controlPlaneLogTypes.length ? [`/aws/eks/${c}/cluster`] : []),
+  ]
 }
 
 async function logGroups(ctx: TaskContext): Promise<Map<string, LogGroup>> {
@@ -169,7 +236,9 @@ export function logRetentionTask(): Task {
       const have = await logGroups(ctx)
       const days = ctx.config.monitoring.logRetentionDays
       const todo = logGroupNames(ctx).filter((n) => have.get(n)?.retentionInDays !== days)
-      return todo.length ? { holds: false, detail: `${days} days on ${todo.join(', ')}` } : { holds: true, detail: `${days} days on ${logGroupNames(ctx).length} log groups` }
+      return todo.length
+        ? { holds: false, detail: `${days} days on ${todo.join(', ')}` }
+        : { holds: true, detail: `${days} days on ${logGroupNames(ctx).length} log groups` }
     },
     async apply(ctx) {
       const have = await logGroups(ctx)

@@ -1,6 +1,17 @@
 // Step 1 (and Step 3's prerequisite): the bastion and the security groups that let it reach
 // the private EKS API endpoint on 443.
-import { bastionDrift, bastionIdentity, bastionRoleName, describeInstance, ensureBastionIdentity, findBastion, identityDrift, latestAmazonLinuxAmi, launchBastion, repairBastion } from '../aws/bastion.ts'
+import {
+  bastionDrift,
+  bastionIdentity,
+  bastionRoleName,
+  describeInstance,
+  ensureBastionIdentity,
+  findBastion,
+  identityDrift,
+  latestAmazonLinuxAmi,
+  launchBastion,
+  repairBastion,
+} from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
 import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type SecurityGroupSpec } from '../aws/security-groups.ts'
 import { subnetsOf } from '../aws/subnets.ts'
@@ -24,13 +35,23 @@ function controlPlaneSgSpec(t: NetworkTarget, bastionSgId: string | undefined): 
     name: `${t.cluster}-control-plane`,
     description: `EKS control plane of ${t.cluster}: HTTPS from the bastion`,
     ingress: [
-      ...(t.bastion.enabled ? [{ port: 443, sourceGroupId: bastionSgId ?? '(bastion group)', description: 'HTTPS from the bastion to the EKS API' }] : []),
-      ...(t.apiAccessFrom ? [{ port: 443, cidr: t.apiAccessFrom.cidr, description: `HTTPS from ${t.apiAccessFrom.label} to the EKS API` }] : []),
+      ...(t.bastion.enabled
+        ? [{ port: 443, sourceGroupId: bastionSgId ?? '(bastion group)', description: 'HTTPS from the bastion to the EKS API' }]
+        : []),
+      ...(t.apiAccessFrom
+        ? [{ port: 443, cidr: t.apiAccessFrom.cidr, description: `HTTPS from ${t.apiAccessFrom.label} to the EKS API` }]
+        : []),
     ],
   }
 }
 
-function securityGroupTask(title: string, target: TargetOf, role: SecurityGroupSpec['role'], spec: (t: NetworkTarget, s: NetworkState) => SecurityGroupSpec, key: 'bastionSgId' | 'controlPlaneSgId'): Task<NetworkState> {
+function securityGroupTask(
+  title: string,
+  target: TargetOf,
+  role: SecurityGroupSpec['role'],
+  spec: (t: NetworkTarget, s: NetworkState) => SecurityGroupSpec,
+  key: 'bastionSgId' | 'controlPlaneSgId',
+): Task<NetworkState> {
   return {
     title,
     async check(ctx, s) {
@@ -53,11 +74,23 @@ function securityGroupTask(title: string, target: TargetOf, role: SecurityGroupS
 }
 
 export function bastionSecurityGroupTask(target: TargetOf): Task<NetworkState> {
-  return securityGroupTask('Bastion security group (SSH only from BASTION_SSH_CIDR, if set)', target, 'bastion-sg', bastionSgSpec, 'bastionSgId')
+  return securityGroupTask(
+    'Bastion security group (SSH only from BASTION_SSH_CIDR, if set)',
+    target,
+    'bastion-sg',
+    bastionSgSpec,
+    'bastionSgId',
+  )
 }
 
 export function controlPlaneSecurityGroupTask(target: TargetOf): Task<NetworkState> {
-  return securityGroupTask('Control-plane security group admits HTTPS (443) from the bastion', target, 'control-plane-sg', (t, s) => controlPlaneSgSpec(t, s.bastionSgId), 'controlPlaneSgId')
+  return securityGroupTask(
+    'Control-plane security group admits HTTPS (443) from the bastion',
+    target,
+    'control-plane-sg',
+    (t, s) => controlPlaneSgSpec(t, s.bastionSgId),
+    'controlPlaneSgId',
+  )
 }
 
 export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
@@ -68,7 +101,11 @@ export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
       if (!t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }
       const id = await bastionIdentity(ctx.aws.iam, t.cluster)
       if (id.roleExists && !id.roleOwned) {
-        return { holds: false, conflict: `IAM role ${bastionRoleName(t.cluster)} exists but was not created by this runbook for ${t.cluster}`, hint: 'choose another CLUSTER_NAME, or delete or tag that role yourself' }
+        return {
+          holds: false,
+          conflict: `IAM role ${bastionRoleName(t.cluster)} exists but was not created by this runbook for ${t.cluster}`,
+          hint: 'choose another CLUSTER_NAME, or delete or tag that role yourself',
+        }
       }
       const drift = identityDrift(id)
       return drift.length ? { holds: false, detail: drift.join('; ') } : { holds: true, detail: bastionRoleName(t.cluster) }
@@ -92,9 +129,13 @@ export function bastionTask(target: TargetOf): Task<NetworkState> {
       const t = target(ctx)
       s.bastion = await findBastion(ctx.aws.ec2, t.cluster)
       if (!t.bastion.enabled) {
-        return { holds: true, detail: `no bastion (BASTION_ENABLED=false)${s.bastion ? `; ${s.bastion.InstanceId} from an earlier run is left as it is (99-teardown removes it)` : ''}` }
+        return {
+          holds: true,
+          detail: `no bastion (BASTION_ENABLED=false)${s.bastion ? `; ${s.bastion.InstanceId} from an earlier run is left as it is (99-teardown removes it)` : ''}`,
+        }
       }
-      if (!s.bastion) return { holds: false, detail: `launch a ${t.bastion.instanceType} (Amazon Linux 2023) in ${s.azs[0] ?? 'the first AZ'}` }
+      if (!s.bastion)
+        return { holds: false, detail: `launch a ${t.bastion.instanceType} (Amazon Linux 2023) in ${s.azs[0] ?? 'the first AZ'}` }
       const drift = bastionDrift(s.bastion)
       if (s.bastion.State?.Name === 'pending') drift.push('wait until running')
       return drift.length ? { holds: false, detail: drift.join('; ') } : { holds: true, detail: describeBastion(s.bastion) }
@@ -107,26 +148,48 @@ export function bastionTask(target: TargetOf): Task<NetworkState> {
         await repairBastion(ec2, instance)
       } else {
         const subnet = subnetsOf(s.subnets, 'public')[0]
-        if (!subnet || !s.bastionSgId) throw new RunbookError('the public subnet or the bastion security group is missing', 'rerun the step: those tasks come first')
+        if (!subnet || !s.bastionSgId)
+          throw new RunbookError('the public subnet or the bastion security group is missing', 'rerun the step: those tasks come first')
         const amiId = await latestAmazonLinuxAmi(ctx.aws.ssm, t.bastion.instanceType)
-        const launch = () => launchBastion(ec2, { cluster: t.cluster, amiId, instanceType: t.bastion.instanceType, subnetId: subnet.SubnetId!, securityGroupId: s.bastionSgId!, instanceProfile: bastionRoleName(t.cluster), keyName: t.bastion.keyName })
+        const launch = () =>
+          launchBastion(ec2, {
+            cluster: t.cluster,
+            amiId,
+            instanceType: t.bastion.instanceType,
+            subnetId: subnet.SubnetId!,
+            securityGroupId: s.bastionSgId!,
+            instanceProfile: bastionRoleName(t.cluster),
+            keyName: t.bastion.keyName,
+          })
         // A new instance profile takes a few seconds to be usable by EC2.
-        instance = await waitFor({ what: `the bastion's instance profile to be usable`, timeoutMs: Math.min(ctx.config.waitTimeoutMs, 120_000), log: ctx.log }, async () => {
-          try {
-            return { done: true, status: 'launched', value: await launch() }
-          } catch (err) {
-            if (isAwsError(err, 'InvalidParameterValue') && /iam instance profile/i.test((err as Error).message)) return { done: false, status: (err as Error).message }
-            throw err
-          }
-        })
+        instance = await waitFor(
+          { what: `the bastion's instance profile to be usable`, timeoutMs: Math.min(ctx.config.waitTimeoutMs, 120_000), log: ctx.log },
+          async () => {
+            try {
+              return { done: true, status: 'launched', value: await launch() }
+            } catch (err) {
+              if (isAwsError(err, 'InvalidParameterValue') && /iam instance profile/i.test((err as Error).message))
+                return { done: false, status: (err as Error).message }
+              throw err
+            }
+          },
+        )
       }
       const id = instance!.InstanceId!
-      s.bastion = await waitFor({ what: `bastion ${id} to be running with a public IP`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
-        const now = await describeInstance(ec2, id)
-        const state = now?.State?.Name ?? 'not visible yet'
-        if (state === 'terminated' || state === 'shutting-down') return { done: false, status: state, failed: `the instance is ${state}: ${now?.StateReason?.Message ?? ''}` }
-        return { done: state === 'running' && Boolean(now?.PublicIpAddress), status: `${state}${now?.PublicIpAddress ? ` ${now.PublicIpAddress}` : ''}`, value: now }
-      })
+      s.bastion = await waitFor(
+        { what: `bastion ${id} to be running with a public IP`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log },
+        async () => {
+          const now = await describeInstance(ec2, id)
+          const state = now?.State?.Name ?? 'not visible yet'
+          if (state === 'terminated' || state === 'shutting-down')
+            return { done: false, status: state, failed: `the instance is ${state}: ${now?.StateReason?.Message ?? ''}` }
+          return {
+            done: state === 'running' && Boolean(now?.PublicIpAddress),
+            status: `${state}${now?.PublicIpAddress ? ` ${now.PublicIpAddress}` : ''}`,
+            value: now,
+          }
+        },
+      )
       return describeBastion(s.bastion!)
     },
   }

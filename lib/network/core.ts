@@ -19,13 +19,24 @@ export function availabilityZonesTask(target: TargetOf): Task<NetworkState> {
       const t = target(ctx)
       // Zones by zone ID where EKS runs and both node instance types are offered; the zones the
       // runbook's subnets already use are kept (the choice is recorded by the subnets themselves).
-      const [zones, existing] = await Promise.all([usableZones(ctx.aws.ec2, [ctx.config.nodeInstanceType, ctx.config.systemNodeInstanceType]), findSubnets(ctx.aws.ec2, t.cluster)])
+      const [zones, existing] = await Promise.all([
+        usableZones(ctx.aws.ec2, [ctx.config.nodeInstanceType, ctx.config.systemNodeInstanceType]),
+        findSubnets(ctx.aws.ec2, t.cluster),
+      ])
       const available = zones.usable
       s.subnets = existing
-      s.azs = chooseZones(available, existing.map((x) => x.AvailabilityZone!), NEEDED_AZS)
+      s.azs = chooseZones(
+        available,
+        existing.map((x) => x.AvailabilityZone!),
+        NEEDED_AZS,
+      )
       const skipped = zones.skipped.map((z) => `${z.zone} (${z.id}): ${z.reason}`).join('; ')
       if (s.azs.length < NEEDED_AZS) {
-        return { holds: false, conflict: `${ctx.config.region} has ${available.length} usable AZs (${available.join(', ') || 'none'}); the guide needs ${NEEDED_AZS}${skipped ? `; left out: ${skipped}` : ''}`, hint: 'choose a region with at least 3 availability zones offering NODE_INSTANCE_TYPE and SYSTEM_NODE_INSTANCE_TYPE, or other instance types' }
+        return {
+          holds: false,
+          conflict: `${ctx.config.region} has ${available.length} usable AZs (${available.join(', ') || 'none'}); the guide needs ${NEEDED_AZS}${skipped ? `; left out: ${skipped}` : ''}`,
+          hint: 'choose a region with at least 3 availability zones offering NODE_INSTANCE_TYPE and SYSTEM_NODE_INSTANCE_TYPE, or other instance types',
+        }
       }
       return { holds: true, detail: `${s.azs.join(', ')}${skipped ? ` (left out: ${skipped})` : ''}` }
     },
@@ -48,7 +59,9 @@ export function vpcTask(target: TargetOf): Task<NetworkState> {
       }
       const dns = await vpcDns(ctx.aws.ec2, s.vpc.VpcId!)
       const missing = [...(dns.support ? [] : ['DNS support']), ...(dns.hostnames ? [] : ['DNS hostnames'])]
-      return missing.length ? { holds: false, detail: `enable ${missing.join(' and ')} on ${s.vpc.VpcId}` } : { holds: true, detail: `${s.vpc.VpcId} ${s.vpc.CidrBlock}` }
+      return missing.length
+        ? { holds: false, detail: `enable ${missing.join(' and ')} on ${s.vpc.VpcId}` }
+        : { holds: true, detail: `${s.vpc.VpcId} ${s.vpc.CidrBlock}` }
     },
     async apply(ctx, s) {
       const t = target(ctx)
@@ -82,7 +95,13 @@ export function subnetsTask(target: TargetOf, tier: Tier): Task<NetworkState> {
       const t = target(ctx)
       const missing = missingSubnets(s, t.vpcCidr, tier)
       const drift = subnetsOf(s.subnets, tier).flatMap((x) => subnetDrift(x, tier).map((d) => `${x.SubnetId}: ${d}`))
-      if (!missing.length && !drift.length) return { holds: true, detail: subnetsOf(s.subnets, tier).map((x) => `${x.AvailabilityZone} ${x.CidrBlock}`).join(', ') }
+      if (!missing.length && !drift.length)
+        return {
+          holds: true,
+          detail: subnetsOf(s.subnets, tier)
+            .map((x) => `${x.AvailabilityZone} ${x.CidrBlock}`)
+            .join(', '),
+        }
       return { holds: false, detail: [...missing.map((m) => `create ${m.cidr} in ${m.azName}`), ...drift].join('; ') }
     },
     async apply(ctx, s) {
@@ -91,7 +110,9 @@ export function subnetsTask(target: TargetOf, tier: Tier): Task<NetworkState> {
       if (!vpcId) throw new RunbookError('no VPC to create subnets in', 'rerun the step: the VPC task comes first')
       const ec2 = ctx.aws.ec2
       const missing = missingSubnets(s, t.vpcCidr, tier)
-      const created: Subnet[] = await Promise.all(missing.map((m) => createSubnet(ec2, { cluster: t.cluster, vpcId, tier, az: m.azName, cidr: m.cidr })))
+      const created: Subnet[] = await Promise.all(
+        missing.map((m) => createSubnet(ec2, { cluster: t.cluster, vpcId, tier, az: m.azName, cidr: m.cidr })),
+      )
       s.subnets.push(...created)
       for (const x of subnetsOf(s.subnets, tier)) if (subnetDrift(x, tier).length) await repairSubnet(ec2, x, tier)
       if (tier === 'public') s.subnets = await findSubnets(ec2, t.cluster) // MapPublicIpOnLaunch as now set

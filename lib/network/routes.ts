@@ -46,7 +46,12 @@ function routesTask(title: string, target: TargetOf, specs: (ctx: TaskContext, s
         return drift.length ? [`${spec.name}: ${drift.join(', ')}`] : []
       })
       if (words.length) return { holds: false, detail: words.join('; ') }
-      return { holds: true, detail: specs(ctx, s).map((spec) => matchRouteTables(s.routeTables, spec)[0]!.RouteTableId).join(', ') }
+      return {
+        holds: true,
+        detail: specs(ctx, s)
+          .map((spec) => matchRouteTables(s.routeTables, spec)[0]!.RouteTableId)
+          .join(', '),
+      }
     },
     async apply(ctx, s) {
       const t = target(ctx)

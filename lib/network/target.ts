@@ -32,7 +32,13 @@ export function emptyNetworkState(): NetworkState {
 export type TargetOf = (ctx: TaskContext) => NetworkTarget
 
 export function ledgerNetwork(config: Config): NetworkTarget {
-  return { cluster: config.clusterName, vpcCidr: config.vpcCidr, natGateways: config.natGateways, bastion: config.bastion, apiAccessFrom: config.apiAccessFrom }
+  return {
+    cluster: config.clusterName,
+    vpcCidr: config.vpcCidr,
+    natGateways: config.natGateways,
+    bastion: config.bastion,
+    apiAccessFrom: config.apiAccessFrom,
+  }
 }
 
 /** The AZs that get a NAT gateway: the first one, or all. */

@@ -21,7 +21,10 @@ export function clusterAccessTask(): Task {
     async check(ctx) {
       const problem = await callerAccessProblem(ctx)
       if (problem) return { holds: false, detail: problem.message, hint: problem.fix }
-      return { holds: true, detail: `${await callerPrincipal(ctx)} may use ${ctx.config.clusterName} (or the cluster does not exist yet: 03-eks gives access to its creator, the bastion role and CLUSTER_ADMIN_ARNS)` }
+      return {
+        holds: true,
+        detail: `${await callerPrincipal(ctx)} may use ${ctx.config.clusterName} (or the cluster does not exist yet: 03-eks gives access to its creator, the bastion role and CLUSTER_ADMIN_ARNS)`,
+      }
     },
   }
 }
@@ -31,7 +34,12 @@ export function zonesTask(minimum = 3): Task {
     title: `Region has at least ${minimum} availability zones`,
     async check(ctx) {
       const zones = await availableZones(ctx.aws.ec2, [ctx.config.nodeInstanceType, ctx.config.systemNodeInstanceType])
-      if (zones.length < minimum) return { holds: false, detail: `${ctx.config.region} has ${zones.length}: ${zones.join(', ') || 'none'}`, hint: 'choose a region with 3 or more availability zones where EKS runs and NODE_INSTANCE_TYPE and SYSTEM_NODE_INSTANCE_TYPE are offered (AWS_REGION)' }
+      if (zones.length < minimum)
+        return {
+          holds: false,
+          detail: `${ctx.config.region} has ${zones.length}: ${zones.join(', ') || 'none'}`,
+          hint: 'choose a region with 3 or more availability zones where EKS runs and NODE_INSTANCE_TYPE and SYSTEM_NODE_INSTANCE_TYPE are offered (AWS_REGION)',
+        }
       return { holds: true, detail: `${ctx.config.region}: ${zones.join(', ')}` }
     },
   }
@@ -42,7 +50,10 @@ export function configurationTask(): Task {
     title: 'Configuration valid',
     async check(ctx) {
       const c = ctx.config
-      return { holds: true, detail: `${c.source}: cluster ${c.clusterName}, VPC ${c.vpcCidr}, NAT ${c.natGateways}, ${c.nodeCount} x ${c.nodeInstanceType}, bastion ${c.bastion.enabled ? c.bastion.instanceType : 'off'}` }
+      return {
+        holds: true,
+        detail: `${c.source}: cluster ${c.clusterName}, VPC ${c.vpcCidr}, NAT ${c.natGateways}, ${c.nodeCount} x ${c.nodeInstanceType}, bastion ${c.bastion.enabled ? c.bastion.instanceType : 'off'}`,
+      }
     },
   }
 }

@@ -20,10 +20,12 @@ export function certificateProblem(certFile: string, keyFile: string): string | 
   } catch {
     return `${certFile} is not a PEM X.509 certificate`
   }
-  if (cert.publicKey.asymmetricKeyType !== 'ec' || cert.publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return `${certFile} is not for an EC P-256 key`
+  if (cert.publicKey.asymmetricKeyType !== 'ec' || cert.publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    return `${certFile} is not for an EC P-256 key`
   if (new Date(cert.validTo) < new Date()) return `${certFile} expired on ${cert.validTo}`
   try {
-    if (fs.existsSync(keyFile) && !cert.checkPrivateKey(createPrivateKey(fs.readFileSync(keyFile, 'utf8')))) return `${certFile} is not the certificate of ${keyFile}`
+    if (fs.existsSync(keyFile) && !cert.checkPrivateKey(createPrivateKey(fs.readFileSync(keyFile, 'utf8'))))
+      return `${certFile} is not the certificate of ${keyFile}`
   } catch {
     return undefined // the key file's own problem is reported on its key
   }
@@ -45,7 +47,10 @@ export async function generateCertificate(keyFile: string, certFile: string, hol
     notAfter,
     signingAlgorithm: ALG,
     keys: { privateKey: privateKey as unknown as CryptoKey, publicKey: publicKey as unknown as CryptoKey },
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    ],
   })
   writePrivateFile(certFile, cert.toString('pem') + '\n')
 }

@@ -20,7 +20,11 @@ export function declaredObjects(manifest: string): Declared[] {
   return YAML.parseAllDocuments(manifest)
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => Boolean(o?.kind && o.metadata?.name))
-    .map((o) => (o.kind === 'Deployment' ? { kind: o.kind, name: o.metadata.name, replicas: o.spec?.replicas ?? 1, images: images(o) } : { kind: o.kind!, name: o.metadata.name }))
+    .map((o) =>
+      o.kind === 'Deployment'
+        ? { kind: o.kind, name: o.metadata.name, replicas: o.spec?.replicas ?? 1, images: images(o) }
+        : { kind: o.kind!, name: o.metadata.name },
+    )
 }
 
 /** What differs between the live objects and the release's: missing objects, Deployments' replicas and images. */
@@ -41,9 +45,11 @@ export async function liveDrift(k: Kubectl, namespace: string, manifest: string)
       continue
     }
     if (d.kind !== 'Deployment') continue
-    if ((o.spec?.replicas ?? 1) !== d.replicas) drift.push(`Deployment ${d.name} has ${o.spec?.replicas} replicas, the release ${d.replicas}`)
+    if ((o.spec?.replicas ?? 1) !== d.replicas)
+      drift.push(`Deployment ${d.name} has ${o.spec?.replicas} replicas, the release ${d.replicas}`)
     const have = images(o)
-    if (have.join(',') !== d.images!.join(',')) drift.push(`Deployment ${d.name} runs ${have.join(', ')}, the release ${d.images!.join(', ')}`)
+    if (have.join(',') !== d.images!.join(','))
+      drift.push(`Deployment ${d.name} runs ${have.join(', ')}, the release ${d.images!.join(', ')}`)
   }
   return drift
 }
@@ -62,26 +68,42 @@ export function rolloutOf(d: KubeObject): Rollout {
   const want = d.spec?.replicas ?? 1
   const s = d.status ?? {}
   const name = d.metadata.name
-  const progressing = ((s.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]).find((c) => c.type === 'Progressing')
-  if ((s.observedGeneration ?? 0) < ((d.metadata as { generation?: number }).generation ?? 0)) return { name, done: false, status: `${name}: the controller has not seen the latest change yet` }
+  const progressing = ((s.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]).find(
+    (c) => c.type === 'Progressing',
+  )
+  if ((s.observedGeneration ?? 0) < ((d.metadata as { generation?: number }).generation ?? 0))
+    return { name, done: false, status: `${name}: the controller has not seen the latest change yet` }
   const updated = s.updatedReplicas ?? 0
   const available = s.availableReplicas ?? 0
   const total = s.replicas ?? 0
   const done = updated === want && total === want && available === want
   const counts = `${updated}/${want} updated, ${available} available${total > updated ? `, ${total - updated} old` : ''}`
   if (done) return { name, done, status: `${name} ${counts}` }
-  if (progressing?.reason === 'ProgressDeadlineExceeded') return { name, done, status: `${name} ${counts}`, stuck: `${name}: ${progressing.message ?? 'progress deadline exceeded'} (${counts})` }
+  if (progressing?.reason === 'ProgressDeadlineExceeded')
+    return { name, done, status: `${name} ${counts}`, stuck: `${name}: ${progressing.message ?? 'progress deadline exceeded'} (${counts})` }
   return { name, done, status: `${name} ${counts}` }
 }
 
 /** Why a Pod is not ready, in the words `kubectl describe` would use; undefined when it is. */
 export function podProblem(p: KubeObject): { reason: string; crash: boolean } | undefined {
-  const ready = p.status?.phase === 'Running' && ((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')
+  const ready =
+    p.status?.phase === 'Running' &&
+    ((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')
   if (ready) return undefined
   const unsched = ((p.status?.conditions ?? []) as { reason?: string; message?: string }[]).find((c) => c.reason === 'Unschedulable')
   if (unsched) return { reason: `Pending: ${unsched.message}`, crash: false }
-  const cs = ((p.status?.containerStatuses ?? []) as { name: string; restartCount?: number; state?: { waiting?: { reason?: string; message?: string } } }[]).find((c) => c.state?.waiting)
+  const cs = (
+    (p.status?.containerStatuses ?? []) as {
+      name: string
+      restartCount?: number
+      state?: { waiting?: { reason?: string; message?: string } }
+    }[]
+  ).find((c) => c.state?.waiting)
   const w = cs?.state?.waiting
-  if (w) return { reason: `${w.reason}${w.reason === 'CrashLoopBackOff' ? ` (${cs!.restartCount ?? 0} restarts)` : w.message ? `: ${w.message}` : ''}`, crash: w.reason === 'CrashLoopBackOff' || w.reason === 'CreateContainerConfigError' }
+  if (w)
+    return {
+      reason: `${w.reason}${w.reason === 'CrashLoopBackOff' ? ` (${cs!.restartCount ?? 0} restarts)` : w.message ? `: ${w.message}` : ''}`,
+      crash: w.reason === 'CrashLoopBackOff' || w.reason === 'CreateContainerConfigError',
+    }
   return { reason: p.status?.phase ?? 'Pending', crash: false }
 }

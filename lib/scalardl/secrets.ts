@@ -25,7 +25,12 @@ const b64 = (s: string) => Buffer.from(s).toString('base64')
 export function pullSecret(c: Config): SecretSpec {
   const { username = '', token = '' } = c.scalardl.github
   const auth = b64(`${username}:${token}`)
-  return { name: PULL_SECRET, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { username, password: token, auth } } }) }, describe: `ghcr.io credentials of ${username}` }
+  return {
+    name: PULL_SECRET,
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': JSON.stringify({ auths: { 'ghcr.io': { username, password: token, auth } } }) },
+    describe: `ghcr.io credentials of ${username}`,
+  }
 }
 
 /** The Ledger's key; with the Auditor, its certificate too (the certificate registration Job reads it). */
@@ -53,7 +58,12 @@ export const LICENSE_ENV = { key: 'SCALAR_DL_AUDITOR_LICENSE_KEY', certPem: 'SCA
 export function dbSecret(c: Config): SecretSpec {
   const user = c.scalardl.db.username ?? ''
   const password = c.scalardl.db.password ?? ''
-  const data: Record<string, string> = { 'db-username': user, 'db-password': password, [DB_ENV.username]: user, [DB_ENV.password]: password }
+  const data: Record<string, string> = {
+    'db-username': user,
+    'db-password': password,
+    [DB_ENV.username]: user,
+    [DB_ENV.password]: password,
+  }
   if (c.scalardl.app === 'auditor') {
     data[LICENSE_ENV.key] = c.auditor.license.key ?? ''
     data[LICENSE_ENV.certPem] = fs.existsSync(c.auditor.license.certFile) ? fs.readFileSync(c.auditor.license.certFile, 'utf8') : ''

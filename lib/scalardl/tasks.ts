@@ -17,7 +17,17 @@ import { generateLedgerKey, keyFileProblem } from './keys.ts'
 import { keysSecretName, scalardlFullname, schemaJobName, serverApp, serverChart } from './names.ts'
 import { liveDrift, podProblem, rolloutOf } from './rollout.ts'
 import { auditorKeysSecret, dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
-import { coalesce, overridesFile, readValues, schemaOverrides, serverOverrides, valuesChart, valuesFile, writeOverrides, type ValuesKind } from './values.ts'
+import {
+  coalesce,
+  overridesFile,
+  readValues,
+  schemaOverrides,
+  serverOverrides,
+  valuesChart,
+  valuesFile,
+  writeOverrides,
+  type ValuesKind,
+} from './values.ts'
 
 export const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/helm-charts' }
 
@@ -35,7 +45,9 @@ const ns = (ctx: TaskContext) => ctx.config.scalardl.namespace
 const haveCluster = (ctx: TaskContext) => fs.existsSync(kubeconfigFile(ctx.config))
 
 function needCluster(ctx: TaskContext): { holds: false; detail?: string; conflict?: string; hint?: string } {
-  return ctx.dryRun ? { holds: false, detail: 'once 03-eks has made the cluster' } : { holds: false, conflict: `no kubeconfig at ${kubeconfigFile(ctx.config)}`, hint: 'run 03-eks first' }
+  return ctx.dryRun
+    ? { holds: false, detail: 'once 03-eks has made the cluster' }
+    : { holds: false, conflict: `no kubeconfig at ${kubeconfigFile(ctx.config)}`, hint: 'run 03-eks first' }
 }
 
 export function helmTask(): Task<ScalarState> {
@@ -43,7 +55,9 @@ export function helmTask(): Task<ScalarState> {
     title: 'helm >= 3.5',
     async check(ctx) {
       const v = await helmFor(ctx).version()
-      return atLeast(v.version, '3.5.0') ? { holds: true, detail: v.raw } : { holds: false, detail: `helm ${v.raw} is older than 3.5`, hint: 'install helm 3.5 or newer (see 00-preflight)' }
+      return atLeast(v.version, '3.5.0')
+        ? { holds: true, detail: v.raw }
+        : { holds: false, detail: `helm ${v.raw} is older than 3.5`, hint: 'install helm 3.5 or newer (see 00-preflight)' }
     },
   }
 }
@@ -53,11 +67,20 @@ async function pinnedVersions(ctx: TaskContext): Promise<CheckResult> {
   const c = ctx.config.scalardl
   const charts = await helmFor(ctx).chartVersions(REPO.name)
   for (const [chart, version, key] of [
-    [`${REPO.name}/${serverChart(ctx.config)}`, c.chartVersion, c.app === 'auditor' ? 'SCALARDL_AUDIT_CHART_VERSION' : 'SCALARDL_CHART_VERSION'],
+    [
+      `${REPO.name}/${serverChart(ctx.config)}`,
+      c.chartVersion,
+      c.app === 'auditor' ? 'SCALARDL_AUDIT_CHART_VERSION' : 'SCALARDL_CHART_VERSION',
+    ],
     [`${REPO.name}/schema-loading`, c.schemaChartVersion, 'SCHEMA_LOADING_CHART_VERSION'],
   ] as const) {
     const available = charts.get(chart) ?? []
-    if (!available.includes(version)) return { holds: false, conflict: `${chart} ${version} is not in the repository; available: ${available.slice(0, 12).join(', ')}`, hint: `set ${key} to one of them` }
+    if (!available.includes(version))
+      return {
+        holds: false,
+        conflict: `${chart} ${version} is not in the repository; available: ${available.slice(0, 12).join(', ')}`,
+        hint: `set ${key} to one of them`,
+      }
   }
   return { holds: true, detail: `${serverChart(ctx.config)} ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
 }
@@ -71,7 +94,12 @@ export function repoTask(): Task<ScalarState> {
       const repo = (await helmFor(ctx).repoList()).find((r) => r.name === REPO.name)
       reading.keep({ listed: Boolean(repo) })
       if (!repo) return { holds: false, detail: `helm repo add ${REPO.name} ${REPO.url}` }
-      if (repo.url.replace(/\/$/, '') !== REPO.url) return { holds: false, conflict: `the helm repository "${REPO.name}" points to ${repo.url}, not ${REPO.url}`, hint: `helm repo remove ${REPO.name}, then rerun` }
+      if (repo.url.replace(/\/$/, '') !== REPO.url)
+        return {
+          holds: false,
+          conflict: `the helm repository "${REPO.name}" points to ${repo.url}, not ${REPO.url}`,
+          hint: `helm repo remove ${REPO.name}, then rerun`,
+        }
       const pinned = await pinnedVersions(ctx)
       // A local index older than the pinned versions is brought up to date by apply.
       return pinned.conflict ? { holds: false, detail: `helm repo update: ${pinned.conflict}` } : pinned
@@ -94,7 +122,9 @@ export function namespaceTask(): Task<ScalarState> {
     title: 'Namespace',
     async check(ctx) {
       if (!haveCluster(ctx)) return needCluster(ctx)
-      return (await kubectlFor(ctx).get('namespace', ns(ctx))) ? { holds: true, detail: ns(ctx) } : { holds: false, detail: `create ${ns(ctx)}` }
+      return (await kubectlFor(ctx).get('namespace', ns(ctx)))
+        ? { holds: true, detail: ns(ctx) }
+        : { holds: false, detail: `create ${ns(ctx)}` }
     },
     async apply(ctx) {
       await kubectlFor(ctx).apply(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns(ctx)}\n`)
@@ -119,7 +149,9 @@ function secretTask(title: string, spec: (ctx: TaskContext) => SecretSpec | unde
     async apply(ctx) {
       const s = spec(ctx)!
       const k = kubectlFor(ctx)
-      const live = (reading.take() ?? { live: await k.get('secret', s.name, { namespace: ns(ctx) }) }).live as (KubeObject & { type?: string }) | undefined
+      const live = (reading.take() ?? { live: await k.get('secret', s.name, { namespace: ns(ctx) }) }).live as
+        | (KubeObject & { type?: string })
+        | undefined
       if (live && live.type !== s.type) await k.delete('secret', s.name, { namespace: ns(ctx) }) // a Secret's type cannot change
       await k.apply(secretManifest(s, ns(ctx)), { namespace: ns(ctx) }) // on stdin: no secret in argv
       return `${live ? 'updated' : 'created'} ${s.name} (${s.describe})`
@@ -133,7 +165,10 @@ function keysSpec(c: TaskContext['config']): SecretSpec | undefined {
   if (!c.scalardl.proofEnabled) return undefined
   const pem = fs.readFileSync(c.scalardl.privateKeyFile, 'utf8')
   if (c.scalardl.app === 'auditor') return auditorKeysSecret(pem, fs.readFileSync(c.scalardl.certificateFile, 'utf8'))
-  const cert = c.auditor.enabled && c.scalardl.certificateFile && fs.existsSync(c.scalardl.certificateFile) ? fs.readFileSync(c.scalardl.certificateFile, 'utf8') : undefined
+  const cert =
+    c.auditor.enabled && c.scalardl.certificateFile && fs.existsSync(c.scalardl.certificateFile)
+      ? fs.readFileSync(c.scalardl.certificateFile, 'utf8')
+      : undefined
   return ledgerKeysSecret(pem, cert)
 }
 
@@ -146,7 +181,8 @@ export const keysSecretTask = (title = 'Secret ledger-keys (Asset Proofs private
       // In --dry-run the key may not be generated yet (the key file task plans it above).
       const c = ctx.config.scalardl
       const files = [c.privateKeyFile, ...(c.app === 'auditor' ? [c.certificateFile] : [])]
-      if (c.proofEnabled && files.some((f) => !fs.existsSync(f))) return { holds: false, detail: `create ${keysSecretName(ctx.config)} from the files generated above` }
+      if (c.proofEnabled && files.some((f) => !fs.existsSync(f)))
+        return { holds: false, detail: `create ${keysSecretName(ctx.config)} from the files generated above` }
       return task.check(ctx, s)
     },
   }
@@ -173,7 +209,10 @@ export function ledgerKeyFileTask(): Task<ScalarState> {
 /** Who may reach this view's envoy: its VPC, the other Scalar DL VPC and the client VPCs (their ranges from EC2). */
 async function envoyRanges(ctx: TaskContext): Promise<string[]> {
   const c = ctx.config
-  const clients = c.auditor.enabled && c.auditor.clientVpcIds.length ? (await describeVpcs(ctx.aws.ec2, c.auditor.clientVpcIds)).map((v) => v.CidrBlock!) : []
+  const clients =
+    c.auditor.enabled && c.auditor.clientVpcIds.length
+      ? (await describeVpcs(ctx.aws.ec2, c.auditor.clientVpcIds)).map((v) => v.CidrBlock!)
+      : []
   return envoySourceRanges(c, clients)
 }
 
@@ -183,7 +222,10 @@ function valuesTask(kind: ValuesKind, title: string): Task<ScalarState> {
     title,
     async check(ctx, s) {
       if (kind === 'server') {
-        const [nodes, ranges] = await Promise.all([haveCluster(ctx) ? kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` }) : [], envoyRanges(ctx)])
+        const [nodes, ranges] = await Promise.all([
+          haveCluster(ctx) ? kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` }) : [],
+          envoyRanges(ctx),
+        ])
         s.poolNodes = nodes.length || ctx.config.nodeCount
         s.envoySourceRanges = ranges
       }
@@ -199,9 +241,11 @@ function valuesTask(kind: ValuesKind, title: string): Task<ScalarState> {
     },
   }
 }
-export const schemaValuesTask = () => valuesTask('schema', 'Values for schema-loading: config/schema-loading-custom-values.yaml + computed overrides')
+export const schemaValuesTask = () =>
+  valuesTask('schema', 'Values for schema-loading: config/schema-loading-custom-values.yaml + computed overrides')
 export const ledgerValuesTask = () => valuesTask('server', 'Values for scalardl: config/scalardl-custom-values.yaml + computed overrides')
-export const auditorValuesTask = () => valuesTask('server', 'Values for scalardl-audit: config/scalardl-audit-custom-values.yaml + computed overrides')
+export const auditorValuesTask = () =>
+  valuesTask('server', 'Values for scalardl-audit: config/scalardl-audit-custom-values.yaml + computed overrides')
 
 function desiredValues(ctx: TaskContext, kind: ValuesKind): unknown {
   return coalesce(readValues(valuesFile(ctx.config, kind)), readValues(overridesFile(ctx.config, kind)))
@@ -211,7 +255,13 @@ async function releaseState(ctx: TaskContext, name: string): Promise<{ release?:
   const h = helmFor(ctx)
   // The values are asked beside the list (one round trip instead of two); they fail for a release
   // that does not exist, and are used only for a deployed one, asked again if that first ask failed.
-  const [release, early] = await Promise.all([h.release(name, ns(ctx)), h.getValues(name, ns(ctx)).then((v) => ({ v }), () => undefined)])
+  const [release, early] = await Promise.all([
+    h.release(name, ns(ctx)),
+    h.getValues(name, ns(ctx)).then(
+      (v) => ({ v }),
+      () => undefined,
+    ),
+  ])
   if (!release || release.status === 'uninstalled') return {}
   if (release.status !== 'deployed') return { release }
   return { release, values: early ? early.v : await h.getValues(name, ns(ctx)) }
@@ -244,10 +294,21 @@ async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): P
  * releaseDrift before changing a release: a revision an interrupted run left pending is first
  * waited for or settled (lib/helm-interrupted.ts), then the release read again; `settled` says what was done.
  */
-async function driftBeforeChange(ctx: TaskContext, name: string, kind: ValuesKind, read?: Drift): Promise<{ release?: HelmRelease; drift?: string; settled?: string }> {
+async function driftBeforeChange(
+  ctx: TaskContext,
+  name: string,
+  kind: ValuesKind,
+  read?: Drift,
+): Promise<{ release?: HelmRelease; drift?: string; settled?: string }> {
   const first = read ?? (await releaseDrift(ctx, name, kind))
   if (!first.release || !/^(pending-|uninstalling$)/.test(first.release.status)) return first
-  const settled = await settleInterrupted({ helm: helmFor(ctx), release: name, namespace: ns(ctx), log: ctx.log, timeoutMs: ctx.config.waitTimeoutMs })
+  const settled = await settleInterrupted({
+    helm: helmFor(ctx),
+    release: name,
+    namespace: ns(ctx),
+    log: ctx.log,
+    timeoutMs: ctx.config.waitTimeoutMs,
+  })
   return { ...(await releaseDrift(ctx, name, kind)), settled }
 }
 
@@ -260,7 +321,10 @@ async function schemaJob(ctx: TaskContext): Promise<JobView> {
   const name = schemaJobName(ctx.config)
   const k = kubectlFor(ctx)
   // The Job and its Pods at once (the Pods say why a Job is not done yet).
-  const [job, pods] = await Promise.all([k.get('job', name, { namespace: ns(ctx) }), k.list('pods', { namespace: ns(ctx), selector: `job-name=${name}` })])
+  const [job, pods] = await Promise.all([
+    k.get('job', name, { namespace: ns(ctx) }),
+    k.list('pods', { namespace: ns(ctx), selector: `job-name=${name}` }),
+  ])
   if (!job) return { status: 'absent', reason: `job ${name} not found` }
   const conds = (job.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]
   if (conds.some((c) => c.type === 'Complete' && c.status === 'True')) return { status: 'complete', reason: 'Complete' }
@@ -269,8 +333,18 @@ async function schemaJob(ctx: TaskContext): Promise<JobView> {
   const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting
   const terminated = pod?.status?.containerStatuses?.[0]?.state?.terminated
   const unsched = (pod?.status?.conditions ?? []).find((c: { reason?: string }) => c.reason === 'Unschedulable')
-  const why = unsched ? `Pending: ${unsched.message}` : waiting ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : terminated ? `${terminated.reason} (exit ${terminated.exitCode})` : pod?.status?.phase ?? 'no pod yet'
-  if (failed) return { status: 'failed', reason: `${failed.reason ?? 'Failed'}; pod ${pod?.metadata.name ?? '?'}: ${why}; see kubectl logs job/${name} -n ${ns(ctx)}` }
+  const why = unsched
+    ? `Pending: ${unsched.message}`
+    : waiting
+      ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`
+      : terminated
+        ? `${terminated.reason} (exit ${terminated.exitCode})`
+        : (pod?.status?.phase ?? 'no pod yet')
+  if (failed)
+    return {
+      status: 'failed',
+      reason: `${failed.reason ?? 'Failed'}; pod ${pod?.metadata.name ?? '?'}: ${why}; see kubectl logs job/${name} -n ${ns(ctx)}`,
+    }
   return { status: 'running', reason: `pod ${pod?.metadata.name ?? '?'}: ${why}` }
 }
 
@@ -285,7 +359,11 @@ export function schemaReleaseTask(): Task<ScalarState> {
       // The release and its Job at once: the Job is read in vain only before the first install.
       const [{ release, drift }, job] = await Promise.all([releaseDrift(ctx, c.schemaRelease, 'schema'), schemaJob(ctx)])
       reading.keep({ release, drift, job })
-      if (!release) return { holds: false, detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}` }
+      if (!release)
+        return {
+          holds: false,
+          detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}`,
+        }
       if (!drift && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
       if (job.status === 'failed') return { holds: false, detail: `reinstall ${c.schemaRelease}: the Job failed (${job.reason})` }
       if (drift) return { holds: false, detail: `reinstall ${c.schemaRelease}: ${drift} (a Job cannot be changed in place)` }
@@ -298,11 +376,29 @@ export function schemaReleaseTask(): Task<ScalarState> {
       const { release, drift, settled } = await driftBeforeChange(ctx, c.schemaRelease, 'schema', read)
       const current = !drift && ((!settled && read?.job) || (await schemaJob(ctx))).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
-      if (!current) await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, { namespace: ns(ctx), version: c.schemaChartVersion, valuesFiles: [valuesFile(ctx.config, 'schema'), overridesFile(ctx.config, 'schema')] })
-      const done = await waitFor({ what: `the schema-loading Job of ${c.schemaRelease} to complete`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why' }, async () => {
-        const j = await schemaJob(ctx)
-        return { done: j.status === 'complete', status: j.reason, value: j, failed: j.status === 'failed' ? `the Job failed: ${j.reason}` : undefined }
-      })
+      if (!current)
+        await h.upgradeInstall(c.schemaRelease, `${REPO.name}/schema-loading`, {
+          namespace: ns(ctx),
+          version: c.schemaChartVersion,
+          valuesFiles: [valuesFile(ctx.config, 'schema'), overridesFile(ctx.config, 'schema')],
+        })
+      const done = await waitFor(
+        {
+          what: `the schema-loading Job of ${c.schemaRelease} to complete`,
+          timeoutMs: ctx.config.waitTimeoutMs,
+          log: ctx.log,
+          hint: 'the Job needs an untainted node (03-eks system node group) and DynamoDB access; kubectl describe pod -l job-name=... shows why',
+        },
+        async () => {
+          const j = await schemaJob(ctx)
+          return {
+            done: j.status === 'complete',
+            status: j.reason,
+            value: j,
+            failed: j.status === 'failed' ? `the Job failed: ${j.reason}` : undefined,
+          }
+        },
+      )
       return `${settled ? `${settled}; ` : ''}${c.schemaRelease} ${release ? 'reinstalled' : 'installed'}; Job ${done?.reason}`
     },
     hint: 'fix the cause shown (credentials, DynamoDB access, scheduling) and rerun: a failed schema release is uninstalled and installed again',
@@ -328,7 +424,10 @@ export async function envoyHostname(ctx: TaskContext): Promise<string | undefine
  * reported, and used by 05's certificate Jobs, only once the NLB is active with healthy targets.
  * A load balancer of another controller (another type annotation) is not looked for.
  */
-async function envoyLoadBalancer(ctx: TaskContext, svc: KubeObject | undefined): Promise<{ ok: boolean; status: string; hostname?: string }> {
+async function envoyLoadBalancer(
+  ctx: TaskContext,
+  svc: KubeObject | undefined,
+): Promise<{ ok: boolean; status: string; hostname?: string }> {
   const hostname = hostnameOf(svc)
   if (!svc || !hostname) return { ok: false, status: 'envoy EXTERNAL-IP <pending>' }
   if (!isInTreeNlb(svc)) return { ok: true, status: `envoy EXTERNAL-IP ${hostname}`, hostname }
@@ -355,7 +454,11 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState, since = 0): Pr
   const k = kubectlFor(ctx)
   const selector = `app.kubernetes.io/instance=${c.release}`
   // The release's Deployments and Pods (server and envoy) in one call each, beside the envoy Service.
-  const [deployments, pods, envoy] = await Promise.all([k.list('deployments', { namespace: ns(ctx), selector }), k.list('pods', { namespace: ns(ctx), selector }), envoyService(ctx).then((svc) => envoyLoadBalancer(ctx, svc))])
+  const [deployments, pods, envoy] = await Promise.all([
+    k.list('deployments', { namespace: ns(ctx), selector }),
+    k.list('pods', { namespace: ns(ctx), selector }),
+    envoyService(ctx).then((svc) => envoyLoadBalancer(ctx, svc)),
+  ])
   const hostname = envoy.hostname
   const parts: string[] = []
   let ok = true
@@ -374,9 +477,17 @@ async function deploymentsReady(ctx: TaskContext, s: ScalarState, since = 0): Pr
     if (!r.done || ready.length < s.poolNodes || nodes.size < s.poolNodes) ok = false
     const problems = mine.map((p) => ({ p, problem: podProblem(p) })).filter((x) => x.problem)
     const why = problems.slice(0, 2).map((x) => `${x.p.metadata.name} ${x.problem!.reason}`)
-    parts.push(`${app} ${r.status}, ${ready.length}/${s.poolNodes} ready on ${nodes.size} node(s)${why.length ? ` (${why.join('; ')})` : ''}`)
+    parts.push(
+      `${app} ${r.status}, ${ready.length}/${s.poolNodes} ready on ${nodes.size} node(s)${why.length ? ` (${why.join('; ')})` : ''}`,
+    )
     // A crash (or a missing variable) of this run: one from before it may be fixed by what it changed.
-    const recent = (p: KubeObject) => Date.parse(p.status?.containerStatuses?.[0]?.lastState?.terminated?.finishedAt ?? (p.metadata as { creationTimestamp?: string }).creationTimestamp ?? '') >= Math.floor(since / 1000) * 1000
+    const recent = (p: KubeObject) =>
+      Date.parse(
+        p.status?.containerStatuses?.[0]?.lastState?.terminated?.finishedAt ??
+          (p.metadata as { creationTimestamp?: string }).creationTimestamp ??
+          '',
+      ) >=
+      Math.floor(since / 1000) * 1000
     const crashing = since ? problems.find((x) => x.problem!.crash && recent(x.p)) : undefined
     if (!failed && crashing) {
       const log = (await k.exec(['logs', crashing.p.metadata.name, '-n', ns(ctx), '--tail=5'])).stdout.trim()
@@ -412,7 +523,11 @@ function serverReleaseTask(title: string): Task<ScalarState> {
       // The release and its Pods at once: the Pods are read in vain only before the first install.
       const [{ release, drift }, r] = await Promise.all([releaseDrift(ctx, c.release, 'server'), deploymentsReady(ctx, s)])
       reading.keep({ release, drift })
-      if (!release) return { holds: false, detail: `helm upgrade --install ${c.release} ${REPO.name}/${serverChart(ctx.config)} --version ${c.chartVersion}` }
+      if (!release)
+        return {
+          holds: false,
+          detail: `helm upgrade --install ${c.release} ${REPO.name}/${serverChart(ctx.config)} --version ${c.chartVersion}`,
+        }
       if (drift) return { holds: false, detail: `helm upgrade ${c.release}: ${drift}` }
       s.envoyHostname = r.hostname
       return r.ok ? { holds: true, detail: r.status } : { holds: false, detail: `wait: ${r.status}` }
@@ -425,11 +540,24 @@ function serverReleaseTask(title: string): Task<ScalarState> {
       // Pods that crash-loop on what this run may have fixed (a Secret) start again at once,
       // instead of after the kubelet's back-off (up to 5 min); they serve nothing meanwhile.
       if (current) await restartCrashing(ctx)
-      if (!current) await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, { namespace: ns(ctx), version: c.chartVersion, valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')] })
-      const r = await waitFor({ what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get pods -o wide, kubectl describe pod and kubectl logs show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), CrashLoopBackOff (the server's configuration or database credentials), Pending (taint, label, node count); fix the cause and rerun` }, async () => {
-        const x = await deploymentsReady(ctx, s, since)
-        return { done: x.ok, status: x.status, value: x, failed: x.failed }
-      })
+      if (!current)
+        await helmFor(ctx).upgradeInstall(c.release, `${REPO.name}/${serverChart(ctx.config)}`, {
+          namespace: ns(ctx),
+          version: c.chartVersion,
+          valuesFiles: [valuesFile(ctx.config, 'server'), overridesFile(ctx.config, 'server')],
+        })
+      const r = await waitFor(
+        {
+          what: `the ${serverApp(ctx.config) === 'auditor' ? 'Auditor' : 'Ledger'} and Envoy Pods (one of each per Scalar DL node) and the envoy load balancer`,
+          timeoutMs: ctx.config.waitTimeoutMs,
+          log: ctx.log,
+          hint: `kubectl get pods -o wide, kubectl describe pod and kubectl logs show why: ImagePullBackOff (reg-docker-secrets, GITHUB_TOKEN), ContainerCreating (${keysSecretName(ctx.config)}), CrashLoopBackOff (the server's configuration or database credentials), Pending (taint, label, node count); fix the cause and rerun`,
+        },
+        async () => {
+          const x = await deploymentsReady(ctx, s, since)
+          return { done: x.ok, status: x.status, value: x, failed: x.failed }
+        },
+      )
       s.envoyHostname = r?.hostname
       return `${settled ? `${settled}; ` : ''}${current ? 'ready' : `${release ? 'upgraded' : 'installed'} ${c.release}`}: ${r?.status}`
     },

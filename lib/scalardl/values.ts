@@ -22,7 +22,8 @@ export type ValuesKind = 'server' | 'schema'
 
 export const valuesChart = (c: Config, kind: ValuesKind) => (kind === 'server' ? serverChart(c) : 'schema-loading')
 /** The operator-editable file, passed to helm first. */
-export const valuesFile = (c: Config, kind: ValuesKind) => (kind === 'schema' ? SCHEMA_VALUES : c.scalardl.app === 'auditor' ? AUDIT_VALUES : LEDGER_VALUES)
+export const valuesFile = (c: Config, kind: ValuesKind) =>
+  kind === 'schema' ? SCHEMA_VALUES : c.scalardl.app === 'auditor' ? AUDIT_VALUES : LEDGER_VALUES
 /** The computed overrides, passed second. */
 export const overridesFile = (c: Config, kind: ValuesKind) => path.join(c.stateDir, c.clusterName, `${valuesChart(c, kind)}-overrides.yaml`)
 
@@ -50,7 +51,16 @@ export function envoySourceRanges(c: Config, clientCidrs: string[]): string[] {
 const toleration = { key: POOL_TAINT.key, operator: 'Equal', value: POOL_TAINT.value, effect: POOL_TAINT.effect }
 
 function antiAffinity(chart: string, app: string) {
-  return { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': chart, 'app.kubernetes.io/app': app } }, topologyKey: 'kubernetes.io/hostname' }] } }
+  return {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        {
+          labelSelector: { matchLabels: { 'app.kubernetes.io/name': chart, 'app.kubernetes.io/app': app } },
+          topologyKey: 'kubernetes.io/hostname',
+        },
+      ],
+    },
+  }
 }
 
 /**
@@ -79,7 +89,10 @@ export function schemaOverrides(c: Config): any {
  * (a bare number in a string is refused by the API server).
  */
 export function rolloutStrategy(replicas: number): { type: 'RollingUpdate'; rollingUpdate: { maxSurge: string; maxUnavailable: string } } {
-  return { type: 'RollingUpdate', rollingUpdate: { maxSurge: '0%', maxUnavailable: `${Math.min(100, Math.ceil(100 / Math.max(1, replicas)))}%` } }
+  return {
+    type: 'RollingUpdate',
+    rollingUpdate: { maxSurge: '0%', maxUnavailable: `${Math.min(100, Math.ceil(100 / Math.max(1, replicas)))}%` },
+  }
 }
 
 type Volume = { name: string; mountPath?: string }
@@ -87,7 +100,10 @@ type Volume = { name: string; mountPath?: string }
 /** The operator's extra volumes and mounts of the server in config/ (kept by the charts beside the runbook's). */
 function operatorVolumes(c: Config, operator: any): { volumes: Volume[]; mounts: Volume[] } {
   const v = operator?.[c.scalardl.app] ?? {}
-  return { volumes: Array.isArray(v.extraVolumes) ? v.extraVolumes : [], mounts: Array.isArray(v.extraVolumeMounts) ? v.extraVolumeMounts : [] }
+  return {
+    volumes: Array.isArray(v.extraVolumes) ? v.extraVolumes : [],
+    mounts: Array.isArray(v.extraVolumeMounts) ? v.extraVolumeMounts : [],
+  }
 }
 
 /** The operator's values file of the view's server chart (config/), parsed; {} when absent. */
@@ -98,7 +114,13 @@ export function serverOverrides(c: Config, live: LiveInputs, operator: any = ope
   const chart = serverChart(c)
   const placement = { nodeSelector: { [POOL_LABEL.key]: POOL_LABEL.value }, tolerations: [toleration] }
   const strategy = rolloutStrategy(live.poolNodes)
-  const pod = (app: string) => ({ replicaCount: live.poolNodes, strategy, ...placement, affinity: antiAffinity(chart, app), imagePullSecrets: [{ name: PULL_SECRET }] })
+  const pod = (app: string) => ({
+    replicaCount: live.poolNodes,
+    strategy,
+    ...placement,
+    affinity: antiAffinity(chart, app),
+    imagePullSecrets: [{ name: PULL_SECRET }],
+  })
   const credentials = { existingSecret: dbSecretName(c), secretName: dbSecretName(c) }
   // EKS's built-in controller opens the envoy's NodePorts on the cluster security group to the
   // Service's source ranges, 0.0.0.0/0 when none are given (cloud-provider-aws v1.32.8 aws.go:2223;
@@ -107,7 +129,9 @@ export function serverOverrides(c: Config, live: LiveInputs, operator: any = ope
   // belongs to the AWS Load Balancer Controller and is ignored for an NLB.
   // Ranges the operator set in config/ are theirs to keep (the overrides would replace them).
   const theirs = operator?.envoy?.service?.annotations?.[SOURCE_RANGES]
-  const service = theirs ? {} : { service: { annotations: { [SOURCE_RANGES]: (live.envoySourceRanges ?? envoySourceRanges(c, [])).join(',') } } }
+  const service = theirs
+    ? {}
+    : { service: { annotations: { [SOURCE_RANGES]: (live.envoySourceRanges ?? envoySourceRanges(c, [])).join(',') } } }
   const envoy = { ...pod('envoy'), ...service }
   if (c.scalardl.app === 'auditor') {
     // The chart mounts auditor-keys at /keys itself, unless extraVolumes (the volume) or
@@ -119,18 +143,25 @@ export function serverOverrides(c: Config, live: LiveInputs, operator: any = ope
       auditor: {
         ...pod('auditor'),
         ...credentials,
-        scalarAuditorConfiguration: { secretName: AUDITOR_KEYS, auditorCertHolderId: 'auditor', auditorCertSecretKey: 'certificate', auditorPrivateKeySecretKey: 'private-key', auditorLedgerHost: live.ledgerHost ?? '' },
-        auditorProperties: [
-          ...databaseProperties(c, 'scalardl'),
-          `scalar.dl.auditor.ledger.host=${live.ledgerHost ?? ''}`,
-          'scalar.dl.auditor.cert_holder_id=auditor',
-          'scalar.dl.auditor.private_key_path=/keys/private-key',
-          'scalar.dl.auditor.cert_path=/keys/certificate',
-          // ScalarDL Enterprise's licence, from the credentials Secret (docs-scalardl
-          // docs/helm-charts/getting-started-scalardl-auditor-tls.mdx: `${env:...}` and secretName).
-          `scalar.dl.licensing.license_key=${envRef(LICENSE_ENV.key, 'scalardl')}`,
-          `scalar.dl.licensing.license_check_cert_pem=${envRef(LICENSE_ENV.certPem, 'scalardl')}`,
-        ].join('\n') + '\n',
+        scalarAuditorConfiguration: {
+          secretName: AUDITOR_KEYS,
+          auditorCertHolderId: 'auditor',
+          auditorCertSecretKey: 'certificate',
+          auditorPrivateKeySecretKey: 'private-key',
+          auditorLedgerHost: live.ledgerHost ?? '',
+        },
+        auditorProperties:
+          [
+            ...databaseProperties(c, 'scalardl'),
+            `scalar.dl.auditor.ledger.host=${live.ledgerHost ?? ''}`,
+            'scalar.dl.auditor.cert_holder_id=auditor',
+            'scalar.dl.auditor.private_key_path=/keys/private-key',
+            'scalar.dl.auditor.cert_path=/keys/certificate',
+            // ScalarDL Enterprise's licence, from the credentials Secret (docs-scalardl
+            // docs/helm-charts/getting-started-scalardl-auditor-tls.mdx: `${env:...}` and secretName).
+            `scalar.dl.licensing.license_key=${envRef(LICENSE_ENV.key, 'scalardl')}`,
+            `scalar.dl.licensing.license_check_cert_pem=${envRef(LICENSE_ENV.certPem, 'scalardl')}`,
+          ].join('\n') + '\n',
         ...(own.volumes.length ? { extraVolumes: [...own.volumes, { name: AUDITOR_KEYS, secret: { secretName: AUDITOR_KEYS } }] } : {}),
         ...(own.mounts.length ? { extraVolumeMounts: [...own.mounts, { name: AUDITOR_KEYS, mountPath: '/keys', readOnly: true }] } : {}),
       },
@@ -144,14 +175,20 @@ export function serverOverrides(c: Config, live: LiveInputs, operator: any = ope
       ...credentials,
       // The chart mounts the key Secret at /keys whenever ledgerProofEnabled is true
       // (scalardl-4.12.0 templates/ledger/deployment.yaml:46-50,84-88): the runbook uses that mount.
-      scalarLedgerConfiguration: { ledgerProofEnabled: proof, ledgerAuditorEnabled: c.auditor.enabled, secretName: LEDGER_KEYS, ledgerPrivateKeySecretKey: 'private-key' },
-      ledgerProperties: [
-        ...databaseProperties(c, 'scalardl'),
-        `scalar.dl.ledger.proof.enabled=${proof}`,
-        ...(proof ? ['scalar.dl.ledger.proof.private_key_path=/keys/private-key'] : []),
-        // The Ledger waits for the Auditor's agreement (05-auditor); it requires proof (LedgerConfig).
-        ...(c.auditor.enabled ? ['scalar.dl.ledger.auditor.enabled=true'] : []),
-      ].join('\n') + '\n',
+      scalarLedgerConfiguration: {
+        ledgerProofEnabled: proof,
+        ledgerAuditorEnabled: c.auditor.enabled,
+        secretName: LEDGER_KEYS,
+        ledgerPrivateKeySecretKey: 'private-key',
+      },
+      ledgerProperties:
+        [
+          ...databaseProperties(c, 'scalardl'),
+          `scalar.dl.ledger.proof.enabled=${proof}`,
+          ...(proof ? ['scalar.dl.ledger.proof.private_key_path=/keys/private-key'] : []),
+          // The Ledger waits for the Auditor's agreement (05-auditor); it requires proof (LedgerConfig).
+          ...(c.auditor.enabled ? ['scalar.dl.ledger.auditor.enabled=true'] : []),
+        ].join('\n') + '\n',
     },
   }
 }
@@ -173,18 +210,51 @@ export function valuesProblems(c: Config, read: () => any = () => operatorValues
   const keys = app === 'auditor' ? AUDITOR_KEYS : LEDGER_KEYS
   const own = operatorVolumes(c, values)
   const problems: ConfigProblem[] = []
-  for (const v of own.volumes) if (v?.name === keys) problems.push({ key: `${rel}: ${app}.extraVolumes`, message: `has a volume named ${keys}, the name of the key Secret volume the chart mounts at /keys`, fix: `rename that volume (the runbook mounts ${keys} itself)` })
+  for (const v of own.volumes)
+    if (v?.name === keys)
+      problems.push({
+        key: `${rel}: ${app}.extraVolumes`,
+        message: `has a volume named ${keys}, the name of the key Secret volume the chart mounts at /keys`,
+        fix: `rename that volume (the runbook mounts ${keys} itself)`,
+      })
   for (const m of own.mounts) {
-    if (m?.mountPath === '/keys' || String(m?.mountPath ?? '').startsWith('/keys/')) problems.push({ key: `${rel}: ${app}.extraVolumeMounts`, message: `mounts ${m.name} at ${m.mountPath}, where the chart mounts ${keys}`, fix: 'mount it under another path, e.g. /extra' })
-    if (m?.name === keys) problems.push({ key: `${rel}: ${app}.extraVolumeMounts`, message: `mounts a volume named ${keys}, which the runbook mounts at /keys itself`, fix: 'remove that mount' })
+    if (m?.mountPath === '/keys' || String(m?.mountPath ?? '').startsWith('/keys/'))
+      problems.push({
+        key: `${rel}: ${app}.extraVolumeMounts`,
+        message: `mounts ${m.name} at ${m.mountPath}, where the chart mounts ${keys}`,
+        fix: 'mount it under another path, e.g. /extra',
+      })
+    if (m?.name === keys)
+      problems.push({
+        key: `${rel}: ${app}.extraVolumeMounts`,
+        message: `mounts a volume named ${keys}, which the runbook mounts at /keys itself`,
+        fix: 'remove that mount',
+      })
   }
   // The runbook finds the objects by the charts' fullname rule (lib/scalardl/names.ts), which these would change.
   for (const k of ['nameOverride', 'fullnameOverride']) {
-    if (values?.[k]) problems.push({ key: `${rel}: ${k}`, message: 'renames the release\'s objects, which the runbook finds by their default names', fix: `remove ${k}; name the release with ${app === 'auditor' ? 'AUDITOR_RELEASE' : 'SCALARDL_RELEASE'} instead` })
-    if (values?.envoy?.[k]) problems.push({ key: `${rel}: envoy.${k}`, message: 'renames the envoy objects, which the runbook finds by their default names', fix: `remove envoy.${k}` })
+    if (values?.[k])
+      problems.push({
+        key: `${rel}: ${k}`,
+        message: "renames the release's objects, which the runbook finds by their default names",
+        fix: `remove ${k}; name the release with ${app === 'auditor' ? 'AUDITOR_RELEASE' : 'SCALARDL_RELEASE'} instead`,
+      })
+    if (values?.envoy?.[k])
+      problems.push({
+        key: `${rel}: envoy.${k}`,
+        message: 'renames the envoy objects, which the runbook finds by their default names',
+        fix: `remove envoy.${k}`,
+      })
   }
-  const computed = app === 'auditor' ? ['auditorProperties', 'existingSecret', 'secretName'] : ['ledgerProperties', 'existingSecret', 'secretName']
-  for (const k of computed) if (values?.[app]?.[k] !== undefined) problems.push({ key: `${rel}: ${app}.${k}`, message: 'is computed by the runbook, which would override it', fix: `remove ${app}.${k}; the runbook renders it from .env` })
+  const computed =
+    app === 'auditor' ? ['auditorProperties', 'existingSecret', 'secretName'] : ['ledgerProperties', 'existingSecret', 'secretName']
+  for (const k of computed)
+    if (values?.[app]?.[k] !== undefined)
+      problems.push({
+        key: `${rel}: ${app}.${k}`,
+        message: 'is computed by the runbook, which would override it',
+        fix: `remove ${app}.${k}; the runbook renders it from .env`,
+      })
   return problems
 }
 
@@ -202,5 +272,8 @@ export function readValues(file: string): any {
 }
 
 export function writeOverrides(c: Config, kind: ValuesKind, values: any): void {
-  writePrivateFile(overridesFile(c, kind), `# Computed by ${c.scalardl.app === 'auditor' ? '05-auditor' : '04-scalardl'}; regenerated on every run. Edit config/${path.basename(valuesFile(c, kind))} instead.\n${YAML.stringify(values, { aliasDuplicateObjects: false })}`)
+  writePrivateFile(
+    overridesFile(c, kind),
+    `# Computed by ${c.scalardl.app === 'auditor' ? '05-auditor' : '04-scalardl'}; regenerated on every run. Edit config/${path.basename(valuesFile(c, kind))} instead.\n${YAML.stringify(values, { aliasDuplicateObjects: false })}`,
+  )
 }

@@ -22,7 +22,15 @@ import {
   TerminateInstancesCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2'
-import { DeleteInstanceProfileCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, paginateListAttachedRolePolicies, paginateListRolePolicies, RemoveRoleFromInstanceProfileCommand } from '@aws-sdk/client-iam'
+import {
+  DeleteInstanceProfileCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  paginateListAttachedRolePolicies,
+  paginateListRolePolicies,
+  RemoveRoleFromInstanceProfileCommand,
+} from '@aws-sdk/client-iam'
 import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../database/tables.ts'
 import { bastionIdentity, bastionRoleName } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
@@ -46,7 +54,8 @@ async function untilFree<T>(ctx: TaskContext, what: string, fn: () => Promise<T>
     try {
       return { done: true, status: 'done', value: await fn() }
     } catch (e) {
-      if (isAwsError(e, 'DependencyViolation', 'InvalidIPAddress.InUse', 'AuthFailure')) return { done: false, status: (e as Error).message }
+      if (isAwsError(e, 'DependencyViolation', 'InvalidIPAddress.InUse', 'AuthFailure'))
+        return { done: false, status: (e as Error).message }
       throw e
     }
   }))!
@@ -58,7 +67,11 @@ export function tablesTask(): Task {
     async check(ctx) {
       const r = await scalarTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_TABLES, ...AUDITOR_TABLES])
       if (!r.found.length) return { holds: true, detail: 'none' }
-      if (!ctx.flags['delete-data']) return { holds: true, detail: `kept ${r.found.length} table(s) (${r.found.slice(0, 3).join(', ')}${r.found.length > 3 ? ', ...' : ''}); --delete-data deletes them` }
+      if (!ctx.flags['delete-data'])
+        return {
+          holds: true,
+          detail: `kept ${r.found.length} table(s) (${r.found.slice(0, 3).join(', ')}${r.found.length > 3 ? ', ...' : ''}); --delete-data deletes them`,
+        }
       return { holds: false, detail: `${ctx.flags['skip-backup'] ? '' : 'back up and '}delete ${r.found.join(', ')}` }
     },
     async apply(ctx) {
@@ -68,7 +81,9 @@ export function tablesTask(): Task {
       const protectedTables: string[] = []
       for (const t of r.found) {
         if (!ctx.flags['skip-backup']) {
-          const b = await ctx.aws.dynamodb.send(new CreateBackupCommand({ TableName: t, BackupName: `${t.replace(/[^A-Za-z0-9_.-]/g, '-')}-teardown-${stamp}`.slice(0, 255) }))
+          const b = await ctx.aws.dynamodb.send(
+            new CreateBackupCommand({ TableName: t, BackupName: `${t.replace(/[^A-Za-z0-9_.-]/g, '-')}-teardown-${stamp}`.slice(0, 255) }),
+          )
           backups.push(b.BackupDetails!.BackupArn!)
         }
         // Deletion protection (04 and 05 turn it on) comes off only now, after the backup.
@@ -127,12 +142,26 @@ export function endpointTask(): Task {
 }
 
 async function endpointIds(ctx: TaskContext): Promise<string[]> {
-  const out = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: [...roleFilters(ctx.config.clusterName, 'dynamodb-endpoint'), { Name: 'vpc-endpoint-state', Values: ['pending', 'available'] }] }))
+  const out = await ctx.aws.ec2.send(
+    new DescribeVpcEndpointsCommand({
+      Filters: [
+        ...roleFilters(ctx.config.clusterName, 'dynamodb-endpoint'),
+        { Name: 'vpc-endpoint-state', Values: ['pending', 'available'] },
+      ],
+    }),
+  )
   return (out.VpcEndpoints ?? []).map((e) => e.VpcEndpointId!)
 }
 
 export async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [...roleFilters(cluster, 'bastion'), { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] }))
+  const out = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        ...roleFilters(cluster, 'bastion'),
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] },
+      ],
+    }),
+  )
   return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId!)
 }
 
@@ -142,7 +171,11 @@ export function bastionTask(): Task {
     async check(ctx) {
       const ids = await liveBastions(ctx.aws.ec2, ctx.config.clusterName)
       const id = await bastionIdentity(ctx.aws.iam, ctx.config.clusterName)
-      const left = [...ids, ...(id.roleExists && id.roleOwned ? [`role ${bastionRoleName(ctx.config.clusterName)}`] : []), ...(id.profileExists && id.roleOwned ? ['instance profile'] : [])]
+      const left = [
+        ...ids,
+        ...(id.roleExists && id.roleOwned ? [`role ${bastionRoleName(ctx.config.clusterName)}`] : []),
+        ...(id.profileExists && id.roleOwned ? ['instance profile'] : []),
+      ]
       return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none' }
     },
     async apply(ctx) {
@@ -158,14 +191,17 @@ export function bastionTask(): Task {
       const name = bastionRoleName(ctx.config.clusterName)
       const id = await bastionIdentity(ctx.aws.iam, ctx.config.clusterName)
       if (id.roleExists && id.roleOwned) {
-        if (id.profileHasRole) await ctx.aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }))
+        if (id.profileHasRole)
+          await ctx.aws.iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }))
         if (id.profileExists) await ctx.aws.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name }))
         // IAM deletes no role with policies on it: every managed one detached, every inline one deleted.
         const attached: string[] = []
-        for await (const page of paginateListAttachedRolePolicies({ client: ctx.aws.iam }, { RoleName: name })) attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn!))
+        for await (const page of paginateListAttachedRolePolicies({ client: ctx.aws.iam }, { RoleName: name }))
+          attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn!))
         for (const arn of attached) await ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: arn }))
         const inline: string[] = []
-        for await (const page of paginateListRolePolicies({ client: ctx.aws.iam }, { RoleName: name })) inline.push(...(page.PolicyNames ?? []))
+        for await (const page of paginateListRolePolicies({ client: ctx.aws.iam }, { RoleName: name }))
+          inline.push(...(page.PolicyNames ?? []))
         for (const policy of inline) await ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: policy }))
         await ctx.aws.iam.send(new DeleteRoleCommand({ RoleName: name }))
       }
@@ -178,7 +214,10 @@ export function natTask(): Task {
   return {
     title: 'NAT gateways deleted (waited for) and their Elastic IPs released',
     async check(ctx) {
-      const [nats, eips] = await Promise.all([findNatGateways(ctx.aws.ec2, ctx.config.clusterName), findNatAddresses(ctx.aws.ec2, ctx.config.clusterName)])
+      const [nats, eips] = await Promise.all([
+        findNatGateways(ctx.aws.ec2, ctx.config.clusterName),
+        findNatAddresses(ctx.aws.ec2, ctx.config.clusterName),
+      ])
       const left = [...nats.map((n) => n.NatGatewayId), ...eips.map((a) => a.AllocationId)]
       return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none' }
     },
@@ -187,13 +226,26 @@ export function natTask(): Task {
       const nats = await findNatGateways(ec2, ctx.config.clusterName)
       for (const n of nats) await ec2.send(new DeleteNatGatewayCommand({ NatGatewayId: n.NatGatewayId }))
       if (nats.length) {
-        await waitFor({ what: `NAT gateways ${nats.map((n) => n.NatGatewayId).join(', ')} to be deleted`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log }, async () => {
-          const now = await describeNatGateways(ec2, nats.map((n) => n.NatGatewayId!))
-          return { done: now.every((n) => n.State === 'deleted'), status: now.map((n) => `${n.NatGatewayId} ${n.State}`).join(', ') }
-        })
+        await waitFor(
+          {
+            what: `NAT gateways ${nats.map((n) => n.NatGatewayId).join(', ')} to be deleted`,
+            timeoutMs: ctx.config.waitTimeoutMs,
+            log: ctx.log,
+          },
+          async () => {
+            const now = await describeNatGateways(
+              ec2,
+              nats.map((n) => n.NatGatewayId!),
+            )
+            return { done: now.every((n) => n.State === 'deleted'), status: now.map((n) => `${n.NatGatewayId} ${n.State}`).join(', ') }
+          },
+        )
       }
       const eips = await findNatAddresses(ec2, ctx.config.clusterName)
-      for (const a of eips) await untilFree(ctx, `Elastic IP ${a.PublicIp} to be released`, () => ec2.send(new ReleaseAddressCommand({ AllocationId: a.AllocationId })))
+      for (const a of eips)
+        await untilFree(ctx, `Elastic IP ${a.PublicIp} to be released`, () =>
+          ec2.send(new ReleaseAddressCommand({ AllocationId: a.AllocationId })),
+        )
       return `deleted ${nats.length} NAT gateway(s), released ${eips.length} Elastic IP(s)`
     },
   }
@@ -205,8 +257,20 @@ export function vpcTask(): Task {
     async check(ctx) {
       const c = ctx.config.clusterName
       const ec2 = ctx.aws.ec2
-      const [vpc, igw, subnets, rts, sgs] = await Promise.all([findVpc(ec2, c), findInternetGateway(ec2, c), findSubnets(ec2, c), findRouteTables(ec2, c), ownSecurityGroups(ec2, c)])
-      const left = [...(igw ? [igw.InternetGatewayId] : []), ...subnets.map((s) => s.SubnetId), ...rts.map((r) => r.RouteTableId), ...sgs.map((g) => g.GroupId), ...(vpc ? [vpc.VpcId] : [])]
+      const [vpc, igw, subnets, rts, sgs] = await Promise.all([
+        findVpc(ec2, c),
+        findInternetGateway(ec2, c),
+        findSubnets(ec2, c),
+        findRouteTables(ec2, c),
+        ownSecurityGroups(ec2, c),
+      ])
+      const left = [
+        ...(igw ? [igw.InternetGatewayId] : []),
+        ...subnets.map((s) => s.SubnetId),
+        ...rts.map((r) => r.RouteTableId),
+        ...sgs.map((g) => g.GroupId),
+        ...(vpc ? [vpc.VpcId] : []),
+      ]
       return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none' }
     },
     async apply(ctx) {
@@ -225,18 +289,29 @@ export function vpcTask(): Task {
       }
       const igw = await findInternetGateway(ec2, c)
       if (igw) {
-        for (const a of igw.Attachments ?? []) await untilFree(ctx, `internet gateway ${igw.InternetGatewayId} to detach`, () => ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: a.VpcId })))
+        for (const a of igw.Attachments ?? [])
+          await untilFree(ctx, `internet gateway ${igw.InternetGatewayId} to detach`, () =>
+            ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId, VpcId: a.VpcId })),
+          )
         await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: igw.InternetGatewayId }))
       }
       for (const rt of await findRouteTables(ec2, c)) {
-        for (const a of rt.Associations ?? []) if (!a.Main && a.RouteTableAssociationId) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }))
-        await untilFree(ctx, `route table ${rt.RouteTableId}`, () => ec2.send(new DeleteRouteTableCommand({ RouteTableId: rt.RouteTableId })))
+        for (const a of rt.Associations ?? [])
+          if (!a.Main && a.RouteTableAssociationId)
+            await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }))
+        await untilFree(ctx, `route table ${rt.RouteTableId}`, () =>
+          ec2.send(new DeleteRouteTableCommand({ RouteTableId: rt.RouteTableId })),
+        )
       }
-      for (const s of await findSubnets(ec2, c)) await untilFree(ctx, `subnet ${s.SubnetId}`, () => ec2.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId })))
+      for (const s of await findSubnets(ec2, c))
+        await untilFree(ctx, `subnet ${s.SubnetId}`, () => ec2.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId })))
       const sgs = await ownSecurityGroups(ec2, c)
       // Rules that reference another of our groups go first, so the groups can be deleted in any order.
-      for (const g of sgs) if (g.IpPermissions?.length) await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: g.GroupId, IpPermissions: g.IpPermissions }))
-      for (const g of sgs) await untilFree(ctx, `security group ${g.GroupId}`, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: g.GroupId })))
+      for (const g of sgs)
+        if (g.IpPermissions?.length)
+          await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: g.GroupId, IpPermissions: g.IpPermissions }))
+      for (const g of sgs)
+        await untilFree(ctx, `security group ${g.GroupId}`, () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: g.GroupId })))
       if (vpc) await untilFree(ctx, `VPC ${vpc.VpcId}`, () => ec2.send(new DeleteVpcCommand({ VpcId: vpc.VpcId })))
       return `deleted ${vpc?.VpcId ?? 'the network'}`
     },
@@ -248,13 +323,16 @@ async function ownSecurityGroups(ec2: EC2Client, cluster: string) {
   return out.SecurityGroups ?? []
 }
 
-
 /** With --keep-bastion: the task holds, leaving its resources for a final run from another host. */
 export function unlessKeepingBastion(task: Task): Task {
   return {
     ...task,
     async check(ctx, s) {
-      if (ctx.flags['keep-bastion']) return { holds: true, detail: `kept (--keep-bastion): finish from another host with 99-teardown --yes --confirm ${ctx.config.clusterName}` }
+      if (ctx.flags['keep-bastion'])
+        return {
+          holds: true,
+          detail: `kept (--keep-bastion): finish from another host with 99-teardown --yes --confirm ${ctx.config.clusterName}`,
+        }
       return task.check(ctx, s)
     },
   }

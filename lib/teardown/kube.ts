@@ -34,7 +34,9 @@ async function envoyLoadBalancers(ctx: TaskContext): Promise<string[]> {
   const vpc = await findVpc(ctx.aws.ec2, ctx.config.clusterName)
   if (!vpc) return []
   const service = `${ctx.config.scalardl.namespace}/${scalardlFullname(ctx.config)}-envoy`
-  return (await leftoverLoadBalancers(ctx.aws.elb, ctx.aws.ec2, vpc.VpcId!)).loadBalancers.filter((b) => b.service === service).map((b) => b.name)
+  return (await leftoverLoadBalancers(ctx.aws.elb, ctx.aws.ec2, vpc.VpcId!)).loadBalancers
+    .filter((b) => b.service === service)
+    .map((b) => b.name)
 }
 
 export function releasesGoneTask(): Task {
@@ -45,9 +47,19 @@ export function releasesGoneTask(): Task {
       const c = ctx.config.scalardl
       const releases = (await helm(ctx).list(c.namespace)).filter((r) => [c.release, c.schemaRelease].includes(r.name)).map((r) => r.name)
       const k = kubectlFor(ctx)
-      const secrets = (await Promise.all([PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)].map(async (s) => ((await k.get('secret', s, { namespace: c.namespace })) ? s : undefined)))).filter(Boolean) as string[]
+      const secrets = (
+        await Promise.all(
+          [PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)].map(async (s) =>
+            (await k.get('secret', s, { namespace: c.namespace })) ? s : undefined,
+          ),
+        )
+      ).filter(Boolean) as string[]
       const nlbs = await envoyLoadBalancers(ctx)
-      const left = [...releases.map((r) => `release ${r}`), ...secrets.map((s) => `secret ${s}`), ...nlbs.map((n) => `(wait for) the envoy's load balancer ${n}`)]
+      const left = [
+        ...releases.map((r) => `release ${r}`),
+        ...secrets.map((s) => `secret ${s}`),
+        ...nlbs.map((n) => `(wait for) the envoy's load balancer ${n}`),
+      ]
       return left.length ? { holds: false, detail: `delete ${left.join(', ')}` } : { holds: true, detail: 'none left' }
     },
     async apply(ctx) {
@@ -57,13 +69,22 @@ export function releasesGoneTask(): Task {
       // The envoy's NLB outlives its Service for a while (EKS's controller deletes it afterwards):
       // the cluster must stay until it is gone, or it is left behind with its network interfaces.
       for (const r of [c.release, c.schemaRelease]) await h.uninstall(r, c.namespace)
-      for (const s of [PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)]) await k.delete('secret', s, { namespace: c.namespace })
+      for (const s of [PULL_SECRET, keysSecretName(ctx.config), dbSecretName(ctx.config)])
+        await k.delete('secret', s, { namespace: c.namespace })
       const names = await envoyLoadBalancers(ctx)
       if (!names.length) return `uninstalled ${c.release}, ${c.schemaRelease}; deleted the secrets`
-      await waitFor({ what: `the envoy's load balancer ${names.join(', ')} to be deleted`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log, hint: `kubectl get events -n ${c.namespace} shows the controller's; if the cluster can no longer delete it, delete ${names.join(', ')} yourself (aws elbv2 delete-load-balancer) and rerun` }, async () => {
-        const left = (await Promise.all(names.map(async (n) => ({ n, lb: await findLoadBalancer(ctx.aws.elb, n) })))).filter((x) => x.lb)
-        return { done: !left.length, status: left.length ? left.map((x) => `${x.n} ${x.lb!.State?.Code}`).join(', ') : 'deleted' }
-      })
+      await waitFor(
+        {
+          what: `the envoy's load balancer ${names.join(', ')} to be deleted`,
+          timeoutMs: ctx.config.waitTimeoutMs,
+          log: ctx.log,
+          hint: `kubectl get events -n ${c.namespace} shows the controller's; if the cluster can no longer delete it, delete ${names.join(', ')} yourself (aws elbv2 delete-load-balancer) and rerun`,
+        },
+        async () => {
+          const left = (await Promise.all(names.map(async (n) => ({ n, lb: await findLoadBalancer(ctx.aws.elb, n) })))).filter((x) => x.lb)
+          return { done: !left.length, status: left.length ? left.map((x) => `${x.n} ${x.lb!.State?.Code}`).join(', ') : 'deleted' }
+        },
+      )
       return `uninstalled ${c.release}, ${c.schemaRelease}; deleted the secrets; the envoy's load balancer ${names.join(', ')} is gone`
     },
   }
@@ -81,9 +102,11 @@ export function monitoringGoneTask(): Task {
     },
     async apply(ctx) {
       const e = eksctl(ctx)
-      if (await eksctl(ctx).getAddon(ctx.config.clusterName, ADDON)) await e.run(['delete', 'addon', '--cluster', ctx.config.clusterName, '--name', ADDON, '--region', ctx.config.region])
+      if (await eksctl(ctx).getAddon(ctx.config.clusterName, ADDON))
+        await e.run(['delete', 'addon', '--cluster', ctx.config.clusterName, '--name', ADDON, '--region', ctx.config.region])
       const k = kubectlFor(ctx)
-      for (const d of await k.list('daemonsets', { namespace: AGENT_NAMESPACE })) await k.delete('daemonset', d.metadata.name, { namespace: AGENT_NAMESPACE })
+      for (const d of await k.list('daemonsets', { namespace: AGENT_NAMESPACE }))
+        await k.delete('daemonset', d.metadata.name, { namespace: AGENT_NAMESPACE })
       return 'removed'
     },
   }
@@ -103,7 +126,19 @@ export function nodegroupsGoneTask(): Task {
       // No drain: the releases are gone and the cluster is deleted next, and eksctl's drain (its
       // default) waits up to its timeout, 25 min, for any PodDisruptionBudget that allows nothing
       // (eksctl-io/eksctl v0.230.0 pkg/ctl/delete/nodegroup.go:60-70, pkg/drain/nodegroup.go).
-      for (const g of groups) await e.run(['delete', 'nodegroup', '--cluster', ctx.config.clusterName, '--name', g, '--region', ctx.config.region, '--wait', '--drain=false'])
+      for (const g of groups)
+        await e.run([
+          'delete',
+          'nodegroup',
+          '--cluster',
+          ctx.config.clusterName,
+          '--name',
+          g,
+          '--region',
+          ctx.config.region,
+          '--wait',
+          '--drain=false',
+        ])
       return `deleted ${groups.join(', ')}`
     },
   }
@@ -116,7 +151,12 @@ export function clusterGoneTask(): Task {
       const c = await eksRead(ctx).cluster()
       if (!c) return { holds: true, detail: 'no cluster' }
       const owned = (c.Tags as Record<string, string> | undefined)?.['scalardl-runbook/cluster'] === ctx.config.clusterName
-      if (!owned) return { holds: false, conflict: `cluster ${ctx.config.clusterName} does not carry the runbook's tag scalardl-runbook/cluster`, hint: 'the runbook deletes only what it created: delete it yourself if it is yours' }
+      if (!owned)
+        return {
+          holds: false,
+          conflict: `cluster ${ctx.config.clusterName} does not carry the runbook's tag scalardl-runbook/cluster`,
+          hint: 'the runbook deletes only what it created: delete it yourself if it is yours',
+        }
       return { holds: false, detail: `eksctl delete cluster --name ${ctx.config.clusterName} --wait` }
     },
     async apply(ctx) {

@@ -7,7 +7,11 @@ import type { Task, TaskContext } from '../task.ts'
 
 async function clientRoutes(ctx: TaskContext, peeringIds: string[]): Promise<{ routeTableId: string; cidr: string }[]> {
   const tables = (await Promise.all(ctx.config.auditor.clientVpcIds.map((id) => vpcRouteTables(ctx.aws.ec2, id)))).flat()
-  return tables.flatMap((t) => (t.Routes ?? []).filter((r) => r.VpcPeeringConnectionId && peeringIds.includes(r.VpcPeeringConnectionId)).map((r) => ({ routeTableId: t.RouteTableId!, cidr: r.DestinationCidrBlock! })))
+  return tables.flatMap((t) =>
+    (t.Routes ?? [])
+      .filter((r) => r.VpcPeeringConnectionId && peeringIds.includes(r.VpcPeeringConnectionId))
+      .map((r) => ({ routeTableId: t.RouteTableId!, cidr: r.DestinationCidrBlock! })),
+  )
 }
 
 export function peeringGoneTask(): Task {

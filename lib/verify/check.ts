@@ -72,7 +72,8 @@ export class VerifyContext {
   }
 }
 
-export const isReady = (o: KubeObject) => (o.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+export const isReady = (o: KubeObject) =>
+  (o.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
 
 /** Why a Pod is not Running and Ready, in kubectl's words. */
 export function podProblem(p: KubeObject): string | undefined {

@@ -33,7 +33,10 @@ function usage(names: string[]): string {
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))])
+    return await Promise.race([
+      p,
+      new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms))),
+    ])
   } finally {
     clearTimeout(timer)
   }
@@ -43,7 +46,13 @@ export async function runCheck(check: Check, v: VerifyContext): Promise<CheckRes
   const started = Date.now()
   try {
     const out = await withTimeout(check.run(v), TIMEOUT_MS, `the ${check.name} check`)
-    return { name: check.name, status: out.ok ? 'pass' : 'fail', detail: redactText(out.detail), hint: out.ok ? '' : check.hint, durationMs: Date.now() - started }
+    return {
+      name: check.name,
+      status: out.ok ? 'pass' : 'fail',
+      detail: redactText(out.detail),
+      hint: out.ok ? '' : check.hint,
+      durationMs: Date.now() - started,
+    }
   } catch (err) {
     return { name: check.name, status: 'error', detail: describeError(err), hint: check.hint, durationMs: Date.now() - started }
   }
@@ -66,7 +75,21 @@ export function markdownReport(results: CheckResult[], config: Config): string {
 
 async function cannotRun(reason: string, json: boolean): Promise<never> {
   process.stderr.write(chalk.red(`✗ 07-verify cannot run: ${redactText(reason)}\n`))
-  if (json) await new Promise<void>((r) => process.stdout.write(JSON.stringify([{ name: 'preconditions', status: 'error', detail: redactText(reason), hint: 'RUNBOOK.md, 07-verify: "cannot run"', durationMs: 0 }]) + '\n', () => r()))
+  if (json)
+    await new Promise<void>((r) =>
+      process.stdout.write(
+        JSON.stringify([
+          {
+            name: 'preconditions',
+            status: 'error',
+            detail: redactText(reason),
+            hint: 'RUNBOOK.md, 07-verify: "cannot run"',
+            durationMs: 0,
+          },
+        ]) + '\n',
+        () => r(),
+      ),
+    )
   process.exit(2)
 }
 
@@ -74,15 +97,26 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   await startGate()
   const names = all.map((c) => c.name)
   const unknown: string[] = []
-  const args = minimist(argv, { boolean: ['json', 'help', 'dry-run', 'yes'], string: ['env-file', 'only', 'report'], unknown: (a: string) => (unknown.push(a), false) })
+  const args = minimist(argv, {
+    boolean: ['json', 'help', 'dry-run', 'yes'],
+    string: ['env-file', 'only', 'report'],
+    unknown: (a: string) => (unknown.push(a), false),
+  })
   if (args.help) {
     process.stderr.write(usage(names) + '\n')
     process.exit(0)
   }
-  const only = args.only ? String(args.only).split(',').map((s) => s.trim()).filter(Boolean) : names
+  const only = args.only
+    ? String(args.only)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : names
   const bad = only.filter((n) => !names.includes(n))
   if (unknown.length || bad.length) {
-    process.stderr.write(`07-verify: ${unknown.length ? `unknown argument ${unknown.join(' ')}` : `unknown check ${bad.join(', ')}`}\n${usage(names)}\n`)
+    process.stderr.write(
+      `07-verify: ${unknown.length ? `unknown argument ${unknown.join(' ')}` : `unknown check ${bad.join(', ')}`}\n${usage(names)}\n`,
+    )
     process.exit(2)
   }
   registerEnvSecrets()
@@ -90,29 +124,47 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   try {
     config = loadConfig(args['env-file'])
   } catch (err) {
-    if (err instanceof ConfigError) return cannotRun(`${err.message}: ${err.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`, args.json)
+    if (err instanceof ConfigError)
+      return cannotRun(`${err.message}: ${err.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`, args.json)
     throw err
   }
   if (args['dry-run']) {
     // The common flag of every step: what would be checked, nothing read (npm run deploy -- --dry-run ends here).
     const planned = all.filter((c) => only.includes(c.name) && (c.applies?.(config) ?? true))
-    process.stderr.write(chalk.bold(`▶ 07-verify  Step 7: Scalar DL health checklist · cluster ${config.clusterName} · region ${config.region} · DRY RUN: nothing is read\n`))
+    process.stderr.write(
+      chalk.bold(
+        `▶ 07-verify  Step 7: Scalar DL health checklist · cluster ${config.clusterName} · region ${config.region} · DRY RUN: nothing is read\n`,
+      ),
+    )
     for (const c of planned) process.stderr.write(`  ~ would check ${c.name}: ${c.title}\n`)
-    if (args.json) await new Promise<void>((r) => process.stdout.write(JSON.stringify(planned.map((c) => ({ name: c.name, status: 'planned', detail: c.title, hint: '', durationMs: 0 }))) + '\n', () => r()))
+    if (args.json)
+      await new Promise<void>((r) =>
+        process.stdout.write(
+          JSON.stringify(planned.map((c) => ({ name: c.name, status: 'planned', detail: c.title, hint: '', durationMs: 0 }))) + '\n',
+          () => r(),
+        ),
+      )
     process.exit(0)
   }
   const v = new VerifyContext(config)
-  if (!fs.existsSync(kubeconfigFile(config))) return cannotRun(`no kubeconfig at ${kubeconfigFile(config)}: run 03-eks first (from the bastion)`, args.json)
+  if (!fs.existsSync(kubeconfigFile(config)))
+    return cannotRun(`no kubeconfig at ${kubeconfigFile(config)}: run 03-eks first (from the bastion)`, args.json)
   // Preconditions, at once: AWS credentials and endpoint, and the cluster's API.
-  const [awsOk, kubeOk] = await Promise.allSettled([withTimeout(v.aws.sts.send(new GetCallerIdentityCommand({})), 10000, 'AWS'), withTimeout(v.cluster(), 15000, 'the Kubernetes API')])
-  if (awsOk.status === 'rejected') return cannotRun(`AWS is not reachable or the credentials do not work: ${describeError(awsOk.reason)}`, args.json)
+  const [awsOk, kubeOk] = await Promise.allSettled([
+    withTimeout(v.aws.sts.send(new GetCallerIdentityCommand({})), 10000, 'AWS'),
+    withTimeout(v.cluster(), 15000, 'the Kubernetes API'),
+  ])
+  if (awsOk.status === 'rejected')
+    return cannotRun(`AWS is not reachable or the credentials do not work: ${describeError(awsOk.reason)}`, args.json)
   if (kubeOk.status === 'rejected') return cannotRun(`the Kubernetes API is not reachable: ${describeError(kubeOk.reason)}`, args.json)
 
   const checks = all.filter((c) => only.includes(c.name) && (c.applies?.(config) ?? true))
   const started = Date.now()
   const results = await Promise.all(checks.map((c) => runCheck(c, v)))
   const width = Math.max(...results.map((r) => r.name.length))
-  process.stderr.write(chalk.bold(`▶ 07-verify  Step 7: Scalar DL health checklist · cluster ${config.clusterName} · region ${config.region}\n`))
+  process.stderr.write(
+    chalk.bold(`▶ 07-verify  Step 7: Scalar DL health checklist · cluster ${config.clusterName} · region ${config.region}\n`),
+  )
   for (const r of results) {
     const mark = r.status === 'pass' ? chalk.green('✓ pass ') : chalk.red(r.status === 'fail' ? '✗ FAIL ' : '✗ ERROR')
     process.stderr.write(`  ${mark} ${r.name.padEnd(width)}  ${r.detail}\n`)

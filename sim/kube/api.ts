@@ -4,7 +4,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import YAML from 'yaml'
 import { applyDefaults } from './defaults.ts'
 import { validate } from './validation.ts'
-import { aggregatedDiscovery, AGGREGATED_CT, legacyApiVersions, legacyGroupList, legacyResourceList, openapiFor, openapiRoot } from './discovery.ts'
+import {
+  aggregatedDiscovery,
+  AGGREGATED_CT,
+  legacyApiVersions,
+  legacyGroupList,
+  legacyResourceList,
+  openapiFor,
+  openapiRoot,
+} from './discovery.ts'
 import { jsonPatch, mergePatch, PatchError, serverSideApply, strategicMerge } from './patch.ts'
 import { decodeProtobuf, UnsupportedProtobuf } from './protobuf.ts'
 import { byResource, type ResourceType } from './resources.ts'
@@ -57,7 +65,16 @@ function send(res: ServerResponse, code: number, body: unknown, contentType = 'a
 }
 
 function status(res: ServerResponse, e: ApiError): void {
-  send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details ? { details: e.details } : {}), code: e.code })
+  send(res, e.code, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: e.message,
+    reason: e.reason,
+    ...(e.details ? { details: e.details } : {}),
+    code: e.code,
+  })
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -89,9 +106,20 @@ function scaleOf(o: Obj) {
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
-    metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+    metadata: {
+      name: o.metadata.name,
+      namespace: o.metadata.namespace,
+      uid: o.metadata.uid,
+      resourceVersion: o.metadata.resourceVersion,
+      creationTimestamp: o.metadata.creationTimestamp,
+    },
     spec: { replicas: o.spec?.replicas ?? 1 },
-    status: { replicas: o.status?.replicas ?? 0, selector: Object.entries(o.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+    status: {
+      replicas: o.status?.replicas ?? 0,
+      selector: Object.entries(o.spec?.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
   }
 }
 
@@ -99,7 +127,11 @@ function applyPatch(ct: string, base: any, body: any): any {
   if (ct === 'application/strategic-merge-patch+json') return strategicMerge(base, body)
   if (ct === 'application/merge-patch+json') return mergePatch(base, body)
   if (ct === 'application/json-patch+json') return jsonPatch(base, body)
-  throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`)
+  throw new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+  )
 }
 
 export class ClusterApi {
@@ -115,7 +147,12 @@ export class ClusterApi {
     const url = new URL(req.url ?? '/', 'http://sim')
     const rate = this.opts.faultRate?.() ?? 0
     // Only kubectl's requests (the stand-ins model their tools' own retries elsewhere).
-    if (rate > 0 && /^kubectl/.test(String(req.headers['user-agent'] ?? '')) && Math.random() < rate && !url.pathname.startsWith('/version')) {
+    if (
+      rate > 0 &&
+      /^kubectl/.test(String(req.headers['user-agent'] ?? '')) &&
+      Math.random() < rate &&
+      !url.pathname.startsWith('/version')
+    ) {
       const r = Math.random()
       if (r < 0.4) return status(res, new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'))
       if (r < 0.7) return status(res, new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'))
@@ -162,7 +199,8 @@ export class ClusterApi {
     const q = url.searchParams
     switch (req.method) {
       case 'GET':
-        if (!route.name) return q.get('watch') === 'true' || q.get('watch') === '1' ? this.watch(req, res, route, q) : this.list(res, route, q, accept)
+        if (!route.name)
+          return q.get('watch') === 'true' || q.get('watch') === '1' ? this.watch(req, res, route, q) : this.list(res, route, q, accept)
         return this.get(res, route, accept)
       case 'POST':
         return this.create(req, res, route, q)
@@ -205,21 +243,32 @@ export class ClusterApi {
     } catch (e) {
       throw new ApiError(400, 'BadRequest', (e as Error).message)
     }
-    return (o) => (!route.namespace || !route.t.namespaced || o.metadata.namespace === route.namespace) && labelsMatch(ls, o.metadata.labels) && fieldsMatch(fs, o)
+    return (o) =>
+      (!route.namespace || !route.t.namespaced || o.metadata.namespace === route.namespace) &&
+      labelsMatch(ls, o.metadata.labels) &&
+      fieldsMatch(fs, o)
   }
 
   private list(res: ServerResponse, route: Route, q: URLSearchParams, accept: string): void {
     const items = this.store.list(route.t, route.namespace).filter(this.selected(route, q))
     const rv = String(this.store.resourceVersion)
     if (accept.includes('as=Table')) return send(res, 200, toTable(route.t, items, rv), TABLE_CT)
-    send(res, 200, { kind: `${route.t.kind}List`, apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1', metadata: { resourceVersion: rv }, items })
+    send(res, 200, {
+      kind: `${route.t.kind}List`,
+      apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1',
+      metadata: { resourceVersion: rv },
+      items,
+    })
   }
 
   private get(res: ServerResponse, route: Route, accept: string): void {
     const o = this.store.mustGet(route.t, route.namespace, route.name!)
     if (route.sub === 'log') {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
-      return void res.end(this.store.logs.get(`${o.metadata.namespace}/${o.metadata.name}`) ?? `(simulated) ${o.metadata.name}: ${o.status?.phase ?? 'Pending'}\n`)
+      return void res.end(
+        this.store.logs.get(`${o.metadata.namespace}/${o.metadata.name}`) ??
+          `(simulated) ${o.metadata.name}: ${o.status?.phase ?? 'Pending'}\n`,
+      )
     }
     if (route.sub === 'scale') return send(res, 200, scaleOf(o))
     if (accept.includes('as=Table')) return send(res, 200, toTable(route.t, [o], String(this.store.resourceVersion)), TABLE_CT)
@@ -247,9 +296,22 @@ export class ClusterApi {
     }
     if (since === undefined) {
       for (const o of this.store.list(route.t, route.namespace).filter(match)) write('ADDED', o)
-      if (q.get('sendInitialEvents') === 'true') write('BOOKMARK', { kind: route.t.kind, apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1', metadata: { resourceVersion: String(this.store.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } } })
+      if (q.get('sendInitialEvents') === 'true')
+        write('BOOKMARK', {
+          kind: route.t.kind,
+          apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1',
+          metadata: { resourceVersion: String(this.store.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } },
+        })
     } else if (since < this.store.oldestReplayable - 1) {
-      write('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${since} (${this.store.oldestReplayable})`, reason: 'Expired', code: 410 })
+      write('ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${since} (${this.store.oldestReplayable})`,
+        reason: 'Expired',
+        code: 410,
+      })
       return void res.end()
     } else {
       for (const e of this.store.events) if (e.rv > since) deliver(e)
@@ -279,7 +341,11 @@ export class ClusterApi {
     applyDefaults(route.t.kind, body, undefined, this.store)
     validate(route.t.kind, body)
     if (q.get('dryRun') === 'All') {
-      if (this.store.get(route.t, body.metadata.namespace, body.metadata.name)) throw new ApiError(409, 'AlreadyExists', `${route.t.resource} "${body.metadata.name}" already exists`, { name: body.metadata.name, kind: route.t.resource })
+      if (this.store.get(route.t, body.metadata.namespace, body.metadata.name))
+        throw new ApiError(409, 'AlreadyExists', `${route.t.resource} "${body.metadata.name}" already exists`, {
+          name: body.metadata.name,
+          kind: route.t.resource,
+        })
       return send(res, 201, { ...body, apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1', kind: route.t.kind })
     }
     send(res, 201, this.store.create(route.t, body))
@@ -298,7 +364,12 @@ export class ClusterApi {
     if (route.t.kind === 'Job' && route.sub !== 'status') {
       for (const field of ['template', 'selector', 'completions'] as const) {
         if (JSON.stringify(next.spec?.[field]) !== JSON.stringify(old.spec?.[field])) {
-          throw new ApiError(422, 'Invalid', `Job.batch "${old.metadata.name}" is invalid: spec.${field}: Invalid value: ${JSON.stringify(next.spec?.[field]).slice(0, 120)}: field is immutable`, { name: old.metadata.name, group: 'batch', kind: 'Job' })
+          throw new ApiError(
+            422,
+            'Invalid',
+            `Job.batch "${old.metadata.name}" is invalid: spec.${field}: Invalid value: ${JSON.stringify(next.spec?.[field]).slice(0, 120)}: field is immutable`,
+            { name: old.metadata.name, group: 'batch', kind: 'Job' },
+          )
         }
       }
     }
@@ -309,8 +380,21 @@ export class ClusterApi {
   private async update(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): Promise<void> {
     const body = parseBody(req, await readBody(req)) as Obj
     const old = this.store.mustGet(route.t, route.namespace, route.name!)
-    if (route.sub === 'scale') return send(res, 200, scaleOf(this.write({ ...route, sub: undefined }, old, { ...structuredClone(old), spec: { ...old.spec, replicas: body.spec?.replicas } }, q)))
-    if (body.metadata?.name && body.metadata.name !== route.name) throw new ApiError(400, 'BadRequest', 'the name of the object does not match the name on the URL')
+    if (route.sub === 'scale')
+      return send(
+        res,
+        200,
+        scaleOf(
+          this.write(
+            { ...route, sub: undefined },
+            old,
+            { ...structuredClone(old), spec: { ...old.spec, replicas: body.spec?.replicas } },
+            q,
+          ),
+        ),
+      )
+    if (body.metadata?.name && body.metadata.name !== route.name)
+      throw new ApiError(400, 'BadRequest', 'the name of the object does not match the name on the URL')
     send(res, 200, this.write(route, old, body, q, body.metadata?.resourceVersion))
   }
 
@@ -321,7 +405,14 @@ export class ClusterApi {
     if (ct === 'application/apply-patch+yaml') {
       const manager = q.get('fieldManager') ?? 'unknown'
       if (!old) {
-        const created = { ...structuredClone(body), metadata: { ...(body.metadata ?? {}), name: route.name, ...(route.t.namespaced ? { namespace: route.namespace ?? 'default' } : {}) } }
+        const created = {
+          ...structuredClone(body),
+          metadata: {
+            ...(body.metadata ?? {}),
+            name: route.name,
+            ...(route.t.namespaced ? { namespace: route.namespace ?? 'default' } : {}),
+          },
+        }
         applyDefaults(route.t.kind, created, undefined, this.store)
         validate(route.t.kind, created)
         if (q.get('dryRun') === 'All') return send(res, 201, created)
@@ -338,7 +429,12 @@ export class ClusterApi {
     if (!old) throw notFound(route.t, route.name!)
     if (route.sub === 'scale') {
       const scale = applyPatch(ct, scaleOf(old), body)
-      const out = this.write({ ...route, sub: undefined }, old, { ...structuredClone(old), spec: { ...old.spec, replicas: scale.spec?.replicas } }, q)
+      const out = this.write(
+        { ...route, sub: undefined },
+        old,
+        { ...structuredClone(old), spec: { ...old.spec, replicas: scale.spec?.replicas } },
+        q,
+      )
       return send(res, 200, scaleOf(out))
     }
     send(res, 200, this.write(route, old, applyPatch(ct, structuredClone(old), body), q))
@@ -349,7 +445,12 @@ export class ClusterApi {
     if (!route.name) {
       const gone = this.store.list(route.t, route.namespace).filter(this.selected(route, q))
       if (q.get('dryRun') !== 'All') for (const o of gone) this.store.delete(route.t, o.metadata.namespace, o.metadata.name)
-      return send(res, 200, { kind: `${route.t.kind}List`, apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1', metadata: {}, items: gone })
+      return send(res, 200, {
+        kind: `${route.t.kind}List`,
+        apiVersion: route.t.group ? `${route.t.group}/v1` : 'v1',
+        metadata: {},
+        items: gone,
+      })
     }
     const o = this.store.mustGet(route.t, route.namespace, route.name)
     if (q.get('dryRun') === 'All') return send(res, 200, o)

@@ -14,7 +14,13 @@ import type { Obj } from './store.ts'
 const PODS = byResource('', 'pods')!
 const NODES = byResource('', 'nodes')!
 const DAEMONSETS = byResource('apps', 'daemonsets')!
-const STREAMS: Record<string, string> = { api: 'kube-apiserver', audit: 'kube-apiserver-audit', authenticator: 'authenticator', controllerManager: 'kube-controller-manager', scheduler: 'kube-scheduler' }
+const STREAMS: Record<string, string> = {
+  api: 'kube-apiserver',
+  audit: 'kube-apiserver-audit',
+  authenticator: 'authenticator',
+  controllerManager: 'kube-controller-manager',
+  scheduler: 'kube-scheduler',
+}
 
 const running = (p: Obj) => p.status?.phase === 'Running'
 
@@ -32,7 +38,12 @@ export class CloudWatchFeed {
     endpoint: string,
     private readonly intervalMs: number,
   ) {
-    const cfg = { region: cluster.opts.region, endpoint, credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' }, maxAttempts: 1 }
+    const cfg = {
+      region: cluster.opts.region,
+      endpoint,
+      credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
+      maxAttempts: 1,
+    }
     this.logs = new CloudWatchLogsClient(cfg)
     this.metrics = new CloudWatchClient(cfg)
     this.eks = new EKSClient(cfg)
@@ -86,7 +97,9 @@ export class CloudWatchFeed {
       }
       this.known.add(key)
     }
-    await this.logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: Date.now(), message }] }))
+    await this.logs.send(
+      new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: Date.now(), message }] }),
+    )
   }
 
   /** One round of what the agents would send; errors are ignored until the next round. */
@@ -102,39 +115,111 @@ export class CloudWatchFeed {
       const daemonsets = this.cluster.store.list(DAEMONSETS, 'amazon-cloudwatch')
       const agentOn = (app: string) => {
         const ds = daemonsets.find((d) => d.metadata.name === app)
-        return new Set(pods.filter((p) => ds && p.metadata.namespace === 'amazon-cloudwatch' && selectorMatches(ds.spec?.selector, p.metadata.labels) && running(p)).map((p) => p.spec?.nodeName))
+        return new Set(
+          pods
+            .filter(
+              (p) =>
+                ds && p.metadata.namespace === 'amazon-cloudwatch' && selectorMatches(ds.spec?.selector, p.metadata.labels) && running(p),
+            )
+            .map((p) => p.spec?.nodeName),
+        )
       }
       const fluent = agentOn('fluent-bit')
       for (const p of pods.filter((x) => running(x) && fluent.has(x.spec?.nodeName))) {
         for (const c of (p.spec.containers ?? []) as { name: string }[]) {
           const id = (p.status?.containerStatuses?.find((s: { name: string }) => s.name === c.name)?.containerID ?? 'x').slice(-12)
           const stream = `${p.spec.nodeName}-application.var.log.containers.${p.metadata.name}_${p.metadata.namespace}_${c.name}-${id}.log`
-          await this.put(`/aws/containerinsights/${name}/application`, stream, JSON.stringify({ log: `${new Date().toISOString()} INFO ${c.name} is running`, stream: 'stdout', kubernetes: { pod_name: p.metadata.name, namespace_name: p.metadata.namespace, container_name: c.name, host: p.spec.nodeName } }))
+          await this.put(
+            `/aws/containerinsights/${name}/application`,
+            stream,
+            JSON.stringify({
+              log: `${new Date().toISOString()} INFO ${c.name} is running`,
+              stream: 'stdout',
+              kubernetes: {
+                pod_name: p.metadata.name,
+                namespace_name: p.metadata.namespace,
+                container_name: c.name,
+                host: p.spec.nodeName,
+              },
+            }),
+          )
         }
       }
       const agent = agentOn('cloudwatch-agent')
       if (agent.size) {
-        const data: MetricDatum[] = [{ MetricName: 'cluster_node_count', Dimensions: [{ Name: 'ClusterName', Value: name }], Value: nodes.length, Unit: 'Count' }]
+        const data: MetricDatum[] = [
+          { MetricName: 'cluster_node_count', Dimensions: [{ Name: 'ClusterName', Value: name }], Value: nodes.length, Unit: 'Count' },
+        ]
         for (const n of nodes.filter((x) => agent.has(x.metadata.name))) {
-          const instanceId = String(n.spec?.providerID ?? '').split('/').pop() ?? ''
-          data.push({ MetricName: 'node_cpu_utilization', Dimensions: [{ Name: 'ClusterName', Value: name }, { Name: 'NodeName', Value: n.metadata.name }, { Name: 'InstanceId', Value: instanceId }], Value: 20 + Math.random() * 10, Unit: 'Percent' })
-          data.push({ MetricName: 'node_number_of_running_pods', Dimensions: [{ Name: 'ClusterName', Value: name }, { Name: 'NodeName', Value: n.metadata.name }, { Name: 'InstanceId', Value: instanceId }], Value: pods.filter((p) => p.spec?.nodeName === n.metadata.name && running(p)).length, Unit: 'Count' })
+          const instanceId =
+            String(n.spec?.providerID ?? '')
+              .split('/')
+              .pop() ?? ''
+          data.push({
+            MetricName: 'node_cpu_utilization',
+            Dimensions: [
+              { Name: 'ClusterName', Value: name },
+              { Name: 'NodeName', Value: n.metadata.name },
+              { Name: 'InstanceId', Value: instanceId },
+            ],
+            Value: 20 + Math.random() * 10,
+            Unit: 'Percent',
+          })
+          data.push({
+            MetricName: 'node_number_of_running_pods',
+            Dimensions: [
+              { Name: 'ClusterName', Value: name },
+              { Name: 'NodeName', Value: n.metadata.name },
+              { Name: 'InstanceId', Value: instanceId },
+            ],
+            Value: pods.filter((p) => p.spec?.nodeName === n.metadata.name && running(p)).length,
+            Unit: 'Count',
+          })
         }
-        for (const p of pods.filter((x) => running(x) && agent.has(x.spec?.nodeName))) data.push({ MetricName: 'pod_cpu_utilization', Dimensions: [{ Name: 'PodName', Value: p.metadata.name.replace(/-[a-z0-9]{5}$/, '') }, { Name: 'Namespace', Value: p.metadata.namespace }, { Name: 'ClusterName', Value: name }], Value: 5, Unit: 'Percent' })
-        for (let i = 0; i < data.length; i += 500) await this.metrics.send(new PutMetricDataCommand({ Namespace: 'ContainerInsights', MetricData: data.slice(i, i + 500) }))
-        await this.put(`/aws/containerinsights/${name}/performance`, `${[...agent][0]}`, JSON.stringify({ Type: 'Cluster', ClusterName: name, cluster_node_count: nodes.length }))
+        for (const p of pods.filter((x) => running(x) && agent.has(x.spec?.nodeName)))
+          data.push({
+            MetricName: 'pod_cpu_utilization',
+            Dimensions: [
+              { Name: 'PodName', Value: p.metadata.name.replace(/-[a-z0-9]{5}$/, '') },
+              { Name: 'Namespace', Value: p.metadata.namespace },
+              { Name: 'ClusterName', Value: name },
+            ],
+            Value: 5,
+            Unit: 'Percent',
+          })
+        for (let i = 0; i < data.length; i += 500)
+          await this.metrics.send(new PutMetricDataCommand({ Namespace: 'ContainerInsights', MetricData: data.slice(i, i + 500) }))
+        await this.put(
+          `/aws/containerinsights/${name}/performance`,
+          `${[...agent][0]}`,
+          JSON.stringify({ Type: 'Cluster', ClusterName: name, cluster_node_count: nodes.length }),
+        )
       }
       try {
         const eks = (await this.eks.send(new DescribeClusterCommand({ name }))).cluster
         const types = (eks?.logging?.clusterLogging ?? []).filter((l) => l.enabled).flatMap((l) => (l.types ?? []) as string[])
-        for (const t of types) await this.put(`/aws/eks/${name}/cluster`, `${STREAMS[t] ?? t}-${this.cluster.port.toString(16).padStart(32, '0').slice(-32)}`, `${new Date().toISOString()} ${t} log line`)
+        for (const t of types)
+          await this.put(
+            `/aws/eks/${name}/cluster`,
+            `${STREAMS[t] ?? t}-${this.cluster.port.toString(16).padStart(32, '0').slice(-32)}`,
+            `${new Date().toISOString()} ${t} log line`,
+          )
       } catch (e) {
         if ((e as Error).name !== 'ResourceNotFoundException') throw e
       }
       const tables = (await this.dynamodb.send(new ListTablesCommand({}))).TableNames ?? []
       const scalar = tables.filter((t) => /(^|[^.]*)(scalar|auditor|coordinator|scalardb)\.[a-z_]+$/.test(t))
       for (let i = 0; i < scalar.length; i += 20) {
-        const data = scalar.slice(i, i + 20).flatMap((t) => ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits'].map((m) => ({ MetricName: m, Dimensions: [{ Name: 'TableName', Value: t }], Value: 1, Unit: 'Count' as const })))
+        const data = scalar
+          .slice(i, i + 20)
+          .flatMap((t) =>
+            ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits'].map((m) => ({
+              MetricName: m,
+              Dimensions: [{ Name: 'TableName', Value: t }],
+              Value: 1,
+              Unit: 'Count' as const,
+            })),
+          )
         if (data.length) await this.metrics.send(new PutMetricDataCommand({ Namespace: 'AWS/DynamoDB', MetricData: data }))
       }
     } catch {

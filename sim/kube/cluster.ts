@@ -46,14 +46,25 @@ export class Cluster {
     this.store.subscribe((e) => {
       if (e.t === NAMESPACES && e.type === 'ADDED') {
         setImmediate(() => {
-          if (!this.store.get(SERVICE_ACCOUNTS, e.object.metadata.name, 'default') && this.store.get(NAMESPACES, undefined, e.object.metadata.name)) {
+          if (
+            !this.store.get(SERVICE_ACCOUNTS, e.object.metadata.name, 'default') &&
+            this.store.get(NAMESPACES, undefined, e.object.metadata.name)
+          ) {
             this.store.create(SERVICE_ACCOUNTS, { metadata: { name: 'default', namespace: e.object.metadata.name } })
           }
         })
       }
     })
-    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.store.create(NAMESPACES, { metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } })
-    this.store.create(SERVICES, { metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { type: 'ClusterIP', clusterIP: '10.100.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }] } })
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+      this.store.create(NAMESPACES, {
+        metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      })
+    this.store.create(SERVICES, {
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { type: 'ClusterIP', clusterIP: '10.100.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }] },
+    })
   }
 
   get url(): string {
@@ -61,7 +72,12 @@ export class Cluster {
   }
 
   async listen(port = 0): Promise<void> {
-    const api = new ClusterApi(this.store, { serverMinor: this.opts.serverMinor, watchMaxSeconds: this.opts.watchMaxSeconds, host: () => `127.0.0.1:${this.port}`, faultRate: () => this.opts.knobs.apiFaultRate })
+    const api = new ClusterApi(this.store, {
+      serverMinor: this.opts.serverMinor,
+      watchMaxSeconds: this.opts.watchMaxSeconds,
+      host: () => `127.0.0.1:${this.port}`,
+      faultRate: () => this.opts.knobs.apiFaultRate,
+    })
     this.server = http.createServer(api.handle)
     this.server.keepAliveTimeout = 5000
     await new Promise<void>((resolve, reject) => {
@@ -85,7 +101,7 @@ export class Cluster {
     for (let i = 0; i < spec.count; i++) {
       const n = this.nodeSeq++
       const zone = zones[n % zones.length]!
-      const ip = `${this.opts.network ?? '10.1'}.${(n % 3) * 64 + 10 + Math.floor(n / 3)}.${(n * 37) % 250 + 4}`
+      const ip = `${this.opts.network ?? '10.1'}.${(n % 3) * 64 + 10 + Math.floor(n / 3)}.${((n * 37) % 250) + 4}`
       const name = `ip-${ip.replace(/\./g, '-')}.${this.opts.region}.compute.internal`
       const instanceType = spec.instanceType ?? spec.labels?.['node.kubernetes.io/instance-type'] ?? 'm5.xlarge'
       const created = now()
@@ -106,13 +122,41 @@ export class Cluster {
               ...(spec.labels ?? {}),
             },
           },
-          spec: { providerID: `aws:///${zone}/i-${(0x1000000000000 + n * 7919).toString(16).padStart(17, '0')}`, ...(spec.taints?.length ? { taints: spec.taints } : {}) },
+          spec: {
+            providerID: `aws:///${zone}/i-${(0x1000000000000 + n * 7919).toString(16).padStart(17, '0')}`,
+            ...(spec.taints?.length ? { taints: spec.taints } : {}),
+          },
           status: {
             conditions: [
-              { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', lastHeartbeatTime: created, lastTransitionTime: created },
-              { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', lastHeartbeatTime: created, lastTransitionTime: created },
-              { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', lastHeartbeatTime: created, lastTransitionTime: created },
-              { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: created, lastTransitionTime: created },
+              {
+                type: 'MemoryPressure',
+                status: 'False',
+                reason: 'KubeletHasSufficientMemory',
+                lastHeartbeatTime: created,
+                lastTransitionTime: created,
+              },
+              {
+                type: 'DiskPressure',
+                status: 'False',
+                reason: 'KubeletHasNoDiskPressure',
+                lastHeartbeatTime: created,
+                lastTransitionTime: created,
+              },
+              {
+                type: 'PIDPressure',
+                status: 'False',
+                reason: 'KubeletHasSufficientPID',
+                lastHeartbeatTime: created,
+                lastTransitionTime: created,
+              },
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'KubeletReady',
+                message: 'kubelet is posting ready status',
+                lastHeartbeatTime: created,
+                lastTransitionTime: created,
+              },
             ],
             addresses: [
               { type: 'InternalIP', address: ip },

@@ -13,7 +13,14 @@ export interface Container {
   image: string
   args?: string[]
   command?: string[]
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: { name: string; key: string; optional?: boolean } } }[]
+  env?: {
+    name: string
+    value?: string
+    valueFrom?: {
+      secretKeyRef?: { name: string; key: string; optional?: boolean }
+      configMapKeyRef?: { name: string; key: string; optional?: boolean }
+    }
+  }[]
   envFrom?: { secretRef?: { name: string; optional?: boolean }; configMapRef?: { name: string; optional?: boolean }; prefix?: string }[]
   volumeMounts?: { name: string; mountPath: string; subPath?: string }[]
 }
@@ -41,7 +48,8 @@ export function containerEnv(pod: Obj, c: Container, store: Store): { env: Recor
       if (ref.optional) continue
       return { error: `${from.secretRef ? 'secret' : 'configmap'} "${ref.name}" not found` }
     }
-    for (const [k, v] of Object.entries((obj.data ?? {}) as Record<string, string>)) env[(from.prefix ?? '') + k] = from.secretRef ? decode(v) : v
+    for (const [k, v] of Object.entries((obj.data ?? {}) as Record<string, string>))
+      env[(from.prefix ?? '') + k] = from.secretRef ? decode(v) : v
   }
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = expand(e.value, env)
@@ -52,7 +60,11 @@ export function containerEnv(pod: Obj, c: Container, store: Store): { env: Recor
       const raw = obj?.data?.[ref.key] as string | undefined
       if (raw === undefined) {
         if (ref.optional) continue
-        return { error: obj ? `couldn't find key ${ref.key} in ${secret ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}` : `${secret ? 'secret' : 'configmap'} "${ref.name}" not found` }
+        return {
+          error: obj
+            ? `couldn't find key ${ref.key} in ${secret ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`
+            : `${secret ? 'secret' : 'configmap'} "${ref.name}" not found`,
+        }
       }
       env[e.name] = secret ? decode(raw) : raw
     } else env[e.name] = ''
@@ -70,9 +82,17 @@ export function containerFiles(pod: Obj, c: Container, store: Store): Record<str
   const ns = pod.metadata.namespace
   const files: Record<string, string> = {}
   for (const m of c.volumeMounts ?? []) {
-    const vol = ((pod.spec.volumes ?? []) as { name: string; secret?: { secretName: string }; configMap?: { name: string } }[]).find((v) => v.name === m.name)
-    const obj = vol?.secret ? store.get(SECRETS, ns, vol.secret.secretName) : vol?.configMap ? store.get(CONFIGMAPS, ns, vol.configMap.name) : undefined
-    const data = Object.fromEntries(Object.entries((obj?.data ?? {}) as Record<string, string>).map(([k, v]) => [k, vol?.secret ? decode(v) : v]))
+    const vol = ((pod.spec.volumes ?? []) as { name: string; secret?: { secretName: string }; configMap?: { name: string } }[]).find(
+      (v) => v.name === m.name,
+    )
+    const obj = vol?.secret
+      ? store.get(SECRETS, ns, vol.secret.secretName)
+      : vol?.configMap
+        ? store.get(CONFIGMAPS, ns, vol.configMap.name)
+        : undefined
+    const data = Object.fromEntries(
+      Object.entries((obj?.data ?? {}) as Record<string, string>).map(([k, v]) => [k, vol?.secret ? decode(v) : v]),
+    )
     if (m.subPath) {
       if (m.subPath in data) files[m.mountPath] = data[m.subPath]!
     } else for (const [k, v] of Object.entries(data)) files[`${m.mountPath.replace(/\/$/, '')}/${k}`] = v
@@ -114,7 +134,11 @@ export function scalarProperties(text: string, env: Record<string, string>, subs
     const m = /^([^=:\s]+)\s*[=:]?\s*(.*)$/.exec(line)
     if (!m) continue
     const value = m[2]!.replace(/\\n/g, '\n')
-    out[m[1]!] = substitute ? value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (all, name: string, d?: string) => (name in env ? env[name]! : d !== undefined ? d : all)) : value
+    out[m[1]!] = substitute
+      ? value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (all, name: string, d?: string) =>
+          name in env ? env[name]! : d !== undefined ? d : all,
+        )
+      : value
   }
   return out
 }
@@ -130,7 +154,8 @@ export function dynamoCredentialsProblem(user: string | undefined, password: str
   const bad = `UnrecognizedClientException: The security token included in the request is invalid. (Service: DynamoDb, Status Code: 400)`
   if (!user || !password) return `${bad} (scalar.db.username or scalar.db.password is empty)`
   const unresolved = [user, password].find((v) => /\$\{env:|\{\{|<no value>/.test(v))
-  if (unresolved !== undefined) return `${bad} (a credential is the literal text ${JSON.stringify(unresolved === password ? '<password>' : unresolved)}: an unresolved variable)`
+  if (unresolved !== undefined)
+    return `${bad} (a credential is the literal text ${JSON.stringify(unresolved === password ? '<password>' : unresolved)}: an unresolved variable)`
   if (registered) {
     const [id, ...secret] = registered.split(':')
     return user === id && password === secret.join(':') ? undefined : `${bad} (access key ${user} is not the simulator's registered key)`

@@ -29,7 +29,14 @@ export interface Knobs {
 /** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB ~30 s to active and as long to healthy targets (AWS: often longer). */
 export const AWS_KUBE_MS = { podStartMs: 30_000, jobDurationMs: 60_000, lbDelayMs: 30_000 }
 
-export const DEFAULT_KNOBS: Knobs = { podStartMs: 300, jobDurationMs: 1000, lbDelayMs: 500, failJobs: '', apiFaultRate: 0, dbCredentials: '' }
+export const DEFAULT_KNOBS: Knobs = {
+  podStartMs: 300,
+  jobDurationMs: 1000,
+  lbDelayMs: 500,
+  failJobs: '',
+  apiFaultRate: 0,
+  dbCredentials: '',
+}
 
 const T = {
   pods: byResource('', 'pods')!,
@@ -45,7 +52,14 @@ const T = {
   jobs: byResource('batch', 'jobs')!,
 }
 
-const owner = (o: Obj, controller = true) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid, controller, blockOwnerDeletion: true })
+const owner = (o: Obj, controller = true) => ({
+  apiVersion: o.apiVersion,
+  kind: o.kind,
+  name: o.metadata.name,
+  uid: o.metadata.uid,
+  controller,
+  blockOwnerDeletion: true,
+})
 const ownedBy = (o: Obj, parent: Obj) => (o.metadata.ownerReferences ?? []).some((r: { uid: string }) => r.uid === parent.metadata.uid)
 const suffix = () => randomBytes(3).toString('hex').slice(0, 5)
 /**
@@ -66,7 +80,9 @@ export function fenceposts(d: Obj): { surge: number; unavailable: number } {
   return surge === 0 && unavailable === 0 ? { surge, unavailable: 1 } : { surge, unavailable }
 }
 
-const isReady = (p: Obj) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+const isReady = (p: Obj) =>
+  p.status?.phase === 'Running' &&
+  (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
 
 export class Controllers {
   private pending = false
@@ -145,7 +161,13 @@ export class Controllers {
     }
     this.store.create(T.events, {
       metadata: { name, namespace: ns },
-      involvedObject: { kind: involved.kind, name: involved.metadata.name, namespace: ns, uid: involved.metadata.uid, apiVersion: involved.apiVersion },
+      involvedObject: {
+        kind: involved.kind,
+        name: involved.metadata.name,
+        namespace: ns,
+        uid: involved.metadata.uid,
+        apiVersion: involved.apiVersion,
+      },
       reason,
       message,
       type,
@@ -162,7 +184,13 @@ export class Controllers {
 
   private newPod(parent: Obj, template: any, name: string, extra: Record<string, string> = {}, nodeName?: string): void {
     this.store.create(T.pods, {
-      metadata: { name, namespace: parent.metadata.namespace, labels: { ...(template?.metadata?.labels ?? {}), ...extra }, annotations: template?.metadata?.annotations, ownerReferences: [owner(parent)] },
+      metadata: {
+        name,
+        namespace: parent.metadata.namespace,
+        labels: { ...(template?.metadata?.labels ?? {}), ...extra },
+        annotations: template?.metadata?.annotations,
+        ownerReferences: [owner(parent)],
+      },
       spec: { ...structuredClone(template?.spec ?? {}), ...(nodeName ? { nodeName } : {}) },
       status: { phase: 'Pending' },
     })
@@ -178,7 +206,11 @@ export class Controllers {
     const hash = templateHash(d.spec?.template)
     const sets = this.store.list(T.replicasets, d.metadata.namespace).filter((rs) => ownedBy(rs, d))
     const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash)
-    return { current, old: sets.filter((rs) => rs !== current).sort((x, y) => x.metadata.creationTimestamp.localeCompare(y.metadata.creationTimestamp)), hash }
+    return {
+      current,
+      old: sets.filter((rs) => rs !== current).sort((x, y) => x.metadata.creationTimestamp.localeCompare(y.metadata.creationTimestamp)),
+      hash,
+    }
   }
 
   private available(rs: Obj): number {
@@ -208,8 +240,22 @@ export class Controllers {
       // deployment_util.go NewRSNewReplicas: all at once without old Pods, else within maxSurge.
       const start = recreate || !oldTotal ? desired : Math.max(0, Math.min(desired + surge - oldTotal, desired))
       current = this.store.create(T.replicasets, {
-        metadata: { name: `${d.metadata.name}-${hash}`, namespace: d.metadata.namespace, labels: template.metadata.labels, annotations: { 'deployment.kubernetes.io/revision': String(revision), 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(desired + surge) }, ownerReferences: [owner(d)] },
-        spec: { replicas: start, selector: { matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } }, template },
+        metadata: {
+          name: `${d.metadata.name}-${hash}`,
+          namespace: d.metadata.namespace,
+          labels: template.metadata.labels,
+          annotations: {
+            'deployment.kubernetes.io/revision': String(revision),
+            'deployment.kubernetes.io/desired-replicas': String(desired),
+            'deployment.kubernetes.io/max-replicas': String(desired + surge),
+          },
+          ownerReferences: [owner(d)],
+        },
+        spec: {
+          replicas: start,
+          selector: { matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash } },
+          template,
+        },
       })
       this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${current.metadata.name} from 0 to ${start}`)
     }
@@ -220,7 +266,8 @@ export class Controllers {
     // rolling.go reconcileNewReplicaSet: grow the new set while the total stays within desired + maxSurge.
     const total = () => current!.spec.replicas + old.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0)
     if (current.spec.replicas > desired) current = this.scaleSet(current, desired)
-    else if (total() < desired + surge) current = this.scaleSet(current, Math.min(current.spec.replicas + desired + surge - total(), desired))
+    else if (total() < desired + surge)
+      current = this.scaleSet(current, Math.min(current.spec.replicas + desired + surge - total(), desired))
     // rolling.go reconcileOldReplicaSets: never below desired - maxUnavailable available Pods;
     // unhealthy old Pods go first (cleanupUnhealthyReplicas), then available ones.
     const minAvailable = desired - unavailable
@@ -252,14 +299,22 @@ export class Controllers {
     for (let i = pods.length; i < want; i++) this.newPod(rs, rs.spec.template, `${rs.metadata.name}-${suffix()}`)
     // Scale down (replica_set.go getPodsToDelete): unscheduled first, then not ready, then the newest.
     const rank = (p: Obj) => (p.spec?.nodeName ? 2 : 0) + (isReady(p) ? 1 : 0)
-    const extra = pods.sort((a, b) => rank(a) - rank(b) || b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp)).slice(0, Math.max(0, pods.length - want))
+    const extra = pods
+      .sort((a, b) => rank(a) - rank(b) || b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp))
+      .slice(0, Math.max(0, pods.length - want))
     for (const p of extra) this.store.delete(T.pods, p.metadata.namespace, p.metadata.name)
   }
 
   private replicaSetStatus(rs: Obj): void {
     const pods = this.podsOf(rs).filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase))
     const ready = pods.filter(isReady).length
-    const status = { replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation }
+    const status = {
+      replicas: pods.length,
+      fullyLabeledReplicas: pods.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation,
+    }
     if (JSON.stringify(status) !== JSON.stringify(rs.status)) this.setStatus(T.replicasets, rs, status)
   }
 
@@ -277,7 +332,14 @@ export class Controllers {
     const ready = pods.filter(isReady).length
     const want = d.spec?.replicas ?? 1
     const { unavailable } = fenceposts(d)
-    const prev = (d.status ?? {}) as { updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; replicas?: number; observedGeneration?: number; conditions?: any[] }
+    const prev = (d.status ?? {}) as {
+      updatedReplicas?: number
+      readyReplicas?: number
+      availableReplicas?: number
+      replicas?: number
+      observedGeneration?: number
+      conditions?: any[]
+    }
     const oldCount = pods.length - updated.length
     const prevOld = (prev.replicas ?? 0) - (prev.updatedReplicas ?? 0)
     const complete = updated.length === want && pods.length === want && ready === want
@@ -285,25 +347,55 @@ export class Controllers {
     const prevProgressing = prev.conditions?.find((c: { type: string }) => c.type === 'Progressing')
     const ts = now()
     const newGeneration = prev.observedGeneration !== d.metadata.generation
-    const progressed = newGeneration || updated.length > (prev.updatedReplicas ?? 0) || ready > (prev.readyReplicas ?? 0) || oldCount < prevOld
+    const progressed =
+      newGeneration || updated.length > (prev.updatedReplicas ?? 0) || ready > (prev.readyReplicas ?? 0) || oldCount < prevOld
     let progressing: { status: string; reason: string; message: string; lastUpdateTime: string }
-    if (complete) progressing = { status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.`, lastUpdateTime: prevProgressing?.reason === 'NewReplicaSetAvailable' ? prevProgressing.lastUpdateTime : ts }
-    else if (progressed || !prevProgressing) progressing = { status: 'True', reason: newGeneration ? 'NewReplicaSetCreated' : 'ReplicaSetUpdated', message: newGeneration ? `Created new replica set "${rsName}"` : `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: ts }
+    if (complete)
+      progressing = {
+        status: 'True',
+        reason: 'NewReplicaSetAvailable',
+        message: `ReplicaSet "${rsName}" has successfully progressed.`,
+        lastUpdateTime: prevProgressing?.reason === 'NewReplicaSetAvailable' ? prevProgressing.lastUpdateTime : ts,
+      }
+    else if (progressed || !prevProgressing)
+      progressing = {
+        status: 'True',
+        reason: newGeneration ? 'NewReplicaSetCreated' : 'ReplicaSetUpdated',
+        message: newGeneration ? `Created new replica set "${rsName}"` : `ReplicaSet "${rsName}" is progressing.`,
+        lastUpdateTime: ts,
+      }
     else {
       const since = Date.parse(prevProgressing.lastUpdateTime)
       const deadline = (d.spec?.progressDeadlineSeconds ?? 600) * 1000
       if (prevProgressing.reason !== 'ProgressDeadlineExceeded' && Date.now() - since >= deadline) {
-        progressing = { status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.`, lastUpdateTime: ts }
+        progressing = {
+          status: 'False',
+          reason: 'ProgressDeadlineExceeded',
+          message: `ReplicaSet "${rsName}" has timed out progressing.`,
+          lastUpdateTime: ts,
+        }
         this.event(d, 'Warning', 'ProgressDeadlineExceeded', progressing.message)
       } else {
-        progressing = { status: prevProgressing.status, reason: prevProgressing.reason, message: prevProgressing.message, lastUpdateTime: prevProgressing.lastUpdateTime }
+        progressing = {
+          status: prevProgressing.status,
+          reason: prevProgressing.reason,
+          message: prevProgressing.message,
+          lastUpdateTime: prevProgressing.lastUpdateTime,
+        }
         if (prevProgressing.reason !== 'ProgressDeadlineExceeded') this.later(Math.max(0, since + deadline - Date.now()))
       }
     }
     const availableOk = ready >= want - unavailable
     const cond = (type: string, status: string, reason: string, message: string, lastUpdateTime: string) => {
       const before = prev.conditions?.find((c: { type: string }) => c.type === type)
-      return { type, status, lastUpdateTime, lastTransitionTime: before?.status === status ? before.lastTransitionTime : ts, reason, message }
+      return {
+        type,
+        status,
+        lastUpdateTime,
+        lastTransitionTime: before?.status === status ? before.lastTransitionTime : ts,
+        reason,
+        message,
+      }
     }
     const status: any = {
       observedGeneration: d.metadata.generation,
@@ -313,7 +405,13 @@ export class Controllers {
       availableReplicas: ready,
       ...(pods.length - ready > 0 ? { unavailableReplicas: pods.length - ready } : {}),
       conditions: [
-        cond('Available', availableOk ? 'True' : 'False', availableOk ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', availableOk ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', ts),
+        cond(
+          'Available',
+          availableOk ? 'True' : 'False',
+          availableOk ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          availableOk ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+          ts,
+        ),
         cond('Progressing', progressing.status, progressing.reason, progressing.message, progressing.lastUpdateTime),
       ],
     }
@@ -330,13 +428,21 @@ export class Controllers {
     for (const node of nodes) {
       const here = pods.filter((p) => p.spec?.nodeName === node.metadata.name)
       const fits = daemonFits({ metadata: {}, spec: ds.spec?.template?.spec ?? {} } as Obj, node)
-      if (fits && !here.length) this.newPod(ds, ds.spec.template, `${ds.metadata.name}-${suffix()}`, { 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) }, node.metadata.name)
+      if (fits && !here.length)
+        this.newPod(
+          ds,
+          ds.spec.template,
+          `${ds.metadata.name}-${suffix()}`,
+          { 'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) },
+          node.metadata.name,
+        )
       for (const p of here) {
         const stale = p.metadata.labels?.['controller-revision-hash'] !== hash
         if (!fits || stale) this.store.delete(T.pods, p.metadata.namespace, p.metadata.name)
       }
     }
-    for (const p of pods) if (!nodes.some((n) => n.metadata.name === p.spec?.nodeName)) this.store.delete(T.pods, p.metadata.namespace, p.metadata.name)
+    for (const p of pods)
+      if (!nodes.some((n) => n.metadata.name === p.spec?.nodeName)) this.store.delete(T.pods, p.metadata.namespace, p.metadata.name)
   }
 
   private daemonSetStatus(ds: Obj): void {
@@ -361,7 +467,9 @@ export class Controllers {
   // --- Jobs ---------------------------------------------------------------------------------------
 
   private jobDone(j: Obj): boolean {
-    return (j.status?.conditions ?? []).some((c: { type: string; status: string }) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')
+    return (j.status?.conditions ?? []).some(
+      (c: { type: string; status: string }) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    )
   }
 
   private job(j: Obj): void {
@@ -371,7 +479,10 @@ export class Controllers {
     const failed = pods.filter((p) => p.status?.phase === 'Failed').length
     const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').length
     if (!active.length && !succeeded && failed <= (j.spec?.backoffLimit ?? 6)) {
-      this.newPod(j, j.spec.template, `${j.metadata.name}-${suffix()}`, { 'controller-uid': j.metadata.uid, 'batch.kubernetes.io/controller-uid': j.metadata.uid })
+      this.newPod(j, j.spec.template, `${j.metadata.name}-${suffix()}`, {
+        'controller-uid': j.metadata.uid,
+        'batch.kubernetes.io/controller-uid': j.metadata.uid,
+      })
     }
   }
 
@@ -381,14 +492,34 @@ export class Controllers {
     const active = pods.filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase)).length
     const failed = pods.filter((p) => p.status?.phase === 'Failed').length
     const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').length
-    const status: any = { ...(j.status ?? {}), startTime: j.status?.startTime ?? now(), ...(active ? { active } : {}), ...(failed ? { failed } : {}), ...(succeeded ? { succeeded } : {}), ready: pods.filter(isReady).length }
+    const status: any = {
+      ...(j.status ?? {}),
+      startTime: j.status?.startTime ?? now(),
+      ...(active ? { active } : {}),
+      ...(failed ? { failed } : {}),
+      ...(succeeded ? { succeeded } : {}),
+      ready: pods.filter(isReady).length,
+    }
     if (!active) delete status.active
-    const c = (type: string, reason: string, message: string) => ({ type, status: 'True', reason, message, lastProbeTime: now(), lastTransitionTime: now() })
+    const c = (type: string, reason: string, message: string) => ({
+      type,
+      status: 'True',
+      reason,
+      message,
+      lastProbeTime: now(),
+      lastTransitionTime: now(),
+    })
     if (succeeded >= (j.spec?.completions ?? 1)) {
-      status.conditions = [c('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'), c('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods')]
+      status.conditions = [
+        c('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+        c('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+      ]
       status.completionTime = now()
     } else if (failed > (j.spec?.backoffLimit ?? 6)) {
-      status.conditions = [c('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'), c('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit')]
+      status.conditions = [
+        c('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+        c('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+      ]
       this.event(j, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit')
     }
     const { uncountedTerminatedPods: _u, ...clean } = status
@@ -401,7 +532,9 @@ export class Controllers {
     const nodes = this.store.list(T.nodes)
     const pods = this.store.list(T.pods)
     const bound = pods.filter((p) => p.spec?.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase))
-    for (const pod of pods.filter((p) => !p.spec?.nodeName).sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp))) {
+    for (const pod of pods
+      .filter((p) => !p.spec?.nodeName)
+      .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp))) {
       const placement = schedule(pod, nodes, bound)
       if ('node' in placement) {
         const next = { ...pod, spec: { ...pod.spec, nodeName: placement.node } }
@@ -409,7 +542,13 @@ export class Controllers {
         const p = this.store.get(T.pods, pod.metadata.namespace, pod.metadata.name)!
         this.setStatus(T.pods, p, { ...p.status, conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }] })
       } else {
-        const cond = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: placement.reason, lastTransitionTime: now() }
+        const cond = {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message: placement.reason,
+          lastTransitionTime: now(),
+        }
         const old = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled')
         if (old?.message !== placement.reason) {
           this.setStatus(T.pods, pod, { ...pod.status, phase: 'Pending', conditions: [cond] })
@@ -425,13 +564,29 @@ export class Controllers {
     if (!pod.spec?.nodeName || ['Succeeded', 'Failed'].includes(pod.status?.phase)) return
     const ns = pod.metadata.namespace
     const containers = (pod.spec.containers ?? []) as Container[]
-    const waiting = (reason: string, message?: string) => containers.map((c, i) => ({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: pod.status?.containerStatuses?.[i]?.restartCount ?? 0, started: false, state: { waiting: { reason, ...(message ? { message } : {}) } } }))
-    const base = { ...pod.status, hostIP: this.nodeIp(pod.spec.nodeName), startTime: pod.status?.startTime ?? now(), qosClass: pod.status?.qosClass ?? 'BestEffort' }
+    const waiting = (reason: string, message?: string) =>
+      containers.map((c, i) => ({
+        name: c.name,
+        image: c.image,
+        imageID: '',
+        ready: false,
+        restartCount: pod.status?.containerStatuses?.[i]?.restartCount ?? 0,
+        started: false,
+        state: { waiting: { reason, ...(message ? { message } : {}) } },
+      }))
+    const base = {
+      ...pod.status,
+      hostIP: this.nodeIp(pod.spec.nodeName),
+      startTime: pod.status?.startTime ?? now(),
+      qosClass: pod.status?.qosClass ?? 'BestEffort',
+    }
     const scheduled = { type: 'PodScheduled', status: 'True', lastTransitionTime: now() }
     const notReady = { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }
     const uid = pod.metadata.uid
     const isJobPod = (pod.metadata.ownerReferences ?? []).some((r: { kind: string }) => r.kind === 'Job')
-    const crashLooping = pod.status?.containerStatuses?.some((c: { state?: { waiting?: { reason?: string } } }) => c.state?.waiting?.reason === 'CrashLoopBackOff')
+    const crashLooping = pod.status?.containerStatuses?.some(
+      (c: { state?: { waiting?: { reason?: string } } }) => c.state?.waiting?.reason === 'CrashLoopBackOff',
+    )
     const running = pod.status?.phase === 'Running' && !crashLooping
 
     if (running) {
@@ -454,8 +609,23 @@ export class Controllers {
         const reason = prev === 'ErrImagePull' || prev === 'ImagePullBackOff' ? 'ImagePullBackOff' : 'ErrImagePull'
         const message = `Unable to retrieve some image pull secrets (${missingPull.name}); attempting to pull the image may not succeed.`
         if (prev !== reason) {
-          this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting(reason, reason === 'ImagePullBackOff' ? `Back-off pulling image "${containers[0]?.image}"` : message) })
-          this.event(pod, 'Warning', reason === 'ErrImagePull' ? 'Failed' : 'BackOff', reason === 'ErrImagePull' ? `Failed to pull image "${containers[0]?.image}": ${message}` : `Back-off pulling image "${containers[0]?.image}"`)
+          this.setStatus(T.pods, pod, {
+            ...base,
+            phase: 'Pending',
+            conditions: [scheduled, notReady],
+            containerStatuses: waiting(
+              reason,
+              reason === 'ImagePullBackOff' ? `Back-off pulling image "${containers[0]?.image}"` : message,
+            ),
+          })
+          this.event(
+            pod,
+            'Warning',
+            reason === 'ErrImagePull' ? 'Failed' : 'BackOff',
+            reason === 'ErrImagePull'
+              ? `Failed to pull image "${containers[0]?.image}": ${message}`
+              : `Back-off pulling image "${containers[0]?.image}"`,
+          )
           if (reason === 'ErrImagePull') this.later(Math.max(50, this.knobs.podStartMs))
         }
         return
@@ -468,19 +638,37 @@ export class Controllers {
       if ('error' in built) {
         const prev = pod.status?.containerStatuses?.[0]?.state?.waiting
         if (prev?.reason !== 'CreateContainerConfigError' || prev?.message !== built.error) {
-          this.setStatus(T.pods, pod, { ...base, phase: crashLooping ? 'Running' : 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting('CreateContainerConfigError', built.error) })
+          this.setStatus(T.pods, pod, {
+            ...base,
+            phase: crashLooping ? 'Running' : 'Pending',
+            conditions: [scheduled, notReady],
+            containerStatuses: waiting('CreateContainerConfigError', built.error),
+          })
           this.event(pod, 'Warning', 'Failed', `Error: ${built.error}`)
         }
         return
       }
     }
-    const missingVolume = ((pod.spec.volumes ?? []) as { name: string; secret?: { secretName: string; optional?: boolean }; configMap?: { name: string; optional?: boolean } }[]).find(
-      (v) => (v.secret && !v.secret.optional && !this.store.get(T.secrets, ns, v.secret.secretName)) || (v.configMap && !v.configMap.optional && !this.store.get(T.configmaps, ns, v.configMap.name)),
+    const missingVolume = (
+      (pod.spec.volumes ?? []) as {
+        name: string
+        secret?: { secretName: string; optional?: boolean }
+        configMap?: { name: string; optional?: boolean }
+      }[]
+    ).find(
+      (v) =>
+        (v.secret && !v.secret.optional && !this.store.get(T.secrets, ns, v.secret.secretName)) ||
+        (v.configMap && !v.configMap.optional && !this.store.get(T.configmaps, ns, v.configMap.name)),
     )
     if (missingVolume) {
       const what = missingVolume.secret ? `secret "${missingVolume.secret.secretName}"` : `configmap "${missingVolume.configMap!.name}"`
       if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason !== 'ContainerCreating') {
-        this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting('ContainerCreating') })
+        this.setStatus(T.pods, pod, {
+          ...base,
+          phase: 'Pending',
+          conditions: [scheduled, notReady],
+          containerStatuses: waiting('ContainerCreating'),
+        })
         this.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${missingVolume.name}" : ${what} not found`)
       }
       return
@@ -490,7 +678,12 @@ export class Controllers {
       this.due.set(uid, at)
       if (Date.now() < at) {
         if (pod.status?.containerStatuses?.[0]?.state?.waiting?.reason !== 'ContainerCreating') {
-          this.setStatus(T.pods, pod, { ...base, phase: 'Pending', conditions: [scheduled, notReady], containerStatuses: waiting('ContainerCreating') })
+          this.setStatus(T.pods, pod, {
+            ...base,
+            phase: 'Pending',
+            conditions: [scheduled, notReady],
+            containerStatuses: waiting('ContainerCreating'),
+          })
         }
         return this.later(at - Date.now())
       }
@@ -507,8 +700,22 @@ export class Controllers {
       ...base,
       phase: 'Running',
       podIP: pod.status?.podIP ?? this.podIp(base.hostIP),
-      conditions: [scheduled, { type: 'Initialized', status: 'True' }, { type: 'ContainersReady', status: 'True' }, { type: 'Ready', status: 'True', lastTransitionTime: startedAt }],
-      containerStatuses: containers.map((c, i) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${randomBytes(32).toString('hex')}`, containerID: `containerd://${randomBytes(32).toString('hex')}`, ready: true, started: true, restartCount: pod.status?.containerStatuses?.[i]?.restartCount ?? 0, state: { running: { startedAt } } })),
+      conditions: [
+        scheduled,
+        { type: 'Initialized', status: 'True' },
+        { type: 'ContainersReady', status: 'True' },
+        { type: 'Ready', status: 'True', lastTransitionTime: startedAt },
+      ],
+      containerStatuses: containers.map((c, i) => ({
+        name: c.name,
+        image: c.image,
+        imageID: `${c.image}@sha256:${randomBytes(32).toString('hex')}`,
+        containerID: `containerd://${randomBytes(32).toString('hex')}`,
+        ready: true,
+        started: true,
+        restartCount: pod.status?.containerStatuses?.[i]?.restartCount ?? 0,
+        state: { running: { startedAt } },
+      })),
     })
     if (isJobPod) {
       this.due.set(uid, Date.now() + this.knobs.jobDurationMs)
@@ -530,10 +737,39 @@ export class Controllers {
       ...base,
       phase: 'Running',
       podIP: pod.status?.podIP ?? this.podIp(base.hostIP),
-      conditions: [scheduled, { type: 'Initialized', status: 'True' }, { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]` }],
-      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${'0'.repeat(64)}`, ready: false, started: false, restartCount: restarts, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }, lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt } } })), // no message: a JVM writes no /dev/termination-log; `kubectl logs` has it
+      conditions: [
+        scheduled,
+        { type: 'Initialized', status: 'True' },
+        { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady' },
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'ContainersNotReady',
+          message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`,
+        },
+      ],
+      containerStatuses: containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        imageID: `${c.image}@sha256:${'0'.repeat(64)}`,
+        ready: false,
+        started: false,
+        restartCount: restarts,
+        state: {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+          },
+        },
+        lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt } },
+      })), // no message: a JVM writes no /dev/termination-log; `kubectl logs` has it
     })
-    this.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${containers[0]?.name} in pod ${pod.metadata.name}: ${log.slice(0, 300)}`)
+    this.event(
+      pod,
+      'Warning',
+      'BackOff',
+      `Back-off restarting failed container ${containers[0]?.name} in pod ${pod.metadata.name}: ${log.slice(0, 300)}`,
+    )
     this.due.set(pod.metadata.uid, Date.now() + backoff)
     this.later(backoff)
   }
@@ -544,7 +780,11 @@ export class Controllers {
     if (Date.now() < at) return this.later(at - Date.now())
     const job = (pod.metadata.ownerReferences ?? []).find((r: { kind: string }) => r.kind === 'Job')
     let fail = this.knobs.failJobs !== '' && new RegExp(this.knobs.failJobs).test(job?.name ?? '')
-    const image = isSchemaLoader(pod) ? (p: Obj, st: Store) => runSchemaLoader(p, st, this.knobs.dbCredentials) : isRegisterCert(pod) ? runRegisterCert : undefined
+    const image = isSchemaLoader(pod)
+      ? (p: Obj, st: Store) => runSchemaLoader(p, st, this.knobs.dbCredentials)
+      : isRegisterCert(pod)
+        ? runRegisterCert
+        : undefined
     if (!fail && image) {
       const run = this.runs.get(uid)
       if (!run) {
@@ -567,12 +807,20 @@ export class Controllers {
       ...pod.status,
       phase: fail ? 'Failed' : 'Succeeded',
       conditions: [scheduled, { type: 'Ready', status: 'False', reason: 'PodCompleted' }],
-      containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, ready: false, started: false, restartCount: 0, state: { terminated: { exitCode: fail ? 1 : 0, reason: fail ? 'Error' : 'Completed', finishedAt: finished } } })),
+      containerStatuses: containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { terminated: { exitCode: fail ? 1 : 0, reason: fail ? 'Error' : 'Completed', finishedAt: finished } },
+      })),
     })
   }
 
   private nodeIp(nodeName: string): string | undefined {
-    return (this.store.get(T.nodes, undefined, nodeName)?.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address
+    return (this.store.get(T.nodes, undefined, nodeName)?.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')
+      ?.address
   }
 
   private podIpCounter = 10
@@ -597,18 +845,38 @@ export class Controllers {
       else {
         const nlb = s.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-type'] === 'nlb'
         const id = randomUUID().replace(/-/g, '')
-        const hostname = nlb ? `a${id}-${randomBytes(8).toString('hex')}.elb.${this.region}.amazonaws.com` : `a${id}-${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}.${this.region}.elb.amazonaws.com`
+        const hostname = nlb
+          ? `a${id}-${randomBytes(8).toString('hex')}.elb.${this.region}.amazonaws.com`
+          : `a${id}-${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}.${this.region}.elb.amazonaws.com`
         this.setStatus(T.services, s, { loadBalancer: { ingress: [{ hostname }] } })
         this.event(s, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer')
       }
     }
     if (!s.spec?.selector) return
-    const pods = this.store.list(T.pods, s.metadata.namespace).filter((p) => p.status?.podIP && selectorMatches({ matchLabels: s.spec.selector }, p.metadata.labels) && !['Succeeded', 'Failed'].includes(p.status?.phase))
-    const addr = (p: Obj) => ({ ip: p.status.podIP, nodeName: p.spec.nodeName, targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace, uid: p.metadata.uid } })
+    const pods = this.store
+      .list(T.pods, s.metadata.namespace)
+      .filter(
+        (p) =>
+          p.status?.podIP &&
+          selectorMatches({ matchLabels: s.spec.selector }, p.metadata.labels) &&
+          !['Succeeded', 'Failed'].includes(p.status?.phase),
+      )
+    const addr = (p: Obj) => ({
+      ip: p.status.podIP,
+      nodeName: p.spec.nodeName,
+      targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace, uid: p.metadata.uid },
+    })
     const ready = pods.filter(isReady).map(addr)
     const notReady = pods.filter((p) => !isReady(p)).map(addr)
-    const ports = (s.spec.ports ?? []).map((p: { name?: string; targetPort?: number | string; port: number; protocol?: string }) => ({ ...(p.name ? { name: p.name } : {}), port: typeof p.targetPort === 'number' ? p.targetPort : p.port, protocol: p.protocol ?? 'TCP' }))
-    const subsets = ready.length || notReady.length ? [{ ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ports }] : []
+    const ports = (s.spec.ports ?? []).map((p: { name?: string; targetPort?: number | string; port: number; protocol?: string }) => ({
+      ...(p.name ? { name: p.name } : {}),
+      port: typeof p.targetPort === 'number' ? p.targetPort : p.port,
+      protocol: p.protocol ?? 'TCP',
+    }))
+    const subsets =
+      ready.length || notReady.length
+        ? [{ ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}), ports }]
+        : []
     const existing = this.store.get(T.endpoints, s.metadata.namespace, s.metadata.name)
     const body = { metadata: { name: s.metadata.name, namespace: s.metadata.namespace, labels: s.metadata.labels }, subsets }
     if (!existing) this.store.create(T.endpoints, body)

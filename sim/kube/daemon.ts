@@ -33,13 +33,22 @@ const values = {
 const scale = Number(values['delay-scale'] ?? 0.01)
 // --aws-delays: every kind takes AWS's typical time (scaled), Pods, Jobs and load balancers too.
 const awsDelays = Boolean(values['aws-delays'])
-const pendingMs = awsDelays && values['pending-ms'] === undefined ? (Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k, v * scale])) as PendingMs) : Number(values['pending-ms'] ?? 180_000) * scale
+const pendingMs =
+  awsDelays && values['pending-ms'] === undefined
+    ? (Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k, v * scale])) as PendingMs)
+    : Number(values['pending-ms'] ?? 180_000) * scale
 // The AWS layer is always in front of moto: EC2's idempotency tokens (moto ignores them) are
 // AWS's default behaviour. Faults, pending states and latency only with --faults, --aws-delays
 // or --pending-ms.
 const shaped = values.faults !== undefined || awsDelays || values['pending-ms'] !== undefined
 const proxy = process.env.AWS_ENDPOINT_URL
-  ? new FaultProxy({ target: process.env.AWS_ENDPOINT_URL, rate: Number(values.faults ?? 0), pendingMs: shaped ? pendingMs : 0, latencyMs: 2000 * scale, seed: values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']) })
+  ? new FaultProxy({
+      target: process.env.AWS_ENDPOINT_URL,
+      rate: Number(values.faults ?? 0),
+      pendingMs: shaped ? pendingMs : 0,
+      latencyMs: 2000 * scale,
+      seed: values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']),
+    })
   : undefined
 
 const stateDir = path.resolve(values['state-dir'] ?? '.sim')
@@ -61,7 +70,14 @@ if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balan
 /** Who may use each cluster (EKS access entries), served in front of moto. */
 export const eksAccess = new EksAccess(async (authorization) => {
   // moto's STS answers for the access key named in the signature's scope.
-  const res = await fetch(process.env.AWS_ENDPOINT_URL!, { method: 'POST', headers: { authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'), 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetCallerIdentity&Version=2011-06-15' })
+  const res = await fetch(process.env.AWS_ENDPOINT_URL!, {
+    method: 'POST',
+    headers: {
+      authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'Action=GetCallerIdentity&Version=2011-06-15',
+  })
   return /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] ?? 'arn:aws:iam::123456789012:root'
 })
 if (proxy) proxy.hooks.push(eksAccess.hooks())
@@ -88,12 +104,20 @@ const control = http.createServer(async (req, res) => {
   const parts = url.pathname.split('/').filter(Boolean)
   try {
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pid: process.pid })
-    if (req.method === 'GET' && url.pathname === '/faults') return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
+    if (req.method === 'GET' && url.pathname === '/faults')
+      return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
     if (req.method === 'GET' && url.pathname === '/clusters') return send(res, 200, [...clusters.values()].map(describe))
     if (req.method === 'POST' && url.pathname === '/clusters') {
       const b = await body(req)
       if (clusters.has(b.name)) return send(res, 409, { error: `cluster "${b.name}" already exists` })
-      const c = new Cluster({ name: b.name, region: b.region ?? 'ap-northeast-1', network: b.network, serverMinor: Number(values['server-minor']), watchMaxSeconds: Number(values['watch-max-seconds']), knobs })
+      const c = new Cluster({
+        name: b.name,
+        region: b.region ?? 'ap-northeast-1',
+        network: b.network,
+        serverMinor: Number(values['server-minor']),
+        watchMaxSeconds: Number(values['watch-max-seconds']),
+        knobs,
+      })
       await c.listen()
       clusters.set(b.name, c)
       const endpoint = process.env.AWS_ENDPOINT_URL
@@ -124,7 +148,13 @@ const control = http.createServer(async (req, res) => {
         // Scale-in: remove the newest nodes matching the selector, as an ASG would.
         const selector = url.searchParams.get('labelSelector') ?? ''
         const count = Number(url.searchParams.get('count') ?? '1')
-        const nodes = c.store.list(NODES).filter((n) => labelsMatch(selector, n.metadata.labels)).sort((a, b) => b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp) || b.metadata.name.localeCompare(a.metadata.name))
+        const nodes = c.store
+          .list(NODES)
+          .filter((n) => labelsMatch(selector, n.metadata.labels))
+          .sort(
+            (a, b) =>
+              b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp) || b.metadata.name.localeCompare(a.metadata.name),
+          )
         const gone = nodes.slice(0, count).map((n) => c.store.delete(NODES, undefined, n.metadata.name).metadata.name)
         return send(res, 200, { deleted: gone })
       }
@@ -133,7 +163,8 @@ const control = http.createServer(async (req, res) => {
         const addon = parts[3] ? decodeURIComponent(parts[3]) : undefined
         if (req.method === 'GET' && !addon) return send(res, 200, [...addons.values()])
         if (!addon) return send(res, 400, { error: 'add-on name missing' })
-        if (req.method === 'GET') return addons.has(addon) ? send(res, 200, addons.get(addon)) : send(res, 404, { error: `no add-on ${addon}` })
+        if (req.method === 'GET')
+          return addons.has(addon) ? send(res, 200, addons.get(addon)) : send(res, 404, { error: `no add-on ${addon}` })
         if (req.method === 'PUT') {
           addons.set(addon, await body(req))
           return send(res, 200, addons.get(addon))

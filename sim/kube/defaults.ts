@@ -82,7 +82,11 @@ export function applyDefaults(kind: string, o: Obj, old: Obj | undefined, _store
         // so the store's create fills it in (see jobSelector in controllers).
         o.spec.template ??= {}
         o.spec.template.metadata ??= {}
-        o.spec.template.metadata.labels = { ...(o.spec.template.metadata.labels ?? {}), 'job-name': o.metadata.name, 'batch.kubernetes.io/job-name': o.metadata.name }
+        o.spec.template.metadata.labels = {
+          ...(o.spec.template.metadata.labels ?? {}),
+          'job-name': o.metadata.name,
+          'batch.kubernetes.io/job-name': o.metadata.name,
+        }
         o.spec.selector ??= { matchLabels: { 'batch.kubernetes.io/job-name': o.metadata.name } }
       }
       o.status ??= old?.status ?? {}
@@ -92,5 +96,9 @@ export function applyDefaults(kind: string, o: Obj, old: Obj | undefined, _store
 }
 
 export function templateHash(template: unknown): string {
-  return createHash('sha256').update(JSON.stringify(template ?? {})).digest('hex').slice(0, 10).replace(/[0-9]/g, (d) => 'bcdfghjklm'[Number(d)]!)
+  return createHash('sha256')
+    .update(JSON.stringify(template ?? {}))
+    .digest('hex')
+    .slice(0, 10)
+    .replace(/[0-9]/g, (d) => 'bcdfghjklm'[Number(d)]!)
 }

@@ -16,7 +16,12 @@ function aggregatedResource(t: ResourceType) {
     ...(t.categories.length ? { categories: t.categories } : {}),
     subresources: t.subresources.map((s) => ({
       subresource: s,
-      responseKind: s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : s === 'log' ? { group: '', version: 'v1', kind: 'Pod' } : { group: t.group, version: t.version, kind: t.kind },
+      responseKind:
+        s === 'scale'
+          ? { group: 'autoscaling', version: 'v1', kind: 'Scale' }
+          : s === 'log'
+            ? { group: '', version: 'v1', kind: 'Pod' }
+            : { group: t.group, version: t.version, kind: t.kind },
       verbs: s === 'log' ? ['get'] : ['get', 'patch', 'update'],
     })),
   }
@@ -29,7 +34,10 @@ export function aggregatedDiscovery(core: boolean) {
     metadata: {},
     items: groups()
       .filter((g) => (g.group === '') === core)
-      .map((g) => ({ metadata: { name: g.group, creationTimestamp: null }, versions: [{ version: g.version, resources: g.types.map(aggregatedResource), freshness: 'Current' }] })),
+      .map((g) => ({
+        metadata: { name: g.group, creationTimestamp: null },
+        versions: [{ version: g.version, resources: g.types.map(aggregatedResource), freshness: 'Current' }],
+      })),
   }
 }
 
@@ -43,7 +51,11 @@ export function legacyGroupList() {
     apiVersion: 'v1',
     groups: groups()
       .filter((g) => g.group)
-      .map((g) => ({ name: g.group, versions: [{ groupVersion: `${g.group}/${g.version}`, version: g.version }], preferredVersion: { groupVersion: `${g.group}/${g.version}`, version: g.version } })),
+      .map((g) => ({
+        name: g.group,
+        versions: [{ groupVersion: `${g.group}/${g.version}`, version: g.version }],
+        preferredVersion: { groupVersion: `${g.group}/${g.version}`, version: g.version },
+      })),
   }
 }
 
@@ -55,8 +67,22 @@ export function legacyResourceList(group: string, version: string) {
     apiVersion: 'v1',
     groupVersion: group ? `${group}/${version}` : version,
     resources: types.flatMap((t) => [
-      { name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: VERBS, ...(t.shortNames.length ? { shortNames: t.shortNames } : {}), ...(t.categories.length ? { categories: t.categories } : {}) },
-      ...t.subresources.map((s) => ({ name: `${t.resource}/${s}`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] })),
+      {
+        name: t.resource,
+        singularName: t.singular,
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: VERBS,
+        ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
+        ...(t.categories.length ? { categories: t.categories } : {}),
+      },
+      ...t.subresources.map((s) => ({
+        name: `${t.resource}/${s}`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['get', 'patch', 'update'],
+      })),
     ]),
   }
 }
@@ -75,7 +101,13 @@ function openapiDoc(group: string, version: string) {
         parameters: [{ name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } }],
         // No strategic-merge-patch content type here: kubectl then uses its compiled-in types
         // to build strategic patches instead of needing full schemas (see the reference, G5).
-        requestBody: { content: { 'application/json-patch+json': { schema: {} }, 'application/merge-patch+json': { schema: {} }, 'application/apply-patch+yaml': { schema: {} } } },
+        requestBody: {
+          content: {
+            'application/json-patch+json': { schema: {} },
+            'application/merge-patch+json': { schema: {} },
+            'application/apply-patch+yaml': { schema: {} },
+          },
+        },
         responses: { '200': { description: 'OK' } },
       },
     }
@@ -84,7 +116,9 @@ function openapiDoc(group: string, version: string) {
 }
 
 const docs = new Map(groups().map((g) => [gvPath(g.group, g.version), openapiDoc(g.group, g.version)]))
-const hashes = new Map([...docs].map(([p, d]) => [p, createHash('sha512').update(JSON.stringify(d)).digest('hex').slice(0, 32).toUpperCase()]))
+const hashes = new Map(
+  [...docs].map(([p, d]) => [p, createHash('sha512').update(JSON.stringify(d)).digest('hex').slice(0, 32).toUpperCase()]),
+)
 
 export function openapiRoot() {
   return { paths: Object.fromEntries([...docs.keys()].map((p) => [p, { serverRelativeURL: `/openapi/v3/${p}?hash=${hashes.get(p)}` }])) }

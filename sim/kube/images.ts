@@ -1,22 +1,53 @@
 // What some container images do when they run, for the images whose effects the runbook checks.
 // The Scalar DL schema loader: creates the Ledger or Auditor tables in DynamoDB (moto), with the
 // namespace prefix, provisioned capacity, and point-in-time recovery, as the real loader does.
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb'
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateContinuousBackupsCommand,
+} from '@aws-sdk/client-dynamodb'
 import type { Obj, Store } from './store.ts'
-import { containerEnv, containerFiles, dockerize, dynamoCredentialsProblem, expand, scalarProperties, type Container } from './containers.ts'
+import {
+  containerEnv,
+  containerFiles,
+  dockerize,
+  dynamoCredentialsProblem,
+  expand,
+  scalarProperties,
+  type Container,
+} from './containers.ts'
 import { byResource } from './resources.ts'
 
 const CONFIGMAPS = byResource('', 'configmaps')!
 /** scalar-labs/scalardl v3.13.0 schema-loader/database.properties.tmpl (the image's own, comments dropped). */
-const SCHEMA_LOADER_TEMPLATE = ['contact_points', 'contact_port', 'username', 'password', 'storage'].map((p) => `scalar.db.${p}={{ default .Env.SCALAR_DB_${p.toUpperCase()} "" }}`).join('\n')
+const SCHEMA_LOADER_TEMPLATE = ['contact_points', 'contact_port', 'username', 'password', 'storage']
+  .map((p) => `scalar.db.${p}={{ default .Env.SCALAR_DB_${p.toUpperCase()} "" }}`)
+  .join('\n')
 
 export interface RunResult {
   ok: boolean
   message: string
 }
 
-const LEDGER = ['scalar.asset', 'scalar.asset_metadata', 'scalar.certificate', 'scalar.contract', 'scalar.contract_class', 'scalar.function', 'scalar.tx_state']
-const AUDITOR = ['auditor.asset', 'auditor.asset_lock', 'auditor.certificate', 'auditor.contract', 'auditor.contract_class', 'auditor.request_proof']
+const LEDGER = [
+  'scalar.asset',
+  'scalar.asset_metadata',
+  'scalar.certificate',
+  'scalar.contract',
+  'scalar.contract_class',
+  'scalar.function',
+  'scalar.tx_state',
+]
+const AUDITOR = [
+  'auditor.asset',
+  'auditor.asset_lock',
+  'auditor.certificate',
+  'auditor.contract',
+  'auditor.contract_class',
+  'auditor.request_proof',
+]
 
 function versionAtLeast(image: string, minor: number): boolean {
   const m = /:(\d+)\.(\d+)/.exec(image)
@@ -26,7 +57,13 @@ function versionAtLeast(image: string, minor: number): boolean {
 export function tablesFor(schemaType: string, image: string, coordinator: boolean): string[] {
   const ns = schemaType === 'auditor' ? 'auditor' : 'scalar'
   const base = schemaType === 'auditor' ? AUDITOR : LEDGER
-  return [...base, ...(versionAtLeast(image, 12) ? [`${ns}.secret`] : []), ...(versionAtLeast(image, 13) ? [`${ns}.namespace`] : []), ...(coordinator ? ['coordinator.state'] : []), 'scalardb.metadata']
+  return [
+    ...base,
+    ...(versionAtLeast(image, 12) ? [`${ns}.secret`] : []),
+    ...(versionAtLeast(image, 13) ? [`${ns}.namespace`] : []),
+    ...(coordinator ? ['coordinator.state'] : []),
+    'scalardb.metadata',
+  ]
 }
 
 function properties(text: string): Record<string, string> {
@@ -62,7 +99,15 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
     const i = args.findIndex((a) => flags.includes(a))
     return i >= 0 ? args[i + 1] : undefined
   }
-  let storage = args.includes('--dynamo') ? 'dynamo' : args.includes('--cassandra') ? 'cassandra' : args.includes('--jdbc') ? 'jdbc' : args.includes('--cosmos') ? 'cosmos' : ''
+  let storage = args.includes('--dynamo')
+    ? 'dynamo'
+    : args.includes('--cassandra')
+      ? 'cassandra'
+      : args.includes('--jdbc')
+        ? 'jdbc'
+        : args.includes('--cosmos')
+          ? 'cosmos'
+          : ''
   let region = arg('--region')
   let prefix = ''
   let endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
@@ -74,7 +119,8 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
     const template = files['/scalardl-schema-loader/database.properties.tmpl'] ?? SCHEMA_LOADER_TEMPLATE
     const rendered = dockerize(template, env)
     if ('error' in rendered) return { ok: false, message: `dockerize: ${rendered.error}` }
-    if (arg('--config') !== '/tmp/database.properties') return { ok: false, message: `java.nio.file.NoSuchFileException: ${arg('--config')}` }
+    if (arg('--config') !== '/tmp/database.properties')
+      return { ok: false, message: `java.nio.file.NoSuchFileException: ${arg('--config')}` }
     const props = scalarProperties(rendered.text, env, true)
     storage = props['scalar.db.storage'] ?? ''
     region = props['scalar.db.contact_points']
@@ -83,12 +129,21 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
     user = props['scalar.db.username']
     password = props['scalar.db.password']
   }
-  if (storage !== 'dynamo') return { ok: false, message: `(simulated schema loader) cannot reach the ${storage || 'configured'} database: only DynamoDB is simulated` }
+  if (storage !== 'dynamo')
+    return {
+      ok: false,
+      message: `(simulated schema loader) cannot reach the ${storage || 'configured'} database: only DynamoDB is simulated`,
+    }
   if (!region) return { ok: false, message: '(simulated schema loader) no region: set scalar.db.contact_points to the AWS region' }
   if (!endpoint) return { ok: false, message: '(simulated schema loader) no DynamoDB endpoint: the simulator was started without moto' }
   const denied = dynamoCredentialsProblem(user, password, registeredDbCredentials)
   if (denied) return { ok: false, message: `com.scalar.db.schemaloader.SchemaLoaderException: Creating the namespace failed. ${denied}` }
-  const client = new DynamoDBClient({ region, endpoint, credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' }, maxAttempts: 8 }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
+  const client = new DynamoDBClient({
+    region,
+    endpoint,
+    credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' },
+    maxAttempts: 8,
+  }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
   const coordinator = schemaType === 'ledger'
   const made: string[] = []
   try {
@@ -113,7 +168,10 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
       } catch (e) {
         if ((e as Error).name !== 'ResourceInUseException') throw e
       }
-      if (!args.includes('--no-backup')) await client.send(new UpdateContinuousBackupsCommand({ TableName: name, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }))
+      if (!args.includes('--no-backup'))
+        await client.send(
+          new UpdateContinuousBackupsCommand({ TableName: name, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+        )
     }
     return { ok: true, message: `created ${made.length} table(s)` }
   } catch (e) {
@@ -149,7 +207,8 @@ function sdkProblem(pod: Obj, c: Container, store: Store): string | undefined {
   if (url && url !== want) return `curl: (22) The requested URL returned error: 404 (${url}; the ${version} SDK is published as ${want})`
   const path = /(\S*)register-cert\b/.exec(sh(script).replace(/["']/g, ''))?.[1]
   const real = `scalardl-java-client-sdk-${version}/bin/`
-  if (path !== undefined && path.replace(/^\.\//, '') !== real) return `sh: 1: cannot open ${path}register-cert: No such file (the archive has ${real}register-cert)`
+  if (path !== undefined && path.replace(/^\.\//, '') !== real)
+    return `sh: 1: cannot open ${path}register-cert: No such file (the archive has ${real}register-cert)`
   return undefined
 }
 
@@ -163,12 +222,18 @@ const SERVICES = byResource('', 'services')!
  */
 function reachProblem(store: Store, hosts: (string | undefined)[]): string | undefined {
   const services = store.list(SERVICES)
-  const own = new Set(services.flatMap((svc) => ((svc.status?.loadBalancer?.ingress ?? []) as { hostname?: string }[]).map((i) => i.hostname).filter(Boolean)))
+  const own = new Set(
+    services.flatMap((svc) =>
+      ((svc.status?.loadBalancer?.ingress ?? []) as { hostname?: string }[]).map((i) => i.hostname).filter(Boolean),
+    ),
+  )
   for (const h of hosts) {
     if (!h) continue
-    if (own.has(h)) return `(simulated register-cert) UNAVAILABLE: io exception: connection timed out: ${h} (the load balancer of this cluster's own envoy: a hairpin connection through an NLB with client IP preservation times out)`
+    if (own.has(h))
+      return `(simulated register-cert) UNAVAILABLE: io exception: connection timed out: ${h} (the load balancer of this cluster's own envoy: a hairpin connection through an NLB with client IP preservation times out)`
     const m = /^([^.]+)\.([^.]+)\.svc(\.cluster\.local)?$/.exec(h)
-    if (m && !services.some((svc) => svc.metadata.name === m[1] && svc.metadata.namespace === m[2])) return `(simulated register-cert) UNAVAILABLE: Unable to resolve host ${h}`
+    if (m && !services.some((svc) => svc.metadata.name === m[1] && svc.metadata.namespace === m[2]))
+      return `(simulated register-cert) UNAVAILABLE: Unable to resolve host ${h}`
   }
   return undefined
 }
@@ -180,7 +245,9 @@ function reachProblem(store: Store, hosts: (string | undefined)[]): string | und
  * found through the properties of the Scalar DL server in the same namespace.
  */
 export async function runRegisterCert(pod: Obj, store: Store): Promise<RunResult> {
-  const c = (pod.spec.containers as { env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[]).find((x) => (x.env ?? []).some((e) => e.name === 'CLIENT_PROPERTIES'))!
+  const c = (
+    pod.spec.containers as { env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[]
+  ).find((x) => (x.env ?? []).some((e) => e.name === 'CLIENT_PROPERTIES'))!
   const props = properties(c.env!.find((e) => e.name === 'CLIENT_PROPERTIES')!.value ?? '')
   const sdk = sdkProblem(pod, c as Container, store)
   if (sdk) return { ok: false, message: sdk }
@@ -189,18 +256,22 @@ export async function runRegisterCert(pod: Obj, store: Store): Promise<RunResult
   const holder = props['scalar.dl.client.cert_holder_id']
   const version = Number(props['scalar.dl.client.cert_version'] ?? 1)
   if (!holder) return { ok: false, message: '(simulated register-cert) scalar.dl.client.cert_holder_id is not set' }
-  if (!props['scalar.dl.client.server.host']) return { ok: false, message: '(simulated register-cert) UNAVAILABLE: scalar.dl.client.server.host is empty' }
+  if (!props['scalar.dl.client.server.host'])
+    return { ok: false, message: '(simulated register-cert) UNAVAILABLE: scalar.dl.client.server.host is empty' }
   const auditor = props['scalar.dl.client.auditor.enabled'] === 'true'
-  if (auditor && !props['scalar.dl.client.auditor.host']) return { ok: false, message: '(simulated register-cert) UNAVAILABLE: scalar.dl.client.auditor.host is empty' }
+  if (auditor && !props['scalar.dl.client.auditor.host'])
+    return { ok: false, message: '(simulated register-cert) UNAVAILABLE: scalar.dl.client.auditor.host is empty' }
   // The files the properties name must come from a mounted Secret.
   const files: Record<string, string> = {}
   for (const m of c.volumeMounts ?? []) {
     const vol = (pod.spec.volumes ?? []).find((v: { name: string }) => v.name === m.name)
     const secret = vol?.secret ? store.get(SECRETS, pod.metadata.namespace, vol.secret.secretName) : undefined
-    for (const [k, v] of Object.entries((secret?.data ?? {}) as Record<string, string>)) files[`${m.mountPath.replace(/\/$/, '')}/${k}`] = Buffer.from(v, 'base64').toString()
+    for (const [k, v] of Object.entries((secret?.data ?? {}) as Record<string, string>))
+      files[`${m.mountPath.replace(/\/$/, '')}/${k}`] = Buffer.from(v, 'base64').toString()
   }
   for (const key of ['scalar.dl.client.cert_path', 'scalar.dl.client.private_key_path']) {
-    if (!files[props[key] ?? '']) return { ok: false, message: `(simulated register-cert) java.nio.file.NoSuchFileException: ${props[key] ?? `(${key} not set)`}` }
+    if (!files[props[key] ?? ''])
+      return { ok: false, message: `(simulated register-cert) java.nio.file.NoSuchFileException: ${props[key] ?? `(${key} not set)`}` }
   }
   const pem = files[props['scalar.dl.client.cert_path']!]!
   // The servers' database: the properties of the Scalar DL server deployed in this namespace.
@@ -210,19 +281,40 @@ export async function runRegisterCert(pod: Obj, store: Store): Promise<RunResult
     .map((cm) => properties(Object.values((cm.data ?? {}) as Record<string, string>).join('\n')))[0]
   if (!serverProps) return { ok: false, message: '(simulated register-cert) no Scalar DL server answers in this cluster' }
   const prefix = serverProps['scalar.db.dynamo.namespace.prefix'] ?? ''
-  const endpoint = serverProps['scalar.db.dynamo.endpoint_override'] ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
-  const client = new DynamoDBClient({ region: serverProps['scalar.db.contact_points'], endpoint, credentials: { accessKeyId: 'scalardl', secretAccessKey: 'scalardl' }, maxAttempts: 8 }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
+  const endpoint =
+    serverProps['scalar.db.dynamo.endpoint_override'] ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL
+  const client = new DynamoDBClient({
+    region: serverProps['scalar.db.contact_points'],
+    endpoint,
+    credentials: { accessKeyId: 'scalardl', secretAccessKey: 'scalardl' },
+    maxAttempts: 8,
+  }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
   const done: string[] = []
   try {
     for (const table of ['scalar.certificate', ...(auditor ? ['auditor.certificate'] : [])]) {
       const key = { concatenatedPartitionKey: { S: holder }, concatenatedClusteringKey: { S: String(version) } }
       const have = await client.send(new GetItemCommand({ TableName: prefix + table, Key: key }))
       if (have.Item) {
-        if (have.Item.pem?.S !== pem) return { ok: false, message: `(simulated register-cert) CERTIFICATE_ALREADY_REGISTERED: ${holder} version ${version} is registered with another certificate in ${prefix + table}` }
+        if (have.Item.pem?.S !== pem)
+          return {
+            ok: false,
+            message: `(simulated register-cert) CERTIFICATE_ALREADY_REGISTERED: ${holder} version ${version} is registered with another certificate in ${prefix + table}`,
+          }
         done.push(`${prefix + table} (already registered)`)
         continue
       }
-      await client.send(new PutItemCommand({ TableName: prefix + table, Item: { ...key, holder_id: { S: holder }, version: { N: String(version) }, pem: { S: pem }, registered_at: { N: String(Date.now()) } } }))
+      await client.send(
+        new PutItemCommand({
+          TableName: prefix + table,
+          Item: {
+            ...key,
+            holder_id: { S: holder },
+            version: { N: String(version) },
+            pem: { S: pem },
+            registered_at: { N: String(Date.now()) },
+          },
+        }),
+      )
       done.push(prefix + table)
     }
     return { ok: true, message: `registered ${holder} in ${done.join(', ')}` }

@@ -70,7 +70,12 @@ export function sourceRangesOf(s: Obj): string[] {
   const spec = (s.spec?.loadBalancerSourceRanges ?? []) as string[]
   if (spec.length) return spec.map((x) => x.trim())
   const a = String(s.metadata.annotations?.[ANNOTATION.sourceRanges] ?? '').trim()
-  return a ? a.split(',').map((x) => x.trim()).filter(Boolean) : ['0.0.0.0/0']
+  return a
+    ? a
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : ['0.0.0.0/0']
 }
 
 const isNlb = (s: Obj) => s.spec?.type === 'LoadBalancer' && s.metadata.annotations?.[ANNOTATION.type] === 'nlb'
@@ -85,8 +90,13 @@ const isInternal = (s: Obj) => {
  */
 export const nlbDnsName = (name: string, arn: string, region: string) => `${name}-${arn.split('/').pop()}.elb.${region}.amazonaws.com`
 
-const instanceId = (n: Obj) => String(n.spec?.providerID ?? '').split('/').pop() ?? ''
-const isReady = (p: Obj) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+const instanceId = (n: Obj) =>
+  String(n.spec?.providerID ?? '')
+    .split('/')
+    .pop() ?? ''
+const isReady = (p: Obj) =>
+  p.status?.phase === 'Running' &&
+  (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
 
 interface Balancer {
   uid: string
@@ -121,7 +131,12 @@ export class InTreeLoadBalancers {
     /** From CreateLoadBalancer to `active`; the targets' first health checks take as long again. */
     private readonly provisionMs: () => number,
   ) {
-    const cfg = { region: cluster.opts.region, endpoint, credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' }, maxAttempts: 3 }
+    const cfg = {
+      region: cluster.opts.region,
+      endpoint,
+      credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
+      maxAttempts: 3,
+    }
     this.ec2 = new EC2Client(cfg)
     this.elb = new ElasticLoadBalancingV2Client(cfg)
     this.eks = new EKSClient(cfg)
@@ -136,10 +151,13 @@ export class InTreeLoadBalancers {
     this.unsubscribe = this.cluster.store.subscribe((e) => {
       // k8s.io/cloud-provider controllers/service/controller.go needsUpdate: a change of the spec or
       // the annotations syncs the load balancer again; one of the status alone does not.
-      const changed = e.type !== 'MODIFIED' || JSON.stringify([e.old?.spec, e.old?.metadata?.annotations]) !== JSON.stringify([e.object.spec, e.object.metadata.annotations])
+      const changed =
+        e.type !== 'MODIFIED' ||
+        JSON.stringify([e.old?.spec, e.old?.metadata?.annotations]) !== JSON.stringify([e.object.spec, e.object.metadata.annotations])
       if (e.t === SERVICES && changed) this.mark(e.object.metadata.uid, e.type === 'DELETED' ? undefined : e.object)
       // New or removed nodes change every load balancer's targets (ensureTargetGroupTargets).
-      if (e.t === NODES && e.type !== 'MODIFIED') for (const s of this.cluster.store.list(SERVICES)) if (this.handles(s)) this.mark(s.metadata.uid, s)
+      if (e.t === NODES && e.type !== 'MODIFIED')
+        for (const s of this.cluster.store.list(SERVICES)) if (this.handles(s)) this.mark(s.metadata.uid, s)
     })
     for (const s of this.cluster.store.list(SERVICES)) if (isNlb(s)) this.mark(s.metadata.uid, s)
   }
@@ -163,7 +181,13 @@ export class InTreeLoadBalancers {
         if (live && isNlb(live)) await this.ensure(live)
         else await this.remove(uid)
       } catch (err) {
-        if (live) this.event(live, 'Warning', 'SyncLoadBalancerFailed', `Error syncing load balancer: failed to ensure load balancer: ${(err as Error).message}`)
+        if (live)
+          this.event(
+            live,
+            'Warning',
+            'SyncLoadBalancerFailed',
+            `Error syncing load balancer: failed to ensure load balancer: ${(err as Error).message}`,
+          )
       }
     })
   }
@@ -173,10 +197,21 @@ export class InTreeLoadBalancers {
     const existing = this.cluster.store.get(EVENTS, s.metadata.namespace, name)
     const ts = new Date().toISOString()
     if (existing) {
-      if (existing.message !== message) this.cluster.store.update(EVENTS, { ...existing, message, count: (existing.count ?? 1) + 1, lastTimestamp: ts })
+      if (existing.message !== message)
+        this.cluster.store.update(EVENTS, { ...existing, message, count: (existing.count ?? 1) + 1, lastTimestamp: ts })
       return
     }
-    this.cluster.store.create(EVENTS, { metadata: { name, namespace: s.metadata.namespace }, involvedObject: { kind: 'Service', name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid, apiVersion: 'v1' }, reason, message, type, count: 1, firstTimestamp: ts, lastTimestamp: ts, source: { component: 'service-controller' } })
+    this.cluster.store.create(EVENTS, {
+      metadata: { name, namespace: s.metadata.namespace },
+      involvedObject: { kind: 'Service', name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid, apiVersion: 'v1' },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: ts,
+      lastTimestamp: ts,
+      source: { component: 'service-controller' },
+    })
   }
 
   /** The cluster's VPC and its subnets (aws.go:628-645 takes the VPC of the instance the controller runs on: here, the cluster's). */
@@ -200,7 +235,9 @@ export class InTreeLoadBalancers {
     const { id, subnets } = await this.network()
     const clusterTag = `kubernetes.io/cluster/${this.cluster.opts.name}`
     const tagged = (s: Subnet, key: string) => (s.Tags ?? []).some((t) => t.Key === key)
-    const candidates = subnets.filter((s) => tagged(s, clusterTag) || !(s.Tags ?? []).some((t) => t.Key?.startsWith('kubernetes.io/cluster/')))
+    const candidates = subnets.filter(
+      (s) => tagged(s, clusterTag) || !(s.Tags ?? []).some((t) => t.Key?.startsWith('kubernetes.io/cluster/')),
+    )
     const tables = (await this.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [id] }] }))).RouteTables ?? []
     const main = tables.find((t) => (t.Associations ?? []).some((a) => a.Main))
     const isPublic = (s: Subnet) => {
@@ -245,14 +282,48 @@ export class InTreeLoadBalancers {
         { Key: 'kubernetes.io/service-name', Value: `${s.metadata.namespace}/${s.metadata.name}` },
         { Key: `kubernetes.io/cluster/${this.cluster.opts.name}`, Value: 'owned' },
       ]
-      lb = (await this.elb.send(new CreateLoadBalancerCommand({ Name: name, Type: 'network', ...(isInternal(s) ? { Scheme: 'internal' } : {}), Subnets: subnets.map((x) => x.SubnetId!), Tags: tags }))).LoadBalancers![0]!
+      lb = (
+        await this.elb.send(
+          new CreateLoadBalancerCommand({
+            Name: name,
+            Type: 'network',
+            ...(isInternal(s) ? { Scheme: 'internal' } : {}),
+            Subnets: subnets.map((x) => x.SubnetId!),
+            Tags: tags,
+          }),
+        )
+      ).LoadBalancers![0]!
       // ELB makes one network interface per subnet, described "ELB net/<name>/<id>"
       // (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/network-load-balancers.html).
-      for (const sub of subnets) await this.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: sub.SubnetId, Description: `ELB net/${name}/${lb.LoadBalancerArn!.split('/').pop()}` }))
+      for (const sub of subnets)
+        await this.ec2.send(
+          new CreateNetworkInterfaceCommand({
+            SubnetId: sub.SubnetId,
+            Description: `ELB net/${name}/${lb.LoadBalancerArn!.split('/').pop()}`,
+          }),
+        )
       const now = Date.now()
-      b = { uid: s.metadata.uid, namespace: s.metadata.namespace, service: s.metadata.name, name, arn: lb.LoadBalancerArn!, activeAt: now + this.provisionMs(), checkedAt: now + 2 * this.provisionMs(), targetGroups: new Set() }
+      b = {
+        uid: s.metadata.uid,
+        namespace: s.metadata.namespace,
+        service: s.metadata.name,
+        name,
+        arn: lb.LoadBalancerArn!,
+        activeAt: now + this.provisionMs(),
+        checkedAt: now + 2 * this.provisionMs(),
+        targetGroups: new Set(),
+      }
     }
-    b ??= { uid: s.metadata.uid, namespace: s.metadata.namespace, service: s.metadata.name, name, arn: lb.LoadBalancerArn!, activeAt: 0, checkedAt: 0, targetGroups: new Set() }
+    b ??= {
+      uid: s.metadata.uid,
+      namespace: s.metadata.namespace,
+      service: s.metadata.name,
+      name,
+      arn: lb.LoadBalancerArn!,
+      activeAt: 0,
+      checkedAt: 0,
+      targetGroups: new Set(),
+    }
     this.balancers.set(s.metadata.uid, b)
     // aws.go:2302 "TODO: Wait for creation?": the hostname is the status at once, while the NLB is still provisioning (v2toStatus :2605).
     const hostname = nlbDnsName(name, lb.LoadBalancerArn!, this.cluster.opts.region)
@@ -268,25 +339,68 @@ export class InTreeLoadBalancers {
       let tgArn = listeners.find((l) => l.Port === p.port)?.DefaultActions?.[0]?.TargetGroupArn
       if (!tgArn) {
         const tgName = targetGroupName(this.cluster.opts.name, s.metadata.namespace, s.metadata.name, p.port, p.nodePort!)
-        tgArn = (await this.elb.send(new CreateTargetGroupCommand({ Name: tgName, Protocol: 'TCP', Port: p.nodePort, VpcId: vpcId, TargetType: 'instance', HealthCheckProtocol: 'TCP', HealthCheckPort: 'traffic-port', HealthCheckIntervalSeconds: 30, HealthyThresholdCount: 3, UnhealthyThresholdCount: 3 }))).TargetGroups![0]!.TargetGroupArn!
-        await this.elb.send(new CreateListenerCommand({ LoadBalancerArn: b.arn, Port: p.port, Protocol: 'TCP', DefaultActions: [{ Type: 'forward', TargetGroupArn: tgArn }] }))
+        tgArn = (
+          await this.elb.send(
+            new CreateTargetGroupCommand({
+              Name: tgName,
+              Protocol: 'TCP',
+              Port: p.nodePort,
+              VpcId: vpcId,
+              TargetType: 'instance',
+              HealthCheckProtocol: 'TCP',
+              HealthCheckPort: 'traffic-port',
+              HealthCheckIntervalSeconds: 30,
+              HealthyThresholdCount: 3,
+              UnhealthyThresholdCount: 3,
+            }),
+          )
+        ).TargetGroups![0]!.TargetGroupArn!
+        await this.elb.send(
+          new CreateListenerCommand({
+            LoadBalancerArn: b.arn,
+            Port: p.port,
+            Protocol: 'TCP',
+            DefaultActions: [{ Type: 'forward', TargetGroupArn: tgArn }],
+          }),
+        )
       }
       b.targetGroups.add(tgArn)
       // ensureTargetGroupTargets (aws_loadbalancer.go:846): every node's instance on the NodePort.
-      const have = ((await this.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tgArn }))).TargetHealthDescriptions ?? []).map((d) => d.Target!.Id!)
+      const have = ((await this.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tgArn }))).TargetHealthDescriptions ?? []).map(
+        (d) => d.Target!.Id!,
+      )
       const add = nodes.filter((n) => !have.includes(n))
       const drop = have.filter((n) => !nodes.includes(n))
-      if (drop.length) await this.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: tgArn, Targets: drop.map((Id) => ({ Id, Port: p.nodePort })) }))
-      if (add.length) await this.elb.send(new RegisterTargetsCommand({ TargetGroupArn: tgArn, Targets: add.map((Id) => ({ Id, Port: p.nodePort })) }))
+      if (drop.length)
+        await this.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: tgArn, Targets: drop.map((Id) => ({ Id, Port: p.nodePort })) }))
+      if (add.length)
+        await this.elb.send(new RegisterTargetsCommand({ TargetGroupArn: tgArn, Targets: add.map((Id) => ({ Id, Port: p.nodePort })) }))
     }
-    const subnetCidrs = (lb.AvailabilityZones ?? []).map((z) => (this.vpc?.subnets ?? []).find((x) => x.SubnetId === z.SubnetId)?.CidrBlock).filter((x): x is string => Boolean(x))
-    await this.nodeRules(name, ports.map((p) => p.nodePort!), ranges, subnetCidrs)
+    const subnetCidrs = (lb.AvailabilityZones ?? [])
+      .map((z) => (this.vpc?.subnets ?? []).find((x) => x.SubnetId === z.SubnetId)?.CidrBlock)
+      .filter((x): x is string => Boolean(x))
+    await this.nodeRules(
+      name,
+      ports.map((p) => p.nodePort!),
+      ranges,
+      subnetCidrs,
+    )
   }
 
   /** The cluster security group EKS attaches to managed nodes, tagged kubernetes.io/cluster/<name> (aws.go findSecurityGroupForInstance). */
   private async nodeGroup(): Promise<{ GroupId?: string; IpPermissions?: IpPermission[] } | undefined> {
     const { id } = await this.network()
-    const groups = (await this.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [id] }, { Name: 'tag-key', Values: [`kubernetes.io/cluster/${this.cluster.opts.name}`] }] }))).SecurityGroups ?? []
+    const groups =
+      (
+        await this.ec2.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [
+              { Name: 'vpc-id', Values: [id] },
+              { Name: 'tag-key', Values: [`kubernetes.io/cluster/${this.cluster.opts.name}`] },
+            ],
+          }),
+        )
+      ).SecurityGroups ?? []
     return groups.length === 1 ? groups[0] : undefined
   }
 
@@ -299,24 +413,47 @@ export class InTreeLoadBalancers {
   private async nodeRules(lbName: string, nodePorts: number[], clientCidrs: string[], subnetCidrs: string[]): Promise<void> {
     const sg = await this.nodeGroup()
     if (!sg?.GroupId) return
-    const flat = (sg.IpPermissions ?? []).flatMap((p) => (p.IpRanges ?? []).map((r) => ({ proto: p.IpProtocol!, from: p.FromPort!, to: p.ToPort!, cidr: r.CidrIp!, description: r.Description ?? '' })))
+    const flat = (sg.IpPermissions ?? []).flatMap((p) =>
+      (p.IpRanges ?? []).map((r) => ({
+        proto: p.IpProtocol!,
+        from: p.FromPort!,
+        to: p.ToPort!,
+        cidr: r.CidrIp!,
+        description: r.Description ?? '',
+      })),
+    )
     const want: Rule[] = [
-      ...nodePorts.flatMap((port) => clientCidrs.map((cidr) => ({ proto: 'tcp', from: port, to: port, cidr, description: `${RULE.client}=${lbName}` }))),
-      ...(clientCidrs.length === 1 && clientCidrs[0] === '0.0.0.0/0' ? [] : nodePorts.flatMap((port) => subnetCidrs.map((cidr) => ({ proto: 'tcp', from: port, to: port, cidr, description: `${RULE.health}=${lbName}` })))),
+      ...nodePorts.flatMap((port) =>
+        clientCidrs.map((cidr) => ({ proto: 'tcp', from: port, to: port, cidr, description: `${RULE.client}=${lbName}` })),
+      ),
+      ...(clientCidrs.length === 1 && clientCidrs[0] === '0.0.0.0/0'
+        ? []
+        : nodePorts.flatMap((port) =>
+            subnetCidrs.map((cidr) => ({ proto: 'tcp', from: port, to: port, cidr, description: `${RULE.health}=${lbName}` })),
+          )),
     ]
     const mine = (r: Rule) => r.description === `${RULE.client}=${lbName}` || r.description === `${RULE.health}=${lbName}`
     const key = (r: Rule) => `${r.proto}/${r.from}/${r.to}/${r.cidr}/${r.description}`
     const stale = flat.filter((r) => mine(r) && !want.some((w) => key(w) === key(r)))
     const missing = want.filter((w) => !flat.some((r) => key(r) === key(w)))
     // MTU discovery rules follow every client rule left in the group (aws_loadbalancer.go:1085-1134).
-    const clients = [...flat.filter((r) => r.description.startsWith(`${RULE.client}=`) && !stale.includes(r)), ...missing.filter((r) => r.description.startsWith(RULE.client))]
+    const clients = [
+      ...flat.filter((r) => r.description.startsWith(`${RULE.client}=`) && !stale.includes(r)),
+      ...missing.filter((r) => r.description.startsWith(RULE.client)),
+    ]
     const mtuWant = [...new Set(clients.map((r) => r.cidr))].map((cidr) => ({ proto: 'icmp', from: 3, to: 4, cidr, description: RULE.mtu }))
     const mtuHave = flat.filter((r) => r.description === RULE.mtu)
     stale.push(...mtuHave.filter((r) => !mtuWant.some((w) => w.cidr === r.cidr)))
     missing.push(...mtuWant.filter((w) => !mtuHave.some((r) => r.cidr === w.cidr)))
-    const perm = (r: Rule): IpPermission => ({ IpProtocol: r.proto, FromPort: r.from, ToPort: r.to, IpRanges: [{ CidrIp: r.cidr, Description: r.description }] })
+    const perm = (r: Rule): IpPermission => ({
+      IpProtocol: r.proto,
+      FromPort: r.from,
+      ToPort: r.to,
+      IpRanges: [{ CidrIp: r.cidr, Description: r.description }],
+    })
     if (stale.length) await this.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: sg.GroupId, IpPermissions: stale.map(perm) }))
-    if (missing.length) await this.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg.GroupId, IpPermissions: missing.map(perm) }))
+    if (missing.length)
+      await this.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg.GroupId, IpPermissions: missing.map(perm) }))
   }
 
   /**
@@ -333,7 +470,9 @@ export class InTreeLoadBalancers {
       await new Promise((r) => setTimeout(r, this.provisionMs()))
       await this.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }))
       for (const g of groups) await this.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: g.TargetGroupArn }))
-      const enis = (await this.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'description', Values: [`ELB net/${b.name}/*`] }] }))).NetworkInterfaces ?? []
+      const enis =
+        (await this.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'description', Values: [`ELB net/${b.name}/*`] }] })))
+          .NetworkInterfaces ?? []
       for (const e of enis) await this.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: e.NetworkInterfaceId }))
     }
     await this.nodeRules(b.name, [], [], [])
@@ -346,13 +485,17 @@ export class InTreeLoadBalancers {
     const now = Date.now()
     const byArn = new Map([...this.balancers.values()].map((b) => [b.arn, b]))
     if (action === 'DescribeLoadBalancers' || action === 'CreateLoadBalancer') {
-      return rewriteEach(text, /<LoadBalancerArn>([^<]+)<\/LoadBalancerArn>/g, (arn, part) => (now < (byArn.get(arn)?.activeAt ?? 0) ? part.replace('<Code>active</Code>', '<Code>provisioning</Code>') : part))
+      return rewriteEach(text, /<LoadBalancerArn>([^<]+)<\/LoadBalancerArn>/g, (arn, part) =>
+        now < (byArn.get(arn)?.activeAt ?? 0) ? part.replace('<Code>active</Code>', '<Code>provisioning</Code>') : part,
+      )
     }
     if (action === 'DescribeTargetHealth') {
       const b = [...this.balancers.values()].find((x) => x.targetGroups.has(params.get('TargetGroupArn') ?? ''))
       if (!b) return text
       const s = this.cluster.store.get(SERVICES, b.namespace, b.service)
-      return rewriteEach(text, /<Target><Id>([^<]+)<\/Id>/g, (id, part) => part.replace('<TargetHealth><State>healthy</State></TargetHealth>', this.health(b, s, id, now)))
+      return rewriteEach(text, /<Target><Id>([^<]+)<\/Id>/g, (id, part) =>
+        part.replace('<TargetHealth><State>healthy</State></TargetHealth>', this.health(b, s, id, now)),
+      )
     }
     return text
   }
@@ -363,9 +506,14 @@ export class InTreeLoadBalancers {
    * ready endpoint (externalTrafficPolicy Cluster), or only on nodes with one (Local).
    */
   private health(b: Balancer, s: Obj | undefined, instance: string, now: number): string {
-    const state = (st: string, reason?: string, description?: string) => `<TargetHealth><State>${st}</State>${reason ? `<Reason>${reason}</Reason><Description>${description}</Description>` : ''}</TargetHealth>`
+    const state = (st: string, reason?: string, description?: string) =>
+      `<TargetHealth><State>${st}</State>${reason ? `<Reason>${reason}</Reason><Description>${description}</Description>` : ''}</TargetHealth>`
     if (now < b.checkedAt) return state('initial', 'Elb.RegistrationInProgress', 'Target registration is in progress')
-    const ready = s?.spec?.selector ? this.cluster.store.list(PODS, s.metadata.namespace).filter((p) => isReady(p) && selectorMatches({ matchLabels: s.spec.selector }, p.metadata.labels)) : []
+    const ready = s?.spec?.selector
+      ? this.cluster.store
+          .list(PODS, s.metadata.namespace)
+          .filter((p) => isReady(p) && selectorMatches({ matchLabels: s.spec.selector }, p.metadata.labels))
+      : []
     const local = s?.spec?.externalTrafficPolicy === 'Local'
     const node = this.cluster.store.list(NODES).find((n) => instanceId(n) === instance)?.metadata.name
     const ok = local ? ready.some((p) => p.spec?.nodeName === node) : ready.length > 0
@@ -384,9 +532,30 @@ export function awsHooks(controllers: () => Iterable<InTreeLoadBalancers>, motoE
     async refuse(service, action, params, region) {
       if (service !== 'ec2' || action !== 'DeleteSubnet') return undefined
       const id = params.get('SubnetId') ?? ''
-      if (!clients.has(region)) clients.set(region, new EC2Client({ region, endpoint: motoEndpoint, credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' }, maxAttempts: 3 }))
-      const enis = (await clients.get(region)!.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: [id] }, { Name: 'description', Values: ['ELB *'] }] }))).NetworkInterfaces ?? []
-      return enis.length ? { code: 'DependencyViolation', message: `The subnet '${id}' has dependencies and cannot be deleted.` } : undefined
+      if (!clients.has(region))
+        clients.set(
+          region,
+          new EC2Client({
+            region,
+            endpoint: motoEndpoint,
+            credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
+            maxAttempts: 3,
+          }),
+        )
+      const enis =
+        (
+          await clients.get(region)!.send(
+            new DescribeNetworkInterfacesCommand({
+              Filters: [
+                { Name: 'subnet-id', Values: [id] },
+                { Name: 'description', Values: ['ELB *'] },
+              ],
+            }),
+          )
+        ).NetworkInterfaces ?? []
+      return enis.length
+        ? { code: 'DependencyViolation', message: `The subnet '${id}' has dependencies and cannot be deleted.` }
+        : undefined
     },
     rewrite(service, action, params, text) {
       let out = text
@@ -396,7 +565,9 @@ export function awsHooks(controllers: () => Iterable<InTreeLoadBalancers>, motoE
           const name = /<LoadBalancerName>([^<]+)<\/LoadBalancerName>/.exec(part)?.[1] ?? ''
           const named = part.replace(/<DNSName>[^<]*<\/DNSName>/, `<DNSName>${nlbDnsName(name, arn, arn.split(':')[3] ?? '')}</DNSName>`)
           // CreateLoadBalancer's Scheme defaults to internet-facing (ELBv2 API reference, CreateLoadBalancer); moto leaves it unset.
-          return named.includes('<Scheme>') ? named : named.replace('<Type>network</Type>', '<Scheme>internet-facing</Scheme><Type>network</Type>')
+          return named.includes('<Scheme>')
+            ? named
+            : named.replace('<Type>network</Type>', '<Scheme>internet-facing</Scheme><Type>network</Type>')
         })
       }
       for (const c of controllers()) out = c.rewrite(service, action, params, out)

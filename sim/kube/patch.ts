@@ -206,11 +206,13 @@ function prune(live: Json, prev: Json, now: Json, field = ''): Json {
       if (key) {
         const keep = new Set(nv.map((x: Json) => x?.[key]))
         const dropped = new Set(pv.map((x: Json) => x?.[key]).filter((x: Json) => !keep.has(x)))
-        out[k] = out[k].filter((x: Json) => !dropped.has(x?.[key])).map((x: Json) => {
-          const p = pv.find((y: Json) => y?.[key] === x?.[key])
-          const n = nv.find((y: Json) => y?.[key] === x?.[key])
-          return p && n ? prune(x, p, n, k) : x
-        })
+        out[k] = out[k]
+          .filter((x: Json) => !dropped.has(x?.[key]))
+          .map((x: Json) => {
+            const p = pv.find((y: Json) => y?.[key] === x?.[key])
+            const n = nv.find((y: Json) => y?.[key] === x?.[key])
+            return p && n ? prune(x, p, n, k) : x
+          })
       }
     }
   }

@@ -135,7 +135,13 @@ const DECODERS: Record<string, Decoder> = {
     const pullSecrets: { name: string }[] = []
     for (const f of fields(buf)) {
       if (f.no === 1) o.metadata = objectMeta(bytes(f))
-      else if (f.no === 3) pullSecrets.push({ name: fields(bytes(f)).filter((e) => e.no === 1).map(str)[0] ?? '' })
+      else if (f.no === 3)
+        pullSecrets.push({
+          name:
+            fields(bytes(f))
+              .filter((e) => e.no === 1)
+              .map(str)[0] ?? '',
+        })
       else if (f.no === 4) o.automountServiceAccountToken = f.value === 1n
     }
     if (pullSecrets.length) o.imagePullSecrets = pullSecrets

@@ -12,7 +12,15 @@ export interface ResourceType {
   subresources: string[]
 }
 
-const r = (group: string, resource: string, kind: string, namespaced: boolean, shortNames: string[] = [], subresources: string[] = [], all = true): ResourceType => ({
+const r = (
+  group: string,
+  resource: string,
+  kind: string,
+  namespaced: boolean,
+  shortNames: string[] = [],
+  subresources: string[] = [],
+  all = true,
+): ResourceType => ({
   group,
   version: 'v1',
   resource,

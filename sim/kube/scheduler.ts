@@ -31,7 +31,10 @@ export function untoleratedTaints(pod: Obj, node: Obj): Taint[] {
 }
 
 function nodeReady(node: Obj): boolean {
-  return (node.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') && !node.spec?.unschedulable
+  return (
+    (node.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') &&
+    !node.spec?.unschedulable
+  )
 }
 
 interface NodeSelectorRequirement {
@@ -62,7 +65,9 @@ function nodeAffinityHolds(pod: Obj, node: Obj): boolean {
   const labels = node.metadata.labels ?? {}
   const sel = pod.spec?.nodeSelector as Record<string, string> | undefined
   if (sel && Object.entries(sel).some(([k, v]) => labels[k] !== v)) return false
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms as { matchExpressions?: NodeSelectorRequirement[] }[] | undefined
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms as
+    | { matchExpressions?: NodeSelectorRequirement[] }[]
+    | undefined
   if (!terms?.length) return true
   return terms.some((t) => (t.matchExpressions ?? []).every((r) => requirementHolds(r, labels)))
 }
@@ -80,16 +85,30 @@ function antiAffinityHolds(pod: Obj, node: Obj, nodes: Obj[], bound: Obj[]): boo
     if (domain === undefined) return true
     const sameDomain = new Set(nodes.filter((n) => n.metadata.labels?.[term.topologyKey] === domain).map((n) => n.metadata.name))
     const namespaces = term.namespaces?.length ? term.namespaces : [pod.metadata.namespace]
-    return !bound.some((p) => p !== pod && sameDomain.has(p.spec?.nodeName) && namespaces.includes(p.metadata.namespace) && selectorMatches(term.labelSelector, p.metadata.labels))
+    return !bound.some(
+      (p) =>
+        p !== pod &&
+        sameDomain.has(p.spec?.nodeName) &&
+        namespaces.includes(p.metadata.namespace) &&
+        selectorMatches(term.labelSelector, p.metadata.labels),
+    )
   })
 }
 
 function preferredAntiAffinityScore(pod: Obj, node: Obj, bound: Obj[]): number {
-  const terms = (pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) as { weight: number; podAffinityTerm: AffinityTerm }[]
+  const terms = (pod.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) as {
+    weight: number
+    podAffinityTerm: AffinityTerm
+  }[]
   let score = 0
   for (const t of terms) {
     const domain = node.metadata.labels?.[t.podAffinityTerm.topologyKey]
-    const clash = bound.filter((p) => p.spec?.nodeName === node.metadata.name && domain !== undefined && selectorMatches(t.podAffinityTerm.labelSelector, p.metadata.labels)).length
+    const clash = bound.filter(
+      (p) =>
+        p.spec?.nodeName === node.metadata.name &&
+        domain !== undefined &&
+        selectorMatches(t.podAffinityTerm.labelSelector, p.metadata.labels),
+    ).length
     score -= clash * t.weight
   }
   return score
@@ -104,7 +123,7 @@ export function schedule(pod: Obj, nodes: Obj[], bound: Obj[]): Placement {
   const fit: Obj[] = []
   for (const node of nodes) {
     if (!nodeReady(node)) {
-      add(node.spec?.unschedulable ? "node(s) were unschedulable" : "node(s) were not ready")
+      add(node.spec?.unschedulable ? 'node(s) were unschedulable' : 'node(s) were not ready')
       continue
     }
     if (!nodeAffinityHolds(pod, node)) {
@@ -129,11 +148,21 @@ export function schedule(pod: Obj, nodes: Obj[], bound: Obj[]): Placement {
     fit.push(node)
   }
   if (!fit.length) {
-    const detail = [...reasons].map(([r, n]) => `${n} ${r}`).sort().join(', ')
-    return { reason: `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.` }
+    const detail = [...reasons]
+      .map(([r, n]) => `${n} ${r}`)
+      .sort()
+      .join(', ')
+    return {
+      reason: `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.`,
+    }
   }
   const load = (n: Obj) => bound.filter((p) => p.spec?.nodeName === n.metadata.name).length
-  fit.sort((a, b) => preferredAntiAffinityScore(pod, b, bound) - preferredAntiAffinityScore(pod, a, bound) || load(a) - load(b) || a.metadata.name.localeCompare(b.metadata.name))
+  fit.sort(
+    (a, b) =>
+      preferredAntiAffinityScore(pod, b, bound) - preferredAntiAffinityScore(pod, a, bound) ||
+      load(a) - load(b) ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  )
   return { node: fit[0]!.metadata.name }
 }
 

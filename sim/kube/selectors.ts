@@ -28,7 +28,15 @@ export function parseLabelSelector(s: string | null | undefined): Requirement[] 
   if (!s) return []
   return splitTop(s).map((p) => {
     let m = /^(\S+)\s+(in|notin)\s+\((.*)\)$/.exec(p)
-    if (m) return { key: m[1]!, op: m[2] as Op, values: m[3]!.split(',').map((v) => v.trim()).filter(Boolean) }
+    if (m)
+      return {
+        key: m[1]!,
+        op: m[2] as Op,
+        values: m[3]!
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      }
     m = /^([^!=<>\s]+)\s*(==|!=|=|<|>)\s*(.*)$/.exec(p)
     if (m) return { key: m[1]!, op: (m[2] === '==' ? '=' : m[2]) as Op, values: [m[3]!.trim()] }
     if (p.startsWith('!')) return { key: p.slice(1).trim(), op: '!exists', values: [] }

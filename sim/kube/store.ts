@@ -49,14 +49,16 @@ export class Store {
   }
 
   private key(t: ResourceType, ns: string | undefined, name: string): string {
-    return `${t.group}/${t.resource}/${t.namespaced ? ns ?? '' : ''}/${name}`
+    return `${t.group}/${t.resource}/${t.namespaced ? (ns ?? '') : ''}/${name}`
   }
 
   list(t: ResourceType, ns?: string): Obj[] {
     const prefix = `${t.group}/${t.resource}/`
     const out: Obj[] = []
     for (const [k, o] of this.objects) if (k.startsWith(prefix) && (!ns || !t.namespaced || o.metadata.namespace === ns)) out.push(o)
-    return out.sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
+    return out.sort((a, b) =>
+      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`),
+    )
   }
 
   get(t: ResourceType, ns: string | undefined, name: string): Obj | undefined {
@@ -88,12 +90,23 @@ export class Store {
       else throw new ApiError(422, 'Invalid', `${t.kind} "" is invalid: metadata.name: Required value: name or generateName is required`)
     }
     const ns = t.namespaced ? input.metadata.namespace || 'default' : undefined
-    if (t.namespaced && !this.get(NAMESPACE_TYPE, undefined, ns!)) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' })
+    if (t.namespaced && !this.get(NAMESPACE_TYPE, undefined, ns!))
+      throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' })
     const key = this.key(t, ns, input.metadata.name)
-    if (this.objects.has(key)) throw new ApiError(409, 'AlreadyExists', `${t.resource} "${input.metadata.name}" already exists`, { name: input.metadata.name, kind: t.resource })
+    if (this.objects.has(key))
+      throw new ApiError(409, 'AlreadyExists', `${t.resource} "${input.metadata.name}" already exists`, {
+        name: input.metadata.name,
+        kind: t.resource,
+      })
     this.rv++
     const obj: Obj = structuredClone({ ...input, apiVersion: groupVersion(t), kind: t.kind })
-    obj.metadata = { ...obj.metadata, ...(ns ? { namespace: ns } : {}), uid: randomUUID(), resourceVersion: String(this.rv), creationTimestamp: now() }
+    obj.metadata = {
+      ...obj.metadata,
+      ...(ns ? { namespace: ns } : {}),
+      uid: randomUUID(),
+      resourceVersion: String(this.rv),
+      creationTimestamp: now(),
+    }
     if (obj.spec !== undefined && t.resource !== 'nodes' && t.resource !== 'namespaces') obj.metadata.generation = 1
     delete obj.metadata.managedFields
     this.objects.set(key, obj)
@@ -111,15 +124,27 @@ export class Store {
     const old = this.objects.get(key)
     if (!old) throw notFound(t, input.metadata.name)
     if (expectedRv && expectedRv !== old.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${t.resource} "${input.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`)
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${t.resource} "${input.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
+      )
     }
     const obj: Obj = structuredClone({ ...input, apiVersion: groupVersion(t), kind: t.kind })
-    obj.metadata = { ...obj.metadata, namespace: old.metadata.namespace, uid: old.metadata.uid, creationTimestamp: old.metadata.creationTimestamp, resourceVersion: old.metadata.resourceVersion, generation: old.metadata.generation }
+    obj.metadata = {
+      ...obj.metadata,
+      namespace: old.metadata.namespace,
+      uid: old.metadata.uid,
+      creationTimestamp: old.metadata.creationTimestamp,
+      resourceVersion: old.metadata.resourceVersion,
+      generation: old.metadata.generation,
+    }
     if (obj.metadata.namespace === undefined) delete obj.metadata.namespace
     if (obj.metadata.generation === undefined) delete obj.metadata.generation
     for (const k of Object.keys(obj.metadata)) if (obj.metadata[k] === null) delete obj.metadata[k]
     if (isDeepStrictEqual(obj, old)) return old
-    if (old.metadata.generation !== undefined && !isDeepStrictEqual(obj.spec, old.spec)) obj.metadata.generation = old.metadata.generation + 1
+    if (old.metadata.generation !== undefined && !isDeepStrictEqual(obj.spec, old.spec))
+      obj.metadata.generation = old.metadata.generation + 1
     this.rv++
     obj.metadata.resourceVersion = String(this.rv)
     this.objects.set(key, obj)
@@ -148,7 +173,11 @@ export class Store {
 }
 
 export function notFound(t: ResourceType, name: string): ApiError {
-  return new ApiError(404, 'NotFound', `${t.resource}${t.group ? `.${t.group}` : ''} "${name}" not found`, { name, kind: t.resource, group: t.group })
+  return new ApiError(404, 'NotFound', `${t.resource}${t.group ? `.${t.group}` : ''} "${name}" not found`, {
+    name,
+    kind: t.resource,
+    group: t.group,
+  })
 }
 
 // Filled by resources.ts users (avoids a cycle in the type-only import above).

@@ -26,10 +26,27 @@ export function age(ts: string | undefined): string {
 
 const AGE: Column = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) }
 const containers = (o: Obj) => (o.spec?.template?.spec?.containers ?? []) as { name: string; image: string }[]
-const selector = (o: Obj) => Object.entries(o.spec?.selector?.matchLabels ?? o.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>'
+const selector = (o: Obj) =>
+  Object.entries(o.spec?.selector?.matchLabels ?? o.spec?.selector ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',') || '<none>'
 const wideWorkload: Column[] = [
-  { name: 'Containers', priority: 1, cell: (o) => containers(o).map((c) => c.name).join(',') },
-  { name: 'Images', priority: 1, cell: (o) => containers(o).map((c) => c.image).join(',') },
+  {
+    name: 'Containers',
+    priority: 1,
+    cell: (o) =>
+      containers(o)
+        .map((c) => c.name)
+        .join(','),
+  },
+  {
+    name: 'Images',
+    priority: 1,
+    cell: (o) =>
+      containers(o)
+        .map((c) => c.image)
+        .join(','),
+  },
   { name: 'Selector', priority: 1, cell: selector },
 ]
 
@@ -49,9 +66,18 @@ function ports(o: Obj): string {
 
 const COLUMNS: Record<string, Column[]> = {
   Pod: [
-    { name: 'Ready', cell: (o) => `${(o.status?.containerStatuses ?? []).filter((c: { ready: boolean }) => c.ready).length}/${(o.spec?.containers ?? []).length}` },
+    {
+      name: 'Ready',
+      cell: (o) =>
+        `${(o.status?.containerStatuses ?? []).filter((c: { ready: boolean }) => c.ready).length}/${(o.spec?.containers ?? []).length}`,
+    },
     { name: 'Status', cell: podStatus },
-    { name: 'Restarts', type: 'string', cell: (o) => String((o.status?.containerStatuses ?? []).reduce((n: number, c: { restartCount?: number }) => n + (c.restartCount ?? 0), 0)) },
+    {
+      name: 'Restarts',
+      type: 'string',
+      cell: (o) =>
+        String((o.status?.containerStatuses ?? []).reduce((n: number, c: { restartCount?: number }) => n + (c.restartCount ?? 0), 0)),
+    },
     AGE,
     { name: 'IP', priority: 1, cell: (o) => o.status?.podIP ?? '<none>' },
     { name: 'Node', priority: 1, cell: (o) => o.spec?.nodeName ?? '<none>' },
@@ -71,14 +97,30 @@ const COLUMNS: Record<string, Column[]> = {
     },
     { name: 'Port(s)', cell: ports },
     AGE,
-    { name: 'Selector', priority: 1, cell: (o) => Object.entries(o.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
+    {
+      name: 'Selector',
+      priority: 1,
+      cell: (o) =>
+        Object.entries(o.spec?.selector ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '<none>',
+    },
   ],
   Node: [
-    { name: 'Status', cell: (o) => ((o.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady') + (o.spec?.unschedulable ? ',SchedulingDisabled' : '') },
+    {
+      name: 'Status',
+      cell: (o) =>
+        ((o.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady') +
+        (o.spec?.unschedulable ? ',SchedulingDisabled' : ''),
+    },
     { name: 'Roles', cell: () => '<none>' },
     AGE,
     { name: 'Version', cell: (o) => o.status?.nodeInfo?.kubeletVersion ?? '' },
-    { name: 'Internal-IP', priority: 1, cell: (o) => (o.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address ?? '<none>' },
+    {
+      name: 'Internal-IP',
+      priority: 1,
+      cell: (o) => (o.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address ?? '<none>',
+    },
     { name: 'External-IP', priority: 1, cell: () => '<none>' },
     { name: 'OS-Image', priority: 1, cell: (o) => o.status?.nodeInfo?.osImage ?? '' },
     { name: 'Kernel-Version', priority: 1, cell: (o) => o.status?.nodeInfo?.kernelVersion ?? '' },
@@ -104,14 +146,38 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Ready', cell: (o) => o.status?.numberReady ?? 0 },
     { name: 'Up-to-date', cell: (o) => o.status?.updatedNumberScheduled ?? 0 },
     { name: 'Available', cell: (o) => o.status?.numberAvailable ?? 0 },
-    { name: 'Node Selector', cell: (o) => Object.entries(o.spec?.template?.spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
+    {
+      name: 'Node Selector',
+      cell: (o) =>
+        Object.entries(o.spec?.template?.spec?.nodeSelector ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '<none>',
+    },
     AGE,
     ...wideWorkload,
   ],
   Job: [
-    { name: 'Status', cell: (o) => ((o.status?.conditions ?? []).find((c: { type: string; status: string }) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')?.type ?? 'Running').replace('Complete', 'Complete') },
+    {
+      name: 'Status',
+      cell: (o) =>
+        (
+          (o.status?.conditions ?? []).find(
+            (c: { type: string; status: string }) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+          )?.type ?? 'Running'
+        ).replace('Complete', 'Complete'),
+    },
     { name: 'Completions', cell: (o) => `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}` },
-    { name: 'Duration', cell: (o) => (o.status?.startTime ? age(o.status.startTime).replace(/.*/, (x) => (o.status?.completionTime ? `${Math.max(0, Math.round((Date.parse(o.status.completionTime) - Date.parse(o.status.startTime)) / 1000))}s` : x)) : '') },
+    {
+      name: 'Duration',
+      cell: (o) =>
+        o.status?.startTime
+          ? age(o.status.startTime).replace(/.*/, (x) =>
+              o.status?.completionTime
+                ? `${Math.max(0, Math.round((Date.parse(o.status.completionTime) - Date.parse(o.status.startTime)) / 1000))}s`
+                : x,
+            )
+          : '',
+    },
     AGE,
     ...wideWorkload,
   ],
@@ -123,7 +189,9 @@ const COLUMNS: Record<string, Column[]> = {
     {
       name: 'Endpoints',
       cell: (o) => {
-        const eps = ((o.subsets ?? []) as { addresses?: { ip: string }[]; ports?: { port: number }[] }[]).flatMap((s) => (s.addresses ?? []).flatMap((a) => (s.ports ?? [{ port: 0 }]).map((p) => `${a.ip}:${p.port}`)))
+        const eps = ((o.subsets ?? []) as { addresses?: { ip: string }[]; ports?: { port: number }[] }[]).flatMap((s) =>
+          (s.addresses ?? []).flatMap((a) => (s.ports ?? [{ port: 0 }]).map((p) => `${a.ip}:${p.port}`)),
+        )
         return eps.length ? eps.slice(0, 3).join(',') + (eps.length > 3 ? ` + ${eps.length - 3} more...` : '') : '<none>'
       },
     },
@@ -145,7 +213,13 @@ export function toTable(t: ResourceType, objects: Obj[], resourceVersion: string
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion },
-    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type ?? (typeof c.cell === 'function' ? 'string' : 'string'), format: c.name === 'Name' ? 'name' : '', description: c.name, priority: c.priority ?? 0 })),
+    columnDefinitions: cols.map((c) => ({
+      name: c.name,
+      type: c.type ?? (typeof c.cell === 'function' ? 'string' : 'string'),
+      format: c.name === 'Name' ? 'name' : '',
+      description: c.name,
+      priority: c.priority ?? 0,
+    })),
     rows: objects.map((o) => ({
       cells: cols.map((c) => c.cell(o)),
       object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },

@@ -8,7 +8,13 @@ interface Cause {
   message: string
 }
 
-const POD_TEMPLATE: Record<string, string> = { Deployment: 'spec.template.spec', ReplicaSet: 'spec.template.spec', DaemonSet: 'spec.template.spec', Job: 'spec.template.spec', Pod: 'spec' }
+const POD_TEMPLATE: Record<string, string> = {
+  Deployment: 'spec.template.spec',
+  ReplicaSet: 'spec.template.spec',
+  DaemonSet: 'spec.template.spec',
+  Job: 'spec.template.spec',
+  Pod: 'spec',
+}
 
 /**
  * kubernetes/kubernetes v1.32.3 pkg/apis/core/validation/validation.go: ValidateVolumes :425-426
@@ -22,7 +28,10 @@ function podSpecCauses(spec: any, at: string): Cause[] {
     if (names.has(v.name)) causes.push({ field: `${at}.volumes[${i}].name`, message: `Duplicate value: "${v.name}"` })
     names.add(v.name)
   })
-  for (const [group, list] of [['containers', spec?.containers], ['initContainers', spec?.initContainers]] as const) {
+  for (const [group, list] of [
+    ['containers', spec?.containers],
+    ['initContainers', spec?.initContainers],
+  ] as const) {
     ;((list ?? []) as { volumeMounts?: { name: string; mountPath: string }[] }[]).forEach((c, ci) => {
       const paths = new Set<string>()
       ;(c.volumeMounts ?? []).forEach((m, mi) => {
@@ -52,20 +61,48 @@ function intOrPercent(v: unknown): { value: number; percent: boolean } | 'invali
  */
 function strategyCauses(strategy: any): Cause[] {
   if (!strategy) return []
-  if (strategy.type === 'Recreate') return strategy.rollingUpdate ? [{ field: 'spec.strategy.rollingUpdate', message: `Forbidden: may not be specified when strategy \`type\` is 'Recreate'` }] : []
+  if (strategy.type === 'Recreate')
+    return strategy.rollingUpdate
+      ? [{ field: 'spec.strategy.rollingUpdate', message: `Forbidden: may not be specified when strategy \`type\` is 'Recreate'` }]
+      : []
   const ru = strategy.rollingUpdate
   if (!ru) return []
   const causes: Cause[] = []
   const surge = intOrPercent(ru.maxSurge)
   const unavailable = intOrPercent(ru.maxUnavailable)
-  for (const [name, parsed, raw] of [['maxSurge', surge, ru.maxSurge], ['maxUnavailable', unavailable, ru.maxUnavailable]] as const) {
-    if (parsed === 'invalid') causes.push({ field: `spec.strategy.rollingUpdate.${name}`, message: `Invalid value: "${raw}": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')` })
-    else if (parsed && parsed.value < 0) causes.push({ field: `spec.strategy.rollingUpdate.${name}`, message: `Invalid value: ${JSON.stringify(raw)}: must be greater than or equal to 0` })
+  for (const [name, parsed, raw] of [
+    ['maxSurge', surge, ru.maxSurge],
+    ['maxUnavailable', unavailable, ru.maxUnavailable],
+  ] as const) {
+    if (parsed === 'invalid')
+      causes.push({
+        field: `spec.strategy.rollingUpdate.${name}`,
+        message: `Invalid value: "${raw}": a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')`,
+      })
+    else if (parsed && parsed.value < 0)
+      causes.push({
+        field: `spec.strategy.rollingUpdate.${name}`,
+        message: `Invalid value: ${JSON.stringify(raw)}: must be greater than or equal to 0`,
+      })
   }
-  if (surge !== 'invalid' && unavailable !== 'invalid' && (surge?.value ?? 0) === 0 && (unavailable?.value ?? 0) === 0 && surge && unavailable) {
-    causes.push({ field: 'spec.strategy.rollingUpdate.maxUnavailable', message: `Invalid value: ${JSON.stringify(ru.maxUnavailable)}: may not be 0 when \`maxSurge\` is 0` })
+  if (
+    surge !== 'invalid' &&
+    unavailable !== 'invalid' &&
+    (surge?.value ?? 0) === 0 &&
+    (unavailable?.value ?? 0) === 0 &&
+    surge &&
+    unavailable
+  ) {
+    causes.push({
+      field: 'spec.strategy.rollingUpdate.maxUnavailable',
+      message: `Invalid value: ${JSON.stringify(ru.maxUnavailable)}: may not be 0 when \`maxSurge\` is 0`,
+    })
   }
-  if (unavailable && unavailable !== 'invalid' && unavailable.percent && unavailable.value > 100) causes.push({ field: 'spec.strategy.rollingUpdate.maxUnavailable', message: `Invalid value: "${ru.maxUnavailable}": must not be greater than 100%` })
+  if (unavailable && unavailable !== 'invalid' && unavailable.percent && unavailable.value > 100)
+    causes.push({
+      field: 'spec.strategy.rollingUpdate.maxUnavailable',
+      message: `Invalid value: "${ru.maxUnavailable}": must not be greater than 100%`,
+    })
   return causes
 }
 
@@ -81,5 +118,10 @@ export function validate(kind: string, o: Obj): void {
   const group = GROUP[kind]
   const what = `${kind}${group ? `.${group}` : ''} "${o.metadata?.name}"`
   const list = causes.map((c) => `${c.field}: ${c.message}`)
-  throw new ApiError(422, 'Invalid', `${what} is invalid: ${list.length === 1 ? list[0] : `[${list.join(', ')}]`}`, { name: o.metadata?.name, group, kind, causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })) })
+  throw new ApiError(422, 'Invalid', `${what} is invalid: ${list.length === 1 ? list[0] : `[${list.join(', ')}]`}`, {
+    name: o.metadata?.name,
+    group,
+    kind,
+    causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
+  })
 }

@@ -39,18 +39,40 @@ export function cloudwatchAddonObjects(cluster: string, region: string, values: 
   const agentTol = values.agent?.tolerations ?? root
   const fluentTol = values.containerLogs?.fluentBit?.tolerations ?? root
   const managerTol = values.manager?.tolerations ?? []
-  const env = [{ name: 'CLUSTER_NAME', value: cluster }, { name: 'AWS_REGION', value: region }]
+  const env = [
+    { name: 'CLUSTER_NAME', value: cluster },
+    { name: 'AWS_REGION', value: region },
+  ]
   const fluentLabels = { 'k8s-app': 'fluent-bit', version: 'v1', 'kubernetes.io/cluster-service': 'true' }
-  const agentSelector = { 'app.kubernetes.io/managed-by': 'amazon-cloudwatch-agent-operator', 'app.kubernetes.io/instance': `${NS}.cloudwatch-agent`, 'app.kubernetes.io/part-of': 'amazon-cloudwatch-agent', 'app.kubernetes.io/component': 'amazon-cloudwatch-agent' }
+  const agentSelector = {
+    'app.kubernetes.io/managed-by': 'amazon-cloudwatch-agent-operator',
+    'app.kubernetes.io/instance': `${NS}.cloudwatch-agent`,
+    'app.kubernetes.io/part-of': 'amazon-cloudwatch-agent',
+    'app.kubernetes.io/component': 'amazon-cloudwatch-agent',
+  }
   const agentImage = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300052.0b1024'
-  const agentLabels = { ...agentSelector, 'app.kubernetes.io/name': 'cloudwatch-agent', 'app.kubernetes.io/version': agentImage.split(':')[1]! }
-  const daemonSet = (name: string, labels: Record<string, string>, selector: Record<string, string>, image: string, tolerations: unknown, extra: object = {}) => ({
+  const agentLabels = {
+    ...agentSelector,
+    'app.kubernetes.io/name': 'cloudwatch-agent',
+    'app.kubernetes.io/version': agentImage.split(':')[1]!,
+  }
+  const daemonSet = (
+    name: string,
+    labels: Record<string, string>,
+    selector: Record<string, string>,
+    image: string,
+    tolerations: unknown,
+    extra: object = {},
+  ) => ({
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
     metadata: { name, namespace: NS, labels, ...extra },
     spec: {
       selector: { matchLabels: selector },
-      template: { metadata: { labels }, spec: { serviceAccountName: name, tolerations, nodeSelector: { 'kubernetes.io/os': 'linux' }, containers: [{ name, image, env }] } },
+      template: {
+        metadata: { labels },
+        spec: { serviceAccountName: name, tolerations, nodeSelector: { 'kubernetes.io/os': 'linux' }, containers: [{ name, image, env }] },
+      },
     },
   })
   return [
@@ -60,14 +82,41 @@ export function cloudwatchAddonObjects(cluster: string, region: string, values: 
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'amazon-cloudwatch-observability-controller-manager', namespace: NS, labels: { 'app.kubernetes.io/name': 'amazon-cloudwatch-observability' } },
+      metadata: {
+        name: 'amazon-cloudwatch-observability-controller-manager',
+        namespace: NS,
+        labels: { 'app.kubernetes.io/name': 'amazon-cloudwatch-observability' },
+      },
       spec: {
         replicas: 1,
         selector: { matchLabels: { 'app.kubernetes.io/name': 'amazon-cloudwatch-observability' } },
-        template: { metadata: { labels: { 'app.kubernetes.io/name': 'amazon-cloudwatch-observability' } }, spec: { tolerations: managerTol, containers: [{ name: 'manager', image: 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent-operator:3.1.0' }] } },
+        template: {
+          metadata: { labels: { 'app.kubernetes.io/name': 'amazon-cloudwatch-observability' } },
+          spec: {
+            tolerations: managerTol,
+            containers: [{ name: 'manager', image: 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent-operator:3.1.0' }],
+          },
+        },
       },
     },
-    daemonSet('cloudwatch-agent', agentLabels, agentSelector, agentImage, agentTol, { ownerReferences: [{ apiVersion: 'cloudwatch.aws.amazon.com/v1alpha1', kind: 'AmazonCloudWatchAgent', name: 'cloudwatch-agent', uid: '00000000-0000-4000-8000-00000000c0a6', controller: true, blockOwnerDeletion: true }] }),
-    daemonSet('fluent-bit', fluentLabels, { 'k8s-app': 'fluent-bit' }, 'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.5', fluentTol),
+    daemonSet('cloudwatch-agent', agentLabels, agentSelector, agentImage, agentTol, {
+      ownerReferences: [
+        {
+          apiVersion: 'cloudwatch.aws.amazon.com/v1alpha1',
+          kind: 'AmazonCloudWatchAgent',
+          name: 'cloudwatch-agent',
+          uid: '00000000-0000-4000-8000-00000000c0a6',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    }),
+    daemonSet(
+      'fluent-bit',
+      fluentLabels,
+      { 'k8s-app': 'fluent-bit' },
+      'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.5',
+      fluentTol,
+    ),
   ]
 }

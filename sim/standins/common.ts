@@ -24,7 +24,11 @@ export function stateDir(): string {
 
 export async function control(method: string, route: string, body?: unknown): Promise<any> {
   const info = JSON.parse(fs.readFileSync(path.join(stateDir(), 'sim.json'), 'utf8')) as { controlUrl: string }
-  const res = await fetch(`${info.controlUrl}${route}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const res = await fetch(`${info.controlUrl}${route}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
   const out = await res.json()
   if (!res.ok && res.status !== 404) throw new CliFailure(out.error ?? `simulator: HTTP ${res.status}`)
   return res.status === 404 ? undefined : out
@@ -49,17 +53,31 @@ export function kubeconfigPath(explicit?: string): string {
 export function readKubeconfig(file: string): Kubeconfig {
   try {
     const k = (YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as Partial<Kubeconfig>
-    return { apiVersion: k.apiVersion ?? 'v1', kind: k.kind ?? 'Config', clusters: k.clusters ?? [], users: k.users ?? [], contexts: k.contexts ?? [], 'current-context': k['current-context'] ?? '', preferences: {} }
+    return {
+      apiVersion: k.apiVersion ?? 'v1',
+      kind: k.kind ?? 'Config',
+      clusters: k.clusters ?? [],
+      users: k.users ?? [],
+      contexts: k.contexts ?? [],
+      'current-context': k['current-context'] ?? '',
+      preferences: {},
+    }
   } catch {
     return { apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [], 'current-context': '', preferences: {} }
   }
 }
 
-export function upsertContext(file: string, o: { context: string; clusterName: string; server: string; user: Record<string, unknown>; setCurrent: boolean }): void {
+export function upsertContext(
+  file: string,
+  o: { context: string; clusterName: string; server: string; user: Record<string, unknown>; setCurrent: boolean },
+): void {
   const k = readKubeconfig(file)
   k.clusters = [...(k.clusters ?? []).filter((c) => c.name !== o.clusterName), { name: o.clusterName, cluster: { server: o.server } }]
   k.users = [...(k.users ?? []).filter((u) => u.name !== o.context), { name: o.context, user: o.user }]
-  k.contexts = [...(k.contexts ?? []).filter((c) => c.name !== o.context), { name: o.context, context: { cluster: o.clusterName, user: o.context } }]
+  k.contexts = [
+    ...(k.contexts ?? []).filter((c) => c.name !== o.context),
+    { name: o.context, context: { cluster: o.clusterName, user: o.context } },
+  ]
   if (o.setCurrent || !k['current-context']) k['current-context'] = o.context
   fs.mkdirSync(path.dirname(file), { recursive: true })
   fs.writeFileSync(file, YAML.stringify(k), { mode: 0o600 })
@@ -70,9 +88,13 @@ export function serverOf(file: string, context?: string): { server: string; cont
   const k = readKubeconfig(file)
   const name = context || k['current-context']
   const ctx = k.contexts.find((c) => c.name === name)
-  if (!ctx) throw new CliFailure(name ? `context "${name}" does not exist` : 'Kubernetes cluster unreachable: no current context is set in the kubeconfig')
+  if (!ctx)
+    throw new CliFailure(
+      name ? `context "${name}" does not exist` : 'Kubernetes cluster unreachable: no current context is set in the kubeconfig',
+    )
   const cluster = k.clusters.find((c) => c.name === ctx.context.cluster)
-  if (!cluster) throw new CliFailure(`Kubernetes cluster unreachable: cluster "${ctx.context.cluster}" of context "${name}" is not in the kubeconfig`)
+  if (!cluster)
+    throw new CliFailure(`Kubernetes cluster unreachable: cluster "${ctx.context.cluster}" of context "${name}" is not in the kubeconfig`)
   return { server: cluster.cluster.server, context: name, namespace: ctx.context.namespace }
 }
 
@@ -116,7 +138,11 @@ export class Kube {
   async request(method: string, p: string, body?: unknown, contentType = 'application/json'): Promise<any> {
     let res: Response
     try {
-      res = await fetch(this.server + p, { method, headers: { 'Content-Type': contentType, Accept: 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+      res = await fetch(this.server + p, {
+        method,
+        headers: { 'Content-Type': contentType, Accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
     } catch (e) {
       throw new CliFailure(`Kubernetes cluster unreachable: Get "${this.server}${p}": ${(e as Error).message}`)
     }
@@ -142,7 +168,12 @@ export class Kube {
 
   /** Server-side apply: creates or updates, as helm and eksctl's own manifests would land. */
   async apply(obj: any, manager: string): Promise<any> {
-    return this.request('PATCH', `${kindPath(obj.kind, obj.metadata.namespace, obj.metadata.name)}?fieldManager=${manager}&force=true`, obj, 'application/apply-patch+yaml')
+    return this.request(
+      'PATCH',
+      `${kindPath(obj.kind, obj.metadata.namespace, obj.metadata.name)}?fieldManager=${manager}&force=true`,
+      obj,
+      'application/apply-patch+yaml',
+    )
   }
 
   async create(obj: any): Promise<any> {
@@ -176,7 +207,10 @@ export class Kube {
  * :90 (`%s [%s]  %s`). Only cobra's `Error: ...` goes to stderr (main.go:104-113).
  */
 export function eksLog(symbol: 'ℹ' | '✔' | '!' | '✖', message: string): void {
-  const ts = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')
+  const ts = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')
   process.stdout.write(`${ts} [${symbol}]  ${message}\n`)
 }
 

@@ -31,10 +31,30 @@ export function eksSystemObjects(): any[] {
               { key: 'CriticalAddonsOnly', operator: 'Exists' },
             ],
             affinity: {
-              nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } },
-              podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchExpressions: [{ key: 'k8s-app', operator: 'In', values: ['kube-dns'] }] }, topologyKey: 'kubernetes.io/hostname' } }] },
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }],
+                },
+              },
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  {
+                    weight: 100,
+                    podAffinityTerm: {
+                      labelSelector: { matchExpressions: [{ key: 'k8s-app', operator: 'In', values: ['kube-dns'] }] },
+                      topologyKey: 'kubernetes.io/hostname',
+                    },
+                  },
+                ],
+              },
             },
-            containers: [{ name: 'coredns', image: '602401143452.dkr.ecr.ap-northeast-1.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] }],
+            containers: [
+              {
+                name: 'coredns',
+                image: '602401143452.dkr.ecr.ap-northeast-1.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2',
+                ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }],
+              },
+            ],
           },
         },
       },
@@ -45,7 +65,9 @@ export function eksSystemObjects(): any[] {
       metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
       spec: { selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }] },
     },
-    daemon('kube-proxy', '602401143452.dkr.ecr.ap-northeast-1.amazonaws.com/eks/kube-proxy:v1.31.3-minimal-eksbuild.2', { 'k8s-app': 'kube-proxy' }),
+    daemon('kube-proxy', '602401143452.dkr.ecr.ap-northeast-1.amazonaws.com/eks/kube-proxy:v1.31.3-minimal-eksbuild.2', {
+      'k8s-app': 'kube-proxy',
+    }),
     daemon('aws-node', '602401143452.dkr.ecr.ap-northeast-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1', { 'k8s-app': 'aws-node' }),
   ]
 }

@@ -5,19 +5,168 @@ import YAML from 'yaml'
 import { CliFailure } from './common.ts'
 
 const FIELDS: Record<string, string[]> = {
-  ClusterConfig: ['accessConfig', 'addons', 'addonsConfig', 'apiVersion', 'autoModeConfig', 'availabilityZones', 'capabilities', 'cloudWatch', 'controlPlaneScalingConfig', 'fargateProfiles', 'gitops', 'iam', 'iamIdentityMappings', 'identityProviders', 'karpenter', 'kind', 'kubeAPIServerConfig', 'kubeControllerManagerConfig', 'kubeSchedulerConfig', 'kubernetesNetworkConfig', 'localZones', 'managedNodeGroups', 'metadata', 'nodeGroups', 'outpost', 'privateCluster', 'remoteNetworkConfig', 'secretsEncryption', 'upgradePolicy', 'vpc', 'zonalShiftConfig'],
+  ClusterConfig: [
+    'accessConfig',
+    'addons',
+    'addonsConfig',
+    'apiVersion',
+    'autoModeConfig',
+    'availabilityZones',
+    'capabilities',
+    'cloudWatch',
+    'controlPlaneScalingConfig',
+    'fargateProfiles',
+    'gitops',
+    'iam',
+    'iamIdentityMappings',
+    'identityProviders',
+    'karpenter',
+    'kind',
+    'kubeAPIServerConfig',
+    'kubeControllerManagerConfig',
+    'kubeSchedulerConfig',
+    'kubernetesNetworkConfig',
+    'localZones',
+    'managedNodeGroups',
+    'metadata',
+    'nodeGroups',
+    'outpost',
+    'privateCluster',
+    'remoteNetworkConfig',
+    'secretsEncryption',
+    'upgradePolicy',
+    'vpc',
+    'zonalShiftConfig',
+  ],
   ClusterMeta: ['annotations', 'forceUpdateVersion', 'name', 'region', 'rollbackConfig', 'tags', 'version'],
-  ClusterVPC: ['autoAllocateIPv6', 'cidr', 'clusterEndpoints', 'controlPlaneEgressMode', 'controlPlaneOnPrivateSubnets', 'controlPlaneSecurityGroupIDs', 'controlPlaneSubnetIDs', 'extraCIDRs', 'extraIPv6CIDRs', 'hostnameType', 'id', 'ipv6Cidr', 'ipv6Pool', 'manageSharedNodeSecurityGroupRules', 'nat', 'publicAccessCIDRs', 'securityGroup', 'sharedNodeSecurityGroup', 'subnets'],
+  ClusterVPC: [
+    'autoAllocateIPv6',
+    'cidr',
+    'clusterEndpoints',
+    'controlPlaneEgressMode',
+    'controlPlaneOnPrivateSubnets',
+    'controlPlaneSecurityGroupIDs',
+    'controlPlaneSubnetIDs',
+    'extraCIDRs',
+    'extraIPv6CIDRs',
+    'hostnameType',
+    'id',
+    'ipv6Cidr',
+    'ipv6Pool',
+    'manageSharedNodeSecurityGroupRules',
+    'nat',
+    'publicAccessCIDRs',
+    'securityGroup',
+    'sharedNodeSecurityGroup',
+    'subnets',
+  ],
   ClusterSubnets: ['private', 'public'],
   AZSubnetSpec: ['az', 'cidr', 'id'],
   ClusterEndpoints: ['privateAccess', 'publicAccess'],
-  ManagedNodeGroup: ['additionalVolumes', 'ami', 'amiFamily', 'asgSuspendProcesses', 'availabilityZones', 'bottlerocket', 'capacityReservation', 'desiredCapacity', 'disableIMDSv1', 'disablePodIMDS', 'ebsOptimized', 'efaEnabled', 'enableDetailedMonitoring', 'iam', 'instanceMarketOptions', 'instanceName', 'instancePrefix', 'instanceSelector', 'instanceType', 'instanceTypes', 'labels', 'launchTemplate', 'maxPodsPerNode', 'maxSize', 'minSize', 'name', 'nodeRepairConfig', 'outpostARN', 'overrideBootstrapCommand', 'placement', 'preBootstrapCommands', 'privateNetworking', 'propagateASGTags', 'releaseVersion', 'securityGroups', 'spot', 'ssh', 'subnets', 'tags', 'taints', 'updateConfig', 'volumeEncrypted', 'volumeIOPS', 'volumeKmsKeyID', 'volumeName', 'volumeSize', 'volumeThroughput', 'volumeType'],
-  NodeGroupIAM: ['attachPolicy', 'attachPolicyARNs', 'instanceProfileARN', 'instanceRoleARN', 'instanceRoleName', 'instanceRolePermissionsBoundary', 'withAddonPolicies'],
-  NodeGroupIAMAddonPolicies: ['albIngress', 'appMesh', 'appMeshPreview', 'autoScaler', 'awsLoadBalancerController', 'certManager', 'cloudWatch', 'ebs', 'efs', 'externalDNS', 'fsx', 'imageBuilder', 'xRay'],
+  ManagedNodeGroup: [
+    'additionalVolumes',
+    'ami',
+    'amiFamily',
+    'asgSuspendProcesses',
+    'availabilityZones',
+    'bottlerocket',
+    'capacityReservation',
+    'desiredCapacity',
+    'disableIMDSv1',
+    'disablePodIMDS',
+    'ebsOptimized',
+    'efaEnabled',
+    'enableDetailedMonitoring',
+    'iam',
+    'instanceMarketOptions',
+    'instanceName',
+    'instancePrefix',
+    'instanceSelector',
+    'instanceType',
+    'instanceTypes',
+    'labels',
+    'launchTemplate',
+    'maxPodsPerNode',
+    'maxSize',
+    'minSize',
+    'name',
+    'nodeRepairConfig',
+    'outpostARN',
+    'overrideBootstrapCommand',
+    'placement',
+    'preBootstrapCommands',
+    'privateNetworking',
+    'propagateASGTags',
+    'releaseVersion',
+    'securityGroups',
+    'spot',
+    'ssh',
+    'subnets',
+    'tags',
+    'taints',
+    'updateConfig',
+    'volumeEncrypted',
+    'volumeIOPS',
+    'volumeKmsKeyID',
+    'volumeName',
+    'volumeSize',
+    'volumeThroughput',
+    'volumeType',
+  ],
+  NodeGroupIAM: [
+    'attachPolicy',
+    'attachPolicyARNs',
+    'instanceProfileARN',
+    'instanceRoleARN',
+    'instanceRoleName',
+    'instanceRolePermissionsBoundary',
+    'withAddonPolicies',
+  ],
+  NodeGroupIAMAddonPolicies: [
+    'albIngress',
+    'appMesh',
+    'appMeshPreview',
+    'autoScaler',
+    'awsLoadBalancerController',
+    'certManager',
+    'cloudWatch',
+    'ebs',
+    'efs',
+    'externalDNS',
+    'fsx',
+    'imageBuilder',
+    'xRay',
+  ],
   ClusterCloudWatch: ['clusterLogging'],
   ClusterCloudWatchLogging: ['enableTypes', 'logRetentionInDays'],
-  Addon: ['attachPolicy', 'attachPolicyARNs', 'configurationValues', 'name', 'namespaceConfig', 'owners', 'permissionsBoundary', 'podIdentityAssociations', 'publishers', 'resolveConflicts', 'serviceAccountRoleARN', 'tags', 'types', 'useDefaultPodIdentityAssociations', 'version', 'wellKnownPolicies'],
-  ClusterIAM: ['fargatePodExecutionRoleARN', 'fargatePodExecutionRolePermissionsBoundary', 'podIdentityAssociations', 'serviceAccounts', 'serviceRoleARN', 'serviceRolePermissionsBoundary', 'vpcResourceControllerPolicy', 'withOIDC'],
+  Addon: [
+    'attachPolicy',
+    'attachPolicyARNs',
+    'configurationValues',
+    'name',
+    'namespaceConfig',
+    'owners',
+    'permissionsBoundary',
+    'podIdentityAssociations',
+    'publishers',
+    'resolveConflicts',
+    'serviceAccountRoleARN',
+    'tags',
+    'types',
+    'useDefaultPodIdentityAssociations',
+    'version',
+    'wellKnownPolicies',
+  ],
+  ClusterIAM: [
+    'fargatePodExecutionRoleARN',
+    'fargatePodExecutionRolePermissionsBoundary',
+    'podIdentityAssociations',
+    'serviceAccounts',
+    'serviceRoleARN',
+    'serviceRolePermissionsBoundary',
+    'vpcResourceControllerPolicy',
+    'withOIDC',
+  ],
   PrivateCluster: ['additionalEndpointServices', 'enabled', 'skipEndpointCreation'],
   NodeGroupTaint: ['effect', 'key', 'value'],
   ClusterNAT: ['gateway'],
@@ -31,7 +180,16 @@ const FIELDS: Record<string, string[]> = {
 
 /** Which definition each field's value is, for the nested objects checked strictly. */
 const NESTED: Record<string, Record<string, string>> = {
-  ClusterConfig: { metadata: 'ClusterMeta', vpc: 'ClusterVPC', managedNodeGroups: 'ManagedNodeGroup[]', cloudWatch: 'ClusterCloudWatch', addons: 'Addon[]', iam: 'ClusterIAM', privateCluster: 'PrivateCluster', accessConfig: 'AccessConfig' },
+  ClusterConfig: {
+    metadata: 'ClusterMeta',
+    vpc: 'ClusterVPC',
+    managedNodeGroups: 'ManagedNodeGroup[]',
+    cloudWatch: 'ClusterCloudWatch',
+    addons: 'Addon[]',
+    iam: 'ClusterIAM',
+    privateCluster: 'PrivateCluster',
+    accessConfig: 'AccessConfig',
+  },
   AccessConfig: { accessEntries: 'AccessEntry[]' },
   AccessEntry: { accessPolicies: 'AccessPolicy[]' },
   AccessPolicy: { accessScope: 'AccessScope' },
@@ -44,7 +202,8 @@ const NESTED: Record<string, Record<string, string>> = {
 
 function strict(value: unknown, def: string, where: string): void {
   if (def.endsWith('[]')) {
-    if (!Array.isArray(value)) throw unmarshal(`cannot unmarshal ${typeof value} into Go struct field ${where} of type []v1alpha5.${def.slice(0, -2)}`)
+    if (!Array.isArray(value))
+      throw unmarshal(`cannot unmarshal ${typeof value} into Go struct field ${where} of type []v1alpha5.${def.slice(0, -2)}`)
     value.forEach((v, i) => strict(v, def.slice(0, -2), `${where}[${i}]`))
     return
   }
@@ -52,7 +211,10 @@ function strict(value: unknown, def: string, where: string): void {
     for (const [k, v] of Object.entries((value ?? {}) as object)) strict(v, def.slice(0, -2), `${where}.${k}`)
     return
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw unmarshal(`cannot unmarshal ${Array.isArray(value) ? 'array' : typeof value} into Go struct field ${where} of type v1alpha5.${def}`)
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw unmarshal(
+      `cannot unmarshal ${Array.isArray(value) ? 'array' : typeof value} into Go struct field ${where} of type v1alpha5.${def}`,
+    )
   const allowed = FIELDS[def]!
   for (const [k, v] of Object.entries(value)) {
     if (!allowed.includes(k)) throw unmarshal(`unknown field "${where ? `${where}.` : ''}${k}"`)
@@ -97,7 +259,10 @@ export interface ClusterConfig {
     cidr?: string
     securityGroup?: string
     controlPlaneSecurityGroupIDs?: string[]
-    subnets?: { private?: Record<string, { id?: string; az?: string; cidr?: string }>; public?: Record<string, { id?: string; az?: string; cidr?: string }> }
+    subnets?: {
+      private?: Record<string, { id?: string; az?: string; cidr?: string }>
+      public?: Record<string, { id?: string; az?: string; cidr?: string }>
+    }
     clusterEndpoints?: { publicAccess?: boolean; privateAccess?: boolean }
     publicAccessCIDRs?: string[]
   }
@@ -109,7 +274,13 @@ export interface ClusterConfig {
   accessConfig?: {
     authenticationMode?: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP'
     bootstrapClusterCreatorAdminPermissions?: boolean
-    accessEntries?: { principalARN: string; type?: string; kubernetesGroups?: string[]; kubernetesUsername?: string; accessPolicies?: { policyARN: string; accessScope: { type: 'cluster' | 'namespace'; namespaces?: string[] } }[] }[]
+    accessEntries?: {
+      principalARN: string
+      type?: string
+      kubernetesGroups?: string[]
+      kubernetesUsername?: string
+      accessPolicies?: { policyARN: string; accessScope: { type: 'cluster' | 'namespace'; namespaces?: string[] } }[]
+    }[]
   }
 }
 
@@ -135,8 +306,10 @@ export function loadClusterConfig(file: string): ClusterConfig {
   }
   strict(doc, 'ClusterConfig', '')
   const c = doc as ClusterConfig
-  if (c.apiVersion !== 'eksctl.io/v1alpha5') throw new CliFailure(`loading config file "${file}": no kind "${c.kind}" is registered for version "${c.apiVersion}"`)
-  if (c.kind !== 'ClusterConfig') throw new CliFailure(`loading config file "${file}": no kind "${c.kind}" is registered for version "${c.apiVersion}"`)
+  if (c.apiVersion !== 'eksctl.io/v1alpha5')
+    throw new CliFailure(`loading config file "${file}": no kind "${c.kind}" is registered for version "${c.apiVersion}"`)
+  if (c.kind !== 'ClusterConfig')
+    throw new CliFailure(`loading config file "${file}": no kind "${c.kind}" is registered for version "${c.apiVersion}"`)
   if (!c.metadata?.name) throw new CliFailure('metadata.name must be set')
   if (!c.metadata.region) throw new CliFailure('metadata.region must be set')
   return c
@@ -145,28 +318,38 @@ export function loadClusterConfig(file: string): ClusterConfig {
 /** The checks eksctl makes before any AWS call; each throws with eksctl's wording. */
 export function validateClusterConfig(c: ClusterConfig): void {
   const version = c.metadata.version ? String(c.metadata.version) : undefined
-  if (version && !SUPPORTED_VERSIONS.includes(version)) throw new CliFailure(`invalid version, supported values: ${SUPPORTED_VERSIONS.join(', ')}`)
+  if (version && !SUPPORTED_VERSIONS.includes(version))
+    throw new CliFailure(`invalid version, supported values: ${SUPPORTED_VERSIONS.join(', ')}`)
   const ep = c.vpc?.clusterEndpoints
-  if (ep && ep.publicAccess === false && ep.privateAccess !== true) throw new CliFailure('Kubernetes API access must have one of public or private clusterEndpoints enabled')
+  if (ep && ep.publicAccess === false && ep.privateAccess !== true)
+    throw new CliFailure('Kubernetes API access must have one of public or private clusterEndpoints enabled')
   for (const t of c.cloudWatch?.clusterLogging?.enableTypes ?? []) {
-    if (![...LOG_TYPES, 'all', '*'].includes(t)) throw new CliFailure(`log type "${t}" (cloudWatch.clusterLogging.enableTypes[0]) is unknown`)
+    if (![...LOG_TYPES, 'all', '*'].includes(t))
+      throw new CliFailure(`log type "${t}" (cloudWatch.clusterLogging.enableTypes[0]) is unknown`)
   }
   // v1alpha5 validation.go:382-391 and access_entry.go:141-196 (validateAccessEntries).
   const ac = c.accessConfig
-  if (ac?.authenticationMode === 'CONFIG_MAP' && ac.accessEntries?.length) throw new CliFailure('accessConfig.authenticationMode must be set to either API_AND_CONFIG_MAP or API to use access entries')
+  if (ac?.authenticationMode === 'CONFIG_MAP' && ac.accessEntries?.length)
+    throw new CliFailure('accessConfig.authenticationMode must be set to either API_AND_CONFIG_MAP or API to use access entries')
   const principals = new Set<string>()
   ;(ac?.accessEntries ?? []).forEach((e, i) => {
     const path = `accessEntries[${i}]`
     if (!e.principalARN) throw new CliFailure(`${path}.principalARN must be set to a valid AWS ARN`)
-    if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+/.test(e.principalARN)) throw new CliFailure(`invalid ARN "${e.principalARN}": arn: ${e.principalARN.startsWith('arn:') ? 'not enough sections' : 'invalid prefix'}`)
+    if (!/^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+/.test(e.principalARN))
+      throw new CliFailure(
+        `invalid ARN "${e.principalARN}": arn: ${e.principalARN.startsWith('arn:') ? 'not enough sections' : 'invalid prefix'}`,
+      )
     if (principals.has(e.principalARN)) throw new CliFailure(`duplicate access entry ${path} with principal ARN "${e.principalARN}"`)
     principals.add(e.principalARN)
     ;(e.accessPolicies ?? []).forEach((p, j) => {
       const pp = `${path}.accessPolicies[${j}]`
       if (!p.policyARN) throw new CliFailure(`${pp}.policyARN must be set to a valid AWS ARN`)
-      if (!/^arn:[^:]+:eks::aws:cluster-access-policy\//.test(p.policyARN)) throw new CliFailure(`${pp}.policyARN must be a cluster-access-policy resource`)
-      if (!['namespace', 'cluster'].includes(p.accessScope?.type)) throw new CliFailure(`${pp}.accessScope.type must be set to either "namespace" or "cluster"`)
-      if (p.accessScope.type === 'cluster' && p.accessScope.namespaces?.length) throw new CliFailure(`cannot specify ${pp}.accessScope.namespaces when accessScope is set to cluster`)
+      if (!/^arn:[^:]+:eks::aws:cluster-access-policy\//.test(p.policyARN))
+        throw new CliFailure(`${pp}.policyARN must be a cluster-access-policy resource`)
+      if (!['namespace', 'cluster'].includes(p.accessScope?.type))
+        throw new CliFailure(`${pp}.accessScope.type must be set to either "namespace" or "cluster"`)
+      if (p.accessScope.type === 'cluster' && p.accessScope.namespaces?.length)
+        throw new CliFailure(`cannot specify ${pp}.accessScope.namespaces when accessScope is set to cluster`)
     })
   })
   const names = new Set<string>()
@@ -176,9 +359,15 @@ export function validateClusterConfig(c: ClusterConfig): void {
     if (names.has(ng.name)) throw new CliFailure(`${path}.name "${ng.name}" is not unique`)
     names.add(ng.name)
     const reserved = Object.keys(ng.labels ?? {}).filter((k) => RESERVED.test(k) && !KUBELET_ALLOWED.test(k))
-    if (reserved.length) throw new CliFailure(`the following nodegroup labels are disallowed as they have reserved prefixes [kubernetes.io/, k8s.io/]: [${reserved.join(' ')}]`)
+    if (reserved.length)
+      throw new CliFailure(
+        `the following nodegroup labels are disallowed as they have reserved prefixes [kubernetes.io/, k8s.io/]: [${reserved.join(' ')}]`,
+      )
     for (const t of ng.taints ?? []) {
-      if (!EFFECTS.includes(t.effect)) throw new CliFailure(`invalid taint effect: ${t.effect}, unsupported taint effect. Valid taint effects are: NoSchedule, NoExecute and PreferNoSchedule`)
+      if (!EFFECTS.includes(t.effect))
+        throw new CliFailure(
+          `invalid taint effect: ${t.effect}, unsupported taint effect. Valid taint effects are: NoSchedule, NoExecute and PreferNoSchedule`,
+        )
     }
     const min = ng.minSize ?? 1
     const desired = ng.desiredCapacity ?? 2
@@ -187,16 +376,20 @@ export function validateClusterConfig(c: ClusterConfig): void {
     if (desired > max) throw new CliFailure(`cannot use --nodes-max=${max} and --nodes=${desired} at the same time`)
     if (desired < min) throw new CliFailure(`cannot use --nodes-min=${min} and --nodes=${desired} at the same time`)
     const onlyPrivate = c.vpc?.subnets?.private && !c.vpc?.subnets?.public
-    if (onlyPrivate && !ng.privateNetworking) throw new CliFailure(`subnets for ${ng.name}: public subnets required for ${path}.privateNetworking=false`)
-    if (c.privateCluster?.enabled && !ng.privateNetworking) throw new CliFailure(`${path}.privateNetworking must be enabled for a fully-private cluster`)
+    if (onlyPrivate && !ng.privateNetworking)
+      throw new CliFailure(`subnets for ${ng.name}: public subnets required for ${path}.privateNetworking=false`)
+    if (c.privateCluster?.enabled && !ng.privateNetworking)
+      throw new CliFailure(`${path}.privateNetworking must be enabled for a fully-private cluster`)
   })
 }
 
 /** What EKS itself refuses in a managed node group (after eksctl's own validation). */
 export function eksNodegroupRefusal(ng: ManagedNodeGroup): string | undefined {
   const reservedLabel = Object.keys(ng.labels ?? {}).find((k) => /(^|\.)(kubernetes\.io|k8s\.io|eks\.amazonaws\.com)\//.test(k))
-  if (reservedLabel) return `InvalidParameterException: Label cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/]`
+  if (reservedLabel)
+    return `InvalidParameterException: Label cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/]`
   const reservedTaint = (ng.taints ?? []).find((t) => /(^|\.)(kubernetes\.io|k8s\.io|eks\.amazonaws\.com)\//.test(t.key))
-  if (reservedTaint) return `InvalidParameterException: Taint key cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/] (simulated wording: the exact EKS text is not published)`
+  if (reservedTaint)
+    return `InvalidParameterException: Taint key cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/] (simulated wording: the exact EKS text is not published)`
   return undefined
 }

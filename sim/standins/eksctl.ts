@@ -2,7 +2,13 @@
 // lives in moto (reached through AWS_ENDPOINT_URL, so the runbook's own SDK calls see the same
 // cluster); nodes, kube-system workloads and add-ons live in the fake Kubernetes API.
 import { parseArgs } from 'node:util'
-import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2'
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import {
   AssociateAccessPolicyCommand,
@@ -25,7 +31,14 @@ import { CreateLogGroupCommand, CloudWatchLogsClient } from '@aws-sdk/client-clo
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { ADDON_NAME, ADDON_VERSIONS, cloudwatchAddonObjects, parseConfigurationValues } from './cloudwatch-addon.ts'
 import { CliFailure, control, eksLog, Kube, kubeconfigPath, main, readKubeconfig, stateDir, upsertContext } from './common.ts'
-import { eksNodegroupRefusal, loadClusterConfig, LOG_TYPES, validateClusterConfig, type ClusterConfig, type ManagedNodeGroup } from './eksctl-config.ts'
+import {
+  eksNodegroupRefusal,
+  loadClusterConfig,
+  LOG_TYPES,
+  validateClusterConfig,
+  type ClusterConfig,
+  type ManagedNodeGroup,
+} from './eksctl-config.ts'
 import { eksSystemObjects } from './eks-system.ts'
 import { loadBalancerName } from '../kube/load-balancers.ts'
 import fs from 'node:fs'
@@ -43,14 +56,21 @@ function region(flag?: string, config?: ClusterConfig): string {
 
 // eksctl retries AWS calls (its SDK's retryer); the stand-in does too, so the fault proxy's throttles are absorbed as on AWS.
 const retry = { maxAttempts: 8 }
-const clients = (r: string) => ({ eks: new EKSClient({ region: r, ...retry }), ec2: new EC2Client({ region: r, ...retry }), sts: new STSClient({ region: r, ...retry }), logs: new CloudWatchLogsClient({ region: r, ...retry }) })
+const clients = (r: string) => ({
+  eks: new EKSClient({ region: r, ...retry }),
+  ec2: new EC2Client({ region: r, ...retry }),
+  sts: new STSClient({ region: r, ...retry }),
+  logs: new CloudWatchLogsClient({ region: r, ...retry }),
+})
 
 async function describeCluster(eks: EKSClient, name: string): Promise<EksCluster> {
   try {
     return (await eks.send(new DescribeClusterCommand({ name }))).cluster!
   } catch (e) {
     if ((e as Error).name === 'ResourceNotFoundException') {
-      throw new CliFailure(`unable to describe cluster control plane: operation error EKS: DescribeCluster, https response error StatusCode: 404, RequestID: 00000000-0000-0000-0000-000000000000, ResourceNotFoundException: No cluster found for name: ${name}.`)
+      throw new CliFailure(
+        `unable to describe cluster control plane: operation error EKS: DescribeCluster, https response error StatusCode: 404, RequestID: 00000000-0000-0000-0000-000000000000, ResourceNotFoundException: No cluster found for name: ${name}.`,
+      )
     }
     throw e
   }
@@ -86,14 +106,28 @@ async function writeKubeconfig(cluster: string, r: string, sts: STSClient, file?
     context,
     clusterName: `${cluster}.${r}.eksctl.io`,
     server: c.url,
-    user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws', args: ['eks', 'get-token', '--output', 'json', '--cluster-name', cluster, '--region', r], interactiveMode: 'IfAvailable', provideClusterInfo: false } },
+    user: {
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1beta1',
+        command: 'aws',
+        args: ['eks', 'get-token', '--output', 'json', '--cluster-name', cluster, '--region', r],
+        interactiveMode: 'IfAvailable',
+        provideClusterInfo: false,
+      },
+    },
     setCurrent,
   })
   return path
 }
 
 function nodeLabels(cluster: string, ng: ManagedNodeGroup): Record<string, string> {
-  return { ...(ng.labels ?? {}), 'eks.amazonaws.com/nodegroup': ng.name, 'eks.amazonaws.com/capacityType': 'ON_DEMAND', 'alpha.eksctl.io/nodegroup-name': ng.name, 'alpha.eksctl.io/cluster-name': cluster }
+  return {
+    ...(ng.labels ?? {}),
+    'eks.amazonaws.com/nodegroup': ng.name,
+    'eks.amazonaws.com/capacityType': 'ON_DEMAND',
+    'alpha.eksctl.io/nodegroup-name': ng.name,
+    'alpha.eksctl.io/cluster-name': cluster,
+  }
 }
 
 const EFFECT = { NoSchedule: 'NO_SCHEDULE', NoExecute: 'NO_EXECUTE', PreferNoSchedule: 'PREFER_NO_SCHEDULE' } as const
@@ -136,15 +170,26 @@ function setFailedStack(stack: string, status: string | undefined): void {
 }
 const nodegroupStack = (cluster: string, ng: string) => `eksctl-${cluster}-nodegroup-${ng}` // pkg/cfn/manager/nodegroup.go:40
 
-async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterConfig, ng: ManagedNodeGroup, subnetIds: string[]): Promise<void> {
+async function createNodegroup(
+  eks: EKSClient,
+  cluster: string,
+  config: ClusterConfig,
+  ng: ManagedNodeGroup,
+  subnetIds: string[],
+): Promise<void> {
   const failing = process.env.SIM_EKSCTL_FAIL_NODEGROUPS
   if (failing && new RegExp(failing).test(ng.name)) {
     eksLog('ℹ', `building managed nodegroup stack "${nodegroupStack(cluster, ng.name)}"`)
     setFailedStack(nodegroupStack(cluster, ng.name), 'ROLLBACK_COMPLETE')
-    throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"[Issue(Code=AsgInstanceLaunchFailures, Message=Could not launch On-Demand Instances. InsufficientInstanceCapacity - We currently do not have sufficient ${ng.instanceType ?? 'm5.xlarge'} capacity in the Availability Zone you requested.)] (Service: null, Status Code: 0)\\""`)
+    throw new CliFailure(
+      `waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"[Issue(Code=AsgInstanceLaunchFailures, Message=Could not launch On-Demand Instances. InsufficientInstanceCapacity - We currently do not have sufficient ${ng.instanceType ?? 'm5.xlarge'} capacity in the Availability Zone you requested.)] (Service: null, Status Code: 0)\\""`,
+    )
   }
   const refusal = eksNodegroupRefusal(ng)
-  if (refusal) throw new CliFailure(`waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"${refusal} (Service: Eks, Status Code: 400)\\""`)
+  if (refusal)
+    throw new CliFailure(
+      `waiter state transitioned to Failure: AWS::EKS::Nodegroup/ManagedNodeGroup: CREATE_FAILED – "Resource handler returned message: \\"${refusal} (Service: Eks, Status Code: 400)\\""`,
+    )
   const desired = ng.desiredCapacity ?? 2
   const instanceType = ng.instanceType ?? ng.instanceTypes?.[0] ?? 'm5.large'
   eksLog('ℹ', `building managed nodegroup stack "eksctl-${cluster}-nodegroup-${ng.name}"`)
@@ -161,17 +206,34 @@ async function createNodegroup(eks: EKSClient, cluster: string, config: ClusterC
       amiType: 'AL2023_x86_64_STANDARD',
       diskSize: ng.volumeSize ?? 80,
       version: config.metadata.version ? String(config.metadata.version) : DEFAULT_K8S,
-      tags: { 'alpha.eksctl.io/nodegroup-name': ng.name, 'alpha.eksctl.io/nodegroup-type': 'managed', 'alpha.eksctl.io/cluster-name': cluster },
+      tags: {
+        'alpha.eksctl.io/nodegroup-name': ng.name,
+        'alpha.eksctl.io/nodegroup-type': 'managed',
+        'alpha.eksctl.io/cluster-name': cluster,
+      },
     }),
   )
   // As eksctl does: wait for the node group's stack (the node group ACTIVE), then its nodes join.
-  await stackDone(`eksctl-${cluster}-nodegroup-${ng.name}`, 'AWS::EKS::Nodegroup/ManagedNodeGroup', 'CREATE_FAILED', async () => (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: ng.name }))).nodegroup?.status)
-  if (desired > 0) await control('POST', `/clusters/${encodeURIComponent(cluster)}/nodes`, { count: desired, labels: nodeLabels(cluster, ng), taints: ng.taints ?? [], instanceType })
+  await stackDone(
+    `eksctl-${cluster}-nodegroup-${ng.name}`,
+    'AWS::EKS::Nodegroup/ManagedNodeGroup',
+    'CREATE_FAILED',
+    async () => (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: ng.name }))).nodegroup?.status,
+  )
+  if (desired > 0)
+    await control('POST', `/clusters/${encodeURIComponent(cluster)}/nodes`, {
+      count: desired,
+      labels: nodeLabels(cluster, ng),
+      taints: ng.taints ?? [],
+      instanceType,
+    })
   eksLog('✔', `created managed nodegroup "${ng.name}" in cluster "${cluster}" (${desired} node(s), ${instanceType})`)
 }
 
 function subnetIdsOf(config: ClusterConfig): string[] {
-  const ids = [...Object.values(config.vpc?.subnets?.private ?? {}), ...Object.values(config.vpc?.subnets?.public ?? {})].map((s) => s.id).filter((x): x is string => Boolean(x))
+  const ids = [...Object.values(config.vpc?.subnets?.private ?? {}), ...Object.values(config.vpc?.subnets?.public ?? {})]
+    .map((s) => s.id)
+    .filter((x): x is string => Boolean(x))
   return ids
 }
 
@@ -180,8 +242,19 @@ function enabledTypes(types: string[]): string[] {
 }
 
 async function createCluster(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean' }, 'without-nodegroup': { type: 'boolean' }, region: { type: 'string', short: 'r' }, timeout: { type: 'string' }, kubeconfig: { type: 'string' } } })
-  if (!values['config-file']) throw new CliFailure('--config-file/-f is required by this stand-in (the runbook always passes a ClusterConfig)')
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'config-file': { type: 'string', short: 'f' },
+      'dry-run': { type: 'boolean' },
+      'without-nodegroup': { type: 'boolean' },
+      region: { type: 'string', short: 'r' },
+      timeout: { type: 'string' },
+      kubeconfig: { type: 'string' },
+    },
+  })
+  if (!values['config-file'])
+    throw new CliFailure('--config-file/-f is required by this stand-in (the runbook always passes a ClusterConfig)')
   const config = loadClusterConfig(values['config-file'])
   validateClusterConfig(config)
   const name = config.metadata.name
@@ -199,31 +272,48 @@ async function createCluster(argv: string[]): Promise<void> {
     // pkg/ctl/create/cluster.go@v0.230.0:385-394: the cause logged (Critical, stdout), a generic error returned (stderr).
     const cause = e instanceof CliFailure ? e.message : `${(e as Error).name}: ${(e as Error).message}`
     throw new CliFailure(`failed to create cluster "${name}"`, 1, [
-      { symbol: '!', message: `1 error(s) occurred and cluster hasn't been created properly, you may wish to check CloudFormation console` },
+      {
+        symbol: '!',
+        message: `1 error(s) occurred and cluster hasn't been created properly, you may wish to check CloudFormation console`,
+      },
       { symbol: 'ℹ', message: `to cleanup resources, run 'eksctl delete cluster --region=${r} --name=${name}'` },
       { symbol: '✖', message: cause },
     ])
   }
 }
 
-async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegroup'?: boolean }, config: ClusterConfig, name: string, r: string, { eks, sts, logs, ec2 }: ReturnType<typeof clients>): Promise<void> {
+async function createClusterSteps(
+  values: { kubeconfig?: string; 'without-nodegroup'?: boolean },
+  config: ClusterConfig,
+  name: string,
+  r: string,
+  { eks, sts, logs, ec2 }: ReturnType<typeof clients>,
+): Promise<void> {
   // pkg/cfn/manager/api.go@v0.230.0:163: CreateStack of an existing stack fails with CloudFormation's AlreadyExistsException.
   if (await clusterExists(eks, name)) {
-    throw new CliFailure(`creating CloudFormation stack "eksctl-${name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, RequestID: 00000000-0000-0000-0000-000000000000, AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists`)
+    throw new CliFailure(
+      `creating CloudFormation stack "eksctl-${name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, RequestID: 00000000-0000-0000-0000-000000000000, AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists`,
+    )
   }
   const subnetIds = subnetIdsOf(config)
-  if (!subnetIds.length) throw new CliFailure('simulator: this eksctl stand-in needs an existing VPC (vpc.subnets with ids); creating a VPC is not simulated')
+  if (!subnetIds.length)
+    throw new CliFailure('simulator: this eksctl stand-in needs an existing VPC (vpc.subnets with ids); creating a VPC is not simulated')
   // EKS refuses control planes in some zone IDs (https://docs.aws.amazon.com/eks/latest/userguide/troubleshooting.html
   // "Insufficient capacity": UnsupportedAvailabilityZoneException; eksctl-io/eksctl v0.230.0 pkg/az/az.go:21-25 lists them).
   const subnets = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds }))).Subnets ?? []
   const refused = subnets.filter((x) => ['use1-az3', 'usw1-az2', 'cac1-az3'].includes(x.AvailabilityZoneId ?? ''))
   if (refused.length) {
     const ok = [...new Set(subnets.filter((x) => !refused.includes(x)).map((x) => x.AvailabilityZone))].sort()
-    throw new CliFailure(`creating CloudFormation stack "eksctl-${name}-cluster": ... UnsupportedAvailabilityZoneException: Cannot create cluster '${name}' because ${refused[0]!.AvailabilityZone}, the targeted availability zone, does not currently have sufficient capacity to support the cluster. Retry and choose from these availability zones: ${ok.join(', ')}`)
+    throw new CliFailure(
+      `creating CloudFormation stack "eksctl-${name}-cluster": ... UnsupportedAvailabilityZoneException: Cannot create cluster '${name}' because ${refused[0]!.AvailabilityZone}, the targeted availability zone, does not currently have sufficient capacity to support the cluster. Retry and choose from these availability zones: ${ok.join(', ')}`,
+    )
   }
   const version = config.metadata.version ? String(config.metadata.version) : DEFAULT_K8S
   const types = enabledTypes(config.cloudWatch?.clusterLogging?.enableTypes ?? [])
-  eksLog('ℹ', `using existing VPC (${config.vpc?.id ?? 'from subnets'}) and subnets (private:${Object.keys(config.vpc?.subnets?.private ?? {}).length} public:${Object.keys(config.vpc?.subnets?.public ?? {}).length})`)
+  eksLog(
+    'ℹ',
+    `using existing VPC (${config.vpc?.id ?? 'from subnets'}) and subnets (private:${Object.keys(config.vpc?.subnets?.private ?? {}).length} public:${Object.keys(config.vpc?.subnets?.public ?? {}).length})`,
+  )
   eksLog('ℹ', `building cluster stack "eksctl-${name}-cluster"`)
   await eks.send(
     new CreateClusterCommand({
@@ -232,15 +322,31 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
       roleArn: `arn:aws:iam::123456789012:role/eksctl-${name}-cluster-ServiceRole-SIM`,
       resourcesVpcConfig: {
         subnetIds,
-        securityGroupIds: [...(config.vpc?.securityGroup ? [config.vpc.securityGroup] : []), ...(config.vpc?.controlPlaneSecurityGroupIDs ?? [])],
+        securityGroupIds: [
+          ...(config.vpc?.securityGroup ? [config.vpc.securityGroup] : []),
+          ...(config.vpc?.controlPlaneSecurityGroupIDs ?? []),
+        ],
         endpointPublicAccess: config.vpc?.clusterEndpoints?.publicAccess ?? true,
         endpointPrivateAccess: config.vpc?.clusterEndpoints?.privateAccess ?? false,
         ...(config.vpc?.publicAccessCIDRs ? { publicAccessCidrs: config.vpc.publicAccessCIDRs } : {}),
       },
       // eksctl v0.230.0 v1alpha5 defaults.go:58-64: API_AND_CONFIG_MAP unless set; cluster.go:378-381: the creator's admin access unless disabled.
-      accessConfig: { authenticationMode: config.accessConfig?.authenticationMode ?? 'API_AND_CONFIG_MAP', bootstrapClusterCreatorAdminPermissions: config.accessConfig?.bootstrapClusterCreatorAdminPermissions ?? true },
-      logging: { clusterLogging: [{ types: types as never, enabled: true }, ...(types.length < LOG_TYPES.length ? [{ types: LOG_TYPES.filter((t) => !types.includes(t)) as never, enabled: false }] : [])] },
-      tags: { ...(config.metadata.tags ?? {}), 'alpha.eksctl.io/cluster-name': name, 'eksctl.cluster.k8s.io/v1alpha1/cluster-name': name, 'alpha.eksctl.io/eksctl-version': VERSION },
+      accessConfig: {
+        authenticationMode: config.accessConfig?.authenticationMode ?? 'API_AND_CONFIG_MAP',
+        bootstrapClusterCreatorAdminPermissions: config.accessConfig?.bootstrapClusterCreatorAdminPermissions ?? true,
+      },
+      logging: {
+        clusterLogging: [
+          { types: types as never, enabled: true },
+          ...(types.length < LOG_TYPES.length ? [{ types: LOG_TYPES.filter((t) => !types.includes(t)) as never, enabled: false }] : []),
+        ],
+      },
+      tags: {
+        ...(config.metadata.tags ?? {}),
+        'alpha.eksctl.io/cluster-name': name,
+        'eksctl.cluster.k8s.io/v1alpha1/cluster-name': name,
+        'alpha.eksctl.io/eksctl-version': VERSION,
+      },
     }),
   )
   if (types.length) {
@@ -254,19 +360,48 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
   const firstSubnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds.slice(0, 1) }))).Subnets?.[0]
   await ensureClusterSecurityGroup(ec2, name, firstSubnet?.VpcId)
   // eks: an EKS cluster in moto stands behind it, so its Services of type LoadBalancer get NLBs there (sim/kube/load-balancers.ts).
-  await control('POST', '/clusters', { name, region: r, nodes: 0, network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.'), eks: true })
+  await control('POST', '/clusters', {
+    name,
+    region: r,
+    nodes: 0,
+    network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.'),
+    eks: true,
+  })
   // As eksctl does: wait for the control plane (the cluster stack) before anything else.
-  await stackDone(`eksctl-${name}-cluster`, 'AWS::EKS::Cluster/ControlPlane', 'FAILED', async () => (await describeCluster(eks, name)).status)
+  await stackDone(
+    `eksctl-${name}-cluster`,
+    'AWS::EKS::Cluster/ControlPlane',
+    'FAILED',
+    async () => (await describeCluster(eks, name)).status,
+  )
   const kube = await kubeFor(name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
   // pkg/cfn/manager/create_tasks.go:36-38: the access entries (one stack each, eksctl-<cluster>-accessentry-<hash>) after the cluster.
   for (const e of config.accessConfig?.accessEntries ?? []) {
-    await eks.send(new CreateAccessEntryCommand({ clusterName: name, principalArn: e.principalARN, type: e.type, kubernetesGroups: e.kubernetesGroups, username: e.kubernetesUsername }))
-    for (const p of e.accessPolicies ?? []) await eks.send(new AssociateAccessPolicyCommand({ clusterName: name, principalArn: e.principalARN, policyArn: p.policyARN, accessScope: p.accessScope }))
+    await eks.send(
+      new CreateAccessEntryCommand({
+        clusterName: name,
+        principalArn: e.principalARN,
+        type: e.type,
+        kubernetesGroups: e.kubernetesGroups,
+        username: e.kubernetesUsername,
+      }),
+    )
+    for (const p of e.accessPolicies ?? [])
+      await eks.send(
+        new AssociateAccessPolicyCommand({
+          clusterName: name,
+          principalArn: e.principalARN,
+          policyArn: p.policyARN,
+          accessScope: p.accessScope,
+        }),
+      )
   }
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
-  if (!values['without-nodegroup']) await Promise.all((config.managedNodeGroups ?? []).map((ng) => createNodegroup(eks, name, config, ng, subnetIds)))
-  for (const addon of config.addons ?? []) if (addon.name === ADDON_NAME) await installAddon(name, r, addon.version, addon.configurationValues)
+  if (!values['without-nodegroup'])
+    await Promise.all((config.managedNodeGroups ?? []).map((ng) => createNodegroup(eks, name, config, ng, subnetIds)))
+  for (const addon of config.addons ?? [])
+    if (addon.name === ADDON_NAME) await installAddon(name, r, addon.version, addon.configurationValues)
   // eksctl writes the kubeconfig (mode 600) to --kubeconfig, else to the default place.
   const path = await writeKubeconfig(name, r, sts, values.kubeconfig)
   eksLog('✔', `saved kubeconfig as "${path}"`)
@@ -274,7 +409,15 @@ async function createClusterSteps(values: { kubeconfig?: string; 'without-nodegr
 }
 
 async function createNodegroups(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, include: { type: 'string' }, cluster: { type: 'string' }, region: { type: 'string', short: 'r' } } })
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'config-file': { type: 'string', short: 'f' },
+      include: { type: 'string' },
+      cluster: { type: 'string' },
+      region: { type: 'string', short: 'r' },
+    },
+  })
   if (!values['config-file']) throw new CliFailure('--config-file/-f is required by this stand-in')
   const config = loadClusterConfig(values['config-file'])
   validateClusterConfig(config)
@@ -284,7 +427,10 @@ async function createNodegroups(argv: string[]): Promise<void> {
   await describeCluster(eks, name)
   // Existing: a group EKS lists, or one whose stack was left behind (pkg/ctl/cmdutils/filter/nodegroup_filter.go:172-178).
   const stacks = failedStacks()
-  const existing = new Set([...((await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []), ...(config.managedNodeGroups ?? []).map((ng) => ng.name).filter((n) => stacks[nodegroupStack(name, n)])])
+  const existing = new Set([
+    ...((await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []),
+    ...(config.managedNodeGroups ?? []).map((ng) => ng.name).filter((n) => stacks[nodegroupStack(name, n)]),
+  ])
   const include = values.include ? values.include.split(',') : undefined
   const wanted = (config.managedNodeGroups ?? []).filter((ng) => !include || include.includes(ng.name))
   const skip = wanted.filter((ng) => existing.has(ng.name))
@@ -298,7 +444,12 @@ async function createNodegroups(argv: string[]): Promise<void> {
   // eksctl creates the node groups' stacks side by side and waits for all of them.
   const results = await Promise.allSettled(todo.map((ng) => createNodegroup(eks, name, config, ng, c.resourcesVpcConfig?.subnetIds ?? [])))
   const failed = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')
-  if (failed.length) throw new CliFailure(`failed to create nodegroups for cluster "${name}"`, 1, failed.map((f) => ({ symbol: '✖' as const, message: (f.reason as Error).message })))
+  if (failed.length)
+    throw new CliFailure(
+      `failed to create nodegroups for cluster "${name}"`,
+      1,
+      failed.map((f) => ({ symbol: '✖' as const, message: (f.reason as Error).message })),
+    )
 }
 
 /**
@@ -307,14 +458,33 @@ async function createNodegroups(argv: string[]): Promise<void> {
  * (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html). moto's EKS makes none.
  */
 async function clusterSecurityGroup(ec2: EC2Client, name: string): Promise<string | undefined> {
-  const groups = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: [name] }] }))).SecurityGroups ?? []
+  const groups =
+    (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: [name] }] })))
+      .SecurityGroups ?? []
   return groups[0]?.GroupId
 }
 
 async function ensureClusterSecurityGroup(ec2: EC2Client, name: string, vpcId: string | undefined): Promise<void> {
   if (!vpcId || (await clusterSecurityGroup(ec2, name))) return
   const groupName = `eks-cluster-sg-${name}-${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`
-  await ec2.send(new CreateSecurityGroupCommand({ GroupName: groupName, VpcId: vpcId, Description: 'EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads.', TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'Name', Value: groupName }, { Key: `kubernetes.io/cluster/${name}`, Value: 'owned' }, { Key: 'aws:eks:cluster-name', Value: name }] }] }))
+  await ec2.send(
+    new CreateSecurityGroupCommand({
+      GroupName: groupName,
+      VpcId: vpcId,
+      Description:
+        'EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads.',
+      TagSpecifications: [
+        {
+          ResourceType: 'security-group',
+          Tags: [
+            { Key: 'Name', Value: groupName },
+            { Key: `kubernetes.io/cluster/${name}`, Value: 'owned' },
+            { Key: 'aws:eks:cluster-name', Value: name },
+          ],
+        },
+      ],
+    }),
+  )
 }
 
 /**
@@ -328,7 +498,9 @@ async function cleanupLoadBalancers(cluster: string, r: string): Promise<void> {
   const services = (await kube.list('Service', '*')).filter((s) => s.spec?.type === 'LoadBalancer')
   eksLog('ℹ', 'cleaning up AWS load balancers created by Kubernetes objects of Kind Service, Ingress, or Gateway')
   for (const s of services) await kube.delete('Service', s.metadata.namespace, s.metadata.name)
-  const names = services.filter((s) => s.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-type'] === 'nlb').map((s) => loadBalancerName(s.metadata.uid))
+  const names = services
+    .filter((s) => s.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-type'] === 'nlb')
+    .map((s) => loadBalancerName(s.metadata.uid))
   const elb = new ElasticLoadBalancingV2Client({ region: r, ...retry })
   const gone = async (n: string) => {
     try {
@@ -387,18 +559,35 @@ async function clusterJson(c: EksCluster, ec2: EC2Client) {
 }
 
 async function getCluster(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { name: { type: 'string', short: 'n' }, cluster: { type: 'string' }, region: { type: 'string', short: 'r' }, output: { type: 'string', short: 'o', default: 'table' } } })
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string', short: 'n' },
+      cluster: { type: 'string' },
+      region: { type: 'string', short: 'r' },
+      output: { type: 'string', short: 'o', default: 'table' },
+    },
+  })
   const r = region(values.region)
   const { eks, ec2 } = clients(r)
   const name = values.name ?? values.cluster
   if (name) {
     const c = await describeCluster(eks, name)
     if (values.output === 'json') process.stdout.write(JSON.stringify([await clusterJson(c, ec2)], null, '\t') + '\n')
-    else process.stdout.write(`NAME\tVERSION\tSTATUS\tCREATED\tVPC\tSUBNETS\tSECURITYGROUPS\tPROVIDER\n${c.name}\t${c.version}\t${c.status}\t${c.createdAt?.toISOString()}\t${(await clusterJson(c, ec2)).ResourcesVpcConfig.VpcId}\t${(c.resourcesVpcConfig?.subnetIds ?? []).join(',')}\t${(c.resourcesVpcConfig?.securityGroupIds ?? []).join(',')}\tEKS\n`)
+    else
+      process.stdout.write(
+        `NAME\tVERSION\tSTATUS\tCREATED\tVPC\tSUBNETS\tSECURITYGROUPS\tPROVIDER\n${c.name}\t${c.version}\t${c.status}\t${c.createdAt?.toISOString()}\t${(await clusterJson(c, ec2)).ResourcesVpcConfig.VpcId}\t${(c.resourcesVpcConfig?.subnetIds ?? []).join(',')}\t${(c.resourcesVpcConfig?.securityGroupIds ?? []).join(',')}\tEKS\n`,
+      )
     return
   }
   const names = (await eks.send(new ListClustersCommand({}))).clusters ?? []
-  const rows = await Promise.all(names.map(async (n) => ({ Name: n, Region: r, Owned: (await eks.send(new DescribeClusterCommand({ name: n }))).cluster?.tags?.['alpha.eksctl.io/cluster-name'] ? 'True' : 'False' })))
+  const rows = await Promise.all(
+    names.map(async (n) => ({
+      Name: n,
+      Region: r,
+      Owned: (await eks.send(new DescribeClusterCommand({ name: n }))).cluster?.tags?.['alpha.eksctl.io/cluster-name'] ? 'True' : 'False',
+    })),
+  )
   if (values.output === 'json') process.stdout.write(JSON.stringify(rows, null, '\t') + '\n')
   else {
     if (!rows.length) eksLog('ℹ', `no clusters found`)
@@ -426,7 +615,15 @@ function nodegroupJson(cluster: string, ng: Nodegroup) {
 }
 
 async function getNodegroups(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, output: { type: 'string', short: 'o', default: 'table' } } })
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      cluster: { type: 'string' },
+      name: { type: 'string', short: 'n' },
+      region: { type: 'string', short: 'r' },
+      output: { type: 'string', short: 'o', default: 'table' },
+    },
+  })
   if (!values.cluster) throw new CliFailure('--cluster must be set')
   const r = region(values.region)
   const { eks } = clients(r)
@@ -436,38 +633,84 @@ async function getNodegroups(argv: string[]): Promise<void> {
     if (!names.includes(values.name)) throw new CliFailure(`nodegroup with name ${values.name} not found`)
     names = [values.name]
   }
-  const groups = await Promise.all(names.map(async (n) => (await eks.send(new DescribeNodegroupCommand({ clusterName: values.cluster, nodegroupName: n }))).nodegroup!))
+  const groups = await Promise.all(
+    names.map(async (n) => (await eks.send(new DescribeNodegroupCommand({ clusterName: values.cluster, nodegroupName: n }))).nodegroup!),
+  )
   const rows = groups.map((g) => nodegroupJson(values.cluster!, g))
   if (values.output === 'json') process.stdout.write(JSON.stringify(rows, null, '\t') + '\n')
-  else process.stdout.write(`CLUSTER\tNODEGROUP\tSTATUS\tMIN SIZE\tMAX SIZE\tDESIRED CAPACITY\tINSTANCE TYPE\n${rows.map((x) => `${x.Cluster}\t${x.Name}\t${x.Status}\t${x.MinSize}\t${x.MaxSize}\t${x.DesiredCapacity}\t${x.InstanceType}`).join('\n')}\n`)
+  else
+    process.stdout.write(
+      `CLUSTER\tNODEGROUP\tSTATUS\tMIN SIZE\tMAX SIZE\tDESIRED CAPACITY\tINSTANCE TYPE\n${rows.map((x) => `${x.Cluster}\t${x.Name}\t${x.Status}\t${x.MinSize}\t${x.MaxSize}\t${x.DesiredCapacity}\t${x.InstanceType}`).join('\n')}\n`,
+    )
 }
 
 async function scaleNodegroup(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, nodes: { type: 'string', short: 'N' }, 'nodes-min': { type: 'string', short: 'm' }, 'nodes-max': { type: 'string', short: 'M' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean' } } })
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      cluster: { type: 'string' },
+      name: { type: 'string', short: 'n' },
+      nodes: { type: 'string', short: 'N' },
+      'nodes-min': { type: 'string', short: 'm' },
+      'nodes-max': { type: 'string', short: 'M' },
+      region: { type: 'string', short: 'r' },
+      wait: { type: 'boolean' },
+    },
+  })
   if (!values.cluster || !values.name) throw new CliFailure('--cluster and --name must be set')
   const r = region(values.region)
   const { eks } = clients(r)
   const ng = (await eks.send(new DescribeNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))).nodegroup!
   const cur = ng.scalingConfig ?? {}
-  const desired = values.nodes !== undefined ? Number(values.nodes) : cur.desiredSize ?? 0
-  const min = values['nodes-min'] !== undefined ? Number(values['nodes-min']) : cur.minSize ?? 0
-  const max = values['nodes-max'] !== undefined ? Number(values['nodes-max']) : cur.maxSize ?? desired
+  const desired = values.nodes !== undefined ? Number(values.nodes) : (cur.desiredSize ?? 0)
+  const min = values['nodes-min'] !== undefined ? Number(values['nodes-min']) : (cur.minSize ?? 0)
+  const max = values['nodes-max'] !== undefined ? Number(values['nodes-max']) : (cur.maxSize ?? desired)
   if (desired > max) throw new CliFailure(`the desired nodes ${desired} is greater than current nodes-max/maxSize ${max}`)
   if (desired < min) throw new CliFailure(`the desired nodes ${desired} is less than current nodes-min/minSize ${min}`)
   eksLog('ℹ', `scaling nodegroup "${values.name}" in cluster ${values.cluster}`)
-  await eks.send(new UpdateNodegroupConfigCommand({ clusterName: values.cluster, nodegroupName: values.name, scalingConfig: { desiredSize: desired, minSize: min, maxSize: max } }))
+  await eks.send(
+    new UpdateNodegroupConfigCommand({
+      clusterName: values.cluster,
+      nodegroupName: values.name,
+      scalingConfig: { desiredSize: desired, minSize: min, maxSize: max },
+    }),
+  )
   const selector = `eks.amazonaws.com/nodegroup=${values.name}`
   const kube = await kubeFor(values.cluster)
   const now = (await kube.list('Node', undefined, selector)).length
   // New nodes come with the node group's labels and taints only: a taint added by hand is not there.
-  if (desired > now) await control('POST', `/clusters/${encodeURIComponent(values.cluster)}/nodes`, { count: desired - now, labels: ng.labels ?? {}, taints: (ng.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: ({ NO_SCHEDULE: 'NoSchedule', NO_EXECUTE: 'NoExecute', PREFER_NO_SCHEDULE: 'PreferNoSchedule' } as const)[t.effect!] })), instanceType: ng.instanceTypes?.[0] })
-  if (desired < now) await control('DELETE', `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(selector)}&count=${now - desired}`)
+  if (desired > now)
+    await control('POST', `/clusters/${encodeURIComponent(values.cluster)}/nodes`, {
+      count: desired - now,
+      labels: ng.labels ?? {},
+      taints: (ng.taints ?? []).map((t) => ({
+        key: t.key,
+        value: t.value,
+        effect: ({ NO_SCHEDULE: 'NoSchedule', NO_EXECUTE: 'NoExecute', PREFER_NO_SCHEDULE: 'PreferNoSchedule' } as const)[t.effect!],
+      })),
+      instanceType: ng.instanceTypes?.[0],
+    })
+  if (desired < now)
+    await control(
+      'DELETE',
+      `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(selector)}&count=${now - desired}`,
+    )
   eksLog('✔', 'nodegroup successfully scaled')
 }
 
 async function utils(sub: string, argv: string[]): Promise<void> {
   if (sub === 'write-kubeconfig') {
-    const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string', short: 'c' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, kubeconfig: { type: 'string' }, 'set-kubeconfig-context': { type: 'boolean', default: true }, 'auto-kubeconfig': { type: 'boolean' } } })
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        cluster: { type: 'string', short: 'c' },
+        name: { type: 'string', short: 'n' },
+        region: { type: 'string', short: 'r' },
+        kubeconfig: { type: 'string' },
+        'set-kubeconfig-context': { type: 'boolean', default: true },
+        'auto-kubeconfig': { type: 'boolean' },
+      },
+    })
     const cluster = values.cluster ?? values.name
     if (!cluster) throw new CliFailure('--cluster must be set')
     const r = region(values.region)
@@ -478,17 +721,36 @@ async function utils(sub: string, argv: string[]): Promise<void> {
     return
   }
   if (sub === 'update-cluster-logging') {
-    const { values } = parseArgs({ args: argv, options: { cluster: { type: 'string', short: 'c' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, 'enable-types': { type: 'string' }, 'disable-types': { type: 'string' }, approve: { type: 'boolean' } } })
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        cluster: { type: 'string', short: 'c' },
+        name: { type: 'string', short: 'n' },
+        region: { type: 'string', short: 'r' },
+        'enable-types': { type: 'string' },
+        'disable-types': { type: 'string' },
+        approve: { type: 'boolean' },
+      },
+    })
     const cluster = values.cluster ?? values.name
     if (!cluster) throw new CliFailure('--cluster must be set')
     const r = region(values.region)
     const { eks, logs } = clients(r)
     const c = await describeCluster(eks, cluster)
     const current = new Set<string>((c.logging?.clusterLogging ?? []).filter((l) => l.enabled).flatMap((l) => (l.types ?? []) as string[]))
-    const split = (s?: string) => (s ? enabledTypes(s.split(',').map((x) => x.trim()).filter(Boolean)) : [])
+    const split = (s?: string) =>
+      s
+        ? enabledTypes(
+            s
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean),
+          )
+        : []
     const enable = split(values['enable-types'])
     const disable = split(values['disable-types'])
-    for (const t of [...enable, ...disable]) if (!LOG_TYPES.includes(t)) throw new CliFailure(`unknown log type "${t}"; valid types are: ${LOG_TYPES.join(', ')}, all`)
+    for (const t of [...enable, ...disable])
+      if (!LOG_TYPES.includes(t)) throw new CliFailure(`unknown log type "${t}"; valid types are: ${LOG_TYPES.join(', ')}, all`)
     const overlap = enable.filter((t) => disable.includes(t))
     if (overlap.length) throw new CliFailure(`log types cannot be part of --enable-types and --disable-types`)
     const next = new Set([...current, ...enable].filter((t) => !disable.includes(t)))
@@ -505,7 +767,17 @@ async function utils(sub: string, argv: string[]): Promise<void> {
       eksLog('!', `no changes were applied, run again with '--approve' to apply the changes`)
       return
     }
-    await eks.send(new UpdateClusterConfigCommand({ name: cluster, logging: { clusterLogging: [...(enabled.length ? [{ types: enabled as never, enabled: true }] : []), ...(disabled.length ? [{ types: disabled as never, enabled: false }] : [])] } }))
+    await eks.send(
+      new UpdateClusterConfigCommand({
+        name: cluster,
+        logging: {
+          clusterLogging: [
+            ...(enabled.length ? [{ types: enabled as never, enabled: true }] : []),
+            ...(disabled.length ? [{ types: disabled as never, enabled: false }] : []),
+          ],
+        },
+      }),
+    )
     if (enabled.length) {
       try {
         await logs.send(new CreateLogGroupCommand({ logGroupName: `/aws/eks/${cluster}/cluster` }))
@@ -513,7 +785,10 @@ async function utils(sub: string, argv: string[]): Promise<void> {
         if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
       }
     }
-    eksLog('✔', `configured CloudWatch logging for cluster "${cluster}" in "${r}" ${describe.replace('enable types', 'enabled types').replace('disable types', 'disabled types')}`)
+    eksLog(
+      '✔',
+      `configured CloudWatch logging for cluster "${cluster}" in "${r}" ${describe.replace('enable types', 'enabled types').replace('disable types', 'disabled types')}`,
+    )
     return
   }
   throw new CliFailure(`unknown command "${sub}" for "eksctl utils"`)
@@ -533,29 +808,65 @@ interface AddonSummary {
   PodIdentityAssociations: null
 }
 
-async function installAddon(cluster: string, r: string, version: string | undefined, configurationValues: string | undefined): Promise<AddonSummary> {
+async function installAddon(
+  cluster: string,
+  r: string,
+  version: string | undefined,
+  configurationValues: string | undefined,
+): Promise<AddonSummary> {
   const values = parseConfigurationValues(configurationValues)
   const kube = await kubeFor(cluster)
   for (const o of cloudwatchAddonObjects(cluster, r, values)) await kube.apply(o, 'eks')
   const v = !version || version === 'latest' ? ADDON_VERSIONS.at(-1)! : version
-  if (!ADDON_VERSIONS.includes(v)) throw new CliFailure(`addon version ${v} not found for ${ADDON_NAME}; available: ${ADDON_VERSIONS.join(', ')}`)
-  const summary: AddonSummary = { Name: ADDON_NAME, Version: v, NewerVersion: ADDON_VERSIONS.at(-1) === v ? '' : ADDON_VERSIONS.at(-1)!, IAMRole: '', Status: 'ACTIVE', ConfigurationValues: configurationValues ?? '', Issues: null, PodIdentityAssociations: null }
+  if (!ADDON_VERSIONS.includes(v))
+    throw new CliFailure(`addon version ${v} not found for ${ADDON_NAME}; available: ${ADDON_VERSIONS.join(', ')}`)
+  const summary: AddonSummary = {
+    Name: ADDON_NAME,
+    Version: v,
+    NewerVersion: ADDON_VERSIONS.at(-1) === v ? '' : ADDON_VERSIONS.at(-1)!,
+    IAMRole: '',
+    Status: 'ACTIVE',
+    ConfigurationValues: configurationValues ?? '',
+    Issues: null,
+    PodIdentityAssociations: null,
+  }
   await control('PUT', `/clusters/${encodeURIComponent(cluster)}/addons/${ADDON_NAME}`, summary)
   return summary
 }
 
 function addonArgs(argv: string[]) {
-  return parseArgs({ args: argv, options: { 'config-file': { type: 'string', short: 'f' }, cluster: { type: 'string', short: 'c' }, name: { type: 'string' }, version: { type: 'string' }, region: { type: 'string', short: 'r' }, force: { type: 'boolean' }, wait: { type: 'boolean' }, output: { type: 'string', short: 'o', default: 'table' }, 'configuration-values': { type: 'string' } } }).values
+  return parseArgs({
+    args: argv,
+    options: {
+      'config-file': { type: 'string', short: 'f' },
+      cluster: { type: 'string', short: 'c' },
+      name: { type: 'string' },
+      version: { type: 'string' },
+      region: { type: 'string', short: 'r' },
+      force: { type: 'boolean' },
+      wait: { type: 'boolean' },
+      output: { type: 'string', short: 'o', default: 'table' },
+      'configuration-values': { type: 'string' },
+    },
+  }).values
 }
 
 /** The add-ons to act on: from -f (addons[]) or from --name/--version flags. */
-function addonTargets(v: ReturnType<typeof addonArgs>): { cluster: string; region: string; addons: { name: string; version?: string; configurationValues?: string }[] } {
+function addonTargets(v: ReturnType<typeof addonArgs>): {
+  cluster: string
+  region: string
+  addons: { name: string; version?: string; configurationValues?: string }[]
+} {
   if (v['config-file']) {
     const c = loadClusterConfig(v['config-file'])
     return { cluster: c.metadata.name, region: region(v.region, c), addons: c.addons ?? [] }
   }
   if (!v.cluster || !v.name) throw new CliFailure('--cluster and --name must be set (or -f)')
-  return { cluster: v.cluster, region: region(v.region), addons: [{ name: v.name, version: v.version, configurationValues: v['configuration-values'] }] }
+  return {
+    cluster: v.cluster,
+    region: region(v.region),
+    addons: [{ name: v.name, version: v.version, configurationValues: v['configuration-values'] }],
+  }
 }
 
 function checkAddonName(name: string): void {
@@ -571,14 +882,22 @@ async function addon(verb: string, argv: string[]): Promise<void> {
     let list = ((await control('GET', `/clusters/${encodeURIComponent(v.cluster)}/addons`)) ?? []) as AddonSummary[]
     if (v.name) {
       list = list.filter((a) => a.Name === v.name)
-      if (!list.length) throw new CliFailure(`no addon found with name ${v.name}: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${v.name} found in cluster: ${v.cluster}`)
+      if (!list.length)
+        throw new CliFailure(
+          `no addon found with name ${v.name}: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${v.name} found in cluster: ${v.cluster}`,
+        )
     }
     // eksctl-io/eksctl v0.230.0 pkg/ctl/get/addon.go:119 and pkg/printers/json.go:54-58: the JSON
     // indented by four spaces, no newline after it; then, with --name, :124-127 print each health
     // issue as `Issue: %+v` on stdout, right after the closing bracket.
     if (v.output === 'json') process.stdout.write(JSON.stringify(list, null, '    '))
-    else process.stdout.write(`NAME\tVERSION\tSTATUS\tISSUES\tIAMROLE\tUPDATE AVAILABLE\tCONFIGURATION VALUES\n${list.map((a) => `${a.Name}\t${a.Version}\t${a.Status}\t${(a.Issues ?? []).length}\t\t${a.NewerVersion}\t${a.ConfigurationValues}`).join('\n')}\n`)
-    if (v.name) for (const i of list.flatMap((a) => a.Issues ?? [])) process.stdout.write(`Issue: {Code:${i.Code} Message:${i.Message} ResourceIDs:[${i.ResourceIDs.join(' ')}]}\n`)
+    else
+      process.stdout.write(
+        `NAME\tVERSION\tSTATUS\tISSUES\tIAMROLE\tUPDATE AVAILABLE\tCONFIGURATION VALUES\n${list.map((a) => `${a.Name}\t${a.Version}\t${a.Status}\t${(a.Issues ?? []).length}\t\t${a.NewerVersion}\t${a.ConfigurationValues}`).join('\n')}\n`,
+      )
+    if (v.name)
+      for (const i of list.flatMap((a) => a.Issues ?? []))
+        process.stdout.write(`Issue: {Code:${i.Code} Message:${i.Message} ResourceIDs:[${i.ResourceIDs.join(' ')}]}\n`)
     return
   }
   const t = addonTargets(v)
@@ -595,14 +914,21 @@ async function addon(verb: string, argv: string[]): Promise<void> {
       await installAddon(t.cluster, t.region, a.version, a.configurationValues)
       eksLog('✔', `created addon "${a.name}"`)
     } else if (verb === 'update') {
-      if (!existing) throw new CliFailure(`addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`)
+      if (!existing)
+        throw new CliFailure(
+          `addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`,
+        )
       eksLog('ℹ', `updating addon`)
       await installAddon(t.cluster, t.region, a.version ?? existing.Version, a.configurationValues ?? existing.ConfigurationValues)
       eksLog('✔', `addon "${a.name}" updated`)
     } else if (verb === 'delete') {
-      if (!existing) throw new CliFailure(`addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`)
+      if (!existing)
+        throw new CliFailure(
+          `addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`,
+        )
       const kube = await kubeFor(t.cluster)
-      for (const o of cloudwatchAddonObjects(t.cluster, t.region, {}).reverse()) await kube.delete(o.kind, o.metadata.namespace, o.metadata.name)
+      for (const o of cloudwatchAddonObjects(t.cluster, t.region, {}).reverse())
+        await kube.delete(o.kind, o.metadata.namespace, o.metadata.name)
       await control('DELETE', `/clusters/${encodeURIComponent(t.cluster)}/addons/${a.name}`)
       eksLog('✔', `deleted addon: ${a.name}`)
     }
@@ -615,12 +941,16 @@ async function addon(verb: string, argv: string[]): Promise<void> {
 function duration(v: string | undefined, fallbackMs: number): number {
   if (!v) return fallbackMs
   let ms = 0
-  for (const [, n, u] of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[u as 's']
+  for (const [, n, u] of v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    ms += Number(n) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[u as 's']
   return ms || fallbackMs
 }
 
-const ready = (p: any) => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
-const labelsMatch = (sel: Record<string, string> | undefined, labels: Record<string, string> | undefined) => Object.entries(sel ?? {}).every(([k, v]) => labels?.[k] === v)
+const ready = (p: any) =>
+  p.status?.phase === 'Running' &&
+  (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+const labelsMatch = (sel: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+  Object.entries(sel ?? {}).every(([k, v]) => labels?.[k] === v)
 
 /**
  * How many Pods a PodDisruptionBudget lets go now (kubernetes v1.32 pkg/controller/disruption/
@@ -628,7 +958,12 @@ const labelsMatch = (sel: Record<string, string> | undefined, labels: Record<str
  * a percentage of the expected Pods, rounded up; maxUnavailable as expected - maxUnavailable).
  */
 function disruptionsAllowed(pdb: any, pods: any[]): number {
-  const matching = pods.filter((p) => p.metadata.namespace === pdb.metadata.namespace && labelsMatch(pdb.spec?.selector?.matchLabels, p.metadata.labels) && !['Succeeded', 'Failed'].includes(p.status?.phase))
+  const matching = pods.filter(
+    (p) =>
+      p.metadata.namespace === pdb.metadata.namespace &&
+      labelsMatch(pdb.spec?.selector?.matchLabels, p.metadata.labels) &&
+      !['Succeeded', 'Failed'].includes(p.status?.phase),
+  )
   const expected = matching.length
   const healthy = matching.filter(ready).length
   const scaled = (v: number | string) => (typeof v === 'number' ? v : Math.ceil((Number(String(v).replace('%', '')) * expected) / 100))
@@ -648,7 +983,20 @@ async function deleteNodegroup(argv: string[]): Promise<void> {
   // cobra's bool flag takes --drain=false; node's parseArgs does not: read it here.
   const drainArg = argv.find((a) => /^--drain(=|$)/.test(a))
   const drain = drainArg ? !/=false$/i.test(drainArg) : true
-  const { values } = parseArgs({ args: argv.filter((a) => a !== drainArg), options: { cluster: { type: 'string' }, name: { type: 'string', short: 'n' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean' }, 'disable-eviction': { type: 'boolean' }, timeout: { type: 'string' }, 'pod-eviction-wait-period': { type: 'string' }, 'max-grace-period': { type: 'string' }, parallel: { type: 'string' } } })
+  const { values } = parseArgs({
+    args: argv.filter((a) => a !== drainArg),
+    options: {
+      cluster: { type: 'string' },
+      name: { type: 'string', short: 'n' },
+      region: { type: 'string', short: 'r' },
+      wait: { type: 'boolean' },
+      'disable-eviction': { type: 'boolean' },
+      timeout: { type: 'string' },
+      'pod-eviction-wait-period': { type: 'string' },
+      'max-grace-period': { type: 'string' },
+      parallel: { type: 'string' },
+    },
+  })
   if (!values.cluster || !values.name) throw new CliFailure('--cluster and --name must be set')
   const r = region(values.region)
   const { eks } = clients(r)
@@ -664,13 +1012,29 @@ async function deleteNodegroup(argv: string[]): Promise<void> {
     }
     throw new CliFailure(`nodegroup ${values.name} not found`)
   }
-  if (drain) await drainNodegroup(values.cluster, values.name, duration(values.timeout, 25 * 60_000), duration(values['pod-eviction-wait-period'], 10_000), Boolean(values['disable-eviction']))
+  if (drain)
+    await drainNodegroup(
+      values.cluster,
+      values.name,
+      duration(values.timeout, 25 * 60_000),
+      duration(values['pod-eviction-wait-period'], 10_000),
+      Boolean(values['disable-eviction']),
+    )
   await eks.send(new DeleteNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))
-  await control('DELETE', `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(`eks.amazonaws.com/nodegroup=${values.name}`)}&count=100000`)
+  await control(
+    'DELETE',
+    `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(`eks.amazonaws.com/nodegroup=${values.name}`)}&count=100000`,
+  )
   eksLog('✔', `deleted 1 nodegroup(s) from cluster "${values.cluster}"`)
 }
 
-async function drainNodegroup(cluster: string, nodegroup: string, timeoutMs: number, waitMs: number, disableEviction: boolean): Promise<void> {
+async function drainNodegroup(
+  cluster: string,
+  nodegroup: string,
+  timeoutMs: number,
+  waitMs: number,
+  disableEviction: boolean,
+): Promise<void> {
   const kube = await kubeFor(cluster)
   const nodes = await kube.list('Node', undefined, `eks.amazonaws.com/nodegroup=${nodegroup}`)
   const names = new Set(nodes.map((n) => n.metadata.name))
@@ -680,11 +1044,18 @@ async function drainNodegroup(cluster: string, nodegroup: string, timeoutMs: num
   for (;;) {
     const pods = await kube.list('Pod', '*')
     const pdbs = await kube.list('PodDisruptionBudget', '*')
-    const left = pods.filter((p) => names.has(p.spec?.nodeName) && !['Succeeded', 'Failed'].includes(p.status?.phase) && !(p.metadata.ownerReferences ?? []).some((o: { kind: string }) => o.kind === 'DaemonSet'))
+    const left = pods.filter(
+      (p) =>
+        names.has(p.spec?.nodeName) &&
+        !['Succeeded', 'Failed'].includes(p.status?.phase) &&
+        !(p.metadata.ownerReferences ?? []).some((o: { kind: string }) => o.kind === 'DaemonSet'),
+    )
     if (!left.length) break
     let blocked = 0
     for (const p of left) {
-      const covering = pdbs.filter((b) => b.metadata.namespace === p.metadata.namespace && labelsMatch(b.spec?.selector?.matchLabels, p.metadata.labels))
+      const covering = pdbs.filter(
+        (b) => b.metadata.namespace === p.metadata.namespace && labelsMatch(b.spec?.selector?.matchLabels, p.metadata.labels),
+      )
       if (!disableEviction && covering.some((b) => disruptionsAllowed(b, pods) < 1)) {
         blocked++ // 429 from the eviction API: "Cannot evict pod as it would violate the pod's disruption budget."
         continue
@@ -702,7 +1073,18 @@ async function drainNodegroup(cluster: string, nodegroup: string, timeoutMs: num
 }
 
 async function deleteCluster(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { name: { type: 'string', short: 'n' }, cluster: { type: 'string' }, region: { type: 'string', short: 'r' }, wait: { type: 'boolean', short: 'w' }, 'config-file': { type: 'string', short: 'f' }, force: { type: 'boolean' }, 'disable-nodegroup-eviction': { type: 'boolean' } } })
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string', short: 'n' },
+      cluster: { type: 'string' },
+      region: { type: 'string', short: 'r' },
+      wait: { type: 'boolean', short: 'w' },
+      'config-file': { type: 'string', short: 'f' },
+      force: { type: 'boolean' },
+      'disable-nodegroup-eviction': { type: 'boolean' },
+    },
+  })
   const config = values['config-file'] ? loadClusterConfig(values['config-file']) : undefined
   const name = values.name ?? values.cluster ?? config?.metadata.name
   if (!name) throw new CliFailure('--name must be set')
@@ -711,7 +1093,8 @@ async function deleteCluster(argv: string[]): Promise<void> {
   // pkg/eks/eks.go:100-112: the cleanup runs only while the cluster is operable (ACTIVE).
   if ((await describeCluster(eks, name)).status === 'ACTIVE') await cleanupLoadBalancers(name, r)
   eksLog('ℹ', `deleting EKS cluster "${name}"`)
-  for (const ng of (await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []) await eks.send(new DeleteNodegroupCommand({ clusterName: name, nodegroupName: ng }))
+  for (const ng of (await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? [])
+    await eks.send(new DeleteNodegroupCommand({ clusterName: name, nodegroupName: ng }))
   await eks.send(new DeleteClusterCommand({ name }))
   await control('DELETE', `/clusters/${encodeURIComponent(name)}`)
   // EKS deletes the cluster security group it made.
@@ -738,11 +1121,19 @@ await main(
     const [verb, noun, ...rest] = argv
     if (verb === 'version') {
       const { values } = parseArgs({ args: argv.slice(1), options: { output: { type: 'string', short: 'o' } } })
-      process.stdout.write(values.output === 'json' ? JSON.stringify({ Version: VERSION, PreReleaseID: '', Metadata: { BuildDate: '2026-08-21T00:00:00Z', GitCommit: '99984adb' } }) + '\n' : `${VERSION}\n`)
+      process.stdout.write(
+        values.output === 'json'
+          ? JSON.stringify({ Version: VERSION, PreReleaseID: '', Metadata: { BuildDate: '2026-08-21T00:00:00Z', GitCommit: '99984adb' } }) +
+              '\n'
+          : `${VERSION}\n`,
+      )
       return
     }
     const key = `${verb} ${noun}`
-    const singular = key.replace(/nodegroups$/, 'nodegroup').replace(/clusters$/, 'cluster').replace(/addons$/, 'addon')
+    const singular = key
+      .replace(/nodegroups$/, 'nodegroup')
+      .replace(/clusters$/, 'cluster')
+      .replace(/addons$/, 'addon')
     switch (singular) {
       case 'create cluster':
         return createCluster(rest)
@@ -765,7 +1156,9 @@ await main(
         return deleteCluster(rest)
     }
     if (verb === 'utils') return utils(noun ?? '', rest)
-    throw new CliFailure(`unknown command "${argv.join(' ')}" for "eksctl" (this stand-in simulates: version, create/get/delete cluster, create/get/scale/delete nodegroup, create/get/update/delete addon, utils write-kubeconfig, utils update-cluster-logging)`)
+    throw new CliFailure(
+      `unknown command "${argv.join(' ')}" for "eksctl" (this stand-in simulates: version, create/get/delete cluster, create/get/scale/delete nodegroup, create/get/update/delete addon, utils write-kubeconfig, utils update-cluster-logging)`,
+    )
   },
   (e) => {
     if (e instanceof CliFailure) for (const l of e.logged) eksLog(l.symbol, l.message)

@@ -42,10 +42,17 @@ function readRepos(): RepoFile {
 }
 
 function repoAdd(argv: string[]): void {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'force-update': { type: 'boolean' }, 'no-update': { type: 'boolean' } } })
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { 'force-update': { type: 'boolean' }, 'no-update': { type: 'boolean' } },
+  })
   const [name, url] = positionals
   if (!name || !url) throw new CliFailure('"helm repo add" requires 2 arguments')
-  if (url.replace(/\/$/, '') !== SCALAR_REPO_URL) throw new CliFailure(`looks like "${url}" is not a valid chart repository or cannot be reached: simulated network: only ${SCALAR_REPO_URL} is served`)
+  if (url.replace(/\/$/, '') !== SCALAR_REPO_URL)
+    throw new CliFailure(
+      `looks like "${url}" is not a valid chart repository or cannot be reached: simulated network: only ${SCALAR_REPO_URL} is served`,
+    )
   const repos = readRepos()
   const existing = repos.repositories.find((r) => r.name === name)
   if (existing && existing.url === url) {
@@ -66,7 +73,10 @@ function resolveChart(ref: string, version?: string): { chart: Chart; cv: ChartV
   const chart = CHARTS[name!]
   if (!chart) throw new CliFailure(`chart "${name}" not found in ${repo} index. (try 'helm repo update'): no chart name found`)
   const cv = version ? chart.versions.find((v) => v.version === version.replace(/^v/, '')) : chart.versions[0]
-  if (!cv) throw new CliFailure(`chart "${name}" matching ${version} not found in ${repo} index. (try 'helm repo update'): no chart version found for ${name}-${version}`)
+  if (!cv)
+    throw new CliFailure(
+      `chart "${name}" matching ${version} not found in ${repo} index. (try 'helm repo update'): no chart version found for ${name}-${version}`,
+    )
   return { chart, cv, repo: repo! }
 }
 
@@ -84,7 +94,8 @@ interface Release {
 }
 
 const encode = (r: Release) => Buffer.from(gzipSync(Buffer.from(JSON.stringify(r))).toString('base64')).toString('base64')
-const decode = (data: string) => JSON.parse(gunzipSync(Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64')).toString('utf8')) as Release
+const decode = (data: string) =>
+  JSON.parse(gunzipSync(Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64')).toString('utf8')) as Release
 
 async function history(kube: Kube, name: string, namespace: string): Promise<Release[]> {
   const secrets = await kube.list('Secret', namespace, `owner=helm,name=${name}`)
@@ -107,7 +118,11 @@ async function store(kube: Kube, r: Release): Promise<void> {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'helm.sh/release.v1',
-    metadata: { name: `sh.helm.release.v1.${r.name}.v${r.version}`, namespace: r.namespace, labels: { owner: 'helm', name: r.name, status: r.info.status, version: String(r.version) } },
+    metadata: {
+      name: `sh.helm.release.v1.${r.name}.v${r.version}`,
+      namespace: r.namespace,
+      labels: { owner: 'helm', name: r.name, status: r.info.status, version: String(r.version) },
+    },
     data: { release: encode(r) },
   }
   if (await kube.get('Secret', r.namespace, secret.metadata.name)) await kube.replace(secret)
@@ -121,7 +136,15 @@ function goTime(iso: string): string {
 }
 
 function listEntry(r: Release) {
-  return { name: r.name, namespace: r.namespace, revision: String(r.version), updated: goTime(r.info.last_deployed), status: r.info.status, chart: `${r.chart.metadata.name}-${r.chart.metadata.version}`, app_version: r.chart.metadata.appVersion }
+  return {
+    name: r.name,
+    namespace: r.namespace,
+    revision: String(r.version),
+    updated: goTime(r.info.last_deployed),
+    status: r.info.status,
+    chart: `${r.chart.metadata.name}-${r.chart.metadata.version}`,
+    app_version: r.chart.metadata.appVersion,
+  }
 }
 
 function printable(r: Release) {
@@ -142,7 +165,11 @@ async function waitReady(kube: Kube, objects: any[], timeoutMs: number, waitForJ
     for (const o of objects) {
       const live = await kube.get(o.kind, o.metadata.namespace, o.metadata.name)
       if (!live) continue
-      if (o.kind === 'Deployment') ready &&= (live.status?.updatedReplicas ?? 0) >= live.spec.replicas && (live.status?.availableReplicas ?? 0) >= live.spec.replicas && live.status?.observedGeneration >= live.metadata.generation
+      if (o.kind === 'Deployment')
+        ready &&=
+          (live.status?.updatedReplicas ?? 0) >= live.spec.replicas &&
+          (live.status?.availableReplicas ?? 0) >= live.spec.replicas &&
+          live.status?.observedGeneration >= live.metadata.generation
       if (o.kind === 'DaemonSet') ready &&= (live.status?.numberReady ?? 0) >= (live.status?.desiredNumberScheduled ?? 0)
       if (o.kind === 'Service' && live.spec.type === 'LoadBalancer') ready &&= Boolean(live.status?.loadBalancer?.ingress?.length)
       if (o.kind === 'Job' && waitForJobs) {
@@ -159,7 +186,8 @@ async function waitReady(kube: Kube, objects: any[], timeoutMs: number, waitForJ
 
 function parseDuration(s: string): number {
   let ms = 0
-  for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)(h|m|s|ms)/g)) ms += Number(n) * ({ h: 3600000, m: 60000, s: 1000, ms: 1 } as const)[unit as 'h']
+  for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)(h|m|s|ms)/g))
+    ms += Number(n) * ({ h: 3600000, m: 60000, s: 1000, ms: 1 } as const)[unit as 'h']
   if (!ms && /^\d+$/.test(s)) ms = Number(s) * 1000
   return ms
 }
@@ -214,7 +242,10 @@ async function upgrade(argv: string[]): Promise<void> {
     [chart.name, schemaErrors(chart.name, values)],
     ...(values.envoy?.enabled ? [['envoy', schemaErrors('envoy', envoyValues(values))] as const] : []),
   ].filter(([, e]) => e.length)
-  if (invalid.length) throw new CliFailure(`values don't meet the specifications of the schema(s) in the following chart(s):\n${invalid.map(([n, e]) => `${n}:\n${(e as string[]).join('\n')}`).join('\n')}`)
+  if (invalid.length)
+    throw new CliFailure(
+      `values don't meet the specifications of the schema(s) in the following chart(s):\n${invalid.map(([n, e]) => `${n}:\n${(e as string[]).join('\n')}`).join('\n')}`,
+    )
   const kube = kubeOf(f['kube-context'])
   if (!(await kube.get('Namespace', undefined, namespace))) {
     if (f['create-namespace']) await kube.ensureNamespace(namespace)
@@ -225,10 +256,12 @@ async function upgrade(argv: string[]): Promise<void> {
   const installing = !last || (last.info.status === 'failed' && past.length === 1) || last.info.status === 'uninstalled'
   const verb = installing && !last ? 'INSTALLATION' : 'UPGRADE'
   if (!last && !f.install) throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
-  if (last?.info.status.startsWith('pending-')) throw new CliFailure(`${verb} FAILED: another operation (install/upgrade/rollback) is in progress`)
+  if (last?.info.status.startsWith('pending-'))
+    throw new CliFailure(`${verb} FAILED: another operation (install/upgrade/rollback) is in progress`)
   // helm/helm v3.16.4 pkg/action/upgrade.go:229-235: with no deployed revision, only a last one
   // failed or superseded may be upgraded; `uninstalling` (an interrupted uninstall) may not.
-  if (last && !installing && !past.some((r) => r.info.status === 'deployed') && !['failed', 'superseded'].includes(last.info.status)) throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
+  if (last && !installing && !past.some((r) => r.info.status === 'deployed') && !['failed', 'superseded'].includes(last.info.status))
+    throw new CliFailure(`UPGRADE FAILED: "${name}" has no deployed releases`)
   const failed = chart.validate?.(values) // the chart's `fail` (templates/*/validate-values.yaml)
   if (failed) throw new CliFailure(`${verb} FAILED: ${failed}`)
   const objects = chart.render(name, namespace, values, cv)
@@ -243,8 +276,18 @@ async function upgrade(argv: string[]): Promise<void> {
     name,
     namespace,
     version: (last?.version ?? 0) + 1,
-    info: { first_deployed: last?.info.first_deployed ?? now, last_deployed: now, deleted: '', description: last ? 'Upgrade complete' : 'Install complete', status: last ? 'pending-upgrade' : 'pending-install', notes: '' },
-    chart: { metadata: { name: chart.name, version: cv.version, appVersion: cv.appVersion, apiVersion: 'v2', description: chart.description }, values: chart.defaults() },
+    info: {
+      first_deployed: last?.info.first_deployed ?? now,
+      last_deployed: now,
+      deleted: '',
+      description: last ? 'Upgrade complete' : 'Install complete',
+      status: last ? 'pending-upgrade' : 'pending-install',
+      notes: '',
+    },
+    chart: {
+      metadata: { name: chart.name, version: cv.version, appVersion: cv.appVersion, apiVersion: 'v2', description: chart.description },
+      values: chart.defaults(),
+    },
     config: user,
     manifest,
     objects: objects.map((o) => ({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })),
@@ -262,7 +305,8 @@ async function upgrade(argv: string[]): Promise<void> {
       await kube.apply(o, 'helm')
     }
   } catch (e) {
-    if (e instanceof KubeError) await fail(`cannot patch "${(e.body?.details?.name as string) ?? ''}" with kind ${e.body?.details?.kind ?? ''}: ${e.message}`)
+    if (e instanceof KubeError)
+      await fail(`cannot patch "${(e.body?.details?.name as string) ?? ''}" with kind ${e.body?.details?.kind ?? ''}: ${e.message}`)
     throw e
   }
   // Objects the previous revision had and this one does not are deleted.
@@ -282,19 +326,35 @@ async function upgrade(argv: string[]): Promise<void> {
   await store(kube, release)
   if (f.output === 'json') process.stdout.write(JSON.stringify(printable(release)) + '\n')
   else if (f.output === 'yaml') process.stdout.write(YAML.stringify(printable(release)))
-  else process.stdout.write(`NAME: ${name}\nLAST DEPLOYED: ${new Date(now).toUTCString()}\nNAMESPACE: ${namespace}\nSTATUS: deployed\nREVISION: ${release.version}\nTEST SUITE: None\n`)
+  else
+    process.stdout.write(
+      `NAME: ${name}\nLAST DEPLOYED: ${new Date(now).toUTCString()}\nNAMESPACE: ${namespace}\nSTATUS: deployed\nREVISION: ${release.version}\nTEST SUITE: None\n`,
+    )
 }
 
 async function list(argv: string[]): Promise<void> {
-  const { values: f } = parseArgs({ args: argv, options: { all: { type: 'boolean', short: 'a' }, 'all-namespaces': { type: 'boolean', short: 'A' }, namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'table' }, filter: { type: 'string', short: 'f' }, 'kube-context': { type: 'string' } } })
+  const { values: f } = parseArgs({
+    args: argv,
+    options: {
+      all: { type: 'boolean', short: 'a' },
+      'all-namespaces': { type: 'boolean', short: 'A' },
+      namespace: { type: 'string', short: 'n' },
+      output: { type: 'string', short: 'o', default: 'table' },
+      filter: { type: 'string', short: 'f' },
+      'kube-context': { type: 'string' },
+    },
+  })
   const kube = kubeOf(f['kube-context'])
-  let releases = await allReleases(kube, f['all-namespaces'] ? undefined : f.namespace ?? 'default')
+  let releases = await allReleases(kube, f['all-namespaces'] ? undefined : (f.namespace ?? 'default'))
   if (!f.all) releases = releases.filter((r) => r.info.status === 'deployed' || r.info.status === 'failed')
   releases = releases.filter((r) => r.info.status !== 'uninstalled')
   if (f.filter) releases = releases.filter((r) => new RegExp(f.filter!).test(r.name))
   const rows = releases.map(listEntry)
   if (f.output === 'json') process.stdout.write(JSON.stringify(rows) + '\n')
-  else process.stdout.write(`NAME\tNAMESPACE\tREVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\n${rows.map((r) => `${r.name}\t${r.namespace}\t${r.revision}\t${r.updated}\t${r.status}\t${r.chart}\t${r.app_version}`).join('\n')}${rows.length ? '\n' : ''}`)
+  else
+    process.stdout.write(
+      `NAME\tNAMESPACE\tREVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\n${rows.map((r) => `${r.name}\t${r.namespace}\t${r.revision}\t${r.updated}\t${r.status}\t${r.chart}\t${r.app_version}`).join('\n')}${rows.length ? '\n' : ''}`,
+    )
 }
 
 async function latest(kube: Kube, name: string, namespace: string): Promise<Release> {
@@ -304,14 +364,35 @@ async function latest(kube: Kube, name: string, namespace: string): Promise<Rele
 }
 
 async function status(argv: string[]): Promise<void> {
-  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'table' }, 'kube-context': { type: 'string' }, 'show-resources': { type: 'boolean' } } })
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      output: { type: 'string', short: 'o', default: 'table' },
+      'kube-context': { type: 'string' },
+      'show-resources': { type: 'boolean' },
+    },
+  })
   const r = await latest(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
   if (f.output === 'json') process.stdout.write(JSON.stringify(printable(r)) + '\n')
-  else process.stdout.write(`NAME: ${r.name}\nLAST DEPLOYED: ${new Date(r.info.last_deployed).toUTCString()}\nNAMESPACE: ${r.namespace}\nSTATUS: ${r.info.status}\nREVISION: ${r.version}\nTEST SUITE: None\n`)
+  else
+    process.stdout.write(
+      `NAME: ${r.name}\nLAST DEPLOYED: ${new Date(r.info.last_deployed).toUTCString()}\nNAMESPACE: ${r.namespace}\nSTATUS: ${r.info.status}\nREVISION: ${r.version}\nTEST SUITE: None\n`,
+    )
 }
 
 async function getValues(argv: string[]): Promise<void> {
-  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'yaml' }, all: { type: 'boolean', short: 'a' }, 'kube-context': { type: 'string' } } })
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      output: { type: 'string', short: 'o', default: 'yaml' },
+      all: { type: 'boolean', short: 'a' },
+      'kube-context': { type: 'string' },
+    },
+  })
   const r = await latest(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
   const v = f.all ? mergeValues(r.chart.values, r.config) : r.config
   process.stdout.write(f.output === 'json' ? JSON.stringify(v) + '\n' : `USER-SUPPLIED VALUES:\n${YAML.stringify(v)}`)
@@ -319,7 +400,11 @@ async function getValues(argv: string[]): Promise<void> {
 
 /** helm/helm v3.16.4 cmd/helm/get_manifest.go: the rendered manifest of the release's latest revision. */
 async function getManifest(argv: string[]): Promise<void> {
-  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, revision: { type: 'string' }, 'kube-context': { type: 'string' } } })
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { namespace: { type: 'string', short: 'n' }, revision: { type: 'string' }, 'kube-context': { type: 'string' } },
+  })
   const past = await history(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
   const r = f.revision ? past.find((x) => x.version === Number(f.revision)) : past.at(-1)
   if (!r) throw new CliFailure('release: not found')
@@ -327,7 +412,18 @@ async function getManifest(argv: string[]): Promise<void> {
 }
 
 async function uninstall(argv: string[]): Promise<void> {
-  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, 'ignore-not-found': { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, 'keep-history': { type: 'boolean' }, 'kube-context': { type: 'string' } } })
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      'ignore-not-found': { type: 'boolean' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string' },
+      'keep-history': { type: 'boolean' },
+      'kube-context': { type: 'string' },
+    },
+  })
   // helm/helm v3.13.0 cmd/helm/uninstall.go:77 added --ignore-not-found; older helm: pflag's
   // "unknown flag" through cobra on stderr, exit 1 (v3.12.3 cmd/helm/helm.go:83-89).
   if (f['ignore-not-found'] && !versionAtLeast(13)) throw new CliFailure('unknown flag: --ignore-not-found')
@@ -354,13 +450,34 @@ async function uninstall(argv: string[]): Promise<void> {
 }
 
 async function historyCmd(argv: string[]): Promise<void> {
-  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'table' }, max: { type: 'string' }, 'kube-context': { type: 'string' } } })
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      output: { type: 'string', short: 'o', default: 'table' },
+      max: { type: 'string' },
+      'kube-context': { type: 'string' },
+    },
+  })
   const past = await history(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
   if (!past.length) throw new CliFailure('release: not found')
   // As helm prints it: revision is a number here (a string in `helm list`).
-  const rows = past.slice(-Number(f.max ?? 256)).map((r) => ({ revision: r.version, updated: r.info.last_deployed, status: r.info.status, chart: `${r.chart.metadata.name}-${r.chart.metadata.version}`, app_version: r.chart.metadata.appVersion, description: r.info.description }))
+  const rows = past
+    .slice(-Number(f.max ?? 256))
+    .map((r) => ({
+      revision: r.version,
+      updated: r.info.last_deployed,
+      status: r.info.status,
+      chart: `${r.chart.metadata.name}-${r.chart.metadata.version}`,
+      app_version: r.chart.metadata.appVersion,
+      description: r.info.description,
+    }))
   if (f.output === 'json') process.stdout.write(JSON.stringify(rows) + '\n')
-  else process.stdout.write(`REVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\tDESCRIPTION\n${rows.map((r) => `${r.revision}\t${goTime(r.updated)}\t${r.status}\t${r.chart}\t${r.app_version}\t${r.description}`).join('\n')}\n`)
+  else
+    process.stdout.write(
+      `REVISION\tUPDATED\tSTATUS\tCHART\tAPP VERSION\tDESCRIPTION\n${rows.map((r) => `${r.revision}\t${goTime(r.updated)}\t${r.status}\t${r.chart}\t${r.app_version}\t${r.description}`).join('\n')}\n`,
+    )
 }
 
 /**
@@ -369,7 +486,18 @@ async function historyCmd(argv: string[]): Promise<void> {
  * that is how such a release is recovered.
  */
 async function rollback(argv: string[]): Promise<void> {
-  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { namespace: { type: 'string', short: 'n' }, wait: { type: 'boolean' }, timeout: { type: 'string', default: '5m0s' }, 'kube-context': { type: 'string' }, 'cleanup-on-fail': { type: 'boolean' }, 'history-max': { type: 'string' } } })
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string', default: '5m0s' },
+      'kube-context': { type: 'string' },
+      'cleanup-on-fail': { type: 'boolean' },
+      'history-max': { type: 'string' },
+    },
+  })
   const [name, rev] = positionals
   if (!name) throw new CliFailure('"helm rollback" requires at least 1 argument')
   const namespace = f.namespace ?? 'default'
@@ -381,9 +509,16 @@ async function rollback(argv: string[]): Promise<void> {
   const target = past.find((r) => r.version === targetVersion)
   if (!target) throw new CliFailure(targetVersion < 1 ? 'Error: release has no 0 version' : `release: not found`)
   const now = new Date().toISOString()
-  const release: Release = { ...structuredClone(target), version: current.version + 1, info: { ...target.info, last_deployed: now, status: 'pending-rollback', description: `Rollback to ${target.version}` } }
+  const release: Release = {
+    ...structuredClone(target),
+    version: current.version + 1,
+    info: { ...target.info, last_deployed: now, status: 'pending-rollback', description: `Rollback to ${target.version}` },
+  }
   await store(kube, release)
-  const objects = target.manifest.split(/^---\n/m).filter((d) => d.trim()).map((d) => YAML.parse(d))
+  const objects = target.manifest
+    .split(/^---\n/m)
+    .filter((d) => d.trim())
+    .map((d) => YAML.parse(d))
   for (const o of objects) await kube.apply(o, 'helm')
   const keep = new Set(objects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`))
   for (const o of current.objects ?? []) if (!keep.has(`${o.kind}/${o.namespace}/${o.name}`)) await kube.delete(o.kind, o.namespace, o.name)
@@ -398,14 +533,36 @@ async function rollback(argv: string[]): Promise<void> {
 }
 
 function search(argv: string[]): void {
-  const { values: f, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { versions: { type: 'boolean', short: 'l' }, output: { type: 'string', short: 'o', default: 'table' }, version: { type: 'string' } } })
+  const { values: f, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      versions: { type: 'boolean', short: 'l' },
+      output: { type: 'string', short: 'o', default: 'table' },
+      version: { type: 'string' },
+    },
+  })
   const term = positionals[0] ?? ''
   const repos = readRepos().repositories
-  const rows = repos.flatMap((repo) =>
-    Object.values(CHARTS).flatMap((c) => (f.versions ? c.versions : c.versions.slice(0, 1)).map((v) => ({ name: `${repo.name}/${c.name}`, version: v.version, app_version: v.appVersion, description: c.description }))),
-  ).filter((r) => r.name.includes(term))
+  const rows = repos
+    .flatMap((repo) =>
+      Object.values(CHARTS).flatMap((c) =>
+        (f.versions ? c.versions : c.versions.slice(0, 1)).map((v) => ({
+          name: `${repo.name}/${c.name}`,
+          version: v.version,
+          app_version: v.appVersion,
+          description: c.description,
+        })),
+      ),
+    )
+    .filter((r) => r.name.includes(term))
   if (f.output === 'json') process.stdout.write(JSON.stringify(rows) + '\n')
-  else process.stdout.write(rows.length ? `NAME\tCHART VERSION\tAPP VERSION\tDESCRIPTION\n${rows.map((r) => `${r.name}\t${r.version}\t${r.app_version}\t${r.description}`).join('\n')}\n` : 'No results found\n')
+  else
+    process.stdout.write(
+      rows.length
+        ? `NAME\tCHART VERSION\tAPP VERSION\tDESCRIPTION\n${rows.map((r) => `${r.name}\t${r.version}\t${r.app_version}\t${r.description}`).join('\n')}\n`
+        : 'No results found\n',
+    )
 }
 
 await main(
@@ -429,13 +586,20 @@ await main(
         const { values: f } = parseArgs({ args: rest, options: { short: { type: 'boolean' }, template: { type: 'string' } } })
         if (f.short) process.stdout.write(`${VERSION}+g${COMMIT.slice(0, 7)}\n`)
         else if (f.template) process.stdout.write(f.template.replace('{{.Version}}', VERSION) + '\n')
-        else process.stdout.write(`version.BuildInfo{Version:"${VERSION}", GitCommit:"${COMMIT}", GitTreeState:"clean", GoVersion:"go1.22.7"}\n`)
+        else
+          process.stdout.write(
+            `version.BuildInfo{Version:"${VERSION}", GitCommit:"${COMMIT}", GitTreeState:"clean", GoVersion:"go1.22.7"}\n`,
+          )
         return
       }
       case 'repo':
         if (rest[0] === 'add') return repoAdd(rest.slice(1))
         if (rest[0] === 'update') {
-          process.stdout.write(`Hang tight while we grab the latest from your chart repositories...\n${readRepos().repositories.map((r) => `...Successfully got an update from the "${r.name}" chart repository\n`).join('')}Update Complete. ⎈Happy Helming!⎈\n`)
+          process.stdout.write(
+            `Hang tight while we grab the latest from your chart repositories...\n${readRepos()
+              .repositories.map((r) => `...Successfully got an update from the "${r.name}" chart repository\n`)
+              .join('')}Update Complete. ⎈Happy Helming!⎈\n`,
+          )
           return
         }
         if (rest[0] === 'list' || rest[0] === 'ls') {
@@ -476,7 +640,9 @@ await main(
       case 'del':
         return uninstall(rest)
     }
-    throw new CliFailure(`unknown command "${cmd}" for "helm" (this stand-in simulates: version, repo add/update/list, search repo, upgrade --install, install, ls, status, get values, history, rollback, uninstall)`)
+    throw new CliFailure(
+      `unknown command "${cmd}" for "helm" (this stand-in simulates: version, repo add/update/list, search repo, upgrade --install, install, ls, status, get values, history, rollback, uninstall)`,
+    )
   },
   (e) => process.stderr.write(`Error: ${e instanceof CliFailure ? e.message : `${e.name}: ${e.message}`}\n`),
 )

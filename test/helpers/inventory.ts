@@ -1,5 +1,17 @@
 // Counts, straight from moto, what exists for a cluster tag: the ground truth the tests assert on.
-import { DescribeAddressesCommand, DescribeInstancesCommand, DescribeInternetGatewaysCommand, DescribeNatGatewaysCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, DescribeVpcsCommand, EC2Client, type Filter } from '@aws-sdk/client-ec2'
+import {
+  DescribeAddressesCommand,
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcEndpointsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  type Filter,
+} from '@aws-sdk/client-ec2'
 
 export interface Inventory {
   vpcs: number
@@ -16,7 +28,11 @@ export interface Inventory {
 }
 
 export function ec2For(env: NodeJS.ProcessEnv): EC2Client {
-  return new EC2Client({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })
+  return new EC2Client({
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  })
 }
 
 export async function inventory(env: NodeJS.ProcessEnv, cluster: string): Promise<Inventory> {
@@ -30,7 +46,11 @@ export async function inventory(env: NodeJS.ProcessEnv, cluster: string): Promis
     ec2.send(new DescribeNatGatewaysCommand({ Filter: [...tag, { Name: 'state', Values: ['pending', 'available'] }] })),
     ec2.send(new DescribeRouteTablesCommand({ Filters: tag })),
     ec2.send(new DescribeSecurityGroupsCommand({ Filters: tag })),
-    ec2.send(new DescribeInstancesCommand({ Filters: [...tag, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] })),
+    ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [...tag, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }],
+      }),
+    ),
     ec2.send(new DescribeVpcEndpointsCommand({ Filters: tag })),
   ])
   const role = (s: { Tags?: { Key?: string; Value?: string }[] }) => s.Tags?.find((t) => t.Key === 'scalardl-runbook/role')?.Value
@@ -43,7 +63,11 @@ export async function inventory(env: NodeJS.ProcessEnv, cluster: string): Promis
     internetGateways: igws.InternetGateways?.length ?? 0,
     elasticIps: eips.Addresses?.length ?? 0,
     // moto ignores tag filters on DescribeNatGateways: count by the tags themselves.
-    natGateways: (nats.NatGateways ?? []).filter((n) => n.Tags?.some((t) => t.Key === 'scalardl-runbook/cluster' && t.Value === cluster) && ['pending', 'available'].includes(n.State ?? '')).length,
+    natGateways: (nats.NatGateways ?? []).filter(
+      (n) =>
+        n.Tags?.some((t) => t.Key === 'scalardl-runbook/cluster' && t.Value === cluster) &&
+        ['pending', 'available'].includes(n.State ?? ''),
+    ).length,
     routeTables: rts.RouteTables?.length ?? 0,
     securityGroups: sgs.SecurityGroups?.length ?? 0,
     instances: (inst.Reservations ?? []).flatMap((r) => r.Instances ?? []).length,

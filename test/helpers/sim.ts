@@ -19,7 +19,10 @@ export interface Sim {
 export function startSim(flags: string[] = []): Sim {
   const dir = tempDir('sim-')
   const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', TSX, path.join(ROOT, 'sim', 'cli.ts'), ...args, '--state-dir', dir], { encoding: 'utf8', cwd: ROOT })
+    const r = spawnSync(process.execPath, ['--import', TSX, path.join(ROOT, 'sim', 'cli.ts'), ...args, '--state-dir', dir], {
+      encoding: 'utf8',
+      cwd: ROOT,
+    })
     return { code: r.status, stdout: r.stdout, stderr: r.stderr }
   }
   const up = cli('up', ...flags)

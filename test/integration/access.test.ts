@@ -7,7 +7,15 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { AssociateAccessPolicyCommand, CreateAccessEntryCommand, DescribeClusterCommand, DisassociateAccessPolicyCommand, EKSClient, ListAccessEntriesCommand, ListAssociatedAccessPoliciesCommand } from '@aws-sdk/client-eks'
+import {
+  AssociateAccessPolicyCommand,
+  CreateAccessEntryCommand,
+  DescribeClusterCommand,
+  DisassociateAccessPolicyCommand,
+  EKSClient,
+  ListAccessEntriesCommand,
+  ListAssociatedAccessPoliciesCommand,
+} from '@aws-sdk/client-eks'
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
@@ -22,13 +30,33 @@ let account: string
 let withTeammate: NodeJS.ProcessEnv
 
 const entries = async () => (await eks.send(new ListAccessEntriesCommand({ clusterName: CLUSTER }))).accessEntries!.sort()
-const as = (creds: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string }) => ({ ...env, AWS_ACCESS_KEY_ID: creds.AccessKeyId, AWS_SECRET_ACCESS_KEY: creds.SecretAccessKey, ...(creds.SessionToken ? { AWS_SESSION_TOKEN: creds.SessionToken } : {}) })
+const as = (creds: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string }) => ({
+  ...env,
+  AWS_ACCESS_KEY_ID: creds.AccessKeyId,
+  AWS_SECRET_ACCESS_KEY: creds.SecretAccessKey,
+  ...(creds.SessionToken ? { AWS_SESSION_TOKEN: creds.SessionToken } : {}),
+})
 
 before(async () => {
   sim = startSim(['--pod-start-ms', '30', '--job-duration-ms', '50', '--lb-delay-ms', '50', '--cloudwatch-interval-ms', '0'])
   const state = tempDir('rb-acc-')
-  env = { ...sim.env, NODE_NO_WARNINGS: '1', CI: 'true', CLUSTER_NAME: CLUSTER, RUNBOOK_STATE_DIR: state, GITHUB_USERNAME: 'octo', GITHUB_TOKEN: ['ghp', 'accessTestToken00000000000000000000'].join('_'), SCALARDL_DB_USERNAME: 'AKIAACCESS0000000000', SCALARDL_DB_PASSWORD: 'access-secret', LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem') }
-  eks = new EKSClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+  env = {
+    ...sim.env,
+    NODE_NO_WARNINGS: '1',
+    CI: 'true',
+    CLUSTER_NAME: CLUSTER,
+    RUNBOOK_STATE_DIR: state,
+    GITHUB_USERNAME: 'octo',
+    GITHUB_TOKEN: ['ghp', 'accessTestToken00000000000000000000'].join('_'),
+    SCALARDL_DB_USERNAME: 'AKIAACCESS0000000000',
+    SCALARDL_DB_PASSWORD: 'access-secret',
+    LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
+  }
+  eks = new EKSClient({
+    region: 'ap-northeast-1',
+    endpoint: sim.env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  })
   for (const s of ['01-vpc', '03-eks']) {
     const r = await runStep(`runbooks/${s}.ts`, [], env)
     assert.equal(r.code, 0, `${s}: ${r.stderr}`)
@@ -46,28 +74,52 @@ describe('cluster access (EKS access entries)', () => {
     assert.deepEqual(c.accessConfig, { bootstrapClusterCreatorAdminPermissions: true, authenticationMode: 'API_AND_CONFIG_MAP' })
     const bastion = `arn:aws:iam::${account}:role/${CLUSTER}-bastion`
     // The creator is whoever ran 03: here moto's default identity for the simulator's key.
-    const creator = (await new STSClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } }).send(new GetCallerIdentityCommand({}))).Arn!
+    const creator = (
+      await new STSClient({
+        region: 'ap-northeast-1',
+        endpoint: sim.env.AWS_ENDPOINT_URL,
+        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+      }).send(new GetCallerIdentityCommand({}))
+    ).Arn!
     assert.deepEqual(await entries(), [bastion, creator].sort())
     for (const principalArn of await entries()) {
       const p = (await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: CLUSTER, principalArn }))).associatedAccessPolicies!
-      assert.deepEqual(p.map((x) => [x.policyArn, x.accessScope?.type]), [[ADMIN, 'cluster']])
+      assert.deepEqual(
+        p.map((x) => [x.policyArn, x.accessScope?.type]),
+        [[ADMIN, 'cluster']],
+      )
     }
     // The AWS CLI sees the same entries (the simulator serves the API moto lacks).
-    const cli = spawnSync('aws', ['eks', 'list-access-entries', '--cluster-name', CLUSTER, '--output', 'json'], { env: { ...sim.env, AWS_DEFAULT_REGION: 'ap-northeast-1' }, encoding: 'utf8' })
+    const cli = spawnSync('aws', ['eks', 'list-access-entries', '--cluster-name', CLUSTER, '--output', 'json'], {
+      env: { ...sim.env, AWS_DEFAULT_REGION: 'ap-northeast-1' },
+      encoding: 'utf8',
+    })
     assert.equal(cli.status, 0, cli.stderr)
     assert.deepEqual(JSON.parse(cli.stdout).accessEntries.sort(), await entries())
   })
 
   test('the bastion role (the laptop, then the bastion) passes the access check of 04', async () => {
-    const sts = new STSClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
-    const creds = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${CLUSTER}-bastion`, RoleSessionName: 'i-0123456789abcdef0' }))).Credentials!
+    const sts = new STSClient({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    const creds = (
+      await sts.send(
+        new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${CLUSTER}-bastion`, RoleSessionName: 'i-0123456789abcdef0' }),
+      )
+    ).Credentials!
     sts.destroy()
     const r = await runStep('runbooks/04-scalardl.ts', ['--dry-run', '--json', '--generate-ledger-key'], as(creds))
     assert.equal(r.code, 0, r.stderr)
   })
 
   test('a teammate without an entry: 04 stops before any change, naming the principal and the fix; CLUSTER_ADMIN_ARNS and a rerun of 03 let them in', async () => {
-    const iam = new IAMClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const iam = new IAMClient({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     await iam.send(new CreateUserCommand({ UserName: 'teammate' }))
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'teammate' }))).AccessKey!
     iam.destroy()
@@ -77,7 +129,12 @@ describe('cluster access (EKS access entries)', () => {
     assert.match(refused.stderr, new RegExp(`your AWS principal ${teammate} has no access entry on the EKS cluster ${CLUSTER}`))
     assert.match(refused.stderr, new RegExp(`add ${teammate} to CLUSTER_ADMIN_ARNS and rerun 03-eks`))
     assert.match(refused.stderr, /aws eks create-access-entry --cluster-name acc --principal-arn arn:aws:iam::123456789012:user\/teammate/)
-    assert.ok(!(await runStep('runbooks/00-preflight.ts', ['--json'], as(key))).json.tasks.find((t: any) => /Access to the EKS cluster/.test(t.title) && t.status === 'ok'), '00-preflight says so too')
+    assert.ok(
+      !(await runStep('runbooks/00-preflight.ts', ['--json'], as(key))).json.tasks.find(
+        (t: any) => /Access to the EKS cluster/.test(t.title) && t.status === 'ok',
+      ),
+      '00-preflight says so too',
+    )
 
     withTeammate = { ...env, CLUSTER_ADMIN_ARNS: teammate }
     const r = await runStep('runbooks/03-eks.ts', ['--json'], withTeammate)
@@ -88,17 +145,30 @@ describe('cluster access (EKS access entries)', () => {
     assert.ok((await entries()).includes(teammate))
     const again = await runStep('runbooks/03-eks.ts', ['--json'], withTeammate)
     assert.equal(again.json.status, 'ok', 'a rerun changes nothing')
-    const ok = await runStep('runbooks/04-scalardl.ts', ['--dry-run', '--json', '--generate-ledger-key'], { ...as(key), CLUSTER_ADMIN_ARNS: teammate })
+    const ok = await runStep('runbooks/04-scalardl.ts', ['--dry-run', '--json', '--generate-ledger-key'], {
+      ...as(key),
+      CLUSTER_ADMIN_ARNS: teammate,
+    })
     assert.equal(ok.code, 0, ok.stderr)
   })
 
   test('an entry the runbook did not make is reported and left alone; one that lost its policy gets it back', async () => {
     const other = `arn:aws:iam::${account}:role/someone-else`
     await eks.send(new CreateAccessEntryCommand({ clusterName: CLUSTER, principalArn: other }))
-    await eks.send(new AssociateAccessPolicyCommand({ clusterName: CLUSTER, principalArn: other, policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', accessScope: { type: 'cluster' } }))
+    await eks.send(
+      new AssociateAccessPolicyCommand({
+        clusterName: CLUSTER,
+        principalArn: other,
+        policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy',
+        accessScope: { type: 'cluster' },
+      }),
+    )
     const r = await runStep('runbooks/03-eks.ts', ['--json'], withTeammate)
     assert.equal(r.json.status, 'ok', r.stderr)
-    assert.match(r.json.tasks.find((t: any) => /Cluster access/.test(t.title)).detail, new RegExp(`also has access, left alone: .*${other}`))
+    assert.match(
+      r.json.tasks.find((t: any) => /Cluster access/.test(t.title)).detail,
+      new RegExp(`also has access, left alone: .*${other}`),
+    )
     assert.ok((await entries()).includes(other))
     // Someone took the teammate's policy away: the rerun gives it back and says so.
     const teammate = withTeammate.CLUSTER_ADMIN_ARNS!
@@ -107,6 +177,11 @@ describe('cluster access (EKS access entries)', () => {
     const task = fixed.json.tasks.find((t: any) => /Cluster access/.test(t.title))
     assert.equal(task.status, 'changed')
     assert.match(task.detail, new RegExp(`cluster-admin for ${teammate}`))
-    assert.deepEqual((await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: CLUSTER, principalArn: teammate }))).associatedAccessPolicies!.map((p) => p.policyArn), [ADMIN])
+    assert.deepEqual(
+      (
+        await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: CLUSTER, principalArn: teammate }))
+      ).associatedAccessPolicies!.map((p) => p.policyArn),
+      [ADMIN],
+    )
   })
 })

@@ -6,7 +6,19 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, ListBackupsCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb'
-import { CreateRouteTableCommand, CreateSubnetCommand, CreateTransitGatewayCommand, ReplaceRouteCommand, CreateVpcCommand, DescribeInstancesCommand, DescribeRouteTablesCommand, DescribeVpcPeeringConnectionsCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  CreateRouteTableCommand,
+  CreateSubnetCommand,
+  CreateTransitGatewayCommand,
+  ReplaceRouteCommand,
+  CreateVpcCommand,
+  DescribeInstancesCommand,
+  DescribeRouteTablesCommand,
+  DescribeVpcPeeringConnectionsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2'
 import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
 import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
@@ -15,7 +27,11 @@ import { sampleLicence } from '../../sim/licence.ts'
 
 let sim: Sim
 let ec2: EC2Client
-const cfg = () => ({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+const cfg = () => ({
+  region: 'ap-northeast-1',
+  endpoint: sim.env.AWS_ENDPOINT_URL,
+  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+})
 const state = tempDir('rb-aud-')
 const licence = sampleLicence(state)
 const LEDGER = 'aud'
@@ -52,13 +68,25 @@ const tables = async () => {
   ddb.destroy()
   return names
 }
-const livePeerings = async () => ((await ec2.send(new DescribeVpcPeeringConnectionsCommand({}))).VpcPeeringConnections ?? []).filter((p) => !['deleted', 'rejected', 'failed', 'expired'].includes(p.Status?.Code ?? ''))
+const livePeerings = async () =>
+  ((await ec2.send(new DescribeVpcPeeringConnectionsCommand({}))).VpcPeeringConnections ?? []).filter(
+    (p) => !['deleted', 'rejected', 'failed', 'expired'].includes(p.Status?.Code ?? ''),
+  )
 
 let clientVpc = ''
 /** The pod-template-hash of the Ledger's Pods before Auditor mode. */
 let plainLedger = new Set<string>()
 async function ledgerPods(): Promise<any[]> {
-  const r = await sim.kubectl(['--kubeconfig', path.join(state, 'runbook', LEDGER, 'kubeconfig'), 'get', 'pods', '-l', 'app.kubernetes.io/app=ledger', '-o', 'json'])
+  const r = await sim.kubectl([
+    '--kubeconfig',
+    path.join(state, 'runbook', LEDGER, 'kubeconfig'),
+    'get',
+    'pods',
+    '-l',
+    'app.kubernetes.io/app=ledger',
+    '-o',
+    'json',
+  ])
   assert.equal(r.code, 0, r.stderr)
   return JSON.parse(r.stdout).items
 }
@@ -69,8 +97,15 @@ before(async () => {
   ec2 = new EC2Client(cfg())
   // An application VPC the runbook does not own, with two route tables of its own.
   clientVpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.62.0.0/16' }))).Vpc!.VpcId!
-  clientRouteTables = await Promise.all([1, 2].map(async () => (await ec2.send(new CreateRouteTableCommand({ VpcId: clientVpc }))).RouteTable!.RouteTableId!))
-  for (const [s, args] of [['01-vpc', []], ['02-database', []], ['03-eks', []], ['04-scalardl', ['--generate-ledger-key']]] as const) {
+  clientRouteTables = await Promise.all(
+    [1, 2].map(async () => (await ec2.send(new CreateRouteTableCommand({ VpcId: clientVpc }))).RouteTable!.RouteTableId!),
+  )
+  for (const [s, args] of [
+    ['01-vpc', []],
+    ['02-database', []],
+    ['03-eks', []],
+    ['04-scalardl', ['--generate-ledger-key']],
+  ] as const) {
     // The Ledger first without the Auditor: its switch to Auditor mode is then a rollout.
     const r = await runStep(`runbooks/${s}.ts`, [...args], env(s === '04-scalardl' ? { AUDITOR_ENABLED: 'false' } : {}))
     assert.equal(r.code, 0, `${s}: ${r.stderr}`)
@@ -92,7 +127,10 @@ describe('05-auditor against the simulator', () => {
     const overlapping = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.61.0.0/16' }))).Vpc!.VpcId!
     const client = await runStep('runbooks/05-auditor.ts', ['--json', '--generate-keys'], env({ CLIENT_VPC_IDS: overlapping }))
     assert.equal(client.code, 2, client.stderr)
-    assert.match(client.stderr, new RegExp(`CLIENT_VPC_IDS: AUDITOR_VPC_CIDR 10\\.61\\.0\\.0/16 and client VPC ${overlapping} 10\\.61\\.0\\.0/16 overlap`))
+    assert.match(
+      client.stderr,
+      new RegExp(`CLIENT_VPC_IDS: AUDITOR_VPC_CIDR 10\\.61\\.0\\.0/16 and client VPC ${overlapping} 10\\.61\\.0\\.0/16 overlap`),
+    )
     const unknown = await runStep('runbooks/05-auditor.ts', ['--generate-keys'], env({ CLIENT_VPC_IDS: 'vpc-0123456789abcdef0' }))
     assert.equal(unknown.code, 2, unknown.stderr)
     assert.match(unknown.stderr, /CLIENT_VPC_IDS: .*does not exist|not found/)
@@ -112,9 +150,16 @@ describe('05-auditor against the simulator', () => {
     for (const args of [['--generate-keys'], ['--prepare', '--generate-keys']]) {
       const noLicence = await runStep('runbooks/05-auditor.ts', ['--json', ...args], env({ SCALARDL_AUDITOR_LICENSE_KEY: '' }))
       assert.equal(noLicence.code, 2, noLicence.stderr)
-      assert.ok(noLicence.json.problems.some((p: any) => p.key === 'SCALARDL_AUDITOR_LICENSE_KEY' && /scalar-licensing\/trial/.test(p.fix)), noLicence.stdout)
+      assert.ok(
+        noLicence.json.problems.some((p: any) => p.key === 'SCALARDL_AUDITOR_LICENSE_KEY' && /scalar-licensing\/trial/.test(p.fix)),
+        noLicence.stdout,
+      )
     }
-    const wrong = await runStep('runbooks/05-auditor.ts', ['--json'], env({ SCALARDL_AUDITOR_LICENSE_KEY: '{"product_name":"ScalarDL Ledger","license_type":"trial","signature":"s3cr3t-sig"}' }))
+    const wrong = await runStep(
+      'runbooks/05-auditor.ts',
+      ['--json'],
+      env({ SCALARDL_AUDITOR_LICENSE_KEY: '{"product_name":"ScalarDL Ledger","license_type":"trial","signature":"s3cr3t-sig"}' }),
+    )
     assert.equal(wrong.code, 2)
     assert.match(wrong.stdout, /not for ScalarDL Auditor/)
     assert.ok(!wrong.stdout.includes('s3cr3t-sig') && !wrong.stderr.includes('s3cr3t-sig'), 'the key is never echoed')
@@ -134,13 +179,26 @@ describe('05-auditor against the simulator', () => {
   test('--dry-run plans the whole Auditor and changes nothing: no key file, VPC, peering, cluster or release', async () => {
     const fs = await import('node:fs')
     // Every file of the state directory (keys, rendered values, kubeconfigs) as it was.
-    const files = () => (fs.readdirSync(state, { recursive: true }) as string[]).filter((f) => !f.endsWith('journal.jsonl')).map((f) => `${f}:${fs.statSync(path.join(state, f)).mtimeMs}`).sort()
+    const files = () =>
+      (fs.readdirSync(state, { recursive: true }) as string[])
+        .filter((f) => !f.endsWith('journal.jsonl'))
+        .map((f) => `${f}:${fs.statSync(path.join(state, f)).mtimeMs}`)
+        .sort()
     const before = files()
     const r = await runStep('runbooks/05-auditor.ts', ['--json', '--dry-run', '--generate-keys'], env({ CLIENT_VPC_IDS: clientVpc }))
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.status, 'planned')
     assert.equal(r.json.summary.failed, 0)
-    for (const title of [/^VPC peering/, /^Auditor: EKS cluster$/, /^Auditor: Scalar DL Auditor and Envoy release/, /^Certificates registered/]) assert.ok(r.json.tasks.some((t: { title: string; status: string }) => title.test(t.title) && t.status === 'planned'), String(title))
+    for (const title of [
+      /^VPC peering/,
+      /^Auditor: EKS cluster$/,
+      /^Auditor: Scalar DL Auditor and Envoy release/,
+      /^Certificates registered/,
+    ])
+      assert.ok(
+        r.json.tasks.some((t: { title: string; status: string }) => title.test(t.title) && t.status === 'planned'),
+        String(title),
+      )
     assert.deepEqual(files(), before, 'no file written or changed')
     assert.equal(await tagged(AUDITOR), 0)
     assert.equal((await livePeerings()).length, 0)
@@ -158,7 +216,8 @@ describe('05-auditor against the simulator', () => {
       const done = collect(child)
       let timer: NodeJS.Timeout | undefined
       child.stderr!.on('data', (d: Buffer) => {
-        if (!timer && /Gateway VPC endpoint for DynamoDB|VPC peering: Ledger<->Auditor/.test(String(d))) timer = setTimeout(() => child.kill('SIGKILL'), delay)
+        if (!timer && /Gateway VPC endpoint for DynamoDB|VPC peering: Ledger<->Auditor/.test(String(d)))
+          timer = setTimeout(() => child.kill('SIGKILL'), delay)
       })
       const r = await done
       clearTimeout(timer)
@@ -168,7 +227,9 @@ describe('05-auditor against the simulator', () => {
     assert.equal(full.code, 0, `${killed.join(', ')}\n${full.stderr}`)
     // Each certificate Job reaches its own cluster's envoy by its Service name, the other's by its load balancer.
     const ledgerKc = path.join(state, 'runbook', LEDGER, 'kubeconfig')
-    const jobs = JSON.parse((await sim.kubectl(['--kubeconfig', ledgerKc, 'get', 'jobs', '-l', 'scalardl-runbook/register-cert=ledger', '-o', 'json'])).stdout).items
+    const jobs = JSON.parse(
+      (await sim.kubectl(['--kubeconfig', ledgerKc, 'get', 'jobs', '-l', 'scalardl-runbook/register-cert=ledger', '-o', 'json'])).stdout,
+    ).items
     const props = jobs[0].spec.template.spec.containers[0].env.find((e: any) => e.name === 'CLIENT_PROPERTIES').value
     assert.match(props, /^scalar\.dl\.client\.server\.host=my-release-scalardl-envoy\.default\.svc\.cluster\.local$/m)
     assert.match(props, /^scalar\.dl\.client\.auditor\.host=\S+\.elb\.ap-northeast-1\.amazonaws\.com$/m)
@@ -191,7 +252,16 @@ describe('05-auditor against the simulator', () => {
     assert.equal(peerings.length, 3, JSON.stringify(peerings.map((p) => [p.VpcPeeringConnectionId, p.Status?.Code])))
     assert.ok(peerings.every((p) => p.Status?.Code === 'active'))
     const pairs = peerings.map((p) => [p.RequesterVpcInfo!.VpcId, p.AccepterVpcInfo!.VpcId].sort().join(' ')).sort()
-    assert.deepEqual(pairs, [[ledgerVpc.VpcId, auditorVpc.VpcId], [ledgerVpc.VpcId, clientVpc], [auditorVpc.VpcId, clientVpc]].map((x) => x.sort().join(' ')).sort())
+    assert.deepEqual(
+      pairs,
+      [
+        [ledgerVpc.VpcId, auditorVpc.VpcId],
+        [ledgerVpc.VpcId, clientVpc],
+        [auditorVpc.VpcId, clientVpc],
+      ]
+        .map((x) => x.sort().join(' '))
+        .sort(),
+    )
 
     // Every route table on every side routes once to each peer, through an active connection.
     const active = new Set(peerings.map((p) => p.VpcPeeringConnectionId))
@@ -201,13 +271,18 @@ describe('05-auditor against the simulator', () => {
       [clientVpc]: ['10.60.0.0/16', '10.61.0.0/16'],
     }
     for (const [vpcId, cidrs] of Object.entries(peersOf)) {
-      const tables = (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).RouteTables!.filter((t) => !t.Associations?.some((a) => a.Main) || vpcId === clientVpc)
+      const tables = (
+        await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))
+      ).RouteTables!.filter((t) => !t.Associations?.some((a) => a.Main) || vpcId === clientVpc)
       const expected = vpcId === clientVpc ? clientRouteTables : tables.map((t) => t.RouteTableId)
       for (const t of tables.filter((x) => expected.includes(x.RouteTableId))) {
         for (const cidr of cidrs) {
           const routes = (t.Routes ?? []).filter((r) => r.DestinationCidrBlock === cidr)
           assert.equal(routes.length, 1, `${t.RouteTableId} in ${vpcId}: ${routes.length} routes to ${cidr}`)
-          assert.ok(active.has(routes[0]!.VpcPeeringConnectionId), `${t.RouteTableId}: route to ${cidr} through ${routes[0]!.VpcPeeringConnectionId}`)
+          assert.ok(
+            active.has(routes[0]!.VpcPeeringConnectionId),
+            `${t.RouteTableId}: route to ${cidr} through ${routes[0]!.VpcPeeringConnectionId}`,
+          )
         }
       }
     }
@@ -216,30 +291,48 @@ describe('05-auditor against the simulator', () => {
     // green, the Auditor's and the peering's included.
     const mon = await runStep('runbooks/06-monitoring.ts', ['--json'], e)
     assert.equal(mon.code, 0, mon.stderr)
-    assert.ok(mon.json.tasks.some((t: { title: string; status: string }) => t.title.startsWith('Auditor: Container Insights') && t.status === 'changed'), mon.stderr)
+    assert.ok(
+      mon.json.tasks.some(
+        (t: { title: string; status: string }) => t.title.startsWith('Auditor: Container Insights') && t.status === 'changed',
+      ),
+      mon.stderr,
+    )
     for (const c of [LEDGER, AUDITOR]) assert.equal(sim.cli('cloudwatch', 'tick', c).code, 0)
     const verify = await runStep('runbooks/07-verify.ts', ['--json'], e)
     assert.equal(verify.code, 0, verify.stderr)
     const names = verify.json.map((c: { name: string }) => c.name)
     for (const n of ['auditor', 'peering', 'pods', 'envoy', 'tables']) assert.ok(names.includes(n), n)
-    assert.ok(verify.json.every((c: { status: string }) => c.status === 'pass'), verify.stderr)
+    assert.ok(
+      verify.json.every((c: { status: string }) => c.status === 'pass'),
+      verify.stderr,
+    )
     assert.match(verify.json.find((c: { name: string }) => c.name === 'peering').detail, /3 connection\(s\) active/)
 
     // Someone routes the Ledger's range in a client table through their transit gateway: 07 says
     // the client is cut off, and 05 stops naming the route instead of overwriting it.
     const tgw = (await ec2.send(new CreateTransitGatewayCommand({}))).TransitGateway!.TransitGatewayId!
     const table = clientRouteTables[0]!
-    const ours = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [table] }))).RouteTables![0]!.Routes!.find((r) => r.DestinationCidrBlock === '10.60.0.0/16')!.VpcPeeringConnectionId!
+    const ours = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [table] }))).RouteTables![0]!.Routes!.find(
+      (r) => r.DestinationCidrBlock === '10.60.0.0/16',
+    )!.VpcPeeringConnectionId!
     await ec2.send(new ReplaceRouteCommand({ RouteTableId: table, DestinationCidrBlock: '10.60.0.0/16', TransitGatewayId: tgw }))
     const cut = await runStep('runbooks/07-verify.ts', ['--json', '--only', 'peering'], e)
     assert.equal(cut.code, 1)
-    assert.match(cut.json[0].detail, new RegExp(`${table} has no route to 10\\.60\\.0\\.0/16 through pcx-[0-9a-f]+ \\(it routes it to ${tgw}, not the runbook's\\)`))
+    assert.match(
+      cut.json[0].detail,
+      new RegExp(`${table} has no route to 10\\.60\\.0\\.0/16 through pcx-[0-9a-f]+ \\(it routes it to ${tgw}, not the runbook's\\)`),
+    )
     const refused = await runStep('runbooks/05-auditor.ts', ['--json'], e)
     assert.equal(refused.code, 1, refused.stderr)
     const routesTask = refused.json.tasks.find((t: { title: string }) => /^Routes to each peer/.test(t.title))
     assert.equal(routesTask.status, 'failed')
-    assert.match(routesTask.detail, new RegExp(`route table ${table} already routes 10\\.60\\.0\\.0/16 to ${tgw}: a route this runbook did not make`))
-    const after = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [table] }))).RouteTables![0]!.Routes!.find((r) => r.DestinationCidrBlock === '10.60.0.0/16')!
+    assert.match(
+      routesTask.detail,
+      new RegExp(`route table ${table} already routes 10\\.60\\.0\\.0/16 to ${tgw}: a route this runbook did not make`),
+    )
+    const after = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [table] }))).RouteTables![0]!.Routes!.find(
+      (r) => r.DestinationCidrBlock === '10.60.0.0/16',
+    )!
     assert.equal(after.TransitGatewayId, tgw, 'their route is untouched')
     await ec2.send(new ReplaceRouteCommand({ RouteTableId: table, DestinationCidrBlock: '10.60.0.0/16', VpcPeeringConnectionId: ours }))
   })
@@ -249,7 +342,9 @@ describe('05-auditor against the simulator', () => {
     // Resources the runbook did not make: they must survive.
     const foreignVpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.99.0.0/16' }))).Vpc!.VpcId!
     const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: foreignVpc, CidrBlock: '10.99.0.0/24' }))).Subnet!.SubnetId!
-    const foreignInstance = (await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, SubnetId: subnet }))).Instances![0]!.InstanceId!
+    const foreignInstance = (
+      await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, SubnetId: subnet }))
+    ).Instances![0]!.InstanceId!
     const r = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', LEDGER], e)
     assert.equal(r.code, 0, r.stderr)
     assert.equal(await tagged(LEDGER), 0, JSON.stringify(await inventory(e, LEDGER)))
@@ -261,11 +356,18 @@ describe('05-auditor against the simulator', () => {
     assert.deepEqual(JSON.parse(sim.cli('status').stdout).clusters, [], 'no cluster left in the fake API server')
     const client = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: clientRouteTables }))).RouteTables!
     assert.equal(client.length, 2, 'the client VPC route tables survive')
-    assert.ok(client.every((t) => !(t.Routes ?? []).some((x) => x.VpcPeeringConnectionId)), 'no route to a deleted peering is left in the client VPC')
+    assert.ok(
+      client.every((t) => !(t.Routes ?? []).some((x) => x.VpcPeeringConnectionId)),
+      'no route to a deleted peering is left in the client VPC',
+    )
     assert.match(r.json.tasks.find((t: { title: string }) => /DynamoDB tables/.test(t.title)).detail, /^kept \d+ table/)
     assert.ok((await tables()).length >= 15, 'the Ledger and Auditor tables are kept by default')
     assert.equal((await ec2.send(new DescribeVpcsCommand({ VpcIds: [foreignVpc] }))).Vpcs!.length, 1, 'the untagged VPC survives')
-    assert.equal((await ec2.send(new DescribeInstancesCommand({ InstanceIds: [foreignInstance] }))).Reservations![0]!.Instances![0]!.State?.Name, 'running', 'the untagged instance survives')
+    assert.equal(
+      (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [foreignInstance] }))).Reservations![0]!.Instances![0]!.State?.Name,
+      'running',
+      'the untagged instance survives',
+    )
     const second = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', LEDGER], e)
     assert.equal(second.code, 0, second.stderr)
     assert.equal(second.json.status, 'ok')

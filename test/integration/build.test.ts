@@ -18,7 +18,8 @@ for (const entry of ['package.json', 'lib', 'runbooks', 'checks', 'sim', 'script
 fs.copyFileSync(path.join(ROOT, 'package-lock.json'), path.join(copy, 'package-lock.json'))
 fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'))
 
-const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: copy, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } })
+const node = (args: string[]) =>
+  spawnSync(process.execPath, args, { cwd: copy, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } })
 const bundle = path.join(copy, 'dist', 'deploy', 'deploy.mjs')
 
 describe('ahead-of-time bundles and the deploy launcher', () => {

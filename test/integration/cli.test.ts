@@ -42,10 +42,16 @@ describe('command-line contract', () => {
       assert.equal(r.code, 2, r.stderr)
       assert.equal(connections, before, 'no connection reached the AWS endpoint')
       for (const key of ['AWS_REGION', 'CLUSTER_NAME', 'VPC_CIDR', 'NAT_GATEWAYS', 'BASTION_SSH_CIDR', 'DATABASE']) {
-        assert.ok(r.json.problems.some((p: any) => p.key === key), `${key} is reported`)
+        assert.ok(
+          r.json.problems.some((p: any) => p.key === key),
+          `${key} is reported`,
+        )
         assert.match(r.stderr, new RegExp(`${key}: `))
       }
-      assert.ok(r.json.problems.every((p: any) => p.fix), 'every problem says how to fix it')
+      assert.ok(
+        r.json.problems.every((p: any) => p.fix),
+        'every problem says how to fix it',
+      )
       assert.match(r.stderr, /not supported yet/)
       assert.match(r.stderr, /nothing was changed/)
     })
@@ -55,9 +61,17 @@ describe('command-line contract', () => {
     const dir = tempDir()
     const file = path.join(dir, 'custom.env')
     fs.writeFileSync(file, 'AWS_REGION=ap-northeast-1\nCLUSTER_NAME=from-file\nNODE_COUNT=zero\n')
-    const r = await runStep('runbooks/01-vpc.ts', ['--env-file', file, '--json'], baseEnv({ AWS_ENDPOINT_URL: endpoint, NODE_COUNT: '4', VPC_CIDR: '10.1.0.0/24', RUNBOOK_STATE_DIR: tempDir() }))
+    const r = await runStep(
+      'runbooks/01-vpc.ts',
+      ['--env-file', file, '--json'],
+      baseEnv({ AWS_ENDPOINT_URL: endpoint, NODE_COUNT: '4', VPC_CIDR: '10.1.0.0/24', RUNBOOK_STATE_DIR: tempDir() }),
+    )
     assert.equal(r.code, 2)
-    assert.deepEqual(r.json.problems.map((p: any) => p.key), ['VPC_CIDR'], 'NODE_COUNT from the environment won; only VPC_CIDR is wrong')
+    assert.deepEqual(
+      r.json.problems.map((p: any) => p.key),
+      ['VPC_CIDR'],
+      'NODE_COUNT from the environment won; only VPC_CIDR is wrong',
+    )
   })
 
   test('a missing --env-file stops before anything runs', async () => {
@@ -80,7 +94,10 @@ describe('command-line contract', () => {
     fs.writeFileSync(path.join(dir, '.env'), 'AWS_REGION=ap-northeast-1\nCLUSTER_NAME=ok\nNODE_COUNT 3\n', { mode: 0o600 })
     const malformed = await runStep('runbooks/01-vpc.ts', ['--json'], baseEnv(quiet), dir)
     assert.equal(malformed.code, 2, malformed.stderr)
-    assert.deepEqual(malformed.json.problems.map((p: any) => p.key), ['.env:3'])
+    assert.deepEqual(
+      malformed.json.problems.map((p: any) => p.key),
+      ['.env:3'],
+    )
     assert.match(malformed.stderr, /is not KEY=value: "NODE_COUNT 3"/)
     // A quote never closed.
     fs.writeFileSync(path.join(dir, '.env'), 'AWS_REGION=ap-northeast-1\nCLUSTER_NAME="ok\n', { mode: 0o600 })
@@ -92,15 +109,31 @@ describe('command-line contract', () => {
     assert.equal(r2.code, 2, r2.stderr)
     assert.match(r2.stderr, /\.env: cannot be read: EISDIR/)
     // No AWS credentials anywhere (no keys, no profile, an empty HOME, no instance metadata).
-    const nocreds = await runStep('runbooks/01-vpc.ts', ['--json'], { ...baseEnv({ ...quiet, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'nocreds' }), HOME: tempDir() })
+    const nocreds = await runStep('runbooks/01-vpc.ts', ['--json'], {
+      ...baseEnv({ ...quiet, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'nocreds' }),
+      HOME: tempDir(),
+    })
     assert.equal(nocreds.code, 2, nocreds.stderr)
     assert.equal(nocreds.json.problems[0].key, 'AWS credentials')
     assert.match(nocreds.stderr, /no AWS credentials/)
     // Key files: a directory, a file that is not a key.
     const keys = tempDir()
     fs.writeFileSync(path.join(keys, 'notes.txt'), 'not a key\n', { mode: 0o600 })
-    const step4 = { ...quiet, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'keys', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', GITHUB_USERNAME: 'octo', GITHUB_TOKEN: ['ghp', 'cliTestToken000000000000000000000'].join('_'), SCALARDL_DB_USERNAME: 'AKIACLITEST000000000', SCALARDL_DB_PASSWORD: 'cli-test-secret' }
-    for (const [file, why] of [[keys, /cannot be read/], [path.join(keys, 'notes.txt'), /is not a PEM private key/]] as const) {
+    const step4 = {
+      ...quiet,
+      AWS_REGION: 'ap-northeast-1',
+      CLUSTER_NAME: 'keys',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'y',
+      GITHUB_USERNAME: 'octo',
+      GITHUB_TOKEN: ['ghp', 'cliTestToken000000000000000000000'].join('_'),
+      SCALARDL_DB_USERNAME: 'AKIACLITEST000000000',
+      SCALARDL_DB_PASSWORD: 'cli-test-secret',
+    }
+    for (const [file, why] of [
+      [keys, /cannot be read/],
+      [path.join(keys, 'notes.txt'), /is not a PEM private key/],
+    ] as const) {
       const k = await runStep('runbooks/04-scalardl.ts', ['--json'], baseEnv({ ...step4, LEDGER_PRIVATE_KEY_FILE: file }))
       assert.equal(k.code, 2, k.stderr)
       assert.equal(k.json.problems[0].key, 'LEDGER_PRIVATE_KEY_FILE')
@@ -114,7 +147,10 @@ describe('command-line contract', () => {
     fs.writeFileSync(path.join(dir, '.env'), 'AWS_REGION=ap-northeast-1\nCLUSTER_NAME=UPPER\n')
     const r = await runStep('runbooks/01-vpc.ts', ['--json'], baseEnv({ AWS_ENDPOINT_URL: endpoint, RUNBOOK_STATE_DIR: tempDir() }), dir)
     assert.equal(r.code, 2)
-    assert.deepEqual(r.json.problems.map((p: any) => p.key), ['CLUSTER_NAME'])
+    assert.deepEqual(
+      r.json.problems.map((p: any) => p.key),
+      ['CLUSTER_NAME'],
+    )
   })
 
   test('unknown flags exit 2 with the usage; --help exits 0', async () => {
@@ -130,15 +166,34 @@ describe('command-line contract', () => {
 
   test('07-verify takes the common flags: --dry-run --yes names the checks it would run and reads nothing (npm run deploy -- --dry-run ends there)', async () => {
     const before = connections
-    const r = await runStep('runbooks/07-verify.ts', ['--dry-run', '--yes', '--json'], baseEnv({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'dry', RUNBOOK_STATE_DIR: tempDir() }))
+    const r = await runStep(
+      'runbooks/07-verify.ts',
+      ['--dry-run', '--yes', '--json'],
+      baseEnv({ AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'dry', RUNBOOK_STATE_DIR: tempDir() }),
+    )
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(r.json.map((c: any) => [c.name, c.status]), ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'].map((n) => [n, 'planned']))
+    assert.deepEqual(
+      r.json.map((c: any) => [c.name, c.status]),
+      ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'].map((n) => [n, 'planned']),
+    )
     assert.match(r.stderr, /DRY RUN: nothing is read/)
     assert.equal(connections, before, 'no AWS call')
   })
 
   test('an unreachable AWS endpoint fails the step (exit 1) with the call, the error and a hint', async () => {
-    const r = await runStep('runbooks/01-vpc.ts', ['--json'], baseEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'unreachable', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1', RUNBOOK_STATE_DIR: tempDir() }))
+    const r = await runStep(
+      'runbooks/01-vpc.ts',
+      ['--json'],
+      baseEnv({
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        AWS_REGION: 'ap-northeast-1',
+        CLUSTER_NAME: 'unreachable',
+        AWS_ACCESS_KEY_ID: 'x',
+        AWS_SECRET_ACCESS_KEY: 'y',
+        AWS_MAX_ATTEMPTS: '1',
+        RUNBOOK_STATE_DIR: tempDir(),
+      }),
+    )
     assert.equal(r.code, 1)
     assert.equal(r.json.status, 'failed')
     // The run lock is the first AWS call of a mutating step: it names the call and the cause.
@@ -147,8 +202,23 @@ describe('command-line contract', () => {
     assert.match(r.json.tasks[0].detail, /DynamoDB call on the lock table scalardl-runbook-locks failed: .*ECONNREFUSED/)
     assert.match(r.stderr, /hint: /)
     // 00-preflight takes no lock: there the first task names the AWS call.
-    const pre = await runStep('runbooks/00-preflight.ts', ['--json'], baseEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'unreachable', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_MAX_ATTEMPTS: '1', RUNBOOK_STATE_DIR: tempDir() }))
+    const pre = await runStep(
+      'runbooks/00-preflight.ts',
+      ['--json'],
+      baseEnv({
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        AWS_REGION: 'ap-northeast-1',
+        CLUSTER_NAME: 'unreachable',
+        AWS_ACCESS_KEY_ID: 'x',
+        AWS_SECRET_ACCESS_KEY: 'y',
+        AWS_MAX_ATTEMPTS: '1',
+        RUNBOOK_STATE_DIR: tempDir(),
+      }),
+    )
     assert.equal(pre.code, 1)
-    assert.ok(pre.json.tasks.some((t: any) => t.status === 'failed' && /ECONNREFUSED/.test(t.detail)), pre.stderr)
+    assert.ok(
+      pre.json.tasks.some((t: any) => t.status === 'failed' && /ECONNREFUSED/.test(t.detail)),
+      pre.stderr,
+    )
   })
 })

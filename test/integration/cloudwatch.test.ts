@@ -41,7 +41,11 @@ before(async () => {
   const ec2 = new EC2Client(cfg)
   const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.5.0.0/16' }))).Vpc!.VpcId!
   const priv: Record<string, { id: string }> = {}
-  for (const [i, az] of ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'].entries()) priv[az] = { id: (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.5.${i * 16}.0/20`, AvailabilityZone: az }))).Subnet!.SubnetId! }
+  for (const [i, az] of ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'].entries())
+    priv[az] = {
+      id: (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.5.${i * 16}.0/20`, AvailabilityZone: az }))).Subnet!
+        .SubnetId!,
+    }
   ec2.destroy()
   const file = path.join(sim.dir, 'cluster.yaml')
   fs.writeFileSync(
@@ -53,13 +57,24 @@ before(async () => {
       vpc: { subnets: { private: priv } },
       cloudWatch: { clusterLogging: { enableTypes: ['api', 'audit'] } },
       managedNodeGroups: [
-        { name: 'scalardlpool', desiredCapacity: 2, minSize: 2, maxSize: 4, privateNetworking: true, labels: { agentpool: 'scalardlpool' } },
+        {
+          name: 'scalardlpool',
+          desiredCapacity: 2,
+          minSize: 2,
+          maxSize: 4,
+          privateNetworking: true,
+          labels: { agentpool: 'scalardlpool' },
+        },
         { name: 'system', desiredCapacity: 1, minSize: 1, maxSize: 2, privateNetworking: true },
       ],
     }),
   )
   eksctl(['create', 'cluster', '-f', file])
-  assert.equal((await sim.kubectl(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite'])).code, 0)
+  assert.equal(
+    (await sim.kubectl(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite']))
+      .code,
+    0,
+  )
   const ledger = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: ledger}
@@ -86,17 +101,42 @@ describe('simulated CloudWatch data', () => {
   test('a Fluent Bit that does not tolerate the Scalar DL taint ships no logs from the pool nodes; one that does, ships them', async () => {
     const values = JSON.stringify({ containerLogs: { fluentBit: { tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }] } } })
     const file = path.join(sim.dir, 'addon.yaml')
-    fs.writeFileSync(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: CLUSTER, region: 'ap-northeast-1' }, addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: values }] }))
+    fs.writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'eksctl.io/v1alpha5',
+        kind: 'ClusterConfig',
+        metadata: { name: CLUSTER, region: 'ap-northeast-1' },
+        addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: values }],
+      }),
+    )
     eksctl(['create', 'addon', '-f', file])
-    const fluentReady = async (n: number) => eventually(async () => JSON.parse((await sim.kubectl(['get', 'ds', 'fluent-bit', '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout).status.numberReady === n && true, `fluent-bit ready on ${n} node(s)`)
+    const fluentReady = async (n: number) =>
+      eventually(
+        async () =>
+          JSON.parse((await sim.kubectl(['get', 'ds', 'fluent-bit', '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout).status
+            .numberReady === n && true,
+        `fluent-bit ready on ${n} node(s)`,
+      )
     await fluentReady(1)
     tick()
     const group = `/aws/containerinsights/${CLUSTER}/application`
     let names = await streams(group)
-    assert.ok(names.some((s) => s.includes('_kube-system_')), 'pods on the untainted node have log streams')
+    assert.ok(
+      names.some((s) => s.includes('_kube-system_')),
+      'pods on the untainted node have log streams',
+    )
     assert.ok(!names.some((s) => s.includes('ledger-')), `no ledger logs from tainted nodes: ${names.join(', ')}`)
 
-    fs.writeFileSync(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: CLUSTER, region: 'ap-northeast-1' }, addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: '{}' }] }))
+    fs.writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'eksctl.io/v1alpha5',
+        kind: 'ClusterConfig',
+        metadata: { name: CLUSTER, region: 'ap-northeast-1' },
+        addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: '{}' }],
+      }),
+    )
     eksctl(['update', 'addon', '-f', file])
     await fluentReady(3)
     tick()
@@ -106,7 +146,12 @@ describe('simulated CloudWatch data', () => {
 
   test('the CloudWatch agent publishes ContainerInsights metrics with the ClusterName dimension', async () => {
     tick()
-    const list = (await metrics.send(new ListMetricsCommand({ Namespace: 'ContainerInsights', Dimensions: [{ Name: 'ClusterName', Value: CLUSTER }] }))).Metrics ?? []
+    const list =
+      (
+        await metrics.send(
+          new ListMetricsCommand({ Namespace: 'ContainerInsights', Dimensions: [{ Name: 'ClusterName', Value: CLUSTER }] }),
+        )
+      ).Metrics ?? []
     const names = new Set(list.map((m) => m.MetricName))
     for (const m of ['cluster_node_count', 'node_cpu_utilization', 'pod_cpu_utilization']) assert.ok(names.has(m), m)
   })
@@ -120,11 +165,27 @@ describe('simulated CloudWatch data', () => {
   })
 
   test('Scalar DL tables get AWS/DynamoDB metrics', async () => {
-    const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
-    await ddb.send(new CreateTableCommand({ TableName: 'scalar.asset', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }))
+    const ddb = new DynamoDBClient({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: 'scalar.asset',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    )
     ddb.destroy()
     tick()
-    const list = (await metrics.send(new ListMetricsCommand({ Namespace: 'AWS/DynamoDB', Dimensions: [{ Name: 'TableName', Value: 'scalar.asset' }] }))).Metrics ?? []
+    const list =
+      (
+        await metrics.send(
+          new ListMetricsCommand({ Namespace: 'AWS/DynamoDB', Dimensions: [{ Name: 'TableName', Value: 'scalar.asset' }] }),
+        )
+      ).Metrics ?? []
     assert.ok(list.some((m) => m.MetricName === 'ConsumedReadCapacityUnits'))
   })
 })

@@ -42,7 +42,11 @@ const env = (): NodeJS.ProcessEnv => ({
 
 function deploy(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'deploy.mjs'), ...args], { env: { ...env(), ...extra }, cwd: state, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'deploy.mjs'), ...args], {
+      env: { ...env(), ...extra },
+      cwd: state,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     child.on('close', (code) => resolve({ code: code ?? 1, stderr }))
@@ -60,7 +64,11 @@ describe('npm run deploy with the Auditor', () => {
     assert.equal(r.code, 2, r.stderr)
     assert.match(r.stderr, /no step takes --no-such-flag/)
     assert.match(r.stderr, /--generate-ledger-key \(04-scalardl\)/)
-    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const ec2 = new EC2Client({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
@@ -71,27 +79,46 @@ describe('npm run deploy with the Auditor', () => {
     generateLedgerKey(env().LEDGER_PRIVATE_KEY_FILE!)
     const r = await deploy(['--dry-run', '--generate-ledger-key', '--generate-keys'])
     assert.equal(r.code, 1, r.stderr.slice(-4000))
-    for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring']) assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
+    for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring'])
+      assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
     assert.match(r.stderr, /05-auditor │ +✗ failed +Ledger deployed with Asset Proofs .* no kubeconfig for the Ledger cluster/)
     assert.match(r.stderr, /deploy stopped at 05-auditor \(exit 1\)/)
     assert.doesNotMatch(r.stderr, /^07-verify │/m, '07-verify was started ahead but never let run: it exited silently')
-    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const ec2 = new EC2Client({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
-    const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const ddb = new DynamoDBClient({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     const tables = (await ddb.send(new ListTablesCommand({}))).TableNames ?? []
     ddb.destroy()
     assert.deepEqual(tables, [], 'not even the lock table')
   })
 
   test('--dry-run without the Auditor plans 01 to 04 and 06, then 07 names the checks it would run: exit 0, nothing made', async () => {
-    const r = await deploy(['--dry-run', '--yes', '--generate-ledger-key'], { AUDITOR_ENABLED: 'false', CLUSTER_NAME: 'dep-dry', VPC_CIDR: '10.82.0.0/16', LEDGER_PRIVATE_KEY_FILE: path.join(state, 'dry-ledger-key.pem') })
+    const r = await deploy(['--dry-run', '--yes', '--generate-ledger-key'], {
+      AUDITOR_ENABLED: 'false',
+      CLUSTER_NAME: 'dep-dry',
+      VPC_CIDR: '10.82.0.0/16',
+      LEDGER_PRIVATE_KEY_FILE: path.join(state, 'dry-ledger-key.pem'),
+    })
     assert.equal(r.code, 0, r.stderr.slice(-4000))
-    for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring']) assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
+    for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring'])
+      assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
     assert.match(r.stderr, /^07-verify │ +~ would check envoy: /m)
     assert.match(r.stderr, /05-auditor skipped: AUDITOR_ENABLED is not true/)
-    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const ec2 = new EC2Client({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
@@ -103,7 +130,12 @@ describe('npm run deploy with the Auditor', () => {
     assert.match(r.stderr, /^05-auditor --prepare │ ▶ 05-auditor/m)
     assert.match(r.stderr, /^03-eks │ ▶ 03-eks/m)
     assert.match(r.stderr, /deploy: 9 steps done, independent ones side by side/)
-    const journal = fs.readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((j) => !j.dryRun)
+    const journal = fs
+      .readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((j) => !j.dryRun)
     const span = (j: any) => [Date.parse(j.ts) - j.durationMs, Date.parse(j.ts)] as const
     const infra = journal.find((j) => j.step === '05-auditor' && j.argv.includes('--prepare'))
     const eks = journal.find((j) => j.step === '03-eks')
@@ -116,7 +148,10 @@ describe('npm run deploy with the Auditor', () => {
     assert.equal(again.code, 0, again.stderr.slice(-4000))
     const recaps = [...again.stderr.matchAll(/RECAP (\S+): ok=\d+ changed=(\d+)/g)].map((m) => [m[1], Number(m[2])])
     assert.equal(recaps.length, 8, again.stderr.slice(-3000))
-    assert.deepEqual(recaps.filter(([, changed]) => changed !== 0), [])
+    assert.deepEqual(
+      recaps.filter(([, changed]) => changed !== 0),
+      [],
+    )
     assert.match(again.stderr, /VERIFY 07-verify: 9 of 9 checks passed/)
   })
 })

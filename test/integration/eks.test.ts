@@ -14,20 +14,35 @@ let sim: Sim
 let eks: EKSClient
 
 function envFor(cluster: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...sim.env, NODE_NO_WARNINGS: '1', CI: 'true', CLUSTER_NAME: cluster, RUNBOOK_STATE_DIR: tempDir('rb-eks-'), SIM_ARGV_LOG: path.join(tempDir('argv-'), 'argv.log'), BASTION_ENABLED: 'false', ...extra }
+  return {
+    ...sim.env,
+    NODE_NO_WARNINGS: '1',
+    CI: 'true',
+    CLUSTER_NAME: cluster,
+    RUNBOOK_STATE_DIR: tempDir('rb-eks-'),
+    SIM_ARGV_LOG: path.join(tempDir('argv-'), 'argv.log'),
+    BASTION_ENABLED: 'false',
+    ...extra,
+  }
 }
-const argv = (env: NodeJS.ProcessEnv) => (fs.existsSync(env.SIM_ARGV_LOG!) ? fs.readFileSync(env.SIM_ARGV_LOG!, 'utf8').trim().split('\n') : [])
+const argv = (env: NodeJS.ProcessEnv) =>
+  fs.existsSync(env.SIM_ARGV_LOG!) ? fs.readFileSync(env.SIM_ARGV_LOG!, 'utf8').trim().split('\n') : []
 async function nodes(env: NodeJS.ProcessEnv, selector: string): Promise<any[]> {
   const kubeconfig = path.join(env.RUNBOOK_STATE_DIR!, env.CLUSTER_NAME!, 'kubeconfig')
   const r = await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'nodes', '-l', selector, '-o', 'json'])
   assert.equal(r.code, 0, r.stderr)
   return JSON.parse(r.stdout).items
 }
-const isTainted = (n: any) => (n.spec.taints ?? []).some((t: any) => t.key === 'kubernetes.io/app' && t.value === 'scalardlpool' && t.effect === 'NoSchedule')
+const isTainted = (n: any) =>
+  (n.spec.taints ?? []).some((t: any) => t.key === 'kubernetes.io/app' && t.value === 'scalardlpool' && t.effect === 'NoSchedule')
 
 before(() => {
   sim = startSim(['--pod-start-ms', '50', '--cloudwatch-interval-ms', '0'])
-  eks = new EKSClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+  eks = new EKSClient({
+    region: 'ap-northeast-1',
+    endpoint: sim.env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  })
 })
 after(() => {
   stopSim(sim)
@@ -41,7 +56,10 @@ describe('03-eks against the simulator', () => {
     const dry = await runStep('runbooks/03-eks.ts', ['--dry-run', '--json'], env)
     assert.equal(dry.code, 0, dry.stderr)
     assert.equal(dry.json.status, 'planned')
-    assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters?.filter((c) => c === 'eks-fresh'), [])
+    assert.deepEqual(
+      (await eks.send(new ListClustersCommand({}))).clusters?.filter((c) => c === 'eks-fresh'),
+      [],
+    )
     assert.ok(!argv(env).some((a) => / create /.test(` ${a} `)), 'dry-run invoked no eksctl create')
     assert.match(dry.stderr, /\| managedNodeGroups:/, 'dry-run shows the ClusterConfig')
     assert.doesNotMatch(dry.stderr, /&a1/, 'no YAML anchors')
@@ -77,10 +95,13 @@ describe('03-eks against the simulator', () => {
     assert.equal(again.json.status, 'ok')
     assert.equal(again.json.summary.changed, 0)
     const calls = argv(env).slice(before)
-    assert.ok(calls.every((a) => / (get|version)\b/.test(a)), `a rerun only reads: ${calls.join('; ')}`)
+    assert.ok(
+      calls.every((a) => / (get|version)\b/.test(a)),
+      `a rerun only reads: ${calls.join('; ')}`,
+    )
   })
 
-  test('the rendered ClusterConfig follows eksctl\'s schema and has no kubernetes.io/ label or taint', async (t) => {
+  test("the rendered ClusterConfig follows eksctl's schema and has no kubernetes.io/ label or taint", async (t) => {
     const schemaFile = path.join(ROOT, '..', 'shared', 'reference', 'eksctl-schema.json')
     const env = envFor('eks-schema', { ENDPOINT_PUBLIC_ACCESS: 'true', ENDPOINT_PUBLIC_CIDRS: '203.0.113.0/24' })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
@@ -138,7 +159,10 @@ describe('03-eks against the simulator', () => {
     await assert.rejects(eks.send(new DescribeNodegroupCommand({ clusterName: 'eks-cap', nodegroupName: 'system' })), /ResourceNotFound/)
     const third = await runStep('runbooks/03-eks.ts', ['--json'], env)
     assert.equal(third.code, 0, third.stderr)
-    assert.equal((await eks.send(new DescribeNodegroupCommand({ clusterName: 'eks-cap', nodegroupName: 'system' }))).nodegroup?.status, 'ACTIVE')
+    assert.equal(
+      (await eks.send(new DescribeNodegroupCommand({ clusterName: 'eks-cap', nodegroupName: 'system' }))).nodegroup?.status,
+      'ACTIVE',
+    )
   })
 
   test('SYSTEM_NODE_COUNT=0 is refused (exit 2) unless --allow-no-system-nodes', async () => {

@@ -31,7 +31,15 @@ function config(name: string, o: { nodegroups?: any[]; extra?: Record<string, un
     },
     ...(o.logging ? { cloudWatch: { clusterLogging: { enableTypes: o.logging } } } : {}),
     managedNodeGroups: o.nodegroups ?? [
-      { name: 'scalardlpool', instanceType: 'm5.xlarge', desiredCapacity: 3, minSize: 3, maxSize: 6, privateNetworking: true, labels: { agentpool: 'scalardlpool' } },
+      {
+        name: 'scalardlpool',
+        instanceType: 'm5.xlarge',
+        desiredCapacity: 3,
+        minSize: 3,
+        maxSize: 6,
+        privateNetworking: true,
+        labels: { agentpool: 'scalardlpool' },
+      },
       { name: 'system', instanceType: 'm5.large', desiredCapacity: 2, minSize: 1, maxSize: 3, privateNetworking: true },
     ],
     ...(o.extra ?? {}),
@@ -42,14 +50,22 @@ function config(name: string, o: { nodegroups?: any[]; extra?: Record<string, un
 
 before(async () => {
   sim = startSim(['--pod-start-ms', '50'])
-  const opts = { region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }
+  const opts = {
+    region: 'ap-northeast-1',
+    endpoint: sim.env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  }
   aws = { ec2: new EC2Client(opts), eks: new EKSClient(opts) }
   const vpc = (await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' }))).Vpc!.VpcId!
   subnets = { private: {}, public: {} }
   const azs = ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d']
   for (const [i, az] of azs.entries()) {
-    subnets.private[az] = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.1.${i * 64}.0/18`, AvailabilityZone: az }))).Subnet!.SubnetId!
-    subnets.public[az] = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.1.${192 + i * 16}.0/20`, AvailabilityZone: az }))).Subnet!.SubnetId!
+    subnets.private[az] = (
+      await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.1.${i * 64}.0/18`, AvailabilityZone: az }))
+    ).Subnet!.SubnetId!
+    subnets.public[az] = (
+      await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.1.${192 + i * 16}.0/20`, AvailabilityZone: az }))
+    ).Subnet!.SubnetId!
   }
 })
 after(() => {
@@ -70,12 +86,26 @@ describe('eksctl stand-in', () => {
     assert.match(unknown.stderr, /error unmarshaling JSON: while decoding JSON: json: unknown field "nodegroupz"/)
     const nested = await eksctl(['create', 'cluster', '-f', config('bad2', { nodegroups: [{ name: 'ng', instanceTyp: 'm5.large' }] })])
     assert.match(nested.stderr, /unknown field "managedNodeGroups\[0\]\.instanceTyp"/)
-    const reserved = await eksctl(['create', 'cluster', '-f', config('bad3', { nodegroups: [{ name: 'ng', privateNetworking: true, labels: { 'kubernetes.io/app': 'scalardlpool' } }] })])
+    const reserved = await eksctl([
+      'create',
+      'cluster',
+      '-f',
+      config('bad3', { nodegroups: [{ name: 'ng', privateNetworking: true, labels: { 'kubernetes.io/app': 'scalardlpool' } }] }),
+    ])
     assert.equal(reserved.code, 1)
-    assert.match(reserved.stderr, /the following nodegroup labels are disallowed as they have reserved prefixes \[kubernetes\.io\/, k8s\.io\/\]: \[kubernetes\.io\/app\]/)
-    const effect = await eksctl(['create', 'cluster', '-f', config('bad4', { nodegroups: [{ name: 'ng', privateNetworking: true, taints: [{ key: 'a', value: 'b', effect: 'NO_SCHEDULE' }] }] })])
+    assert.match(
+      reserved.stderr,
+      /the following nodegroup labels are disallowed as they have reserved prefixes \[kubernetes\.io\/, k8s\.io\/\]: \[kubernetes\.io\/app\]/,
+    )
+    const effect = await eksctl([
+      'create',
+      'cluster',
+      '-f',
+      config('bad4', { nodegroups: [{ name: 'ng', privateNetworking: true, taints: [{ key: 'a', value: 'b', effect: 'NO_SCHEDULE' }] }] }),
+    ])
     assert.match(effect.stderr, /invalid taint effect: NO_SCHEDULE/)
-    for (const n of ['bad1', 'bad2', 'bad3', 'bad4']) await assert.rejects(aws.eks.send(new DescribeClusterCommand({ name: n })), /ResourceNotFound/)
+    for (const n of ['bad1', 'bad2', 'bad3', 'bad4'])
+      await assert.rejects(aws.eks.send(new DescribeClusterCommand({ name: n })), /ResourceNotFound/)
   })
 
   test('create cluster makes the cluster, node groups, Ready untainted nodes, CoreDNS and the kubeconfig context; again fails as eksctl does', async () => {
@@ -100,15 +130,21 @@ describe('eksctl stand-in', () => {
     assert.equal(k['current-context'], 'moto@ledger.ap-northeast-1.eksctl.io')
     const dns = JSON.parse((await sim.kubectl(['get', 'deployment', 'coredns', '-n', 'kube-system', '-o', 'json'])).stdout)
     assert.equal(dns.spec.replicas, 2)
-    assert.deepEqual(dns.spec.template.spec.tolerations.map((t: any) => t.key), ['node-role.kubernetes.io/control-plane', 'CriticalAddonsOnly'])
+    assert.deepEqual(
+      dns.spec.template.spec.tolerations.map((t: any) => t.key),
+      ['node-role.kubernetes.io/control-plane', 'CriticalAddonsOnly'],
+    )
     const again = await eksctl(['create', 'cluster', '-f', file])
     assert.equal(again.code, 1)
     // eksctl logs the cause on stdout ([✖]); stderr has only cobra's summary.
-    assert.match(again.stdout, /\[✖\] {2}creating CloudFormation stack "eksctl-ledger-cluster": .*AlreadyExistsException: Stack \[eksctl-ledger-cluster\] already exists/)
+    assert.match(
+      again.stdout,
+      /\[✖\] {2}creating CloudFormation stack "eksctl-ledger-cluster": .*AlreadyExistsException: Stack \[eksctl-ledger-cluster\] already exists/,
+    )
     assert.equal(again.stderr, 'Error: failed to create cluster "ledger"\n')
   })
 
-  test('get cluster and get nodegroup print eksctl\'s JSON shapes; a missing cluster is eksctl\'s error', async () => {
+  test("get cluster and get nodegroup print eksctl's JSON shapes; a missing cluster is eksctl's error", async () => {
     const [c] = JSON.parse((await eksctl(['get', 'cluster', '--name', 'ledger', '-o', 'json'])).stdout)
     assert.equal(c.Name, 'ledger')
     assert.equal(c.Status, 'ACTIVE')
@@ -122,7 +158,10 @@ describe('eksctl stand-in', () => {
     assert.equal(missing.stdout, '')
     assert.match(missing.stderr, /ResourceNotFoundException: No cluster found for name: nope\./)
     const groups = JSON.parse((await eksctl(['get', 'nodegroup', '--cluster', 'ledger', '-o', 'json'])).stdout)
-    assert.deepEqual(groups.map((g: any) => [g.Name, g.Status, g.DesiredCapacity, g.InstanceType, g.Type]).sort(), [['scalardlpool', 'ACTIVE', 3, 'm5.xlarge', 'managed'], ['system', 'ACTIVE', 2, 'm5.large', 'managed']])
+    assert.deepEqual(groups.map((g: any) => [g.Name, g.Status, g.DesiredCapacity, g.InstanceType, g.Type]).sort(), [
+      ['scalardlpool', 'ACTIVE', 3, 'm5.xlarge', 'managed'],
+      ['system', 'ACTIVE', 2, 'm5.large', 'managed'],
+    ])
     for (const key of ['StackName', 'Cluster', 'MaxSize', 'MinSize', 'NodeInstanceRoleARN', 'Version']) assert.ok(key in groups[0], key)
   })
 
@@ -131,14 +170,18 @@ describe('eksctl stand-in', () => {
     const read = await getCluster(aws.eks, 'ledger')
     for (const key of ['Name', 'Status', 'Version', 'Endpoint'] as const) assert.equal(read?.[key], c[key], key)
     // VpcId is left out: EKS returns it, moto does not (the stand-in derives it from the subnets).
-    for (const key of ['SecurityGroupIds', 'EndpointPublicAccess', 'EndpointPrivateAccess'] as const) assert.deepEqual(read?.ResourcesVpcConfig?.[key], c.ResourcesVpcConfig[key], key)
+    for (const key of ['SecurityGroupIds', 'EndpointPublicAccess', 'EndpointPrivateAccess'] as const)
+      assert.deepEqual(read?.ResourcesVpcConfig?.[key], c.ResourcesVpcConfig[key], key)
     assert.deepEqual([...(read?.ResourcesVpcConfig?.SubnetIds ?? [])].sort(), [...c.ResourcesVpcConfig.SubnetIds].sort())
     assert.deepEqual(read?.Logging, c.Logging)
     assert.equal(await getCluster(aws.eks, 'nope'), undefined)
     const groups = JSON.parse((await eksctl(['get', 'nodegroup', '--cluster', 'ledger', '-o', 'json'])).stdout)
     const keys = ['Cluster', 'Name', 'Status', 'MinSize', 'MaxSize', 'DesiredCapacity', 'InstanceType', 'Type']
     const pick = (g: any) => Object.fromEntries(keys.map((k) => [k, g[k]]))
-    assert.deepEqual((await getNodegroups(aws.eks, 'ledger')).map(pick).sort((a, b) => a.Name.localeCompare(b.Name)), groups.map(pick).sort((a: any, b: any) => a.Name.localeCompare(b.Name)))
+    assert.deepEqual(
+      (await getNodegroups(aws.eks, 'ledger')).map(pick).sort((a, b) => a.Name.localeCompare(b.Name)),
+      groups.map(pick).sort((a: any, b: any) => a.Name.localeCompare(b.Name)),
+    )
     // (A missing cluster's node groups are not asked here: moto answers 500 where EKS answers
     // ResourceNotFoundException, which read.ts maps to none; the tasks ask only for a cluster that exists.)
   })
@@ -148,7 +191,11 @@ describe('eksctl stand-in', () => {
     const r = await eksctl(['create', 'nodegroup', '-f', file])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /2 existing nodegroup\(s\) \(scalardlpool,system\) will be excluded/)
-    assert.equal((await sim.kubectl(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite'])).code, 0)
+    assert.equal(
+      (await sim.kubectl(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite']))
+        .code,
+      0,
+    )
     const tooMany = await eksctl(['scale', 'nodegroup', '--cluster', 'ledger', '--name', 'scalardlpool', '--nodes', '9'])
     assert.equal(tooMany.code, 1)
     assert.match(tooMany.stderr, /greater than current nodes-max\/maxSize 6/)
@@ -173,7 +220,13 @@ describe('eksctl stand-in', () => {
     const apply = await eksctl(['utils', 'update-cluster-logging', '--cluster', 'ledger', '--enable-types', 'all', '--approve'])
     assert.equal(apply.code, 0, apply.stderr)
     c = (await aws.eks.send(new DescribeClusterCommand({ name: 'ledger' }))).cluster!
-    assert.deepEqual(c.logging?.clusterLogging?.find((l) => l.enabled)?.types, ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'])
+    assert.deepEqual(c.logging?.clusterLogging?.find((l) => l.enabled)?.types, [
+      'api',
+      'audit',
+      'authenticator',
+      'controllerManager',
+      'scheduler',
+    ])
     const same = await eksctl(['utils', 'update-cluster-logging', '--cluster', 'ledger', '--enable-types', 'all', '--approve'])
     assert.match(same.stdout, /is already up-to-date/)
   })
@@ -192,7 +245,10 @@ describe('eksctl stand-in', () => {
     assert.equal(create.code, 0, create.stderr)
     const ds = async (name: string) => JSON.parse((await sim.kubectl(['get', 'ds', name, '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout)
     assert.deepEqual((await ds('fluent-bit')).spec.template.spec.tolerations, [{ operator: 'Exists' }])
-    await eventually(async () => (await ds('fluent-bit')).status.numberReady === 5 && true, 'fluent-bit on all 5 nodes, tainted ones included')
+    await eventually(
+      async () => (await ds('fluent-bit')).status.numberReady === 5 && true,
+      'fluent-bit on all 5 nodes, tainted ones included',
+    )
     const again = await eksctl(['create', 'addon', '--cluster', 'ledger', '--name', 'amazon-cloudwatch-observability'])
     assert.match(again.stdout, /addon is already present on the cluster, as an EKS managed addon, skipping creation/)
     const values = JSON.stringify({ tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }] })
@@ -200,7 +256,10 @@ describe('eksctl stand-in', () => {
     const update = await eksctl(['update', 'addon', '-f', file])
     assert.equal(update.code, 0, update.stderr)
     assert.deepEqual((await ds('fluent-bit')).spec.template.spec.tolerations, [{ key: 'CriticalAddonsOnly', operator: 'Exists' }])
-    await eventually(async () => (await ds('fluent-bit')).status.desiredNumberScheduled === 2 && true, 'fluent-bit only on the 2 untainted nodes')
+    await eventually(
+      async () => (await ds('fluent-bit')).status.desiredNumberScheduled === 2 && true,
+      'fluent-bit only on the 2 untainted nodes',
+    )
     const [got] = JSON.parse((await eksctl(['get', 'addon', '--cluster', 'ledger', '-o', 'json'])).stdout)
     assert.equal(got.Name, 'amazon-cloudwatch-observability')
     assert.equal(got.Status, 'ACTIVE')
@@ -211,34 +270,96 @@ describe('eksctl stand-in', () => {
   })
 
   test('a cluster whose only nodes are tainted leaves a rescheduled CoreDNS pod Pending', async () => {
-    const file = config('tainted', { nodegroups: [{ name: 'scalardlpool', desiredCapacity: 2, minSize: 2, maxSize: 4, privateNetworking: true, labels: { agentpool: 'scalardlpool' } }] })
+    const file = config('tainted', {
+      nodegroups: [
+        {
+          name: 'scalardlpool',
+          desiredCapacity: 2,
+          minSize: 2,
+          maxSize: 4,
+          privateNetworking: true,
+          labels: { agentpool: 'scalardlpool' },
+        },
+      ],
+    })
     assert.equal((await eksctl(['create', 'cluster', '-f', file])).code, 0)
-    assert.equal((await sim.kubectl(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite'])).code, 0)
-    const pods = async () => JSON.parse((await sim.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).stdout).items
+    assert.equal(
+      (await sim.kubectl(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite']))
+        .code,
+      0,
+    )
+    const pods = async () =>
+      JSON.parse((await sim.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).stdout).items
     const victim = (await pods())[0].metadata.name
     assert.equal((await sim.kubectl(['delete', 'pod', victim, '-n', 'kube-system'])).code, 0)
-    const pending = await eventually(async () => (await pods()).find((p: any) => p.status.conditions?.[0]?.reason === 'Unschedulable'), 'an unschedulable CoreDNS pod')
+    const pending = await eventually(
+      async () => (await pods()).find((p: any) => p.status.conditions?.[0]?.reason === 'Unschedulable'),
+      'an unschedulable CoreDNS pod',
+    )
     assert.match(pending.status.conditions[0].message, /untolerated taint \{kubernetes\.io\/app: scalardlpool\}/)
   })
 
   test('delete nodegroup drains, and a PodDisruptionBudget that allows nothing blocks it until --timeout; --drain=false does not drain', async () => {
     const context = YAML.parse(fs.readFileSync(sim.env.KUBECONFIG!, 'utf8')).contexts.find((c: any) => c.name.includes('@tainted.')).name
-    const guarded = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'guarded' }, spec: { replicas: 1, selector: { matchLabels: { app: 'guarded' } }, template: { metadata: { labels: { app: 'guarded' } }, spec: { nodeSelector: { 'eks.amazonaws.com/nodegroup': 'scalardlpool' }, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'public.ecr.aws/docker/library/busybox:1.36' }] } } } }
-    const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } } }
+    const guarded = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'guarded' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'guarded' } },
+        template: {
+          metadata: { labels: { app: 'guarded' } },
+          spec: {
+            nodeSelector: { 'eks.amazonaws.com/nodegroup': 'scalardlpool' },
+            tolerations: [{ operator: 'Exists' }],
+            containers: [{ name: 'c', image: 'public.ecr.aws/docker/library/busybox:1.36' }],
+          },
+        },
+      },
+    }
+    const pdb = {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'guarded' },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } },
+    }
     for (const o of [guarded, pdb]) assert.equal((await sim.kubectl(['apply', '-f', '-'], { input: YAML.stringify(o), context })).code, 0)
     assert.equal((await sim.kubectl(['rollout', 'status', 'deployment/guarded', '--timeout=20s'], { context })).code, 0)
-    const blocked = await eksctl(['delete', 'nodegroup', '--cluster', 'tainted', '--name', 'scalardlpool', '--timeout', '2s', '--pod-eviction-wait-period', '500ms'])
+    const blocked = await eksctl([
+      'delete',
+      'nodegroup',
+      '--cluster',
+      'tainted',
+      '--name',
+      'scalardlpool',
+      '--timeout',
+      '2s',
+      '--pod-eviction-wait-period',
+      '500ms',
+    ])
     assert.equal(blocked.code, 1)
     assert.equal(blocked.stderr, 'Error: draining nodegroups: timed out waiting for nodegroup "scalardlpool" to be drained\n')
     assert.match(blocked.stdout, /to skip drain use '--drain=false' flag/)
     assert.ok(await aws.eks.send(new DescribeNodegroupCommand({ clusterName: 'tainted', nodegroupName: 'scalardlpool' })), 'not deleted')
-    const nodes = JSON.parse((await sim.kubectl(['get', 'nodes', '-l', 'eks.amazonaws.com/nodegroup=scalardlpool', '-o', 'json'], { context })).stdout).items
-    assert.ok(nodes.every((n: any) => n.spec.unschedulable), 'cordoned')
+    const nodes = JSON.parse(
+      (await sim.kubectl(['get', 'nodes', '-l', 'eks.amazonaws.com/nodegroup=scalardlpool', '-o', 'json'], { context })).stdout,
+    ).items
+    assert.ok(
+      nodes.every((n: any) => n.spec.unschedulable),
+      'cordoned',
+    )
   })
 
   test('delete nodegroup and delete cluster --wait remove them from moto and the fake API', async () => {
-    assert.equal((await eksctl(['delete', 'nodegroup', '--cluster', 'tainted', '--name', 'scalardlpool', '--wait', '--drain=false'])).code, 0)
-    await assert.rejects(aws.eks.send(new DescribeNodegroupCommand({ clusterName: 'tainted', nodegroupName: 'scalardlpool' })), /ResourceNotFound/)
+    assert.equal(
+      (await eksctl(['delete', 'nodegroup', '--cluster', 'tainted', '--name', 'scalardlpool', '--wait', '--drain=false'])).code,
+      0,
+    )
+    await assert.rejects(
+      aws.eks.send(new DescribeNodegroupCommand({ clusterName: 'tainted', nodegroupName: 'scalardlpool' })),
+      /ResourceNotFound/,
+    )
     const d = await eksctl(['delete', 'cluster', '--name', 'tainted', '--wait'])
     assert.equal(d.code, 0, d.stderr)
     await assert.rejects(aws.eks.send(new DescribeClusterCommand({ name: 'tainted' })), /ResourceNotFound/)

@@ -3,7 +3,14 @@
 // twice, and a replacement of a resource that is gone is a new resource, not the old one replayed.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { DeleteNatGatewayCommand, DescribeInstancesCommand, DescribeNatGatewaysCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  DeleteNatGatewayCommand,
+  DescribeInstancesCommand,
+  DescribeNatGatewaysCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 
@@ -12,21 +19,37 @@ let ec2: EC2Client
 
 before(() => {
   sim = startSim(['--pod-start-ms', '30'])
-  ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+  ec2 = new EC2Client({
+    region: 'ap-northeast-1',
+    endpoint: sim.env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  })
 })
 after(() => {
   ec2.destroy()
   stopSim(sim)
 })
 
-const env = () => ({ ...sim.env, NODE_NO_WARNINGS: '1', CI: 'true', CLUSTER_NAME: 'idem', VPC_CIDR: '10.70.0.0/16', RUNBOOK_STATE_DIR: state })
+const env = () => ({
+  ...sim.env,
+  NODE_NO_WARNINGS: '1',
+  CI: 'true',
+  CLUSTER_NAME: 'idem',
+  VPC_CIDR: '10.70.0.0/16',
+  RUNBOOK_STATE_DIR: state,
+})
 const state = tempDir('rb-idem-')
-const byTag = (role: string) => [{ Name: 'tag:scalardl-runbook/cluster', Values: ['idem'] }, { Name: 'tag:scalardl-runbook/role', Values: [role] }]
-const instances = async () => ((await ec2.send(new DescribeInstancesCommand({ Filters: byTag('bastion') }))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
+const byTag = (role: string) => [
+  { Name: 'tag:scalardl-runbook/cluster', Values: ['idem'] },
+  { Name: 'tag:scalardl-runbook/role', Values: [role] },
+]
+const instances = async () =>
+  ((await ec2.send(new DescribeInstancesCommand({ Filters: byTag('bastion') }))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
 
 describe('idempotency tokens that outlive their resource', () => {
   test('the simulated EC2 answers a used ClientToken with the first instance, even once it is terminated', async () => {
-    const run = () => ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, ClientToken: 'same-token-every-time' }))
+    const run = () =>
+      ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, ClientToken: 'same-token-every-time' }))
     const first = (await run()).Instances![0]!.InstanceId
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [first!] }))
     assert.equal((await run()).Instances![0]!.InstanceId, first, 'replayed, not a new instance')

@@ -34,7 +34,12 @@ const env = (): NodeJS.ProcessEnv => ({
 
 /** Starts the step in its own process group and kills the whole group `ms` after it starts. */
 async function killAfter(step: string, args: string[], ms: number): Promise<string> {
-  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'runbooks', `${step}.ts`), ...args], { env: env(), cwd: state, stdio: 'ignore', detached: true })
+  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'runbooks', `${step}.ts`), ...args], {
+    env: env(),
+    cwd: state,
+    stdio: 'ignore',
+    detached: true,
+  })
   const done = new Promise<string>((resolve) => child.on('close', (code, signal) => resolve(signal ?? `exit ${code}`)))
   const timer = setTimeout(() => {
     try {
@@ -73,14 +78,19 @@ describe('killed steps resume without duplicates', () => {
       const seen: string[] = []
       // The span of an uninterrupted run is not known before the first one: use a fixed window
       // that covers the step's work here (process start-up included).
-      for (const ms of offsets(step === '06-monitoring' ? 6000 : 9000, [...seeds])) seen.push(`${ms} ms: ${await killAfter(step, [...args], 1200 + ms)}`)
+      for (const ms of offsets(step === '06-monitoring' ? 6000 : 9000, [...seeds]))
+        seen.push(`${ms} ms: ${await killAfter(step, [...args], 1200 + ms)}`)
       t.diagnostic(`kills: ${seen.join(', ')}`)
       const r = await runStep(`runbooks/${step}.ts`, ['--json', ...args], env(), state)
       assert.equal(r.code, 0, `${seen.join(', ')}\n${r.stderr}`)
       const again = await runStep(`runbooks/${step}.ts`, ['--json'], env(), state)
       assert.equal(again.json.status, 'ok', again.stderr)
 
-      const eks = new EKSClient({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+      const eks = new EKSClient({
+        region: 'ap-northeast-1',
+        endpoint: sim.env.AWS_ENDPOINT_URL,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      })
       assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters, [CLUSTER])
       assert.deepEqual((await eks.send(new ListNodegroupsCommand({ clusterName: CLUSTER }))).nodegroups?.sort(), ['scalardlpool', 'system'])
       eks.destroy()
@@ -89,8 +99,13 @@ describe('killed steps resume without duplicates', () => {
       if (step === '04-scalardl' || step === '06-monitoring') {
         const secrets = (await kube(['get', 'secrets', '-n', 'default'])).items.map((s: any) => s.metadata.name)
         const releases = secrets.filter((n: string) => n.startsWith('sh.helm.release.v1.'))
-        assert.deepEqual([...new Set(releases.map((n: string) => n.replace(/\.v\d+$/, '')))].sort(), ['sh.helm.release.v1.load-schema', 'sh.helm.release.v1.my-release-scalardl'])
-        const pods = (await kube(['get', 'pods', '-n', 'default', '-l', 'app.kubernetes.io/instance=my-release-scalardl'])).items.filter((p: any) => p.status.phase === 'Running')
+        assert.deepEqual([...new Set(releases.map((n: string) => n.replace(/\.v\d+$/, '')))].sort(), [
+          'sh.helm.release.v1.load-schema',
+          'sh.helm.release.v1.my-release-scalardl',
+        ])
+        const pods = (await kube(['get', 'pods', '-n', 'default', '-l', 'app.kubernetes.io/instance=my-release-scalardl'])).items.filter(
+          (p: any) => p.status.phase === 'Running',
+        )
         assert.equal(pods.length, 6, 'three Ledger and three Envoy Pods')
         const deployments = (await kube(['get', 'deployments', '-n', 'default'])).items
         assert.equal(deployments.length, 2)
@@ -107,13 +122,34 @@ describe('killed steps resume without duplicates', () => {
 describe('a helm killed mid-operation leaves its release pending; 04 settles it and finishes', () => {
   const kubeconfig = () => path.join(state, 'runbook', CLUSTER, 'kubeconfig')
   const helm = (args: string[]) => spawnSync('helm', ['--kubeconfig', kubeconfig(), ...args], { env: env(), encoding: 'utf8' })
-  const revisions = () => JSON.parse(helm(['history', 'my-release-scalardl', '-o', 'json']).stdout || '[]') as { revision: number; status: string }[]
+  const revisions = () =>
+    JSON.parse(helm(['history', 'my-release-scalardl', '-o', 'json']).stdout || '[]') as { revision: number; status: string }[]
 
   /** Starts helm on the Ledger release with Pods that can never be scheduled, and kills it (the whole group) once its revision is `pending`. */
   async function abandon(pending: string): Promise<void> {
     const values = path.join(state, 'current-values.yaml')
     fs.writeFileSync(values, helm(['get', 'values', 'my-release-scalardl', '-o', 'yaml']).stdout.replace(/^USER-SUPPLIED VALUES:\n/, ''))
-    const child = spawn('helm', ['--kubeconfig', kubeconfig(), 'upgrade', '--install', 'my-release-scalardl', 'scalar-labs/scalardl', '--version', '4.12.0', '-f', values, '--set', 'ledger.nodeSelector.nowhere=true', '--wait', '--timeout', '5m'], { env: env(), stdio: 'ignore', detached: true })
+    const child = spawn(
+      'helm',
+      [
+        '--kubeconfig',
+        kubeconfig(),
+        'upgrade',
+        '--install',
+        'my-release-scalardl',
+        'scalar-labs/scalardl',
+        '--version',
+        '4.12.0',
+        '-f',
+        values,
+        '--set',
+        'ledger.nodeSelector.nowhere=true',
+        '--wait',
+        '--timeout',
+        '5m',
+      ],
+      { env: env(), stdio: 'ignore', detached: true },
+    )
     const closed = new Promise((r) => child.on('close', r))
     await eventually(async () => revisions().at(-1)?.status === pending, `a ${pending} revision`)
     process.kill(-child.pid!, 'SIGKILL')
@@ -133,8 +169,15 @@ describe('a helm killed mid-operation leaves its release pending; 04 settles it 
     await abandon('pending-upgrade')
     const upgraded = await runStep('runbooks/04-scalardl.ts', ['--json'], env(), state)
     assert.equal(upgraded.code, 0, upgraded.stderr)
-    assert.match(task(upgraded).detail, /rolled back the abandoned revision 2 of my-release-scalardl to 1; ready: /, 'revision 1 has the desired values: no upgrade after the rollback')
-    assert.deepEqual(revisions().map((r) => r.status), ['superseded', 'superseded', 'deployed'])
+    assert.match(
+      task(upgraded).detail,
+      /rolled back the abandoned revision 2 of my-release-scalardl to 1; ready: /,
+      'revision 1 has the desired values: no upgrade after the rollback',
+    )
+    assert.deepEqual(
+      revisions().map((r) => r.status),
+      ['superseded', 'superseded', 'deployed'],
+    )
     const pods = (await kube(['get', 'pods', '-n', 'default', '-l', 'app.kubernetes.io/instance=my-release-scalardl'])).items
     assert.equal(pods.filter((p: any) => p.status.phase === 'Running').length, 6)
     assert.equal(pods.filter((p: any) => p.spec.nodeSelector?.nowhere).length, 0, 'no Pod of the abandoned revision is left')
@@ -145,7 +188,11 @@ describe('a helm killed mid-operation leaves its release pending; 04 settles it 
   })
 
   test('an uninstall killed half-way leaves the release uninstalling: upgrade --install refuses it, 04 finishes the uninstall and installs again', async () => {
-    const child = spawn('helm', ['--kubeconfig', kubeconfig(), 'uninstall', 'my-release-scalardl'], { env: { ...env(), SIM_HELM_UNINSTALL_STALL_MS: '60000' }, stdio: 'ignore', detached: true })
+    const child = spawn('helm', ['--kubeconfig', kubeconfig(), 'uninstall', 'my-release-scalardl'], {
+      env: { ...env(), SIM_HELM_UNINSTALL_STALL_MS: '60000' },
+      stdio: 'ignore',
+      detached: true,
+    })
     const closed = new Promise((r) => child.on('close', r))
     await eventually(async () => revisions().at(-1)?.status === 'uninstalling', 'an uninstalling revision')
     process.kill(-child.pid!, 'SIGKILL')
@@ -156,7 +203,10 @@ describe('a helm killed mid-operation leaves its release pending; 04 settles it 
     assert.match(blocked.stderr, /UPGRADE FAILED: "my-release-scalardl" has no deployed releases/)
     const r = await runStep('runbooks/04-scalardl.ts', ['--json'], env(), state)
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.json.tasks.find((t: any) => /^Scalar DL Ledger and Envoy release/.test(t.title)).detail, /finished the interrupted uninstall of my-release-scalardl; installed my-release-scalardl/)
+    assert.match(
+      r.json.tasks.find((t: any) => /^Scalar DL Ledger and Envoy release/.test(t.title)).detail,
+      /finished the interrupted uninstall of my-release-scalardl; installed my-release-scalardl/,
+    )
     assert.equal(revisions().at(-1)?.status, 'deployed')
   })
 })

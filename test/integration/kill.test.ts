@@ -31,7 +31,10 @@ async function killDuring(script: string, env: NodeJS.ProcessEnv, delayMs: numbe
 }
 
 describe('killed runs resume without duplicates', () => {
-  for (const [mode, nats] of [['single', 1], ['per-az', 3]] as const) {
+  for (const [mode, nats] of [
+    ['single', 1],
+    ['per-az', 3],
+  ] as const) {
     test(`01-vpc + 02-database, NAT_GATEWAYS=${mode}, killed at seeded random points`, async () => {
       const seeds = mode === 'single' ? [1, 2, 3, 4, 5] : [6, 7, 8]
       // How long an uninterrupted run's tasks take here, so kills land inside it.
@@ -63,7 +66,10 @@ describe('killed runs resume without duplicates', () => {
         const again = await runStep('runbooks/01-vpc.ts', ['--json'], env)
         assert.equal(again.json.status, 'ok', `seed ${seed}: the run after the resume still changed something`)
       }
-      assert.ok(killedMidway >= Math.ceil(seeds.length / 2), `only ${killedMidway} kills landed before the run ended: the test would prove nothing`)
+      assert.ok(
+        killedMidway >= Math.ceil(seeds.length / 2),
+        `only ${killedMidway} kills landed before the run ended: the test would prove nothing`,
+      )
     })
   }
 })

@@ -100,7 +100,8 @@ describe('kubectl conformance against the simulator', () => {
   })
 
   test('taint the pool nodes, twice: one taint each, exit 0 both times', async () => {
-    for (let i = 0; i < 2; i++) await ok(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite'])
+    for (let i = 0; i < 2; i++)
+      await ok(['taint', 'nodes', '-l', 'agentpool=scalardlpool', 'kubernetes.io/app=scalardlpool:NoSchedule', '--overwrite'])
     const pool = (await json(['get', 'nodes', '-l', 'agentpool=scalardlpool'])).items
     assert.equal(pool.length, 3, 'the loop below checks every pool node, not none')
     for (const n of pool) assert.deepEqual(n.spec.taints, [{ effect: 'NoSchedule', key: 'kubernetes.io/app', value: 'scalardlpool' }])
@@ -108,8 +109,28 @@ describe('kubectl conformance against the simulator', () => {
 
   test('create secret docker-registry (protobuf body) and generic --from-file; a second create is AlreadyExists', async () => {
     await ok(['create', 'namespace', 'secrets'])
-    await ok(['create', 'secret', 'docker-registry', 'reg-docker-secrets', '-n', 'secrets', '--docker-server=ghcr.io', '--docker-username=octo', '--docker-password=pat-value'])
-    const again = await sim.kubectl(['create', 'secret', 'docker-registry', 'reg-docker-secrets', '-n', 'secrets', '--docker-server=ghcr.io', '--docker-username=octo', '--docker-password=pat-value'])
+    await ok([
+      'create',
+      'secret',
+      'docker-registry',
+      'reg-docker-secrets',
+      '-n',
+      'secrets',
+      '--docker-server=ghcr.io',
+      '--docker-username=octo',
+      '--docker-password=pat-value',
+    ])
+    const again = await sim.kubectl([
+      'create',
+      'secret',
+      'docker-registry',
+      'reg-docker-secrets',
+      '-n',
+      'secrets',
+      '--docker-server=ghcr.io',
+      '--docker-username=octo',
+      '--docker-password=pat-value',
+    ])
     assert.equal(again.code, 1)
     assert.match(again.stderr, /already exists/)
     const reg = await json(['get', 'secret', 'reg-docker-secrets', '-n', 'secrets'])
@@ -125,7 +146,18 @@ describe('kubectl conformance against the simulator', () => {
 
   test('create --dry-run=client -o yaml | apply -f -, twice: created, then configured, same data', async () => {
     await ok(['create', 'namespace', 'idiom'])
-    const yaml = await ok(['create', 'secret', 'generic', 'auditor-keys', '-n', 'idiom', '--from-literal=certificate=CERT', '--dry-run=client', '-o', 'yaml'])
+    const yaml = await ok([
+      'create',
+      'secret',
+      'generic',
+      'auditor-keys',
+      '-n',
+      'idiom',
+      '--from-literal=certificate=CERT',
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ])
     assert.match(await ok(['apply', '-f', '-'], yaml), /secret\/auditor-keys created/)
     assert.match(await ok(['apply', '-f', '-'], yaml), /secret\/auditor-keys (configured|unchanged)/)
     const s = await json(['get', 'secret', 'auditor-keys', '-n', 'idiom'])
@@ -136,16 +168,26 @@ describe('kubectl conformance against the simulator', () => {
   test('apply a multi-document manifest, then again unchanged; a changed manifest patches strategically', async () => {
     await ok(['create', 'namespace', 'multi'])
     const first = await ok(['apply', '-f', '-'], MANIFEST('multi'))
-    for (const o of ['serviceaccount/agent', 'daemonset.apps/agent', 'deployment.apps/web', 'service/web']) assert.match(first, new RegExp(`${o} created`))
+    for (const o of ['serviceaccount/agent', 'daemonset.apps/agent', 'deployment.apps/web', 'service/web'])
+      assert.match(first, new RegExp(`${o} created`))
     const second = await ok(['apply', '-f', '-'], MANIFEST('multi'))
     assert.equal((second.match(/unchanged/g) ?? []).length, 4, second)
-    const changed = MANIFEST('multi').replace('{name: B, value: "2"}', '{name: B, value: "22"}').replace('      - {name: sidecar, image: "busybox:1.36"}\n', '').replace('image: "busybox:1.36", env', 'image: "busybox:1.37", env')
+    const changed = MANIFEST('multi')
+      .replace('{name: B, value: "2"}', '{name: B, value: "22"}')
+      .replace('      - {name: sidecar, image: "busybox:1.36"}\n', '')
+      .replace('image: "busybox:1.36", env', 'image: "busybox:1.37", env')
     assert.match(await ok(['apply', '-f', '-'], changed), /daemonset.apps\/agent configured/)
     const ds = await json(['get', 'ds', 'agent', '-n', 'multi'])
     const containers = ds.spec.template.spec.containers
-    assert.deepEqual(containers.map((c: any) => c.name), ['agent'])
+    assert.deepEqual(
+      containers.map((c: any) => c.name),
+      ['agent'],
+    )
     assert.equal(containers[0].image, 'busybox:1.37')
-    assert.deepEqual(containers[0].env, [{ name: 'A', value: '1' }, { name: 'B', value: '22' }])
+    assert.deepEqual(containers[0].env, [
+      { name: 'A', value: '1' },
+      { name: 'B', value: '22' },
+    ])
     assert.equal(ds.metadata.generation, 2)
   })
 
@@ -159,9 +201,13 @@ describe('kubectl conformance against the simulator', () => {
 
   test('wait --for=condition=complete on a Job; a failing Job meets condition=failed', async () => {
     await ok(['create', 'namespace', 'jobs'])
-    const job = (name: string) => `apiVersion: batch/v1\nkind: Job\nmetadata: {name: ${name}, namespace: jobs}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: main, image: "busybox:1.36"}]\n`
+    const job = (name: string) =>
+      `apiVersion: batch/v1\nkind: Job\nmetadata: {name: ${name}, namespace: jobs}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: main, image: "busybox:1.36"}]\n`
     await ok(['apply', '-f', '-'], job('load-schema-schema-loading'))
-    assert.match(await ok(['wait', '--for=condition=complete', 'job/load-schema-schema-loading', '-n', 'jobs', '--timeout=20s']), /condition met/)
+    assert.match(
+      await ok(['wait', '--for=condition=complete', 'job/load-schema-schema-loading', '-n', 'jobs', '--timeout=20s']),
+      /condition met/,
+    )
     const pods = (await json(['get', 'pods', '-n', 'jobs', '-l', 'job-name=load-schema-schema-loading'])).items
     assert.equal(pods[0].status.phase, 'Succeeded')
     assert.match(await ok(['get', 'pods', '-n', 'jobs']), /Completed/)
@@ -174,11 +220,17 @@ describe('kubectl conformance against the simulator', () => {
 
   test('rollout status, LoadBalancer hostname, get pods,services -o wide, and a deleted pod is replaced', async () => {
     assert.match(await ok(['rollout', 'status', 'deployment/web', '-n', 'multi', '--timeout=20s']), /successfully rolled out/)
-    const host = await eventually(async () => (await ok(['get', 'svc', 'web', '-n', 'multi', '-o', 'jsonpath={.status.loadBalancer.ingress[0].hostname}'])).trim(), 'the load balancer hostname')
+    const host = await eventually(
+      async () => (await ok(['get', 'svc', 'web', '-n', 'multi', '-o', 'jsonpath={.status.loadBalancer.ingress[0].hostname}'])).trim(),
+      'the load balancer hostname',
+    )
     assert.match(host, /^a[0-9a-f]{32}-[0-9a-f]{16}\.elb\.ap-northeast-1\.amazonaws\.com$/)
     const wide = await ok(['get', 'pods,services', '-o', 'wide', '-n', 'multi'])
     assert.match(wide, /NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE/)
-    assert.match(wide, /service\/web\s+LoadBalancer\s+10\.100\.\d+\.\d+\s+a[0-9a-f]+-[0-9a-f]+\.elb\.ap-northeast-1\.amazonaws\.com\s+50051:\d+\/TCP/)
+    assert.match(
+      wide,
+      /service\/web\s+LoadBalancer\s+10\.100\.\d+\.\d+\s+a[0-9a-f]+-[0-9a-f]+\.elb\.ap-northeast-1\.amazonaws\.com\s+50051:\d+\/TCP/,
+    )
     assert.match(wide, /pod\/web-\w+-\w+\s+1\/1\s+Running/)
     const ep = await json(['get', 'endpoints', 'web', '-n', 'multi'])
     assert.equal(ep.subsets[0].addresses.length, 2)

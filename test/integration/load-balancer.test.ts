@@ -7,7 +7,19 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { AttachInternetGatewayCommand, CreateInternetGatewayCommand, CreateRouteCommand, CreateRouteTableCommand, AssociateRouteTableCommand, CreateSubnetCommand, CreateVpcCommand, DeleteSubnetCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateRouteTableCommand,
+  AssociateRouteTableCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DeleteSubnetCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2'
 import { DescribeLoadBalancersCommand, DescribeTagsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import YAML from 'yaml'
 import { findLoadBalancer, nlbName, nlbState, targetsHealth } from '../../lib/aws/load-balancers.ts'
@@ -25,35 +37,81 @@ const kubectl = async (args: string[], input?: string) => {
 }
 const apply = (o: object) => kubectl(['apply', '-f', '-'], YAML.stringify(o))
 const svcJson = async (name: string) => JSON.parse(await kubectl(['get', 'svc', name, '-o', 'json']))
-const service = (name: string, annotations: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', ...annotations } }, spec: { type: 'LoadBalancer', selector: { app: 'envoy' }, ports: [{ name: 'a', port: 50051 }, { name: 'b', port: 50052 }] } })
-const clusterGroup = async () => (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: ['lbc'] }] }))).SecurityGroups ?? []
-const rules = async () => (await clusterGroup())[0]!.IpPermissions!.flatMap((p) => (p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort}-${p.ToPort} ${r.CidrIp} ${r.Description}`)).sort()
+const service = (name: string, annotations: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', ...annotations } },
+  spec: {
+    type: 'LoadBalancer',
+    selector: { app: 'envoy' },
+    ports: [
+      { name: 'a', port: 50051 },
+      { name: 'b', port: 50052 },
+    ],
+  },
+})
+const clusterGroup = async () =>
+  (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: ['lbc'] }] })))
+    .SecurityGroups ?? []
+const rules = async () =>
+  (await clusterGroup())[0]!
+    .IpPermissions!.flatMap((p) => (p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort}-${p.ToPort} ${r.CidrIp} ${r.Description}`))
+    .sort()
 
 before(async () => {
   sim = startSim(['--pod-start-ms', '50', '--lb-delay-ms', '700'])
-  const opts = { region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }
+  const opts = {
+    region: 'ap-northeast-1',
+    endpoint: sim.env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  }
   ec2 = new EC2Client(opts)
   elb = new ElasticLoadBalancingV2Client(opts)
   vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.7.0.0/16' }))).Vpc!.VpcId!
   const subnet = async (key: string, cidr: string, az: string, tags: Record<string, string>) => {
-    subnets[key] = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: az, TagSpecifications: [{ ResourceType: 'subnet', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] }))).Subnet!.SubnetId!
+    subnets[key] = (
+      await ec2.send(
+        new CreateSubnetCommand({
+          VpcId: vpcId,
+          CidrBlock: cidr,
+          AvailabilityZone: az,
+          TagSpecifications: [{ ResourceType: 'subnet', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+        }),
+      )
+    ).Subnet!.SubnetId!
   }
   await subnet('private-a', '10.7.0.0/20', 'ap-northeast-1a', { 'kubernetes.io/role/internal-elb': '1' })
   await subnet('private-c', '10.7.16.0/20', 'ap-northeast-1c', { 'kubernetes.io/role/internal-elb': '1' })
   await subnet('public-a', '10.7.128.0/20', 'ap-northeast-1a', { 'kubernetes.io/role/elb': '1' })
   // Tagged for another cluster: never chosen.
-  await subnet('other-d', '10.7.64.0/20', 'ap-northeast-1d', { 'kubernetes.io/cluster/other': 'owned', 'kubernetes.io/role/internal-elb': '1' })
+  await subnet('other-d', '10.7.64.0/20', 'ap-northeast-1d', {
+    'kubernetes.io/cluster/other': 'owned',
+    'kubernetes.io/role/internal-elb': '1',
+  })
   const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!
   await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }))
   const rt = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }))).RouteTable!.RouteTableId!
   await ec2.send(new CreateRouteCommand({ RouteTableId: rt, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }))
   await ec2.send(new AssociateRouteTableCommand({ RouteTableId: rt, SubnetId: subnets['public-a'] }))
   const file = path.join(sim.dir, 'lbc.yaml')
-  fs.writeFileSync(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: 'lbc', region: 'ap-northeast-1', version: '1.32' }, vpc: { subnets: { private: { 'ap-northeast-1a': { id: subnets['private-a'] }, 'ap-northeast-1c': { id: subnets['private-c'] } } } } }))
+  fs.writeFileSync(
+    file,
+    YAML.stringify({
+      apiVersion: 'eksctl.io/v1alpha5',
+      kind: 'ClusterConfig',
+      metadata: { name: 'lbc', region: 'ap-northeast-1', version: '1.32' },
+      vpc: { subnets: { private: { 'ap-northeast-1a': { id: subnets['private-a'] }, 'ap-northeast-1c': { id: subnets['private-c'] } } } },
+    }),
+  )
   const r = await runIn(sim, 'eksctl', ['create', 'cluster', '-f', file, '--without-nodegroup'])
   assert.equal(r.code, 0, r.stdout + r.stderr)
   assert.equal(sim.cli('nodes', 'add', 'lbc', '--count', '3').code, 0)
-  await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'envoy-0', labels: { app: 'envoy' } }, spec: { containers: [{ name: 'envoy', image: 'envoyproxy/envoy' }] } })
+  await apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'envoy-0', labels: { app: 'envoy' } },
+    spec: { containers: [{ name: 'envoy', image: 'envoyproxy/envoy' }] },
+  })
 })
 after(() => {
   stopSim(sim)
@@ -63,7 +121,12 @@ after(() => {
 
 describe("EKS's built-in NLB controller against moto", () => {
   test('an internal NLB: hostname at once, provisioning then active, one internal-elb subnet per zone of this cluster, tagged, targets initial then healthy', async () => {
-    await apply(service('restricted', { 'service.beta.kubernetes.io/aws-load-balancer-internal': 'true', 'service.beta.kubernetes.io/load-balancer-source-ranges': '10.7.0.0/16, 10.8.0.0/16' }))
+    await apply(
+      service('restricted', {
+        'service.beta.kubernetes.io/aws-load-balancer-internal': 'true',
+        'service.beta.kubernetes.io/load-balancer-source-ranges': '10.7.0.0/16, 10.8.0.0/16',
+      }),
+    )
     const svc = await eventually(async () => {
       const s = await svcJson('restricted')
       return s.status?.loadBalancer?.ingress?.[0]?.hostname && s
@@ -77,12 +140,22 @@ describe("EKS's built-in NLB controller against moto", () => {
     assert.equal(lb.DNSName, svc.status.loadBalancer.ingress[0].hostname)
     assert.deepEqual(lb.AvailabilityZones!.map((z) => z.SubnetId).sort(), [subnets['private-a'], subnets['private-c']].sort())
     const tags = (await elb.send(new DescribeTagsCommand({ ResourceArns: [lb.LoadBalancerArn!] }))).TagDescriptions![0]!.Tags!
-    assert.deepEqual(Object.fromEntries(tags.map((t) => [t.Key, t.Value])), { 'kubernetes.io/service-name': 'default/restricted', 'kubernetes.io/cluster/lbc': 'owned' })
+    assert.deepEqual(Object.fromEntries(tags.map((t) => [t.Key, t.Value])), {
+      'kubernetes.io/service-name': 'default/restricted',
+      'kubernetes.io/cluster/lbc': 'owned',
+    })
     assert.equal((await nlbState(elb, svc.metadata.uid)).ready, false)
     await eventually(async () => (await findLoadBalancer(elb, name))?.State?.Code === 'active', 'the NLB to be active')
     const first = await targetsHealth(elb, lb.LoadBalancerArn!)
-    assert.deepEqual(first.groups.map((g) => g.total), [3, 3], 'every node is a target of each port')
-    assert.ok(first.groups.every((g) => g.other.every((o) => / initial \(Elb\.RegistrationInProgress\)$/.test(o))), JSON.stringify(first))
+    assert.deepEqual(
+      first.groups.map((g) => g.total),
+      [3, 3],
+      'every node is a target of each port',
+    )
+    assert.ok(
+      first.groups.every((g) => g.other.every((o) => / initial \(Elb\.RegistrationInProgress\)$/.test(o))),
+      JSON.stringify(first),
+    )
     const ready = await eventually(async () => {
       const st = await nlbState(elb, svc.metadata.uid)
       return st.ready && st
@@ -95,8 +168,12 @@ describe("EKS's built-in NLB controller against moto", () => {
     const name = nlbName(svc.metadata.uid)
     const ports = svc.spec.ports.map((p: { nodePort: number }) => p.nodePort)
     const want = [
-      ...ports.flatMap((p: number) => ['10.7.0.0/16', '10.8.0.0/16'].map((c) => `tcp/${p}-${p} ${c} kubernetes.io/rule/nlb/client=${name}`)),
-      ...ports.flatMap((p: number) => ['10.7.0.0/20', '10.7.16.0/20'].map((c) => `tcp/${p}-${p} ${c} kubernetes.io/rule/nlb/health=${name}`)),
+      ...ports.flatMap((p: number) =>
+        ['10.7.0.0/16', '10.8.0.0/16'].map((c) => `tcp/${p}-${p} ${c} kubernetes.io/rule/nlb/client=${name}`),
+      ),
+      ...ports.flatMap((p: number) =>
+        ['10.7.0.0/20', '10.7.16.0/20'].map((c) => `tcp/${p}-${p} ${c} kubernetes.io/rule/nlb/health=${name}`),
+      ),
       'icmp/3-4 10.7.0.0/16 kubernetes.io/rule/nlb/mtu',
       'icmp/3-4 10.8.0.0/16 kubernetes.io/rule/nlb/mtu',
     ].sort()
@@ -113,12 +190,20 @@ describe("EKS's built-in NLB controller against moto", () => {
     const name = nlbName(svc.metadata.uid)
     const lb = (await findLoadBalancer(elb, name))!
     assert.equal(lb.Scheme, 'internet-facing')
-    assert.deepEqual(lb.AvailabilityZones!.map((z) => z.SubnetId), [subnets['public-a']])
+    assert.deepEqual(
+      lb.AvailabilityZones!.map((z) => z.SubnetId),
+      [subnets['public-a']],
+    )
     const mine = await eventually(async () => {
       const r = (await rules()).filter((x) => x.endsWith(`=${name}`))
       return r.length === 2 && r
     }, 'the client rules')
-    assert.deepEqual(mine, svc.spec.ports.map((p: { nodePort: number }) => `tcp/${p.nodePort}-${p.nodePort} 0.0.0.0/0 kubernetes.io/rule/nlb/client=${name}`).sort())
+    assert.deepEqual(
+      mine,
+      svc.spec.ports
+        .map((p: { nodePort: number }) => `tcp/${p.nodePort}-${p.nodePort} 0.0.0.0/0 kubernetes.io/rule/nlb/client=${name}`)
+        .sort(),
+    )
     assert.ok((await rules()).includes('icmp/3-4 0.0.0.0/0 kubernetes.io/rule/nlb/mtu'))
   })
 
@@ -130,21 +215,37 @@ describe("EKS's built-in NLB controller against moto", () => {
       return !x.ready && /unhealthy \(Target\.FailedHealthChecks\)/.test(x.status) && x
     }, 'unhealthy targets')
     assert.match(st.status, /targets 0\/3 and 0\/3 healthy/)
-    await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'envoy-1', labels: { app: 'envoy' } }, spec: { containers: [{ name: 'envoy', image: 'envoyproxy/envoy' }] } })
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'envoy-1', labels: { app: 'envoy' } },
+      spec: { containers: [{ name: 'envoy', image: 'envoyproxy/envoy' }] },
+    })
     await eventually(async () => (await nlbState(elb, svc.metadata.uid)).ready, 'healthy again')
   })
 
   test("a subnet with an NLB's interfaces cannot be deleted (moto would); deleting the Service removes the NLB, its rules and interfaces", async () => {
     const svc = await svcJson('restricted')
     const name = nlbName(svc.metadata.uid)
-    await assert.rejects(ec2.send(new DeleteSubnetCommand({ SubnetId: subnets['private-a'] })), (e: Error) => e.name === 'DependencyViolation' && e.message === `The subnet '${subnets['private-a']}' has dependencies and cannot be deleted.`)
-    const enis = (await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).NetworkInterfaces!.filter((e) => e.Description?.startsWith(`ELB net/${name}/`))
+    await assert.rejects(
+      ec2.send(new DeleteSubnetCommand({ SubnetId: subnets['private-a'] })),
+      (e: Error) =>
+        e.name === 'DependencyViolation' && e.message === `The subnet '${subnets['private-a']}' has dependencies and cannot be deleted.`,
+    )
+    const enis = (
+      await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))
+    ).NetworkInterfaces!.filter((e) => e.Description?.startsWith(`ELB net/${name}/`))
     assert.equal(enis.length, 2, 'one interface per subnet')
     await kubectl(['delete', 'svc', 'restricted'])
     assert.ok(await findLoadBalancer(elb, name), 'deleting takes a while: the NLB is still there right after')
     await eventually(async () => !(await findLoadBalancer(elb, name)), 'the NLB to be deleted')
-    await eventually(async () => !(await rules()).some((r) => r.includes(name) || r.includes('10.8.0.0/16')), 'its rules (and the MTU rule of its ranges) to be revoked')
-    const left = (await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).NetworkInterfaces!.filter((e) => e.Description?.startsWith(`ELB net/${name}/`))
+    await eventually(
+      async () => !(await rules()).some((r) => r.includes(name) || r.includes('10.8.0.0/16')),
+      'its rules (and the MTU rule of its ranges) to be revoked',
+    )
+    const left = (
+      await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))
+    ).NetworkInterfaces!.filter((e) => e.Description?.startsWith(`ELB net/${name}/`))
     assert.deepEqual(left, [])
   })
 
@@ -154,7 +255,10 @@ describe("EKS's built-in NLB controller against moto", () => {
     const r = await runIn(sim, 'eksctl', ['delete', 'cluster', '--name', 'lbc', '--region', 'ap-northeast-1'])
     assert.equal(r.code, 0, r.stdout + r.stderr)
     assert.match(r.stdout, /\[ℹ\] {2}cleaning up AWS load balancers created by Kubernetes objects of Kind Service, Ingress, or Gateway/)
-    assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.filter((l) => l.VpcId === vpcId), [])
+    assert.deepEqual(
+      (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.filter((l) => l.VpcId === vpcId),
+      [],
+    )
     assert.deepEqual(await clusterGroup(), [])
   })
 })

@@ -18,14 +18,29 @@ before(async () => {
   }
 })
 after(async () => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]
-  else process.env[k] = v
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k]
+    else process.env[k] = v
   await moto?.stop()
 })
 
 const foreignLock = async (cluster: string, expiresAt: number) => {
   const db = new DynamoDBClient({ region: 'ap-northeast-1' })
-  await db.send(new PutItemCommand({ TableName: LOCK_TABLE, Item: { lockId: { S: cluster }, step: { S: '03-eks' }, holder: { S: 'alice@bastion-2 pid 4242' }, host: { S: 'bastion-2' }, pid: { N: '4242' }, runId: { S: 'r-alice' }, acquiredAt: { N: String(Date.now() - 60_000) }, expiresAt: { N: String(expiresAt) } } }))
+  await db.send(
+    new PutItemCommand({
+      TableName: LOCK_TABLE,
+      Item: {
+        lockId: { S: cluster },
+        step: { S: '03-eks' },
+        holder: { S: 'alice@bastion-2 pid 4242' },
+        host: { S: 'bastion-2' },
+        pid: { N: '4242' },
+        runId: { S: 'r-alice' },
+        acquiredAt: { N: String(Date.now() - 60_000) },
+        expiresAt: { N: String(expiresAt) },
+      },
+    }),
+  )
   db.destroy()
 }
 
@@ -34,7 +49,11 @@ describe('run lock', () => {
     const a = new RunLock('ap-northeast-1', 'lk-1', '01-vpc', 60_000)
     await a.acquire()
     const b = new RunLock('ap-northeast-1', 'lk-1', '04-scalardl', 60_000)
-    await assert.rejects(b.acquire(), (e: unknown) => e instanceof LockHeld && e.by.step === '01-vpc' && /holds the lock of lk-1: 01-vpc by .* since \d{4}-/.test(e.message))
+    await assert.rejects(
+      b.acquire(),
+      (e: unknown) =>
+        e instanceof LockHeld && e.by.step === '01-vpc' && /holds the lock of lk-1: 01-vpc by .* since \d{4}-/.test(e.message),
+    )
     // Another cluster is not blocked.
     const other = new RunLock('ap-northeast-1', 'lk-other', '01-vpc', 60_000)
     await other.acquire()
@@ -55,7 +74,21 @@ describe('run lock', () => {
     const dead = new RunLock('ap-northeast-1', 'lk-4', '03-eks', 60_000)
     await dead.acquire()
     const db = new DynamoDBClient({ region: 'ap-northeast-1' })
-    await db.send(new PutItemCommand({ TableName: LOCK_TABLE, Item: { lockId: { S: 'lk-4' }, step: { S: '03-eks' }, holder: { S: 'killed' }, host: { S: (await import('node:os')).hostname() }, pid: { N: '999999' }, runId: { S: 'r-killed' }, acquiredAt: { N: String(Date.now()) }, expiresAt: { N: String(Date.now() + 600_000) } } }))
+    await db.send(
+      new PutItemCommand({
+        TableName: LOCK_TABLE,
+        Item: {
+          lockId: { S: 'lk-4' },
+          step: { S: '03-eks' },
+          holder: { S: 'killed' },
+          host: { S: (await import('node:os')).hostname() },
+          pid: { N: '999999' },
+          runId: { S: 'r-killed' },
+          acquiredAt: { N: String(Date.now()) },
+          expiresAt: { N: String(Date.now() + 600_000) },
+        },
+      }),
+    )
     db.destroy()
     const next = new RunLock('ap-northeast-1', 'lk-4', '03-eks', 60_000)
     await next.acquire()

@@ -14,8 +14,13 @@ import { runStep, tempDir } from '../helpers/run-step.ts'
 let sim: Sim
 let env: NodeJS.ProcessEnv
 let kubeconfig: string
-const cfg = () => ({ region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
-const ds = async (name: string) => JSON.parse((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'ds', name, '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout)
+const cfg = () => ({
+  region: 'ap-northeast-1',
+  endpoint: sim.env.AWS_ENDPOINT_URL,
+  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+})
+const ds = async (name: string) =>
+  JSON.parse((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'ds', name, '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout)
 
 before(async () => {
   sim = startSim(['--pod-start-ms', '50', '--cloudwatch-interval-ms', '0'])
@@ -31,12 +36,23 @@ after(() => {
 describe('06-monitoring against the simulator', () => {
   test('an add-on installed by hand without the toleration leaves the pool nodes unmonitored; 06 fixes it and names what it waited for', async () => {
     const file = path.join(sim.dir, 'addon.yaml')
-    fs.writeFileSync(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: 'mon', region: 'ap-northeast-1' }, addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: JSON.stringify({ tolerations: [] }) }] }))
+    fs.writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'eksctl.io/v1alpha5',
+        kind: 'ClusterConfig',
+        metadata: { name: 'mon', region: 'ap-northeast-1' },
+        addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: JSON.stringify({ tolerations: [] }) }],
+      }),
+    )
     assert.equal((await runIn(sim, 'eksctl', ['create', 'addon', '-f', file])).code, 0)
     const dry = await runStep('runbooks/06-monitoring.ts', ['--dry-run', '--json'], env)
     assert.equal(dry.code, 0, dry.stderr)
     const agents = dry.json.tasks.find((t: any) => /every node/.test(t.title))
-    assert.match(agents.detail, /fluent-bit on ip-[\d-]+\.ap-northeast-1\.compute\.internal: taint kubernetes\.io\/app=scalardlpool:NoSchedule not tolerated/)
+    assert.match(
+      agents.detail,
+      /fluent-bit on ip-[\d-]+\.ap-northeast-1\.compute\.internal: taint kubernetes\.io\/app=scalardlpool:NoSchedule not tolerated/,
+    )
     const r = await runStep('runbooks/06-monitoring.ts', ['--json'], env)
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.status, 'changed')
@@ -55,7 +71,10 @@ describe('06-monitoring against the simulator', () => {
     assert.equal(sim.cli('addon', 'degrade', 'mon').code, 0)
     const degraded = await runStep('runbooks/06-monitoring.ts', ['--json'], env)
     assert.equal(degraded.code, 0, degraded.stderr)
-    assert.match(degraded.json.tasks.find((t: any) => /^Container Insights/.test(t.title)).detail, /DEGRADED \(issues: \{Code:InsufficientNumberOfReplicas/)
+    assert.match(
+      degraded.json.tasks.find((t: any) => /^Container Insights/.test(t.title)).detail,
+      /DEGRADED \(issues: \{Code:InsufficientNumberOfReplicas/,
+    )
     assert.equal(sim.cli('addon', 'heal', 'mon').code, 0)
   })
 
@@ -63,12 +82,21 @@ describe('06-monitoring against the simulator', () => {
     const eks = new EKSClient(cfg())
     const c = (await eks.send(new DescribeClusterCommand({ name: 'mon' }))).cluster!
     eks.destroy()
-    assert.deepEqual(c.logging?.clusterLogging?.find((l) => l.enabled)?.types, ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'])
+    assert.deepEqual(c.logging?.clusterLogging?.find((l) => l.enabled)?.types, [
+      'api',
+      'audit',
+      'authenticator',
+      'controllerManager',
+      'scheduler',
+    ])
     const logs = new CloudWatchLogsClient(cfg())
     const groups = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/containerinsights/mon/' }))).logGroups!
     const eksGroup = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/eks/mon/' }))).logGroups!
     logs.destroy()
-    assert.deepEqual(groups.map((g) => [g.logGroupName, g.retentionInDays]).sort(), ['application', 'dataplane', 'host', 'performance'].map((g) => [`/aws/containerinsights/mon/${g}`, 30]))
+    assert.deepEqual(
+      groups.map((g) => [g.logGroupName, g.retentionInDays]).sort(),
+      ['application', 'dataplane', 'host', 'performance'].map((g) => [`/aws/containerinsights/mon/${g}`, 30]),
+    )
     assert.equal(eksGroup[0]?.retentionInDays, 30)
   })
 
@@ -76,9 +104,16 @@ describe('06-monitoring against the simulator', () => {
     const again = await runStep('runbooks/06-monitoring.ts', ['--json'], env)
     assert.equal(again.code, 0, again.stderr)
     assert.equal(again.json.status, 'ok')
-    const changed = await runStep('runbooks/06-monitoring.ts', ['--json'], { ...env, CONTROL_PLANE_LOG_TYPES: 'api,audit', LOG_RETENTION_DAYS: '14' })
+    const changed = await runStep('runbooks/06-monitoring.ts', ['--json'], {
+      ...env,
+      CONTROL_PLANE_LOG_TYPES: 'api,audit',
+      LOG_RETENTION_DAYS: '14',
+    })
     assert.equal(changed.code, 0, changed.stderr)
-    assert.deepEqual(changed.json.tasks.filter((t: any) => t.status === 'changed').map((t: any) => t.title.split(' (')[0]), ['EKS control-plane logging', 'Log groups with retention'])
+    assert.deepEqual(
+      changed.json.tasks.filter((t: any) => t.status === 'changed').map((t: any) => t.title.split(' (')[0]),
+      ['EKS control-plane logging', 'Log groups with retention'],
+    )
   })
 
   test('CONTAINER_INSIGHTS=manifest while the add-on is installed: refused with the reason', async () => {
@@ -98,14 +133,21 @@ describe('06-monitoring against the simulator', () => {
       assert.ok(d.spec.template.spec.tolerations.some((t: any) => t.key === 'kubernetes.io/app'))
       assert.equal(d.status.numberReady, 5)
     }
-    const cm = JSON.parse((await sim.kubectl(['--kubeconfig', kc, 'get', 'cm', 'fluent-bit-cluster-info', '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout)
+    const cm = JSON.parse(
+      (await sim.kubectl(['--kubeconfig', kc, 'get', 'cm', 'fluent-bit-cluster-info', '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout,
+    )
     assert.equal(cm.data['cluster.name'], 'mon2')
     const again = await runStep('runbooks/06-monitoring.ts', ['--json'], other)
     assert.equal(again.json.status, 'ok', again.stderr)
   })
 
   test('bad monitoring settings exit 2', async () => {
-    const r = await runStep('runbooks/06-monitoring.ts', ['--json'], { ...env, CONTROL_PLANE_LOG_TYPES: 'api,kubelet', LOG_RETENTION_DAYS: '8', CONTAINER_INSIGHTS: 'daemonset' })
+    const r = await runStep('runbooks/06-monitoring.ts', ['--json'], {
+      ...env,
+      CONTROL_PLANE_LOG_TYPES: 'api,kubelet',
+      LOG_RETENTION_DAYS: '8',
+      CONTAINER_INSIGHTS: 'daemonset',
+    })
     assert.equal(r.code, 2)
     assert.deepEqual(r.json.problems.map((p: any) => p.key).sort(), ['CONTAINER_INSIGHTS', 'CONTROL_PLANE_LOG_TYPES', 'LOG_RETENTION_DAYS'])
   })

@@ -4,7 +4,14 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { DeleteTagsCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  DeleteTagsCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { ec2For, expectedInventory, inventory } from '../helpers/inventory.ts'
 import { baseEnv, runStep, tempDir } from '../helpers/run-step.ts'
@@ -27,7 +34,7 @@ function lastJournal(env: NodeJS.ProcessEnv): any {
 }
 
 describe('01-vpc and 02-database against moto', () => {
-  test('a fresh run creates exactly the guide\'s resources; a rerun changes nothing and makes no mutating call', async () => {
+  test("a fresh run creates exactly the guide's resources; a rerun changes nothing and makes no mutating call", async () => {
     const env = envFor('fresh')
     const vpc = await runStep('runbooks/01-vpc.ts', ['--json'], env)
     assert.equal(vpc.code, 0, vpc.stderr)
@@ -40,7 +47,8 @@ describe('01-vpc and 02-database against moto', () => {
     const ec2 = ec2For(env)
     const vpcs = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['fresh'] }] }))
     assert.equal(vpcs.Vpcs![0]!.CidrBlock, '10.1.0.0/16')
-    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['fresh'] }] }))).Subnets!
+    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['fresh'] }] })))
+      .Subnets!
     assert.equal(new Set(subnets.map((s) => s.AvailabilityZone)).size, 3)
     for (const s of subnets) {
       const prefix = Number(s.CidrBlock!.split('/')[1])
@@ -50,11 +58,14 @@ describe('01-vpc and 02-database against moto', () => {
       assert.equal(s.Tags!.find((t) => t.Key === elb)?.Value, '1', `${s.SubnetId} lacks ${elb}`)
       assert.ok(s.Tags!.some((t) => t.Key === 'Name'))
     }
-    const inst = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['fresh'] }] }))).Reservations![0]!.Instances![0]!
+    const inst = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['fresh'] }] })))
+      .Reservations![0]!.Instances![0]!
     assert.equal(inst.MetadataOptions?.HttpTokens, 'required')
     assert.ok(inst.PublicIpAddress, 'the bastion has a public IP')
     assert.ok(inst.IamInstanceProfile?.Arn?.endsWith('/fresh-bastion'))
-    const sgs = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['fresh'] }] }))).SecurityGroups!
+    const sgs = (
+      await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['fresh'] }] }))
+    ).SecurityGroups!
     const bastionSg = sgs.find((g) => g.GroupName === 'fresh-bastion')!
     const cp = sgs.find((g) => g.GroupName === 'fresh-control-plane')!
     assert.deepEqual(bastionSg.IpPermissions, [], 'no SSH without BASTION_SSH_CIDR')
@@ -81,7 +92,7 @@ describe('01-vpc and 02-database against moto', () => {
     for (const text of [vpc.stdout, vpc.stderr, db.stdout, db.stderr, journal, props]) assert.ok(!text.includes(env.AWS_SECRET_ACCESS_KEY!))
   })
 
-  test('the --json result has exactly the contract\'s shape', async () => {
+  test("the --json result has exactly the contract's shape", async () => {
     const env = envFor('shape')
     const r = await runStep('runbooks/01-vpc.ts', ['--json', '--dry-run'], env)
     assert.equal(r.code, 0, r.stderr)
@@ -103,7 +114,10 @@ describe('01-vpc and 02-database against moto', () => {
     const db = await runStep('runbooks/02-database.ts', ['--dry-run', '--json'], env)
     assert.equal(db.code, 0, db.stderr)
     assert.equal(lastJournal(env).awsCalls.mutating, 0)
-    assert.deepEqual(Object.values(await inventory(env, 'dry')).reduce((a, b) => a + b, 0), 0)
+    assert.deepEqual(
+      Object.values(await inventory(env, 'dry')).reduce((a, b) => a + b, 0),
+      0,
+    )
     assert.ok(!fs.existsSync(path.join(env.RUNBOOK_STATE_DIR!, 'dry', 'database.properties')), 'dry-run wrote no settings file')
   })
 
@@ -121,11 +135,21 @@ describe('01-vpc and 02-database against moto', () => {
   test('zones by zone ID: one EKS refuses and ones without the node instance types are left out, and said so', async () => {
     // moto's us-east-1: us-east-1e is use1-az3 (no EKS control planes there), and trn1.32xlarge is
     // offered only in us-east-1b, 1c and 1f.
-    const env = envFor('zones', { AWS_REGION: 'us-east-1', BASTION_ENABLED: 'false', NODE_INSTANCE_TYPE: 'trn1.32xlarge', SYSTEM_NODE_INSTANCE_TYPE: 'm5.large' })
+    const env = envFor('zones', {
+      AWS_REGION: 'us-east-1',
+      BASTION_ENABLED: 'false',
+      NODE_INSTANCE_TYPE: 'trn1.32xlarge',
+      SYSTEM_NODE_INSTANCE_TYPE: 'm5.large',
+    })
     const r = await runStep('runbooks/01-vpc.ts', ['--json'], env)
     assert.equal(r.code, 0, r.stderr)
-    const ec2 = new EC2Client({ region: 'us-east-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
-    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['zones'] }] }))).Subnets!
+    const ec2 = new EC2Client({
+      region: 'us-east-1',
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['zones'] }] })))
+      .Subnets!
     ec2.destroy()
     assert.deepEqual([...new Set(subnets.map((x) => x.AvailabilityZone))].sort(), ['us-east-1b', 'us-east-1c', 'us-east-1f'])
     const azs = r.json.tasks.find((t: any) => /availability zones/.test(t.title))
@@ -137,7 +161,16 @@ describe('01-vpc and 02-database against moto', () => {
     const env = envFor('drift', { BASTION_ENABLED: 'false' })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
     const ec2 = ec2For(env)
-    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/role', Values: ['public-subnet'] }, { Name: 'tag:scalardl-runbook/cluster', Values: ['drift'] }] }))).Subnets!
+    const subnets = (
+      await ec2.send(
+        new DescribeSubnetsCommand({
+          Filters: [
+            { Name: 'tag:scalardl-runbook/role', Values: ['public-subnet'] },
+            { Name: 'tag:scalardl-runbook/cluster', Values: ['drift'] },
+          ],
+        }),
+      )
+    ).Subnets!
     await ec2.send(new DeleteTagsCommand({ Resources: [subnets[0]!.SubnetId!], Tags: [{ Key: 'kubernetes.io/role/elb' }] }))
     const r = await runStep('runbooks/01-vpc.ts', ['--json'], env)
     assert.equal(r.code, 0, r.stderr)
@@ -161,7 +194,7 @@ describe('01-vpc and 02-database against moto', () => {
     assert.deepEqual(await inventory(env, 'cidr'), before)
   })
 
-  test('another cluster\'s resources and untagged ones are never touched', async () => {
+  test("another cluster's resources and untagged ones are never touched", async () => {
     const a = envFor('tenant-a', { BASTION_ENABLED: 'false' })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], a)).code, 0)
     const before = await inventory(a, 'tenant-a')
@@ -184,9 +217,20 @@ describe('01-vpc and 02-database against moto', () => {
     const env = envFor('tables', { BASTION_ENABLED: 'false', DYNAMODB_NAMESPACE_PREFIX: 'prod_' })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
     const { DynamoDBClient, CreateTableCommand, ListTablesCommand } = await import('@aws-sdk/client-dynamodb')
-    const ddb = new DynamoDBClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const ddb = new DynamoDBClient({
+      region: env.AWS_REGION,
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     for (const name of ['prod_scalar.asset', 'prod_coordinator.state', 'other.table']) {
-      await ddb.send(new CreateTableCommand({ TableName: name, AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }))
+      await ddb.send(
+        new CreateTableCommand({
+          TableName: name,
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      )
     }
     const before = (await ddb.send(new ListTablesCommand({}))).TableNames
     const r = await runStep('runbooks/02-database.ts', ['--json'], env)

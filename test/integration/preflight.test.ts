@@ -22,7 +22,12 @@ function fakeTool(dir: string, name: string, script: string): string {
 
 describe('00-preflight', () => {
   test('passes with kubectl, helm and eksctl present, AWS reachable and 3 AZs; changes nothing', async () => {
-    const env = baseEnv({ ...moto.env(), CLUSTER_NAME: 'pre', RUNBOOK_STATE_DIR: tempDir(), PATH: `${path.join(ROOT, 'sim', 'bin')}:${process.env.PATH}` })
+    const env = baseEnv({
+      ...moto.env(),
+      CLUSTER_NAME: 'pre',
+      RUNBOOK_STATE_DIR: tempDir(),
+      PATH: `${path.join(ROOT, 'sim', 'bin')}:${process.env.PATH}`,
+    })
     const r = await runStep('runbooks/00-preflight.ts', ['--json'], env)
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.status, 'ok')
@@ -36,9 +41,20 @@ describe('00-preflight', () => {
 
   test('names every missing or too old tool with how to install it, and exits 1', async () => {
     const dir = tempDir('tools-')
-    const kubectl = fakeTool(dir, 'kubectl', `echo '{"clientVersion":{"major":"1","minor":"18","gitVersion":"v1.18.20"}}'; echo 'WARNING: version skew' >&2`)
+    const kubectl = fakeTool(
+      dir,
+      'kubectl',
+      `echo '{"clientVersion":{"major":"1","minor":"18","gitVersion":"v1.18.20"}}'; echo 'WARNING: version skew' >&2`,
+    )
     const helm = fakeTool(dir, 'helm', `echo 'v3.4.2+g23dd3af'`)
-    const env = baseEnv({ ...moto.env(), CLUSTER_NAME: 'pre', RUNBOOK_STATE_DIR: tempDir(), KUBECTL: kubectl, HELM: helm, EKSCTL: path.join(dir, 'no-such-eksctl') })
+    const env = baseEnv({
+      ...moto.env(),
+      CLUSTER_NAME: 'pre',
+      RUNBOOK_STATE_DIR: tempDir(),
+      KUBECTL: kubectl,
+      HELM: helm,
+      EKSCTL: path.join(dir, 'no-such-eksctl'),
+    })
     const r = await runStep('runbooks/00-preflight.ts', ['--json'], env)
     assert.equal(r.code, 1)
     assert.equal(r.json.status, 'failed')
@@ -54,7 +70,12 @@ describe('00-preflight', () => {
 
   test('a region with fewer than 3 AZs is reported', async () => {
     // moto's us-west-1 has two availability zones, as AWS's does for new accounts.
-    const env = baseEnv({ ...moto.env('us-west-1'), CLUSTER_NAME: 'pre', RUNBOOK_STATE_DIR: tempDir(), PATH: `${path.join(ROOT, 'sim', 'bin')}:${process.env.PATH}` })
+    const env = baseEnv({
+      ...moto.env('us-west-1'),
+      CLUSTER_NAME: 'pre',
+      RUNBOOK_STATE_DIR: tempDir(),
+      PATH: `${path.join(ROOT, 'sim', 'bin')}:${process.env.PATH}`,
+    })
     const r = await runStep('runbooks/00-preflight.ts', ['--json'], env)
     assert.equal(r.code, 1)
     const zones = r.json.tasks.find((t: any) => /availability zones/.test(t.title))

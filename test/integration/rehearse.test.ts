@@ -9,7 +9,12 @@ import { test } from 'node:test'
 import { ROOT } from '../helpers/run-step.ts'
 
 test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check green, no secret leaked, and stops the simulator it started', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--faults'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' }, timeout: 600_000 })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--faults'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    timeout: 600_000,
+  })
   assert.equal(r.status, 0, r.stderr.slice(-3000))
   assert.match(r.stderr, /rehearsal passed: 8 steps ran, and the rerun changed nothing; teardown left nothing/)
   assert.match(r.stderr, /RECAP 01-vpc: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)

@@ -65,7 +65,11 @@ describe('04-scalardl against the simulator', () => {
     assert.equal(noToken.code, 2)
     assert.ok(noToken.json.problems.some((p: any) => p.key === 'GITHUB_TOKEN'))
     const rsa = path.join(tempDir(), 'rsa.pem')
-    fs.writeFileSync(rsa, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 })
+    fs.writeFileSync(
+      rsa,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      { mode: 0o600 },
+    )
     const bad = await step('runbooks/04-scalardl.ts', [], { LEDGER_PRIVATE_KEY_FILE: rsa })
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /holds a rsa key; Scalar DL needs an EC P-256 key/)
@@ -82,7 +86,11 @@ describe('04-scalardl against the simulator', () => {
     assert.equal(r.json.status, 'planned')
     assert.ok(!fs.existsSync(env.LEDGER_PRIVATE_KEY_FILE!), 'no key generated')
     assert.equal((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'secret', 'reg-docker-secrets'])).code, 1)
-    assert.ok(!argv().slice(before).some((a) => /^helm .*\b(upgrade|install|uninstall|repo add)\b/.test(a)))
+    assert.ok(
+      !argv()
+        .slice(before)
+        .some((a) => /^helm .*\b(upgrade|install|uninstall|repo add)\b/.test(a)),
+    )
     assert.match(r.stderr, /\| +"replicaCount": 3/, 'dry-run shows the computed values')
   })
 
@@ -100,12 +108,19 @@ describe('04-scalardl against the simulator', () => {
     const db = await secret('my-release-scalardl-db-credentials')
     // db-username/db-password for the charts' existingSecret, SCALAR_DB_* for envFrom (secretName).
     assert.deepEqual(Object.keys(db.data).sort(), ['SCALAR_DB_PASSWORD', 'SCALAR_DB_USERNAME', 'db-password', 'db-username'])
-    const releases = JSON.parse(await k(['get', 'secrets', '-l', 'owner=helm,status=deployed', '-o', 'json'])).items.map((s: any) => s.metadata.labels.name).sort()
+    const releases = JSON.parse(await k(['get', 'secrets', '-l', 'owner=helm,status=deployed', '-o', 'json']))
+      .items.map((s: any) => s.metadata.labels.name)
+      .sort()
     assert.deepEqual(releases, ['load-schema', 'my-release-scalardl'])
-    const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const ddb = new DynamoDBClient({
+      region: 'ap-northeast-1',
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     const tables = (await ddb.send(new ListTablesCommand({}))).TableNames!
     ddb.destroy()
-    for (const t of ['scalar.asset', 'scalar.tx_state', 'coordinator.state', 'scalardb.metadata']) assert.ok(tables.includes(`dl_${t}`), `dl_${t}`)
+    for (const t of ['scalar.asset', 'scalar.tx_state', 'coordinator.state', 'scalardb.metadata'])
+      assert.ok(tables.includes(`dl_${t}`), `dl_${t}`)
     for (const app of ['ledger', 'envoy']) {
       const p = await pods(app)
       assert.equal(p.length, 3, app)
@@ -124,7 +139,10 @@ describe('04-scalardl against the simulator', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.status, 'ok')
     const calls = argv().slice(before)
-    assert.ok(calls.some((a) => /^helm .*\blist\b/.test(a)), 'the rerun did consult helm')
+    assert.ok(
+      calls.some((a) => /^helm .*\blist\b/.test(a)),
+      'the rerun did consult helm',
+    )
     assert.ok(!calls.some((a) => /^helm .*\b(upgrade|install|uninstall)\b|^eksctl create/.test(a)), calls.join('\n'))
   })
 
@@ -137,7 +155,11 @@ describe('04-scalardl against the simulator', () => {
     const t = r.json.tasks.find((x: any) => /^Scalar DL Ledger and Envoy release/.test(x.title))
     assert.equal(t.status, 'changed')
     assert.equal(JSON.parse(await k(['get', 'deployment', 'my-release-scalardl-envoy', '-o', 'json'])).spec.replicas, 3)
-    assert.equal((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'service', 'my-release-scalardl-envoy-metrics'])).code, 0, 'the Service is back')
+    assert.equal(
+      (await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'service', 'my-release-scalardl-envoy-metrics'])).code,
+      0,
+      'the Service is back',
+    )
     assert.equal((await pods('envoy')).filter((p) => p.status.phase === 'Running').length, 3)
     assert.equal((await step('runbooks/04-scalardl.ts')).json.status, 'ok', 'then nothing to do')
   })
@@ -166,14 +188,21 @@ describe('04-scalardl against the simulator', () => {
   test('ledger-keys removed by hand: the rerun restores it and the Ledger Pods recover', async () => {
     await k(['delete', 'secret', 'ledger-keys'])
     await k(['delete', 'pod', '-l', 'app.kubernetes.io/app=ledger'])
-    await eventually(async () => (await pods('ledger')).some((p) => p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating') && true, 'Ledger pods stuck without their key')
+    await eventually(
+      async () =>
+        (await pods('ledger')).some((p) => p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating') && true,
+      'Ledger pods stuck without their key',
+    )
     const r = await step('runbooks/04-scalardl.ts')
     assert.equal(r.code, 0, r.stderr)
     const changed = r.json.tasks.filter((t: any) => t.status === 'changed').map((t: any) => t.title)
     assert.equal(changed[0], 'Secret ledger-keys (Asset Proofs private key)')
     const ledger = await pods('ledger')
     assert.equal(ledger.length, 3)
-    assert.ok(ledger.every((p) => p.status.phase === 'Running'), 'the Ledger Pods recovered once the key was back')
+    assert.ok(
+      ledger.every((p) => p.status.phase === 'Running'),
+      'the Ledger Pods recovered once the key was back',
+    )
   })
 
   test('NODE_COUNT raised: 03 scales and taints, 04 follows with one more Ledger and Envoy', async () => {
@@ -221,6 +250,7 @@ describe('04-scalardl against the simulator', () => {
       assert.ok(!t.includes(TOKEN), 'the GitHub token leaked')
       assert.ok(!t.includes(DB_SECRET), 'the database secret leaked')
     }
-    for (const f of fs.readdirSync(path.join(dir, 'dl'))) assert.equal(fs.statSync(path.join(dir, 'dl', f)).mode & 0o077, 0, `${f} is private`)
+    for (const f of fs.readdirSync(path.join(dir, 'dl')))
+      assert.equal(fs.statSync(path.join(dir, 'dl', f)).mode & 0o077, 0, `${f} is private`)
   })
 })

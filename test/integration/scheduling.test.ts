@@ -7,7 +7,17 @@ import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
 let sim: Sim
 before(async () => {
   sim = startSim(['--no-moto', '--pod-start-ms', '100'])
-  const c = sim.cli('cluster', 'create', 'ledger', '--nodes', '3', '--label', 'agentpool=scalardlpool', '--taint', 'kubernetes.io/app=scalardlpool:NoSchedule')
+  const c = sim.cli(
+    'cluster',
+    'create',
+    'ledger',
+    '--nodes',
+    '3',
+    '--label',
+    'agentpool=scalardlpool',
+    '--taint',
+    'kubernetes.io/app=scalardlpool:NoSchedule',
+  )
   assert.equal(c.code, 0, c.stderr)
   assert.equal(sim.cli('nodes', 'add', 'ledger', '--count', '2', '--label', 'role=system').code, 0)
 })
@@ -20,7 +30,8 @@ async function kubectl(args: string[], input?: string): Promise<string> {
   assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`)
   return r.stdout
 }
-const pods = async (ns: string, selector: string) => JSON.parse(await kubectl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json'])).items as any[]
+const pods = async (ns: string, selector: string) =>
+  JSON.parse(await kubectl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json'])).items as any[]
 
 const TOLERATION = '[{key: kubernetes.io/app, operator: Equal, value: scalardlpool, effect: NoSchedule}]'
 function ledgerDeployment(ns: string, o: { replicas: number; toleration?: boolean; pullSecret?: string; keySecret?: string }): string {
@@ -53,13 +64,24 @@ describe('scheduling in the simulator', () => {
     }, '3 running ledgers')
     const nodes = new Set(running.map((p) => p.spec.nodeName))
     assert.equal(nodes.size, 3)
-    const pool = JSON.parse(await kubectl(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).items.map((n: any) => n.metadata.name)
+    const pool = JSON.parse(await kubectl(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).items.map(
+      (n: any) => n.metadata.name,
+    )
     for (const n of nodes) assert.ok(pool.includes(n), `${n} is a pool node`)
 
     await kubectl(['scale', 'deployment/ledger', '-n', 'fit', '--replicas=4'])
-    const pending = await eventually(async () => (await pods('fit', 'app.kubernetes.io/app=ledger')).find((p) => p.status.conditions?.some((c: any) => c.reason === 'Unschedulable')), 'an unschedulable 4th pod')
+    const pending = await eventually(
+      async () =>
+        (await pods('fit', 'app.kubernetes.io/app=ledger')).find((p) =>
+          p.status.conditions?.some((c: any) => c.reason === 'Unschedulable'),
+        ),
+      'an unschedulable 4th pod',
+    )
     assert.equal(pending.status.phase, 'Pending')
-    assert.match(pending.status.conditions[0].message, /0\/5 nodes are available: 2 node\(s\) didn't match Pod's node affinity\/selector, 3 node\(s\) didn't match pod anti-affinity rules/)
+    assert.match(
+      pending.status.conditions[0].message,
+      /0\/5 nodes are available: 2 node\(s\) didn't match Pod's node affinity\/selector, 3 node\(s\) didn't match pod anti-affinity rules/,
+    )
     const status = JSON.parse(await kubectl(['get', 'deployment', 'ledger', '-n', 'fit', '-o', 'json'])).status
     assert.equal(status.readyReplicas, 3)
     assert.match(await kubectl(['get', 'events', '-n', 'fit']), /FailedScheduling/)
@@ -99,7 +121,9 @@ ${tolerate ? `      tolerations: ${TOLERATION}\n` : ''}      containers: [{name:
       const on = new Set((await pods('ds', `app=${name}`)).map((p) => p.spec.nodeName))
       return { status: s, on }
     }
-    const pool = JSON.parse(await kubectl(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).items.map((n: any) => n.metadata.name)
+    const pool = JSON.parse(await kubectl(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).items.map(
+      (n: any) => n.metadata.name,
+    )
     const untolerated = await spread('fluent-bit')
     assert.equal(untolerated.status.desiredNumberScheduled, 2)
     for (const n of pool) assert.ok(!untolerated.on.has(n), `fluent-bit landed on tainted ${n}`)
@@ -111,20 +135,46 @@ ${tolerate ? `      tolerations: ${TOLERATION}\n` : ''}      containers: [{name:
   test('a missing pull secret gives ErrImagePull then ImagePullBackOff; the pod starts once the secret exists', async () => {
     await kubectl(['create', 'namespace', 'pull'])
     await kubectl(['apply', '-f', '-'], ledgerDeployment('pull', { replicas: 1, pullSecret: 'reg-docker-secrets' }))
-    await eventually(async () => (await pods('pull', 'app.kubernetes.io/app=ledger'))[0]?.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ImagePullBackOff', 'ImagePullBackOff')
+    await eventually(
+      async () =>
+        (await pods('pull', 'app.kubernetes.io/app=ledger'))[0]?.status.containerStatuses?.[0]?.state?.waiting?.reason ===
+        'ImagePullBackOff',
+      'ImagePullBackOff',
+    )
     assert.match(await kubectl(['get', 'pods', '-n', 'pull']), /ImagePullBackOff/)
-    await kubectl(['create', 'secret', 'docker-registry', 'reg-docker-secrets', '-n', 'pull', '--docker-server=ghcr.io', '--docker-username=u', '--docker-password=p'])
-    await eventually(async () => (await pods('pull', 'app.kubernetes.io/app=ledger'))[0]?.status.phase === 'Running', 'running after the secret appears')
+    await kubectl([
+      'create',
+      'secret',
+      'docker-registry',
+      'reg-docker-secrets',
+      '-n',
+      'pull',
+      '--docker-server=ghcr.io',
+      '--docker-username=u',
+      '--docker-password=p',
+    ])
+    await eventually(
+      async () => (await pods('pull', 'app.kubernetes.io/app=ledger'))[0]?.status.phase === 'Running',
+      'running after the secret appears',
+    )
   })
 
   test('a missing key secret keeps the pod in ContainerCreating until it exists', async () => {
     await kubectl(['create', 'namespace', 'keys'])
     await kubectl(['apply', '-f', '-'], ledgerDeployment('keys', { replicas: 1, keySecret: 'ledger-keys' }))
-    await eventually(async () => (await pods('keys', 'app.kubernetes.io/app=ledger'))[0]?.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating', 'ContainerCreating')
+    await eventually(
+      async () =>
+        (await pods('keys', 'app.kubernetes.io/app=ledger'))[0]?.status.containerStatuses?.[0]?.state?.waiting?.reason ===
+        'ContainerCreating',
+      'ContainerCreating',
+    )
     await new Promise((r) => setTimeout(r, 400))
     assert.equal((await pods('keys', 'app.kubernetes.io/app=ledger'))[0].status.phase, 'Pending', 'still not started without its secret')
     assert.match(await kubectl(['get', 'events', '-n', 'keys']), /secret "ledger-keys" not found/)
     await kubectl(['create', 'secret', 'generic', 'ledger-keys', '-n', 'keys', '--from-literal=private-key=x'])
-    await eventually(async () => (await pods('keys', 'app.kubernetes.io/app=ledger'))[0]?.status.phase === 'Running', 'running after the key secret appears')
+    await eventually(
+      async () => (await pods('keys', 'app.kubernetes.io/app=ledger'))[0]?.status.phase === 'Running',
+      'running after the key secret appears',
+    )
   })
 })

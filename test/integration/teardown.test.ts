@@ -10,7 +10,12 @@ import type { AddressInfo } from 'node:net'
 import { CreateNetworkInterfaceCommand, DeleteNetworkInterfaceCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { AttachRolePolicyCommand, IAMClient, ListRolesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { findBastion } from '../../lib/aws/bastion.ts'
-import { CreateLoadBalancerCommand, DeleteLoadBalancerCommand, DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
+import {
+  CreateLoadBalancerCommand,
+  DeleteLoadBalancerCommand,
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2'
 import { findSubnets } from '../../lib/aws/subnets.ts'
 import { findVpc } from '../../lib/aws/vpc.ts'
 import { inventory } from '../helpers/inventory.ts'
@@ -38,7 +43,13 @@ function envFor(cluster: string, cidr: string): NodeJS.ProcessEnv {
 }
 
 async function deploy(env: NodeJS.ProcessEnv): Promise<void> {
-  for (const [s, args] of [['01-vpc', []], ['02-database', []], ['03-eks', []], ['04-scalardl', ['--generate-ledger-key']], ['06-monitoring', []]] as const) {
+  for (const [s, args] of [
+    ['01-vpc', []],
+    ['02-database', []],
+    ['03-eks', []],
+    ['04-scalardl', ['--generate-ledger-key']],
+    ['06-monitoring', []],
+  ] as const) {
     const r = await runStep(`runbooks/${s}.ts`, [...args], env)
     assert.equal(r.code, 0, `${s}: ${r.stderr}`)
   }
@@ -70,9 +81,31 @@ describe('99-teardown against the simulator', () => {
     // Someone's workload on the pool, under a PodDisruptionBudget that allows no eviction: a
     // drain would wait for it until eksctl's timeout; the teardown does not drain.
     const kubeconfig = path.join(env.RUNBOOK_STATE_DIR!, 'td-kill', 'kubeconfig')
-    const guarded = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'guarded' }, spec: { replicas: 1, selector: { matchLabels: { app: 'guarded' } }, template: { metadata: { labels: { app: 'guarded' } }, spec: { nodeSelector: { agentpool: 'scalardlpool' }, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'public.ecr.aws/docker/library/busybox:1.36' }] } } } }
-    const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } } }
-    for (const o of [guarded, pdb]) assert.equal((await sim.kubectl(['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: YAML.stringify(o) })).code, 0)
+    const guarded = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'guarded' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'guarded' } },
+        template: {
+          metadata: { labels: { app: 'guarded' } },
+          spec: {
+            nodeSelector: { agentpool: 'scalardlpool' },
+            tolerations: [{ operator: 'Exists' }],
+            containers: [{ name: 'c', image: 'public.ecr.aws/docker/library/busybox:1.36' }],
+          },
+        },
+      },
+    }
+    const pdb = {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'guarded' },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } },
+    }
+    for (const o of [guarded, pdb])
+      assert.equal((await sim.kubectl(['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: YAML.stringify(o) })).code, 0)
     for (const delay of [700, 2500, 5000]) {
       const child = spawnStep('runbooks/99-teardown.ts', ['--yes', '--confirm', 'td-kill'], env)
       const done = collect(child)
@@ -84,8 +117,15 @@ describe('99-teardown against the simulator', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(await tagged(env), 0)
     // The envoy's NLB went with its Service, before the cluster: nothing was left behind in the VPC.
-    const elb = new ElasticLoadBalancingV2Client({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
-    assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.map((l) => l.LoadBalancerName), [])
+    const elb = new ElasticLoadBalancingV2Client({
+      region: 'ap-northeast-1',
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    assert.deepEqual(
+      (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.map((l) => l.LoadBalancerName),
+      [],
+    )
     elb.destroy()
     assert.equal((await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-kill'], env)).json.status, 'ok')
   })
@@ -99,8 +139,30 @@ describe('99-teardown against the simulator', () => {
     const vpc = (await findVpc(ec2, 'td-leak'))!
     const privates = (await findSubnets(ec2, 'td-leak')).filter((x) => !x.MapPublicIpOnLaunch).slice(0, 2)
     // As a cluster deleted before its Service leaves it: the NLB and one interface per subnet.
-    const lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'a0123456789abcdef0123456789abcd', Type: 'network', Scheme: 'internal', Subnets: privates.map((x) => x.SubnetId!), Tags: [{ Key: 'kubernetes.io/service-name', Value: 'default/their-app' }] }))).LoadBalancers![0]!
-    const enis = await Promise.all(privates.map(async (x) => (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: x.SubnetId, Description: `ELB net/${lb.LoadBalancerName}/${lb.LoadBalancerArn!.split('/').pop()}` }))).NetworkInterface!.NetworkInterfaceId!))
+    const lb = (
+      await elb.send(
+        new CreateLoadBalancerCommand({
+          Name: 'a0123456789abcdef0123456789abcd',
+          Type: 'network',
+          Scheme: 'internal',
+          Subnets: privates.map((x) => x.SubnetId!),
+          Tags: [{ Key: 'kubernetes.io/service-name', Value: 'default/their-app' }],
+        }),
+      )
+    ).LoadBalancers![0]!
+    const enis = await Promise.all(
+      privates.map(
+        async (x) =>
+          (
+            await ec2.send(
+              new CreateNetworkInterfaceCommand({
+                SubnetId: x.SubnetId,
+                Description: `ELB net/${lb.LoadBalancerName}/${lb.LoadBalancerArn!.split('/').pop()}`,
+              }),
+            )
+          ).NetworkInterface!.NetworkInterfaceId!,
+      ),
+    )
     const started = Date.now()
     const r = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-leak'], { ...env, WAIT_TIMEOUT_SECONDS: '600' })
     assert.notEqual(r.code, 0)
@@ -110,7 +172,10 @@ describe('99-teardown against the simulator', () => {
     for (const id of enis) assert.match(out, new RegExp(`network interface ${id} \\(ELB net/`))
     assert.match(out, /this runbook did not create them, so it does not delete them/)
     assert.ok(await findVpc(ec2, 'td-leak'), 'the VPC stays')
-    assert.ok((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.some((l) => l.LoadBalancerArn === lb.LoadBalancerArn), 'and so does the load balancer')
+    assert.ok(
+      (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.some((l) => l.LoadBalancerArn === lb.LoadBalancerArn),
+      'and so does the load balancer',
+    )
     await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }))
     for (const id of enis) await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }))
     const again = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-leak'], env)
@@ -129,15 +194,26 @@ describe('99-teardown against the simulator', () => {
     // Someone gave the bastion role more: a managed policy and an inline one.
     const iam = new IAMClient(opts)
     await iam.send(new AttachRolePolicyCommand({ RoleName: 'td-host-bastion', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }))
-    await iam.send(new PutRolePolicyCommand({ RoleName: 'td-host-bastion', PolicyName: 'extra', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }] }) }))
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'td-host-bastion',
+        PolicyName: 'extra',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }] }),
+      }),
+    )
     // This host's instance metadata says it is the bastion (IMDSv2: token, then instance id).
     const imds = http.createServer((req, res) => {
       if (req.method === 'PUT' && req.url === '/latest/api/token') return void res.end('imds-token')
-      if (req.url === '/latest/meta-data/instance-id' && req.headers['x-aws-ec2-metadata-token'] === 'imds-token') return void res.end(bastion)
+      if (req.url === '/latest/meta-data/instance-id' && req.headers['x-aws-ec2-metadata-token'] === 'imds-token')
+        return void res.end(bastion)
       res.writeHead(401).end()
     })
     await new Promise<void>((r) => imds.listen(0, '127.0.0.1', () => r()))
-    const onBastion = { ...env, AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${(imds.address() as AddressInfo).port}` }
+    const onBastion = {
+      ...env,
+      AWS_EC2_METADATA_DISABLED: 'false',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${(imds.address() as AddressInfo).port}`,
+    }
     const before = await tagged(env)
     const refused = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-host'], onBastion)
     assert.equal(refused.code, 2, refused.stderr)
@@ -147,13 +223,20 @@ describe('99-teardown against the simulator', () => {
     const kept = await runStep('runbooks/99-teardown.ts', ['--yes', '--confirm', 'td-host', '--keep-bastion'], onBastion)
     imds.close()
     assert.equal(kept.code, 0, kept.stderr)
-    assert.match(kept.stdout + kept.stderr, /The bastion and the td-host VPC were kept\. From another host: npx tsx runbooks\/99-teardown\.ts --yes --confirm td-host/)
+    assert.match(
+      kept.stdout + kept.stderr,
+      /The bastion and the td-host VPC were kept\. From another host: npx tsx runbooks\/99-teardown\.ts --yes --confirm td-host/,
+    )
     assert.ok(await findBastion(new EC2Client(opts), 'td-host'), 'the bastion is still there')
     assert.ok(await findVpc(new EC2Client(opts), 'td-host'), 'and its VPC')
     const rest = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-host'], env)
     assert.equal(rest.code, 0, rest.stderr)
     assert.equal(await tagged(env), 0)
-    assert.equal((await iam.send(new ListRolesCommand({}))).Roles!.filter((r) => r.RoleName === 'td-host-bastion').length, 0, 'the role went, its policies first')
+    assert.equal(
+      (await iam.send(new ListRolesCommand({}))).Roles!.filter((r) => r.RoleName === 'td-host-bastion').length,
+      0,
+      'the role went, its policies first',
+    )
     iam.destroy()
   })
 })

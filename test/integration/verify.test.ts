@@ -5,7 +5,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb'
-import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, EC2Client, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+} from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
@@ -40,7 +45,11 @@ before(async () => {
     LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
   }
   kubeconfig = path.join(state, CLUSTER, 'kubeconfig')
-  for (const [s, args] of [['runbooks/01-vpc.ts', []], ['runbooks/03-eks.ts', []], ['runbooks/04-scalardl.ts', ['--generate-ledger-key']]] as const) {
+  for (const [s, args] of [
+    ['runbooks/01-vpc.ts', []],
+    ['runbooks/03-eks.ts', []],
+    ['runbooks/04-scalardl.ts', ['--generate-ledger-key']],
+  ] as const) {
     const r = await runStep(s, [...args], env)
     assert.equal(r.code, 0, `${s}: ${r.stderr}`)
   }
@@ -52,15 +61,28 @@ after(() => {
 describe('07-verify against the simulator', () => {
   test('Fluent Bit that does not tolerate the taint: only the logs check fails, naming the tainted nodes; 06 fixes it', async () => {
     const file = path.join(sim.dir, 'addon.yaml')
-    fs.writeFileSync(file, YAML.stringify({ apiVersion: 'eksctl.io/v1alpha5', kind: 'ClusterConfig', metadata: { name: CLUSTER, region: 'ap-northeast-1' }, addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: JSON.stringify({ tolerations: [] }) }] }))
+    fs.writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'eksctl.io/v1alpha5',
+        kind: 'ClusterConfig',
+        metadata: { name: CLUSTER, region: 'ap-northeast-1' },
+        addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: JSON.stringify({ tolerations: [] }) }],
+      }),
+    )
     assert.equal((await runIn(sim, 'eksctl', ['create', 'addon', '-f', file])).code, 0)
-    assert.equal((await runIn(sim, 'eksctl', ['utils', 'update-cluster-logging', '--cluster', CLUSTER, '--enable-types', 'all', '--approve'])).code, 0)
+    assert.equal(
+      (await runIn(sim, 'eksctl', ['utils', 'update-cluster-logging', '--cluster', CLUSTER, '--enable-types', 'all', '--approve'])).code,
+      0,
+    )
     await new Promise((r) => setTimeout(r, 300))
     tick()
     const r = await verify()
     assert.equal(r.code, 1, r.stderr)
     assert.deepEqual(r.failed, ['logs'])
-    const pool = JSON.parse((await k(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).stdout).items.map((n: any) => n.metadata.name)
+    const pool = JSON.parse((await k(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).stdout).items.map(
+      (n: any) => n.metadata.name,
+    )
     for (const n of pool) assert.ok(r.by.logs.detail.includes(n), `names ${n}: ${r.by.logs.detail}`)
     assert.match(r.by.logs.hint, /06-monitoring/)
     const fix = await runStep('runbooks/06-monitoring.ts', [], env)
@@ -70,24 +92,36 @@ describe('07-verify against the simulator', () => {
     assert.equal(ok.code, 0, JSON.stringify(ok.json, null, 1))
   })
 
-  test('healthy: every check passes, with the contract\'s JSON, --only and --report', async () => {
+  test("healthy: every check passes, with the contract's JSON, --only and --report", async () => {
     const report = path.join(tempDir(), 'incident.md')
     const r = await verify(['--report', report])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(r.json.map((c: any) => c.name), ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'])
+    assert.deepEqual(
+      r.json.map((c: any) => c.name),
+      ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'],
+    )
     for (const c of r.json) {
       assert.deepEqual(Object.keys(c).sort(), ['detail', 'durationMs', 'hint', 'name', 'status'])
       assert.equal(c.status, 'pass', `${c.name}: ${c.detail}`)
     }
-    assert.match(fs.readFileSync(report, 'utf8'), /^# Scalar DL verification: vfy \(ap-northeast-1\)\n[\s\S]*all 7 checks passed[\s\S]*\| envoy \| pass \|/)
+    assert.match(
+      fs.readFileSync(report, 'utf8'),
+      /^# Scalar DL verification: vfy \(ap-northeast-1\)\n[\s\S]*all 7 checks passed[\s\S]*\| envoy \| pass \|/,
+    )
     const only = await verify(['--only', 'pods,nodes'])
-    assert.deepEqual(only.json.map((c: any) => c.name), ['pods', 'nodes'])
+    assert.deepEqual(
+      only.json.map((c: any) => c.name),
+      ['pods', 'nodes'],
+    )
     const bad = await runStep('runbooks/07-verify.ts', ['--only', 'pods,nope'], env)
     assert.equal(bad.code, 2)
     // Each check also runs alone.
     const alone = await runStep('checks/envoy.ts', ['--json'], env)
     assert.equal(alone.code, 0, alone.stderr)
-    assert.deepEqual(alone.json.map((c: any) => [c.name, c.status]), [['envoy', 'pass']])
+    assert.deepEqual(
+      alone.json.map((c: any) => [c.name, c.status]),
+      [['envoy', 'pass']],
+    )
   })
 
   test('ledger-keys missing: only the pods check fails, naming the Pods in ContainerCreating', async () => {
@@ -105,11 +139,37 @@ describe('07-verify against the simulator', () => {
   test('load balancer pending: only the envoy check fails', async () => {
     // The status alone changed: EKS's controller does not sync again for that (needsUpdate), so it stays pending.
     const before = JSON.parse((await k(['get', 'svc', 'my-release-scalardl-envoy', '-o', 'json'])).stdout).status
-    assert.equal((await k(['patch', 'svc', 'my-release-scalardl-envoy', '--subresource=status', '--type=merge', '-p', '{"status":{"loadBalancer":{"ingress":null}}}'])).code, 0)
+    assert.equal(
+      (
+        await k([
+          'patch',
+          'svc',
+          'my-release-scalardl-envoy',
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          '{"status":{"loadBalancer":{"ingress":null}}}',
+        ])
+      ).code,
+      0,
+    )
     const r = await verify()
     assert.deepEqual(r.failed, ['envoy'])
     assert.match(r.by.envoy.detail, /EXTERNAL-IP <pending>/)
-    assert.equal((await k(['patch', 'svc', 'my-release-scalardl-envoy', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: before })])).code, 0)
+    assert.equal(
+      (
+        await k([
+          'patch',
+          'svc',
+          'my-release-scalardl-envoy',
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ status: before }),
+        ])
+      ).code,
+      0,
+    )
   })
 
   test('the envoy admits its VPC only; a NodePort opened to 0.0.0.0/0 by hand: only the envoy check fails, naming the rule', async () => {
@@ -118,9 +178,17 @@ describe('07-verify against the simulator', () => {
     assert.match(ok.by.envoy.detail, /NLB a[0-9a-f]{31} active, targets (\d+)\/\1 and \1\/\1 healthy\), admits 10\.\d+\.0\.0\/16$/)
     const svc = JSON.parse((await k(['get', 'svc', 'my-release-scalardl-envoy', '-o', 'json'])).stdout)
     const port = svc.spec.ports[0].nodePort
-    const ec2 = new EC2Client({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
-    const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: [CLUSTER] }] }))).SecurityGroups![0]!
-    const rule = { GroupId: sg.GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 30000, ToPort: 32767, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'someone' }] }] }
+    const ec2 = new EC2Client({
+      region: 'ap-northeast-1',
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: [CLUSTER] }] })))
+      .SecurityGroups![0]!
+    const rule = {
+      GroupId: sg.GroupId,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 30000, ToPort: 32767, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'someone' }] }],
+    }
     await ec2.send(new AuthorizeSecurityGroupIngressCommand(rule))
     const r = await verify(['--only', 'envoy,pods'])
     assert.deepEqual(r.failed, ['envoy'])
@@ -136,7 +204,11 @@ describe('07-verify against the simulator', () => {
   })
 
   test('a table deleted: only the tables check fails, naming it', async () => {
-    const ddb = new DynamoDBClient({ region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const ddb = new DynamoDBClient({
+      region: 'ap-northeast-1',
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
     // 04 turned deletion protection on: a mistaken delete fails, and the table stays.
     await assert.rejects(ddb.send(new DeleteTableCommand({ TableName: 'scalar.tx_state' })), /DeletionProtectionEnabled/)
     const protectedTables = await verify(['--only', 'tables'])

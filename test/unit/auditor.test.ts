@@ -15,7 +15,14 @@ import { envoySourceRanges, overridesFile, schemaOverrides, serverOverrides, SOU
 import type { Task } from '../../lib/task.ts'
 import { tempDir } from '../helpers/run-step.ts'
 
-const config = parseConfig({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', AUDITOR_ENABLED: 'true', LEDGER_PRIVATE_KEY_FILE: '/k/ledger.pem', AUDITOR_PRIVATE_KEY_FILE: '/k/auditor.pem', AUDITOR_CERTIFICATE_FILE: '/k/auditor-cert.pem' })
+const config = parseConfig({
+  AWS_REGION: 'ap-northeast-1',
+  CLUSTER_NAME: 'prod',
+  AUDITOR_ENABLED: 'true',
+  LEDGER_PRIVATE_KEY_FILE: '/k/ledger.pem',
+  AUDITOR_PRIVATE_KEY_FILE: '/k/auditor.pem',
+  AUDITOR_CERTIFICATE_FILE: '/k/auditor-cert.pem',
+})
 
 describe('the Auditor view of the configuration', () => {
   test('names the Auditor cluster, VPC, releases, chart and keys; leaves the rest', () => {
@@ -66,8 +73,19 @@ describe('values', () => {
     assert.equal(ledger.envoy.service.annotations[SOURCE_RANGES], `${config.vpcCidr},${config.auditor.vpcCidr},10.3.0.0/16`)
     assert.equal(ledger.envoy.service.annotations['service.beta.kubernetes.io/aws-load-balancer-security-groups'], undefined)
     // Ranges set in config/ are kept: the overrides say nothing of them.
-    assert.equal(serverOverrides(config, { poolNodes: 3, envoySourceRanges: ['10.1.0.0/16'] }, { envoy: { service: { annotations: { [SOURCE_RANGES]: '192.168.0.0/16' } } } }).envoy.service, undefined)
-    assert.equal(serverOverrides(auditorView(config), { poolNodes: 3, envoySourceRanges: envoySourceRanges(auditorView(config), ['10.3.0.0/16']) }).envoy.service.annotations[SOURCE_RANGES], `${config.auditor.vpcCidr},${config.vpcCidr},10.3.0.0/16`)
+    assert.equal(
+      serverOverrides(
+        config,
+        { poolNodes: 3, envoySourceRanges: ['10.1.0.0/16'] },
+        { envoy: { service: { annotations: { [SOURCE_RANGES]: '192.168.0.0/16' } } } },
+      ).envoy.service,
+      undefined,
+    )
+    assert.equal(
+      serverOverrides(auditorView(config), { poolNodes: 3, envoySourceRanges: envoySourceRanges(auditorView(config), ['10.3.0.0/16']) })
+        .envoy.service.annotations[SOURCE_RANGES],
+      `${config.auditor.vpcCidr},${config.vpcCidr},10.3.0.0/16`,
+    )
     const a = serverOverrides(auditorView(config), { poolNodes: 4, ledgerHost: 'ledger.elb.example' })
     assert.equal(a.auditor.replicaCount, 4)
     assert.equal(a.envoy.replicaCount, 4)
@@ -79,22 +97,37 @@ describe('values', () => {
     assert.equal(a.auditor.extraVolumes, undefined, 'no extra volume unless the operator has some')
     assert.match(a.auditor.auditorProperties, /^scalar\.dl\.licensing\.license_key=\$\{env:SCALAR_DL_AUDITOR_LICENSE_KEY\}$/m)
     assert.match(a.auditor.auditorProperties, /^scalar\.db\.username=\$\{env:SCALAR_DB_USERNAME\}$/m)
-    assert.deepEqual(a.auditor.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '0%', maxUnavailable: '25%' } }, 'one of four replaced at a time, no surge')
+    assert.deepEqual(
+      a.auditor.strategy,
+      { type: 'RollingUpdate', rollingUpdate: { maxSurge: '0%', maxUnavailable: '25%' } },
+      'one of four replaced at a time, no surge',
+    )
     assert.equal(ledger.ledger.scalarLedgerConfiguration.ledgerProofEnabled, true, "the chart's own /keys mount")
     assert.equal(ledger.ledger.extraVolumes, undefined)
     assert.deepEqual(ledger.envoy.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '0%', maxUnavailable: '34%' } })
     assert.deepEqual(a.auditor.nodeSelector, { agentpool: 'scalardlpool' })
-    assert.equal(a.auditor.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels['app.kubernetes.io/name'], 'scalardl-audit')
-    assert.deepEqual(a.envoy.service, { annotations: { [SOURCE_RANGES]: `${config.auditor.vpcCidr},${config.vpcCidr}` } }, 'without client VPCs found: its own VPC and the Ledger\'s')
+    assert.equal(
+      a.auditor.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels[
+        'app.kubernetes.io/name'
+      ],
+      'scalardl-audit',
+    )
+    assert.deepEqual(
+      a.envoy.service,
+      { annotations: { [SOURCE_RANGES]: `${config.auditor.vpcCidr},${config.vpcCidr}` } },
+      "without client VPCs found: its own VPC and the Ledger's",
+    )
     assert.equal(schemaOverrides(auditorView(config)).schemaLoading.schemaType, 'auditor')
     assert.equal(schemaOverrides(config).schemaLoading.schemaType, 'ledger')
-    const noAuditor = serverOverrides(parseConfig({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', LEDGER_PRIVATE_KEY_FILE: '/k' }), { poolNodes: 3 })
+    const noAuditor = serverOverrides(parseConfig({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', LEDGER_PRIVATE_KEY_FILE: '/k' }), {
+      poolNodes: 3,
+    })
     assert.doesNotMatch(noAuditor.ledger.ledgerProperties, /auditor/)
   })
 })
 
 describe('certificates', () => {
-  test('a generated certificate belongs to its key, is P-256 and not someone else\'s', async () => {
+  test("a generated certificate belongs to its key, is P-256 and not someone else's", async () => {
     const dir = tempDir()
     const [k1, k2, c1] = ['k1.pem', 'k2.pem', 'c1.pem'].map((f) => path.join(dir, f)) as [string, string, string]
     generateLedgerKey(k1)
@@ -109,19 +142,56 @@ describe('certificates', () => {
 })
 
 describe('peering plan', () => {
-  const vpc = (label: string, cidr: string, tables: { id: string; routes?: { DestinationCidrBlock: string; VpcPeeringConnectionId?: string; State?: string }[] }[]): PeerVpc => ({ label, vpcId: `vpc-${label}`, cidr, routeTables: tables.map((t) => ({ RouteTableId: t.id, Routes: t.routes ?? [] })) as never })
-  test('the guide\'s three connections with a client VPC, routes on both sides, ', () => {
-    const peers = { ledger: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1' }, { id: 'rl2' }]), auditor: vpc('auditor', '10.2.0.0/16', [{ id: 'ra1' }]), clients: [vpc('client', '10.3.0.0/16', [{ id: 'rc1' }])] }
+  const vpc = (
+    label: string,
+    cidr: string,
+    tables: { id: string; routes?: { DestinationCidrBlock: string; VpcPeeringConnectionId?: string; State?: string }[] }[],
+  ): PeerVpc => ({
+    label,
+    vpcId: `vpc-${label}`,
+    cidr,
+    routeTables: tables.map((t) => ({ RouteTableId: t.id, Routes: t.routes ?? [] })) as never,
+  })
+  test("the guide's three connections with a client VPC, routes on both sides, ", () => {
+    const peers = {
+      ledger: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1' }, { id: 'rl2' }]),
+      auditor: vpc('auditor', '10.2.0.0/16', [{ id: 'ra1' }]),
+      clients: [vpc('client', '10.3.0.0/16', [{ id: 'rc1' }])],
+    }
     const specs = peeringSpecs(config, peers)
-    assert.deepEqual(specs.map((s) => `${s.requester.label}>${s.accepter.label}`), ['ledger>auditor', 'ledger>client', 'auditor>client'])
+    assert.deepEqual(
+      specs.map((s) => `${s.requester.label}>${s.accepter.label}`),
+      ['ledger>auditor', 'ledger>client', 'auditor>client'],
+    )
     const needs = missingRoutes(specs[0]!, 'pcx-1')
-    assert.deepEqual(needs.map((n) => `${n.routeTableId} ${n.cidr}`), ['rl1 10.2.0.0/16', 'rl2 10.2.0.0/16', 'ra1 10.1.0.0/16'])
+    assert.deepEqual(
+      needs.map((n) => `${n.routeTableId} ${n.cidr}`),
+      ['rl1 10.2.0.0/16', 'rl2 10.2.0.0/16', 'ra1 10.1.0.0/16'],
+    )
     // A route already through the connection is kept; one through another (or blackholed) is replaced.
-    const kept = { ...specs[0]!, requester: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-1' }] }, { id: 'rl2', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-old', State: 'blackhole' }] }]) }
-    assert.deepEqual(missingRoutes(kept, 'pcx-1', new Set(['pcx-1', 'pcx-old'])).map((n) => `${n.routeTableId} ${n.replace} ${n.foreign ?? '-'}`), ['rl2 true -', 'ra1 false -'])
+    const kept = {
+      ...specs[0]!,
+      requester: vpc('ledger', '10.1.0.0/16', [
+        { id: 'rl1', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-1' }] },
+        { id: 'rl2', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-old', State: 'blackhole' }] },
+      ]),
+    }
+    assert.deepEqual(
+      missingRoutes(kept, 'pcx-1', new Set(['pcx-1', 'pcx-old'])).map((n) => `${n.routeTableId} ${n.replace} ${n.foreign ?? '-'}`),
+      ['rl2 true -', 'ra1 false -'],
+    )
     // A route through something the runbook did not make (a transit gateway, a peering of someone else's) is never replaced.
-    const theirs = { ...specs[0]!, requester: vpc('ledger', '10.1.0.0/16', [{ id: 'rl1', routes: [{ DestinationCidrBlock: '10.2.0.0/16', TransitGatewayId: 'tgw-1' } as never] }, { id: 'rl2', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-theirs', State: 'blackhole' }] }]) }
-    assert.deepEqual(missingRoutes(theirs, 'pcx-1', new Set(['pcx-1'])).map((n) => `${n.routeTableId} ${n.foreign ?? '-'}`), ['rl1 tgw-1', 'rl2 pcx-theirs (blackhole)', 'ra1 -'])
+    const theirs = {
+      ...specs[0]!,
+      requester: vpc('ledger', '10.1.0.0/16', [
+        { id: 'rl1', routes: [{ DestinationCidrBlock: '10.2.0.0/16', TransitGatewayId: 'tgw-1' } as never] },
+        { id: 'rl2', routes: [{ DestinationCidrBlock: '10.2.0.0/16', VpcPeeringConnectionId: 'pcx-theirs', State: 'blackhole' }] },
+      ]),
+    }
+    assert.deepEqual(
+      missingRoutes(theirs, 'pcx-1', new Set(['pcx-1'])).map((n) => `${n.routeTableId} ${n.foreign ?? '-'}`),
+      ['rl1 tgw-1', 'rl2 pcx-theirs (blackhole)', 'ra1 -'],
+    )
     assert.deepEqual(peeringSpecs(config, { ledger: peers.ledger, clients: [] }), [])
   })
 })

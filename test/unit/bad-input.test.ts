@@ -59,7 +59,13 @@ const CORPUS: Record<string, { values: string[]; with?: Record<string, string> }
   AUDITOR_RELEASE: { values: ['Audit', 'audit_release'] },
   AUDIT_SCHEMA_RELEASE: { values: ['Load-Audit', 'load audit'] },
   SCALARDL_CLIENT_SDK_VERSION: { values: ['3', 'v3.13.0'] },
-  SCALARDL_AUDITOR_LICENSE_KEY: { values: ['not-json', '{"product_name":"ScalarDL Ledger","license_type":"trial"}', '{"product_name":"ScalarDL Auditor","license_type":"community"}'] },
+  SCALARDL_AUDITOR_LICENSE_KEY: {
+    values: [
+      'not-json',
+      '{"product_name":"ScalarDL Ledger","license_type":"trial"}',
+      '{"product_name":"ScalarDL Auditor","license_type":"community"}',
+    ],
+  },
   SCALARDL_AUDITOR_LICENSE_CERT_FILE: { values: ['c\n.pem', 'c\0d'] },
   LOCK_LEASE_SECONDS: { values: ['5', '3601', 'forever'] },
   KUBECTL: { values: ['kubectl --context x', 'kubectl;rm'] },

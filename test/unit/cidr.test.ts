@@ -23,9 +23,19 @@ describe('CIDR planning', () => {
     const plan = planSubnets('10.1.0.0/16')
     assert.deepEqual(
       plan.map((p) => `${p.tier} ${p.az} ${p.cidr}`),
-      ['private 0 10.1.0.0/18', 'private 1 10.1.64.0/18', 'private 2 10.1.128.0/18', 'public 0 10.1.192.0/20', 'public 1 10.1.208.0/20', 'public 2 10.1.224.0/20'],
+      [
+        'private 0 10.1.0.0/18',
+        'private 1 10.1.64.0/18',
+        'private 2 10.1.128.0/18',
+        'public 0 10.1.192.0/20',
+        'public 1 10.1.208.0/20',
+        'public 2 10.1.224.0/20',
+      ],
     )
-    assertDisjointInside(plan.map((p) => p.cidr), '10.1.0.0/16')
+    assertDisjointInside(
+      plan.map((p) => p.cidr),
+      '10.1.0.0/16',
+    )
   })
 
   test('every size from /16 to /20 keeps subnets at /24 or larger', () => {
@@ -34,7 +44,10 @@ describe('CIDR planning', () => {
       const plan = planSubnets(vpc)
       assert.equal(plan.length, 6)
       for (const p of plan) assert.ok(parseCidr(p.cidr).prefix <= 24, `${vpc}: ${p.cidr}`)
-      assertDisjointInside(plan.map((p) => p.cidr), vpc)
+      assertDisjointInside(
+        plan.map((p) => p.cidr),
+        vpc,
+      )
     }
     assert.throws(() => planSubnets('10.8.0.0/21'), /smaller than \/24/)
   })
@@ -43,5 +56,6 @@ describe('CIDR planning', () => {
 function assertDisjointInside(cidrs: string[], vpc: string) {
   const parsed = cidrs.map(parseCidr)
   for (const c of parsed) assert.ok(contains(parseCidr(vpc), c), `${formatCidr(c)} outside ${vpc}`)
-  for (let i = 0; i < parsed.length; i++) for (let j = i + 1; j < parsed.length; j++) assert.ok(!overlaps(parsed[i]!, parsed[j]!), `${cidrs[i]} overlaps ${cidrs[j]}`)
+  for (let i = 0; i < parsed.length; i++)
+    for (let j = i + 1; j < parsed.length; j++) assert.ok(!overlaps(parsed[i]!, parsed[j]!), `${cidrs[i]} overlaps ${cidrs[j]}`)
 }

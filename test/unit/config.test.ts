@@ -43,13 +43,16 @@ describe('configuration', () => {
   })
 
   test('CLUSTER_NAME: lower-case letters, digits, hyphens, starts with a letter, at most 40', () => {
-    for (const bad of ['Scalardl', 'scalar_dl', '1scalardl', '-x', 'a'.repeat(41), 'has space']) assert.deepEqual(keys({ ...ok, CLUSTER_NAME: bad }), ['CLUSTER_NAME'], bad)
+    for (const bad of ['Scalardl', 'scalar_dl', '1scalardl', '-x', 'a'.repeat(41), 'has space'])
+      assert.deepEqual(keys({ ...ok, CLUSTER_NAME: bad }), ['CLUSTER_NAME'], bad)
     for (const good of ['a', 'scalardl-prod-2', 'a'.repeat(40)]) assert.equal(parseConfig({ ...ok, CLUSTER_NAME: good }).clusterName, good)
   })
 
   test('VPC_CIDR: a private range between /16 and /20', () => {
-    for (const good of ['10.1.0.0/16', '172.16.0.0/20', '192.168.0.0/16', '10.200.16.0/20']) assert.equal(parseConfig({ ...ok, VPC_CIDR: good }).vpcCidr, good)
-    for (const bad of ['10.0.0.0/8', '10.1.0.0/21', '8.8.0.0/16', '10.1.0.1/16', 'ten', '10.1.0.0', '300.1.0.0/16']) assert.deepEqual(keys({ ...ok, VPC_CIDR: bad }).slice(0, 1), ['VPC_CIDR'], bad)
+    for (const good of ['10.1.0.0/16', '172.16.0.0/20', '192.168.0.0/16', '10.200.16.0/20'])
+      assert.equal(parseConfig({ ...ok, VPC_CIDR: good }).vpcCidr, good)
+    for (const bad of ['10.0.0.0/8', '10.1.0.0/21', '8.8.0.0/16', '10.1.0.1/16', 'ten', '10.1.0.0', '300.1.0.0/16'])
+      assert.deepEqual(keys({ ...ok, VPC_CIDR: bad }).slice(0, 1), ['VPC_CIDR'], bad)
   })
 
   test('NAT_GATEWAYS, BASTION_ENABLED, NODE_COUNT, instance types', () => {
@@ -93,13 +96,21 @@ describe('configuration', () => {
     assert.equal(c.auditor.release, 'my-release-scalardl-audit')
     assert.equal(c.auditor.schemaRelease, 'load-audit-schema')
     const on = { ...ok, AUDITOR_ENABLED: 'true' }
-    assert.deepEqual(parseConfig({ ...on, CLIENT_VPC_IDS: 'vpc-0123456789abcdef0, vpc-12345678' }).auditor.clientVpcIds, ['vpc-0123456789abcdef0', 'vpc-12345678'])
-    for (const bad of ['vpc-xyz', 'subnet-12345678', '10.3.0.0/16']) assert.deepEqual(keys({ ...on, CLIENT_VPC_IDS: bad }), ['CLIENT_VPC_IDS'], bad)
-    for (const bad of ['10.2.0.0/8', '8.8.0.0/16', 'x']) assert.deepEqual(keys({ ...on, AUDITOR_VPC_CIDR: bad }).slice(0, 1), ['AUDITOR_VPC_CIDR'], bad)
+    assert.deepEqual(parseConfig({ ...on, CLIENT_VPC_IDS: 'vpc-0123456789abcdef0, vpc-12345678' }).auditor.clientVpcIds, [
+      'vpc-0123456789abcdef0',
+      'vpc-12345678',
+    ])
+    for (const bad of ['vpc-xyz', 'subnet-12345678', '10.3.0.0/16'])
+      assert.deepEqual(keys({ ...on, CLIENT_VPC_IDS: bad }), ['CLIENT_VPC_IDS'], bad)
+    for (const bad of ['10.2.0.0/8', '8.8.0.0/16', 'x'])
+      assert.deepEqual(keys({ ...on, AUDITOR_VPC_CIDR: bad }).slice(0, 1), ['AUDITOR_VPC_CIDR'], bad)
     for (const bad of ['Auditor', 'a_b']) assert.deepEqual(keys({ ...on, AUDITOR_CLUSTER_NAME: bad }), ['AUDITOR_CLUSTER_NAME'], bad)
     // Overlap is named with both keys, also when another key is wrong at the same time.
     const overlap = problems({ ...on, VPC_CIDR: '10.5.0.0/16', AUDITOR_VPC_CIDR: '10.5.16.0/20' })
-    assert.deepEqual(overlap.map((p) => p.key), ['AUDITOR_VPC_CIDR'])
+    assert.deepEqual(
+      overlap.map((p) => p.key),
+      ['AUDITOR_VPC_CIDR'],
+    )
     assert.match(overlap[0]!.message, /VPC_CIDR 10\.5\.0\.0\/16 and AUDITOR_VPC_CIDR 10\.5\.16\.0\/20 overlap/)
     assert.deepEqual(keys({ ...on, AUDITOR_VPC_CIDR: '10.1.0.0/16', NODE_COUNT: 'x' }).sort(), ['AUDITOR_VPC_CIDR', 'NODE_COUNT'])
     assert.deepEqual(keys({ ...on, AUDITOR_CLUSTER_NAME: 'scalardl-prod' }), ['AUDITOR_CLUSTER_NAME'])
@@ -108,9 +119,17 @@ describe('configuration', () => {
   })
 
   test('several bad values at once are all reported, each with its key and a fix', () => {
-    const p = problems({ CLUSTER_NAME: 'Bad', VPC_CIDR: '8.8.8.0/24', NAT_GATEWAYS: 'x', BASTION_SSH_CIDR: '0.0.0.0/0', NODE_COUNT: '-1', DATABASE: 'cassandra' })
+    const p = problems({
+      CLUSTER_NAME: 'Bad',
+      VPC_CIDR: '8.8.8.0/24',
+      NAT_GATEWAYS: 'x',
+      BASTION_SSH_CIDR: '0.0.0.0/0',
+      NODE_COUNT: '-1',
+      DATABASE: 'cassandra',
+    })
     const got = new Set(p.map((x) => x.key))
-    for (const k of ['AWS_REGION', 'CLUSTER_NAME', 'VPC_CIDR', 'NAT_GATEWAYS', 'BASTION_SSH_CIDR', 'NODE_COUNT', 'DATABASE']) assert.ok(got.has(k), k)
+    for (const k of ['AWS_REGION', 'CLUSTER_NAME', 'VPC_CIDR', 'NAT_GATEWAYS', 'BASTION_SSH_CIDR', 'NODE_COUNT', 'DATABASE'])
+      assert.ok(got.has(k), k)
     assert.ok(p.every((x) => x.fix.length > 10))
     assert.ok(p.filter((x) => x.key === 'VPC_CIDR').length >= 2, 'both VPC_CIDR problems: size and range')
   })
@@ -125,6 +144,9 @@ describe('configuration', () => {
     assert.equal(c.region, 'eu-west-1')
     assert.equal(c.nodeCount, 7)
     assert.equal(c.source, file)
-    assert.throws(() => loadConfig(path.join(dir, 'missing.env'), {}), (e: unknown) => e instanceof ConfigError && e.problems[0]!.key === '--env-file')
+    assert.throws(
+      () => loadConfig(path.join(dir, 'missing.env'), {}),
+      (e: unknown) => e instanceof ConfigError && e.problems[0]!.key === '--env-file',
+    )
   })
 })

@@ -10,7 +10,18 @@ import { Helm } from '../../lib/helm.ts'
 import { helmProcesses, settleInterrupted } from '../../lib/helm-interrupted.ts'
 import { Logger } from '../../lib/log.ts'
 
-const row = (status: string, revision = '2') => JSON.stringify([{ name: 'rel', namespace: 'default', revision, updated: '2026-11-26 00:00:00 +0000 UTC', status, chart: 'scalardl-4.12.0', app_version: '3.13.0' }])
+const row = (status: string, revision = '2') =>
+  JSON.stringify([
+    {
+      name: 'rel',
+      namespace: 'default',
+      revision,
+      updated: '2026-11-26 00:00:00 +0000 UTC',
+      status,
+      chart: 'scalardl-4.12.0',
+      app_version: '3.13.0',
+    },
+  ])
 
 /** A helm whose `list` answers come from a queue (the last one repeats); every call is recorded. */
 function fakeHelm(lists: string[], history: object[]): { helm: Helm; calls: string[] } {
@@ -50,24 +61,37 @@ describe('a release left pending by an interrupted helm', () => {
 
   test('not pending: nothing to do, one list call', async () => {
     const { helm, calls } = fakeHelm([row('deployed')], [])
-    assert.equal(await settleInterrupted({ helm, release: 'rel', namespace: 'default', log: quiet().log, timeoutMs: 1000, processes: () => [] }), undefined)
+    assert.equal(
+      await settleInterrupted({ helm, release: 'rel', namespace: 'default', log: quiet().log, timeoutMs: 1000, processes: () => [] }),
+      undefined,
+    )
     assert.deepEqual(calls, ['list --all -o json -n default'])
   })
 
   test('a helm still running on this host is waited for, not rolled back under it', async () => {
     const { helm, calls } = fakeHelm([row('pending-upgrade'), row('pending-upgrade'), row('deployed', '3')], [])
-    const done = await settleInterrupted({ helm, release: 'rel', namespace: 'default', log: quiet().log, timeoutMs: 10_000, processes: () => [4242] })
+    const done = await settleInterrupted({
+      helm,
+      release: 'rel',
+      namespace: 'default',
+      log: quiet().log,
+      timeoutMs: 10_000,
+      processes: () => [4242],
+    })
     assert.match(done!, /waited for a running helm/)
     assert.ok(!calls.some((c) => /^(rollback|uninstall|history)/.test(c)), calls.join('; '))
   })
 
   test('an abandoned upgrade is rolled back to the last good revision, skipping failed ones', async () => {
-    const { helm, calls } = fakeHelm([row('pending-upgrade', '4')], [
-      { revision: 1, status: 'superseded' },
-      { revision: 2, status: 'deployed' },
-      { revision: 3, status: 'failed' },
-      { revision: 4, status: 'pending-upgrade' },
-    ])
+    const { helm, calls } = fakeHelm(
+      [row('pending-upgrade', '4')],
+      [
+        { revision: 1, status: 'superseded' },
+        { revision: 2, status: 'deployed' },
+        { revision: 3, status: 'failed' },
+        { revision: 4, status: 'pending-upgrade' },
+      ],
+    )
     const { log, lines } = quiet()
     const done = await settleInterrupted({ helm, release: 'rel', namespace: 'default', log, timeoutMs: 1000, processes: () => [] })
     assert.equal(done, 'rolled back the abandoned revision 4 of rel to 2')
@@ -77,20 +101,37 @@ describe('a release left pending by an interrupted helm', () => {
 
   test('an abandoned first install is uninstalled, so that it installs again', async () => {
     const { helm, calls } = fakeHelm([row('pending-install', '1')], [{ revision: 1, status: 'pending-install' }])
-    const done = await settleInterrupted({ helm, release: 'rel', namespace: 'default', log: quiet().log, timeoutMs: 1000, processes: () => [] })
+    const done = await settleInterrupted({
+      helm,
+      release: 'rel',
+      namespace: 'default',
+      log: quiet().log,
+      timeoutMs: 1000,
+      processes: () => [],
+    })
     assert.equal(done, 'uninstalled the abandoned first install of rel')
     assert.ok(calls.includes('uninstall rel -n default'), calls.join('; '))
   })
 
   test('a release left uninstalling by a killed uninstall: the uninstall is finished, so that it installs again', async () => {
     const { helm, calls } = fakeHelm([row('uninstalling', '3')], [])
-    const done = await settleInterrupted({ helm, release: 'rel', namespace: 'default', log: quiet().log, timeoutMs: 1000, processes: () => [] })
+    const done = await settleInterrupted({
+      helm,
+      release: 'rel',
+      namespace: 'default',
+      log: quiet().log,
+      timeoutMs: 1000,
+      processes: () => [],
+    })
     assert.equal(done, 'finished the interrupted uninstall of rel')
     assert.deepEqual(calls, ['list --all -o json -n default', 'uninstall rel -n default'])
   })
 
   test('uninstall works with helm older than 3.13 (no --ignore-not-found): "release: not found" is done', async () => {
-    const runner: CommandRunner = async (_c, args) => (args.includes('--ignore-not-found') ? { stdout: '', stderr: 'Error: unknown flag: --ignore-not-found', exitCode: 1 } : { stdout: '', stderr: 'Error: uninstall: Release not loaded: rel: release: not found', exitCode: 1 })
+    const runner: CommandRunner = async (_c, args) =>
+      args.includes('--ignore-not-found')
+        ? { stdout: '', stderr: 'Error: unknown flag: --ignore-not-found', exitCode: 1 }
+        : { stdout: '', stderr: 'Error: uninstall: Release not loaded: rel: release: not found', exitCode: 1 }
     await new Helm({ runner }).uninstall('rel', 'default')
   })
 })

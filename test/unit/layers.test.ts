@@ -9,18 +9,31 @@ import { ROOT } from '../helpers/run-step.ts'
 
 const DIRS = ['lib', 'sim', 'checks', 'runbooks', 'scripts', 'bench']
 /** Known exceptions, each with its reason; the issue that removes it names it. */
-const ALLOWED = new Map([['lib/deploy.ts -> scripts/build.ts', 'the deploy launcher builds stale bundles before it runs them (issue 19: the launcher should need no bundler at run time)']])
+const ALLOWED = new Map([
+  [
+    'lib/deploy.ts -> scripts/build.ts',
+    'the deploy launcher builds stale bundles before it runs them (issue 19: the launcher should need no bundler at run time)',
+  ],
+])
 
 function files(dir: string): string[] {
   const abs = path.join(ROOT, dir)
   if (!fs.existsSync(abs)) return []
-  return fs.readdirSync(abs, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.(ts|mts)$/.test(e.name) ? [path.join(dir, e.name)] : []))
+  return fs
+    .readdirSync(abs, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.(ts|mts)$/.test(e.name) ? [path.join(dir, e.name)] : []))
 }
 
 /** Relative imports of a file (static, re-exports, side-effect and literal dynamic ones; not `import type`, erased at run time), as repository paths. */
 function importsOf(file: string): string[] {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8').replace(/(?:^|\n)\s*(?:import|export) type [^;]*?from\s+['"][^'"]+['"]/g, '\n')
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!)
+  const text = fs
+    .readFileSync(path.join(ROOT, file), 'utf8')
+    .replace(/(?:^|\n)\s*(?:import|export) type [^;]*?from\s+['"][^'"]+['"]/g, '\n')
+  const specs = [
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2]!)
   return specs.map((s) => path.normalize(path.join(path.dirname(file), s)))
 }
 
@@ -28,7 +41,11 @@ const graph = new Map(DIRS.flatMap(files).map((f) => [f, importsOf(f)]))
 
 describe('layers', () => {
   test('the import graph was read (every layer has modules with imports)', () => {
-    for (const d of ['lib', 'sim', 'checks', 'runbooks']) assert.ok([...graph].some(([f, i]) => f.startsWith(`${d}/`) && i.length), d)
+    for (const d of ['lib', 'sim', 'checks', 'runbooks'])
+      assert.ok(
+        [...graph].some(([f, i]) => f.startsWith(`${d}/`) && i.length),
+        d,
+      )
     // Each known exception is an edge the reader found: when it goes, its entry goes too.
     for (const edge of ALLOWED.keys()) {
       const [from, to] = edge.split(' -> ') as [string, string]
@@ -41,7 +58,11 @@ describe('layers', () => {
     for (const [from, targets] of graph) {
       for (const to of targets) {
         // scripts/ is build tooling, not the product: the simulator may build the bundles it runs.
-        const rule = from.startsWith('lib/') ? /^(runbooks|checks|sim|scripts)\// : from.startsWith('sim/') ? /^(lib|checks|runbooks|bench)\// : undefined
+        const rule = from.startsWith('lib/')
+          ? /^(runbooks|checks|sim|scripts)\//
+          : from.startsWith('sim/')
+            ? /^(lib|checks|runbooks|bench)\//
+            : undefined
         if (rule?.test(to) && !ALLOWED.has(`${from} -> ${to}`)) bad.push(`${from} -> ${to}`)
       }
     }

@@ -8,7 +8,8 @@ describe('secret redaction', () => {
     const pem = ['-----BEGIN EC ', 'PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC ', 'PRIVATE KEY-----'].join('')
     const text = `token ${token} key ${pem} id AKIAABCDEFGHIJKLMNOP aws_secret_access_key=abcd/efgh+ijkl password: hunter22`
     const out = redactText(text)
-    for (const secret of [token, 'MHcCAQEEIB', 'AKIAABCDEFGHIJKLMNOP', 'abcd/efgh+ijkl', 'hunter22']) assert.ok(!out.includes(secret), `${secret} leaked: ${out}`)
+    for (const secret of [token, 'MHcCAQEEIB', 'AKIAABCDEFGHIJKLMNOP', 'abcd/efgh+ijkl', 'hunter22'])
+      assert.ok(!out.includes(secret), `${secret} leaked: ${out}`)
     assert.match(out, /aws_secret_access_key=\*\*\*/)
   })
 
@@ -18,9 +19,17 @@ describe('secret redaction', () => {
   })
 
   test('objects: secret-named keys masked at any depth, other strings redacted, input untouched', () => {
-    const input = { step: '04', values: { dbPassword: 'x', githubToken: 'y', privateKey: 'z', nested: [{ note: 'uses s3cr3t-db-pass' }] }, count: 3 }
+    const input = {
+      step: '04',
+      values: { dbPassword: 'x', githubToken: 'y', privateKey: 'z', nested: [{ note: 'uses s3cr3t-db-pass' }] },
+      count: 3,
+    }
     const out = redact(input)
-    assert.deepEqual(out, { step: '04', values: { dbPassword: '***', githubToken: '***', privateKey: '***', nested: [{ note: 'uses ***' }] }, count: 3 })
+    assert.deepEqual(out, {
+      step: '04',
+      values: { dbPassword: '***', githubToken: '***', privateKey: '***', nested: [{ note: 'uses ***' }] },
+      count: 3,
+    })
     assert.equal(input.values.dbPassword, 'x')
   })
 })

@@ -40,7 +40,13 @@ describe('task runner', () => {
     const first = await executeStep(step, context().ctx, {})
     assert.equal(first.status, 'changed')
     assert.deepEqual(first.summary, { ok: 1, changed: 1, planned: 0, failed: 0, skipped: 0 })
-    assert.deepEqual(first.tasks.map((t) => [t.title, t.status, t.detail]), [['A', 'changed', 'turned a on'], ['B', 'ok', 'b is on']])
+    assert.deepEqual(
+      first.tasks.map((t) => [t.title, t.status, t.detail]),
+      [
+        ['A', 'changed', 'turned a on'],
+        ['B', 'ok', 'b is on'],
+      ],
+    )
     const second = await executeStep(step, context().ctx, {})
     assert.equal(second.status, 'ok')
     assert.equal(a.applied + b.applied, 1)
@@ -65,7 +71,10 @@ describe('task runner', () => {
         return { holds: false }
       },
       async apply() {
-        throw Object.assign(new Error('UnauthorizedOperation: You are not authorized'), { name: 'UnauthorizedOperation', operation: 'EC2:CreateVpc' })
+        throw Object.assign(new Error('UnauthorizedOperation: You are not authorized'), {
+          name: 'UnauthorizedOperation',
+          operation: 'EC2:CreateVpc',
+        })
       },
     }
     const later = toggle('Later', world, 'c')
@@ -80,7 +89,11 @@ describe('task runner', () => {
   })
 
   test('a conflict fails even in --dry-run; an assertion-only task fails when it does not hold', async () => {
-    const conflict: Task = { title: 'C', check: async () => ({ holds: false, conflict: 'exists but is not ours', hint: 'rename' }), apply: async () => 'never' }
+    const conflict: Task = {
+      title: 'C',
+      check: async () => ({ holds: false, conflict: 'exists but is not ours', hint: 'rename' }),
+      apply: async () => 'never',
+    }
     const r = await executeStep(defineStep({ name: 'x', description: 'x', tasks: [conflict] }), context(true).ctx, {})
     assert.equal(r.status, 'failed')
     assert.equal(r.tasks[0]!.detail, 'exists but is not ours')
@@ -101,9 +114,22 @@ describe('task runner', () => {
       },
     })
     const t0 = Date.now()
-    const r = await executeStep(defineStep({ name: 'x', description: 'x', continueOnFailure: true, concurrent: true, tasks: [slow(0, true), slow(1, false), slow(2, true)] }), context().ctx, {})
+    const r = await executeStep(
+      defineStep({
+        name: 'x',
+        description: 'x',
+        continueOnFailure: true,
+        concurrent: true,
+        tasks: [slow(0, true), slow(1, false), slow(2, true)],
+      }),
+      context().ctx,
+      {},
+    )
     assert.ok(Date.now() - t0 < 140, 'checks ran concurrently')
-    assert.deepEqual(r.tasks.map((t) => t.status), ['ok', 'failed', 'ok'])
+    assert.deepEqual(
+      r.tasks.map((t) => t.status),
+      ['ok', 'failed', 'ok'],
+    )
     assert.deepEqual(r.summary, { ok: 2, changed: 0, planned: 0, failed: 1, skipped: 0 })
   })
 
@@ -112,24 +138,74 @@ describe('task runner', () => {
     let releaseA!: () => void
     const gate = new Promise<void>((r) => (releaseA = r))
     const world = { a: false, b: false, c: false, after: false }
-    const a: Task = { ...toggle('A', world, 'a'), async apply() { await gate; world.a = true; return 'a after b' } }
-    const b: Task = { ...toggle('B', world, 'b'), async apply() { world.b = true; releaseA(); return 'b' } }
+    const a: Task = {
+      ...toggle('A', world, 'a'),
+      async apply() {
+        await gate
+        world.a = true
+        return 'a after b'
+      },
+    }
+    const b: Task = {
+      ...toggle('B', world, 'b'),
+      async apply() {
+        world.b = true
+        releaseA()
+        return 'b'
+      },
+    }
     const c = toggle('C', world, 'c')
     const after = toggle('After', world, 'after')
     const step = defineStep({ name: 'x', description: 'x', tasks: [sideBySide([a, c], b), after] })
     const { ctx, output } = context()
     const r = await executeStep(step, ctx, {})
-    assert.deepEqual(r.tasks.map((t) => [t.title, t.status]), [['A', 'changed'], ['C', 'changed'], ['B', 'changed'], ['After', 'changed']])
+    assert.deepEqual(
+      r.tasks.map((t) => [t.title, t.status]),
+      [
+        ['A', 'changed'],
+        ['C', 'changed'],
+        ['B', 'changed'],
+        ['After', 'changed'],
+      ],
+    )
     assert.ok(output.join('').indexOf(' B') < output.join('').indexOf(' A'), 'the log shows each task as it ends')
 
     // A failure in one lane: its lane stops, the other lane's running task ends, and nothing after runs.
     const w2 = { x: false, y: false, z: false, later: false }
-    const failing: Task = { title: 'X', async check() { return { holds: false } }, async apply() { throw new Error('no') } }
-    const y: Task = { ...toggle('Y', w2, 'y'), async apply() { await new Promise((res) => setTimeout(res, 30)); w2.y = true; return 'y' } }
+    const failing: Task = {
+      title: 'X',
+      async check() {
+        return { holds: false }
+      },
+      async apply() {
+        throw new Error('no')
+      },
+    }
+    const y: Task = {
+      ...toggle('Y', w2, 'y'),
+      async apply() {
+        await new Promise((res) => setTimeout(res, 30))
+        w2.y = true
+        return 'y'
+      },
+    }
     const z = toggle('Z', w2, 'z')
     const later = toggle('Later', w2, 'later')
-    const r2 = await executeStep(defineStep({ name: 'x', description: 'x', tasks: [sideBySide([failing, later], [y, z]), toggle('End', w2, 'later')] }), context().ctx, {})
-    assert.deepEqual(r2.tasks.map((t) => [t.title, t.status]), [['X', 'failed'], ['Later', 'skipped'], ['Y', 'changed'], ['Z', 'skipped'], ['End', 'skipped']])
+    const r2 = await executeStep(
+      defineStep({ name: 'x', description: 'x', tasks: [sideBySide([failing, later], [y, z]), toggle('End', w2, 'later')] }),
+      context().ctx,
+      {},
+    )
+    assert.deepEqual(
+      r2.tasks.map((t) => [t.title, t.status]),
+      [
+        ['X', 'failed'],
+        ['Later', 'skipped'],
+        ['Y', 'changed'],
+        ['Z', 'skipped'],
+        ['End', 'skipped'],
+      ],
+    )
     assert.equal(r2.status, 'failed')
     assert.deepEqual(r2.summary, { ok: 0, changed: 1, planned: 0, failed: 1, skipped: 3 })
     assert.equal(w2.later, false)
@@ -146,6 +222,12 @@ describe('task runner', () => {
     delete process.env.AWS_ENDPOINT_URL
     assert.deepEqual(session.summary().operations, { 'EC2:DescribeVpcs': 1 })
     assert.equal(session.summary().mutating, 0)
-    assert.ok(isMutating('RunInstances') && isMutating('CreateTags') && !isMutating('DescribeInstances') && !isMutating('GetCallerIdentity') && !isMutating('ListTables'))
+    assert.ok(
+      isMutating('RunInstances') &&
+        isMutating('CreateTags') &&
+        !isMutating('DescribeInstances') &&
+        !isMutating('GetCallerIdentity') &&
+        !isMutating('ListTables'),
+    )
   })
 })

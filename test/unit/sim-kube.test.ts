@@ -24,7 +24,9 @@ describe('selectors', () => {
     assert.throws(() => labelsMatch('a b c', labels))
   })
   test('matchLabels and matchExpressions', () => {
-    assert.ok(selectorMatches({ matchLabels: { app: 'ledger' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['db'] }] }, labels))
+    assert.ok(
+      selectorMatches({ matchLabels: { app: 'ledger' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['db'] }] }, labels),
+    )
     assert.ok(!selectorMatches({ matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }, labels))
     assert.ok(!selectorMatches(undefined, labels))
   })
@@ -50,7 +52,14 @@ describe('patches', () => {
       template: {
         spec: {
           containers: [
-            { name: 'tuner', image: 'busybox:1.36', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] },
+            {
+              name: 'tuner',
+              image: 'busybox:1.36',
+              env: [
+                { name: 'A', value: '1' },
+                { name: 'B', value: '2' },
+              ],
+            },
             { name: 'sidecar', image: 'busybox:1.36' },
           ],
           tolerations: [{ operator: 'Exists' }],
@@ -65,7 +74,15 @@ describe('patches', () => {
           spec: {
             $setElementOrder: undefined,
             '$setElementOrder/containers': [{ name: 'tuner' }],
-            containers: [{ '$setElementOrder/env': [{ name: 'A' }, { name: 'B' }], env: [{ name: 'B', value: '22' }], image: 'busybox:1.37', name: 'tuner' }, { $patch: 'delete', name: 'sidecar' }],
+            containers: [
+              {
+                '$setElementOrder/env': [{ name: 'A' }, { name: 'B' }],
+                env: [{ name: 'B', value: '22' }],
+                image: 'busybox:1.37',
+                name: 'tuner',
+              },
+              { $patch: 'delete', name: 'sidecar' },
+            ],
             tolerations: [{ key: 'x', operator: 'Exists' }],
           },
         },
@@ -73,44 +90,122 @@ describe('patches', () => {
     }
     delete (patch.spec.template.spec as any).$setElementOrder
     const out = strategicMerge(ds, patch)
-    assert.deepEqual(out.spec.template.spec.containers, [{ name: 'tuner', image: 'busybox:1.37', env: [{ name: 'A', value: '1' }, { name: 'B', value: '22' }] }])
+    assert.deepEqual(out.spec.template.spec.containers, [
+      {
+        name: 'tuner',
+        image: 'busybox:1.37',
+        env: [
+          { name: 'A', value: '1' },
+          { name: 'B', value: '22' },
+        ],
+      },
+    ])
     assert.deepEqual(out.spec.template.spec.tolerations, [{ key: 'x', operator: 'Exists' }])
     assert.equal(ds.spec.template.spec.containers.length, 2, 'the input is not modified')
   })
   test('strategic merge: null deletes, $retainKeys, $deleteFromPrimitiveList, set lists, ports by key', () => {
     assert.deepEqual(strategicMerge({ a: 1, b: 2 }, { a: null }), { b: 2 })
-    assert.deepEqual(strategicMerge({ strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } }, { strategy: { $retainKeys: ['type'], type: 'Recreate' } }), { strategy: { type: 'Recreate' } })
+    assert.deepEqual(
+      strategicMerge(
+        { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } },
+        { strategy: { $retainKeys: ['type'], type: 'Recreate' } },
+      ),
+      { strategy: { type: 'Recreate' } },
+    )
     assert.deepEqual(strategicMerge({ finalizers: ['a', 'b'] }, { '$deleteFromPrimitiveList/finalizers': ['a'] }), { finalizers: ['b'] })
     assert.deepEqual(strategicMerge({ finalizers: ['a'] }, { finalizers: ['b'] }), { finalizers: ['a', 'b'] })
-    assert.deepEqual(strategicMerge({ ports: [{ port: 80, name: 'a' }, { port: 443, name: 'b' }] }, { ports: [{ port: 443, name: 'tls' }] }), { ports: [{ port: 80, name: 'a' }, { port: 443, name: 'tls' }] })
+    assert.deepEqual(
+      strategicMerge(
+        {
+          ports: [
+            { port: 80, name: 'a' },
+            { port: 443, name: 'b' },
+          ],
+        },
+        { ports: [{ port: 443, name: 'tls' }] },
+      ),
+      {
+        ports: [
+          { port: 80, name: 'a' },
+          { port: 443, name: 'tls' },
+        ],
+      },
+    )
     assert.deepEqual(strategicMerge({ m: { a: 1 } }, { m: { $patch: 'replace', b: 2 } }), { m: { b: 2 } })
   })
   test('JSON merge patch and JSON patch', () => {
     assert.deepEqual(mergePatch({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { b: null, d: 3 }, l: [3] }), { a: { c: 2, d: 3 }, l: [3] })
     const doc = { spec: { taints: [{ key: 'a' }], replicas: 1 } }
-    assert.deepEqual(jsonPatch(doc, [{ op: 'replace', path: '/spec/replicas', value: 3 }, { op: 'add', path: '/spec/taints/-', value: { key: 'b' } }, { op: 'remove', path: '/spec/taints/0' }]), { spec: { taints: [{ key: 'b' }], replicas: 3 } })
+    assert.deepEqual(
+      jsonPatch(doc, [
+        { op: 'replace', path: '/spec/replicas', value: 3 },
+        { op: 'add', path: '/spec/taints/-', value: { key: 'b' } },
+        { op: 'remove', path: '/spec/taints/0' },
+      ]),
+      { spec: { taints: [{ key: 'b' }], replicas: 3 } },
+    )
     assert.throws(() => jsonPatch(doc, [{ op: 'test', path: '/spec/replicas', value: 2 }]), /test failed/)
     assert.throws(() => jsonPatch(doc, [{ op: 'replace', path: '/spec/missing', value: 2 }]))
   })
   test('server-side apply removes what the manager stopped applying, keeps what others set', () => {
-    const live = { data: { a: '1', b: '2', other: 'x' }, spec: { containers: [{ name: 'c1', image: 'i' }, { name: 'c2', image: 'j' }] } }
-    const previous = { data: { a: '1', b: '2' }, spec: { containers: [{ name: 'c1', image: 'i' }, { name: 'c2', image: 'j' }] } }
+    const live = {
+      data: { a: '1', b: '2', other: 'x' },
+      spec: {
+        containers: [
+          { name: 'c1', image: 'i' },
+          { name: 'c2', image: 'j' },
+        ],
+      },
+    }
+    const previous = {
+      data: { a: '1', b: '2' },
+      spec: {
+        containers: [
+          { name: 'c1', image: 'i' },
+          { name: 'c2', image: 'j' },
+        ],
+      },
+    }
     const now = { data: { a: '10' }, spec: { containers: [{ name: 'c1', image: 'i2' }] } }
-    assert.deepEqual(serverSideApply(live, now, previous), { data: { a: '10', other: 'x' }, spec: { containers: [{ name: 'c1', image: 'i2' }] } })
+    assert.deepEqual(serverSideApply(live, now, previous), {
+      data: { a: '10', other: 'x' },
+      spec: { containers: [{ name: 'c1', image: 'i2' }] },
+    })
   })
 })
 
 describe('protobuf request bodies', () => {
   test('a Secret as kubectl create secret sends it', () => {
     const meta = Buffer.concat([pbString(1, 'reg-docker-secrets'), pbString(3, 'default'), pbMap(11, { app: 'scalardl' })])
-    const secret = Buffer.concat([pbString(1, meta), pbMap(2, { '.dockerconfigjson': Buffer.from('{"auths":{}}') }), pbString(3, 'kubernetes.io/dockerconfigjson')])
+    const secret = Buffer.concat([
+      pbString(1, meta),
+      pbMap(2, { '.dockerconfigjson': Buffer.from('{"auths":{}}') }),
+      pbString(3, 'kubernetes.io/dockerconfigjson'),
+    ])
     const o: any = decodeProtobuf(pbUnknown('v1', 'Secret', secret))
-    assert.deepEqual(o, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'reg-docker-secrets', namespace: 'default', labels: { app: 'scalardl' } }, data: { '.dockerconfigjson': Buffer.from('{"auths":{}}').toString('base64') }, type: 'kubernetes.io/dockerconfigjson' })
+    assert.deepEqual(o, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'reg-docker-secrets', namespace: 'default', labels: { app: 'scalardl' } },
+      data: { '.dockerconfigjson': Buffer.from('{"auths":{}}').toString('base64') },
+      type: 'kubernetes.io/dockerconfigjson',
+    })
   })
   test('ConfigMap, Namespace, ServiceAccount; unknown kinds are refused', () => {
-    assert.deepEqual(decodeProtobuf(pbUnknown('v1', 'ConfigMap', Buffer.concat([pbString(1, pbString(1, 'cm')), pbMap(2, { k: 'v' })]))), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { k: 'v' } })
-    assert.deepEqual(decodeProtobuf(pbUnknown('v1', 'Namespace', pbString(1, pbString(1, 'ns')))), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns' } })
-    const sa: any = decodeProtobuf(pbUnknown('v1', 'ServiceAccount', Buffer.concat([pbString(1, pbString(1, 'sa')), pbString(3, pbString(1, 'reg')), pbVarint(4, 0)])))
+    assert.deepEqual(decodeProtobuf(pbUnknown('v1', 'ConfigMap', Buffer.concat([pbString(1, pbString(1, 'cm')), pbMap(2, { k: 'v' })]))), {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cm' },
+      data: { k: 'v' },
+    })
+    assert.deepEqual(decodeProtobuf(pbUnknown('v1', 'Namespace', pbString(1, pbString(1, 'ns')))), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'ns' },
+    })
+    const sa: any = decodeProtobuf(
+      pbUnknown('v1', 'ServiceAccount', Buffer.concat([pbString(1, pbString(1, 'sa')), pbString(3, pbString(1, 'reg')), pbVarint(4, 0)])),
+    )
     assert.deepEqual(sa.imagePullSecrets, [{ name: 'reg' }])
     assert.equal(sa.automountServiceAccountToken, false)
     assert.throws(() => decodeProtobuf(pbUnknown('apps/v1', 'Deployment', Buffer.alloc(0))), /not supported/)
@@ -126,7 +221,11 @@ describe('watch replay', () => {
   after(() => cluster.close())
 
   async function request(method: string, path: string, body?: unknown, ct = 'application/json') {
-    const res = await fetch(cluster.url + path, { method, headers: { 'Content-Type': ct, Accept: 'application/json' }, body: body ? JSON.stringify(body) : undefined })
+    const res = await fetch(cluster.url + path, {
+      method,
+      headers: { 'Content-Type': ct, Accept: 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    })
     return { status: res.status, body: await res.json() }
   }
 
@@ -151,14 +250,23 @@ describe('watch replay', () => {
   }
 
   test('a watch from a resourceVersion replays later events, filtered by selector, with their new resourceVersions', async () => {
-    const created = await request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'a', labels: { w: '1' } }, data: { v: '1' } })
+    const created = await request('POST', '/api/v1/namespaces/default/configmaps', {
+      metadata: { name: 'a', labels: { w: '1' } },
+      data: { v: '1' },
+    })
     assert.equal(created.status, 201)
     const rv = Number(created.body.metadata.resourceVersion)
     await request('PATCH', '/api/v1/namespaces/default/configmaps/a', { data: { v: '2' } }, 'application/merge-patch+json')
     await request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'b' }, data: {} })
     await request('PATCH', '/api/v1/namespaces/default/configmaps/a', { metadata: { labels: { w: null } } }, 'application/merge-patch+json')
     const events = await watchLines(`/api/v1/namespaces/default/configmaps?watch=true&labelSelector=w%3D1&resourceVersion=${rv}`, 2)
-    assert.deepEqual(events.map((e) => [e.type, e.object.metadata.name, e.object.data?.v]), [['MODIFIED', 'a', '2'], ['DELETED', 'a', '2']])
+    assert.deepEqual(
+      events.map((e) => [e.type, e.object.metadata.name, e.object.data?.v]),
+      [
+        ['MODIFIED', 'a', '2'],
+        ['DELETED', 'a', '2'],
+      ],
+    )
     assert.ok(Number(events[0].object.metadata.resourceVersion) > rv)
   })
 

@@ -8,7 +8,10 @@ import { stepArgs } from '../../scripts/build.ts'
 
 function gated(stdin: string | undefined, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...stepArgs('02-database'), ...args], { env: { ...process.env, RUNBOOK_START_GATE: 'stdin', NODE_NO_WARNINGS: '1' }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...stepArgs('02-database'), ...args], {
+      env: { ...process.env, RUNBOOK_START_GATE: 'stdin', NODE_NO_WARNINGS: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))

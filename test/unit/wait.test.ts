@@ -29,15 +29,22 @@ describe('waitFor', () => {
   test('a timeout says what it waited for and what it last saw', async () => {
     const { log, output } = logger()
     await assert.rejects(
-      waitFor({ what: 'NAT gateway nat-1 to be available', timeoutMs: 120, intervalMs: 20, log }, async () => ({ done: false, status: 'nat-1 pending' })),
-      (e: unknown) => e instanceof WaitTimeoutError && /waiting for NAT gateway nat-1 to be available; last seen: nat-1 pending/.test(e.message),
+      waitFor({ what: 'NAT gateway nat-1 to be available', timeoutMs: 120, intervalMs: 20, log }, async () => ({
+        done: false,
+        status: 'nat-1 pending',
+      })),
+      (e: unknown) =>
+        e instanceof WaitTimeoutError && /waiting for NAT gateway nat-1 to be available; last seen: nat-1 pending/.test(e.message),
     )
     assert.match(output.join(''), /waiting for NAT gateway nat-1 to be available \(\d+ms, last seen: nat-1 pending\)/)
   })
 
   test('a state that cannot become the wanted one stops the wait at once', async () => {
     const t0 = Date.now()
-    await assert.rejects(waitFor({ what: 'x', timeoutMs: 10_000 }, async () => ({ done: false, status: 'failed', failed: 'it failed: quota' })), /x: it failed: quota/)
+    await assert.rejects(
+      waitFor({ what: 'x', timeoutMs: 10_000 }, async () => ({ done: false, status: 'failed', failed: 'it failed: quota' })),
+      /x: it failed: quota/,
+    )
     assert.ok(Date.now() - t0 < 1000)
   })
 })

@@ -39,7 +39,12 @@ export function fullname(release: string, chart: string, values: any): string {
 
 /** `<chart>.labels` of _helpers.tpl: helm.sh/chart, the selector labels, version, managed-by. */
 export function labels(chart: string, cv: ChartVersion, selector: Record<string, string>): Record<string, string> {
-  return { 'helm.sh/chart': trimName(`${chart}-${cv.version}`.replace(/\+/g, '_')), ...selector, 'app.kubernetes.io/version': cv.appVersion, 'app.kubernetes.io/managed-by': 'Helm' }
+  return {
+    'helm.sh/chart': trimName(`${chart}-${cv.version}`.replace(/\+/g, '_')),
+    ...selector,
+    'app.kubernetes.io/version': cv.appVersion,
+    'app.kubernetes.io/managed-by': 'Helm',
+  }
 }
 
 /**
@@ -84,7 +89,8 @@ export function schemaErrors(chart: string, values: any, prefix = ''): string[] 
     const want = types.get(p)
     if (want && v !== undefined) {
       const got = typeOf(v)
-      if (want !== got && !(want === 'number' && got === 'integer')) errors.push(`- ${prefix}${p}: Invalid type. Expected: ${want}, given: ${got}`)
+      if (want !== got && !(want === 'number' && got === 'integer'))
+        errors.push(`- ${prefix}${p}: Invalid type. Expected: ${want}, given: ${got}`)
     }
     if (isObj(v)) for (const [k, x] of Object.entries(v)) walk(x, p ? `${p}.${k}` : k)
   }
@@ -100,7 +106,17 @@ export function parseSet(expr: string, asString = false): any {
     if (i < 1) throw new Error(`failed parsing --set data: key "${part}" has no value`)
     const keyPath = part.slice(0, i)
     const raw = part.slice(i + 1)
-    const value: unknown = asString ? raw : raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : /^-?\d+$/.test(raw) ? Number(raw) : raw
+    const value: unknown = asString
+      ? raw
+      : raw === 'true'
+        ? true
+        : raw === 'false'
+          ? false
+          : raw === 'null'
+            ? null
+            : /^-?\d+$/.test(raw)
+              ? Number(raw)
+              : raw
     let cur = out
     const keys = keyPath.split(/\.(?![^[]*\])/)
     keys.forEach((k, idx) => {
@@ -120,7 +136,14 @@ export function parseSet(expr: string, asString = false): any {
 
 /** `{{- with X }} key: X {{- end }}`: the key only when the value is non-empty (Go's truthiness). */
 export function withValue<T>(key: string, v: T): Record<string, T> {
-  const empty = v === undefined || v === null || v === '' || v === false || v === 0 || (Array.isArray(v) && !v.length) || (isObj(v) && !Object.keys(v).length)
+  const empty =
+    v === undefined ||
+    v === null ||
+    v === '' ||
+    v === false ||
+    v === 0 ||
+    (Array.isArray(v) && !v.length) ||
+    (isObj(v) && !Object.keys(v).length)
   return empty ? {} : { [key]: v }
 }
 
@@ -131,5 +154,14 @@ export function sortedEntries<T>(m: Record<string, T> | undefined): [string, T][
 
 /** The credentials Secret a chart makes when no existingSecret is given (templates/*secret.yaml). */
 export function dbSecret(name: string, namespace: string, lbl: Record<string, string>, username: string, password: string): any {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels: lbl }, type: 'Opaque', data: { 'db-username': Buffer.from(String(username ?? '')).toString('base64'), 'db-password': Buffer.from(String(password ?? '')).toString('base64') } }
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: lbl },
+    type: 'Opaque',
+    data: {
+      'db-username': Buffer.from(String(username ?? '')).toString('base64'),
+      'db-password': Buffer.from(String(password ?? '')).toString('base64'),
+    },
+  }
 }

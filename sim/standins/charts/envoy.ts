@@ -29,7 +29,10 @@ export function envoyDefaults(): any {
     nodeSelector: {},
     tolerations: [],
     affinity: {},
-    tls: { downstream: { enabled: false, certChainSecret: '', privateKeySecret: '', certManager: { enabled: false } }, upstream: { enabled: false, overrideAuthority: '', caRootCertSecret: '' } },
+    tls: {
+      downstream: { enabled: false, certChainSecret: '', privateKeySecret: '', certManager: { enabled: false } },
+      upstream: { enabled: false, overrideAuthority: '', caRootCertSecret: '' },
+    },
   }
 }
 
@@ -41,11 +44,20 @@ export function envoyValues(parent: any): any {
 export function renderEnvoy(release: string, namespace: string, parent: any): any[] {
   const v = envoyValues(parent)
   const f = fullname(release, 'envoy', v) // templates/_helpers.tpl:13-24
-  const selector = { 'app.kubernetes.io/name': chartName('envoy', v), 'app.kubernetes.io/instance': release, 'app.kubernetes.io/app': 'envoy' } // _helpers.tpl:48-52
+  const selector = {
+    'app.kubernetes.io/name': chartName('envoy', v),
+    'app.kubernetes.io/instance': release,
+    'app.kubernetes.io/app': 'envoy',
+  } // _helpers.tpl:48-52
   const lbl = labels('envoy', ENVOY_CHART, selector)
   const out: any[] = []
   // templates/serviceaccount.yaml:1-13: only with rbac.create.
-  if (v.rbac?.create) out.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: `${f}-envoy`, namespace, labels: lbl, ...withValue('annotations', v.rbac.serviceAccountAnnotations) } })
+  if (v.rbac?.create)
+    out.push({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: `${f}-envoy`, namespace, labels: lbl, ...withValue('annotations', v.rbac.serviceAccountAnnotations) },
+    })
   const tlsUp = v.tls?.upstream?.enabled
   const tlsDown = v.tls?.downstream?.enabled
   // templates/deployment.yaml@envoy-2.6.0
@@ -80,20 +92,40 @@ export function renderEnvoy(release: string, namespace: string, parent: any): an
                 { name: 'service_listeners', value: String(v.envoyConfiguration.serviceListeners) },
                 { name: 'envoy_downstream_tls', value: String(Boolean(tlsDown)) },
                 { name: 'envoy_upstream_tls', value: String(Boolean(tlsUp)) },
-                ...(v.tls?.upstream?.overrideAuthority ? [{ name: 'envoy_upstream_tls_override_authority', value: v.tls.upstream.overrideAuthority }] : []),
+                ...(v.tls?.upstream?.overrideAuthority
+                  ? [{ name: 'envoy_upstream_tls_override_authority', value: v.tls.upstream.overrideAuthority }]
+                  : []),
               ],
               startupProbe: { httpGet: { path: '/ready', port: 9001 }, failureThreshold: 60, periodSeconds: 5 },
-              livenessProbe: { httpGet: { path: '/ready', port: 9001 }, failureThreshold: 3, periodSeconds: 10, successThreshold: 1, timeoutSeconds: 1 },
+              livenessProbe: {
+                httpGet: { path: '/ready', port: 9001 },
+                failureThreshold: 3,
+                periodSeconds: 10,
+                successThreshold: 1,
+                timeoutSeconds: 1,
+              },
               resources: v.resources ?? {},
               ...(tlsUp || tlsDown
-                ? { volumeMounts: [...(tlsUp ? [{ name: 'scalar-envoy-tls-upstream-volume', mountPath: '/etc/envoy/upstream/tls' }] : []), ...(tlsDown ? [{ name: 'scalar-envoy-tls-downstream-volume', mountPath: '/etc/envoy/downstream/tls' }] : [])] }
+                ? {
+                    volumeMounts: [
+                      ...(tlsUp ? [{ name: 'scalar-envoy-tls-upstream-volume', mountPath: '/etc/envoy/upstream/tls' }] : []),
+                      ...(tlsDown ? [{ name: 'scalar-envoy-tls-downstream-volume', mountPath: '/etc/envoy/downstream/tls' }] : []),
+                    ],
+                  }
                 : {}),
             },
           ],
           ...(tlsUp || tlsDown
             ? {
                 volumes: [
-                  ...(tlsUp ? [{ name: 'scalar-envoy-tls-upstream-volume', secret: { secretName: v.tls.upstream.caRootCertSecret || `${f}-envoy-tls-cert` } }] : []),
+                  ...(tlsUp
+                    ? [
+                        {
+                          name: 'scalar-envoy-tls-upstream-volume',
+                          secret: { secretName: v.tls.upstream.caRootCertSecret || `${f}-envoy-tls-cert` },
+                        },
+                      ]
+                    : []),
                   ...(tlsDown ? [{ name: 'scalar-envoy-tls-downstream-volume', secret: { secretName: `${f}-envoy-tls-cert` } }] : []),
                 ],
               }
@@ -110,8 +142,17 @@ export function renderEnvoy(release: string, namespace: string, parent: any): an
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: `${f}-envoy`, namespace, labels: lbl, annotations: v.service.annotations ?? {} },
-    spec: { type: v.service.type, ports: sortedEntries(v.service.ports as Record<string, object>).map(([name, p]) => ({ name, ...p })), selector },
+    spec: {
+      type: v.service.type,
+      ports: sortedEntries(v.service.ports as Record<string, object>).map(([name, p]) => ({ name, ...p })),
+      selector,
+    },
   })
-  out.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `${f}-envoy-metrics`, namespace, labels: lbl }, spec: { ports: [{ name: 'admin', port: 9001, protocol: 'TCP', targetPort: 9001 }], selector, type: 'ClusterIP' } })
+  out.push({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `${f}-envoy-metrics`, namespace, labels: lbl },
+    spec: { ports: [{ name: 'admin', port: 9001, protocol: 'TCP', targetPort: 9001 }], selector, type: 'ClusterIP' },
+  })
   return out
 }

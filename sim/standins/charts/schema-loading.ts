@@ -7,7 +7,10 @@ import { chartName, dbSecret, fullname, labels, withValue, type Chart } from './
 export const schemaLoading: Chart = {
   name: 'schema-loading',
   description: 'A schema loading tool for ScalarDL.',
-  versions: ['2.14.0:3.13.0', '2.13.3:3.12.3', '2.13.0:3.12.0', '2.12.3:3.11.3', '2.11.6:3.10.5'].map((s) => ({ version: s.split(':')[0]!, appVersion: s.split(':')[1]! })),
+  versions: ['2.14.0:3.13.0', '2.13.3:3.12.3', '2.13.0:3.12.0', '2.12.3:3.11.3', '2.11.6:3.10.5'].map((s) => ({
+    version: s.split(':')[0]!,
+    appVersion: s.split(':')[1]!,
+  })),
   // charts/schema-loading/values.yaml@schema-loading-2.14.0 (databaseProperties is an empty block:
   // its example lines are YAML comments).
   defaults: () => ({
@@ -40,14 +43,32 @@ export const schemaLoading: Chart = {
     // templates/secret.yaml:1-13
     if (!v.existingSecret) out.push(dbSecret(f, namespace, lbl, v.username, v.password))
     // templates/configmap.yaml:1-11: no labels; the key is database.properties.tmpl.
-    if (v.databaseProperties) out.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${f}-database-properties`, namespace }, data: { 'database.properties.tmpl': String(v.databaseProperties) } })
+    if (v.databaseProperties)
+      out.push({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `${f}-database-properties`, namespace },
+        data: { 'database.properties.tmpl': String(v.databaseProperties) },
+      })
     // templates/batchjob-schema-loading.yaml:22-70: the legacy flags without databaseProperties
     // (the password first), else --config of the file the image's entrypoint renders.
     const U = '$(HELM_SCALAR_DB_USERNAME)'
     let args: string[]
     if (!v.databaseProperties) {
       const db: Record<string, string[]> = {
-        cassandra: ['--cassandra', '-u', U, '-h', String(v.contactPoints), '-P', String(v.contactPort), '-n', String(v.cassandraReplicationStrategy), '-R', String(v.cassandraReplicationFactor)],
+        cassandra: [
+          '--cassandra',
+          '-u',
+          U,
+          '-h',
+          String(v.contactPoints),
+          '-P',
+          String(v.contactPort),
+          '-n',
+          String(v.cassandraReplicationStrategy),
+          '-R',
+          String(v.cassandraReplicationFactor),
+        ],
         cosmos: ['--cosmos', '-h', String(v.contactPoints), '-r', String(v.cosmosBaseResourceUnit)],
         dynamo: ['--dynamo', '--region', String(v.contactPoints), '-u', U, '-r', String(v.dynamoBaseResourceUnit)],
         jdbc: ['--jdbc', '-u', U, '-j', String(v.contactPoints)],
@@ -78,10 +99,22 @@ export const schemaLoading: Chart = {
                 ],
                 ...(v.secretName ? { envFrom: [{ secretRef: { name: v.secretName } }] } : {}),
                 // :97-106
-                ...(v.databaseProperties ? { volumeMounts: [{ name: 'scalardb-database-properties-volume', mountPath: '/scalardl-schema-loader/database.properties.tmpl', subPath: 'database.properties.tmpl' }] } : {}),
+                ...(v.databaseProperties
+                  ? {
+                      volumeMounts: [
+                        {
+                          name: 'scalardb-database-properties-volume',
+                          mountPath: '/scalardl-schema-loader/database.properties.tmpl',
+                          subPath: 'database.properties.tmpl',
+                        },
+                      ],
+                    }
+                  : {}),
               },
             ],
-            ...(v.databaseProperties ? { volumes: [{ name: 'scalardb-database-properties-volume', configMap: { name: `${f}-database-properties` } }] } : {}),
+            ...(v.databaseProperties
+              ? { volumes: [{ name: 'scalardb-database-properties-volume', configMap: { name: `${f}-database-properties` } }] }
+              : {}),
             restartPolicy: 'Never',
           },
         },

@@ -5,11 +5,20 @@
 // subchart's schema applies to the parent's `envoy:` values, as helm validates subcharts.
 export type SchemaType = 'string' | 'integer' | 'boolean' | 'object' | 'array' | 'number'
 const T: Record<string, SchemaType> = { s: 'string', i: 'integer', b: 'boolean', o: 'object', a: 'array', n: 'number' }
-const table = (entries: string): Map<string, SchemaType> => new Map(entries.trim().split(/\s+/).map((e) => { const [p, t] = e.split(':'); return [p!, T[t!]!] }))
+const table = (entries: string): Map<string, SchemaType> =>
+  new Map(
+    entries
+      .trim()
+      .split(/\s+/)
+      .map((e) => {
+        const [p, t] = e.split(':')
+        return [p!, T[t!]!]
+      }),
+  )
 
 export const SCHEMAS: Record<string, Map<string, SchemaType>> = {
   // scalar-labs/helm-charts@scalardl-4.12.0 charts/scalardl/values.schema.json
-  'scalardl': table(`
+  scalardl: table(`
     envoy:o envoy.enabled:b envoy.envoyConfiguration:o envoy.envoyConfiguration.serviceListeners:s envoy.image:o
     envoy.image.version:s envoy.nameOverride:s envoy.service:o envoy.service.annotations:o envoy.service.ports:o
     envoy.service.ports.envoy:o envoy.service.ports.envoy.port:i envoy.service.ports.envoy.protocol:s
@@ -113,7 +122,7 @@ export const SCHEMAS: Record<string, Map<string, SchemaType>> = {
     nameOverride:s
   `),
   // scalar-labs/helm-charts@envoy-2.6.0 charts/envoy/values.schema.json
-  'envoy': table(`
+  envoy: table(`
     affinity:o envoyConfiguration:o envoyConfiguration.adminAccessLogPath:s envoyConfiguration.serviceListeners:s
     global:o global.platform:s grafanaDashboard:o grafanaDashboard.enabled:b grafanaDashboard.namespace:s image:o
     image.pullPolicy:s image.repository:s image.version:s imagePullSecrets:a nodeSelector:o podAnnotations:o
