@@ -210,16 +210,14 @@ export class CloudWatchFeed {
       const tables = (await this.dynamodb.send(new ListTablesCommand({}))).TableNames ?? []
       const scalar = tables.filter((t) => /(^|[^.]*)(scalar|auditor|coordinator|scalardb)\.[a-z_]+$/.test(t))
       for (let i = 0; i < scalar.length; i += 20) {
-        const data = scalar
-          .slice(i, i + 20)
-          .flatMap((t) =>
-            ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits'].map((m) => ({
-              MetricName: m,
-              Dimensions: [{ Name: 'TableName', Value: t }],
-              Value: 1,
-              Unit: 'Count' as const,
-            })),
-          )
+        const data = scalar.slice(i, i + 20).flatMap((t) =>
+          ['ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits'].map((m) => ({
+            MetricName: m,
+            Dimensions: [{ Name: 'TableName', Value: t }],
+            Value: 1,
+            Unit: 'Count' as const,
+          })),
+        )
         if (data.length) await this.metrics.send(new PutMetricDataCommand({ Namespace: 'AWS/DynamoDB', MetricData: data }))
       }
     } catch {

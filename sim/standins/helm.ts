@@ -463,16 +463,14 @@ async function historyCmd(argv: string[]): Promise<void> {
   const past = await history(kubeOf(f['kube-context']), positionals[0] ?? '', f.namespace ?? 'default')
   if (!past.length) throw new CliFailure('release: not found')
   // As helm prints it: revision is a number here (a string in `helm list`).
-  const rows = past
-    .slice(-Number(f.max ?? 256))
-    .map((r) => ({
-      revision: r.version,
-      updated: r.info.last_deployed,
-      status: r.info.status,
-      chart: `${r.chart.metadata.name}-${r.chart.metadata.version}`,
-      app_version: r.chart.metadata.appVersion,
-      description: r.info.description,
-    }))
+  const rows = past.slice(-Number(f.max ?? 256)).map((r) => ({
+    revision: r.version,
+    updated: r.info.last_deployed,
+    status: r.info.status,
+    chart: `${r.chart.metadata.name}-${r.chart.metadata.version}`,
+    app_version: r.chart.metadata.appVersion,
+    description: r.info.description,
+  }))
   if (f.output === 'json') process.stdout.write(JSON.stringify(rows) + '\n')
   else
     process.stdout.write(
