@@ -47,7 +47,7 @@ export const peeringCheck: Check = {
       const ranges = String((svc?.metadata.annotations as Record<string, string> | undefined)?.[SOURCE_RANGES] ?? '')
         .split(',')
         .map((x) => x.trim())
-      const missing = side.from.filter((p) => !ranges.includes(p.cidr)).map((p) => `${p.label} ${p.cidr}`)
+      const missing = side.from.flatMap((p) => (p.cidrs ?? [p.cidr]).filter((c) => !ranges.includes(c)).map((c) => `${p.label} ${c}`))
       if (missing.length) problems.push(`the ${side.label}'s envoy does not admit ${missing.join(', ')}`)
     }
     if (problems.length) return { ok: false, detail: problems.join('; ') }

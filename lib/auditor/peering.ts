@@ -14,6 +14,7 @@ import {
   missingRoutes,
   peeringState,
   vpcRouteTables,
+  vpcCidrs,
   type PeerVpc,
   type PeeringSpec,
 } from '../aws/peering.ts'
@@ -37,7 +38,7 @@ export async function discoverPeers(ctx: Pick<TaskContext, 'aws' | 'config'>): P
   const ec2 = ctx.aws.ec2
   const own = async (label: string, cluster: string): Promise<PeerVpc | undefined> => {
     const [vpc, routeTables] = await Promise.all([findVpc(ec2, cluster), findRouteTables(ec2, cluster)])
-    return vpc ? { label, vpcId: vpc.VpcId!, cidr: vpc.CidrBlock!, routeTables } : undefined
+    return vpc ? { label, vpcId: vpc.VpcId!, cidr: vpc.CidrBlock!, cidrs: vpcCidrs(vpc), routeTables } : undefined
   }
   const [ledger, auditor, clientVpcs] = await Promise.all([
     own('ledger', ctx.config.clusterName),
@@ -49,6 +50,7 @@ export async function discoverPeers(ctx: Pick<TaskContext, 'aws' | 'config'>): P
       label: `client ${v.VpcId}`,
       vpcId: v.VpcId!,
       cidr: v.CidrBlock!,
+      cidrs: vpcCidrs(v),
       routeTables: await vpcRouteTables(ec2, v.VpcId!),
     })),
   )
@@ -73,7 +75,7 @@ export async function clientVpcProblems(ctx: TaskContext): Promise<ConfigProblem
   const overlap = cidrOverlap([
     { key: 'VPC_CIDR', cidr: c.vpcCidr },
     { key: 'AUDITOR_VPC_CIDR', cidr: c.auditor.vpcCidr },
-    ...vpcs.map((v) => ({ key: `client VPC ${v.VpcId}`, cidr: v.CidrBlock! })),
+    ...vpcs.flatMap((v) => vpcCidrs(v).map((cidr) => ({ key: `client VPC ${v.VpcId}`, cidr }))),
   ])
   return overlap ? [{ key: 'CLIENT_VPC_IDS', message: overlap, fix }] : []
 }

@@ -25,7 +25,10 @@ export interface PeerVpc {
   /** e.g. "ledger", "auditor", "client vpc-0abc" */
   label: string
   vpcId: string
+  /** The primary range. */
   cidr: string
+  /** Every range of the VPC, secondary blocks too (the primary when absent): each is routed to the peer. */
+  cidrs?: string[]
   /** The route tables that must route to the other side. */
   routeTables: RouteTable[]
 }
@@ -84,6 +87,12 @@ export async function vpcRouteTables(ec2: EC2Client, vpcId: string): Promise<Rou
   return out.RouteTables ?? []
 }
 
+/** A VPC's ranges: the primary block and every associated secondary one. */
+export function vpcCidrs(v: Vpc): string[] {
+  const secondary = (v.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated').map((a) => a.CidrBlock!)
+  return [...new Set([v.CidrBlock!, ...secondary])]
+}
+
 export interface RouteNeed {
   routeTableId: string
   cidr: string
@@ -121,19 +130,20 @@ export function missingRoutes(spec: PeeringSpec, peeringId: string, ours: Readon
     [spec.requester, spec.accepter],
     [spec.accepter, spec.requester],
   ] as const) {
-    for (const rt of side.routeTables) {
-      const r = rt.Routes?.find((x) => x.DestinationCidrBlock === other.cidr)
-      if (r && r.VpcPeeringConnectionId === peeringId && r.State !== 'blackhole') continue
-      const mine =
-        !r || (r.VpcPeeringConnectionId !== undefined && (ours.has(r.VpcPeeringConnectionId) || r.VpcPeeringConnectionId === peeringId))
-      needs.push({
-        routeTableId: rt.RouteTableId!,
-        cidr: other.cidr,
-        peeringId,
-        replace: Boolean(r),
-        ...(mine ? {} : { foreign: routeTarget(r!) }),
-      })
-    }
+    for (const cidr of other.cidrs ?? [other.cidr])
+      for (const rt of side.routeTables) {
+        const r = rt.Routes?.find((x) => x.DestinationCidrBlock === cidr)
+        if (r && r.VpcPeeringConnectionId === peeringId && r.State !== 'blackhole') continue
+        const mine =
+          !r || (r.VpcPeeringConnectionId !== undefined && (ours.has(r.VpcPeeringConnectionId) || r.VpcPeeringConnectionId === peeringId))
+        needs.push({
+          routeTableId: rt.RouteTableId!,
+          cidr,
+          peeringId,
+          replace: Boolean(r),
+          ...(mine ? {} : { foreign: routeTarget(r!) }),
+        })
+      }
   }
   return needs
 }

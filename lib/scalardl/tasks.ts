@@ -11,7 +11,7 @@ import { lastReading, type CheckResult, type Task, type TaskContext } from '../t
 import { atLeast } from '../version.ts'
 import { waitFor } from '../wait.ts'
 import { isInTreeNlb, nlbState } from '../aws/load-balancers.ts'
-import { describeVpcs } from '../aws/peering.ts'
+import { describeVpcs, vpcCidrs } from '../aws/peering.ts'
 import { envoySourceRanges } from './values.ts'
 import { generateLedgerKey, keyFileProblem } from './keys.ts'
 import { keysSecretName, scalardlFullname, schemaJobName, serverApp, serverChart } from './names.ts'
@@ -210,9 +210,7 @@ export function ledgerKeyFileTask(): Task<ScalarState> {
 async function envoyRanges(ctx: TaskContext): Promise<string[]> {
   const c = ctx.config
   const clients =
-    c.auditor.enabled && c.auditor.clientVpcIds.length
-      ? (await describeVpcs(ctx.aws.ec2, c.auditor.clientVpcIds)).map((v) => v.CidrBlock!)
-      : []
+    c.auditor.enabled && c.auditor.clientVpcIds.length ? (await describeVpcs(ctx.aws.ec2, c.auditor.clientVpcIds)).flatMap(vpcCidrs) : []
   return envoySourceRanges(c, clients)
 }
 

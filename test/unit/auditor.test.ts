@@ -6,7 +6,7 @@ import path from 'node:path'
 import { describe, test } from 'node:test'
 import { peeringSpecs } from '../../lib/auditor/peering.ts'
 import { auditorView, scoped } from '../../lib/auditor/view.ts'
-import { missingRoutes, type PeerVpc } from '../../lib/aws/peering.ts'
+import { missingRoutes, vpcCidrs, type PeerVpc } from '../../lib/aws/peering.ts'
 import { parseConfig } from '../../lib/config.ts'
 import { certificateProblem, generateCertificate } from '../../lib/scalardl/certs.ts'
 import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
@@ -191,6 +191,24 @@ describe('peering plan', () => {
     assert.deepEqual(
       missingRoutes(theirs, 'pcx-1', new Set(['pcx-1'])).map((n) => `${n.routeTableId} ${n.foreign ?? '-'}`),
       ['rl1 tgw-1', 'rl2 pcx-theirs (blackhole)', 'ra1 -'],
+    )
+    // A client VPC with a secondary range: each of its ranges is routed to, on the other side.
+    const client = { ...vpc('client', '10.3.0.0/16', [{ id: 'rc1' }]), cidrs: ['10.3.0.0/16', '100.64.0.0/16'] }
+    const withClient = { name: 'x', requester: peers.ledger, accepter: client }
+    assert.deepEqual(
+      missingRoutes(withClient, 'pcx-2').map((n) => `${n.routeTableId} ${n.cidr}`),
+      ['rl1 10.3.0.0/16', 'rl2 10.3.0.0/16', 'rl1 100.64.0.0/16', 'rl2 100.64.0.0/16', 'rc1 10.1.0.0/16'],
+    )
+    assert.deepEqual(
+      vpcCidrs({
+        CidrBlock: '10.3.0.0/16',
+        CidrBlockAssociationSet: [
+          { CidrBlock: '10.3.0.0/16', CidrBlockState: { State: 'associated' } },
+          { CidrBlock: '100.64.0.0/16', CidrBlockState: { State: 'associated' } },
+          { CidrBlock: '100.65.0.0/16', CidrBlockState: { State: 'disassociated' } },
+        ],
+      }),
+      ['10.3.0.0/16', '100.64.0.0/16'],
     )
     assert.deepEqual(peeringSpecs(config, { ledger: peers.ledger, clients: [] }), [])
   })
