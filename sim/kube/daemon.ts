@@ -68,7 +68,7 @@ const feeds = new Map<string, CloudWatchFeed>()
 const balancers = new Map<string, InTreeLoadBalancers>()
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balancers.values(), process.env.AWS_ENDPOINT_URL))
 /** Who may use each cluster (EKS access entries), served in front of moto. */
-export const eksAccess = new EksAccess(async (authorization) => {
+const eksAccess = new EksAccess(async (authorization) => {
   // moto's STS answers for the access key named in the signature's scope.
   const res = await fetch(process.env.AWS_ENDPOINT_URL!, {
     method: 'POST',
