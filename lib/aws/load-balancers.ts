@@ -76,8 +76,8 @@ export interface Leftover {
   interfaces: { id: string; description: string }[]
 }
 
-/** Load balancers in the VPC and the ELB network interfaces left in it (they keep its subnets from being deleted). */
-export async function leftoverLoadBalancers(elb: ElasticLoadBalancingV2Client, ec2: EC2Client, vpcId: string): Promise<Leftover> {
+/** The load balancers in the VPC, with the Service named by their `kubernetes.io/service-name` tag (aws_loadbalancer.go:157-161). */
+export async function loadBalancersInVpc(elb: ElasticLoadBalancingV2Client, vpcId: string): Promise<Leftover['loadBalancers']> {
   const lbs: LoadBalancer[] = []
   for await (const page of paginateDescribeLoadBalancers({ client: elb }, {}))
     lbs.push(...(page.LoadBalancers ?? []).filter((l) => l.VpcId === vpcId))
@@ -89,20 +89,25 @@ export async function leftoverLoadBalancers(elb: ElasticLoadBalancingV2Client, e
       if (svc) services.set(d.ResourceArn!, svc)
     }
   }
-  const enis =
-    (
-      await ec2.send(
-        new DescribeNetworkInterfacesCommand({
-          Filters: [
-            { Name: 'vpc-id', Values: [vpcId] },
-            { Name: 'description', Values: ['ELB *'] },
-          ],
-        }),
-      )
-    ).NetworkInterfaces ?? []
+  return lbs.map((l) => ({ name: l.LoadBalancerName!, service: services.get(l.LoadBalancerArn!) }))
+}
+
+/** Load balancers in the VPC and the ELB network interfaces left in it (they keep its subnets from being deleted). */
+export async function leftoverLoadBalancers(elb: ElasticLoadBalancingV2Client, ec2: EC2Client, vpcId: string): Promise<Leftover> {
+  const [loadBalancers, enis] = await Promise.all([
+    loadBalancersInVpc(elb, vpcId),
+    ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'description', Values: ['ELB *'] },
+        ],
+      }),
+    ),
+  ])
   return {
-    loadBalancers: lbs.map((l) => ({ name: l.LoadBalancerName!, service: services.get(l.LoadBalancerArn!) })),
-    interfaces: enis.map((e) => ({ id: e.NetworkInterfaceId!, description: e.Description ?? '' })),
+    loadBalancers,
+    interfaces: (enis.NetworkInterfaces ?? []).map((e) => ({ id: e.NetworkInterfaceId!, description: e.Description ?? '' })),
   }
 }
 

@@ -69,11 +69,27 @@ export interface AccessSurvey {
   weak: string[]
 }
 
-export async function surveyAccess(eks: EKSClient, cluster: string, admins: string[]): Promise<AccessSurvey> {
-  const mode = (await eks.send(new DescribeClusterCommand({ name: cluster }))).cluster?.accessConfig?.authenticationMode
-  if (mode === 'CONFIG_MAP') return { mode, entries: [], missing: admins, weak: [] }
+/** The cluster's authentication mode (`{}` when EKS does not say), or undefined when there is no such cluster. */
+export async function accessMode(eks: EKSClient, cluster: string): Promise<{ mode?: string } | undefined> {
+  try {
+    return { mode: (await eks.send(new DescribeClusterCommand({ name: cluster }))).cluster?.accessConfig?.authenticationMode }
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') return undefined
+    throw e
+  }
+}
+
+/** Every principal with an access entry on the cluster. */
+export async function listAccessEntries(eks: EKSClient, cluster: string): Promise<string[]> {
   const entries: string[] = []
   for await (const page of paginateListAccessEntries({ client: eks }, { clusterName: cluster })) entries.push(...(page.accessEntries ?? []))
+  return entries
+}
+
+/** Given the cluster's authentication mode: which admins lack an entry or the cluster-admin policy. */
+export async function surveyAccess(eks: EKSClient, cluster: string, mode: string | undefined, admins: string[]): Promise<AccessSurvey> {
+  if (mode === 'CONFIG_MAP') return { mode, entries: [], missing: admins, weak: [] }
+  const entries = await listAccessEntries(eks, cluster)
   const present = admins.filter((a) => entries.includes(a))
   const weak = (
     await Promise.all(
@@ -93,18 +109,13 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
   return {
     title: 'Cluster access: the bastion role and CLUSTER_ADMIN_ARNS have cluster-admin access entries',
     async check(ctx, s) {
-      const cluster = (
-        await ctx.aws.eks.send(new DescribeClusterCommand({ name: ctx.config.clusterName })).catch((e: Error) => {
-          if (e.name === 'ResourceNotFoundException') return undefined
-          throw e
-        })
-      )?.cluster
-      s.admins = await clusterAdmins(ctx)
+      const [cluster, admins] = await Promise.all([accessMode(ctx.aws.eks, ctx.config.clusterName), clusterAdmins(ctx)])
+      s.admins = admins
       if (!cluster)
         return ctx.dryRun
           ? { holds: false, detail: `give ${s.admins.join(', ') || 'nobody else'} access once the cluster exists` }
           : { holds: false, conflict: 'no EKS cluster yet', hint: 'the cluster task comes first: rerun the step' }
-      const a = await surveyAccess(ctx.aws.eks, ctx.config.clusterName, s.admins)
+      const a = await surveyAccess(ctx.aws.eks, ctx.config.clusterName, cluster.mode, s.admins)
       const others = a.entries.filter((e) => !s.admins!.includes(e))
       const also = others.length ? `; also has access, left alone: ${others.join(', ')}` : ''
       const todo = [
@@ -120,13 +131,13 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
       const eks = ctx.aws.eks
       const name = ctx.config.clusterName
       const admins = s.admins ?? (await clusterAdmins(ctx))
-      let a = await surveyAccess(eks, name, admins)
+      let a = await surveyAccess(eks, name, (await accessMode(eks, name))?.mode, admins)
       const done: string[] = []
       if (a.mode === 'CONFIG_MAP') {
         // CONFIG_MAP -> API_AND_CONFIG_MAP keeps the aws-auth ConfigMap working; EKS allows no way back.
         await eks.send(new UpdateClusterConfigCommand({ name, accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' } }))
         done.push('authentication mode API_AND_CONFIG_MAP')
-        a = await surveyAccess(eks, name, admins)
+        a = await surveyAccess(eks, name, 'API_AND_CONFIG_MAP', admins)
       }
       for (const principalArn of a.missing) {
         // The token makes a retried create the same create (EKS's clientRequestToken).
@@ -162,23 +173,9 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
  */
 export async function callerAccessProblem(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<{ message: string; fix: string } | undefined> {
   const name = ctx.config.clusterName
-  let mode: string | undefined
-  try {
-    mode = (await ctx.aws.eks.send(new DescribeClusterCommand({ name }))).cluster?.accessConfig?.authenticationMode
-  } catch (e) {
-    if ((e as Error).name === 'ResourceNotFoundException') return undefined
-    throw e
-  }
+  const mode = (await accessMode(ctx.aws.eks, name))?.mode
   if (!mode || mode === 'CONFIG_MAP') return undefined
-  const [me, entries] = await Promise.all([
-    callerPrincipal(ctx),
-    (async () => {
-      const out: string[] = []
-      for await (const page of paginateListAccessEntries({ client: ctx.aws.eks }, { clusterName: name }))
-        out.push(...(page.accessEntries ?? []))
-      return out
-    })(),
-  ])
+  const [me, entries] = await Promise.all([callerPrincipal(ctx), listAccessEntries(ctx.aws.eks, name)])
   if (entries.includes(me)) return undefined
   return {
     message: `your AWS principal ${me} has no access entry on the EKS cluster ${name}: kubectl and helm would get "Unauthorized"`,

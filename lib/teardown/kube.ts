@@ -10,7 +10,7 @@ import { keysSecretName } from '../scalardl/names.ts'
 import { dbSecretName, PULL_SECRET } from '../scalardl/secrets.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { eksRead } from '../eks/read.ts'
-import { findLoadBalancer, leftoverLoadBalancers } from '../aws/load-balancers.ts'
+import { findLoadBalancer, loadBalancersInVpc } from '../aws/load-balancers.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { scalardlFullname } from '../scalardl/names.ts'
 import { waitFor } from '../wait.ts'
@@ -34,9 +34,7 @@ async function envoyLoadBalancers(ctx: TaskContext): Promise<string[]> {
   const vpc = await findVpc(ctx.aws.ec2, ctx.config.clusterName)
   if (!vpc) return []
   const service = `${ctx.config.scalardl.namespace}/${scalardlFullname(ctx.config)}-envoy`
-  return (await leftoverLoadBalancers(ctx.aws.elb, ctx.aws.ec2, vpc.VpcId!)).loadBalancers
-    .filter((b) => b.service === service)
-    .map((b) => b.name)
+  return (await loadBalancersInVpc(ctx.aws.elb, vpc.VpcId!)).filter((b) => b.service === service).map((b) => b.name)
 }
 
 export function releasesGoneTask(): Task {

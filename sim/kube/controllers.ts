@@ -2,6 +2,7 @@
 // ReplicaSet -> Pods, DaemonSets, Jobs, the scheduler, a kubelet (image pull secrets, secret
 // volumes, start-up delay), the cloud controller's load balancer hostname, and Endpoints.
 import { randomBytes, randomUUID } from 'node:crypto'
+import { isReady } from './conditions.ts'
 import { templateHash } from './defaults.ts'
 import { containerEnv, type Container } from './containers.ts'
 import { isRegisterCert, isSchemaLoader, runRegisterCert, runSchemaLoader, type RunResult } from './images.ts'
@@ -80,10 +81,6 @@ export function fenceposts(d: Obj): { surge: number; unavailable: number } {
   return surge === 0 && unavailable === 0 ? { surge, unavailable: 1 } : { surge, unavailable }
 }
 
-const isReady = (p: Obj) =>
-  p.status?.phase === 'Running' &&
-  (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
-
 export class Controllers {
   private pending = false
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -149,7 +146,8 @@ export class Controllers {
     this.store.update(t, { ...o, status })
   }
 
-  event(involved: Obj, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  /** Records an event, or counts it again; `component` is who reports it (the kubelet or the scheduler when absent). */
+  event(involved: Obj, type: 'Normal' | 'Warning', reason: string, message: string, component?: string): void {
     const name = `${involved.metadata.name}.${reason.toLowerCase()}`
     const ns = involved.metadata.namespace ?? 'default'
     const existing = this.store.get(T.events, ns, name)
@@ -174,7 +172,7 @@ export class Controllers {
       count: 1,
       firstTimestamp: ts,
       lastTimestamp: ts,
-      source: { component: reason === 'FailedScheduling' ? 'default-scheduler' : 'kubelet' },
+      source: { component: component ?? (reason === 'FailedScheduling' ? 'default-scheduler' : 'kubelet') },
     })
   }
 

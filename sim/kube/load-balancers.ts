@@ -36,6 +36,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { rewriteEach, type AwsHooks } from '../faults.ts'
 import type { Cluster } from './cluster.ts'
+import { isReady } from './conditions.ts'
 import { byResource } from './resources.ts'
 import { selectorMatches } from './selectors.ts'
 import type { Obj } from './store.ts'
@@ -43,7 +44,6 @@ import type { Obj } from './store.ts'
 const SERVICES = byResource('', 'services')!
 const NODES = byResource('', 'nodes')!
 const PODS = byResource('', 'pods')!
-const EVENTS = byResource('', 'events')!
 
 // cloud-provider-aws v1.32.8 pkg/providers/v1/aws.go:101 (internal), :84 (service-name tag), :69/:73/:77 (rule descriptions).
 export const ANNOTATION = {
@@ -84,6 +84,16 @@ const isInternal = (s: Obj) => {
   const v = s.metadata.annotations?.[ANNOTATION.internal]
   return v !== undefined && v !== '' && v !== 'false'
 }
+/** An NLB by name, or undefined when there is none (DescribeLoadBalancers answers LoadBalancerNotFound). */
+export async function describeNlb(elb: ElasticLoadBalancingV2Client, name: string): Promise<LoadBalancer | undefined> {
+  try {
+    return (await elb.send(new DescribeLoadBalancersCommand({ Names: [name] }))).LoadBalancers?.[0]
+  } catch (e) {
+    if ((e as Error).name === 'LoadBalancerNotFoundException' || (e as Error).name === 'LoadBalancerNotFound') return undefined
+    throw e
+  }
+}
+
 /**
  * An NLB's DNS name as AWS gives it, <name>-<id>.elb.<region>.amazonaws.com (moto gives the Classic
  * ELB form <name>-1.<region>.elb.amazonaws.com); the ARN's last part stands in for AWS's hash.
@@ -94,9 +104,6 @@ const instanceId = (n: Obj) =>
   String(n.spec?.providerID ?? '')
     .split('/')
     .pop() ?? ''
-const isReady = (p: Obj) =>
-  p.status?.phase === 'Running' &&
-  (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
 
 interface Balancer {
   uid: string
@@ -192,26 +199,9 @@ export class InTreeLoadBalancers {
     })
   }
 
-  private event(s: Obj, type: string, reason: string, message: string): void {
-    const name = `${s.metadata.name}.${reason.toLowerCase()}`
-    const existing = this.cluster.store.get(EVENTS, s.metadata.namespace, name)
-    const ts = new Date().toISOString()
-    if (existing) {
-      if (existing.message !== message)
-        this.cluster.store.update(EVENTS, { ...existing, message, count: (existing.count ?? 1) + 1, lastTimestamp: ts })
-      return
-    }
-    this.cluster.store.create(EVENTS, {
-      metadata: { name, namespace: s.metadata.namespace },
-      involvedObject: { kind: 'Service', name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid, apiVersion: 'v1' },
-      reason,
-      message,
-      type,
-      count: 1,
-      firstTimestamp: ts,
-      lastTimestamp: ts,
-      source: { component: 'service-controller' },
-    })
+  /** Events as the service controller reports them. */
+  private event(s: Obj, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.cluster.controllers.event(s, type, reason, message, 'service-controller')
   }
 
   /** The cluster's VPC and its subnets (aws.go:628-645 takes the VPC of the instance the controller runs on: here, the cluster's). */
@@ -254,13 +244,8 @@ export class InTreeLoadBalancers {
     return [...byZone.keys()].sort().map((z) => byZone.get(z)!)
   }
 
-  private async find(name: string): Promise<LoadBalancer | undefined> {
-    try {
-      return (await this.elb.send(new DescribeLoadBalancersCommand({ Names: [name] }))).LoadBalancers?.[0]
-    } catch (e) {
-      if ((e as Error).name === 'LoadBalancerNotFoundException' || (e as Error).name === 'LoadBalancerNotFound') return undefined
-      throw e
-    }
+  private find(name: string): Promise<LoadBalancer | undefined> {
+    return describeNlb(this.elb, name)
   }
 
   /** EnsureLoadBalancer (aws.go:2213-2303) for an NLB. */

@@ -9,7 +9,7 @@ import {
   DescribeSubnetsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2'
-import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import {
   AssociateAccessPolicyCommand,
   CreateAccessEntryCommand,
@@ -40,7 +40,8 @@ import {
   type ManagedNodeGroup,
 } from './eksctl-config.ts'
 import { eksSystemObjects } from './eks-system.ts'
-import { loadBalancerName } from '../kube/load-balancers.ts'
+import { isReady } from '../kube/conditions.ts'
+import { describeNlb, loadBalancerName } from '../kube/load-balancers.ts'
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -502,15 +503,7 @@ async function cleanupLoadBalancers(cluster: string, r: string): Promise<void> {
     .filter((s) => s.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-type'] === 'nlb')
     .map((s) => loadBalancerName(s.metadata.uid))
   const elb = new ElasticLoadBalancingV2Client({ region: r, ...retry })
-  const gone = async (n: string) => {
-    try {
-      await elb.send(new DescribeLoadBalancersCommand({ Names: [n] }))
-      return false
-    } catch (e) {
-      if ((e as Error).name === 'LoadBalancerNotFoundException') return true
-      throw e
-    }
-  }
+  const gone = async (n: string) => !(await describeNlb(elb, n))
   const deadline = Date.now() + duration(process.env.SIM_EKSCTL_ELB_CLEANUP_TIMEOUT, 10 * 60_000)
   let left = names
   while (left.length) {
@@ -946,9 +939,6 @@ function duration(v: string | undefined, fallbackMs: number): number {
   return ms || fallbackMs
 }
 
-const ready = (p: any) =>
-  p.status?.phase === 'Running' &&
-  (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
 const labelsMatch = (sel: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
   Object.entries(sel ?? {}).every(([k, v]) => labels?.[k] === v)
 
@@ -965,7 +955,7 @@ function disruptionsAllowed(pdb: any, pods: any[]): number {
       !['Succeeded', 'Failed'].includes(p.status?.phase),
   )
   const expected = matching.length
-  const healthy = matching.filter(ready).length
+  const healthy = matching.filter(isReady).length
   const scaled = (v: number | string) => (typeof v === 'number' ? v : Math.ceil((Number(String(v).replace('%', '')) * expected) / 100))
   const desired = pdb.spec?.minAvailable !== undefined ? scaled(pdb.spec.minAvailable) : expected - scaled(pdb.spec?.maxUnavailable ?? 0)
   return Math.max(0, healthy - desired)
