@@ -26,7 +26,7 @@ export interface ApiOptions {
   /** Close every watch after this many seconds (0: only timeoutSeconds). */
   watchMaxSeconds: number
   host: () => string
-  /** Share of requests (0..1) answered as an overloaded API server does: 503, 500 or a reset connection. */
+  /** Share of kubectl invocations (0..1) that meet one answer of an overloaded API server: 503, 500 or a reset connection. */
   faultRate?: () => number
 }
 
@@ -137,6 +137,8 @@ function applyPatch(ct: string, base: any, body: any): any {
 export class ClusterApi {
   /** Server-side apply: each field manager's last applied configuration, by object uid. */
   private readonly applied = new Map<string, unknown>()
+  /** kubectl invocations seen (by their Kubectl-Session header): true while one still has a fault to meet. */
+  private readonly sessions = new Map<string, boolean>()
 
   constructor(
     private readonly store: Store,
@@ -145,14 +147,7 @@ export class ClusterApi {
 
   handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://sim')
-    const rate = this.opts.faultRate?.() ?? 0
-    // Only kubectl's requests (the stand-ins model their tools' own retries elsewhere).
-    if (
-      rate > 0 &&
-      /^kubectl/.test(String(req.headers['user-agent'] ?? '')) &&
-      Math.random() < rate &&
-      !url.pathname.startsWith('/version')
-    ) {
+    if (this.faultDue(req, url)) {
       const r = Math.random()
       if (r < 0.4) return status(res, new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'))
       if (r < 0.7) return status(res, new ApiError(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out'))
@@ -166,6 +161,31 @@ export class ClusterApi {
       if (e instanceof PatchError) return status(res, new ApiError(422, 'Invalid', e.message))
       status(res, new ApiError(500, 'InternalError', (e as Error).stack ?? String(e)))
     }
+  }
+
+  /**
+   * Whether this request meets an injected fault. Only kubectl's requests (the stand-ins model their
+   * tools' own retries elsewhere), and at most one per kubectl invocation: kubectl sends one
+   * Kubectl-Session UUID with every request of an invocation (kubernetes/kubernetes v1.32.4,
+   * staging/src/k8s.io/cli-runtime/pkg/genericclioptions/command_headers.go, kubectlSessionHeader,
+   * one uuid per ParseCommandHeaders). An invocation is picked with the given rate; its fault
+   * lands on one of its requests at random, so a fault can fall after a partial change (a PATCH
+   * done, the next not). Rating each request instead made a many-request command fail five times in a
+   * row often enough to fail a rehearsal on nothing but bad luck.
+   */
+  private faultDue(req: IncomingMessage, url: URL): boolean {
+    const rate = this.opts.faultRate?.() ?? 0
+    const session = req.headers['kubectl-session']
+    if (rate <= 0 || typeof session !== 'string' || url.pathname.startsWith('/version')) return false
+    if (!/^kubectl/.test(String(req.headers['user-agent'] ?? ''))) return false
+    let armed = this.sessions.get(session)
+    if (armed === undefined) {
+      armed = Math.random() < rate
+      if (this.sessions.size >= 10_000) this.sessions.delete(this.sessions.keys().next().value as string)
+    }
+    const now = armed && Math.random() < 0.5
+    this.sessions.set(session, armed && !now)
+    return now
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -296,3 +296,34 @@ describe('watch replay', () => {
     assert.match(nons.body.message, /namespaces "nowhere" not found/)
   })
 })
+
+describe('API faults', () => {
+  test('with --api-faults an invocation of kubectl meets at most one fault; other clients none', async () => {
+    const knobs = { ...DEFAULT_KNOBS, apiFaultRate: 1 }
+    const cluster = new Cluster({ name: 'faults', region: 'ap-northeast-1', serverMinor: 32, watchMaxSeconds: 0, knobs })
+    await cluster.listen()
+    try {
+      const get = async (headers: Record<string, string>) => {
+        try {
+          return (await fetch(`${cluster.url}/api/v1/namespaces`, { headers })).status
+        } catch {
+          return 'reset'
+        }
+      }
+      const kubectl = (session: string) => ({ 'User-Agent': 'kubectl/v1.32.4 (linux/amd64)', 'Kubectl-Session': session })
+      for (const session of ['s1', 's2', 's3']) {
+        const answers = []
+        for (let i = 0; i < 40; i++) answers.push(await get(kubectl(session)))
+        const faults = answers.filter((a) => a !== 200)
+        assert.equal(faults.length, 1, `session ${session}: ${answers.join(' ')}`)
+        assert.ok([503, 500, 'reset'].includes(faults[0] as number | string))
+      }
+      assert.equal(await get({ 'User-Agent': 'kubectl/v1.32.4 (linux/amd64)' }), 200, 'no session header, no fault')
+      assert.equal(await get({ 'User-Agent': 'Helm/3.17.3', 'Kubectl-Session': 'h' }), 200, 'not kubectl, no fault')
+      knobs.apiFaultRate = 0
+      assert.equal(await get(kubectl('s4')), 200)
+    } finally {
+      await cluster.close()
+    }
+  })
+})
