@@ -10,6 +10,8 @@ export interface CliOptions {
   runner?: CommandRunner
   /** Added to every invocation, e.g. ["--context", "ledger"]. */
   baseArgs?: string[]
+  /** Added before baseArgs, worked out afresh for each invocation (e.g. a kubeconfig holding a short-lived token). */
+  argsNow?: () => Promise<string[]>
   env?: NodeJS.ProcessEnv
   timeoutMs?: number
   /** Retries of transient failures (default: TRANSIENT_RETRY); { attempts: 1 } turns them off. */
@@ -84,7 +86,7 @@ export class Cli {
    * is waited out up to busyWaitMs. The last result is returned as it is.
    */
   async exec(args: string[], opts: RunOptions = {}, policy: RetryPolicy = this.opts.retry ?? TRANSIENT_RETRY): Promise<RunResult> {
-    const all = [...this.baseArgs, ...args]
+    const all = [...((await this.opts.argsNow?.()) ?? []), ...this.baseArgs, ...args]
     assertNoSecretsInArgs(this.command, all, registeredSecrets())
     const started = Date.now()
     let delay = policy.baseDelayMs

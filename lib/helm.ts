@@ -32,12 +32,15 @@ export interface UpgradeOptions {
 }
 
 export class Helm extends Cli {
-  constructor(opts: Partial<CliOptions> & { kubeContext?: string; kubeconfig?: string } = {}) {
+  /** `kubeconfig`: a file, or how to get the file for each call (lib/eks/kube-session.ts). */
+  constructor(opts: Partial<CliOptions> & { kubeContext?: string; kubeconfig?: string | (() => Promise<string>) } = {}) {
+    const { kubeconfig } = opts
     super({
       command: 'helm',
       ...opts,
+      ...(typeof kubeconfig === 'function' ? { argsNow: async () => ['--kubeconfig', await kubeconfig()] } : {}),
       baseArgs: [
-        ...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []),
+        ...(typeof kubeconfig === 'string' ? ['--kubeconfig', kubeconfig] : []),
         ...(opts.kubeContext ? ['--kube-context', opts.kubeContext] : []),
         ...(opts.baseArgs ?? []),
       ],

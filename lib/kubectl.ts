@@ -23,9 +23,19 @@ export interface GetOptions {
 }
 
 export class Kubectl extends Cli {
-  constructor(opts: Partial<CliOptions> & { context?: string; kubeconfig?: string } = {}) {
-    const base = [...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []), ...(opts.context ? ['--context', opts.context] : [])]
-    super({ command: 'kubectl', ...opts, baseArgs: [...base, ...(opts.baseArgs ?? [])] })
+  /** `kubeconfig`: a file, or how to get the file for each call (lib/eks/kube-session.ts). */
+  constructor(opts: Partial<CliOptions> & { context?: string; kubeconfig?: string | (() => Promise<string>) } = {}) {
+    const { kubeconfig } = opts
+    const base = [
+      ...(typeof kubeconfig === 'string' ? ['--kubeconfig', kubeconfig] : []),
+      ...(opts.context ? ['--context', opts.context] : []),
+    ]
+    super({
+      command: 'kubectl',
+      ...opts,
+      ...(typeof kubeconfig === 'function' ? { argsNow: async () => ['--kubeconfig', await kubeconfig()] } : {}),
+      baseArgs: [...base, ...(opts.baseArgs ?? [])],
+    })
   }
 
   protected override hint(stderr: string): string | undefined {

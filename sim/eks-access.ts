@@ -38,6 +38,16 @@ interface ClusterAccess {
   mode: Mode
   bootstrap: boolean
   entries: Map<string, Entry>
+  /** Who created the cluster: in CONFIG_MAP mode EKS gives it system:masters without any entry. */
+  creator: string
+}
+
+/** What a principal may do in a cluster: its access policies and their scopes, or the groups aws-auth gives it. */
+export interface Grants {
+  mode: Mode
+  policies: { policyArn: string; accessScope: Scope }[]
+  /** The creator of a cluster in CONFIG_MAP mode (system:masters, invisible in aws-auth). */
+  creatorInConfigMapMode: boolean
 }
 
 type Answer = { status: number; body: unknown; errorType?: string }
@@ -62,11 +72,23 @@ export class EksAccess {
     private readonly callerOf: (authorization: string) => Promise<string>,
   ) {}
 
-  /** Who may use the cluster as the simulated API server asks it: the policies of the principal's entry, if any. */
-  policiesOf(cluster: string, principalArn: string): string[] | undefined {
+  /** What the principal's access entry grants in the cluster (the simulated API server asks); undefined: the cluster is unknown. */
+  grantsOf(cluster: string, principalArn: string): Grants | undefined {
     const c = this.clusters.get(cluster)
-    const e = c?.entries.get(canonicalPrincipal(principalArn))
-    return e ? [...e.policies.keys()] : undefined
+    if (!c) return undefined
+    const principal = canonicalPrincipal(principalArn)
+    const e = c.mode === 'CONFIG_MAP' ? undefined : c.entries.get(principal)
+    return {
+      mode: c.mode,
+      policies: e ? [...e.policies.values()].map((p) => ({ policyArn: p.policyArn, accessScope: p.accessScope })) : [],
+      creatorInConfigMapMode: c.mode === 'CONFIG_MAP' && c.bootstrap && c.creator === principal,
+    }
+  }
+
+  /** Whether the principal has an access entry at all (policies or not). */
+  hasEntry(cluster: string, principalArn: string): boolean {
+    const c = this.clusters.get(cluster)
+    return Boolean(c && c.mode !== 'CONFIG_MAP' && c.entries.has(canonicalPrincipal(principalArn)))
   }
 
   private entry(
@@ -113,9 +135,9 @@ export class EksAccess {
     if (method === 'POST' && parts.length === 1) {
       const mode: Mode = b.accessConfig?.authenticationMode ?? 'CONFIG_MAP'
       const bootstrap = b.accessConfig?.bootstrapClusterCreatorAdminPermissions ?? true
-      const access: ClusterAccess = { mode, bootstrap, entries: new Map() }
+      const creator = canonicalPrincipal(await this.callerOf(authorization))
+      const access: ClusterAccess = { mode, bootstrap, entries: new Map(), creator }
       if (bootstrap && mode !== 'CONFIG_MAP') {
-        const creator = canonicalPrincipal(await this.callerOf(authorization))
         const e = this.entry(b.name, creator, {}, `${region}:${creator.split(':')[4]}`)
         e.policies.set(CLUSTER_ADMIN_POLICY, {
           policyArn: CLUSTER_ADMIN_POLICY,

@@ -2,6 +2,7 @@
 // 01-vpc created (found by tag). Managed node groups carry no kubernetes.io/ label or taint (EKS
 // refuses them); the Scalar DL taint is put on the nodes with kubectl afterwards.
 import path from 'node:path'
+import { sessionKubeconfig } from './kube-session.ts'
 import type { Subnet } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { CLUSTER_TAG } from '../aws/tags.ts'
@@ -81,4 +82,9 @@ export function clusterConfigFile(c: Config): string {
 
 export function kubeconfigFile(c: Config): string {
   return path.join(c.stateDir, c.clusterName, 'kubeconfig')
+}
+
+/** What the runbook's kubectl and helm calls use: eksctl's kubeconfig, with its token made in-process (lib/eks/kube-session.ts). */
+export function kubeAccess(c: Config): () => Promise<string> {
+  return () => sessionKubeconfig(kubeconfigFile(c), c.region)
 }

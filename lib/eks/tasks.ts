@@ -14,6 +14,7 @@ import { clusterAdmins } from './access.ts'
 import {
   clusterConfigFile,
   clusterConfigYaml,
+  kubeAccess,
   kubeconfigFile,
   POOL_LABEL,
   POOL_TAINT,
@@ -33,7 +34,7 @@ export interface EksState {
 }
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
-export const kubectlFor = (ctx: TaskContext) => new Kubectl({ command: ctx.config.tools.kubectl, kubeconfig: kubeconfigFile(ctx.config) })
+export const kubectlFor = (ctx: TaskContext) => new Kubectl({ command: ctx.config.tools.kubectl, kubeconfig: kubeAccess(ctx.config) })
 const POOL_SELECTOR = `${POOL_LABEL.key}=${POOL_LABEL.value}`
 const TAINT_ARG = `${POOL_TAINT.key}=${POOL_TAINT.value}:${POOL_TAINT.effect}`
 

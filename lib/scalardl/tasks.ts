@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
 import { kubectlFor } from '../eks/tasks.ts'
-import { kubeconfigFile, POOL_LABEL } from '../eks/cluster-config.ts'
+import { kubeAccess, kubeconfigFile, POOL_LABEL } from '../eks/cluster-config.ts'
 import { RunbookError } from '../errors.ts'
 import { Helm, type HelmRelease } from '../helm.ts'
 import { settleInterrupted } from '../helm-interrupted.ts'
@@ -40,7 +40,7 @@ export interface ScalarState {
   ledgerHost?: string
 }
 
-const helmFor = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
+const helmFor = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeAccess(ctx.config) })
 const ns = (ctx: TaskContext) => ctx.config.scalardl.namespace
 const haveCluster = (ctx: TaskContext) => fs.existsSync(kubeconfigFile(ctx.config))
 

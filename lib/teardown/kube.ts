@@ -1,7 +1,7 @@
 // Teardown, Kubernetes side: the Scalar DL releases and secrets, Container Insights, then the
 // node groups and the cluster (eksctl). Each task holds when the thing is already gone.
 import fs from 'node:fs'
-import { kubeconfigFile } from '../eks/cluster-config.ts'
+import { kubeAccess, kubeconfigFile } from '../eks/cluster-config.ts'
 import { kubectlFor } from '../eks/tasks.ts'
 import { Eksctl } from '../eksctl.ts'
 import { Helm } from '../helm.ts'
@@ -16,7 +16,7 @@ import { scalardlFullname } from '../scalardl/names.ts'
 import { waitFor } from '../wait.ts'
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
-const helm = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeconfigFile(ctx.config) })
+const helm = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeAccess(ctx.config) })
 
 async function clusterReachable(ctx: TaskContext): Promise<boolean> {
   if (!fs.existsSync(kubeconfigFile(ctx.config))) return false

@@ -2,7 +2,7 @@
 // precise detail and, when it fails, what to do (a RUNBOOK.md section).
 import { AwsSession } from '../aws/clients.ts'
 import type { Config } from '../config.ts'
-import { kubeconfigFile } from '../eks/cluster-config.ts'
+import { kubeAccess } from '../eks/cluster-config.ts'
 import { Helm } from '../helm.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
 import { auditorView } from '../auditor/view.ts'
@@ -46,8 +46,8 @@ export class VerifyContext {
     aws?: AwsSession,
   ) {
     this.aws = aws ?? new AwsSession(config.region, true) // verification never mutates
-    this.kubectl = new Kubectl({ command: config.tools.kubectl, kubeconfig: kubeconfigFile(config) })
-    this.helm = new Helm({ command: config.tools.helm, kubeconfig: kubeconfigFile(config) })
+    this.kubectl = new Kubectl({ command: config.tools.kubectl, kubeconfig: kubeAccess(config) })
+    this.helm = new Helm({ command: config.tools.helm, kubeconfig: kubeAccess(config) })
   }
 
   /** Nodes, Pods, Jobs and Services of the Scalar DL namespace, in one call. */

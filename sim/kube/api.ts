@@ -28,6 +28,8 @@ export interface ApiOptions {
   host: () => string
   /** Share of kubectl invocations (0..1) that meet one answer of an overloaded API server: 503, 500 or a reset connection. */
   faultRate?: () => number
+  /** Who may do what (an EKS cluster's authorizer, sim/eks-auth.ts); none: anyone may do anything. */
+  authorize?: (authorization: string | undefined, method: string, url: URL) => Promise<ApiError | undefined>
 }
 
 interface Route {
@@ -155,6 +157,8 @@ export class ClusterApi {
       return
     }
     try {
+      const denied = await this.opts.authorize?.(req.headers.authorization, req.method ?? 'GET', url)
+      if (denied) return status(res, denied)
       await this.route(req, res, url)
     } catch (e) {
       if (e instanceof ApiError) return status(res, e)

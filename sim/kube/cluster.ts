@@ -1,7 +1,8 @@
 // One simulated cluster: its store, controllers and API server on its own loopback port.
 import http from 'node:http'
+import https from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { ClusterApi } from './api.ts'
+import { type ApiOptions, ClusterApi } from './api.ts'
 import { Controllers, type Knobs } from './controllers.ts'
 import { byResource } from './resources.ts'
 import { Store, type Obj } from './store.ts'
@@ -20,6 +21,10 @@ export interface ClusterOptions {
   kubeletVersion?: string
   /** The first two octets of node addresses, e.g. "10.1" (the cluster's VPC). */
   network?: string
+  /** Serve HTTPS with this key and certificate (an EKS cluster: kubectl sends exec credentials only over TLS). */
+  tls?: { key: string; cert: string }
+  /** Who may do what (sim/eks-auth.ts); none: anyone may do anything. */
+  authorize?: ApiOptions['authorize']
 }
 
 export interface NodeSpec {
@@ -36,7 +41,7 @@ export function zonesOf(region: string): string[] {
 export class Cluster {
   readonly store = new Store()
   readonly controllers: Controllers
-  private server?: http.Server
+  private server?: http.Server | https.Server
   port = 0
   private nodeSeq = 0
 
@@ -68,7 +73,7 @@ export class Cluster {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`
   }
 
   async listen(port = 0): Promise<void> {
@@ -77,8 +82,11 @@ export class Cluster {
       watchMaxSeconds: this.opts.watchMaxSeconds,
       host: () => `127.0.0.1:${this.port}`,
       faultRate: () => this.opts.knobs.apiFaultRate,
+      authorize: this.opts.authorize,
     })
-    this.server = http.createServer(api.handle)
+    this.server = this.opts.tls
+      ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, api.handle)
+      : http.createServer(api.handle)
     this.server.keepAliveTimeout = 5000
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject)

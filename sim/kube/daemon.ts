@@ -13,6 +13,8 @@ import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { DAEMON_OPTIONS } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { EksAccess } from '../eks-access.ts'
+import { eksAuthorizer } from '../eks-auth.ts'
+import { caFile, tlsMaterial } from '../tls.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
 
@@ -68,19 +70,44 @@ const feeds = new Map<string, CloudWatchFeed>()
 const balancers = new Map<string, InTreeLoadBalancers>()
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balancers.values(), process.env.AWS_ENDPOINT_URL))
 /** Who may use each cluster (EKS access entries), served in front of moto. */
-const eksAccess = new EksAccess(async (authorization) => {
-  // moto's STS answers for the access key named in the signature's scope.
+/** moto's STS answer for the access key named in a signature's scope (and a session's token). */
+async function callerOf(authorization: string, securityToken?: string): Promise<string | undefined> {
   const res = await fetch(process.env.AWS_ENDPOINT_URL!, {
     method: 'POST',
     headers: {
       authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'),
       'content-type': 'application/x-www-form-urlencoded',
+      ...(securityToken ? { 'x-amz-security-token': securityToken } : {}),
     },
     body: 'Action=GetCallerIdentity&Version=2011-06-15',
   })
-  return /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] ?? 'arn:aws:iam::123456789012:root'
+  return res.ok ? /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] : undefined
+}
+const eksAccess = new EksAccess(async (authorization) => (await callerOf(authorization)) ?? 'arn:aws:iam::123456789012:root')
+/** The STS endpoints a token may be signed for: moto's and the AWS layer in front of it (its host is known once it listens). */
+const stsHosts: string[] = process.env.AWS_ENDPOINT_URL ? [new URL(process.env.AWS_ENDPOINT_URL).host] : []
+/** The API servers' TLS (made once per state directory), for the EKS clusters. */
+const tls = tlsMaterial(stateDir)
+let tlsCa = ''
+void tls.then((m) => {
+  tlsCa = m.ca
 })
 if (proxy) proxy.hooks.push(eksAccess.hooks())
+// DescribeCluster: the endpoint and certificate authority of the simulated API server (moto makes
+// up both), so `aws eks update-kubeconfig` and eksctl write kubeconfigs that work.
+if (proxy)
+  proxy.hooks.push({
+    rewrite: (service, action, _params, text) => {
+      const m = service === 'eks' ? /^GET \/clusters\/([^/]+)$/.exec(action) : null
+      const c = m ? clusters.get(decodeURIComponent(m[1]!)) : undefined
+      if (!c?.opts.tls) return text
+      const doc = JSON.parse(text)
+      if (!doc.cluster) return text
+      doc.cluster.endpoint = c.url
+      doc.cluster.certificateAuthority = { data: Buffer.from(tlsCa).toString('base64') }
+      return JSON.stringify(doc)
+    },
+  })
 /** EKS add-ons per cluster: moto has no add-on API, so their state lives here. */
 const addonState = new Map<string, Map<string, unknown>>()
 
@@ -97,6 +124,7 @@ async function body(req: http.IncomingMessage): Promise<any> {
 }
 
 const NODES = byResource('', 'nodes')!
+const CONFIGMAPS = byResource('', 'configmaps')!
 const describe = (c: Cluster) => ({ name: c.opts.name, url: c.url, region: c.opts.region, nodes: c.store.list(NODES).length })
 
 const control = http.createServer(async (req, res) => {
@@ -110,6 +138,9 @@ const control = http.createServer(async (req, res) => {
     if (req.method === 'POST' && url.pathname === '/clusters') {
       const b = await body(req)
       if (clusters.has(b.name)) return send(res, 409, { error: `cluster "${b.name}" already exists` })
+      // An EKS cluster (made by the eksctl stand-in) serves HTTPS and admits whom EKS would admit.
+      const eks = Boolean(b.eks && process.env.AWS_ENDPOINT_URL)
+      let cluster: Cluster | undefined
       const c = new Cluster({
         name: b.name,
         region: b.region ?? 'ap-northeast-1',
@@ -117,7 +148,20 @@ const control = http.createServer(async (req, res) => {
         serverMinor: Number(values['server-minor']),
         watchMaxSeconds: Number(values['watch-max-seconds']),
         knobs,
+        ...(eks
+          ? {
+              tls: await tls,
+              authorize: eksAuthorizer({
+                cluster: b.name,
+                access: eksAccess,
+                stsHosts,
+                callerOf,
+                awsAuth: () => cluster?.store.get(CONFIGMAPS, 'kube-system', 'aws-auth'),
+              }),
+            }
+          : {}),
       })
+      cluster = c
       await c.listen()
       clusters.set(b.name, c)
       const endpoint = process.env.AWS_ENDPOINT_URL
@@ -222,7 +266,14 @@ process.on('SIGINT', shutdown)
 control.listen(0, '127.0.0.1', async () => {
   const port = (control.address() as AddressInfo).port
   fs.mkdirSync(stateDir, { recursive: true })
-  const info = { controlUrl: `http://127.0.0.1:${port}`, pid: process.pid, ...(proxy ? { awsUrl: await proxy.listen() } : {}) }
+  const info = {
+    controlUrl: `http://127.0.0.1:${port}`,
+    pid: process.pid,
+    caFile: caFile(stateDir),
+    ...(proxy ? { awsUrl: await proxy.listen() } : {}),
+  }
+  await tls
+  if (info.awsUrl) stsHosts.push(new URL(info.awsUrl).host)
   fs.writeFileSync(path.join(stateDir, 'sim.json.tmp'), JSON.stringify(info))
   fs.renameSync(path.join(stateDir, 'sim.json.tmp'), path.join(stateDir, 'sim.json'))
   console.log(`simulator control API on ${info.controlUrl} (pid ${process.pid})`)

@@ -1,6 +1,9 @@
 // What the eksctl and helm stand-ins share: where the simulator is, a small client for the fake
 // Kubernetes API, kubeconfig handling, and AWS clients pointed at moto by the usual variables.
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -69,10 +72,11 @@ export function readKubeconfig(file: string): Kubeconfig {
 
 export function upsertContext(
   file: string,
-  o: { context: string; clusterName: string; server: string; user: Record<string, unknown>; setCurrent: boolean },
+  o: { context: string; clusterName: string; server: string; ca?: string; user: Record<string, unknown>; setCurrent: boolean },
 ): void {
   const k = readKubeconfig(file)
-  k.clusters = [...(k.clusters ?? []).filter((c) => c.name !== o.clusterName), { name: o.clusterName, cluster: { server: o.server } }]
+  const cluster = { server: o.server, ...(o.ca ? { 'certificate-authority-data': Buffer.from(o.ca).toString('base64') } : {}) }
+  k.clusters = [...(k.clusters ?? []).filter((c) => c.name !== o.clusterName), { name: o.clusterName, cluster }]
   k.users = [...(k.users ?? []).filter((u) => u.name !== o.context), { name: o.context, user: o.user }]
   k.contexts = [
     ...(k.contexts ?? []).filter((c) => c.name !== o.context),
@@ -83,8 +87,11 @@ export function upsertContext(
   fs.writeFileSync(file, YAML.stringify(k), { mode: 0o600 })
 }
 
-/** The API server URL of a kubeconfig context (the current one by default). */
-export function serverOf(file: string, context?: string): { server: string; context: string; namespace?: string } {
+/** What a kubeconfig context says about its cluster and user (the current context by default). */
+export function serverOf(
+  file: string,
+  context?: string,
+): { server: string; context: string; namespace?: string; ca?: string; user: Record<string, unknown> } {
   const k = readKubeconfig(file)
   const name = context || k['current-context']
   const ctx = k.contexts.find((c) => c.name === name)
@@ -95,7 +102,38 @@ export function serverOf(file: string, context?: string): { server: string; cont
   const cluster = k.clusters.find((c) => c.name === ctx.context.cluster)
   if (!cluster)
     throw new CliFailure(`Kubernetes cluster unreachable: cluster "${ctx.context.cluster}" of context "${name}" is not in the kubeconfig`)
-  return { server: cluster.cluster.server, context: name, namespace: ctx.context.namespace }
+  const c = cluster.cluster as { server: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string }
+  const ca = c['certificate-authority-data']
+    ? Buffer.from(c['certificate-authority-data'], 'base64').toString('utf8')
+    : c['certificate-authority']
+      ? fs.readFileSync(c['certificate-authority'], 'utf8')
+      : undefined
+  const user = k.users.find((u) => u.name === ctx.context.user)?.user ?? {}
+  return { server: c.server, context: name, namespace: ctx.context.namespace, ca, user }
+}
+
+/**
+ * The bearer token of a kubeconfig user, as client-go gets it: `token`, `tokenFile`, or the exec
+ * plugin's ExecCredential (kubernetes v1.32.4 staging/src/k8s.io/client-go/plugin/pkg/client/auth/
+ * exec/exec.go: the command with its args and env, stdout parsed as an ExecCredential). client-go
+ * runs the plugin only for a TLS server, so a plain-HTTP one gets no token.
+ */
+export function tokenOf(user: Record<string, unknown>, server: string): string | undefined {
+  if (typeof user.token === 'string') return user.token
+  if (typeof user.tokenFile === 'string') return fs.readFileSync(user.tokenFile, 'utf8').trim()
+  const exec = user.exec as { command?: string; args?: string[]; env?: { name: string; value: string }[] } | undefined
+  if (!exec?.command || !server.startsWith('https:')) return undefined
+  const env = { ...process.env, ...Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value])) }
+  const r = spawnSync(exec.command, exec.args ?? [], { env, encoding: 'utf8' })
+  if (r.error || r.status !== 0)
+    throw new CliFailure(
+      `Kubernetes cluster unreachable: Get "${server}/version": getting credentials: exec: executable ${exec.command} failed with exit code ${r.status ?? 1}${r.stderr ? `: ${r.stderr.trim()}` : ''}`,
+    )
+  try {
+    return (JSON.parse(r.stdout) as { status?: { token?: string } }).status?.token
+  } catch {
+    throw new CliFailure('Kubernetes cluster unreachable: getting credentials: decoding stdout: invalid ExecCredential')
+  }
 }
 
 // --- a small client for the fake Kubernetes API -------------------------------------------------
@@ -133,22 +171,50 @@ export class KubeError extends Error {
 }
 
 export class Kube {
-  constructor(readonly server: string) {}
+  constructor(
+    readonly server: string,
+    /** The cluster's CA (PEM) and the bearer token, for an HTTPS API server. */
+    private readonly auth: { ca?: string; token?: () => Promise<string | undefined> } = {},
+  ) {}
 
   async request(method: string, p: string, body?: unknown, contentType = 'application/json'): Promise<any> {
-    let res: Response
+    const url = new URL(this.server + p)
+    const token = await this.auth.token?.()
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    let res: { status: number; text: string }
     try {
-      res = await fetch(this.server + p, {
-        method,
-        headers: { 'Content-Type': contentType, Accept: 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+      res = await new Promise((resolve, reject) => {
+        const req = (url.protocol === 'https:' ? https : http).request(
+          url,
+          {
+            method,
+            ca: this.auth.ca,
+            headers: {
+              'Content-Type': contentType,
+              Accept: 'application/json',
+              ...(token ? { Authorization: `Bearer ${token}` } : {}),
+              ...(payload ? { 'Content-Length': Buffer.byteLength(payload) } : {}),
+            },
+          },
+          (r) => {
+            const chunks: Buffer[] = []
+            r.on('data', (c: Buffer) => chunks.push(c))
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+            r.on('error', reject)
+          },
+        )
+        req.on('error', reject)
+        req.end(payload)
       })
     } catch (e) {
       throw new CliFailure(`Kubernetes cluster unreachable: Get "${this.server}${p}": ${(e as Error).message}`)
     }
-    const text = await res.text()
-    const out = text ? JSON.parse(text) : undefined
-    if (!res.ok) throw new KubeError(res.status, out)
+    const out = res.text ? JSON.parse(res.text) : undefined
+    // client-go's words for a 401 (staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go
+    // NewUnauthorized); helm prefixes its reachability check's failures (pkg/kube/client.go IsReachable).
+    if (res.status === 401)
+      throw new CliFailure('Kubernetes cluster unreachable: the server has asked for the client to provide credentials')
+    if (res.status < 200 || res.status >= 300) throw new KubeError(res.status, out)
     return out
   }
 

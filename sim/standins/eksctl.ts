@@ -40,6 +40,7 @@ import {
   type ManagedNodeGroup,
 } from './eksctl-config.ts'
 import { eksSystemObjects } from './eks-system.ts'
+import { presignEksToken } from '../eks-token.ts'
 import { isReady } from '../kube/conditions.ts'
 import { describeNlb, loadBalancerName } from '../kube/load-balancers.ts'
 import fs from 'node:fs'
@@ -92,10 +93,27 @@ async function contextName(sts: STSClient, cluster: string, r: string): Promise<
   return `${arn.split('/').pop()}@${cluster}.${r}.eksctl.io`
 }
 
+/** The simulator's cluster CA (PEM), what DescribeCluster's certificateAuthority.data holds. */
+function clusterCa(): string | undefined {
+  const info = JSON.parse(fs.readFileSync(path.join(stateDir(), 'sim.json'), 'utf8')) as { caFile?: string }
+  return info.caFile && fs.existsSync(info.caFile) ? fs.readFileSync(info.caFile, 'utf8') : undefined
+}
+
+/**
+ * eksctl's own client for a cluster: a token it makes itself with aws-iam-authenticator's
+ * generator and the caller's credentials (eksctl-io/eksctl v0.230.0 pkg/eks/client.go
+ * useEmbeddedToken: GetWithSTS(cluster name)), not the kubeconfig's exec plugin.
+ */
 async function kubeFor(cluster: string): Promise<Kube> {
   const c = await control('GET', `/clusters/${encodeURIComponent(cluster)}`)
   if (!c) throw new CliFailure(`simulator: no Kubernetes API for cluster "${cluster}" (was it created with this simulator?)`)
-  return new Kube(c.url)
+  let token: Promise<string> | undefined
+  const embedded = async () => {
+    const sts = new STSClient({ region: c.region })
+    const endpoint = process.env.AWS_ENDPOINT_URL_STS ?? process.env.AWS_ENDPOINT_URL ?? `https://sts.${c.region}.amazonaws.com`
+    return presignEksToken(cluster, c.region, endpoint, await sts.config.credentials())
+  }
+  return new Kube(c.url, { ca: clusterCa(), token: () => (token ??= embedded()) })
 }
 
 async function writeKubeconfig(cluster: string, r: string, sts: STSClient, file?: string, setCurrent = true): Promise<string> {
@@ -103,10 +121,13 @@ async function writeKubeconfig(cluster: string, r: string, sts: STSClient, file?
   if (!c) throw new CliFailure(`simulator: no Kubernetes API for cluster "${cluster}"`)
   const path = kubeconfigPath(file)
   const context = await contextName(sts, cluster, r)
+  // eksctl v0.230.0 pkg/utils/kubeconfig/kubeconfig.go: the server and certificate-authority-data
+  // from DescribeCluster, and the exec entry of AppendAuthenticator for the AWS CLI.
   upsertContext(path, {
     context,
     clusterName: `${cluster}.${r}.eksctl.io`,
     server: c.url,
+    ca: c.url.startsWith('https:') ? clusterCa() : undefined,
     user: {
       exec: {
         apiVersion: 'client.authentication.k8s.io/v1beta1',

@@ -10,7 +10,7 @@ import { mergeValues, parseSet, schemaErrors, type Chart, type ChartVersion } fr
 import { envoyValues } from './charts/envoy.ts'
 import { schemaLoading } from './charts/schema-loading.ts'
 import { scalardl, scalardlAudit } from './charts/scalardl.ts'
-import { CliFailure, Kube, KubeError, kubeconfigPath, main, serverOf, stateDir } from './common.ts'
+import { CliFailure, Kube, KubeError, kubeconfigPath, main, serverOf, stateDir, tokenOf } from './common.ts'
 
 /** The version this stand-in reports: helm 3.16.4, or SIM_HELM_VERSION (e.g. v3.12.3) to be an older helm. */
 const VERSION = process.env.SIM_HELM_VERSION || 'v3.16.4'
@@ -154,8 +154,17 @@ function printable(r: Release) {
 
 // --- kube connection -------------------------------------------------------------------------
 
+/** helm's client for the kubeconfig context: its CA and credentials, the exec plugin run once per invocation as client-go runs it. */
 function kubeOf(context?: string): Kube {
-  return new Kube(serverOf(kubeconfigPath(process.env.KUBECONFIG), context).server)
+  const c = serverOf(kubeconfigPath(process.env.KUBECONFIG), context)
+  let token: string | undefined | null = null
+  return new Kube(c.server, {
+    ca: c.ca,
+    token: async () => {
+      if (token === null) token = tokenOf(c.user, c.server)
+      return token
+    },
+  })
 }
 
 async function waitReady(kube: Kube, objects: any[], timeoutMs: number, waitForJobs: boolean): Promise<boolean> {

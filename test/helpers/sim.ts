@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { sessionKubeconfig } from '../../lib/eks/kube-session.ts'
 import { ROOT, tempDir } from './run-step.ts'
 
 const TSX = import.meta.resolve('tsx')
@@ -11,7 +12,15 @@ export interface Sim {
   dir: string
   env: NodeJS.ProcessEnv
   cli(...args: string[]): { code: number | null; stdout: string; stderr: string }
-  kubectl(args: string[], o?: { input?: string; context?: string }): Promise<{ code: number | null; stdout: string; stderr: string }>
+  /**
+   * The real kubectl. A `--kubeconfig` that eksctl wrote (its user runs `aws eks get-token`) is
+   * swapped for a copy holding the same token made in-process, as the runbook does, so a test does
+   * not pay the AWS CLI's start-up for every call; `asIs` keeps the file (and its exec plugin).
+   */
+  kubectl(
+    args: string[],
+    o?: { input?: string; context?: string; asIs?: boolean },
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>
   down(): void
   pids(): number[]
 }
@@ -32,9 +41,23 @@ export function startSim(flags: string[] = []): Sim {
     const i = line.indexOf('=')
     if (i > 0) env[line.slice(0, i)] = line.slice(i + 1)
   }
-  const kubectl: Sim['kubectl'] = (args, o = {}) =>
-    new Promise((resolve) => {
-      const child = spawn('kubectl', [...(o.context ? ['--context', o.context] : []), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  const withToken = async (args: string[]): Promise<string[]> => {
+    const i = args.indexOf('--kubeconfig')
+    if (i < 0 || !args[i + 1]) return args
+    const file = await sessionKubeconfig(args[i + 1]!, env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'ap-northeast-1', {
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID!,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
+        sessionToken: env.AWS_SESSION_TOKEN,
+      },
+      env,
+    })
+    return [...args.slice(0, i + 1), file, ...args.slice(i + 2)]
+  }
+  const kubectl: Sim['kubectl'] = async (args, o = {}) => {
+    const all = [...(o.context ? ['--context', o.context] : []), ...(o.asIs ? args : await withToken(args))]
+    return new Promise((resolve) => {
+      const child = spawn('kubectl', all, { env, stdio: ['pipe', 'pipe', 'pipe'] })
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (d) => (stdout += d))
@@ -42,6 +65,7 @@ export function startSim(flags: string[] = []): Sim {
       child.stdin.end(o.input ?? '')
       child.on('close', (code) => resolve({ code, stdout, stderr }))
     })
+  }
   const pids = () => {
     const out: number[] = []
     for (const f of ['sim.json', 'moto.json']) {

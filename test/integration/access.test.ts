@@ -5,6 +5,8 @@
 // answers the AWS SDK and the AWS CLI alike.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import https from 'node:https'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
@@ -18,6 +20,7 @@ import {
 } from '@aws-sdk/client-eks'
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import YAML from 'yaml'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 
@@ -28,6 +31,13 @@ let env: NodeJS.ProcessEnv
 let eks: EKSClient
 let account: string
 let withTeammate: NodeJS.ProcessEnv
+
+/** The real kubectl with the kubeconfig eksctl wrote, its exec plugin (`aws eks get-token`) run as `who`. */
+const kubectlAs = (who: NodeJS.ProcessEnv, args: string[]) =>
+  spawnSync('kubectl', ['--kubeconfig', path.join(env.RUNBOOK_STATE_DIR!, CLUSTER, 'kubeconfig'), ...args], {
+    env: { ...who, AWS_DEFAULT_REGION: 'ap-northeast-1' },
+    encoding: 'utf8',
+  })
 
 const entries = async () => (await eks.send(new ListAccessEntriesCommand({ clusterName: CLUSTER }))).accessEntries!.sort()
 const as = (creds: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string }) => ({
@@ -112,6 +122,56 @@ describe('cluster access (EKS access entries)', () => {
     sts.destroy()
     const r = await runStep('runbooks/04-scalardl.ts', ['--dry-run', '--json', '--generate-ledger-key'], as(creds))
     assert.equal(r.code, 0, r.stderr)
+    // On the bastion, the kubeconfig's `aws eks get-token` makes the role's token: the API server admits it.
+    const nodes = kubectlAs(as(creds), ['get', 'nodes', '-o', 'name'])
+    assert.equal(nodes.status, 0, nodes.stderr)
+    assert.match(nodes.stdout, /^node\/ip-/m)
+  })
+
+  test('the API server authenticates as EKS does: HTTPS with the cluster CA, the token of `aws eks get-token`, anonymous only for /version', async () => {
+    const kc = YAML.parse(fs.readFileSync(path.join(env.RUNBOOK_STATE_DIR!, CLUSTER, 'kubeconfig'), 'utf8'))
+    const cluster = kc.clusters[0].cluster
+    assert.match(cluster.server, /^https:\/\/127\.0\.0\.1:\d+$/)
+    assert.ok(cluster['certificate-authority-data'], 'eksctl writes the CA from DescribeCluster')
+    assert.deepEqual(kc.users[0].user.exec.args, [
+      'eks',
+      'get-token',
+      '--output',
+      'json',
+      '--cluster-name',
+      CLUSTER,
+      '--region',
+      'ap-northeast-1',
+    ])
+    // DescribeCluster names the same endpoint and CA.
+    const c = (await eks.send(new DescribeClusterCommand({ name: CLUSTER }))).cluster!
+    assert.equal(c.endpoint, cluster.server)
+    assert.equal(c.certificateAuthority?.data, cluster['certificate-authority-data'])
+    const ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString()
+    const get = (p: string, token?: string) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) =>
+        https
+          .get(`${cluster.server}${p}`, { ca, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
+            let text = ''
+            res.on('data', (d) => (text += d))
+            res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }))
+          })
+          .on('error', reject),
+      )
+    assert.equal((await get('/version')).status, 200)
+    const anonymous = await get('/api/v1/nodes')
+    assert.deepEqual([anonymous.status, anonymous.body.reason], [403, 'Forbidden'])
+    assert.match(anonymous.body.message, /User "system:anonymous" cannot list resource "nodes"/)
+    const forged = await get('/api/v1/nodes', 'k8s-aws-v1.bm90LWEtdXJs')
+    assert.deepEqual([forged.status, forged.body.message], [401, 'Unauthorized'])
+    const tokenOut = spawnSync('aws', ['eks', 'get-token', '--output', 'json', '--cluster-name', CLUSTER, '--region', 'ap-northeast-1'], {
+      env: env,
+      encoding: 'utf8',
+    })
+    assert.equal(tokenOut.status, 0, tokenOut.stderr)
+    const ok = await get('/api/v1/nodes', JSON.parse(tokenOut.stdout).status.token)
+    assert.equal(ok.status, 200)
+    assert.ok(ok.body.items.length > 0)
   })
 
   test('a teammate without an entry: 04 stops before any change, naming the principal and the fix; CLUSTER_ADMIN_ARNS and a rerun of 03 let them in', async () => {
@@ -124,6 +184,10 @@ describe('cluster access (EKS access entries)', () => {
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'teammate' }))).AccessKey!
     iam.destroy()
     const teammate = `arn:aws:iam::${account}:user/teammate`
+    // The real kubectl, as the teammate, through the kubeconfig's exec plugin: EKS cannot map them, 401.
+    const denied = kubectlAs(as(key), ['get', 'nodes'])
+    assert.equal(denied.status, 1)
+    assert.match(denied.stderr, /error: You must be logged in to the server \(Unauthorized\)/)
     const refused = await runStep('runbooks/04-scalardl.ts', ['--json', '--generate-ledger-key'], as(key))
     assert.equal(refused.code, 2, refused.stderr)
     assert.match(refused.stderr, new RegExp(`your AWS principal ${teammate} has no access entry on the EKS cluster ${CLUSTER}`))
@@ -150,6 +214,7 @@ describe('cluster access (EKS access entries)', () => {
       CLUSTER_ADMIN_ARNS: teammate,
     })
     assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(kubectlAs(as(key), ['get', 'nodes']).status, 0, 'and kubectl lets them in')
   })
 
   test('an entry the runbook did not make is reported and left alone; one that lost its policy gets it back', async () => {
@@ -170,6 +235,33 @@ describe('cluster access (EKS access entries)', () => {
       new RegExp(`also has access, left alone: .*${other}`),
     )
     assert.ok((await entries()).includes(other))
+    // A view-only principal reads the cluster but not its Secrets, and changes nothing: 403 in RBAC's words.
+    const iam = new IAMClient({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    await iam.send(new CreateUserCommand({ UserName: 'viewer' }))
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'viewer' }))).AccessKey!
+    iam.destroy()
+    const viewer = `arn:aws:iam::${account}:user/viewer`
+    await eks.send(new CreateAccessEntryCommand({ clusterName: CLUSTER, principalArn: viewer }))
+    await eks.send(
+      new AssociateAccessPolicyCommand({
+        clusterName: CLUSTER,
+        principalArn: viewer,
+        policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy',
+        accessScope: { type: 'cluster' },
+      }),
+    )
+    assert.equal(kubectlAs(as(key), ['get', 'pods', '-A']).status, 0)
+    const secrets = kubectlAs(as(key), ['get', 'secrets', '-n', 'default'])
+    assert.match(
+      secrets.stderr,
+      new RegExp(`secrets is forbidden: User "${viewer}" cannot list resource "secrets" in API group "" in the namespace "default"`),
+    )
+    const write = kubectlAs(as(key), ['create', 'namespace', 'nope'])
+    assert.match(write.stderr, /namespaces is forbidden: .* cannot create resource "namespaces"/)
     // Someone took the teammate's policy away: the rerun gives it back and says so.
     const teammate = withTeammate.CLUSTER_ADMIN_ARNS!
     await eks.send(new DisassociateAccessPolicyCommand({ clusterName: CLUSTER, principalArn: teammate, policyArn: ADMIN }))
