@@ -5,8 +5,9 @@
 // 00-preflight runs first and alone. Then the deployment, as one run holding the clusters' run
 // locks, starts each step as soon as the steps it needs are done: 02 (the DynamoDB endpoint)
 // beside 03 (the cluster); with AUDITOR_ENABLED=true, 05-auditor --prepare (the Auditor's VPC,
-// NAT gateway, cluster, nodes, monitoring, secrets and schema, which need nothing of the Ledger)
-// beside 01 to 04; 06 (monitoring) beside the releases; 07 last. On AWS the deployment then takes
+// NAT gateway, its peering with the Ledger's VPC, cluster, nodes, monitoring, secrets and schema)
+// beside 02 to 04, once 01 has made the Ledger's VPC and bastion: the Auditor's API endpoint is
+// private, and the bastion reaches it only through that peering; 06 (monitoring) beside the releases; 07 last. On AWS the deployment then takes
 // about as long as its longest chain: the Ledger's network, cluster, node groups and releases,
 // then the Auditor's release (beside the Ledger's switch to Auditor mode) and the certificates.
 // Steps' lines are prefixed with their names.
@@ -186,7 +187,8 @@ async function main(): Promise<void> {
     { name: '01-vpc', label: '01-vpc', needs: [] },
     { name: '02-database', label: '02-database', needs: ['01-vpc'] },
     { name: '03-eks', label: '03-eks', needs: ['01-vpc'] },
-    ...(auditor ? [{ name: '05-auditor', label: '05-auditor --prepare', needs: [], extra: ['--prepare'] }] : []),
+    // The peering with the Ledger's VPC comes before the Auditor's cluster (its endpoint is private).
+    ...(auditor ? [{ name: '05-auditor', label: '05-auditor --prepare', needs: ['01-vpc'], extra: ['--prepare'] }] : []),
     { name: '04-scalardl', label: '04-scalardl', needs: ['02-database', '03-eks'] },
     // After its --prepare succeeded in this run, 05 does not check again what that made.
     ...(auditor

@@ -68,6 +68,12 @@ export class Eksctl extends Cli {
     return [...logged, res.stderr.trim()].filter(Boolean).join('\n')
   }
 
+  protected override hint(stderr: string): string | undefined {
+    if (/timed out waiting for control plane/.test(stderr))
+      return 'the control plane was made but does not answer from this host (its endpoint is private): rerun this step on the bastion, where it finds the cluster and goes on; or set ENDPOINT_PUBLIC_ACCESS=true with ENDPOINT_PUBLIC_CIDRS'
+    return undefined
+  }
+
   /**
    * A create is not idempotent: a failure that looks transient (a `context deadline exceeded`
    * while eksctl waited for CloudFormation) leaves the stack going on, and running the create

@@ -15,6 +15,7 @@ import {
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { accessEntriesTask } from '../lib/eks/access.ts'
+import { apiReachProblems } from '../lib/eks/reach.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
 export const step = defineStep<EksState>({
@@ -33,6 +34,8 @@ export const step = defineStep<EksState>({
       },
     ]
   },
+  // This host must reach the API (eksctl waits for the control plane through it): said before anything is made.
+  preflight: apiReachProblems,
   // The node groups are checked (eksctl) while the kubeconfig is written: it needs only the control plane.
   tasks: [
     networkTask(),

@@ -51,27 +51,39 @@ const net = auditor((s) => s.network)
 const eks = auditor((s) => s.eks)
 const app = auditor((s) => s.scalar)
 
-/** Guide Step 5.1: the Auditor's environment, as steps 1 to 3 made the Ledger's. Needs nothing of the Ledger. */
+const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
+/** Guide Step 5.2: peering and routes (who may reach each envoy is its Service's source ranges, in its values). */
+const peering = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask())]
+/**
+ * Guide Step 5.1: the Auditor's environment, as steps 1 to 3 made the Ledger's, and Step 5.2's
+ * peering. The Auditor's API endpoint is private: the Ledger's bastion reaches it only through the
+ * peering, its routes and the control-plane rule for the Ledger VPC, and eksctl waits for the
+ * control plane through that API. So the peering and routes are made while the control plane is
+ * being made (minutes on AWS; eksctl waits up to 25 for it to answer), after the NAT gateway and
+ * the private route tables the routes go in.
+ */
 const environment = [
   scoped(net, availabilityZonesTask(network)),
   scoped(net, vpcTask(network)),
   scoped(net, subnetsTask(network, 'public')),
   scoped(net, subnetsTask(network, 'private')),
   scoped(net, internetGatewayTask(network)),
-  // The NAT gateway is created, the cluster created meanwhile (both take minutes on AWS; the
-  // control plane needs no NAT), then the NAT gateway waited for before routes and nodes use it.
   scoped(net, natGatewaysTask(network, { wait: false })),
   scoped(net, publicRoutesTask(network)),
   scoped(net, controlPlaneSecurityGroupTask(network)),
   scoped(eks, networkTask()),
   scoped(eks, clusterConfigTask()),
-  scoped(eks, clusterTask()),
-  scoped(eks, accessEntriesTask()),
-  scoped(net, natGatewaysAvailableTask(network)),
-  scoped(net, privateRoutesTask(network)),
-  scoped(
-    auditor((s) => s.database),
-    gatewayEndpointTask(),
+  sideBySide(
+    [scoped(eks, clusterTask()), scoped(eks, accessEntriesTask())],
+    [
+      scoped(net, natGatewaysAvailableTask(network)),
+      scoped(net, privateRoutesTask(network)),
+      scoped(
+        auditor((s) => s.database),
+        gatewayEndpointTask(),
+      ),
+      ...peering,
+    ],
   ),
 ]
 const nodes = [
@@ -81,10 +93,6 @@ const nodes = [
   scoped(eks, poolNodesReadyTask()),
   scoped(eks, taintTask()),
 ]
-const peers = { label: '', config: ledgerView, state: (s: AuditorState) => s.peering }
-/** Guide Step 5.2: peering and routes (who may reach each envoy is its Service's source ranges, in its values). */
-const [peeringConnections, peeringRoutes] = [scoped(peers, peeringTask()), scoped(peers, peeringRoutesTask())]
-const peering = [peeringConnections, peeringRoutes]
 /** The Ledger in Auditor mode: ledger-keys with its certificate, ledgerAuditorEnabled, the envoy's source ranges. */
 const ledgerAuditorMode = [
   scoped(
@@ -137,7 +145,7 @@ export const step = defineStep<AuditorState>({
       'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
     'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
     prepare:
-      "only the Auditor's part that needs nothing of the Ledger: its VPC, EKS cluster, nodes, monitoring, secrets and schema (locks only the Auditor's cluster)",
+      "only the Auditor's part that needs nothing of the Ledger's release: its VPC, the peering with the Ledger's VPC (made by 01-vpc), EKS cluster, nodes, monitoring, secrets and schema (locks only the Auditor's cluster)",
     prepared:
       'the rest of 05 after a successful --prepare, without checking again what it made (npm run deploy runs 05 so, right after 05 --prepare in the same run)',
   },
@@ -209,21 +217,15 @@ export const step = defineStep<AuditorState>({
   // minutes on AWS). 06 then finds the Auditor's monitoring done, and 05 its secrets and schema.
   variants: {
     prepare: [scoped(app, repoTask()), keyFilesTask(true), ...environment, ...nodes, sideBySide(monitoring, auditorSetup)],
-    // (The chart repository was checked by --prepare.) The routes are made beside the releases.
-    prepared: [
-      sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
-      peeringConnections,
-      sideBySide(peeringRoutes, ledgerAuditorMode, auditorRelease),
-      certificatesTask(),
-    ],
+    // (The chart repository, the peering and its routes were made by --prepare.)
+    prepared: [sideBySide(keyFilesTask(), ledgerPrerequisiteTask()), sideBySide(ledgerAuditorMode, auditorRelease), certificatesTask()],
   },
   locks: (c, flags) => (flags.prepare ? [c.auditor.clusterName] : [c.clusterName, c.auditor.clusterName]),
   tasks: [
     sideBySide(keyFilesTask(), ledgerPrerequisiteTask()),
     ...environment,
-    // Guide Step 5.2: peering and routes (AWS), beside the Auditor's nodes (eksctl,
-    // kubectl) and the chart repository (before helm works in both clusters at once, below).
-    sideBySide(peering, nodes, scoped(app, repoTask())),
+    // The Auditor's nodes (eksctl, kubectl) beside the chart repository (before helm works in both clusters at once, below).
+    sideBySide(nodes, scoped(app, repoTask())),
     // Guide Step 5.3: the Ledger in Auditor mode beside the Auditor's install (it needs only the
     // Ledger's endpoint); then each registers its certificate with the other.
     sideBySide(ledgerAuditorMode, [...auditorSetup, ...auditorRelease]),

@@ -1,8 +1,8 @@
 // The simulator's command line. Scripts outside the project depend on this contract:
-//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N] [--faults R] [--api-faults R] [--aws-delays] [--pending-ms N] [--delay-scale F] [--fault-seed N]
+//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N] [--faults R] [--api-faults R] [--aws-delays] [--pending-ms N] [--delay-scale F] [--fault-seed N] [--caller outside|INSTANCE]
 //   npx tsx sim/cli.ts cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...] [--region R]
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
-//   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)]
+//   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)]
 //   npx tsx sim/cli.ts cloudwatch tick CLUSTER --state-dir DIR   (one round of simulated CloudWatch data now)
 //   npx tsx sim/cli.ts status --state-dir DIR
 //   npx tsx sim/cli.ts down --state-dir DIR
@@ -108,6 +108,7 @@ function knobFlags(): Record<string, unknown> {
   if (values['lb-delay-ms']) k.lbDelayMs = Number(values['lb-delay-ms'])
   if (values['fail-jobs'] !== undefined) k.failJobs = values['fail-jobs']
   if (values['api-faults'] !== undefined) k.apiFaultRate = Number(values['api-faults'])
+  if (values.caller !== undefined) k.caller = values.caller
   // The one DynamoDB key the simulated AWS accepts from Scalar DL: ID:SECRET from the environment
   // (never a command line); SIM_DB_CREDENTIALS unset or empty: any well-formed key.
   if (values['db-credentials-from-env']) k.dbCredentials = process.env.SIM_DB_CREDENTIALS ?? ''

@@ -22,3 +22,31 @@ export async function thisInstanceId(env: NodeJS.ProcessEnv = process.env): Prom
     return undefined
   }
 }
+
+/**
+ * Where this process runs: `known: false` when the instance metadata service is disabled
+ * (AWS_EC2_METADATA_DISABLED=true: the runbook cannot tell, and does not guess); else the EC2
+ * instance and its VPC (the primary interface's), or no instance off EC2.
+ */
+export async function whereAmI(env: NodeJS.ProcessEnv = process.env): Promise<{ known: boolean; instanceId?: string; vpcId?: string }> {
+  if ((env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true') return { known: false }
+  const base = (env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? 'http://169.254.169.254').replace(/\/$/, '')
+  try {
+    const token = await fetch(`${base}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '60' },
+      signal: AbortSignal.timeout(1000),
+    })
+    if (!token.ok) return { known: true }
+    const headers = { 'X-aws-ec2-metadata-token': await token.text() }
+    const get = async (p: string) => {
+      const r = await fetch(`${base}/latest/meta-data/${p}`, { headers, signal: AbortSignal.timeout(1000) })
+      return r.ok ? (await r.text()).trim() : undefined
+    }
+    const [instanceId, mac] = await Promise.all([get('instance-id'), get('mac')])
+    const vpcId = mac ? await get(`network/interfaces/macs/${mac}/vpc-id`) : undefined
+    return { known: true, instanceId, vpcId }
+  } catch {
+    return { known: true }
+  }
+}

@@ -16,6 +16,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { createHash } from 'node:crypto'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
+import { apiReachProblems } from './reach.ts'
 import type { ConfigProblem } from '../config.ts'
 import type { Task, TaskContext } from '../task.ts'
 
@@ -183,8 +184,8 @@ export async function callerAccessProblem(ctx: Pick<TaskContext, 'aws' | 'config
   }
 }
 
-/** As a step's preflight: exit 2 before any change when the caller has no access entry. */
+/** As a step's preflight: exit 2 before any change when the caller has no access entry, or cannot reach the API from here. */
 export async function clusterAccessProblems(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<ConfigProblem[]> {
-  const p = await callerAccessProblem(ctx)
-  return p ? [{ key: 'AWS principal', message: p.message, fix: p.fix }] : []
+  const [p, reach] = await Promise.all([callerAccessProblem(ctx), apiReachProblems(ctx)])
+  return [...(p ? [{ key: 'AWS principal', message: p.message, fix: p.fix }] : []), ...reach]
 }

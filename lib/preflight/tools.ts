@@ -1,13 +1,14 @@
 // Prerequisites: the tools the later steps drive, at versions the guide supports.
+import { Cli } from '../cli.ts'
 import { Eksctl } from '../eksctl.ts'
 import { CommandError } from '../errors.ts'
 import { Helm } from '../helm.ts'
 import { Kubectl } from '../kubectl.ts'
 import type { CheckResult, Task, TaskContext } from '../task.ts'
-import { atLeast, formatVersion, type Version } from '../version.ts'
+import { atLeast, formatVersion, parseVersion, type Version } from '../version.ts'
 
 interface ToolSpec {
-  name: 'kubectl' | 'helm' | 'eksctl'
+  name: 'kubectl' | 'helm' | 'eksctl' | 'aws'
   minimum?: string
   install: string
   version: (ctx: TaskContext) => Promise<{ version: Version; raw: string }>
@@ -33,6 +34,23 @@ export const TOOLS: ToolSpec[] = [
     name: 'eksctl',
     install: 'install eksctl: https://eksctl.io/installation/ (or set EKSCTL to its path)',
     version: (ctx) => new Eksctl({ command: ctx.config.tools.eksctl }).version(),
+  },
+  {
+    // The kubeconfig eksctl writes runs `aws eks get-token` for every kubectl call an operator
+    // makes by hand (the runbook makes its token in-process); `eks get-token` needs AWS CLI
+    // 1.16.156 or later (https://docs.aws.amazon.com/eks/latest/userguide/create-kubeconfig.html).
+    name: 'aws',
+    minimum: '1.16.156',
+    install:
+      'install the AWS CLI v2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html (the kubeconfig runs `aws eks get-token` for kubectl)',
+    version: async () => {
+      const r = await new Cli({ command: 'aws', retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0, busyWaitMs: 0 } }).run(['--version'])
+      // "aws-cli/2.22.0 Python/3.12.6 Linux/6.1 exe/x86_64..." (v1 printed it on stderr)
+      const raw = /aws-cli\/(\S+)/.exec(`${r.stdout}\n${r.stderr}`)?.[1] ?? ''
+      const version = parseVersion(raw)
+      if (!version) throw new CommandError('aws --version', 0, `no aws-cli/X.Y.Z in the output: ${r.stdout}${r.stderr}`)
+      return { version, raw: `aws-cli/${raw}` }
+    },
   },
 ]
 

@@ -30,6 +30,8 @@ export interface ApiOptions {
   faultRate?: () => number
   /** Who may do what (an EKS cluster's authorizer, sim/eks-auth.ts); none: anyone may do anything. */
   authorize?: (authorization: string | undefined, method: string, url: URL) => Promise<ApiError | undefined>
+  /** Whether the caller reaches this endpoint from where it stands (sim/where.ts); none: always. */
+  reachable?: () => Promise<boolean>
 }
 
 interface Route {
@@ -149,6 +151,10 @@ export class ClusterApi {
 
   handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://sim')
+    if (this.opts.reachable && !(await this.opts.reachable())) {
+      req.socket.destroy()
+      return
+    }
     if (this.faultDue(req, url)) {
       const r = Math.random()
       if (r < 0.4) return status(res, new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'))

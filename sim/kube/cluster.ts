@@ -25,6 +25,8 @@ export interface ClusterOptions {
   tls?: { key: string; cert: string }
   /** Who may do what (sim/eks-auth.ts); none: anyone may do anything. */
   authorize?: ApiOptions['authorize']
+  /** Whether the caller reaches the endpoint (sim/where.ts); none: always. */
+  reachable?: ApiOptions['reachable']
 }
 
 export interface NodeSpec {
@@ -83,6 +85,7 @@ export class Cluster {
       host: () => `127.0.0.1:${this.port}`,
       faultRate: () => this.opts.knobs.apiFaultRate,
       authorize: this.opts.authorize,
+      reachable: this.opts.reachable,
     })
     this.server = this.opts.tls
       ? https.createServer({ key: this.opts.tls.key, cert: this.opts.tls.cert }, api.handle)

@@ -25,6 +25,13 @@ export interface Knobs {
   apiFaultRate: number
   /** ID:SECRET of the only DynamoDB key Scalar DL may use; '' accepts any well-formed key (sim/kube/containers.ts). */
   dbCredentials: string
+  /**
+   * Where the caller of the simulated EKS APIs stands (sim/where.ts): '' everywhere it needs to be
+   * (every endpoint answers), 'outside' off AWS, or an EC2 instance (its id or Name tag) it runs on.
+   */
+  caller: string
+  /** How long the eksctl stand-in waits for a control plane to answer (eksctl's 25 minutes, scaled). */
+  eksctlWaitMs: number
 }
 
 /** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB ~30 s to active and as long to healthy targets (AWS: often longer). */
@@ -37,6 +44,8 @@ export const DEFAULT_KNOBS: Knobs = {
   failJobs: '',
   apiFaultRate: 0,
   dbCredentials: '',
+  caller: '',
+  eksctlWaitMs: 15_000,
 }
 
 const T = {

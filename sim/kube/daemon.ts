@@ -15,6 +15,7 @@ import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { EksAccess } from '../eks-access.ts'
 import { eksAuthorizer } from '../eks-auth.ts'
 import { caFile, tlsMaterial } from '../tls.ts'
+import { Whereabouts } from '../where.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
 
@@ -63,6 +64,8 @@ const knobs: Knobs = {
   // The one DynamoDB key pair the simulated AWS accepts from Scalar DL (ID:SECRET), from the
   // environment so that it is never on a command line; unset: any well-formed key.
   dbCredentials: process.env.SIM_DB_CREDENTIALS ?? DEFAULT_KNOBS.dbCredentials,
+  caller: values.caller ?? DEFAULT_KNOBS.caller,
+  eksctlWaitMs: 25 * 60_000 * scale,
 }
 const clusters = new Map<string, Cluster>()
 const feeds = new Map<string, CloudWatchFeed>()
@@ -86,6 +89,13 @@ async function callerOf(authorization: string, securityToken?: string): Promise<
 const eksAccess = new EksAccess(async (authorization) => (await callerOf(authorization)) ?? 'arn:aws:iam::123456789012:root')
 /** The STS endpoints a token may be signed for: moto's and the AWS layer in front of it (its host is known once it listens). */
 const stsHosts: string[] = process.env.AWS_ENDPOINT_URL ? [new URL(process.env.AWS_ENDPOINT_URL).host] : []
+/** Where the caller stands (knob `caller`), per region: what the EKS endpoints and the simulated IMDS answer. */
+const where = new Map<string, Whereabouts>()
+const whereIn = (region: string) => {
+  let w = where.get(region)
+  if (!w) where.set(region, (w = new Whereabouts(region, process.env.AWS_ENDPOINT_URL!, () => knobs.caller)))
+  return w
+}
 /** The API servers' TLS (made once per state directory), for the EKS clusters. */
 const tls = tlsMaterial(stateDir)
 let tlsCa = ''
@@ -123,6 +133,33 @@ async function body(req: http.IncomingMessage): Promise<any> {
   return text ? JSON.parse(text) : {}
 }
 
+/**
+ * The instance metadata service of the instance the caller runs on (knob `caller`), IMDSv2 as
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html has it: a
+ * PUT for a session token, then GETs with it. Off EC2 (no instance) nothing answers: 404 here.
+ */
+async function imds(req: http.IncomingMessage, res: http.ServerResponse, p: string) {
+  const text = (code: number, body: string) => {
+    res.writeHead(code, { 'Content-Type': 'text/plain' })
+    res.end(body)
+  }
+  const me = process.env.AWS_ENDPOINT_URL ? await whereIn(process.env.AWS_REGION ?? 'ap-northeast-1').instance() : undefined
+  if (!me) return text(404, 'Not Found')
+  if (req.method === 'PUT' && p === '/latest/api/token') return text(200, 'sim-imds-session')
+  if (req.headers['x-aws-ec2-metadata-token'] !== 'sim-imds-session') return text(401, 'Unauthorized')
+  const mac = me.NetworkInterfaces?.[0]?.MacAddress ?? '02:00:00:00:00:01'
+  const answers: Record<string, string | undefined> = {
+    '/latest/meta-data/instance-id': me.InstanceId,
+    '/latest/meta-data/mac': mac,
+    '/latest/meta-data/local-ipv4': me.PrivateIpAddress,
+    '/latest/meta-data/placement/region': process.env.AWS_REGION ?? 'ap-northeast-1',
+    [`/latest/meta-data/network/interfaces/macs/${mac}/vpc-id`]: me.VpcId,
+    [`/latest/meta-data/network/interfaces/macs/${mac}/subnet-id`]: me.SubnetId,
+  }
+  const a = answers[p]
+  return a ? text(200, a) : text(404, 'Not Found')
+}
+
 const NODES = byResource('', 'nodes')!
 const CONFIGMAPS = byResource('', 'configmaps')!
 const describe = (c: Cluster) => ({ name: c.opts.name, url: c.url, region: c.opts.region, nodes: c.store.list(NODES).length })
@@ -132,6 +169,7 @@ const control = http.createServer(async (req, res) => {
   const parts = url.pathname.split('/').filter(Boolean)
   try {
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pid: process.pid })
+    if (url.pathname.startsWith('/imds/')) return await imds(req, res, url.pathname.slice('/imds'.length))
     if (req.method === 'GET' && url.pathname === '/faults')
       return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
     if (req.method === 'GET' && url.pathname === '/clusters') return send(res, 200, [...clusters.values()].map(describe))
@@ -158,6 +196,7 @@ const control = http.createServer(async (req, res) => {
                 callerOf,
                 awsAuth: () => cluster?.store.get(CONFIGMAPS, 'kube-system', 'aws-auth'),
               }),
+              reachable: () => whereIn(b.region ?? 'ap-northeast-1').reachable(b.name),
             }
           : {}),
       })
@@ -270,6 +309,7 @@ control.listen(0, '127.0.0.1', async () => {
     controlUrl: `http://127.0.0.1:${port}`,
     pid: process.pid,
     caFile: caFile(stateDir),
+    imdsUrl: `http://127.0.0.1:${port}/imds`,
     ...(proxy ? { awsUrl: await proxy.listen() } : {}),
   }
   await tls

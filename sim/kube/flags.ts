@@ -14,6 +14,7 @@ export const DAEMON_OPTIONS = {
   'aws-delays': { type: 'boolean' },
   'delay-scale': { type: 'string' },
   'fault-seed': { type: 'string' },
+  caller: { type: 'string' },
 } as const
 
 /** The daemon's arguments for the options given in `values`. */

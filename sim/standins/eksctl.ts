@@ -142,6 +142,29 @@ async function writeKubeconfig(cluster: string, r: string, sts: STSClient, file?
   return path
 }
 
+/**
+ * eksctl's wait for the control plane through the Kubernetes API, with the embedded token (eksctl-io/
+ * eksctl pkg/eks/eks.go WaitForControlPlane: ServerVersion every 20 s until the wait timeout, 25
+ * minutes by default, then "timed out waiting for control plane %q after %s"). From a host that
+ * cannot reach a private endpoint it ends so; the simulator scales the 25 minutes (knob eksctlWaitMs).
+ */
+class ControlPlaneTimeout extends CliFailure {}
+
+async function waitForControlPlane(kube: Kube, name: string): Promise<void> {
+  const { eksctlWaitMs } = (await control('GET', '/knobs')) as { eksctlWaitMs: number }
+  const deadline = Date.now() + eksctlWaitMs
+  for (;;) {
+    try {
+      await kube.request('GET', '/version')
+      return
+    } catch (e) {
+      if (Date.now() >= deadline) throw new ControlPlaneTimeout(`timed out waiting for control plane "${name}" after 25m0s`)
+      if (!(e instanceof CliFailure)) throw e
+      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, eksctlWaitMs / 20))))
+    }
+  }
+}
+
 function nodeLabels(cluster: string, ng: ManagedNodeGroup): Record<string, string> {
   return {
     ...(ng.labels ?? {}),
@@ -291,6 +314,8 @@ async function createCluster(argv: string[]): Promise<void> {
   try {
     await createClusterSteps(values, config, name, r, { eks, sts, logs, ec2 })
   } catch (e) {
+    // WaitForControlPlane's error is returned as it is (cobra prints it on stderr).
+    if (e instanceof ControlPlaneTimeout) throw e
     // pkg/ctl/create/cluster.go@v0.230.0:385-394: the cause logged (Critical, stdout), a generic error returned (stderr).
     const cause = e instanceof CliFailure ? e.message : `${(e as Error).name}: ${(e as Error).message}`
     throw new CliFailure(`failed to create cluster "${name}"`, 1, [
@@ -397,6 +422,7 @@ async function createClusterSteps(
     async () => (await describeCluster(eks, name)).status,
   )
   const kube = await kubeFor(name)
+  await waitForControlPlane(kube, name)
   for (const o of eksSystemObjects()) await kube.apply(o, 'eks')
   // pkg/cfn/manager/create_tasks.go:36-38: the access entries (one stack each, eksctl-<cluster>-accessentry-<hash>) after the cluster.
   for (const e of config.accessConfig?.accessEntries ?? []) {

@@ -34,6 +34,7 @@ describe('00-preflight', () => {
     const byTitle = Object.fromEntries(r.json.tasks.map((t: any) => [t.title, t]))
     assert.match(byTitle['kubectl >= 1.19 installed'].detail, /^v1\.\d+/)
     assert.match(byTitle['helm >= 3.5 installed'].detail, /^v3\./)
+    assert.match(byTitle['aws >= 1.16.156 installed'].detail, /^aws-cli\/\d+\.\d+\.\d+$/)
     assert.match(byTitle['AWS identity'].detail, /account 123456789012/)
     assert.match(byTitle['Region has at least 3 availability zones'].detail, /ap-northeast-1a, ap-northeast-1c, ap-northeast-1d/)
     assert.match(r.stderr, /CHECK\s+RESULT\s+DETAIL/)
@@ -47,7 +48,10 @@ describe('00-preflight', () => {
       `echo '{"clientVersion":{"major":"1","minor":"18","gitVersion":"v1.18.20"}}'; echo 'WARNING: version skew' >&2`,
     )
     const helm = fakeTool(dir, 'helm', `echo 'v3.4.2+g23dd3af'`)
+    // AWS CLI v1 printed its version on stderr; this one predates `aws eks get-token`.
+    fakeTool(dir, 'aws', `echo 'aws-cli/1.16.100 Python/2.7.16 Linux/4.14 botocore/1.12.90' >&2`)
     const env = baseEnv({
+      PATH: `${dir}:${process.env.PATH}`,
       ...moto.env(),
       CLUSTER_NAME: 'pre',
       RUNBOOK_STATE_DIR: tempDir(),
@@ -59,13 +63,14 @@ describe('00-preflight', () => {
     assert.equal(r.code, 1)
     assert.equal(r.json.status, 'failed')
     const failed = r.json.tasks.filter((t: any) => t.status === 'failed').map((t: any) => t.title)
-    assert.deepEqual(failed, ['kubectl >= 1.19 installed', 'helm >= 3.5 installed', 'eksctl installed'])
+    assert.deepEqual(failed, ['kubectl >= 1.19 installed', 'helm >= 3.5 installed', 'eksctl installed', 'aws >= 1.16.156 installed'])
     assert.equal(r.json.summary.skipped, 0, 'a checklist runs every check')
     assert.match(r.stderr, /kubectl 1\.18\.20 is older than 1\.19\.0/)
     assert.match(r.stderr, /helm 3\.4\.2 is older than 3\.5\.0/)
     assert.match(r.stderr, /eksctl not found/)
     assert.match(r.stderr, /https:\/\/eksctl\.io\/installation\//)
-    assert.match(r.stderr, /3 prerequisites missing/)
+    assert.match(r.stderr, /aws 1\.16\.100 is older than 1\.16\.156/)
+    assert.match(r.stderr, /4 prerequisites missing/)
   })
 
   test('a region with fewer than 3 AZs is reported', async () => {

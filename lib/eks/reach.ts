@@ -1,0 +1,83 @@
+// Whether this host reaches a cluster's Kubernetes API, checked before a step changes anything.
+// A private-only endpoint answers only inside the cluster's VPC and the VPCs connected to it
+// (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html): from anywhere else
+// kubectl, helm and eksctl's wait for the control plane fail after their timeouts. A cluster that
+// exists is asked for /version (the anonymous path, five seconds, no retry); one not made yet is
+// judged from where this host runs (lib/aws/imds.ts) and the endpoint the configuration asks for.
+import https from 'node:https'
+import { DescribeClusterCommand } from '@aws-sdk/client-eks'
+import { DescribeVpcsCommand } from '@aws-sdk/client-ec2'
+import { isAwsError } from '../aws/clients.ts'
+import { whereAmI } from '../aws/imds.ts'
+import { findVpc } from '../aws/vpc.ts'
+import type { ConfigProblem } from '../config.ts'
+import type { TaskContext } from '../task.ts'
+
+const PROBE_MS = 5000
+
+/** GET /version on the endpoint with the cluster's CA: undefined when it answers, else why not. */
+export function probe(endpoint: string, ca: string | undefined, timeoutMs = PROBE_MS): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = https.get(`${endpoint.replace(/\/$/, '')}/version`, { ca, timeout: timeoutMs }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode && res.statusCode < 500 ? undefined : `HTTP ${res.statusCode}`))
+    })
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)))
+    req.on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message))
+  })
+}
+
+function fixFor(ctx: Pick<TaskContext, 'config'>, bastionCluster: string): string {
+  const c = ctx.config
+  return c.endpoint.publicAccess
+    ? `check that ENDPOINT_PUBLIC_CIDRS (${c.endpoint.publicCidrs.join(', ') || 'none'}) holds this host's public address, or run this step on the bastion of ${bastionCluster} (aws ssm start-session --target <bastion instance id>, as 01-vpc printed)`
+    : `run this step on the bastion of ${bastionCluster} (aws ssm start-session --target <bastion instance id>, as 01-vpc printed), or set ENDPOINT_PUBLIC_ACCESS=true with ENDPOINT_PUBLIC_CIDRS=<your address>/32 and rerun 03-eks`
+}
+
+/** As a step's preflight: exit 2 before any change when this host cannot reach the cluster's API. */
+export async function apiReachProblems(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<ConfigProblem[]> {
+  const name = ctx.config.clusterName
+  const bastionCluster = ctx.config.bastionOf ?? name
+  const key = 'ENDPOINT_PUBLIC_ACCESS'
+  let cluster
+  try {
+    cluster = (await ctx.aws.eks.send(new DescribeClusterCommand({ name }))).cluster
+  } catch (e) {
+    if (!isAwsError(e, 'ResourceNotFoundException')) throw e
+  }
+  if (cluster?.endpoint && cluster.status === 'ACTIVE') {
+    const ca = cluster.certificateAuthority?.data ? Buffer.from(cluster.certificateAuthority.data, 'base64').toString() : undefined
+    const why = await probe(cluster.endpoint, ca)
+    if (!why) return []
+    const v = cluster.resourcesVpcConfig
+    const kind = v?.endpointPublicAccess
+      ? `public (from ${(v.publicAccessCidrs ?? ['0.0.0.0/0']).join(', ')})${v.endpointPrivateAccess ? ' and private' : ''}`
+      : 'private only'
+    return [
+      {
+        key,
+        message: `the Kubernetes API of ${name} (${cluster.endpoint}, ${kind}) does not answer from this host (${why})`,
+        fix: fixFor(ctx, bastionCluster),
+      },
+    ]
+  }
+  if (cluster || ctx.config.endpoint.publicAccess) return [] // being made; or public (this host's address is unknown here)
+  // A private-only endpoint not made yet: this host must stand in the cluster's VPC, or the VPC admitted to it.
+  const here = await whereAmI()
+  if (!here.known) return []
+  const ours = await findVpc(ctx.aws.ec2, name)
+  if (here.vpcId && here.vpcId === ours?.VpcId) return []
+  const admitted = ctx.config.apiAccessFrom
+  if (here.vpcId && admitted) {
+    const vpc = (await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [here.vpcId] }))).Vpcs?.[0]
+    if (vpc?.CidrBlock === admitted.cidr) return []
+  }
+  const where = here.instanceId ? `EC2 instance ${here.instanceId} in ${here.vpcId ?? 'an unknown VPC'}` : 'a host outside AWS'
+  return [
+    {
+      key,
+      message: `is false: the Kubernetes API of ${name} will answer only inside its VPC${admitted ? ` and ${admitted.label}` : ''}, and this step runs on ${where}: eksctl would make the control plane, then time out waiting for it`,
+      fix: fixFor(ctx, bastionCluster),
+    },
+  ]
+}
