@@ -172,6 +172,16 @@ describe('cluster access (EKS access entries)', () => {
     const ok = await get('/api/v1/nodes', JSON.parse(tokenOut.stdout).status.token)
     assert.equal(ok.status, 200)
     assert.ok(ok.body.items.length > 0)
+    // `aws eks update-kubeconfig` writes a kubeconfig from DescribeCluster that the real kubectl uses as it is.
+    const file = path.join(env.RUNBOOK_STATE_DIR!, 'aws-cli-kubeconfig')
+    const upd = spawnSync('aws', ['eks', 'update-kubeconfig', '--name', CLUSTER, '--region', 'ap-northeast-1', '--kubeconfig', file], {
+      env,
+      encoding: 'utf8',
+    })
+    assert.equal(upd.status, 0, upd.stderr)
+    const viaCli = spawnSync('kubectl', ['--kubeconfig', file, 'get', 'nodes', '-o', 'name'], { env, encoding: 'utf8' })
+    assert.equal(viaCli.status, 0, viaCli.stderr)
+    assert.match(viaCli.stdout, /^node\//m)
   })
 
   test('a teammate without an entry: 04 stops before any change, naming the principal and the fix; CLUSTER_ADMIN_ARNS and a rerun of 03 let them in', async () => {
