@@ -137,9 +137,10 @@ async function runStep(step: string, env: NodeJS.ProcessEnv): Promise<StepFigure
  * side); the schema Job (Pod start, then its work), then the Ledger and Envoy Pods beside the
  * load balancer; then the Auditor's Pods and load balancer, which need the Ledger's endpoint,
  * beside the Ledger's Pods restarting in Auditor mode; then the certificate registration Jobs
- * (both clusters at once), which need both servers. Off the path: the Auditor's network, control
- * plane, node groups, secrets and schema Job (they need nothing of the Ledger: NAT, 10 + 3
- * minutes and the Job, beside the Ledger's), the DynamoDB endpoint (beside the cluster), and the
+ * (both clusters at once), which need both servers. Off the path: the Auditor's network, peering,
+ * control plane, node groups, secrets and schema Job (they start once step 1 has made the Ledger's
+ * VPC, as the Ledger's cluster does, and take as long: its NAT gateway and peering beside its 10
+ * minutes of control plane, then 3 of node groups and the Job), the DynamoDB endpoint (beside the cluster), and the
  * monitoring agents (they need only the nodes).
  */
 function criticalPathMs(): number {
