@@ -34,6 +34,8 @@ const FIX: Record<string, string> = {
     'leave BASTION_SSH_CIDR empty to reach the bastion through SSM Session Manager, or set it to your office range, e.g. 203.0.113.0/24',
   BASTION_INSTANCE_TYPE: 'set BASTION_INSTANCE_TYPE to an EC2 instance type, e.g. t3.small',
   BASTION_KEY_NAME: 'set BASTION_KEY_NAME to the name of an existing EC2 key pair, or leave it empty',
+  BASTION_OPERATOR_POLICY:
+    'set BASTION_OPERATOR_POLICY=true to let the bastion run every step with its own role (npm run iam-policy shows the policy), or false',
   NODE_COUNT: 'set NODE_COUNT to the number of Scalar DL nodes, e.g. NODE_COUNT=3',
   NODE_INSTANCE_TYPE: 'set NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.xlarge',
   DATABASE: 'set DATABASE=dynamodb (the only database this runbook deploys today)',
@@ -180,6 +182,7 @@ const schema = z.object({
   VPC_CIDR: vpcCidr('10.1.0.0/16'),
   NAT_GATEWAYS: z.enum(['single', 'per-az'], { error: 'must be single or per-az' }).default('single'),
   BASTION_ENABLED: bool.default(true),
+  BASTION_OPERATOR_POLICY: bool.default(false),
   BASTION_SSH_CIDR: z
     .string()
     .trim()
@@ -429,7 +432,14 @@ export interface Config {
   clusterName: string
   vpcCidr: string
   natGateways: 'single' | 'per-az'
-  bastion: { enabled: boolean; sshCidr: string; instanceType: string; keyName: string }
+  bastion: {
+    enabled: boolean
+    sshCidr: string
+    instanceType: string
+    keyName: string
+    /** The runbook operator policy (lib/iam/operator-policy.ts) on the bastion's role, so it runs the steps with its own credentials. */
+    operatorPolicy: boolean
+  }
   nodeCount: number
   nodeInstanceType: string
   kubernetesVersion: string
@@ -688,6 +698,7 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
       sshCidr: r.BASTION_SSH_CIDR,
       instanceType: r.BASTION_INSTANCE_TYPE,
       keyName: r.BASTION_KEY_NAME,
+      operatorPolicy: r.BASTION_OPERATOR_POLICY,
     },
     nodeCount: r.NODE_COUNT,
     nodeInstanceType: r.NODE_INSTANCE_TYPE,

@@ -4,6 +4,7 @@
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
 //   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)]
 //   npx tsx sim/cli.ts cloudwatch tick CLUSTER --state-dir DIR   (one round of simulated CloudWatch data now)
+//   npx tsx sim/cli.ts aws-actions --state-dir DIR   (the IAM actions the AWS requests needed, with counts)
 //   npx tsx sim/cli.ts status --state-dir DIR
 //   npx tsx sim/cli.ts down --state-dir DIR
 // `up` writes DIR/env (KEY=VALUE lines: KUBECONFIG, KUBECACHEDIR, AWS_*, PATH with sim/bin first).
@@ -275,6 +276,10 @@ switch (cmd) {
     break
   case 'knobs':
     console.log(JSON.stringify(await control('POST', '/knobs', knobFlags())))
+    break
+  case 'aws-actions':
+    // Every IAM action the AWS requests so far needed (the runbook's, eksctl's, the AWS CLI's), with counts.
+    console.log(JSON.stringify(await control('GET', '/aws-actions')))
     break
   case 'faults':
     // What the fault proxy injected so far (with `up --faults`).

@@ -16,6 +16,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { prng } from './random.ts'
+import { iamAction } from './iam-actions.ts'
 
 export type PendingKind = 'nat' | 'instance' | 'cluster' | 'nodegroup'
 export type PendingMs = Record<PendingKind, number>
@@ -182,6 +183,8 @@ function rewriteAfter(text: string, anchor: RegExp, young: (id: string) => boole
 
 export class FaultProxy {
   readonly stats: FaultStats = { requests: 0, injected: {} }
+  /** Every IAM action the requests needed (sim/iam-actions.ts), with how often: what an operator's policy must allow. */
+  readonly actions = new Map<string, number>()
   private server?: http.Server
   private readonly random: () => number
   /** When each NAT gateway, instance and cluster was created (first seen in a create answer). */
@@ -219,6 +222,10 @@ export class FaultProxy {
     const service = serviceOf(req)
     const proto = protocolOf(service, req)
     const action = actionOf(proto, req, body.toString())
+    if (!req.url?.startsWith('/moto-api')) {
+      const needed = iamAction(service, action)
+      this.actions.set(needed, (this.actions.get(needed) ?? 0) + 1)
+    }
     const token = proto === 'ec2' ? new URLSearchParams(body.toString()).get('ClientToken') : undefined
     const replay = token ? this.tokens.get(`${action}:${token}`) : undefined
     if (replay) {

@@ -2,11 +2,12 @@
 // (fake Kubernetes API, moto, eksctl and helm stand-ins), runs every step in runbooks/ in order
 // with a sample configuration, runs them again to show that a rerun changes nothing, prints the
 // verification result when 07-verify exists, and stops the simulator. Nothing leaves this machine.
-//   npm run rehearse [-- --auditor] [-- --faults] [-- --keep]
+//   npm run rehearse [-- --auditor] [-- --faults] [-- --keep] [-- --actions-out FILE]
 //   --auditor  also deploys Scalar DL Auditor (05-auditor: its own VPC and cluster, peered)
 //   --faults   (implies --auditor) puts AWS behind the fault proxy (20 % of calls throttled, failed with 5xx, dropped
 //              or slowed; NAT gateways, instances and EKS clusters pending for a while) and
-//              fails 5 % of kubectl's requests to the Kubernetes API (503, 500, reset)
+//              fails 5 % of kubectl's invocations once at the Kubernetes API (503, 500, reset)
+//   --actions-out FILE  writes the IAM actions every AWS request needed (JSON, with counts)
 //   --keep     leaves the simulator running and prints how to reach it
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -19,6 +20,8 @@ import { sampleLicence } from './licence.ts'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const keep = process.argv.includes('--keep')
 const withFaults = process.argv.includes('--faults')
+/** --actions-out FILE: the IAM actions every AWS request of the rehearsal needed (what an operator's policy must allow). */
+const actionsOut = process.argv.includes('--actions-out') ? process.argv[process.argv.indexOf('--actions-out') + 1] : undefined
 // The fault rehearsal is of the full environment: Ledger and Auditor.
 const withAuditor = process.argv.includes('--auditor') || withFaults
 const steps = fs
@@ -192,6 +195,18 @@ try {
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')})`,
       )
+    }
+    if (actionsOut) {
+      const actions = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), 'aws-actions', '--state-dir', dir],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      ).stdout
+      fs.writeFileSync(actionsOut, actions)
+      console.error(`\nAWS actions the rehearsal needed: ${Object.keys(JSON.parse(actions || '{}')).length}, written to ${actionsOut}`)
     }
     sim('down')
   }

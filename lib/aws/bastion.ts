@@ -15,8 +15,11 @@ import {
   CreateRoleCommand,
   GetInstanceProfileCommand,
   GetRoleCommand,
+  DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
   ListAttachedRolePoliciesCommand,
   ListRoleTagsCommand,
+  PutRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam'
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
@@ -144,6 +147,16 @@ export interface BastionIdentity {
   policyAttached: boolean
   profileExists: boolean
   profileHasRole: boolean
+  /** The runbook operator policy inline on the role (normalised JSON), if there. */
+  operatorPolicy?: string
+}
+
+/** The name of the inline policy BASTION_OPERATOR_POLICY=true puts on the bastion's role. */
+export const OPERATOR_POLICY_NAME = 'scalardl-runbook-operator'
+
+/** A policy document as JSON with one spelling (IAM returns it URL-encoded). */
+export function normalisePolicy(doc: string | object): string {
+  return JSON.stringify(typeof doc === 'string' ? JSON.parse(/^%7B/i.test(doc) ? decodeURIComponent(doc) : doc) : doc)
 }
 
 /** The IAM role and instance profile that let Session Manager reach the bastion. */
@@ -159,6 +172,12 @@ export async function bastionIdentity(iam: IAMClient, cluster: string): Promise<
     ])
     id.roleOwned = (tags.Tags ?? []).some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)
     id.policyAttached = (policies.AttachedPolicies ?? []).some((p) => p.PolicyArn === SSM_POLICY_ARN)
+    try {
+      const doc = (await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: OPERATOR_POLICY_NAME }))).PolicyDocument
+      id.operatorPolicy = doc ? normalisePolicy(doc) : undefined
+    } catch (err) {
+      if (!isAwsError(err, 'NoSuchEntity', 'NoSuchEntityException')) throw err
+    }
   } catch (err) {
     if (!isAwsError(err, 'NoSuchEntity', 'NoSuchEntityException')) throw err
   }
@@ -172,17 +191,22 @@ export async function bastionIdentity(iam: IAMClient, cluster: string): Promise<
   return id
 }
 
-export function identityDrift(id: BastionIdentity): string[] {
+/** What differs from the wanted identity; `operatorPolicy` is the wanted inline policy (normalised), or undefined for none. */
+export function identityDrift(id: BastionIdentity, operatorPolicy?: string): string[] {
   const name = 'bastion role'
   return [
     ...(id.roleExists ? [] : [`create IAM role (${name})`]),
     ...(id.policyAttached ? [] : ['attach AmazonSSMManagedInstanceCore']),
     ...(id.profileExists ? [] : ['create instance profile']),
     ...(id.profileHasRole ? [] : ['add the role to the instance profile']),
+    ...(operatorPolicy && id.operatorPolicy !== operatorPolicy
+      ? [`${id.operatorPolicy ? 'update' : 'put'} the inline policy ${OPERATOR_POLICY_NAME} (BASTION_OPERATOR_POLICY=true)`]
+      : []),
+    ...(!operatorPolicy && id.operatorPolicy ? [`remove the inline policy ${OPERATOR_POLICY_NAME} (BASTION_OPERATOR_POLICY=false)`] : []),
   ]
 }
 
-export async function ensureBastionIdentity(iam: IAMClient, cluster: string, id: BastionIdentity): Promise<void> {
+export async function ensureBastionIdentity(iam: IAMClient, cluster: string, id: BastionIdentity, operatorPolicy?: string): Promise<void> {
   const name = bastionRoleName(cluster)
   const tags = runbookTags({ cluster, role: 'bastion', name })
   if (!id.roleExists) {
@@ -215,4 +239,8 @@ export async function ensureBastionIdentity(iam: IAMClient, cluster: string, id:
       if (!isAwsError(err, 'LimitExceeded', 'LimitExceededException')) throw err // the profile already holds a role
     }
   }
+  if (operatorPolicy && id.operatorPolicy !== operatorPolicy)
+    await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: OPERATOR_POLICY_NAME, PolicyDocument: operatorPolicy }))
+  if (!operatorPolicy && id.operatorPolicy)
+    await iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: OPERATOR_POLICY_NAME }))
 }

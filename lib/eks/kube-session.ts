@@ -78,24 +78,29 @@ async function refresh(key: string, file: string, defaultRegion: string, source:
     clusters?: { name: string; cluster: Record<string, unknown> }[]
     users?: { name: string; user: Record<string, unknown> }[]
   }
-  const ctx = k.contexts?.find((c) => c.name === k['current-context'])
-  const cluster = k.clusters?.find((c) => c.name === ctx?.context.cluster)
-  const user = k.users?.find((u) => u.name === ctx?.context.user)
-  const eks = eksctlExecEntry(user?.user, defaultRegion)
-  if (!ctx || !cluster || !user || !eks) return file
+  // Every user that is eksctl's exec entry gets its cluster's token; the rest stays as it is.
   const madeAt = Date.now()
-  const token = await eksToken(eks.cluster, eks.region, source)
-  const copy = path.join(privateDir(), `${made.size}-${path.basename(path.dirname(file))}.kubeconfig`)
-  const target = hit?.file ?? copy
+  const tokens = new Map<string, Promise<string>>()
+  const users = await Promise.all(
+    (k.users ?? []).map(async (u) => {
+      const eks = eksctlExecEntry(u.user, defaultRegion)
+      if (!eks) return u
+      const key = `${eks.cluster}\0${eks.region}`
+      if (!tokens.has(key)) tokens.set(key, eksToken(eks.cluster, eks.region, source))
+      return { name: u.name, user: { token: await tokens.get(key)! } }
+    }),
+  )
+  if (!tokens.size) return file
+  const target = hit?.file ?? path.join(privateDir(), `${made.size}-${path.basename(path.dirname(file))}.kubeconfig`)
   writePrivateFile(
     target,
     YAML.stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [cluster],
-      users: [{ name: user.name, user: { token } }],
-      contexts: [ctx],
-      'current-context': ctx.name,
+      clusters: k.clusters ?? [],
+      users,
+      contexts: k.contexts ?? [],
+      'current-context': k['current-context'] ?? '',
     }),
   )
   made.set(key, { sourceMtimeMs: stat.mtimeMs, madeAt, file: target })

@@ -8,6 +8,8 @@ import {
   ensureBastionIdentity,
   findBastion,
   identityDrift,
+  normalisePolicy,
+  OPERATOR_POLICY_NAME,
   latestAmazonLinuxAmi,
   launchBastion,
   repairBastion,
@@ -16,7 +18,9 @@ import { isAwsError } from '../aws/clients.ts'
 import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type SecurityGroupSpec } from '../aws/security-groups.ts'
 import { subnetsOf } from '../aws/subnets.ts'
 import { RunbookError } from '../errors.ts'
-import type { Task } from '../task.ts'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { operatorPolicy } from '../iam/operator-policy.ts'
+import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import type { NetworkState, NetworkTarget, TargetOf } from './target.ts'
 
@@ -93,13 +97,27 @@ export function controlPlaneSecurityGroupTask(target: TargetOf): Task<NetworkSta
   )
 }
 
+/** The operator policy the bastion's role should carry (normalised), or undefined (BASTION_OPERATOR_POLICY=false). */
+async function wantedOperatorPolicy(ctx: TaskContext): Promise<string | undefined> {
+  const c = ctx.config
+  if (!c.bastion.operatorPolicy) return undefined
+  const account = (await ctx.aws.sts.send(new GetCallerIdentityCommand({}))).Account
+  return normalisePolicy(
+    operatorPolicy({
+      account,
+      clusters: [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
+      tablePrefix: c.dynamodbNamespacePrefix,
+    }),
+  )
+}
+
 export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
   return {
-    title: 'Bastion IAM role and instance profile for SSM Session Manager',
+    title: 'Bastion IAM role and instance profile for SSM Session Manager (and BASTION_OPERATOR_POLICY)',
     async check(ctx) {
       const t = target(ctx)
       if (!t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }
-      const id = await bastionIdentity(ctx.aws.iam, t.cluster)
+      const [id, wanted] = await Promise.all([bastionIdentity(ctx.aws.iam, t.cluster), wantedOperatorPolicy(ctx)])
       if (id.roleExists && !id.roleOwned) {
         return {
           holds: false,
@@ -107,13 +125,18 @@ export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
           hint: 'choose another CLUSTER_NAME, or delete or tag that role yourself',
         }
       }
-      const drift = identityDrift(id)
-      return drift.length ? { holds: false, detail: drift.join('; ') } : { holds: true, detail: bastionRoleName(t.cluster) }
+      const drift = identityDrift(id, wanted)
+      return drift.length
+        ? { holds: false, detail: drift.join('; ') }
+        : { holds: true, detail: `${bastionRoleName(t.cluster)}${wanted ? ` with ${OPERATOR_POLICY_NAME}` : ''}` }
     },
     async apply(ctx) {
       const t = target(ctx)
-      await ensureBastionIdentity(ctx.aws.iam, t.cluster, await bastionIdentity(ctx.aws.iam, t.cluster))
-      return `${bastionRoleName(t.cluster)} with AmazonSSMManagedInstanceCore`
+      const wanted = await wantedOperatorPolicy(ctx)
+      const id = await bastionIdentity(ctx.aws.iam, t.cluster)
+      const done = identityDrift(id, wanted)
+      await ensureBastionIdentity(ctx.aws.iam, t.cluster, id, wanted)
+      return `${bastionRoleName(t.cluster)}: ${done.join('; ')}`
     },
   }
 }

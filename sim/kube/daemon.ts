@@ -172,6 +172,8 @@ const control = http.createServer(async (req, res) => {
     if (url.pathname.startsWith('/imds/')) return await imds(req, res, url.pathname.slice('/imds'.length))
     if (req.method === 'GET' && url.pathname === '/faults')
       return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
+    if (req.method === 'GET' && url.pathname === '/aws-actions')
+      return send(res, 200, Object.fromEntries([...(proxy?.actions ?? new Map()).entries()].sort()))
     if (req.method === 'GET' && url.pathname === '/clusters') return send(res, 200, [...clusters.values()].map(describe))
     if (req.method === 'POST' && url.pathname === '/clusters') {
       const b = await body(req)

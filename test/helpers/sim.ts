@@ -43,8 +43,9 @@ export function startSim(flags: string[] = []): Sim {
   }
   const withToken = async (args: string[]): Promise<string[]> => {
     const i = args.indexOf('--kubeconfig')
-    if (i < 0 || !args[i + 1]) return args
-    const file = await sessionKubeconfig(args[i + 1]!, env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'ap-northeast-1', {
+    const given = i >= 0 ? args[i + 1] : env.KUBECONFIG
+    if (!given || !fs.existsSync(given)) return args
+    const file = await sessionKubeconfig(given, env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'ap-northeast-1', {
       credentials: {
         accessKeyId: env.AWS_ACCESS_KEY_ID!,
         secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
@@ -52,7 +53,7 @@ export function startSim(flags: string[] = []): Sim {
       },
       env,
     })
-    return [...args.slice(0, i + 1), file, ...args.slice(i + 2)]
+    return i >= 0 ? [...args.slice(0, i + 1), file, ...args.slice(i + 2)] : ['--kubeconfig', file, ...args]
   }
   const kubectl: Sim['kubectl'] = async (args, o = {}) => {
     const all = [...(o.context ? ['--context', o.context] : []), ...(o.asIs ? args : await withToken(args))]

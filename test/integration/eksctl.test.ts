@@ -237,7 +237,10 @@ describe('eksctl stand-in', () => {
     assert.equal(r.code, 0, r.stderr)
     const k = YAML.parse(fs.readFileSync(file, 'utf8'))
     assert.equal(k.contexts[0].name, 'moto@ledger.ap-northeast-1.eksctl.io')
-    assert.match(k.clusters[0].cluster.server, /^http:\/\/127\.0\.0\.1:\d+$/)
+    // The endpoint and its CA, as DescribeCluster gives them: the simulated EKS API serves HTTPS.
+    assert.match(k.clusters[0].cluster.server, /^https:\/\/127\.0\.0\.1:\d+$/)
+    assert.match(Buffer.from(k.clusters[0].cluster['certificate-authority-data'], 'base64').toString(), /^-----BEGIN CERTIFICATE-----/)
+    assert.equal(k.users[0].user.exec.command, 'aws')
   })
 
   test('the CloudWatch add-on: tolerations from configuration values (default: every taint), create skips, update changes, delete removes', async () => {

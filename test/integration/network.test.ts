@@ -12,6 +12,8 @@ import {
   DescribeVpcsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2'
+import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { operatorPolicy } from '../../lib/iam/operator-policy.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { ec2For, expectedInventory, inventory } from '../helpers/inventory.ts'
 import { baseEnv, runStep, tempDir } from '../helpers/run-step.ts'
@@ -180,6 +182,44 @@ describe('01-vpc and 02-database against moto', () => {
     const after = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnets[0]!.SubnetId!] }))).Subnets![0]!
     assert.equal(after.Tags!.find((t) => t.Key === 'kubernetes.io/role/elb')?.Value, '1')
     ec2.destroy()
+  })
+
+  test('BASTION_OPERATOR_POLICY=true puts the operator policy on the bastion role; a changed copy is restored; false removes it', async () => {
+    const env = envFor('oper', { BASTION_OPERATOR_POLICY: 'true', DYNAMODB_NAMESPACE_PREFIX: 'op_' })
+    assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
+    const iam = new IAMClient({
+      region: 'ap-northeast-1',
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    const inline = async () => {
+      try {
+        const doc = (await iam.send(new GetRolePolicyCommand({ RoleName: 'oper-bastion', PolicyName: 'scalardl-runbook-operator' })))
+          .PolicyDocument!
+        return JSON.parse(/^%7B/i.test(doc) ? decodeURIComponent(doc) : doc)
+      } catch {
+        return undefined
+      }
+    }
+    // The document npm run iam-policy prints for this configuration and account.
+    assert.deepEqual(await inline(), operatorPolicy({ account: '123456789012', clusters: ['oper'], tablePrefix: 'op_' }))
+    assert.equal((await runStep('runbooks/01-vpc.ts', ['--json'], env)).json.status, 'ok', 'a rerun changes nothing')
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'oper-bastion',
+        PolicyName: 'scalardl-runbook-operator',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+      }),
+    )
+    const restored = await runStep('runbooks/01-vpc.ts', ['--json'], env)
+    const task = restored.json.tasks.find((t: any) => /Bastion IAM role/.test(t.title))
+    assert.equal(task.status, 'changed')
+    assert.match(task.detail, /update the inline policy scalardl-runbook-operator/)
+    assert.deepEqual(await inline(), operatorPolicy({ account: '123456789012', clusters: ['oper'], tablePrefix: 'op_' }))
+    const off = await runStep('runbooks/01-vpc.ts', ['--json'], { ...env, BASTION_OPERATOR_POLICY: 'false' })
+    assert.match(off.json.tasks.find((t: any) => /Bastion IAM role/.test(t.title)).detail, /remove the inline policy/)
+    assert.equal(await inline(), undefined)
+    iam.destroy()
   })
 
   test('a VPC_CIDR that differs from the existing VPC fails with a conflict and changes nothing', async () => {

@@ -4,17 +4,24 @@
 // Kubernetes API fails some of kubectl's requests; then no secret in any output, and nothing left.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { ROOT } from '../helpers/run-step.ts'
+import { operatorPolicy, uncovered } from '../../lib/iam/operator-policy.ts'
+import { ROOT, tempDir } from '../helpers/run-step.ts'
 
 test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check green, no secret leaked, and stops the simulator it started', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--faults'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-    timeout: 600_000,
-  })
+  const actionsFile = path.join(tempDir('rehearse-actions-'), 'actions.json')
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'sim', 'rehearse.ts'), '--faults', '--actions-out', actionsFile],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
+      timeout: 600_000,
+    },
+  )
   assert.equal(r.status, 0, r.stderr.slice(-3000))
   assert.match(r.stderr, /rehearsal passed: 8 steps ran, and the rerun changed nothing; teardown left nothing/)
   assert.match(r.stderr, /RECAP 01-vpc: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
@@ -32,6 +39,16 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
   // The cluster's CREATING is no longer seen by 03's own wait: `eksctl create cluster` (the stand-in, as eksctl)
   // now waits for its node groups, by which time the control plane is ACTIVE. 03's wait serves interrupted runs.
   assert.match(r.stderr, /secret scan: no GitHub token, database secret or private key material/)
+  // The operator policy (npm run iam-policy) allows every action the rehearsal's AWS requests needed:
+  // the runbook's, eksctl's and the AWS CLI's, deployment and teardown.
+  const actions = Object.keys(JSON.parse(fs.readFileSync(actionsFile, 'utf8')))
+  assert.ok(actions.length > 50 && actions.includes('eks:CreateCluster') && actions.includes('ec2:TerminateInstances'), actions.join(' '))
+  assert.deepEqual(
+    actions.filter((a) => a.includes('UNMAPPED')),
+    [],
+    'every request maps to an IAM action',
+  )
+  assert.deepEqual(uncovered(operatorPolicy({ clusters: ['rehearsal', 'rehearsal-auditor'], tablePrefix: '' }), actions), [])
   const dir = /simulator state in (\S+);/.exec(r.stderr)![1]!
   const left = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.trim()
   assert.equal(left, '', `processes of the rehearsal are still running: ${left}`)

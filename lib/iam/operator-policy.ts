@@ -1,0 +1,216 @@
+// The "runbook operator" IAM policy: what the principal that runs the steps needs, for the AWS
+// calls of the steps themselves and of the tools they run. eksctl's part is its documented
+// minimum (eksctl-io/eksctl userdocs/src/usage/minimum-iam-policies.md: AmazonEC2FullAccess,
+// AWSCloudFormationFullAccess, EksAllAccess, IamLimitedAccess); the runbook's own calls are
+// scoped to its resources where IAM allows it (the bastion's role, the lock table, the Scalar DL
+// tables by prefix, the clusters' log groups). `npm run iam-policy` prints it; RUNBOOK.md lists
+// which steps use which statement; the rehearsal's test checks that it allows every action the
+// rehearsal's AWS requests needed.
+
+export interface Statement {
+  Sid: string
+  Effect: 'Allow'
+  Action: string[]
+  Resource: string | string[]
+  Condition?: Record<string, Record<string, string[]>>
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17'
+  Statement: Statement[]
+}
+
+export interface PolicyScope {
+  /** The AWS account (default: any, "*"). */
+  account?: string
+  /** The clusters (the Ledger's, and the Auditor's when enabled). */
+  clusters: string[]
+  /** DYNAMODB_NAMESPACE_PREFIX ('' for none). */
+  tablePrefix: string
+}
+
+/** Which steps need each statement (for RUNBOOK.md and the printed policy's Sids). */
+export const STATEMENT_STEPS: Record<string, string> = {
+  EksctlEc2: '01 02 03 05 07 99 (eksctl: AmazonEC2FullAccess)',
+  EksctlServiceLinkedRoles: '03 05 (eksctl)',
+  EksctlCloudFormation: '03 05 06 99 (eksctl)',
+  EksctlEks: '00 03 04 05 06 07 99 (eksctl: EksAllAccess)',
+  EksctlIam: '03 05 06 99 (eksctl: IamLimitedAccess)',
+  RunbookBastionRole: '01 99',
+  RunbookLockTable: 'every mutating step',
+  RunbookScalarDlTables: '02 04 05 07 99',
+  RunbookLogs: '06 07 99',
+  RunbookReadOnly: '00 and every step (who am I, tables and log groups listed)',
+}
+
+export function operatorPolicy(scope: PolicyScope): PolicyDocument {
+  const account = scope.account ?? '*'
+  const iam = (what: string) => `arn:aws:iam::${account}:${what}`
+  const table = (name: string) => `arn:aws:dynamodb:*:${account}:table/${name}`
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'EksctlEc2',
+        Effect: 'Allow',
+        Action: ['ec2:*', 'elasticloadbalancing:*', 'cloudwatch:*', 'autoscaling:*'],
+        Resource: '*',
+      },
+      {
+        Sid: 'EksctlServiceLinkedRoles',
+        Effect: 'Allow',
+        Action: ['iam:CreateServiceLinkedRole'],
+        Resource: '*',
+        Condition: {
+          StringEquals: {
+            'iam:AWSServiceName': [
+              'autoscaling.amazonaws.com',
+              'ec2scheduled.amazonaws.com',
+              'elasticloadbalancing.amazonaws.com',
+              'spot.amazonaws.com',
+              'spotfleet.amazonaws.com',
+              'transitgateway.amazonaws.com',
+              'eks.amazonaws.com',
+              'eks-nodegroup.amazonaws.com',
+              'eks-fargate.amazonaws.com',
+            ],
+          },
+        },
+      },
+      { Sid: 'EksctlCloudFormation', Effect: 'Allow', Action: ['cloudformation:*'], Resource: '*' },
+      {
+        Sid: 'EksctlEks',
+        Effect: 'Allow',
+        Action: ['eks:*', 'ssm:GetParameter', 'ssm:GetParameters', 'kms:CreateGrant', 'kms:DescribeKey', 'logs:PutRetentionPolicy'],
+        // ssm: the public parameters under /aws/ (EKS AMIs, the bastion's Amazon Linux AMI).
+        Resource: '*',
+      },
+      {
+        Sid: 'EksctlIam',
+        Effect: 'Allow',
+        Action: [
+          'iam:CreateInstanceProfile',
+          'iam:DeleteInstanceProfile',
+          'iam:GetInstanceProfile',
+          'iam:RemoveRoleFromInstanceProfile',
+          'iam:GetRole',
+          'iam:CreateRole',
+          'iam:DeleteRole',
+          'iam:AttachRolePolicy',
+          'iam:PutRolePolicy',
+          'iam:ListInstanceProfiles',
+          'iam:AddRoleToInstanceProfile',
+          'iam:ListInstanceProfilesForRole',
+          'iam:PassRole',
+          'iam:DetachRolePolicy',
+          'iam:DeleteRolePolicy',
+          'iam:GetRolePolicy',
+          'iam:GetOpenIDConnectProvider',
+          'iam:CreateOpenIDConnectProvider',
+          'iam:DeleteOpenIDConnectProvider',
+          'iam:TagOpenIDConnectProvider',
+          'iam:ListAttachedRolePolicies',
+          'iam:TagRole',
+        ],
+        Resource: [
+          iam('instance-profile/eksctl-*'),
+          iam('role/eksctl-*'),
+          iam('oidc-provider/*'),
+          iam('role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup'),
+          iam('role/eksctl-managed-*'),
+        ],
+      },
+      {
+        // 01 makes the bastion's role and instance profile (<cluster>-bastion); 99 deletes them.
+        Sid: 'RunbookBastionRole',
+        Effect: 'Allow',
+        Action: [
+          'iam:CreateRole',
+          'iam:GetRole',
+          'iam:DeleteRole',
+          'iam:TagRole',
+          'iam:AttachRolePolicy',
+          'iam:DetachRolePolicy',
+          'iam:ListAttachedRolePolicies',
+          'iam:ListRolePolicies',
+          'iam:ListRoleTags',
+          'iam:GetRolePolicy',
+          'iam:PutRolePolicy',
+          'iam:DeleteRolePolicy',
+          'iam:CreateInstanceProfile',
+          'iam:GetInstanceProfile',
+          'iam:DeleteInstanceProfile',
+          'iam:TagInstanceProfile',
+          'iam:AddRoleToInstanceProfile',
+          'iam:RemoveRoleFromInstanceProfile',
+          'iam:ListInstanceProfilesForRole',
+          'iam:PassRole',
+        ],
+        Resource: scope.clusters.flatMap((c) => [iam(`role/${c}-bastion`), iam(`instance-profile/${c}-bastion`)]),
+      },
+      {
+        Sid: 'RunbookLockTable',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:CreateTable',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
+        Resource: table('scalardl-runbook-locks'),
+      },
+      {
+        // The schema loader creates the tables with the database credentials, not these; 05 reads
+        // the certificate tables (Scan) to see whether each certificate is registered.
+        Sid: 'RunbookScalarDlTables',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:DescribeTable',
+          'dynamodb:Scan',
+          'dynamodb:DescribeContinuousBackups',
+          'dynamodb:UpdateContinuousBackups',
+          'dynamodb:UpdateTable',
+          'dynamodb:CreateBackup',
+          'dynamodb:DescribeBackup',
+          'dynamodb:DeleteTable',
+          'dynamodb:ListTagsOfResource',
+        ],
+        Resource: [table(`${scope.tablePrefix}*`), `${table(`${scope.tablePrefix}*`)}/backup/*`],
+      },
+      {
+        Sid: 'RunbookLogs',
+        Effect: 'Allow',
+        Action: ['logs:DescribeLogStreams', 'logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DeleteLogGroup', 'logs:CreateLogGroup'],
+        Resource: scope.clusters.flatMap((c) => [
+          `arn:aws:logs:*:${account}:log-group:/aws/eks/${c}/*`,
+          `arn:aws:logs:*:${account}:log-group:/aws/containerinsights/${c}/*`,
+        ]),
+      },
+      {
+        Sid: 'RunbookReadOnly',
+        Effect: 'Allow',
+        Action: ['sts:GetCallerIdentity', 'dynamodb:ListTables', 'dynamodb:ListBackups', 'logs:DescribeLogGroups'],
+        Resource: '*',
+      },
+    ],
+  }
+}
+
+/** Whether an IAM action pattern (with * and ?) matches an action, case-insensitively as IAM matches them. */
+export function actionMatches(pattern: string, action: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  )
+  return re.test(action)
+}
+
+/** The actions no statement of the policy allows (resources and conditions aside). */
+export function uncovered(policy: PolicyDocument, actions: string[]): string[] {
+  return actions.filter((a) => !policy.Statement.some((s) => s.Action.some((p) => actionMatches(p, a))))
+}

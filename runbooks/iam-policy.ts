@@ -1,0 +1,32 @@
+// `npm run iam-policy [-- --env-file PATH] [-- --account ID]`: prints the "runbook operator" IAM
+// policy (lib/iam/operator-policy.ts) for this configuration's clusters and table prefix, as JSON
+// on stdout. Without a valid configuration it prints the policy for any cluster name. Changes
+// nothing and calls nothing.
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from '../lib/config.ts'
+import { operatorPolicy, type PolicyScope } from '../lib/iam/operator-policy.ts'
+
+const { values } = parseArgs({ options: { 'env-file': { type: 'string' }, account: { type: 'string' }, help: { type: 'boolean' } } })
+if (values.help) {
+  console.log('usage: npm run iam-policy [-- --env-file PATH] [-- --account 123456789012]')
+  process.exit(0)
+}
+if (values.account !== undefined && !/^\d{12}$/.test(values.account)) {
+  console.error(`--account must be a 12-digit AWS account id, not "${values.account}"`)
+  process.exit(2)
+}
+
+let scope: PolicyScope
+try {
+  const c = loadConfig(values['env-file'])
+  scope = {
+    account: values.account,
+    clusters: [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
+    tablePrefix: c.dynamodbNamespacePrefix,
+  }
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e
+  console.error(`${e.message}: printing the policy for any cluster name and table prefix`)
+  scope = { account: values.account, clusters: ['*'], tablePrefix: '' }
+}
+console.log(JSON.stringify(operatorPolicy(scope), null, 2))

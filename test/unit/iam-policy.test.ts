@@ -1,0 +1,61 @@
+// The operator policy (npm run iam-policy): IAM's action matching, the configuration's names in
+// the resources, and the policy for any name without a configuration. That it allows every action
+// a whole rehearsal needs is checked by test/integration/rehearse.test.ts.
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+import { actionMatches, operatorPolicy, uncovered } from '../../lib/iam/operator-policy.ts'
+import { baseEnv, ROOT, tempDir } from '../helpers/run-step.ts'
+
+const print = (env: Record<string, string>, args: string[] = []) =>
+  spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'runbooks', 'iam-policy.ts'), ...args], {
+    env: baseEnv({ RUNBOOK_STATE_DIR: tempDir(), ...env }),
+    cwd: tempDir(),
+    encoding: 'utf8',
+  })
+
+describe('operator IAM policy', () => {
+  test('actions match as IAM matches them: wildcards, whole names, any case', () => {
+    assert.ok(actionMatches('ec2:*', 'ec2:CreateVpc'))
+    assert.ok(actionMatches('iam:GetRole', 'IAM:getrole'))
+    assert.ok(!actionMatches('iam:GetRole', 'iam:GetRolePolicy'))
+    assert.ok(actionMatches('ssm:Get*', 'ssm:GetParameter'))
+    const policy = operatorPolicy({ clusters: ['c'], tablePrefix: '' })
+    assert.deepEqual(uncovered(policy, ['eks:CreateCluster', 'dynamodb:Scan', 's3:PutObject', 'iam:CreateUser']), [
+      's3:PutObject',
+      'iam:CreateUser',
+    ])
+  })
+
+  test("npm run iam-policy: the configuration's clusters, table prefix and account in the resources", () => {
+    const r = print({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', AUDITOR_ENABLED: 'true', DYNAMODB_NAMESPACE_PREFIX: 'p_' }, [
+      '--account',
+      '111122223333',
+    ])
+    const policy = JSON.parse(r.stdout)
+    const sid = (s: string) => policy.Statement.find((x: { Sid: string }) => x.Sid === s)
+    assert.deepEqual(sid('RunbookBastionRole').Resource, [
+      'arn:aws:iam::111122223333:role/prod-bastion',
+      'arn:aws:iam::111122223333:instance-profile/prod-bastion',
+      'arn:aws:iam::111122223333:role/prod-auditor-bastion',
+      'arn:aws:iam::111122223333:instance-profile/prod-auditor-bastion',
+    ])
+    assert.deepEqual(sid('RunbookScalarDlTables').Resource, [
+      'arn:aws:dynamodb:*:111122223333:table/p_*',
+      'arn:aws:dynamodb:*:111122223333:table/p_*/backup/*',
+    ])
+    assert.equal(sid('RunbookLockTable').Resource, 'arn:aws:dynamodb:*:111122223333:table/scalardl-runbook-locks')
+  })
+
+  test('without a valid configuration: the policy for any cluster, and why on stderr; a bad --account exits 2', () => {
+    const r = print({})
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /configuration has \d+ problems? .*: printing the policy for any cluster name/)
+    assert.deepEqual(JSON.parse(r.stdout).Statement.find((x: { Sid: string }) => x.Sid === 'RunbookBastionRole').Resource, [
+      'arn:aws:iam::*:role/*-bastion',
+      'arn:aws:iam::*:instance-profile/*-bastion',
+    ])
+    assert.equal(print({}, ['--account', 'abc']).status, 2)
+  })
+})
