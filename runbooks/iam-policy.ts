@@ -1,14 +1,16 @@
-// `npm run iam-policy [-- --env-file PATH] [-- --account ID]`: prints the "runbook operator" IAM
-// policy (lib/iam/operator-policy.ts) for this configuration's clusters and table prefix, as JSON
-// on stdout. Without a valid configuration it prints the policy for any cluster name. Changes
+// `npm run iam-policy [-- --env-file PATH] [-- --account ID] [-- --database]`: prints the "runbook
+// operator" IAM policy (lib/iam/operator-policy.ts) for this configuration's clusters and table
+// prefix, as JSON on stdout; with --database, the policy for the database credentials instead. Without a valid configuration it prints the policy for any cluster name. Changes
 // nothing and calls nothing.
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../lib/config.ts'
-import { operatorPolicy, type PolicyScope } from '../lib/iam/operator-policy.ts'
+import { databasePolicy, operatorPolicy, type PolicyScope } from '../lib/iam/operator-policy.ts'
 
-const { values } = parseArgs({ options: { 'env-file': { type: 'string' }, account: { type: 'string' }, help: { type: 'boolean' } } })
+const { values } = parseArgs({
+  options: { 'env-file': { type: 'string' }, account: { type: 'string' }, database: { type: 'boolean' }, help: { type: 'boolean' } },
+})
 if (values.help) {
-  console.log('usage: npm run iam-policy [-- --env-file PATH] [-- --account 123456789012]')
+  console.log('usage: npm run iam-policy [-- --env-file PATH] [-- --account 123456789012] [-- --database]')
   process.exit(0)
 }
 if (values.account !== undefined && !/^\d{12}$/.test(values.account)) {
@@ -29,4 +31,4 @@ try {
   console.error(`${e.message}: printing the policy for any cluster name and table prefix`)
   scope = { account: values.account, clusters: ['*'], tablePrefix: '' }
 }
-console.log(JSON.stringify(operatorPolicy(scope), null, 2))
+console.log(JSON.stringify(values.database ? databasePolicy(scope) : operatorPolicy(scope), null, 2))

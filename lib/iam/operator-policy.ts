@@ -214,3 +214,67 @@ export function actionMatches(pattern: string, action: string): boolean {
 export function uncovered(policy: PolicyDocument, actions: string[]): string[] {
   return actions.filter((a) => !policy.Statement.some((s) => s.Action.some((p) => actionMatches(p, a))))
 }
+
+/**
+ * The policy for the database credentials (SCALARDL_DB_USERNAME, an IAM user's access key), which
+ * the schema loader and the Ledger and Auditor use: the DynamoDB calls of ScalarDB 3.17.2 (the
+ * version ScalarDL v3.13.0 builds on: scalar-labs/scalardl build.gradle:58), from
+ * scalar-labs/scalardb v3.17.2 core/src/main/java/com/scalar/db/storage/dynamo/ (DynamoAdmin: tables,
+ * continuous backups, auto scaling; the statement handlers: items, queries, scans, transactions),
+ * on Scalar DL's namespaces only. Auto scaling (the schema loader's default) needs Application Auto
+ * Scaling, the CloudWatch alarms of its target tracking, and its service-linked role.
+ */
+export function databasePolicy(scope: Omit<PolicyScope, 'clusters'>): PolicyDocument {
+  const account = scope.account ?? '*'
+  const tables = ['scalar', 'coordinator', 'scalardb', 'auditor'].flatMap((ns) => {
+    const t = `arn:aws:dynamodb:*:${account}:table/${scope.tablePrefix}${ns}.*`
+    return [t, `${t}/index/*`]
+  })
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ScalarDbTables',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:CreateTable',
+          'dynamodb:DescribeTable',
+          'dynamodb:UpdateTable',
+          'dynamodb:DescribeContinuousBackups',
+          'dynamodb:UpdateContinuousBackups',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+        ],
+        Resource: tables,
+      },
+      // TransactWriteItems is authorised per item (the actions above); ListTables names no table.
+      { Sid: 'ScalarDbListTables', Effect: 'Allow', Action: ['dynamodb:ListTables'], Resource: '*' },
+      {
+        Sid: 'ScalarDbAutoScaling',
+        Effect: 'Allow',
+        Action: [
+          'application-autoscaling:RegisterScalableTarget',
+          'application-autoscaling:DeregisterScalableTarget',
+          'application-autoscaling:PutScalingPolicy',
+          'application-autoscaling:DeleteScalingPolicy',
+          'cloudwatch:PutMetricAlarm',
+          'cloudwatch:DescribeAlarms',
+          'cloudwatch:DeleteAlarms',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'ScalarDbAutoScalingRole',
+        Effect: 'Allow',
+        Action: ['iam:CreateServiceLinkedRole'],
+        Resource: `arn:aws:iam::${account}:role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/*`,
+        Condition: { StringEquals: { 'iam:AWSServiceName': ['dynamodb.application-autoscaling.amazonaws.com'] } },
+      },
+    ],
+  }
+}

@@ -48,6 +48,16 @@ describe('operator IAM policy', () => {
     assert.equal(sid('RunbookLockTable').Resource, 'arn:aws:dynamodb:*:111122223333:table/scalardl-runbook-locks')
   })
 
+  test("--database: the database credentials get ScalarDB's DynamoDB calls on Scalar DL's namespaces only", () => {
+    const r = print({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod', DYNAMODB_NAMESPACE_PREFIX: 'p_' }, ['--database'])
+    const policy = JSON.parse(r.stdout)
+    const tables = policy.Statement.find((x: { Sid: string }) => x.Sid === 'ScalarDbTables')
+    assert.ok(tables.Action.includes('dynamodb:CreateTable') && tables.Action.includes('dynamodb:Query'))
+    assert.ok(!tables.Action.includes('dynamodb:DeleteTable'), 'the credentials cannot delete tables')
+    assert.ok(tables.Resource.includes('arn:aws:dynamodb:*:*:table/p_scalar.*'))
+    assert.ok(tables.Resource.every((t: string) => /table\/p_(scalar|coordinator|scalardb|auditor)\.\*/.test(t)))
+  })
+
   test('without a valid configuration: the policy for any cluster, and why on stderr; a bad --account exits 2', () => {
     const r = print({})
     assert.equal(r.status, 0, r.stderr)
