@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     process.exit(r.status ?? 1)
   }
   // Loaded now, before a rebuild could replace the chunks they come from; awaited after 00-preflight.
-  const modules = Promise.all([import('./config.ts'), import('./lock.ts')])
+  const modules = Promise.all([import('./secrets/parameters.ts'), import('./lock.ts')])
   await ensureBuilt().catch((err) =>
     console.error(`note: running the steps from their sources (could not build dist/: ${(err as Error).message})`),
   )
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   // 01-vpc's process loads meanwhile (it waits at its start gate).
   const pre = run('00-preflight', argsOf('00-preflight'))
   const first = prestart('01-vpc', argsOf('01-vpc'), '01-vpc')
-  const [{ loadConfig }, lock] = await modules
+  const [{ loadConfigResolved }, lock] = await modules
   const code = await pre
   if (code !== 0) {
     first.cancel()
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   }
   let config: Config
   try {
-    config = loadConfig(envFile)
+    config = await loadConfigResolved(envFile)
   } catch (err) {
     console.error(`✗ deploy: ${(err as Error).message}`)
     process.exit(2)

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import { parseArgs, usage, UsageError, type CommonArgs } from './args.ts'
 import { AwsSession } from './aws/clients.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, type Config } from './config.ts'
+import { loadConfigResolved } from './secrets/parameters.ts'
 import { describeError, hintFor, RunbookError } from './errors.ts'
 import { appendJournal } from './journal.ts'
 import { acquireAll, LockHeld, NoCredentials, RunLock } from './lock.ts'
@@ -162,7 +163,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
   }
   let config: Config
   try {
-    config = loadConfig(args.envFile)
+    config = await loadConfigResolved(args.envFile)
     const problems = def.validate?.(config, args.flags) ?? []
     if (problems.length) throw new ConfigError(problems, config.source)
   } catch (err) {

@@ -4,7 +4,8 @@ import fs from 'node:fs'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import chalk from 'chalk'
 import { minimist } from 'zx'
-import { ConfigError, loadConfig, type Config } from '../config.ts'
+import { ConfigError, type Config } from '../config.ts'
+import { loadConfigResolved } from '../secrets/parameters.ts'
 import { kubeconfigFile } from '../eks/cluster-config.ts'
 import { describeError } from '../errors.ts'
 import { startGate } from '../main.ts'
@@ -122,7 +123,7 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   registerEnvSecrets()
   let config: Config
   try {
-    config = loadConfig(args['env-file'])
+    config = await loadConfigResolved(args['env-file'])
   } catch (err) {
     if (err instanceof ConfigError)
       return cannotRun(`${err.message}: ${err.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`, args.json)

@@ -1,0 +1,135 @@
+// Secrets in SSM Parameter Store (lib/secrets/parameters.ts): `npm run secrets -- store` puts a
+// local .env's secrets and key files there as SecureString; a step whose configuration refers to
+// them (KEY=ssm:/scalardl-runbook/<cluster>/...) reads them, with the key file on a private
+// memory-backed path; a reference to a missing parameter exits 2 naming the key and the fix; no
+// value appears in any output.
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { GetParameterCommand, ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
+import { loadConfigResolved } from '../../lib/secrets/parameters.ts'
+import { startMoto, type Moto } from '../../sim/moto.ts'
+import { baseEnv, ROOT, runStep, tempDir } from '../helpers/run-step.ts'
+
+let moto: Moto
+before(async () => {
+  moto = await startMoto()
+})
+after(async () => {
+  await moto?.stop()
+})
+
+const TOKEN = ['ghp', 'storedSecretToken0000000000000000000'].join('_')
+const DB_SECRET = 'stored-db-secret-value'
+
+function local(): { env: NodeJS.ProcessEnv; keyFile: string } {
+  const dir = tempDir('rb-secrets-')
+  const keyFile = path.join(dir, 'ledger-key.pem')
+  generateLedgerKey(keyFile)
+  return {
+    keyFile,
+    env: baseEnv({
+      ...moto.env(),
+      CLUSTER_NAME: 'sec',
+      RUNBOOK_STATE_DIR: path.join(dir, 'state'),
+      GITHUB_USERNAME: 'octo',
+      GITHUB_TOKEN: TOKEN,
+      SCALARDL_DB_USERNAME: 'AKIASTOREDSECRET0000',
+      SCALARDL_DB_PASSWORD: DB_SECRET,
+      LEDGER_PRIVATE_KEY_FILE: keyFile,
+    }),
+  }
+}
+
+const store = (env: NodeJS.ProcessEnv) =>
+  spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'runbooks', 'secrets.ts'), 'store'], {
+    env,
+    cwd: tempDir(),
+    encoding: 'utf8',
+  })
+
+describe('secrets in SSM Parameter Store', () => {
+  test('store puts each secret as a SecureString, tagged, and prints the references; a second store changes nothing', async () => {
+    const { env, keyFile } = local()
+    const r = store(env)
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(
+      r.stdout.trim(),
+      [
+        'GITHUB_TOKEN=ssm:/scalardl-runbook/sec/github-token',
+        'SCALARDL_DB_USERNAME=ssm:/scalardl-runbook/sec/db-username',
+        'SCALARDL_DB_PASSWORD=ssm:/scalardl-runbook/sec/db-password',
+        'LEDGER_PRIVATE_KEY_FILE=ssm:/scalardl-runbook/sec/ledger-private-key',
+      ].join('\n'),
+    )
+    for (const out of [r.stdout, r.stderr]) {
+      assert.ok(!out.includes(TOKEN) && !out.includes(DB_SECRET) && !out.includes('PRIVATE KEY'), 'no value in the output')
+    }
+    const ssm = new SSMClient({
+      region: 'ap-northeast-1',
+      endpoint: env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    const p = (await ssm.send(new GetParameterCommand({ Name: '/scalardl-runbook/sec/ledger-private-key', WithDecryption: true })))
+      .Parameter!
+    assert.equal(p.Type, 'SecureString')
+    assert.equal(p.Value, fs.readFileSync(keyFile, 'utf8'))
+    const tags = await ssm.send(
+      new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: '/scalardl-runbook/sec/github-token' }),
+    )
+    assert.deepEqual(tags.TagList, [{ Key: 'scalardl-runbook/cluster', Value: 'sec' }])
+    ssm.destroy()
+    const again = store(env)
+    assert.equal(again.status, 0, again.stderr)
+    assert.equal((again.stderr.match(/unchanged/g) ?? []).length, 4)
+  })
+
+  test('a configuration that refers to them loads with the values, the key file private and off the disk', async () => {
+    const { env, keyFile } = local()
+    assert.equal(store(env).status, 0)
+    const refs = { ...env }
+    for (const [k, n] of [
+      ['GITHUB_TOKEN', 'github-token'],
+      ['SCALARDL_DB_USERNAME', 'db-username'],
+      ['SCALARDL_DB_PASSWORD', 'db-password'],
+      ['LEDGER_PRIVATE_KEY_FILE', 'ledger-private-key'],
+    ] as const)
+      refs[k] = `ssm:/scalardl-runbook/sec/${n}`
+    // In this process the SDK reads its endpoint and credentials from process.env, as a step's does.
+    const saved = { ...process.env }
+    Object.assign(process.env, moto.env())
+    const c = await loadConfigResolved(undefined, refs).finally(() => {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    })
+    assert.equal(c.scalardl.github.token, TOKEN)
+    assert.equal(c.scalardl.db.password, DB_SECRET)
+    const file = c.scalardl.privateKeyFile
+    assert.notEqual(file, keyFile)
+    assert.equal(fs.readFileSync(file, 'utf8'), fs.readFileSync(keyFile, 'utf8'))
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600)
+    assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700)
+    if (fs.existsSync('/dev/shm')) assert.ok(file.startsWith('/dev/shm/'), file)
+  })
+
+  test('a reference to a parameter that is not there: the step exits 2 naming the key and the fix, before any change', async () => {
+    const { env } = local()
+    const r = await runStep('runbooks/02-database.ts', ['--json'], { ...env, SCALARDL_DB_PASSWORD: 'ssm:/scalardl-runbook/sec/nowhere' })
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /SCALARDL_DB_PASSWORD: .*\/scalardl-runbook\/sec\/nowhere, which is not in SSM Parameter Store/)
+    assert.match(r.stderr, /npm run secrets -- store/)
+    // A bad key elsewhere is reported without asking AWS for anything.
+    const bad = await runStep('runbooks/02-database.ts', ['--json'], {
+      ...env,
+      SCALARDL_DB_PASSWORD: 'ssm:/scalardl-runbook/sec/nowhere',
+      NODE_COUNT: 'many',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    })
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /NODE_COUNT/)
+    assert.doesNotMatch(bad.stderr, /Parameter Store/)
+  })
+})
