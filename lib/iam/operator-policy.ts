@@ -41,6 +41,7 @@ export const STATEMENT_STEPS: Record<string, string> = {
   RunbookScalarDlTables: '02 04 05 07 99',
   RunbookLogs: '06 07 99',
   RunbookReadOnly: '00 and every step (who am I, tables and log groups listed)',
+  RunbookSecrets: 'every step whose configuration names ssm:/scalardl-runbook/... (lib/secrets/parameters.ts)',
 }
 
 export function operatorPolicy(scope: PolicyScope): PolicyDocument {
@@ -187,6 +188,16 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           `arn:aws:logs:*:${account}:log-group:/aws/eks/${c}/*`,
           `arn:aws:logs:*:${account}:log-group:/aws/containerinsights/${c}/*`,
         ]),
+      },
+      {
+        // Secrets the configuration keeps in Parameter Store (SecureString with AWS's aws/ssm key).
+        Sid: 'RunbookSecrets',
+        Effect: 'Allow',
+        Action: ['ssm:GetParameters', 'ssm:GetParameter', 'kms:Decrypt'],
+        Resource: [
+          ...scope.clusters.map((c) => `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/${c}/*`),
+          `arn:aws:kms:*:${account}:key/*`,
+        ],
       },
       {
         Sid: 'RunbookReadOnly',
