@@ -42,6 +42,7 @@ export const STATEMENT_STEPS: Record<string, string> = {
   RunbookLogs: '06 07 99',
   RunbookReadOnly: '00 and every step (who am I, tables and log groups listed)',
   RunbookSecrets: 'every step whose configuration names ssm:/scalardl-runbook/... (lib/secrets/parameters.ts)',
+  RunbookSecretsDecrypt: 'as RunbookSecrets',
 }
 
 export function operatorPolicy(scope: PolicyScope): PolicyDocument {
@@ -193,11 +194,16 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         // Secrets the configuration keeps in Parameter Store (SecureString with AWS's aws/ssm key).
         Sid: 'RunbookSecrets',
         Effect: 'Allow',
-        Action: ['ssm:GetParameters', 'ssm:GetParameter', 'kms:Decrypt'],
-        Resource: [
-          ...scope.clusters.map((c) => `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/${c}/*`),
-          `arn:aws:kms:*:${account}:key/*`,
-        ],
+        Action: ['ssm:GetParameters', 'ssm:GetParameter'],
+        Resource: scope.clusters.map((c) => `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/${c}/*`),
+      },
+      {
+        // Their decryption, only as Parameter Store asks for it.
+        Sid: 'RunbookSecretsDecrypt',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: `arn:aws:kms:*:${account}:key/*`,
+        Condition: { StringLike: { 'kms:ViaService': ['ssm.*.amazonaws.com'] } },
       },
       {
         Sid: 'RunbookReadOnly',
