@@ -13,14 +13,15 @@
 // Steps' lines are prefixed with their names.
 //
 // Each flag goes to the steps that declare it; --env-file, --dry-run and --yes go to every step.
-// Steps start from their ahead-of-time bundles, and ahead of their turn: a step's process loads
+// Steps start from their ahead-of-time bundles where they are fresh (`npm run build`; else from
+// their sources through tsx: no bundler is needed at run time), and ahead of their turn: a step's process loads
 // while the steps it needs run, then waits at its start gate (lib/main.ts) until they are done.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DIST, ensureBuilt, fresh, sourceArgs, stepArgs } from '../scripts/build.ts'
+import { DIST, fresh, sourceArgs, stepArgs } from './bundles.ts'
 import type { Config } from './config.ts'
 import { RunbookError } from './errors.ts'
 import type { RunLock } from './lock.ts'
@@ -136,9 +137,14 @@ async function main(): Promise<void> {
   }
   // Loaded now, before a rebuild could replace the chunks they come from; awaited after 00-preflight.
   const modules = Promise.all([import('./secrets/parameters.ts'), import('./lock.ts')])
-  await ensureBuilt().catch((err) =>
-    console.error(`note: running the steps from their sources (could not build dist/: ${(err as Error).message})`),
-  )
+  // No bundler at run time: steps whose bundle is stale (or missing) run from their sources.
+  const stale = fs
+    .readdirSync(path.join(ROOT, 'runbooks'))
+    .filter((f) => /^0\d-[\w-]+\.ts$/.test(f) && !fresh(`runbooks/${f.replace(/\.ts$/, '.mjs')}`))
+  if (stale.length)
+    console.error(
+      `note: ${stale.length} step(s) run from their TypeScript sources (no fresh bundle in dist/; \`npm run build\` makes them start faster)`,
+    )
   const steps = await loadSteps()
   const { common, own, unknown } = route(argv, steps)
   if (unknown.length) {

@@ -7,38 +7,12 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { build as esbuild } from 'esbuild'
-import { pathToFileURL } from 'node:url'
+import { DIST, fresh, INPUTS } from '../lib/bundles.ts'
 import { ROOT } from '../lib/root.ts'
 
-// Shared by the product (lib/deploy.ts, which is bundled with it) and the simulator (sim/), which
-// never import each other.
-export const DIST = path.join(ROOT, 'dist')
-export const INPUTS = path.join(DIST, 'inputs.json')
-
-/** The bundle of `entry` (e.g. runbooks/01-vpc.mjs) if it exists and none of its sources is newer. */
-export function fresh(entry: string): string | undefined {
-  const file = path.join(DIST, entry)
-  try {
-    const built = fs.statSync(file).mtimeMs
-    const sources = (JSON.parse(fs.readFileSync(INPUTS, 'utf8')) as Record<string, string[]>)[entry]
-    if (!sources?.length) return undefined
-    return sources.every((s) => fs.statSync(path.join(ROOT, s)).mtimeMs <= built) ? file : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** node's arguments to run a TypeScript source (relative to the root) through tsx. */
-export function sourceArgs(file: string): string[] {
-  // tsx by path: `--import tsx` would resolve from the working directory, which may be anywhere.
-  return ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, file)]
-}
-
-/** node's arguments to run a step (e.g. `01-vpc`): its fresh bundle, else the source through tsx. */
-export function stepArgs(step: string): string[] {
-  const bundle = fresh(`runbooks/${step}.mjs`)
-  return bundle ? [bundle] : sourceArgs(`runbooks/${step}.ts`)
-}
+// Where the bundles are and whether each is fresh: lib/bundles.ts (the product needs them at run
+// time, without a bundler); re-exported for the simulator, which imports nothing of lib/.
+export { DIST, fresh, INPUTS, sourceArgs, stepArgs } from '../lib/bundles.ts'
 
 const entries = (dir: string, pattern: RegExp) =>
   fs

@@ -1,7 +1,7 @@
 // The ahead-of-time bundles (scripts/build.ts) and `npm run deploy`'s launcher (scripts/deploy.mjs),
 // in a copy of the project so that touching a source here cannot disturb the bundles other tests
 // run from: the launcher runs the deployment from its bundle; a bundle older than one of its
-// sources hands over to the sources, which rebuild it.
+// sources hands over to the sources; nothing is built at run time.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -23,11 +23,15 @@ const node = (args: string[]) =>
 const bundle = path.join(copy, 'dist', 'deploy', 'deploy.mjs')
 
 describe('ahead-of-time bundles and the deploy launcher', () => {
-  test('the launcher runs the deployment from its bundle; a stale bundle hands over to the sources, which rebuild it', () => {
-    // No bundle yet: the launcher runs the sources through tsx, which build every bundle first.
+  test('the launcher runs from the sources without bundles, from its bundle once built, and from the sources again when a source is newer; it never builds', () => {
+    // No bundle: the launcher and the steps run from their sources through tsx (no bundler needed).
     const first = node(['scripts/deploy.mjs', '--no-such-flag'])
     assert.equal(first.status, 2, first.stderr)
     assert.match(first.stderr, /no step takes --no-such-flag/)
+    assert.ok(!fs.existsSync(bundle), 'the launcher builds nothing')
+
+    const build = node(['--import', 'tsx', 'scripts/build.ts'])
+    assert.equal(build.status, 0, build.stderr)
     assert.ok(fs.existsSync(bundle), 'dist/deploy/deploy.mjs built')
     for (const step of ['00-preflight', '07-verify']) assert.ok(fs.existsSync(path.join(copy, 'dist', 'runbooks', `${step}.mjs`)), step)
     const built = fs.statSync(bundle).mtimeMs
@@ -39,7 +43,7 @@ describe('ahead-of-time bundles and the deploy launcher', () => {
     assert.equal(fs.statSync(bundle).mtimeMs, built)
 
     // A source changed after the bundle was made: the bundle hands over (the new message shows
-    // the sources ran), and the bundles are rebuilt from them.
+    // the sources ran); the bundles stay as they were until the next build.
     const source = path.join(copy, 'lib', 'deploy.ts')
     fs.writeFileSync(source, fs.readFileSync(source, 'utf8').replace('deploy: no step takes', 'deploy (changed): no step takes'))
     const later = new Date(built + 2000)
@@ -47,7 +51,30 @@ describe('ahead-of-time bundles and the deploy launcher', () => {
     const stale = node(['scripts/deploy.mjs', '--no-such-flag'])
     assert.equal(stale.status, 2, stale.stderr)
     assert.match(stale.stderr, /deploy \(changed\): no step takes --no-such-flag/)
-    assert.ok(fs.statSync(bundle).mtimeMs > built, 'rebuilt')
-    assert.match(fs.readFileSync(bundle, 'utf8'), /deploy \(changed\)/)
+    assert.equal(fs.statSync(bundle).mtimeMs, built, 'not rebuilt')
+  })
+
+  test('every package the product imports at run time is a dependency, not a devDependency (npm ci --omit=dev leaves a working runbook)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+    const files = (dir: string): string[] =>
+      fs
+        .readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : /\.(ts|mjs)$/.test(e.name) ? [path.join(dir, e.name)] : []))
+    const bare = new Set<string>()
+    for (const f of [...files('lib'), ...files('runbooks'), ...files('checks'), 'scripts/deploy.mjs']) {
+      const text = fs
+        .readFileSync(path.join(ROOT, f), 'utf8')
+        .replace(/(?:^|\n)\s*(?:import|export) type [^;]*?from\s+['"][^'"]+['"]/g, '\n')
+      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"]([^'".][^'"]*)['"]/g)) {
+        const spec = m[1]!
+        if (spec.startsWith('node:')) continue
+        bare.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!)
+      }
+    }
+    assert.ok(bare.has('zx') && bare.has('@aws-sdk/client-ec2'), [...bare].join(' '))
+    const missing = [...bare].filter((p) => !pkg.dependencies[p])
+    assert.deepEqual(missing, [], 'imported at run time but not in dependencies')
+    // The launcher runs the sources through tsx when there is no fresh bundle.
+    assert.ok(pkg.dependencies.tsx, 'tsx is a dependency')
   })
 })
