@@ -603,20 +603,23 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
       const echo = given !== undefined && !SECRET_KEY.test(key)
       return { key, message: echo ? `${message} (got "${given}")` : message, fix: FIX[key] ?? '' }
     })
-    // Rules between keys are checked too, on the values as given, so every problem shows at once.
-    const n = (k: string, d: number) =>
-      input[k] !== undefined && /^\d+$/.test(input[k]!.trim()) ? Number(input[k]) : input[k] === undefined ? d : NaN
-    const nodeCount = n('NODE_COUNT', 3)
+    // Rules between keys are checked too, so every problem shows at once: on each key's own
+    // parse (its default included, from the schema, the one place defaults are written); a key
+    // that failed its own parse is left out of those rules (NaN or its raw text).
+    const one = <K extends keyof typeof schema.shape>(k: K) => {
+      const r = schema.shape[k].safeParse(input[k])
+      return r.success ? (r.data as Raw[K]) : undefined
+    }
     const raw = {
-      NODE_COUNT: nodeCount,
-      NODE_MAX: input.NODE_MAX === undefined ? undefined : n('NODE_MAX', 0),
-      ENDPOINT_PUBLIC_ACCESS: isTrue(input.ENDPOINT_PUBLIC_ACCESS),
-      ENDPOINT_PUBLIC_CIDRS: input.ENDPOINT_PUBLIC_CIDRS ?? '',
-      AUDITOR_ENABLED: isTrue(input.AUDITOR_ENABLED),
-      VPC_CIDR: input.VPC_CIDR?.trim() ?? '10.1.0.0/16',
-      AUDITOR_VPC_CIDR: input.AUDITOR_VPC_CIDR?.trim() ?? '10.2.0.0/16',
-      CLUSTER_NAME: input.CLUSTER_NAME?.trim() ?? '',
-      AUDITOR_CLUSTER_NAME: input.AUDITOR_CLUSTER_NAME?.trim(),
+      NODE_COUNT: one('NODE_COUNT') ?? Number.NaN,
+      NODE_MAX: input.NODE_MAX === undefined ? undefined : (one('NODE_MAX') ?? Number.NaN),
+      ENDPOINT_PUBLIC_ACCESS: one('ENDPOINT_PUBLIC_ACCESS') ?? false,
+      ENDPOINT_PUBLIC_CIDRS: one('ENDPOINT_PUBLIC_CIDRS') ?? input.ENDPOINT_PUBLIC_CIDRS ?? '',
+      AUDITOR_ENABLED: one('AUDITOR_ENABLED') ?? false,
+      VPC_CIDR: one('VPC_CIDR') ?? input.VPC_CIDR?.trim() ?? '',
+      AUDITOR_VPC_CIDR: one('AUDITOR_VPC_CIDR') ?? input.AUDITOR_VPC_CIDR?.trim() ?? '',
+      CLUSTER_NAME: one('CLUSTER_NAME') ?? input.CLUSTER_NAME?.trim() ?? '',
+      AUDITOR_CLUSTER_NAME: one('AUDITOR_CLUSTER_NAME') ?? input.AUDITOR_CLUSTER_NAME?.trim(),
     }
     const seen = new Set(problems.map((p) => p.key))
     for (const p of crossFieldProblems(raw))

@@ -16,6 +16,7 @@ const CORPUS: Record<string, { values: string[]; with?: Record<string, string> }
   VPC_CIDR: { values: ['10.0.0.0/8', '10.1.0.0/24', '8.8.0.0/16', '10.1.0.1/16', 'ten'] },
   NAT_GATEWAYS: { values: ['two', 'per_az', 'SINGLE-AZ'] },
   BASTION_ENABLED: { values: ['maybe', 'on', '2'] },
+  BASTION_OPERATOR_POLICY: { values: ['sometimes', 'yes please'] },
   BASTION_SSH_CIDR: { values: ['0.0.0.0/0', 'office', '10.0.0.0/33'] },
   BASTION_INSTANCE_TYPE: { values: ['small', 't3', 'T3.SMALL'] },
   BASTION_KEY_NAME: { values: ['k'.repeat(256), 'clé'] },

@@ -24,7 +24,7 @@ describe('configuration', () => {
     const c = parseConfig(ok)
     assert.equal(c.vpcCidr, '10.1.0.0/16')
     assert.equal(c.natGateways, 'single')
-    assert.deepEqual(c.bastion, { enabled: true, sshCidr: '', instanceType: 't3.small', keyName: '' })
+    assert.deepEqual(c.bastion, { enabled: true, sshCidr: '', instanceType: 't3.small', keyName: '', operatorPolicy: false })
     assert.equal(c.nodeCount, 3)
     assert.equal(c.nodeInstanceType, 'm5.xlarge')
     assert.equal(c.database, 'dynamodb')
@@ -132,6 +132,22 @@ describe('configuration', () => {
       assert.ok(got.has(k), k)
     assert.ok(p.every((x) => x.fix.length > 10))
     assert.ok(p.filter((x) => x.key === 'VPC_CIDR').length >= 2, 'both VPC_CIDR problems: size and range')
+  })
+
+  test('rules between keys use the defaults of the schema, even when another key is bad', () => {
+    // NODE_COUNT defaults to 3: NODE_MAX=2 is below it, reported beside the bad NAT_GATEWAYS.
+    assert.deepEqual(
+      problems({ ...ok, NODE_MAX: '2', NAT_GATEWAYS: 'lots' }).map((p) => [p.key, p.message.replace(/ \(got .*/, '')]),
+      [
+        ['NAT_GATEWAYS', 'must be single or per-az'],
+        ['NODE_MAX', 'is 2, less than NODE_COUNT (3)'],
+      ],
+    )
+    // The Auditor's default range (10.2.0.0/16) overlapping VPC_CIDR is found the same way.
+    assert.deepEqual(keys({ ...ok, AUDITOR_ENABLED: 'true', VPC_CIDR: '10.2.0.0/16', NAT_GATEWAYS: 'lots' }), [
+      'NAT_GATEWAYS',
+      'AUDITOR_VPC_CIDR',
+    ])
   })
 
   test('loadConfig reads the env file without overriding the environment', () => {
