@@ -17,6 +17,7 @@ import {
 import { isAwsError } from '../aws/clients.ts'
 import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type SecurityGroupSpec } from '../aws/security-groups.ts'
 import { subnetsOf } from '../aws/subnets.ts'
+import { findVpc } from '../aws/vpc.ts'
 import { RunbookError } from '../errors.ts'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { operatorPolicy } from '../iam/operator-policy.ts'
@@ -33,7 +34,7 @@ function bastionSgSpec(t: NetworkTarget): SecurityGroupSpec {
   }
 }
 
-function controlPlaneSgSpec(t: NetworkTarget, bastionSgId: string | undefined): SecurityGroupSpec {
+function controlPlaneSgSpec(t: NetworkTarget, bastionSgId: string | undefined, peerBastionSgId: string | undefined): SecurityGroupSpec {
   return {
     role: 'control-plane-sg',
     name: `${t.cluster}-control-plane`,
@@ -42,9 +43,14 @@ function controlPlaneSgSpec(t: NetworkTarget, bastionSgId: string | undefined): 
       ...(t.bastion.enabled
         ? [{ port: 443, sourceGroupId: bastionSgId ?? '(bastion group)', description: 'HTTPS from the bastion to the EKS API' }]
         : []),
-      ...(t.apiAccessFrom
-        ? [{ port: 443, cidr: t.apiAccessFrom.cidr, description: `HTTPS from ${t.apiAccessFrom.label} to the EKS API` }]
-        : []),
+      // The peer cluster's bastion by its security group (referenced across the peering, as AWS
+      // allows within a region: https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-security-groups.html),
+      // not its whole VPC; the VPC's range only when it has no bastion.
+      ...(peerBastionSgId
+        ? [{ port: 443, sourceGroupId: peerBastionSgId, description: `HTTPS from the bastion of ${t.peerBastionOf} through the peering` }]
+        : t.apiAccessFrom
+          ? [{ port: 443, cidr: t.apiAccessFrom.cidr, description: `HTTPS from ${t.apiAccessFrom.label} to the EKS API` }]
+          : []),
     ],
   }
 }
@@ -55,12 +61,15 @@ function securityGroupTask(
   role: SecurityGroupSpec['role'],
   spec: (t: NetworkTarget, s: NetworkState) => SecurityGroupSpec,
   key: 'bastionSgId' | 'controlPlaneSgId',
+  /** What the spec needs found first (another cluster's groups). */
+  before?: (ctx: TaskContext, t: NetworkTarget, s: NetworkState) => Promise<void>,
 ): Task<NetworkState> {
   return {
     title,
     async check(ctx, s) {
       const t = target(ctx)
       if (role === 'bastion-sg' && !t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }
+      await before?.(ctx, t, s)
       const sg = s.vpc ? await findSecurityGroup(ctx.aws.ec2, t.cluster, s.vpc.VpcId!, role) : undefined
       s[key] = sg?.GroupId
       const { words } = securityGroupDrift(sg, spec(t, s))
@@ -70,6 +79,7 @@ function securityGroupTask(
     },
     async apply(ctx, s) {
       const t = target(ctx)
+      await before?.(ctx, t, s)
       const existing = await findSecurityGroup(ctx.aws.ec2, t.cluster, s.vpc!.VpcId!, role)
       s[key] = await ensureSecurityGroup(ctx.aws.ec2, { cluster: t.cluster, vpcId: s.vpc!.VpcId!, existing, spec: spec(t, s) })
       return `${s[key]} ${securityGroupDrift(existing, spec(t, s)).words.join('; ')}`
@@ -92,8 +102,13 @@ export function controlPlaneSecurityGroupTask(target: TargetOf): Task<NetworkSta
     'Control-plane security group admits HTTPS (443) from the bastion',
     target,
     'control-plane-sg',
-    (t, s) => controlPlaneSgSpec(t, s.bastionSgId),
+    (t, s) => controlPlaneSgSpec(t, s.bastionSgId, s.peerBastionSgId),
     'controlPlaneSgId',
+    async (ctx, t, s) => {
+      if (!t.peerBastionOf) return
+      const vpc = await findVpc(ctx.aws.ec2, t.peerBastionOf)
+      s.peerBastionSgId = vpc ? (await findSecurityGroup(ctx.aws.ec2, t.peerBastionOf, vpc.VpcId!, 'bastion-sg'))?.GroupId : undefined
+    },
   )
 }
 

@@ -11,6 +11,8 @@ export interface NetworkTarget {
   natGateways: 'single' | 'per-az'
   bastion: Config['bastion']
   apiAccessFrom?: Config['apiAccessFrom']
+  /** The cluster whose bastion operates this one through a peering (the Auditor's: the Ledger's). */
+  peerBastionOf?: string
 }
 
 export interface NetworkState {
@@ -22,6 +24,8 @@ export interface NetworkState {
   routeTables: RouteTable[]
   bastionSgId?: string
   controlPlaneSgId?: string
+  /** The security group of the peer cluster's bastion (peerBastionOf), admitted by the control plane. */
+  peerBastionSgId?: string
   bastion?: Instance
 }
 
@@ -38,6 +42,7 @@ export function ledgerNetwork(config: Config): NetworkTarget {
     natGateways: config.natGateways,
     bastion: config.bastion,
     apiAccessFrom: config.apiAccessFrom,
+    peerBastionOf: config.bastionOf,
   }
 }
 

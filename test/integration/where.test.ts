@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
 import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
 import { sampleLicence } from '../../sim/licence.ts'
@@ -91,6 +92,30 @@ describe('where the runbook runs (private endpoints)', () => {
     const r = await deploy(['--generate-ledger-key', '--generate-keys'])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /07-verify/)
+    // The Auditor's control plane admits the Ledger's bastion by its security group, not the whole Ledger VPC.
+    const ec2 = new EC2Client({
+      region: 'ap-northeast-1',
+      endpoint: sim.env.AWS_ENDPOINT_URL,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    })
+    const group = async (cluster: string, role: string) =>
+      (
+        await ec2.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [
+              { Name: 'tag:scalardl-runbook/cluster', Values: [cluster] },
+              { Name: 'tag:scalardl-runbook/role', Values: [role] },
+            ],
+          }),
+        )
+      ).SecurityGroups![0]!
+    const [auditorPlane, ledgerBastion] = await Promise.all([group(`${CLUSTER}-auditor`, 'control-plane-sg'), group(CLUSTER, 'bastion-sg')])
+    ec2.destroy()
+    const https = auditorPlane.IpPermissions!.filter((p) => p.FromPort === 443)
+    assert.deepEqual(
+      https.flatMap((p) => [...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId), ...(p.IpRanges ?? []).map((r) => r.CidrIp)]),
+      [ledgerBastion.GroupId],
+    )
     // 05's preflight probes both clusters' endpoints from here: both answer.
     const again = await runStep('runbooks/05-auditor.ts', ['--dry-run', '--json'], env())
     assert.equal(again.code, 0, again.stderr)
