@@ -59,7 +59,9 @@ const rules = async () =>
     .sort()
 
 before(async () => {
-  sim = startSim(['--pod-start-ms', '50', '--lb-delay-ms', '700'])
+  // 2 s from creation to active, and as long again to healthy targets: room for a loaded machine
+  // to see each state.
+  sim = startSim(['--pod-start-ms', '50', '--lb-delay-ms', '2000'])
   const opts = {
     region: 'ap-northeast-1',
     endpoint: sim.env.AWS_ENDPOINT_URL,
@@ -121,20 +123,27 @@ after(() => {
 
 describe("EKS's built-in NLB controller against moto", () => {
   test('an internal NLB: hostname at once, provisioning then active, one internal-elb subnet per zone of this cluster, tagged, targets initial then healthy', async () => {
-    await apply(
-      service('restricted', {
-        'service.beta.kubernetes.io/aws-load-balancer-internal': 'true',
-        'service.beta.kubernetes.io/load-balancer-source-ranges': '10.7.0.0/16, 10.8.0.0/16',
-      }),
+    const created = JSON.parse(
+      await kubectl(
+        ['apply', '-f', '-', '-o', 'json'],
+        YAML.stringify(
+          service('restricted', {
+            'service.beta.kubernetes.io/aws-load-balancer-internal': 'true',
+            'service.beta.kubernetes.io/load-balancer-source-ranges': '10.7.0.0/16, 10.8.0.0/16',
+          }),
+        ),
+      ),
     )
+    const name = nlbName(created.metadata.uid)
+    // Watched through the ELB API (one quick call at a time), well inside the controller's delay.
+    const lb = await eventually(async () => findLoadBalancer(elb, name), 'the NLB')
+    assert.equal(lb.State?.Code, 'provisioning', 'made provisioning')
     const svc = await eventually(async () => {
       const s = await svcJson('restricted')
       return s.status?.loadBalancer?.ingress?.[0]?.hostname && s
     }, 'the hostname')
-    const name = nlbName(svc.metadata.uid)
     assert.match(svc.status.loadBalancer.ingress[0].hostname, new RegExp(`^${name}-[0-9a-f]+\\.elb\\.ap-northeast-1\\.amazonaws\\.com$`))
-    const lb = (await findLoadBalancer(elb, name))!
-    assert.equal(lb.State?.Code, 'provisioning', 'the hostname comes before the NLB is active')
+    assert.equal((await findLoadBalancer(elb, name))?.State?.Code, 'provisioning', 'the hostname comes before the NLB is active')
     assert.equal(lb.Scheme, 'internal')
     assert.equal(lb.Type, 'network')
     assert.equal(lb.DNSName, svc.status.loadBalancer.ingress[0].hostname)

@@ -23,8 +23,9 @@ describe('waitFor', () => {
     const early = Math.min(...gaps.slice(0, 10))
     const late = [...gaps.slice(-5)].sort((a, b) => a - b)[2]!
     assert.ok(late > early * 2, `intervals grow: ${gaps}`)
-    const overshoot = times.at(-1)! - t0 - 1000
-    assert.ok(overshoot <= 25 + 5 + 40, `ready at 1000 ms, seen at ${times.at(-1)! - t0} ms`)
+    // Near the end the interval is about 2.5 % of the time waited (25 ms at 1 s): the shortest of
+    // the last gaps, since a busy machine makes ticks late but never early.
+    assert.ok(Math.min(...gaps.slice(-5)) <= 25 + 5 + 20, `the last intervals: ${gaps.slice(-5)}`)
     assert.ok(times.length < 150, `${times.length} polls: not a busy loop`)
   })
 
