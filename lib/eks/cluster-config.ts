@@ -35,6 +35,11 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       labels: { [POOL_LABEL.key]: POOL_LABEL.value },
       volumeEncrypted: true,
       disableIMDSv1: true,
+      // IMDS hop limit 1 (eksctl-io/eksctl pkg/cfn/builder makeMetadataOptions): Pods on these
+      // nodes cannot borrow the node's role; the CloudWatch agents use the host network
+      // (aws-observability/helm-charts amazon-cloudwatch-observability: fluent-bit-daemonset.yaml
+      // hostNetwork: true; values.yaml agent.hostNetwork: true) and keep it.
+      disablePodIMDS: true,
       iam: { withAddonPolicies: { cloudWatch: true } },
       tags,
     },

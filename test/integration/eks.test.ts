@@ -116,6 +116,14 @@ describe('03-eks against the simulator', () => {
       assert.equal(ng.volumeEncrypted, true)
       assert.equal(ng.disableIMDSv1, true)
     }
+    // The Scalar DL nodes' Pods cannot reach the instance metadata service (hop limit 1).
+    assert.deepEqual(
+      doc.managedNodeGroups.map((ng: { name: string; disablePodIMDS?: boolean }) => [ng.name, ng.disablePodIMDS ?? false]),
+      [
+        ['scalardlpool', true],
+        ['system', false],
+      ],
+    )
     if (!fs.existsSync(schemaFile)) {
       t.skip(`eksctl's schema is not at ${schemaFile}; the config was checked by the eksctl stand-in's strict parser only`)
       return
