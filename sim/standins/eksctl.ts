@@ -362,6 +362,19 @@ async function createClusterSteps(
     `using existing VPC (${config.vpc?.id ?? 'from subnets'}) and subnets (private:${Object.keys(config.vpc?.subnets?.private ?? {}).length} public:${Object.keys(config.vpc?.subnets?.public ?? {}).length})`,
   )
   eksLog('ℹ', `building cluster stack "eksctl-${name}-cluster"`)
+  // The cluster's API server exists as soon as EKS has the cluster: made first, so that a stand-in
+  // killed half-way never leaves a cluster in moto without one (EKS goes on making the endpoint
+  // after eksctl dies). eks: an EKS cluster in moto stands behind it (HTTPS, access entries, NLBs).
+  // Nodes get addresses (and so names) in the cluster's own VPC range.
+  await control('POST', '/clusters', {
+    name,
+    region: r,
+    nodes: 0,
+    network: subnets[0]?.CidrBlock?.split('.').slice(0, 2).join('.'),
+    eks: true,
+  }).catch((e: Error) => {
+    if (!/already exists/.test(e.message)) throw e // else an earlier, interrupted create made it
+  })
   await eks.send(
     new CreateClusterCommand({
       name,
@@ -403,17 +416,7 @@ async function createClusterSteps(
       if ((e as Error).name !== 'ResourceAlreadyExistsException') throw e
     }
   }
-  // Nodes get addresses (and so names) in the cluster's own VPC range.
-  const firstSubnet = (await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds.slice(0, 1) }))).Subnets?.[0]
-  await ensureClusterSecurityGroup(ec2, name, firstSubnet?.VpcId)
-  // eks: an EKS cluster in moto stands behind it, so its Services of type LoadBalancer get NLBs there (sim/kube/load-balancers.ts).
-  await control('POST', '/clusters', {
-    name,
-    region: r,
-    nodes: 0,
-    network: firstSubnet?.CidrBlock?.split('.').slice(0, 2).join('.'),
-    eks: true,
-  })
+  await ensureClusterSecurityGroup(ec2, name, subnets[0]?.VpcId)
   // As eksctl does: wait for the control plane (the cluster stack) before anything else.
   await stackDone(
     `eksctl-${name}-cluster`,
