@@ -125,6 +125,8 @@ export class InTreeLoadBalancers {
   private readonly elb: ElasticLoadBalancingV2Client
   private readonly eks: EKSClient
   private readonly balancers = new Map<string, Balancer>()
+  /** NLB names this controller has asked ELB to create and not yet heard back about. */
+  private readonly creating = new Set<string>()
   private readonly dirty = new Set<string>()
   private chain: Promise<void> = Promise.resolve()
   private unsubscribe?: () => void
@@ -267,6 +269,7 @@ export class InTreeLoadBalancers {
         { Key: 'kubernetes.io/service-name', Value: `${s.metadata.namespace}/${s.metadata.name}` },
         { Key: `kubernetes.io/cluster/${this.cluster.opts.name}`, Value: 'owned' },
       ]
+      this.creating.add(name)
       lb = (
         await this.elb.send(
           new CreateLoadBalancerCommand({
@@ -278,15 +281,8 @@ export class InTreeLoadBalancers {
           }),
         )
       ).LoadBalancers![0]!
-      // ELB makes one network interface per subnet, described "ELB net/<name>/<id>"
-      // (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/network-load-balancers.html).
-      for (const sub of subnets)
-        await this.ec2.send(
-          new CreateNetworkInterfaceCommand({
-            SubnetId: sub.SubnetId,
-            Description: `ELB net/${name}/${lb.LoadBalancerArn!.split('/').pop()}`,
-          }),
-        )
+      // Known before anything else is awaited: DescribeLoadBalancers says `provisioning` from the
+      // moment the NLB exists (a caller asking in between would otherwise see moto's `active`).
       const now = Date.now()
       b = {
         uid: s.metadata.uid,
@@ -298,6 +294,17 @@ export class InTreeLoadBalancers {
         checkedAt: now + 2 * this.provisionMs(),
         targetGroups: new Set(),
       }
+      this.balancers.set(s.metadata.uid, b)
+      this.creating.delete(name)
+      // ELB makes one network interface per subnet, described "ELB net/<name>/<id>"
+      // (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/network-load-balancers.html).
+      for (const sub of subnets)
+        await this.ec2.send(
+          new CreateNetworkInterfaceCommand({
+            SubnetId: sub.SubnetId,
+            Description: `ELB net/${name}/${lb.LoadBalancerArn!.split('/').pop()}`,
+          }),
+        )
     }
     b ??= {
       uid: s.metadata.uid,
@@ -470,9 +477,12 @@ export class InTreeLoadBalancers {
     const now = Date.now()
     const byArn = new Map([...this.balancers.values()].map((b) => [b.arn, b]))
     if (action === 'DescribeLoadBalancers' || action === 'CreateLoadBalancer') {
-      return rewriteEach(text, /<LoadBalancerArn>([^<]+)<\/LoadBalancerArn>/g, (arn, part) =>
-        now < (byArn.get(arn)?.activeAt ?? 0) ? part.replace('<Code>active</Code>', '<Code>provisioning</Code>') : part,
-      )
+      return rewriteEach(text, /<LoadBalancerArn>([^<]+)<\/LoadBalancerArn>/g, (arn, part) => {
+        const b = byArn.get(arn)
+        // One this controller is making and has not yet heard back about is provisioning too.
+        const making = !b && [...this.creating].some((n) => part.includes(`<LoadBalancerName>${n}</LoadBalancerName>`))
+        return making || now < (b?.activeAt ?? 0) ? part.replace('<Code>active</Code>', '<Code>provisioning</Code>') : part
+      })
     }
     if (action === 'DescribeTargetHealth') {
       const b = [...this.balancers.values()].find((x) => x.targetGroups.has(params.get('TargetGroupArn') ?? ''))
