@@ -4,7 +4,7 @@
 // nothing and calls nothing.
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../lib/config.ts'
-import { databasePolicy, operatorPolicy, type PolicyScope } from '../lib/iam/operator-policy.ts'
+import { databasePolicy, operatorPolicy, policyScope, type PolicyScope } from '../lib/iam/operator-policy.ts'
 
 const { values } = parseArgs({
   options: { 'env-file': { type: 'string' }, account: { type: 'string' }, database: { type: 'boolean' }, help: { type: 'boolean' } },
@@ -20,12 +20,7 @@ if (values.account !== undefined && !/^\d{12}$/.test(values.account)) {
 
 let scope: PolicyScope
 try {
-  const c = loadConfig(values['env-file'])
-  scope = {
-    account: values.account,
-    clusters: [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
-    tablePrefix: c.dynamodbNamespacePrefix,
-  }
+  scope = policyScope(loadConfig(values['env-file']), values.account)
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e
   console.error(`${e.message}: printing the policy for any cluster name and table prefix`)

@@ -6,7 +6,7 @@
 import {
   AssociateAccessPolicyCommand,
   CreateAccessEntryCommand,
-  DescribeClusterCommand,
+  type Cluster,
   ListAssociatedAccessPoliciesCommand,
   UpdateClusterConfigCommand,
   paginateListAccessEntries,
@@ -16,7 +16,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { createHash } from 'node:crypto'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
-import { apiReachProblems } from './reach.ts'
+import { apiReachProblems, describeCluster } from './reach.ts'
 import type { ConfigProblem } from '../config.ts'
 import type { Task, TaskContext } from '../task.ts'
 
@@ -72,12 +72,8 @@ export interface AccessSurvey {
 
 /** The cluster's authentication mode (`{}` when EKS does not say), or undefined when there is no such cluster. */
 export async function accessMode(eks: EKSClient, cluster: string): Promise<{ mode?: string } | undefined> {
-  try {
-    return { mode: (await eks.send(new DescribeClusterCommand({ name: cluster }))).cluster?.accessConfig?.authenticationMode }
-  } catch (e) {
-    if ((e as Error).name === 'ResourceNotFoundException') return undefined
-    throw e
-  }
+  const c = await describeCluster(eks, cluster)
+  return c && { mode: c.accessConfig?.authenticationMode }
 }
 
 /** Every principal with an access entry on the cluster. */
@@ -172,9 +168,13 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
  * is made by EKS). undefined when it may, or when the cluster is not there yet or uses the aws-auth
  * ConfigMap only (then EKS's API cannot tell); else why not, and the fix.
  */
-export async function callerAccessProblem(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<{ message: string; fix: string } | undefined> {
+export async function callerAccessProblem(
+  ctx: Pick<TaskContext, 'aws' | 'config'>,
+  described?: { cluster: Cluster | undefined },
+): Promise<{ message: string; fix: string } | undefined> {
   const name = ctx.config.clusterName
-  const mode = (await accessMode(ctx.aws.eks, name))?.mode
+  const cluster = described ? described.cluster : await describeCluster(ctx.aws.eks, name)
+  const mode = cluster?.accessConfig?.authenticationMode
   if (!mode || mode === 'CONFIG_MAP') return undefined
   const [me, entries] = await Promise.all([callerPrincipal(ctx), listAccessEntries(ctx.aws.eks, name)])
   if (entries.includes(me)) return undefined
@@ -186,6 +186,8 @@ export async function callerAccessProblem(ctx: Pick<TaskContext, 'aws' | 'config
 
 /** As a step's preflight: exit 2 before any change when the caller has no access entry, or cannot reach the API from here. */
 export async function clusterAccessProblems(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<ConfigProblem[]> {
-  const [p, reach] = await Promise.all([callerAccessProblem(ctx), apiReachProblems(ctx)])
+  // One DescribeCluster for both checks.
+  const described = { cluster: await describeCluster(ctx.aws.eks, ctx.config.clusterName) }
+  const [p, reach] = await Promise.all([callerAccessProblem(ctx, described), apiReachProblems(ctx, described)])
   return [...(p ? [{ key: 'AWS principal', message: p.message, fix: p.fix }] : []), ...reach]
 }

@@ -6,10 +6,9 @@
 // (EKS accepts it for 15). Any other kubeconfig (another exec plugin, a role to assume, a profile
 // in the plugin's environment) is used as it is.
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
-import { writePrivateFile } from '../files.ts'
+import { privateTempDir, writePrivateFile } from '../files.ts'
 import { eksToken, type TokenSource } from './token.ts'
 
 const REFRESH_MS = 10 * 60_000
@@ -21,18 +20,7 @@ interface Entry {
   file: string
 }
 
-let dir: string | undefined
 const made = new Map<string, Entry>()
-
-function privateDir(): string {
-  if (!dir) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-kube-'))
-    fs.chmodSync(dir, 0o700)
-    const d = dir
-    process.once('exit', () => fs.rmSync(d, { recursive: true, force: true }))
-  }
-  return dir
-}
 
 /** The cluster and region of an exec entry exactly as eksctl writes it, or undefined for anything else. */
 export function eksctlExecEntry(
@@ -91,7 +79,7 @@ async function refresh(key: string, file: string, defaultRegion: string, source:
     }),
   )
   if (!tokens.size) return file
-  const target = hit?.file ?? path.join(privateDir(), `${made.size}-${path.basename(path.dirname(file))}.kubeconfig`)
+  const target = hit?.file ?? path.join(privateTempDir('scalardl-kube-'), `${made.size}-${path.basename(path.dirname(file))}.kubeconfig`)
   writePrivateFile(
     target,
     YAML.stringify({

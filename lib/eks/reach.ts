@@ -5,7 +5,7 @@
 // exists is asked for /version (the anonymous path, five seconds, no retry); one not made yet is
 // judged from where this host runs (lib/aws/imds.ts) and the endpoint the configuration asks for.
 import https from 'node:https'
-import { DescribeClusterCommand } from '@aws-sdk/client-eks'
+import { type Cluster, DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks'
 import { DescribeVpcsCommand } from '@aws-sdk/client-ec2'
 import { isAwsError } from '../aws/clients.ts'
 import { whereAmI } from '../aws/imds.ts'
@@ -34,17 +34,28 @@ function fixFor(ctx: Pick<TaskContext, 'config'>, bastionCluster: string): strin
     : `run this step on the bastion of ${bastionCluster} (aws ssm start-session --target <bastion instance id>, as 01-vpc printed), or set ENDPOINT_PUBLIC_ACCESS=true with ENDPOINT_PUBLIC_CIDRS=<your address>/32 and rerun 03-eks`
 }
 
-/** As a step's preflight: exit 2 before any change when this host cannot reach the cluster's API. */
-export async function apiReachProblems(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<ConfigProblem[]> {
+/** The cluster as EKS describes it, or undefined when it does not exist. */
+export async function describeCluster(eks: EKSClient, name: string): Promise<Cluster | undefined> {
+  try {
+    return (await eks.send(new DescribeClusterCommand({ name }))).cluster
+  } catch (e) {
+    if (isAwsError(e, 'ResourceNotFoundException')) return undefined
+    throw e
+  }
+}
+
+/**
+ * As a step's preflight: exit 2 before any change when this host cannot reach the cluster's API.
+ * `described`: the cluster already described by the caller (undefined inside: it does not exist).
+ */
+export async function apiReachProblems(
+  ctx: Pick<TaskContext, 'aws' | 'config'>,
+  described?: { cluster: Cluster | undefined },
+): Promise<ConfigProblem[]> {
   const name = ctx.config.clusterName
   const bastionCluster = ctx.config.bastionOf ?? name
   const key = 'ENDPOINT_PUBLIC_ACCESS'
-  let cluster
-  try {
-    cluster = (await ctx.aws.eks.send(new DescribeClusterCommand({ name }))).cluster
-  } catch (e) {
-    if (!isAwsError(e, 'ResourceNotFoundException')) throw e
-  }
+  const cluster = described ? described.cluster : await describeCluster(ctx.aws.eks, name)
   if (cluster?.endpoint && cluster.status === 'ACTIVE') {
     const ca = cluster.certificateAuthority?.data ? Buffer.from(cluster.certificateAuthority.data, 'base64').toString() : undefined
     const why = await probe(cluster.endpoint, ca)

@@ -6,6 +6,7 @@
 // tables by prefix, the clusters' log groups). `npm run iam-policy` prints it; RUNBOOK.md lists
 // which steps use which statement; the rehearsal's test checks that it allows every action the
 // rehearsal's AWS requests needed.
+import type { Config } from '../config.ts'
 
 export interface Statement {
   Sid: string
@@ -27,6 +28,15 @@ export interface PolicyScope {
   clusters: string[]
   /** DYNAMODB_NAMESPACE_PREFIX ('' for none). */
   tablePrefix: string
+}
+
+/** The scope of a configuration: its clusters (the Auditor's too when enabled) and table prefix. */
+export function policyScope(c: Config, account?: string): PolicyScope {
+  return {
+    account,
+    clusters: [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
+    tablePrefix: c.dynamodbNamespacePrefix,
+  }
 }
 
 /** Which steps need each statement (for RUNBOOK.md and the printed policy's Sids). */

@@ -20,7 +20,7 @@ import { subnetsOf } from '../aws/subnets.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { RunbookError } from '../errors.ts'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
-import { operatorPolicy } from '../iam/operator-policy.ts'
+import { operatorPolicy, policyScope } from '../iam/operator-policy.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import type { NetworkState, NetworkTarget, TargetOf } from './target.ts'
@@ -117,13 +117,7 @@ async function wantedOperatorPolicy(ctx: TaskContext): Promise<string | undefine
   const c = ctx.config
   if (!c.bastion.operatorPolicy) return undefined
   const account = (await ctx.aws.sts.send(new GetCallerIdentityCommand({}))).Account
-  return normalisePolicy(
-    operatorPolicy({
-      account,
-      clusters: [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
-      tablePrefix: c.dynamodbNamespacePrefix,
-    }),
-  )
+  return normalisePolicy(operatorPolicy(policyScope(c, account)))
 }
 
 export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {

@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { ConfigError, loadEnvFile, parseConfig, type Config, type ConfigProblem } from '../config.ts'
+import { privateTempDir, writePrivateFile } from '../files.ts'
 import { registerEnvSecrets, registerSecret } from '../redact.ts'
 
 /** The keys that may live in Parameter Store, and the name of each under the cluster's path. */
@@ -36,17 +37,11 @@ export function secretRefs(env: NodeJS.ProcessEnv): Map<string, string> {
   return refs
 }
 
-let privateDir: string | undefined
+/** A key file's content in a private file on a memory file system where there is one (/dev/shm). */
 function secretFile(key: string, content: string): string {
-  if (!privateDir) {
-    const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()
-    privateDir = fs.mkdtempSync(path.join(base, 'scalardl-secrets-'))
-    fs.chmodSync(privateDir, 0o700)
-    const d = privateDir
-    process.once('exit', () => fs.rmSync(d, { recursive: true, force: true }))
-  }
-  const file = path.join(privateDir, key.toLowerCase().replace(/_file$/, '.pem'))
-  fs.writeFileSync(file, content, { mode: 0o600 })
+  const dir = privateTempDir('scalardl-secrets-', fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir())
+  const file = path.join(dir, key.toLowerCase().replace(/_file$/, '.pem'))
+  writePrivateFile(file, content)
   return file
 }
 
