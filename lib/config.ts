@@ -42,7 +42,8 @@ const FIX: Record<string, string> = {
   DYNAMODB_NAMESPACE_PREFIX: 'use letters, digits, "_", "-" or "." (at most 40), e.g. DYNAMODB_NAMESPACE_PREFIX=prod_',
   WAIT_TIMEOUT_SECONDS: 'set WAIT_TIMEOUT_SECONDS to a whole number of seconds, e.g. 900',
   KUBECTL: 'set KUBECTL to the kubectl command or its path',
-  KUBERNETES_VERSION: 'set KUBERNETES_VERSION to an EKS version such as 1.32 (1.19 or newer)',
+  KUBERNETES_VERSION:
+    'set KUBERNETES_VERSION to an EKS version in standard support, such as 1.35 (00-preflight lists them: aws eks describe-cluster-versions)',
   NODEGROUP_NAME: 'set NODEGROUP_NAME to a node group name such as scalardlpool (letters, digits, hyphens)',
   NODE_MAX: 'set NODE_MAX to the most Scalar DL nodes the node group may scale to (at least NODE_COUNT), e.g. 6',
   ENDPOINT_PUBLIC_ACCESS:
@@ -240,9 +241,11 @@ const schema = z.object({
   KUBERNETES_VERSION: z
     .string()
     .trim()
-    .regex(/^1\.\d{1,2}$/, 'must look like 1.32')
+    .regex(/^1\.\d{1,2}$/, 'must look like 1.35')
     .refine((v) => Number(v.split('.')[1]) >= 19, 'is older than 1.19, which the guide requires')
-    .default('1.32'),
+    // In EKS standard support until 2027-03-27 (AWS's calendar); 00-preflight asks EKS, so a
+    // default that has aged into extended support is reported with its cost, not trusted.
+    .default('1.35'),
   NODEGROUP_NAME: z
     .string()
     .trim()
@@ -503,6 +506,12 @@ export interface Config {
 }
 
 export const CONFIG_KEYS = Object.keys(schema.shape)
+
+/** The EKS clusters (each with its own VPC) a configuration makes: the Ledger's, and the Auditor's when enabled. */
+export const deploymentClusters = (c: Pick<Config, 'clusterName' | 'auditor'>): string[] => [
+  c.clusterName,
+  ...(c.auditor.enabled ? [c.auditor.clusterName] : []),
+]
 
 /**
  * Lines dotenv would silently ignore or misread: not `KEY=value`, a comment or blank. A value in

@@ -1,8 +1,11 @@
 // Prerequisites of "Scalar DL on AWS": the tools on the bastion (kubectl >= 1.19, helm >= 3.5,
-// eksctl), the AWS identity, a region with 3 AZs, and a valid configuration. Changes nothing.
+// eksctl), the AWS identity, a region with 3 AZs, a Kubernetes version in EKS standard support, the
+// quotas the design needs, and a valid configuration. Changes nothing.
 import { isMain } from '../lib/main.ts'
 import { clusterAccessTask, configurationTask, identityTask, zonesTask } from '../lib/preflight/account.ts'
+import { QUOTA_IDS, quotaTask } from '../lib/preflight/quotas.ts'
 import { TOOLS, toolTask } from '../lib/preflight/tools.ts'
+import { kubernetesVersionTask } from '../lib/preflight/versions.ts'
 import { runStep } from '../lib/runner.ts'
 import { defineStep, type StepResult } from '../lib/task.ts'
 
@@ -22,7 +25,15 @@ export const step = defineStep({
   readOnly: true,
   continueOnFailure: true,
   concurrent: true,
-  tasks: [configurationTask(), ...TOOLS.map(toolTask), identityTask(), clusterAccessTask(), zonesTask()],
+  tasks: [
+    configurationTask(),
+    ...TOOLS.map(toolTask),
+    identityTask(),
+    clusterAccessTask(),
+    zonesTask(),
+    kubernetesVersionTask(),
+    ...QUOTA_IDS.map(quotaTask),
+  ],
   report: (result) => table(result),
 })
 

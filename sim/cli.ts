@@ -1,8 +1,8 @@
 // The simulator's command line. Scripts outside the project depend on this contract:
-//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N] [--faults R] [--api-faults R] [--aws-delays] [--pending-ms N] [--delay-scale F] [--fault-seed N] [--caller outside|INSTANCE]
+//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N] [--faults R] [--api-faults R] [--aws-delays] [--pending-ms N] [--delay-scale F] [--fault-seed N] [--caller outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...]
 //   npx tsx sim/cli.ts cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...] [--region R]
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
-//   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)]
+//   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)]
 //   npx tsx sim/cli.ts cloudwatch tick CLUSTER --state-dir DIR   (one round of simulated CloudWatch data now)
 //   npx tsx sim/cli.ts aws-actions --state-dir DIR   (the IAM actions the AWS requests needed, with counts)
 //   npx tsx sim/cli.ts status --state-dir DIR
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import YAML from 'yaml'
 import { ensureBuilt } from '../scripts/build.ts'
-import { DAEMON_OPTIONS, daemonArgs } from './kube/flags.ts'
+import { DAEMON_OPTIONS, daemonArgs, pairs as keyValues } from './kube/flags.ts'
 import { startMoto } from './moto.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -85,13 +85,11 @@ async function control(method: string, route: string, body?: unknown): Promise<a
 }
 
 function pairs(list: string[] | undefined, what: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const item of list ?? []) {
-    const i = item.indexOf('=')
-    if (i < 1) fail(`${what} must look like key=value: ${item}`)
-    out[item.slice(0, i)] = item.slice(i + 1)
+  try {
+    return keyValues(list, what)
+  } catch (err) {
+    fail((err as Error).message)
   }
-  return out
 }
 
 function taints(list: string[] | undefined) {
@@ -110,6 +108,10 @@ function knobFlags(): Record<string, unknown> {
   if (values['fail-jobs'] !== undefined) k.failJobs = values['fail-jobs']
   if (values['api-faults'] !== undefined) k.apiFaultRate = Number(values['api-faults'])
   if (values.caller !== undefined) k.caller = values.caller
+  // Each replaces the whole setting; an empty value ('') clears it.
+  if (values['eks-version-status']) k.eksVersionStatus = pairs(values['eks-version-status'].filter(Boolean), '--eks-version-status')
+  if (values.quota)
+    k.quotas = Object.fromEntries(Object.entries(pairs(values.quota.filter(Boolean), '--quota')).map(([q, v]) => [q, Number(v)]))
   // The one DynamoDB key the simulated AWS accepts from Scalar DL: ID:SECRET from the environment
   // (never a command line); SIM_DB_CREDENTIALS unset or empty: any well-formed key.
   if (values['db-credentials-from-env']) k.dbCredentials = process.env.SIM_DB_CREDENTIALS ?? ''

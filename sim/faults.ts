@@ -44,7 +44,7 @@ export interface FaultOptions {
 export interface AwsHooks {
   refuse?(service: string, action: string, params: URLSearchParams, region: string): Promise<{ code: string; message: string } | undefined>
   rewrite?(service: string, action: string, params: URLSearchParams, text: string): string
-  /** An answer for an API moto does not have (REST-JSON services), or undefined to pass the call on. */
+  /** An answer for an API moto does not have (REST-JSON services: method and path; JSON services: POST and the operation's name), or undefined to pass the call on. */
   serve?(
     service: string,
     method: string,
@@ -275,8 +275,18 @@ export class FaultProxy {
         res.writeHead(e.status, e.headers).end(e.body)
         return
       }
+      // REST calls by method and path; JSON calls (X-Amz-Target) by their operation's name as the path.
       const answer =
-        proto === 'rest' ? await h.serve?.(service, req.method ?? 'GET', req.url ?? '/', body.toString(), authorization, region) : undefined
+        proto === 'rest' || proto === 'json'
+          ? await h.serve?.(
+              service,
+              req.method ?? 'GET',
+              proto === 'json' ? action : (req.url ?? '/'),
+              body.toString(),
+              authorization,
+              region,
+            )
+          : undefined
       if (answer) {
         res
           .writeHead(answer.status, {

@@ -8,6 +8,7 @@ import { EC2Client } from '@aws-sdk/client-ec2'
 import { EKSClient } from '@aws-sdk/client-eks'
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { IAMClient } from '@aws-sdk/client-iam'
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
 import { SSMClient } from '@aws-sdk/client-ssm'
 import { STSClient } from '@aws-sdk/client-sts'
 import { RunbookError } from '../errors.ts'
@@ -129,6 +130,9 @@ export class AwsSession {
   }
   get iam(): IAMClient {
     return this.client('IAM', () => new IAMClient(this.clientConfig()))
+  }
+  get quotas(): ServiceQuotasClient {
+    return this.client('ServiceQuotas', () => new ServiceQuotasClient(this.clientConfig()))
   }
 
   summary(): { total: number; mutating: number; retried: number; operations: Record<string, number> } {

@@ -6,7 +6,7 @@
 // tables by prefix, the clusters' log groups). `npm run iam-policy` prints it; RUNBOOK.md lists
 // which steps use which statement; the rehearsal's test checks that it allows every action the
 // rehearsal's AWS requests needed.
-import type { Config } from '../config.ts'
+import { deploymentClusters, type Config } from '../config.ts'
 
 export interface Statement {
   Sid: string
@@ -34,7 +34,7 @@ export interface PolicyScope {
 export function policyScope(c: Config, account?: string): PolicyScope {
   return {
     account,
-    clusters: [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
+    clusters: deploymentClusters(c),
     tablePrefix: c.dynamodbNamespacePrefix,
   }
 }
@@ -50,7 +50,7 @@ export const STATEMENT_STEPS: Record<string, string> = {
   RunbookLockTable: 'every mutating step',
   RunbookScalarDlTables: '02 04 05 07 99',
   RunbookLogs: '06 07 99',
-  RunbookReadOnly: '00 and every step (who am I, tables and log groups listed)',
+  RunbookReadOnly: '00 (quotas) and every step (who am I, tables and log groups listed)',
   RunbookSecrets: 'every step whose configuration names ssm:/scalardl-runbook/... (lib/secrets/parameters.ts)',
   RunbookSecretsDecrypt: 'as RunbookSecrets',
 }
@@ -218,7 +218,14 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
       {
         Sid: 'RunbookReadOnly',
         Effect: 'Allow',
-        Action: ['sts:GetCallerIdentity', 'dynamodb:ListTables', 'dynamodb:ListBackups', 'logs:DescribeLogGroups'],
+        Action: [
+          'sts:GetCallerIdentity',
+          'dynamodb:ListTables',
+          'dynamodb:ListBackups',
+          'logs:DescribeLogGroups',
+          'servicequotas:GetServiceQuota',
+          'servicequotas:GetAWSDefaultServiceQuota',
+        ],
         Resource: '*',
       },
     ],

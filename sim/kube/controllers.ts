@@ -32,6 +32,10 @@ export interface Knobs {
   caller: string
   /** How long the eksctl stand-in waits for a control plane to answer (eksctl's 25 minutes, scaled). */
   eksctlWaitMs: number
+  /** Statuses DescribeClusterVersions gives instead of the calendar's, by version (sim/eks-versions.ts). */
+  eksVersionStatus: Record<string, string>
+  /** Quota values applied to the account, `SERVICE/CODE` -> value (sim/service-quotas.ts). */
+  quotas: Record<string, number>
 }
 
 /** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB ~30 s to active and as long to healthy targets (AWS: often longer). */
@@ -46,6 +50,8 @@ export const DEFAULT_KNOBS: Knobs = {
   dbCredentials: '',
   caller: '',
   eksctlWaitMs: 15_000,
+  eksVersionStatus: {},
+  quotas: {},
 }
 
 const T = {

@@ -10,9 +10,10 @@ import { AWS_PENDING_MS, FaultProxy, type PendingMs } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
-import { DAEMON_OPTIONS } from './flags.ts'
+import { DAEMON_OPTIONS, pairs } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { EksAccess } from '../eks-access.ts'
+import { accountHooks } from '../aws-layer.ts'
 import { eksAuthorizer } from '../eks-auth.ts'
 import { caFile, tlsMaterial } from '../tls.ts'
 import { Whereabouts } from '../where.ts'
@@ -66,6 +67,8 @@ const knobs: Knobs = {
   dbCredentials: process.env.SIM_DB_CREDENTIALS ?? DEFAULT_KNOBS.dbCredentials,
   caller: values.caller ?? DEFAULT_KNOBS.caller,
   eksctlWaitMs: 25 * 60_000 * scale,
+  eksVersionStatus: pairs(values['eks-version-status'], '--eks-version-status'),
+  quotas: Object.fromEntries(Object.entries(pairs(values.quota, '--quota')).map(([k, v]) => [k, Number(v)])),
 }
 const clusters = new Map<string, Cluster>()
 const feeds = new Map<string, CloudWatchFeed>()
@@ -103,6 +106,7 @@ void tls.then((m) => {
   tlsCa = m.ca
 })
 if (proxy) proxy.hooks.push(eksAccess.hooks())
+if (proxy) proxy.hooks.push(...accountHooks(() => knobs))
 // DescribeCluster: the endpoint and certificate authority of the simulated API server (moto makes
 // up both), so `aws eks update-kubeconfig` and eksctl write kubeconfigs that work.
 if (proxy)

@@ -15,13 +15,29 @@ export const DAEMON_OPTIONS = {
   'delay-scale': { type: 'string' },
   'fault-seed': { type: 'string' },
   caller: { type: 'string' },
+  /** VERSION=STATUS, for example 1.35=EXTENDED_SUPPORT: what DescribeClusterVersions says of it (sim/eks-versions.ts). */
+  'eks-version-status': { type: 'string', multiple: true },
+  /** SERVICE/CODE=VALUE, for example ec2/L-0263D0A3=2: the quota applied to the account (sim/service-quotas.ts). */
+  quota: { type: 'string', multiple: true },
 } as const
+
+/** KEY=VALUE pairs of a repeated option, as a record. */
+export function pairs(list: string[] | undefined, what: string): Record<string, string> {
+  return Object.fromEntries(
+    (list ?? []).map((p) => {
+      const i = p.indexOf('=')
+      if (i < 1) throw new Error(`${what} must look like KEY=VALUE: ${p}`)
+      return [p.slice(0, i), p.slice(i + 1)]
+    }),
+  )
+}
 
 /** The daemon's arguments for the options given in `values`. */
 export function daemonArgs(values: Record<string, string | boolean | string[] | undefined>): string[] {
   return Object.entries(DAEMON_OPTIONS).flatMap(([name, o]) => {
     const v = values[name]
     if (v === undefined || v === false) return []
+    if (Array.isArray(v)) return v.flatMap((x) => [`--${name}`, x])
     return o.type === 'boolean' ? [`--${name}`] : [`--${name}`, String(v)]
   })
 }

@@ -18,6 +18,7 @@ import {
   DeleteClusterCommand,
   DeleteNodegroupCommand,
   DescribeClusterCommand,
+  DescribeClusterVersionsCommand,
   DescribeNodegroupCommand,
   EKSClient,
   ListClustersCommand,
@@ -48,7 +49,8 @@ import path from 'node:path'
 import YAML from 'yaml'
 
 const VERSION = '0.230.0'
-const DEFAULT_K8S = '1.32'
+/** eksctl pkg/apis/eksctl.io/v1alpha5/types.go@v0.230.0:59: DefaultVersion = Version1_34 (used for "" and "auto"). */
+const DEFAULT_K8S = '1.34'
 
 function region(flag?: string, config?: ClusterConfig): string {
   const r = flag ?? config?.metadata.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
@@ -215,6 +217,33 @@ function setFailedStack(stack: string, status: string | undefined): void {
 }
 const nodegroupStack = (cluster: string, ng: string) => `eksctl-${cluster}-nodegroup-${ng}` // pkg/cfn/manager/nodegroup.go:40
 
+const minorOf = (v: string) => Number(v.split('.')[1])
+
+/**
+ * eksctl pkg/eks/versions_manager.go@v0.230.0:43-126: every command first asks
+ * DescribeClusterVersions (no filter); a version is supported when its status is not UNSUPPORTED;
+ * "" and "auto" resolve to api.DefaultVersion, "latest" to the newest supported; anything else must
+ * be supported, or the error names the supported ones (and says "no longer supported" for a version
+ * older than the oldest). pkg/ctl/cmdutils/cmd.go:47-50 wraps it in "resolving cluster version: ".
+ */
+async function resolveClusterVersion(eks: EKSClient, wanted: string | undefined): Promise<string> {
+  const out = await eks.send(new DescribeClusterVersionsCommand({})).catch((e: Error) => {
+    throw new CliFailure(`describing cluster versions: ${e.name}: ${e.message}`)
+  })
+  const supported = (out.clusterVersions ?? [])
+    .filter((v) => (v.status as string) !== 'UNSUPPORTED')
+    .map((v) => v.clusterVersion!)
+    .sort((a, b) => minorOf(a) - minorOf(b))
+  const v = wanted ? String(wanted) : ''
+  if (v === '' || v === 'auto') return DEFAULT_K8S
+  if (v === 'latest') return supported.at(-1)!
+  if (supported.includes(v)) return v
+  const deprecated = minorOf(v) < minorOf(supported[0]!)
+  throw new CliFailure(
+    `resolving cluster version: invalid version, ${deprecated ? `${v} is no longer supported, ` : ''}supported values: ${supported.join(', ')}${deprecated ? '\nsee also: https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html' : ''}`,
+  )
+}
+
 async function createNodegroup(
   eks: EKSClient,
   cluster: string,
@@ -311,6 +340,7 @@ async function createCluster(argv: string[]): Promise<void> {
   const { eks, sts, logs, ec2 } = clients(r)
   eksLog('ℹ', `eksctl version ${VERSION}`)
   eksLog('ℹ', `using region ${r}`)
+  config.metadata.version = await resolveClusterVersion(eks, config.metadata.version ? String(config.metadata.version) : undefined)
   try {
     await createClusterSteps(values, config, name, r, { eks, sts, logs, ec2 })
   } catch (e) {
@@ -475,6 +505,8 @@ async function createNodegroups(argv: string[]): Promise<void> {
   const name = config.metadata.name
   const r = region(values.region, config)
   const { eks } = clients(r)
+  // pkg/ctl/create/nodegroup.go@v0.230.0:156: the config's version, when given, must be supported.
+  if (config.metadata.version) await resolveClusterVersion(eks, String(config.metadata.version))
   await describeCluster(eks, name)
   // Existing: a group EKS lists, or one whose stack was left behind (pkg/ctl/cmdutils/filter/nodegroup_filter.go:172-178).
   const stacks = failedStacks()

@@ -23,8 +23,16 @@ export function baseEnv(extra: Record<string, string | undefined>): NodeJS.Proce
   return env
 }
 
+const made: string[] = []
+// A test file's temporary directories go when its process ends (the simulators it started are stopped by then).
+process.on('exit', () => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
+})
+
 export function tempDir(prefix = 'rb-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  made.push(dir)
+  return dir
 }
 
 export function spawnStep(script: string, args: string[], env: NodeJS.ProcessEnv, cwd = tempDir()): ChildProcess {

@@ -69,7 +69,7 @@ describe('03-eks against the simulator', () => {
     assert.equal(r.json.status, 'changed')
     const c = (await eks.send(new DescribeClusterCommand({ name: 'eks-fresh' }))).cluster!
     assert.equal(c.status, 'ACTIVE')
-    assert.equal(c.version, '1.32')
+    assert.equal(c.version, '1.35')
     assert.equal(c.resourcesVpcConfig?.endpointPrivateAccess, true)
     assert.equal(c.resourcesVpcConfig?.endpointPublicAccess, false)
     assert.equal(c.resourcesVpcConfig?.subnetIds?.length, 6)

@@ -21,7 +21,7 @@ function config(name: string, o: { nodegroups?: any[]; extra?: Record<string, un
   const doc = {
     apiVersion: 'eksctl.io/v1alpha5',
     kind: 'ClusterConfig',
-    metadata: { name, region: 'ap-northeast-1', version: '1.32' },
+    metadata: { name, region: 'ap-northeast-1', version: '1.35' },
     vpc: {
       subnets: {
         private: Object.fromEntries(Object.entries(subnets.private).map(([az, id]) => [az, { id }])),
@@ -106,6 +106,21 @@ describe('eksctl stand-in', () => {
     assert.match(effect.stderr, /invalid taint effect: NO_SCHEDULE/)
     for (const n of ['bad1', 'bad2', 'bad3', 'bad4'])
       await assert.rejects(aws.eks.send(new DescribeClusterCommand({ name: n })), /ResourceNotFound/)
+  })
+
+  test('create cluster takes its version from DescribeClusterVersions as eksctl 0.230 does: an unsupported version is refused before anything is made', async () => {
+    assert.equal(sim.cli('knobs', '--eks-version-status', '1.33=UNSUPPORTED').code, 0)
+    try {
+      const doc = config('oldver')
+      fs.writeFileSync(doc, fs.readFileSync(doc, 'utf8').replace('version: "1.35"', 'version: "1.33"'))
+      const r = await eksctl(['create', 'cluster', '-f', doc])
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /resolving cluster version: invalid version, supported values: 1\.\d+(, 1\.\d+)*/)
+      assert.doesNotMatch(r.stderr, /supported values: [^\n]*1\.33/)
+      await assert.rejects(aws.eks.send(new DescribeClusterCommand({ name: 'oldver' })), /ResourceNotFound/)
+    } finally {
+      assert.equal(sim.cli('knobs', '--eks-version-status', '').code, 0)
+    }
   })
 
   test('create cluster makes the cluster, node groups, Ready untainted nodes, CoreDNS and the kubeconfig context; again fails as eksctl does', async () => {

@@ -101,7 +101,7 @@ before(async () => {
     YAML.stringify({
       apiVersion: 'eksctl.io/v1alpha5',
       kind: 'ClusterConfig',
-      metadata: { name: 'lbc', region: 'ap-northeast-1', version: '1.32' },
+      metadata: { name: 'lbc', region: 'ap-northeast-1', version: '1.35' },
       vpc: { subnets: { private: { 'ap-northeast-1a': { id: subnets['private-a'] }, 'ap-northeast-1c': { id: subnets['private-c'] } } } },
     }),
   )

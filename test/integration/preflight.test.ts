@@ -1,17 +1,30 @@
-// 00-preflight: tools and versions, AWS identity, the region's AZs; every missing thing listed.
+// 00-preflight: tools and versions, AWS identity, the region's AZs, EKS's support for the
+// Kubernetes version and the account's quotas; every missing thing listed.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { after, afterEach, before, describe, test } from 'node:test'
+import { AllocateAddressCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { startAwsLayer } from '../../sim/aws-layer.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { baseEnv, ROOT, runStep, tempDir } from '../helpers/run-step.ts'
 
 let moto: Moto
+let layer: Awaited<ReturnType<typeof startAwsLayer>>
+/** moto behind the simulator's AWS layer, which answers what moto lacks (DescribeClusterVersions, Service Quotas). */
+const aws = (region?: string) => ({ ...moto.env(region), AWS_ENDPOINT_URL: layer.url })
 before(async () => {
   moto = await startMoto()
+  layer = await startAwsLayer(moto.url)
 })
 after(async () => {
+  await layer?.stop()
   await moto?.stop()
+})
+afterEach(async () => {
+  layer.knobs.eksVersionStatus = {}
+  layer.knobs.quotas = {}
+  await moto.reset()
 })
 
 function fakeTool(dir: string, name: string, script: string): string {
@@ -23,7 +36,7 @@ function fakeTool(dir: string, name: string, script: string): string {
 describe('00-preflight', () => {
   test('passes with kubectl, helm and eksctl present, AWS reachable and 3 AZs; changes nothing', async () => {
     const env = baseEnv({
-      ...moto.env(),
+      ...aws(),
       CLUSTER_NAME: 'pre',
       RUNBOOK_STATE_DIR: tempDir(),
       PATH: `${path.join(ROOT, 'sim', 'bin')}:${process.env.PATH}`,
@@ -52,7 +65,7 @@ describe('00-preflight', () => {
     fakeTool(dir, 'aws', `echo 'aws-cli/1.16.100 Python/2.7.16 Linux/4.14 botocore/1.12.90' >&2`)
     const env = baseEnv({
       PATH: `${dir}:${process.env.PATH}`,
-      ...moto.env(),
+      ...aws(),
       CLUSTER_NAME: 'pre',
       RUNBOOK_STATE_DIR: tempDir(),
       KUBECTL: kubectl,
@@ -76,7 +89,7 @@ describe('00-preflight', () => {
   test('a region with fewer than 3 AZs is reported', async () => {
     // moto's us-west-1 has two availability zones, as AWS's does for new accounts.
     const env = baseEnv({
-      ...moto.env('us-west-1'),
+      ...aws('us-west-1'),
       CLUSTER_NAME: 'pre',
       RUNBOOK_STATE_DIR: tempDir(),
       PATH: `${path.join(ROOT, 'sim', 'bin')}:${process.env.PATH}`,
@@ -86,5 +99,82 @@ describe('00-preflight', () => {
     const zones = r.json.tasks.find((t: any) => /availability zones/.test(t.title))
     assert.equal(zones.status, 'failed')
     assert.match(zones.detail, /us-west-1 has 2/)
+  })
+
+  const simEnv = (extra: Record<string, string> = {}) =>
+    baseEnv({
+      ...aws(),
+      CLUSTER_NAME: 'pre',
+      RUNBOOK_STATE_DIR: tempDir(),
+      PATH: `${path.join(ROOT, 'sim', 'bin')}:${process.env.PATH}`,
+      ...extra,
+    })
+  const task = (r: { json?: any }, title: RegExp) => r.json.tasks.find((t: any) => title.test(t.title))
+
+  test('KUBERNETES_VERSION: EKS is asked; extended support passes with the extra cost said, a version past it fails naming those in standard support', async () => {
+    layer.knobs.eksVersionStatus = { '1.35': 'EXTENDED_SUPPORT' }
+    const extended = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ KUBERNETES_VERSION: '1.35' }))
+    assert.equal(extended.code, 0, extended.stderr)
+    assert.match(task(extended, /KUBERNETES_VERSION/).detail, /^1\.35: extended support only, until 2028-03-27/)
+    // (0.60 - 0.10) USD x 730 hours for one cluster.
+    assert.match(
+      extended.stderr,
+      /1\.35 is in EKS extended support .*\$0\.60 instead of \$0\.10 per cluster hour, about \$365 a month more for 1 cluster/,
+    )
+
+    layer.knobs.eksVersionStatus = { '1.30': 'UNSUPPORTED', '1.36': 'STANDARD_SUPPORT' }
+    const past = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ KUBERNETES_VERSION: '1.30' }))
+    assert.equal(past.code, 1)
+    const v = task(past, /KUBERNETES_VERSION/)
+    assert.equal(v.status, 'failed')
+    assert.match(v.detail, /1\.30 is past EKS extended support \(ended 2026-07-23\)/)
+    assert.match(past.stderr, /set KUBERNETES_VERSION to a version in standard support: 1\.36/)
+
+    const unknown = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ KUBERNETES_VERSION: '1.99' }))
+    assert.equal(unknown.code, 1)
+    assert.match(task(unknown, /KUBERNETES_VERSION/).detail, /EKS does not offer Kubernetes 1\.99/)
+  })
+
+  test('quotas: a lowered quota is refused with the code to raise; what the runbook made counts as wanted, not as used', async () => {
+    layer.knobs.quotas = { 'ec2/L-0263D0A3': 2, 'ec2/L-1216C47A': 8 }
+    const r = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ NAT_GATEWAYS: 'per-az' }))
+    assert.equal(r.code, 1)
+    const eips = task(r, /Elastic IPs/)
+    assert.equal(eips.status, 'failed')
+    assert.equal(eips.detail, '0 addresses used by others + 3 for this deployment, of 2 (applied): 1 short')
+    assert.match(r.stderr, /ask for at least 3 in Service Quotas \(ec2 L-0263D0A3 "Elastic IPs per Region"\)/)
+    // 3 m5.xlarge (4 vCPUs) + 2 system nodes + the bastion, against 8 applied.
+    const vcpus = task(r, /On-Demand Standard/)
+    assert.equal(vcpus.status, 'failed')
+    assert.match(vcpus.detail, /^0 vCPUs used by others \+ \d+ for this deployment, of 8 \(applied\): \d+ short$/)
+    // No applied value: the default (GetServiceQuota's NoSuchResourceException, then GetAWSDefaultServiceQuota).
+    assert.match(task(r, /EKS clusters/).detail, /^0 clusters used by others \+ 1 for this deployment, of 100 \(default\)$/)
+    assert.equal(task(r, /VPCs per Region/).status, 'ok')
+
+    // One address of someone else's and one the runbook made: only the first is "used".
+    const ec2 = new EC2Client({
+      region: 'ap-northeast-1',
+      endpoint: moto.url,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }))
+    await ec2.send(
+      new AllocateAddressCommand({
+        Domain: 'vpc',
+        TagSpecifications: [
+          {
+            ResourceType: 'elastic-ip',
+            Tags: [
+              { Key: 'scalardl-runbook/cluster', Value: 'pre' },
+              { Key: 'scalardl-runbook/role', Value: 'nat-eip' },
+            ],
+          },
+        ],
+      }),
+    )
+    layer.knobs.quotas = { 'ec2/L-0263D0A3': 2 }
+    const single = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ NAT_GATEWAYS: 'single' }))
+    assert.equal(single.code, 0, single.stderr)
+    assert.equal(task(single, /Elastic IPs/).detail, '1 addresses used by others + 1 for this deployment, of 2 (applied)')
   })
 })
