@@ -44,6 +44,8 @@ export interface EksctlAddon {
   ConfigurationValues: string
   /** `{Code:... Message:... ResourceIDs:[...]}` each, as eksctl prints them (degraded add-ons). */
   issues?: string[]
+  /** The add-on's Pod Identity associations (eksctl-io/eksctl v0.230.0 pkg/actions/addon/get.go:17-33; null when none). */
+  PodIdentityAssociations?: { AssociationID: string; Namespace: string; ServiceAccount: string; RoleARN: string }[] | null
   [k: string]: unknown
 }
 

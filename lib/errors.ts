@@ -79,8 +79,10 @@ export function describeError(err: unknown): string {
 }
 
 export function hintFor(err: unknown, fallback?: string): string | undefined {
-  if (err instanceof CommandError && err.hint) return err.hint
-  return awsHint(err) ?? (err as { hint?: string })?.hint ?? fallback
+  // A hint the runbook wrote for this very failure beats one guessed from the message.
+  const own = (err as { hint?: unknown } | undefined)?.hint
+  if (typeof own === 'string' && own) return own
+  return awsHint(err) ?? fallback
 }
 
 /** An error that carries its own hint for the operator. */

@@ -1,6 +1,8 @@
 // Step 1 of "Scalar DL on AWS": the network. A VPC over 3 AZs with public and private subnets,
-// an internet gateway, NAT gateway(s), routes, EKS load-balancer subnet tags, a bastion, and the
-// security group that lets the bastion reach the private EKS API endpoint.
+// an internet gateway, NAT gateway(s), routes, EKS load-balancer subnet tags, a bastion with the
+// tools of the later steps (pinned, checksums verified), and the security group that lets the
+// bastion reach the private EKS API endpoint.
+import { bastionToolsTask } from '../lib/bastion/tasks.ts'
 import { isMain } from '../lib/main.ts'
 import { bastionIdentityTask, bastionSecurityGroupTask, bastionTask, controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
@@ -30,6 +32,7 @@ export const step = defineStep<NetworkState>({
     controlPlaneSecurityGroupTask(ledger),
     bastionIdentityTask(ledger),
     bastionTask(ledger),
+    bastionToolsTask(ledger),
     natGatewaysAvailableTask(ledger),
     privateRoutesTask(ledger),
   ],

@@ -1,7 +1,8 @@
 // Step 2 of "Scalar DL on AWS": the database. Scalar DL on DynamoDB: reachability, a gateway
 // endpoint so database traffic skips the NAT gateway, existing tables reported (never touched),
-// and the settings the schema loader needs.
+// the database key checked against them, and the settings the schema loader needs.
 import {
+  databaseKeyTask,
   existingTablesTask,
   gatewayEndpointTask,
   reachableTask,
@@ -16,7 +17,7 @@ export const step = defineStep<DatabaseState>({
   name: '02-database',
   description: 'Step 2: database (DynamoDB) ready for Scalar DL',
   state: () => ({ privateRouteTableIds: [] }),
-  tasks: [reachableTask(), gatewayEndpointTask(), existingTablesTask(), schemaLoaderSettingsTask()],
+  tasks: [reachableTask(), gatewayEndpointTask(), existingTablesTask(), databaseKeyTask(), schemaLoaderSettingsTask()],
 })
 
 if (isMain(import.meta.url, '02-database')) await runStep(step)

@@ -42,7 +42,13 @@ export interface FaultOptions {
  * call, and answers rewritten to the state AWS would report.
  */
 export interface AwsHooks {
-  refuse?(service: string, action: string, params: URLSearchParams, region: string): Promise<{ code: string; message: string } | undefined>
+  refuse?(
+    service: string,
+    action: string,
+    params: URLSearchParams,
+    region: string,
+    authorization: string,
+  ): Promise<{ code: string; message: string } | undefined>
   rewrite?(service: string, action: string, params: URLSearchParams, text: string): string
   /** An answer for an API moto does not have (REST-JSON services: method and path; JSON services: POST and the operation's name), or undefined to pass the call on. */
   serve?(
@@ -269,7 +275,7 @@ export class FaultProxy {
     const authorization = String(req.headers.authorization ?? '')
     const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(authorization)?.[1] ?? 'us-east-1'
     for (const h of this.hooks) {
-      const refusal = await h.refuse?.(service, action, params, region)
+      const refusal = await h.refuse?.(service, action, params, region, authorization)
       if (refusal) {
         const e = clientError(proto, refusal.code, refusal.message)
         res.writeHead(e.status, e.headers).end(e.body)

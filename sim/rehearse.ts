@@ -14,6 +14,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { stepArgs } from '../scripts/build.ts'
 import { sampleLicence } from './licence.ts'
 
@@ -110,6 +112,27 @@ async function run(name: string, env: NodeJS.ProcessEnv, args: string[] = []): P
   return { code, status }
 }
 
+async function dumpAwsSide(env: NodeJS.ProcessEnv): Promise<void> {
+  const cfg = {
+    region: env.AWS_REGION ?? 'ap-northeast-1',
+    endpoint: env.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'testing', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'testing' },
+  }
+  const ec2 = new EC2Client(cfg)
+  const ssm = new SSMClient(cfg)
+  const out = path.join(dir, 'aws-side')
+  fs.mkdirSync(out, { recursive: true })
+  const instances = ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
+  for (const i of instances) {
+    const data = (await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: i.InstanceId, Attribute: 'userData' }))).UserData?.Value
+    fs.writeFileSync(path.join(out, `user-data-${i.InstanceId}.txt`), data ? Buffer.from(data, 'base64').toString('utf8') : '')
+  }
+  fs.writeFileSync(path.join(out, 'ssm-commands.json'), JSON.stringify((await ssm.send(new ListCommandsCommand({}))).Commands ?? [], null, 2))
+  console.error(`\nAWS side for the secret scan: user data of ${instances.length} instance(s), SSM Run Commands`)
+  ec2.destroy()
+  ssm.destroy()
+}
+
 /** Every file the rehearsal left (step output, journal, rendered files, argv of every stand-in call, simulator logs), searched for the secrets it used. */
 function leaks(env: NodeJS.ProcessEnv): string[] {
   const pem = (f?: string) =>
@@ -196,6 +219,9 @@ try {
           .join(', ')})`,
       )
     }
+    // What AWS itself holds that a secret could have reached: every instance's user data and every
+    // SSM Run Command's parameters, written next to the rest for the secret scan.
+    if (env.AWS_ENDPOINT_URL) await dumpAwsSide(env).catch((e: Error) => console.error(`could not read the AWS side for the secret scan: ${e.message}`))
     if (actionsOut) {
       const actions = spawnSync(
         process.execPath,
@@ -213,7 +239,7 @@ try {
 }
 const leaked = env.GITHUB_TOKEN ? leaks(env) : []
 console.error(
-  `secret scan: ${leaked.length ? `LEAKS FOUND: ${leaked.join('; ')}` : 'no GitHub token, database secret or private key material in any output, journal, rendered file, stand-in argv or simulator log'}`,
+  `secret scan: ${leaked.length ? `LEAKS FOUND: ${leaked.join('; ')}` : 'no GitHub token, database secret or private key material in any output, journal, rendered file, stand-in argv, simulator log, instance user data or SSM command'}`,
 )
 if (leaked.length) failed = true
 console.error(

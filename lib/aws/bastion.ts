@@ -26,6 +26,7 @@ import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError } from './clients.ts'
 import { RunbookError } from '../errors.ts'
 import { clientToken, single } from './discover.ts'
+import { BOOTSTRAP_TAG } from '../bastion/bootstrap.ts'
 import { CLUSTER_TAG, roleFilters, runbookTags } from './tags.ts'
 
 export const SSM_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
@@ -63,9 +64,11 @@ export async function repairBastion(ec2: EC2Client, i: Instance): Promise<void> 
   if (i.State?.Name === 'stopped') await ec2.send(new StartInstancesCommand({ InstanceIds: [i.InstanceId!] }))
 }
 
+export const isArm = (instanceType: string) => /^[a-z]+\d+g[a-z]*\./.test(instanceType)
+
 /** The current Amazon Linux 2023 AMI, from the public SSM parameter AWS maintains (never hard-coded). */
 export async function latestAmazonLinuxAmi(ssm: SSMClient, instanceType: string): Promise<string> {
-  const arch = /^[a-z]+\d+g[a-z]*\./.test(instanceType) ? 'arm64' : 'x86_64'
+  const arch = isArm(instanceType) ? 'arm64' : 'x86_64'
   const out = await ssm.send(new GetParameterCommand({ Name: `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}` }))
   return out.Parameter!.Value!
 }
@@ -87,6 +90,8 @@ export async function launchBastion(
     securityGroupId: string
     instanceProfile: string
     keyName?: string
+    /** The first-boot script (bastion/bootstrap.sh rendered), and the version it is tagged with. */
+    bootstrap?: { script: string; version: string }
   },
 ): Promise<Instance> {
   for (let generation = 0; ; generation++) {
@@ -111,10 +116,16 @@ async function runBastion(
     securityGroupId: string
     instanceProfile: string
     keyName?: string
+    bootstrap?: { script: string; version: string }
   },
   generation: number,
 ): Promise<Instance> {
-  const tags = runbookTags({ cluster: o.cluster, role: 'bastion', name: `${o.cluster}-bastion` })
+  const tags = runbookTags({
+    cluster: o.cluster,
+    role: 'bastion',
+    name: `${o.cluster}-bastion`,
+    extra: o.bootstrap ? { [BOOTSTRAP_TAG]: o.bootstrap.version } : {},
+  })
   const out = await ec2.send(
     new RunInstancesCommand({
       ImageId: o.amiId,
@@ -127,6 +138,8 @@ async function runBastion(
       SecurityGroupIds: [o.securityGroupId],
       IamInstanceProfile: { Name: o.instanceProfile },
       KeyName: o.keyName || undefined,
+      // No secret is ever in it: tools, versions and checksums only.
+      UserData: o.bootstrap ? Buffer.from(o.bootstrap.script).toString('base64') : undefined,
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
       BlockDeviceMappings: [
         { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } },

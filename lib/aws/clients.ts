@@ -110,6 +110,10 @@ export class AwsSession {
   get dynamodb(): DynamoDBClient {
     return this.client('DynamoDB', () => new DynamoDBClient(this.clientConfig()))
   }
+  /** DynamoDB as another principal (the Scalar DL database key), recorded like every call. */
+  dynamodbAs(credentials: { accessKeyId: string; secretAccessKey: string }): DynamoDBClient {
+    return this.client(`DynamoDB(${credentials.accessKeyId})`, () => new DynamoDBClient({ ...this.clientConfig(), credentials }))
+  }
   get sts(): STSClient {
     return this.client('STS', () => new STSClient(this.clientConfig()))
   }

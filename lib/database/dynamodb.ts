@@ -3,9 +3,9 @@
 // gateway endpoint instead of the NAT gateway, and the schema loader needs its settings.
 import fs from 'node:fs'
 import path from 'node:path'
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb'
+import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import type { Vpc } from '@aws-sdk/client-ec2'
-import { scalarTables } from './tables.ts'
+import { AUDITOR_TABLES, LEDGER_TABLES, scalarTables } from './tables.ts'
 import { findRouteTables, matchRouteTables } from '../aws/route-tables.ts'
 import { addEndpointRouteTables, createDynamodbEndpoint, findDynamodbEndpoints, findOwnDynamodbEndpoint } from '../aws/vpc-endpoint.ts'
 import { findVpc } from '../aws/vpc.ts'
@@ -88,6 +88,49 @@ export function existingTablesTask(): Task<DatabaseState> {
       return {
         holds: true,
         detail: `${r.found.length} present${label}, missing ${r.missing.join(', ')}: 04-scalardl's schema loader creates them`,
+      }
+    },
+  }
+}
+
+/**
+ * Whether the key Scalar DL will use (SCALARDL_DB_USERNAME/PASSWORD) may describe its tables: a
+ * key DynamoDB does not know, or one without the database policy (npm run iam-policy --
+ * --database), otherwise surfaces only in 04 as a failed schema Job and crash-looping Pods.
+ * A table not made yet (ResourceNotFoundException) still shows that the key was accepted and allowed.
+ */
+export function databaseKeyTask(): Task<DatabaseState> {
+  return {
+    title: 'The Scalar DL database key may describe its tables',
+    async check(ctx) {
+      const { username, password } = ctx.config.scalardl.db
+      if (!username || !password)
+        return {
+          holds: true,
+          detail: 'not checked: SCALARDL_DB_USERNAME and SCALARDL_DB_PASSWORD are not set here (04-scalardl needs them)',
+        }
+      const db = ctx.aws.dynamodbAs({ accessKeyId: username, secretAccessKey: password })
+      const tables = [...LEDGER_TABLES, ...(ctx.config.auditor.enabled ? AUDITOR_TABLES : [])].map(
+        (t) => ctx.config.dynamodbNamespacePrefix + t,
+      )
+      const answers = await Promise.all(
+        tables.map((TableName) =>
+          db.send(new DescribeTableCommand({ TableName })).then(
+            () => 'ok',
+            (e: Error) => (e.name === 'ResourceNotFoundException' ? 'ok' : `${e.name}: ${e.message}`),
+          ),
+        ),
+      )
+      const refused = tables.map((t, i) => [t, answers[i]!] as const).filter(([, a]) => a !== 'ok')
+      if (!refused.length)
+        return { holds: true, detail: `the database key (SCALARDL_DB_USERNAME) may describe all ${tables.length} tables (made or not yet)` }
+      const unknownKey = refused.some(([, a]) => /UnrecognizedClientException|InvalidSignatureException/.test(a))
+      return {
+        holds: false,
+        conflict: `DynamoDB refused the database key (SCALARDL_DB_USERNAME) on ${refused.length} of ${tables.length} tables (${refused[0]![0]}: ${refused[0]![1]})`,
+        hint: unknownKey
+          ? 'SCALARDL_DB_USERNAME/SCALARDL_DB_PASSWORD are not an access key DynamoDB knows: set them to the key of the IAM user Scalar DL uses'
+          : 'give the IAM user of SCALARDL_DB_USERNAME the database policy (npm run iam-policy -- --database prints it)',
       }
     },
   }

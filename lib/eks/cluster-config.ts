@@ -22,6 +22,14 @@ export interface ExistingNetwork {
 
 const byAz = (subnets: Subnet[]) => Object.fromEntries(subnets.map((s) => [s.AvailabilityZone!, { id: s.SubnetId! }]))
 
+/**
+ * The node role gets CloudWatchAgentServerPolicy only for the quick-start manifest, whose agents
+ * use it; the add-on's agents get theirs through EKS Pod Identity (06-monitoring), as AWS
+ * recommends (install-CloudWatch-Observability-EKS-addon.html, "Option 1"), so no Pod on a node
+ * inherits CloudWatch write access from the node.
+ */
+const nodeIam = (c: Config) => (c.monitoring.containerInsights === 'manifest' ? { iam: { withAddonPolicies: { cloudWatch: true } } } : {})
+
 export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: string[] = []): Record<string, unknown> {
   const tags = { [CLUSTER_TAG]: c.clusterName }
   const groups: Record<string, unknown>[] = [
@@ -40,7 +48,7 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       // (aws-observability/helm-charts amazon-cloudwatch-observability: fluent-bit-daemonset.yaml
       // hostNetwork: true; values.yaml agent.hostNetwork: true) and keep it.
       disablePodIMDS: true,
-      iam: { withAddonPolicies: { cloudWatch: true } },
+      ...nodeIam(c),
       tags,
     },
   ]
@@ -55,7 +63,7 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       labels: { role: 'system' },
       volumeEncrypted: true,
       disableIMDSv1: true,
-      iam: { withAddonPolicies: { cloudWatch: true } },
+      ...nodeIam(c),
       tags,
     })
   }

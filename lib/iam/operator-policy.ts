@@ -47,6 +47,9 @@ export const STATEMENT_STEPS: Record<string, string> = {
   EksctlEks: '00 03 04 05 06 07 99 (eksctl: EksAllAccess)',
   EksctlIam: '03 05 06 99 (eksctl: IamLimitedAccess)',
   RunbookBastionRole: '01 99',
+  RunbookBastionBootstrap: '01 (a changed bootstrap, through SSM Run Command)',
+  RunbookBastionBootstrapDocument: 'as RunbookBastionBootstrap',
+  RunbookBastionBootstrapResult: 'as RunbookBastionBootstrap',
   RunbookLockTable: 'every mutating step',
   RunbookScalarDlTables: '02 04 05 07 99',
   RunbookLogs: '06 07 99',
@@ -159,6 +162,27 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           'iam:PassRole',
         ],
         Resource: scope.clusters.flatMap((c) => [iam(`role/${c}-bastion`), iam(`instance-profile/${c}-bastion`)]),
+      },
+      {
+        // 01 sends a changed bootstrap (bastion/bootstrap.sh) to the bastion, tagged for the cluster.
+        // (Run Command's tag condition key: https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html)
+        Sid: 'RunbookBastionBootstrap',
+        Effect: 'Allow',
+        Action: ['ssm:SendCommand'],
+        Resource: `arn:aws:ec2:*:${account}:instance/*`,
+        Condition: { StringEquals: { 'ssm:resourceTag/scalardl-runbook/cluster': scope.clusters } },
+      },
+      {
+        Sid: 'RunbookBastionBootstrapDocument',
+        Effect: 'Allow',
+        Action: ['ssm:SendCommand'],
+        Resource: 'arn:aws:ssm:*::document/AWS-RunShellScript',
+      },
+      {
+        Sid: 'RunbookBastionBootstrapResult',
+        Effect: 'Allow',
+        Action: ['ssm:GetCommandInvocation', 'ssm:ListCommands'],
+        Resource: '*',
       },
       {
         Sid: 'RunbookLockTable',

@@ -9,7 +9,7 @@ import { LOG_TYPES } from '../config.ts'
 import { POOL_TAINT } from '../eks/cluster-config.ts'
 import { eksRead } from '../eks/read.ts'
 import { kubectlFor } from '../eks/tasks.ts'
-import { Eksctl } from '../eksctl.ts'
+import { Eksctl, type EksctlAddon } from '../eksctl.ts'
 import { writePrivateFile } from '../files.ts'
 import type { KubeObject } from '../kubectl.ts'
 import type { Task, TaskContext } from '../task.ts'
@@ -59,52 +59,96 @@ function addonConfigFile(ctx: TaskContext): string {
   return path.join(ctx.config.stateDir, ctx.config.clusterName, 'eksctl-addons.yaml')
 }
 
+export const POD_IDENTITY_AGENT = 'eks-pod-identity-agent'
+/** The service account both agents run as (aws-observability/helm-charts amazon-cloudwatch-observability-6.4.0 templates/linux/fluent-bit-daemonset.yaml:147, cloudwatch-agent-custom-resource.yaml:91). */
+export const AGENT_SERVICE_ACCOUNT = 'cloudwatch-agent'
+const AGENT_POLICY = 'arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'
+
+/**
+ * What `eksctl create|update addon -f` is given: the Pod Identity Agent, and the CloudWatch add-on
+ * with its configuration values and a Pod Identity association for its agents' service account
+ * (eksctl-io/eksctl v0.230.0 pkg/apis/eksctl.io/v1alpha5/addon.go:166-173: namespace and
+ * serviceAccountName are required; eksctl makes the role, trusted by pods.eks.amazonaws.com).
+ */
+export function addonsConfig(ctx: TaskContext): Record<string, unknown> {
+  return {
+    apiVersion: 'eksctl.io/v1alpha5',
+    kind: 'ClusterConfig',
+    metadata: { name: ctx.config.clusterName, region: ctx.config.region },
+    addons: [
+      { name: POD_IDENTITY_AGENT },
+      {
+        name: ADDON,
+        configurationValues: addonConfigurationValues(),
+        podIdentityAssociations: [
+          { namespace: AGENT_NAMESPACE, serviceAccountName: AGENT_SERVICE_ACCOUNT, permissionPolicyARNs: [AGENT_POLICY] },
+        ],
+      },
+    ],
+  }
+}
+
+const hasAgentAssociation = (a: EksctlAddon) =>
+  (a.PodIdentityAssociations ?? []).some((p) => p.Namespace === AGENT_NAMESPACE && p.ServiceAccount === AGENT_SERVICE_ACCOUNT)
+
 export function containerInsightsTask(): Task {
   return {
-    title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint)`,
+    title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint; its agents' role through EKS Pod Identity)`,
     async check(ctx) {
-      // Both reads at once: the add-on's answer counts only if the cluster exists.
-      const [cluster, addon] = await Promise.all([
+      // Every read at once: the add-ons' answers count only if the cluster exists.
+      const e = eksctl(ctx)
+      const settle = (p: Promise<EksctlAddon | undefined>) => p.catch((err: unknown) => err as Error)
+      const [cluster, addon, agent] = await Promise.all([
         eksRead(ctx).cluster(),
-        eksctl(ctx)
-          .getAddon(ctx.config.clusterName, ADDON)
-          .catch((err: unknown) => err as Error),
+        settle(e.getAddon(ctx.config.clusterName, ADDON)),
+        settle(e.getAddon(ctx.config.clusterName, POD_IDENTITY_AGENT)),
       ])
       if (!cluster)
         return ctx.dryRun
           ? { holds: false, detail: 'once 03-eks has made the cluster' }
           : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
       if (addon instanceof Error) throw addon
-      if (!addon) return { holds: false, detail: `eksctl create addon ${ADDON} with configuration values ${addonConfigurationValues()}` }
-      if (addon.ConfigurationValues !== addonConfigurationValues())
-        return {
-          holds: false,
-          detail: `eksctl update addon ${ADDON}: configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}`,
-        }
+      if (agent instanceof Error) throw agent
+      const plan = `eksctl create addon ${POD_IDENTITY_AGENT} and ${ADDON} (configuration values ${addonConfigurationValues()}, Pod Identity for ${AGENT_NAMESPACE}/${AGENT_SERVICE_ACCOUNT})`
+      if (!addon || !agent)
+        return { holds: false, detail: `${plan}${addon ? ` (${ADDON} exists)` : ''}${agent ? ` (${POD_IDENTITY_AGENT} exists)` : ''}` }
+      const changes = [
+        ...(addon.ConfigurationValues !== addonConfigurationValues()
+          ? [`configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}`]
+          : []),
+        ...(hasAgentAssociation(addon) ? [] : [`Pod Identity association for ${AGENT_NAMESPACE}/${AGENT_SERVICE_ACCOUNT} (none)`]),
+      ]
+      if (changes.length) return { holds: false, detail: `eksctl update addon ${ADDON}: ${changes.join('; ')}` }
       // A degraded add-on is installed as wanted but unhealthy: said, with EKS's issues; the
       // agents' task below says which node lacks what.
       if (addon.issues?.length || addon.Status === 'DEGRADED')
         ctx.log.warn(`${addon.Name} is ${addon.Status}: ${addon.issues?.join('; ') || 'no issue given'}`)
+      const role = addon.PodIdentityAssociations!.find((p) => p.ServiceAccount === AGENT_SERVICE_ACCOUNT)!.RoleARN
       return {
         holds: true,
-        detail: `${addon.Name} ${addon.Version} ${addon.Status}${addon.issues?.length ? ` (issues: ${addon.issues.join('; ')})` : ''}`,
+        detail: `${addon.Name} ${addon.Version} ${addon.Status}${addon.issues?.length ? ` (issues: ${addon.issues.join('; ')})` : ''}; agents' role ${role}`,
       }
     },
     async apply(ctx) {
       const file = addonConfigFile(ctx)
-      writePrivateFile(
-        file,
-        YAML.stringify({
-          apiVersion: 'eksctl.io/v1alpha5',
-          kind: 'ClusterConfig',
-          metadata: { name: ctx.config.clusterName, region: ctx.config.region },
-          addons: [{ name: ADDON, configurationValues: addonConfigurationValues() }],
-        }),
-      )
+      writePrivateFile(file, YAML.stringify(addonsConfig(ctx)))
       const e = eksctl(ctx)
-      const exists = await e.getAddon(ctx.config.clusterName, ADDON)
-      await e.addon(exists ? 'update' : 'create', file)
-      return `${exists ? 'updated' : 'created'} ${ADDON}`
+      const [addon, agent] = await Promise.all([
+        e.getAddon(ctx.config.clusterName, ADDON),
+        e.getAddon(ctx.config.clusterName, POD_IDENTITY_AGENT),
+      ])
+      const done: string[] = []
+      // create makes what is missing, the agent first, and skips what exists (eksctl
+      // pkg/actions/addon/create.go:93-97); an existing CloudWatch add-on is changed by update.
+      if (!addon || !agent) {
+        await e.addon('create', file)
+        done.push(`created ${[...(agent ? [] : [POD_IDENTITY_AGENT]), ...(addon ? [] : [ADDON])].join(' and ')}`)
+      }
+      if (addon && (addon.ConfigurationValues !== addonConfigurationValues() || !hasAgentAssociation(addon))) {
+        await e.addon('update', file)
+        done.push(`updated ${ADDON}`)
+      }
+      return done.join('; ')
     },
   }
 }

@@ -21,6 +21,7 @@ import { findVpc } from '../aws/vpc.ts'
 import { RunbookError } from '../errors.ts'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { operatorPolicy, policyScope } from '../iam/operator-policy.ts'
+import { wantedBootstrap } from '../bastion/tasks.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import type { NetworkState, NetworkTarget, TargetOf } from './target.ts'
@@ -183,6 +184,8 @@ export function bastionTask(target: TargetOf): Task<NetworkState> {
         if (!subnet || !s.bastionSgId)
           throw new RunbookError('the public subnet or the bastion security group is missing', 'rerun the step: those tasks come first')
         const amiId = await latestAmazonLinuxAmi(ctx.aws.ssm, t.bastion.instanceType)
+        // The tools at first boot (user data); bastionToolsTask keeps them at the wanted versions later.
+        const bootstrap = wantedBootstrap(ctx.config)
         const launch = () =>
           launchBastion(ec2, {
             cluster: t.cluster,
@@ -192,6 +195,7 @@ export function bastionTask(target: TargetOf): Task<NetworkState> {
             securityGroupId: s.bastionSgId!,
             instanceProfile: bastionRoleName(t.cluster),
             keyName: t.bastion.keyName,
+            bootstrap: typeof bootstrap === 'string' ? undefined : bootstrap,
           })
         // A new instance profile takes a few seconds to be usable by EC2.
         instance = await waitFor(

@@ -6,6 +6,7 @@ import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-s
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks'
+import type { Credentials } from './agent-credentials.ts'
 import type { Cluster } from './cluster.ts'
 import { byResource } from './resources.ts'
 import { selectorMatches } from './selectors.ts'
@@ -37,6 +38,8 @@ export class CloudWatchFeed {
     private readonly cluster: Cluster,
     endpoint: string,
     private readonly intervalMs: number,
+    /** Which nodes' agents hold credentials that let them write (sim/kube/agent-credentials.ts); all when absent. */
+    private readonly credentials: () => Promise<Credentials> = async () => () => true,
   ) {
     const cfg = {
       region: cluster.opts.region,
@@ -113,6 +116,9 @@ export class CloudWatchFeed {
       // An agent's Pods are its DaemonSet's (the add-on labels Fluent Bit k8s-app: fluent-bit, its
       // operator labels the agent otherwise; the quick start differs again): by the DaemonSet's selector.
       const daemonsets = this.cluster.store.list(DAEMONSETS, 'amazon-cloudwatch')
+      // An agent without credentials runs but is refused by CloudWatch: nothing of its node arrives.
+      const allowed = await this.credentials()
+      const credentialed = new Set(nodes.filter(allowed).map((n) => n.metadata.name))
       const agentOn = (app: string) => {
         const ds = daemonsets.find((d) => d.metadata.name === app)
         return new Set(
@@ -121,7 +127,8 @@ export class CloudWatchFeed {
               (p) =>
                 ds && p.metadata.namespace === 'amazon-cloudwatch' && selectorMatches(ds.spec?.selector, p.metadata.labels) && running(p),
             )
-            .map((p) => p.spec?.nodeName),
+            .map((p) => p.spec?.nodeName)
+            .filter((n) => credentialed.has(n)),
         )
       }
       const fluent = agentOn('fluent-bit')

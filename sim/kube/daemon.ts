@@ -14,6 +14,8 @@ import { DAEMON_OPTIONS, pairs } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { EksAccess } from '../eks-access.ts'
 import { accountHooks } from '../aws-layer.ts'
+import { PodIdentity } from '../eks-pod-identity.ts'
+import { agentCredentials } from './agent-credentials.ts'
 import { eksAuthorizer } from '../eks-auth.ts'
 import { caFile, tlsMaterial } from '../tls.ts'
 import { Whereabouts } from '../where.ts'
@@ -107,6 +109,23 @@ void tls.then((m) => {
 })
 if (proxy) proxy.hooks.push(eksAccess.hooks())
 if (proxy) proxy.hooks.push(...accountHooks(() => knobs))
+// DynamoDB and the registered Scalar DL key (knob dbCredentials, as sim/kube/containers.ts
+// dynamoCredentialsProblem judges it): another long-term key (AKIA...) is one AWS does not know,
+// UnrecognizedClientException (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).
+// The operator's own key and session keys (ASIA...) pass; the secret is not verified.
+if (proxy)
+  proxy.hooks.push({
+    refuse: async (service, _action, _params, _region, authorization) => {
+      const registered = knobs.dbCredentials.split(':')[0]
+      const key = /Credential=([^/]+)\//.exec(authorization)?.[1] ?? ''
+      return service === 'dynamodb' && registered && /^AKIA[A-Z0-9]{16}$/.test(key) && key !== registered
+        ? { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }
+        : undefined
+    },
+  })
+/** EKS Pod Identity associations, served in front of moto; the CloudWatch feed reads them. */
+const podIdentity = new PodIdentity((name) => clusters.has(name))
+if (proxy) proxy.hooks.push(podIdentity.hooks())
 // DescribeCluster: the endpoint and certificate authority of the simulated API server (moto makes
 // up both), so `aws eks update-kubeconfig` and eksctl write kubeconfigs that work.
 if (proxy)
@@ -211,7 +230,12 @@ const control = http.createServer(async (req, res) => {
       clusters.set(b.name, c)
       const endpoint = process.env.AWS_ENDPOINT_URL
       if (endpoint) {
-        const feed = new CloudWatchFeed(c, endpoint, Number(values['cloudwatch-interval-ms']))
+        const feed = new CloudWatchFeed(
+          c,
+          endpoint,
+          Number(values['cloudwatch-interval-ms']),
+          b.eks ? agentCredentials(c, endpoint, podIdentity) : undefined,
+        )
         feed.start()
         feeds.set(b.name, feed)
         if (b.eks) {
@@ -271,6 +295,7 @@ const control = http.createServer(async (req, res) => {
         await c.close()
         clusters.delete(c.opts.name)
         addonState.delete(c.opts.name)
+        podIdentity.forget(c.opts.name)
         return send(res, 200, { deleted: c.opts.name })
       }
     }

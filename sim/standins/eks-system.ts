@@ -71,3 +71,32 @@ export function eksSystemObjects(): any[] {
     daemon('aws-node', '602401143452.dkr.ecr.ap-northeast-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1', { 'k8s-app': 'aws-node' }),
   ]
 }
+
+/**
+ * The eks-pod-identity-agent add-on: one DaemonSet in kube-system on the host network, tolerating
+ * every taint (aws/eks-pod-identity-agent@d4dc0f3 charts/eks-pod-identity-agent
+ * templates/daemonset.yaml: hostNetwork: true; values.yaml:177-178 tolerations: operator Exists;
+ * selector labels app.kubernetes.io/name and app.kubernetes.io/instance from _helpers.tpl).
+ */
+export function podIdentityAgentObjects(): any[] {
+  const labels = { 'app.kubernetes.io/name': 'eks-pod-identity-agent', 'app.kubernetes.io/instance': 'eks-pod-identity-agent' }
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'eks-pod-identity-agent', namespace: 'kube-system', labels },
+      spec: {
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            hostNetwork: true,
+            priorityClassName: 'system-node-critical',
+            tolerations: [{ operator: 'Exists' }],
+            containers: [{ name: 'eks-pod-identity-agent', image: 'public.ecr.aws/eks/eks-pod-identity-agent:0.1.6' }],
+          },
+        },
+      },
+    },
+  ]
+}

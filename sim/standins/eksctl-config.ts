@@ -138,6 +138,23 @@ const FIELDS: Record<string, string[]> = {
     'xRay',
   ],
   ClusterCloudWatch: ['clusterLogging'],
+  // pkg/apis/eksctl.io/v1alpha5/iam.go@v0.230.0:176-219.
+  PodIdentityAssociation: [
+    'namespace',
+    'serviceAccountName',
+    'roleARN',
+    'createServiceAccount',
+    'roleName',
+    'permissionsBoundaryARN',
+    'permissionPolicyARNs',
+    'permissionPolicyName',
+    'permissionPolicy',
+    'wellKnownPolicies',
+    'tags',
+    'targetRoleARN',
+    'disableSessionTags',
+    'policy',
+  ],
   ClusterCloudWatchLogging: ['enableTypes', 'logRetentionInDays'],
   Addon: [
     'attachPolicy',
@@ -196,6 +213,7 @@ const NESTED: Record<string, Record<string, string>> = {
   ClusterVPC: { subnets: 'ClusterSubnets', clusterEndpoints: 'ClusterEndpoints', nat: 'ClusterNAT' },
   ClusterSubnets: { private: 'AZSubnetSpec{}', public: 'AZSubnetSpec{}' },
   ManagedNodeGroup: { iam: 'NodeGroupIAM', taints: 'NodeGroupTaint[]', ssh: 'NodeGroupSSH' },
+  Addon: { podIdentityAssociations: 'PodIdentityAssociation[]' },
   NodeGroupIAM: { withAddonPolicies: 'NodeGroupIAMAddonPolicies' },
   ClusterCloudWatch: { clusterLogging: 'ClusterCloudWatchLogging' },
 }
@@ -268,7 +286,7 @@ export interface ClusterConfig {
   }
   managedNodeGroups?: ManagedNodeGroup[]
   cloudWatch?: { clusterLogging?: { enableTypes?: string[]; logRetentionInDays?: number } }
-  addons?: { name: string; version?: string; configurationValues?: string }[]
+  addons?: Addon[]
   iam?: { withOIDC?: boolean }
   privateCluster?: { enabled?: boolean }
   accessConfig?: {
@@ -284,7 +302,6 @@ export interface ClusterConfig {
   }
 }
 
-export const SUPPORTED_VERSIONS = ['1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34']
 export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
 const EFFECTS = ['NoSchedule', 'NoExecute', 'PreferNoSchedule']
 const RESERVED = /^([^/]*\.)?(kubernetes\.io|k8s\.io)\//
@@ -315,11 +332,50 @@ export function loadClusterConfig(file: string): ClusterConfig {
   return c
 }
 
+export interface PodIdentityAssociation {
+  namespace?: string
+  serviceAccountName?: string
+  roleARN?: string
+  permissionPolicyARNs?: string[]
+  permissionPolicy?: Record<string, unknown>
+  wellKnownPolicies?: Record<string, boolean>
+}
+export interface Addon {
+  name: string
+  version?: string
+  configurationValues?: string
+  podIdentityAssociations?: PodIdentityAssociation[]
+}
+
+export const POD_IDENTITY_AGENT = 'eks-pod-identity-agent'
+
+/** pkg/apis/eksctl.io/v1alpha5/addon.go@v0.230.0:130-195 (Addon.Validate), the Pod Identity part. */
+export function validateAddon(a: Addon): void {
+  const invalid = (m: string) => new CliFailure(`invalid configuration for "${a.name}" addon: ${m}`)
+  if (!a.name) throw invalid('name is required')
+  if (!a.podIdentityAssociations?.length) return
+  if (a.name === POD_IDENTITY_AGENT) throw invalid(`cannot set pod identity associations for "${POD_IDENTITY_AGENT}" addon`)
+  a.podIdentityAssociations.forEach((p, i) => {
+    const path = `podIdentityAssociations[${i}]`
+    if (!p.namespace) throw invalid(`${path}.namespace must be set`)
+    if (!p.serviceAccountName) throw invalid(`${path}.serviceAccountName must be set`)
+    const policies =
+      Boolean(p.permissionPolicy && Object.keys(p.permissionPolicy).length) ||
+      Boolean(p.permissionPolicyARNs?.length) ||
+      Object.values(p.wellKnownPolicies ?? {}).some(Boolean)
+    if (!p.roleARN && !policies)
+      throw invalid(
+        `at least one of the following must be specified: ${path}.roleARN, ${path}.permissionPolicy, ${path}.permissionPolicyARNs, ${path}.wellKnownPolicies`,
+      )
+    if (p.roleARN && p.permissionPolicyARNs?.length)
+      throw invalid(`${path}.permissionPolicyARNs cannot be specified when ${path}.roleARN is set`)
+  })
+}
+
 /** The checks eksctl makes before any AWS call; each throws with eksctl's wording. */
 export function validateClusterConfig(c: ClusterConfig): void {
-  const version = c.metadata.version ? String(c.metadata.version) : undefined
-  if (version && !SUPPORTED_VERSIONS.includes(version))
-    throw new CliFailure(`invalid version, supported values: ${SUPPORTED_VERSIONS.join(', ')}`)
+  // The version is judged against DescribeClusterVersions once AWS is asked (eksctl.ts resolveClusterVersion).
+  for (const a of c.addons ?? []) validateAddon(a)
   const ep = c.vpc?.clusterEndpoints
   if (ep && ep.publicAccess === false && ep.privateAccess !== true)
     throw new CliFailure('Kubernetes API access must have one of public or private clusterEndpoints enabled')

@@ -18,6 +18,8 @@ import {
   DeleteClusterCommand,
   DeleteNodegroupCommand,
   DescribeClusterCommand,
+  CreatePodIdentityAssociationCommand,
+  DeletePodIdentityAssociationCommand,
   DescribeClusterVersionsCommand,
   DescribeNodegroupCommand,
   EKSClient,
@@ -29,6 +31,7 @@ import {
   type Nodegroup,
 } from '@aws-sdk/client-eks'
 import { CreateLogGroupCommand, CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
+import { IAMClient } from '@aws-sdk/client-iam'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { ADDON_NAME, ADDON_VERSIONS, cloudwatchAddonObjects, parseConfigurationValues } from './cloudwatch-addon.ts'
 import { CliFailure, control, eksLog, Kube, kubeconfigPath, main, readKubeconfig, stateDir, upsertContext } from './common.ts'
@@ -36,11 +39,15 @@ import {
   eksNodegroupRefusal,
   loadClusterConfig,
   LOG_TYPES,
+  POD_IDENTITY_AGENT,
+  validateAddon,
   validateClusterConfig,
+  type Addon,
   type ClusterConfig,
   type ManagedNodeGroup,
 } from './eksctl-config.ts'
-import { eksSystemObjects } from './eks-system.ts'
+import { eksSystemObjects, podIdentityAgentObjects } from './eks-system.ts'
+import { deleteRole, ensureRole, nodeRoleName, nodeRolePolicies, podIdentityRoleName } from './eksctl-iam.ts'
 import { presignEksToken } from '../eks-token.ts'
 import { isReady } from '../kube/conditions.ts'
 import { describeNlb, loadBalancerName } from '../kube/load-balancers.ts'
@@ -65,6 +72,7 @@ const clients = (r: string) => ({
   ec2: new EC2Client({ region: r, ...retry }),
   sts: new STSClient({ region: r, ...retry }),
   logs: new CloudWatchLogsClient({ region: r, ...retry }),
+  iam: new IAMClient({ region: r, ...retry }),
 })
 
 async function describeCluster(eks: EKSClient, name: string): Promise<EksCluster> {
@@ -276,7 +284,12 @@ async function createNodegroup(
       subnets: ng.subnets?.length ? ng.subnets : subnetIds,
       labels: nodeLabels(cluster, ng),
       taints: (ng.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: EFFECT[t.effect as keyof typeof EFFECT] })),
-      nodeRole: `arn:aws:iam::123456789012:role/eksctl-${cluster}-nodegroup-${ng.name}-NodeInstanceRole-SIM`,
+      nodeRole: await ensureRole(
+        clients(region(undefined, config)).iam,
+        nodeRoleName(cluster, ng.name),
+        'ec2',
+        nodeRolePolicies(ng, config.iam?.withOIDC),
+      ),
       amiType: 'AL2023_x86_64_STANDARD',
       diskSize: ng.volumeSize ?? 80,
       version: config.metadata.version ? String(config.metadata.version) : DEFAULT_K8S,
@@ -337,12 +350,12 @@ async function createCluster(argv: string[]): Promise<void> {
     process.stdout.write(YAML.stringify(config))
     return
   }
-  const { eks, sts, logs, ec2 } = clients(r)
+  const { eks, sts, logs, ec2, iam } = clients(r)
   eksLog('ℹ', `eksctl version ${VERSION}`)
   eksLog('ℹ', `using region ${r}`)
   config.metadata.version = await resolveClusterVersion(eks, config.metadata.version ? String(config.metadata.version) : undefined)
   try {
-    await createClusterSteps(values, config, name, r, { eks, sts, logs, ec2 })
+    await createClusterSteps(values, config, name, r, { eks, sts, logs, ec2, iam })
   } catch (e) {
     // WaitForControlPlane's error is returned as it is (cobra prints it on stderr).
     if (e instanceof ControlPlaneTimeout) throw e
@@ -481,8 +494,12 @@ async function createClusterSteps(
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
   if (!values['without-nodegroup'])
     await Promise.all((config.managedNodeGroups ?? []).map((ng) => createNodegroup(eks, name, config, ng, subnetIds)))
-  for (const addon of config.addons ?? [])
-    if (addon.name === ADDON_NAME) await installAddon(name, r, addon.version, addon.configurationValues)
+  // The simulated add-ons of the file, the Pod Identity Agent first (pkg/actions/addon/tasks.go@v0.230.0:129-160).
+  const addons = (config.addons ?? [])
+    .filter((a) => SIMULATED_ADDONS.includes(a.name))
+    .sort((x, y) => Number(y.name === POD_IDENTITY_AGENT) - Number(x.name === POD_IDENTITY_AGENT))
+  for (const a of addons)
+    await installAddon(name, r, a, a.podIdentityAssociations?.length ? await reconcileAssociations(name, r, a, []) : null)
   // eksctl writes the kubeconfig (mode 600) to --kubeconfig, else to the default place.
   const path = await writeKubeconfig(name, r, sts, values.kubeconfig)
   eksLog('✔', `saved kubeconfig as "${path}"`)
@@ -871,6 +888,13 @@ async function utils(sub: string, argv: string[]): Promise<void> {
 
 // --- add-ons -------------------------------------------------------------------------------------
 
+interface AssociationSummary {
+  AssociationID: string
+  Namespace: string
+  ServiceAccount: string
+  RoleARN: string
+}
+
 interface AddonSummary {
   Name: string
   Version: string
@@ -880,33 +904,84 @@ interface AddonSummary {
   ConfigurationValues: string
   /** pkg/actions/addon/get.go@v0.230.0:36-40. */
   Issues: { Code: string; Message: string; ResourceIDs: string[] }[] | null
-  PodIdentityAssociations: null
+  /** pkg/actions/addon/get.go@v0.230.0:17-22, 95-115 (a nil slice prints as null). */
+  PodIdentityAssociations: AssociationSummary[] | null
 }
 
-async function installAddon(
-  cluster: string,
-  r: string,
-  version: string | undefined,
-  configurationValues: string | undefined,
-): Promise<AddonSummary> {
-  const values = parseConfigurationValues(configurationValues)
+const SIMULATED_ADDONS = [ADDON_NAME, POD_IDENTITY_AGENT]
+const AGENT_VERSION = 'v1.3.10-eksbuild.2'
+
+async function installAddon(cluster: string, r: string, a: Addon, associations: AssociationSummary[] | null): Promise<AddonSummary> {
   const kube = await kubeFor(cluster)
-  for (const o of cloudwatchAddonObjects(cluster, r, values)) await kube.apply(o, 'eks')
-  const v = !version || version === 'latest' ? ADDON_VERSIONS.at(-1)! : version
-  if (!ADDON_VERSIONS.includes(v))
-    throw new CliFailure(`addon version ${v} not found for ${ADDON_NAME}; available: ${ADDON_VERSIONS.join(', ')}`)
+  let v: string
+  if (a.name === POD_IDENTITY_AGENT) {
+    for (const o of podIdentityAgentObjects()) await kube.apply(o, 'eks')
+    v = AGENT_VERSION
+  } else {
+    for (const o of cloudwatchAddonObjects(cluster, r, parseConfigurationValues(a.configurationValues))) await kube.apply(o, 'eks')
+    v = !a.version || a.version === 'latest' ? ADDON_VERSIONS.at(-1)! : a.version
+    if (!ADDON_VERSIONS.includes(v))
+      throw new CliFailure(`addon version ${v} not found for ${ADDON_NAME}; available: ${ADDON_VERSIONS.join(', ')}`)
+  }
   const summary: AddonSummary = {
-    Name: ADDON_NAME,
+    Name: a.name,
     Version: v,
-    NewerVersion: ADDON_VERSIONS.at(-1) === v ? '' : ADDON_VERSIONS.at(-1)!,
+    NewerVersion: a.name !== ADDON_NAME || ADDON_VERSIONS.at(-1) === v ? '' : ADDON_VERSIONS.at(-1)!,
     IAMRole: '',
     Status: 'ACTIVE',
-    ConfigurationValues: configurationValues ?? '',
+    ConfigurationValues: a.configurationValues ?? '',
     Issues: null,
-    PodIdentityAssociations: null,
+    PodIdentityAssociations: associations?.length ? associations : null,
   }
-  await control('PUT', `/clusters/${encodeURIComponent(cluster)}/addons/${ADDON_NAME}`, summary)
+  await control('PUT', `/clusters/${encodeURIComponent(cluster)}/addons/${a.name}`, summary)
   return summary
+}
+
+/**
+ * An add-on's Pod Identity associations brought to `wanted`: a role per service account made by
+ * its stack (pkg/actions/podidentityassociation/iam_role_creator.go@v0.230.0) unless roleARN is
+ * given, and the association. eksctl hands them to EKS inside CreateAddon/UpdateAddon
+ * (pkg/actions/addon/create.go:147-163, update.go:101-125), where EKS makes the associations; the
+ * stand-in makes the same associations through the EKS API. Those no longer wanted go, with
+ * their roles (update.go:162-171).
+ */
+async function reconcileAssociations(cluster: string, r: string, a: Addon, existing: AssociationSummary[]): Promise<AssociationSummary[]> {
+  const { eks, iam } = clients(r)
+  const wanted = a.podIdentityAssociations ?? []
+  const kept: AssociationSummary[] = []
+  for (const e of existing) {
+    if (wanted.some((w) => w.serviceAccountName === e.ServiceAccount && w.namespace === e.Namespace)) kept.push(e)
+    else await dropAssociation(eks, iam, cluster, a.name, e)
+  }
+  for (const w of wanted) {
+    const roleName = podIdentityRoleName(cluster, a.name, w.serviceAccountName!)
+    const roleArn = w.roleARN ?? (await ensureRole(iam, roleName, 'pods', w.permissionPolicyARNs ?? []))
+    if (kept.some((k) => k.ServiceAccount === w.serviceAccountName && k.Namespace === w.namespace)) continue
+    eksLog('ℹ', `creating pod identity association for service account "${w.namespace}/${w.serviceAccountName}"`)
+    const out = await eks.send(
+      new CreatePodIdentityAssociationCommand({
+        clusterName: cluster,
+        namespace: w.namespace,
+        serviceAccount: w.serviceAccountName,
+        roleArn,
+      }),
+    )
+    kept.push({
+      AssociationID: out.association!.associationId!,
+      Namespace: w.namespace!,
+      ServiceAccount: w.serviceAccountName!,
+      RoleARN: roleArn,
+    })
+  }
+  return kept
+}
+
+async function dropAssociation(eks: EKSClient, iam: IAMClient, cluster: string, addonName: string, e: AssociationSummary): Promise<void> {
+  await eks.send(new DeletePodIdentityAssociationCommand({ clusterName: cluster, associationId: e.AssociationID })).catch((err: Error) => {
+    if (err.name !== 'ResourceNotFoundException') throw err
+  })
+  if (e.RoleARN.endsWith(`/${podIdentityRoleName(cluster, addonName, e.ServiceAccount)}`))
+    await deleteRole(iam, podIdentityRoleName(cluster, addonName, e.ServiceAccount))
 }
 
 function addonArgs(argv: string[]) {
@@ -927,11 +1002,7 @@ function addonArgs(argv: string[]) {
 }
 
 /** The add-ons to act on: from -f (addons[]) or from --name/--version flags. */
-function addonTargets(v: ReturnType<typeof addonArgs>): {
-  cluster: string
-  region: string
-  addons: { name: string; version?: string; configurationValues?: string }[]
-} {
+function addonTargets(v: ReturnType<typeof addonArgs>): { cluster: string; region: string; addons: Addon[] } {
   if (v['config-file']) {
     const c = loadClusterConfig(v['config-file'])
     return { cluster: c.metadata.name, region: region(v.region, c), addons: c.addons ?? [] }
@@ -945,8 +1016,11 @@ function addonTargets(v: ReturnType<typeof addonArgs>): {
 }
 
 function checkAddonName(name: string): void {
-  if (name !== ADDON_NAME) throw new CliFailure(`simulator: add-on "${name}" is not simulated (only ${ADDON_NAME})`)
+  if (!SIMULATED_ADDONS.includes(name))
+    throw new CliFailure(`simulator: add-on "${name}" is not simulated (only ${SIMULATED_ADDONS.join(' and ')})`)
 }
+
+const addonPath = (cluster: string, name: string) => `/clusters/${encodeURIComponent(cluster)}/addons/${name}`
 
 async function addon(verb: string, argv: string[]): Promise<void> {
   const v = addonArgs(argv)
@@ -976,38 +1050,73 @@ async function addon(verb: string, argv: string[]): Promise<void> {
     return
   }
   const t = addonTargets(v)
-  await describeCluster(clients(t.region).eks, t.cluster)
   for (const a of t.addons) {
     checkAddonName(a.name)
-    const existing = (await control('GET', `/clusters/${encodeURIComponent(t.cluster)}/addons/${a.name}`)) as AddonSummary | undefined
+    validateAddon(a)
+  }
+  await describeCluster(clients(t.region).eks, t.cluster)
+  const get = async (name: string) => (await control('GET', addonPath(t.cluster, name))) as AddonSummary | undefined
+  if (verb === 'create' || verb === 'update') {
+    // pkg/ctl/create/addon.go@v0.230.0:143-169 (and update/addon.go:125-139): associations need
+    // the Pod Identity Agent, installed or (create only) in the same file, where it goes first.
+    const wantsPodIdentity = t.addons.some((a) => a.podIdentityAssociations?.length)
+    const agentInFile = verb === 'create' && t.addons.some((a) => a.name === POD_IDENTITY_AGENT)
+    if (wantsPodIdentity && !agentInFile && !(await get(POD_IDENTITY_AGENT)))
+      throw new CliFailure(
+        `the "${POD_IDENTITY_AGENT}" addon must be installed to create pod identity associations; please enable it using \`eksctl create addon --cluster=${t.cluster} --name=${POD_IDENTITY_AGENT}\`, or by adding it to the config file`,
+      )
+    t.addons.sort((x, y) => Number(y.name === POD_IDENTITY_AGENT) - Number(x.name === POD_IDENTITY_AGENT))
+  }
+  for (const a of t.addons) {
+    const existing = await get(a.name)
     if (verb === 'create') {
       if (existing) {
         eksLog('ℹ', `"${a.name}" addon is already present on the cluster, as an EKS managed addon, skipping creation`)
         continue
       }
       eksLog('ℹ', `creating addon "${a.name}"`)
-      await installAddon(t.cluster, t.region, a.version, a.configurationValues)
+      const associations = a.podIdentityAssociations?.length ? await reconcileAssociations(t.cluster, t.region, a, []) : null
+      await installAddon(t.cluster, t.region, a, associations)
       eksLog('✔', `created addon "${a.name}"`)
     } else if (verb === 'update') {
       if (!existing)
         throw new CliFailure(
           `addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`,
         )
+      const had = existing.PodIdentityAssociations ?? []
+      // pkg/actions/addon/update.go@v0.230.0:80-85: associations are removed only by an explicit [].
+      if (had.length && a.podIdentityAssociations === undefined)
+        throw new CliFailure(
+          `addon ${a.name} has pod identity associations, to remove pod identity associations from an addon, addon.podIdentityAssociations must be explicitly set to []; if the addon was migrated to use pod identity, addon.podIdentityAssociations must be set to values obtained from \`aws eks describe-pod-identity-association --cluster-name=${t.cluster} --association-id=${had[0]!.AssociationID}\``,
+        )
       eksLog('ℹ', `updating addon`)
-      await installAddon(t.cluster, t.region, a.version ?? existing.Version, a.configurationValues ?? existing.ConfigurationValues)
+      const associations = a.podIdentityAssociations === undefined ? had : await reconcileAssociations(t.cluster, t.region, a, had)
+      await installAddon(
+        t.cluster,
+        t.region,
+        { ...a, version: a.version ?? existing.Version, configurationValues: a.configurationValues ?? existing.ConfigurationValues },
+        associations,
+      )
       eksLog('✔', `addon "${a.name}" updated`)
     } else if (verb === 'delete') {
       if (!existing)
         throw new CliFailure(
           `addon ${a.name} not found: operation error EKS: DescribeAddon, https response error StatusCode: 404, ResourceNotFoundException: No addon: ${a.name} found in cluster: ${t.cluster}`,
         )
-      const kube = await kubeFor(t.cluster)
-      for (const o of cloudwatchAddonObjects(t.cluster, t.region, {}).reverse())
-        await kube.delete(o.kind, o.metadata.namespace, o.metadata.name)
-      await control('DELETE', `/clusters/${encodeURIComponent(t.cluster)}/addons/${a.name}`)
+      await removeAddon(t.cluster, t.region, existing)
       eksLog('✔', `deleted addon: ${a.name}`)
     }
   }
+}
+
+/** The add-on's objects, its associations and their roles, and its record. */
+async function removeAddon(cluster: string, r: string, existing: AddonSummary): Promise<void> {
+  const { eks, iam } = clients(r)
+  for (const e of existing.PodIdentityAssociations ?? []) await dropAssociation(eks, iam, cluster, existing.Name, e)
+  const kube = await kubeFor(cluster)
+  const objects = existing.Name === POD_IDENTITY_AGENT ? podIdentityAgentObjects() : cloudwatchAddonObjects(cluster, r, {})
+  for (const o of objects.reverse()) await kube.delete(o.kind, o.metadata.namespace, o.metadata.name)
+  await control('DELETE', addonPath(cluster, existing.Name))
 }
 
 // --- deletion ------------------------------------------------------------------------------------
@@ -1093,6 +1202,8 @@ async function deleteNodegroup(argv: string[]): Promise<void> {
       Boolean(values['disable-eviction']),
     )
   await eks.send(new DeleteNodegroupCommand({ clusterName: values.cluster, nodegroupName: values.name }))
+  // The node group's stack goes, and its NodeInstanceRole with it.
+  await deleteRole(clients(r).iam, nodeRoleName(values.cluster, values.name))
   await control(
     'DELETE',
     `/clusters/${encodeURIComponent(values.cluster)}/nodes?labelSelector=${encodeURIComponent(`eks.amazonaws.com/nodegroup=${values.name}`)}&count=100000`,
@@ -1165,8 +1276,14 @@ async function deleteCluster(argv: string[]): Promise<void> {
   // pkg/eks/eks.go:100-112: the cleanup runs only while the cluster is operable (ACTIVE).
   if ((await describeCluster(eks, name)).status === 'ACTIVE') await cleanupLoadBalancers(name, r)
   eksLog('ℹ', `deleting EKS cluster "${name}"`)
-  for (const ng of (await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? [])
+  const { iam } = clients(r)
+  // eksctl deletes the add-ons' Pod Identity role stacks and the node group stacks (their roles) with the cluster.
+  for (const a of ((await control('GET', `/clusters/${encodeURIComponent(name)}/addons`)) ?? []) as AddonSummary[])
+    for (const e of a.PodIdentityAssociations ?? []) await dropAssociation(eks, iam, name, a.Name, e)
+  for (const ng of (await eks.send(new ListNodegroupsCommand({ clusterName: name }))).nodegroups ?? []) {
     await eks.send(new DeleteNodegroupCommand({ clusterName: name, nodegroupName: ng }))
+    await deleteRole(iam, nodeRoleName(name, ng))
+  }
   await eks.send(new DeleteClusterCommand({ name }))
   await control('DELETE', `/clusters/${encodeURIComponent(name)}`)
   // EKS deletes the cluster security group it made.

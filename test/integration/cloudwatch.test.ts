@@ -24,6 +24,21 @@ function eksctl(args: string[]) {
   return r
 }
 const tick = () => assert.equal(sim.cli('cloudwatch', 'tick', CLUSTER).code, 0)
+/** The add-on with its agents' role through Pod Identity (the node roles here cannot write to CloudWatch), as 06 installs it. */
+const addons = (configurationValues: string) => [
+  { name: 'eks-pod-identity-agent' },
+  {
+    name: 'amazon-cloudwatch-observability',
+    configurationValues,
+    podIdentityAssociations: [
+      {
+        namespace: 'amazon-cloudwatch',
+        serviceAccountName: 'cloudwatch-agent',
+        permissionPolicyARNs: ['arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'],
+      },
+    ],
+  },
+]
 async function streams(group: string): Promise<string[]> {
   try {
     return ((await logs.send(new DescribeLogStreamsCommand({ logGroupName: group }))).logStreams ?? []).map((s) => s.logStreamName!)
@@ -107,7 +122,7 @@ describe('simulated CloudWatch data', () => {
         apiVersion: 'eksctl.io/v1alpha5',
         kind: 'ClusterConfig',
         metadata: { name: CLUSTER, region: 'ap-northeast-1' },
-        addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: values }],
+        addons: addons(values),
       }),
     )
     eksctl(['create', 'addon', '-f', file])
@@ -134,7 +149,7 @@ describe('simulated CloudWatch data', () => {
         apiVersion: 'eksctl.io/v1alpha5',
         kind: 'ClusterConfig',
         metadata: { name: CLUSTER, region: 'ap-northeast-1' },
-        addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: '{}' }],
+        addons: addons('{}'),
       }),
     )
     eksctl(['update', 'addon', '-f', file])

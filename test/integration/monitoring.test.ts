@@ -5,8 +5,15 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks'
+import { CloudWatchLogsClient, DescribeLogGroupsCommand, DescribeLogStreamsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import {
+  DescribeClusterCommand,
+  DescribeNodegroupCommand,
+  DescribePodIdentityAssociationCommand,
+  EKSClient,
+  ListPodIdentityAssociationsCommand,
+} from '@aws-sdk/client-eks'
+import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam'
 import YAML from 'yaml'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
@@ -76,6 +83,77 @@ describe('06-monitoring against the simulator', () => {
       /DEGRADED \(issues: \{Code:InsufficientNumberOfReplicas/,
     )
     assert.equal(sim.cli('addon', 'heal', 'mon').code, 0)
+  })
+
+  test("the agents' role comes through EKS Pod Identity, not the node role; an association removed by hand leaves CloudWatch without data, and 06 restores it", async () => {
+    const eks = new EKSClient(cfg())
+    const iam = new IAMClient(cfg())
+    const associations = async () =>
+      (
+        await eks.send(
+          new ListPodIdentityAssociationsCommand({
+            clusterName: 'mon',
+            namespace: 'amazon-cloudwatch',
+            serviceAccount: 'cloudwatch-agent',
+          }),
+        )
+      ).associations ?? []
+    const [found] = await associations()
+    assert.ok(found, 'an association for amazon-cloudwatch/cloudwatch-agent')
+    const { association } = await eks.send(
+      new DescribePodIdentityAssociationCommand({ clusterName: 'mon', associationId: found.associationId }),
+    )
+    const roleName = association!.roleArn!.split('/').pop()!
+    const trust = decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!.AssumeRolePolicyDocument!)
+    assert.match(trust, /pods\.eks\.amazonaws\.com/)
+    assert.match(trust, /sts:TagSession/)
+    const attached = async (role: string) =>
+      ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role }))).AttachedPolicies ?? []).map((x) => x.PolicyName)
+    assert.deepEqual(await attached(roleName), ['CloudWatchAgentServerPolicy'])
+    for (const group of ['scalardlpool', 'system']) {
+      const ng = (await eks.send(new DescribeNodegroupCommand({ clusterName: 'mon', nodegroupName: group }))).nodegroup!
+      assert.ok(
+        !(await attached(ng.nodeRole!.split('/').pop()!)).includes('CloudWatchAgentServerPolicy'),
+        `${group}'s node role cannot write to CloudWatch`,
+      )
+    }
+    const logs = new CloudWatchLogsClient(cfg())
+    const appStreams = async () =>
+      (
+        await logs
+          .send(new DescribeLogStreamsCommand({ logGroupName: '/aws/containerinsights/mon/application' }))
+          .catch(() => ({ logStreams: [] }))
+      ).logStreams?.length ?? 0
+
+    // By hand: the association removed (eksctl needs an explicit [] for that).
+    const file = path.join(sim.dir, 'no-pod-identity.yaml')
+    fs.writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'eksctl.io/v1alpha5',
+        kind: 'ClusterConfig',
+        metadata: { name: 'mon', region: 'ap-northeast-1' },
+        addons: [{ name: 'amazon-cloudwatch-observability', podIdentityAssociations: [] }],
+      }),
+    )
+    const removed = await runIn(sim, 'eksctl', ['update', 'addon', '-f', file])
+    assert.equal(removed.code, 0, removed.stderr)
+    assert.deepEqual(await associations(), [])
+    await assert.rejects(iam.send(new GetRoleCommand({ RoleName: roleName })), /NoSuchEntity/, 'its role went with it')
+    assert.equal(sim.cli('cloudwatch', 'tick', 'mon').code, 0)
+    assert.equal(await appStreams(), 0, 'agents without credentials send nothing')
+
+    const dry = await runStep('runbooks/06-monitoring.ts', ['--dry-run', '--json'], env)
+    assert.match(
+      dry.json.tasks.find((t: any) => /^Container Insights/.test(t.title)).detail,
+      /eksctl update addon amazon-cloudwatch-observability: Pod Identity association for amazon-cloudwatch\/cloudwatch-agent \(none\)/,
+    )
+    const r = await runStep('runbooks/06-monitoring.ts', ['--json'], env)
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.tasks.find((t: any) => /^Container Insights/.test(t.title)).status, 'changed')
+    assert.equal((await associations()).length, 1)
+    assert.equal(sim.cli('cloudwatch', 'tick', 'mon').code, 0)
+    assert.ok((await appStreams()) > 0, "with its role back, Fluent Bit ships the containers' logs")
   })
 
   test('control-plane logging and log retention are set in AWS', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
   DeleteTagsCommand,
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -13,6 +14,8 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2'
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { renderBootstrap, type Bootstrap } from '../../lib/bastion/bootstrap.ts'
 import { operatorPolicy } from '../../lib/iam/operator-policy.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { ec2For, expectedInventory, inventory } from '../helpers/inventory.ts'
@@ -220,6 +223,66 @@ describe('01-vpc and 02-database against moto', () => {
     assert.match(off.json.tasks.find((t: any) => /Bastion IAM role/.test(t.title)).detail, /remove the inline policy/)
     assert.equal(await inline(), undefined)
     iam.destroy()
+  })
+
+  test('the bastion gets its tools at first boot (user data with pinned checksums, no secret); a changed bootstrap is sent through SSM Run Command, in place', async () => {
+    const env = envFor('boot', {
+      GITHUB_TOKEN: 'ghp_bootstrapsecret0000000000000000000000',
+      SCALARDL_DB_PASSWORD: 'db-secret-for-the-bootstrap-test',
+    })
+    assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
+    const cfg = { region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }
+    const ec2 = new EC2Client(cfg)
+    const ssm = new SSMClient(cfg)
+    const bastion = async () =>
+      (
+        await ec2.send(
+          new DescribeInstancesCommand({
+            Filters: [
+              { Name: 'tag:scalardl-runbook/cluster', Values: ['boot'] },
+              { Name: 'instance-state-name', Values: ['pending', 'running'] },
+            ],
+          }),
+        )
+      ).Reservations!.flatMap((r) => r.Instances!)[0]!
+    const instance = await bastion()
+    const userData = Buffer.from(
+      (await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instance.InstanceId, Attribute: 'userData' }))).UserData!.Value!,
+      'base64',
+    ).toString('utf8')
+    const want = renderBootstrap('1.35') as Bootstrap
+    assert.equal(userData, want.script)
+    assert.match(
+      userData,
+      /install_tool 'kubectl' '1\.35\.8' 'bin' 'https:\/\/dl\.k8s\.io\/release\/v1\.35\.8\/bin\/linux\/amd64\/kubectl' '[0-9a-f]{64}'/,
+    )
+    for (const secret of [env.GITHUB_TOKEN!, env.SCALARDL_DB_PASSWORD!]) assert.ok(!userData.includes(secret))
+    assert.equal(instance.Tags!.find((t) => t.Key === 'scalardl-runbook/bootstrap')?.Value, want.version)
+    const rerun = await runStep('runbooks/01-vpc.ts', ['--json'], env)
+    assert.equal(rerun.json.status, 'ok')
+    assert.match(
+      rerun.json.tasks.find((t: any) => /Bastion tools/.test(t.title)).detail,
+      new RegExp(`bootstrap ${want.version}: node 22\\.22\\.2, kubectl 1\\.35\\.8`),
+    )
+
+    // The wanted tools change (here: KUBERNETES_VERSION moves kubectl): the new bootstrap goes through SSM, no new instance.
+    const moved = await runStep('runbooks/01-vpc.ts', ['--json'], { ...env, KUBERNETES_VERSION: '1.33' })
+    assert.equal(moved.code, 0, moved.stderr)
+    const task = moved.json.tasks.find((t: any) => /Bastion tools/.test(t.title))
+    assert.equal(task.status, 'changed')
+    const next = renderBootstrap('1.33') as Bootstrap
+    assert.match(task.detail, new RegExp(`bootstrap ${next.version} ran on ${instance.InstanceId}`))
+    const commands = (await ssm.send(new ListCommandsCommand({ InstanceId: instance.InstanceId }))).Commands ?? []
+    assert.equal(commands.length, 1)
+    assert.equal(commands[0]!.DocumentName, 'AWS-RunShellScript')
+    assert.deepEqual(commands[0]!.Parameters?.commands, [next.script])
+    for (const secret of [env.GITHUB_TOKEN!, env.SCALARDL_DB_PASSWORD!]) assert.ok(!JSON.stringify(commands).includes(secret))
+    const after = await bastion()
+    assert.equal(after.InstanceId, instance.InstanceId, 'the same instance')
+    assert.equal(after.Tags!.find((t) => t.Key === 'scalardl-runbook/bootstrap')?.Value, next.version)
+    assert.equal((await runStep('runbooks/01-vpc.ts', ['--json'], { ...env, KUBERNETES_VERSION: '1.33' })).json.status, 'ok')
+    ec2.destroy()
+    ssm.destroy()
   })
 
   test('a VPC_CIDR that differs from the existing VPC fails with a conflict and changes nothing', async () => {

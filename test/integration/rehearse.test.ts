@@ -39,6 +39,8 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
   // The cluster's CREATING is no longer seen by 03's own wait: `eksctl create cluster` (the stand-in, as eksctl)
   // now waits for its node groups, by which time the control plane is ACTIVE. 03's wait serves interrupted runs.
   assert.match(r.stderr, /secret scan: no GitHub token, database secret or private key material/)
+  // The scan read what AWS holds too: the bastion's user data (its bootstrap) and the SSM commands.
+  assert.match(r.stderr, /AWS side for the secret scan: user data of [1-9]\d* instance\(s\), SSM Run Commands/)
   // The operator policy (npm run iam-policy) allows every action the rehearsal's AWS requests needed:
   // the runbook's, eksctl's and the AWS CLI's, deployment and teardown.
   const actions = Object.keys(JSON.parse(fs.readFileSync(actionsFile, 'utf8')))

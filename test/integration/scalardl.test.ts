@@ -168,6 +168,16 @@ describe('04-scalardl against the simulator', () => {
     process.env.SIM_DB_CREDENTIALS = 'AKIAOTHERKEY00000000:another-secret'
     assert.equal(sim.cli('knobs', '--db-credentials-from-env').code, 0)
     try {
+      // 02 finds it first: DynamoDB does not know the key (the simulated account knows only the registered one).
+      const db = await step('runbooks/02-database.ts')
+      assert.equal(db.code, 1)
+      const keyTask = db.json.tasks.find((x: any) => /database key/.test(x.title))
+      assert.equal(keyTask.status, 'failed')
+      assert.match(
+        keyTask.detail,
+        /DynamoDB refused the database key \(SCALARDL_DB_USERNAME\) on 9 of 9 tables .*UnrecognizedClientException/,
+      )
+      assert.match(db.stderr, /are not an access key DynamoDB knows/)
       await k(['delete', 'pod', '-l', 'app.kubernetes.io/app=ledger'])
       const r = await step('runbooks/04-scalardl.ts')
       assert.equal(r.code, 1)
