@@ -1,7 +1,7 @@
 // eksctl, through the injected runner: what the guide creates and changes with it. Reading what
 // exists goes through the EKS API (lib/eks/read.ts), in the shapes `eksctl get -o json` prints;
 // add-ons excepted (getAddon).
-import { Cli, parseJsonOutput, TRANSIENT_RETRY, type CliOptions } from './cli.ts'
+import { Tool, parseJsonOutput, TRANSIENT_RETRY, type ToolOptions } from './tool.ts'
 import type { RunResult } from './exec.ts'
 import { CommandError } from './errors.ts'
 import { parseVersion, type Version } from './version.ts'
@@ -49,8 +49,8 @@ export interface EksctlAddon {
   [k: string]: unknown
 }
 
-export class Eksctl extends Cli {
-  constructor(opts: Partial<CliOptions> & { region?: string } = {}) {
+export class Eksctl extends Tool {
+  constructor(opts: Partial<ToolOptions> & { region?: string } = {}) {
     super({ command: 'eksctl', ...opts })
     this.region = opts.region
   }

@@ -1,5 +1,5 @@
 // helm 3, through the injected runner. Values that hold secrets are passed as files (mode 600).
-import { Cli, type CliOptions } from './cli.ts'
+import { Tool, type ToolOptions } from './tool.ts'
 import { CommandError } from './errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
@@ -31,9 +31,9 @@ export interface UpgradeOptions {
   timeout?: string
 }
 
-export class Helm extends Cli {
+export class Helm extends Tool {
   /** `kubeconfig`: a file, or how to get the file for each call (lib/eks/kube-session.ts). */
-  constructor(opts: Partial<CliOptions> & { kubeContext?: string; kubeconfig?: string | (() => Promise<string>) } = {}) {
+  constructor(opts: Partial<ToolOptions> & { kubeContext?: string; kubeconfig?: string | (() => Promise<string>) } = {}) {
     const { kubeconfig } = opts
     super({
       command: 'helm',

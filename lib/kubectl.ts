@@ -1,5 +1,5 @@
 // kubectl, through the injected runner. Manifests (and so secrets) go on stdin, never in argv.
-import { Cli, type CliOptions } from './cli.ts'
+import { Tool, type ToolOptions } from './tool.ts'
 import { CommandError } from './errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
@@ -22,9 +22,9 @@ export interface GetOptions {
   fieldSelector?: string
 }
 
-export class Kubectl extends Cli {
+export class Kubectl extends Tool {
   /** `kubeconfig`: a file, or how to get the file for each call (lib/eks/kube-session.ts). */
-  constructor(opts: Partial<CliOptions> & { context?: string; kubeconfig?: string | (() => Promise<string>) } = {}) {
+  constructor(opts: Partial<ToolOptions> & { context?: string; kubeconfig?: string | (() => Promise<string>) } = {}) {
     const { kubeconfig } = opts
     const base = [
       ...(typeof kubeconfig === 'string' ? ['--kubeconfig', kubeconfig] : []),

@@ -88,7 +88,7 @@ export async function executeStep<S>(def: StepDefinition<S>, ctx: TaskContext, s
     if (!task.apply) return fail(Object.assign(new Error(check.detail ?? 'does not hold'), { hint: check.hint ?? task.hint }))
     if (ctx.dryRun) return (record(i, 'planned', check.detail ?? '', since), true)
     try {
-      const done = await task.apply(ctx, state)
+      const done = await task.apply(ctx, state, check.reading)
       return (record(i, 'changed', done || check.detail || '', since), true)
     } catch (err) {
       return fail(err, task.hint)

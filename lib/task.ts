@@ -7,7 +7,7 @@ import type { AwsSession } from './aws/clients.ts'
 export type TaskStatus = 'ok' | 'changed' | 'planned' | 'failed' | 'skipped'
 export type StepStatus = 'ok' | 'changed' | 'planned' | 'failed'
 
-export interface CheckResult {
+export interface CheckResult<R = unknown> {
   /** True when the desired state already holds. */
   holds: boolean
   /** What is there, or what differs and would change. */
@@ -18,6 +18,12 @@ export interface CheckResult {
    */
   conflict?: string
   hint?: string
+  /**
+   * What the check read that its apply needs (the nodes still untainted, the release as listed):
+   * the runner hands it to apply, which it calls right after, so apply acts on that reading
+   * instead of asking helm or kubectl again.
+   */
+  reading?: R
 }
 
 export interface TaskContext {
@@ -30,11 +36,11 @@ export interface TaskContext {
   flags: Record<string, boolean | string>
 }
 
-export interface Task<S = unknown> {
+export interface Task<S = unknown, R = unknown> {
   title: string
-  check(ctx: TaskContext, state: S): Promise<CheckResult>
-  /** Makes the desired state hold; returns what it did. Absent for assertion-only tasks. */
-  apply?(ctx: TaskContext, state: S): Promise<string | undefined>
+  check(ctx: TaskContext, state: S): Promise<CheckResult<R>>
+  /** Makes the desired state hold, given its check's reading; returns what it did. Absent for assertion-only tasks. */
+  apply?(ctx: TaskContext, state: S, reading: R | undefined): Promise<string | undefined>
   /** What to do when the task fails, shown with the error. */
   hint?: string
 }
@@ -121,21 +127,6 @@ export interface StepDefinition<S = unknown> {
   preflight?: (ctx: TaskContext) => Promise<ConfigProblem[]>
   /** Printed after the recap, e.g. preflight's table. */
   report?: (result: StepResult, ctx: TaskContext, state: S) => string | undefined
-}
-
-/**
- * What a task's check read, for its apply, which the runner calls right after: the apply acts
- * on that reading instead of asking helm or kubectl again. Each check starts by clearing it (a
- * check that returns early keeps nothing); apply takes it once.
- */
-export function lastReading<T>(): { clear(): void; keep(value: T): T; take(): T | undefined } {
-  let value: T | undefined
-  const take = () => {
-    const v = value
-    value = undefined
-    return v
-  }
-  return { clear: () => void take(), keep: (v) => (value = v), take }
 }
 
 export function defineStep<S>(def: StepDefinition<S>): StepDefinition<S> {

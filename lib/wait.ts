@@ -43,7 +43,8 @@ export class WaitTimeoutError extends RunbookError {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** The one sleep: for back-off between attempts (lib/tool.ts) and between polls here. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>): Promise<T | undefined> {
   const start = Date.now()

@@ -8,11 +8,11 @@ import { bastionIdentityTask, bastionSecurityGroupTask, bastionTask, controlPlan
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
 import { natGatewaysAvailableTask, natGatewaysTask } from '../lib/network/nat.ts'
 import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
-import { emptyNetworkState, ledgerNetwork, type NetworkState } from '../lib/network/target.ts'
+import { emptyNetworkState, networkOf, type NetworkState } from '../lib/network/target.ts'
 import { runStep } from '../lib/runner.ts'
 import { defineStep } from '../lib/task.ts'
 
-const ledger = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
+const ledger = (ctx: { config: Parameters<typeof networkOf>[0] }) => networkOf(ctx.config)
 
 export const step = defineStep<NetworkState>({
   name: '01-vpc',

@@ -23,7 +23,7 @@ import { controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
 import { natGatewaysAvailableTask, natGatewaysTask } from '../lib/network/nat.ts'
 import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
-import { emptyNetworkState, ledgerNetwork } from '../lib/network/target.ts'
+import { emptyNetworkState, networkOf } from '../lib/network/target.ts'
 import { runStep } from '../lib/runner.ts'
 import {
   auditorReleaseTask,
@@ -44,7 +44,7 @@ import { accessEntriesTask, clusterAccessProblems } from '../lib/eks/access.ts'
 import { deletionProtectionTask } from '../lib/database/protection.ts'
 import { defineStep, sideBySide } from '../lib/task.ts'
 
-const network = (ctx: { config: Parameters<typeof ledgerNetwork>[0] }) => ledgerNetwork(ctx.config)
+const network = (ctx: { config: Parameters<typeof networkOf>[0] }) => networkOf(ctx.config)
 const auditor = <T>(state: (s: AuditorState) => T) => ({ label: 'Auditor: ', config: auditorView, state })
 const ledger = <T>(state: (s: AuditorState) => T) => ({ label: 'Ledger: ', config: ledgerView, state })
 const net = auditor((s) => s.network)

@@ -127,7 +127,10 @@ async function dumpAwsSide(env: NodeJS.ProcessEnv): Promise<void> {
     const data = (await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: i.InstanceId, Attribute: 'userData' }))).UserData?.Value
     fs.writeFileSync(path.join(out, `user-data-${i.InstanceId}.txt`), data ? Buffer.from(data, 'base64').toString('utf8') : '')
   }
-  fs.writeFileSync(path.join(out, 'ssm-commands.json'), JSON.stringify((await ssm.send(new ListCommandsCommand({}))).Commands ?? [], null, 2))
+  fs.writeFileSync(
+    path.join(out, 'ssm-commands.json'),
+    JSON.stringify((await ssm.send(new ListCommandsCommand({}))).Commands ?? [], null, 2),
+  )
   console.error(`\nAWS side for the secret scan: user data of ${instances.length} instance(s), SSM Run Commands`)
   ec2.destroy()
   ssm.destroy()
@@ -221,7 +224,8 @@ try {
     }
     // What AWS itself holds that a secret could have reached: every instance's user data and every
     // SSM Run Command's parameters, written next to the rest for the secret scan.
-    if (env.AWS_ENDPOINT_URL) await dumpAwsSide(env).catch((e: Error) => console.error(`could not read the AWS side for the secret scan: ${e.message}`))
+    if (env.AWS_ENDPOINT_URL)
+      await dumpAwsSide(env).catch((e: Error) => console.error(`could not read the AWS side for the secret scan: ${e.message}`))
     if (actionsOut) {
       const actions = spawnSync(
         process.execPath,

@@ -13,7 +13,7 @@ import type { KubeObject } from '../kubectl.ts'
 import type { DatabaseState } from '../database/dynamodb.ts'
 import type { NetworkState } from '../network/target.ts'
 import { certificateProblem, generateCertificate } from '../scalardl/certs.ts'
-import { generateLedgerKey, keyFileProblem } from '../scalardl/keys.ts'
+import { generateSigningKey, keyFileProblem } from '../scalardl/keys.ts'
 import { keysSecretName, scalardlFullname } from '../scalardl/names.ts'
 import { envoyHostname, type ScalarState } from '../scalardl/tasks.ts'
 import type { Config } from '../config.ts'
@@ -89,7 +89,7 @@ export function keyFilesTask(auditorOnly = false): Task<AuditorState> {
       for (const f of FILES) {
         const file = f.file(ctx.config)
         if (fs.existsSync(file)) continue
-        if (f.kind === 'key') generateLedgerKey(file)
+        if (f.kind === 'key') generateSigningKey(file)
         else await generateCertificate(f.keyFile!(ctx.config), file, f.holder!)
         made.push(file)
       }

@@ -61,6 +61,6 @@ export function scoped<S, T>(scope: Scope<S, T>, task: Task<T>): Task<S> {
       const skip = scope.skip?.(ctx.config)
       return skip ? { holds: true, detail: skip } : task.check(view(ctx), scope.state(s))
     },
-    ...(task.apply ? { apply: (ctx: TaskContext, s: S) => task.apply!(view(ctx), scope.state(s)) } : {}),
+    ...(task.apply ? { apply: (ctx: TaskContext, s: S, reading: unknown) => task.apply!(view(ctx), scope.state(s), reading) } : {}),
   }
 }

@@ -8,7 +8,7 @@ import { Eksctl, type EksctlCluster, type EksctlNodegroup } from '../eksctl.ts'
 import { RunbookError } from '../errors.ts'
 import { writePrivateFile } from '../files.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
-import { lastReading, type Task, type TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import { clusterAdmins } from './access.ts'
 import {
@@ -302,24 +302,21 @@ const tainted = (n: KubeObject) =>
   )
 const untainted = (nodes: KubeObject[]) => nodes.filter((n) => !tainted(n)).map((n) => n.metadata.name)
 
-export function taintTask(): Task<EksState> {
-  const reading = lastReading<string[]>()
+export function taintTask(): Task<EksState, string[]> {
   return {
     title: `Every Scalar DL node tainted ${TAINT_ARG}`,
     async check(ctx) {
-      reading.clear()
       if (ctx.dryRun && !fs.existsSync(kubeconfigFile(ctx.config))) return { holds: false, detail: `taint the ${POOL_SELECTOR} nodes` }
       const nodes = await kubectlFor(ctx).list('nodes', { selector: POOL_SELECTOR })
       const missing = untainted(nodes)
       if (!nodes.length) return { holds: false, detail: 'no Scalar DL node yet' }
-      reading.keep(missing)
       return missing.length
-        ? { holds: false, detail: `taint ${missing.join(', ')}` }
+        ? { holds: false, detail: `taint ${missing.join(', ')}`, reading: missing }
         : { holds: true, detail: `all ${nodes.length} tainted` }
     },
-    async apply(ctx) {
+    async apply(ctx, _s, read) {
       const k = kubectlFor(ctx)
-      const missing = reading.take() ?? untainted(await k.list('nodes', { selector: POOL_SELECTOR }))
+      const missing = read ?? untainted(await k.list('nodes', { selector: POOL_SELECTOR }))
       if (!missing.length) throw new RunbookError('no Scalar DL node to taint', 'check the node group in the EKS console')
       await k.run(['taint', 'nodes', ...missing, TAINT_ARG, '--overwrite'])
       return `tainted ${missing.join(', ')}`

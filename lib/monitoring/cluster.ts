@@ -14,7 +14,7 @@ function containerInsightsByMode(): Task {
   return {
     title: 'Container Insights (CloudWatch agent + Fluent Bit) tolerating the Scalar DL taint',
     check: (ctx, s) => pick(ctx).check(ctx, s),
-    apply: (ctx, s) => pick(ctx).apply!(ctx, s),
+    apply: (ctx, s, reading) => pick(ctx).apply!(ctx, s, reading),
   }
 }
 

@@ -35,7 +35,8 @@ export function emptyNetworkState(): NetworkState {
 
 export type TargetOf = (ctx: TaskContext) => NetworkTarget
 
-export function ledgerNetwork(config: Config): NetworkTarget {
+/** The network of a configuration's view: the Ledger's (01-vpc), or the Auditor's in its view (05-auditor). */
+export function networkOf(config: Config): NetworkTarget {
   return {
     cluster: config.clusterName,
     vpcCidr: config.vpcCidr,

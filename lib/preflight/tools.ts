@@ -1,5 +1,5 @@
 // Prerequisites: the tools the later steps drive, at versions the guide supports.
-import { Cli, TRANSIENT_RETRY } from '../cli.ts'
+import { Tool, TRANSIENT_RETRY } from '../tool.ts'
 import { Eksctl } from '../eksctl.ts'
 import { CommandError } from '../errors.ts'
 import { Helm } from '../helm.ts'
@@ -44,7 +44,7 @@ export const TOOLS: ToolSpec[] = [
     install:
       'install the AWS CLI v2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html (the kubeconfig runs `aws eks get-token` for kubectl)',
     version: async () => {
-      const r = await new Cli({ command: 'aws', retry: { ...TRANSIENT_RETRY, attempts: 1 } }).run(['--version'])
+      const r = await new Tool({ command: 'aws', retry: { ...TRANSIENT_RETRY, attempts: 1 } }).run(['--version'])
       // "aws-cli/2.22.0 Python/3.12.6 Linux/6.1 exe/x86_64..." (v1 printed it on stderr)
       const raw = /aws-cli\/(\S+)/.exec(`${r.stdout}\n${r.stderr}`)?.[1] ?? ''
       const version = parseVersion(raw)

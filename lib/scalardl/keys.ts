@@ -25,8 +25,8 @@ export function keyFileProblem(file: string): string | undefined {
   return undefined
 }
 
-/** Writes a new EC P-256 private key (SEC1 PEM) with mode 600. */
-export function generateLedgerKey(file: string): void {
+/** Writes a new EC P-256 private key (SEC1 PEM) with mode 600: the Ledger's or the Auditor's signing key. */
+export function generateSigningKey(file: string): void {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
   writePrivateFile(file, privateKey.export({ format: 'pem', type: 'sec1' }).toString())
 }

@@ -7,13 +7,13 @@ import { RunbookError } from '../errors.ts'
 import { Helm, type HelmRelease } from '../helm.ts'
 import { settleInterrupted } from '../helm-interrupted.ts'
 import type { KubeObject } from '../kubectl.ts'
-import { lastReading, type CheckResult, type Task, type TaskContext } from '../task.ts'
+import type { CheckResult, Task, TaskContext } from '../task.ts'
 import { atLeast } from '../version.ts'
 import { waitFor } from '../wait.ts'
 import { isInTreeNlb, nlbState } from '../aws/load-balancers.ts'
 import { describeVpcs, vpcCidrs } from '../aws/peering.ts'
 import { envoySourceRanges } from './values.ts'
-import { generateLedgerKey, keyFileProblem } from './keys.ts'
+import { generateSigningKey, keyFileProblem } from './keys.ts'
 import { keysSecretName, scalardlFullname, schemaJobName, serverApp, serverChart } from './names.ts'
 import { liveDrift, podProblem, rolloutOf } from './rollout.ts'
 import { auditorKeysSecret, dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
@@ -63,7 +63,7 @@ export function helmTask(): Task<ScalarState> {
 }
 
 /** Whether the pinned chart versions are in the repository; lists the available ones when not. */
-async function pinnedVersions(ctx: TaskContext): Promise<CheckResult> {
+async function pinnedVersions(ctx: TaskContext): Promise<CheckResult<never>> {
   const c = ctx.config.scalardl
   const charts = await helmFor(ctx).chartVersions(REPO.name)
   for (const [chart, version, key] of [
@@ -85,15 +85,12 @@ async function pinnedVersions(ctx: TaskContext): Promise<CheckResult> {
   return { holds: true, detail: `${serverChart(ctx.config)} ${c.chartVersion}, schema-loading ${c.schemaChartVersion}` }
 }
 
-export function repoTask(): Task<ScalarState> {
-  const reading = lastReading<{ listed: boolean }>()
+export function repoTask(): Task<ScalarState, { listed: boolean }> {
   return {
     title: `Chart repository ${REPO.name} with the pinned chart versions`,
     async check(ctx) {
-      reading.clear()
       const repo = (await helmFor(ctx).repoList()).find((r) => r.name === REPO.name)
-      reading.keep({ listed: Boolean(repo) })
-      if (!repo) return { holds: false, detail: `helm repo add ${REPO.name} ${REPO.url}` }
+      if (!repo) return { holds: false, detail: `helm repo add ${REPO.name} ${REPO.url}`, reading: { listed: false } }
       if (repo.url.replace(/\/$/, '') !== REPO.url)
         return {
           holds: false,
@@ -102,11 +99,11 @@ export function repoTask(): Task<ScalarState> {
         }
       const pinned = await pinnedVersions(ctx)
       // A local index older than the pinned versions is brought up to date by apply.
-      return pinned.conflict ? { holds: false, detail: `helm repo update: ${pinned.conflict}` } : pinned
+      return pinned.conflict ? { holds: false, detail: `helm repo update: ${pinned.conflict}`, reading: { listed: true } } : pinned
     },
-    async apply(ctx) {
+    async apply(ctx, _s, read) {
       const h = helmFor(ctx)
-      const listed = reading.take()?.listed ?? (await h.repoList()).some((r) => r.name === REPO.name)
+      const listed = read?.listed ?? (await h.repoList()).some((r) => r.name === REPO.name)
       // `helm repo add` downloads the index; an existing repository is brought up to date.
       if (!listed) await h.repoAdd(REPO.name, REPO.url)
       else await h.repoUpdate()
@@ -133,23 +130,24 @@ export function namespaceTask(): Task<ScalarState> {
   }
 }
 
-function secretTask(title: string, spec: (ctx: TaskContext) => SecretSpec | undefined): Task<ScalarState> {
-  const reading = lastReading<{ live?: KubeObject & { type?: string } }>()
+function secretTask(
+  title: string,
+  spec: (ctx: TaskContext) => SecretSpec | undefined,
+): Task<ScalarState, { live?: KubeObject & { type?: string } }> {
   return {
     title,
     async check(ctx) {
-      reading.clear()
       const s = spec(ctx)
       if (!s) return { holds: true, detail: 'not needed (LEDGER_PROOF_ENABLED=false)' }
       if (!haveCluster(ctx)) return needCluster(ctx)
-      const { live } = reading.keep({ live: await kubectlFor(ctx).get('secret', s.name, { namespace: ns(ctx) }) })
+      const live = await kubectlFor(ctx).get('secret', s.name, { namespace: ns(ctx) })
       const drift = secretDrift(live, s)
-      return drift ? { holds: false, detail: drift } : { holds: true, detail: `${s.name} (${s.describe})` }
+      return drift ? { holds: false, detail: drift, reading: { live } } : { holds: true, detail: `${s.name} (${s.describe})` }
     },
-    async apply(ctx) {
+    async apply(ctx, _state, read) {
       const s = spec(ctx)!
       const k = kubectlFor(ctx)
-      const live = (reading.take() ?? { live: await k.get('secret', s.name, { namespace: ns(ctx) }) }).live as
+      const live = (read ?? { live: await k.get('secret', s.name, { namespace: ns(ctx) }) }).live as
         | (KubeObject & { type?: string })
         | undefined
       if (live && live.type !== s.type) await k.delete('secret', s.name, { namespace: ns(ctx) }) // a Secret's type cannot change
@@ -200,7 +198,7 @@ export function ledgerKeyFileTask(): Task<ScalarState> {
       return problem ? { holds: false, conflict: problem } : { holds: true, detail: file }
     },
     async apply(ctx) {
-      generateLedgerKey(ctx.config.scalardl.privateKeyFile)
+      generateSigningKey(ctx.config.scalardl.privateKeyFile)
       return `generated ${ctx.config.scalardl.privateKeyFile} (mode 600); register its certificate with the Auditor if you use one`
     },
   }
@@ -346,31 +344,29 @@ async function schemaJob(ctx: TaskContext): Promise<JobView> {
   return { status: 'running', reason: `pod ${pod?.metadata.name ?? '?'}: ${why}` }
 }
 
-export function schemaReleaseTask(): Task<ScalarState> {
-  const reading = lastReading<Drift & { job?: JobView }>()
+export function schemaReleaseTask(): Task<ScalarState, Drift & { job?: JobView }> {
   return {
     title: 'Schema loaded (schema-loading release, Job Complete)',
     async check(ctx) {
-      reading.clear()
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
       // The release and its Job at once: the Job is read in vain only before the first install.
       const [{ release, drift }, job] = await Promise.all([releaseDrift(ctx, c.schemaRelease, 'schema'), schemaJob(ctx)])
-      reading.keep({ release, drift, job })
+      const reading = { release, drift, job }
       if (!release)
         return {
           holds: false,
           detail: `helm upgrade --install ${c.schemaRelease} ${REPO.name}/schema-loading --version ${c.schemaChartVersion}`,
+          reading,
         }
       if (!drift && job.status === 'complete') return { holds: true, detail: `${c.schemaRelease} deployed, Job Complete` }
-      if (job.status === 'failed') return { holds: false, detail: `reinstall ${c.schemaRelease}: the Job failed (${job.reason})` }
-      if (drift) return { holds: false, detail: `reinstall ${c.schemaRelease}: ${drift} (a Job cannot be changed in place)` }
-      return { holds: false, detail: `wait for the Job: ${job.reason}` }
+      if (job.status === 'failed') return { holds: false, detail: `reinstall ${c.schemaRelease}: the Job failed (${job.reason})`, reading }
+      if (drift) return { holds: false, detail: `reinstall ${c.schemaRelease}: ${drift} (a Job cannot be changed in place)`, reading }
+      return { holds: false, detail: `wait for the Job: ${job.reason}`, reading }
     },
-    async apply(ctx) {
+    async apply(ctx, _s, read) {
       const c = ctx.config.scalardl
       const h = helmFor(ctx)
-      const read = reading.take()
       const { release, drift, settled } = await driftBeforeChange(ctx, c.schemaRelease, 'schema', read)
       const current = !drift && ((!settled && read?.job) || (await schemaJob(ctx))).status !== 'failed'
       if (release && !current) await h.uninstall(c.schemaRelease, ns(ctx)) // Job specs are immutable: reinstall
@@ -510,29 +506,27 @@ export const ledgerReleaseTask = () => serverReleaseTask('Scalar DL Ledger and E
 export const auditorReleaseTask = () => serverReleaseTask('Scalar DL Auditor and Envoy release deployed and ready')
 
 /** The server release of the view: scalardl (Ledger) or scalardl-audit (Auditor), with its Envoy. */
-function serverReleaseTask(title: string): Task<ScalarState> {
-  const reading = lastReading<Drift>()
+function serverReleaseTask(title: string): Task<ScalarState, Drift> {
   return {
     title,
     async check(ctx, s) {
-      reading.clear()
       if (!haveCluster(ctx)) return needCluster(ctx)
       const c = ctx.config.scalardl
       // The release and its Pods at once: the Pods are read in vain only before the first install.
       const [{ release, drift }, r] = await Promise.all([releaseDrift(ctx, c.release, 'server'), deploymentsReady(ctx, s)])
-      reading.keep({ release, drift })
       if (!release)
         return {
           holds: false,
           detail: `helm upgrade --install ${c.release} ${REPO.name}/${serverChart(ctx.config)} --version ${c.chartVersion}`,
+          reading: { release, drift },
         }
-      if (drift) return { holds: false, detail: `helm upgrade ${c.release}: ${drift}` }
+      if (drift) return { holds: false, detail: `helm upgrade ${c.release}: ${drift}`, reading: { release, drift } }
       s.envoyHostname = r.hostname
-      return r.ok ? { holds: true, detail: r.status } : { holds: false, detail: `wait: ${r.status}` }
+      return r.ok ? { holds: true, detail: r.status } : { holds: false, detail: `wait: ${r.status}`, reading: { release, drift } }
     },
-    async apply(ctx, s) {
+    async apply(ctx, s, read) {
       const c = ctx.config.scalardl
-      const { release, drift, settled } = await driftBeforeChange(ctx, c.release, 'server', reading.take())
+      const { release, drift, settled } = await driftBeforeChange(ctx, c.release, 'server', read)
       const current = !drift
       const since = Date.now()
       // Pods that crash-loop on what this run may have fixed (a Secret) start again at once,

@@ -12,6 +12,7 @@ import {
   EC2Client,
   type Filter,
 } from '@aws-sdk/client-ec2'
+import { awsConfig } from './aws.ts'
 
 export interface Inventory {
   vpcs: number
@@ -28,11 +29,7 @@ export interface Inventory {
 }
 
 export function ec2For(env: NodeJS.ProcessEnv): EC2Client {
-  return new EC2Client({
-    region: env.AWS_REGION,
-    endpoint: env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  })
+  return new EC2Client(awsConfig(env, env.AWS_REGION))
 }
 
 export async function inventory(env: NodeJS.ProcessEnv, cluster: string): Promise<Inventory> {

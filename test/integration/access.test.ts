@@ -23,6 +23,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import YAML from 'yaml'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 const CLUSTER = 'acc'
 const ADMIN = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
@@ -62,11 +63,7 @@ before(async () => {
     SCALARDL_DB_PASSWORD: 'access-secret',
     LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
   }
-  eks = new EKSClient({
-    region: 'ap-northeast-1',
-    endpoint: sim.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  })
+  eks = new EKSClient(awsConfig(sim.env, 'ap-northeast-1'))
   for (const s of ['01-vpc', '03-eks']) {
     const r = await runStep(`runbooks/${s}.ts`, [], env)
     assert.equal(r.code, 0, `${s}: ${r.stderr}`)
@@ -109,11 +106,7 @@ describe('cluster access (EKS access entries)', () => {
   })
 
   test('the bastion role (the laptop, then the bastion) passes the access check of 04', async () => {
-    const sts = new STSClient({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const sts = new STSClient(awsConfig(sim.env, 'ap-northeast-1'))
     const creds = (
       await sts.send(
         new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${CLUSTER}-bastion`, RoleSessionName: 'i-0123456789abcdef0' }),
@@ -185,11 +178,7 @@ describe('cluster access (EKS access entries)', () => {
   })
 
   test('a teammate without an entry: 04 stops before any change, naming the principal and the fix; CLUSTER_ADMIN_ARNS and a rerun of 03 let them in', async () => {
-    const iam = new IAMClient({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
     await iam.send(new CreateUserCommand({ UserName: 'teammate' }))
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'teammate' }))).AccessKey!
     iam.destroy()
@@ -246,11 +235,7 @@ describe('cluster access (EKS access entries)', () => {
     )
     assert.ok((await entries()).includes(other))
     // A view-only principal reads the cluster but not its Secrets, and changes nothing: 403 in RBAC's words.
-    const iam = new IAMClient({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
     await iam.send(new CreateUserCommand({ UserName: 'viewer' }))
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'viewer' }))).AccessKey!
     iam.destroy()

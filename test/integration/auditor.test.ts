@@ -24,14 +24,11 @@ import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { sampleLicence } from '../../sim/licence.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let ec2: EC2Client
-const cfg = () => ({
-  region: 'ap-northeast-1',
-  endpoint: sim.env.AWS_ENDPOINT_URL,
-  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-})
+const cfg = () => awsConfig(sim.env, 'ap-northeast-1')
 const state = tempDir('rb-aud-')
 const licence = sampleLicence(state)
 const LEDGER = 'aud'

@@ -9,10 +9,11 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
-import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
+import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { sampleLicence } from '../../sim/licence.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 const state = tempDir('rb-deploy-')
@@ -64,11 +65,7 @@ describe('npm run deploy with the Auditor', () => {
     assert.equal(r.code, 2, r.stderr)
     assert.match(r.stderr, /no step takes --no-such-flag/)
     assert.match(r.stderr, /--generate-ledger-key \(04-scalardl\)/)
-    const ec2 = new EC2Client({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ec2 = new EC2Client(awsConfig(sim.env, 'ap-northeast-1'))
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
@@ -76,7 +73,7 @@ describe('npm run deploy with the Auditor', () => {
 
   test('--dry-run on a fresh environment plans 01 to 04 and 06, stops at 05 (it needs the Ledger deployed), changes nothing and takes no run lock', async () => {
     // 05 validates the Ledger's key file before any call, and a dry run of 04 does not write it.
-    generateLedgerKey(env().LEDGER_PRIVATE_KEY_FILE!)
+    generateSigningKey(env().LEDGER_PRIVATE_KEY_FILE!)
     const r = await deploy(['--dry-run', '--generate-ledger-key', '--generate-keys'])
     assert.equal(r.code, 1, r.stderr.slice(-4000))
     for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring'])
@@ -84,19 +81,11 @@ describe('npm run deploy with the Auditor', () => {
     assert.match(r.stderr, /05-auditor │ +✗ failed +Ledger deployed with Asset Proofs .* no kubeconfig for the Ledger cluster/)
     assert.match(r.stderr, /deploy stopped at 05-auditor \(exit 1\)/)
     assert.doesNotMatch(r.stderr, /^07-verify │/m, '07-verify was started ahead but never let run: it exited silently')
-    const ec2 = new EC2Client({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ec2 = new EC2Client(awsConfig(sim.env, 'ap-northeast-1'))
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
-    const ddb = new DynamoDBClient({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ddb = new DynamoDBClient(awsConfig(sim.env, 'ap-northeast-1'))
     const tables = (await ddb.send(new ListTablesCommand({}))).TableNames ?? []
     ddb.destroy()
     assert.deepEqual(tables, [], 'not even the lock table')
@@ -114,11 +103,7 @@ describe('npm run deploy with the Auditor', () => {
       assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
     assert.match(r.stderr, /^07-verify │ +~ would check envoy: /m)
     assert.match(r.stderr, /05-auditor skipped: AUDITOR_ENABLED is not true/)
-    const ec2 = new EC2Client({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ec2 = new EC2Client(awsConfig(sim.env, 'ap-northeast-1'))
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')

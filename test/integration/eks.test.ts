@@ -9,6 +9,7 @@ import { Ajv } from 'ajv'
 import YAML from 'yaml'
 import { stopSim, startSim, type Sim } from '../helpers/sim.ts'
 import { ROOT, runStep, tempDir } from '../helpers/run-step.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let eks: EKSClient
@@ -38,11 +39,7 @@ const isTainted = (n: any) =>
 
 before(() => {
   sim = startSim(['--pod-start-ms', '50', '--cloudwatch-interval-ms', '0'])
-  eks = new EKSClient({
-    region: 'ap-northeast-1',
-    endpoint: sim.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  })
+  eks = new EKSClient(awsConfig(sim.env, 'ap-northeast-1'))
 })
 after(() => {
   stopSim(sim)

@@ -13,17 +13,14 @@ import {
 } from '@aws-sdk/client-ec2'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let ec2: EC2Client
 
 before(() => {
   sim = startSim(['--pod-start-ms', '30'])
-  ec2 = new EC2Client({
-    region: 'ap-northeast-1',
-    endpoint: sim.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  })
+  ec2 = new EC2Client(awsConfig(sim.env, 'ap-northeast-1'))
 })
 after(() => {
   ec2.destroy()

@@ -11,6 +11,7 @@ import { EKSClient, ListClustersCommand, ListNodegroupsCommand } from '@aws-sdk/
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { runStep } from '../helpers/run-step.ts'
 import { eventually, startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 const TSX = import.meta.resolve('tsx')
 let sim: Sim
@@ -86,11 +87,7 @@ describe('killed steps resume without duplicates', () => {
       const again = await runStep(`runbooks/${step}.ts`, ['--json'], env(), state)
       assert.equal(again.json.status, 'ok', again.stderr)
 
-      const eks = new EKSClient({
-        region: 'ap-northeast-1',
-        endpoint: sim.env.AWS_ENDPOINT_URL,
-        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-      })
+      const eks = new EKSClient(awsConfig(sim.env, 'ap-northeast-1'))
       assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters, [CLUSTER])
       assert.deepEqual((await eks.send(new ListNodegroupsCommand({ clusterName: CLUSTER }))).nodegroups?.sort(), ['scalardlpool', 'system'])
       eks.destroy()

@@ -17,15 +17,12 @@ import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from '@aws
 import YAML from 'yaml'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let env: NodeJS.ProcessEnv
 let kubeconfig: string
-const cfg = () => ({
-  region: 'ap-northeast-1',
-  endpoint: sim.env.AWS_ENDPOINT_URL,
-  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-})
+const cfg = () => awsConfig(sim.env, 'ap-northeast-1')
 const ds = async (name: string) =>
   JSON.parse((await sim.kubectl(['--kubeconfig', kubeconfig, 'get', 'ds', name, '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout)
 

@@ -20,6 +20,7 @@ import { operatorPolicy } from '../../lib/iam/operator-policy.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { ec2For, expectedInventory, inventory } from '../helpers/inventory.ts'
 import { baseEnv, runStep, tempDir } from '../helpers/run-step.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let moto: Moto
 before(async () => {
@@ -148,11 +149,7 @@ describe('01-vpc and 02-database against moto', () => {
     })
     const r = await runStep('runbooks/01-vpc.ts', ['--json'], env)
     assert.equal(r.code, 0, r.stderr)
-    const ec2 = new EC2Client({
-      region: 'us-east-1',
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ec2 = new EC2Client(awsConfig(env, 'us-east-1'))
     const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:scalardl-runbook/cluster', Values: ['zones'] }] })))
       .Subnets!
     ec2.destroy()
@@ -190,11 +187,7 @@ describe('01-vpc and 02-database against moto', () => {
   test('BASTION_OPERATOR_POLICY=true puts the operator policy on the bastion role; a changed copy is restored; false removes it', async () => {
     const env = envFor('oper', { BASTION_OPERATOR_POLICY: 'true', DYNAMODB_NAMESPACE_PREFIX: 'op_' })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
-    const iam = new IAMClient({
-      region: 'ap-northeast-1',
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const iam = new IAMClient(awsConfig(env, 'ap-northeast-1'))
     const inline = async () => {
       try {
         const doc = (await iam.send(new GetRolePolicyCommand({ RoleName: 'oper-bastion', PolicyName: 'scalardl-runbook-operator' })))
@@ -231,7 +224,7 @@ describe('01-vpc and 02-database against moto', () => {
       SCALARDL_DB_PASSWORD: 'db-secret-for-the-bootstrap-test',
     })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
-    const cfg = { region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }
+    const cfg = awsConfig(env, 'ap-northeast-1')
     const ec2 = new EC2Client(cfg)
     const ssm = new SSMClient(cfg)
     const bastion = async () =>
@@ -320,11 +313,7 @@ describe('01-vpc and 02-database against moto', () => {
     const env = envFor('tables', { BASTION_ENABLED: 'false', DYNAMODB_NAMESPACE_PREFIX: 'prod_' })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
     const { DynamoDBClient, CreateTableCommand, ListTablesCommand } = await import('@aws-sdk/client-dynamodb')
-    const ddb = new DynamoDBClient({
-      region: env.AWS_REGION,
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ddb = new DynamoDBClient(awsConfig(env, env.AWS_REGION))
     for (const name of ['prod_scalar.asset', 'prod_coordinator.state', 'other.table']) {
       await ddb.send(
         new CreateTableCommand({

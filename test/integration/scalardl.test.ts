@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 const TOKEN = ['ghp', 'TestTokenDoNotLeak0123456789abcdefXYZ'].join('_')
 const DB_SECRET = 'db-secret-access-key-do-not-leak'
@@ -112,11 +113,7 @@ describe('04-scalardl against the simulator', () => {
       .items.map((s: any) => s.metadata.labels.name)
       .sort()
     assert.deepEqual(releases, ['load-schema', 'my-release-scalardl'])
-    const ddb = new DynamoDBClient({
-      region: 'ap-northeast-1',
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ddb = new DynamoDBClient(awsConfig(env, 'ap-northeast-1'))
     const tables = (await ddb.send(new ListTablesCommand({}))).TableNames!
     ddb.destroy()
     for (const t of ['scalar.asset', 'scalar.tx_state', 'coordinator.state', 'scalardb.metadata'])

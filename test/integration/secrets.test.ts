@@ -9,10 +9,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { GetParameterCommand, ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
+import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { loadConfigResolved } from '../../lib/secrets/parameters.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { baseEnv, ROOT, runStep, tempDir } from '../helpers/run-step.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let moto: Moto
 before(async () => {
@@ -28,7 +29,7 @@ const DB_SECRET = 'stored-db-secret-value'
 function local(): { env: NodeJS.ProcessEnv; keyFile: string } {
   const dir = tempDir('rb-secrets-')
   const keyFile = path.join(dir, 'ledger-key.pem')
-  generateLedgerKey(keyFile)
+  generateSigningKey(keyFile)
   return {
     keyFile,
     env: baseEnv({
@@ -68,11 +69,7 @@ describe('secrets in SSM Parameter Store', () => {
     for (const out of [r.stdout, r.stderr]) {
       assert.ok(!out.includes(TOKEN) && !out.includes(DB_SECRET) && !out.includes('PRIVATE KEY'), 'no value in the output')
     }
-    const ssm = new SSMClient({
-      region: 'ap-northeast-1',
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ssm = new SSMClient(awsConfig(env, 'ap-northeast-1'))
     const p = (await ssm.send(new GetParameterCommand({ Name: '/scalardl-runbook/sec/ledger-private-key', WithDecryption: true })))
       .Parameter!
     assert.equal(p.Type, 'SecureString')

@@ -21,6 +21,7 @@ import { findVpc } from '../../lib/aws/vpc.ts'
 import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 
@@ -117,11 +118,7 @@ describe('99-teardown against the simulator', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(await tagged(env), 0)
     // The envoy's NLB went with its Service, before the cluster: nothing was left behind in the VPC.
-    const elb = new ElasticLoadBalancingV2Client({
-      region: 'ap-northeast-1',
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const elb = new ElasticLoadBalancingV2Client(awsConfig(env, 'ap-northeast-1'))
     assert.deepEqual(
       (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.map((l) => l.LoadBalancerName),
       [],
@@ -133,7 +130,7 @@ describe('99-teardown against the simulator', () => {
   test('a load balancer a Service left in the VPC: the teardown names it and its interfaces at once instead of waiting on the subnets; once removed, the rerun finishes', async () => {
     const env = envFor('td-leak', '10.44.0.0/16')
     assert.equal((await runStep('runbooks/01-vpc.ts', [], { ...env, BASTION_ENABLED: 'false' })).code, 0)
-    const opts = { region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }
+    const opts = awsConfig(env, 'ap-northeast-1')
     const ec2 = new EC2Client(opts)
     const elb = new ElasticLoadBalancingV2Client(opts)
     const vpc = (await findVpc(ec2, 'td-leak'))!
@@ -189,7 +186,7 @@ describe('99-teardown against the simulator', () => {
   test('run on the bastion: refused with the two commands; --keep-bastion there leaves the bastion and its VPC, another host finishes; policies put on the bastion role do not block it', async () => {
     const env = envFor('td-host', '10.46.0.0/16')
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
-    const opts = { region: 'ap-northeast-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }
+    const opts = awsConfig(env, 'ap-northeast-1')
     const bastion = (await findBastion(new EC2Client(opts), 'td-host'))!.InstanceId!
     // Someone gave the bastion role more: a managed policy and an inline one.
     const iam = new IAMClient(opts)

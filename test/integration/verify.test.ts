@@ -14,6 +14,7 @@ import {
 import YAML from 'yaml'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let env: NodeJS.ProcessEnv
@@ -178,11 +179,7 @@ describe('07-verify against the simulator', () => {
     assert.match(ok.by.envoy.detail, /NLB a[0-9a-f]{31} active, targets (\d+)\/\1 and \1\/\1 healthy\), admits 10\.\d+\.0\.0\/16$/)
     const svc = JSON.parse((await k(['get', 'svc', 'my-release-scalardl-envoy', '-o', 'json'])).stdout)
     const port = svc.spec.ports[0].nodePort
-    const ec2 = new EC2Client({
-      region: 'ap-northeast-1',
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ec2 = new EC2Client(awsConfig(env, 'ap-northeast-1'))
     const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:aws:eks:cluster-name', Values: [CLUSTER] }] })))
       .SecurityGroups![0]!
     const rule = {
@@ -204,11 +201,7 @@ describe('07-verify against the simulator', () => {
   })
 
   test('a table deleted: only the tables check fails, naming it', async () => {
-    const ddb = new DynamoDBClient({
-      region: 'ap-northeast-1',
-      endpoint: env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ddb = new DynamoDBClient(awsConfig(env, 'ap-northeast-1'))
     // 04 turned deletion protection on: a mistaken delete fails, and the table stays.
     await assert.rejects(ddb.send(new DeleteTableCommand({ TableName: 'scalar.tx_state' })), /DeletionProtectionEnabled/)
     const protectedTables = await verify(['--only', 'tables'])

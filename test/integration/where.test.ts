@@ -11,10 +11,11 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
-import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
+import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { sampleLicence } from '../../sim/licence.ts'
 import { ROOT, runStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 const state = tempDir('rb-where-')
@@ -77,27 +78,19 @@ describe('where the runbook runs (private endpoints)', () => {
       /ENDPOINT_PUBLIC_ACCESS: is false: the Kubernetes API of wh will answer only inside its VPC, and this step runs on a host outside AWS/,
     )
     assert.match(r.stderr, /run this step on the bastion of wh \(aws ssm start-session/)
-    const eks = new EKSClient({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const eks = new EKSClient(awsConfig(sim.env, 'ap-northeast-1'))
     assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters, [], 'no control plane was made')
     eks.destroy()
   })
 
   test("from the Ledger's bastion: the deployment with the Auditor completes; the Auditor's API answers there through the peering", async () => {
     standOn(`${CLUSTER}-bastion`)
-    generateLedgerKey(env().LEDGER_PRIVATE_KEY_FILE!)
+    generateSigningKey(env().LEDGER_PRIVATE_KEY_FILE!)
     const r = await deploy(['--generate-ledger-key', '--generate-keys'])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /07-verify/)
     // The Auditor's control plane admits the Ledger's bastion by its security group, not the whole Ledger VPC.
-    const ec2 = new EC2Client({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ec2 = new EC2Client(awsConfig(sim.env, 'ap-northeast-1'))
     const group = async (cluster: string, role: string) =>
       (
         await ec2.send(

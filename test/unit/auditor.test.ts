@@ -9,7 +9,7 @@ import { auditorView, scoped } from '../../lib/auditor/view.ts'
 import { missingRoutes, vpcCidrs, type PeerVpc } from '../../lib/aws/peering.ts'
 import { parseConfig } from '../../lib/config.ts'
 import { certificateProblem, generateCertificate } from '../../lib/scalardl/certs.ts'
-import { generateLedgerKey } from '../../lib/scalardl/keys.ts'
+import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { keysSecretName, scalardlFullname, schemaJobName, serverChart } from '../../lib/scalardl/names.ts'
 import { envoySourceRanges, overridesFile, schemaOverrides, serverOverrides, SOURCE_RANGES, valuesFile } from '../../lib/scalardl/values.ts'
 import type { Task } from '../../lib/task.ts'
@@ -130,8 +130,8 @@ describe('certificates', () => {
   test("a generated certificate belongs to its key, is P-256 and not someone else's", async () => {
     const dir = tempDir()
     const [k1, k2, c1] = ['k1.pem', 'k2.pem', 'c1.pem'].map((f) => path.join(dir, f)) as [string, string, string]
-    generateLedgerKey(k1)
-    generateLedgerKey(k2)
+    generateSigningKey(k1)
+    generateSigningKey(k2)
     await generateCertificate(k1, c1, 'ledger')
     assert.equal(fs.statSync(c1).mode & 0o777, 0o600)
     assert.equal(certificateProblem(c1, k1), undefined)

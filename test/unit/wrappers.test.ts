@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { Eksctl } from '../../lib/eksctl.ts'
-import { transientReason } from '../../lib/cli.ts'
+import { transientReason } from '../../lib/tool.ts'
 import { CommandError } from '../../lib/errors.ts'
 import { assertNoSecretsInArgs, zxRunner, type CommandRunner, type RunOptions } from '../../lib/exec.ts'
 import { Helm } from '../../lib/helm.ts'

@@ -24,6 +24,7 @@ import { DescribeLoadBalancersCommand, DescribeTagsCommand, ElasticLoadBalancing
 import YAML from 'yaml'
 import { findLoadBalancer, nlbName, nlbState, targetsHealth } from '../../lib/aws/load-balancers.ts'
 import { eventually, runIn, startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let ec2: EC2Client
@@ -62,11 +63,7 @@ before(async () => {
   // 2 s from creation to active, and as long again to healthy targets: room for a loaded machine
   // to see each state.
   sim = startSim(['--pod-start-ms', '50', '--lb-delay-ms', '2000'])
-  const opts = {
-    region: 'ap-northeast-1',
-    endpoint: sim.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  }
+  const opts = awsConfig(sim.env, 'ap-northeast-1')
   ec2 = new EC2Client(opts)
   elb = new ElasticLoadBalancingV2Client(opts)
   vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.7.0.0/16' }))).Vpc!.VpcId!

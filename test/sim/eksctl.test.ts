@@ -9,6 +9,7 @@ import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aw
 import YAML from 'yaml'
 import { getCluster, getNodegroups } from '../../lib/eks/read.ts'
 import { stopSim, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let subnets: { private: Record<string, string>; public: Record<string, string> }
@@ -50,11 +51,7 @@ function config(name: string, o: { nodegroups?: any[]; extra?: Record<string, un
 
 before(async () => {
   sim = startSim(['--pod-start-ms', '50'])
-  const opts = {
-    region: 'ap-northeast-1',
-    endpoint: sim.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  }
+  const opts = awsConfig(sim.env, 'ap-northeast-1')
   aws = { ec2: new EC2Client(opts), eks: new EKSClient(opts) }
   const vpc = (await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' }))).Vpc!.VpcId!
   subnets = { private: {}, public: {} }

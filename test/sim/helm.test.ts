@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test'
 import YAML from 'yaml'
 import { DescribeContinuousBackupsCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { stopSim, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let ddb: DynamoDBClient
@@ -41,11 +42,7 @@ before(async () => {
     'kubernetes.io/app=scalardlpool:NoSchedule',
   )
   assert.equal(c.code, 0, c.stderr)
-  ddb = new DynamoDBClient({
-    region: 'ap-northeast-1',
-    endpoint: sim.env.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  })
+  ddb = new DynamoDBClient(awsConfig(sim.env, 'ap-northeast-1'))
 })
 after(() => {
   stopSim(sim)

@@ -12,6 +12,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
+import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
 let logs: CloudWatchLogsClient
@@ -50,7 +51,7 @@ async function streams(group: string): Promise<string[]> {
 
 before(async () => {
   sim = startSim(['--pod-start-ms', '50', '--cloudwatch-interval-ms', '0'])
-  const cfg = { region: 'ap-northeast-1', endpoint: sim.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }
+  const cfg = awsConfig(sim.env, 'ap-northeast-1')
   logs = new CloudWatchLogsClient(cfg)
   metrics = new CloudWatchClient(cfg)
   const ec2 = new EC2Client(cfg)
@@ -180,11 +181,7 @@ describe('simulated CloudWatch data', () => {
   })
 
   test('Scalar DL tables get AWS/DynamoDB metrics', async () => {
-    const ddb = new DynamoDBClient({
-      region: 'ap-northeast-1',
-      endpoint: sim.env.AWS_ENDPOINT_URL,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    })
+    const ddb = new DynamoDBClient(awsConfig(sim.env, 'ap-northeast-1'))
     await ddb.send(
       new CreateTableCommand({
         TableName: 'scalar.asset',

@@ -3,8 +3,9 @@
 import { CommandError } from './errors.ts'
 import { assertNoSecretsInArgs, formatCommand, zxRunner, type CommandRunner, type RunOptions, type RunResult } from './exec.ts'
 import { registeredSecrets } from './redact.ts'
+import { sleep } from './wait.ts'
 
-export interface CliOptions {
+export interface ToolOptions {
   /** The command or its path, e.g. "kubectl" or "/usr/local/bin/helm". */
   command: string
   runner?: CommandRunner
@@ -62,14 +63,12 @@ export function transientReason(output: string): { reason: string; busy: boolean
   return line ? { reason: line.trim().slice(0, 200), busy: false } : undefined
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-export class Cli {
+export class Tool {
   readonly command: string
   protected readonly runner: CommandRunner
   protected readonly baseArgs: string[]
 
-  constructor(protected readonly opts: CliOptions) {
+  constructor(protected readonly opts: ToolOptions) {
     this.command = opts.command
     this.runner = opts.runner ?? zxRunner
     this.baseArgs = opts.baseArgs ?? []
