@@ -330,7 +330,8 @@ export class FaultProxy {
       return
     }
     let text = Buffer.from(await out.arrayBuffer())
-    if (out.ok)
+    // Answers are rewritten as text; an object's bytes (S3, a presigned GET) pass as they are.
+    if (out.ok && /json|xml|text/.test(out.headers.get('content-type') ?? 'text'))
       text = Buffer.from(
         this.hooks.reduce((t, h) => h.rewrite?.(service, action, params, t) ?? t, this.pending(service, action, text.toString())),
       )

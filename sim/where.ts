@@ -63,6 +63,12 @@ export class Whereabouts {
     return (r.Reservations ?? []).flatMap((x) => x.Instances ?? []).find((i) => i.State?.Name !== 'terminated')
   }
 
+  /** An instance by id (any state but terminated). */
+  async describe(id: string): Promise<Instance | undefined> {
+    const r = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })).catch(() => undefined)
+    return (r?.Reservations ?? []).flatMap((x) => x.Instances ?? []).find((i) => i.State?.Name !== 'terminated')
+  }
+
   /** Whether the caller reaches the cluster's API endpoint now (remembered for a second). */
   reachable(cluster: string): Promise<boolean> {
     if (!this.caller()) return Promise.resolve(true)

@@ -10,7 +10,7 @@ import { writePrivateFile } from '../files.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
-import { clusterAdmins } from './access.ts'
+import { callerPrincipal, clusterAdmins } from './access.ts'
 import {
   clusterConfigFile,
   clusterConfigYaml,
@@ -78,20 +78,32 @@ export function networkTask(): Task<EksState> {
   return task
 }
 
-export function clusterConfigTask(): Task<EksState> {
+/**
+ * The access entries eksctl makes with the cluster: every admin but the principal that runs
+ * eksctl, whom EKS gives its entry with the cluster (bootstrapClusterCreatorAdminPermissions); a
+ * second entry for it fails with ResourceInUseException, which is what running 03 on the bastion
+ * with the bastion's own role would otherwise meet. The access task below checks them all.
+ */
+async function entriesAtCreation(ctx: TaskContext, admins: string[]): Promise<string[]> {
+  const me = await callerPrincipal(ctx)
+  return admins.filter((a) => a !== me)
+}
+
+export function clusterConfigTask(): Task<EksState, string> {
   return {
     title: 'eksctl ClusterConfig rendered',
     async check(ctx, s) {
       const file = clusterConfigFile(ctx.config)
       if (!s.network) return { holds: false, detail: `write ${file} once the VPC exists` }
       s.admins = await clusterAdmins(ctx)
-      const want = clusterConfigYaml(ctx.config, s.network!, s.admins)
+      const want = clusterConfigYaml(ctx.config, s.network!, await entriesAtCreation(ctx, s.admins))
       if (ctx.dryRun) ctx.log.plain(want.replace(/^/gm, '      | '))
       if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === want) return { holds: true, detail: file }
-      return { holds: false, detail: `${fs.existsSync(file) ? 'update' : 'write'} ${file}` }
+      return { holds: false, detail: `${fs.existsSync(file) ? 'update' : 'write'} ${file}`, reading: want }
     },
-    async apply(ctx, s) {
-      writePrivateFile(clusterConfigFile(ctx.config), clusterConfigYaml(ctx.config, s.network!, s.admins ?? (await clusterAdmins(ctx))))
+    async apply(ctx, s, want) {
+      const text = want ?? clusterConfigYaml(ctx.config, s.network!, await entriesAtCreation(ctx, s.admins ?? (await clusterAdmins(ctx))))
+      writePrivateFile(clusterConfigFile(ctx.config), text)
       return `wrote ${clusterConfigFile(ctx.config)}`
     },
   }

@@ -6,6 +6,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { AWS_PENDING_MS, FaultProxy, type PendingMs } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
@@ -15,6 +17,7 @@ import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { EksAccess } from '../eks-access.ts'
 import { accountHooks } from '../aws-layer.ts'
 import { PodIdentity } from '../eks-pod-identity.ts'
+import { SimulatedHosts } from '../ssm-hosts.ts'
 import { agentCredentials } from './agent-credentials.ts'
 import { eksAuthorizer } from '../eks-auth.ts'
 import { caFile, tlsMaterial } from '../tls.ts'
@@ -126,6 +129,32 @@ if (proxy)
 /** EKS Pod Identity associations, served in front of moto; the CloudWatch feed reads them. */
 const podIdentity = new PodIdentity((name) => clusters.has(name))
 if (proxy) proxy.hooks.push(podIdentity.hooks())
+/** SSM Run Command on the runbook's bastions, run in a folder that stands for each (sim/ssm-hosts.ts). */
+let controlPort = 0
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..')
+const hosts = new SimulatedHosts({
+  stateDir,
+  motoUrl: process.env.AWS_ENDPOINT_URL ?? '',
+  layerUrl: () => proxy?.url ?? process.env.AWS_ENDPOINT_URL ?? '',
+  imdsUrl: () => `http://127.0.0.1:${controlPort}`,
+  region: process.env.AWS_REGION ?? 'ap-northeast-1',
+  path: `${path.join(repoRoot, 'sim', 'hosts-bin')}:${path.join(repoRoot, 'sim', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+  root: repoRoot,
+  isHost: async (id) => {
+    const i = await whereIn(process.env.AWS_REGION ?? 'ap-northeast-1').describe(id)
+    return Boolean(i?.Tags?.some((t) => t.Key === 'scalardl-runbook/role' && t.Value === 'bastion'))
+  },
+  callerDuring: async (id, run) => {
+    const before = knobs.caller
+    knobs.caller = id
+    try {
+      return await run()
+    } finally {
+      knobs.caller = before
+    }
+  },
+})
+if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(hosts.hooks())
 // DescribeCluster: the endpoint and certificate authority of the simulated API server (moto makes
 // up both), so `aws eks update-kubeconfig` and eksctl write kubeconfigs that work.
 if (proxy)
@@ -179,8 +208,63 @@ async function imds(req: http.IncomingMessage, res: http.ServerResponse, p: stri
     [`/latest/meta-data/network/interfaces/macs/${mac}/vpc-id`]: me.VpcId,
     [`/latest/meta-data/network/interfaces/macs/${mac}/subnet-id`]: me.SubnetId,
   }
+  // The instance's role (its instance profile's), as EC2 hands it to the SDKs and the AWS CLI:
+  // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-categories.html (iam/security-credentials/role-name).
+  if (p.startsWith('/latest/meta-data/iam/security-credentials/')) {
+    const role = await instanceRole(me.IamInstanceProfile?.Arn)
+    if (!role) return text(404, 'Not Found')
+    if (p === '/latest/meta-data/iam/security-credentials/') return text(200, role)
+    if (p === `/latest/meta-data/iam/security-credentials/${role}`)
+      return text(200, JSON.stringify(await roleCredentials(me.InstanceId!, role)))
+  }
   const a = answers[p]
   return a ? text(200, a) : text(404, 'Not Found')
+}
+
+const simAws = () => ({
+  region: process.env.AWS_REGION ?? 'ap-northeast-1',
+  endpoint: process.env.AWS_ENDPOINT_URL,
+  credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
+})
+async function instanceRole(profileArn: string | undefined): Promise<string | undefined> {
+  if (!profileArn) return undefined
+  const iam = new IAMClient(simAws())
+  try {
+    const p = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profileArn.split('/').pop()! }))
+    return p.InstanceProfile?.Roles?.[0]?.RoleName
+  } catch {
+    return undefined
+  } finally {
+    iam.destroy()
+  }
+}
+/** Temporary credentials of the role, from moto's STS, renewed well before they expire (as EC2 does). */
+const roleCreds = new Map<string, { until: number; doc: Record<string, string> }>()
+async function roleCredentials(instanceId: string, role: string): Promise<Record<string, string>> {
+  const key = `${instanceId}/${role}`
+  const hit = roleCreds.get(key)
+  if (hit && hit.until > Date.now() + 10 * 60_000) return hit.doc
+  const sts = new STSClient(simAws())
+  try {
+    const c = (
+      await sts.send(
+        new AssumeRoleCommand({ RoleArn: `arn:aws:iam::123456789012:role/${role}`, RoleSessionName: instanceId, DurationSeconds: 3600 }),
+      )
+    ).Credentials!
+    const doc = {
+      Code: 'Success',
+      LastUpdated: new Date().toISOString(),
+      Type: 'AWS-HMAC',
+      AccessKeyId: c.AccessKeyId!,
+      SecretAccessKey: c.SecretAccessKey!,
+      Token: c.SessionToken!,
+      Expiration: c.Expiration!.toISOString(),
+    }
+    roleCreds.set(key, { until: c.Expiration!.getTime(), doc })
+    return doc
+  } finally {
+    sts.destroy()
+  }
 }
 
 const NODES = byResource('', 'nodes')!
@@ -193,6 +277,9 @@ const control = http.createServer(async (req, res) => {
   try {
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pid: process.pid })
     if (url.pathname.startsWith('/imds/')) return await imds(req, res, url.pathname.slice('/imds'.length))
+    // The SDKs keep only the host and port of AWS_EC2_METADATA_SERVICE_ENDPOINT and ask /latest/...:
+    // the same service at the root, for the simulated hosts' SDKs and AWS CLI.
+    if (url.pathname.startsWith('/latest/')) return await imds(req, res, url.pathname)
     if (req.method === 'GET' && url.pathname === '/faults')
       return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
     if (req.method === 'GET' && url.pathname === '/aws-actions')
@@ -335,6 +422,7 @@ process.on('SIGINT', shutdown)
 
 control.listen(0, '127.0.0.1', async () => {
   const port = (control.address() as AddressInfo).port
+  controlPort = port
   fs.mkdirSync(stateDir, { recursive: true })
   const info = {
     controlUrl: `http://127.0.0.1:${port}`,

@@ -24,8 +24,10 @@ export function baseEnv(extra: Record<string, string | undefined>): NodeJS.Proce
 }
 
 const made: string[] = []
-// A test file's temporary directories go when its process ends (the simulators it started are stopped by then).
+// A test file's temporary directories go when its process ends (the simulators it started are
+// stopped by then), unless KEEP_TEST_DIRS=1 keeps them for a look.
 process.on('exit', () => {
+  if (process.env.KEEP_TEST_DIRS === '1') return
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
 })
 

@@ -251,6 +251,11 @@ describe('01-vpc and 02-database against moto', () => {
     )
     for (const secret of [env.GITHUB_TOKEN!, env.SCALARDL_DB_PASSWORD!]) assert.ok(!userData.includes(secret))
     assert.equal(instance.Tags!.find((t) => t.Key === 'scalardl-runbook/bootstrap')?.Value, want.version)
+    // npm run bastion -- shell: Session Manager to this instance (the plugin is not installed here: the command is printed).
+    const shell = await runStep('runbooks/bastion.ts', ['shell'], env)
+    assert.equal(shell.code, 1)
+    assert.equal(shell.stdout.trim(), `aws ssm start-session --target ${instance.InstanceId} --region ap-northeast-1`)
+    assert.match(shell.stderr, /the Session Manager plugin is not installed here/)
     const rerun = await runStep('runbooks/01-vpc.ts', ['--json'], env)
     assert.equal(rerun.json.status, 'ok')
     assert.match(

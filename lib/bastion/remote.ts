@@ -1,0 +1,237 @@
+// Working on the bastion through AWS APIs only: the runbook shipped there (`push`) and a step run
+// there (`run`), both through SSM Run Command. The runbook travels as a tarball in a staging S3
+// bucket (tagged, encrypted, public access blocked, objects expire after a day), fetched on the
+// bastion with a presigned URL that lasts 15 minutes, so the bastion's role needs no S3 access.
+// No secret travels: the bastion's .env refers to Parameter Store (npm run secrets -- store) for
+// every secret, and push refuses a secret that is not stored there.
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketTaggingCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  type S3Client,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { GetCommandInvocationCommand, GetParametersCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm'
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
+import dotenv from 'dotenv'
+import { isAwsError } from '../aws/clients.ts'
+import { CLUSTER_TAG } from '../aws/tags.ts'
+import type { ConfigProblem } from '../config.ts'
+import { privateTempDir, writePrivateFile } from '../files.ts'
+import { ROOT } from '../root.ts'
+import { parameterName, secretRefs, STORED_SECRETS } from '../secrets/parameters.ts'
+import { sleep } from '../wait.ts'
+
+/** Where the runbook lives on the bastion (root's home: SSM runs commands as root). */
+export const REMOTE_DIR = '"${HOME:-/root}/scalardl-eks-runbook"'
+/** Files the configuration names that are not secret and go with the runbook. */
+const SHIPPED_FILES = ['LEDGER_CERTIFICATE_FILE', 'AUDITOR_CERTIFICATE_FILE', 'SCALARDL_AUDITOR_LICENSE_CERT_FILE']
+
+export const stagingBucket = (account: string, region: string) => `scalardl-runbook-staging-${account}-${region}`
+
+/**
+ * The .env for the bastion: every key of the local one, secrets replaced by their Parameter Store
+ * references (each must be stored: a problem names the one that is not), and the certificate
+ * files it names shipped beside it. Returns the text and the files to ship (name in the bundle -> local path).
+ */
+export async function remoteEnv(
+  envFile: string,
+  cluster: string,
+  ssm: SSMClient,
+): Promise<{ text: string; files: Map<string, string>; problems: ConfigProblem[] }> {
+  const local = dotenv.parse(fs.readFileSync(envFile, 'utf8'))
+  const refs = secretRefs(local)
+  const secrets = Object.keys(STORED_SECRETS).filter((k) => local[k]?.trim() && !refs.has(k))
+  const names = secrets.map((k) => parameterName(cluster, k))
+  const stored = new Set(
+    names.length ? ((await ssm.send(new GetParametersCommand({ Names: names }))).Parameters ?? []).map((p) => p.Name) : [],
+  )
+  const problems: ConfigProblem[] = []
+  const out: Record<string, string> = { ...local }
+  for (const k of secrets) {
+    const name = parameterName(cluster, k)
+    if (!stored.has(name))
+      problems.push({
+        key: k,
+        message: `has a value here but no parameter ${name}: push never sends a secret`,
+        fix: 'npm run secrets -- store (it puts the secrets of .env into Parameter Store), then push again',
+      })
+    out[k] = `ssm:${name}`
+  }
+  const files = new Map<string, string>()
+  for (const k of SHIPPED_FILES) {
+    const p = local[k]?.trim()
+    if (!p) continue
+    const abs = path.resolve(path.dirname(envFile), p)
+    if (!fs.existsSync(abs)) continue
+    const name = `pushed-files/${path.basename(abs)}`
+    files.set(name, abs)
+    out[k] = name
+  }
+  const text = `# Written by npm run bastion -- push from ${envFile}: secrets refer to Parameter Store.\n${Object.entries(out)
+    .map(([k, v]) => `${k}=${/[\s#"'$]/.test(v) ? JSON.stringify(v) : v}`)
+    .join('\n')}\n`
+  return { text, files, problems }
+}
+
+/** The runbook as it is here: tracked files (as in the working tree) and untracked files under config/. */
+export function bundleFiles(root = ROOT): string[] {
+  const list = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean)
+  return [...new Set([...list(['ls-files', '-z']), ...list(['ls-files', '-z', '--others', '--exclude-standard', 'config/'])])]
+    .filter((f) => fs.existsSync(path.join(root, f)))
+    .sort()
+}
+
+/** A gzipped tar of the runbook, the bastion's .env and the shipped files; its SHA-256 names it. */
+export function buildBundle(envText: string, files: Map<string, string>, root = ROOT): { file: string; sha: string } {
+  const dir = privateTempDir('scalardl-push-')
+  const extra = path.join(dir, 'extra')
+  writePrivateFile(path.join(extra, '.env'), envText)
+  for (const [name, local] of files) {
+    fs.mkdirSync(path.dirname(path.join(extra, name)), { recursive: true })
+    fs.copyFileSync(local, path.join(extra, name))
+  }
+  const list = path.join(dir, 'files')
+  fs.writeFileSync(list, bundleFiles(root).join('\n'))
+  const file = path.join(dir, 'runbook.tgz')
+  execFileSync('tar', ['-czf', file, '-C', root, '-T', list, '-C', extra, '.env', ...files.keys()])
+  return { file, sha: createHash('sha256').update(fs.readFileSync(file)).digest('hex') }
+}
+
+/** The staging bucket, made once per account and region: tagged, encrypted, private, objects expire after a day. */
+export async function ensureStagingBucket(s3: S3Client, bucket: string, region: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }))
+    return false
+  } catch (e) {
+    if (!isAwsError(e, 'NotFound', 'NoSuchBucket') && (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404)
+      throw e
+  }
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: bucket,
+      ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
+    }),
+  )
+  await s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: bucket,
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      },
+    }),
+  )
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: bucket,
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    }),
+  )
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [{ ID: 'expire-pushed-runbooks', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } }],
+      },
+    }),
+  )
+  await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: CLUSTER_TAG, Value: 'staging' }] } }))
+  return true
+}
+
+export async function accountOf(sts: STSClient): Promise<string> {
+  return (await sts.send(new GetCallerIdentityCommand({}))).Account!
+}
+
+/** Uploads the bundle and returns a URL that fetches it for 15 minutes. */
+export async function stage(
+  s3: S3Client,
+  bucket: string,
+  cluster: string,
+  bundle: { file: string; sha: string },
+): Promise<{ key: string; url: string }> {
+  const key = `${cluster}/runbook-${bundle.sha.slice(0, 16)}.tgz`
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: fs.readFileSync(bundle.file), ServerSideEncryption: 'AES256' }))
+  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 900 })
+  return { key, url }
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+/** What push runs on the bastion: fetch, check, unpack over the previous copy, npm ci, the bundles, and say where it is. */
+export function pushScript(url: string, sha: string): string {
+  return [
+    'set -euo pipefail',
+    `dir=${REMOTE_DIR}`,
+    'mkdir -p "$dir" && cd "$dir"',
+    `curl -fsSL --retry 3 -o .push.tgz ${q(url)}`,
+    `echo ${q(`${sha}  .push.tgz`)} | sha256sum -c --quiet`,
+    'tar -xzf .push.tgz && rm -f .push.tgz && chmod 600 .env',
+    'npm ci --omit=dev --no-audit --no-fund',
+    // The steps' ahead-of-time bundles (dist/): each step then starts in a fraction of a second.
+    'npm run --silent build || echo "bundles not built: the steps run from their TypeScript sources"',
+    `echo "runbook ${sha.slice(0, 16)} in $dir"`,
+  ].join('\n')
+}
+
+/** What run runs on the bastion: the step (or the deployment), from the pushed copy, with its flags. */
+export function runScript(step: string, flags: string[]): string {
+  const command = step === 'deploy' ? 'exec node scripts/deploy.mjs' : `exec npx tsx runbooks/${step}.ts`
+  return [`cd ${REMOTE_DIR}`, `${command} ${flags.map(q).join(' ')}`.trimEnd()].join('\n')
+}
+
+/** Sends a script to the bastion and follows it: new output as it arrives, then the exit code. */
+export async function runRemote(
+  ssm: SSMClient,
+  instanceId: string,
+  script: string,
+  comment: string,
+  out: { stdout: (s: string) => void; stderr: (s: string) => void },
+  timeoutMs = 3_600_000,
+): Promise<number> {
+  const sent = await ssm.send(
+    new SendCommandCommand({
+      InstanceIds: [instanceId],
+      DocumentName: 'AWS-RunShellScript',
+      Comment: comment.slice(0, 100),
+      Parameters: { commands: [script], executionTimeout: [String(Math.ceil(timeoutMs / 1000))] },
+    }),
+  )
+  const id = sent.Command!.CommandId!
+  const seen = { stdout: 0, stderr: 0 }
+  const deadline = Date.now() + timeoutMs
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+    let inv
+    try {
+      inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: id, InstanceId: instanceId }))
+    } catch (e) {
+      if (!isAwsError(e, 'InvocationDoesNotExist')) throw e
+    }
+    if (inv) {
+      // GetCommandInvocation holds the first 24,000 characters of each stream: what is new is printed.
+      const o = inv.StandardOutputContent ?? ''
+      const e = inv.StandardErrorContent ?? ''
+      if (o.length > seen.stdout) out.stdout(o.slice(seen.stdout))
+      if (e.length > seen.stderr) out.stderr(e.slice(seen.stderr))
+      seen.stdout = o.length
+      seen.stderr = e.length
+      if (['Success', 'Failed', 'Cancelled', 'TimedOut'].includes(inv.Status ?? ''))
+        return inv.Status === 'Success' ? 0 : inv.ResponseCode && inv.ResponseCode > 0 ? inv.ResponseCode : 1
+    }
+    if (Date.now() > deadline) throw new Error(`SSM command ${id} on ${instanceId} did not finish within ${timeoutMs / 1000} s`)
+    await sleep(delay)
+  }
+}

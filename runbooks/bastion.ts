@@ -1,0 +1,136 @@
+// Working from the bastion, through AWS APIs only (SSM Session Manager and Run Command):
+//   npm run bastion -- push [--env-file PATH]            the runbook as it is here (tracked files, config/
+//                                                       edits) and a .env whose secrets refer to Parameter
+//                                                       Store, unpacked on the bastion, then npm ci there
+//   npm run bastion -- run [--env-file PATH] STEP|deploy [flags...]   a step (or npm run deploy) run there;
+//                                                       its output and exit code come back
+//   npm run bastion -- shell [--print]                   a Session Manager shell (or the exact command)
+// The bastion is the instance 01-vpc made for CLUSTER_NAME (found by its tags).
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { EC2Client } from '@aws-sdk/client-ec2'
+import { S3Client } from '@aws-sdk/client-s3'
+import { SSMClient } from '@aws-sdk/client-ssm'
+import { STSClient } from '@aws-sdk/client-sts'
+import { findBastion } from '../lib/aws/bastion.ts'
+import {
+  accountOf,
+  buildBundle,
+  ensureStagingBucket,
+  pushScript,
+  remoteEnv,
+  runRemote,
+  runScript,
+  stage,
+  stagingBucket,
+} from '../lib/bastion/remote.ts'
+import { ConfigError, loadConfig, type ConfigProblem } from '../lib/config.ts'
+import { ROOT } from '../lib/root.ts'
+
+const usage = [
+  'usage: npm run bastion -- push [--env-file PATH]',
+  '       npm run bastion -- run [--env-file PATH] STEP|deploy [flags]   (e.g. run 04-scalardl --dry-run)',
+  '       npm run bastion -- shell [--print] [--env-file PATH]',
+].join('\n')
+const [verb, ...args] = process.argv.slice(2)
+// `run` takes --env-file only before STEP: what follows STEP is the step's.
+const runEnvFile = verb === 'run' && args[0] === '--env-file' ? args[1] : undefined
+const rest = runEnvFile ? args.slice(2) : args
+const option = (name: string) => {
+  const i = rest.indexOf(name)
+  return i >= 0 ? rest[i + 1] : undefined
+}
+if (!verb || verb === '--help' || verb === 'help') {
+  console.log(usage)
+  process.exit(verb ? 0 : 2)
+}
+if (!['push', 'run', 'shell'].includes(verb)) {
+  console.error(usage)
+  process.exit(2)
+}
+const STEPS = fs
+  .readdirSync(path.join(ROOT, 'runbooks'))
+  .filter((f) => /^\d\d-.*\.ts$/.test(f))
+  .map((f) => f.replace(/\.ts$/, ''))
+
+function stop(problems: ConfigProblem[], what = 'bastion'): never {
+  console.error(`✗ ${what}: ${problems.length} problem${problems.length > 1 ? 's' : ''}`)
+  for (const p of problems) console.error(`  ${p.key}: ${p.message}\n    fix: ${p.fix}`)
+  process.exit(2)
+}
+
+// `run` passes its flags to the step; the configuration is this host's .env (or --env-file before STEP).
+const envFile = verb === 'run' ? runEnvFile : option('--env-file')
+let config
+try {
+  config = loadConfig(envFile)
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e
+  stop(e.problems)
+}
+if (verb === 'run' && !STEPS.includes(rest[0] ?? '') && rest[0] !== 'deploy')
+  stop([{ key: 'STEP', message: `${rest[0] ?? '(none)'} is not a step`, fix: `one of ${STEPS.join(', ')}, or deploy` }])
+
+const ec2 = new EC2Client({ region: config.region })
+const bastion = await findBastion(ec2, config.clusterName)
+ec2.destroy()
+if (bastion?.State?.Name !== 'running') {
+  console.error(
+    `✗ bastion: ${bastion ? `${bastion.InstanceId} is ${bastion.State?.Name}` : `no bastion for ${config.clusterName} in ${config.region}`}: run 01-vpc (BASTION_ENABLED=true)`,
+  )
+  process.exit(1)
+}
+const id = bastion.InstanceId!
+
+if (verb === 'shell') {
+  const args = ['ssm', 'start-session', '--target', id, '--region', config.region]
+  const command = `aws ${args.join(' ')}`
+  // The AWS CLI hands the session to this plugin (https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html).
+  const plugin = spawnSync('session-manager-plugin', ['--version'], { encoding: 'utf8' })
+  const print = rest.includes('--print')
+  if (print || plugin.error) {
+    if (plugin.error && !print)
+      console.error(
+        'the Session Manager plugin is not installed here: https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html',
+      )
+    console.log(command)
+    process.exit(print ? 0 : 1)
+  }
+  console.error(`bastion: ${command}`)
+  process.exit(spawnSync('aws', args, { stdio: 'inherit' }).status ?? 1)
+}
+
+const ssm = new SSMClient({ region: config.region })
+const out = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) }
+
+if (verb === 'push') {
+  const file = envFile ?? '.env'
+  if (!fs.existsSync(file))
+    stop([{ key: '--env-file', message: `${file} does not exist`, fix: 'copy .env.example to .env and fill it in' }])
+  const env = await remoteEnv(file, config.clusterName, ssm)
+  if (env.problems.length) stop(env.problems, 'bastion push')
+  const sts = new STSClient({ region: config.region })
+  const s3 = new S3Client({ region: config.region, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) })
+  const bucket = stagingBucket(await accountOf(sts), config.region)
+  if (await ensureStagingBucket(s3, bucket, config.region))
+    console.error(`bastion push: made the staging bucket ${bucket} (encrypted, private, objects expire after a day)`)
+  const bundle = buildBundle(env.text, env.files)
+  const { key, url } = await stage(s3, bucket, config.clusterName, bundle)
+  fs.rmSync(path.dirname(bundle.file), { recursive: true, force: true })
+  console.error(`bastion push: s3://${bucket}/${key} -> ${id}`)
+  const code = await runRemote(ssm, id, pushScript(url, bundle.sha), `scalardl-runbook push ${bundle.sha.slice(0, 16)}`, out, 900_000)
+  if (code === 0)
+    console.error(
+      `\nbastion push: done. Next: npm run bastion -- run 02-database (and the later steps), or npm run bastion -- shell, then cd ~/scalardl-eks-runbook`,
+    )
+  process.exit(code)
+}
+
+// run
+const [step, ...flags] = rest
+if (!config.bastion.operatorPolicy)
+  console.error(
+    'bastion run: BASTION_OPERATOR_POLICY is false here, so the step runs with the bastion role, which may lack permissions (RUNBOOK.md, 01-vpc)',
+  )
+process.exit(await runRemote(ssm, id, runScript(step!, flags), `scalardl-runbook ${step}`, out))

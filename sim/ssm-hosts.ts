@@ -1,0 +1,162 @@
+// SSM Run Command on the bastion, which moto only records (its SendCommand and
+// GetCommandInvocation answer Success and run nothing): here an AWS-RunShellScript sent to an
+// instance the runbook tagged as a bastion runs, in a folder that stands for that instance: its own
+// HOME and /usr/local (BOOTSTRAP_PREFIX), the simulator's tools on PATH, the instance's role
+// through the simulated instance metadata service, and, while it runs, the simulator's caller set
+// to that instance (so its EKS endpoints answer as they would on it). The status, exit code and
+// output come back through GetCommandInvocation as SSM reports them
+// (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html:
+// Pending, InProgress, Success, Failed; StandardOutputContent holds the first 24,000 characters).
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import type { AwsHooks } from './faults.ts'
+
+const OUTPUT_LIMIT = 24_000
+
+interface Invocation {
+  commandId: string
+  instanceId: string
+  status: 'Pending' | 'InProgress' | 'Success' | 'Failed'
+  responseCode: number
+  stdout: string
+  stderr: string
+  requestedAt: number
+}
+
+export interface HostOptions {
+  /** The simulator's state directory: hosts live in DIR/hosts/<instance id>. */
+  stateDir: string
+  /** moto, where SendCommand is recorded. */
+  motoUrl: string
+  /** The AWS layer's own URL, which commands on the host use (known once it listens). */
+  layerUrl: () => string
+  /** The simulated instance metadata service (known once the control server listens). */
+  imdsUrl: () => string
+  region: string
+  /** sim/bin and the host shims, then the machine's PATH. */
+  path: string
+  /** The simulator's checkout (its node_modules stand for what `npm ci` would download on the host). */
+  root: string
+  /** Whether an instance is one the simulator runs commands on (the runbook's bastions). */
+  isHost: (instanceId: string) => Promise<boolean>
+  /** Where the simulator's caller stands while a command runs on a host; restored afterwards. */
+  callerDuring: <T>(instanceId: string, run: () => Promise<T>) => Promise<T>
+}
+
+export class SimulatedHosts {
+  private readonly invocations = new Map<string, Invocation>()
+  /** One command at a time per host, in the order sent. */
+  private readonly queues = new Map<string, Promise<void>>()
+
+  constructor(private readonly o: HostOptions) {}
+
+  hostDir(instanceId: string): string {
+    return path.join(this.o.stateDir, 'hosts', instanceId)
+  }
+
+  hooks(): AwsHooks {
+    return {
+      serve: async (service, _method, action, body, authorization) => {
+        if (service !== 'ssm') return undefined
+        if (action === 'SendCommand') return this.send(body, authorization)
+        if (action === 'GetCommandInvocation') {
+          const b = JSON.parse(body || '{}') as { CommandId?: string; InstanceId?: string }
+          const inv = this.invocations.get(`${b.CommandId}/${b.InstanceId}`)
+          return inv ? { status: 200, body: this.describe(inv) } : undefined
+        }
+        return undefined
+      },
+    }
+  }
+
+  private async send(body: string, authorization: string) {
+    // moto records the command (ListCommands shows it) and gives its id.
+    const res = await fetch(this.o.motoUrl, {
+      method: 'POST',
+      headers: { authorization, 'x-amz-target': 'AmazonSSM.SendCommand', 'content-type': 'application/x-amz-json-1.1' },
+      body,
+    })
+    const text = await res.text()
+    const answer = { status: res.status, body: JSON.parse(text || '{}') as { Command?: { CommandId?: string } } }
+    const b = JSON.parse(body || '{}') as { DocumentName?: string; InstanceIds?: string[]; Parameters?: { commands?: string[] } }
+    const commandId = answer.body.Command?.CommandId
+    if (!res.ok || !commandId || b.DocumentName !== 'AWS-RunShellScript') return answer
+    for (const id of b.InstanceIds ?? []) {
+      if (!(await this.o.isHost(id))) continue
+      const inv: Invocation = {
+        commandId,
+        instanceId: id,
+        status: 'Pending',
+        responseCode: -1,
+        stdout: '',
+        stderr: '',
+        requestedAt: Date.now(),
+      }
+      this.invocations.set(`${commandId}/${id}`, inv)
+      const script = (b.Parameters?.commands ?? []).join('\n')
+      const previous = this.queues.get(id) ?? Promise.resolve()
+      this.queues.set(
+        id,
+        previous.then(() => this.o.callerDuring(id, () => this.run(inv, script))).catch(() => undefined),
+      )
+    }
+    return answer
+  }
+
+  private run(inv: Invocation, script: string): Promise<void> {
+    const dir = this.hostDir(inv.instanceId)
+    const home = path.join(dir, 'root')
+    const work = path.join(dir, 'var', 'lib', 'amazon', 'ssm', inv.commandId)
+    for (const d of [home, work, path.join(dir, 'usr', 'local', 'bin'), path.join(dir, 'var', 'log')]) fs.mkdirSync(d, { recursive: true })
+    const file = path.join(work, '_script.sh')
+    fs.writeFileSync(file, script, { mode: 0o700 })
+    inv.status = 'InProgress'
+    return new Promise((resolve) => {
+      // Amazon Linux's sh is bash; the agent runs the script as root in its own folder.
+      const child = spawn('bash', [file], {
+        cwd: work,
+        env: {
+          HOME: home,
+          USER: 'root',
+          PATH: `${path.join(dir, 'usr', 'local', 'bin')}:${this.o.path}`,
+          LANG: 'C.UTF-8',
+          AWS_REGION: this.o.region,
+          AWS_DEFAULT_REGION: this.o.region,
+          AWS_ENDPOINT_URL: this.o.layerUrl(),
+          // The instance's role, as the SDKs and the AWS CLI find it on EC2.
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: this.o.imdsUrl(),
+          SIM_STATE_DIR: this.o.stateDir,
+          SIM_ROOT: this.o.root,
+          BOOTSTRAP_PREFIX: path.join(dir, 'usr', 'local'),
+          BOOTSTRAP_LOG: path.join(dir, 'var', 'log', 'scalardl-runbook-bootstrap.log'),
+          NODE_NO_WARNINGS: '1',
+          CI: 'true',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      child.stdout.on('data', (d) => (inv.stdout += d))
+      child.stderr.on('data', (d) => (inv.stderr += d))
+      child.on('close', (code) => {
+        inv.responseCode = code ?? 1
+        inv.status = code === 0 ? 'Success' : 'Failed'
+        resolve()
+      })
+    })
+  }
+
+  private describe(inv: Invocation) {
+    return {
+      CommandId: inv.commandId,
+      InstanceId: inv.instanceId,
+      DocumentName: 'AWS-RunShellScript',
+      PluginName: 'aws:runShellScript',
+      ResponseCode: inv.responseCode,
+      Status: inv.status,
+      StatusDetails: inv.status,
+      ExecutionStartDateTime: new Date(inv.requestedAt).toISOString(),
+      StandardOutputContent: inv.stdout.slice(0, OUTPUT_LIMIT),
+      StandardErrorContent: inv.stderr.slice(0, OUTPUT_LIMIT),
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// Working from the bastion through AWS APIs only: from a laptop outside AWS (where the private
+// EKS endpoint does not answer), 00 and 01, the secrets into Parameter Store, `npm run bastion --
+// push`, then the deployment run on the bastion through SSM Run Command with the bastion role's own
+// credentials (BASTION_OPERATOR_POLICY=true). The simulator runs the commands in a folder that
+// stands for the bastion (sim/ssm-hosts.ts). No secret in the pushed .env, the staged bundle or
+// the commands.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { after, before, describe, test } from 'node:test'
+import { EKSClient, ListAccessEntriesCommand } from '@aws-sdk/client-eks'
+import {
+  GetBucketEncryptionCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3'
+import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { generateSigningKey } from '../../lib/scalardl/keys.ts'
+import { awsConfig } from '../helpers/aws.ts'
+import { runStep, tempDir } from '../helpers/run-step.ts'
+import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+
+let sim: Sim
+const state = tempDir('rb-bastion-')
+const CLUSTER = 'bst'
+const TOKEN = ['ghp', 'bastionTestToken000000000000000000'].join('_')
+const DB_SECRET = 'bastion-test-db-secret'
+const envFile = path.join(state, '.env')
+// The operator's .env on the laptop: configuration and secrets.
+const config: Record<string, string> = {
+  CLUSTER_NAME: CLUSTER,
+  AWS_REGION: 'ap-northeast-1',
+  VPC_CIDR: '10.95.0.0/16',
+  BASTION_OPERATOR_POLICY: 'true',
+  GITHUB_USERNAME: 'octo',
+  GITHUB_TOKEN: TOKEN,
+  SCALARDL_DB_USERNAME: 'AKIABASTIONTEST00000',
+  SCALARDL_DB_PASSWORD: DB_SECRET,
+  LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
+  DYNAMODB_NAMESPACE_PREFIX: 'bst_',
+}
+const laptop = (): NodeJS.ProcessEnv => ({
+  ...sim.env,
+  NODE_NO_WARNINGS: '1',
+  CI: 'true',
+  RUNBOOK_STATE_DIR: path.join(state, 'runbook'),
+  AWS_EC2_METADATA_DISABLED: 'false',
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: JSON.parse(fs.readFileSync(path.join(sim.dir, 'sim.json'), 'utf8')).imdsUrl,
+})
+const bastionTool = (args: string[]) => runStep('runbooks/bastion.ts', args, laptop(), state)
+
+before(() => {
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
+  generateSigningKey(config.LEDGER_PRIVATE_KEY_FILE!)
+  fs.writeFileSync(
+    envFile,
+    `${Object.entries(config)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+    { mode: 0o600 },
+  )
+  assert.equal(sim.cli('knobs', '--caller', 'outside').code, 0)
+})
+after(() => stopSim(sim))
+
+describe('working from the bastion through SSM', () => {
+  test('push ships the runbook with a .env that refers to Parameter Store; run deploys from the bastion with its own role', async () => {
+    for (const step of ['runbooks/00-preflight.ts', 'runbooks/01-vpc.ts']) {
+      const r = await runStep(step, ['--env-file', envFile], laptop(), state)
+      assert.equal(r.code, 0, `${step}: ${r.stderr}`)
+    }
+    // Before the secrets are in Parameter Store, push refuses: it never sends a secret.
+    const refused = await bastionTool(['push', '--env-file', envFile])
+    assert.equal(refused.code, 2)
+    assert.match(
+      refused.stderr,
+      /GITHUB_TOKEN: has a value here but no parameter \/scalardl-runbook\/bst\/github-token: push never sends a secret/,
+    )
+    assert.equal((await runStep('runbooks/secrets.ts', ['store', '--env-file', envFile], laptop(), state)).code, 0)
+
+    const push = await bastionTool(['push', '--env-file', envFile])
+    assert.equal(push.code, 0, push.stderr)
+    assert.match(push.stdout, /runbook [0-9a-f]{16} in .*scalardl-eks-runbook/)
+    assert.match(push.stderr, /made the staging bucket scalardl-runbook-staging-123456789012-ap-northeast-1/)
+    const hostDirs = fs.readdirSync(path.join(sim.dir, 'hosts'))
+    assert.equal(hostDirs.length, 1, 'one bastion')
+    const remote = path.join(sim.dir, 'hosts', hostDirs[0]!, 'root', 'scalardl-eks-runbook')
+    const pushedEnv = fs.readFileSync(path.join(remote, '.env'), 'utf8')
+    assert.match(pushedEnv, /^GITHUB_TOKEN=ssm:\/scalardl-runbook\/bst\/github-token$/m)
+    assert.match(pushedEnv, /^LEDGER_PRIVATE_KEY_FILE=ssm:\/scalardl-runbook\/bst\/ledger-private-key$/m)
+    assert.equal(fs.statSync(path.join(remote, '.env')).mode & 0o777, 0o600)
+    assert.ok(fs.existsSync(path.join(remote, 'runbooks', '04-scalardl.ts')) && fs.existsSync(path.join(remote, 'config')))
+
+    // The staging bucket: encrypted, objects expire; what it holds has no secret.
+    const s3 = new S3Client({ ...awsConfig(sim.env), forcePathStyle: true })
+    const bucket = 'scalardl-runbook-staging-123456789012-ap-northeast-1'
+    assert.equal(
+      (await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration?.Rules?.[0]
+        ?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
+      'AES256',
+    )
+    assert.equal((await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules?.[0]?.Expiration?.Days, 1)
+    const [object] = (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []
+    const staged = gunzipSync(
+      Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object!.Key! }))).Body!.transformToByteArray()),
+    )
+    s3.destroy()
+
+    // The deployment, run on the bastion: the laptop's caller stays outside, where the endpoint does not answer.
+    const deploy = await bastionTool(['run', '--env-file', envFile, 'deploy'])
+    assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout)
+    assert.match(deploy.stderr + deploy.stdout, /07-verify/)
+    const eks = new EKSClient(awsConfig(sim.env))
+    const entries = (await eks.send(new ListAccessEntriesCommand({ clusterName: CLUSTER }))).accessEntries ?? []
+    eks.destroy()
+    assert.ok(entries.includes('arn:aws:iam::123456789012:role/bst-bastion'), `the bastion role made the cluster: ${entries.join(', ')}`)
+    // A step that fails there fails here, with its exit code.
+    const bad = await bastionTool(['run', '--env-file', envFile, '04-scalardl', '--no-such-flag'])
+    assert.equal(bad.code, 2)
+
+    // No secret in what went through AWS.
+    const ssm = new SSMClient(awsConfig(sim.env))
+    const commands = JSON.stringify((await ssm.send(new ListCommandsCommand({}))).Commands ?? [])
+    ssm.destroy()
+    const key = fs.readFileSync(config.LEDGER_PRIVATE_KEY_FILE!, 'utf8').split('\n')[1]!
+    for (const secret of [TOKEN, DB_SECRET, key]) {
+      assert.ok(!pushedEnv.includes(secret))
+      assert.ok(!commands.includes(secret))
+      assert.ok(!staged.includes(secret))
+    }
+  })
+})
