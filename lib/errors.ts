@@ -20,7 +20,10 @@ export function excerpt(text: string, maxLines = 6, maxChars = 600): string {
     .split('\n')
     .map((l) => l.trimEnd())
     .filter(Boolean)
-  const picked = lines.filter((l) => /(error|fail|denied|not found|invalid|refused|cannot|unable)/i.test(l))
+  // AWS's causes are named *Exception (eksctl's `[✖]  ResourceInUseException: ...`): kept with the rest.
+  const picked = lines.filter((l) =>
+    /(error|fail|denied|not found|invalid|refused|cannot|unable|exception|already|timed out|exceeded)/i.test(l),
+  )
   const out = (picked.length ? picked : lines).slice(-maxLines).join('\n')
   return out.length > maxChars ? out.slice(0, maxChars) + '…' : out
 }

@@ -201,6 +201,19 @@ describe('CLI wrappers', () => {
     assert.equal(calls.length, 1)
   })
 
+  test("eksctl: an AWS exception behind the failure is in the error's message (not only in its stderr)", async () => {
+    const ts = '2026-12-01 03:00:00'
+    const { runner } = fake({
+      'create cluster -f c.yaml': {
+        stdout: `${ts} [!]  1 error(s) occurred and cluster hasn't been created properly, you may wish to check CloudFormation console\n${ts} [✖]  ResourceInUseException: The specified access entry resource is already in use on this cluster.\n`,
+        stderr: 'Error: failed to create cluster "demo"\n',
+        exitCode: 1,
+      },
+    })
+    const e = new Eksctl({ runner, region: 'ap-northeast-1' })
+    await assert.rejects(e.createCluster('c.yaml'), /ResourceInUseException: The specified access entry resource is already in use/)
+  })
+
   test("eksctl get addon: a degraded add-on's Issue lines after the JSON are read apart from it", async () => {
     const json = JSON.stringify(
       [{ Name: 'amazon-cloudwatch-observability', Version: 'v6.4.0-eksbuild.1', Status: 'DEGRADED', ConfigurationValues: '{}' }],
