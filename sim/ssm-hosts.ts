@@ -98,7 +98,14 @@ export class SimulatedHosts {
       const previous = this.queues.get(id) ?? Promise.resolve()
       this.queues.set(
         id,
-        previous.then(() => this.o.callerDuring(id, () => this.run(inv, script))).catch(() => undefined),
+        previous
+          .then(() => this.o.callerDuring(id, () => this.run(inv, script)))
+          .catch((e: Error) => {
+            // The host could not run it at all (its folder, say): SSM reports the command failed.
+            inv.stderr += `${e.message}\n`
+            inv.status = 'Failed'
+            inv.responseCode = 1
+          }),
       )
     }
     return answer
@@ -137,6 +144,12 @@ export class SimulatedHosts {
       })
       child.stdout.on('data', (d) => (inv.stdout += d))
       child.stderr.on('data', (d) => (inv.stderr += d))
+      child.on('error', (e) => {
+        inv.stderr += `failed to run the command: ${e.message}\n`
+        inv.responseCode = 1
+        inv.status = 'Failed'
+        resolve()
+      })
       child.on('close', (code) => {
         inv.responseCode = code ?? 1
         inv.status = code === 0 ? 'Success' : 'Failed'
