@@ -68,7 +68,21 @@ describe('07-verify against the simulator', () => {
         apiVersion: 'eksctl.io/v1alpha5',
         kind: 'ClusterConfig',
         metadata: { name: CLUSTER, region: 'ap-northeast-1' },
-        addons: [{ name: 'amazon-cloudwatch-observability', configurationValues: JSON.stringify({ tolerations: [] }) }],
+        // Installed by hand with its agents' role (Pod Identity) but without the toleration.
+        addons: [
+          { name: 'eks-pod-identity-agent' },
+          {
+            name: 'amazon-cloudwatch-observability',
+            configurationValues: JSON.stringify({ tolerations: [] }),
+            podIdentityAssociations: [
+              {
+                namespace: 'amazon-cloudwatch',
+                serviceAccountName: 'cloudwatch-agent',
+                permissionPolicyARNs: ['arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'],
+              },
+            ],
+          },
+        ],
       }),
     )
     assert.equal((await runIn(sim, 'eksctl', ['create', 'addon', '-f', file])).code, 0)
