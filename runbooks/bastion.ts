@@ -20,11 +20,11 @@ import {
   ensureStagingBucket,
   pushScript,
   remoteEnv,
-  runRemote,
   runScript,
   stage,
   stagingBucket,
 } from '../lib/bastion/remote.ts'
+import { runRemote } from '../lib/bastion/run-command.ts'
 import { ConfigError, loadConfig, type ConfigProblem } from '../lib/config.ts'
 import { ROOT } from '../lib/root.ts'
 
@@ -119,7 +119,9 @@ if (verb === 'push') {
   const { key, url } = await stage(s3, bucket, config.clusterName, bundle)
   fs.rmSync(path.dirname(bundle.file), { recursive: true, force: true })
   console.error(`bastion push: s3://${bucket}/${key} -> ${id}`)
-  const code = await runRemote(ssm, id, pushScript(url, bundle.sha), `scalardl-runbook push ${bundle.sha.slice(0, 16)}`, out, 900_000)
+  const { code } = await runRemote(ssm, id, pushScript(url, bundle.sha), `scalardl-runbook push ${bundle.sha.slice(0, 16)}`, out, {
+    timeoutMs: 900_000,
+  })
   if (code === 0)
     console.error(
       `\nbastion push: done. Next: npm run bastion -- run 02-database (and the later steps), or npm run bastion -- shell, then cd ~/scalardl-eks-runbook`,
@@ -133,4 +135,4 @@ if (!config.bastion.operatorPolicy)
   console.error(
     'bastion run: BASTION_OPERATOR_POLICY is false here, so the step runs with the bastion role, which may lack permissions (RUNBOOK.md, 01-vpc)',
   )
-process.exit(await runRemote(ssm, id, runScript(step!, flags), `scalardl-runbook ${step}`, out))
+process.exit((await runRemote(ssm, id, runScript(step!, flags), `scalardl-runbook ${step}`, out)).code)

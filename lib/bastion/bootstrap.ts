@@ -50,7 +50,9 @@ export interface Bootstrap {
   tools: Record<string, string>
 }
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+/** A word for the shell, in single quotes (the scripts sent to the bastion are built with it). */
+export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+const q = shellQuote
 const line = (name: string, p: ToolPin) =>
   `install_tool ${[name, p.version, p.kind, p.url, p.sha256, ...(p.member ? [p.member] : [])].map(q).join(' ')}`
 

@@ -21,7 +21,7 @@ import {
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { GetCommandInvocationCommand, GetParametersCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm'
+import { GetParametersCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import dotenv from 'dotenv'
 import { isAwsError } from '../aws/clients.ts'
@@ -30,7 +30,7 @@ import type { ConfigProblem } from '../config.ts'
 import { privateTempDir, writePrivateFile } from '../files.ts'
 import { ROOT } from '../root.ts'
 import { parameterName, secretRefs, STORED_SECRETS } from '../secrets/parameters.ts'
-import { sleep } from '../wait.ts'
+import { shellQuote } from './bootstrap.ts'
 
 /** Where the runbook lives on the bastion (root's home: SSM runs commands as root). */
 export const REMOTE_DIR = '"${HOME:-/root}/scalardl-eks-runbook"'
@@ -169,7 +169,7 @@ export async function stage(
   return { key, url }
 }
 
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+const q = shellQuote
 
 /** What push runs on the bastion: fetch, check, unpack over the previous copy, npm ci, the bundles, and say where it is. */
 export function pushScript(url: string, sha: string): string {
@@ -191,47 +191,4 @@ export function pushScript(url: string, sha: string): string {
 export function runScript(step: string, flags: string[]): string {
   const command = step === 'deploy' ? 'exec node scripts/deploy.mjs' : `exec npx tsx runbooks/${step}.ts`
   return [`cd ${REMOTE_DIR}`, `${command} ${flags.map(q).join(' ')}`.trimEnd()].join('\n')
-}
-
-/** Sends a script to the bastion and follows it: new output as it arrives, then the exit code. */
-export async function runRemote(
-  ssm: SSMClient,
-  instanceId: string,
-  script: string,
-  comment: string,
-  out: { stdout: (s: string) => void; stderr: (s: string) => void },
-  timeoutMs = 3_600_000,
-): Promise<number> {
-  const sent = await ssm.send(
-    new SendCommandCommand({
-      InstanceIds: [instanceId],
-      DocumentName: 'AWS-RunShellScript',
-      Comment: comment.slice(0, 100),
-      Parameters: { commands: [script], executionTimeout: [String(Math.ceil(timeoutMs / 1000))] },
-    }),
-  )
-  const id = sent.Command!.CommandId!
-  const seen = { stdout: 0, stderr: 0 }
-  const deadline = Date.now() + timeoutMs
-  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
-    let inv
-    try {
-      inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: id, InstanceId: instanceId }))
-    } catch (e) {
-      if (!isAwsError(e, 'InvocationDoesNotExist')) throw e
-    }
-    if (inv) {
-      // GetCommandInvocation holds the first 24,000 characters of each stream: what is new is printed.
-      const o = inv.StandardOutputContent ?? ''
-      const e = inv.StandardErrorContent ?? ''
-      if (o.length > seen.stdout) out.stdout(o.slice(seen.stdout))
-      if (e.length > seen.stderr) out.stderr(e.slice(seen.stderr))
-      seen.stdout = o.length
-      seen.stderr = e.length
-      if (['Success', 'Failed', 'Cancelled', 'TimedOut'].includes(inv.Status ?? ''))
-        return inv.Status === 'Success' ? 0 : inv.ResponseCode && inv.ResponseCode > 0 ? inv.ResponseCode : 1
-    }
-    if (Date.now() > deadline) throw new Error(`SSM command ${id} on ${instanceId} did not finish within ${timeoutMs / 1000} s`)
-    await sleep(delay)
-  }
 }

@@ -2,15 +2,13 @@
 // one whose bootstrap tag differs from the wanted bootstrap (bastion/tools.json changed, or
 // KUBERNETES_VERSION moved kubectl) gets the new bootstrap through SSM Run Command, in place.
 import { CreateTagsCommand } from '@aws-sdk/client-ec2'
-import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm'
-import { isAwsError } from '../aws/clients.ts'
 import { isArm } from '../aws/bastion.ts'
 import type { Config } from '../config.ts'
 import { RunbookError } from '../errors.ts'
 import type { NetworkState, TargetOf } from '../network/target.ts'
 import type { Task } from '../task.ts'
-import { waitFor } from '../wait.ts'
 import { BOOTSTRAP_TAG, renderBootstrap, type Bootstrap } from './bootstrap.ts'
+import { runRemote } from './run-command.ts'
 
 /** The bootstrap this configuration wants, or why it has none (an arm64 bastion, or no kubectl pinned near KUBERNETES_VERSION). */
 export function wantedBootstrap(c: Pick<Config, 'kubernetesVersion' | 'bastion'>): Bootstrap | string {
@@ -19,9 +17,7 @@ export function wantedBootstrap(c: Pick<Config, 'kubernetesVersion' | 'bastion'>
   return renderBootstrap(c.kubernetesVersion)
 }
 
-const TERMINAL = ['Success', 'Failed', 'Cancelled', 'TimedOut', 'Cancelling']
-
-export function bastionToolsTask(target: TargetOf): Task<NetworkState> {
+export function bastionToolsTask(target: TargetOf): Task<NetworkState, Bootstrap> {
   return {
     title: 'Bastion tools (Node.js 22, kubectl, helm, eksctl, git, AWS CLI) at the pinned versions, checksums verified',
     async check(ctx, s) {
@@ -32,53 +28,32 @@ export function bastionToolsTask(target: TargetOf): Task<NetworkState> {
       const tools = Object.entries(want.tools)
         .map(([n, v]) => `${n} ${v}`)
         .join(', ')
-      if (!s.bastion) return { holds: false, detail: `at the bastion's first boot: ${tools}` }
+      if (!s.bastion) return { holds: false, detail: `at the bastion's first boot: ${tools}`, reading: want }
       const has = s.bastion.Tags?.find((x) => x.Key === BOOTSTRAP_TAG)?.Value
       if (has === want.version) return { holds: true, detail: `bootstrap ${want.version}: ${tools}` }
       return {
         holds: false,
         detail: `bootstrap ${has ?? '(none)'} -> ${want.version} (${tools}) through SSM Run Command on ${s.bastion.InstanceId}, in place`,
+        reading: want,
       }
     },
-    async apply(ctx, s) {
-      const want = wantedBootstrap(ctx.config) as Bootstrap
+    async apply(ctx, s, read) {
+      const want = read ?? (wantedBootstrap(ctx.config) as Bootstrap)
       const id = s.bastion!.InstanceId!
-      const sent = await ctx.aws.ssm.send(
-        new SendCommandCommand({
-          InstanceIds: [id],
-          DocumentName: 'AWS-RunShellScript',
-          Comment: `scalardl-runbook bootstrap ${want.version}`,
-          Parameters: { commands: [want.script] },
-          TimeoutSeconds: 900,
-        }),
+      const output = { stdout: '', stderr: '' }
+      const { code, commandId } = await runRemote(
+        ctx.aws.ssm,
+        id,
+        want.script,
+        `scalardl-runbook bootstrap ${want.version}`,
+        { stdout: (x) => (output.stdout += x), stderr: (x) => (output.stderr += x) },
+        { timeoutMs: Math.min(ctx.config.waitTimeoutMs, 900_000), log: ctx.log },
       )
-      const commandId = sent.Command!.CommandId!
-      const result = await waitFor(
-        {
-          what: `bootstrap ${want.version} on ${id} (SSM command ${commandId})`,
-          timeoutMs: Math.min(ctx.config.waitTimeoutMs, 900_000),
-          log: ctx.log,
-        },
-        async () => {
-          try {
-            const inv = await ctx.aws.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id }))
-            const status = inv.Status ?? 'Pending'
-            if (status === 'Success') return { done: true, status, value: inv }
-            if (TERMINAL.includes(status))
-              return {
-                done: false,
-                status,
-                failed: `${status}: ${(inv.StandardErrorContent || inv.StandardOutputContent || '').slice(-500)}`,
-              }
-            return { done: false, status }
-          } catch (err) {
-            // Just sent: SSM may not know the invocation yet.
-            if (isAwsError(err, 'InvocationDoesNotExist')) return { done: false, status: 'not registered yet' }
-            throw err
-          }
-        },
-      )
-      if (!result) throw new RunbookError(`bootstrap on ${id} gave no result`, 'see /var/log/scalardl-runbook-bootstrap.log on the bastion')
+      if (code !== 0)
+        throw new RunbookError(
+          `bootstrap ${want.version} on ${id} (SSM command ${commandId}) exited ${code}: ${(output.stderr || output.stdout).slice(-500)}`,
+          'see /var/log/scalardl-runbook-bootstrap.log on the bastion',
+        )
       await ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: BOOTSTRAP_TAG, Value: want.version }] }))
       return `bootstrap ${want.version} ran on ${id} (SSM command ${commandId})`
     },

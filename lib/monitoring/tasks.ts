@@ -75,23 +75,33 @@ export function addonsConfig(ctx: TaskContext): Record<string, unknown> {
     apiVersion: 'eksctl.io/v1alpha5',
     kind: 'ClusterConfig',
     metadata: { name: ctx.config.clusterName, region: ctx.config.region },
-    addons: [
-      { name: POD_IDENTITY_AGENT },
-      {
-        name: ADDON,
-        configurationValues: addonConfigurationValues(),
-        podIdentityAssociations: [
-          { namespace: AGENT_NAMESPACE, serviceAccountName: AGENT_SERVICE_ACCOUNT, permissionPolicyARNs: [AGENT_POLICY] },
-        ],
-      },
-    ],
+    addons: podIdentityAddons(addonConfigurationValues()),
   }
+}
+
+/** The two add-ons, with these configuration values for the CloudWatch one (what the tests install by hand, too). */
+export function podIdentityAddons(configurationValues: string): Record<string, unknown>[] {
+  return [
+    { name: POD_IDENTITY_AGENT },
+    {
+      name: ADDON,
+      configurationValues,
+      podIdentityAssociations: [
+        { namespace: AGENT_NAMESPACE, serviceAccountName: AGENT_SERVICE_ACCOUNT, permissionPolicyARNs: [AGENT_POLICY] },
+      ],
+    },
+  ]
 }
 
 const hasAgentAssociation = (a: EksctlAddon) =>
   (a.PodIdentityAssociations ?? []).some((p) => p.Namespace === AGENT_NAMESPACE && p.ServiceAccount === AGENT_SERVICE_ACCOUNT)
 
-export function containerInsightsTask(): Task {
+interface AddonsRead {
+  addon?: EksctlAddon
+  agent?: EksctlAddon
+}
+
+export function containerInsightsTask(): Task<unknown, AddonsRead> {
   return {
     title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint; its agents' role through EKS Pod Identity)`,
     async check(ctx) {
@@ -111,14 +121,18 @@ export function containerInsightsTask(): Task {
       if (agent instanceof Error) throw agent
       const plan = `eksctl create addon ${POD_IDENTITY_AGENT} and ${ADDON} (configuration values ${addonConfigurationValues()}, Pod Identity for ${AGENT_NAMESPACE}/${AGENT_SERVICE_ACCOUNT})`
       if (!addon || !agent)
-        return { holds: false, detail: `${plan}${addon ? ` (${ADDON} exists)` : ''}${agent ? ` (${POD_IDENTITY_AGENT} exists)` : ''}` }
+        return {
+          holds: false,
+          detail: `${plan}${addon ? ` (${ADDON} exists)` : ''}${agent ? ` (${POD_IDENTITY_AGENT} exists)` : ''}`,
+          reading: { addon, agent },
+        }
       const changes = [
         ...(addon.ConfigurationValues !== addonConfigurationValues()
           ? [`configuration values ${addon.ConfigurationValues || '(none)'} -> ${addonConfigurationValues()}`]
           : []),
         ...(hasAgentAssociation(addon) ? [] : [`Pod Identity association for ${AGENT_NAMESPACE}/${AGENT_SERVICE_ACCOUNT} (none)`]),
       ]
-      if (changes.length) return { holds: false, detail: `eksctl update addon ${ADDON}: ${changes.join('; ')}` }
+      if (changes.length) return { holds: false, detail: `eksctl update addon ${ADDON}: ${changes.join('; ')}`, reading: { addon, agent } }
       // A degraded add-on is installed as wanted but unhealthy: said, with EKS's issues; the
       // agents' task below says which node lacks what.
       if (addon.issues?.length || addon.Status === 'DEGRADED')
@@ -129,14 +143,16 @@ export function containerInsightsTask(): Task {
         detail: `${addon.Name} ${addon.Version} ${addon.Status}${addon.issues?.length ? ` (issues: ${addon.issues.join('; ')})` : ''}; agents' role ${role}`,
       }
     },
-    async apply(ctx) {
+    async apply(ctx, _s, read) {
       const file = addonConfigFile(ctx)
       writePrivateFile(file, YAML.stringify(addonsConfig(ctx)))
       const e = eksctl(ctx)
-      const [addon, agent] = await Promise.all([
-        e.getAddon(ctx.config.clusterName, ADDON),
-        e.getAddon(ctx.config.clusterName, POD_IDENTITY_AGENT),
-      ])
+      // What the check read; read again only when apply runs without it.
+      const { addon, agent }: AddonsRead =
+        read ??
+        (await Promise.all([e.getAddon(ctx.config.clusterName, ADDON), e.getAddon(ctx.config.clusterName, POD_IDENTITY_AGENT)]).then(
+          ([addon, agent]) => ({ addon, agent }),
+        ))
       const done: string[] = []
       // create makes what is missing, the agent first, and skips what exists (eksctl
       // pkg/actions/addon/create.go:93-97); an existing CloudWatch add-on is changed by update.

@@ -15,7 +15,7 @@ import { paginateListClusters } from '@aws-sdk/client-eks'
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
 import { isAwsError } from '../aws/clients.ts'
 import { availableZones } from '../aws/azs.ts'
-import { CLUSTER_TAG } from '../aws/tags.ts'
+import { CLUSTER_TAG, ROLE_TAG } from '../aws/tags.ts'
 import { deploymentClusters, type Config } from '../config.ts'
 import type { CheckResult, Task, TaskContext } from '../task.ts'
 
@@ -54,7 +54,9 @@ export async function quotaValue(sq: ServiceQuotasClient, id: QuotaId): Promise<
 /** The clusters the configuration makes (each with its own VPC, NAT gateways and EKS cluster). */
 const clusterNames = deploymentClusters
 const natsPerCluster = (c: Config) => (c.natGateways === 'per-az' ? 3 : 1)
-const ours = (c: Config) => ({ Name: `tag:${CLUSTER_TAG}`, Values: clusterNames(c) })
+/** Whether tags mark a resource the runbook made for one of the configuration's clusters. */
+const ownedBy = (c: Config, tags: { Key?: string; Value?: string }[] | undefined, keys = [CLUSTER_TAG]) =>
+  Boolean(tags?.some((t) => keys.includes(t.Key ?? '') && clusterNames(c).includes(t.Value ?? '')))
 
 /** The instance families AWS counts as Standard (A, C, D, H, I, M, R, T, Z: ec2-on-demand-instances.html). */
 const isStandard = (type: string) => /^[acdhimrtz]/.test(type)
@@ -93,14 +95,11 @@ function verdict(id: QuotaId, j: Judged): CheckResult {
 const judges: Record<QuotaId, (ctx: TaskContext) => Promise<Judged>> = {
   async elasticIps(ctx) {
     const c = ctx.config
-    const [all, mine, limit] = await Promise.all([
-      ctx.aws.ec2.send(new DescribeAddressesCommand({})),
-      ctx.aws.ec2.send(new DescribeAddressesCommand({ Filters: [ours(c), { Name: 'tag:scalardl-runbook/role', Values: ['nat-eip'] }] })),
-      quotaValue(ctx.aws.quotas, 'elasticIps'),
-    ])
+    const [all, limit] = await Promise.all([ctx.aws.ec2.send(new DescribeAddressesCommand({})), quotaValue(ctx.aws.quotas, 'elasticIps')])
     // An allocated address counts whether or not it is associated (it stays allocated until released).
-    const used = (all.Addresses ?? []).length
-    const made = (mine.Addresses ?? []).length
+    const addresses = all.Addresses ?? []
+    const used = addresses.length
+    const made = addresses.filter((a) => ownedBy(c, a.Tags) && a.Tags?.some((t) => t.Key === ROLE_TAG && t.Value === 'nat-eip')).length
     return { ...limit, limit: limit.value, others: used - made, wanted: natsPerCluster(c) * clusterNames(c).length, unit: 'addresses' }
   },
   async vpcs(ctx) {
@@ -110,7 +109,7 @@ const judges: Record<QuotaId, (ctx: TaskContext) => Promise<Judged>> = {
     for await (const page of paginateDescribeVpcs({ client: ctx.aws.ec2 }, {}))
       for (const v of page.Vpcs ?? []) {
         used++
-        if (v.Tags?.some((t) => t.Key === CLUSTER_TAG && clusterNames(c).includes(t.Value ?? ''))) made++
+        if (ownedBy(c, v.Tags)) made++
       }
     const limit = await quotaValue(ctx.aws.quotas, 'vpcs')
     return { ...limit, limit: limit.value, others: used - made, wanted: clusterNames(c).length, unit: 'VPCs' }
@@ -127,7 +126,7 @@ const judges: Record<QuotaId, (ctx: TaskContext) => Promise<Judged>> = {
       for (const n of page.NatGateways ?? [])
         gateways.push({
           subnet: n.SubnetId!,
-          mine: !!n.Tags?.some((t) => t.Key === CLUSTER_TAG && clusterNames(c).includes(t.Value ?? '')),
+          mine: ownedBy(c, n.Tags),
         })
     const subnets = gateways.length
       ? ((await ctx.aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...new Set(gateways.map((g) => g.subnet))] }))).Subnets ?? [])
@@ -166,7 +165,7 @@ const judges: Record<QuotaId, (ctx: TaskContext) => Promise<Judged>> = {
           running.push({
             type: i.InstanceType as string,
             // The bastion carries the runbook's tag; EKS's managed nodes carry eks:cluster-name.
-            mine: !!i.Tags?.some((t) => (t.Key === CLUSTER_TAG || t.Key === 'eks:cluster-name') && clusterNames(c).includes(t.Value ?? '')),
+            mine: ownedBy(c, i.Tags, [CLUSTER_TAG, 'eks:cluster-name']),
           })
     const [vcpus, limit] = await Promise.all([
       vcpusOf(ctx.aws.ec2, [...wantedTypes.map(([t]) => t), ...running.map((r) => r.type)].filter(isStandard)),

