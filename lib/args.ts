@@ -1,6 +1,6 @@
 // The command line every step shares:
 //   npx tsx runbooks/NN-name.ts [--env-file PATH] [--dry-run] [--yes] [--json] [--help]
-import { minimist } from 'zx'
+import minimist from 'minimist'
 
 export interface CommonArgs {
   envFile?: string

@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import dotenv from 'dotenv'
-import { z } from 'zod'
+import * as z from 'zod'
 import { isPrivateRange, overlaps, parseCidr } from './cidr.ts'
 import { registerEnvSecrets, SECRET_KEY } from './redact.ts'
 

@@ -3,82 +3,26 @@
 // the steps already running finish). Teardown (99) is never part of it.
 //
 // 00-preflight runs first and alone. Then the deployment, as one run holding the clusters' run
-// locks, starts each step as soon as the steps it needs are done: 02 (the DynamoDB endpoint)
-// beside 03 (the cluster); with AUDITOR_ENABLED=true, 05-auditor --prepare (the Auditor's VPC,
-// NAT gateway, its peering with the Ledger's VPC, cluster, nodes, monitoring, secrets and schema)
-// beside 02 to 04, once 01 has made the Ledger's VPC and bastion: the Auditor's API endpoint is
-// private, and the bastion reaches it only through that peering; 06 (monitoring) beside the releases; 07 last. On AWS the deployment then takes
-// about as long as its longest chain: the Ledger's network, cluster, node groups and releases,
-// then the Auditor's release (beside the Ledger's switch to Auditor mode) and the certificates.
-// Steps' lines are prefixed with their names.
+// locks, starts each step as soon as the steps it needs are done (the plan and the routing of
+// flags: lib/deploy-plan.ts). On AWS the deployment then takes about as long as its longest
+// chain: the Ledger's network, cluster, node groups and releases, then the Auditor's release
+// (beside the Ledger's switch to Auditor mode) and the certificates. Steps' lines are prefixed
+// with their names.
 //
-// Each flag goes to the steps that declare it; --env-file, --dry-run and --yes go to every step.
-// Steps start from their ahead-of-time bundles where they are fresh (`npm run build`; else from
-// their sources through tsx: no bundler is needed at run time), and ahead of their turn: a step's process loads
-// while the steps it needs run, then waits at its start gate (lib/main.ts) until they are done.
+// Each flag goes to the steps that declare it (lib/steps.ts); --env-file, --dry-run and --yes go
+// to every step. Steps start from their ahead-of-time bundles where they are fresh (`npm run
+// build`; else from their sources through tsx: no bundler is needed at run time), and ahead of
+// their turn: a step's process loads while the steps it needs run, then waits at its start gate
+// (lib/main.ts) until they are done.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DIST, fresh, sourceArgs, stepArgs } from './bundles.ts'
 import type { Config } from './config.ts'
 import { RunbookError } from './errors.ts'
 import type { RunLock } from './lock.ts'
-import { ROOT } from './root.ts'
-import type { StepDefinition } from './task.ts'
-
-const COMMON_BOOLEAN = new Set(['--dry-run', '--yes'])
-const COMMON_VALUE = new Set(['--env-file'])
-
-interface Step {
-  name: string
-  flags: Set<string>
-  valueFlags: Set<string>
-}
-
-/** Each step's flags: from the manifest the build wrote (dist/steps.json) when fresh, else from the sources. */
-async function loadSteps(): Promise<Step[]> {
-  const names = fs
-    .readdirSync(path.join(ROOT, 'runbooks'))
-    .filter((f) => /^0\d-[\w-]+\.ts$/.test(f))
-    .sort()
-    .map((f) => f.replace(/\.ts$/, ''))
-  const manifest = fresh('steps.json')
-  const known = manifest
-    ? (JSON.parse(fs.readFileSync(manifest, 'utf8')) as Record<string, { flags: string[]; stringFlags: string[] }>)
-    : {}
-  return Promise.all(
-    names.map(async (name) => {
-      let flags = known[name]
-      if (!flags) {
-        const mod = (await import(path.join(ROOT, 'runbooks', `${name}.ts`))) as { step?: StepDefinition<unknown> } // 07-verify has no step definition: no flags of its own
-        flags = { flags: Object.keys(mod.step?.flags ?? {}), stringFlags: Object.keys(mod.step?.stringFlags ?? {}) }
-      }
-      return { name, flags: new Set(flags.flags.map((k) => `--${k}`)), valueFlags: new Set(flags.stringFlags.map((k) => `--${k}`)) }
-    }),
-  )
-}
-
-/** Splits argv into what every step gets and what each step declares; unknown flags are errors. */
-export function route(argv: string[], steps: Step[]): { common: string[]; own: Map<string, string[]>; unknown: string[] } {
-  const common: string[] = []
-  const own = new Map(steps.map((s) => [s.name, [] as string[]]))
-  const unknown: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === '--json') continue // deploy prints the steps' human output; run a step alone for its JSON
-    if (COMMON_BOOLEAN.has(a)) common.push(a)
-    else if (COMMON_VALUE.has(a)) common.push(a, argv[++i] ?? '')
-    else {
-      const takers = steps.filter((s) => s.flags.has(a) || s.valueFlags.has(a))
-      if (!takers.length) unknown.push(a)
-      const value = takers.some((s) => s.valueFlags.has(a)) ? [argv[++i] ?? ''] : []
-      for (const s of takers) own.get(s.name)!.push(a, ...value)
-    }
-  }
-  return { common, own, unknown }
-}
+import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from './deploy-plan.ts'
 
 /** Prefixes each line a child writes with its label (steps run side by side). */
 function prefixLines(child: ChildProcess, label: string): void {
@@ -138,30 +82,25 @@ async function main(): Promise<void> {
   // Loaded now, before a rebuild could replace the chunks they come from; awaited after 00-preflight.
   const modules = Promise.all([import('./secrets/parameters.ts'), import('./lock.ts')])
   // No bundler at run time: steps whose bundle is stale (or missing) run from their sources.
-  const stale = fs
-    .readdirSync(path.join(ROOT, 'runbooks'))
-    .filter((f) => /^0\d-[\w-]+\.ts$/.test(f) && !fresh(`runbooks/${f.replace(/\.ts$/, '.mjs')}`))
+  const stale = DEPLOY_STEPS.filter((s) => !fresh(`runbooks/${s}.mjs`))
   if (stale.length)
     console.error(
       `note: ${stale.length} step(s) run from their TypeScript sources (no fresh bundle in dist/; \`npm run build\` makes them start faster)`,
     )
-  const steps = await loadSteps()
-  const { common, own, unknown } = route(argv, steps)
-  if (unknown.length) {
-    console.error(
-      `deploy: no step takes ${unknown.join(', ')}. Flags: --env-file PATH, --dry-run, --yes, and each step's own (${steps.flatMap((s) => [...s.flags].map((f) => `${f} (${s.name})`)).join(', ')})`,
-    )
+  const routed = route(argv)
+  if (routed.unknown.length) {
+    console.error(`deploy: no step takes ${routed.unknown.join(', ')}. Flags: ${knownFlags()}`)
     process.exit(2)
   }
+  const { common } = routed
   const envFileAt = common.indexOf('--env-file')
   const envFile = envFileAt >= 0 ? common[envFileAt + 1] : undefined
-  const argsOf = (name: string, extra: string[] = []) => [...common, ...(own.get(name) ?? []), ...extra]
 
   // Preflight first and alone: nothing is changed, or locked, before it passes. It validates the
   // configuration, so the configuration read here loads.
   // 01-vpc's process loads meanwhile (it waits at its start gate).
-  const pre = run('00-preflight', argsOf('00-preflight'))
-  const first = prestart('01-vpc', argsOf('01-vpc'), '01-vpc')
+  const pre = run('00-preflight', argsOf(routed, '00-preflight'))
+  const first = prestart('01-vpc', argsOf(routed, '01-vpc'), '01-vpc')
   const [{ loadConfigResolved }, lock] = await modules
   const code = await pre
   if (code !== 0) {
@@ -175,7 +114,7 @@ async function main(): Promise<void> {
     console.error(`✗ deploy: ${(err as Error).message}`)
     process.exit(2)
   }
-  const auditor = config.auditor.enabled && steps.some((s) => s.name === '05-auditor')
+  const auditor = config.auditor.enabled
 
   // The deployment is one run: it holds the clusters' run locks and its steps run under them
   // (RUNBOOK_LOCK_RUN_ID), so independent steps can run side by side; another operator's run
@@ -186,30 +125,14 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void release().finally(() => process.exit(143)))
   const stepEnv: Record<string, string> = locks.length ? { RUNBOOK_LOCK_RUN_ID: locks[0]!.runId } : {}
 
-  // Each step starts when the steps it needs are done. On AWS the long poles are the two EKS
-  // clusters (with their node groups): the Auditor's environment is built beside the Ledger's,
-  // the database endpoint beside the Ledger's cluster, monitoring beside the releases.
-  const plan: { name: string; label: string; needs: string[]; extra?: string[] }[] = [
-    { name: '01-vpc', label: '01-vpc', needs: [] },
-    { name: '02-database', label: '02-database', needs: ['01-vpc'] },
-    { name: '03-eks', label: '03-eks', needs: ['01-vpc'] },
-    // The peering with the Ledger's VPC comes before the Auditor's cluster (its endpoint is private).
-    ...(auditor ? [{ name: '05-auditor', label: '05-auditor --prepare', needs: ['01-vpc'], extra: ['--prepare'] }] : []),
-    { name: '04-scalardl', label: '04-scalardl', needs: ['02-database', '03-eks'] },
-    // After its --prepare succeeded in this run, 05 does not check again what that made.
-    ...(auditor
-      ? [{ name: '05-auditor', label: '05-auditor', needs: ['04-scalardl', '05-auditor --prepare'], extra: ['--prepared'] }]
-      : []),
-    { name: '06-monitoring', label: '06-monitoring', needs: ['03-eks', ...(auditor ? ['05-auditor --prepare'] : [])] },
-    { name: '07-verify', label: '07-verify', needs: ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])] },
-  ].filter((p) => steps.some((s) => s.name === p.name))
+  const plan = deployPlan(auditor)
   // A step's process is started once the steps it needs are running, so its start-up is over
   // by the time they are done; it then waits at its start gate for its turn.
   const inPlan = (label: string) => plan.some((x) => x.label === label)
   const procs = new Map<string, Prestarted>([['01-vpc', first]])
   const unneeded = new Set<string>()
   const proc = (p: (typeof plan)[number]) =>
-    procs.get(p.label) ?? procs.set(p.label, prestart(p.name, argsOf(p.name, p.extra), p.label)).get(p.label)!
+    procs.get(p.label) ?? procs.set(p.label, prestart(p.name, argsOf(routed, p.name, p.extra), p.label)).get(p.label)!
   const running = new Map(plan.map((p) => [p.label, signal()]))
   for (const p of plan)
     void Promise.all(p.needs.filter(inPlan).map((n) => running.get(n)!.promise)).then(() => unneeded.has(p.label) || proc(p))

@@ -149,6 +149,24 @@ export class Eksctl extends Tool {
     return addon ? { ...addon, issues } : undefined
   }
 
+  /**
+   * Every add-on of the cluster, in one call: `eksctl get addon` without --name lists them, each
+   * described as with --name, health issues in the JSON (eksctl-io/eksctl v0.230.0
+   * pkg/ctl/get/addon.go:87-92, pkg/actions/addon/get.go:24-34, 130-148); `[]` when none
+   * (pkg/printers/json.go:32-36). The issues read as `Issue:` lines print them.
+   */
+  async getAddons(cluster: string): Promise<EksctlAddon[]> {
+    const args = ['get', 'addon', '--cluster', cluster, ...this.regionArgs(), '-o', 'json']
+    const addons = parseJsonOutput<(EksctlAddon & { Issues?: { Code: string; Message: string; ResourceIDs?: string[] }[] | null })[]>(
+      (await this.run(args)).stdout,
+      `${this.command} ${args.join(' ')}`,
+    )
+    return addons.map((a) => ({
+      ...a,
+      issues: (a.Issues ?? []).map((i) => `{Code:${i.Code} Message:${i.Message} ResourceIDs:[${(i.ResourceIDs ?? []).join(' ')}]}`),
+    }))
+  }
+
   /** Creates (verb create) or updates (verb update) the add-ons of a ClusterConfig file. */
   async addon(verb: 'create' | 'update', configFile: string): Promise<void> {
     await this.run([verb, 'addon', '-f', configFile])

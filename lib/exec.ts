@@ -1,7 +1,7 @@
 // The command runner the CLI wrappers take, so tests can point them at the simulator or at a
 // fake. The default runs the command with zx, without a shell interpreting the arguments' content
 // (zx quotes each one), and never throws on a non-zero exit: the wrappers decide.
-import { $ } from 'zx'
+import { $ } from 'zx/core'
 import { RunbookError } from './errors.ts'
 import { redactText } from './redact.ts'
 

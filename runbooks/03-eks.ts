@@ -12,6 +12,7 @@ import {
   taintTask,
   type EksState,
 } from '../lib/eks/tasks.ts'
+import { STEP_FLAGS } from '../lib/steps.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { accessEntriesTask } from '../lib/eks/access.ts'
@@ -22,7 +23,7 @@ export const step = defineStep<EksState>({
   name: '03-eks',
   description: 'Step 3: EKS cluster with the Scalar DL node group',
   state: () => ({ nodegroups: [] }),
-  flags: { 'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 (only tainted nodes: CoreDNS and the schema Job cannot run)' },
+  ...STEP_FLAGS['03-eks'],
   validate(config, flags) {
     if (config.systemNodeCount > 0 || flags['allow-no-system-nodes']) return []
     return [

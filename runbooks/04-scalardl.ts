@@ -2,6 +2,7 @@
 // secrets (image pull, Asset Proofs key, database credentials), the schema loaded by the
 // schema-loading Job, then the Ledger and Envoy: one of each per Scalar DL node, and the envoy
 // load balancer's hostname.
+import { STEP_FLAGS } from '../lib/steps.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { credentialProblems, keyProblems } from '../lib/scalardl/validate.ts'
@@ -28,7 +29,7 @@ export const step = defineStep<ScalarState>({
   name: '04-scalardl',
   description: 'Step 4: Scalar DL Ledger and Envoy via Helm',
   state: () => ({ poolNodes: 0 }),
-  flags: { 'generate-ledger-key': 'create LEDGER_PRIVATE_KEY_FILE (EC P-256, mode 600) when it does not exist' },
+  ...STEP_FLAGS['04-scalardl'],
   validate(config, flags) {
     const c = config.scalardl
     return [

@@ -17,6 +17,7 @@ import {
   systemNodegroupTask,
   taintTask,
 } from '../lib/eks/tasks.ts'
+import { STEP_FLAGS } from '../lib/steps.ts'
 import { isMain } from '../lib/main.ts'
 import { clusterMonitoringTasks } from '../lib/monitoring/cluster.ts'
 import { controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
@@ -140,15 +141,7 @@ export const step = defineStep<AuditorState>({
     ledger: { poolNodes: 0 },
     scalar: { poolNodes: 0 },
   }),
-  flags: {
-    'generate-keys':
-      'create the missing AUDITOR_PRIVATE_KEY_FILE, and self-signed AUDITOR_CERTIFICATE_FILE and LEDGER_CERTIFICATE_FILE (EC P-256, mode 600)',
-    'allow-no-system-nodes': 'accept SYSTEM_NODE_COUNT=0 in the Auditor cluster too',
-    prepare:
-      "only the Auditor's part that needs nothing of the Ledger's release: its VPC, the peering with the Ledger's VPC (made by 01-vpc), EKS cluster, nodes, monitoring, secrets and schema (locks only the Auditor's cluster)",
-    prepared:
-      'the rest of 05 after a successful --prepare, without checking again what it made (npm run deploy runs 05 so, right after 05 --prepare in the same run)',
-  },
+  ...STEP_FLAGS['05-auditor'],
   validate(config, flags) {
     const c = config
     const gen = Boolean(flags['generate-keys'])

@@ -1,13 +1,13 @@
 // Step 6 of "Scalar DL on AWS": monitoring. EKS control-plane logging, Container Insights (the
 // CloudWatch agent for metrics, Fluent Bit for logs) through the amazon-cloudwatch-observability
 // add-on with the Scalar DL toleration, the agents ready on every node, and log retention; the
-// same for the Auditor's cluster when AUDITOR_ENABLED=true.
+// same for the Auditor's cluster when AUDITOR_ENABLED=true, beside the Ledger's.
 import { isMain } from '../lib/main.ts'
 import { clusterMonitoringTasks } from '../lib/monitoring/cluster.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
 import { runStep } from '../lib/runner.ts'
 import { clusterAccessProblems } from '../lib/eks/access.ts'
-import { defineStep } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/task.ts'
 
 export const step = defineStep({
   name: '06-monitoring',
@@ -16,9 +16,11 @@ export const step = defineStep({
   // Before anything else: may this principal use the cluster at all (kubectl would say only "Unauthorized")?
   preflight: clusterAccessProblems,
   tasks: [
-    ...clusterMonitoringTasks(),
-    // The Auditor's cluster gets the same monitoring (Scalar's Auditor guide, Step 4).
-    ...clusterMonitoringTasks().map((t) => scoped(ifAuditor(), t)),
+    // The Auditor's cluster gets the same monitoring (Scalar's Auditor guide, Step 4), beside the Ledger's.
+    sideBySide(
+      clusterMonitoringTasks(),
+      clusterMonitoringTasks().map((t) => scoped(ifAuditor(), t)),
+    ),
   ],
 })
 

@@ -3,6 +3,7 @@
 // scalardl-runbook/cluster=<CLUSTER_NAME> (and, with AUDITOR_ENABLED=true, =<AUDITOR_CLUSTER_NAME>)
 // are deleted, the Auditor's before the Ledger's. Tables and log groups are kept unless asked.
 import readline from 'node:readline/promises'
+import { STEP_FLAGS } from '../lib/steps.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import {
@@ -24,15 +25,9 @@ export const step = defineStep({
   name: '99-teardown',
   locks: (c) => [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
   description: 'Deleting resources: everything this runbook created for CLUSTER_NAME',
-  flags: {
-    'delete-data': 'also delete the Scalar DL DynamoDB tables (after an on-demand backup of each)',
-    'skip-backup': 'with --delete-data: do not back the tables up first',
-    'delete-logs': 'also delete the CloudWatch log groups of the cluster',
-    'keep-bastion': 'leave the bastion and the VPC it is in, for a final run from another host (needed when run on the bastion itself)',
-  },
+  ...STEP_FLAGS['99-teardown'],
   // Run on the bastion, the teardown would terminate its own host half-way.
   preflight: bastionHostProblems,
-  stringFlags: { confirm: 'NAME  with --yes: the cluster name, to confirm without a terminal' },
   async confirm(config, flags, yes) {
     if (yes)
       return flags.confirm === config.clusterName

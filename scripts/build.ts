@@ -3,7 +3,6 @@
 // the start-up of `npx tsx runbooks/NN.ts`; a stand-in about a quarter of its own). Each bundle
 // records its input files in dist/inputs.json: `fresh()` tells whether a bundle is older than
 // its sources, and callers rebuild or fall back to the sources then.
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { build as esbuild } from 'esbuild'
@@ -67,21 +66,6 @@ export async function build(): Promise<void> {
     for (const [file, o] of Object.entries(res.metafile!.outputs))
       if (o.entryPoint && file.endsWith('.mjs')) inputs[path.relative(tmp, path.resolve(ROOT, file))] = sources
   }
-  // Each step's own flags, read once here (plain node imports the bundles in half a second; doing
-  // it at every `npm run deploy` through tsx's loader took nearly two).
-  const stepFiles = entries('runbooks', GROUPS[0][2]).map((e) => path.join(tmp, 'runbooks', path.basename(e).replace(/\.ts$/, '.mjs')))
-  const read = spawnSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `const out = {}; for (const f of ${JSON.stringify(stepFiles)}) { const m = await import(f); out[f.split('/').pop().replace(/\\.mjs$/, '')] = { flags: Object.keys(m.step?.flags ?? {}), stringFlags: Object.keys(m.step?.stringFlags ?? {}) } } process.stdout.write(JSON.stringify(out))`,
-    ],
-    { encoding: 'utf8' },
-  )
-  if (read.status !== 0) throw new Error(`reading the steps' flags from the bundles failed: ${read.stderr}`)
-  fs.writeFileSync(path.join(tmp, 'steps.json'), read.stdout)
-  inputs['steps.json'] = inputs[`runbooks/${path.basename(stepFiles[0]!)}`]!
   fs.writeFileSync(path.join(tmp, 'inputs.json'), JSON.stringify(inputs, null, 1) + '\n')
   for (const [, out] of GROUPS) {
     const old = path.join(DIST, `.old-${process.pid}-${out}`)
@@ -93,7 +77,6 @@ export async function build(): Promise<void> {
     }
     fs.rmSync(old, { recursive: true, force: true })
   }
-  fs.renameSync(path.join(tmp, 'steps.json'), path.join(DIST, 'steps.json'))
   fs.renameSync(path.join(tmp, 'inputs.json'), INPUTS)
   fs.rmSync(tmp, { recursive: true, force: true })
 }

@@ -10,7 +10,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { IAMClient } from '@aws-sdk/client-iam'
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
 import { SSMClient } from '@aws-sdk/client-ssm'
-import { STSClient } from '@aws-sdk/client-sts'
+import { GetCallerIdentityCommand, type GetCallerIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts'
 import { RunbookError } from '../errors.ts'
 
 export interface CallRecord {
@@ -134,6 +134,13 @@ export class AwsSession {
   }
   get iam(): IAMClient {
     return this.client('IAM', () => new IAMClient(this.clientConfig()))
+  }
+  private caller?: Promise<GetCallerIdentityCommandOutput>
+  /** Who this run is (STS GetCallerIdentity), asked once per run: it cannot change while the run lasts. */
+  identity(): Promise<GetCallerIdentityCommandOutput> {
+    this.caller ??= this.sts.send(new GetCallerIdentityCommand({}))
+    this.caller.catch(() => (this.caller = undefined)) // a failed answer is asked again
+    return this.caller
   }
   get quotas(): ServiceQuotasClient {
     return this.client('ServiceQuotas', () => new ServiceQuotasClient(this.clientConfig()))

@@ -12,7 +12,6 @@ import {
   paginateListAccessEntries,
   type EKSClient,
 } from '@aws-sdk/client-eks'
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { createHash } from 'node:crypto'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
@@ -30,7 +29,7 @@ export function canonicalPrincipal(arn: string): string {
 
 /** The caller's principal as EKS sees it (its role for an assumed-role session). */
 export async function callerPrincipal(ctx: Pick<TaskContext, 'aws'>): Promise<string> {
-  return canonicalPrincipal((await ctx.aws.sts.send(new GetCallerIdentityCommand({}))).Arn!)
+  return canonicalPrincipal((await ctx.aws.identity()).Arn!)
 }
 
 /** The principals the runbook gives cluster-admin access: the bastion's role (the Ledger's, for the Auditor's cluster) and CLUSTER_ADMIN_ARNS. */
@@ -39,7 +38,7 @@ export async function clusterAdmins(ctx: Pick<TaskContext, 'aws' | 'config'>): P
   const bastionCluster = c.bastionOf ?? (c.bastion.enabled ? c.clusterName : undefined)
   const bastion: string[] = []
   if (bastionCluster) {
-    const [, partition, , , account] = (await ctx.aws.sts.send(new GetCallerIdentityCommand({}))).Arn!.split(':')
+    const [, partition, , , account] = (await ctx.aws.identity()).Arn!.split(':')
     bastion.push(`arn:${partition}:iam::${account}:role/${bastionRoleName(bastionCluster)}`)
   }
   return [...new Set([...bastion, ...c.clusterAdminArns])]

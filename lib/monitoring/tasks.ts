@@ -101,24 +101,28 @@ interface AddonsRead {
   agent?: EksctlAddon
 }
 
+const addonsRead = (all: EksctlAddon[]): AddonsRead => ({
+  addon: all.find((a) => a.Name === ADDON),
+  agent: all.find((a) => a.Name === POD_IDENTITY_AGENT),
+})
+
 export function containerInsightsTask(): Task<unknown, AddonsRead> {
   return {
     title: `Container Insights add-on ${ADDON} (tolerates the Scalar DL taint; its agents' role through EKS Pod Identity)`,
     async check(ctx) {
       // Every read at once: the add-ons' answers count only if the cluster exists.
-      const e = eksctl(ctx)
-      const settle = (p: Promise<EksctlAddon | undefined>) => p.catch((err: unknown) => err as Error)
-      const [cluster, addon, agent] = await Promise.all([
+      const [cluster, addons] = await Promise.all([
         eksRead(ctx).cluster(),
-        settle(e.getAddon(ctx.config.clusterName, ADDON)),
-        settle(e.getAddon(ctx.config.clusterName, POD_IDENTITY_AGENT)),
+        eksctl(ctx)
+          .getAddons(ctx.config.clusterName)
+          .catch((err: unknown) => err as Error),
       ])
       if (!cluster)
         return ctx.dryRun
           ? { holds: false, detail: 'once 03-eks has made the cluster' }
           : { holds: false, conflict: `cluster ${ctx.config.clusterName} not found`, hint: 'run 03-eks first' }
-      if (addon instanceof Error) throw addon
-      if (agent instanceof Error) throw agent
+      if (addons instanceof Error) throw addons
+      const { addon, agent } = addonsRead(addons)
       const plan = `eksctl create addon ${POD_IDENTITY_AGENT} and ${ADDON} (configuration values ${addonConfigurationValues()}, Pod Identity for ${AGENT_NAMESPACE}/${AGENT_SERVICE_ACCOUNT})`
       if (!addon || !agent)
         return {
@@ -148,11 +152,7 @@ export function containerInsightsTask(): Task<unknown, AddonsRead> {
       writePrivateFile(file, YAML.stringify(addonsConfig(ctx)))
       const e = eksctl(ctx)
       // What the check read; read again only when apply runs without it.
-      const { addon, agent }: AddonsRead =
-        read ??
-        (await Promise.all([e.getAddon(ctx.config.clusterName, ADDON), e.getAddon(ctx.config.clusterName, POD_IDENTITY_AGENT)]).then(
-          ([addon, agent]) => ({ addon, agent }),
-        ))
+      const { addon, agent } = read ?? addonsRead(await e.getAddons(ctx.config.clusterName))
       const done: string[] = []
       // create makes what is missing, the agent first, and skips what exists (eksctl
       // pkg/actions/addon/create.go:93-97); an existing CloudWatch add-on is changed by update.

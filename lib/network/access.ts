@@ -19,7 +19,6 @@ import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type Securi
 import { subnetsOf } from '../aws/subnets.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { RunbookError } from '../errors.ts'
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { operatorPolicy, policyScope } from '../iam/operator-policy.ts'
 import { wantedBootstrap } from '../bastion/tasks.ts'
 import type { Task, TaskContext } from '../task.ts'
@@ -117,7 +116,7 @@ export function controlPlaneSecurityGroupTask(target: TargetOf): Task<NetworkSta
 async function wantedOperatorPolicy(ctx: TaskContext): Promise<string | undefined> {
   const c = ctx.config
   if (!c.bastion.operatorPolicy) return undefined
-  const account = (await ctx.aws.sts.send(new GetCallerIdentityCommand({}))).Account
+  const account = (await ctx.aws.identity()).Account
   return normalisePolicy(operatorPolicy(policyScope(c, account)))
 }
 

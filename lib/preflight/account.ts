@@ -1,6 +1,5 @@
 // Prerequisites on the AWS side: who we are, and whether the region can hold the design.
 import { callerAccessProblem, callerPrincipal } from '../eks/access.ts'
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { availableZones } from '../aws/azs.ts'
 import type { Task } from '../task.ts'
 
@@ -8,7 +7,7 @@ export function identityTask(): Task {
   return {
     title: 'AWS identity',
     async check(ctx) {
-      const id = await ctx.aws.sts.send(new GetCallerIdentityCommand({}))
+      const id = await ctx.aws.identity()
       return { holds: true, detail: `${id.Arn} (account ${id.Account})` }
     },
   }

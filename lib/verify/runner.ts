@@ -3,7 +3,8 @@
 import fs from 'node:fs'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import chalk from 'chalk'
-import { minimist } from 'zx'
+import { parseArgs, UsageError, type CommonArgs } from '../args.ts'
+import { STEP_FLAGS } from '../steps.ts'
 import { ConfigError, type Config } from '../config.ts'
 import { loadConfigResolved } from '../secrets/parameters.ts'
 import { kubeconfigFile } from '../eks/cluster-config.ts'
@@ -97,39 +98,39 @@ async function cannotRun(reason: string, json: boolean): Promise<never> {
 export async function verify(all: Check[], argv = process.argv.slice(2)): Promise<never> {
   await startGate()
   const names = all.map((c) => c.name)
-  const unknown: string[] = []
-  const args = minimist(argv, {
-    boolean: ['json', 'help', 'dry-run', 'yes'],
-    string: ['env-file', 'only', 'report'],
-    unknown: (a: string) => (unknown.push(a), false),
-  })
+  let args: CommonArgs
+  try {
+    args = parseArgs(argv, [], Object.keys(STEP_FLAGS['07-verify'].stringFlags))
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    process.stderr.write(`07-verify: ${err.message}\n${usage(names)}\n`)
+    process.exit(2)
+  }
   if (args.help) {
     process.stderr.write(usage(names) + '\n')
     process.exit(0)
   }
-  const only = args.only
-    ? String(args.only)
+  const only = args.flags.only
+    ? String(args.flags.only)
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean)
     : names
   const bad = only.filter((n) => !names.includes(n))
-  if (unknown.length || bad.length) {
-    process.stderr.write(
-      `07-verify: ${unknown.length ? `unknown argument ${unknown.join(' ')}` : `unknown check ${bad.join(', ')}`}\n${usage(names)}\n`,
-    )
+  if (bad.length) {
+    process.stderr.write(`07-verify: unknown check ${bad.join(', ')}\n${usage(names)}\n`)
     process.exit(2)
   }
   registerEnvSecrets()
   let config: Config
   try {
-    config = await loadConfigResolved(args['env-file'])
+    config = await loadConfigResolved(args.envFile)
   } catch (err) {
     if (err instanceof ConfigError)
       return cannotRun(`${err.message}: ${err.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`, args.json)
     throw err
   }
-  if (args['dry-run']) {
+  if (args.dryRun) {
     // The common flag of every step: what would be checked, nothing read (npm run deploy -- --dry-run ends here).
     const planned = all.filter((c) => only.includes(c.name) && (c.applies?.(config) ?? true))
     process.stderr.write(
@@ -173,7 +174,7 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   }
   const failed = results.filter((r) => r.status !== 'pass').length
   process.stderr.write(`VERIFY 07-verify: ${results.length - failed} of ${results.length} checks passed  (${Date.now() - started} ms)\n`)
-  if (args.report) fs.writeFileSync(String(args.report), markdownReport(results, config))
+  if (args.flags.report) fs.writeFileSync(String(args.flags.report), markdownReport(results, config))
   if (args.json) await new Promise<void>((r) => process.stdout.write(JSON.stringify(redact(results)) + '\n', () => r()))
   process.exit(failed ? 1 : 0)
 }

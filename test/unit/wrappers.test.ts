@@ -235,6 +235,38 @@ describe('CLI wrappers', () => {
     assert.deepEqual((await e.getAddon('demo', 'other'))?.issues, [])
   })
 
+  test("eksctl get addon without --name: every add-on in one call, each one's health issues from the JSON", async () => {
+    const all = [
+      {
+        Name: 'amazon-cloudwatch-observability',
+        Version: 'v6.4.0-eksbuild.1',
+        Status: 'DEGRADED',
+        ConfigurationValues: '{}',
+        Issues: [{ Code: 'InsufficientNumberOfReplicas', Message: 'not enough replicas', ResourceIDs: ['amazon-cloudwatch/fluent-bit'] }],
+      },
+      { Name: 'eks-pod-identity-agent', Version: 'v1.3.10-eksbuild.2', Status: 'ACTIVE', ConfigurationValues: '', Issues: null },
+    ]
+    const { runner, calls } = fake({
+      'get addon --cluster demo --region ap-northeast-1 -o json': { stdout: JSON.stringify(all, null, '    ') },
+      'get addon --cluster empty --region ap-northeast-1 -o json': { stdout: '[]' },
+    })
+    const e = new Eksctl({ runner, region: 'ap-northeast-1' })
+    const addons = await e.getAddons('demo')
+    assert.deepEqual(
+      addons.map((a) => [a.Name, a.Status, a.issues]),
+      [
+        [
+          'amazon-cloudwatch-observability',
+          'DEGRADED',
+          ['{Code:InsufficientNumberOfReplicas Message:not enough replicas ResourceIDs:[amazon-cloudwatch/fluent-bit]}'],
+        ],
+        ['eks-pod-identity-agent', 'ACTIVE', []],
+      ],
+    )
+    assert.deepEqual(await e.getAddons('empty'), [])
+    assert.equal(calls.length, 2, 'one eksctl call per cluster')
+  })
+
   test('the zx runner runs real commands, keeps arguments literal, and passes stdin', async () => {
     const r = await zxRunner('printf', ['%s|', 'a b', '$(echo injected)', "it's"])
     assert.equal(r.stdout, "a b|$(echo injected)|it's|")
