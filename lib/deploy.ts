@@ -11,9 +11,7 @@
 //
 // Each flag goes to the steps that declare it (lib/steps.ts); --env-file, --dry-run and --yes go
 // to every step. Steps start from their ahead-of-time bundles where they are fresh (`npm run
-// build`; else from their sources through tsx: no bundler is needed at run time), and ahead of
-// their turn: a step's process loads while the steps it needs run, then waits at its start gate
-// (lib/main.ts) until they are done.
+// build`; else from their sources through tsx: no bundler is needed at run time).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
@@ -47,29 +45,16 @@ function run(step: string, args: string[]): Promise<number> {
   )
 }
 
-interface Prestarted {
-  /** Lets the step run, with these variables set; resolves with its exit code. */
-  go(env: Record<string, string>): Promise<number>
-  /** The step is not needed: it exits without doing anything. */
-  cancel(): void
-}
-
-/**
- * Starts a step's process ahead of its turn: it loads its modules, then waits at its start gate
- * (lib/main.ts) until go() or cancel(). Its lines are prefixed with the label.
- */
-function prestart(step: string, args: string[], label: string): Prestarted {
-  const child = spawn(process.execPath, [...stepArgs(step), ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, RUNBOOK_START_GATE: 'stdin' },
+/** Runs one step of the plan, its lines prefixed with its label, with these variables set; resolves with its exit code. */
+function launch(step: string, args: string[], label: string, env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...stepArgs(step), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    })
+    prefixLines(child, label)
+    child.on('close', (code) => resolve(code ?? 1))
   })
-  child.stdin!.on('error', () => undefined) // a step that died while loading: its exit code tells
-  prefixLines(child, label)
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)))
-  return {
-    go: (env) => (child.stdin!.end(`${JSON.stringify(env)}\n`), exited),
-    cancel: () => child.stdin!.end(),
-  }
 }
 
 async function main(): Promise<void> {
@@ -98,15 +83,10 @@ async function main(): Promise<void> {
 
   // Preflight first and alone: nothing is changed, or locked, before it passes. It validates the
   // configuration, so the configuration read here loads.
-  // 01-vpc's process loads meanwhile (it waits at its start gate).
   const pre = run('00-preflight', argsOf(routed, '00-preflight'))
-  const first = prestart('01-vpc', argsOf(routed, '01-vpc'), '01-vpc')
   const [{ loadConfigResolved }, lock] = await modules
   const code = await pre
-  if (code !== 0) {
-    first.cancel()
-    stop('00-preflight', code)
-  }
+  if (code !== 0) stop('00-preflight', code)
   let config: Config
   try {
     config = await loadConfigResolved(envFile)
@@ -126,16 +106,7 @@ async function main(): Promise<void> {
   const stepEnv: Record<string, string> = locks.length ? { RUNBOOK_LOCK_RUN_ID: locks[0]!.runId } : {}
 
   const plan = deployPlan(auditor)
-  // A step's process is started once the steps it needs are running, so its start-up is over
-  // by the time they are done; it then waits at its start gate for its turn.
   const inPlan = (label: string) => plan.some((x) => x.label === label)
-  const procs = new Map<string, Prestarted>([['01-vpc', first]])
-  const unneeded = new Set<string>()
-  const proc = (p: (typeof plan)[number]) =>
-    procs.get(p.label) ?? procs.set(p.label, prestart(p.name, argsOf(routed, p.name, p.extra), p.label)).get(p.label)!
-  const running = new Map(plan.map((p) => [p.label, signal()]))
-  for (const p of plan)
-    void Promise.all(p.needs.filter(inPlan).map((n) => running.get(n)!.promise)).then(() => unneeded.has(p.label) || proc(p))
   const started = new Map<string, Promise<number>>()
   const failed: [string, number][] = []
   const done: string[] = []
@@ -145,13 +116,8 @@ async function main(): Promise<void> {
       started.set(
         label,
         Promise.all(p.needs.filter(inPlan).map(start)).then(async (codes) => {
-          if (codes.some((c) => c !== 0)) {
-            unneeded.add(label)
-            procs.get(label)?.cancel()
-            return -1 // not run: a step it needs failed
-          }
-          running.get(label)!.fire()
-          const code = await proc(p).go(stepEnv)
+          if (codes.some((c) => c !== 0)) return -1 // not run: a step it needs failed
+          const code = await launch(p.name, argsOf(routed, p.name, p.extra), p.label, stepEnv)
           if (code === 0) done.push(p.label)
           else failed.push([p.label, code])
           return code
@@ -166,13 +132,6 @@ async function main(): Promise<void> {
   console.error(
     `\ndeploy: ${done.length + 1} steps done${auditor ? '' : ' (05-auditor skipped: AUDITOR_ENABLED is not true)'}, independent ones side by side (00-preflight, ${done.join(', ')})`,
   )
-}
-
-/** A one-shot signal: a promise and the function that resolves it. */
-function signal(): { promise: Promise<void>; fire: () => void } {
-  let fire!: () => void
-  const promise = new Promise<void>((resolve) => (fire = resolve))
-  return { promise, fire }
 }
 
 /** The run locks of the clusters the deployment changes, under one run id, held for its steps. */

@@ -12,31 +12,3 @@ export function isMain(metaUrl: string, name: string): boolean {
   if (!entry || metaUrl !== pathToFileURL(entry).href) return false
   return path.basename(entry).replace(/\.(ts|mjs|js)$/, '') === name
 }
-
-/**
- * `npm run deploy` starts a step's process before its turn, so that loading its modules overlaps
- * the steps it waits for. With RUNBOOK_START_GATE=stdin the step waits for one line on stdin: a
- * JSON object of environment variables to set (the deploy's run id), then runs. If stdin closes
- * first, the deploy did not need the step (a step before it failed): it exits 0, having done
- * nothing. Without the variable it returns at once.
- */
-export async function startGate(): Promise<void> {
-  if (process.env.RUNBOOK_START_GATE !== 'stdin') return
-  delete process.env.RUNBOOK_START_GATE
-  const line = await new Promise<string | undefined>((resolve) => {
-    let text = ''
-    const onData = (d: Buffer) => {
-      text += d
-      const nl = text.indexOf('\n')
-      if (nl >= 0) done(text.slice(0, nl))
-    }
-    const done = (value: string | undefined) => {
-      process.stdin.off('data', onData).off('end', onEnd).pause()
-      resolve(value)
-    }
-    const onEnd = () => done(undefined)
-    process.stdin.on('data', onData).on('end', onEnd)
-  })
-  if (line === undefined) process.exit(0)
-  Object.assign(process.env, JSON.parse(line) as Record<string, string>)
-}

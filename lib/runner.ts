@@ -9,7 +9,6 @@ import { describeError, hintFor, RunbookError } from './errors.ts'
 import { appendJournal } from './journal.ts'
 import { acquireAll, LockHeld, NoCredentials, RunLock } from './lock.ts'
 import { formatDuration, Logger } from './log.ts'
-import { startGate } from './main.ts'
 import { redact, registerEnvSecrets } from './redact.ts'
 import {
   flatTasks,
@@ -120,7 +119,6 @@ async function writeStdout(text: string): Promise<void> {
 
 /** The entry point of every runbook script: parse flags, validate configuration, run, exit. */
 export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.slice(2)): Promise<never> {
-  await startGate()
   const started = Date.now()
   const log = new Logger()
   let args: CommonArgs

@@ -57,7 +57,8 @@ export const step = defineStep<ScalarState>({
     ]
   },
   // Side by side what needs nothing of each other: the chart repository (helm, on the bastion)
-  // beside the secrets (kubectl), and the Ledger's values beside the schema-loading Job.
+  // beside the secrets (kubectl), the Ledger's values beside the schema-loading Job, and the
+  // tables' deletion protection beside the Ledger's release.
   // Before anything else: may this principal use the cluster at all (kubectl would say only "Unauthorized")?
   preflight: clusterAccessProblems,
   tasks: [
@@ -65,8 +66,9 @@ export const step = defineStep<ScalarState>({
       namespaceTask(),
       sideBySide(pullSecretTask(), [ledgerKeyFileTask(), ledgerKeysTask()], dbSecretTask()),
     ]),
-    sideBySide([schemaValuesTask(), schemaReleaseTask(), deletionProtectionTask()], ledgerValuesTask()),
-    ledgerReleaseTask(),
+    sideBySide([schemaValuesTask(), schemaReleaseTask()], ledgerValuesTask()),
+    // The tables exist once the schema is loaded: their deletion protection beside the Ledger's release.
+    sideBySide(ledgerReleaseTask(), deletionProtectionTask()),
   ],
   report: (result, _ctx, s) =>
     s.envoyHostname && result.status !== 'failed'

@@ -9,7 +9,6 @@ import { ConfigError, type Config } from '../config.ts'
 import { loadConfigResolved } from '../secrets/parameters.ts'
 import { kubeconfigFile } from '../eks/cluster-config.ts'
 import { describeError } from '../errors.ts'
-import { startGate } from '../main.ts'
 import { redact, redactText, registerEnvSecrets } from '../redact.ts'
 import { VerifyContext, type Check, type CheckResult } from './check.ts'
 
@@ -96,7 +95,6 @@ async function cannotRun(reason: string, json: boolean): Promise<never> {
 }
 
 export async function verify(all: Check[], argv = process.argv.slice(2)): Promise<never> {
-  await startGate()
   const names = all.map((c) => c.name)
   let args: CommonArgs
   try {
