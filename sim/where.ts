@@ -25,6 +25,7 @@ import {
   type Instance,
   type IpPermission,
 } from '@aws-sdk/client-ec2'
+import { ownAws } from './own-aws.ts'
 
 /** The caller's public address when it stands outside AWS (TEST-NET-3, documentation range). */
 export const OUTSIDE_ADDRESS = '203.0.113.10'
@@ -49,7 +50,7 @@ export class Whereabouts {
     endpoint: string,
     private readonly caller: () => string,
   ) {
-    const cfg = { region, endpoint, credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' }, maxAttempts: 3 }
+    const cfg = ownAws(region, endpoint)
     this.ec2 = new EC2Client(cfg)
     this.eks = new EKSClient(cfg)
   }

@@ -14,6 +14,7 @@ import type { Cluster } from './cluster.ts'
 import { byResource } from './resources.ts'
 import { selectorMatches } from './selectors.ts'
 import type { Obj } from './store.ts'
+import { ownAws } from '../own-aws.ts'
 
 const PODS = byResource('', 'pods')!
 const DAEMONSETS = byResource('apps', 'daemonsets')!
@@ -23,12 +24,7 @@ const NODEGROUP_LABEL = 'eks.amazonaws.com/nodegroup'
 export type Credentials = (node: Obj) => boolean
 
 export function agentCredentials(cluster: Cluster, endpoint: string, podIdentity: PodIdentity): () => Promise<Credentials> {
-  const cfg = {
-    region: cluster.opts.region,
-    endpoint,
-    credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
-    maxAttempts: 1,
-  }
+  const cfg = ownAws(cluster.opts.region, endpoint, 1)
   const iam = new IAMClient(cfg)
   const eks = new EKSClient(cfg)
   const allows = async (roleArn: string | undefined) => {

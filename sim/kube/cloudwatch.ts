@@ -11,6 +11,7 @@ import type { Cluster } from './cluster.ts'
 import { byResource } from './resources.ts'
 import { selectorMatches } from './selectors.ts'
 import type { Obj } from './store.ts'
+import { ownAws } from '../own-aws.ts'
 
 const PODS = byResource('', 'pods')!
 const NODES = byResource('', 'nodes')!
@@ -41,12 +42,7 @@ export class CloudWatchFeed {
     /** Which nodes' agents hold credentials that let them write (sim/kube/agent-credentials.ts); all when absent. */
     private readonly credentials: () => Promise<Credentials> = async () => () => true,
   ) {
-    const cfg = {
-      region: cluster.opts.region,
-      endpoint,
-      credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
-      maxAttempts: 1,
-    }
+    const cfg = ownAws(cluster.opts.region, endpoint, 1)
     this.logs = new CloudWatchLogsClient(cfg)
     this.metrics = new CloudWatchClient(cfg)
     this.eks = new EKSClient(cfg)

@@ -24,6 +24,7 @@ import { caFile, tlsMaterial } from '../tls.ts'
 import { Whereabouts } from '../where.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
+import { ownAws } from '../own-aws.ts'
 
 const { values: given } = parseArgs({ options: { 'state-dir': { type: 'string' }, ...DAEMON_OPTIONS } })
 // Options not given fall back to SIM_* environment variables, then to these defaults.
@@ -221,11 +222,7 @@ async function imds(req: http.IncomingMessage, res: http.ServerResponse, p: stri
   return a ? text(200, a) : text(404, 'Not Found')
 }
 
-const simAws = () => ({
-  region: process.env.AWS_REGION ?? 'ap-northeast-1',
-  endpoint: process.env.AWS_ENDPOINT_URL,
-  credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
-})
+const simAws = () => ownAws(process.env.AWS_REGION ?? 'ap-northeast-1', process.env.AWS_ENDPOINT_URL)
 async function instanceRole(profileArn: string | undefined): Promise<string | undefined> {
   if (!profileArn) return undefined
   const iam = new IAMClient(simAws())

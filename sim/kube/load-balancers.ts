@@ -40,6 +40,7 @@ import { isReady } from './conditions.ts'
 import { byResource } from './resources.ts'
 import { selectorMatches } from './selectors.ts'
 import type { Obj } from './store.ts'
+import { ownAws } from '../own-aws.ts'
 
 const SERVICES = byResource('', 'services')!
 const NODES = byResource('', 'nodes')!
@@ -140,12 +141,7 @@ export class InTreeLoadBalancers {
     /** From CreateLoadBalancer to `active`; the targets' first health checks take as long again. */
     private readonly provisionMs: () => number,
   ) {
-    const cfg = {
-      region: cluster.opts.region,
-      endpoint,
-      credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
-      maxAttempts: 3,
-    }
+    const cfg = ownAws(cluster.opts.region, endpoint)
     this.ec2 = new EC2Client(cfg)
     this.elb = new ElasticLoadBalancingV2Client(cfg)
     this.eks = new EKSClient(cfg)
@@ -527,16 +523,7 @@ export function awsHooks(controllers: () => Iterable<InTreeLoadBalancers>, motoE
     async refuse(service, action, params, region) {
       if (service !== 'ec2' || action !== 'DeleteSubnet') return undefined
       const id = params.get('SubnetId') ?? ''
-      if (!clients.has(region))
-        clients.set(
-          region,
-          new EC2Client({
-            region,
-            endpoint: motoEndpoint,
-            credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' },
-            maxAttempts: 3,
-          }),
-        )
+      if (!clients.has(region)) clients.set(region, new EC2Client(ownAws(region, motoEndpoint)))
       const enis =
         (
           await clients.get(region)!.send(
