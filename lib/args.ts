@@ -1,6 +1,6 @@
 // The command line every step shares:
 //   npx tsx runbooks/NN-name.ts [--env-file PATH] [--dry-run] [--yes] [--json] [--help]
-import minimist from 'minimist'
+import { parseArgs as utilParseArgs } from 'node:util'
 
 export interface CommonArgs {
   envFile?: string
@@ -16,30 +16,46 @@ export class UsageError extends Error {}
 
 const COMMON_BOOLEANS = ['dry-run', 'yes', 'json', 'help']
 
+/**
+ * Parses a step's command line with node's own parser (node:util parseArgs, as the project's
+ * other scripts do): the common flags, the step's boolean flags and its flags with a value
+ * (`--name value` or `--name=value`). Every unknown argument is named at once.
+ */
 export function parseArgs(argv: string[], stepFlags: string[] = [], stringFlags: string[] = []): CommonArgs {
-  const booleans = [...COMMON_BOOLEANS, ...stepFlags]
-  const unknown: string[] = []
-  const parsed = minimist(argv, {
-    boolean: booleans,
-    string: ['env-file', ...stringFlags],
-    alias: { h: 'help', y: 'yes' },
-    unknown: (arg: string) => {
-      unknown.push(arg)
-      return false
-    },
-  })
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    yes: { type: 'boolean', short: 'y' },
+    'env-file': { type: 'string' },
+  }
+  for (const f of [...COMMON_BOOLEANS, ...stepFlags]) options[f] ??= { type: 'boolean' }
+  for (const f of stringFlags) options[f] = { type: 'string' }
+  // Not strict, so that every unknown argument can be listed, not only the first.
+  const { values, tokens } = utilParseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true })
+  const unknown = tokens.flatMap((t) =>
+    t.kind === 'positional' ? [t.value] : t.kind === 'option' && !Object.hasOwn(options, t.name) ? [t.rawName] : [],
+  )
   if (unknown.length) throw new UsageError(`unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(' ')}`)
-  if ('env-file' in parsed && (typeof parsed['env-file'] !== 'string' || parsed['env-file'] === ''))
-    throw new UsageError('--env-file needs a path')
+  // A flag with a value given none (or the next flag as its value), a boolean given one (--yes=no).
+  const wrong = tokens.find(
+    (t) =>
+      t.kind === 'option' &&
+      (options[t.name]!.type === 'string' ? !t.value || (t.inlineValue === false && t.value.startsWith('-')) : t.value !== undefined),
+  )
+  if (wrong?.kind === 'option')
+    throw new UsageError(
+      options[wrong.name]!.type === 'string'
+        ? `--${wrong.name} needs a ${wrong.name === 'env-file' ? 'path' : 'value'}`
+        : `--${wrong.name} takes no value`,
+    )
   const flags: Record<string, boolean | string> = {}
-  for (const f of stepFlags) flags[f] = Boolean(parsed[f])
-  for (const f of stringFlags) if (typeof parsed[f] === 'string') flags[f] = parsed[f] as string
+  for (const f of stepFlags) flags[f] = values[f] === true
+  for (const f of stringFlags) if (typeof values[f] === 'string') flags[f] = values[f]
   return {
-    envFile: parsed['env-file'] as string | undefined,
-    dryRun: Boolean(parsed['dry-run']),
-    yes: Boolean(parsed.yes),
-    json: Boolean(parsed.json),
-    help: Boolean(parsed.help),
+    envFile: values['env-file'] as string | undefined,
+    dryRun: values['dry-run'] === true,
+    yes: values.yes === true,
+    json: values.json === true,
+    help: values.help === true,
     flags,
   }
 }
