@@ -1,9 +1,10 @@
-// `npm run secrets -- store [--env-file PATH]`: puts this configuration's secrets (GITHUB_TOKEN,
+// `npm run secrets -- store [--env-file PATH] [--dry-run]`: puts this configuration's secrets (GITHUB_TOKEN,
 // the database credentials, the Auditor's licence key, and the private key files) into SSM
 // Parameter Store as SecureString parameters under /scalardl-runbook/<CLUSTER_NAME>/, tagged for
 // the cluster, and prints the lines that refer to them (lib/secrets/parameters.ts), for the .env
 // on the bastion. A parameter that already holds the value is left as it is. Values go to AWS in
-// the API call's body only: never in argv, output or a file.
+// the API call's body only: never in argv, output or a file. --dry-run reads what is stored and
+// says what would change, changing nothing.
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { AddTagsToResourceCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
@@ -13,9 +14,10 @@ import { parameterName, secretRefs, STORED_SECRETS } from '../lib/secrets/parame
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'env-file': { type: 'string' }, help: { type: 'boolean' } },
+  options: { 'env-file': { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean' } },
 })
-const usage = 'usage: npm run secrets -- store [--env-file PATH]'
+const usage = 'usage: npm run secrets -- store [--env-file PATH] [--dry-run]'
+const dryRun = values['dry-run'] === true
 if (values.help) {
   console.log(usage)
   process.exit(0)
@@ -67,6 +69,8 @@ for (const [key, value] of wanted) {
   const name = names.get(key)!
   if (current.get(name) === value) {
     console.error(`  ✓ ok      ${key} → ${name} (unchanged)`)
+  } else if (dryRun) {
+    console.error(`  ~ planned ${key} → ${name} (SecureString, ${current.has(name) ? 'a different value' : 'not stored yet'})`)
   } else {
     await ssm.send(
       new PutParameterCommand({
@@ -89,5 +93,6 @@ for (const [key, value] of wanted) {
   lines.push(`${key}=ssm:${name}`)
 }
 ssm.destroy()
-console.error('\nOn the bastion, put these lines in .env instead of the values (and leave the key files off its disk):')
+if (dryRun) console.error('\nDRY RUN: nothing was stored. Without --dry-run, these lines would refer to the parameters:')
+else console.error('\nOn the bastion, put these lines in .env instead of the values (and leave the key files off its disk):')
 console.log(lines.join('\n'))

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { GetParameterCommand, ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { GetParameterCommand, GetParametersByPathCommand, ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { loadConfigResolved } from '../../lib/secrets/parameters.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
@@ -45,14 +45,27 @@ function local(): { env: NodeJS.ProcessEnv; keyFile: string } {
   }
 }
 
-const store = (env: NodeJS.ProcessEnv) =>
-  spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'runbooks', 'secrets.ts'), 'store'], {
+const store = (env: NodeJS.ProcessEnv, ...flags: string[]) =>
+  spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'runbooks', 'secrets.ts'), 'store', ...flags], {
     env,
     cwd: tempDir(),
     encoding: 'utf8',
   })
 
 describe('secrets in SSM Parameter Store', () => {
+  test('store --dry-run says what it would store and stores nothing', async () => {
+    const { env } = local()
+    const r = store({ ...env, CLUSTER_NAME: 'sec-dry' }, '--dry-run')
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal((r.stderr.match(/~ planned .* \(SecureString, not stored yet\)/g) ?? []).length, 4, r.stderr)
+    assert.match(r.stderr, /DRY RUN: nothing was stored/)
+    assert.ok(![r.stdout, r.stderr].some((o) => o.includes(TOKEN) || o.includes(DB_SECRET)), 'no value in the output')
+    const ssm = new SSMClient(awsConfig(env, 'ap-northeast-1'))
+    const listed = await ssm.send(new GetParametersByPathCommand({ Path: '/scalardl-runbook/sec-dry', Recursive: true }))
+    ssm.destroy()
+    assert.deepEqual(listed.Parameters, [], 'nothing stored')
+  })
+
   test('store puts each secret as a SecureString, tagged, and prints the references; a second store changes nothing', async () => {
     const { env, keyFile } = local()
     const r = store(env)
