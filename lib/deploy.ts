@@ -106,7 +106,6 @@ async function main(): Promise<void> {
   const stepEnv: Record<string, string> = locks.length ? { RUNBOOK_LOCK_RUN_ID: locks[0]!.runId } : {}
 
   const plan = deployPlan(auditor)
-  const inPlan = (label: string) => plan.some((x) => x.label === label)
   const started = new Map<string, Promise<number>>()
   const failed: [string, number][] = []
   const done: string[] = []
@@ -115,7 +114,7 @@ async function main(): Promise<void> {
       const p = plan.find((x) => x.label === label)!
       started.set(
         label,
-        Promise.all(p.needs.filter(inPlan).map(start)).then(async (codes) => {
+        Promise.all(p.needs.map(start)).then(async (codes) => {
           if (codes.some((c) => c !== 0)) return -1 // not run: a step it needs failed
           const code = await launch(p.name, argsOf(routed, p.name, p.extra), p.label, stepEnv)
           if (code === 0) done.push(p.label)
