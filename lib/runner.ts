@@ -132,6 +132,18 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     if (!(err instanceof UsageError)) throw err
     log.error(`${def.name}: ${err.message}`)
     log.plain(usage(def.name, def.description, { ...flagHelp, ...def.stringFlags }, def.help))
+    // Asked for JSON, a caller gets it even when the rest of the command line is wrong.
+    if (argv.includes('--json'))
+      await writeStdout(
+        JSON.stringify({
+          step: def.name,
+          status: 'failed',
+          summary: emptySummary(),
+          tasks: [],
+          durationMs: Date.now() - started,
+          problems: [{ key: 'command line', message: err.message, fix: `${def.name} --help lists the flags` }],
+        }) + '\n',
+      )
     process.exit(EXIT.usage)
   }
   if (args.help) {

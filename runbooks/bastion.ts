@@ -3,7 +3,7 @@
 //                                                       edits) and a .env whose secrets refer to Parameter
 //                                                       Store, unpacked on the bastion, then npm ci there
 //   npm run bastion -- run [--env-file PATH] STEP|deploy [flags...]   a step (or npm run deploy) run there;
-//                                                       its output and exit code come back
+//                                                       the end of its output (the whole in a log there) and its exit code come back when it ends
 //   npm run bastion -- shell [--print]                   a Session Manager shell (or the exact command)
 // The bastion is the instance 01-vpc made for CLUSTER_NAME (found by its tags).
 import { spawnSync } from 'node:child_process'
@@ -26,6 +26,7 @@ import {
 } from '../lib/bastion/remote.ts'
 import { runRemote } from '../lib/bastion/run-command.ts'
 import { ConfigError, loadConfig, type ConfigProblem } from '../lib/config.ts'
+import { Logger } from '../lib/log.ts'
 import { ROOT } from '../lib/root.ts'
 
 const usage = [
@@ -121,6 +122,7 @@ if (verb === 'push') {
   console.error(`bastion push: s3://${bucket}/${key} -> ${id}`)
   const { code } = await runRemote(ssm, id, pushScript(url, bundle.sha), `scalardl-runbook push ${bundle.sha.slice(0, 16)}`, out, {
     timeoutMs: 900_000,
+    log: new Logger(),
   })
   if (code === 0)
     console.error(
@@ -135,4 +137,6 @@ if (!config.bastion.operatorPolicy)
   console.error(
     'bastion run: BASTION_OPERATOR_POLICY is false here, so the step runs with the bastion role, which may lack permissions (RUNBOOK.md, 01-vpc)',
   )
-process.exit((await runRemote(ssm, id, runScript(step!, flags), `scalardl-runbook ${step}`, out)).code)
+// SSM hands a command's output back only when it has ended: meanwhile the wait shows its status.
+console.error(`bastion run: ${step} on ${id}; its output comes back when it ends (the whole of it stays in a log on the bastion)`)
+process.exit((await runRemote(ssm, id, runScript(step!, flags), `scalardl-runbook ${step}`, out, { log: new Logger() })).code)

@@ -6,13 +6,16 @@
 // to that instance (so its EKS endpoints answer as they would on it). The status, exit code and
 // output come back through GetCommandInvocation as SSM reports them
 // (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html:
-// Pending, InProgress, Success, Failed; StandardOutputContent holds the first 24,000 characters).
+// Pending, InProgress, Success, Failed). The output is empty until the command has ended, then
+// the first 24,000 characters of stdout and the first 8,000 of stderr (boto/botocore@0e6e2404
+// botocore/data/ssm/2014-11-06/service-2.json:8386, 8394).
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { AwsHooks } from './faults.ts'
 
-const OUTPUT_LIMIT = 24_000
+const STDOUT_LIMIT = 24_000
+const STDERR_LIMIT = 8_000
 
 interface Invocation {
   commandId: string
@@ -159,6 +162,7 @@ export class SimulatedHosts {
   }
 
   private describe(inv: Invocation) {
+    const ended = inv.status === 'Success' || inv.status === 'Failed'
     return {
       CommandId: inv.commandId,
       InstanceId: inv.instanceId,
@@ -168,8 +172,8 @@ export class SimulatedHosts {
       Status: inv.status,
       StatusDetails: inv.status,
       ExecutionStartDateTime: new Date(inv.requestedAt).toISOString(),
-      StandardOutputContent: inv.stdout.slice(0, OUTPUT_LIMIT),
-      StandardErrorContent: inv.stderr.slice(0, OUTPUT_LIMIT),
+      StandardOutputContent: ended ? inv.stdout.slice(0, STDOUT_LIMIT) : '',
+      StandardErrorContent: ended ? inv.stderr.slice(0, STDERR_LIMIT) : '',
     }
   }
 }

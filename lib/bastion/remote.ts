@@ -187,8 +187,40 @@ export function pushScript(url: string, sha: string): string {
   ].join('\n')
 }
 
-/** What run runs on the bastion: the step (or the deployment), from the pushed copy, with its flags. */
+/**
+ * How much of the end of a run's human output comes back through SSM, in bytes, under what
+ * GetCommandInvocation returns: the first 24,000 characters of stdout and 8,000 of stderr.
+ */
+export const RUN_OUTPUT_TAIL = { stdout: 20_000, stderr: 7_000 }
+
+/**
+ * What run runs on the bastion: the step (or the deployment), from the pushed copy, with its
+ * flags. SSM returns a command's output only once it has ended, and only the beginning of each
+ * stream, where a step's human output is on stderr and its outcome at its end. So the whole
+ * output goes to a log on the bastion, and what comes back is its end, after a line saying where
+ * the log is and how much was left out (from the next full line on): on stdout, both streams as
+ * they came; with --json, the JSON on stdout and the end of the human output on stderr.
+ */
 export function runScript(step: string, flags: string[]): string {
-  const command = step === 'deploy' ? 'exec node scripts/deploy.mjs' : `exec npx tsx runbooks/${step}.ts`
-  return [`cd ${REMOTE_DIR}`, `${command} ${flags.map(q).join(' ')}`.trimEnd()].join('\n')
+  const command = `${step === 'deploy' ? 'node scripts/deploy.mjs' : `npx tsx runbooks/${step}.ts`} ${flags.map(q).join(' ')}`.trimEnd()
+  const json = flags.includes('--json')
+  const limit = json ? RUN_OUTPUT_TAIL.stderr : RUN_OUTPUT_TAIL.stdout
+  return [
+    'umask 077', // the log is the operator's alone, as the journal
+    `cd ${REMOTE_DIR} || exit 1`,
+    'mkdir -p .runbook/remote',
+    `log="$PWD/.runbook/remote/$(date -u +%Y%m%dT%H%M%SZ)-${step.replace(/[^\w-]/g, '')}.log"`,
+    json ? `${command} > "$log.json" 2> "$log"` : `${command} > "$log" 2>&1`,
+    'rc=$?',
+    'size=$(wc -c < "$log")',
+    `if [ "$size" -gt ${limit} ]; then`,
+    `  echo "[the first $((size - ${limit})) of $size bytes are left out here: the whole output is in $log on the bastion (npm run bastion -- shell)]"`,
+    `  tail -c ${limit} "$log" | tail -n +2`,
+    'else',
+    '  cat "$log"',
+    '  echo "[the whole output is also in $log on the bastion]"',
+    `fi${json ? ' >&2' : ''}`,
+    ...(json ? ['cat "$log.json"'] : []),
+    'exit $rc',
+  ].join('\n')
 }

@@ -7,8 +7,11 @@ import type { Logger } from '../log.ts'
 import { waitFor } from '../wait.ts'
 
 /**
- * Sends a script to the bastion and follows it with the one wait helper: new output as it arrives
- * (GetCommandInvocation holds the first 24,000 characters of each stream), then the exit code.
+ * Sends a script to the bastion and follows it with the one wait helper (its status meanwhile),
+ * then prints its output and returns its exit code. SSM hands the output back only once the
+ * command has ended, and only the first 24,000 characters of stdout and 8,000 of stderr
+ * (boto/botocore@0e6e2404 botocore/data/ssm/2014-11-06/service-2.json:8386, 8394): a long run
+ * keeps its whole output on the instance (lib/bastion/remote.ts runScript).
  */
 export async function runRemote(
   ssm: SSMClient,
@@ -28,8 +31,7 @@ export async function runRemote(
     }),
   )
   const commandId = sent.Command!.CommandId!
-  const seen = { stdout: 0, stderr: 0 }
-  const code = await waitFor(
+  const ended = await waitFor(
     { what: `${comment} on ${instanceId} (SSM command ${commandId})`, timeoutMs, log: o.log, maxIntervalMs: 2000 },
     async () => {
       let inv
@@ -40,16 +42,13 @@ export async function runRemote(
         if (isAwsError(e, 'InvocationDoesNotExist')) return { done: false, status: 'not registered yet' }
         throw e
       }
-      const stdout = inv.StandardOutputContent ?? ''
-      const stderr = inv.StandardErrorContent ?? ''
-      if (stdout.length > seen.stdout) out.stdout(stdout.slice(seen.stdout))
-      if (stderr.length > seen.stderr) out.stderr(stderr.slice(seen.stderr))
-      seen.stdout = stdout.length
-      seen.stderr = stderr.length
       const status = inv.Status ?? 'Pending'
       const done = ['Success', 'Failed', 'Cancelled', 'TimedOut'].includes(status)
-      return { done, status, value: status === 'Success' ? 0 : inv.ResponseCode && inv.ResponseCode > 0 ? inv.ResponseCode : 1 }
+      return { done, status, value: inv }
     },
   )
-  return { code: code ?? 1, commandId }
+  if (ended?.StandardOutputContent) out.stdout(ended.StandardOutputContent)
+  if (ended?.StandardErrorContent) out.stderr(ended.StandardErrorContent)
+  const code = ended?.Status === 'Success' ? 0 : ended?.ResponseCode && ended.ResponseCode > 0 ? ended.ResponseCode : 1
+  return { code, commandId }
 }

@@ -5,6 +5,7 @@
 // stands for the bastion (sim/ssm-hosts.ts). No secret in the pushed .env, the staged bundle or
 // the commands.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -18,6 +19,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { RUN_OUTPUT_TAIL, runScript } from '../../lib/bastion/remote.ts'
 import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { awsConfig } from '../helpers/aws.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
@@ -114,14 +116,31 @@ describe('working from the bastion through SSM', () => {
     // The deployment, run on the bastion: the laptop's caller stays outside, where the endpoint does not answer.
     const deploy = await bastionTool(['run', '--env-file', envFile, 'deploy'])
     assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout)
-    assert.match(deploy.stderr + deploy.stdout, /07-verify/)
+    // SSM returns the output only at the end, and only the first 24,000 characters of stdout: what
+    // comes back is the end of the whole log, which stays on the bastion, and says where it is.
+    assert.match(deploy.stderr, /its output comes back when it ends/)
+    const logs = fs.readdirSync(path.join(remote, '.runbook', 'remote'))
+    assert.equal(logs.length, 1, logs.join(', '))
+    const log = path.join(remote, '.runbook', 'remote', logs[0]!)
+    const whole = fs.readFileSync(log, 'utf8')
+    assert.match(whole, /▶ 00-preflight/, 'the log has the beginning')
+    // Shorter than the part that comes back (the cut is tested below): all of it came back, and where it is kept.
+    assert.ok(whole.length < RUN_OUTPUT_TAIL.stdout, String(whole.length))
+    assert.ok(deploy.stdout.startsWith(whole), 'all of it came back')
+    const kept = /\[the whole output is also in (\S+) on the bastion\]\n$/.exec(deploy.stdout.slice(whole.length))
+    assert.equal(kept && fs.realpathSync(kept[1]!), fs.realpathSync(log))
+    assert.match(deploy.stdout, /deploy: \d+ steps done/)
+    assert.equal(fs.statSync(log).mode & 0o777, 0o600)
     const eks = new EKSClient(awsConfig(sim.env))
     const entries = (await eks.send(new ListAccessEntriesCommand({ clusterName: CLUSTER }))).accessEntries ?? []
     eks.destroy()
     assert.ok(entries.includes('arn:aws:iam::123456789012:role/bst-bastion'), `the bastion role made the cluster: ${entries.join(', ')}`)
     // A step that fails there fails here, with its exit code.
-    const bad = await bastionTool(['run', '--env-file', envFile, '04-scalardl', '--no-such-flag'])
+    const bad = await bastionTool(['run', '--env-file', envFile, '04-scalardl', '--no-such-flag', '--json'])
     assert.equal(bad.code, 2)
+    // With --json, the JSON alone on stdout, the human output on stderr.
+    assert.equal(JSON.parse(bad.stdout).status, 'failed', bad.stdout)
+    assert.match(bad.stderr, /unknown argument: --no-such-flag/)
 
     // No secret in what went through AWS.
     const ssm = new SSMClient(awsConfig(sim.env))
@@ -137,5 +156,29 @@ describe('working from the bastion through SSM', () => {
       assert.ok(!commands.includes(secret), `${what} in an SSM command`)
       assert.ok(!staged.includes(secret), `${what} in the staged tarball`)
     }
+  })
+
+  test('run keeps the whole output on the bastion and brings back its end, within what SSM returns', () => {
+    // The script run sends, run by bash in a home of its own, with a deployment that says 60,000 bytes.
+    const home = tempDir('rb-run-script-')
+    const dir = path.join(home, 'scalardl-eks-runbook', 'scripts')
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(
+      path.join(dir, 'deploy.mjs'),
+      "for (let i = 0; i < 1000; i++) console.error(`line ${String(i).padStart(4, '0')} ✓ ${'x'.repeat(45)}`); console.log('deploy: 9 steps done'); process.exit(3)\n",
+    )
+    const r = spawnSync('bash', ['-c', runScript('deploy', [])], { env: { ...process.env, HOME: home }, encoding: 'utf8' })
+    assert.equal(r.status, 3, 'the exit code of the deployment')
+    const [log] = fs.readdirSync(path.join(home, 'scalardl-eks-runbook', '.runbook', 'remote'))
+    const file = path.join(home, 'scalardl-eks-runbook', '.runbook', 'remote', log!)
+    const size = fs.statSync(file).size
+    const head = new RegExp(
+      `^\\[the first ${size - RUN_OUTPUT_TAIL.stdout} of ${size} bytes are left out here: the whole output is in ${file} on the bastion`,
+    )
+    assert.match(r.stdout, head)
+    const lines = r.stdout.trimEnd().split('\n').slice(1)
+    assert.match(lines[0]!, /^line \d{4} ✓ x{45}$/, 'from the next full line on')
+    assert.equal(lines.at(-1), 'deploy: 9 steps done', 'the end')
+    assert.ok(r.stdout.length < 24_000, 'within the 24,000 characters SSM returns')
   })
 })

@@ -158,6 +158,11 @@ describe('command-line contract', () => {
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /unknown argument: --dryrun/)
     assert.match(bad.stderr, /Usage: npx tsx runbooks\/01-vpc\.ts/)
+    const badJson = await runStep('runbooks/01-vpc.ts', ['--dryrun', '--json'], baseEnv({}))
+    assert.equal(badJson.code, 2)
+    assert.deepEqual(JSON.parse(badJson.stdout).problems, [
+      { key: 'command line', message: 'unknown argument: --dryrun', fix: '01-vpc --help lists the flags' },
+    ])
     const help = await runStep('runbooks/01-vpc.ts', ['--help'], baseEnv({}))
     assert.equal(help.code, 0)
     assert.match(help.stderr, /--dry-run/)
