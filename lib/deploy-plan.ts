@@ -1,7 +1,7 @@
 // What `npm run deploy` runs, and with which flags: the plan of the numbered steps (which step
 // waits for which) and the routing of the command line to them. Pure, for lib/deploy.ts (which
 // runs the plan) and for tests.
-import { STEP_FLAGS, type StepName } from './steps.ts'
+import { flagsOf, STEP_FLAGS, type StepFlags, type StepName } from './steps.ts'
 
 /** Flags every step takes (lib/args.ts), passed to each. */
 const COMMON_BOOLEAN = new Set(['--dry-run', '--yes'])
@@ -24,8 +24,7 @@ export function route(argv: string[]): Routed {
   const common: string[] = []
   const own = new Map(DEPLOY_STEPS.map((s) => [s, [] as string[]]))
   const unknown: string[] = []
-  const takes = (s: StepName, kind: 'flags' | 'stringFlags', a: string) =>
-    a.startsWith('--') && Object.hasOwn((STEP_FLAGS[s] as { [k in typeof kind]?: object })[kind] ?? {}, a.slice(2))
+  const takes = (s: StepName, kind: keyof StepFlags, a: string) => a.startsWith('--') && Object.hasOwn(flagsOf(s)[kind] ?? {}, a.slice(2))
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     if (a === '--json') continue // deploy prints the steps' human output; run a step alone for its JSON
@@ -44,7 +43,7 @@ export function route(argv: string[]): Routed {
 /** Every flag a deployment takes, for the message on an unknown one. */
 export function knownFlags(): string {
   const own = DEPLOY_STEPS.flatMap((s) => {
-    const f = STEP_FLAGS[s] as { flags?: object; stringFlags?: object }
+    const f = flagsOf(s)
     return [...Object.keys(f.flags ?? {}), ...Object.keys(f.stringFlags ?? {})].map((k) => `--${k} (${s})`)
   })
   return `--env-file PATH, --dry-run, --yes, and each step's own (${own.join(', ')})`

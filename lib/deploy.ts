@@ -38,21 +38,18 @@ function prefixLines(child: ChildProcess, label: string): void {
   }
 }
 
-/** Runs one step in the foreground (00-preflight, alone). */
-function run(step: string, args: string[]): Promise<number> {
-  return new Promise((resolve) =>
-    spawn(process.execPath, [...stepArgs(step), ...args], { stdio: 'inherit' }).on('close', (code) => resolve(code ?? 1)),
-  )
-}
-
-/** Runs one step of the plan, its lines prefixed with its label, with these variables set; resolves with its exit code. */
-function launch(step: string, args: string[], label: string, env: Record<string, string>): Promise<number> {
+/**
+ * Runs one step, with these variables set; resolves with its exit code. With a label (the plan's
+ * steps, side by side) its lines are prefixed with it; without (00-preflight, alone) it writes to
+ * this terminal as it is.
+ */
+function launch(step: string, args: string[], label?: string, env: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...stepArgs(step), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: label ? ['ignore', 'pipe', 'pipe'] : 'inherit',
       env: { ...process.env, ...env },
     })
-    prefixLines(child, label)
+    if (label) prefixLines(child, label)
     child.on('close', (code) => resolve(code ?? 1))
   })
 }
@@ -83,7 +80,7 @@ async function main(): Promise<void> {
 
   // Preflight first and alone: nothing is changed, or locked, before it passes. It validates the
   // configuration, so the configuration read here loads.
-  const pre = run('00-preflight', argsOf(routed, '00-preflight'))
+  const pre = launch('00-preflight', argsOf(routed, '00-preflight'))
   const [{ loadConfigResolved }, lock] = await modules
   const code = await pre
   if (code !== 0) stop('00-preflight', code)

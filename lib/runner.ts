@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { parseArgs, usage, UsageError, type CommonArgs } from './args.ts'
 import { AwsSession } from './aws/clients.ts'
-import { ConfigError, type Config } from './config.ts'
+import { ConfigError, type Config, type ConfigProblem } from './config.ts'
 import { loadConfigResolved } from './secrets/parameters.ts'
 import { describeError, hintFor, RunbookError } from './errors.ts'
 import { appendJournal } from './journal.ts'
@@ -117,6 +117,12 @@ async function writeStdout(text: string): Promise<void> {
   await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()))
 }
 
+/** The --json result of a run refused before any task (exit 2): status failed, no task, its problems. */
+async function writeRefusal(step: string, started: number, problems: ConfigProblem[]): Promise<void> {
+  const result = { step, status: 'failed', summary: emptySummary(), tasks: [], durationMs: Date.now() - started, problems }
+  await writeStdout(JSON.stringify(redact(result)) + '\n')
+}
+
 /** The entry point of every runbook script: parse flags, validate configuration, run, exit. */
 export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.slice(2)): Promise<never> {
   const started = Date.now()
@@ -134,16 +140,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     log.plain(usage(def.name, def.description, { ...flagHelp, ...def.stringFlags }, def.help))
     // Asked for JSON, a caller gets it even when the rest of the command line is wrong.
     if (argv.includes('--json'))
-      await writeStdout(
-        JSON.stringify({
-          step: def.name,
-          status: 'failed',
-          summary: emptySummary(),
-          tasks: [],
-          durationMs: Date.now() - started,
-          problems: [{ key: 'command line', message: err.message, fix: `${def.name} --help lists the flags` }],
-        }) + '\n',
-      )
+      await writeRefusal(def.name, started, [{ key: 'command line', message: err.message, fix: `${def.name} --help lists the flags` }])
     process.exit(EXIT.usage)
   }
   if (args.help) {
@@ -158,17 +155,7 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
       log.plain(`  ${p.key}: ${p.message}`)
       if (p.fix) log.plain(`      fix: ${p.fix}`)
     }
-    if (args.json) {
-      const result = {
-        step: def.name,
-        status: 'failed',
-        summary: emptySummary(),
-        tasks: [],
-        durationMs: Date.now() - started,
-        problems: err.problems,
-      }
-      await writeStdout(JSON.stringify(redact(result)) + '\n')
-    }
+    if (args.json) await writeRefusal(def.name, started, err.problems)
     process.exit(EXIT.usage)
   }
   let config: Config
@@ -186,22 +173,13 @@ export async function runStep<S>(def: StepDefinition<S>, argv = process.argv.sli
     if (refusal) {
       log.error(`✗ ${def.name}: ${refusal}; nothing was changed.`)
       if (args.json)
-        await writeStdout(
-          JSON.stringify({
-            step: def.name,
-            status: 'failed',
-            summary: emptySummary(),
-            tasks: [],
-            durationMs: Date.now() - started,
-            problems: [
-              {
-                key: '--confirm',
-                message: refusal,
-                fix: `pass --yes --confirm ${config.clusterName}, or run it on a terminal and type the cluster name`,
-              },
-            ],
-          }) + '\n',
-        )
+        await writeRefusal(def.name, started, [
+          {
+            key: '--confirm',
+            message: refusal,
+            fix: `pass --yes --confirm ${config.clusterName}, or run it on a terminal and type the cluster name`,
+          },
+        ])
       process.exit(EXIT.usage)
     }
   }

@@ -48,3 +48,6 @@ export const STEP_FLAGS = {
 } as const satisfies Record<string, StepFlags>
 
 export type StepName = keyof typeof STEP_FLAGS
+
+/** A step's own flags, as the shape every entry has. */
+export const flagsOf = (step: StepName): StepFlags => STEP_FLAGS[step]

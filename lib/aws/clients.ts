@@ -138,8 +138,10 @@ export class AwsSession {
   private caller?: Promise<GetCallerIdentityCommandOutput>
   /** Who this run is (STS GetCallerIdentity), asked once per run: it cannot change while the run lasts. */
   identity(): Promise<GetCallerIdentityCommandOutput> {
-    this.caller ??= this.sts.send(new GetCallerIdentityCommand({}))
-    this.caller.catch(() => (this.caller = undefined)) // a failed answer is asked again
+    if (!this.caller) {
+      this.caller = this.sts.send(new GetCallerIdentityCommand({}))
+      this.caller.catch(() => (this.caller = undefined)) // a failed answer is asked again
+    }
     return this.caller
   }
   get quotas(): ServiceQuotasClient {

@@ -1,7 +1,6 @@
 // 07-verify's runner: every check at once, each with its own timeout; a checklist on stderr,
 // `--json` on stdout, `--report FILE.md`; exit 0 all pass, 1 any fails, 2 cannot run.
 import fs from 'node:fs'
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import chalk from 'chalk'
 import { parseArgs, UsageError, type CommonArgs } from '../args.ts'
 import { STEP_FLAGS } from '../steps.ts'
@@ -151,7 +150,7 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
     return cannotRun(`no kubeconfig at ${kubeconfigFile(config)}: run 03-eks first (from the bastion)`, args.json)
   // Preconditions, at once: AWS credentials and endpoint, and the cluster's API.
   const [awsOk, kubeOk] = await Promise.allSettled([
-    withTimeout(v.aws.sts.send(new GetCallerIdentityCommand({})), 10000, 'AWS'),
+    withTimeout(v.aws.identity(), 10000, 'AWS'),
     withTimeout(v.cluster(), 15000, 'the Kubernetes API'),
   ])
   if (awsOk.status === 'rejected')

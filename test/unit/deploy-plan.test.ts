@@ -6,11 +6,11 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseArgs } from '../../lib/args.ts'
 import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from '../../lib/deploy-plan.ts'
-import { STEP_FLAGS, type StepName } from '../../lib/steps.ts'
+import { flagsOf, STEP_FLAGS, type StepName } from '../../lib/steps.ts'
 
 /** What a step's own parser (lib/args.ts, as runStep and 07's verify call it) makes of argv; throws on a flag it rejects. */
 function parsedBy(step: StepName, argv: string[]) {
-  const f = STEP_FLAGS[step] as { flags?: Record<string, string>; stringFlags?: Record<string, string> }
+  const f = flagsOf(step)
   const readOnly = step === '00-preflight' || step === '07-verify'
   return parseArgs(argv, [...Object.keys(f.flags ?? {}), ...(readOnly ? [] : ['force-unlock'])], Object.keys(f.stringFlags ?? {}))
 }
@@ -97,7 +97,7 @@ describe('deploy plan and flag routing', () => {
     for (const step of Object.keys(STEP_FLAGS) as StepName[]) {
       if (step === '07-verify') continue // no step definition: lib/verify/runner.ts parses with the table itself
       const mod = (await import(`../../runbooks/${step}.ts`)) as { step: { flags?: object; stringFlags?: object } }
-      const f = STEP_FLAGS[step] as { flags?: object; stringFlags?: object }
+      const f = flagsOf(step)
       assert.deepEqual(Object.keys(mod.step.flags ?? {}), Object.keys(f.flags ?? {}), step)
       assert.deepEqual(Object.keys(mod.step.stringFlags ?? {}), Object.keys(f.stringFlags ?? {}), step)
     }
