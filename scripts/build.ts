@@ -20,7 +20,7 @@ const entries = (dir: string, pattern: RegExp) =>
     .map((f) => path.join(ROOT, dir, f))
 
 const GROUPS = [
-  ['runbooks', 'runbooks', /^\d\d-[\w-]+\.ts$/],
+  ['runbooks', 'runbooks', /^[\w-]+\.ts$/],
   ['sim/standins', 'sim', /^(helm|eksctl)\.ts$/],
   ['lib', 'deploy', /^deploy\.ts$/],
 ] as const

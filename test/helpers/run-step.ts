@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { fresh } from '../../lib/bundles.ts'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const TSX = import.meta.resolve('tsx')
@@ -37,9 +38,20 @@ export function tempDir(prefix = 'rb-test-'): string {
   return dir
 }
 
-export function spawnStep(script: string, args: string[], env: NodeJS.ProcessEnv, cwd = tempDir()): ChildProcess {
+/**
+ * node's arguments to run a script of runbooks/ as `npm test` has built it: its ahead-of-time
+ * bundle when fresh (a quarter of tsx's start-up), else the TypeScript source through tsx (a test
+ * run alone, before any build, or a source edited since).
+ */
+export function scriptArgs(script: string): string[] {
   const file = path.isAbsolute(script) ? script : path.join(ROOT, script)
-  return spawn(process.execPath, ['--import', TSX, file, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const rel = path.relative(ROOT, file)
+  const bundle = rel.startsWith('runbooks/') ? fresh(rel.replace(/\.ts$/, '.mjs')) : undefined
+  return bundle ? [bundle] : ['--import', TSX, file]
+}
+
+export function spawnStep(script: string, args: string[], env: NodeJS.ProcessEnv, cwd = tempDir()): ChildProcess {
+  return spawn(process.execPath, [...scriptArgs(script), ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
 export function collect(child: ChildProcess): Promise<StepRun> {

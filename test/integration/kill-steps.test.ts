@@ -8,12 +8,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { EKSClient, ListClustersCommand, ListNodegroupsCommand } from '@aws-sdk/client-eks'
-import { ROOT, tempDir } from '../helpers/run-step.ts'
-import { runStep } from '../helpers/run-step.ts'
+import { runStep, scriptArgs, tempDir } from '../helpers/run-step.ts'
 import { eventually, startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { awsConfig } from '../helpers/aws.ts'
 
-const TSX = import.meta.resolve('tsx')
 let sim: Sim
 const state = tempDir('rb-kill-')
 const CLUSTER = 'killme'
@@ -35,7 +33,7 @@ const env = (): NodeJS.ProcessEnv => ({
 
 /** Starts the step in its own process group and kills the whole group `ms` after it starts. */
 async function killAfter(step: string, args: string[], ms: number): Promise<string> {
-  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'runbooks', `${step}.ts`), ...args], {
+  const child = spawn(process.execPath, [...scriptArgs(`runbooks/${step}.ts`), ...args], {
     env: env(),
     cwd: state,
     stdio: 'ignore',

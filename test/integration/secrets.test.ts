@@ -12,7 +12,7 @@ import { GetParameterCommand, GetParametersByPathCommand, ListTagsForResourceCom
 import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { loadConfigResolved } from '../../lib/secrets/parameters.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
-import { baseEnv, ROOT, runStep, tempDir } from '../helpers/run-step.ts'
+import { baseEnv, runStep, scriptArgs, tempDir } from '../helpers/run-step.ts'
 import { awsConfig } from '../helpers/aws.ts'
 
 let moto: Moto
@@ -46,7 +46,7 @@ function local(): { env: NodeJS.ProcessEnv; keyFile: string } {
 }
 
 const store = (env: NodeJS.ProcessEnv, ...flags: string[]) =>
-  spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'runbooks', 'secrets.ts'), 'store', ...flags], {
+  spawnSync(process.execPath, [...scriptArgs('runbooks/secrets.ts'), 'store', ...flags], {
     env,
     cwd: tempDir(),
     encoding: 'utf8',

@@ -3,13 +3,12 @@
 // a whole rehearsal needs is checked by test/integration/rehearse.test.ts.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import path from 'node:path'
 import { describe, test } from 'node:test'
 import { actionMatches, operatorPolicy, uncovered } from '../../lib/iam/operator-policy.ts'
-import { baseEnv, ROOT, tempDir } from '../helpers/run-step.ts'
+import { baseEnv, scriptArgs, tempDir } from '../helpers/run-step.ts'
 
 const print = (env: Record<string, string>, args: string[] = []) =>
-  spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'runbooks', 'iam-policy.ts'), ...args], {
+  spawnSync(process.execPath, [...scriptArgs('runbooks/iam-policy.ts'), ...args], {
     env: baseEnv({ RUNBOOK_STATE_DIR: tempDir(), ...env }),
     cwd: tempDir(),
     encoding: 'utf8',
