@@ -51,7 +51,7 @@ const FIX: Record<string, string> = {
   ENDPOINT_PUBLIC_CIDRS:
     'set ENDPOINT_PUBLIC_CIDRS to the comma-separated ranges allowed to reach the public endpoint, e.g. 203.0.113.0/24',
   CLUSTER_ADMIN_ARNS:
-    'set CLUSTER_ADMIN_ARNS to the comma-separated ARNs of the IAM roles or users that may administer the clusters, e.g. arn:aws:iam::111122223333:role/ops (an SSO role by its role ARN, not its session), or leave it empty',
+    'set CLUSTER_ADMIN_ARNS to the comma-separated ARNs of the IAM roles or users that may administer the clusters, e.g. arn:aws:iam::111122223333:role/ops (a role by its ARN as IAM shows it, path included, e.g. an IAM Identity Center role arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef; never a session ARN arn:aws:sts::...:assumed-role/...), or leave it empty',
   SYSTEM_NODE_COUNT: 'set SYSTEM_NODE_COUNT to the number of untainted system nodes, e.g. 2',
   SYSTEM_NODE_INSTANCE_TYPE: 'set SYSTEM_NODE_INSTANCE_TYPE to an EC2 instance type, e.g. m5.large',
   CONTROL_PLANE_LOG_TYPES:

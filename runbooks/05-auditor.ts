@@ -86,6 +86,7 @@ const environment = [
       ...peering,
     ],
   ),
+  scoped(net, controlPlaneSecurityGroupTask(network, { narrowed: true })),
 ]
 const nodes = [
   scoped(eks, poolNodegroupTask()),

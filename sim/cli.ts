@@ -108,6 +108,7 @@ function knobFlags(): Record<string, unknown> {
   if (values['fail-jobs'] !== undefined) k.failJobs = values['fail-jobs']
   if (values['api-faults'] !== undefined) k.apiFaultRate = Number(values['api-faults'])
   if (values.caller !== undefined) k.caller = values.caller
+  if (values['access-entry-delay-ms'] !== undefined) k.accessEntryDelayMs = Number(values['access-entry-delay-ms'])
   // Each replaces the whole setting; an empty value ('') clears it.
   if (values['eks-version-status']) k.eksVersionStatus = pairs(values['eks-version-status'].filter(Boolean), '--eks-version-status')
   if (values.quota)

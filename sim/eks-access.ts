@@ -62,6 +62,19 @@ export function canonicalPrincipal(arn: string): string {
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn
 }
 
+/**
+ * Who an ARN names, as EKS tells principals apart: the account, the kind and the name. An IAM
+ * role's or user's name is unique in its account whatever its path (IAM user guide, "IAM
+ * identifiers"), and EKS maps a request to its entry by the principal, not by how its ARN is spelt:
+ * an assumed-role session (whose ARN has no path) is its role, an entry's ARN keeps the role's
+ * path ("If the ARN is for an IAM role, it can include a path": EKS user guide, creating-access-entries).
+ */
+export function principalKey(arn: string): string {
+  const p = canonicalPrincipal(arn)
+  const m = /^arn:[^:]+:(?:iam|sts)::(\d+):(role|user)\/(?:.*\/)?([^/]+)$/.exec(p)
+  return m ? `${m[1]}:${m[2]}:${m[3]}` : p
+}
+
 export class EksAccess {
   private readonly clusters = new Map<string, ClusterAccess>()
   /** CreateCluster requests seen, by name, until moto's answer says the cluster was made. */
@@ -70,25 +83,44 @@ export class EksAccess {
   constructor(
     /** Who signed a request: moto's GetCallerIdentity for the request's access key. */
     private readonly callerOf: (authorization: string) => Promise<string>,
+    /** The ARN IAM holds (path included) for the role or user an ARN names, or undefined when there is none. */
+    private readonly iamArnOf: (arn: string) => Promise<string | undefined> = async (arn) => arn,
+    /**
+     * How long a new entry or policy association takes to be effective: "access entry creation and
+     * updates are eventually consistent, and may take several seconds to be effective after the
+     * initial API call returns successfully" (EKS user guide, creating-access-entries).
+     */
+    private readonly settleMs: () => number = () => 0,
   ) {}
+
+  private find(c: ClusterAccess, principalArn: string): Entry | undefined {
+    const key = principalKey(principalArn)
+    for (const e of c.entries.values()) if (principalKey(e.principalArn) === key) return e
+    return undefined
+  }
 
   /** What the principal's access entry grants in the cluster (the simulated API server asks); undefined: the cluster is unknown. */
   grantsOf(cluster: string, principalArn: string): Grants | undefined {
     const c = this.clusters.get(cluster)
     if (!c) return undefined
-    const principal = canonicalPrincipal(principalArn)
-    const e = c.mode === 'CONFIG_MAP' ? undefined : c.entries.get(principal)
+    const e = c.mode === 'CONFIG_MAP' ? undefined : this.find(c, principalArn)
+    const settled = Date.now() / 1000 - this.settleMs() / 1000
     return {
       mode: c.mode,
-      policies: e ? [...e.policies.values()].map((p) => ({ policyArn: p.policyArn, accessScope: p.accessScope })) : [],
-      creatorInConfigMapMode: c.mode === 'CONFIG_MAP' && c.bootstrap && c.creator === principal,
+      policies: e
+        ? [...e.policies.values()]
+            .filter((p) => p.modifiedAt <= settled)
+            .map((p) => ({ policyArn: p.policyArn, accessScope: p.accessScope }))
+        : [],
+      creatorInConfigMapMode: c.mode === 'CONFIG_MAP' && c.bootstrap && principalKey(c.creator) === principalKey(principalArn),
     }
   }
 
-  /** Whether the principal has an access entry at all (policies or not). */
+  /** Whether the principal has an effective access entry at all (policies or not). */
   hasEntry(cluster: string, principalArn: string): boolean {
     const c = this.clusters.get(cluster)
-    return Boolean(c && c.mode !== 'CONFIG_MAP' && c.entries.has(canonicalPrincipal(principalArn)))
+    const e = c && c.mode !== 'CONFIG_MAP' ? this.find(c, principalArn) : undefined
+    return Boolean(e && e.createdAt <= Date.now() / 1000 - this.settleMs() / 1000)
   }
 
   private entry(
@@ -135,15 +167,19 @@ export class EksAccess {
     if (method === 'POST' && parts.length === 1) {
       const mode: Mode = b.accessConfig?.authenticationMode ?? 'CONFIG_MAP'
       const bootstrap = b.accessConfig?.bootstrapClusterCreatorAdminPermissions ?? true
-      const creator = canonicalPrincipal(await this.callerOf(authorization))
+      // The creator's entry is under its role's ARN as IAM holds it, path included (its session's ARN has none).
+      const caller = canonicalPrincipal(await this.callerOf(authorization))
+      const creator = (await this.iamArnOf(caller)) ?? caller
       const access: ClusterAccess = { mode, bootstrap, entries: new Map(), creator }
       if (bootstrap && mode !== 'CONFIG_MAP') {
         const e = this.entry(b.name, creator, {}, `${region}:${creator.split(':')[4]}`)
+        // Made with the cluster: effective by the time the cluster is.
+        e.createdAt = e.modifiedAt = 0
         e.policies.set(CLUSTER_ADMIN_POLICY, {
           policyArn: CLUSTER_ADMIN_POLICY,
           accessScope: { type: 'cluster' },
-          associatedAt: e.createdAt,
-          modifiedAt: e.createdAt,
+          associatedAt: 0,
+          modifiedAt: 0,
         })
         access.entries.set(creator, e)
       }
@@ -187,7 +223,7 @@ export class EksAccess {
         "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
       )
     const principal = parts[3]
-    const e = principal ? c.entries.get(principal) : undefined
+    const e = principal ? this.find(c, principal) : undefined
     const noEntry = () =>
       err(
         404,
@@ -203,9 +239,18 @@ export class EksAccess {
     }
     if (parts.length === 3 && method === 'POST') {
       const arn = String(b.principalArn ?? '')
-      if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\/.+/.test(arn))
-        return err(400, 'InvalidParameterException', `The specified principalArn is invalid: invalid principal ${arn}`)
-      if (c.entries.has(arn))
+      // "You can't use the STS session principal type with access entries" (EKS API model,
+      // CreateAccessEntry principalArn: botocore eks/2017-11-01/service-2.json); the answer as
+      // EKS gives it (aws-samples/appmod-blueprints#319).
+      if (/^arn:[^:]+:sts::/.test(arn)) return err(400, 'InvalidParameterException', 'The principalArn parameter format is not valid')
+      if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+/.test(arn))
+        return err(400, 'InvalidParameterException', 'The principalArn parameter format is not valid')
+      // The principal must exist, under its ARN as IAM holds it: a role with a path named without
+      // it is refused (terraform-aws-modules/terraform-aws-eks#2969, an SSO role's ARN without its
+      // aws-reserved/sso.amazonaws.com/ path).
+      if ((await this.iamArnOf(arn)) !== arn)
+        return err(400, 'InvalidParameterException', 'The specified principalArn is invalid: invalid principal.')
+      if (this.find(c, arn))
         return err(409, 'ResourceInUseException', 'The specified access entry resource is already in use on this cluster.')
       const created = this.entry(
         cluster,

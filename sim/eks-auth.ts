@@ -56,7 +56,20 @@ function requestInfo(method: string, url: URL): RequestInfo {
 }
 
 const READ = new Set(['get', 'list', 'watch'])
-const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz'])
+/**
+ * What an anonymous request may read. Kubernetes' default RBAC gives system:unauthenticated the
+ * health checks and /version (ClusterRole system:public-info-viewer); from EKS 1.32 "anonymous
+ * authentication is restricted to the following API server health check endpoints: /healthz
+ * /livez /readyz. Requests to any other endpoint using the system:unauthenticated user will receive
+ * a 401 Unauthorized HTTP response" (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions-standard.html,
+ * "Anonymous authentication changes"; upstream KEP-4633, AnonymousAuthConfigurableEndpoints, beta in 1.32).
+ */
+export function anonymousAnswer(minor: number, method: string, path: string): 'allow' | 401 | 403 {
+  const health = ['/healthz', '/livez', '/readyz']
+  if (method === 'GET' && health.includes(path)) return 'allow'
+  if (minor >= 32) return 401
+  return method === 'GET' && (path === '/version' || path === '/version/') ? 'allow' : 403
+}
 /** Paths every authenticated user may read (system:discovery, system:basic-user). */
 const DISCOVERY = /^\/(api|apis|openapi|version|healthz|livez|readyz)(\/|$)/
 
@@ -120,6 +133,8 @@ export function eksAuthorizer(o: {
   stsHosts: string[]
   callerOf: (authorization: string, securityToken?: string) => Promise<string | undefined>
   awsAuth: () => Obj | undefined
+  /** The cluster's Kubernetes minor version: what an anonymous request may read depends on it. */
+  serverMinor: number
 }): Authorize {
   const cache = new Map<string, { arn: string; until: number }>()
   const identify = async (token: string): Promise<string | undefined> => {
@@ -135,8 +150,9 @@ export function eksAuthorizer(o: {
     const r = requestInfo(method, url)
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1]
     if (!authorization) {
-      if (method === 'GET' && PUBLIC_PATHS.has(url.pathname)) return undefined
-      return forbidden('system:anonymous', r)
+      const a = anonymousAnswer(o.serverMinor, method, url.pathname)
+      if (a === 'allow') return undefined
+      return a === 401 ? new ApiError(401, 'Unauthorized', 'Unauthorized') : forbidden('system:anonymous', r)
     }
     const arn = bearer ? await identify(bearer) : undefined
     if (!arn) return new ApiError(401, 'Unauthorized', 'Unauthorized')

@@ -88,7 +88,17 @@ export function eksVersionHooks(overrides: () => Record<string, string>, now: ()
       const status = q.get('versionStatus') ?? q.get('status')?.toUpperCase().replace('-', '_')
       if (status) list = list.filter((v) => v.versionStatus === status)
       if (q.get('defaultOnly') === 'true') list = list.filter((v) => v.defaultVersion)
-      return { status: 200, body: { clusterVersions: list } }
+      // Pages: maxResults 1..100, nextToken (botocore eks/2017-11-01/service-2.json
+      // DescribeClusterVersions; paginators-1.json: input/output token nextToken, limit maxResults).
+      const max = q.has('maxResults') ? Number(q.get('maxResults')) : 100
+      if (!Number.isInteger(max) || max < 1 || max > 100)
+        return { status: 400, errorType: 'InvalidParameterException', body: { message: 'maxResults must be between 1 and 100' } }
+      const start = q.has('nextToken') ? Number(Buffer.from(q.get('nextToken')!, 'base64url').toString()) : 0
+      if (!Number.isInteger(start) || start < 0 || start > list.length)
+        return { status: 400, errorType: 'InvalidParameterException', body: { message: 'The nextToken is invalid' } }
+      const page = list.slice(start, start + max)
+      const next = start + max < list.length ? Buffer.from(String(start + max)).toString('base64url') : undefined
+      return { status: 200, body: { clusterVersions: page, ...(next ? { nextToken: next } : {}) } }
     },
   }
 }

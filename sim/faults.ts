@@ -187,6 +187,12 @@ function rewriteAfter(text: string, anchor: RegExp, young: (id: string) => boole
   return rewriteEach(text, anchor, (id, part) => (young(id) ? part.replace(from, to) : part))
 }
 
+/** An EC2 request's parameters, its ClientToken aside, in one order: what a replay must repeat. */
+export function requestFingerprint(body: string): string {
+  const params = [...new URLSearchParams(body)].filter(([k]) => k !== 'ClientToken')
+  return JSON.stringify(params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
 export class FaultProxy {
   readonly stats: FaultStats = { requests: 0, injected: {} }
   /** Every IAM action the requests needed (sim/iam-actions.ts), with how often: what an operator's policy must allow. */
@@ -196,7 +202,7 @@ export class FaultProxy {
   /** When each NAT gateway, instance and cluster was created (first seen in a create answer). */
   private readonly born = new Map<string, number>()
   /** Answers of mutating requests by ClientToken, replayed as AWS does. */
-  private readonly tokens = new Map<string, { status: number; headers: http.OutgoingHttpHeaders; body: Buffer }>()
+  private readonly tokens = new Map<string, { status: number; headers: http.OutgoingHttpHeaders; body: Buffer; request: string }>()
   url = ''
   readonly hooks: AwsHooks[] = []
 
@@ -235,6 +241,19 @@ export class FaultProxy {
     const token = proto === 'ec2' ? new URLSearchParams(body.toString()).get('ClientToken') : undefined
     const replay = token ? this.tokens.get(`${action}:${token}`) : undefined
     if (replay) {
+      // The same token with other parameters: IdempotentParameterMismatch, for as long as EC2
+      // keeps the token ("valid for at least 24 hours after the termination of the instance"; here
+      // for the simulator's life): https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html,
+      // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/Run_Instance_Idempotency.html
+      if (replay.request !== requestFingerprint(body.toString())) {
+        const e = clientError(
+          proto,
+          'IdempotentParameterMismatch',
+          'Arguments on this idempotent request are inconsistent with arguments used in previous request(s).',
+        )
+        res.writeHead(e.status, e.headers).end(e.body)
+        return
+      }
       res.writeHead(replay.status, replay.headers).end(replay.body)
       return
     }
@@ -339,7 +358,13 @@ export class FaultProxy {
     out.headers.forEach((v, k) => {
       if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) outHeaders[k] = v
     })
-    if (token && out.ok) this.tokens.set(`${action}:${token}`, { status: out.status, headers: outHeaders, body: text })
+    if (token && out.ok)
+      this.tokens.set(`${action}:${token}`, {
+        status: out.status,
+        headers: outHeaders,
+        body: text,
+        request: requestFingerprint(body.toString()),
+      })
     res?.writeHead(out.status, outHeaders).end(text)
   }
 

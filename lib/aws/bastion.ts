@@ -4,6 +4,7 @@ import {
   DescribeInstancesCommand,
   ModifyInstanceMetadataOptionsCommand,
   RunInstancesCommand,
+  type RunInstancesCommandInput,
   StartInstancesCommand,
   type EC2Client,
   type Instance,
@@ -25,7 +26,7 @@ import {
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError } from './clients.ts'
 import { RunbookError } from '../errors.ts'
-import { clientToken, single } from './discover.ts'
+import { requestToken, single } from './discover.ts'
 import { BOOTSTRAP_TAG } from '../bastion/bootstrap.ts'
 import { CLUSTER_TAG, roleFilters, runbookTags } from './tags.ts'
 
@@ -126,31 +127,29 @@ async function runBastion(
     name: `${o.cluster}-bastion`,
     extra: o.bootstrap ? { [BOOTSTRAP_TAG]: o.bootstrap.version } : {},
   })
-  const out = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: o.amiId,
-      InstanceType: o.instanceType as never,
-      MinCount: 1,
-      MaxCount: 1,
-      // SubnetId + SecurityGroupIds (not NetworkInterfaces) so Instance.SecurityGroups is filled;
-      // the public subnet maps a public IP on launch.
-      SubnetId: o.subnetId,
-      SecurityGroupIds: [o.securityGroupId],
-      IamInstanceProfile: { Name: o.instanceProfile },
-      KeyName: o.keyName || undefined,
-      // No secret is ever in it: tools, versions and checksums only.
-      UserData: o.bootstrap ? Buffer.from(o.bootstrap.script).toString('base64') : undefined,
-      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
-      BlockDeviceMappings: [
-        { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } },
-      ],
-      ClientToken: clientToken(o.cluster, 'bastion', o.subnetId, ...(generation ? [String(generation)] : [])),
-      TagSpecifications: [
-        { ResourceType: 'instance', Tags: tags },
-        { ResourceType: 'volume', Tags: tags },
-      ],
-    }),
-  )
+  const input: Omit<RunInstancesCommandInput, 'ClientToken'> = {
+    ImageId: o.amiId,
+    InstanceType: o.instanceType as never,
+    MinCount: 1,
+    MaxCount: 1,
+    // SubnetId + SecurityGroupIds (not NetworkInterfaces) so Instance.SecurityGroups is filled;
+    // the public subnet maps a public IP on launch.
+    SubnetId: o.subnetId,
+    SecurityGroupIds: [o.securityGroupId],
+    IamInstanceProfile: { Name: o.instanceProfile },
+    KeyName: o.keyName || undefined,
+    // No secret is ever in it: tools, versions and checksums only.
+    UserData: o.bootstrap ? Buffer.from(o.bootstrap.script).toString('base64') : undefined,
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
+    BlockDeviceMappings: [
+      { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } },
+    ],
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ],
+  }
+  const out = await ec2.send(new RunInstancesCommand({ ...input, ClientToken: requestToken(input, generation) }))
   return out.Instances![0]!
 }
 

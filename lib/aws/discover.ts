@@ -15,10 +15,30 @@ export function single<T>(items: T[], what: string, id: (t: T) => string | undef
 
 /**
  * An idempotency token for APIs that take one (RunInstances, CreateNatGateway, CreateVpcEndpoint,
- * CreateRouteTable): a retried or replayed call returns the first call's resource instead of a
- * second one. Derived from ids that change when the environment is rebuilt, so a rebuild after
- * teardown is not mistaken for a replay.
+ * CreateRouteTable), made from the request itself: a retried or replayed call returns the first
+ * call's resource instead of a second one, and a request with other parameters (a newer AMI, other
+ * route tables) gets another token, since EC2 answers a used token with other parameters
+ * IdempotentParameterMismatch for at least 24 hours
+ * (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html). The request's ids
+ * change when the environment is rebuilt, so a rebuild after teardown is not mistaken for a replay;
+ * `generation` makes the next token of a series when a token answers a resource that is gone.
  */
+export function requestToken(input: object, generation = 0): string {
+  return clientToken(stableJson(input), ...(generation ? [String(generation)] : []))
+}
+
+/** JSON with object keys in one order, so that the same request always reads the same. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`
+  if (v && typeof v === 'object')
+    return `{${Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`)
+      .join(',')}}`
+  return JSON.stringify(v)
+}
+
 export function clientToken(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32)
 }

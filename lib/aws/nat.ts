@@ -8,7 +8,7 @@ import {
   type EC2Client,
   type NatGateway,
 } from '@aws-sdk/client-ec2'
-import { clientToken } from './discover.ts'
+import { requestToken } from './discover.ts'
 import { AZ_TAG, hasRole, roleFilters, tagSpec, tagValue } from './tags.ts'
 
 /** NAT gateways that exist or are coming: failed and deleted ones do not count. */
@@ -68,15 +68,13 @@ async function requestNatGateway(
   o: { cluster: string; az: string; subnetId: string; allocationId: string },
   generation: number,
 ): Promise<NatGateway> {
-  const out = await ec2.send(
-    new CreateNatGatewayCommand({
-      SubnetId: o.subnetId,
-      AllocationId: o.allocationId,
-      ConnectivityType: 'public',
-      ClientToken: clientToken(o.cluster, 'nat', o.subnetId, o.allocationId, ...(generation ? [String(generation)] : [])),
-      TagSpecifications: tagSpec('natgateway', { cluster: o.cluster, role: 'nat-gateway', name: `${o.cluster}-nat-${o.az}`, az: o.az }),
-    }),
-  )
+  const input = {
+    SubnetId: o.subnetId,
+    AllocationId: o.allocationId,
+    ConnectivityType: 'public' as const,
+    TagSpecifications: tagSpec('natgateway', { cluster: o.cluster, role: 'nat-gateway', name: `${o.cluster}-nat-${o.az}`, az: o.az }),
+  }
+  const out = await ec2.send(new CreateNatGatewayCommand({ ...input, ClientToken: requestToken(input, generation) }))
   return out.NatGateway!
 }
 

@@ -75,6 +75,19 @@ export async function describePeering(ec2: EC2Client, id: string): Promise<VpcPe
   return out.VpcPeeringConnections?.[0]
 }
 
+/**
+ * Whether an active connection joins the two VPCs (whoever made it). AWS accepts a security-group
+ * rule that names a peer VPC's group only while such a connection is active
+ * (https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-security-groups.html).
+ */
+export async function activePeeringBetween(ec2: EC2Client, a: string, b: string): Promise<boolean> {
+  const out = await ec2.send(new DescribeVpcPeeringConnectionsCommand({ Filters: [{ Name: 'status-code', Values: ['active'] }] }))
+  const pair = [a, b].sort().join(' ')
+  return (out.VpcPeeringConnections ?? []).some(
+    (p) => peeringState(p) === 'active' && [p.RequesterVpcInfo?.VpcId, p.AccepterVpcInfo?.VpcId].sort().join(' ') === pair,
+  )
+}
+
 export async function describeVpcs(ec2: EC2Client, ids: string[]): Promise<Vpc[]> {
   if (!ids.length) return []
   const out = await ec2.send(new DescribeVpcsCommand({ VpcIds: ids }))

@@ -10,7 +10,7 @@ import {
   type EC2Client,
   type RouteTable,
 } from '@aws-sdk/client-ec2'
-import { clientToken } from './discover.ts'
+import { requestToken } from './discover.ts'
 import { AZ_TAG, CLUSTER_TAG, ROLE_TAG, tagSpec, tagValue, type Role } from './tags.ts'
 
 export type RouteTarget = { GatewayId: string } | { NatGatewayId: string }
@@ -70,13 +70,11 @@ export async function ensureRouteTable(
   const { spec } = o
   let rt = o.existing
   if (!rt) {
-    const out = await ec2.send(
-      new CreateRouteTableCommand({
-        VpcId: o.vpcId,
-        ClientToken: clientToken(o.cluster, spec.role, spec.az ?? '', o.vpcId),
-        TagSpecifications: tagSpec('route-table', { cluster: o.cluster, role: spec.role, name: spec.name, az: spec.az }),
-      }),
-    )
+    const input = {
+      VpcId: o.vpcId,
+      TagSpecifications: tagSpec('route-table', { cluster: o.cluster, role: spec.role, name: spec.name, az: spec.az }),
+    }
+    const out = await ec2.send(new CreateRouteTableCommand({ ...input, ClientToken: requestToken(input) }))
     rt = out.RouteTable!
   }
   const rtId = rt.RouteTableId!

@@ -6,7 +6,7 @@ import {
   type EC2Client,
   type VpcEndpoint,
 } from '@aws-sdk/client-ec2'
-import { clientToken, single } from './discover.ts'
+import { requestToken, single } from './discover.ts'
 import { roleFilters, tagSpec } from './tags.ts'
 
 export function dynamodbServiceName(region: string): string {
@@ -45,16 +45,14 @@ export async function createDynamodbEndpoint(
   ec2: EC2Client,
   o: { cluster: string; region: string; vpcId: string; routeTableIds: string[] },
 ): Promise<VpcEndpoint> {
-  const out = await ec2.send(
-    new CreateVpcEndpointCommand({
-      VpcId: o.vpcId,
-      ServiceName: dynamodbServiceName(o.region),
-      VpcEndpointType: 'Gateway',
-      RouteTableIds: o.routeTableIds,
-      ClientToken: clientToken(o.cluster, 'dynamodb-endpoint', o.vpcId),
-      TagSpecifications: tagSpec('vpc-endpoint', { cluster: o.cluster, role: 'dynamodb-endpoint', name: `${o.cluster}-dynamodb` }),
-    }),
-  )
+  const input = {
+    VpcId: o.vpcId,
+    ServiceName: dynamodbServiceName(o.region),
+    VpcEndpointType: 'Gateway' as const,
+    RouteTableIds: o.routeTableIds,
+    TagSpecifications: tagSpec('vpc-endpoint', { cluster: o.cluster, role: 'dynamodb-endpoint', name: `${o.cluster}-dynamodb` }),
+  }
+  const out = await ec2.send(new CreateVpcEndpointCommand({ ...input, ClientToken: requestToken(input) }))
   return out.VpcEndpoint!
 }
 

@@ -13,11 +13,16 @@ import {
   type EKSClient,
 } from '@aws-sdk/client-eks'
 import { createHash } from 'node:crypto'
+import https from 'node:https'
+import { GetRoleCommand } from '@aws-sdk/client-iam'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
 import { apiReachProblems, describeCluster } from './reach.ts'
 import type { ConfigProblem } from '../config.ts'
 import type { Task, TaskContext } from '../task.ts'
+import type { Logger } from '../log.ts'
+import { waitFor, WaitTimeoutError } from '../wait.ts'
+import { eksToken } from './token.ts'
 
 export const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
 
@@ -27,9 +32,34 @@ export function canonicalPrincipal(arn: string): string {
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn
 }
 
-/** The caller's principal as EKS sees it (its role for an assumed-role session). */
+/**
+ * Who an ARN names, as EKS tells principals apart: account, kind and name. A role's or user's name
+ * is unique in its account whatever its path (IAM user guide, "IAM identifiers"), and an
+ * assumed-role session's ARN carries no path while EKS keeps the role's path in its access entries
+ * ("If the ARN is for an IAM role, it can include a path": EKS user guide, creating-access-entries),
+ * so two spellings of one role compare equal here and never as strings.
+ */
+export function principalKey(arn: string): string {
+  const m = /^arn:[^:]+:iam::(\d+):(role|user)\/(?:.*\/)?([^/]+)$/.exec(canonicalPrincipal(arn))
+  return m ? `${m[1]}:${m[2]}:${m[3]}` : arn
+}
+
+export const samePrincipal = (a: string, b: string) => principalKey(a) === principalKey(b)
+
+/**
+ * The caller's principal as EKS sees it: for an assumed-role session (IAM Identity Center, a CI
+ * role) its role's ARN with the role's path, read from IAM (GetRole); the path-less ARN when IAM
+ * does not say (then only messages show it: access is compared by samePrincipal).
+ */
 export async function callerPrincipal(ctx: Pick<TaskContext, 'aws'>): Promise<string> {
-  return canonicalPrincipal((await ctx.aws.identity()).Arn!)
+  const arn = canonicalPrincipal((await ctx.aws.identity()).Arn!)
+  const role = /^arn:[^:]+:iam::\d+:role\/(.+)$/.exec(arn)?.[1]
+  if (!role) return arn
+  try {
+    return (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: role }))).Role?.Arn ?? arn
+  } catch {
+    return arn
+  }
 }
 
 /** The principals the runbook gives cluster-admin access: the bastion's role (the Ledger's, for the Auditor's cluster) and CLUSTER_ADMIN_ARNS. */
@@ -41,7 +71,8 @@ export async function clusterAdmins(ctx: Pick<TaskContext, 'aws' | 'config'>): P
     const [, partition, , , account] = (await ctx.aws.identity()).Arn!.split(':')
     bastion.push(`arn:${partition}:iam::${account}:role/${bastionRoleName(bastionCluster)}`)
   }
-  return [...new Set([...bastion, ...c.clusterAdminArns])]
+  const all = [...bastion, ...c.clusterAdminArns]
+  return all.filter((a, i) => all.findIndex((b) => samePrincipal(a, b)) === i)
 }
 
 /** eksctl's ClusterConfig accessConfig for 03: the entries it makes with the cluster. */
@@ -86,18 +117,20 @@ export async function listAccessEntries(eks: EKSClient, cluster: string): Promis
 export async function surveyAccess(eks: EKSClient, cluster: string, mode: string | undefined, admins: string[]): Promise<AccessSurvey> {
   if (mode === 'CONFIG_MAP') return { mode, entries: [], missing: admins, weak: [] }
   const entries = await listAccessEntries(eks, cluster)
-  const present = admins.filter((a) => entries.includes(a))
+  const entryOf = (a: string) => entries.find((e) => samePrincipal(e, a))
   const weak = (
     await Promise.all(
-      present.map(async (a) => {
+      admins.map(async (a) => {
+        // The entry as EKS holds it (a role's path included), whatever the spelling asked for.
+        const principalArn = entryOf(a)
+        if (!principalArn) return undefined
         const p =
-          (await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: cluster, principalArn: a }))).associatedAccessPolicies ??
-          []
-        return p.some((x) => x.policyArn === CLUSTER_ADMIN_POLICY && x.accessScope?.type === 'cluster') ? undefined : a
+          (await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName: cluster, principalArn }))).associatedAccessPolicies ?? []
+        return p.some((x) => x.policyArn === CLUSTER_ADMIN_POLICY && x.accessScope?.type === 'cluster') ? undefined : principalArn
       }),
     )
   ).filter((a): a is string => Boolean(a))
-  return { mode, entries, missing: admins.filter((a) => !entries.includes(a)), weak }
+  return { mode, entries, missing: admins.filter((a) => !entryOf(a)), weak }
 }
 
 /** Steps 3 and 5: the access entries converge on reruns; entries the runbook did not make are reported, never removed. */
@@ -112,7 +145,7 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
           ? { holds: false, detail: `give ${s.admins.join(', ') || 'nobody else'} access once the cluster exists` }
           : { holds: false, conflict: 'no EKS cluster yet', hint: 'the cluster task comes first: rerun the step' }
       const a = await surveyAccess(ctx.aws.eks, ctx.config.clusterName, cluster.mode, s.admins)
-      const others = a.entries.filter((e) => !s.admins!.includes(e))
+      const others = a.entries.filter((e) => !s.admins!.some((x) => samePrincipal(x, e)))
       const also = others.length ? `; also has access, left alone: ${others.join(', ')}` : ''
       const todo = [
         ...(a.mode === 'CONFIG_MAP' ? ['switch the authentication mode to API_AND_CONFIG_MAP'] : []),
@@ -158,7 +191,7 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
       done.push(...a.missing.map((m) => `added ${m}`), ...a.weak.map((w) => `cluster-admin for ${w}`))
       return done.join('; ')
     },
-    hint: 'a principal EKS refuses (InvalidParameterException) does not exist: fix CLUSTER_ADMIN_ARNS; the bastion role is made by 01-vpc',
+    hint: 'a principal EKS refuses (InvalidParameterException: invalid principal) does not exist as written: fix CLUSTER_ADMIN_ARNS (a role with a path, such as an IAM Identity Center role, by its full ARN: aws iam get-role --role-name NAME --query Role.Arn); the bastion role is made by 01-vpc',
   }
 }
 
@@ -168,7 +201,7 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
  * ConfigMap only (then EKS's API cannot tell); else why not, and the fix.
  */
 export async function callerAccessProblem(
-  ctx: Pick<TaskContext, 'aws' | 'config'>,
+  ctx: Pick<TaskContext, 'aws' | 'config'> & { log?: Logger },
   described?: { cluster: Cluster | undefined },
 ): Promise<{ message: string; fix: string } | undefined> {
   const name = ctx.config.clusterName
@@ -176,15 +209,65 @@ export async function callerAccessProblem(
   const mode = cluster?.accessConfig?.authenticationMode
   if (!mode || mode === 'CONFIG_MAP') return undefined
   const [me, entries] = await Promise.all([callerPrincipal(ctx), listAccessEntries(ctx.aws.eks, name)])
-  if (entries.includes(me)) return undefined
+  if (entries.some((e) => samePrincipal(e, me))) return await entryEffective(ctx, cluster!, me)
   return {
     message: `your AWS principal ${me} has no access entry on the EKS cluster ${name}: kubectl and helm would get "Unauthorized"`,
     fix: `add ${me} to CLUSTER_ADMIN_ARNS and rerun 03-eks as a principal that has access (${entries.slice(0, 3).join(', ') || 'the one that created the cluster'}), or run: aws eks create-access-entry --cluster-name ${name} --principal-arn ${me} && aws eks associate-access-policy --cluster-name ${name} --principal-arn ${me} --policy-arn ${CLUSTER_ADMIN_POLICY} --access-scope type=cluster`,
   }
 }
 
+/**
+ * An access entry is effective "several seconds" after it was made ("access entry creation and
+ * updates are eventually consistent": EKS user guide, creating-access-entries): right after 03
+ * added a teammate, their first kubectl call may still get Unauthorized. So the caller's token is
+ * tried on the API (GET /version, which EKS 1.32+ answers only to an authenticated caller) until
+ * it is accepted, for up to a minute; an API this host cannot reach is apiReachProblems' to report.
+ */
+async function entryEffective(
+  ctx: Pick<TaskContext, 'aws' | 'config'> & { log?: Logger },
+  cluster: Cluster,
+  me: string,
+): Promise<{ message: string; fix: string } | undefined> {
+  if (cluster.status !== 'ACTIVE' || !cluster.endpoint) return undefined
+  const ca = cluster.certificateAuthority?.data ? Buffer.from(cluster.certificateAuthority.data, 'base64').toString() : undefined
+  const token = await eksToken(ctx.config.clusterName, ctx.config.region)
+  let status = ''
+  try {
+    await waitFor(
+      { what: `the access entry of ${me} to take effect on ${ctx.config.clusterName}`, timeoutMs: 60_000, log: ctx.log },
+      async () => {
+        status = await authenticatedStatus(cluster.endpoint!, ca, token)
+        return { done: status !== '401', status: status === '401' ? 'Unauthorized (entry not effective yet)' : status }
+      },
+    )
+  } catch (e) {
+    if (!(e instanceof WaitTimeoutError)) throw e
+    return {
+      message: `your AWS principal ${me} has an access entry on ${ctx.config.clusterName}, but its API still answers Unauthorized after a minute`,
+      fix: `check the entry and its policies: aws eks list-associated-access-policies --cluster-name ${ctx.config.clusterName} --principal-arn ${me}`,
+    }
+  }
+  return undefined
+}
+
+/** The HTTP status of GET /version with the token ('401' when not accepted), or why there was no answer. */
+function authenticatedStatus(endpoint: string, ca: string | undefined, token: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      `${endpoint.replace(/\/$/, '')}/version`,
+      { ca, timeout: 5000, headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(String(res.statusCode)))
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')))
+    req.on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message))
+  })
+}
+
 /** As a step's preflight: exit 2 before any change when the caller has no access entry, or cannot reach the API from here. */
-export async function clusterAccessProblems(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<ConfigProblem[]> {
+export async function clusterAccessProblems(ctx: Pick<TaskContext, 'aws' | 'config'> & { log?: Logger }): Promise<ConfigProblem[]> {
   // One DescribeCluster for both checks.
   const described = { cluster: await describeCluster(ctx.aws.eks, ctx.config.clusterName) }
   const [p, reach] = await Promise.all([callerAccessProblem(ctx, described), apiReachProblems(ctx, described)])

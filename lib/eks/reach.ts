@@ -2,7 +2,8 @@
 // A private-only endpoint answers only inside the cluster's VPC and the VPCs connected to it
 // (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html): from anywhere else
 // kubectl, helm and eksctl's wait for the control plane fail after their timeouts. A cluster that
-// exists is asked for /version (the anonymous path, five seconds, no retry); one not made yet is
+// exists is asked for /livez (a path EKS answers anonymously at every version: from 1.32 anonymous
+// requests get only /healthz, /livez and /readyz; five seconds, no retry); one not made yet is
 // judged from where this host runs (lib/aws/imds.ts) and the endpoint the configuration asks for.
 import https from 'node:https'
 import { type Cluster, DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks'
@@ -15,10 +16,10 @@ import type { TaskContext } from '../task.ts'
 
 const PROBE_MS = 5000
 
-/** GET /version on the endpoint with the cluster's CA: undefined when it answers, else why not. */
+/** GET /livez on the endpoint with the cluster's CA: undefined when it answers, else why not. */
 export function probe(endpoint: string, ca: string | undefined, timeoutMs = PROBE_MS): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = https.get(`${endpoint.replace(/\/$/, '')}/version`, { ca, timeout: timeoutMs }, (res) => {
+    const req = https.get(`${endpoint.replace(/\/$/, '')}/livez`, { ca, timeout: timeoutMs }, (res) => {
       res.resume()
       res.on('end', () => resolve(res.statusCode && res.statusCode < 500 ? undefined : `HTTP ${res.statusCode}`))
     })

@@ -10,7 +10,7 @@ import { writePrivateFile } from '../files.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
-import { callerPrincipal, clusterAdmins } from './access.ts'
+import { callerPrincipal, clusterAdmins, samePrincipal } from './access.ts'
 import {
   clusterConfigFile,
   clusterConfigYaml,
@@ -86,7 +86,7 @@ export function networkTask(): Task<EksState> {
  */
 async function entriesAtCreation(ctx: TaskContext, admins: string[]): Promise<string[]> {
   const me = await callerPrincipal(ctx)
-  return admins.filter((a) => a !== me)
+  return admins.filter((a) => !samePrincipal(a, me))
 }
 
 export function clusterConfigTask(): Task<EksState, string> {

@@ -15,6 +15,7 @@ import {
   repairBastion,
 } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
+import { activePeeringBetween } from '../aws/peering.ts'
 import { ensureSecurityGroup, findSecurityGroup, securityGroupDrift, type SecurityGroupSpec } from '../aws/security-groups.ts'
 import { subnetsOf } from '../aws/subnets.ts'
 import { findVpc } from '../aws/vpc.ts'
@@ -45,7 +46,8 @@ function controlPlaneSgSpec(t: NetworkTarget, bastionSgId: string | undefined, p
         : []),
       // The peer cluster's bastion by its security group (referenced across the peering, as AWS
       // allows within a region: https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-security-groups.html),
-      // not its whole VPC; the VPC's range only when it has no bastion.
+      // not its whole VPC. AWS accepts that reference only while the peering is active (same
+      // page), so until then, and when the peer has no bastion, the peer VPC's range.
       ...(peerBastionSgId
         ? [{ port: 443, sourceGroupId: peerBastionSgId, description: `HTTPS from the bastion of ${t.peerBastionOf} through the peering` }]
         : t.apiAccessFrom
@@ -97,17 +99,27 @@ export function bastionSecurityGroupTask(target: TargetOf): Task<NetworkState> {
   )
 }
 
-export function controlPlaneSecurityGroupTask(target: TargetOf): Task<NetworkState> {
+/**
+ * The control plane's group. For a cluster operated through a peering (the Auditor's), the peer
+ * bastion's group once the peering is active, the peer VPC's range before: so 05 runs it twice,
+ * before the peering (the range: eksctl must reach the new API through the peering) and after it
+ * (`narrowed`: the range replaced by the bastion's group), on a rerun too.
+ */
+export function controlPlaneSecurityGroupTask(target: TargetOf, o: { narrowed?: boolean } = {}): Task<NetworkState> {
   return securityGroupTask(
-    'Control-plane security group admits HTTPS (443) from the bastion',
+    o.narrowed
+      ? "Control-plane security group admits HTTPS (443) from the peer bastion's group, the peering being active"
+      : 'Control-plane security group admits HTTPS (443) from the bastion',
     target,
     'control-plane-sg',
     (t, s) => controlPlaneSgSpec(t, s.bastionSgId, s.peerBastionSgId),
     'controlPlaneSgId',
     async (ctx, t, s) => {
+      s.peerBastionSgId = undefined
       if (!t.peerBastionOf) return
-      const vpc = await findVpc(ctx.aws.ec2, t.peerBastionOf)
-      s.peerBastionSgId = vpc ? (await findSecurityGroup(ctx.aws.ec2, t.peerBastionOf, vpc.VpcId!, 'bastion-sg'))?.GroupId : undefined
+      const peer = await findVpc(ctx.aws.ec2, t.peerBastionOf)
+      if (!peer || !s.vpc || !(await activePeeringBetween(ctx.aws.ec2, s.vpc.VpcId!, peer.VpcId!))) return
+      s.peerBastionSgId = (await findSecurityGroup(ctx.aws.ec2, t.peerBastionOf, peer.VpcId!, 'bastion-sg'))?.GroupId
     },
   )
 }

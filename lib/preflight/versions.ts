@@ -2,7 +2,7 @@
 // (DescribeClusterVersions) rather than a calendar pinned in the runbook. A version in extended
 // support works but costs more; one past it is refused by EKS (and by eksctl, which asks the same
 // API: eksctl pkg/eks/versions_manager.go@v0.230.0:43-70).
-import { DescribeClusterVersionsCommand, type ClusterVersionInformation } from '@aws-sdk/client-eks'
+import { paginateDescribeClusterVersions, type ClusterVersionInformation } from '@aws-sdk/client-eks'
 import { deploymentClusters } from '../config.ts'
 import type { Task } from '../task.ts'
 
@@ -22,9 +22,11 @@ export function kubernetesVersionTask(): Task {
     title: 'KUBERNETES_VERSION in EKS standard support',
     async check(ctx) {
       const wanted = ctx.config.kubernetesVersion
-      // One call: every version EKS offers, past extended support too (includeAll), so the
+      // Every version EKS offers, past extended support too (includeAll), every page, so the
       // answer can both judge the wanted one and name the alternatives.
-      const all = (await ctx.aws.eks.send(new DescribeClusterVersionsCommand({ includeAll: true }))).clusterVersions ?? []
+      const all: ClusterVersionInformation[] = []
+      for await (const page of paginateDescribeClusterVersions({ client: ctx.aws.eks }, { includeAll: true }))
+        all.push(...(page.clusterVersions ?? []))
       const standard = all
         .filter((v) => status(v) === 'STANDARD_SUPPORT')
         .map((v) => v.clusterVersion!)

@@ -36,6 +36,8 @@ export interface Knobs {
   eksVersionStatus: Record<string, string>
   /** Quota values applied to the account, `SERVICE/CODE` -> value (sim/service-quotas.ts). */
   quotas: Record<string, number>
+  /** How long a new EKS access entry or policy association takes to be effective ("eventually consistent, ... several seconds": sim/eks-access.ts). */
+  accessEntryDelayMs: number
 }
 
 /** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB ~30 s to active and as long to healthy targets (AWS: often longer). */
@@ -52,6 +54,7 @@ export const DEFAULT_KNOBS: Knobs = {
   eksctlWaitMs: 15_000,
   eksVersionStatus: {},
   quotas: {},
+  accessEntryDelayMs: 2000,
 }
 
 const T = {

@@ -6,7 +6,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam'
+import { GetInstanceProfileCommand, GetRoleCommand, GetUserCommand, IAMClient } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { AWS_PENDING_MS, FaultProxy, type PendingMs } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
@@ -14,6 +14,7 @@ import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { DAEMON_OPTIONS, pairs } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
+import { strictEc2Hooks } from '../strict-ec2.ts'
 import { EksAccess } from '../eks-access.ts'
 import { accountHooks } from '../aws-layer.ts'
 import { PodIdentity } from '../eks-pod-identity.ts'
@@ -75,12 +76,15 @@ const knobs: Knobs = {
   eksctlWaitMs: 25 * 60_000 * scale,
   eksVersionStatus: pairs(values['eks-version-status'], '--eks-version-status'),
   quotas: Object.fromEntries(Object.entries(pairs(values.quota, '--quota')).map(([k, v]) => [k, Number(v)])),
+  accessEntryDelayMs: Number(values['access-entry-delay-ms'] ?? DEFAULT_KNOBS.accessEntryDelayMs),
 }
 const clusters = new Map<string, Cluster>()
 const feeds = new Map<string, CloudWatchFeed>()
 /** EKS's load balancer controller per cluster made by the eksctl stand-in (an EKS cluster in moto). */
 const balancers = new Map<string, InTreeLoadBalancers>()
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balancers.values(), process.env.AWS_ENDPOINT_URL))
+// EC2's refusals moto does not make (sim/strict-ec2.ts).
+if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(strictEc2Hooks(process.env.AWS_ENDPOINT_URL))
 /** Who may use each cluster (EKS access entries), served in front of moto. */
 /** moto's STS answer for the access key named in a signature's scope (and a session's token). */
 async function callerOf(authorization: string, securityToken?: string): Promise<string | undefined> {
@@ -95,7 +99,26 @@ async function callerOf(authorization: string, securityToken?: string): Promise<
   })
   return res.ok ? /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] : undefined
 }
-const eksAccess = new EksAccess(async (authorization) => (await callerOf(authorization)) ?? 'arn:aws:iam::123456789012:root')
+/** The ARN moto's IAM holds (path included) for the role or user an ARN names (an assumed-role session: its role). */
+async function iamArnOf(arn: string): Promise<string | undefined> {
+  const m = /^arn:[^:]+:(?:iam|sts)::\d+:(role|user|assumed-role)\/(?:.*\/)?([^/]+?)(?:\/[^/]+)?$/.exec(arn)
+  if (!m || !process.env.AWS_ENDPOINT_URL) return undefined
+  const name = m[1] === 'assumed-role' ? arn.split(':').pop()!.split('/')[1]! : m[2]!
+  const iam = new IAMClient(ownAws('us-east-1', process.env.AWS_ENDPOINT_URL))
+  try {
+    if (m[1] === 'user') return (await iam.send(new GetUserCommand({ UserName: name }))).User?.Arn
+    return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.Arn
+  } catch {
+    return undefined
+  } finally {
+    iam.destroy()
+  }
+}
+const eksAccess = new EksAccess(
+  async (authorization) => (await callerOf(authorization)) ?? 'arn:aws:iam::123456789012:root',
+  iamArnOf,
+  () => knobs.accessEntryDelayMs,
+)
 /** The STS endpoints a token may be signed for: moto's and the AWS layer in front of it (its host is known once it listens). */
 const stsHosts: string[] = process.env.AWS_ENDPOINT_URL ? [new URL(process.env.AWS_ENDPOINT_URL).host] : []
 /** Where the caller stands (knob `caller`), per region: what the EKS endpoints and the simulated IMDS answer. */
@@ -304,6 +327,7 @@ const control = http.createServer(async (req, res) => {
                 stsHosts,
                 callerOf,
                 awsAuth: () => cluster?.store.get(CONFIGMAPS, 'kube-system', 'aws-auth'),
+                serverMinor: Number(values['server-minor']),
               }),
               reachable: () => whereIn(b.region ?? 'ap-northeast-1').reachable(b.name),
             }

@@ -19,6 +19,8 @@ export const DAEMON_OPTIONS = {
   'eks-version-status': { type: 'string', multiple: true },
   /** SERVICE/CODE=VALUE, for example ec2/L-0263D0A3=2: the quota applied to the account (sim/service-quotas.ts). */
   quota: { type: 'string', multiple: true },
+  /** How long a new EKS access entry takes to be effective (default 2000: EKS says "several seconds"; sim/eks-access.ts). */
+  'access-entry-delay-ms': { type: 'string' },
 } as const
 
 /** KEY=VALUE pairs of a repeated option, as a record. */

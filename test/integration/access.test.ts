@@ -18,11 +18,11 @@ import {
   ListAccessEntriesCommand,
   ListAssociatedAccessPoliciesCommand,
 } from '@aws-sdk/client-eks'
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import YAML from 'yaml'
 import { runStep, tempDir } from '../helpers/run-step.ts'
-import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { eventually, startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { awsConfig } from '../helpers/aws.ts'
 
 const CLUSTER = 'acc'
@@ -76,6 +76,57 @@ after(() => {
 })
 
 describe('cluster access (EKS access entries)', () => {
+  test('an operator signed in through IAM Identity Center (a role with a path), in CLUSTER_ADMIN_ARNS by its full ARN, runs 03 to 06', async () => {
+    // EKS keeps the role's path in the creator's entry and refuses a second entry for it
+    // (ResourceInUseException), or one for the path-less ARN (invalid principal).
+    const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
+    const role = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: 'AWSReservedSSO_Admin_0123456789abcdef',
+          Path: '/aws-reserved/sso.amazonaws.com/',
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { Federated: `arn:aws:iam::${account}:saml-provider/AWSSSO` },
+                Action: 'sts:AssumeRoleWithSAML',
+              },
+            ],
+          }),
+        }),
+      )
+    ).Role!
+    iam.destroy()
+    const sts = new STSClient(awsConfig(sim.env, 'ap-northeast-1'))
+    const creds = (await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'alice@example.com' }))).Credentials!
+    sts.destroy()
+    const state = tempDir('rb-acc-sso-')
+    const sso = {
+      ...as(creds),
+      CLUSTER_NAME: 'acc-sso',
+      VPC_CIDR: '10.81.0.0/16',
+      BASTION_ENABLED: 'false',
+      RUNBOOK_STATE_DIR: state,
+      LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
+      CLUSTER_ADMIN_ARNS: role.Arn!,
+    }
+    for (const [step, args] of [
+      ['01-vpc', []],
+      ['03-eks', []],
+      ['04-scalardl', ['--generate-ledger-key']],
+      ['06-monitoring', []],
+    ] as const) {
+      const r = await runStep(`runbooks/${step}.ts`, [...args], sso)
+      assert.equal(r.code, 0, `${step}: ${r.stderr}`)
+    }
+    const list = (await eks.send(new ListAccessEntriesCommand({ clusterName: 'acc-sso' }))).accessEntries!
+    assert.deepEqual(list, [role.Arn], 'one entry, under the role ARN with its path')
+    const again = await runStep('runbooks/03-eks.ts', ['--json'], sso)
+    assert.equal(again.json?.status, 'ok', again.stderr)
+  })
+
   test("03 makes the cluster with the API authentication mode, the creator's entry and the bastion role's, each cluster-admin", async () => {
     const c = (await eks.send(new DescribeClusterCommand({ name: CLUSTER }))).cluster!
     assert.deepEqual(c.accessConfig, { bootstrapClusterCreatorAdminPermissions: true, authenticationMode: 'API_AND_CONFIG_MAP' })
@@ -121,7 +172,7 @@ describe('cluster access (EKS access entries)', () => {
     assert.match(nodes.stdout, /^node\/ip-/m)
   })
 
-  test('the API server authenticates as EKS does: HTTPS with the cluster CA, the token of `aws eks get-token`, anonymous only for /version', async () => {
+  test('the API server authenticates as EKS does: HTTPS with the cluster CA, the token of `aws eks get-token`, anonymous only for the health checks', async () => {
     const kc = YAML.parse(fs.readFileSync(path.join(env.RUNBOOK_STATE_DIR!, CLUSTER, 'kubeconfig'), 'utf8'))
     const cluster = kc.clusters[0].cluster
     assert.match(cluster.server, /^https:\/\/127\.0\.0\.1:\d+$/)
@@ -147,14 +198,16 @@ describe('cluster access (EKS access entries)', () => {
           .get(`${cluster.server}${p}`, { ca, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
             let text = ''
             res.on('data', (d) => (text += d))
-            res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }))
+            res.on('end', () => resolve({ status: res.statusCode!, body: /^\s*[[{]/.test(text) ? JSON.parse(text) : text }))
           })
           .on('error', reject),
       )
-    assert.equal((await get('/version')).status, 200)
+    // EKS 1.32 and later: anonymous requests reach only the health checks, 401 elsewhere
+    // (EKS user guide, kubernetes-versions-standard, "Anonymous authentication changes").
+    assert.equal((await get('/livez')).status, 200)
+    assert.equal((await get('/version')).status, 401)
     const anonymous = await get('/api/v1/nodes')
-    assert.deepEqual([anonymous.status, anonymous.body.reason], [403, 'Forbidden'])
-    assert.match(anonymous.body.message, /User "system:anonymous" cannot list resource "nodes"/)
+    assert.deepEqual([anonymous.status, anonymous.body.message], [401, 'Unauthorized'])
     const forged = await get('/api/v1/nodes', 'k8s-aws-v1.bm90LWEtdXJs')
     assert.deepEqual([forged.status, forged.body.message], [401, 'Unauthorized'])
     const tokenOut = spawnSync('aws', ['eks', 'get-token', '--output', 'json', '--cluster-name', CLUSTER, '--region', 'ap-northeast-1'], {
@@ -218,6 +271,10 @@ describe('cluster access (EKS access entries)', () => {
 
   test('an entry the runbook did not make is reported and left alone; one that lost its policy gets it back', async () => {
     const other = `arn:aws:iam::${account}:role/someone-else`
+    // EKS makes entries only for principals IAM has.
+    const roles = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
+    await roles.send(new CreateRoleCommand({ RoleName: 'someone-else', AssumeRolePolicyDocument: '{}' }))
+    roles.destroy()
     await eks.send(new CreateAccessEntryCommand({ clusterName: CLUSTER, principalArn: other }))
     await eks.send(
       new AssociateAccessPolicyCommand({
@@ -249,7 +306,8 @@ describe('cluster access (EKS access entries)', () => {
         accessScope: { type: 'cluster' },
       }),
     )
-    assert.equal(kubectlAs(as(key), ['get', 'pods', '-A']).status, 0)
+    // The entry takes effect after a few seconds (EKS: eventually consistent).
+    await eventually(async () => kubectlAs(as(key), ['get', 'pods', '-A']).status === 0, "the viewer's entry to take effect")
     const secrets = kubectlAs(as(key), ['get', 'secrets', '-n', 'default'])
     assert.match(
       secrets.stderr,
