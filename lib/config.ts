@@ -57,7 +57,7 @@ const FIX: Record<string, string> = {
   CONTROL_PLANE_LOG_TYPES:
     'set CONTROL_PLANE_LOG_TYPES to a comma-separated subset of api,audit,authenticator,controllerManager,scheduler (or empty to turn control-plane logging off)',
   CONTAINER_INSIGHTS:
-    'set CONTAINER_INSIGHTS=addon (the amazon-cloudwatch-observability EKS add-on) or manifest (the DaemonSets of config/cloudwatch-quickstart.yaml)',
+    'set CONTAINER_INSIGHTS=addon (the amazon-cloudwatch-observability EKS add-on, its agents on Pod Identity), or leave it out',
   LOG_RETENTION_DAYS:
     'set LOG_RETENTION_DAYS to one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
   LOG_FRESHNESS_MINUTES: 'set LOG_FRESHNESS_MINUTES to how recent the newest container log must be, e.g. 10',
@@ -302,7 +302,15 @@ const schema = z.object({
     .trim()
     .default('addon')
     .superRefine((v, ctx) => {
-      if (v !== 'addon' && v !== 'manifest') ctx.addIssue({ code: 'custom', message: 'must be addon or manifest' })
+      // manifest (AWS's quick-start DaemonSets on the node role) is gone: eksctl refuses the node
+      // role's CloudWatch policy beside disablePodIMDS (validation.go@v0.228.0:740-747).
+      if (v === 'manifest')
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'is manifest, which this runbook no longer offers: eksctl refuses a CloudWatch policy on the node role of a node group without IMDS for its Pods',
+        })
+      else if (v !== 'addon') ctx.addIssue({ code: 'custom', message: 'must be addon' })
     }),
   LOG_RETENTION_DAYS: z
     .string()
@@ -453,7 +461,7 @@ export interface Config {
   systemNodeInstanceType: string
   monitoring: {
     controlPlaneLogTypes: string[]
-    containerInsights: 'addon' | 'manifest'
+    containerInsights: 'addon'
     logRetentionDays: number
     logFreshnessMinutes: number
   }
@@ -736,7 +744,7 @@ function toConfig(r: Raw, env: NodeJS.ProcessEnv, source: string): Config {
       controlPlaneLogTypes: r.CONTROL_PLANE_LOG_TYPES.split(',')
         .map((x) => x.trim())
         .filter(Boolean),
-      containerInsights: r.CONTAINER_INSIGHTS as 'addon' | 'manifest',
+      containerInsights: 'addon' as const,
       logRetentionDays: r.LOG_RETENTION_DAYS,
       logFreshnessMinutes: r.LOG_FRESHNESS_MINUTES,
     },

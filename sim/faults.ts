@@ -48,7 +48,8 @@ export interface AwsHooks {
     params: URLSearchParams,
     region: string,
     authorization: string,
-  ): Promise<{ code: string; message: string } | undefined>
+    request: { body: string; securityToken?: string; url: string; method: string },
+  ): Promise<{ code: string; message: string; status?: number } | undefined>
   rewrite?(service: string, action: string, params: URLSearchParams, text: string): string
   /** An answer for an API moto does not have (REST-JSON services: method and path; JSON services: POST and the operation's name), or undefined to pass the call on. */
   serve?(
@@ -146,21 +147,34 @@ function serverError(proto: Protocol, status: 500 | 503): { status: number; head
 }
 
 /** A 400 client error in the protocol's own form (EC2's `Response/Errors`, the query services' `ErrorResponse`). */
-function clientError(proto: Protocol, code: string, message: string): { status: number; headers: Record<string, string>; body: string } {
+function clientError(
+  proto: Protocol,
+  code: string,
+  message: string,
+  status = 400,
+  service = '',
+): { status: number; headers: Record<string, string>; body: string } {
+  // S3 answers errors in its own XML (S3 API reference, "Error responses").
+  if (service === 's3')
+    return {
+      status,
+      headers: { 'content-type': 'application/xml' },
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>sim</RequestId></Error>`,
+    }
   if (proto === 'ec2')
     return {
-      status: 400,
+      status,
       headers: { 'content-type': 'text/xml' },
       body: `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>sim</RequestID></Response>`,
     }
   if (proto === 'query')
     return {
-      status: 400,
+      status,
       headers: { 'content-type': 'text/xml' },
       body: `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>sim</RequestId></ErrorResponse>`,
     }
   return {
-    status: 400,
+    status,
     headers: { 'content-type': 'application/json', 'x-amzn-errortype': code },
     body: JSON.stringify({ __type: code, message }),
   }
@@ -294,9 +308,15 @@ export class FaultProxy {
     const authorization = String(req.headers.authorization ?? '')
     const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(authorization)?.[1] ?? 'us-east-1'
     for (const h of this.hooks) {
-      const refusal = await h.refuse?.(service, action, params, region, authorization)
+      const securityToken = req.headers['x-amz-security-token'] ? String(req.headers['x-amz-security-token']) : undefined
+      const refusal = await h.refuse?.(service, action, params, region, authorization, {
+        body: body.toString(),
+        securityToken,
+        url: req.url ?? '/',
+        method: req.method ?? 'GET',
+      })
       if (refusal) {
-        const e = clientError(proto, refusal.code, refusal.message)
+        const e = clientError(proto, refusal.code, refusal.message, refusal.status, service)
         res.writeHead(e.status, e.headers).end(e.body)
         return
       }

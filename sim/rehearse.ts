@@ -16,7 +16,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { stepArgs } from '../scripts/build.ts'
+import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
+import { sourceArgs, stepArgs } from '../scripts/build.ts'
 import { sampleLicence } from './licence.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -169,11 +170,42 @@ function leaks(env: NodeJS.ProcessEnv): string[] {
   return found
 }
 
+/**
+ * The operator the steps run as: an IAM user holding only the policy `npm run iam-policy` prints for
+ * this configuration (a managed policy, as its size asks), made by the account's administrator. The
+ * simulator's AWS layer enforces IAM for it (sim/iam-enforce.ts), so an action the policy lacks
+ * fails here, not on a customer's account. Returns the environment with the operator's key.
+ */
+async function asOperator(admin: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
+  const policy = spawnSync(
+    process.execPath,
+    [...sourceArgs('runbooks/iam-policy.ts'), '--env-file', path.join(root, '.env.example'), '--account', '123456789012'],
+    { cwd: root, env: admin, encoding: 'utf8' },
+  )
+  if (policy.status !== 0) throw new Error(`npm run iam-policy failed: ${policy.stderr}`)
+  const iam = new IAMClient({
+    region: 'us-east-1',
+    endpoint: admin.AWS_ENDPOINT_URL,
+    credentials: { accessKeyId: admin.AWS_ACCESS_KEY_ID!, secretAccessKey: admin.AWS_SECRET_ACCESS_KEY! },
+  })
+  const user = 'rehearsal-operator'
+  await iam.send(new CreateUserCommand({ UserName: user }))
+  const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: 'scalardl-runbook-operator', PolicyDocument: policy.stdout }))).Policy!
+    .Arn!
+  await iam.send(new AttachUserPolicyCommand({ UserName: user, PolicyArn: arn }))
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!
+  iam.destroy()
+  console.error(`rehearsal: the steps run as IAM user ${user}, holding only the operator policy (npm run iam-policy)`)
+  return { ...admin, AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey }
+}
+
 let failed = false
 sim('up', ...(withFaults ? ['--faults', '0.2', '--api-faults', '0.05', '--pending-ms', '180000', '--delay-scale', '0.01'] : []))
 let env: NodeJS.ProcessEnv = {}
+let adminEnv: NodeJS.ProcessEnv = {}
 try {
-  env = readEnv()
+  adminEnv = readEnv()
+  env = await asOperator(adminEnv)
   console.error(`rehearsal: simulator state in ${dir}; steps: ${steps.join(', ')}`)
   for (const pass of ['first run', 'rerun: nothing should change']) {
     console.error(`\n=== ${pass} ===\n`)
@@ -225,7 +257,7 @@ try {
     // What AWS itself holds that a secret could have reached: every instance's user data and every
     // SSM Run Command's parameters, written next to the rest for the secret scan.
     if (env.AWS_ENDPOINT_URL)
-      await dumpAwsSide(env).catch((e: Error) => console.error(`could not read the AWS side for the secret scan: ${e.message}`))
+      await dumpAwsSide(adminEnv).catch((e: Error) => console.error(`could not read the AWS side for the secret scan: ${e.message}`))
     if (actionsOut) {
       const actions = spawnSync(
         process.execPath,

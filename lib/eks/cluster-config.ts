@@ -23,13 +23,11 @@ export interface ExistingNetwork {
 const byAz = (subnets: Subnet[]) => Object.fromEntries(subnets.map((s) => [s.AvailabilityZone!, { id: s.SubnetId! }]))
 
 /**
- * The node role gets CloudWatchAgentServerPolicy only for the quick-start manifest, whose agents
- * use it; the add-on's agents get theirs through EKS Pod Identity (06-monitoring), as AWS
- * recommends (install-CloudWatch-Observability-EKS-addon.html, "Option 1"), so no Pod on a node
- * inherits CloudWatch write access from the node.
+ * No node role gets CloudWatchAgentServerPolicy: the add-on's agents get theirs through EKS Pod
+ * Identity (06-monitoring), as AWS recommends (install-CloudWatch-Observability-EKS-addon.html,
+ * "Option 1"), so no Pod on a node inherits CloudWatch write access from the node (and eksctl
+ * refuses withAddonPolicies beside disablePodIMDS: validation.go@v0.228.0:740-747).
  */
-const nodeIam = (c: Config) => (c.monitoring.containerInsights === 'manifest' ? { iam: { withAddonPolicies: { cloudWatch: true } } } : {})
-
 export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: string[] = []): Record<string, unknown> {
   const tags = { [CLUSTER_TAG]: c.clusterName }
   const groups: Record<string, unknown>[] = [
@@ -48,7 +46,6 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       // (aws-observability/helm-charts amazon-cloudwatch-observability: fluent-bit-daemonset.yaml
       // hostNetwork: true; values.yaml agent.hostNetwork: true) and keep it.
       disablePodIMDS: true,
-      ...nodeIam(c),
       tags,
     },
   ]
@@ -63,7 +60,6 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       labels: { role: 'system' },
       volumeEncrypted: true,
       disableIMDSv1: true,
-      ...nodeIam(c),
       tags,
     })
   }

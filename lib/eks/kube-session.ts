@@ -27,8 +27,12 @@ export function eksctlExecEntry(
   user: Record<string, unknown> | undefined,
   defaultRegion: string,
 ): { cluster: string; region: string } | undefined {
-  const exec = user?.exec as { command?: string; args?: string[]; env?: unknown[] | null } | undefined
-  if (!exec || path.basename(exec.command ?? '') !== 'aws' || exec.env?.length) return undefined
+  const exec = user?.exec as { command?: string; args?: string[]; env?: { name?: string; value?: string }[] | null } | undefined
+  if (!exec || path.basename(exec.command ?? '') !== 'aws') return undefined
+  // eksctl sets AWS_STS_REGIONAL_ENDPOINTS=regional (pkg/utils/kubeconfig/kubeconfig.go:171-180 at
+  // v0.228.0), which the in-process token honours anyway (its STS endpoint is the region's, as
+  // lib/eks/token.ts stsEndpoint makes it); any other variable (a profile, a role) is the AWS CLI's to use.
+  if ((exec.env ?? []).some((e) => !(e.name === 'AWS_STS_REGIONAL_ENDPOINTS' && e.value === 'regional'))) return undefined
   const args = exec.args ?? []
   if (args[0] !== 'eks' || args[1] !== 'get-token') return undefined
   const flags = new Map<string, string>()

@@ -15,6 +15,7 @@ import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { DAEMON_OPTIONS, pairs } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { strictEc2Hooks } from '../strict-ec2.ts'
+import { IamEnforcement } from '../iam-enforce.ts'
 import { EksAccess } from '../eks-access.ts'
 import { accountHooks } from '../aws-layer.ts'
 import { PodIdentity } from '../eks-pod-identity.ts'
@@ -114,6 +115,9 @@ async function iamArnOf(arn: string): Promise<string | undefined> {
     iam.destroy()
   }
 }
+// IAM enforced for the principals IAM knows (sim/iam-enforce.ts): first, before any other part of
+// the layer answers, as AWS authorizes a request before acting on it.
+if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.unshift(new IamEnforcement(process.env.AWS_ENDPOINT_URL, callerOf).hooks())
 const eksAccess = new EksAccess(
   async (authorization) => (await callerOf(authorization)) ?? 'arn:aws:iam::123456789012:root',
   iamArnOf,

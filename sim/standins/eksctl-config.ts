@@ -264,7 +264,8 @@ export interface ManagedNodeGroup {
   privateNetworking?: boolean
   volumeSize?: number
   subnets?: string[]
-  iam?: { withAddonPolicies?: Record<string, boolean> }
+  iam?: { withAddonPolicies?: Record<string, boolean>; [k: string]: unknown }
+  disablePodIMDS?: boolean
   [k: string]: unknown
 }
 
@@ -372,7 +373,13 @@ export function validateAddon(a: Addon): void {
   })
 }
 
-/** The checks eksctl makes before any AWS call; each throws with eksctl's wording. */
+/**
+ * The checks eksctl makes before any AWS call, each with eksctl's wording (eksctl-io/eksctl
+ * pkg/apis/eksctl.io/v1alpha5 at v0.228.0): endpoints validation.go:44,585-597; access entries
+ * :332-336 and access_entry.go:141-196; node group labels :1141-1184 (message :1172); taint effects
+ * pkg/utils/taints/taints.go:67-72; sizes :1298-1329; disablePodIMDS with addon policies :740-747;
+ * instance types :1348-1349; instance role :1245-1268; private networking :218-219.
+ */
 export function validateClusterConfig(c: ClusterConfig): void {
   // The version is judged against DescribeClusterVersions once AWS is asked (eksctl.ts resolveClusterVersion).
   for (const a of c.addons ?? []) validateAddon(a)
@@ -425,12 +432,26 @@ export function validateClusterConfig(c: ClusterConfig): void {
           `invalid taint effect: ${t.effect}, unsupported taint effect. Valid taint effects are: NoSchedule, NoExecute and PreferNoSchedule`,
         )
     }
-    const min = ng.minSize ?? 1
-    const desired = ng.desiredCapacity ?? 2
-    const max = ng.maxSize ?? Math.max(desired, 2)
-    if (min > max) throw new CliFailure(`${path}.minSize must be less than or equal to ${path}.maxSize`)
-    if (desired > max) throw new CliFailure(`cannot use --nodes-max=${max} and --nodes=${desired} at the same time`)
-    if (desired < min) throw new CliFailure(`cannot use --nodes-min=${min} and --nodes=${desired} at the same time`)
+    // validation.go@v0.228.0:1298-1329 (validateNodeGroupBase's sizes: defaults, then the conflicts).
+    const min = ng.minSize ?? ng.desiredCapacity ?? 2
+    if (ng.minSize !== undefined && ng.desiredCapacity !== undefined && ng.desiredCapacity < ng.minSize)
+      throw new CliFailure(`cannot use --nodes-min=${ng.minSize} and --nodes=${ng.desiredCapacity} at the same time`)
+    if (ng.maxSize !== undefined && ng.desiredCapacity !== undefined && ng.desiredCapacity > ng.maxSize)
+      throw new CliFailure(`cannot use --nodes-max=${ng.maxSize} and --nodes=${ng.desiredCapacity} at the same time`)
+    if (ng.maxSize !== undefined && ng.maxSize < min)
+      throw new CliFailure(`cannot use --nodes-min=${min} and --nodes-max=${ng.maxSize} at the same time`)
+    // validation.go@v0.228.0:740-747 with :1186-1231: disablePodIMDS and any withAddonPolicies set to true.
+    const addonPolicies = Object.entries(ng.iam?.withAddonPolicies ?? {}).filter(([, v]) => v === true)
+    if (ng.disablePodIMDS === true && addonPolicies.length)
+      throw new CliFailure(`${path}.disablePodIMDS and ${path}.iam.withAddonPolicies cannot be set at the same time`)
+    // validation.go@v0.228.0:1348-1349.
+    if (ng.instanceType && Array.isArray(ng.instanceTypes) && ng.instanceTypes.length)
+      throw new CliFailure(`only one of instanceType or instanceTypes can be specified (${path})`)
+    // validation.go@v0.228.0:1245-1268: an existing instance role excludes every other IAM setting.
+    const iam = (ng.iam ?? {}) as Record<string, unknown>
+    if (iam.instanceRoleARN)
+      for (const other of ['instanceRoleName', 'attachPolicy', 'attachPolicyARNs', 'instanceRolePermissionsBoundary'])
+        if (iam[other]) throw new CliFailure(`${path}.iam.instanceRoleARN and ${path}.iam.${other} cannot be set at the same time`)
     const onlyPrivate = c.vpc?.subnets?.private && !c.vpc?.subnets?.public
     if (onlyPrivate && !ng.privateNetworking)
       throw new CliFailure(`subnets for ${ng.name}: public subnets required for ${path}.privateNetworking=false`)

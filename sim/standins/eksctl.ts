@@ -132,7 +132,8 @@ async function writeKubeconfig(cluster: string, r: string, sts: STSClient, file?
   const path = kubeconfigPath(file)
   const context = await contextName(sts, cluster, r)
   // eksctl v0.230.0 pkg/utils/kubeconfig/kubeconfig.go: the server and certificate-authority-data
-  // from DescribeCluster, and the exec entry of AppendAuthenticator for the AWS CLI.
+  // from DescribeCluster, and the exec entry of AppendAuthenticator for the AWS CLI, with its
+  // environment AWS_STS_REGIONAL_ENDPOINTS=regional (v0.228.0 kubeconfig.go:171-180).
   upsertContext(path, {
     context,
     clusterName: `${cluster}.${r}.eksctl.io`,
@@ -143,6 +144,7 @@ async function writeKubeconfig(cluster: string, r: string, sts: STSClient, file?
         apiVersion: 'client.authentication.k8s.io/v1beta1',
         command: 'aws',
         args: ['eks', 'get-token', '--output', 'json', '--cluster-name', cluster, '--region', r],
+        env: [{ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }],
         interactiveMode: 'IfAvailable',
         provideClusterInfo: false,
       },

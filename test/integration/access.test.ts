@@ -187,6 +187,8 @@ describe('cluster access (EKS access entries)', () => {
       '--region',
       'ap-northeast-1',
     ])
+    // eksctl v0.228.0 pkg/utils/kubeconfig/kubeconfig.go:171-180.
+    assert.deepEqual(kc.users[0].user.exec.env, [{ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }])
     // DescribeCluster names the same endpoint and CA.
     const c = (await eks.send(new DescribeClusterCommand({ name: CLUSTER }))).cluster!
     assert.equal(c.endpoint, cluster.server)

@@ -19,6 +19,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { RUN_OUTPUT_TAIL, runScript } from '../../lib/bastion/remote.ts'
 import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { awsConfig } from '../helpers/aws.ts'
@@ -141,6 +142,27 @@ describe('working from the bastion through SSM', () => {
     // With --json, the JSON alone on stdout, the human output on stderr.
     assert.equal(JSON.parse(bad.stdout).status, 'failed', bad.stdout)
     assert.match(bad.stderr, /unknown argument: --no-such-flag/)
+
+    // IAM is enforced on the bastion's role (sim/iam-enforce.ts): without the operator policy the
+    // same role is refused by AWS, in AWS's words.
+    const iam = new IAMClient(awsConfig(sim.env))
+    const operatorPolicy = (await iam.send(new GetRolePolicyCommand({ RoleName: 'bst-bastion', PolicyName: 'scalardl-runbook-operator' })))
+      .PolicyDocument!
+    await iam.send(new DeleteRolePolicyCommand({ RoleName: 'bst-bastion', PolicyName: 'scalardl-runbook-operator' }))
+    try {
+      const refusedRun = await bastionTool(['run', '--env-file', envFile, '07-verify'])
+      assert.notEqual(refusedRun.code, 0, refusedRun.stdout)
+      assert.match(refusedRun.stdout + refusedRun.stderr, /assumed-role\/bst-bastion\/[^ ]+ is not authorized to perform: \w+:\w+/)
+    } finally {
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName: 'bst-bastion',
+          PolicyName: 'scalardl-runbook-operator',
+          PolicyDocument: decodeURIComponent(operatorPolicy),
+        }),
+      )
+      iam.destroy()
+    }
 
     // No secret in what went through AWS.
     const ssm = new SSMClient(awsConfig(sim.env))

@@ -191,31 +191,6 @@ describe('06-monitoring against the simulator', () => {
     )
   })
 
-  test('CONTAINER_INSIGHTS=manifest while the add-on is installed: refused with the reason', async () => {
-    const r = await runStep('runbooks/06-monitoring.ts', ['--json'], { ...env, CONTAINER_INSIGHTS: 'manifest' })
-    assert.equal(r.code, 1)
-    assert.match(r.stderr, /add-on is installed: the two would run the agents twice/)
-  })
-
-  test('CONTAINER_INSIGHTS=manifest on a cluster without the add-on: the DaemonSets of config/ with the toleration, on every node; a rerun changes nothing', async () => {
-    const other: NodeJS.ProcessEnv = { ...env, CLUSTER_NAME: 'mon2', VPC_CIDR: '10.2.0.0/16', CONTAINER_INSIGHTS: 'manifest' }
-    for (const s of ['runbooks/01-vpc.ts', 'runbooks/03-eks.ts']) assert.equal((await runStep(s, [], other)).code, 0)
-    const r = await runStep('runbooks/06-monitoring.ts', ['--json'], other)
-    assert.equal(r.code, 0, r.stderr)
-    const kc = path.join(other.RUNBOOK_STATE_DIR!, 'mon2', 'kubeconfig')
-    for (const name of ['cloudwatch-agent', 'fluent-bit']) {
-      const d = JSON.parse((await sim.kubectl(['--kubeconfig', kc, 'get', 'ds', name, '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout)
-      assert.ok(d.spec.template.spec.tolerations.some((t: any) => t.key === 'kubernetes.io/app'))
-      assert.equal(d.status.numberReady, 5)
-    }
-    const cm = JSON.parse(
-      (await sim.kubectl(['--kubeconfig', kc, 'get', 'cm', 'fluent-bit-cluster-info', '-n', 'amazon-cloudwatch', '-o', 'json'])).stdout,
-    )
-    assert.equal(cm.data['cluster.name'], 'mon2')
-    const again = await runStep('runbooks/06-monitoring.ts', ['--json'], other)
-    assert.equal(again.json.status, 'ok', again.stderr)
-  })
-
   test('bad monitoring settings exit 2', async () => {
     const r = await runStep('runbooks/06-monitoring.ts', ['--json'], {
       ...env,

@@ -24,6 +24,8 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
   )
   assert.equal(r.status, 0, r.stderr.slice(-3000))
   assert.match(r.stderr, /rehearsal passed: 8 steps ran, and the rerun changed nothing; teardown left nothing/)
+  // Every step ran as an IAM user holding only the operator policy, with IAM enforced.
+  assert.match(r.stderr, /the steps run as IAM user rehearsal-operator, holding only the operator policy/)
   assert.match(r.stderr, /RECAP 01-vpc: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
   assert.match(r.stderr, /RECAP 05-auditor: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
   assert.match(r.stderr, /VERIFY 07-verify: 9 of 9 checks passed/)

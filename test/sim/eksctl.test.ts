@@ -101,7 +101,37 @@ describe('eksctl stand-in', () => {
       config('bad4', { nodegroups: [{ name: 'ng', privateNetworking: true, taints: [{ key: 'a', value: 'b', effect: 'NO_SCHEDULE' }] }] }),
     ])
     assert.match(effect.stderr, /invalid taint effect: NO_SCHEDULE/)
-    for (const n of ['bad1', 'bad2', 'bad3', 'bad4'])
+    // validation.go@v0.228.0:740-747: no IMDS for the Pods and an addon policy on the node role at once.
+    const imds = await eksctl([
+      'create',
+      'cluster',
+      '-f',
+      config('bad5', {
+        nodegroups: [{ name: 'ng', privateNetworking: true, disablePodIMDS: true, iam: { withAddonPolicies: { cloudWatch: true } } }],
+      }),
+    ])
+    assert.equal(imds.code, 1)
+    assert.match(
+      imds.stderr,
+      /managedNodeGroups\[0\]\.disablePodIMDS and managedNodeGroups\[0\]\.iam\.withAddonPolicies cannot be set at the same time/,
+    )
+    // :1298-1329: sizes.
+    const sizes = await eksctl([
+      'create',
+      'cluster',
+      '-f',
+      config('bad6', { nodegroups: [{ name: 'ng', privateNetworking: true, minSize: 3, desiredCapacity: 2 }] }),
+    ])
+    assert.match(sizes.stderr, /cannot use --nodes-min=3 and --nodes=2 at the same time/)
+    // :1348-1349.
+    const types = await eksctl([
+      'create',
+      'cluster',
+      '-f',
+      config('bad7', { nodegroups: [{ name: 'ng', privateNetworking: true, instanceType: 'm5.xlarge', instanceTypes: ['m5.large'] }] }),
+    ])
+    assert.match(types.stderr, /only one of instanceType or instanceTypes can be specified \(managedNodeGroups\[0\]\)/)
+    for (const n of ['bad1', 'bad2', 'bad3', 'bad4', 'bad5', 'bad6', 'bad7'])
       await assert.rejects(aws.eks.send(new DescribeClusterCommand({ name: n })), /ResourceNotFound/)
   })
 

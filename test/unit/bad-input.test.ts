@@ -34,7 +34,7 @@ const CORPUS: Record<string, { values: string[]; with?: Record<string, string> }
   CLUSTER_ADMIN_ARNS: { values: ['arn:aws:sts::111122223333:assumed-role/ops/alice', 'ops', 'arn:aws:iam::1111:role/ops'] },
   SYSTEM_NODE_COUNT: { values: ['-1', 'two', '101'] },
   CONTROL_PLANE_LOG_TYPES: { values: ['all', 'api,debug'] },
-  CONTAINER_INSIGHTS: { values: ['helm', 'daemonset'] },
+  CONTAINER_INSIGHTS: { values: ['helm', 'daemonset', 'manifest'] },
   LOG_RETENTION_DAYS: { values: ['2', 'forever', '0'] },
   LOG_FRESHNESS_MINUTES: { values: ['0', '1441', 'soon'] },
   GITHUB_USERNAME: { values: ['has space', '-'.repeat(40), 'under_score'] },

@@ -1,0 +1,311 @@
+// IAM enforced in the AWS layer: a request signed by an IAM role's session or an IAM user is
+// refused what that principal's policies (and permissions boundary) do not allow, in the refusing
+// service's own words, before moto or the layer's other parts see it. moto's own access control
+// (INITIAL_NO_AUTH_ACTION_COUNT) is documented as very basic and applies to every key, the
+// simulator's and the operator's too; here only principals IAM knows are judged.
+//
+// Who is judged: the principal moto's STS names for the request's key, when it is an IAM role (an
+// assumed-role session: the bastion's instance role, an IAM Identity Center role) or an IAM user
+// that exists in moto's IAM. A key IAM does not know (moto's default test key, which moto's STS
+// calls user/moto) stands for the account's administrator and is not judged.
+// What is judged: the action (sim/iam-actions.ts, and S3's REST operations below) and, for IAM
+// roles and instance profiles, DynamoDB tables, SSM parameters, CloudWatch Logs groups, S3 buckets
+// and objects and EKS clusters, the resource's ARN (each service's "Actions, resources, and
+// condition keys" page of the Service Authorization Reference); other actions are judged by the
+// action alone. Condition keys: iam:PermissionsBoundary, iam:AWSServiceName, iam:PassedToService
+// and aws:RequestedRegion (sim/iam-eval.ts says what is done with others).
+// What the refusal looks like: EC2 UnauthorizedOperation (403), the query services AccessDenied
+// (403), JSON services AccessDeniedException (400), EKS AccessDeniedException (403), S3
+// AccessDenied (403), with IAM's message "User: ARN is not authorized to perform: ACTION on
+// resource: RESOURCE because no identity-based policy allows the ACTION action"
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
+  ListAttachedGroupPoliciesCommand,
+  ListGroupPoliciesCommand,
+  GetGroupPolicyCommand,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
+  GetInstanceProfileCommand,
+} from '@aws-sdk/client-iam'
+import type { AwsHooks } from './faults.ts'
+import { iamAction } from './iam-actions.ts'
+import { evaluate, type PolicyDocument, type Request } from './iam-eval.ts'
+import { ownAws } from './own-aws.ts'
+
+interface Principal {
+  arn: string
+  account: string
+  kind: 'role' | 'user'
+  name: string
+}
+
+interface Policies {
+  identity: PolicyDocument[]
+  boundary?: PolicyDocument
+  at: number
+}
+
+const doc = (text: string | undefined): PolicyDocument =>
+  JSON.parse(text && /^%7B/i.test(text) ? decodeURIComponent(text) : (text ?? '{"Statement":[]}'))
+
+/** S3's REST operations as IAM names them (Service Authorization Reference, Amazon S3), by method, path and subresource. */
+export function s3Action(method: string, url: string): { action: string; bucket?: string; key?: string } {
+  const u = new URL(url, 'http://s3')
+  const [bucket, ...rest] = u.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  const key = rest.join('/') || undefined
+  const sub = [
+    'tagging',
+    'encryption',
+    'lifecycle',
+    'publicAccessBlock',
+    'policy',
+    'versioning',
+    'location',
+    'delete',
+    'uploads',
+    'acl',
+    'ownershipControls',
+  ].find((q) => u.searchParams.has(q))
+  if (!bucket) return { action: 's3:ListAllMyBuckets' }
+  if (key && !sub) {
+    const objectActions: Record<string, string> = {
+      PUT: 'PutObject',
+      GET: 'GetObject',
+      HEAD: 'GetObject',
+      DELETE: 'DeleteObject',
+      POST: 'PutObject',
+    }
+    return { action: `s3:${objectActions[method] ?? 'GetObject'}`, bucket, key }
+  }
+  const bucketActions: Record<string, Record<string, string>> = {
+    '': { PUT: 'CreateBucket', GET: 'ListBucket', HEAD: 'ListBucket', DELETE: 'DeleteBucket' },
+    tagging: { PUT: 'PutBucketTagging', GET: 'GetBucketTagging', DELETE: 'PutBucketTagging' },
+    encryption: { PUT: 'PutEncryptionConfiguration', GET: 'GetEncryptionConfiguration', DELETE: 'PutEncryptionConfiguration' },
+    lifecycle: { PUT: 'PutLifecycleConfiguration', GET: 'GetLifecycleConfiguration', DELETE: 'PutLifecycleConfiguration' },
+    publicAccessBlock: { PUT: 'PutBucketPublicAccessBlock', GET: 'GetBucketPublicAccessBlock', DELETE: 'PutBucketPublicAccessBlock' },
+    policy: { PUT: 'PutBucketPolicy', GET: 'GetBucketPolicy', DELETE: 'DeleteBucketPolicy' },
+    versioning: { PUT: 'PutBucketVersioning', GET: 'GetBucketVersioning' },
+    location: { GET: 'GetBucketLocation' },
+    delete: { POST: 'DeleteObject' },
+    uploads: { GET: 'ListBucketMultipartUploads' },
+    acl: { PUT: 'PutBucketAcl', GET: 'GetBucketAcl' },
+    ownershipControls: { PUT: 'PutBucketOwnershipControls', GET: 'GetBucketOwnershipControls' },
+  }
+  return { action: `s3:${bucketActions[sub ?? '']?.[method] ?? 'ListBucket'}`, bucket }
+}
+
+export class IamEnforcement {
+  private readonly principals = new Map<string, Principal | null>()
+  private readonly policies = new Map<string, Policies>()
+  private readonly rolePaths = new Map<string, string>()
+  private readonly iam: IAMClient
+
+  constructor(
+    motoEndpoint: string,
+    /** moto's STS answer for the key of a signature (and a session's token). */
+    private readonly callerOf: (authorization: string, securityToken?: string) => Promise<string | undefined>,
+    /** How long policies read from IAM are reused: a policy changed by hand counts from then. */
+    private readonly ttlMs = 1000,
+  ) {
+    this.iam = new IAMClient(ownAws('us-east-1', motoEndpoint))
+  }
+
+  private async principal(authorization: string, securityToken?: string): Promise<Principal | undefined> {
+    const key = /Credential=([^/]+)\//.exec(authorization)?.[1]
+    if (!key) return undefined
+    if (this.principals.has(key)) return this.principals.get(key) ?? undefined
+    const arn = await this.callerOf(authorization, securityToken)
+    const m = arn ? /^arn:[^:]+:(?:sts|iam)::(\d+):(assumed-role|user)\/(?:.*\/)?([^/]+?)(?:\/([^/]+))?$/.exec(arn) : null
+    let p: Principal | null = null
+    if (arn && m) {
+      const kind = m[2] === 'assumed-role' ? 'role' : 'user'
+      const name = m[2] === 'assumed-role' ? arn.split(':').pop()!.split('/')[1]! : m[3]!
+      const exists =
+        kind === 'role'
+          ? await this.iam.send(new GetRoleCommand({ RoleName: name })).then(
+              (r) => r.Role?.Arn,
+              () => undefined,
+            )
+          : await this.iam.send(new GetUserCommand({ UserName: name })).then(
+              (r) => r.User?.Arn,
+              () => undefined,
+            )
+      if (exists) p = { arn, account: m[1]!, kind, name }
+    }
+    this.principals.set(key, p)
+    return p ?? undefined
+  }
+
+  private async policyDocs(p: Principal): Promise<Policies> {
+    const cacheKey = `${p.kind}/${p.name}`
+    const hit = this.policies.get(cacheKey)
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit
+    const managed = async (arn: string): Promise<PolicyDocument> => {
+      const pol = (await this.iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!
+      return doc(
+        (await this.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: pol.DefaultVersionId }))).PolicyVersion?.Document,
+      )
+    }
+    const identity: PolicyDocument[] = []
+    let boundaryArn: string | undefined
+    if (p.kind === 'role') {
+      const role = (await this.iam.send(new GetRoleCommand({ RoleName: p.name }))).Role!
+      boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn
+      for (const a of (await this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: p.name }))).AttachedPolicies ?? [])
+        identity.push(await managed(a.PolicyArn!))
+      for (const n of (await this.iam.send(new ListRolePoliciesCommand({ RoleName: p.name }))).PolicyNames ?? [])
+        identity.push(doc((await this.iam.send(new GetRolePolicyCommand({ RoleName: p.name, PolicyName: n }))).PolicyDocument))
+    } else {
+      const user = (await this.iam.send(new GetUserCommand({ UserName: p.name }))).User!
+      boundaryArn = user.PermissionsBoundary?.PermissionsBoundaryArn
+      for (const a of (await this.iam.send(new ListAttachedUserPoliciesCommand({ UserName: p.name }))).AttachedPolicies ?? [])
+        identity.push(await managed(a.PolicyArn!))
+      for (const n of (await this.iam.send(new ListUserPoliciesCommand({ UserName: p.name }))).PolicyNames ?? [])
+        identity.push(doc((await this.iam.send(new GetUserPolicyCommand({ UserName: p.name, PolicyName: n }))).PolicyDocument))
+      for (const g of (await this.iam.send(new ListGroupsForUserCommand({ UserName: p.name }))).Groups ?? []) {
+        for (const a of (await this.iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: g.GroupName! }))).AttachedPolicies ?? [])
+          identity.push(await managed(a.PolicyArn!))
+        for (const n of (await this.iam.send(new ListGroupPoliciesCommand({ GroupName: g.GroupName! }))).PolicyNames ?? [])
+          identity.push(doc((await this.iam.send(new GetGroupPolicyCommand({ GroupName: g.GroupName!, PolicyName: n }))).PolicyDocument))
+      }
+    }
+    const out = { identity, boundary: boundaryArn ? await managed(boundaryArn) : undefined, at: Date.now() }
+    this.policies.set(cacheKey, out)
+    return out
+  }
+
+  /** A role's ARN with its path, for resource ARNs (role names are unique in an account, paths are not in the request). */
+  private async roleArn(account: string, name: string, createPath?: string): Promise<string> {
+    if (createPath !== undefined) return `arn:aws:iam::${account}:role${createPath || '/'}${name}`
+    let path = this.rolePaths.get(name)
+    if (path === undefined) {
+      path = await this.iam.send(new GetRoleCommand({ RoleName: name })).then(
+        (r) => r.Role?.Path ?? '/',
+        () => '/',
+      )
+      this.rolePaths.set(name, path)
+    }
+    return `arn:aws:iam::${account}:role${path}${name}`
+  }
+
+  /** The request as IAM judges it: its action(s), resources and context keys. */
+  private async requestsOf(
+    service: string,
+    action: string,
+    params: URLSearchParams,
+    region: string,
+    account: string,
+    r: { body: string; url: string; method: string },
+  ): Promise<Request[]> {
+    const context: Request['context'] = { 'aws:requestedregion': region }
+    const json = (() => {
+      try {
+        return r.body && /^\s*\{/.test(r.body) ? JSON.parse(r.body) : {}
+      } catch {
+        return {}
+      }
+    })()
+    const one = (a: string, resource = '?', extra: Request['context'] = {}): Request[] => [
+      { action: a, resource, context: { ...context, ...extra } },
+    ]
+    if (service === 's3') {
+      const s = s3Action(r.method, r.url)
+      const resource = s.bucket ? `arn:aws:s3:::${s.bucket}${s.key ? `/${s.key}` : ''}` : '*'
+      return one(s.action, resource)
+    }
+    const name = iamAction(service, action)
+    if (service === 'iam') {
+      const boundary = params.get('PermissionsBoundary')
+      const extra: Request['context'] = {
+        ...(boundary ? { 'iam:permissionsboundary': boundary } : {}),
+        ...(params.get('AWSServiceName') ? { 'iam:awsservicename': params.get('AWSServiceName')! } : {}),
+      }
+      const role = params.get('RoleName')
+      if (role)
+        return one(name, await this.roleArn(account, role, action === 'CreateRole' ? (params.get('Path') ?? '/') : undefined), extra)
+      const profile = params.get('InstanceProfileName')
+      if (profile) return one(name, `arn:aws:iam::${account}:instance-profile/${profile}`, extra)
+      return one(name, '?', extra)
+    }
+    if (service === 'dynamodb') {
+      const table = json.TableName ?? (json.ResourceArn ? String(json.ResourceArn).split('/')[1] : undefined)
+      return one(name, table ? `arn:aws:dynamodb:${region}:${account}:table/${table}` : action === 'ListTables' ? '*' : '?')
+    }
+    if (service === 'ssm' && /Parameter/.test(action)) {
+      const names: string[] = json.Names ?? (json.Name ? [json.Name] : [])
+      if (!names.length) return one(name)
+      return names.map((n) => ({
+        action: name,
+        resource: `arn:aws:ssm:${region}:${account}:parameter/${String(n).replace(/^\//, '')}`,
+        context,
+      }))
+    }
+    if (service === 'logs' && json.logGroupName) return one(name, `arn:aws:logs:${region}:${account}:log-group:${json.logGroupName}`)
+    if (service === 'eks') {
+      const cluster = /^\w+ \/clusters\/([^/]+)/.exec(action)?.[1]
+      if (cluster) return one(name, `arn:aws:eks:${region}:${account}:cluster/${decodeURIComponent(cluster)}`)
+    }
+    // RunInstances with an instance profile passes its role (IAM user guide, id_roles_use_passrole).
+    if (service === 'ec2' && action === 'RunInstances') {
+      const profile = params.get('IamInstanceProfile.Name')
+      const passed: Request[] = []
+      if (profile) {
+        const role = await this.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile })).then(
+          (o) => o.InstanceProfile?.Roles?.[0]?.RoleName,
+          () => undefined,
+        )
+        if (role)
+          passed.push({
+            action: 'iam:PassRole',
+            resource: await this.roleArn(account, role),
+            context: { ...context, 'iam:passedtoservice': 'ec2.amazonaws.com' },
+          })
+      }
+      return [...one(name), ...passed]
+    }
+    return one(name)
+  }
+
+  hooks(): AwsHooks {
+    return {
+      refuse: async (service, action, params, region, authorization, request) => {
+        if (!authorization || service === 'unknown') return undefined
+        // GetCallerIdentity needs no permission (STS API reference).
+        if (service === 'sts' && action === 'GetCallerIdentity') return undefined
+        const p = await this.principal(authorization, request.securityToken)
+        if (!p) return undefined
+        const { identity, boundary } = await this.policyDocs(p)
+        for (const r of await this.requestsOf(service, action, params, region, p.account, request)) {
+          const d = evaluate(identity, boundary, r)
+          if (d === 'allow') continue
+          const why =
+            d === 'explicit-deny'
+              ? `with an explicit deny in a policy`
+              : boundary && evaluate(identity, undefined, r) === 'allow'
+                ? `because no permissions boundary allows the ${r.action} action`
+                : `because no identity-based policy allows the ${r.action} action`
+          const resource = r.resource === '?' || r.resource === '*' ? '*' : r.resource
+          const message = `User: ${p.arn} is not authorized to perform: ${r.action} on resource: ${resource} ${why}`
+          if (service === 'ec2')
+            return { code: 'UnauthorizedOperation', message: `You are not authorized to perform this operation. ${message}`, status: 403 }
+          if (service === 's3') return { code: 'AccessDenied', message: 'Access Denied', status: 403 }
+          if (service === 'eks') return { code: 'AccessDeniedException', message, status: 403 }
+          if (['iam', 'sts', 'monitoring', 'elasticloadbalancing', 'cloudformation'].includes(service))
+            return { code: 'AccessDenied', message, status: 403 }
+          return { code: 'AccessDeniedException', message, status: 400 }
+        }
+        return undefined
+      },
+    }
+  }
+}

@@ -1,0 +1,162 @@
+// IAM as the simulator's AWS layer enforces it: the evaluation logic on its own (IAM user guide,
+// "Policy evaluation logic"), then a role's session refused and allowed through the layer in front
+// of moto, which alone would allow everything.
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
+import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { FaultProxy } from '../../sim/faults.ts'
+import { evaluate, wildcard } from '../../sim/iam-eval.ts'
+import { IamEnforcement, s3Action } from '../../sim/iam-enforce.ts'
+import { startMoto, type Moto } from '../../sim/moto.ts'
+import { TEST_CREDENTIALS } from '../helpers/aws.ts'
+
+const req = (action: string, resource = '?', context: Record<string, string> = {}) => ({ action, resource, context })
+
+describe('IAM policy evaluation (IAM user guide, reference_policies_evaluation-logic)', () => {
+  test('wildcards: actions case-insensitive, resources as written', () => {
+    assert.ok(wildcard('ec2:Describe*', 'ec2:describevpcs', true))
+    assert.ok(wildcard('arn:aws:iam::*:role/*-bastion', 'arn:aws:iam::123456789012:role/ledger-bastion'))
+    assert.equal(wildcard('arn:aws:iam::*:role/*-bastion', 'arn:aws:iam::123456789012:role/ledger-Bastion-x'), false)
+    assert.ok(wildcard('s3:Get?bject', 's3:GetObject'))
+  })
+
+  test('no statement: implicit deny; an explicit deny beats any allow; NotAction and NotResource', () => {
+    const allowAll = { Statement: [{ Effect: 'Allow' as const, Action: '*', Resource: '*' }] }
+    const denyIam = { Statement: [{ Effect: 'Deny' as const, Action: 'iam:*', Resource: '*' }] }
+    assert.equal(evaluate([], undefined, req('ec2:DescribeVpcs')), 'implicit-deny')
+    assert.equal(evaluate([allowAll], undefined, req('ec2:DescribeVpcs')), 'allow')
+    assert.equal(evaluate([allowAll, denyIam], undefined, req('iam:CreateRole')), 'explicit-deny')
+    const notIam = { Statement: [{ Effect: 'Allow' as const, NotAction: 'iam:*', Resource: '*' }] }
+    assert.equal(evaluate([notIam], undefined, req('iam:CreateRole')), 'implicit-deny')
+    assert.equal(evaluate([notIam], undefined, req('eks:DescribeCluster')), 'allow')
+    const scoped = { Statement: [{ Effect: 'Allow' as const, Action: 'dynamodb:*', Resource: 'arn:aws:dynamodb:*:*:table/app_*' }] }
+    assert.equal(evaluate([scoped], undefined, req('dynamodb:DeleteTable', 'arn:aws:dynamodb:r:1:table/app_x')), 'allow')
+    assert.equal(evaluate([scoped], undefined, req('dynamodb:DeleteTable', 'arn:aws:dynamodb:r:1:table/other')), 'implicit-deny')
+    assert.equal(
+      evaluate([scoped], undefined, req('dynamodb:ListTables', '*')),
+      'implicit-deny',
+      'an action without a resource needs Resource "*"',
+    )
+  })
+
+  test('a permissions boundary caps what the identity policies allow; conditions on the request', () => {
+    const allowAll = { Statement: [{ Effect: 'Allow' as const, Action: '*', Resource: '*' }] }
+    const boundary = { Statement: [{ Effect: 'Allow' as const, Action: ['ec2:*', 'eks:*'], Resource: '*' }] }
+    assert.equal(evaluate([allowAll], boundary, req('eks:CreateCluster')), 'allow')
+    assert.equal(evaluate([allowAll], boundary, req('iam:CreateRole')), 'implicit-deny')
+    const withBoundary = {
+      Statement: [
+        {
+          Effect: 'Allow' as const,
+          Action: 'iam:CreateRole',
+          Resource: '*',
+          Condition: { StringEquals: { 'iam:PermissionsBoundary': 'arn:aws:iam::1:policy/b' } },
+        },
+      ],
+    }
+    assert.equal(evaluate([withBoundary], undefined, req('iam:CreateRole')), 'implicit-deny', 'no boundary in the request')
+    assert.equal(
+      evaluate([withBoundary], undefined, req('iam:CreateRole', '?', { 'iam:permissionsboundary': 'arn:aws:iam::1:policy/b' })),
+      'allow',
+    )
+  })
+
+  test("S3's REST operations by method, path and subresource", () => {
+    assert.deepEqual(s3Action('PUT', '/b/k/x.tgz'), { action: 's3:PutObject', bucket: 'b', key: 'k/x.tgz' })
+    assert.equal(s3Action('PUT', '/b?tagging').action, 's3:PutBucketTagging')
+    assert.equal(s3Action('PUT', '/b').action, 's3:CreateBucket')
+    assert.equal(s3Action('GET', '/b?list-type=2').action, 's3:ListBucket')
+  })
+})
+
+describe('IAM enforced in the AWS layer', () => {
+  let moto: Moto
+  let proxy: FaultProxy
+  const region = 'ap-northeast-1'
+  before(async () => {
+    moto = await startMoto()
+    proxy = new FaultProxy({ target: moto.url, rate: 0, pendingMs: 0, latencyMs: 0 })
+    const callerOf = async (authorization: string, token?: string) => {
+      const res = await fetch(moto.url, {
+        method: 'POST',
+        headers: {
+          authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'),
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(token ? { 'x-amz-security-token': token } : {}),
+        },
+        body: 'Action=GetCallerIdentity&Version=2011-06-15',
+      })
+      return res.ok ? /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] : undefined
+    }
+    proxy.hooks.unshift(new IamEnforcement(moto.url, callerOf, 0).hooks())
+    await proxy.listen()
+  })
+  after(async () => {
+    await proxy.close()
+    await moto.stop()
+  })
+
+  test("a role's session gets what its policies allow and AccessDenied in each service's form otherwise; the administrator's key is not judged", async () => {
+    const admin = { region, endpoint: proxy.url, credentials: TEST_CREDENTIALS, maxAttempts: 1 }
+    const iam = new IAMClient(admin)
+    const role = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: 'reader',
+          Path: '/ops/',
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' }],
+          }),
+        }),
+      )
+    ).Role!
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'reader',
+        PolicyName: 'read',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: ['ec2:Describe*'], Resource: '*' },
+            { Effect: 'Allow', Action: ['dynamodb:CreateTable'], Resource: 'arn:aws:dynamodb:*:*:table/app_*' },
+          ],
+        }),
+      }),
+    )
+    const c = (await new STSClient(admin).send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 's' }))).Credentials!
+    const as = {
+      region,
+      endpoint: proxy.url,
+      maxAttempts: 1,
+      credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken },
+    }
+    const name = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'allowed',
+        (e: Error) => e.name,
+      )
+    assert.equal(await name(new EC2Client(as).send(new DescribeVpcsCommand({}))), 'allowed')
+    const key = {
+      AttributeDefinitions: [{ AttributeName: 'k', AttributeType: 'S' as const }],
+      KeySchema: [{ AttributeName: 'k', KeyType: 'HASH' as const }],
+      BillingMode: 'PAY_PER_REQUEST' as const,
+    }
+    const ddb = new DynamoDBClient(as)
+    assert.equal(await name(ddb.send(new CreateTableCommand({ TableName: 'app_one', ...key }))), 'allowed')
+    assert.equal(await name(ddb.send(new CreateTableCommand({ TableName: 'other', ...key }))), 'AccessDeniedException')
+    assert.equal(await name(ddb.send(new ListTablesCommand({}))), 'AccessDeniedException')
+    const denied = await new IAMClient(as).send(new CreatePolicyCommand({ PolicyName: 'x', PolicyDocument: '{}' })).catch((e: Error) => e)
+    assert.equal((denied as Error).name, 'AccessDenied')
+    assert.match(
+      (denied as Error).message,
+      /User: arn:aws:sts::123456789012:assumed-role\/reader\/s is not authorized to perform: iam:CreatePolicy/,
+    )
+    // The same calls straight to moto: allowed (moto checks nothing), and the admin key through the layer too.
+    assert.equal(await name(new DynamoDBClient({ ...as, endpoint: moto.url }).send(new ListTablesCommand({}))), 'allowed')
+    assert.equal(await name(new DynamoDBClient(admin).send(new ListTablesCommand({}))), 'allowed')
+  })
+})
