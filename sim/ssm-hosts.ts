@@ -9,18 +9,30 @@
 // Pending, InProgress, Success, Failed). The output is empty until the command has ended, then
 // the first 24,000 characters of stdout and the first 8,000 of stderr (boto/botocore@0e6e2404
 // botocore/data/ssm/2014-11-06/service-2.json:8386, 8394).
+// As the agent runs them (aws/amazon-ssm-agent@1c217c89, 3.3.1142.0): the commands are written to
+// _script.sh in the command's orchestration folder and run with `sh -c <script>`
+// (agent/plugins/runscript/runshellscript.go:32-34, runscript.go:178-195; Amazon Linux's sh is
+// bash in POSIX mode); up to five documents at once per instance, the rest waiting
+// (appconfig/constants.go:31 DefaultCommandWorkersLimit = 5); a command still running at its
+// executionTimeout (default 3600, 5 to 172800: pluginutil/pluginutil.go:37-39, 154-156) has its
+// process group killed and ends TimedOut (executers/executers.go:325-335, pluginutil_unix.go:40-47).
+// One deviation, for the sandbox: the agent sets no HOME (its systemd unit has no User=), so
+// `${HOME:-/root}` is /root there; here HOME is set to the folder that stands for /root, so that no
+// command writes to this machine's own /root.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { AwsHooks } from './faults.ts'
 
 const STDOUT_LIMIT = 24_000
+/** appconfig/constants.go:31 (DefaultCommandWorkersLimit). */
+const WORKERS = 5
 const STDERR_LIMIT = 8_000
 
 interface Invocation {
   commandId: string
   instanceId: string
-  status: 'Pending' | 'InProgress' | 'Success' | 'Failed'
+  status: 'Pending' | 'InProgress' | 'Success' | 'Failed' | 'TimedOut'
   responseCode: number
   stdout: string
   stderr: string
@@ -49,8 +61,8 @@ export interface HostOptions {
 
 export class SimulatedHosts {
   private readonly invocations = new Map<string, Invocation>()
-  /** One command at a time per host, in the order sent. */
-  private readonly queues = new Map<string, Promise<void>>()
+  /** Per host: how many commands run, and those waiting for a worker, in the order sent. */
+  private readonly workers = new Map<string, { running: number; waiting: (() => void)[] }>()
 
   constructor(private readonly o: HostOptions) {}
 
@@ -82,7 +94,13 @@ export class SimulatedHosts {
     })
     const text = await res.text()
     const answer = { status: res.status, body: JSON.parse(text || '{}') as { Command?: { CommandId?: string } } }
-    const b = JSON.parse(body || '{}') as { DocumentName?: string; InstanceIds?: string[]; Parameters?: { commands?: string[] } }
+    const b = JSON.parse(body || '{}') as {
+      DocumentName?: string
+      InstanceIds?: string[]
+      Parameters?: { commands?: string[]; executionTimeout?: string[] }
+    }
+    const asked = Number(b.Parameters?.executionTimeout?.[0] ?? 3600)
+    const timeoutS = Number.isFinite(asked) && asked >= 5 && asked <= 172_800 ? asked : 3600
     const commandId = answer.body.Command?.CommandId
     if (!res.ok || !commandId || b.DocumentName !== 'AWS-RunShellScript') return answer
     for (const id of b.InstanceIds ?? []) {
@@ -98,23 +116,43 @@ export class SimulatedHosts {
       }
       this.invocations.set(`${commandId}/${id}`, inv)
       const script = (b.Parameters?.commands ?? []).join('\n')
-      const previous = this.queues.get(id) ?? Promise.resolve()
-      this.queues.set(
-        id,
-        previous
-          .then(() => this.o.callerDuring(id, () => this.run(inv, script)))
+      void this.worker(id).then((done) =>
+        this.o
+          .callerDuring(id, () => this.run(inv, script, timeoutS * 1000))
           .catch((e: Error) => {
             // The host could not run it at all (its folder, say): SSM reports the command failed.
             inv.stderr += `${e.message}\n`
             inv.status = 'Failed'
             inv.responseCode = 1
-          }),
+          })
+          .finally(done),
       )
     }
     return answer
   }
 
-  private run(inv: Invocation, script: string): Promise<void> {
+  /** Waits for one of the host's five workers; resolves with the function that frees it. */
+  private worker(instanceId: string): Promise<() => void> {
+    let w = this.workers.get(instanceId)
+    if (!w) this.workers.set(instanceId, (w = { running: 0, waiting: [] }))
+    const pool = w
+    const release = () => {
+      pool.running--
+      pool.waiting.shift()?.()
+    }
+    if (pool.running < WORKERS) {
+      pool.running++
+      return Promise.resolve(release)
+    }
+    return new Promise((resolve) =>
+      pool.waiting.push(() => {
+        pool.running++
+        resolve(release)
+      }),
+    )
+  }
+
+  private run(inv: Invocation, script: string, timeoutMs: number): Promise<void> {
     const dir = this.hostDir(inv.instanceId)
     const home = path.join(dir, 'root')
     const work = path.join(dir, 'var', 'lib', 'amazon', 'ssm', inv.commandId)
@@ -123,8 +161,10 @@ export class SimulatedHosts {
     fs.writeFileSync(file, script, { mode: 0o700 })
     inv.status = 'InProgress'
     return new Promise((resolve) => {
-      // Amazon Linux's sh is bash; the agent runs the script as root in its own folder.
-      const child = spawn('bash', [file], {
+      // `sh -c <script>` as root in the command's folder; Amazon Linux's sh is bash, in POSIX mode when named sh.
+      const child = spawn('bash', ['-c', file], {
+        argv0: 'sh',
+        detached: true,
         cwd: work,
         env: {
           HOME: home,
@@ -147,6 +187,15 @@ export class SimulatedHosts {
       })
       child.stdout.on('data', (d) => (inv.stdout += d))
       child.stderr.on('data', (d) => (inv.stderr += d))
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        try {
+          process.kill(-child.pid!, 'SIGKILL')
+        } catch {
+          // ended meanwhile
+        }
+      }, timeoutMs)
       child.on('error', (e) => {
         inv.stderr += `failed to run the command: ${e.message}\n`
         inv.responseCode = 1
@@ -154,15 +203,17 @@ export class SimulatedHosts {
         resolve()
       })
       child.on('close', (code) => {
-        inv.responseCode = code ?? 1
-        inv.status = code === 0 ? 'Success' : 'Failed'
+        clearTimeout(timer)
+        // Killed at the timeout: exit code 137 (CommandStoppedPreemptivelyExitCode), status TimedOut.
+        inv.responseCode = timedOut ? 137 : (code ?? 1)
+        inv.status = timedOut ? 'TimedOut' : code === 0 ? 'Success' : 'Failed'
         resolve()
       })
     })
   }
 
   private describe(inv: Invocation) {
-    const ended = inv.status === 'Success' || inv.status === 'Failed'
+    const ended = inv.status === 'Success' || inv.status === 'Failed' || inv.status === 'TimedOut'
     return {
       CommandId: inv.commandId,
       InstanceId: inv.instanceId,

@@ -18,7 +18,16 @@ import {
   ListAccessEntriesCommand,
   ListAssociatedAccessPoliciesCommand,
 } from '@aws-sdk/client-eks'
-import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
+import {
+  AttachRolePolicyCommand,
+  AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam'
+import { operatorPolicy } from '../../lib/iam/operator-policy.ts'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import YAML from 'yaml'
 import { runStep, tempDir } from '../helpers/run-step.ts'
@@ -47,6 +56,20 @@ const as = (creds: { AccessKeyId?: string; SecretAccessKey?: string; SessionToke
   AWS_SECRET_ACCESS_KEY: creds.SecretAccessKey,
   ...(creds.SessionToken ? { AWS_SESSION_TOKEN: creds.SessionToken } : {}),
 })
+
+/**
+ * What each principal holds in IAM, as an operator's account gives it (IAM is enforced by the
+ * simulator): the runbook's operator policy (`npm run iam-policy`), as a managed policy.
+ */
+async function grantOperatorPolicy(to: { user?: string; role?: string }): Promise<void> {
+  const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
+  const name = `operator-${to.user ?? to.role}`
+  const doc = JSON.stringify(operatorPolicy({ account, clusters: [CLUSTER, 'acc-sso'], tablePrefix: '' }))
+  const arn = (await iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: doc }))).Policy!.Arn!
+  if (to.user) await iam.send(new AttachUserPolicyCommand({ UserName: to.user, PolicyArn: arn }))
+  if (to.role) await iam.send(new AttachRolePolicyCommand({ RoleName: to.role, PolicyArn: arn }))
+  iam.destroy()
+}
 
 before(async () => {
   sim = startSim(['--pod-start-ms', '30', '--job-duration-ms', '50', '--lb-delay-ms', '50', '--cloudwatch-interval-ms', '0'])
@@ -99,6 +122,7 @@ describe('cluster access (EKS access entries)', () => {
       )
     ).Role!
     iam.destroy()
+    await grantOperatorPolicy({ role: role.RoleName! })
     const sts = new STSClient(awsConfig(sim.env, 'ap-northeast-1'))
     const creds = (await sts.send(new AssumeRoleCommand({ RoleArn: role.Arn!, RoleSessionName: 'alice@example.com' }))).Credentials!
     sts.destroy()
@@ -157,6 +181,7 @@ describe('cluster access (EKS access entries)', () => {
   })
 
   test('the bastion role (the laptop, then the bastion) passes the access check of 04', async () => {
+    await grantOperatorPolicy({ role: `${CLUSTER}-bastion` })
     const sts = new STSClient(awsConfig(sim.env, 'ap-northeast-1'))
     const creds = (
       await sts.send(
@@ -237,6 +262,7 @@ describe('cluster access (EKS access entries)', () => {
     await iam.send(new CreateUserCommand({ UserName: 'teammate' }))
     const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'teammate' }))).AccessKey!
     iam.destroy()
+    await grantOperatorPolicy({ user: 'teammate' })
     const teammate = `arn:aws:iam::${account}:user/teammate`
     // The real kubectl, as the teammate, through the kubeconfig's exec plugin: EKS cannot map them, 401.
     const denied = kubectlAs(as(key), ['get', 'nodes'])

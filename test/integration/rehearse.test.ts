@@ -52,7 +52,15 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
     [],
     'every request maps to an IAM action',
   )
-  assert.deepEqual(uncovered(operatorPolicy({ clusters: ['rehearsal', 'rehearsal-auditor'], tablePrefix: '' }), actions), [])
+  // (The administrator's own calls that made the rehearsal's operator user are not the runbook's.)
+  const setup = ['iam:CreateUser', 'iam:CreatePolicy', 'iam:AttachUserPolicy', 'iam:CreateAccessKey']
+  assert.deepEqual(
+    uncovered(
+      operatorPolicy({ clusters: ['rehearsal', 'rehearsal-auditor'], tablePrefix: '' }),
+      actions.filter((a) => !setup.includes(a)),
+    ),
+    [],
+  )
   const dir = /simulator state in (\S+);/.exec(r.stderr)![1]!
   const left = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.trim()
   assert.equal(left, '', `processes of the rehearsal are still running: ${left}`)

@@ -1,6 +1,8 @@
 // The AWS layer refuses what AWS refuses where moto says yes: each test names the source of the
 // refusal it proves, and fails without the layer's rule (the same call answered by moto alone).
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import {
   AcceptVpcPeeringConnectionCommand,
@@ -18,6 +20,8 @@ import { eksVersionHooks } from '../../sim/eks-versions.ts'
 import { FaultProxy } from '../../sim/faults.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { strictEc2Hooks } from '../../sim/strict-ec2.ts'
+import { SimulatedHosts } from '../../sim/ssm-hosts.ts'
+import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { TEST_CREDENTIALS } from '../helpers/aws.ts'
 
 let moto: Moto
@@ -184,5 +188,81 @@ describe('the strict AWS layer: EKS', () => {
       ((await hooks.serve!('eks', 'GET', '/cluster-versions?maxResults=0', '', '', region)) as any).errorType,
       'InvalidParameterException',
     )
+  })
+})
+
+describe('SSM Run Command as the agent runs it (aws/amazon-ssm-agent 3.3.1142.0)', () => {
+  const auth = 'AWS4-HMAC-SHA256 Credential=testing/20261207/ap-northeast-1/ssm/aws4_request, SignedHeaders=host, Signature=0'
+  const hosts = () =>
+    new SimulatedHosts({
+      stateDir: tempDir('rb-ssm-'),
+      motoUrl: moto.url,
+      layerUrl: () => moto.url,
+      imdsUrl: () => 'http://127.0.0.1:9',
+      region,
+      path: process.env.PATH ?? '/usr/bin:/bin',
+      root: ROOT,
+      isHost: async () => true,
+      callerDuring: (_id, run) => run(),
+    })
+  const send = async (h: SimulatedHosts, commands: string[], timeout?: number) =>
+    (
+      (await h.hooks().serve!(
+        'ssm',
+        'POST',
+        'SendCommand',
+        JSON.stringify({
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: ['i-0123456789abcdef0'],
+          Parameters: { commands, ...(timeout ? { executionTimeout: [String(timeout)] } : {}) },
+        }),
+        auth,
+        region,
+      )) as any
+    ).body.Command.CommandId as string
+  const invocation = async (h: SimulatedHosts, id: string) =>
+    (
+      (await h.hooks().serve!(
+        'ssm',
+        'POST',
+        'GetCommandInvocation',
+        JSON.stringify({ CommandId: id, InstanceId: 'i-0123456789abcdef0' }),
+        auth,
+        region,
+      )) as any
+    ).body
+  const until = async (h: SimulatedHosts, id: string, done: (s: string) => boolean) => {
+    for (let i = 0; i < 200; i++) {
+      const inv = await invocation(h, id)
+      if (done(inv.Status)) return inv
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new Error(`command ${id} never ended`)
+  }
+
+  test('sh -c (bash in POSIX mode on Amazon Linux); five commands at once per instance, the sixth waits (runshellscript.go:32-34; constants.go:31)', async () => {
+    const h = hosts()
+    const gate = tempDir('rb-ssm-gate-')
+    const ids: string[] = []
+    for (let i = 0; i < 6; i++)
+      ids.push(await send(h, [`while [ ! -e ${gate}/go ]; do sleep 0.05; done`, 'case :$SHELLOPTS: in *:posix:*) echo posix;; esac']))
+    await new Promise((r) => setTimeout(r, 500))
+    const states = await Promise.all(ids.map(async (id) => (await invocation(h, id)).Status))
+    assert.deepEqual(states, ['InProgress', 'InProgress', 'InProgress', 'InProgress', 'InProgress', 'Pending'])
+    fs.writeFileSync(path.join(gate, 'go'), '')
+    for (const id of ids) {
+      const inv = await until(h, id, (s) => s === 'Success' || s === 'Failed')
+      assert.equal(inv.Status, 'Success')
+      assert.equal(inv.StandardOutputContent, 'posix\n')
+    }
+  })
+
+  test('a command still running at its executionTimeout is killed and ends TimedOut (executers.go:325-335; pluginutil_unix.go:40-47)', async () => {
+    const h = hosts()
+    const id = await send(h, ['echo started', 'sleep 30', 'echo never'], 5)
+    const inv = await until(h, id, (s) => !['Pending', 'InProgress'].includes(s))
+    assert.equal(inv.Status, 'TimedOut')
+    assert.equal(inv.ResponseCode, 137)
+    assert.equal(inv.StandardOutputContent, 'started\n')
   })
 })
