@@ -91,6 +91,8 @@ export class EksAccess {
      * initial API call returns successfully" (EKS user guide, creating-access-entries).
      */
     private readonly settleMs: () => number = () => 0,
+    /** The update UpdateClusterConfig just began on a cluster, as the API shows it (sim/eks-updates.ts). */
+    private readonly updateOf: (cluster: string) => unknown = () => undefined,
   ) {}
 
   private find(c: ClusterAccess, principalArn: string): Entry | undefined {
@@ -200,6 +202,8 @@ export class EksAccess {
       if (order.indexOf(want) < order.indexOf(c.mode))
         return err(400, 'InvalidParameterException', `Unsupported authentication mode update from ${c.mode} to ${want}`)
       c.mode = want
+      const begun = this.updateOf(cluster)
+      if (begun) return { status: 200, body: { update: begun } }
       return {
         status: 200,
         body: {

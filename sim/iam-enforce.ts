@@ -114,8 +114,12 @@ export class IamEnforcement {
     motoEndpoint: string,
     /** moto's STS answer for the key of a signature (and a session's token). */
     private readonly callerOf: (authorization: string, securityToken?: string) => Promise<string | undefined>,
-    /** How long policies read from IAM are reused: a policy changed by hand counts from then. */
-    private readonly ttlMs = 1000,
+    /**
+     * How long policies read from IAM are reused. Every change to IAM made through the layer (the
+     * runbook's, eksctl's, an operator's) drops them at once; the time bounds changes made to moto
+     * behind the layer's back.
+     */
+    private readonly ttlMs = 30_000,
   ) {
     this.iam = new IAMClient(ownAws('us-east-1', motoEndpoint))
   }
@@ -280,6 +284,11 @@ export class IamEnforcement {
     return {
       refuse: async (service, action, params, region, authorization, request) => {
         if (!authorization || service === 'unknown') return undefined
+        // A change to IAM (a policy put or detached, a role made): what was read of it is stale.
+        if (service === 'iam' && !/^(Get|List|Simulate|Generate)/.test(action)) {
+          this.policies.clear()
+          this.rolePaths.clear()
+        }
         // GetCallerIdentity needs no permission (STS API reference).
         if (service === 'sts' && action === 'GetCallerIdentity') return undefined
         const p = await this.principal(authorization, request.securityToken)
@@ -305,6 +314,14 @@ export class IamEnforcement {
           return { code: 'AccessDeniedException', message, status: 400 }
         }
         return undefined
+      },
+      // And once IAM has answered the change (a request read between the two would have cached the old state).
+      rewrite: (service, action, _params, text) => {
+        if (service === 'iam' && !/^(Get|List|Simulate|Generate)/.test(action)) {
+          this.policies.clear()
+          this.rolePaths.clear()
+        }
+        return text
       },
     }
   }

@@ -1,6 +1,7 @@
 // AWS SDK v3 clients for one run. Every call goes through one middleware that records it (for
 // the journal, and so tests can prove a rerun makes no mutating call), names the failed
 // operation in errors, and refuses mutating calls in --dry-run as a last line of defence.
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
@@ -134,6 +135,9 @@ export class AwsSession {
   }
   get iam(): IAMClient {
     return this.client('IAM', () => new IAMClient(this.clientConfig()))
+  }
+  get cloudformation(): CloudFormationClient {
+    return this.client('CloudFormation', () => new CloudFormationClient(this.clientConfig()))
   }
   private caller?: Promise<GetCallerIdentityCommandOutput>
   /** Who this run is (STS GetCallerIdentity), asked once per run: it cannot change while the run lasts. */

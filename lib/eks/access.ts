@@ -9,6 +9,7 @@ import {
   type Cluster,
   ListAssociatedAccessPoliciesCommand,
   UpdateClusterConfigCommand,
+  DescribeUpdateCommand,
   paginateListAccessEntries,
   type EKSClient,
 } from '@aws-sdk/client-eks'
@@ -164,7 +165,24 @@ export function accessEntriesTask<S extends { admins?: string[] }>(): Task<S> {
       const done: string[] = []
       if (a.mode === 'CONFIG_MAP') {
         // CONFIG_MAP -> API_AND_CONFIG_MAP keeps the aws-auth ConfigMap working; EKS allows no way back.
-        await eks.send(new UpdateClusterConfigCommand({ name, accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' } }))
+        const update = (
+          await eks.send(new UpdateClusterConfigCommand({ name, accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' } }))
+        ).update
+        // The cluster is UPDATING until the update ends (EKS API, UpdateClusterConfig): wait for it.
+        await waitFor(
+          { what: `the authentication-mode update of ${name} to succeed`, timeoutMs: ctx.config.waitTimeoutMs, log: ctx.log },
+          async () => {
+            const u = update?.id ? (await eks.send(new DescribeUpdateCommand({ name, updateId: update.id }))).update : undefined
+            return {
+              done: !u || u.status === 'Successful',
+              status: u?.status ?? 'done',
+              failed:
+                u?.status === 'Failed' || u?.status === 'Cancelled'
+                  ? `update ${u.id} ${u.status}: ${JSON.stringify(u.errors ?? [])}`
+                  : undefined,
+            }
+          },
+        )
         done.push('authentication mode API_AND_CONFIG_MAP')
         a = await surveyAccess(eks, name, 'API_AND_CONFIG_MAP', admins)
       }

@@ -11,6 +11,7 @@ import { Kubectl, type KubeObject } from '../kubectl.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
 import { callerPrincipal, clusterAdmins, samePrincipal } from './access.ts'
+import { failedClusterStack } from './stack.ts'
 import {
   clusterConfigFile,
   clusterConfigYaml,
@@ -143,12 +144,26 @@ export function clusterTask(): Task<EksState> {
     async apply(ctx, s) {
       const e = eksctl(ctx)
       if (!s.cluster) {
+        // A stack left failed by an earlier run: eksctl would answer AlreadyExistsException, and waiting would see nothing.
+        const failed = await failedClusterStack(ctx.aws.cloudformation, ctx.config.clusterName)
+        if (failed)
+          throw new RunbookError(
+            `the cluster's CloudFormation stack ${failed.name} is ${failed.status} from an earlier attempt: ${failed.cause}`,
+            `fix the cause, delete the failed stack (aws cloudformation delete-stack --stack-name ${failed.name} --region ${ctx.config.region}; or eksctl delete cluster --name ${ctx.config.clusterName} --region ${ctx.config.region}), then rerun 03-eks`,
+          )
         const progress = ctx.log.progress(`eksctl create cluster ${ctx.config.clusterName}`)
         try {
           await e.createCluster(clusterConfigFile(ctx.config), kubeconfigFile(ctx.config)) // the kubeconfig task finds it written
         } catch (err) {
-          // An earlier run was interrupted while eksctl's CloudFormation stack went on: wait for it.
+          // An earlier run was interrupted while eksctl's CloudFormation stack went on: wait for it
+          // (unless the stack failed meanwhile: then say so).
           if (!/AlreadyExistsException|already exists/i.test((err as Error).message)) throw err
+          const failed = await failedClusterStack(ctx.aws.cloudformation, ctx.config.clusterName)
+          if (failed)
+            throw new RunbookError(
+              `the cluster's CloudFormation stack ${failed.name} is ${failed.status}: ${failed.cause}`,
+              `fix the cause, delete the failed stack (aws cloudformation delete-stack --stack-name ${failed.name} --region ${ctx.config.region}), then rerun 03-eks`,
+            )
           ctx.log.info(`    the cluster's stack already exists (an interrupted run started it): waiting for it`)
         } finally {
           progress.done()

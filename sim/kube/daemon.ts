@@ -16,6 +16,8 @@ import { DAEMON_OPTIONS, pairs } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { strictEc2Hooks } from '../strict-ec2.ts'
 import { IamEnforcement } from '../iam-enforce.ts'
+import { failedStackHooks } from '../failed-stacks.ts'
+import { ClusterUpdates } from '../eks-updates.ts'
 import { EksAccess } from '../eks-access.ts'
 import { accountHooks } from '../aws-layer.ts'
 import { PodIdentity } from '../eks-pod-identity.ts'
@@ -118,10 +120,17 @@ async function iamArnOf(arn: string): Promise<string | undefined> {
 // IAM enforced for the principals IAM knows (sim/iam-enforce.ts): first, before any other part of
 // the layer answers, as AWS authorizes a request before acting on it.
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.unshift(new IamEnforcement(process.env.AWS_ENDPOINT_URL, callerOf).hooks())
+/** EKS cluster updates (UpdateClusterConfig): UPDATING for a while, one at a time (sim/eks-updates.ts); a minute on AWS, scaled. */
+const clusterUpdates = new ClusterUpdates(() => 60_000 * scale)
+if (proxy) proxy.hooks.push(clusterUpdates.hooks())
 const eksAccess = new EksAccess(
   async (authorization) => (await callerOf(authorization)) ?? 'arn:aws:iam::123456789012:root',
   iamArnOf,
   () => knobs.accessEntryDelayMs,
+  (cluster) => {
+    const u = clusterUpdates.latest(cluster)
+    return u && clusterUpdates.show(u)
+  },
 )
 /** The STS endpoints a token may be signed for: moto's and the AWS layer in front of it (its host is known once it listens). */
 const stsHosts: string[] = process.env.AWS_ENDPOINT_URL ? [new URL(process.env.AWS_ENDPOINT_URL).host] : []
@@ -140,6 +149,8 @@ void tls.then((m) => {
 })
 if (proxy) proxy.hooks.push(eksAccess.hooks())
 if (proxy) proxy.hooks.push(...accountHooks(() => knobs))
+// eksctl's stacks that failed and rolled back (the stand-in records them): as CloudFormation reports them.
+if (proxy) proxy.hooks.push(failedStackHooks(stateDir))
 // DynamoDB and the registered Scalar DL key (knob dbCredentials, as sim/kube/containers.ts
 // dynamoCredentialsProblem judges it): another long-term key (AKIA...) is one AWS does not know,
 // UnrecognizedClientException (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html).

@@ -26,15 +26,18 @@ import {
   ListClustersCommand,
   ListNodegroupsCommand,
   UpdateClusterConfigCommand,
+  DescribeUpdateCommand,
   UpdateNodegroupConfigCommand,
   type Cluster as EksCluster,
   type Nodegroup,
 } from '@aws-sdk/client-eks'
 import { CreateLogGroupCommand, CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { IAMClient } from '@aws-sdk/client-iam'
+import { CloudFormationClient, CreateStackCommand, DeleteStackCommand } from '@aws-sdk/client-cloudformation'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { ADDON_NAME, ADDON_VERSIONS, cloudwatchAddonObjects, parseConfigurationValues } from './cloudwatch-addon.ts'
 import { CliFailure, control, eksLog, Kube, kubeconfigPath, main, readKubeconfig, stateDir, upsertContext } from './common.ts'
+import { FAILED_STACKS_FILE, readFailedStacks } from '../failed-stacks.ts'
 import {
   eksNodegroupRefusal,
   loadClusterConfig,
@@ -211,20 +214,18 @@ async function stackDone(stack: string, resource: string, failed: string, status
  * EKS has none. Kept in the simulator's state directory (moto's CloudFormation cannot roll a
  * stack back); SIM_EKSCTL_FAIL_NODEGROUPS=<regex> makes matching groups fail for lack of capacity.
  */
-const stacksFile = () => path.join(stateDir(), 'eksctl-failed-stacks.json')
+const stacksFile = () => path.join(stateDir(), FAILED_STACKS_FILE)
+/** Stack name -> its status (ROLLBACK_COMPLETE), and for a cluster stack the failed resource and why (the AWS layer reports them). */
 function failedStacks(): Record<string, string> {
-  try {
-    return JSON.parse(fs.readFileSync(stacksFile(), 'utf8'))
-  } catch {
-    return {}
-  }
+  return Object.fromEntries(Object.entries(readFailedStacks(stateDir())).map(([k, v]) => [k, v.status]))
 }
-function setFailedStack(stack: string, status: string | undefined): void {
-  const all = failedStacks()
-  if (status) all[stack] = status
+function setFailedStack(stack: string, status: string | undefined, why?: { resource: string; reason: string }): void {
+  const all = readFailedStacks(stateDir())
+  if (status) all[stack] = { status, ...why }
   else delete all[stack]
   fs.writeFileSync(stacksFile(), JSON.stringify(all))
 }
+const clusterStack = (cluster: string) => `eksctl-${cluster}-cluster` // pkg/cfn/manager/cluster.go:31-32
 const nodegroupStack = (cluster: string, ng: string) => `eksctl-${cluster}-nodegroup-${ng}` // pkg/cfn/manager/nodegroup.go:40
 
 const minorOf = (v: string) => Number(v.split('.')[1])
@@ -381,8 +382,9 @@ async function createClusterSteps(
   r: string,
   { eks, sts, logs, ec2 }: ReturnType<typeof clients>,
 ): Promise<void> {
-  // pkg/cfn/manager/api.go@v0.230.0:163: CreateStack of an existing stack fails with CloudFormation's AlreadyExistsException.
-  if (await clusterExists(eks, name)) {
+  // pkg/cfn/manager/api.go@v0.230.0:163: CreateStack of an existing stack fails with CloudFormation's
+  // AlreadyExistsException: the cluster's, or a failed one left behind (ROLLBACK_COMPLETE).
+  if ((await clusterExists(eks, name)) || failedStacks()[clusterStack(name)]) {
     throw new CliFailure(
       `creating CloudFormation stack "eksctl-${name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, RequestID: 00000000-0000-0000-0000-000000000000, AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists`,
     )
@@ -407,6 +409,24 @@ async function createClusterSteps(
     `using existing VPC (${config.vpc?.id ?? 'from subnets'}) and subnets (private:${Object.keys(config.vpc?.subnets?.private ?? {}).length} public:${Object.keys(config.vpc?.subnets?.public ?? {}).length})`,
   )
   eksLog('ℹ', `building cluster stack "eksctl-${name}-cluster"`)
+  // SIM_EKSCTL_FAIL_CLUSTERS=<regex>: the control plane of a matching cluster fails; CloudFormation
+  // rolls the stack back and keeps it (ROLLBACK_COMPLETE), and the cluster is gone with the rollback.
+  const failing = process.env.SIM_EKSCTL_FAIL_CLUSTERS
+  if (failing && new RegExp(failing).test(name)) {
+    const reason = `Resource handler returned message: "Cannot create cluster '${name}': the simulator was told to fail its control plane (SIM_EKSCTL_FAIL_CLUSTERS) (Service: Eks, Status Code: 400)"`
+    await new CloudFormationClient({ region: r, ...retry }).send(
+      new CreateStackCommand({
+        StackName: clusterStack(name),
+        TemplateBody: JSON.stringify({ Resources: { ControlPlane: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }),
+        Tags: [{ Key: 'alpha.eksctl.io/cluster-name', Value: name }],
+      }),
+    )
+    setFailedStack(clusterStack(name), 'ROLLBACK_COMPLETE', { resource: 'ControlPlane', reason })
+    eksLog('ℹ', `waiting for CloudFormation stack "${clusterStack(name)}"`)
+    throw new CliFailure(
+      `waiter state transitioned to Failure: AWS::EKS::Cluster/ControlPlane: CREATE_FAILED – "${reason.replace(/"/g, '\\"')}"`,
+    )
+  }
   // The cluster's API server exists as soon as EKS has the cluster: made first, so that a stand-in
   // killed half-way never leaves a cluster in moto without one (EKS goes on making the endpoint
   // after eksctl dies). eks: an EKS cluster in moto stands behind it (HTTPS, access entries, NLBs).
@@ -861,7 +881,7 @@ async function utils(sub: string, argv: string[]): Promise<void> {
       eksLog('!', `no changes were applied, run again with '--approve' to apply the changes`)
       return
     }
-    await eks.send(
+    const update = await eks.send(
       new UpdateClusterConfigCommand({
         name: cluster,
         logging: {
@@ -872,6 +892,14 @@ async function utils(sub: string, argv: string[]): Promise<void> {
         },
       }),
     )
+    // pkg/eks/update.go@v0.228.0:160-166, 261-270: UpdateClusterConfig, then wait for the update to succeed.
+    for (const id = update.update?.id; id; ) {
+      const u = (await eks.send(new DescribeUpdateCommand({ name: cluster, updateId: id }))).update
+      if (u?.status === 'Successful') break
+      if (u?.status === 'Failed' || u?.status === 'Cancelled')
+        throw new CliFailure(`waiter state transitioned to Failure: update ${id}: ${u.status}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
     if (enabled.length) {
       try {
         await logs.send(new CreateLogGroupCommand({ logGroupName: `/aws/eks/${cluster}/cluster` }))
@@ -1275,6 +1303,14 @@ async function deleteCluster(argv: string[]): Promise<void> {
   if (!name) throw new CliFailure('--name must be set')
   const r = region(values.region, config)
   const { eks, sts, ec2 } = clients(r)
+  // A cluster whose stack failed and rolled back: only the stack is left, and it is deleted.
+  if (failedStacks()[clusterStack(name)] && !(await clusterExists(eks, name))) {
+    eksLog('ℹ', `deleting EKS cluster "${name}"`)
+    await new CloudFormationClient({ region: r, ...retry }).send(new DeleteStackCommand({ StackName: clusterStack(name) }))
+    setFailedStack(clusterStack(name), undefined)
+    eksLog('✔', `all cluster resources were deleted`)
+    return
+  }
   // pkg/eks/eks.go:100-112: the cleanup runs only while the cluster is operable (ACTIVE).
   if ((await describeCluster(eks, name)).status === 'ACTIVE') await cleanupLoadBalancers(name, r)
   eksLog('ℹ', `deleting EKS cluster "${name}"`)

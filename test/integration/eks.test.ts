@@ -8,6 +8,7 @@ import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient, ListCluste
 import { Ajv } from 'ajv'
 import YAML from 'yaml'
 import { stopSim, startSim, type Sim } from '../helpers/sim.ts'
+import { CloudFormationClient, DeleteStackCommand } from '@aws-sdk/client-cloudformation'
 import { ROOT, runStep, tempDir } from '../helpers/run-step.ts'
 import { awsConfig } from '../helpers/aws.ts'
 
@@ -168,6 +169,32 @@ describe('03-eks against the simulator', () => {
       (await eks.send(new DescribeNodegroupCommand({ clusterName: 'eks-cap', nodegroupName: 'system' }))).nodegroup?.status,
       'ACTIVE',
     )
+  })
+
+  test('a cluster stack that failed and rolled back (ROLLBACK_COMPLETE): the rerun reports its cause and the fix at once instead of waiting; once deleted, 03 makes the cluster', async () => {
+    const env = envFor('eks-rollback')
+    assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
+    const first = await runStep('runbooks/03-eks.ts', ['--json'], { ...env, SIM_EKSCTL_FAIL_CLUSTERS: '^eks-rollback$' })
+    assert.equal(first.code, 1)
+    assert.match(first.stderr, /ControlPlane: CREATE_FAILED/)
+    // eksctl alone would now answer AlreadyExistsException, which reads like a run still going on.
+    const started = Date.now()
+    const second = await runStep('runbooks/03-eks.ts', ['--json'], env)
+    assert.equal(second.code, 1, second.stderr)
+    assert.ok(Date.now() - started < 30_000, 'no wait for a cluster that will never come')
+    const t = second.json.tasks.find((x: any) => x.title === 'EKS cluster')
+    assert.match(
+      t.detail,
+      /stack eksctl-eks-rollback-cluster is ROLLBACK_COMPLETE from an earlier attempt: ControlPlane \(AWS::EKS::Cluster\): Resource handler returned message/,
+    )
+    assert.match(second.stderr, /aws cloudformation delete-stack --stack-name eksctl-eks-rollback-cluster --region ap-northeast-1/)
+    assert.equal(argv(env).filter((a) => a.startsWith('eksctl create cluster')).length, 1, 'the rerun did not ask eksctl again')
+    const cfn = new CloudFormationClient(awsConfig(sim.env, 'ap-northeast-1'))
+    await cfn.send(new DeleteStackCommand({ StackName: 'eksctl-eks-rollback-cluster' }))
+    cfn.destroy()
+    const third = await runStep('runbooks/03-eks.ts', ['--json'], env)
+    assert.equal(third.code, 0, third.stderr)
+    assert.equal((await eks.send(new DescribeClusterCommand({ name: 'eks-rollback' }))).cluster?.status, 'ACTIVE')
   })
 
   test('SYSTEM_NODE_COUNT=0 is refused (exit 2) unless --allow-no-system-nodes', async () => {

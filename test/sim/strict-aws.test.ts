@@ -21,6 +21,7 @@ import { FaultProxy } from '../../sim/faults.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { strictEc2Hooks } from '../../sim/strict-ec2.ts'
 import { SimulatedHosts } from '../../sim/ssm-hosts.ts'
+import { ClusterUpdates } from '../../sim/eks-updates.ts'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { TEST_CREDENTIALS } from '../helpers/aws.ts'
 
@@ -164,6 +165,43 @@ describe('the strict AWS layer: EKS', () => {
     assert.equal(anonymousAnswer(32, 'GET', '/livez'), 'allow')
     assert.equal(anonymousAnswer(31, 'GET', '/version'), 'allow', 'system:public-info-viewer before 1.32')
     assert.equal(anonymousAnswer(31, 'GET', '/api/v1/namespaces'), 403)
+  })
+
+  test('UpdateClusterConfig: the cluster UPDATING until the update ends, a second update refused meanwhile, the update read with DescribeUpdate (EKS API model; aws-cdk#33452)', async () => {
+    const updates = new ClusterUpdates(() => 300)
+    const h = updates.hooks()
+    const update = (body: object) =>
+      h.refuse!('eks', 'POST /clusters/c1/update-config', new URLSearchParams(), region, 'auth', {
+        body: JSON.stringify(body),
+        url: '/clusters/c1/update-config',
+        method: 'POST',
+      })
+    assert.equal(await update({ logging: { clusterLogging: [{ types: ['api'], enabled: true }] } }), undefined)
+    // moto answers the cluster; the layer answers the update, as EKS does.
+    const answer = JSON.parse(
+      h.rewrite!('eks', 'POST /clusters/c1/update-config', new URLSearchParams(), JSON.stringify({ cluster: { name: 'c1' } })),
+    )
+    assert.equal(answer.update.status, 'InProgress')
+    assert.equal(answer.update.type, 'LoggingUpdate')
+    const described = h.rewrite!(
+      'eks',
+      'GET /clusters/c1',
+      new URLSearchParams(),
+      JSON.stringify({ cluster: { name: 'c1', status: 'ACTIVE' } }),
+    )
+    assert.equal(JSON.parse(described).cluster.status, 'UPDATING')
+    const second = await update({ accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' } })
+    assert.equal(second?.code, 'ResourceInUseException')
+    assert.equal(second?.message, `Cannot AccessConfigUpdate because cluster c1 currently has update ${answer.update.id} in progress`)
+    await new Promise((r) => setTimeout(r, 350))
+    const read = (await h.serve!('eks', 'GET', `/clusters/c1/updates/${answer.update.id}`, '', 'auth', region)) as any
+    assert.equal(read.body.update.status, 'Successful')
+    assert.equal(
+      JSON.parse(h.rewrite!('eks', 'GET /clusters/c1', new URLSearchParams(), JSON.stringify({ cluster: { status: 'ACTIVE' } }))).cluster
+        .status,
+      'ACTIVE',
+    )
+    assert.equal(await update({ accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' } }), undefined, 'then the next one may begin')
   })
 
   test('DescribeClusterVersions pages with maxResults and nextToken (botocore eks model and paginators-1.json)', async () => {
