@@ -1,47 +1,38 @@
-// Check: the Scalar DL tables in DynamoDB, with the namespace prefix, point-in-time recovery and
-// deletion protection on (the tables themselves: lib/database/tables.ts).
-import { DescribeContinuousBackupsCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb'
-import { LEDGER_TABLES, scalarTables } from '../lib/database/tables.ts'
+// Check: the Scalar DL tables in DynamoDB: the Ledger's expected tables exist, and every table of
+// the runbook's (tagged with the cluster after its schema load, lib/database/ownership.ts, so
+// whatever the schema version adds) has point-in-time recovery and deletion protection on.
+import { LEDGER_TABLES } from '../lib/database/tables.ts'
+import { LEDGER_NAMESPACES, namespaceTables, pitrStatus } from '../lib/database/ownership.ts'
 import { isMain } from '../lib/main.ts'
 import type { Check } from '../lib/verify/check.ts'
-
-// --- the check -----------------------------------------------------------------------------------
 
 export const tablesCheck: Check = {
   name: 'tables',
   title: 'Scalar DL tables in DynamoDB, point-in-time recovery and deletion protection on',
-  hint: 'a missing table means the schema was not loaded or a table was deleted; protection off means someone turned it off: rerun 04-scalardl, which restores both (RUNBOOK.md, 07-verify: tables)',
+  hint: 'a missing table means the schema was not loaded or a table was deleted; an untagged one, that 04 has not finished; protection off means someone turned it off: rerun 04-scalardl, which restores them (RUNBOOK.md, 07-verify: tables)',
   async run(v) {
     const prefix = v.config.dynamodbNamespacePrefix
-    const r = await scalarTables(v.aws.dynamodb, prefix)
-    if (r.missing.length) return { ok: false, detail: `missing ${r.missing.join(', ')}${prefix ? ` (prefix "${prefix}")` : ''}` }
-    const expected = LEDGER_TABLES.map((t) => prefix + t)
-    const pitr = await Promise.all(
-      expected.map(
-        async (t) =>
-          [
-            t,
-            (await v.aws.dynamodb.send(new DescribeContinuousBackupsCommand({ TableName: t }))).ContinuousBackupsDescription
-              ?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus,
-          ] as const,
-      ),
+    const tables = await namespaceTables(v.aws.dynamodb, prefix, LEDGER_NAMESPACES)
+    const names = new Set(tables.map((t) => t.name))
+    const missing = LEDGER_TABLES.map((t) => prefix + t).filter((t) => !names.has(t))
+    if (missing.length) return { ok: false, detail: `missing ${missing.join(', ')}${prefix ? ` (prefix "${prefix}")` : ''}` }
+    const ours = tables.filter((t) => t.owner === v.config.clusterName)
+    const untagged = LEDGER_TABLES.map((t) => prefix + t).filter((n) => !ours.some((t) => t.name === n))
+    const pitr = await pitrStatus(
+      v.aws.dynamodb,
+      ours.map((t) => t.name),
     )
-    const off = pitr.filter(([, s]) => s !== 'ENABLED').map(([t]) => t)
-    const unprotected = (
-      await Promise.all(
-        expected.map(async (t) =>
-          (await v.aws.dynamodb.send(new DescribeTableCommand({ TableName: t }))).Table?.DeletionProtectionEnabled ? undefined : t,
-        ),
-      )
-    ).filter(Boolean)
+    const off = ours.filter((t) => !pitr.get(t.name)).map((t) => t.name)
+    const unprotected = ours.filter((t) => !t.deletionProtection).map((t) => t.name)
     const problems = [
+      ...(untagged.length ? [`not tagged as ${v.config.clusterName}'s: ${untagged.join(', ')}`] : []),
       ...(off.length ? [`point-in-time recovery is off on ${off.join(', ')}`] : []),
       ...(unprotected.length ? [`deletion protection is off on ${unprotected.join(', ')}`] : []),
     ]
     if (problems.length) return { ok: false, detail: problems.join('; ') }
     return {
       ok: true,
-      detail: `${expected.length} Ledger tables${prefix ? ` with prefix "${prefix}"` : ''}, point-in-time recovery and deletion protection on`,
+      detail: `${ours.length} Ledger tables${prefix ? ` with prefix "${prefix}"` : ''}, point-in-time recovery and deletion protection on`,
     }
   },
 }

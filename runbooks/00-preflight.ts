@@ -6,6 +6,7 @@ import { clusterAccessTask, configurationTask, identityTask, zonesTask } from '.
 import { QUOTA_IDS, quotaTask } from '../lib/preflight/quotas.ts'
 import { TOOLS, toolTask } from '../lib/preflight/tools.ts'
 import { kubernetesVersionTask } from '../lib/preflight/versions.ts'
+import { foreignTablesProblems } from '../lib/preflight/tables.ts'
 import { runStep } from '../lib/runner.ts'
 import { defineStep, type StepResult } from '../lib/task.ts'
 
@@ -25,6 +26,8 @@ export const step = defineStep({
   readOnly: true,
   continueOnFailure: true,
   concurrent: true,
+  // Another application's tables under the deployment's names: exit 2 before anything is checked.
+  preflight: foreignTablesProblems,
   tasks: [
     configurationTask(),
     ...TOOLS.map(toolTask),

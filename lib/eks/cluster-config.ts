@@ -60,6 +60,10 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       labels: { role: 'system' },
       volumeEncrypted: true,
       disableIMDSv1: true,
+      // Off the node's role too: CoreDNS and the schema-loading Job (whose DynamoDB key comes
+      // from its Secret) need no AWS credentials, and the CloudWatch agents use the host network
+      // and their Pod Identity association.
+      disablePodIMDS: true,
       tags,
     })
   }

@@ -229,6 +229,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           'dynamodb:DescribeBackup',
           'dynamodb:DeleteTable',
           'dynamodb:ListTagsOfResource',
+          'dynamodb:TagResource',
         ],
         Resource: [table(`${scope.tablePrefix}*`), `${table(`${scope.tablePrefix}*`)}/backup/*`],
       },

@@ -59,7 +59,13 @@ const ownedBy = (c: Config, tags: { Key?: string; Value?: string }[] | undefined
   Boolean(tags?.some((t) => keys.includes(t.Key ?? '') && clusterNames(c).includes(t.Value ?? '')))
 
 /** The instance families AWS counts as Standard (A, C, D, H, I, M, R, T, Z: ec2-on-demand-instances.html). */
-const isStandard = (type: string) => /^[acdhimrtz]/.test(type)
+/**
+ * Whether an instance type counts against "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z)
+ * instances" (L-1216C47A). The DL, Inf, Trn and HPC families begin with those letters but have
+ * quotas of their own, and Mac instances run only on Dedicated Hosts (EC2 user guide,
+ * ec2-on-demand-instances.html#ec2-on-demand-instances-limits: the On-Demand instance quotas table).
+ */
+export const isStandard = (type: string) => /^[acdhimrtz]/.test(type) && !/^(dl|inf|trn|hpc|mac)\d/.test(type)
 
 async function vcpusOf(ec2: EC2Client, types: string[]): Promise<Map<string, number>> {
   const unique = [...new Set(types)]

@@ -313,6 +313,14 @@ interface JobView {
   reason: string
 }
 
+/** When this deployment's schema-loading Job was made (undefined: no such Job): the tables made after it are its. */
+export async function schemaJobCreatedAt(ctx: TaskContext): Promise<number | undefined> {
+  if (!haveCluster(ctx)) return undefined
+  const job = await kubectlFor(ctx).get('job', schemaJobName(ctx.config), { namespace: ns(ctx) })
+  const t = job?.metadata?.creationTimestamp as string | undefined
+  return t ? Date.parse(t) : undefined
+}
+
 async function schemaJob(ctx: TaskContext): Promise<JobView> {
   const name = schemaJobName(ctx.config)
   const k = kubectlFor(ctx)

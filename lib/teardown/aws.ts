@@ -31,7 +31,8 @@ import {
   paginateListRolePolicies,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam'
-import { scalarTables, AUDITOR_TABLES, LEDGER_TABLES } from '../database/tables.ts'
+import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, byOwner, namespaceTables } from '../database/ownership.ts'
+import { deploymentClusters } from '../config.ts'
 import { bastionIdentity, bastionRoleName } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
 import { findInternetGateway } from '../aws/internet-gateway.ts'
@@ -61,25 +62,40 @@ async function untilFree<T>(ctx: TaskContext, what: string, fn: () => Promise<T>
   }))!
 }
 
+/** The runbook's tables (tagged with one of the deployment's clusters) and the others with the same prefix and namespaces. */
+async function tablesByOwner(ctx: TaskContext) {
+  const tables = await namespaceTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_NAMESPACES, ...AUDITOR_NAMESPACES])
+  return byOwner(tables, deploymentClusters(ctx.config))
+}
+
 export function tablesTask(): Task {
   return {
-    title: 'DynamoDB tables (kept unless --delete-data; backed up first unless --skip-backup)',
+    title: "DynamoDB tables, the runbook's only (kept unless --delete-data; backed up first unless --skip-backup)",
     async check(ctx) {
-      const r = await scalarTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_TABLES, ...AUDITOR_TABLES])
-      if (!r.found.length) return { holds: true, detail: 'none' }
+      const { ours, others } = await tablesByOwner(ctx)
+      const left = others.length
+        ? `; not the runbook's, never touched: ${others.map((t) => `${t.name}${t.owner ? ` (of ${t.owner})` : ''}`).join(', ')}`
+        : ''
+      if (!ours.length) return { holds: true, detail: `none of the runbook's${left}` }
       if (!ctx.flags['delete-data'])
         return {
           holds: true,
-          detail: `kept ${r.found.length} table(s) (${r.found.slice(0, 3).join(', ')}${r.found.length > 3 ? ', ...' : ''}); --delete-data deletes them`,
+          detail: `kept ${ours.length} table(s) (${ours
+            .slice(0, 3)
+            .map((t) => t.name)
+            .join(', ')}${ours.length > 3 ? ', ...' : ''}); --delete-data deletes them${left}`,
         }
-      return { holds: false, detail: `${ctx.flags['skip-backup'] ? '' : 'back up and '}delete ${r.found.join(', ')}` }
+      return {
+        holds: false,
+        detail: `${ctx.flags['skip-backup'] ? '' : 'back up and '}delete ${ours.map((t) => t.name).join(', ')}${left}`,
+      }
     },
     async apply(ctx) {
-      const r = await scalarTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_TABLES, ...AUDITOR_TABLES])
+      const { ours } = await tablesByOwner(ctx)
       const backups: string[] = []
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')
       const protectedTables: string[] = []
-      for (const t of r.found) {
+      for (const { name: t } of ours) {
         if (!ctx.flags['skip-backup']) {
           const b = await ctx.aws.dynamodb.send(
             new CreateBackupCommand({ TableName: t, BackupName: `${t.replace(/[^A-Za-z0-9_.-]/g, '-')}-teardown-${stamp}`.slice(0, 255) }),
@@ -94,7 +110,7 @@ export function tablesTask(): Task {
         await ctx.aws.dynamodb.send(new DeleteTableCommand({ TableName: t }))
       }
       for (const arn of backups) ctx.log.info(`    backup: ${arn}`)
-      return `deleted ${r.found.length} table(s)${protectedTables.length ? ` (deletion protection turned off first on ${protectedTables.length})` : ''}${backups.length ? `; backups: ${backups.join(', ')}` : ' (no backup: --skip-backup)'}`
+      return `deleted ${ours.length} table(s)${protectedTables.length ? ` (deletion protection turned off first on ${protectedTables.length})` : ''}${backups.length ? `; backups: ${backups.join(', ')}` : ' (no backup: --skip-backup)'}`
     },
   }
 }

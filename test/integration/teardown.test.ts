@@ -22,6 +22,14 @@ import { inventory } from '../helpers/inventory.ts'
 import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { awsConfig } from '../helpers/aws.ts'
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListBackupsCommand,
+  ListTablesCommand,
+  ListTagsOfResourceCommand,
+} from '@aws-sdk/client-dynamodb'
 
 let sim: Sim
 
@@ -64,6 +72,73 @@ before(() => {
 after(() => stopSim(sim))
 
 describe('99-teardown against the simulator', () => {
+  test("tables by ownership: another application's tables stop a fresh 00; the deployment's are tagged and protected, and --delete-data deletes only them, after a backup of each", async () => {
+    const ddb = new DynamoDBClient(awsConfig(sim.env, 'ap-northeast-1'))
+    const table = (TableName: string) =>
+      ddb.send(
+        new CreateTableCommand({
+          TableName,
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      )
+    const names = async () => (await ddb.send(new ListTablesCommand({}))).TableNames ?? []
+    // Another ScalarDB application's coordinator table, under the default empty prefix.
+    await table('coordinator.state')
+    const env = { ...envFor('td-own', '10.44.0.0/16'), BASTION_ENABLED: 'false', DYNAMODB_NAMESPACE_PREFIX: '' }
+    const refused = await runStep('runbooks/00-preflight.ts', ['--json'], env)
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.deepEqual(
+      refused.json.problems.map((p: any) => p.key),
+      ['DYNAMODB_NAMESPACE_PREFIX'],
+    )
+    assert.match(refused.json.problems[0].message, /coordinator\.state already exists .* without this deployment's tag/)
+    const own = { ...env, DYNAMODB_NAMESPACE_PREFIX: 'td_own_' }
+    assert.equal((await runStep('runbooks/00-preflight.ts', ['--json'], own)).json?.problems, undefined, 'a prefix of its own')
+    for (const [st, args] of [
+      ['01-vpc', []],
+      ['03-eks', []],
+      ['04-scalardl', ['--generate-ledger-key']],
+    ] as const) {
+      const r = await runStep(`runbooks/${st}.ts`, [...args], own)
+      assert.equal(r.code, 0, `${st}: ${r.stderr}`)
+    }
+    // Every table the schema loader made is tagged and protected, whatever the schema adds.
+    const made = (await names()).filter((n) => n.startsWith('td_own_'))
+    assert.ok(made.length >= 9, made.join(', '))
+    for (const n of made) {
+      const t = (await ddb.send(new DescribeTableCommand({ TableName: n }))).Table!
+      assert.ok(t.DeletionProtectionEnabled, `deletion protection on ${n}`)
+      const tags = (await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: t.TableArn! }))).Tags ?? []
+      assert.deepEqual(tags, [{ Key: 'scalardl-runbook/cluster', Value: 'td-own' }], n)
+    }
+    // Later, someone else's table under the deployment's prefix and namespace.
+    await table('td_own_scalar.someone_else')
+    const plan = await runStep('runbooks/99-teardown.ts', ['--json', '--dry-run', '--delete-data', '--yes', '--confirm', 'td-own'], own)
+    assert.equal(plan.code, 0, plan.stderr)
+    const planned = plan.json.tasks.find((t: any) => /^DynamoDB tables/.test(t.title)).detail as string
+    assert.equal(planned.split('; ')[0], `back up and delete ${made.sort().join(', ')}`)
+    // (coordinator.state, outside the prefix, is not looked at at all.)
+    assert.match(planned, /; not the runbook's, never touched: td_own_scalar\.someone_else$/)
+    const r = await runStep('runbooks/99-teardown.ts', ['--json', '--delete-data', '--yes', '--confirm', 'td-own'], own)
+    assert.equal(r.code, 0, r.stderr)
+    const left = await names()
+    assert.ok(left.includes('td_own_scalar.someone_else') && left.includes('coordinator.state'), left.join(', '))
+    assert.deepEqual(
+      left.filter((n) => made.includes(n)),
+      [],
+    )
+    const backups = (await ddb.send(new ListBackupsCommand({}))).BackupSummaries ?? []
+    for (const n of made)
+      assert.ok(
+        backups.some((b) => b.TableName === n),
+        `a backup of ${n}`,
+      )
+    assert.match(r.json.tasks.find((t: any) => /^DynamoDB tables/.test(t.title)).detail, /backups: arn:aws:dynamodb:/)
+    ddb.destroy()
+  })
+
   test('without confirmation: exit 2 and nothing deleted', async () => {
     const env = envFor('td-noconf', '10.40.0.0/16')
     assert.equal((await runStep('runbooks/01-vpc.ts', [], { ...env, BASTION_ENABLED: 'false' })).code, 0)
