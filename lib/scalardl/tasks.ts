@@ -1,4 +1,5 @@
 // Step 4: Scalar DL Ledger and Envoy through helm, after the schema is loaded.
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
 import { kubectlFor } from '../eks/tasks.ts'
@@ -16,11 +17,23 @@ import { envoySourceRanges } from './values.ts'
 import { generateSigningKey, keyFileProblem } from './keys.ts'
 import { keysSecretName, scalardlFullname, schemaJobName, serverApp, serverChart } from './names.ts'
 import { liveDrift, podProblem, rolloutOf } from './rollout.ts'
-import { auditorKeysSecret, dbSecret, ledgerKeysSecret, pullSecret, secretDrift, secretManifest, type SecretSpec } from './secrets.ts'
+import {
+  AUDITOR_KEYS,
+  auditorKeysSecret,
+  dbSecret,
+  dbSecretName,
+  LEDGER_KEYS,
+  ledgerKeysSecret,
+  pullSecret,
+  secretDrift,
+  secretManifest,
+  type SecretSpec,
+} from './secrets.ts'
 import {
   coalesce,
   overridesFile,
   readValues,
+  SECRETS_CHECKSUM,
   schemaOverrides,
   serverOverrides,
   valuesChart,
@@ -38,6 +51,8 @@ export interface ScalarState {
   envoySourceRanges?: string[]
   /** The Auditor's view: the Ledger envoy's hostname, found by 05-auditor. */
   ledgerHost?: string
+  /** The digest of the Secrets the server reads (lib/scalardl/values.ts LiveInputs). */
+  secretsDigest?: string
 }
 
 const helmFor = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeAccess(ctx.config) })
@@ -204,6 +219,19 @@ export function ledgerKeyFileTask(): Task<ScalarState> {
   }
 }
 
+/**
+ * The digest of the Secrets this view's server reads (LiveInputs.secretsDigest): their uids and
+ * resourceVersions, which change when their data does (a write of the same data leaves them).
+ */
+async function secretsDigest(ctx: TaskContext): Promise<string | undefined> {
+  if (!haveCluster(ctx)) return undefined
+  const names = [dbSecretName(ctx.config), ctx.config.scalardl.app === 'auditor' ? AUDITOR_KEYS : LEDGER_KEYS]
+  const k = kubectlFor(ctx)
+  const found = await Promise.all(names.map((n) => k.get('secret', n, { namespace: ns(ctx) })))
+  const parts = found.map((o, i) => `${names[i]}:${o?.metadata?.uid ?? 'absent'}:${o?.metadata?.resourceVersion ?? ''}`)
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16)
+}
+
 /** Who may reach this view's envoy: its VPC, the other Scalar DL VPC and the client VPCs (their ranges from EC2). */
 async function envoyRanges(ctx: TaskContext): Promise<string[]> {
   const c = ctx.config
@@ -212,28 +240,38 @@ async function envoyRanges(ctx: TaskContext): Promise<string[]> {
   return envoySourceRanges(c, clients)
 }
 
-function valuesTask(kind: ValuesKind, title: string): Task<ScalarState> {
+function valuesTask(kind: ValuesKind, title: string): Task<ScalarState, { rotated: string }> {
   const compute = (ctx: TaskContext, s: ScalarState) => (kind === 'server' ? serverOverrides(ctx.config, s) : schemaOverrides(ctx.config))
   return {
     title,
     async check(ctx, s) {
       if (kind === 'server') {
-        const [nodes, ranges] = await Promise.all([
+        const [nodes, ranges, digest] = await Promise.all([
           haveCluster(ctx) ? kubectlFor(ctx).list('nodes', { selector: `${POOL_LABEL.key}=${POOL_LABEL.value}` }) : [],
           envoyRanges(ctx),
+          secretsDigest(ctx),
         ])
         s.poolNodes = nodes.length || ctx.config.nodeCount
         s.envoySourceRanges = ranges
+        s.secretsDigest = digest
       }
       const file = overridesFile(ctx.config, kind)
       const want = compute(ctx, s)
       if (ctx.dryRun) ctx.log.plain(JSON.stringify(want, null, 2).replace(/^/gm, '      | '))
-      if (fs.existsSync(file) && isDeepStrictEqual(readValues(file), want)) return { holds: true, detail: file }
-      return { holds: false, detail: `${fs.existsSync(file) ? 'update' : 'write'} ${file}` }
+      const have = fs.existsSync(file) ? readValues(file) : undefined
+      if (have && isDeepStrictEqual(have, want)) return { holds: true, detail: file }
+      const app = ctx.config.scalardl.app
+      const rotated =
+        kind === 'server' &&
+        have?.[app]?.podAnnotations?.[SECRETS_CHECKSUM] &&
+        have[app].podAnnotations[SECRETS_CHECKSUM] !== s.secretsDigest
+          ? ': the database credentials, licence or keys changed, so the Pods will be replaced'
+          : ''
+      return { holds: false, detail: `${have ? 'update' : 'write'} ${file}${rotated}`, reading: { rotated } }
     },
-    async apply(ctx, s) {
+    async apply(ctx, s, reading) {
       writeOverrides(ctx.config, kind, compute(ctx, s))
-      return `wrote ${overridesFile(ctx.config, kind)} (mode 600)`
+      return `wrote ${overridesFile(ctx.config, kind)} (mode 600)${reading?.rotated ?? ''}`
     },
   }
 }

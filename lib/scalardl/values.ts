@@ -34,7 +34,17 @@ export interface LiveInputs {
   envoySourceRanges?: string[]
   /** The Auditor's view: the Ledger envoy's load-balancer hostname. */
   ledgerHost?: string
+  /**
+   * A digest of the Secrets the server reads (the database credentials and licence, the keys): it
+   * goes on the Pod template, so a changed credential, licence or key rolls the Pods, as the
+   * charts' checksum/config does for the configuration. Made of each Secret's uid and
+   * resourceVersion, never of its data.
+   */
+  secretsDigest?: string
 }
+
+/** The Pod annotation carrying LiveInputs.secretsDigest. */
+export const SECRETS_CHECKSUM = 'checksum/secrets'
 
 /** k8s.io/api core/v1 AnnotationLoadBalancerSourceRangesKey. */
 export const SOURCE_RANGES = 'service.beta.kubernetes.io/load-balancer-source-ranges'
@@ -116,6 +126,8 @@ export function serverOverrides(c: Config, live: LiveInputs, operator: any = ope
   const strategy = rolloutStrategy(live.poolNodes)
   const pod = (app: string) => ({
     replicaCount: live.poolNodes,
+    // The operator's own annotations (config/) merge with it: helm coalesces maps.
+    ...(live.secretsDigest && app !== 'envoy' ? { podAnnotations: { [SECRETS_CHECKSUM]: live.secretsDigest } } : {}),
     strategy,
     ...placement,
     affinity: antiAffinity(chart, app),

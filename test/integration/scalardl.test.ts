@@ -143,6 +143,29 @@ describe('04-scalardl against the simulator', () => {
     assert.ok(!calls.some((a) => /^helm .*\b(upgrade|install|uninstall)\b|^eksctl create/.test(a)), calls.join('\n'))
   })
 
+  test('a rotated database password reaches the Ledger: its Pods are replaced and 04 says why; the envoy is not', async () => {
+    const ledgerBefore = (await pods('ledger')).map((p) => p.metadata.name).sort()
+    const envoyBefore = (await pods('envoy')).map((p) => p.metadata.name).sort()
+    const rotated = `${DB_SECRET}-rotated`
+    const r = await step('runbooks/04-scalardl.ts', [], { SCALARDL_DB_PASSWORD: rotated })
+    assert.equal(r.code, 0, r.stderr)
+    const values = r.json.tasks.find((x: any) => /^Values for scalardl/.test(x.title))
+    assert.equal(values.status, 'changed')
+    assert.match(values.detail, /the database credentials, licence or keys changed, so the Pods will be replaced/)
+    const ledgerAfter = (await pods('ledger')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name)
+    assert.equal(ledgerAfter.length, 3)
+    assert.deepEqual(
+      ledgerAfter.filter((n) => ledgerBefore.includes(n)),
+      [],
+      'every Ledger Pod replaced',
+    )
+    assert.deepEqual((await pods('envoy')).map((p) => p.metadata.name).sort(), envoyBefore, 'the envoy reads no Secret of these')
+    // Back to the password the other tests use: replaced again; then a rerun changes nothing.
+    assert.equal((await step('runbooks/04-scalardl.ts')).code, 0)
+    const again = await step('runbooks/04-scalardl.ts')
+    assert.equal(again.json.status, 'ok', again.stderr)
+  })
+
   test('changed by hand: the envoy scaled to 1 and its metrics Service deleted; the rerun repairs both and says so', async () => {
     await k(['scale', 'deployment', 'my-release-scalardl-envoy', '--replicas=1'])
     await k(['delete', 'service', 'my-release-scalardl-envoy-metrics'])
