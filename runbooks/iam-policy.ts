@@ -1,16 +1,22 @@
-// `npm run iam-policy [-- --env-file PATH] [-- --account ID] [-- --database]`: prints the "runbook
+// `npm run iam-policy [-- --env-file PATH] [-- --account ID] [-- --database] [-- --explain]`: prints the "runbook
 // operator" IAM policy (lib/iam/operator-policy.ts) for this configuration's clusters and table
 // prefix, as JSON on stdout; with --database, the policy for the database credentials instead. Without a valid configuration it prints the policy for any cluster name. Changes
 // nothing and calls nothing.
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../lib/config.ts'
-import { databasePolicy, operatorPolicy, policyScope, type PolicyScope } from '../lib/iam/operator-policy.ts'
+import { databasePolicy, explainPolicy, operatorPolicy, policyScope, type PolicyScope } from '../lib/iam/operator-policy.ts'
 
 const { values } = parseArgs({
-  options: { 'env-file': { type: 'string' }, account: { type: 'string' }, database: { type: 'boolean' }, help: { type: 'boolean' } },
+  options: {
+    'env-file': { type: 'string' },
+    account: { type: 'string' },
+    database: { type: 'boolean' },
+    explain: { type: 'boolean' },
+    help: { type: 'boolean' },
+  },
 })
 if (values.help) {
-  console.log('usage: npm run iam-policy [-- --env-file PATH] [-- --account 123456789012] [-- --database]')
+  console.log('usage: npm run iam-policy [-- --env-file PATH] [-- --account 123456789012] [-- --database] [-- --explain]')
   process.exit(0)
 }
 if (values.account !== undefined && !/^\d{12}$/.test(values.account)) {
@@ -26,4 +32,8 @@ try {
   console.error(`${e.message}: printing the policy for any cluster name and table prefix`)
   scope = { account: values.account, clusters: ['*'], tablePrefix: '' }
 }
-console.log(JSON.stringify(values.database ? databasePolicy(scope) : operatorPolicy(scope), null, 2))
+const policy = values.database ? databasePolicy(scope) : operatorPolicy(scope)
+// --explain: each statement with why it is there, which steps need it, and its conditions.
+console.log(
+  values.explain && !values.database ? explainPolicy(policy as ReturnType<typeof operatorPolicy>) : JSON.stringify(policy, null, 2),
+)

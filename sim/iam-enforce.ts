@@ -39,7 +39,8 @@ import {
 } from '@aws-sdk/client-iam'
 import type { AwsHooks } from './faults.ts'
 import { iamAction } from './iam-actions.ts'
-import { evaluate, type PolicyDocument, type Request } from './iam-eval.ts'
+import { evaluate, RESOURCE_TAGS_KNOWN, type PolicyDocument, type Request } from './iam-eval.ts'
+import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb'
 import { ownAws } from './own-aws.ts'
 
 interface Principal {
@@ -108,10 +109,12 @@ export class IamEnforcement {
   private readonly principals = new Map<string, Principal | null>()
   private readonly policies = new Map<string, Policies>()
   private readonly rolePaths = new Map<string, string>()
+  /** DynamoDB tables' tags by region/table. */
+  private readonly tags = new Map<string, { Key: string; Value: string }[] | undefined>()
   private readonly iam: IAMClient
 
   constructor(
-    motoEndpoint: string,
+    private readonly motoEndpoint: string,
     /** moto's STS answer for the key of a signature (and a session's token). */
     private readonly callerOf: (authorization: string, securityToken?: string) => Promise<string | undefined>,
     /**
@@ -203,15 +206,40 @@ export class IamEnforcement {
   }
 
   /** The request as IAM judges it: its action(s), resources and context keys. */
+  /** aws:PrincipalArn: for a role's session, the role's ARN (its path included); for a user, the user's. */
+  private async principalArn(account: string, p: Principal): Promise<string> {
+    return p.kind === 'role' ? this.roleArn(account, p.name) : p.arn
+  }
+
+  /** A table's tags, read with the simulator's own key (cached until a tag changes through the layer); undefined: no such table. */
+  private async tableTags(region: string, table: string): Promise<{ Key: string; Value: string }[] | undefined> {
+    const key = `${region}/${table}`
+    if (this.tags.has(key)) return this.tags.get(key)
+    const ddb = new DynamoDBClient(ownAws(region, this.motoEndpoint))
+    try {
+      const arn = (await ddb.send(new DescribeTableCommand({ TableName: table }))).Table?.TableArn
+      const tags = arn ? ((await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: arn }))).Tags ?? []) : undefined
+      const out = tags?.map((t) => ({ Key: t.Key!, Value: t.Value! }))
+      // (A table not made yet is not remembered: the schema loader makes its tables behind the layer.)
+      if (out) this.tags.set(key, out)
+      return out
+    } catch {
+      return undefined
+    } finally {
+      ddb.destroy()
+    }
+  }
+
   private async requestsOf(
     service: string,
     action: string,
     params: URLSearchParams,
     region: string,
-    account: string,
+    principal: Principal,
     r: { body: string; url: string; method: string },
   ): Promise<Request[]> {
-    const context: Request['context'] = { 'aws:requestedregion': region }
+    const account = principal.account
+    const context: Request['context'] = { 'aws:requestedregion': region, 'aws:principalarn': await this.principalArn(account, principal) }
     const json = (() => {
       try {
         return r.body && /^\s*\{/.test(r.body) ? JSON.parse(r.body) : {}
@@ -243,16 +271,26 @@ export class IamEnforcement {
     }
     if (service === 'dynamodb') {
       const table = json.TableName ?? (json.ResourceArn ? String(json.ResourceArn).split('/')[1] : undefined)
-      return one(name, table ? `arn:aws:dynamodb:${region}:${account}:table/${table}` : action === 'ListTables' ? '*' : '?')
+      if (!table) return one(name, action === 'ListTables' ? '*' : '?')
+      // The table's tags (aws:ResourceTag/...: DynamoDB's attribute-based access control), and
+      // those a TagResource asks for (aws:RequestTag/..., aws:TagKeys).
+      const tags = await this.tableTags(region, table)
+      const requested: { Key: string; Value: string }[] = action === 'TagResource' ? (json.Tags ?? []) : []
+      return one(name, `arn:aws:dynamodb:${region}:${account}:table/${table}`, {
+        ...(tags ? { [RESOURCE_TAGS_KNOWN]: 'true' } : {}),
+        ...Object.fromEntries((tags ?? []).map((t) => [`aws:resourcetag/${t.Key.toLowerCase()}`, t.Value])),
+        ...Object.fromEntries(requested.map((t) => [`aws:requesttag/${t.Key.toLowerCase()}`, t.Value])),
+        ...(requested.length ? { 'aws:tagkeys': requested.map((t) => t.Key) } : {}),
+      })
     }
     if (service === 'ssm' && /Parameter/.test(action)) {
       const names: string[] = json.Names ?? (json.Name ? [json.Name] : [])
       if (!names.length) return one(name)
-      return names.map((n) => ({
-        action: name,
-        resource: `arn:aws:ssm:${region}:${account}:parameter/${String(n).replace(/^\//, '')}`,
-        context,
-      }))
+      // AWS's public parameters (/aws/...) have no account in their ARN.
+      return names.map((n) => {
+        const path = String(n).replace(/^\//, '')
+        return { action: name, resource: `arn:aws:ssm:${region}:${path.startsWith('aws/') ? '' : account}:parameter/${path}`, context }
+      })
     }
     if (service === 'logs' && json.logGroupName) return one(name, `arn:aws:logs:${region}:${account}:log-group:${json.logGroupName}`)
     if (service === 'eks') {
@@ -294,7 +332,7 @@ export class IamEnforcement {
         const p = await this.principal(authorization, request.securityToken)
         if (!p) return undefined
         const { identity, boundary } = await this.policyDocs(p)
-        for (const r of await this.requestsOf(service, action, params, region, p.account, request)) {
+        for (const r of await this.requestsOf(service, action, params, region, p, request)) {
           const d = evaluate(identity, boundary, r)
           if (d === 'allow') continue
           const why =
@@ -321,6 +359,7 @@ export class IamEnforcement {
           this.policies.clear()
           this.rolePaths.clear()
         }
+        if (service === 'dynamodb' && /^(TagResource|UntagResource|CreateTable|DeleteTable)$/.test(action)) this.tags.clear()
         return text
       },
     }

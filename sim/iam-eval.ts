@@ -53,14 +53,28 @@ export function wildcard(pattern: string, value: string, caseInsensitive = false
  * Context keys whose value the simulator's AWS layer cannot know for a request (tags of resources
  * it does not read, the service a KMS call comes through): conditions on them are not judged.
  */
+/** The context key by which a request says its resource's tags were read (aws:ResourceTag/... are then judged). */
+export const RESOURCE_TAGS_KNOWN = 'sim:resourcetagsknown'
+
 const KNOWN_UNKNOWABLE = /^(aws:resourcetag\/|ssm:resourcetag\/|ec2:resourcetag\/|kms:viaservice$|aws:calledvia)/i
 
 /** The condition operators judged: string and ARN equality and likeness, with IfExists and Not. */
 function conditionHolds(operator: string, key: string, expected: string[], context: Request['context']): boolean {
   const k = key.toLowerCase()
+  // Set operators (reference_policies_condition-single-vs-multi-valued-context-keys.html):
+  // ForAllValues holds when every value of the key is allowed (also when the key is absent),
+  // ForAnyValue when at least one is.
+  const set = /^(ForAllValues|ForAnyValue):(.+)$/.exec(operator)
+  if (set) {
+    const values = k in context ? list(context[k]) : []
+    const each = (v: string) => conditionHolds(set[2]!, key, expected, { ...context, [k]: v })
+    return set[1] === 'ForAllValues' ? values.every(each) : values.some(each)
+  }
   const ifExists = operator.endsWith('IfExists')
   const op = ifExists ? operator.slice(0, -'IfExists'.length) : operator
-  if (KNOWN_UNKNOWABLE.test(k) && !(k in context)) return true
+  // A resource's tags are unknown to the layer unless it read them for this request (it says so with RESOURCE_TAGS_KNOWN).
+  const tagsKnown = k.startsWith('aws:resourcetag/') && RESOURCE_TAGS_KNOWN in context
+  if (KNOWN_UNKNOWABLE.test(k) && !(k in context) && !tagsKnown) return true
   if (op === 'Null') {
     const absent = !(k in context)
     return expected.some((e) => String(e) === String(absent))

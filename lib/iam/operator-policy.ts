@@ -10,7 +10,7 @@ import { deploymentClusters, type Config } from '../config.ts'
 
 export interface Statement {
   Sid: string
-  Effect: 'Allow'
+  Effect: 'Allow' | 'Deny'
   Action: string[]
   Resource: string | string[]
   Condition?: Record<string, Record<string, string[]>>
@@ -39,24 +39,81 @@ export function policyScope(c: Config, account?: string): PolicyScope {
   }
 }
 
-/** Which steps need each statement (for RUNBOOK.md and the printed policy's Sids). */
-export const STATEMENT_STEPS: Record<string, string> = {
-  EksctlEc2: '01 02 03 05 07 99 (eksctl: AmazonEC2FullAccess)',
-  EksctlServiceLinkedRoles: '03 05 (eksctl)',
-  EksctlCloudFormation: '03 05 06 99 (eksctl)',
-  EksctlEks: '00 03 04 05 06 07 99 (eksctl: EksAllAccess)',
-  EksctlIam: '03 05 06 99 (eksctl: IamLimitedAccess)',
-  RunbookBastionRole: '01 99',
-  RunbookBastionBootstrap: '01 (a changed bootstrap, through SSM Run Command); npm run bastion -- push and run',
-  RunbookBastionBootstrapDocument: 'as RunbookBastionBootstrap',
-  RunbookBastionBootstrapResult: 'as RunbookBastionBootstrap; npm run bastion -- push and run',
-  RunbookBastionPush: 'npm run bastion -- push (the staging bucket)',
-  RunbookLockTable: 'every mutating step',
-  RunbookScalarDlTables: '02 04 05 07 99',
-  RunbookLogs: '06 07 99',
-  RunbookReadOnly: '00 (quotas) and every step (who am I, tables and log groups listed)',
-  RunbookSecrets: 'every step whose configuration names ssm:/scalardl-runbook/... (lib/secrets/parameters.ts)',
-  RunbookSecretsDecrypt: 'as RunbookSecrets',
+/** Why each statement is there, and which steps need it (`npm run iam-policy -- --explain`, RUNBOOK.md). */
+export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> = {
+  EksctlEc2: {
+    steps: '01 02 03 05 07 99',
+    why: "eksctl's documented minimum (AmazonEC2FullAccess), and the runbook's own VPC, NAT, bastion and load balancer calls",
+  },
+  EksctlServiceLinkedRoles: {
+    steps: '03 05',
+    why: 'the service-linked roles EKS, its node groups and load balancers need, and only those (iam:AWSServiceName)',
+  },
+  EksctlCloudFormation: {
+    steps: '03 05 06 99',
+    why: "eksctl's stacks (AWSCloudFormationFullAccess in eksctl's minimum); 03 reads a failed cluster stack's events",
+  },
+  EksctlEks: { steps: '00 03 04 05 06 07 99', why: "eksctl's EksAllAccess: clusters, node groups, add-ons, access entries, Pod Identity" },
+  EksctlPublicParameters: {
+    steps: '01 03 05',
+    why: "AWS's public parameters only (/aws/...: the EKS and Amazon Linux AMIs), never the account's own",
+  },
+  EksctlIam: {
+    steps: '03 05 06 99',
+    why: "eksctl's IamLimitedAccess: the roles, profiles and OIDC provider eksctl makes (eksctl-*), no other role",
+  },
+  RunbookBastionRole: {
+    steps: '01 99',
+    why: "the bastion's role and instance profile (<cluster>-bastion) and its operator policy, made by 01 and deleted by 99",
+  },
+  RunbookBastionNoSelfEdit: {
+    steps: 'all (a denial)',
+    why: "the bastion's role may not change its own policies or trust: a shell on the bastion cannot make itself more than this policy",
+  },
+  RunbookBastionBootstrap: {
+    steps: '01, npm run bastion -- push and run',
+    why: 'SSM Run Command on the instances tagged for the deployment only',
+  },
+  RunbookBastionBootstrapDocument: { steps: 'as RunbookBastionBootstrap', why: 'the one document it sends: AWS-RunShellScript' },
+  RunbookBastionBootstrapResult: { steps: 'as RunbookBastionBootstrap', why: "the sent commands' results" },
+  RunbookBastionPush: { steps: 'npm run bastion -- push', why: 'the private, encrypted, expiring staging bucket and its objects' },
+  RunbookLockTable: { steps: 'every mutating step', why: 'the run lock (one mutating run per cluster at a time)' },
+  RunbookScalarDlTablesRead: {
+    steps: '02 04 05 07 99',
+    why: "reading the tables under DYNAMODB_NAMESPACE_PREFIX: which exist, whose they are, 05's certificates",
+  },
+  RunbookScalarDlTablesClaim: {
+    steps: '04 05',
+    why: "tagging a table the deployment's schema Job made as the deployment's, with that tag only",
+  },
+  RunbookScalarDlTablesWrite: {
+    steps: '04 05 99',
+    why: "protection, point-in-time recovery, backups and --delete-data, on the tables tagged as the deployment's only (aws:ResourceTag)",
+  },
+  RunbookLogs: { steps: '06 07 99', why: "the clusters' own log groups" },
+  RunbookReadOnly: { steps: '00 and every step', why: 'who am I, the tables and log groups listed, the quotas' },
+  RunbookSecrets: { steps: 'every step whose configuration names ssm:/scalardl-runbook/...', why: "the deployment's own parameters only" },
+  RunbookSecretsDecrypt: { steps: 'as RunbookSecrets', why: 'their decryption, only as Parameter Store asks for it (kms:ViaService)' },
+}
+
+/** The policy with each statement's reason: what `npm run iam-policy -- --explain` prints. */
+export function explainPolicy(policy: PolicyDocument): string {
+  return policy.Statement.map((st) => {
+    const r = STATEMENT_REASONS[st.Sid]
+    const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource]
+    const cond = st.Condition
+      ? Object.entries(st.Condition)
+          .flatMap(([op, kv]) => Object.entries(kv).map(([k, v]) => `${op} ${k} = ${v.join(' | ')}`))
+          .join('; ')
+      : ''
+    return [
+      `${st.Sid} (${st.Effect}; steps: ${r?.steps ?? '?'})`,
+      `  why: ${r?.why ?? 'not explained'}`,
+      `  actions: ${st.Action.join(', ')}`,
+      `  resources: ${resources.join(', ')}`,
+      ...(cond ? [`  only when: ${cond}`] : []),
+    ].join('\n')
+  }).join('\n\n')
 }
 
 export function operatorPolicy(scope: PolicyScope): PolicyDocument {
@@ -97,9 +154,15 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
       {
         Sid: 'EksctlEks',
         Effect: 'Allow',
-        Action: ['eks:*', 'ssm:GetParameter', 'ssm:GetParameters', 'kms:CreateGrant', 'kms:DescribeKey', 'logs:PutRetentionPolicy'],
-        // ssm: the public parameters under /aws/ (EKS AMIs, the bastion's Amazon Linux AMI).
+        Action: ['eks:*', 'kms:CreateGrant', 'kms:DescribeKey', 'logs:PutRetentionPolicy'],
         Resource: '*',
+      },
+      {
+        // The public parameters under /aws/ (EKS AMIs, the bastion's Amazon Linux AMI): their ARN has no account.
+        Sid: 'EksctlPublicParameters',
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter', 'ssm:GetParameters'],
+        Resource: 'arn:aws:ssm:*::parameter/aws/*',
       },
       {
         Sid: 'EksctlIam',
@@ -165,6 +228,24 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         Resource: scope.clusters.flatMap((c) => [iam(`role/${c}-bastion`), iam(`instance-profile/${c}-bastion`)]),
       },
       {
+        // Whoever holds this policy as the bastion's role may not edit that role (aws:PrincipalArn is
+        // the role's ARN for its sessions: IAM user guide, reference_policies_condition-keys).
+        Sid: 'RunbookBastionNoSelfEdit',
+        Effect: 'Deny',
+        Action: [
+          'iam:PutRolePolicy',
+          'iam:DeleteRolePolicy',
+          'iam:AttachRolePolicy',
+          'iam:DetachRolePolicy',
+          'iam:UpdateAssumeRolePolicy',
+          'iam:PutRolePermissionsBoundary',
+          'iam:DeleteRolePermissionsBoundary',
+          'iam:DeleteRole',
+        ],
+        Resource: scope.clusters.map((c) => iam(`role/${c}-bastion`)),
+        Condition: { ArnLike: { 'aws:PrincipalArn': scope.clusters.map((c) => iam(`role/${c}-bastion`)) } },
+      },
+      {
         // 01 sends a changed bootstrap (bastion/bootstrap.sh) to the bastion, tagged for the cluster.
         // (Run Command's tag condition key: https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html)
         Sid: 'RunbookBastionBootstrap',
@@ -217,21 +298,36 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
       {
         // The schema loader creates the tables with the database credentials, not these; 05 reads
         // the certificate tables (Scan) to see whether each certificate is registered.
-        Sid: 'RunbookScalarDlTables',
+        Sid: 'RunbookScalarDlTablesRead',
         Effect: 'Allow',
         Action: [
           'dynamodb:DescribeTable',
           'dynamodb:Scan',
           'dynamodb:DescribeContinuousBackups',
-          'dynamodb:UpdateContinuousBackups',
-          'dynamodb:UpdateTable',
-          'dynamodb:CreateBackup',
           'dynamodb:DescribeBackup',
-          'dynamodb:DeleteTable',
           'dynamodb:ListTagsOfResource',
-          'dynamodb:TagResource',
         ],
         Resource: [table(`${scope.tablePrefix}*`), `${table(`${scope.tablePrefix}*`)}/backup/*`],
+      },
+      {
+        // 04 and 05 tag the tables their schema Job made, with the deployment's tag and no other.
+        Sid: 'RunbookScalarDlTablesClaim',
+        Effect: 'Allow',
+        Action: ['dynamodb:TagResource'],
+        Resource: table(`${scope.tablePrefix}*`),
+        Condition: {
+          StringEquals: { 'aws:RequestTag/scalardl-runbook/cluster': scope.clusters },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['scalardl-runbook/cluster'] },
+        },
+      },
+      {
+        // Changes and deletion, on the deployment's tables only (DynamoDB's attribute-based access
+        // control: aws:ResourceTag on table actions).
+        Sid: 'RunbookScalarDlTablesWrite',
+        Effect: 'Allow',
+        Action: ['dynamodb:UpdateContinuousBackups', 'dynamodb:UpdateTable', 'dynamodb:CreateBackup', 'dynamodb:DeleteTable'],
+        Resource: table(`${scope.tablePrefix}*`),
+        Condition: { StringEquals: { 'aws:ResourceTag/scalardl-runbook/cluster': scope.clusters } },
       },
       {
         Sid: 'RunbookLogs',
@@ -288,7 +384,7 @@ export function actionMatches(pattern: string, action: string): boolean {
 
 /** The actions no statement of the policy allows (resources and conditions aside). */
 export function uncovered(policy: PolicyDocument, actions: string[]): string[] {
-  return actions.filter((a) => !policy.Statement.some((s) => s.Action.some((p) => actionMatches(p, a))))
+  return actions.filter((a) => !policy.Statement.some((s) => s.Effect === 'Allow' && s.Action.some((p) => actionMatches(p, a))))
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   CreateRoleCommand,
   CreateUserCommand,
   IAMClient,
+  PutRolePolicyCommand,
 } from '@aws-sdk/client-iam'
 import { operatorPolicy } from '../../lib/iam/operator-policy.ts'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
@@ -131,6 +132,8 @@ describe('cluster access (EKS access entries)', () => {
       ...as(creds),
       CLUSTER_NAME: 'acc-sso',
       VPC_CIDR: '10.81.0.0/16',
+      // Its own tables: the default prefix's are the other deployment's of this test (04 refuses to share them).
+      DYNAMODB_NAMESPACE_PREFIX: 'acc_sso_',
       BASTION_ENABLED: 'false',
       RUNBOOK_STATE_DIR: state,
       LEDGER_PRIVATE_KEY_FILE: path.join(state, 'ledger-key.pem'),
@@ -195,6 +198,31 @@ describe('cluster access (EKS access entries)', () => {
     const nodes = kubectlAs(as(creds), ['get', 'nodes', '-o', 'name'])
     assert.equal(nodes.status, 0, nodes.stderr)
     assert.match(nodes.stdout, /^node\/ip-/m)
+    // Holding the operator policy, the bastion's role cannot make itself more: no policy put on or
+    // attached to itself (RunbookBastionNoSelfEdit, IAM enforced by the simulator).
+    const self = new IAMClient({
+      ...awsConfig(sim.env, 'ap-northeast-1'),
+      credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: creds.SessionToken },
+    })
+    const escalate = await self
+      .send(
+        new PutRolePolicyCommand({
+          RoleName: `${CLUSTER}-bastion`,
+          PolicyName: 'admin',
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+        }),
+      )
+      .catch((e: Error) => e)
+    assert.equal((escalate as Error).name, 'AccessDenied')
+    assert.match(
+      (escalate as Error).message,
+      /iam:PutRolePolicy on resource: arn:aws:iam::123456789012:role\/acc-bastion with an explicit deny/,
+    )
+    const attach = await self
+      .send(new AttachRolePolicyCommand({ RoleName: `${CLUSTER}-bastion`, PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }))
+      .catch((e: Error) => e)
+    assert.equal((attach as Error).name, 'AccessDenied')
+    self.destroy()
   })
 
   test('the API server authenticates as EKS does: HTTPS with the cluster CA, the token of `aws eks get-token`, anonymous only for the health checks', async () => {

@@ -8,7 +8,7 @@ import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { FaultProxy } from '../../sim/faults.ts'
-import { evaluate, wildcard } from '../../sim/iam-eval.ts'
+import { evaluate, RESOURCE_TAGS_KNOWN, wildcard, type PolicyDocument } from '../../sim/iam-eval.ts'
 import { IamEnforcement, s3Action } from '../../sim/iam-enforce.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { TEST_CREDENTIALS } from '../helpers/aws.ts'
@@ -62,6 +62,42 @@ describe('IAM policy evaluation (IAM user guide, reference_policies_evaluation-l
       evaluate([withBoundary], undefined, req('iam:CreateRole', '?', { 'iam:permissionsboundary': 'arn:aws:iam::1:policy/b' })),
       'allow',
     )
+  })
+
+  test('tag conditions: a resource tag is judged when the layer read the tags, not guessed when it did not; ForAllValues on the request tags', () => {
+    const write: PolicyDocument = {
+      Statement: [
+        {
+          Effect: 'Allow' as const,
+          Action: 'dynamodb:DeleteTable',
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:ResourceTag/owner': 'me' } },
+        },
+        {
+          Effect: 'Allow' as const,
+          Action: 'dynamodb:TagResource',
+          Resource: '*',
+          Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['owner'] }, StringEquals: { 'aws:RequestTag/owner': 'me' } },
+        },
+      ],
+    }
+    const known = { [RESOURCE_TAGS_KNOWN]: 'true' }
+    assert.equal(evaluate([write], undefined, req('dynamodb:DeleteTable', '?', { ...known, 'aws:resourcetag/owner': 'me' })), 'allow')
+    assert.equal(
+      evaluate([write], undefined, req('dynamodb:DeleteTable', '?', { ...known, 'aws:resourcetag/owner': 'you' })),
+      'implicit-deny',
+    )
+    assert.equal(evaluate([write], undefined, req('dynamodb:DeleteTable', '?', known)), 'implicit-deny', 'an untagged table')
+    assert.equal(evaluate([write], undefined, req('dynamodb:DeleteTable')), 'allow', 'tags not read: not judged')
+    const tag = (keys: string[], owner: string) =>
+      evaluate([write], undefined, {
+        action: 'dynamodb:TagResource',
+        resource: '?',
+        context: { 'aws:tagkeys': keys, 'aws:requesttag/owner': owner },
+      })
+    assert.equal(tag(['owner'], 'me'), 'allow')
+    assert.equal(tag(['owner', 'other'], 'me'), 'implicit-deny')
+    assert.equal(tag(['owner'], 'you'), 'implicit-deny')
   })
 
   test("S3's REST operations by method, path and subresource", () => {

@@ -40,10 +40,23 @@ describe('operator IAM policy', () => {
       'arn:aws:iam::111122223333:role/prod-auditor-bastion',
       'arn:aws:iam::111122223333:instance-profile/prod-auditor-bastion',
     ])
-    assert.deepEqual(sid('RunbookScalarDlTables').Resource, [
+    assert.deepEqual(sid('RunbookScalarDlTablesRead').Resource, [
       'arn:aws:dynamodb:*:111122223333:table/p_*',
       'arn:aws:dynamodb:*:111122223333:table/p_*/backup/*',
     ])
+    // Changes and deletions only on the tables tagged as the deployment's; tagging only with its tag.
+    assert.deepEqual(sid('RunbookScalarDlTablesWrite').Condition, {
+      StringEquals: { 'aws:ResourceTag/scalardl-runbook/cluster': ['prod', 'prod-auditor'] },
+    })
+    assert.deepEqual(sid('RunbookScalarDlTablesClaim').Condition.StringEquals, {
+      'aws:RequestTag/scalardl-runbook/cluster': ['prod', 'prod-auditor'],
+    })
+    // Parameters: AWS's public ones and the deployment's own, no other.
+    assert.equal(sid('EksctlPublicParameters').Resource, 'arn:aws:ssm:*::parameter/aws/*')
+    assert.ok(!sid('EksctlEks').Action.some((a: string) => a.startsWith('ssm:')))
+    // The bastion's role cannot edit itself.
+    assert.equal(sid('RunbookBastionNoSelfEdit').Effect, 'Deny')
+    assert.ok(sid('RunbookBastionNoSelfEdit').Action.includes('iam:PutRolePolicy'))
     assert.equal(sid('RunbookLockTable').Resource, 'arn:aws:dynamodb:*:111122223333:table/scalardl-runbook-locks')
   })
 
@@ -55,6 +68,16 @@ describe('operator IAM policy', () => {
     assert.ok(!tables.Action.includes('dynamodb:DeleteTable'), 'the credentials cannot delete tables')
     assert.ok(tables.Resource.includes('arn:aws:dynamodb:*:*:table/p_scalar.*'))
     assert.ok(tables.Resource.every((t: string) => /table\/p_(scalar|coordinator|scalardb|auditor)\.\*/.test(t)))
+  })
+
+  test('--explain: every statement with why it is there and which steps need it', () => {
+    const r = print({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod' }, ['--explain'])
+    assert.equal(r.status, 0, r.stderr)
+    const policy = JSON.parse(print({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'prod' }).stdout)
+    for (const st of policy.Statement) {
+      assert.match(r.stdout, new RegExp(`^${st.Sid} \\(${st.Effect}; steps: [^?]`, 'm'), st.Sid)
+      assert.ok(!r.stdout.includes('not explained'), 'every statement explained')
+    }
   })
 
   test('without a valid configuration: the policy for any cluster, and why on stderr; a bad --account exits 2', () => {
