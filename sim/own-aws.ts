@@ -5,3 +5,23 @@
 export function ownAws(region: string, endpoint: string | undefined, maxAttempts = 3) {
   return { region, endpoint, credentials: { accessKeyId: 'simulator', secretAccessKey: 'simulator' }, maxAttempts }
 }
+
+/**
+ * Who signed a request, as moto's STS says (GetCallerIdentity) for the access key named in the
+ * signature's scope, and a session's token: the principal the layer's EKS access entries and IAM
+ * enforcement judge. moto checks no signature, so the scope's service is swapped for sts.
+ */
+export function motoCaller(endpoint: string) {
+  return async (authorization: string, securityToken?: string): Promise<string | undefined> => {
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'),
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(securityToken ? { 'x-amz-security-token': securityToken } : {}),
+      },
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+    })
+    return res.ok ? /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] : undefined
+  }
+}

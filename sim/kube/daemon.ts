@@ -28,7 +28,7 @@ import { caFile, tlsMaterial } from '../tls.ts'
 import { Whereabouts } from '../where.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
-import { ownAws } from '../own-aws.ts'
+import { motoCaller, ownAws } from '../own-aws.ts'
 
 const { values: given } = parseArgs({ options: { 'state-dir': { type: 'string' }, ...DAEMON_OPTIONS } })
 // Options not given fall back to SIM_* environment variables, then to these defaults.
@@ -88,20 +88,8 @@ const balancers = new Map<string, InTreeLoadBalancers>()
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balancers.values(), process.env.AWS_ENDPOINT_URL))
 // EC2's refusals moto does not make (sim/strict-ec2.ts).
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(strictEc2Hooks(process.env.AWS_ENDPOINT_URL))
-/** Who may use each cluster (EKS access entries), served in front of moto. */
 /** moto's STS answer for the access key named in a signature's scope (and a session's token). */
-async function callerOf(authorization: string, securityToken?: string): Promise<string | undefined> {
-  const res = await fetch(process.env.AWS_ENDPOINT_URL!, {
-    method: 'POST',
-    headers: {
-      authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'),
-      'content-type': 'application/x-www-form-urlencoded',
-      ...(securityToken ? { 'x-amz-security-token': securityToken } : {}),
-    },
-    body: 'Action=GetCallerIdentity&Version=2011-06-15',
-  })
-  return res.ok ? /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] : undefined
-}
+const callerOf = motoCaller(process.env.AWS_ENDPOINT_URL ?? '')
 /** The ARN moto's IAM holds (path included) for the role or user an ARN names (an assumed-role session: its role). */
 async function iamArnOf(arn: string): Promise<string | undefined> {
   const m = /^arn:[^:]+:(?:iam|sts)::\d+:(role|user|assumed-role)\/(?:.*\/)?([^/]+?)(?:\/[^/]+)?$/.exec(arn)

@@ -11,6 +11,7 @@ import { FaultProxy } from '../../sim/faults.ts'
 import { evaluate, RESOURCE_TAGS_KNOWN, wildcard, type PolicyDocument } from '../../sim/iam-eval.ts'
 import { IamEnforcement, s3Action } from '../../sim/iam-enforce.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
+import { motoCaller } from '../../sim/own-aws.ts'
 import { TEST_CREDENTIALS } from '../helpers/aws.ts'
 
 const req = (action: string, resource = '?', context: Record<string, string> = {}) => ({ action, resource, context })
@@ -115,19 +116,7 @@ describe('IAM enforced in the AWS layer', () => {
   before(async () => {
     moto = await startMoto()
     proxy = new FaultProxy({ target: moto.url, rate: 0, pendingMs: 0, latencyMs: 0 })
-    const callerOf = async (authorization: string, token?: string) => {
-      const res = await fetch(moto.url, {
-        method: 'POST',
-        headers: {
-          authorization: authorization.replace(/\/[a-z0-9-]+\/aws4_request/, '/sts/aws4_request'),
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(token ? { 'x-amz-security-token': token } : {}),
-        },
-        body: 'Action=GetCallerIdentity&Version=2011-06-15',
-      })
-      return res.ok ? /<Arn>([^<]+)<\/Arn>/.exec(await res.text())?.[1] : undefined
-    }
-    proxy.hooks.unshift(new IamEnforcement(moto.url, callerOf, 0).hooks())
+    proxy.hooks.unshift(new IamEnforcement(moto.url, motoCaller(moto.url), 0).hooks())
     await proxy.listen()
   })
   after(async () => {
