@@ -84,26 +84,5 @@ export function rolloutOf(d: KubeObject): Rollout {
   return { name, done, status: `${name} ${counts}` }
 }
 
-/** Why a Pod is not ready, in the words `kubectl describe` would use; undefined when it is. */
-export function podProblem(p: KubeObject): { reason: string; crash: boolean } | undefined {
-  const ready =
-    p.status?.phase === 'Running' &&
-    ((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')
-  if (ready) return undefined
-  const unsched = ((p.status?.conditions ?? []) as { reason?: string; message?: string }[]).find((c) => c.reason === 'Unschedulable')
-  if (unsched) return { reason: `Pending: ${unsched.message}`, crash: false }
-  const cs = (
-    (p.status?.containerStatuses ?? []) as {
-      name: string
-      restartCount?: number
-      state?: { waiting?: { reason?: string; message?: string } }
-    }[]
-  ).find((c) => c.state?.waiting)
-  const w = cs?.state?.waiting
-  if (w)
-    return {
-      reason: `${w.reason}${w.reason === 'CrashLoopBackOff' ? ` (${cs!.restartCount ?? 0} restarts)` : w.message ? `: ${w.message}` : ''}`,
-      crash: w.reason === 'CrashLoopBackOff' || w.reason === 'CreateContainerConfigError',
-    }
-  return { reason: p.status?.phase ?? 'Pending', crash: false }
-}
+// The one judge of a Pod (lib/pod-health.ts), shared with 07-verify.
+export { podProblem } from '../pod-health.ts'

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts'
 import { kubeAccess } from '../eks/cluster-config.ts'
 import { Helm } from '../helm.ts'
 import { Kubectl, type KubeObject } from '../kubectl.ts'
+import { podProblem as judgePod } from '../pod-health.ts'
 import { auditorView } from '../auditor/view.ts'
 import { scalardlFullname } from '../scalardl/names.ts'
 
@@ -72,16 +73,7 @@ export class VerifyContext {
   }
 }
 
-export const isReady = (o: KubeObject) =>
-  (o.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')
+export { isReady } from '../pod-health.ts'
 
-/** Why a Pod is not Running and Ready, in kubectl's words. */
-export function podProblem(p: KubeObject): string | undefined {
-  if (p.status?.phase === 'Running' && isReady(p)) return undefined
-  const cs = p.status?.containerStatuses?.[0]
-  if (cs?.state?.waiting?.reason) return `${cs.state.waiting.reason}${cs.state.waiting.message ? ` (${cs.state.waiting.message})` : ''}`
-  if (cs?.state?.terminated?.reason) return `${cs.state.terminated.reason} (exit ${cs.state.terminated.exitCode})`
-  const unsched = (p.status?.conditions ?? []).find((c: { reason?: string }) => c.reason === 'Unschedulable')
-  if (unsched) return `Pending: ${unsched.message}`
-  return p.status?.phase === 'Running' ? 'Running but not Ready' : (p.status?.phase ?? 'Pending')
-}
+/** Why a Pod is not Running and Ready, in kubectl's words (the one judge: lib/pod-health.ts, as 04's rollout). */
+export const podProblem = (p: KubeObject): string | undefined => judgePod(p)?.reason
