@@ -19,6 +19,7 @@ import { GetRoleCommand } from '@aws-sdk/client-iam'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
 import { apiReachProblems, describeCluster } from './reach.ts'
+import { ensureKubeconfig } from './kubeconfig.ts'
 import type { ConfigProblem } from '../config.ts'
 import type { Task, TaskContext } from '../task.ts'
 import type { Logger } from '../log.ts'
@@ -288,6 +289,9 @@ function authenticatedStatus(endpoint: string, ca: string | undefined, token: st
 export async function clusterAccessProblems(ctx: Pick<TaskContext, 'aws' | 'config'> & { log?: Logger }): Promise<ConfigProblem[]> {
   // One DescribeCluster for both checks.
   const described = { cluster: await describeCluster(ctx.aws.eks, ctx.config.clusterName) }
+  // A host where 03 never ran (a new bastion): the kubeconfig `aws eks update-kubeconfig` would
+  // write (a local file of the runbook's state; not in --dry-run, which writes nothing).
+  if (described.cluster && !(ctx as { dryRun?: boolean }).dryRun) await ensureKubeconfig(ctx.aws.eks, ctx.config, described)
   const [p, reach] = await Promise.all([callerAccessProblem(ctx, described), apiReachProblems(ctx, described)])
   return [...(p ? [{ key: 'AWS principal', message: p.message, fix: p.fix }] : []), ...reach]
 }

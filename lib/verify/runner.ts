@@ -7,6 +7,7 @@ import { STEP_FLAGS } from '../steps.ts'
 import { ConfigError, type Config } from '../config.ts'
 import { loadConfigResolved } from '../secrets/parameters.ts'
 import { kubeconfigFile } from '../eks/cluster-config.ts'
+import { ensureKubeconfig } from '../eks/kubeconfig.ts'
 import { describeError } from '../errors.ts'
 import { redact, redactText, registerEnvSecrets } from '../redact.ts'
 import { VerifyContext, type Check, type CheckResult } from './check.ts'
@@ -146,8 +147,10 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
     process.exit(0)
   }
   const v = new VerifyContext(config)
-  if (!fs.existsSync(kubeconfigFile(config)))
-    return cannotRun(`no kubeconfig at ${kubeconfigFile(config)}: run 03-eks first (from the bastion)`, args.json)
+  // From any machine with access: the kubeconfig `aws eks update-kubeconfig` would write, if 03 never ran here.
+  const kube = await ensureKubeconfig(v.aws.eks, config).catch(() => 'no-cluster' as const)
+  if (kube === 'no-cluster' && !fs.existsSync(kubeconfigFile(config)))
+    return cannotRun(`no EKS cluster ${config.clusterName} in ${config.region} to check (or AWS is not reachable): run 03-eks`, args.json)
   // Preconditions, at once: AWS credentials and endpoint, and the cluster's API.
   const [awsOk, kubeOk] = await Promise.allSettled([
     withTimeout(v.aws.identity(), 10000, 'AWS'),

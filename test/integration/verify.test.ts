@@ -61,6 +61,22 @@ after(() => {
 })
 
 describe('07-verify against the simulator', () => {
+  test('from a machine where 03 never ran (a new bastion, an on-call laptop in the VPC): 07 writes the kubeconfig from DescribeCluster and checks', async () => {
+    const fresh = tempDir('rb-vfy-oncall-')
+    const r = await verify(['--only', 'pods,nodes,releases'], { RUNBOOK_STATE_DIR: fresh })
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.failed, [])
+    const file = path.join(fresh, CLUSTER, 'kubeconfig')
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600)
+    const exec = YAML.parse(fs.readFileSync(file, 'utf8')).users[0].user.exec
+    assert.deepEqual(exec.args.slice(0, 2), ['eks', 'get-token'])
+    assert.deepEqual(exec.env, [{ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' }])
+    // No cluster by that name: it cannot run, and says which.
+    const none = await verify([], { RUNBOOK_STATE_DIR: tempDir('rb-vfy-none-'), CLUSTER_NAME: 'no-such' })
+    assert.equal(none.code, 2)
+    assert.match(none.stderr, /no EKS cluster no-such in ap-northeast-1/)
+  })
+
   test('Fluent Bit that does not tolerate the taint: only the logs check fails, naming the tainted nodes; 06 fixes it', async () => {
     const file = path.join(sim.dir, 'addon.yaml')
     fs.writeFileSync(
