@@ -77,7 +77,8 @@ export function deployPlan(auditor: boolean): PlannedStep[] {
     // After its --prepare succeeded in this run, 05 does not check again what that made.
     ...(auditor ? [step('05-auditor', ['04-scalardl', '05-auditor --prepare'], '05-auditor', ['--prepared'])] : []),
     step('06-monitoring', ['03-eks', ...(auditor ? ['05-auditor --prepare'] : [])]),
-    step('07-verify', ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])]),
+    // The deployment's closing checklist: CloudWatch data of a new deployment takes minutes to arrive (07 --settle).
+    step('07-verify', ['04-scalardl', '06-monitoring', ...(auditor ? ['05-auditor'] : [])], '07-verify', ['--settle', '900']),
   ]
 }
 

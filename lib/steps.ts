@@ -34,6 +34,8 @@ export const STEP_FLAGS = {
     stringFlags: {
       only: 'NAME,NAME  run only these checks',
       report: 'FILE.md  also write a Markdown report to paste into an incident',
+      settle:
+        'SECONDS  rerun the checks of data still arriving (logs, metrics) while they fail, for up to SECONDS, saying what it waits for (npm run deploy and the rehearsal end so: CloudWatch data of a new deployment takes minutes)',
     },
   },
   '99-teardown': {

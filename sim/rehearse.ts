@@ -34,7 +34,12 @@ const steps = fs
   .sort()
   .map((f) => f.replace(/\.ts$/, ''))
 /** Flags a rehearsal passes to a step: the sample Ledger key is generated on the first run. */
-const STEP_FLAGS: Record<string, string[]> = { '04-scalardl': ['--generate-ledger-key'], '05-auditor': ['--generate-keys'] }
+const STEP_FLAGS: Record<string, string[]> = {
+  '04-scalardl': ['--generate-ledger-key'],
+  '05-auditor': ['--generate-keys'],
+  // As npm run deploy ends: the CloudWatch data of a new deployment is still arriving.
+  '07-verify': ['--settle', '120'],
+}
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-rehearsal-'))
 
 function sim(...args: string[]): void {

@@ -18,12 +18,13 @@ function usage(names: string[]): string {
   return [
     '07-verify: the guide\'s confirmation checklist; what on-call runs to answer "is Scalar DL healthy?"',
     '',
-    'Usage: npx tsx runbooks/07-verify.ts [--env-file PATH] [--only name,name] [--json] [--report FILE.md] [--dry-run] [--yes] [--help]',
+    'Usage: npx tsx runbooks/07-verify.ts [--env-file PATH] [--only name,name] [--json] [--report FILE.md] [--settle SECONDS] [--dry-run] [--yes] [--help]',
     '',
     `  checks: ${names.join(', ')}`,
     '  --only     run only these checks',
     '  --json     print [{name, status: pass|fail|error, detail, hint, durationMs}] on stdout',
     '  --report   also write a Markdown report to paste into an incident',
+    '  --settle   ask the checks of data still arriving (logs, metrics) again while they fail, for up to SECONDS',
     '  --dry-run  say which checks would run (after validating the configuration); read nothing',
     '  --yes      accepted, as by every step: 07 changes nothing, so there is nothing to confirm',
     '',
@@ -40,6 +41,27 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
     ])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/** The checks whose data arrives after a deployment settles (CloudWatch), which --settle asks again. */
+const SETTLING = new Set(['logs', 'metrics'])
+
+async function settle(first: CheckResult[], checks: Check[], v: VerifyContext, boundMs: number): Promise<CheckResult[]> {
+  let results = first
+  const deadline = Date.now() + boundMs
+  const started = Date.now()
+  let delay = 2000
+  for (;;) {
+    const waiting = results.filter((r) => r.status !== 'pass' && SETTLING.has(r.name))
+    if (!waiting.length || Date.now() + delay > deadline) return results
+    process.stderr.write(
+      `  … waiting for ${waiting.map((r) => r.name).join(' and ')} to settle (${Math.round((Date.now() - started) / 1000)} s of at most ${boundMs / 1000} s; last seen: ${waiting.map((r) => r.detail).join('; ')})\n`,
+    )
+    await new Promise((r) => setTimeout(r, delay))
+    delay = Math.min(delay * 2, 30_000)
+    const again = await Promise.all(checks.filter((c) => waiting.some((w) => w.name === c.name)).map((c) => runCheck(c, v)))
+    results = results.map((r) => again.find((a) => a.name === r.name) ?? r)
   }
 }
 
@@ -108,6 +130,10 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
     process.stderr.write(usage(names) + '\n')
     process.exit(0)
   }
+  if (args.flags.settle !== undefined && !/^\d{1,5}$/.test(String(args.flags.settle))) {
+    process.stderr.write(`07-verify: --settle takes a whole number of seconds, not "${args.flags.settle}"\n${usage(names)}\n`)
+    process.exit(2)
+  }
   const only = args.flags.only
     ? String(args.flags.only)
         .split(',')
@@ -162,7 +188,12 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
 
   const checks = all.filter((c) => only.includes(c.name) && (c.applies?.(config) ?? true))
   const started = Date.now()
-  const results = await Promise.all(checks.map((c) => runCheck(c, v)))
+  let results = await Promise.all(checks.map((c) => runCheck(c, v)))
+  // --settle: right after a deployment, CloudWatch data is still arriving (the agents publish every
+  // minute; a new metric takes up to 15 minutes to be listed: CloudWatch API reference,
+  // ListMetrics). Those checks are asked again while they fail, up to the bound, saying so.
+  const settleMs = Number(args.flags.settle ?? 0) * 1000
+  if (settleMs > 0) results = await settle(results, checks, v, settleMs)
   const width = Math.max(...results.map((r) => r.name.length))
   process.stderr.write(
     chalk.bold(`▶ 07-verify  Step 7: Scalar DL health checklist · cluster ${config.clusterName} · region ${config.region}\n`),

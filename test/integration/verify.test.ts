@@ -77,6 +77,16 @@ describe('07-verify against the simulator', () => {
     assert.match(none.stderr, /no EKS cluster no-such in ap-northeast-1/)
   })
 
+  test('--settle asks the CloudWatch checks again while they fail, up to its bound, saying for what; other checks are not waited for', async () => {
+    const started = Date.now()
+    const r = await verify(['--only', 'logs,nodes', '--settle', '4'])
+    assert.equal(r.code, 1, 'no monitoring yet: logs still fails at the bound')
+    assert.ok(Date.now() - started < 20_000)
+    assert.match(r.stderr, /… waiting for logs to settle \(\d+ s of at most 4 s; last seen: /)
+    assert.deepEqual(r.failed, ['logs'])
+    assert.equal((await verify(['--settle', 'soon'])).code, 2)
+  })
+
   test('Fluent Bit that does not tolerate the taint: only the logs check fails, naming the tainted nodes; 06 fixes it', async () => {
     const file = path.join(sim.dir, 'addon.yaml')
     fs.writeFileSync(
