@@ -69,4 +69,15 @@ describe('idempotency tokens that outlive their resource', () => {
     assert.notEqual(live[0]!.NatGatewayId, oldNat!.NatGatewayId)
     assert.equal((await runStep('runbooks/01-vpc.ts', ['--json'], env())).json.status, 'ok', 'then nothing to do')
   })
+
+  test("a bastion terminated and launched again with other parameters within the token's life: a new token, not IdempotentParameterMismatch", async () => {
+    const [old] = (await instances()).filter((i) => i.State?.Name === 'running')
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old!.InstanceId!] }))
+    // Another instance type (as a newer AMI would): the request differs, so its token does.
+    const r = await runStep('runbooks/01-vpc.ts', ['--json'], { ...env(), BASTION_INSTANCE_TYPE: 't3.medium' })
+    assert.equal(r.code, 0, r.stderr)
+    const running = (await instances()).filter((i) => i.State?.Name === 'running')
+    assert.equal(running.length, 1)
+    assert.equal(running[0]!.InstanceType, 't3.medium')
+  })
 })
