@@ -1,12 +1,12 @@
 // The eksctl ClusterConfig 03-eks hands to eksctl: built from the configuration and from what
 // 01-vpc created (found by tag). Managed node groups carry no kubernetes.io/ label or taint (EKS
 // refuses them); the Scalar DL taint is put on the nodes with kubectl afterwards.
-import path from 'node:path'
 import { sessionKubeconfig } from './kube-session.ts'
 import type { Subnet } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { CLUSTER_TAG } from '../aws/tags.ts'
 import type { Config } from '../config.ts'
+import { kubeconfigFile } from './files.ts'
 import { accessConfig } from './access.ts'
 
 export const POOL_LABEL = { key: 'agentpool', value: 'scalardlpool' } as const
@@ -89,13 +89,7 @@ export function clusterConfigYaml(c: Config, net: ExistingNetwork, admins: strin
   return `# Rendered by 03-eks from .env and the network of 01-vpc. Regenerated on every run.\n${YAML.stringify(renderClusterConfig(c, net, admins), { aliasDuplicateObjects: false })}`
 }
 
-export function clusterConfigFile(c: Config): string {
-  return path.join(c.stateDir, c.clusterName, 'eksctl-cluster.yaml')
-}
-
-export function kubeconfigFile(c: Config): string {
-  return path.join(c.stateDir, c.clusterName, 'kubeconfig')
-}
+export { clusterConfigFile, kubeconfigFile } from './files.ts'
 
 /** What the runbook's kubectl and helm calls use: eksctl's kubeconfig, with its token made in-process (lib/eks/kube-session.ts). */
 export function kubeAccess(c: Config): () => Promise<string> {

@@ -9,7 +9,7 @@ import YAML from 'yaml'
 import type { Cluster, EKSClient } from '@aws-sdk/client-eks'
 import type { Config } from '../config.ts'
 import { writePrivateFile } from '../files.ts'
-import { kubeconfigFile } from './cluster-config.ts'
+import { kubeconfigFile } from './files.ts'
 import { describeCluster } from './reach.ts'
 
 /** 'present' (03 wrote it, or an earlier run), 'written' (from DescribeCluster, mode 600), or 'no-cluster'. */
