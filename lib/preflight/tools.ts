@@ -6,6 +6,7 @@ import { Helm } from '../helm.ts'
 import { Kubectl } from '../kubectl.ts'
 import type { CheckResult, Task, TaskContext } from '../task.ts'
 import { atLeast, formatVersion, parseVersion, type Version } from '../version.ts'
+import { whereAmI } from '../aws/imds.ts'
 
 interface ToolSpec {
   name: 'kubectl' | 'helm' | 'eksctl' | 'aws'
@@ -54,6 +55,26 @@ export const TOOLS: ToolSpec[] = [
   },
 ]
 
+/** The tools only the steps that reach the cluster's API use (03 to 07 and 99): on the bastion, not on a laptop. */
+const CLUSTER_TOOLS = new Set(['kubectl', 'helm', 'eksctl'])
+
+let neededHere: Promise<boolean> | undefined
+/**
+ * Whether this host runs the cluster steps itself: not a host known to be outside AWS when the
+ * API endpoint is private (the default) and there is a bastion, since from there the endpoint
+ * does not answer and those steps run on the bastion (`npm run bastion -- run deploy`), whose
+ * bootstrap installs the tools at their pinned versions.
+ */
+function clusterToolsNeededHere(ctx: TaskContext): Promise<boolean> {
+  neededHere ??= (async () => {
+    const c = ctx.config
+    if (c.endpoint.publicAccess || !c.bastion.enabled) return true
+    const here = await whereAmI()
+    return !(here.known && !here.instanceId)
+  })()
+  return neededHere
+}
+
 function missing(err: unknown): boolean {
   return err instanceof CommandError && (err.exitCode === 127 || /command not found|No such file|ENOENT|not found/i.test(err.stderr))
 }
@@ -62,15 +83,24 @@ export function toolTask(spec: ToolSpec): Task {
   return {
     title: `${spec.name}${spec.minimum ? ` >= ${spec.minimum.replace(/\.0$/, '')}` : ''} installed`,
     async check(ctx): Promise<CheckResult> {
+      const notNeeded = async (what: string): Promise<CheckResult | undefined> =>
+        CLUSTER_TOOLS.has(spec.name) && !(await clusterToolsNeededHere(ctx))
+          ? {
+              holds: true,
+              detail: `${what} here, and not needed here: this host is outside AWS and the EKS endpoint is private, so the steps that use it run on the bastion (npm run bastion -- run deploy), whose bootstrap installs it`,
+            }
+          : undefined
       let found
       try {
         found = await spec.version(ctx)
       } catch (err) {
-        if (missing(err)) return { holds: false, detail: `${spec.name} not found`, hint: spec.install }
+        if (missing(err))
+          return (await notNeeded(`${spec.name} not found`)) ?? { holds: false, detail: `${spec.name} not found`, hint: spec.install }
         return { holds: false, detail: `${spec.name} did not report its version: ${(err as Error).message}`, hint: spec.install }
       }
       if (spec.minimum && !atLeast(found.version, spec.minimum)) {
-        return { holds: false, detail: `${spec.name} ${formatVersion(found.version)} is older than ${spec.minimum}`, hint: spec.install }
+        const old = `${spec.name} ${formatVersion(found.version)} is older than ${spec.minimum}`
+        return (await notNeeded(old)) ?? { holds: false, detail: old, hint: spec.install }
       }
       const note = spec.name === 'helm' && found.version.major >= 4 ? ' (helm 4: the runbook uses only flags helm 4 keeps)' : ''
       return { holds: true, detail: `${found.raw}${note}` }

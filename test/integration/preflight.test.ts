@@ -71,6 +71,9 @@ describe('00-preflight', () => {
       KUBECTL: kubectl,
       HELM: helm,
       EKSCTL: path.join(dir, 'no-such-eksctl'),
+      // A public endpoint: this host runs the cluster steps itself, so it needs the tools.
+      ENDPOINT_PUBLIC_ACCESS: 'true',
+      ENDPOINT_PUBLIC_CIDRS: '203.0.113.0/24',
     })
     const r = await runStep('runbooks/00-preflight.ts', ['--json'], env)
     assert.equal(r.code, 1)
@@ -84,6 +87,18 @@ describe('00-preflight', () => {
     assert.match(r.stderr, /https:\/\/eksctl\.io\/installation\//)
     assert.match(r.stderr, /aws 1\.16\.100 is older than 1\.16\.156/)
     assert.match(r.stderr, /4 prerequisites missing/)
+    // The default, a private endpoint, from a host outside AWS (no instance metadata here): the
+    // cluster steps run on the bastion, so kubectl, helm and eksctl are not needed on this host.
+    const { ENDPOINT_PUBLIC_ACCESS: _p, ENDPOINT_PUBLIC_CIDRS: _c, ...rest } = env
+    // No instance metadata service answers (a closed port stands for a laptop's): outside AWS.
+    const laptop = { ...rest, AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9' }
+    const l = await runStep('runbooks/00-preflight.ts', ['--json'], laptop)
+    const byTitle = (t: string) => l.json.tasks.find((x: any) => x.title === t)
+    for (const t of ['kubectl >= 1.19 installed', 'helm >= 3.5 installed', 'eksctl installed']) {
+      assert.equal(byTitle(t).status, 'ok', t)
+      assert.match(byTitle(t).detail, /not needed here: this host is outside AWS and the EKS endpoint is private/)
+    }
+    assert.equal(byTitle('aws >= 1.16.156 installed').status, 'failed')
   })
 
   test('a region with fewer than 3 AZs is reported', async () => {
