@@ -41,7 +41,7 @@ import type { AwsHooks } from './faults.ts'
 import { iamAction } from './iam-actions.ts'
 import { evaluate, RESOURCE_TAGS_KNOWN, type PolicyDocument, type Request } from './iam-eval.ts'
 import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb'
-import { ownAws } from './own-aws.ts'
+import { iamPrincipalOf, motoIamArn, ownAws } from './own-aws.ts'
 
 interface Principal {
   arn: string
@@ -112,6 +112,7 @@ export class IamEnforcement {
   /** DynamoDB tables' tags by region/table. */
   private readonly tags = new Map<string, { Key: string; Value: string }[] | undefined>()
   private readonly iam: IAMClient
+  private readonly iamArnOf: (arn: string) => Promise<string | undefined>
 
   constructor(
     private readonly motoEndpoint: string,
@@ -125,6 +126,7 @@ export class IamEnforcement {
     private readonly ttlMs = 30_000,
   ) {
     this.iam = new IAMClient(ownAws('us-east-1', motoEndpoint))
+    this.iamArnOf = motoIamArn(motoEndpoint)
   }
 
   private async principal(authorization: string, securityToken?: string): Promise<Principal | undefined> {
@@ -132,23 +134,9 @@ export class IamEnforcement {
     if (!key) return undefined
     if (this.principals.has(key)) return this.principals.get(key) ?? undefined
     const arn = await this.callerOf(authorization, securityToken)
-    const m = arn ? /^arn:[^:]+:(?:sts|iam)::(\d+):(assumed-role|user)\/(?:.*\/)?([^/]+?)(?:\/([^/]+))?$/.exec(arn) : null
-    let p: Principal | null = null
-    if (arn && m) {
-      const kind = m[2] === 'assumed-role' ? 'role' : 'user'
-      const name = m[2] === 'assumed-role' ? arn.split(':').pop()!.split('/')[1]! : m[3]!
-      const exists =
-        kind === 'role'
-          ? await this.iam.send(new GetRoleCommand({ RoleName: name })).then(
-              (r) => r.Role?.Arn,
-              () => undefined,
-            )
-          : await this.iam.send(new GetUserCommand({ UserName: name })).then(
-              (r) => r.User?.Arn,
-              () => undefined,
-            )
-      if (exists) p = { arn, account: m[1]!, kind, name }
-    }
+    const who = arn ? iamPrincipalOf(arn) : undefined
+    // A principal moto's IAM does not hold (moto's default key) stands for the account's administrator.
+    const p: Principal | null = arn && who && (await this.iamArnOf(arn)) ? { arn, ...who } : null
     this.principals.set(key, p)
     return p ?? undefined
   }

@@ -14,11 +14,10 @@ import {
   type EKSClient,
 } from '@aws-sdk/client-eks'
 import { createHash } from 'node:crypto'
-import https from 'node:https'
 import { GetRoleCommand } from '@aws-sdk/client-iam'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
-import { apiReachProblems, describeCluster } from './reach.ts'
+import { apiReachProblems, apiStatus, clusterCa, describeCluster } from './reach.ts'
 import { ensureKubeconfig } from './kubeconfig.ts'
 import type { ConfigProblem } from '../config.ts'
 import type { Task, TaskContext } from '../task.ts'
@@ -248,15 +247,14 @@ async function entryEffective(
   me: string,
 ): Promise<{ message: string; fix: string } | undefined> {
   if (cluster.status !== 'ACTIVE' || !cluster.endpoint) return undefined
-  const ca = cluster.certificateAuthority?.data ? Buffer.from(cluster.certificateAuthority.data, 'base64').toString() : undefined
-  const token = await eksToken(ctx.config.clusterName, ctx.config.region)
-  let status = ''
+  const [ca, token] = [clusterCa(cluster), await eksToken(ctx.config.clusterName, ctx.config.region)]
   try {
     await waitFor(
       { what: `the access entry of ${me} to take effect on ${ctx.config.clusterName}`, timeoutMs: 60_000, log: ctx.log },
       async () => {
-        status = await authenticatedStatus(cluster.endpoint!, ca, token)
-        return { done: status !== '401', status: status === '401' ? 'Unauthorized (entry not effective yet)' : status }
+        // GET /version: EKS 1.32+ answers it only to an authenticated caller.
+        const status = await apiStatus(cluster.endpoint!, '/version', ca, { token })
+        return { done: status !== 401, status: status === 401 ? 'Unauthorized (entry not effective yet)' : String(status) }
       },
     )
   } catch (e) {
@@ -269,29 +267,15 @@ async function entryEffective(
   return undefined
 }
 
-/** The HTTP status of GET /version with the token ('401' when not accepted), or why there was no answer. */
-function authenticatedStatus(endpoint: string, ca: string | undefined, token: string): Promise<string> {
-  return new Promise((resolve) => {
-    const req = https.get(
-      `${endpoint.replace(/\/$/, '')}/version`,
-      { ca, timeout: 5000, headers: { authorization: `Bearer ${token}` } },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(String(res.statusCode)))
-      },
-    )
-    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')))
-    req.on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message))
-  })
-}
-
 /** As a step's preflight: exit 2 before any change when the caller has no access entry, or cannot reach the API from here. */
-export async function clusterAccessProblems(ctx: Pick<TaskContext, 'aws' | 'config'> & { log?: Logger }): Promise<ConfigProblem[]> {
+export async function clusterAccessProblems(
+  ctx: Pick<TaskContext, 'aws' | 'config'> & { log?: Logger; dryRun?: boolean },
+): Promise<ConfigProblem[]> {
   // One DescribeCluster for both checks.
   const described = { cluster: await describeCluster(ctx.aws.eks, ctx.config.clusterName) }
   // A host where 03 never ran (a new bastion): the kubeconfig `aws eks update-kubeconfig` would
   // write (a local file of the runbook's state; not in --dry-run, which writes nothing).
-  if (described.cluster && !(ctx as { dryRun?: boolean }).dryRun) await ensureKubeconfig(ctx.aws.eks, ctx.config, described)
+  if (described.cluster && !ctx.dryRun) await ensureKubeconfig(ctx.aws.eks, ctx.config, described)
   const [p, reach] = await Promise.all([callerAccessProblem(ctx, described), apiReachProblems(ctx, described)])
   return [...(p ? [{ key: 'AWS principal', message: p.message, fix: p.fix }] : []), ...reach]
 }

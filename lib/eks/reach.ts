@@ -16,16 +16,36 @@ import type { TaskContext } from '../task.ts'
 
 const PROBE_MS = 5000
 
-/** GET /livez on the endpoint with the cluster's CA: undefined when it answers, else why not. */
-export function probe(endpoint: string, ca: string | undefined, timeoutMs = PROBE_MS): Promise<string | undefined> {
+/** The cluster's certificate authority, PEM, as DescribeCluster gives it (base64). */
+export const clusterCa = (cluster: Cluster): string | undefined =>
+  cluster.certificateAuthority?.data ? Buffer.from(cluster.certificateAuthority.data, 'base64').toString() : undefined
+
+/**
+ * GET `path` on a cluster's API endpoint with its CA (and a bearer token when given): the HTTP
+ * status, or why there was no answer (an error code, or the timeout), without retry.
+ */
+export function apiStatus(
+  endpoint: string,
+  path: string,
+  ca: string | undefined,
+  o: { token?: string; timeoutMs?: number } = {},
+): Promise<number | string> {
+  const timeoutMs = o.timeoutMs ?? PROBE_MS
   return new Promise((resolve) => {
-    const req = https.get(`${endpoint.replace(/\/$/, '')}/livez`, { ca, timeout: timeoutMs }, (res) => {
+    const headers = o.token ? { authorization: `Bearer ${o.token}` } : {}
+    const req = https.get(`${endpoint.replace(/\/$/, '')}${path}`, { ca, timeout: timeoutMs, headers }, (res) => {
       res.resume()
-      res.on('end', () => resolve(res.statusCode && res.statusCode < 500 ? undefined : `HTTP ${res.statusCode}`))
+      res.on('end', () => resolve(res.statusCode ?? 'no status'))
     })
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)))
     req.on('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message))
   })
+}
+
+/** GET /livez (answered anonymously at every version) with the cluster's CA: undefined when it answers, else why not. */
+export async function probe(endpoint: string, ca: string | undefined, timeoutMs = PROBE_MS): Promise<string | undefined> {
+  const status = await apiStatus(endpoint, '/livez', ca, { timeoutMs })
+  return typeof status === 'number' && status < 500 ? undefined : typeof status === 'number' ? `HTTP ${status}` : status
 }
 
 function fixFor(ctx: Pick<TaskContext, 'config'>, bastionCluster: string): string {
@@ -58,8 +78,7 @@ export async function apiReachProblems(
   const key = 'ENDPOINT_PUBLIC_ACCESS'
   const cluster = described ? described.cluster : await describeCluster(ctx.aws.eks, name)
   if (cluster?.endpoint && cluster.status === 'ACTIVE') {
-    const ca = cluster.certificateAuthority?.data ? Buffer.from(cluster.certificateAuthority.data, 'base64').toString() : undefined
-    const why = await probe(cluster.endpoint, ca)
+    const why = await probe(cluster.endpoint, clusterCa(cluster))
     if (!why) return []
     const v = cluster.resourcesVpcConfig
     const kind = v?.endpointPublicAccess

@@ -31,7 +31,7 @@ import {
   paginateListRolePolicies,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam'
-import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, byOwner, namespaceTables } from '../database/ownership.ts'
+import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, byOwner, namespaceTables, type TableInfo } from '../database/ownership.ts'
 import { deploymentClusters } from '../config.ts'
 import { bastionIdentity, bastionRoleName } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
@@ -68,7 +68,7 @@ async function tablesByOwner(ctx: TaskContext) {
   return byOwner(tables, deploymentClusters(ctx.config))
 }
 
-export function tablesTask(): Task {
+export function tablesTask(): Task<unknown, TableInfo[]> {
   return {
     title: "DynamoDB tables, the runbook's only (kept unless --delete-data; backed up first unless --skip-backup)",
     async check(ctx) {
@@ -88,10 +88,12 @@ export function tablesTask(): Task {
       return {
         holds: false,
         detail: `${ctx.flags['skip-backup'] ? '' : 'back up and '}delete ${ours.map((t) => t.name).join(', ')}${left}`,
+        reading: ours,
       }
     },
-    async apply(ctx) {
-      const { ours } = await tablesByOwner(ctx)
+    async apply(ctx, _state, reading) {
+      // Exactly the tables the check listed (and --dry-run showed).
+      const ours = reading ?? (await tablesByOwner(ctx)).ours
       const backups: string[] = []
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')
       const protectedTables: string[] = []

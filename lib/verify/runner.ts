@@ -6,7 +6,6 @@ import { parseArgs, UsageError, type CommonArgs } from '../args.ts'
 import { STEP_FLAGS } from '../steps.ts'
 import { ConfigError, type Config } from '../config.ts'
 import { loadConfigResolved } from '../secrets/parameters.ts'
-import { kubeconfigFile } from '../eks/cluster-config.ts'
 import { ensureKubeconfig } from '../eks/kubeconfig.ts'
 import { describeError } from '../errors.ts'
 import { redact, redactText, registerEnvSecrets } from '../redact.ts'
@@ -174,9 +173,9 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   }
   const v = new VerifyContext(config)
   // From any machine with access: the kubeconfig `aws eks update-kubeconfig` would write, if 03 never ran here.
-  const kube = await ensureKubeconfig(v.aws.eks, config).catch(() => 'no-cluster' as const)
-  if (kube === 'no-cluster' && !fs.existsSync(kubeconfigFile(config)))
-    return cannotRun(`no EKS cluster ${config.clusterName} in ${config.region} to check (or AWS is not reachable): run 03-eks`, args.json)
+  // (AWS not reachable: the precondition below says so, with the reason.)
+  const kube = await ensureKubeconfig(v.aws.eks, config).catch(() => undefined)
+  if (kube === 'no-cluster') return cannotRun(`no EKS cluster ${config.clusterName} in ${config.region} to check: run 03-eks`, args.json)
   // Preconditions, at once: AWS credentials and endpoint, and the cluster's API.
   const [awsOk, kubeOk] = await Promise.allSettled([
     withTimeout(v.aws.identity(), 10000, 'AWS'),

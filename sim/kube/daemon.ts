@@ -6,7 +6,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { GetInstanceProfileCommand, GetRoleCommand, GetUserCommand, IAMClient } from '@aws-sdk/client-iam'
+import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { AWS_PENDING_MS, FaultProxy, type PendingMs } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
@@ -28,7 +28,7 @@ import { caFile, tlsMaterial } from '../tls.ts'
 import { Whereabouts } from '../where.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
-import { motoCaller, ownAws } from '../own-aws.ts'
+import { motoCaller, motoIamArn, ownAws } from '../own-aws.ts'
 
 const { values: given } = parseArgs({ options: { 'state-dir': { type: 'string' }, ...DAEMON_OPTIONS } })
 // Options not given fall back to SIM_* environment variables, then to these defaults.
@@ -91,20 +91,7 @@ if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(strictEc2Hooks(proce
 /** moto's STS answer for the access key named in a signature's scope (and a session's token). */
 const callerOf = motoCaller(process.env.AWS_ENDPOINT_URL ?? '')
 /** The ARN moto's IAM holds (path included) for the role or user an ARN names (an assumed-role session: its role). */
-async function iamArnOf(arn: string): Promise<string | undefined> {
-  const m = /^arn:[^:]+:(?:iam|sts)::\d+:(role|user|assumed-role)\/(?:.*\/)?([^/]+?)(?:\/[^/]+)?$/.exec(arn)
-  if (!m || !process.env.AWS_ENDPOINT_URL) return undefined
-  const name = m[1] === 'assumed-role' ? arn.split(':').pop()!.split('/')[1]! : m[2]!
-  const iam = new IAMClient(ownAws('us-east-1', process.env.AWS_ENDPOINT_URL))
-  try {
-    if (m[1] === 'user') return (await iam.send(new GetUserCommand({ UserName: name }))).User?.Arn
-    return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.Arn
-  } catch {
-    return undefined
-  } finally {
-    iam.destroy()
-  }
-}
+const iamArnOf = motoIamArn(process.env.AWS_ENDPOINT_URL ?? '')
 // IAM enforced for the principals IAM knows (sim/iam-enforce.ts): first, before any other part of
 // the layer answers, as AWS authorizes a request before acting on it.
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.unshift(new IamEnforcement(process.env.AWS_ENDPOINT_URL, callerOf).hooks())
