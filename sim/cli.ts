@@ -159,10 +159,17 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Waits for a process to end; after `ms` it is killed, and then waited for again (a SIGKILL is
+ *  delivered asynchronously, so the process is not gone the moment kill returns). */
 async function waitGone(pid: number, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-  if (pidAlive(pid)) process.kill(pid, 'SIGKILL')
+  const until = async (deadline: number) => {
+    while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  }
+  await until(Date.now() + ms)
+  if (!pidAlive(pid)) return
+  console.error(`process ${pid} did not stop within ${ms} ms of SIGTERM; killing it`)
+  process.kill(pid, 'SIGKILL')
+  await until(Date.now() + 5000)
 }
 
 async function up(): Promise<void> {

@@ -417,9 +417,13 @@ const control = http.createServer(async (req, res) => {
 })
 
 async function shutdown() {
+  // Bounded: a listener that will not close (a client holding a connection) must not keep the
+  // simulator alive past `sim down`'s SIGKILL deadline.
+  setTimeout(() => process.exit(0), 2000).unref()
   for (const f of feeds.values()) f.stop()
   await proxy?.close()
   await Promise.all([...clusters.values()].map((c) => c.close()))
+  control.closeAllConnections()
   control.close()
   try {
     fs.rmSync(path.join(stateDir, 'sim.json'))
