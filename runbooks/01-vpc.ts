@@ -3,6 +3,7 @@
 // tools of the later steps (pinned, checksums verified), and the security group that lets the
 // bastion reach the private EKS API endpoint.
 import { bastionToolsTask } from '../lib/bastion/tasks.ts'
+import { boundaryTask } from '../lib/iam/boundary-task.ts'
 import { isMain } from '../lib/main.ts'
 import { bastionIdentityTask, bastionSecurityGroupTask, bastionTask, controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
@@ -30,6 +31,7 @@ export const step = defineStep<NetworkState>({
     publicRoutesTask(ledger),
     bastionSecurityGroupTask(ledger),
     controlPlaneSecurityGroupTask(ledger),
+    boundaryTask(),
     bastionIdentityTask(ledger),
     bastionTask(ledger),
     bastionToolsTask(ledger),

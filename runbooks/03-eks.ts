@@ -13,6 +13,7 @@ import {
   type EksState,
 } from '../lib/eks/tasks.ts'
 import { STEP_FLAGS } from '../lib/steps.ts'
+import { boundaryTask } from '../lib/iam/boundary-task.ts'
 import { isMain } from '../lib/main.ts'
 import { runStep } from '../lib/runner.ts'
 import { accessEntriesTask } from '../lib/eks/access.ts'
@@ -40,6 +41,8 @@ export const step = defineStep<EksState>({
   // The node groups are checked (eksctl) while the kubeconfig is written: it needs only the control plane.
   tasks: [
     networkTask(),
+    // 01 makes it; here for an environment whose 01 ran before there was one.
+    boundaryTask(),
     clusterConfigTask(),
     clusterTask(),
     accessEntriesTask(),

@@ -3,6 +3,7 @@
 // by the same tasks as steps 1 to 4, on the Auditor's view of the configuration; the peering,
 // the envoy security groups, the Ledger's switch to Auditor mode and the mutual certificate
 // registration are this step's own.
+import { boundaryTask } from '../lib/iam/boundary-task.ts'
 import { certificatesTask, keyFilesTask, ledgerPrerequisiteTask, type AuditorState } from '../lib/auditor/tasks.ts'
 import { clientVpcProblems, peeringRoutesTask, peeringTask } from '../lib/auditor/peering.ts'
 import { auditorView, ledgerView, scoped } from '../lib/auditor/view.ts'
@@ -73,6 +74,7 @@ const environment = [
   scoped(net, publicRoutesTask(network)),
   scoped(net, controlPlaneSecurityGroupTask(network)),
   scoped(eks, networkTask()),
+  scoped(eks, boundaryTask()),
   scoped(eks, clusterConfigTask()),
   sideBySide(
     [scoped(eks, clusterTask()), scoped(eks, accessEntriesTask())],

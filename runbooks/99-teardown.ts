@@ -15,6 +15,7 @@ import {
   tablesTask,
   unlessKeepingBastion,
   vpcTask,
+  boundaryKeptTask,
 } from '../lib/teardown/aws.ts'
 import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
 import { peeringGoneTask } from '../lib/teardown/peering.ts'
@@ -62,6 +63,7 @@ export const step = defineStep({
     peeringGoneTask(),
     scoped(ifAuditor(), vpcTask()),
     unlessKeepingBastion(vpcTask()),
+    boundaryKeptTask(),
   ],
   report: (result, ctx) =>
     ctx.flags['keep-bastion'] && result.status !== 'failed'

@@ -43,6 +43,15 @@ import { evaluate, RESOURCE_TAGS_KNOWN, type PolicyDocument, type Request } from
 import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb'
 import { iamPrincipalOf, motoIamArn, ownAws } from './own-aws.ts'
 
+/** The role actions whose iam:PermissionsBoundary is the role's current boundary. */
+const ROLE_BOUNDARY_ACTIONS = new Set([
+  'AttachRolePolicy',
+  'DetachRolePolicy',
+  'PutRolePolicy',
+  'DeleteRolePolicy',
+  'DeleteRolePermissionsBoundary',
+])
+
 interface Principal {
   arn: string
   account: string
@@ -251,10 +260,26 @@ export class IamEnforcement {
         ...(params.get('AWSServiceName') ? { 'iam:awsservicename': params.get('AWSServiceName')! } : {}),
       }
       const role = params.get('RoleName')
+      // On a request about an existing role, iam:PermissionsBoundary is that role's boundary (IAM
+      // user guide, access_policies_boundaries, "Delegating responsibility to others using
+      // permissions boundaries": a policy allows AttachRolePolicy, PutRolePolicy and the like only on
+      // roles that carry a given boundary); CreateRole and PutRolePermissionsBoundary name theirs.
+      if (role && !boundary && ROLE_BOUNDARY_ACTIONS.has(action)) {
+        const current = await this.iam.send(new GetRoleCommand({ RoleName: role })).then(
+          (r) => r.Role?.PermissionsBoundary?.PermissionsBoundaryArn,
+          () => undefined,
+        )
+        if (current) extra['iam:permissionsboundary'] = current
+      }
       if (role)
         return one(name, await this.roleArn(account, role, action === 'CreateRole' ? (params.get('Path') ?? '/') : undefined), extra)
       const profile = params.get('InstanceProfileName')
       if (profile) return one(name, `arn:aws:iam::${account}:instance-profile/${profile}`, extra)
+      // A managed policy: by its ARN, or for CreatePolicy the ARN it will have.
+      const policyArn = params.get('PolicyArn')
+      if (policyArn) return one(name, policyArn, extra)
+      if (action === 'CreatePolicy' && params.get('PolicyName'))
+        return one(name, `arn:aws:iam::${account}:policy${params.get('Path') ?? '/'}${params.get('PolicyName')}`, extra)
       return one(name, '?', extra)
     }
     if (service === 'dynamodb') {

@@ -20,6 +20,7 @@ import {
   GetRolePolicyCommand,
   ListAttachedRolePoliciesCommand,
   ListRoleTagsCommand,
+  PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam'
@@ -159,6 +160,8 @@ export interface BastionIdentity {
   policyAttached: boolean
   profileExists: boolean
   profileHasRole: boolean
+  /** The role's permissions boundary (its ARN), if it has one. */
+  boundary?: string
   /** The runbook operator policy inline on the role (normalised JSON), if there. */
   operatorPolicy?: string
 }
@@ -176,8 +179,9 @@ export async function bastionIdentity(iam: IAMClient, cluster: string): Promise<
   const name = bastionRoleName(cluster)
   const id: BastionIdentity = { roleExists: false, roleOwned: false, policyAttached: false, profileExists: false, profileHasRole: false }
   try {
-    await iam.send(new GetRoleCommand({ RoleName: name }))
+    const role = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role
     id.roleExists = true
+    id.boundary = role?.PermissionsBoundary?.PermissionsBoundaryArn
     const [tags, policies] = await Promise.all([
       iam.send(new ListRoleTagsCommand({ RoleName: name })),
       iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name })),
@@ -203,11 +207,15 @@ export async function bastionIdentity(iam: IAMClient, cluster: string): Promise<
   return id
 }
 
-/** What differs from the wanted identity; `operatorPolicy` is the wanted inline policy (normalised), or undefined for none. */
-export function identityDrift(id: BastionIdentity, operatorPolicy?: string): string[] {
+/**
+ * What differs from the wanted identity; `operatorPolicy` is the wanted inline policy (normalised),
+ * or undefined for none; `boundary` the permissions boundary the role must carry (lib/iam/boundary.ts).
+ */
+export function identityDrift(id: BastionIdentity, operatorPolicy: string | undefined, boundary: string): string[] {
   const name = 'bastion role'
   return [
-    ...(id.roleExists ? [] : [`create IAM role (${name})`]),
+    ...(id.roleExists ? [] : [`create IAM role (${name}) with the permissions boundary`]),
+    ...(id.roleExists && id.boundary !== boundary ? [`set the permissions boundary ${boundary.split('/').pop()}`] : []),
     ...(id.policyAttached ? [] : ['attach AmazonSSMManagedInstanceCore']),
     ...(id.profileExists ? [] : ['create instance profile']),
     ...(id.profileHasRole ? [] : ['add the role to the instance profile']),
@@ -218,7 +226,13 @@ export function identityDrift(id: BastionIdentity, operatorPolicy?: string): str
   ]
 }
 
-export async function ensureBastionIdentity(iam: IAMClient, cluster: string, id: BastionIdentity, operatorPolicy?: string): Promise<void> {
+export async function ensureBastionIdentity(
+  iam: IAMClient,
+  cluster: string,
+  id: BastionIdentity,
+  operatorPolicy: string | undefined,
+  boundary: string,
+): Promise<void> {
   const name = bastionRoleName(cluster)
   const tags = runbookTags({ cluster, role: 'bastion', name })
   if (!id.roleExists) {
@@ -231,8 +245,13 @@ export async function ensureBastionIdentity(iam: IAMClient, cluster: string, id:
           Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
         }),
         Tags: tags.map((t) => ({ Key: t.Key!, Value: t.Value! })),
+        PermissionsBoundary: boundary,
       }),
     )
+  } else if (id.boundary !== boundary) {
+    // First, so that the policies below are put on a role that carries it (the operator policy
+    // allows them only then: iam:PermissionsBoundary).
+    await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: name, PermissionsBoundary: boundary }))
   }
   if (!id.policyAttached) await iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: SSM_POLICY_ARN }))
   if (!id.profileExists) {

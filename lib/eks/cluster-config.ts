@@ -28,8 +28,18 @@ const byAz = (subnets: Subnet[]) => Object.fromEntries(subnets.map((s) => [s.Ava
  * "Option 1"), so no Pod on a node inherits CloudWatch write access from the node (and eksctl
  * refuses withAddonPolicies beside disablePodIMDS: validation.go@v0.228.0:740-747).
  */
-export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: string[] = []): Record<string, unknown> {
+export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: string[], boundary: string): Record<string, unknown> {
   const tags = { [CLUSTER_TAG]: c.clusterName }
+  // Every role eksctl makes for the cluster carries the runbook's permissions boundary
+  // (lib/iam/boundary.ts), which the operator policy requires of any role it creates. eksctl
+  // v0.228.0 sets it from: iam.serviceRolePermissionsBoundary, the cluster's service role
+  // (pkg/apis/eksctl.io/v1alpha5/iam.go:36, pkg/cfn/builder/iam.go:135-137); a node group's
+  // iam.instanceRolePermissionsBoundary (types.go:1540, pkg/cfn/builder/iam_helper.go:96-97);
+  // an add-on's permissionsBoundary for the IRSA role it makes (addon.go:56,
+  // pkg/actions/addon/create.go:455-461). With withOIDC, eksctl adds vpc-cni itself, without a
+  // boundary, and makes its IRSA role (pkg/actions/addon/tasks.go:25-37, create.go:223-241), so
+  // vpc-cni is listed here, with the boundary.
+  const nodeIam = { iam: { instanceRolePermissionsBoundary: boundary } }
   const groups: Record<string, unknown>[] = [
     {
       name: c.nodegroupName,
@@ -46,6 +56,7 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       // (aws-observability/helm-charts amazon-cloudwatch-observability: fluent-bit-daemonset.yaml
       // hostNetwork: true; values.yaml agent.hostNetwork: true) and keep it.
       disablePodIMDS: true,
+      ...nodeIam,
       tags,
     },
   ]
@@ -64,6 +75,7 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
       // from its Secret) need no AWS credentials, and the CloudWatch agents use the host network
       // and their Pod Identity association.
       disablePodIMDS: true,
+      ...nodeIam,
       tags,
     })
   }
@@ -71,7 +83,8 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
     apiVersion: 'eksctl.io/v1alpha5',
     kind: 'ClusterConfig',
     metadata: { name: c.clusterName, region: c.region, version: c.kubernetesVersion, tags },
-    iam: { withOIDC: true },
+    iam: { withOIDC: true, serviceRolePermissionsBoundary: boundary },
+    addons: [{ name: 'vpc-cni', permissionsBoundary: boundary }],
     // Who may use the cluster besides its creator (lib/eks/access.ts; reruns converge them through the EKS API).
     accessConfig: accessConfig(admins),
     vpc: {
@@ -85,8 +98,8 @@ export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: str
   }
 }
 
-export function clusterConfigYaml(c: Config, net: ExistingNetwork, admins: string[] = []): string {
-  return `# Rendered by 03-eks from .env and the network of 01-vpc. Regenerated on every run.\n${YAML.stringify(renderClusterConfig(c, net, admins), { aliasDuplicateObjects: false })}`
+export function clusterConfigYaml(c: Config, net: ExistingNetwork, admins: string[], boundary: string): string {
+  return `# Rendered by 03-eks from .env and the network of 01-vpc. Regenerated on every run.\n${YAML.stringify(renderClusterConfig(c, net, admins, boundary), { aliasDuplicateObjects: false })}`
 }
 
 export { clusterConfigFile, kubeconfigFile } from './files.ts'

@@ -1,5 +1,6 @@
 // Step 3: the EKS cluster, its node groups, the kubeconfig, and the Scalar DL taint on every
 // pool node.
+import { callerBoundaryArn } from '../iam/boundary-task.ts'
 import fs from 'node:fs'
 import { findSecurityGroup } from '../aws/security-groups.ts'
 import { findSubnets, subnetsOf } from '../aws/subnets.ts'
@@ -97,13 +98,20 @@ export function clusterConfigTask(): Task<EksState, string> {
       const file = clusterConfigFile(ctx.config)
       if (!s.network) return { holds: false, detail: `write ${file} once the VPC exists` }
       s.admins = await clusterAdmins(ctx)
-      const want = clusterConfigYaml(ctx.config, s.network!, await entriesAtCreation(ctx, s.admins))
+      const want = clusterConfigYaml(ctx.config, s.network!, await entriesAtCreation(ctx, s.admins), await callerBoundaryArn(ctx))
       if (ctx.dryRun) ctx.log.plain(want.replace(/^/gm, '      | '))
       if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === want) return { holds: true, detail: file }
       return { holds: false, detail: `${fs.existsSync(file) ? 'update' : 'write'} ${file}`, reading: want }
     },
     async apply(ctx, s, want) {
-      const text = want ?? clusterConfigYaml(ctx.config, s.network!, await entriesAtCreation(ctx, s.admins ?? (await clusterAdmins(ctx))))
+      const text =
+        want ??
+        clusterConfigYaml(
+          ctx.config,
+          s.network!,
+          await entriesAtCreation(ctx, s.admins ?? (await clusterAdmins(ctx))),
+          await callerBoundaryArn(ctx),
+        )
       writePrivateFile(clusterConfigFile(ctx.config), text)
       return `wrote ${clusterConfigFile(ctx.config)}`
     },

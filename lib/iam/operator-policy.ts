@@ -7,19 +7,10 @@
 // which steps use which statement; the rehearsal's test checks that it allows every action the
 // rehearsal's AWS requests needed.
 import { deploymentClusters, type Config } from '../config.ts'
+import { BOUNDARY_CHANGES, boundaryArn, GRANTING_ROLE_ACTIONS, withBoundary } from './boundary.ts'
+import type { PolicyDocument } from './document.ts'
 
-export interface Statement {
-  Sid: string
-  Effect: 'Allow' | 'Deny'
-  Action: string[]
-  Resource: string | string[]
-  Condition?: Record<string, Record<string, string[]>>
-}
-
-export interface PolicyDocument {
-  Version: '2012-10-17'
-  Statement: Statement[]
-}
+export type { PolicyDocument, Statement } from './document.ts'
 
 export interface PolicyScope {
   /** The AWS account (default: any, "*"). */
@@ -60,11 +51,23 @@ export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> =
   },
   EksctlIam: {
     steps: '03 05 06 99',
-    why: "eksctl's IamLimitedAccess: the roles, profiles and OIDC provider eksctl makes (eksctl-*), no other role",
+    why: "eksctl's IamLimitedAccess: the roles, profiles and OIDC provider eksctl makes (eksctl-*), no other role; creating or widening a role is RunbookRolesBounded's",
+  },
+  RunbookRolesBounded: {
+    steps: '01 03 05 06',
+    why: 'creating a role, or adding to its policies, only with the permissions boundary scalardl-runbook-boundary on it (iam:PermissionsBoundary)',
+  },
+  RunbookBoundary: {
+    steps: '01 03 05',
+    why: "the permissions boundary, made once per account by 01 and read to see that it is the runbook's",
+  },
+  RunbookBoundaryFixed: {
+    steps: 'all (a denial)',
+    why: 'no holder changes, replaces or removes the permissions boundary, on the policy or on any role',
   },
   RunbookBastionRole: {
     steps: '01 99',
-    why: "the bastion's role and instance profile (<cluster>-bastion) and its operator policy, made by 01 and deleted by 99",
+    why: "the bastion's role and instance profile (<cluster>-bastion), made by 01 (its policies through RunbookRolesBounded) and deleted by 99",
   },
   RunbookBastionNoSelfEdit: {
     steps: 'all (a denial)',
@@ -173,10 +176,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           'iam:GetInstanceProfile',
           'iam:RemoveRoleFromInstanceProfile',
           'iam:GetRole',
-          'iam:CreateRole',
           'iam:DeleteRole',
-          'iam:AttachRolePolicy',
-          'iam:PutRolePolicy',
           'iam:ListInstanceProfiles',
           'iam:AddRoleToInstanceProfile',
           'iam:ListInstanceProfilesForRole',
@@ -204,17 +204,14 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         Sid: 'RunbookBastionRole',
         Effect: 'Allow',
         Action: [
-          'iam:CreateRole',
           'iam:GetRole',
           'iam:DeleteRole',
           'iam:TagRole',
-          'iam:AttachRolePolicy',
           'iam:DetachRolePolicy',
           'iam:ListAttachedRolePolicies',
           'iam:ListRolePolicies',
           'iam:ListRoleTags',
           'iam:GetRolePolicy',
-          'iam:PutRolePolicy',
           'iam:DeleteRolePolicy',
           'iam:CreateInstanceProfile',
           'iam:GetInstanceProfile',
@@ -226,6 +223,30 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           'iam:PassRole',
         ],
         Resource: scope.clusters.flatMap((c) => [iam(`role/${c}-bastion`), iam(`instance-profile/${c}-bastion`)]),
+      },
+      {
+        // Creating a role, or adding to what a role may do, only with the boundary on it (IAM user
+        // guide, access_policies_boundaries "Delegating responsibility to others"; the key
+        // iam:PermissionsBoundary names the boundary of the role the request is about).
+        Sid: 'RunbookRolesBounded',
+        Effect: 'Allow',
+        Action: GRANTING_ROLE_ACTIONS,
+        Resource: [iam('role/eksctl-*'), ...scope.clusters.map((c) => iam(`role/${c}-bastion`))],
+        Condition: withBoundary(account),
+      },
+      {
+        // 01 makes the boundary once per account, and reads it to see that it is the runbook's.
+        Sid: 'RunbookBoundary',
+        Effect: 'Allow',
+        Action: ['iam:CreatePolicy', 'iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions'],
+        Resource: boundaryArn(account),
+      },
+      {
+        // Nobody holding this policy changes, replaces or removes the boundary.
+        Sid: 'RunbookBoundaryFixed',
+        Effect: 'Deny',
+        Action: [...BOUNDARY_CHANGES, 'iam:DeleteRolePermissionsBoundary'],
+        Resource: [boundaryArn(account), iam('role/*')],
       },
       {
         // Whoever holds this policy as the bastion's role may not edit that role (aws:PrincipalArn is

@@ -1,6 +1,7 @@
 // Step 6: control-plane logging, Container Insights (CloudWatch agent + Fluent Bit) through the
 // amazon-cloudwatch-observability add-on with the Scalar DL toleration, the agents on every node,
 // and log retention.
+import { callerBoundaryArn } from '../iam/boundary-task.ts'
 import path from 'node:path'
 import { CreateLogGroupCommand, DescribeLogGroupsCommand, PutRetentionPolicyCommand, type LogGroup } from '@aws-sdk/client-cloudwatch-logs'
 import YAML from 'yaml'
@@ -70,24 +71,34 @@ const AGENT_POLICY = 'arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'
  * (eksctl-io/eksctl v0.230.0 pkg/apis/eksctl.io/v1alpha5/addon.go:166-173: namespace and
  * serviceAccountName are required; eksctl makes the role, trusted by pods.eks.amazonaws.com).
  */
-export function addonsConfig(ctx: TaskContext): Record<string, unknown> {
+export function addonsConfig(ctx: TaskContext, boundary: string): Record<string, unknown> {
   return {
     apiVersion: 'eksctl.io/v1alpha5',
     kind: 'ClusterConfig',
     metadata: { name: ctx.config.clusterName, region: ctx.config.region },
-    addons: podIdentityAddons(addonConfigurationValues()),
+    addons: podIdentityAddons(addonConfigurationValues(), boundary),
   }
 }
 
-/** The two add-ons, with these configuration values for the CloudWatch one (what the tests install by hand, too). */
-export function podIdentityAddons(configurationValues: string): Record<string, unknown>[] {
+/**
+ * The two add-ons, with these configuration values for the CloudWatch one (what the tests install
+ * by hand, too). The agents' role carries the permissions boundary (lib/iam/boundary.ts) when given:
+ * permissionsBoundaryARN (eksctl-io/eksctl v0.228.0 pkg/apis/eksctl.io/v1alpha5/iam.go:190,
+ * pkg/cfn/builder/iam.go:379).
+ */
+export function podIdentityAddons(configurationValues: string, boundary?: string): Record<string, unknown>[] {
   return [
     { name: POD_IDENTITY_AGENT },
     {
       name: ADDON,
       configurationValues,
       podIdentityAssociations: [
-        { namespace: AGENT_NAMESPACE, serviceAccountName: AGENT_SERVICE_ACCOUNT, permissionPolicyARNs: [AGENT_POLICY] },
+        {
+          namespace: AGENT_NAMESPACE,
+          serviceAccountName: AGENT_SERVICE_ACCOUNT,
+          permissionPolicyARNs: [AGENT_POLICY],
+          ...(boundary ? { permissionsBoundaryARN: boundary } : {}),
+        },
       ],
     },
   ]
@@ -149,7 +160,7 @@ export function containerInsightsTask(): Task<unknown, AddonsRead> {
     },
     async apply(ctx, _s, read) {
       const file = addonConfigFile(ctx)
-      writePrivateFile(file, YAML.stringify(addonsConfig(ctx)))
+      writePrivateFile(file, YAML.stringify(addonsConfig(ctx, await callerBoundaryArn(ctx))))
       const e = eksctl(ctx)
       // What the check read; read again only when apply runs without it.
       const { addon, agent } = read ?? addonsRead(await e.getAddons(ctx.config.clusterName))

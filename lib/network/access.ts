@@ -1,5 +1,6 @@
 // Step 1 (and Step 3's prerequisite): the bastion and the security groups that let it reach
 // the private EKS API endpoint on 443.
+import { callerBoundaryArn } from '../iam/boundary-task.ts'
 import {
   bastionDrift,
   bastionIdentity,
@@ -138,7 +139,11 @@ export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
     async check(ctx) {
       const t = target(ctx)
       if (!t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }
-      const [id, wanted] = await Promise.all([bastionIdentity(ctx.aws.iam, t.cluster), wantedOperatorPolicy(ctx)])
+      const [id, wanted, boundary] = await Promise.all([
+        bastionIdentity(ctx.aws.iam, t.cluster),
+        wantedOperatorPolicy(ctx),
+        callerBoundaryArn(ctx),
+      ])
       if (id.roleExists && !id.roleOwned) {
         return {
           holds: false,
@@ -146,17 +151,20 @@ export function bastionIdentityTask(target: TargetOf): Task<NetworkState> {
           hint: 'choose another CLUSTER_NAME, or delete or tag that role yourself',
         }
       }
-      const drift = identityDrift(id, wanted)
+      const drift = identityDrift(id, wanted, boundary)
       return drift.length
         ? { holds: false, detail: drift.join('; ') }
         : { holds: true, detail: `${bastionRoleName(t.cluster)}${wanted ? ` with ${OPERATOR_POLICY_NAME}` : ''}` }
     },
     async apply(ctx) {
       const t = target(ctx)
-      const wanted = await wantedOperatorPolicy(ctx)
-      const id = await bastionIdentity(ctx.aws.iam, t.cluster)
-      const done = identityDrift(id, wanted)
-      await ensureBastionIdentity(ctx.aws.iam, t.cluster, id, wanted)
+      const [wanted, boundary, id] = await Promise.all([
+        wantedOperatorPolicy(ctx),
+        callerBoundaryArn(ctx),
+        bastionIdentity(ctx.aws.iam, t.cluster),
+      ])
+      const done = identityDrift(id, wanted, boundary)
+      await ensureBastionIdentity(ctx.aws.iam, t.cluster, id, wanted, boundary)
       return `${bastionRoleName(t.cluster)}: ${done.join('; ')}`
     },
   }

@@ -23,6 +23,7 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2'
 import {
+  GetPolicyCommand,
   DeleteInstanceProfileCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
@@ -48,6 +49,8 @@ import type { ConfigProblem } from '../config.ts'
 import { thisInstanceId } from '../aws/imds.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
+import { BOUNDARY_NAME } from '../iam/boundary.ts'
+import { callerBoundaryArn } from '../iam/boundary-task.ts'
 
 /** Retries a delete that AWS refuses while a dependency is still going away. */
 async function untilFree<T>(ctx: TaskContext, what: string, fn: () => Promise<T>): Promise<T> {
@@ -369,4 +372,30 @@ export async function bastionHostProblems(ctx: TaskContext): Promise<ConfigProbl
       fix: `run here: npx tsx runbooks/99-teardown.ts --keep-bastion --yes --confirm ${c} (everything but the bastion and the ${c} VPC, including the cluster, whose private API only the bastion reaches); then from another host: npx tsx runbooks/99-teardown.ts --yes --confirm ${c} (the rest needs no cluster API)`,
     },
   ]
+}
+
+/**
+ * The permissions boundary stays: it is one per account, every deployment's roles use it, and no
+ * holder of the operator policy may delete it (lib/iam/operator-policy.ts RunbookBoundaryFixed).
+ * Said, with how an administrator removes it once no deployment is left.
+ */
+export function boundaryKeptTask(): Task {
+  return {
+    title: `Permissions boundary ${BOUNDARY_NAME} kept (one per account, shared by its deployments)`,
+    async check(ctx) {
+      const arn = await callerBoundaryArn(ctx)
+      const exists = await ctx.aws.iam.send(new GetPolicyCommand({ PolicyArn: arn })).then(
+        () => true,
+        (err: unknown) => {
+          if (isAwsError(err, 'NoSuchEntity', 'NoSuchEntityException')) return undefined
+          throw err
+        },
+      )
+      if (exists === undefined) return { holds: true, detail: 'not there' }
+      return {
+        holds: true,
+        detail: `${arn} kept; once no deployment is left, an administrator deletes it: aws iam delete-policy --policy-arn ${arn}`,
+      }
+    },
+  }
 }

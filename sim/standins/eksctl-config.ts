@@ -264,7 +264,7 @@ export interface ManagedNodeGroup {
   privateNetworking?: boolean
   volumeSize?: number
   subnets?: string[]
-  iam?: { withAddonPolicies?: Record<string, boolean>; [k: string]: unknown }
+  iam?: { withAddonPolicies?: Record<string, boolean>; instanceRolePermissionsBoundary?: string; [k: string]: unknown }
   disablePodIMDS?: boolean
   [k: string]: unknown
 }
@@ -288,7 +288,7 @@ export interface ClusterConfig {
   managedNodeGroups?: ManagedNodeGroup[]
   cloudWatch?: { clusterLogging?: { enableTypes?: string[]; logRetentionInDays?: number } }
   addons?: Addon[]
-  iam?: { withOIDC?: boolean }
+  iam?: { withOIDC?: boolean; serviceRolePermissionsBoundary?: string }
   privateCluster?: { enabled?: boolean }
   accessConfig?: {
     authenticationMode?: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP'
@@ -340,10 +340,12 @@ export interface PodIdentityAssociation {
   permissionPolicyARNs?: string[]
   permissionPolicy?: Record<string, unknown>
   wellKnownPolicies?: Record<string, boolean>
+  permissionsBoundaryARN?: string
 }
 export interface Addon {
   name: string
   version?: string
+  permissionsBoundary?: string
   configurationValues?: string
   podIdentityAssociations?: PodIdentityAssociation[]
 }

@@ -43,15 +43,45 @@ export const podIdentityRoleName = (cluster: string, addon: string, serviceAccou
 const trust = (service: string, actions: string[]) =>
   JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: actions }] })
 
-/** Makes the role (or finds it made) with exactly these managed policies; policies moto does not know are left out. */
-export async function ensureRole(iam: IAMClient, name: string, service: 'ec2' | 'pods', policies: string[]): Promise<string> {
+/** The cluster's service role (pkg/cfn/builder/iam.go@v0.228.0:104-137): trusted by EKS, with AmazonEKSClusterPolicy. */
+export const serviceRoleName = (cluster: string) => `eksctl-${cluster}-cluster-ServiceRole-SIM`.slice(0, 64)
+export const SERVICE_ROLE_POLICIES = [AWS_POLICY('AmazonEKSClusterPolicy'), AWS_POLICY('AmazonEKSVPCResourceController')]
+
+/**
+ * The IRSA role of the vpc-cni add-on that eksctl makes with withOIDC (pkg/actions/addon/create.go@v0.228.0:
+ * 223-241, its stack eksctl-<cluster>-addon-vpc-cni), with AmazonEKS_CNI_Policy and the add-on's
+ * permissionsBoundary when the file lists vpc-cni (none when eksctl adds it by default).
+ */
+export const cniRoleName = (cluster: string) => `eksctl-${cluster}-addon-vpc-cni-Role1-SIM`.slice(0, 64)
+export const CNI_ROLE_POLICIES = [AWS_POLICY('AmazonEKS_CNI_Policy')]
+
+/**
+ * Makes the role (or finds it made) with exactly these managed policies; policies moto does not
+ * know are left out. `boundary`: the permissions boundary CloudFormation sets on it (the role's
+ * PermissionsBoundary property), so CreateRole is judged with iam:PermissionsBoundary as on AWS.
+ */
+export async function ensureRole(
+  iam: IAMClient,
+  name: string,
+  service: 'ec2' | 'pods' | 'eks' | 'oidc',
+  policies: string[],
+  boundary?: string,
+): Promise<string> {
   let arn: string
   try {
     const doc =
       service === 'ec2'
         ? trust('ec2.amazonaws.com', ['sts:AssumeRole'])
-        : trust('pods.eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession'])
-    arn = (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: doc }))).Role!.Arn!
+        : service === 'eks'
+          ? trust('eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession'])
+          : service === 'oidc'
+            ? trust('oidc.eks.amazonaws.com', ['sts:AssumeRoleWithWebIdentity'])
+            : trust('pods.eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession'])
+    arn = (
+      await iam.send(
+        new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: doc, ...(boundary ? { PermissionsBoundary: boundary } : {}) }),
+      )
+    ).Role!.Arn!
   } catch (e) {
     if ((e as Error).name !== 'EntityAlreadyExistsException') throw e
     arn = `arn:aws:iam::123456789012:role/${name}`

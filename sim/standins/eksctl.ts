@@ -50,7 +50,17 @@ import {
   type ManagedNodeGroup,
 } from './eksctl-config.ts'
 import { eksSystemObjects, podIdentityAgentObjects } from './eks-system.ts'
-import { deleteRole, ensureRole, nodeRoleName, nodeRolePolicies, podIdentityRoleName } from './eksctl-iam.ts'
+import {
+  CNI_ROLE_POLICIES,
+  cniRoleName,
+  deleteRole,
+  ensureRole,
+  nodeRoleName,
+  nodeRolePolicies,
+  podIdentityRoleName,
+  SERVICE_ROLE_POLICIES,
+  serviceRoleName,
+} from './eksctl-iam.ts'
 import { presignEksToken } from '../eks-token.ts'
 import { isReady } from '../kube/conditions.ts'
 import { describeNlb, loadBalancerName } from '../kube/load-balancers.ts'
@@ -292,6 +302,7 @@ async function createNodegroup(
         nodeRoleName(cluster, ng.name),
         'ec2',
         nodeRolePolicies(ng, config.iam?.withOIDC),
+        ng.iam?.instanceRolePermissionsBoundary,
       ),
       amiType: 'AL2023_x86_64_STANDARD',
       diskSize: ng.volumeSize ?? 80,
@@ -380,7 +391,7 @@ async function createClusterSteps(
   config: ClusterConfig,
   name: string,
   r: string,
-  { eks, sts, logs, ec2 }: ReturnType<typeof clients>,
+  { eks, sts, logs, ec2, iam }: ReturnType<typeof clients>,
 ): Promise<void> {
   // pkg/cfn/manager/api.go@v0.230.0:163: CreateStack of an existing stack fails with CloudFormation's
   // AlreadyExistsException: the cluster's, or a failed one left behind (ROLLBACK_COMPLETE).
@@ -440,11 +451,13 @@ async function createClusterSteps(
   }).catch((e: Error) => {
     if (!/already exists/.test(e.message)) throw e // else an earlier, interrupted create made it
   })
+  // The cluster stack's service role, with iam.serviceRolePermissionsBoundary (pkg/cfn/builder/iam.go@v0.228.0:135-137).
+  const serviceRole = await ensureRole(iam, serviceRoleName(name), 'eks', SERVICE_ROLE_POLICIES, config.iam?.serviceRolePermissionsBoundary)
   await eks.send(
     new CreateClusterCommand({
       name,
       version,
-      roleArn: `arn:aws:iam::123456789012:role/eksctl-${name}-cluster-ServiceRole-SIM`,
+      roleArn: serviceRole,
       resourcesVpcConfig: {
         subnetIds,
         securityGroupIds: [
@@ -514,6 +527,13 @@ async function createClusterSteps(
       )
   }
   eksLog('✔', `EKS cluster "${name}" in "${r}" region is ready`)
+  // With withOIDC, vpc-cni (listed, or added by eksctl as a default add-on) gets an IRSA role, with
+  // the listed add-on's permissionsBoundary (pkg/actions/addon/tasks.go@v0.228.0:25-37, create.go:223-241, 455-461).
+  if (config.iam?.withOIDC) {
+    const cni = (config.addons ?? []).find((a) => a.name === 'vpc-cni')
+    eksLog('ℹ', `creating role using recommended policies for "vpc-cni" addon`)
+    await ensureRole(iam, cniRoleName(name), 'oidc', CNI_ROLE_POLICIES, cni?.permissionsBoundary)
+  }
   if (!values['without-nodegroup'])
     await Promise.all((config.managedNodeGroups ?? []).map((ng) => createNodegroup(eks, name, config, ng, subnetIds)))
   // The simulated add-ons of the file, the Pod Identity Agent first (pkg/actions/addon/tasks.go@v0.230.0:129-160).
@@ -985,7 +1005,7 @@ async function reconcileAssociations(cluster: string, r: string, a: Addon, exist
   }
   for (const w of wanted) {
     const roleName = podIdentityRoleName(cluster, a.name, w.serviceAccountName!)
-    const roleArn = w.roleARN ?? (await ensureRole(iam, roleName, 'pods', w.permissionPolicyARNs ?? []))
+    const roleArn = w.roleARN ?? (await ensureRole(iam, roleName, 'pods', w.permissionPolicyARNs ?? [], w.permissionsBoundaryARN))
     if (kept.some((k) => k.ServiceAccount === w.serviceAccountName && k.Namespace === w.namespace)) continue
     eksLog('ℹ', `creating pod identity association for service account "${w.namespace}/${w.serviceAccountName}"`)
     const out = await eks.send(
@@ -1322,7 +1342,9 @@ async function deleteCluster(argv: string[]): Promise<void> {
     await eks.send(new DeleteNodegroupCommand({ clusterName: name, nodegroupName: ng }))
     await deleteRole(iam, nodeRoleName(name, ng))
   }
+  await deleteRole(iam, cniRoleName(name))
   await eks.send(new DeleteClusterCommand({ name }))
+  await deleteRole(iam, serviceRoleName(name))
   await control('DELETE', `/clusters/${encodeURIComponent(name)}`)
   // EKS deletes the cluster security group it made.
   const sg = await clusterSecurityGroup(ec2, name)

@@ -18,8 +18,20 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3'
-import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { GetParameterCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
+import {
+  AttachRolePolicyCommand,
+  CreatePolicyVersionCommand,
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { boundaryArn } from '../../lib/iam/boundary.ts'
 import { RUN_OUTPUT_TAIL, runScript } from '../../lib/bastion/remote.ts'
 import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { awsConfig } from '../helpers/aws.ts'
@@ -163,6 +175,66 @@ describe('working from the bastion through SSM', () => {
       )
       iam.destroy()
     }
+
+    // A shell on the bastion holds the bastion role's session, with the operator policy and the
+    // permissions boundary (lib/iam/boundary.ts), and cannot become more than that.
+    const admin = awsConfig(sim.env)
+    const roleArn = 'arn:aws:iam::123456789012:role/bst-bastion'
+    const c = (await new STSClient(admin).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'shell' }))).Credentials!
+    const shell = {
+      ...admin,
+      credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken },
+    }
+    const asShell = new IAMClient(shell)
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'allowed',
+        (e: Error) => `${e.name}: ${e.message}`,
+      )
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    })
+    const admin_ = 'arn:aws:iam::aws:policy/AdministratorAccess'
+    const refusals = {
+      'its own policy': await outcome(
+        asShell.send(
+          new PutRolePolicyCommand({
+            RoleName: 'bst-bastion',
+            PolicyName: 'more',
+            PolicyDocument: '{"Version":"2012-10-17","Statement":[]}',
+          }),
+        ),
+      ),
+      'a role without the boundary': await outcome(
+        asShell.send(new CreateRoleCommand({ RoleName: 'eksctl-bst-escalate', AssumeRolePolicyDocument: trust })),
+      ),
+      'a new version of the boundary': await outcome(
+        asShell.send(new CreatePolicyVersionCommand({ PolicyArn: boundaryArn('123456789012'), PolicyDocument: '{}', SetAsDefault: true })),
+      ),
+      "a parameter that is not the runbook's": await outcome(
+        new SSMClient(shell).send(new GetParameterCommand({ Name: '/prod/elsewhere' })),
+      ),
+    }
+    for (const [what, result] of Object.entries(refusals))
+      assert.match(result, /^AccessDenied(Exception)?: .*assumed-role\/bst-bastion\/shell is not authorized/, what)
+    // With the boundary, the role it makes is allowed, and is no more than the boundary, whatever is attached.
+    assert.equal(
+      await outcome(
+        asShell.send(
+          new CreateRoleCommand({
+            RoleName: 'eksctl-bst-bounded',
+            AssumeRolePolicyDocument: trust,
+            PermissionsBoundary: boundaryArn('123456789012'),
+          }),
+        ),
+      ),
+      'allowed',
+    )
+    assert.equal(await outcome(asShell.send(new AttachRolePolicyCommand({ RoleName: 'eksctl-bst-bounded', PolicyArn: admin_ }))), 'allowed')
+    await asShell.send(new DetachRolePolicyCommand({ RoleName: 'eksctl-bst-bounded', PolicyArn: admin_ }))
+    await asShell.send(new DeleteRoleCommand({ RoleName: 'eksctl-bst-bounded' }))
+    asShell.destroy()
 
     // No secret in what went through AWS.
     const ssm = new SSMClient(awsConfig(sim.env))

@@ -14,6 +14,8 @@ import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { sampleLicence } from '../../sim/licence.ts'
 import { awsConfig } from '../helpers/aws.ts'
+import { GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam'
+import { boundaryArn } from '../../lib/iam/boundary.ts'
 
 let sim: Sim
 const state = tempDir('rb-deploy-')
@@ -128,6 +130,25 @@ describe('npm run deploy with the Auditor', () => {
     const [a, b] = [span(infra), span(eks)]
     assert.ok(a[0] < b[1] && b[0] < a[1], `05 --prepare ${a.join('-')} and 03-eks ${b.join('-')} overlap`)
     assert.equal(journal.find((j) => j.step === '05-auditor' && !j.argv.includes('--prepare'))?.status, 'changed')
+    // Every role the runbook and eksctl made (the bastion's, the clusters' service roles, the node
+    // groups', vpc-cni's and the CloudWatch agents') carries the permissions boundary 01 made.
+    const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
+    const names = ((await iam.send(new ListRolesCommand({}))).Roles ?? [])
+      .map((x) => x.RoleName!)
+      .filter((n) => /^eksctl-|-bastion$/.test(n))
+    const kinds = ['cluster-ServiceRole', 'NodeInstanceRole', 'addon-vpc-cni', 'podidentityrole', '-bastion']
+    for (const k of kinds)
+      assert.ok(
+        names.some((n) => n.includes(k)),
+        `a ${k} role among ${names.join(', ')}`,
+      )
+    for (const n of names)
+      assert.equal(
+        (await iam.send(new GetRoleCommand({ RoleName: n }))).Role?.PermissionsBoundary?.PermissionsBoundaryArn,
+        boundaryArn('123456789012'),
+        n,
+      )
+    iam.destroy()
 
     const again = await deploy([])
     assert.equal(again.code, 0, again.stderr.slice(-4000))

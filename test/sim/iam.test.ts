@@ -7,6 +7,8 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { boundaryArn, boundaryPolicy } from '../../lib/iam/boundary.ts'
+import { operatorPolicy, uncovered } from '../../lib/iam/operator-policy.ts'
 import { FaultProxy } from '../../sim/faults.ts'
 import { evaluate, RESOURCE_TAGS_KNOWN, wildcard, type PolicyDocument } from '../../sim/iam-eval.ts'
 import { IamEnforcement, s3Action } from '../../sim/iam-enforce.ts'
@@ -106,6 +108,70 @@ describe('IAM policy evaluation (IAM user guide, reference_policies_evaluation-l
     assert.equal(s3Action('PUT', '/b?tagging').action, 's3:PutBucketTagging')
     assert.equal(s3Action('PUT', '/b').action, 's3:CreateBucket')
     assert.equal(s3Action('GET', '/b?list-type=2').action, 's3:ListBucket')
+  })
+})
+
+describe("the runbook's policies under IAM's evaluation: the operator's bounds and the permissions boundary", () => {
+  const account = '123456789012'
+  const operator = operatorPolicy({ account, clusters: ['ledger'], tablePrefix: '' }) as PolicyDocument
+  const boundary = boundaryPolicy(account) as PolicyDocument
+  const ours = boundaryArn(account)
+  const role = (name: string) => `arn:aws:iam::${account}:role/${name}`
+  const asBastion = { 'aws:principalarn': role('ledger-bastion') }
+
+  test('a role is created, or given more, only with the boundary on it', () => {
+    const eksctlRole = role('eksctl-ledger-nodegroup-pool-NodeInstanceRole-X')
+    for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:PutRolePermissionsBoundary']) {
+      assert.equal(evaluate([operator], undefined, req(action, eksctlRole)), 'implicit-deny', `${action} without a boundary`)
+      assert.equal(
+        evaluate([operator], undefined, req(action, eksctlRole, { 'iam:permissionsboundary': `arn:aws:iam::${account}:policy/Admin` })),
+        'implicit-deny',
+        `${action} with another boundary`,
+      )
+      assert.equal(evaluate([operator], undefined, req(action, eksctlRole, { 'iam:permissionsboundary': ours })), 'allow', action)
+    }
+    // Removing is not granting: a role without the boundary (made before it existed) can still be torn down.
+    assert.equal(evaluate([operator], undefined, req('iam:DetachRolePolicy', eksctlRole)), 'allow')
+    // No other role, with or without the boundary.
+    assert.equal(
+      evaluate([operator], undefined, req('iam:CreateRole', role('admin'), { 'iam:permissionsboundary': ours })),
+      'implicit-deny',
+    )
+  })
+
+  test('nobody holding the operator policy changes or removes the boundary, and the bastion cannot edit its own role', () => {
+    assert.equal(evaluate([operator], undefined, req('iam:CreatePolicy', ours)), 'allow', '01 makes it')
+    for (const action of ['iam:CreatePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:DeletePolicyVersion', 'iam:DeletePolicy'])
+      assert.equal(evaluate([operator], undefined, req(action, ours)), 'explicit-deny', action)
+    assert.equal(evaluate([operator], undefined, req('iam:DeleteRolePermissionsBoundary', role('eksctl-x'))), 'explicit-deny')
+    // The bastion's role, holding the operator policy and the boundary, on itself.
+    const self = { ...asBastion, 'iam:permissionsboundary': ours }
+    for (const action of ['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:DeleteRole', 'iam:UpdateAssumeRolePolicy'])
+      assert.equal(evaluate([operator], boundary, req(action, role('ledger-bastion'), self)), 'explicit-deny', action)
+    // The same role may still give an eksctl role its policies (with the boundary): what 03 does on the bastion.
+    assert.equal(evaluate([operator], boundary, req('iam:AttachRolePolicy', role('eksctl-ledger-x'), self)), 'allow')
+  })
+
+  test("the boundary caps what a role's policies allow: AmazonSSMManagedInstanceCore's parameters on * are cut to the runbook's", () => {
+    const ssmCore: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'Core', Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:UpdateInstanceInformation'], Resource: '*' },
+      ],
+    }
+    const param = (p: string) => `arn:aws:ssm:ap-northeast-1:${p.startsWith('aws/') ? '' : account}:parameter/${p}`
+    assert.equal(evaluate([ssmCore], undefined, req('ssm:GetParameter', param('prod/db-password'))), 'allow', 'without the boundary')
+    assert.equal(evaluate([ssmCore], boundary, req('ssm:GetParameter', param('prod/db-password'))), 'implicit-deny')
+    assert.equal(evaluate([ssmCore], boundary, req('ssm:GetParameter', param('scalardl-runbook/ledger/x'))), 'allow')
+    assert.equal(evaluate([ssmCore], boundary, req('ssm:GetParameter', param('aws/service/eks/x'))), 'allow')
+    assert.equal(evaluate([ssmCore], boundary, req('ssm:UpdateInstanceInformation', '*')), 'allow')
+  })
+
+  test("the boundary leaves the operator policy whole: every action it allows, the boundary allows (the bastion's role holds both)", () => {
+    const allowed = operatorPolicy({ account, clusters: ['ledger'], tablePrefix: '' })
+      .Statement.filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => s.Action)
+    assert.deepEqual(uncovered(boundaryPolicy(account), allowed), [])
   })
 })
 
