@@ -183,7 +183,7 @@ const schema = z.object({
   VPC_CIDR: vpcCidr('10.1.0.0/16'),
   NAT_GATEWAYS: z.enum(['single', 'per-az'], { error: 'must be single or per-az' }).default('single'),
   BASTION_ENABLED: bool.default(true),
-  BASTION_OPERATOR_POLICY: bool.default(false),
+  BASTION_OPERATOR_POLICY: bool.default(true),
   BASTION_SSH_CIDR: z
     .string()
     .trim()

@@ -12,8 +12,10 @@ import path from 'node:path'
 import { EC2Client } from '@aws-sdk/client-ec2'
 import { S3Client } from '@aws-sdk/client-s3'
 import { SSMClient } from '@aws-sdk/client-ssm'
-import { STSClient } from '@aws-sdk/client-sts'
-import { findBastion } from '../lib/aws/bastion.ts'
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { IAMClient } from '@aws-sdk/client-iam'
+import { bastionRoleName, findBastion } from '../lib/aws/bastion.ts'
+import { bastionRefusals } from '../lib/bastion/can-run.ts'
 import {
   accountOf,
   buildBundle,
@@ -102,6 +104,31 @@ if (verb === 'shell') {
   process.exit(spawnSync('aws', args, { stdio: 'inherit' }).status ?? 1)
 }
 
+// Before anything is sent: may the bastion's role run the steps? (IAM's SimulatePrincipalPolicy.)
+{
+  const sts = new STSClient({ region: config.region })
+  const caller = await sts.send(new GetCallerIdentityCommand({}))
+  sts.destroy()
+  const iam = new IAMClient({ region: config.region })
+  const refusals = await bastionRefusals(iam, config, caller.Account!, caller.Arn!.split(':')[1]).catch((e: Error) => e)
+  iam.destroy()
+  if (refusals instanceof Error)
+    console.error(
+      `bastion ${verb}: could not ask IAM what the bastion's role may do (${refusals.name}: ${refusals.message}); going on without that check`,
+    )
+  else if (refusals.length)
+    stop(
+      refusals.map((r) => ({
+        key: 'BASTION_OPERATOR_POLICY',
+        message: `the bastion's role ${bastionRoleName(config.clusterName)} may not ${r.action} on ${r.resource} (IAM: ${r.decision}; operator policy statement ${r.sid}), so the steps would fail there`,
+        fix: config.bastion.operatorPolicy
+          ? 'rerun 01-vpc: it puts the operator policy and the permissions boundary on the bastion role (npm run iam-policy shows the policy)'
+          : 'set BASTION_OPERATOR_POLICY=true (the default) and rerun 01-vpc, or give the bastion role that permission yourself',
+      })),
+      `bastion ${verb}`,
+    )
+}
+
 const ssm = new SSMClient({ region: config.region })
 const out = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) }
 
@@ -109,7 +136,7 @@ if (verb === 'push') {
   const file = envFile ?? '.env'
   if (!fs.existsSync(file))
     stop([{ key: '--env-file', message: `${file} does not exist`, fix: 'copy .env.example to .env and fill it in' }])
-  const env = await remoteEnv(file, config.clusterName, ssm)
+  const env = await remoteEnv(file, config, ssm)
   if (env.problems.length) stop(env.problems, 'bastion push')
   const sts = new STSClient({ region: config.region })
   const s3 = new S3Client({ region: config.region, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) })
@@ -133,10 +160,6 @@ if (verb === 'push') {
 
 // run
 const [step, ...flags] = rest
-if (!config.bastion.operatorPolicy)
-  console.error(
-    'bastion run: BASTION_OPERATOR_POLICY is false here, so the step runs with the bastion role, which may lack permissions (RUNBOOK.md, 01-vpc)',
-  )
 // SSM hands a command's output back only when it has ended: meanwhile the wait shows its status.
 console.error(`bastion run: ${step} on ${id}; its output comes back when it ends (the whole of it stays in a log on the bastion)`)
 process.exit((await runRemote(ssm, id, runScript(step!, flags), `scalardl-runbook ${step}`, out, { log: new Logger() })).code)

@@ -1,8 +1,11 @@
 // `npm run secrets -- store [--env-file PATH] [--dry-run]`: puts this configuration's secrets (GITHUB_TOKEN,
-// the database credentials, the Auditor's licence key, and the private key files) into SSM
+// the database credentials, the Auditor's licence key, and the private key files) that the
+// configuration uses (not the Auditor's without AUDITOR_ENABLED=true) into SSM
 // Parameter Store as SecureString parameters under /scalardl-runbook/<CLUSTER_NAME>/, tagged for
 // the cluster, and prints the lines that refer to them (lib/secrets/parameters.ts), for the .env
-// on the bastion. A parameter that already holds the value is left as it is. Values go to AWS in
+// on the bastion. A key file (or, with the Auditor, a certificate) the configuration needs but that
+// does not exist yet is made first, here (EC P-256, mode 600; certificates self-signed). A
+// parameter that already holds the value is left as it is. Values go to AWS in
 // the API call's body only: never in argv, output or a file. --dry-run reads what is stored and
 // says what would change, changing nothing.
 import fs from 'node:fs'
@@ -10,7 +13,11 @@ import { parseArgs } from 'node:util'
 import { AddTagsToResourceCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { CLUSTER_TAG } from '../lib/aws/tags.ts'
 import { ConfigError, loadEnvFile, parseConfig } from '../lib/config.ts'
+import { keyFileStates, makeMissingKeyFiles, usedSecrets } from '../lib/secrets/local-keys.ts'
 import { parameterName, secretRefs, STORED_SECRETS } from '../lib/secrets/parameters.ts'
+
+/** The key file a certificate key certifies. */
+const keyOf = (certKey: string) => (certKey === 'AUDITOR_CERTIFICATE_FILE' ? 'AUDITOR_PRIVATE_KEY_FILE' : 'LEDGER_PRIVATE_KEY_FILE')
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -40,12 +47,36 @@ try {
   for (const p of e.problems) console.error(`  ${p.key}: ${p.message}\n    fix: ${p.fix}`)
   process.exit(2)
 }
+// The key files (and, for Auditor mode, certificates) the configuration needs but that do not
+// exist yet are made here, on the operator's machine, before the keys are stored.
+const used = usedSecrets(config)
+// (Not those already in Parameter Store, nor a certificate of a key that is: its key is not here.)
+const keyFiles = keyFileStates(config).filter((f) => !refs.has(f.key) && !(f.kind === 'certificate' && refs.has(keyOf(f.key))))
+const invalid = keyFiles.filter((f) => f.state === 'invalid')
+if (invalid.length) {
+  console.error(`✗ secrets: ${invalid.length} key or certificate file(s) are not usable:`)
+  for (const f of invalid)
+    console.error(`  ${f.key}: ${f.problem}\n    fix: point ${f.key} at a valid file, or move ${f.file} away and rerun to make a new one`)
+  process.exit(2)
+}
+for (const f of keyFiles.filter((x) => x.state === 'missing')) {
+  const what = f.kind === 'key' ? 'EC P-256 private key, mode 600' : `self-signed certificate of ${f.of} for ${f.holder}, mode 600`
+  console.error(dryRun ? `  ~ planned make ${f.key} ${f.file} (${what})` : `  ~ changed made ${f.key} ${f.file} (${what})`)
+}
+if (!dryRun) await makeMissingKeyFiles(config)
+const unused = Object.keys(STORED_SECRETS).filter((k) => !used.has(k) && process.env[k]?.trim())
+if (unused.length) console.error(`  · not used by this configuration, so not stored: ${unused.join(', ')}`)
+
 const wanted = new Map<string, string>()
 for (const key of Object.keys(STORED_SECRETS)) {
   const raw = process.env[key]?.trim()
-  if (!raw || refs.has(key)) continue
+  if (!raw || refs.has(key) || !used.has(key)) continue
   if (key.endsWith('_FILE')) {
-    if (!fs.existsSync(raw)) continue
+    // Made above unless --dry-run: what it would store is the file to be made.
+    if (!fs.existsSync(raw)) {
+      if (dryRun) console.error(`  ~ planned ${key} → ${parameterName(config.clusterName, key)} (SecureString, once made)`)
+      continue
+    }
     wanted.set(key, fs.readFileSync(raw, 'utf8'))
   } else wanted.set(key, raw)
 }

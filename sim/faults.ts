@@ -60,6 +60,8 @@ export interface AwsHooks {
     authorization: string,
     region: string,
   ): Promise<{ status: number; body: unknown; errorType?: string } | undefined>
+  /** The same for a query-protocol API (IAM, STS, ...): its XML answer, or undefined to pass the call on. */
+  serveQuery?(service: string, action: string, params: URLSearchParams, authorization: string): Promise<string | undefined>
 }
 
 export interface FaultStats {
@@ -319,6 +321,13 @@ export class FaultProxy {
         const e = clientError(proto, refusal.code, refusal.message, refusal.status, service)
         res.writeHead(e.status, e.headers).end(e.body)
         return
+      }
+      if (proto === 'query') {
+        const xml = await h.serveQuery?.(service, action, params, authorization)
+        if (xml) {
+          res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': `sim-${Date.now()}` }).end(xml)
+          return
+        }
       }
       // REST calls by method and path; JSON calls (X-Amz-Target) by their operation's name as the path.
       const answer =

@@ -275,6 +275,8 @@ export class IamEnforcement {
         return one(name, await this.roleArn(account, role, action === 'CreateRole' ? (params.get('Path') ?? '/') : undefined), extra)
       const profile = params.get('InstanceProfileName')
       if (profile) return one(name, `arn:aws:iam::${account}:instance-profile/${profile}`, extra)
+      // SimulatePrincipalPolicy is authorised on the principal it simulates.
+      if (params.get('PolicySourceArn')) return one(name, params.get('PolicySourceArn')!, extra)
       // A managed policy: by its ARN, or for CreatePolicy the ARN it will have.
       const policyArn = params.get('PolicyArn')
       if (policyArn) return one(name, policyArn, extra)
@@ -365,6 +367,37 @@ export class IamEnforcement {
           return { code: 'AccessDeniedException', message, status: 400 }
         }
         return undefined
+      },
+      // SimulatePrincipalPolicy, which moto lacks: the principal's own policies and boundary
+      // judged by the same evaluation as every request here (IAM API reference,
+      // API_SimulatePrincipalPolicy: PolicySourceArn, ActionNames, ResourceArns, ContextEntries;
+      // each EvaluationResult's EvalDecision is allowed, explicitDeny or implicitDeny).
+      serveQuery: async (service, action, params) => {
+        if (service !== 'iam' || action !== 'SimulatePrincipalPolicy') return undefined
+        const source = params.get('PolicySourceArn') ?? ''
+        const who = iamPrincipalOf(source.replace(/^arn:aws:sts::(\d+):assumed-role\/([^/]+)\/.*$/, 'arn:aws:iam::$1:role/$2'))
+        if (!who) return undefined
+        const p: Principal = { arn: source, ...who }
+        const { identity, boundary } = await this.policyDocs(p)
+        const list = (name: string) =>
+          [...params.entries()].filter(([k]) => new RegExp(`^${name}\\.member\\.\\d+$`).test(k)).map(([, v]) => v)
+        const context: Request['context'] = { 'aws:principalarn': await this.principalArn(who.account, p) }
+        for (let i = 1; params.has(`ContextEntries.member.${i}.ContextKeyName`); i++) {
+          const values = list(`ContextEntries.member.${i}.ContextKeyValues`)
+          const type = params.get(`ContextEntries.member.${i}.ContextKeyType`) ?? 'string'
+          context[params.get(`ContextEntries.member.${i}.ContextKeyName`)!.toLowerCase()] = type.endsWith('List') ? values : values[0]!
+        }
+        const resources = list('ResourceArns').length ? list('ResourceArns') : ['*']
+        const decision = { allow: 'allowed', 'explicit-deny': 'explicitDeny', 'implicit-deny': 'implicitDeny' } as const
+        const members = list('ActionNames').flatMap((a) =>
+          resources.map(
+            (r) =>
+              `<member><EvalActionName>${a}</EvalActionName><EvalResourceName>${r}</EvalResourceName><EvalDecision>${
+                decision[evaluate(identity, boundary, { action: a, resource: r, context })]
+              }</EvalDecision><MatchedStatements/><MissingContextValues/></member>`,
+          ),
+        )
+        return `<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>${members.join('')}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>sim-simulate</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>`
       },
       // And once IAM has answered the change (a request read between the two would have cached the old state).
       rewrite: (service, action, _params, text) => {

@@ -26,10 +26,11 @@ import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import dotenv from 'dotenv'
 import { isAwsError } from '../aws/clients.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
-import type { ConfigProblem } from '../config.ts'
+import type { Config, ConfigProblem } from '../config.ts'
 import { privateTempDir, writePrivateFile } from '../files.ts'
 import { ROOT } from '../root.ts'
 import { parameterName, secretRefs, STORED_SECRETS } from '../secrets/parameters.ts'
+import { usedSecrets } from '../secrets/local-keys.ts'
 import { shellQuote } from './bootstrap.ts'
 
 /** Where the runbook lives on the bastion (root's home: SSM runs commands as root). */
@@ -46,18 +47,23 @@ export const stagingBucket = (account: string, region: string) => `scalardl-runb
  */
 export async function remoteEnv(
   envFile: string,
-  cluster: string,
+  config: Config,
   ssm: SSMClient,
 ): Promise<{ text: string; files: Map<string, string>; problems: ConfigProblem[] }> {
+  const cluster = config.clusterName
   const local = dotenv.parse(fs.readFileSync(envFile, 'utf8'))
   const refs = secretRefs(local)
-  const secrets = Object.keys(STORED_SECRETS).filter((k) => local[k]?.trim() && !refs.has(k))
+  // A secret the configuration does not use (the Auditor's without AUDITOR_ENABLED=true) is
+  // neither required nor sent: its line is left out of the bastion's .env.
+  const used = usedSecrets(config)
+  const secrets = Object.keys(STORED_SECRETS).filter((k) => local[k]?.trim() && !refs.has(k) && used.has(k))
   const names = secrets.map((k) => parameterName(cluster, k))
   const stored = new Set(
     names.length ? ((await ssm.send(new GetParametersCommand({ Names: names }))).Parameters ?? []).map((p) => p.Name) : [],
   )
   const problems: ConfigProblem[] = []
   const out: Record<string, string> = { ...local }
+  for (const k of Object.keys(STORED_SECRETS)) if (!used.has(k) && !refs.has(k)) delete out[k]
   for (const k of secrets) {
     const name = parameterName(cluster, k)
     if (!stored.has(name))

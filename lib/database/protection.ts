@@ -9,6 +9,7 @@
 import { DescribeTableCommand, UpdateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { schemaJobCreatedAt } from '../scalardl/tasks.ts'
 import type { Task, TaskContext } from '../task.ts'
+import { auditorView } from '../auditor/view.ts'
 import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, enablePitr, namespaceTables, pitrStatus, tagTables, type TableInfo } from './ownership.ts'
 
 /** The view's namespaces: the Ledger's (04) or the Auditor's (05). */
@@ -49,10 +50,21 @@ interface Survey {
 
 async function survey(ctx: TaskContext): Promise<Survey> {
   const cluster = ctx.config.clusterName
-  const [tables, jobAt] = await Promise.all([
+  // The Ledger's ScalarDB metadata table (scalardb.metadata) is made by whichever of the
+  // deployment's schema Jobs runs first, and with the Auditor that may be the Auditor's (05
+  // --prepare loads its schema beside 04): in the Ledger's view a table is the deployment's when
+  // made after the earliest of the two Jobs.
+  const auditorJob =
+    ctx.config.scalardl.app === 'ledger' && ctx.config.auditor.enabled
+      ? schemaJobCreatedAt({ ...ctx, config: auditorView(ctx.config) })
+      : undefined
+  const [tables, ledgerJobAt, auditorJobAt] = await Promise.all([
     namespaceTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, viewNamespaces(ctx)),
     schemaJobCreatedAt(ctx),
+    auditorJob,
   ])
+  const times = [ledgerJobAt, auditorJobAt].filter((t): t is number => t !== undefined)
+  const jobAt = times.length ? Math.min(...times) : undefined
   const ours = tables.filter((t) => t.owner === cluster)
   // creationTimestamp has whole seconds: a table made in the Job's first second counts.
   const claim = tables.filter((t) => !t.owner && jobAt !== undefined && t.createdAt >= jobAt - 1000)

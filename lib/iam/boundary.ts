@@ -179,6 +179,7 @@ export function boundaryPolicy(account = '*'): PolicyDocument {
           'iam:RemoveRoleFromInstanceProfile',
           'iam:ListInstanceProfiles',
           'iam:ListInstanceProfilesForRole',
+          'iam:SimulatePrincipalPolicy',
           'iam:GetOpenIDConnectProvider',
           'iam:CreateOpenIDConnectProvider',
           'iam:DeleteOpenIDConnectProvider',

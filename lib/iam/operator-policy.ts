@@ -221,6 +221,8 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           'iam:RemoveRoleFromInstanceProfile',
           'iam:ListInstanceProfilesForRole',
           'iam:PassRole',
+          // npm run bastion -- push and run ask IAM first whether the role may run the steps.
+          'iam:SimulatePrincipalPolicy',
         ],
         Resource: scope.clusters.flatMap((c) => [iam(`role/${c}-bastion`), iam(`instance-profile/${c}-bastion`)]),
       },

@@ -1,7 +1,7 @@
 // Working from the bastion through AWS APIs only: from a laptop outside AWS (where the private
 // EKS endpoint does not answer), 00 and 01, the secrets into Parameter Store, `npm run bastion --
 // push`, then the deployment run on the bastion through SSM Run Command with the bastion role's own
-// credentials (BASTION_OPERATOR_POLICY=true). The simulator runs the commands in a folder that
+// credentials (BASTION_OPERATOR_POLICY, true by default). The simulator runs the commands in a folder that
 // stands for the bastion (sim/ssm-hosts.ts). No secret in the pushed .env, the staged bundle or
 // the commands.
 import assert from 'node:assert/strict'
@@ -26,6 +26,7 @@ import {
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
+  GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
   PutRolePolicyCommand,
@@ -33,7 +34,6 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { boundaryArn } from '../../lib/iam/boundary.ts'
 import { RUN_OUTPUT_TAIL, runScript } from '../../lib/bastion/remote.ts'
-import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { awsConfig } from '../helpers/aws.ts'
 import { runStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
@@ -50,7 +50,6 @@ const config: Record<string, string> = {
   CLUSTER_NAME: CLUSTER,
   AWS_REGION: 'ap-northeast-1',
   VPC_CIDR: '10.95.0.0/16',
-  BASTION_OPERATOR_POLICY: 'true',
   GITHUB_USERNAME: 'octo',
   GITHUB_TOKEN: TOKEN,
   SCALARDL_DB_USERNAME: 'AKIABASTIONTEST00000',
@@ -70,7 +69,6 @@ const bastionTool = (args: string[]) => runStep('runbooks/bastion.ts', args, lap
 
 before(() => {
   sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
-  generateSigningKey(config.LEDGER_PRIVATE_KEY_FILE!)
   fs.writeFileSync(
     envFile,
     `${Object.entries(config)
@@ -96,7 +94,12 @@ describe('working from the bastion through SSM', () => {
       /GITHUB_TOKEN: has a value here but no parameter \/scalardl-runbook\/bst\/github-token: push never sends a secret/,
       refused.stderr,
     )
-    assert.equal((await runStep('runbooks/secrets.ts', ['store', '--env-file', envFile], laptop(), state)).code, 0)
+    // The Ledger's key does not exist yet: store makes it here, on the laptop (mode 600), and stores it.
+    assert.ok(!fs.existsSync(config.LEDGER_PRIVATE_KEY_FILE!))
+    const stored = await runStep('runbooks/secrets.ts', ['store', '--env-file', envFile], laptop(), state)
+    assert.equal(stored.code, 0, stored.stderr)
+    assert.match(stored.stderr, /made LEDGER_PRIVATE_KEY_FILE/)
+    assert.equal(fs.statSync(config.LEDGER_PRIVATE_KEY_FILE!).mode & 0o777, 0o600)
 
     const push = await bastionTool(['push', '--env-file', envFile])
     assert.equal(push.code, 0, push.stderr)
@@ -156,16 +159,32 @@ describe('working from the bastion through SSM', () => {
     assert.match(bad.stderr, /unknown argument: --no-such-flag/)
 
     // IAM is enforced on the bastion's role (sim/iam-enforce.ts): without the operator policy the
-    // same role is refused by AWS, in AWS's words.
+    // role may not run the steps, and push and run say so before they send anything (IAM's
+    // SimulatePrincipalPolicy), naming the key and the fix; with it back, they go on.
     const iam = new IAMClient(awsConfig(sim.env))
     const operatorPolicy = (await iam.send(new GetRolePolicyCommand({ RoleName: 'bst-bastion', PolicyName: 'scalardl-runbook-operator' })))
       .PolicyDocument!
     await iam.send(new DeleteRolePolicyCommand({ RoleName: 'bst-bastion', PolicyName: 'scalardl-runbook-operator' }))
+    const ssmAdmin = new SSMClient(awsConfig(sim.env))
+    const sent = async () => ((await ssmAdmin.send(new ListCommandsCommand({}))).Commands ?? []).length
     try {
-      const refusedRun = await bastionTool(['run', '--env-file', envFile, '07-verify'])
-      assert.notEqual(refusedRun.code, 0, refusedRun.stdout)
-      assert.match(refusedRun.stdout + refusedRun.stderr, /assumed-role\/bst-bastion\/[^ ]+ is not authorized to perform: \w+:\w+/)
+      const before = await sent()
+      for (const args of [
+        ['run', '--env-file', envFile, '07-verify'],
+        ['push', '--env-file', envFile],
+      ]) {
+        const refused = await bastionTool(args)
+        assert.equal(refused.code, 2, refused.stderr)
+        assert.match(refused.stderr, new RegExp(`✗ bastion ${args[0]}: \\d+ problems?`))
+        assert.match(
+          refused.stderr,
+          /BASTION_OPERATOR_POLICY: the bastion's role bst-bastion may not \S+ on \S+ \(IAM: implicitDeny; operator policy statement \w+\)/,
+        )
+        assert.match(refused.stderr, /fix: rerun 01-vpc: it puts the operator policy/)
+      }
+      assert.equal(await sent(), before, 'nothing was sent to the bastion')
     } finally {
+      ssmAdmin.destroy()
       await iam.send(
         new PutRolePolicyCommand({
           RoleName: 'bst-bastion',
@@ -179,12 +198,18 @@ describe('working from the bastion through SSM', () => {
     // A shell on the bastion holds the bastion role's session, with the operator policy and the
     // permissions boundary (lib/iam/boundary.ts), and cannot become more than that.
     const admin = awsConfig(sim.env)
+    const iam2 = new IAMClient(admin)
     const roleArn = 'arn:aws:iam::123456789012:role/bst-bastion'
     const c = (await new STSClient(admin).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'shell' }))).Credentials!
     const shell = {
       ...admin,
       credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken },
     }
+    assert.equal(
+      (await iam2.send(new GetRoleCommand({ RoleName: 'bst-bastion' }))).Role?.PermissionsBoundary?.PermissionsBoundaryArn,
+      boundaryArn('123456789012'),
+      "the bastion's role carries the boundary",
+    )
     const asShell = new IAMClient(shell)
     const outcome = (p: Promise<unknown>) =>
       p.then(
@@ -235,6 +260,7 @@ describe('working from the bastion through SSM', () => {
     await asShell.send(new DetachRolePolicyCommand({ RoleName: 'eksctl-bst-bounded', PolicyArn: admin_ }))
     await asShell.send(new DeleteRoleCommand({ RoleName: 'eksctl-bst-bounded' }))
     asShell.destroy()
+    iam2.destroy()
 
     // No secret in what went through AWS.
     const ssm = new SSMClient(awsConfig(sim.env))

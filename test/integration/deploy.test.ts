@@ -130,13 +130,13 @@ describe('npm run deploy with the Auditor', () => {
     const [a, b] = [span(infra), span(eks)]
     assert.ok(a[0] < b[1] && b[0] < a[1], `05 --prepare ${a.join('-')} and 03-eks ${b.join('-')} overlap`)
     assert.equal(journal.find((j) => j.step === '05-auditor' && !j.argv.includes('--prepare'))?.status, 'changed')
-    // Every role the runbook and eksctl made (the bastion's, the clusters' service roles, the node
-    // groups', vpc-cni's and the CloudWatch agents') carries the permissions boundary 01 made.
+    // Every role eksctl made (the clusters' service roles, the node groups', vpc-cni's and the
+    // CloudWatch agents') carries the permissions boundary 01 made (the bastion's: bastion.test.ts).
     const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
     const names = ((await iam.send(new ListRolesCommand({}))).Roles ?? [])
       .map((x) => x.RoleName!)
       .filter((n) => /^eksctl-|-bastion$/.test(n))
-    const kinds = ['cluster-ServiceRole', 'NodeInstanceRole', 'addon-vpc-cni', 'podidentityrole', '-bastion']
+    const kinds = ['cluster-ServiceRole', 'NodeInstanceRole', 'addon-vpc-cni', 'addon-amazon-cloudwatch']
     for (const k of kinds)
       assert.ok(
         names.some((n) => n.includes(k)),

@@ -9,8 +9,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { GetParameterCommand, GetParametersByPathCommand, ListTagsForResourceCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { generateSigningKey } from '../../lib/scalardl/keys.ts'
+import { certificateProblem } from '../../lib/scalardl/certs.ts'
+import { generateSigningKey, keyFileProblem } from '../../lib/scalardl/keys.ts'
 import { loadConfigResolved } from '../../lib/secrets/parameters.ts'
+import { sampleLicence, SAMPLE_LICENCE_KEY } from '../../sim/licence.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { baseEnv, runStep, scriptArgs, tempDir } from '../helpers/run-step.ts'
 import { awsConfig } from '../helpers/aws.ts'
@@ -95,6 +97,50 @@ describe('secrets in SSM Parameter Store', () => {
     const again = store(env)
     assert.equal(again.status, 0, again.stderr)
     assert.equal((again.stderr.match(/unchanged/g) ?? []).length, 4)
+  })
+
+  test('keys where the operator is: store makes the missing key files (and the certificates with the Auditor), mode 600, then stores them; what the configuration does not use is neither made nor stored', async () => {
+    const dir = tempDir('rb-keys-')
+    const files = {
+      LEDGER_PRIVATE_KEY_FILE: path.join(dir, 'ledger-key.pem'),
+      AUDITOR_PRIVATE_KEY_FILE: path.join(dir, 'auditor-key.pem'),
+      AUDITOR_CERTIFICATE_FILE: path.join(dir, 'auditor-cert.pem'),
+      LEDGER_CERTIFICATE_FILE: path.join(dir, 'ledger-cert.pem'),
+    }
+    const { env } = local()
+    // The Ledger alone: the Auditor's key is configured (.env.example's default) but not used.
+    const ledgerOnly = { ...env, CLUSTER_NAME: 'keys-ledger', ...files }
+    const dry = store(ledgerOnly, '--dry-run')
+    assert.equal(dry.status, 0, dry.stderr)
+    assert.match(dry.stderr, /~ planned make LEDGER_PRIVATE_KEY_FILE .*ledger-key\.pem \(EC P-256 private key, mode 600\)/)
+    assert.ok(!fs.existsSync(files.LEDGER_PRIVATE_KEY_FILE), '--dry-run makes nothing')
+    const r = store(ledgerOnly)
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /~ changed made LEDGER_PRIVATE_KEY_FILE/)
+    assert.equal(fs.statSync(files.LEDGER_PRIVATE_KEY_FILE).mode & 0o777, 0o600)
+    assert.equal(keyFileProblem(files.LEDGER_PRIVATE_KEY_FILE), undefined)
+    assert.ok(!fs.existsSync(files.AUDITOR_PRIVATE_KEY_FILE), "the Auditor's key is not made without the Auditor")
+    assert.match(r.stderr, /not used by this configuration, so not stored: .*AUDITOR_PRIVATE_KEY_FILE/)
+    assert.match(r.stdout, /^LEDGER_PRIVATE_KEY_FILE=ssm:\/scalardl-runbook\/keys-ledger\/ledger-private-key$/m)
+    assert.doesNotMatch(r.stdout, /AUDITOR/)
+
+    // With the Auditor: its key, both certificates (each of its key), and its licence key.
+    const withAuditor = {
+      ...ledgerOnly,
+      CLUSTER_NAME: 'keys-auditor',
+      AUDITOR_ENABLED: 'true',
+      ...sampleLicence(dir),
+    }
+    const a = store(withAuditor)
+    assert.equal(a.status, 0, a.stderr)
+    for (const f of [files.AUDITOR_PRIVATE_KEY_FILE, files.AUDITOR_CERTIFICATE_FILE, files.LEDGER_CERTIFICATE_FILE])
+      assert.equal(fs.statSync(f).mode & 0o777, 0o600, f)
+    assert.equal(certificateProblem(files.AUDITOR_CERTIFICATE_FILE, files.AUDITOR_PRIVATE_KEY_FILE), undefined)
+    assert.equal(certificateProblem(files.LEDGER_CERTIFICATE_FILE, files.LEDGER_PRIVATE_KEY_FILE), undefined)
+    assert.doesNotMatch(a.stderr, /made LEDGER_PRIVATE_KEY_FILE/, 'the existing Ledger key is kept')
+    assert.match(a.stdout, /^AUDITOR_PRIVATE_KEY_FILE=ssm:/m)
+    assert.match(a.stdout, /^SCALARDL_AUDITOR_LICENSE_KEY=ssm:/m)
+    for (const out of [r.stdout, r.stderr, a.stdout, a.stderr]) assert.ok(!out.includes('PRIVATE KEY') && !out.includes(SAMPLE_LICENCE_KEY))
   })
 
   test('a configuration that refers to them loads with the values, the key file private and off the disk', async () => {

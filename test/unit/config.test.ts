@@ -24,7 +24,7 @@ describe('configuration', () => {
     const c = parseConfig(ok)
     assert.equal(c.vpcCidr, '10.1.0.0/16')
     assert.equal(c.natGateways, 'single')
-    assert.deepEqual(c.bastion, { enabled: true, sshCidr: '', instanceType: 't3.small', keyName: '', operatorPolicy: false })
+    assert.deepEqual(c.bastion, { enabled: true, sshCidr: '', instanceType: 't3.small', keyName: '', operatorPolicy: true })
     assert.equal(c.nodeCount, 3)
     assert.equal(c.nodeInstanceType, 'm5.xlarge')
     assert.equal(c.database, 'dynamodb')
