@@ -1,0 +1,154 @@
+// The README's operator path, run as written (README.md "Using it on AWS": the blocks marked
+// operator-path). From a fresh clone of this repository and a .env copied from .env.example with
+// only the keys the README names filled in, on a laptop outside AWS (the simulator's caller is
+// "outside": the private EKS endpoints do not answer there), each line runs in bash in that clone:
+// 00 and 01, the secrets (the keys made there), push, the deployment and the checklist on the
+// bastion through SSM, and the teardown; for the Ledger alone, then with the Auditor. Nothing is
+// prepared that an operator would not have: no key, no policy, no file but what the README says.
+// One exception, said here: `npm ci` links the checkout's node_modules into the clone (the same
+// lockfile) instead of downloading them again. A line the README changes is the line that runs.
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import dotenv from 'dotenv'
+import { sampleLicence, SAMPLE_LICENCE_KEY } from '../../sim/licence.ts'
+import { inventory } from '../helpers/inventory.ts'
+import { ROOT, tempDir } from '../helpers/run-step.ts'
+import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+
+/** The lines of the bash block after `<!-- operator-path:NAME -->`, without comments and blank lines. */
+export function operatorBlock(readme: string, name: string): string[] {
+  const at = readme.indexOf(`<!-- operator-path:${name} -->`)
+  assert.ok(at >= 0, `README.md has no operator-path:${name} block`)
+  const m = /```bash\n([\s\S]*?)```/.exec(readme.slice(at))
+  assert.ok(m, `no bash block after operator-path:${name}`)
+  return m[1]!
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .filter((l) => l && !l.startsWith('#'))
+}
+
+/** The keys the README says to fill in (the `cp .env.example .env` line's comment), and those it adds for the Auditor. */
+function fillIn(readme: string): { ledger: string[]; auditor: string[]; auditorFile: string } {
+  const ledger = /cp \.env\.example \.env\s+# fill in: ([A-Z_ ]+)/.exec(readme)?.[1]?.trim().split(/\s+/)
+  const also = /With the Auditor, fill in also: ([^,]+), and save the\s+licence certificate Scalar gave you as `([^`]+)`/.exec(readme)
+  assert.ok(ledger && also, 'README names the keys to fill in')
+  return { ledger, auditor: also[1]!.trim().split(/\s+/), auditorFile: also[2]! }
+}
+
+const TOKEN = ['ghp', 'operatorPathToken00000000000000000000'].join('_')
+const DB_SECRET = ['operator', 'path', 'db', 'secret'].join('-')
+/** What the operator types into .env: their GitHub account, the database key, Scalar's licence. */
+const VALUES: Record<string, string> = {
+  GITHUB_USERNAME: 'octo',
+  GITHUB_TOKEN: TOKEN,
+  SCALARDL_DB_USERNAME: 'AKIAOPERATORPATH0000',
+  SCALARDL_DB_PASSWORD: DB_SECRET,
+  // .env.example: the licence key is JSON text, in single quotes.
+  SCALARDL_AUDITOR_LICENSE_KEY: `'${SAMPLE_LICENCE_KEY}'`,
+}
+
+let sim: Sim
+before(() => {
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
+  assert.equal(sim.cli('knobs', '--caller', 'outside').code, 0)
+})
+after(() => stopSim(sim))
+
+/** A fresh clone of this repository (what is committed), as an operator gets it. */
+function clone(): string {
+  const dir = path.join(tempDir('rb-operator-'), 'scalardl-eks-runbook')
+  execFileSync('git', ['clone', '--quiet', ROOT, dir])
+  return dir
+}
+
+/** The laptop: the simulator's AWS and tools, outside AWS (its instance metadata says it is no EC2 instance). */
+const laptop = (): NodeJS.ProcessEnv => ({
+  ...sim.env,
+  NODE_NO_WARNINGS: '1',
+  CI: 'true',
+  AWS_EC2_METADATA_DISABLED: 'false',
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: JSON.parse(fs.readFileSync(path.join(sim.dir, 'sim.json'), 'utf8')).imdsUrl,
+})
+
+/** Runs one README line in the clone, `<KEY>` replaced by .env's value; fails with its output unless it exits 0. */
+async function run(dir: string, line: string): Promise<string> {
+  if (line === 'npm ci') {
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
+    return ''
+  }
+  const env = fs.existsSync(path.join(dir, '.env')) ? dotenv.parse(fs.readFileSync(path.join(dir, '.env'), 'utf8')) : {}
+  const command = line.replace(/<([A-Z_]+)>/g, (_, k: string) => {
+    assert.ok(env[k], `${line}: ${k} has no value in .env`)
+    return env[k]!
+  })
+  const child = spawn('bash', ['-c', command], { cwd: dir, env: laptop(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (out += d))
+  const code = await new Promise<number | null>((r) => child.on('close', r))
+  assert.equal(code, 0, `\`${command}\` exited ${code}:\n${out.slice(-6000)}`)
+  return out
+}
+
+/** Sets KEY=value lines in .env, as an operator edits it. */
+function setKeys(dir: string, values: Record<string, string>): void {
+  const file = path.join(dir, '.env')
+  let text = fs.readFileSync(file, 'utf8')
+  for (const [k, v] of Object.entries(values)) {
+    const re = new RegExp(`^${k}=.*$`, 'm')
+    text = re.test(text) ? text.replace(re, () => `${k}=${v}`) : `${text}${k}=${v}\n`
+  }
+  fs.writeFileSync(file, text)
+}
+
+async function operatorPath(auditor: boolean): Promise<void> {
+  const dir = clone()
+  const keys = fillIn(README)
+  const deploy = operatorBlock(README, 'deploy')
+  const outputs: string[] = []
+  for (const line of deploy) {
+    outputs.push(await run(dir, line))
+    if (line.startsWith('cp .env.example .env')) {
+      setKeys(dir, Object.fromEntries(keys.ledger.map((k) => [k, VALUES[k]!])))
+      if (auditor) {
+        const [k, v] = keys.auditor[0]!.split('=') as [string, string]
+        setKeys(dir, { [k]: v, ...Object.fromEntries(keys.auditor.slice(1).map((x) => [x, VALUES[x]!])) })
+        // The licence certificate Scalar gives with the key (the simulator's sample one).
+        const cert = sampleLicence(tempDir('rb-licence-')).SCALARDL_AUDITOR_LICENSE_CERT_FILE!
+        fs.copyFileSync(cert, path.join(dir, keys.auditorFile))
+      }
+    }
+  }
+  const env = dotenv.parse(fs.readFileSync(path.join(dir, '.env'), 'utf8'))
+  const cluster = env.CLUSTER_NAME!
+  const verify = outputs.at(-1)!
+  assert.match(verify, auditor ? /VERIFY 07-verify: 9 of 9 checks passed/ : /VERIFY 07-verify: 7 of 7 checks passed/)
+  // The keys were made where the operator is, private; no secret was sent in the clear.
+  assert.equal(fs.statSync(path.join(dir, env.LEDGER_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)
+  if (auditor) assert.equal(fs.statSync(path.join(dir, env.AUDITOR_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)
+  for (const out of outputs)
+    assert.ok(!out.includes(TOKEN) && !out.includes(DB_SECRET) && !out.includes('PRIVATE KEY'), 'no secret in any output')
+
+  for (const line of operatorBlock(README, 'teardown')) await run(dir, line)
+  for (const c of auditor ? [cluster, `${cluster}-auditor`] : [cluster]) {
+    const left = await inventory(sim.env, c)
+    assert.ok(
+      Object.values(left).every((n) => n === 0),
+      `${c}: left ${JSON.stringify(left)}`,
+    )
+  }
+}
+
+describe("the README's operator path, as written", () => {
+  test('the Ledger alone: from a fresh clone and .env.example to a verified deployment through the bastion, then nothing left', async () => {
+    await operatorPath(false)
+  })
+  test('with the Auditor (AUDITOR_ENABLED=true and the licence): the same path, both verified, then nothing left', async () => {
+    await operatorPath(true)
+  })
+})
