@@ -14,6 +14,7 @@
 // per kind), scaled by --delay-scale: NAT gateways `pending`, instances `pending` without a public
 // IP, EKS clusters and managed node groups `CREATING`.
 import http from 'node:http'
+import { gunzipSync } from 'node:zlib'
 import type { AddressInfo } from 'node:net'
 import { prng } from './random.ts'
 import { iamAction } from './iam-actions.ts'
@@ -366,6 +367,13 @@ export class FaultProxy {
   ): Promise<void> {
     const headers = { ...req.headers }
     delete headers['content-length']
+    // moto 5.2.1 decompresses a gzip body twice for the JSON protocol (BadGzipFile: the AWS SDK
+    // gzips CloudWatch PutMetricData bodies over 10 KB): moto gets the plain body, which AWS
+    // accepts as well.
+    if (String(headers['content-encoding'] ?? '') === 'gzip' && body[0] === 0x1f && body[1] === 0x8b) {
+      body = gunzipSync(body)
+      delete headers['content-encoding']
+    }
     let out: Response
     try {
       out = await fetch(`${this.o.target}${req.url}`, {

@@ -44,7 +44,10 @@ export class CloudWatchFeed {
   ) {
     const cfg = ownAws(cluster.opts.region, endpoint, 1)
     this.logs = new CloudWatchLogsClient(cfg)
-    this.metrics = new CloudWatchClient(cfg)
+    // Uncompressed: the SDK gzips a PutMetricData body over 10 KB (its JSON protocol), and moto
+    // 5.2.1 decompresses such a body twice (BadGzipFile, a 500): a cluster of five nodes and
+    // thirty Pods sends more than that. The fault proxy hands moto plain bodies too (sim/faults.ts).
+    this.metrics = new CloudWatchClient({ ...cfg, disableRequestCompression: true })
     this.eks = new EKSClient(cfg)
     this.dynamodb = new DynamoDBClient(cfg)
   }

@@ -3,6 +3,7 @@
 // of moto, which alone would allow everything.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
@@ -188,6 +189,25 @@ describe('IAM enforced in the AWS layer', () => {
   after(async () => {
     await proxy.close()
     await moto.stop()
+  })
+
+  test('a gzip body (the SDK gzips a CloudWatch PutMetricData over 10 KB) reaches moto, which would fail on it alone', async () => {
+    const data = Array.from({ length: 120 }, (_, i) => ({
+      MetricName: 'node_cpu_utilization',
+      Dimensions: [
+        { Name: 'ClusterName', Value: 'big' },
+        { Name: 'NodeName', Value: `ip-10-1-11-${i}.ap-northeast-1.compute.internal` },
+      ],
+      Value: 1,
+    }))
+    const through = new CloudWatchClient({ region, endpoint: proxy.url, credentials: TEST_CREDENTIALS, maxAttempts: 1 })
+    await through.send(new PutMetricDataCommand({ Namespace: 'Big', MetricData: data }))
+    assert.equal((await through.send(new ListMetricsCommand({ Namespace: 'Big' }))).Metrics?.length, 120)
+    const direct = new CloudWatchClient({ region, endpoint: moto.url, credentials: TEST_CREDENTIALS, maxAttempts: 1 })
+    await assert.rejects(
+      direct.send(new PutMetricDataCommand({ Namespace: 'Big', MetricData: data })),
+      "moto 5.2.1 alone refuses it (if this passes, moto was fixed: drop the proxy's gunzip)",
+    )
   })
 
   test("a role's session gets what its policies allow and AccessDenied in each service's form otherwise; the administrator's key is not judged", async () => {
