@@ -18,6 +18,7 @@ import {
   boundaryKeptTask,
 } from '../lib/teardown/aws.ts'
 import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
+import { parametersTask, stagingTask } from '../lib/teardown/leftovers.ts'
 import { peeringGoneTask } from '../lib/teardown/peering.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
 import { defineStep } from '../lib/task.ts'
@@ -63,6 +64,8 @@ export const step = defineStep({
     peeringGoneTask(),
     scoped(ifAuditor(), vpcTask()),
     unlessKeepingBastion(vpcTask()),
+    unlessKeepingBastion(parametersTask()),
+    unlessKeepingBastion(stagingTask()),
     boundaryKeptTask(),
   ],
   report: (result, ctx) =>

@@ -298,8 +298,9 @@ export class IamEnforcement {
         ...(requested.length ? { 'aws:tagkeys': requested.map((t) => t.Key) } : {}),
       })
     }
-    if (service === 'ssm' && /Parameter/.test(action)) {
-      const names: string[] = json.Names ?? (json.Name ? [json.Name] : [])
+    if (service === 'ssm' && (/Parameter/.test(action) || (/TagsTo|TagsFor|TagsFrom/.test(action) && json.ResourceType === 'Parameter'))) {
+      // GetParametersByPath is judged on the path; tag calls on the parameter (ResourceId).
+      const names: string[] = json.Names ?? (json.Name ? [json.Name] : json.Path ? [json.Path] : json.ResourceId ? [json.ResourceId] : [])
       if (!names.length) return one(name)
       // AWS's public parameters (/aws/...) have no account in their ARN.
       return names.map((n) => {

@@ -9,6 +9,7 @@ import { EC2Client } from '@aws-sdk/client-ec2'
 import { EKSClient } from '@aws-sdk/client-eks'
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { IAMClient } from '@aws-sdk/client-iam'
+import { S3Client } from '@aws-sdk/client-s3'
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
 import { SSMClient } from '@aws-sdk/client-ssm'
 import { GetCallerIdentityCommand, type GetCallerIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts'
@@ -117,6 +118,10 @@ export class AwsSession {
   }
   get sts(): STSClient {
     return this.client('STS', () => new STSClient(this.clientConfig()))
+  }
+  /** S3 (path-style under a custom endpoint, as local S3 stand-ins need). */
+  get s3(): S3Client {
+    return this.client('S3', () => new S3Client({ ...this.clientConfig(), forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }))
   }
   get ssm(): SSMClient {
     return this.client('SSM', () => new SSMClient(this.clientConfig()))

@@ -115,6 +115,13 @@ export function boundaryPolicy(account = '*'): PolicyDocument {
         ],
       },
       {
+        // The runbook's own parameters, as the operator policy's RunbookSecrets.
+        Sid: 'BoundaryRunbookParameters',
+        Effect: 'Allow',
+        Action: ['ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:ListTagsForResource', 'ssm:DeleteParameters'],
+        Resource: `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/*`,
+      },
+      {
         Sid: 'BoundaryDecrypt',
         Effect: 'Allow',
         Action: ['kms:Decrypt'],

@@ -79,7 +79,10 @@ export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> =
   },
   RunbookBastionBootstrapDocument: { steps: 'as RunbookBastionBootstrap', why: 'the one document it sends: AWS-RunShellScript' },
   RunbookBastionBootstrapResult: { steps: 'as RunbookBastionBootstrap', why: "the sent commands' results" },
-  RunbookBastionPush: { steps: 'npm run bastion -- push', why: 'the private, encrypted, expiring staging bucket and its objects' },
+  RunbookBastionPush: {
+    steps: 'npm run bastion -- push, 99',
+    why: "the private, encrypted, expiring staging bucket and its objects (99 deletes the deployment's, and the bucket once empty)",
+  },
   RunbookLockTable: { steps: 'every mutating step', why: 'the run lock (one mutating run per cluster at a time)' },
   RunbookScalarDlTablesRead: {
     steps: '02 04 05 07 99',
@@ -95,7 +98,10 @@ export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> =
   },
   RunbookLogs: { steps: '06 07 99', why: "the clusters' own log groups" },
   RunbookReadOnly: { steps: '00 and every step', why: 'who am I, the tables and log groups listed, the quotas' },
-  RunbookSecrets: { steps: 'every step whose configuration names ssm:/scalardl-runbook/...', why: "the deployment's own parameters only" },
+  RunbookSecrets: {
+    steps: 'npm run secrets -- store, every step whose configuration names ssm:/scalardl-runbook/..., 99',
+    why: "the deployment's own parameters only: stored, read, and deleted by 99",
+  },
   RunbookSecretsDecrypt: { steps: 'as RunbookSecrets', why: 'their decryption, only as Parameter Store asks for it (kms:ViaService)' },
 }
 
@@ -296,6 +302,8 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           's3:PutBucketTagging',
           's3:PutObject',
           's3:GetObject',
+          's3:DeleteObject',
+          's3:DeleteBucket',
         ],
         Resource: ['arn:aws:s3:::scalardl-runbook-staging-*', 'arn:aws:s3:::scalardl-runbook-staging-*/*'],
       },
@@ -365,8 +373,19 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         // Secrets the configuration keeps in Parameter Store (SecureString with AWS's aws/ssm key).
         Sid: 'RunbookSecrets',
         Effect: 'Allow',
-        Action: ['ssm:GetParameters', 'ssm:GetParameter'],
-        Resource: scope.clusters.map((c) => `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/${c}/*`),
+        Action: [
+          'ssm:GetParameters',
+          'ssm:GetParameter',
+          'ssm:GetParametersByPath',
+          'ssm:PutParameter',
+          'ssm:AddTagsToResource',
+          'ssm:ListTagsForResource',
+          'ssm:DeleteParameters',
+        ],
+        Resource: scope.clusters.flatMap((c) => [
+          `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/${c}`,
+          `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/${c}/*`,
+        ]),
       },
       {
         // Their decryption, only as Parameter Store asks for it.

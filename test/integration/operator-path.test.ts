@@ -12,8 +12,11 @@ import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm'
 import dotenv from 'dotenv'
 import { sampleLicence, SAMPLE_LICENCE_KEY } from '../../sim/licence.ts'
+import { awsConfig } from '../helpers/aws.ts'
 import { inventory } from '../helpers/inventory.ts'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
@@ -135,6 +138,19 @@ async function operatorPath(auditor: boolean): Promise<void> {
     assert.ok(!out.includes(TOKEN) && !out.includes(DB_SECRET) && !out.includes('PRIVATE KEY'), 'no secret in any output')
 
   for (const line of operatorBlock(README, 'teardown')) await run(dir, line)
+  // Nothing of the deployment is left outside the VPCs either: its parameters, the staged bundles
+  // and their bucket (the permissions boundary stays: one per account).
+  const ssm = new SSMClient(awsConfig(sim.env, 'ap-northeast-1'))
+  const s3 = new S3Client({ ...awsConfig(sim.env, 'ap-northeast-1'), forcePathStyle: true })
+  assert.deepEqual((await ssm.send(new GetParametersByPathCommand({ Path: '/scalardl-runbook', Recursive: true }))).Parameters, [])
+  assert.deepEqual(
+    ((await s3.send(new ListBucketsCommand({}))).Buckets ?? [])
+      .map((b) => b.Name)
+      .filter((n) => n?.startsWith('scalardl-runbook-staging-')),
+    [],
+  )
+  ssm.destroy()
+  s3.destroy()
   for (const c of auditor ? [cluster, `${cluster}-auditor`] : [cluster]) {
     const left = await inventory(sim.env, c)
     assert.ok(

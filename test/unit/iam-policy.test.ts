@@ -21,8 +21,8 @@ describe('operator IAM policy', () => {
     assert.ok(!actionMatches('iam:GetRole', 'iam:GetRolePolicy'))
     assert.ok(actionMatches('ssm:Get*', 'ssm:GetParameter'))
     const policy = operatorPolicy({ clusters: ['c'], tablePrefix: '' })
-    assert.deepEqual(uncovered(policy, ['eks:CreateCluster', 'dynamodb:Scan', 's3:DeleteBucket', 'iam:CreateUser']), [
-      's3:DeleteBucket',
+    assert.deepEqual(uncovered(policy, ['eks:CreateCluster', 'dynamodb:Scan', 's3:PutBucketPolicy', 'iam:CreateUser']), [
+      's3:PutBucketPolicy',
       'iam:CreateUser',
     ])
   })
