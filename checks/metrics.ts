@@ -1,31 +1,56 @@
-// Check: Container Insights metrics exist for the cluster, and DynamoDB metrics for the tables.
-import { ListMetricsCommand } from '@aws-sdk/client-cloudwatch'
+// Check: Container Insights and DynamoDB data in CloudWatch, read where AWS says it is available
+// first: GetMetricData over the last minutes. ListMetrics, which this check read before, lists a
+// new metric only up to 15 minutes after it was first published (CloudWatch API reference,
+// ListMetrics: "To see metric statistics sooner, use GetMetricData or GetMetricStatistics").
+// Container Insights' cluster_node_count comes from the CloudWatch agent every minute; for the
+// tables, DynamoDB's ProvisionedReadCapacityUnits (a provisioned table's, whatever its traffic)
+// or ConsumedReadCapacityUnits (with traffic): either is data.
+import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch'
 import { isMain } from '../lib/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
+/** How far back the data is looked for: the agent publishes every 60 s, DynamoDB every 60 to 300 s. */
+export const METRICS_WINDOW_MS = 15 * 60_000
+
+const query = (id: string, namespace: string, name: string, dimension: [string, string], period: number): MetricDataQuery => ({
+  Id: id,
+  MetricStat: {
+    Metric: { Namespace: namespace, MetricName: name, Dimensions: [{ Name: dimension[0], Value: dimension[1] }] },
+    Period: period,
+    Stat: 'Average',
+  },
+  ReturnData: true,
+})
+
 export const metricsCheck: Check = {
   name: 'metrics',
-  title: 'Container Insights and DynamoDB metrics in CloudWatch',
-  hint: 'no Container Insights metrics: the CloudWatch agent is not running or lacks CloudWatchAgentServerPolicy (rerun 06-monitoring); no DynamoDB metrics: the tables get no traffic yet or do not exist (RUNBOOK.md, 07-verify: metrics)',
+  title: 'Container Insights and DynamoDB data in CloudWatch (the last 15 minutes)',
+  hint: 'no Container Insights data: the CloudWatch agent is not running or lacks its role (npx tsx checks/logs.ts says which; rerun 06-monitoring); no DynamoDB data: the tables do not exist yet (RUNBOOK.md, 07-verify: metrics)',
   async run(v) {
     const cluster = v.config.clusterName
     const table = `${v.config.dynamodbNamespacePrefix}scalar.asset`
-    const [ci, ddb] = await Promise.all([
-      v.aws.cloudwatch.send(
-        new ListMetricsCommand({ Namespace: 'ContainerInsights', Dimensions: [{ Name: 'ClusterName', Value: cluster }] }),
-      ),
-      v.aws.cloudwatch.send(new ListMetricsCommand({ Namespace: 'AWS/DynamoDB', Dimensions: [{ Name: 'TableName', Value: table }] })),
-    ])
+    const end = new Date()
+    const out = await v.aws.cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(end.getTime() - METRICS_WINDOW_MS),
+        EndTime: end,
+        MetricDataQueries: [
+          query('nodes', 'ContainerInsights', 'cluster_node_count', ['ClusterName', cluster], 60),
+          query('provisioned', 'AWS/DynamoDB', 'ProvisionedReadCapacityUnits', ['TableName', table], 300),
+          query('consumed', 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', ['TableName', table], 60),
+        ],
+      }),
+    )
+    const points = (id: string) => out.MetricDataResults?.find((r) => r.Id === id)?.Values?.length ?? 0
     const problems: string[] = []
-    const names = new Set((ci.Metrics ?? []).map((m) => m.MetricName))
-    if (!names.size) problems.push(`no ContainerInsights metrics for ClusterName=${cluster}`)
-    if (!(ddb.Metrics ?? []).length) problems.push(`no AWS/DynamoDB metrics for ${table}`)
-    return problems.length
-      ? { ok: false, detail: problems.join('; ') }
-      : {
-          ok: true,
-          detail: `ContainerInsights: ${[...names].slice(0, 3).join(', ')}${names.size > 3 ? ` and ${names.size - 3} more` : ''}; AWS/DynamoDB for ${table}`,
-        }
+    if (!points('nodes')) problems.push(`no ContainerInsights cluster_node_count data for ClusterName=${cluster} in the last 15 minutes`)
+    if (!points('provisioned') && !points('consumed')) problems.push(`no AWS/DynamoDB capacity data for ${table} in the last 15 minutes`)
+    if (problems.length) return { ok: false, detail: problems.join('; ') }
+    const nodes = out.MetricDataResults?.find((r) => r.Id === 'nodes')?.Values?.[0]
+    return {
+      ok: true,
+      detail: `ContainerInsights: cluster_node_count ${nodes} (${points('nodes')} point(s)); AWS/DynamoDB: ${table} (${points('provisioned') + points('consumed')} point(s))`,
+    }
   },
 }
 

@@ -2,7 +2,7 @@
 // terminal; plain ✓/✗ lines in CI and in pipes.
 import chalk from 'chalk'
 import { redactText } from './redact.ts'
-import type { TaskStatus } from './task.ts'
+import type { TaskStatus } from './status.ts'
 
 export interface Output {
   write(text: string): unknown

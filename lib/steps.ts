@@ -36,6 +36,8 @@ export const STEP_FLAGS = {
       report: 'FILE.md  also write a Markdown report to paste into an incident',
       settle:
         'SECONDS  rerun the checks of data still arriving (logs, metrics) while they fail, for up to SECONDS, saying what it waits for (npm run deploy and the rehearsal end so: CloudWatch data of a new deployment takes minutes)',
+      watch:
+        'SECONDS  after the checklist, run it again every SECONDS and print what changed (watching a recovery); Ctrl-C ends it with the last exit code',
     },
   },
   '99-teardown': {

@@ -3,8 +3,9 @@
 import type { Config, ConfigProblem } from './config.ts'
 import type { Logger } from './log.ts'
 import type { AwsSession } from './aws/clients.ts'
+import type { TaskStatus } from './status.ts'
 
-export type TaskStatus = 'ok' | 'changed' | 'planned' | 'failed' | 'skipped'
+export type { TaskStatus }
 export type StepStatus = 'ok' | 'changed' | 'planned' | 'failed'
 
 export interface CheckResult<R = unknown> {

@@ -16,6 +16,7 @@ import {
   unlessKeepingBastion,
   vpcTask,
   boundaryKeptTask,
+  clusterReachProblems,
 } from '../lib/teardown/aws.ts'
 import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
 import { parametersTask, stagingTask } from '../lib/teardown/leftovers.ts'
@@ -28,8 +29,9 @@ export const step = defineStep({
   locks: (c) => [c.clusterName, ...(c.auditor.enabled ? [c.auditor.clusterName] : [])],
   description: 'Deleting resources: everything this runbook created for CLUSTER_NAME',
   ...STEP_FLAGS['99-teardown'],
-  // Run on the bastion, the teardown would terminate its own host half-way.
-  preflight: bastionHostProblems,
+  // Run on the bastion, the teardown would terminate its own host half-way; run where a
+  // cluster's API does not answer, it would delete the cluster before its load balancer.
+  preflight: async (ctx) => [...(await bastionHostProblems(ctx)), ...(await clusterReachProblems(ctx))],
   async confirm(config, flags, yes) {
     if (yes)
       return flags.confirm === config.clusterName

@@ -153,7 +153,7 @@ if (verb === 'push') {
   })
   if (code === 0)
     console.error(
-      `\nbastion push: done. Next: npm run bastion -- run 02-database (and the later steps), or npm run bastion -- shell, then cd ~/scalardl-eks-runbook`,
+      `\nbastion push: done. Next: npm run bastion -- run deploy (or one step: run 02-database), or npm run bastion -- shell, then sudo -i (Session Manager opens the shell as ssm-user; the runbook is in root's home) and cd ~/scalardl-eks-runbook`,
     )
   process.exit(code)
 }

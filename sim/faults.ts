@@ -17,7 +17,7 @@ import http from 'node:http'
 import { gunzipSync } from 'node:zlib'
 import type { AddressInfo } from 'node:net'
 import { prng } from './random.ts'
-import { iamAction } from './iam-actions.ts'
+import { iamAction, s3Action } from './iam-actions.ts'
 
 export type PendingKind = 'nat' | 'instance' | 'cluster' | 'nodegroup'
 export type PendingMs = Record<PendingKind, number>
@@ -252,7 +252,8 @@ export class FaultProxy {
     const proto = protocolOf(service, req)
     const action = actionOf(proto, req, body.toString())
     if (!req.url?.startsWith('/moto-api')) {
-      const needed = iamAction(service, action)
+      // S3's REST operations by method, path and subresource, as IAM names them (HeadBucket is s3:ListBucket).
+      const needed = service === 's3' ? s3Action(req.method ?? 'GET', req.url ?? '/').action : iamAction(service, action)
       this.actions.set(needed, (this.actions.get(needed) ?? 0) + 1)
     }
     const token = proto === 'ec2' ? new URLSearchParams(body.toString()).get('ClientToken') : undefined

@@ -61,3 +61,49 @@ export function iamAction(service: string, action: string): string {
   }
   return `${prefix}:${action}`
 }
+
+/** S3's REST operations as IAM names them (Service Authorization Reference, Amazon S3), by method, path and subresource. */
+export function s3Action(method: string, url: string): { action: string; bucket?: string; key?: string } {
+  const u = new URL(url, 'http://s3')
+  const [bucket, ...rest] = u.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  const key = rest.join('/') || undefined
+  const sub = [
+    'tagging',
+    'encryption',
+    'lifecycle',
+    'publicAccessBlock',
+    'policy',
+    'versioning',
+    'location',
+    'delete',
+    'uploads',
+    'acl',
+    'ownershipControls',
+  ].find((q) => u.searchParams.has(q))
+  if (!bucket) return { action: 's3:ListAllMyBuckets' }
+  if (key && !sub) {
+    const objectActions: Record<string, string> = {
+      PUT: 'PutObject',
+      GET: 'GetObject',
+      HEAD: 'GetObject',
+      DELETE: 'DeleteObject',
+      POST: 'PutObject',
+    }
+    return { action: `s3:${objectActions[method] ?? 'GetObject'}`, bucket, key }
+  }
+  const bucketActions: Record<string, Record<string, string>> = {
+    '': { PUT: 'CreateBucket', GET: 'ListBucket', HEAD: 'ListBucket', DELETE: 'DeleteBucket' },
+    tagging: { PUT: 'PutBucketTagging', GET: 'GetBucketTagging', DELETE: 'PutBucketTagging' },
+    encryption: { PUT: 'PutEncryptionConfiguration', GET: 'GetEncryptionConfiguration', DELETE: 'PutEncryptionConfiguration' },
+    lifecycle: { PUT: 'PutLifecycleConfiguration', GET: 'GetLifecycleConfiguration', DELETE: 'PutLifecycleConfiguration' },
+    publicAccessBlock: { PUT: 'PutBucketPublicAccessBlock', GET: 'GetBucketPublicAccessBlock', DELETE: 'PutBucketPublicAccessBlock' },
+    policy: { PUT: 'PutBucketPolicy', GET: 'GetBucketPolicy', DELETE: 'DeleteBucketPolicy' },
+    versioning: { PUT: 'PutBucketVersioning', GET: 'GetBucketVersioning' },
+    location: { GET: 'GetBucketLocation' },
+    delete: { POST: 'DeleteObject' },
+    uploads: { GET: 'ListBucketMultipartUploads' },
+    acl: { PUT: 'PutBucketAcl', GET: 'GetBucketAcl' },
+    ownershipControls: { PUT: 'PutBucketOwnershipControls', GET: 'GetBucketOwnershipControls' },
+  }
+  return { action: `s3:${bucketActions[sub ?? '']?.[method] ?? 'ListBucket'}`, bucket }
+}

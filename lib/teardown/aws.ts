@@ -49,6 +49,9 @@ import type { ConfigProblem } from '../config.ts'
 import { thisInstanceId } from '../aws/imds.ts'
 import type { Task, TaskContext } from '../task.ts'
 import { waitFor } from '../wait.ts'
+import { auditorView } from '../auditor/view.ts'
+import { ensureKubeconfig } from '../eks/kubeconfig.ts'
+import { apiReachProblems, describeCluster } from '../eks/reach.ts'
 import { BOUNDARY_NAME } from '../iam/boundary.ts'
 import { callerBoundaryArn } from '../iam/boundary-task.ts'
 
@@ -360,6 +363,35 @@ export function unlessKeepingBastion(task: Task): Task {
 }
 
 /** 99-teardown on the bastion would terminate its own host half-way: refused unless --keep-bastion. */
+/**
+ * The Kubernetes side of the teardown (the releases, whose envoy load balancer EKS's controller
+ * deletes only while the cluster lives) needs each existing cluster's API. Where it does not
+ * answer (a laptop outside the VPC of a private endpoint), 99 stops before any change and says
+ * to run that part on the bastion: deleting the cluster from here would leave the load balancer,
+ * and its network interfaces would keep the VPC from being deleted. A host that reaches the API
+ * but never ran 03 gets a kubeconfig from DescribeCluster (lib/eks/kubeconfig.ts).
+ */
+export async function clusterReachProblems(ctx: TaskContext): Promise<ConfigProblem[]> {
+  const views = [ctx.config, ...(ctx.config.auditor.enabled ? [auditorView(ctx.config)] : [])]
+  const problems = await Promise.all(
+    views.map(async (config) => {
+      const described = { cluster: await describeCluster(ctx.aws.eks, config.clusterName) }
+      if (described.cluster?.status !== 'ACTIVE') return []
+      const unreachable = await apiReachProblems({ ...ctx, config }, described)
+      if (!unreachable.length) {
+        await ensureKubeconfig(ctx.aws.eks, config, described)
+        return []
+      }
+      const c = ctx.config.clusterName
+      return unreachable.map((p) => ({
+        ...p,
+        fix: `run the teardown of the clusters on the bastion first: npm run bastion -- run 99-teardown --keep-bastion --yes --confirm ${c} (or, in a shell there: npx tsx runbooks/99-teardown.ts --keep-bastion --yes --confirm ${c}); then rerun here for the rest`,
+      }))
+    }),
+  )
+  return problems.flat()
+}
+
 export async function bastionHostProblems(ctx: TaskContext): Promise<ConfigProblem[]> {
   if (ctx.flags['keep-bastion']) return []
   const me = await thisInstanceId()

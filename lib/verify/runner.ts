@@ -17,13 +17,14 @@ function usage(names: string[]): string {
   return [
     '07-verify: the guide\'s confirmation checklist; what on-call runs to answer "is Scalar DL healthy?"',
     '',
-    'Usage: npx tsx runbooks/07-verify.ts [--env-file PATH] [--only name,name] [--json] [--report FILE.md] [--settle SECONDS] [--dry-run] [--yes] [--help]',
+    'Usage: npx tsx runbooks/07-verify.ts [--env-file PATH] [--only name,name] [--json] [--report FILE.md] [--settle SECONDS] [--watch SECONDS] [--dry-run] [--yes] [--help]',
     '',
     `  checks: ${names.join(', ')}`,
     '  --only     run only these checks',
     '  --json     print [{name, status: pass|fail|error, detail, hint, durationMs}] on stdout',
     '  --report   also write a Markdown report to paste into an incident',
     '  --settle   ask the checks of data still arriving (logs, metrics) again while they fail, for up to SECONDS',
+    '  --watch    then run the checklist again every SECONDS and print what changed; Ctrl-C ends it with the last exit code',
     '  --dry-run  say which checks would run (after validating the configuration); read nothing',
     '  --yes      accepted, as by every step: 07 changes nothing, so there is nothing to confirm',
     '',
@@ -129,8 +130,13 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
     process.stderr.write(usage(names) + '\n')
     process.exit(0)
   }
-  if (args.flags.settle !== undefined && !/^\d{1,5}$/.test(String(args.flags.settle))) {
-    process.stderr.write(`07-verify: --settle takes a whole number of seconds, not "${args.flags.settle}"\n${usage(names)}\n`)
+  for (const flag of ['settle', 'watch'])
+    if (args.flags[flag] !== undefined && !/^\d{1,5}$/.test(String(args.flags[flag]))) {
+      process.stderr.write(`07-verify: --${flag} takes a whole number of seconds, not "${args.flags[flag]}"\n${usage(names)}\n`)
+      process.exit(2)
+    }
+  if (args.flags.watch !== undefined && Number(args.flags.watch) < 1) {
+    process.stderr.write(`07-verify: --watch needs at least 1 second between rounds\n${usage(names)}\n`)
     process.exit(2)
   }
   const only = args.flags.only
@@ -189,8 +195,8 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   const started = Date.now()
   let results = await Promise.all(checks.map((c) => runCheck(c, v)))
   // --settle: right after a deployment, CloudWatch data is still arriving (the agents publish every
-  // minute; a new metric takes up to 15 minutes to be listed: CloudWatch API reference,
-  // ListMetrics). Those checks are asked again while they fail, up to the bound, saying so.
+  // minute, and the log groups fill as they do). Those checks are asked again while they fail, up
+  // to the bound, saying so.
   const settleMs = Number(args.flags.settle ?? 0) * 1000
   if (settleMs > 0) results = await settle(results, checks, v, settleMs)
   const width = Math.max(...results.map((r) => r.name.length))
@@ -206,5 +212,44 @@ export async function verify(all: Check[], argv = process.argv.slice(2)): Promis
   process.stderr.write(`VERIFY 07-verify: ${results.length - failed} of ${results.length} checks passed  (${Date.now() - started} ms)\n`)
   if (args.flags.report) fs.writeFileSync(String(args.flags.report), markdownReport(results, config))
   if (args.json) await new Promise<void>((r) => process.stdout.write(JSON.stringify(redact(results)) + '\n', () => r()))
+  if (args.flags.watch !== undefined) await watch(results, checks, v, Number(args.flags.watch) * 1000)
+  process.exit(failed ? 1 : 0)
+}
+
+/**
+ * --watch: the checklist again every `everyMs`, printing only what changed since the round before
+ * (a check that passes now, or fails, or fails differently), for watching a recovery. Ends on
+ * Ctrl-C (SIGINT) or SIGTERM with the exit code of the last round.
+ */
+async function watch(first: CheckResult[], checks: Check[], v: VerifyContext, everyMs: number): Promise<never> {
+  let last = first
+  let stop = false
+  const end = () => {
+    stop = true
+  }
+  process.once('SIGINT', end)
+  process.once('SIGTERM', end)
+  process.stderr.write(`watching: the checklist again every ${everyMs / 1000} s, changes only; Ctrl-C ends it\n`)
+  for (let round = 2; !stop; round++) {
+    const waited = Date.now()
+    while (!stop && Date.now() - waited < everyMs) await new Promise((r) => setTimeout(r, Math.min(200, everyMs)))
+    if (stop) break
+    const now = await Promise.all(checks.map((c) => runCheck(c, v)))
+    const at = new Date().toISOString().slice(11, 19)
+    const changed = now.filter((r) => {
+      const before = last.find((b) => b.name === r.name)
+      return !before || before.status !== r.status || (r.status !== 'pass' && before.detail !== r.detail)
+    })
+    const failing = now.filter((r) => r.status !== 'pass').length
+    if (!changed.length) process.stderr.write(`${at} round ${round}: no change (${now.length - failing} of ${now.length} passing)\n`)
+    for (const r of changed) {
+      const before = last.find((b) => b.name === r.name)?.status ?? 'new'
+      process.stderr.write(`${at} round ${round}: ${r.name} ${before} -> ${r.status}  ${r.detail}\n`)
+    }
+    if (changed.length) process.stderr.write(`${at} round ${round}: ${now.length - failing} of ${now.length} passing\n`)
+    last = now
+  }
+  const failed = last.filter((r) => r.status !== 'pass').length
+  process.stderr.write(`watch ended: the last round had ${last.length - failed} of ${last.length} checks passing\n`)
   process.exit(failed ? 1 : 0)
 }

@@ -80,9 +80,15 @@ const laptop = (): NodeJS.ProcessEnv => ({
 
 /** Runs one README line in the clone, `<KEY>` replaced by .env's value; fails with its output unless it exits 0. */
 async function run(dir: string, line: string): Promise<string> {
+  const r = await attempt(dir, line)
+  assert.equal(r.code, 0, `\`${line}\` exited ${r.code}:\n${r.out.slice(-6000)}`)
+  return r.out
+}
+
+async function attempt(dir: string, line: string): Promise<{ code: number | null; out: string }> {
   if (line === 'npm ci') {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
-    return ''
+    return { code: 0, out: '' }
   }
   const env = fs.existsSync(path.join(dir, '.env')) ? dotenv.parse(fs.readFileSync(path.join(dir, '.env'), 'utf8')) : {}
   const command = line.replace(/<([A-Z_]+)>/g, (_, k: string) => {
@@ -94,8 +100,7 @@ async function run(dir: string, line: string): Promise<string> {
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (out += d))
   const code = await new Promise<number | null>((r) => child.on('close', r))
-  assert.equal(code, 0, `\`${command}\` exited ${code}:\n${out.slice(-6000)}`)
-  return out
+  return { code, out }
 }
 
 /** Sets KEY=value lines in .env, as an operator edits it. */
@@ -137,7 +142,21 @@ async function operatorPath(auditor: boolean): Promise<void> {
   for (const out of outputs)
     assert.ok(!out.includes(TOKEN) && !out.includes(DB_SECRET) && !out.includes('PRIVATE KEY'), 'no secret in any output')
 
-  for (const line of operatorBlock(README, 'teardown')) await run(dir, line)
+  // The laptop's teardown alone, first: the clusters' private API does not answer there, so it
+  // stops before any change (deleting a cluster first would leave its envoy's load balancer).
+  const teardown = operatorBlock(README, 'teardown')
+  const before = await inventory(sim.env, cluster)
+  const alone = await attempt(dir, teardown.at(-1)!.replace(/<CLUSTER_NAME>/g, cluster))
+  assert.equal(alone.code, 2, alone.out.slice(-3000))
+  assert.match(alone.out, /does not answer from this host/)
+  assert.match(
+    alone.out,
+    new RegExp(
+      `fix: run the teardown of the clusters on the bastion first: npm run bastion -- run 99-teardown --keep-bastion --yes --confirm ${cluster}`,
+    ),
+  )
+  assert.deepEqual(await inventory(sim.env, cluster), before, 'nothing deleted')
+  for (const line of teardown) await run(dir, line)
   // Nothing of the deployment is left outside the VPCs either: its parameters, the staged bundles
   // and their bucket (the permissions boundary stays: one per account).
   const ssm = new SSMClient(awsConfig(sim.env, 'ap-northeast-1'))

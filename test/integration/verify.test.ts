@@ -14,7 +14,7 @@ import {
 import YAML from 'yaml'
 import { podIdentityAddons } from '../../lib/monitoring/tasks.ts'
 import { stopSim, runIn, startSim, type Sim } from '../helpers/sim.ts'
-import { runStep, tempDir } from '../helpers/run-step.ts'
+import { collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
 import { awsConfig } from '../helpers/aws.ts'
 
 let sim: Sim
@@ -199,6 +199,33 @@ describe('07-verify against the simulator', () => {
       ).code,
       0,
     )
+  })
+
+  test('--watch: the checklist again every SECONDS, printing what changed, through a failure and its recovery; Ctrl-C ends it with the last exit code', async () => {
+    const child = spawnStep('runbooks/07-verify.ts', ['--only', 'envoy', '--watch', '1'], env)
+    const done = collect(child)
+    let seen = ''
+    child.stderr!.on('data', (d) => (seen += d))
+    const until = async (re: RegExp, what: string) => {
+      const deadline = Date.now() + 30_000
+      while (!re.test(seen)) {
+        assert.ok(Date.now() < deadline, `timed out waiting for ${what}:\n${seen}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+    const status = (body: unknown) =>
+      k(['patch', 'svc', 'my-release-scalardl-envoy', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: body })])
+    await until(/watching: the checklist again every 1 s/, 'the first round')
+    await until(/round \d+: no change \(1 of 1 passing\)/, 'a round without change')
+    const before = JSON.parse((await k(['get', 'svc', 'my-release-scalardl-envoy', '-o', 'json'])).stdout).status
+    assert.equal((await status({ loadBalancer: { ingress: null } })).code, 0)
+    await until(/round \d+: envoy pass -> fail .*EXTERNAL-IP <pending>/, 'the failure')
+    assert.equal((await status(before)).code, 0)
+    await until(/round \d+: envoy fail -> pass/, 'the recovery')
+    child.kill('SIGINT')
+    const r = await done
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /watch ended: the last round had 1 of 1 checks passing/)
   })
 
   test('the envoy admits its VPC only; a NodePort opened to 0.0.0.0/0 by hand: only the envoy check fails, naming the rule', async () => {
