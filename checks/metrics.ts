@@ -29,10 +29,12 @@ export const metricsCheck: Check = {
   async run(v) {
     const cluster = v.config.clusterName
     const table = `${v.config.dynamodbNamespacePrefix}scalar.asset`
-    const end = new Date()
+    // EndTime is exclusive: the end of the next whole minute, so a point of the current second
+    // counts (and the periods line up with whole minutes, as CloudWatch advises).
+    const end = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000)
     const out = await v.aws.cloudwatch.send(
       new GetMetricDataCommand({
-        StartTime: new Date(end.getTime() - METRICS_WINDOW_MS),
+        StartTime: new Date(end.getTime() - METRICS_WINDOW_MS - 60_000),
         EndTime: end,
         MetricDataQueries: [
           query('nodes', 'ContainerInsights', 'cluster_node_count', ['ClusterName', cluster], 60),

@@ -3,7 +3,7 @@
 //                                                       edits) and a .env whose secrets refer to Parameter
 //                                                       Store, unpacked on the bastion, then npm ci there
 //   npm run bastion -- run [--env-file PATH] STEP|deploy [flags...]   a step (or npm run deploy) run there;
-//                                                       the end of its output (the whole in a log there) and its exit code come back when it ends
+//                                                       its lines as they come (read from its log there), and its exit code
 //   npm run bastion -- shell [--print]                   a Session Manager shell (or the exact command)
 // The bastion is the instance 01-vpc made for CLUSTER_NAME (found by its tags).
 import { spawnSync } from 'node:child_process'
@@ -15,13 +15,17 @@ import { SSMClient } from '@aws-sdk/client-ssm'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { bastionRoleName, findBastion } from '../lib/aws/bastion.ts'
+import { runBudgetSeconds } from '../lib/bastion/budget.ts'
 import { bastionRefusals } from '../lib/bastion/can-run.ts'
 import {
   accountOf,
   buildBundle,
   ensureStagingBucket,
+  followScript,
   pushScript,
   remoteEnv,
+  remoteLog,
+  runLogName,
   runScript,
   stage,
   stagingBucket,
@@ -160,6 +164,21 @@ if (verb === 'push') {
 
 // run
 const [step, ...flags] = rest
-// SSM hands a command's output back only when it has ended: meanwhile the wait shows its status.
-console.error(`bastion run: ${step} on ${id}; its output comes back when it ends (the whole of it stays in a log on the bastion)`)
-process.exit((await runRemote(ssm, id, runScript(step!, flags), `scalardl-runbook ${step}`, out, { log: new Logger() })).code)
+// SSM hands a command's output back only when it has ended: its log on the bastion is read while it runs.
+const logName = runLogName(step!)
+const budget = runBudgetSeconds(step!, flags, config)
+const json = flags.includes('--json')
+console.error(
+  `bastion run: ${step} on ${id}, its lines as they come (read from its log there every few seconds); SSM stops it after ${budget} s`,
+)
+const result = await runRemote(ssm, id, runScript(step!, flags, logName), `scalardl-runbook ${step}`, out, {
+  log: new Logger(),
+  timeoutMs: budget * 1000,
+  follow: { read: (offset) => followScript(logName, offset), print: json ? out.stderr : out.stdout, keepStdout: json },
+})
+if (result.followed) console.error(`[the whole output is also in ~/scalardl-eks-runbook/${remoteLog(logName)} on the bastion]`)
+if (result.status === 'TimedOut')
+  console.error(
+    `bastion run: SSM stopped ${step} after ${budget} s (its executionTimeout, from the plan). It may have stopped half-way; every step resumes where it stopped: npm run bastion -- run ${[step, ...flags].join(' ')}`,
+  )
+process.exit(result.code)

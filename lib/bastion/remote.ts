@@ -207,7 +207,29 @@ export const RUN_OUTPUT_TAIL = { stdout: 20_000, stderr: 7_000 }
  * the log is and how much was left out (from the next full line on): on stdout, both streams as
  * they came; with --json, the JSON on stdout and the end of the human output on stderr.
  */
-export function runScript(step: string, flags: string[]): string {
+/** Where a run's whole output is kept on the bastion, under the runbook's directory. */
+export const remoteLog = (name: string) => `.runbook/remote/${name}`
+
+/** A run's log name: its time, its step, and a few random characters (two runs in one second). */
+export const runLogName = (step: string, now = new Date()) =>
+  `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${step.replace(/[^\w-]/g, '')}-${Math.random().toString(36).slice(2, 6)}.log`
+
+/** The most one follow request brings back: under SSM's 24,000 characters of stdout. */
+export const FOLLOW_CHUNK = 20_000
+
+/** What `run` sends to read a running step's log from byte `offset` on (nothing while it does not exist yet). */
+export function followScript(logName: string, offset: number): string {
+  return [
+    `cd ${REMOTE_DIR} 2>/dev/null || exit 0`,
+    `[ -f ${q(remoteLog(logName))} ] || exit 0`,
+    `tail -c +${offset + 1} ${q(remoteLog(logName))} | head -c ${FOLLOW_CHUNK}`,
+  ].join('\n')
+}
+
+export function runScript(step: string, flags: string[], logName = runLogName(step)): string {
   const command = `${step === 'deploy' ? 'node scripts/deploy.mjs' : `npx tsx runbooks/${step}.ts`} ${flags.map(q).join(' ')}`.trimEnd()
   const json = flags.includes('--json')
   const limit = json ? RUN_OUTPUT_TAIL.stderr : RUN_OUTPUT_TAIL.stdout
@@ -215,7 +237,7 @@ export function runScript(step: string, flags: string[]): string {
     'umask 077', // the log is the operator's alone, as the journal
     `cd ${REMOTE_DIR} || exit 1`,
     'mkdir -p .runbook/remote',
-    `log="$PWD/.runbook/remote/$(date -u +%Y%m%dT%H%M%SZ)-${step.replace(/[^\w-]/g, '')}.log"`,
+    `log="$PWD/${remoteLog(logName)}"`,
     json ? `${command} > "$log.json" 2> "$log"` : `${command} > "$log" 2>&1`,
     'rc=$?',
     'size=$(wc -c < "$log")',

@@ -19,8 +19,17 @@ export async function runRemote(
   script: string,
   comment: string,
   out: { stdout: (s: string) => void; stderr: (s: string) => void },
-  o: { timeoutMs?: number; log?: Logger } = {},
-): Promise<{ code: number; commandId: string }> {
+  o: {
+    timeoutMs?: number
+    log?: Logger
+    /**
+     * Follow a log the script writes while it runs: `read(offset)` is the script that prints the
+     * log from that byte on; `print` gets each new run of whole lines. Then the command's own
+     * output is not printed (the log has it), but for `keepStdout` (a --json result).
+     */
+    follow?: { read: (offset: number) => string; print: (s: string) => void; keepStdout?: boolean }
+  } = {},
+): Promise<{ code: number; commandId: string; status?: string; followed?: boolean }> {
   const timeoutMs = o.timeoutMs ?? 3_600_000
   const sent = await ssm.send(
     new SendCommandCommand({
@@ -31,6 +40,8 @@ export async function runRemote(
     }),
   )
   const commandId = sent.Command!.CommandId!
+  let running = true
+  const following = o.follow ? follow(ssm, instanceId, o.follow, () => running) : undefined
   const ended = await waitFor(
     { what: `${comment} on ${instanceId} (SSM command ${commandId})`, timeoutMs, log: o.log, maxIntervalMs: 2000 },
     async () => {
@@ -47,8 +58,74 @@ export async function runRemote(
       return { done, status, value: inv }
     },
   )
-  if (ended?.StandardOutputContent) out.stdout(ended.StandardOutputContent)
-  if (ended?.StandardErrorContent) out.stderr(ended.StandardErrorContent)
+  running = false
+  // The rest of the log, read to its end; a follow that failed leaves the command's own output to print.
+  const followed = following
+    ? await following.then(
+        () => true,
+        () => false,
+      )
+    : false
+  if (ended?.StandardOutputContent && (!followed || o.follow?.keepStdout)) out.stdout(ended.StandardOutputContent)
+  if (ended?.StandardErrorContent && !followed) out.stderr(ended.StandardErrorContent)
   const code = ended?.Status === 'Success' ? 0 : ended?.ResponseCode && ended.ResponseCode > 0 ? ended.ResponseCode : 1
-  return { code, commandId }
+  return { code, commandId, status: ended?.Status, followed }
+}
+
+/** One short command, followed to its end; its stdout (SSM returns it only then). */
+async function runShort(ssm: SSMClient, instanceId: string, script: string): Promise<string> {
+  const { Command } = await ssm.send(
+    new SendCommandCommand({
+      InstanceIds: [instanceId],
+      DocumentName: 'AWS-RunShellScript',
+      Comment: 'scalardl-runbook follow',
+      Parameters: { commands: [script], executionTimeout: ['60'] },
+    }),
+  )
+  const id = Command!.CommandId!
+  const inv = await waitFor({ what: 'a read of the log', timeoutMs: 90_000, maxIntervalMs: 1000 }, async () => {
+    try {
+      const i = await ssm.send(new GetCommandInvocationCommand({ CommandId: id, InstanceId: instanceId }))
+      return { done: ['Success', 'Failed', 'Cancelled', 'TimedOut'].includes(i.Status ?? ''), status: i.Status ?? 'Pending', value: i }
+    } catch (e) {
+      if (isAwsError(e, 'InvocationDoesNotExist')) return { done: false, status: 'not registered yet' }
+      throw e
+    }
+  })
+  if (inv?.Status !== 'Success') throw new Error(`reading the log: ${inv?.Status}`)
+  return inv.StandardOutputContent ?? ''
+}
+
+/**
+ * Reads the log while the command runs (every 1 s at first, then up to every 10 s) and, once it
+ * has ended, to its end. Only whole lines are printed; the offset counts their bytes, so a cut in
+ * the middle of a line (or of a character) is read again next time.
+ */
+async function follow(
+  ssm: SSMClient,
+  instanceId: string,
+  f: { read: (offset: number) => string; print: (s: string) => void },
+  running: () => boolean,
+): Promise<void> {
+  let offset = 0
+  let pause = 1000
+  const readMore = async (last = false): Promise<number> => {
+    const chunk = await runShort(ssm, instanceId, f.read(offset))
+    const end = chunk.lastIndexOf('\n')
+    // Once the command has ended, a last line without its newline is whole too.
+    const whole = end >= 0 ? chunk.slice(0, end + 1) : last && chunk ? `${chunk}\n` : ''
+    if (whole) {
+      f.print(whole)
+      offset += Buffer.byteLength(end >= 0 ? whole : chunk)
+    }
+    return whole.length
+  }
+  while (running()) {
+    const started = Date.now()
+    while (running() && Date.now() - started < pause) await new Promise((r) => setTimeout(r, 100))
+    if (!running()) break
+    await readMore()
+    pause = Math.min(pause * 2, 10_000)
+  }
+  while ((await readMore(true)) > 0);
 }

@@ -234,7 +234,9 @@ async function watch(first: CheckResult[], checks: Check[], v: VerifyContext, ev
     const waited = Date.now()
     while (!stop && Date.now() - waited < everyMs) await new Promise((r) => setTimeout(r, Math.min(200, everyMs)))
     if (stop) break
-    const now = await Promise.all(checks.map((c) => runCheck(c, v)))
+    // A fresh read of the cluster each round (a context keeps its one snapshot); the AWS session stays.
+    const fresh = new VerifyContext(v.config, v.aws)
+    const now = await Promise.all(checks.map((c) => runCheck(c, fresh)))
     const at = new Date().toISOString().slice(11, 19)
     const changed = now.filter((r) => {
       const before = last.find((b) => b.name === r.name)

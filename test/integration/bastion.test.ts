@@ -132,19 +132,23 @@ describe('working from the bastion through SSM', () => {
     // The deployment, run on the bastion: the laptop's caller stays outside, where the endpoint does not answer.
     const deploy = await bastionTool(['run', '--env-file', envFile, 'deploy'])
     assert.equal(deploy.code, 0, deploy.stderr + deploy.stdout)
-    // SSM returns the output only at the end, and only the first 24,000 characters of stdout: what
-    // comes back is the end of the whole log, which stays on the bastion, and says where it is.
-    assert.match(deploy.stderr, /its output comes back when it ends/)
+    // SSM returns a command's output only at its end, and only the first 24,000 characters of
+    // stdout: run reads the step's log on the bastion while it runs, and prints its lines as they
+    // come; the whole of it, exactly, and where it is kept.
+    assert.match(deploy.stderr, /its lines as they come \(read from its log there every few seconds\); SSM stops it after \d+ s/)
     const logs = fs.readdirSync(path.join(remote, '.runbook', 'remote'))
     assert.equal(logs.length, 1, logs.join(', '))
     const log = path.join(remote, '.runbook', 'remote', logs[0]!)
     const whole = fs.readFileSync(log, 'utf8')
     assert.match(whole, /▶ 00-preflight/, 'the log has the beginning')
-    // Shorter than the part that comes back (the cut is tested below): all of it came back, and where it is kept.
-    assert.ok(whole.length < RUN_OUTPUT_TAIL.stdout, String(whole.length))
-    assert.ok(deploy.stdout.startsWith(whole), 'all of it came back')
-    const kept = /\[the whole output is also in (\S+) on the bastion\]\n$/.exec(deploy.stdout.slice(whole.length))
-    assert.equal(kept && fs.realpathSync(kept[1]!), fs.realpathSync(log))
+    assert.equal(deploy.stdout, whole, 'the whole log came back, once')
+    const kept = /\[the whole output is also in ~\/scalardl-eks-runbook\/(\S+) on the bastion\]/.exec(deploy.stderr)
+    assert.equal(kept && fs.realpathSync(path.join(remote, kept[1]!)), fs.realpathSync(log))
+    // Read while it ran: more than one read of the log went to the bastion.
+    const ssmReads = new SSMClient(awsConfig(sim.env))
+    const reads = ((await ssmReads.send(new ListCommandsCommand({}))).Commands ?? []).filter((c) => c.Comment === 'scalardl-runbook follow')
+    ssmReads.destroy()
+    assert.ok(reads.length > 1, `${reads.length} reads of the log`)
     assert.match(deploy.stdout, /deploy: \d+ steps done/)
     assert.equal(fs.statSync(log).mode & 0o777, 0o600)
     const eks = new EKSClient(awsConfig(sim.env))

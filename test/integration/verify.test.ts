@@ -201,9 +201,11 @@ describe('07-verify against the simulator', () => {
     )
   })
 
-  test('--watch: the checklist again every SECONDS, printing what changed, through a failure and its recovery; Ctrl-C ends it with the last exit code', async () => {
+  test('--watch: the checklist again every SECONDS, printing what changed, through a failure and its recovery; Ctrl-C ends it with the last exit code', async (t) => {
     const child = spawnStep('runbooks/07-verify.ts', ['--only', 'envoy', '--watch', '1'], env)
     const done = collect(child)
+    // A failed assertion must not leave the watch running (the suite would wait on it).
+    t.after(() => void (child.exitCode === null && child.kill('SIGKILL')))
     let seen = ''
     child.stderr!.on('data', (d) => (seen += d))
     const until = async (re: RegExp, what: string) => {
@@ -218,9 +220,12 @@ describe('07-verify against the simulator', () => {
     await until(/watching: the checklist again every 1 s/, 'the first round')
     await until(/round \d+: no change \(1 of 1 passing\)/, 'a round without change')
     const before = JSON.parse((await k(['get', 'svc', 'my-release-scalardl-envoy', '-o', 'json'])).stdout).status
-    assert.equal((await status({ loadBalancer: { ingress: null } })).code, 0)
-    await until(/round \d+: envoy pass -> fail .*EXTERNAL-IP <pending>/, 'the failure')
-    assert.equal((await status(before)).code, 0)
+    try {
+      assert.equal((await status({ loadBalancer: { ingress: null } })).code, 0)
+      await until(/round \d+: envoy pass -> fail .*EXTERNAL-IP <pending>/, 'the failure')
+    } finally {
+      assert.equal((await status(before)).code, 0)
+    }
     await until(/round \d+: envoy fail -> pass/, 'the recovery')
     child.kill('SIGINT')
     const r = await done

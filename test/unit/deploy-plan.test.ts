@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseArgs } from '../../lib/args.ts'
+import { runBudgetSeconds, SSM_MAX_SECONDS } from '../../lib/bastion/budget.ts'
+import { parseConfig } from '../../lib/config.ts'
 import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from '../../lib/deploy-plan.ts'
 import { flagsOf, STEP_FLAGS, type StepName } from '../../lib/steps.ts'
 
@@ -101,5 +103,20 @@ describe('deploy plan and flag routing', () => {
       assert.deepEqual(Object.keys(mod.step.flags ?? {}), Object.keys(f.flags ?? {}), step)
       assert.deepEqual(Object.keys(mod.step.stringFlags ?? {}), Object.keys(f.stringFlags ?? {}), step)
     }
+  })
+})
+
+describe('how long SSM lets a step run on the bastion (npm run bastion -- run)', () => {
+  const base = parseConfig({ AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'b' })
+  const c = (auditor: boolean) => ({ ...base, auditor: { ...base.auditor, enabled: auditor } })
+  test("a step's own bound, its --settle on top; deploy: the plan's steps summed, the Auditor's when enabled; teardown doubled with the Auditor", () => {
+    assert.equal(runBudgetSeconds('03-eks', [], c(false)), 3600)
+    assert.equal(runBudgetSeconds('07-verify', ['--settle', '900'], c(false)), 1200 + 900)
+    const ledger = runBudgetSeconds('deploy', [], c(false))
+    // 00 600 + 01 1800 + 02 900 + 03 3600 + 04 2400 + 06 1800 + 07 1200 and its --settle 900
+    assert.equal(ledger, 13_200)
+    assert.equal(runBudgetSeconds('deploy', [], c(true)), ledger + 2 * 5400)
+    assert.equal(runBudgetSeconds('99-teardown', [], c(true)), 2 * runBudgetSeconds('99-teardown', [], c(false)))
+    assert.ok(runBudgetSeconds('deploy', [], c(true)) <= SSM_MAX_SECONDS)
   })
 })
