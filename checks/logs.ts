@@ -30,7 +30,7 @@ async function freshStreams(v: VerifyContext, group: string, since: number): Pro
 export const logsCheck: Check = {
   name: 'logs',
   title: 'Container logs of Ledger and Envoy in CloudWatch; control-plane logs',
-  hint: 'no fresh logs from a node means Fluent Bit is not running there, usually because it does not tolerate the Scalar DL taint: rerun 06-monitoring (RUNBOOK.md, 07-verify: logs)',
+  hint: 'no fresh logs from a node means Fluent Bit is not running there, usually because it does not tolerate the Scalar DL taint: kubectl -n amazon-cloudwatch get pods -o wide shows where it runs; rerun 06-monitoring (RUNBOOK.md, 07-verify: logs)',
   async run(v) {
     const cluster = v.config.clusterName
     const minutes = v.config.monitoring.logFreshnessMinutes

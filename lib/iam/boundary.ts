@@ -17,7 +17,15 @@
 // policy, no parameter outside /aws/, /scalardl-runbook/ and the CloudWatch agent's (closing
 // AmazonSSMManagedInstanceCore's ssm:GetParameter on "*"), no DynamoDB write on a table that is
 // not tagged as a deployment's.
-import type { PolicyDocument, Statement } from './document.ts'
+import {
+  arnsOf,
+  decryptThroughSsm,
+  type PolicyDocument,
+  SERVICE_LINKED_SERVICES,
+  type Statement,
+  TABLE_READ_ACTIONS,
+  TABLE_WRITE_ACTIONS,
+} from './document.ts'
 
 export const BOUNDARY_NAME = 'scalardl-runbook-boundary'
 
@@ -41,13 +49,12 @@ export const BOUNDARY_CHANGES = ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 
 
 /** The roles the runbook and eksctl make, and their instance profiles. */
 export function managedRoleResources(account = '*'): string[] {
-  const iam = (what: string) => `arn:aws:iam::${account}:${what}`
+  const { iam } = arnsOf(account)
   return [iam('role/eksctl-*'), iam('role/*-bastion'), iam('instance-profile/eksctl-*'), iam('instance-profile/*-bastion')]
 }
 
 export function boundaryPolicy(account = '*'): PolicyDocument {
-  const iam = (what: string) => `arn:aws:iam::${account}:${what}`
-  const table = (name: string) => `arn:aws:dynamodb:*:${account}:table/${name}`
+  const { iam, table } = arnsOf(account)
   return {
     Version: '2012-10-17',
     Statement: [
@@ -121,13 +128,7 @@ export function boundaryPolicy(account = '*'): PolicyDocument {
         Action: ['ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:ListTagsForResource', 'ssm:DeleteParameters'],
         Resource: `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/*`,
       },
-      {
-        Sid: 'BoundaryDecrypt',
-        Effect: 'Allow',
-        Action: ['kms:Decrypt'],
-        Resource: `arn:aws:kms:*:${account}:key/*`,
-        Condition: { StringLike: { 'kms:ViaService': ['ssm.*.amazonaws.com'] } },
-      },
+      decryptThroughSsm('BoundaryDecrypt', account),
       {
         Sid: 'BoundaryStaging',
         Effect: 'Allow',
@@ -137,15 +138,7 @@ export function boundaryPolicy(account = '*'): PolicyDocument {
       {
         Sid: 'BoundaryTablesRead',
         Effect: 'Allow',
-        Action: [
-          'dynamodb:ListTables',
-          'dynamodb:ListBackups',
-          'dynamodb:DescribeTable',
-          'dynamodb:Scan',
-          'dynamodb:DescribeContinuousBackups',
-          'dynamodb:DescribeBackup',
-          'dynamodb:ListTagsOfResource',
-        ],
+        Action: ['dynamodb:ListTables', 'dynamodb:ListBackups', ...TABLE_READ_ACTIONS],
         Resource: '*',
       },
       { Sid: 'BoundaryLockTable', Effect: 'Allow', Action: ['dynamodb:*'], Resource: table('scalardl-runbook-locks') },
@@ -159,7 +152,7 @@ export function boundaryPolicy(account = '*'): PolicyDocument {
       {
         Sid: 'BoundaryTablesWrite',
         Effect: 'Allow',
-        Action: ['dynamodb:UpdateContinuousBackups', 'dynamodb:UpdateTable', 'dynamodb:CreateBackup', 'dynamodb:DeleteTable'],
+        Action: TABLE_WRITE_ACTIONS,
         Resource: table('*'),
         Condition: { StringLike: { 'aws:ResourceTag/scalardl-runbook/cluster': ['*'] } },
       },
@@ -208,13 +201,7 @@ export function boundaryPolicy(account = '*'): PolicyDocument {
         Resource: '*',
         Condition: {
           StringEquals: {
-            'iam:AWSServiceName': [
-              'autoscaling.amazonaws.com',
-              'elasticloadbalancing.amazonaws.com',
-              'eks.amazonaws.com',
-              'eks-nodegroup.amazonaws.com',
-              'spot.amazonaws.com',
-            ],
+            'iam:AWSServiceName': SERVICE_LINKED_SERVICES,
           },
         },
       },

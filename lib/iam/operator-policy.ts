@@ -8,7 +8,14 @@
 // rehearsal's AWS requests needed.
 import { deploymentClusters, type Config } from '../config.ts'
 import { BOUNDARY_CHANGES, boundaryArn, GRANTING_ROLE_ACTIONS, withBoundary } from './boundary.ts'
-import type { PolicyDocument } from './document.ts'
+import {
+  arnsOf,
+  decryptThroughSsm,
+  type PolicyDocument,
+  SERVICE_LINKED_SERVICES,
+  TABLE_READ_ACTIONS,
+  TABLE_WRITE_ACTIONS,
+} from './document.ts'
 
 export type { PolicyDocument, Statement } from './document.ts'
 
@@ -127,8 +134,7 @@ export function explainPolicy(policy: PolicyDocument): string {
 
 export function operatorPolicy(scope: PolicyScope): PolicyDocument {
   const account = scope.account ?? '*'
-  const iam = (what: string) => `arn:aws:iam::${account}:${what}`
-  const table = (name: string) => `arn:aws:dynamodb:*:${account}:table/${name}`
+  const { iam, table } = arnsOf(account)
   return {
     Version: '2012-10-17',
     Statement: [
@@ -145,17 +151,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         Resource: '*',
         Condition: {
           StringEquals: {
-            'iam:AWSServiceName': [
-              'autoscaling.amazonaws.com',
-              'ec2scheduled.amazonaws.com',
-              'elasticloadbalancing.amazonaws.com',
-              'spot.amazonaws.com',
-              'spotfleet.amazonaws.com',
-              'transitgateway.amazonaws.com',
-              'eks.amazonaws.com',
-              'eks-nodegroup.amazonaws.com',
-              'eks-fargate.amazonaws.com',
-            ],
+            'iam:AWSServiceName': SERVICE_LINKED_SERVICES,
           },
         },
       },
@@ -331,13 +327,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         // the certificate tables (Scan) to see whether each certificate is registered.
         Sid: 'RunbookScalarDlTablesRead',
         Effect: 'Allow',
-        Action: [
-          'dynamodb:DescribeTable',
-          'dynamodb:Scan',
-          'dynamodb:DescribeContinuousBackups',
-          'dynamodb:DescribeBackup',
-          'dynamodb:ListTagsOfResource',
-        ],
+        Action: TABLE_READ_ACTIONS,
         Resource: [table(`${scope.tablePrefix}*`), `${table(`${scope.tablePrefix}*`)}/backup/*`],
       },
       {
@@ -356,7 +346,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         // control: aws:ResourceTag on table actions).
         Sid: 'RunbookScalarDlTablesWrite',
         Effect: 'Allow',
-        Action: ['dynamodb:UpdateContinuousBackups', 'dynamodb:UpdateTable', 'dynamodb:CreateBackup', 'dynamodb:DeleteTable'],
+        Action: TABLE_WRITE_ACTIONS,
         Resource: table(`${scope.tablePrefix}*`),
         Condition: { StringEquals: { 'aws:ResourceTag/scalardl-runbook/cluster': scope.clusters } },
       },
@@ -387,14 +377,7 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           `arn:aws:ssm:*:${account}:parameter/scalardl-runbook/${c}/*`,
         ]),
       },
-      {
-        // Their decryption, only as Parameter Store asks for it.
-        Sid: 'RunbookSecretsDecrypt',
-        Effect: 'Allow',
-        Action: ['kms:Decrypt'],
-        Resource: `arn:aws:kms:*:${account}:key/*`,
-        Condition: { StringLike: { 'kms:ViaService': ['ssm.*.amazonaws.com'] } },
-      },
+      decryptThroughSsm('RunbookSecretsDecrypt', account),
       {
         Sid: 'RunbookReadOnly',
         Effect: 'Allow',
