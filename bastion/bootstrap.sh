@@ -17,6 +17,15 @@ echo "== bootstrap $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
+# What the downloads need, from Amazon Linux's packages when missing (a minimal image may lack
+# tar or xz; Node.js comes as .tar.xz).
+for need in curl:curl sha256sum:coreutils tar:tar xz:xz; do
+  if ! command -v "${need%%:*}" >/dev/null 2>&1; then
+    echo "${need%%:*}: missing, installing ${need#*:}"
+    dnf install -y "${need#*:}"
+  fi
+done
+
 # fetch URL SHA256 FILE: downloads URL to FILE and stops the bootstrap unless its SHA-256 is SHA256.
 fetch() {
   local url="$1" want="$2" file="$3" got
@@ -43,12 +52,13 @@ install_tool() {
     bin) install -m 0755 "$file" "$PREFIX/bin/$name" ;;
     tar.gz)
       mkdir -p "$WORK/$name"
-      tar -xzf "$file" -C "$WORK/$name" "$member"
+      tar --no-same-owner -xzf "$file" -C "$WORK/$name" "$member"
       install -m 0755 "$WORK/$name/$member" "$PREFIX/bin/$name"
       ;;
     node)
       rm -rf "${PREFIX:?}/lib/$member"
-      tar -xJf "$file" -C "$PREFIX/lib"
+      # As root, tar would keep the archive's owners (a build user's uid): the files are root's.
+      tar --no-same-owner -xJf "$file" -C "$PREFIX/lib"
       for program in node npm npx; do ln -sfn "$PREFIX/lib/$member/bin/$program" "$PREFIX/bin/$program"; done
       ;;
     *)

@@ -1,6 +1,7 @@
 // Prerequisites of "Scalar DL on AWS": the tools on the bastion (kubectl >= 1.19, helm >= 3.5,
 // eksctl), the AWS identity, a region with 3 AZs, a Kubernetes version in EKS standard support, the
 // quotas the design needs, and a valid configuration. Changes nothing.
+import { bootstrapProblems } from '../lib/bastion/tasks.ts'
 import { isMain } from '../lib/main.ts'
 import { clusterAccessTask, configurationTask, identityTask, zonesTask } from '../lib/preflight/account.ts'
 import { QUOTA_IDS, quotaTask } from '../lib/preflight/quotas.ts'
@@ -26,6 +27,8 @@ export const step = defineStep({
   readOnly: true,
   continueOnFailure: true,
   concurrent: true,
+  // A bastion that would have no usable kubectl: exit 2 before any call.
+  validate: (config) => bootstrapProblems(config),
   // Another application's tables under the deployment's names: exit 2 before anything is checked.
   preflight: foreignTablesProblems,
   tasks: [

@@ -2,7 +2,7 @@
 // an internet gateway, NAT gateway(s), routes, EKS load-balancer subnet tags, a bastion with the
 // tools of the later steps (pinned, checksums verified), and the security group that lets the
 // bastion reach the private EKS API endpoint.
-import { bastionToolsTask } from '../lib/bastion/tasks.ts'
+import { bastionToolsTask, bootstrapProblems } from '../lib/bastion/tasks.ts'
 import { boundaryTask } from '../lib/iam/boundary-task.ts'
 import { isMain } from '../lib/main.ts'
 import { bastionIdentityTask, bastionSecurityGroupTask, bastionTask, controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
@@ -19,6 +19,8 @@ export const step = defineStep<NetworkState>({
   name: '01-vpc',
   description: 'Step 1: VPC with NAT gateway, subnets in 3 AZs, bastion',
   state: emptyNetworkState,
+  // A bastion that would have no usable kubectl: exit 2 before any call.
+  validate: (config) => bootstrapProblems(config),
   tasks: [
     availabilityZonesTask(ledger),
     vpcTask(ledger),

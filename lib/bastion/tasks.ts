@@ -3,11 +3,11 @@
 // KUBERNETES_VERSION moved kubectl) gets the new bootstrap through SSM Run Command, in place.
 import { CreateTagsCommand } from '@aws-sdk/client-ec2'
 import { isArm } from '../aws/bastion.ts'
-import type { Config } from '../config.ts'
+import type { Config, ConfigProblem } from '../config.ts'
 import { RunbookError } from '../errors.ts'
 import type { NetworkState, TargetOf } from '../network/target.ts'
 import type { Task } from '../task.ts'
-import { BOOTSTRAP_TAG, renderBootstrap, type Bootstrap } from './bootstrap.ts'
+import { BOOTSTRAP_TAG, loadManifest, renderBootstrap, type Bootstrap } from './bootstrap.ts'
 import { runRemote } from './run-command.ts'
 
 /** The bootstrap this configuration wants, or why it has none (an arm64 bastion, or no kubectl pinned near KUBERNETES_VERSION). */
@@ -15,6 +15,25 @@ export function wantedBootstrap(c: Pick<Config, 'kubernetesVersion' | 'bastion'>
   if (isArm(c.bastion.instanceType))
     return `the pinned tools are x86_64 builds and BASTION_INSTANCE_TYPE ${c.bastion.instanceType} is arm64: install kubectl, helm, eksctl and Node.js 22 by hand (RUNBOOK, 01-vpc)`
   return renderBootstrap(c.kubernetesVersion)
+}
+
+/**
+ * A bastion the runbook would launch without its tools is refused before any call (00 and 01 exit
+ * 2): KUBERNETES_VERSION needs a kubectl pinned within one minor in bastion/tools.json. (An arm64
+ * bastion is said and left to the operator: the pins are x86_64 builds.)
+ */
+export function bootstrapProblems(c: Config): ConfigProblem[] {
+  if (!c.bastion.enabled || isArm(c.bastion.instanceType)) return []
+  const want = renderBootstrap(c.kubernetesVersion)
+  if (typeof want !== 'string') return []
+  const pinned = Object.keys(loadManifest().kubectl).join(', ')
+  return [
+    {
+      key: 'KUBERNETES_VERSION',
+      message: `${want}: the bastion would have no kubectl it can use`,
+      fix: `set KUBERNETES_VERSION within one minor of a pinned kubectl (${pinned}), or pin its kubectl in bastion/tools.json (URL and SHA-256 from dl.k8s.io)`,
+    },
+  ]
 }
 
 export function bastionToolsTask(target: TargetOf): Task<NetworkState, Bootstrap> {

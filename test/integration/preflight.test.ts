@@ -138,16 +138,26 @@ describe('00-preflight', () => {
     )
 
     layer.knobs.eksVersionStatus = { '1.30': 'UNSUPPORTED', '1.36': 'STANDARD_SUPPORT' }
-    const past = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ KUBERNETES_VERSION: '1.30' }))
+    // (Without a bastion: with one, a version no pinned kubectl serves is refused before EKS is asked, below.)
+    const past = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ KUBERNETES_VERSION: '1.30', BASTION_ENABLED: 'false' }))
     assert.equal(past.code, 1)
     const v = task(past, /KUBERNETES_VERSION/)
     assert.equal(v.status, 'failed')
     assert.match(v.detail, /1\.30 is past EKS extended support \(ended 2026-07-23\)/)
     assert.match(past.stderr, /set KUBERNETES_VERSION to a version in standard support: 1\.36/)
 
-    const unknown = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ KUBERNETES_VERSION: '1.99' }))
+    const unknown = await runStep('runbooks/00-preflight.ts', ['--json'], simEnv({ KUBERNETES_VERSION: '1.99', BASTION_ENABLED: 'false' }))
     assert.equal(unknown.code, 1)
     assert.match(task(unknown, /KUBERNETES_VERSION/).detail, /EKS does not offer Kubernetes 1\.99/)
+
+    // With the bastion, a version no kubectl of bastion/tools.json serves: exit 2 before any call,
+    // with the fix, never a bastion launched without its tools (00 and 01 alike).
+    for (const s of ['runbooks/00-preflight.ts', 'runbooks/01-vpc.ts']) {
+      const unpinned = await runStep(s, ['--json'], simEnv({ KUBERNETES_VERSION: '1.29' }))
+      assert.equal(unpinned.code, 2, `${s}: ${unpinned.stderr}`)
+      assert.match(unpinned.stderr, /KUBERNETES_VERSION: bastion\/tools\.json pins no kubectl within one minor of KUBERNETES_VERSION 1\.29/)
+      assert.match(unpinned.stderr, /fix: set KUBERNETES_VERSION within one minor of a pinned kubectl \(1\.32, 1\.33, 1\.34, 1\.35\)/)
+    }
   })
 
   test('quotas: a lowered quota is refused with the code to raise; what the runbook made counts as wanted, not as used', async () => {
