@@ -13,7 +13,7 @@ import { runRemote } from './run-command.ts'
 /** The bootstrap this configuration wants, or why it has none (an arm64 bastion, or no kubectl pinned near KUBERNETES_VERSION). */
 export function wantedBootstrap(c: Pick<Config, 'kubernetesVersion' | 'bastion'>): Bootstrap | string {
   if (isArm(c.bastion.instanceType))
-    return `the pinned tools are x86_64 builds and BASTION_INSTANCE_TYPE ${c.bastion.instanceType} is arm64: install kubectl, helm, eksctl and Node.js 22 by hand (RUNBOOK, 01-vpc)`
+    return `the pinned tools are x86_64 builds and BASTION_INSTANCE_TYPE ${c.bastion.instanceType} is arm64: install kubectl, helm, eksctl and Node.js 24 by hand (RUNBOOK, 01-vpc)`
   return renderBootstrap(c.kubernetesVersion)
 }
 
@@ -38,7 +38,7 @@ export function bootstrapProblems(c: Config): ConfigProblem[] {
 
 export function bastionToolsTask(target: TargetOf): Task<NetworkState, Bootstrap> {
   return {
-    title: 'Bastion tools (Node.js 22, kubectl, helm, eksctl, git, AWS CLI) at the pinned versions, checksums verified',
+    title: 'Bastion tools (Node.js 24 LTS, kubectl, helm, eksctl, git, AWS CLI) at the pinned versions, checksums verified',
     async check(ctx, s) {
       const t = target(ctx)
       if (!t.bastion.enabled) return { holds: true, detail: 'no bastion (BASTION_ENABLED=false)' }

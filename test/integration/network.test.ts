@@ -260,7 +260,7 @@ describe('01-vpc and 02-database against moto', () => {
     assert.equal(rerun.json.status, 'ok')
     assert.match(
       rerun.json.tasks.find((t: any) => /Bastion tools/.test(t.title)).detail,
-      new RegExp(`bootstrap ${want.version}: node 22\\.22\\.2, kubectl 1\\.35\\.8`),
+      new RegExp(`bootstrap ${want.version}: node 24\\.15\\.0, kubectl 1\\.35\\.8`),
     )
 
     // The wanted tools change (here: KUBERNETES_VERSION moves kubectl): the new bootstrap goes through SSM, no new instance.
