@@ -1,65 +1,74 @@
-// Check: Fluent Bit ships the Ledger's and Envoy's container logs to CloudWatch (fresh events in
-// /aws/containerinsights/<cluster>/application), and control-plane logs exist when enabled.
-// Reads only the most recently written streams (newest first, stops at the freshness limit), so
-// its cost does not grow with the number of streams.
-import { DescribeLogGroupsCommand, DescribeLogStreamsCommand } from '@aws-sdk/client-cloudwatch-logs'
+// Check: Fluent Bit ships the container logs of every Scalar DL node to CloudWatch
+// (/aws/containerinsights/<cluster>/application), and control-plane logs exist when enabled.
+// What proves the pipeline on a healthy idle system: every Envoy Pod writes a line to stdout at
+// each of its liveness probes (the chart probes Envoy's admin port, /ready on 9001, and sets
+// Envoy's admin access log to /dev/stdout: scalar-labs/helm-charts charts/envoy values
+// envoyConfiguration.adminAccessLogPath and templates/envoy/deployment.yaml, as the simulator's
+// stand-in cites), so each Envoy Pod, one per Scalar DL node, has events in the last minutes
+// whatever the traffic. A Ledger with no traffic may log nothing, so its Pods are not required.
+// The events are read with FilterLogEvents over the window (their own timestamps), not from a
+// stream's lastEventTimestamp, which CloudWatch Logs updates "on an eventual consistency basis,
+// typically in less than an hour" (DescribeLogStreams API reference).
+import { DescribeLogGroupsCommand, DescribeLogStreamsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { isMain } from '../lib/main.ts'
 import type { Check, VerifyContext } from '../lib/verify/check.ts'
+import type { KubeObject } from '../lib/kubectl.ts'
 
-async function freshStreams(v: VerifyContext, group: string, since: number): Promise<string[] | undefined> {
-  const names: string[] = []
-  let nextToken: string | undefined
-  for (let page = 0; page < 40; page++) {
-    let out
-    try {
-      out = await v.aws.logs.send(
-        new DescribeLogStreamsCommand({ logGroupName: group, orderBy: 'LastEventTime', descending: true, limit: 50, nextToken }),
-      )
-    } catch (e) {
-      if ((e as Error).name === 'ResourceNotFoundException') return undefined
-      throw e
-    }
-    const streams = out.logStreams ?? []
-    for (const s of streams) if ((s.lastEventTimestamp ?? 0) >= since) names.push(s.logStreamName!)
-    if (!out.nextToken || streams.some((s) => (s.lastEventTimestamp ?? 0) < since)) break
-    nextToken = out.nextToken
+/** Whether the Pod's container log streams (Fluent Bit names them <node>-application.var.log.containers.<pod>_<namespace>_...) have an event since `since`; undefined: no such group. */
+async function podLogsSince(v: VerifyContext, group: string, pod: KubeObject, since: number): Promise<boolean | undefined> {
+  let names: string[]
+  try {
+    const out = await v.aws.logs.send(
+      new DescribeLogStreamsCommand({
+        logGroupName: group,
+        logStreamNamePrefix: `${pod.spec?.nodeName}-application.var.log.containers.${pod.metadata.name}_${pod.metadata.namespace}_`,
+        limit: 50,
+      }),
+    )
+    names = (out.logStreams ?? []).map((x) => x.logStreamName!)
+  } catch (e) {
+    if ((e as Error).name === 'ResourceNotFoundException') return undefined
+    throw e
   }
-  return names
+  if (!names.length) return false
+  const events = await v.aws.logs.send(
+    new FilterLogEventsCommand({ logGroupName: group, logStreamNames: names.slice(0, 100), startTime: since, limit: 1 }),
+  )
+  return (events.events ?? []).length > 0
 }
 
 export const logsCheck: Check = {
   name: 'logs',
-  title: 'Container logs of Ledger and Envoy in CloudWatch; control-plane logs',
-  hint: 'no fresh logs from a node means Fluent Bit is not running there, usually because it does not tolerate the Scalar DL taint: kubectl -n amazon-cloudwatch get pods -o wide shows where it runs; rerun 06-monitoring (RUNBOOK.md, 07-verify: logs)',
+  title: 'Container logs of every Scalar DL node in CloudWatch (from its Envoy Pod); control-plane logs',
+  hint: 'no recent events from an Envoy Pod means Fluent Bit on its node is not running (usually: it does not tolerate the Scalar DL taint) or has no role: kubectl -n amazon-cloudwatch get pods -o wide shows where it runs, aws eks list-pod-identity-associations --cluster-name CLUSTER_NAME its role; rerun 06-monitoring (RUNBOOK.md, 07-verify: logs)',
   async run(v) {
     const cluster = v.config.clusterName
     const minutes = v.config.monitoring.logFreshnessMinutes
     const since = Date.now() - minutes * 60_000
     const group = `/aws/containerinsights/${cluster}/application`
-    const [streams, pods, eksGroups] = await Promise.all([
-      freshStreams(v, group, since),
+    const [pods, eksGroups] = await Promise.all([
       v.of('Pod'),
       v.config.monitoring.controlPlaneLogTypes.length
         ? v.aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/eks/${cluster}/cluster` }))
         : Promise.resolve(undefined),
     ])
-    const problems: string[] = []
-    if (!streams) problems.push(`log group ${group} does not exist`)
-    const scalar = pods.filter(
+    const envoys = pods.filter(
       (p) =>
         p.metadata.labels?.['app.kubernetes.io/instance'] === v.config.scalardl.release &&
-        ['ledger', 'envoy'].includes(p.metadata.labels?.['app.kubernetes.io/app'] ?? '') &&
+        p.metadata.labels?.['app.kubernetes.io/app'] === 'envoy' &&
         p.status?.phase === 'Running',
     )
+    const problems: string[] = []
     // No Pod to hear from is no evidence that logs arrive: the check fails rather than pass on nothing.
-    if (!scalar.length)
-      problems.push(`no running Ledger or Envoy Pod of release ${v.config.scalardl.release} to have logs from (see the pods check)`)
-    const silent = scalar.filter((p) => !(streams ?? []).some((s) => s.includes(`${p.metadata.name}_${p.metadata.namespace}_`)))
-    if (streams && silent.length) {
-      const nodes = [...new Set(silent.map((p) => p.spec?.nodeName))]
-      problems.push(
-        `no log events in the last ${minutes} min from ${silent.map((p) => p.metadata.name).join(', ')} on node(s) ${nodes.join(', ')}`,
-      )
+    if (!envoys.length) problems.push(`no running Envoy Pod of release ${v.config.scalardl.release} to have logs from (see the pods check)`)
+    const heard = await Promise.all(envoys.map((p) => podLogsSince(v, group, p, since)))
+    if (heard.some((h) => h === undefined)) problems.push(`log group ${group} does not exist`)
+    else {
+      const silent = envoys.filter((_, i) => !heard[i])
+      if (silent.length)
+        problems.push(
+          `no log events in the last ${minutes} min from ${silent.map((p) => p.metadata.name).join(', ')} on node(s) ${[...new Set(silent.map((p) => p.spec?.nodeName))].join(', ')}`,
+        )
     }
     if (eksGroups && !eksGroups.logGroups?.some((g) => g.logGroupName === `/aws/eks/${cluster}/cluster`))
       problems.push(`control-plane logging is on (CONTROL_PLANE_LOG_TYPES) but /aws/eks/${cluster}/cluster does not exist`)
@@ -67,7 +76,7 @@ export const logsCheck: Check = {
       ? { ok: false, detail: problems.join('; ') }
       : {
           ok: true,
-          detail: `fresh logs from ${scalar.length} Ledger/Envoy Pods (last ${minutes} min)${eksGroups ? '; control-plane log group present' : ''}`,
+          detail: `log events in the last ${minutes} min from the Envoy Pods on all ${new Set(envoys.map((p) => p.spec?.nodeName)).size} Scalar DL node(s)${eksGroups ? '; control-plane log group present' : ''}`,
         }
   },
 }

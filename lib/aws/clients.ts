@@ -27,7 +27,7 @@ export interface CallRecord {
 /** Attempts per AWS call (1 + retries) unless AWS_MAX_ATTEMPTS says otherwise. */
 export const DEFAULT_MAX_ATTEMPTS = 8
 
-const READ_ONLY = /^(Describe|List|Get|Search|Lookup|BatchGet|Query|Scan|Head)/
+const READ_ONLY = /^(Describe|List|Get|Search|Lookup|BatchGet|Query|Scan|Head|Filter|Simulate)/
 
 export function isMutating(operation: string): boolean {
   return !READ_ONLY.test(operation)
