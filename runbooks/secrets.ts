@@ -63,7 +63,8 @@ for (const f of keyFiles.filter((x) => x.state === 'missing')) {
   const what = f.kind === 'key' ? 'EC P-256 private key, mode 600' : `self-signed certificate of ${f.of} for ${f.holder}, mode 600`
   console.error(dryRun ? `  ~ planned make ${f.key} ${f.file} (${what})` : `  ~ changed made ${f.key} ${f.file} (${what})`)
 }
-if (!dryRun) await makeMissingKeyFiles(config)
+// Only those read above: not a key that is in Parameter Store, nor a certificate of one.
+if (!dryRun) await makeMissingKeyFiles(keyFiles)
 const unused = Object.keys(STORED_SECRETS).filter((k) => !used.has(k) && process.env[k]?.trim())
 if (unused.length) console.error(`  · not used by this configuration, so not stored: ${unused.join(', ')}`)
 

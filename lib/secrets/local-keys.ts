@@ -70,10 +70,13 @@ export function keyFileStates(c: Config): KeyFileState[] {
   })
 }
 
-/** Makes the missing files (keys first); returns what it made. An invalid file is never replaced. */
-export async function makeMissingKeyFiles(c: Config): Promise<LocalKeyFile[]> {
+/**
+ * Makes the missing ones of these files (as keyFileStates read them, keys first); returns what it
+ * made. An invalid file is never replaced.
+ */
+export async function makeMissingKeyFiles(files: KeyFileState[]): Promise<LocalKeyFile[]> {
   const made: LocalKeyFile[] = []
-  for (const f of keyFileStates(c)) {
+  for (const f of files) {
     if (f.state !== 'missing') continue
     if (f.kind === 'key') generateSigningKey(f.file)
     else await generateCertificate(f.of!, f.file, f.holder!)

@@ -141,6 +141,18 @@ describe('secrets in SSM Parameter Store', () => {
     assert.match(a.stdout, /^AUDITOR_PRIVATE_KEY_FILE=ssm:/m)
     assert.match(a.stdout, /^SCALARDL_AUDITOR_LICENSE_KEY=ssm:/m)
     for (const out of [r.stdout, r.stderr, a.stdout, a.stderr]) assert.ok(!out.includes('PRIVATE KEY') && !out.includes(SAMPLE_LICENCE_KEY))
+
+    // A key already in Parameter Store (its line an ssm: reference) is not made here, nor a
+    // certificate of it: a local key would not be the stored one.
+    const elsewhere = path.join(tempDir('rb-keys-ref-'), 'ledger-cert.pem')
+    const ref = store({
+      ...withAuditor,
+      LEDGER_PRIVATE_KEY_FILE: 'ssm:/scalardl-runbook/keys-auditor/ledger-private-key',
+      LEDGER_CERTIFICATE_FILE: elsewhere,
+    })
+    assert.equal(ref.status, 0, ref.stderr)
+    assert.doesNotMatch(ref.stderr, /made (LEDGER_PRIVATE_KEY_FILE|LEDGER_CERTIFICATE_FILE)/)
+    assert.ok(!fs.existsSync(elsewhere), 'no certificate of a key that is not here')
   })
 
   test('a configuration that refers to them loads with the values, the key file private and off the disk', async () => {
