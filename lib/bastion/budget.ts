@@ -24,15 +24,15 @@ export const SSM_MAX_SECONDS = 172_800
 
 /** The executionTimeout for `run STEP|deploy [flags]` under this configuration, in seconds. */
 export function runBudgetSeconds(step: string, flags: string[], c: Config): number {
-  const settle = flags.includes('--settle') ? Number(flags[flags.indexOf('--settle') + 1]) || 0 : 0
-  const of = (name: string, extra: string[] = []) => {
+  /** A step's bound, and the --settle its flags give 07 on top. */
+  const of = (name: string, args: string[] = []) => {
     const own = STEP_SECONDS[name] ?? 1800
-    const more = extra.includes('--settle') ? Number(extra[extra.indexOf('--settle') + 1]) || 0 : 0
-    return name === '99-teardown' && c.auditor.enabled ? own * 2 : own + more
+    const settle = args.includes('--settle') ? Number(args[args.indexOf('--settle') + 1]) || 0 : 0
+    return name === '99-teardown' && c.auditor.enabled ? own * 2 : own + settle
   }
   const seconds =
     step === 'deploy'
       ? of('00-preflight') + deployPlan(c.auditor.enabled).reduce((sum, s) => sum + of(s.name, s.extra), 0)
-      : of(step) + settle
+      : of(step, flags)
   return Math.min(seconds, SSM_MAX_SECONDS)
 }

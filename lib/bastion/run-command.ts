@@ -31,32 +31,12 @@ export async function runRemote(
   } = {},
 ): Promise<{ code: number; commandId: string; status?: string; followed?: boolean }> {
   const timeoutMs = o.timeoutMs ?? 3_600_000
-  const sent = await ssm.send(
-    new SendCommandCommand({
-      InstanceIds: [instanceId],
-      DocumentName: 'AWS-RunShellScript',
-      Comment: comment.slice(0, 100),
-      Parameters: { commands: [script], executionTimeout: [String(Math.ceil(timeoutMs / 1000))] },
-    }),
-  )
-  const commandId = sent.Command!.CommandId!
+  const commandId = await send(ssm, instanceId, script, comment, timeoutMs)
   let running = true
   const following = o.follow ? follow(ssm, instanceId, o.follow, () => running) : undefined
   const ended = await waitFor(
     { what: `${comment} on ${instanceId} (SSM command ${commandId})`, timeoutMs, log: o.log, maxIntervalMs: 2000 },
-    async () => {
-      let inv
-      try {
-        inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
-      } catch (e) {
-        // Just sent: SSM may not know the invocation yet.
-        if (isAwsError(e, 'InvocationDoesNotExist')) return { done: false, status: 'not registered yet' }
-        throw e
-      }
-      const status = inv.Status ?? 'Pending'
-      const done = ['Success', 'Failed', 'Cancelled', 'TimedOut'].includes(status)
-      return { done, status, value: inv }
-    },
+    () => invocation(ssm, commandId, instanceId),
   )
   running = false
   // The rest of the log, read to its end; a follow that failed leaves the command's own output to print.
@@ -72,26 +52,37 @@ export async function runRemote(
   return { code, commandId, status: ended?.Status, followed }
 }
 
-/** One short command, followed to its end; its stdout (SSM returns it only then). */
-async function runShort(ssm: SSMClient, instanceId: string, script: string): Promise<string> {
-  const { Command } = await ssm.send(
+/** Sends a script to the instance through AWS-RunShellScript; returns the command's id. */
+async function send(ssm: SSMClient, instanceId: string, script: string, comment: string, timeoutMs: number): Promise<string> {
+  const sent = await ssm.send(
     new SendCommandCommand({
       InstanceIds: [instanceId],
       DocumentName: 'AWS-RunShellScript',
-      Comment: 'scalardl-runbook follow',
-      Parameters: { commands: [script], executionTimeout: ['60'] },
+      Comment: comment.slice(0, 100),
+      Parameters: { commands: [script], executionTimeout: [String(Math.ceil(timeoutMs / 1000))] },
     }),
   )
-  const id = Command!.CommandId!
-  const inv = await waitFor({ what: 'a read of the log', timeoutMs: 90_000, maxIntervalMs: 1000 }, async () => {
-    try {
-      const i = await ssm.send(new GetCommandInvocationCommand({ CommandId: id, InstanceId: instanceId }))
-      return { done: ['Success', 'Failed', 'Cancelled', 'TimedOut'].includes(i.Status ?? ''), status: i.Status ?? 'Pending', value: i }
-    } catch (e) {
-      if (isAwsError(e, 'InvocationDoesNotExist')) return { done: false, status: 'not registered yet' }
-      throw e
-    }
-  })
+  return sent.Command!.CommandId!
+}
+
+/** One reading of a command's invocation, as the wait helper polls it: done once it has ended. */
+async function invocation(ssm: SSMClient, commandId: string, instanceId: string) {
+  let inv
+  try {
+    inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
+  } catch (e) {
+    // Just sent: SSM may not know the invocation yet.
+    if (isAwsError(e, 'InvocationDoesNotExist')) return { done: false, status: 'not registered yet' }
+    throw e
+  }
+  const status = inv.Status ?? 'Pending'
+  return { done: ['Success', 'Failed', 'Cancelled', 'TimedOut'].includes(status), status, value: inv }
+}
+
+/** One short command, followed to its end; its stdout (SSM returns it only then). */
+async function runShort(ssm: SSMClient, instanceId: string, script: string): Promise<string> {
+  const id = await send(ssm, instanceId, script, 'scalardl-runbook follow', 60_000)
+  const inv = await waitFor({ what: 'a read of the log', timeoutMs: 90_000, maxIntervalMs: 1000 }, () => invocation(ssm, id, instanceId))
   if (inv?.Status !== 'Success') throw new Error(`reading the log: ${inv?.Status}`)
   return inv.StandardOutputContent ?? ''
 }

@@ -40,15 +40,16 @@ async function ourParameters(ctx: TaskContext): Promise<string[]> {
   return out
 }
 
-export function parametersTask(): Task {
+export function parametersTask(): Task<unknown, string[]> {
   return {
     title: "The deployment's secrets in Parameter Store deleted (npm run secrets -- store made them)",
     async check(ctx) {
       const names = await ourParameters(ctx)
-      return names.length ? { holds: false, detail: `delete ${names.join(', ')}` } : { holds: true, detail: 'none' }
+      return names.length ? { holds: false, detail: `delete ${names.join(', ')}`, reading: names } : { holds: true, detail: 'none' }
     },
-    async apply(ctx) {
-      const names = await ourParameters(ctx)
+    async apply(ctx, _s, reading) {
+      // What the check read; read again only when apply runs without it.
+      const names = reading ?? (await ourParameters(ctx))
       for (let i = 0; i < names.length; i += 10) await ctx.aws.ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }))
       return `deleted ${names.length} parameter(s)`
     },
