@@ -2,9 +2,9 @@
 // (/aws/containerinsights/<cluster>/application), and control-plane logs exist when enabled.
 // What proves the pipeline on a healthy idle system: every Envoy Pod writes a line to stdout at
 // each of its liveness probes (the chart probes Envoy's admin port, /ready on 9001, and sets
-// Envoy's admin access log to /dev/stdout: scalar-labs/helm-charts charts/envoy values
-// envoyConfiguration.adminAccessLogPath and templates/envoy/deployment.yaml, as the simulator's
-// stand-in cites), so each Envoy Pod, one per Scalar DL node, has events in the last minutes
+// Envoy's admin access log, where the admin server logs each request, to /dev/stdout:
+// scalar-labs/helm-charts@1341cfd charts/envoy/values.yaml:10 and
+// templates/deployment.yaml:54-55, 74-77), so each Envoy Pod, one per Scalar DL node, has events in the last minutes
 // whatever the traffic. A Ledger with no traffic may log nothing, so its Pods are not required.
 // The events are read with FilterLogEvents over the window (their own timestamps), not from a
 // stream's lastEventTimestamp, which CloudWatch Logs updates "on an eventual consistency basis,
