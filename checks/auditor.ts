@@ -5,25 +5,29 @@ import { registrations } from '../lib/auditor/tasks.ts'
 import { isMain } from '../lib/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 import { envoyOutcome } from './envoy.ts'
+import { frontDoorOutcome } from './health.ts'
 import { podsOutcome } from './pods.ts'
 import { AUDITOR_TABLES, scalarTables } from '../lib/database/tables.ts'
 
 export const auditorCheck: Check = {
   name: 'auditor',
-  title: 'Auditor: schema Job, Auditor and Envoy Pods, envoy EXTERNAL-IP on 40051/40052, tables, certificates',
+  title:
+    'Auditor: schema Job, Auditor and Envoy Pods, envoy EXTERNAL-IP on 40051/40052, a gRPC health check through it, tables, certificates',
   hint: 'the detail names the part: Pods and envoy as for the Ledger (in the Auditor cluster, KUBECONFIG=.runbook/<AUDITOR_CLUSTER_NAME>/kubeconfig); missing tables or certificates: rerun 05-auditor (RUNBOOK.md, 07-verify: auditor)',
   applies: (config) => config.auditor.enabled,
   async run(v) {
     const a = v.auditor()
-    const [pods, envoy, tables, certs] = await Promise.all([
+    const [pods, envoy, health, tables, certs] = await Promise.all([
       podsOutcome(a),
       envoyOutcome(a),
+      frontDoorOutcome(a),
       scalarTables(v.aws.dynamodb, v.config.dynamodbNamespacePrefix, AUDITOR_TABLES),
       registrations(v),
     ])
     const problems = [
       ...(pods.ok ? [] : [pods.detail]),
       ...(envoy.ok ? [] : [envoy.detail]),
+      ...(health.ok ? [] : [health.detail]),
       ...(tables.missing.length ? [`missing tables ${tables.missing.join(', ')}`] : []),
       ...certs
         .filter((c) => c.state !== 'yes')
@@ -35,7 +39,7 @@ export const auditorCheck: Check = {
     if (problems.length) return { ok: false, detail: problems.join('; ') }
     return {
       ok: true,
-      detail: `${pods.detail}; ${envoy.detail}; ${AUDITOR_TABLES.length} Auditor tables; certificates of ledger and auditor registered`,
+      detail: `${pods.detail}; ${envoy.detail}; ${health.detail}; ${AUDITOR_TABLES.length} Auditor tables; certificates of ledger and auditor registered`,
     }
   },
 }

@@ -2,6 +2,7 @@
 // check in checks/ runs at once, each with its own timeout; changes nothing.
 import { auditorCheck } from '../checks/auditor.ts'
 import { envoyCheck } from '../checks/envoy.ts'
+import { frontDoorCheck } from '../checks/health.ts'
 import { logsCheck } from '../checks/logs.ts'
 import { metricsCheck } from '../checks/metrics.ts'
 import { nodesCheck } from '../checks/nodes.ts'
@@ -13,6 +14,17 @@ import { isMain } from '../lib/main.ts'
 import { verify } from '../lib/verify/runner.ts'
 
 // auditor and peering apply with AUDITOR_ENABLED=true (05-auditor).
-export const CHECKS = [tablesCheck, podsCheck, nodesCheck, envoyCheck, logsCheck, metricsCheck, releasesCheck, auditorCheck, peeringCheck]
+export const CHECKS = [
+  tablesCheck,
+  podsCheck,
+  nodesCheck,
+  envoyCheck,
+  frontDoorCheck,
+  logsCheck,
+  metricsCheck,
+  releasesCheck,
+  auditorCheck,
+  peeringCheck,
+]
 
 if (isMain(import.meta.url, '07-verify')) await verify(CHECKS)

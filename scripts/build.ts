@@ -52,7 +52,9 @@ export async function build(): Promise<void> {
   }
   for (const [dir, out, pattern] of GROUPS) {
     // The deployment builds stale bundles itself: esbuild stays a package (its binary is found from it).
-    const external = out === 'deploy' ? ['esbuild'] : []
+    // grpc-health-check reads its .proto from its own folder at load (build/src/health.js), so it
+    // stays a package, loaded from node_modules when 07 first asks a health check.
+    const external = out === 'deploy' ? ['esbuild'] : ['grpc-health-check']
     const res = await esbuild({
       ...common,
       entryPoints: entries(dir, pattern),

@@ -223,6 +223,9 @@ async function up(): Promise<void> {
     // With --faults, the AWS SDK (the runbook's and the stand-ins') goes through the fault proxy.
     ...(readInfo()?.awsUrl ? { AWS_ENDPOINT_URL: readInfo()!.awsUrl! } : {}),
     PATH: `${path.join(root, 'sim', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    // Simulated load balancers' hostnames resolve to their loopback listeners, in every Node.js
+    // process of this environment and nowhere else (sim/dns.mjs).
+    NODE_OPTIONS: simNodeOptions(root),
   }
   fs.writeFileSync(
     file('env'),
@@ -231,6 +234,12 @@ async function up(): Promise<void> {
       .join('\n') + '\n',
   )
   console.log(`simulator up: ${readInfo()!.controlUrl}; environment in ${file('env')}`)
+}
+
+/** NODE_OPTIONS with the simulator's name resolution, after what the caller's own NODE_OPTIONS holds. */
+export function simNodeOptions(root: string, given = process.env.NODE_OPTIONS ?? ''): string {
+  const preload = `--import=${path.join(root, 'sim', 'dns.mjs')}`
+  return given.includes(preload) ? given : `${given} ${preload}`.trim()
 }
 
 function envFor(url: string): Record<string, string> {

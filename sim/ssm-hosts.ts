@@ -178,6 +178,8 @@ export class SimulatedHosts {
           AWS_EC2_METADATA_SERVICE_ENDPOINT: this.o.imdsUrl(),
           SIM_STATE_DIR: this.o.stateDir,
           SIM_ROOT: this.o.root,
+          // The simulator's name resolution for load balancers' hostnames (sim/dns.mjs), as on the simulator's own env.
+          NODE_OPTIONS: `--import=${path.join(this.o.root, 'sim', 'dns.mjs')}`,
           BOOTSTRAP_PREFIX: path.join(dir, 'usr', 'local'),
           BOOTSTRAP_LOG: path.join(dir, 'var', 'log', 'scalardl-runbook-bootstrap.log'),
           NODE_NO_WARNINGS: '1',

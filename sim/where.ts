@@ -81,6 +81,29 @@ export class Whereabouts {
     return ok
   }
 
+  /**
+   * Whether the caller reaches a load balancer: an internal one only from its VPC or a VPC peered
+   * with it (with a route), an internet-facing one from anywhere; and the caller's address within
+   * the Service's source ranges, which the node security group's client rule admits (the NLB keeps
+   * the client's address). Remembered for a second, as `reachable`.
+   */
+  reachesLoadBalancer(lb: { vpcId: string; internal: boolean; sourceRanges: string[] }): Promise<boolean> {
+    if (!this.caller()) return Promise.resolve(true)
+    const key = `${this.caller()}\0lb\0${JSON.stringify(lb)}`
+    const hit = this.cache.get(key)
+    if (hit && Date.now() - hit.at < 1000) return hit.ok
+    const ok = (async () => {
+      const me = await this.instance()
+      const admitted = (ip: string | undefined) => Boolean(ip) && lb.sourceRanges.some((r) => inCidr(ip!, r))
+      if (!me) return this.caller() === 'outside' && !lb.internal && admitted(OUTSIDE_ADDRESS)
+      if (!lb.internal) return admitted(me.PublicIpAddress) || admitted(me.PrivateIpAddress)
+      if (me.VpcId !== lb.vpcId && !(await this.peeredTowards(me, lb.vpcId))) return false
+      return admitted(me.PrivateIpAddress)
+    })().catch(() => false)
+    this.cache.set(key, { at: Date.now(), ok })
+    return ok
+  }
+
   private async decide(cluster: string): Promise<boolean> {
     const c = (await this.eks.send(new DescribeClusterCommand({ name: cluster }))).cluster
     const v = c?.resourcesVpcConfig

@@ -14,6 +14,7 @@ import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { DAEMON_OPTIONS, pairs } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
+import { FrontDoors } from './front-door.ts'
 import { strictEc2Hooks } from '../strict-ec2.ts'
 import { IamEnforcement } from '../iam-enforce.ts'
 import { failedStackHooks } from '../failed-stacks.ts'
@@ -116,6 +117,8 @@ const whereIn = (region: string) => {
   if (!w) where.set(region, (w = new Whereabouts(region, process.env.AWS_ENDPOINT_URL!, () => knobs.caller)))
   return w
 }
+/** What answers at each simulated NLB's hostname, for the caller that reaches it (sim/kube/front-door.ts). */
+const frontDoors = new FrontDoors(stateDir, ({ region, ...lb }) => whereIn(region).reachesLoadBalancer(lb))
 /** The API servers' TLS (made once per state directory), for the EKS clusters. */
 const tls = tlsMaterial(stateDir)
 let tlsCa = ''
@@ -337,7 +340,7 @@ const control = http.createServer(async (req, res) => {
         feed.start()
         feeds.set(b.name, feed)
         if (b.eks) {
-          const lbs = new InTreeLoadBalancers(c, endpoint, () => knobs.lbDelayMs)
+          const lbs = new InTreeLoadBalancers(c, endpoint, () => knobs.lbDelayMs, frontDoors)
           c.controllers.cloud = lbs
           lbs.start()
           balancers.set(b.name, lbs)
@@ -422,6 +425,7 @@ async function shutdown() {
   setTimeout(() => process.exit(0), 2000).unref()
   for (const f of feeds.values()) f.stop()
   await proxy?.close()
+  await frontDoors.closeAll()
   await Promise.all([...clusters.values()].map((c) => c.close()))
   control.closeAllConnections()
   control.close()

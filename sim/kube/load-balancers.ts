@@ -41,6 +41,7 @@ import { byResource } from './resources.ts'
 import { selectorMatches } from './selectors.ts'
 import type { Obj } from './store.ts'
 import { ownAws } from '../own-aws.ts'
+import type { FrontDoors } from './front-door.ts'
 
 const SERVICES = byResource('', 'services')!
 const NODES = byResource('', 'nodes')!
@@ -117,6 +118,8 @@ interface Balancer {
   /** Until then each target is `initial` (3 health checks 30 s apart, aws_loadbalancer.go defaults). */
   checkedAt: number
   targetGroups: Set<string>
+  /** Its DNS name, where its front door answers (sim/kube/front-door.ts). */
+  hostname?: string
 }
 
 type Rule = { proto: string; from: number; to: number; cidr: string; description: string }
@@ -140,6 +143,8 @@ export class InTreeLoadBalancers {
     endpoint: string,
     /** From CreateLoadBalancer to `active`; the targets' first health checks take as long again. */
     private readonly provisionMs: () => number,
+    /** Where each NLB's hostname answers, if the simulator opens its listeners. */
+    private readonly doors?: FrontDoors,
   ) {
     const cfg = ownAws(cluster.opts.region, endpoint)
     this.ec2 = new EC2Client(cfg)
@@ -170,6 +175,7 @@ export class InTreeLoadBalancers {
   stop(): void {
     this.stopped = true
     this.unsubscribe?.()
+    for (const b of this.balancers.values()) if (b.hostname) void this.doors?.close(b.hostname)
   }
 
   private mark(uid: string, s: Obj | undefined): void {
@@ -373,6 +379,28 @@ export class InTreeLoadBalancers {
       ranges,
       subnetCidrs,
     )
+    b.hostname = hostname
+    const balancer = b
+    await this.doors?.open(
+      {
+        cluster: this.cluster,
+        hostname,
+        namespace: s.metadata.namespace,
+        service: s.metadata.name,
+        vpcId,
+        internal: isInternal(s),
+        sourceRanges: ranges,
+        healthy: () => this.hasHealthyTarget(balancer),
+      },
+      ports.map((p) => p.port),
+    )
+  }
+
+  /** Whether any target is healthy now: the NLB then forwards a connection (to a healthy one). */
+  private hasHealthyTarget(b: Balancer): boolean {
+    const now = Date.now()
+    const s = this.cluster.store.get(SERVICES, b.namespace, b.service)
+    return this.cluster.store.list(NODES).some((n) => this.healthy(b, s, instanceId(n), now))
   }
 
   /** The cluster security group EKS attaches to managed nodes, tagged kubernetes.io/cluster/<name> (aws.go findSecurityGroupForInstance). */
@@ -464,6 +492,7 @@ export class InTreeLoadBalancers {
       for (const e of enis) await this.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: e.NetworkInterfaceId }))
     }
     await this.nodeRules(b.name, [], [], [])
+    if (b.hostname) await this.doors?.close(b.hostname)
     this.balancers.delete(uid)
   }
 
@@ -500,6 +529,12 @@ export class InTreeLoadBalancers {
     const state = (st: string, reason?: string, description?: string) =>
       `<TargetHealth><State>${st}</State>${reason ? `<Reason>${reason}</Reason><Description>${description}</Description>` : ''}</TargetHealth>`
     if (now < b.checkedAt) return state('initial', 'Elb.RegistrationInProgress', 'Target registration is in progress')
+    return this.healthy(b, s, instance, now) ? state('healthy') : state('unhealthy', 'Target.FailedHealthChecks', 'Health checks failed')
+  }
+
+  /** A target passes its checks: past the first ones, and kube-proxy answers its NodePort. */
+  private healthy(b: Balancer, s: Obj | undefined, instance: string, now: number): boolean {
+    if (now < b.checkedAt) return false
     const ready = s?.spec?.selector
       ? this.cluster.store
           .list(PODS, s.metadata.namespace)
@@ -507,8 +542,7 @@ export class InTreeLoadBalancers {
       : []
     const local = s?.spec?.externalTrafficPolicy === 'Local'
     const node = this.cluster.store.list(NODES).find((n) => instanceId(n) === instance)?.metadata.name
-    const ok = local ? ready.some((p) => p.spec?.nodeName === node) : ready.length > 0
-    return ok ? state('healthy') : state('unhealthy', 'Target.FailedHealthChecks', 'Health checks failed')
+    return local ? ready.some((p) => p.spec?.nodeName === node) : ready.length > 0
   }
 }
 

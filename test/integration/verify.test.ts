@@ -127,7 +127,7 @@ describe('07-verify against the simulator', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(
       r.json.map((c: any) => c.name),
-      ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'],
+      ['tables', 'pods', 'nodes', 'envoy', 'health', 'logs', 'metrics', 'releases'],
     )
     for (const c of r.json) {
       assert.deepEqual(Object.keys(c).sort(), ['detail', 'durationMs', 'hint', 'name', 'status'])
@@ -135,7 +135,7 @@ describe('07-verify against the simulator', () => {
     }
     assert.match(
       fs.readFileSync(report, 'utf8'),
-      /^# Scalar DL verification: vfy \(ap-northeast-1\)\n[\s\S]*all 7 checks passed[\s\S]*\| envoy \| pass \|/,
+      /^# Scalar DL verification: vfy \(ap-northeast-1\)\n[\s\S]*all 8 checks passed[\s\S]*\| envoy \| pass \|/,
     )
     const only = await verify(['--only', 'pods,nodes'])
     assert.deepEqual(
@@ -158,14 +158,16 @@ describe('07-verify against the simulator', () => {
     assert.equal((await k(['delete', 'pod', '-l', 'app.kubernetes.io/app=ledger'])).code, 0)
     await new Promise((r) => setTimeout(r, 300))
     const r = await verify()
-    assert.deepEqual(r.failed, ['pods'])
+    // No Ledger is Ready, so the front door has nothing behind it either.
+    assert.deepEqual(r.failed, ['pods', 'health'])
     assert.match(r.by.pods.detail, /my-release-scalardl-ledger-\w+-\w+ on ip-[\d-]+\.ap-northeast-1\.compute\.internal: ContainerCreating/)
+    assert.match(r.by.health.detail, /:50051 UNAVAILABLE: no healthy upstream in \d+ ms, :50052 UNAVAILABLE: no healthy upstream/)
     assert.equal((await runStep('runbooks/04-scalardl.ts', [], env)).code, 0)
     tick()
     assert.equal((await verify()).code, 0)
   })
 
-  test('load balancer pending: only the envoy check fails', async () => {
+  test('load balancer pending: the envoy check fails, and the health check has no front door to ask', async () => {
     // The status alone changed: EKS's controller does not sync again for that (needsUpdate), so it stays pending.
     const before = JSON.parse((await k(['get', 'svc', 'my-release-scalardl-envoy', '-o', 'json'])).stdout).status
     assert.equal(
@@ -183,8 +185,9 @@ describe('07-verify against the simulator', () => {
       0,
     )
     const r = await verify()
-    assert.deepEqual(r.failed, ['envoy'])
+    assert.deepEqual(r.failed, ['envoy', 'health'])
     assert.match(r.by.envoy.detail, /EXTERNAL-IP <pending>/)
+    assert.match(r.by.health.detail, /has no EXTERNAL-IP yet: there is no front door to ask/)
     assert.equal(
       (
         await k([
@@ -231,6 +234,37 @@ describe('07-verify against the simulator', () => {
     const r = await done
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /watch ended: the last round had 1 of 1 checks passing/)
+  })
+
+  test("the Ledger's headless Service selects nothing: every object looks fine and only the health check fails; repaired, it passes", async () => {
+    const headless = 'my-release-scalardl-headless'
+    const before = JSON.parse((await k(['get', 'svc', headless, '-o', 'json'])).stdout).spec.selector
+    const patch = (selector: unknown) => k(['patch', 'svc', headless, '--type=merge', '-p', JSON.stringify({ spec: { selector } })])
+    assert.equal((await patch({ ...before, 'app.kubernetes.io/app': 'nothing' })).code, 0)
+    const r = await verify(['--only', 'tables,pods,nodes,envoy,health,releases'])
+    assert.equal(r.code, 1)
+    assert.deepEqual(r.failed, ['health'])
+    assert.match(
+      r.by.health.detail,
+      /through a[0-9a-f]{31}-[0-9a-f]+\.elb\.ap-northeast-1\.amazonaws\.com: :50051 UNAVAILABLE: no healthy upstream/,
+    )
+    assert.match(r.by.health.hint, /kubectl get endpoints/)
+    assert.equal((await patch(before)).code, 0)
+    const again = await verify(['--only', 'health'])
+    assert.deepEqual(again.failed, [])
+    assert.match(again.by.health.detail, /:50051 SERVING in \d+ ms, :50052 SERVING in \d+ ms$/)
+    // Off AWS (no instance metadata answers), the internal load balancer cannot be reached: said,
+    // and not a failure. (On the bastion, in its VPC, it is asked: the operator-path test's closing
+    // 07 runs there.)
+    const laptop = await verify(['--only', 'health'], {
+      AWS_EC2_METADATA_DISABLED: 'false',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9',
+    })
+    assert.deepEqual(laptop.failed, [])
+    assert.match(
+      laptop.by.health.detail,
+      /^not asked from here: the load balancer is internal \(in vpc-\w+\) and this machine is not in AWS; ask from the bastion: npm run bastion -- run 07-verify$/,
+    )
   })
 
   test('the envoy admits its VPC only; a NodePort opened to 0.0.0.0/0 by hand: only the envoy check fails, naming the rule', async () => {
