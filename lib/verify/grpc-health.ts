@@ -25,10 +25,16 @@ let loaded: Promise<{ Client: new (target: string, creds: unknown, options: obje
 
 /** The Health client's constructor and insecure channel credentials (Envoy's downstream TLS is off in the runbook's values), loaded once. */
 function grpcHealth() {
-  loaded ??= Promise.all([import('@grpc/grpc-js'), import('grpc-health-check')]).then(([{ default: grpc }, { default: health }]) => ({
-    Client: grpc.makeClientConstructor(health.service, 'grpc.health.v1.Health') as never,
-    insecure: () => grpc.credentials.createInsecure(),
-  }))
+  // CommonJS packages: Node gives module.exports as the default export; tsx (the sources) may give the exports themselves.
+  const cjs = <T>(m: T & { default?: T }): T => m.default ?? m
+  loaded ??= Promise.all([import('@grpc/grpc-js'), import('grpc-health-check')]).then(([g, h]) => {
+    const grpc = cjs(g as unknown as typeof g.default & { default?: typeof g.default })
+    const health = cjs(h as unknown as typeof h.default & { default?: typeof h.default })
+    return {
+      Client: grpc.makeClientConstructor(health.service, 'grpc.health.v1.Health') as never,
+      insecure: () => grpc.credentials.createInsecure(),
+    }
+  })
   return loaded
 }
 

@@ -4,6 +4,7 @@
 // AWS will not delete while the NLB's interfaces are in them, and eksctl's cleanup on delete.
 // Driven as an operator would: the eksctl stand-in, the real kubectl, the real AWS SDK.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -228,6 +229,56 @@ describe("EKS's built-in NLB controller against moto", () => {
       spec: { containers: [{ name: 'envoy', image: 'envoyproxy/envoy' }] },
     })
     await eventually(async () => (await nlbState(elb, svc.metadata.uid)).ready, 'healthy again')
+  })
+
+  test("the front door: the hostname resolves only in the simulator's env; a connection is reset without a healthy target or from outside; Envoy routes only to a selected, Ready server", async () => {
+    const svc = await svcJson('restricted')
+    const host: string = svc.status.loadBalancer.ingress[0].hostname
+    const ask = (env: NodeJS.ProcessEnv = sim.env) => {
+      // A process of the simulator's environment (NODE_OPTIONS loads sim/dns.mjs), as a step is.
+      const script = `import { resolveHost, healthCheck } from ${JSON.stringify(path.resolve('lib/verify/grpc-health.ts'))}
+const r = await resolveHost(${JSON.stringify(host)})
+if ('error' in r) console.log(JSON.stringify(r))
+else console.log(JSON.stringify(await healthCheck(${JSON.stringify(host)}, r.addresses, 50051, 3000)))`
+      const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, encoding: 'utf8' })
+      assert.equal(out.status, 0, out.stderr)
+      return JSON.parse(out.stdout.trim().split('\n').pop()!)
+    }
+    // Without the simulator's resolution, an AWS name is not looked up at all here (no DNS server is reachable).
+    const { NODE_OPTIONS: _, ...bare } = sim.env
+    assert.match(ask({ ...bare, SIM_STATE_DIR: '' }).error ?? '', /does not resolve/)
+    // Envoy is Ready but is not scalar-envoy (no service_listeners): it takes the connection and cannot route it.
+    await eventually(async () => (await nlbState(elb, svc.metadata.uid)).ready, 'healthy targets')
+    assert.match(ask().error, /^UNAVAILABLE: upstream connect error: Envoy has no listener on 50051$/)
+    // No Ready Envoy: no healthy target, so the NLB takes no connection.
+    await kubectl(['delete', 'pod', 'envoy-1', '--wait=false'])
+    await eventually(async () => !(await nlbState(elb, svc.metadata.uid)).ready, 'unhealthy targets')
+    const reset = ask()
+    assert.match(reset.error, /^UNAVAILABLE: /)
+    assert.doesNotMatch(reset.error, /upstream/)
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'envoy-2', labels: { app: 'envoy' } },
+      spec: { containers: [{ name: 'envoy', image: 'envoyproxy/envoy' }] },
+    })
+    await eventually(async () => (await nlbState(elb, svc.metadata.uid)).ready, 'healthy again')
+    // From outside AWS an internal NLB does not answer: the connection is reset.
+    assert.equal(sim.cli('knobs', '--caller', 'outside').code, 0)
+    try {
+      const outside = ask()
+      assert.match(outside.error, /^UNAVAILABLE: /)
+      assert.doesNotMatch(outside.error, /upstream/)
+    } finally {
+      assert.equal(sim.cli('knobs', '--caller', '').code, 0)
+    }
+    // Another amazonaws.com name is refused, never sent to a DNS server.
+    const other = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import dns from 'node:dns'; dns.lookup('sts.amazonaws.com', (e) => console.log(e?.code))"],
+      { env: sim.env, encoding: 'utf8' },
+    )
+    assert.equal(other.stdout.trim(), 'ENOTFOUND')
   })
 
   test("a subnet with an NLB's interfaces cannot be deleted (moto would); deleting the Service removes the NLB, its rules and interfaces", async () => {
