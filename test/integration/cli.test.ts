@@ -179,7 +179,7 @@ describe('command-line contract', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(
       r.json.map((c: any) => [c.name, c.status]),
-      ['tables', 'pods', 'nodes', 'envoy', 'logs', 'metrics', 'releases'].map((n) => [n, 'planned']),
+      ['tables', 'pods', 'nodes', 'envoy', 'health', 'logs', 'metrics', 'releases'].map((n) => [n, 'planned']),
     )
     assert.match(r.stderr, /DRY RUN: nothing is read/)
     assert.equal(connections, before, 'no AWS call')

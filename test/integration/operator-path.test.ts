@@ -135,7 +135,7 @@ async function operatorPath(auditor: boolean): Promise<void> {
   const env = dotenv.parse(fs.readFileSync(path.join(dir, '.env'), 'utf8'))
   const cluster = env.CLUSTER_NAME!
   const verify = outputs.at(-1)!
-  assert.match(verify, auditor ? /VERIFY 07-verify: 9 of 9 checks passed/ : /VERIFY 07-verify: 7 of 7 checks passed/)
+  assert.match(verify, auditor ? /VERIFY 07-verify: 10 of 10 checks passed/ : /VERIFY 07-verify: 8 of 8 checks passed/)
   // The keys were made where the operator is, private; no secret was sent in the clear.
   assert.equal(fs.statSync(path.join(dir, env.LEDGER_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)
   if (auditor) assert.equal(fs.statSync(path.join(dir, env.AUDITOR_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)

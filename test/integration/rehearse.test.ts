@@ -28,7 +28,7 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
   assert.match(r.stderr, /the steps run as IAM user rehearsal-operator, holding only the operator policy/)
   assert.match(r.stderr, /RECAP 01-vpc: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
   assert.match(r.stderr, /RECAP 05-auditor: ok=\d+ changed=0 planned=0 failed=0 skipped=0/)
-  assert.match(r.stderr, /VERIFY 07-verify: 9 of 9 checks passed/)
+  assert.match(r.stderr, /VERIFY 07-verify: 10 of 10 checks passed/)
   assert.match(r.stderr, /peering +1 connection\(s\) active/)
   // The faults were real: about a fifth of the AWS requests, and the waits saw pending states.
   const faults = /fault proxy: (\d+) faults injected in (\d+) AWS requests/.exec(r.stderr)

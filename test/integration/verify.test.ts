@@ -137,6 +137,20 @@ describe('07-verify against the simulator', () => {
       fs.readFileSync(report, 'utf8'),
       /^# Scalar DL verification: vfy \(ap-northeast-1\)\n[\s\S]*all 8 checks passed[\s\S]*\| envoy \| pass \|/,
     )
+    // On the steps' engine: a journal record of the run, each check as a task.
+    const journal = fs
+      .readFileSync(path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const record = journal.filter((e) => e.step === '07-verify').pop()
+    assert.equal(record.status, 'ok')
+    assert.deepEqual(
+      record.tasks.map((t: { title: string; status: string }) => [t.title, t.status]),
+      r.json.map((c: any) => [c.name, 'ok']),
+    )
+    assert.ok(record.awsCalls.total > 0)
+    assert.match(r.stderr, /✓ ok\s+health\s+grpc\.health\.v1\.Health\/Check through /)
     const only = await verify(['--only', 'pods,nodes'])
     assert.deepEqual(
       only.json.map((c: any) => c.name),
