@@ -5,6 +5,11 @@
 # it (the tool lines at the end) as the instance's user data, and sends it again through SSM Run
 # Command when the wanted versions change. Safe to run twice: what is installed at the wanted
 # version is left alone. No secret is ever in it. Logs to $BOOTSTRAP_LOG.
+#
+# Its own record of how it went, in $STATE (what 01-vpc and `npm run bastion -- push` read
+# through SSM Run Command, lib/bastion/bootstrap-state.ts): bootstrap-running (its version and
+# process id) while it runs, bootstrap-failed (its version and exit code) when it stopped short,
+# bootstrap-version (its version) once everything is installed.
 set -euo pipefail
 
 PREFIX="${BOOTSTRAP_PREFIX:-/usr/local}"
@@ -14,8 +19,23 @@ mkdir -p "$PREFIX/bin" "$STATE" "$(dirname "$LOG")"
 exec >>"$LOG" 2>&1
 echo "== bootstrap $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
+# 01-vpc renders the version (a hash of what it installs) right after the first line.
+VERSION="${BOOTSTRAP_VERSION:-unknown}"
+echo "$VERSION $$" >"$STATE/bootstrap-running"
+rm -f "$STATE/bootstrap-failed"
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# On any exit: a bootstrap that stopped short says so (cloud-init runs user data once per instance,
+# so nothing else would), and the running marker goes.
+finish() {
+  local rc=$?
+  rm -rf "$WORK"
+  if [ "$rc" -ne 0 ]; then
+    echo "$VERSION $rc" >"$STATE/bootstrap-failed"
+    echo "== bootstrap $VERSION failed (exit $rc)"
+  fi
+  rm -f "$STATE/bootstrap-running"
+}
+trap finish EXIT
 
 # What the downloads need, from Amazon Linux's packages when missing (a minimal image may lack
 # tar or xz; Node.js comes as .tar.xz).
@@ -82,9 +102,10 @@ ensure_package() {
   echo "$command: installed from $package"
 }
 
-# done_version VERSION: what 01-vpc tags the instance with, written last.
+# done_version VERSION: the marker 01-vpc reads (the bootstrap is known to have worked), written last.
 done_version() {
   echo "$1" >"$STATE/bootstrap-version"
+  rm -f "$STATE/bootstrap-failed"
   echo "== bootstrap $1 complete"
 }
 

@@ -30,7 +30,9 @@ import {
   stage,
   stagingBucket,
 } from '../lib/bastion/remote.ts'
+import { logTail, readBootstrap, waitForBootstrap } from '../lib/bastion/bootstrap-state.ts'
 import { runRemote } from '../lib/bastion/run-command.ts'
+import { wantedBootstrap } from '../lib/bastion/tasks.ts'
 import { ConfigError, loadConfig, type ConfigProblem } from '../lib/config.ts'
 import { Logger } from '../lib/log.ts'
 import { ROOT } from '../lib/root.ts'
@@ -134,9 +136,45 @@ if (verb === 'shell') {
 }
 
 const ssm = new SSMClient({ region: config.region })
+
+/**
+ * Push needs the bastion's tools (npm): it waits for the bootstrap to have finished (its marker,
+ * read through SSM Run Command, as 01-vpc reads it) instead of racing cloud-init, and refuses with
+ * the end of the bootstrap's log when it failed.
+ */
+async function bootstrapFinished(instanceId: string): Promise<void> {
+  const want = wantedBootstrap(config!)
+  if (typeof want === 'string') return // not installed by the runbook (an arm64 bastion): the operator's
+  const refuse = (message: string): never => {
+    console.error(
+      `✗ bastion push: ${message}\n  fix: rerun 01-vpc (npx tsx runbooks/01-vpc.ts): it waits for the bootstrap, or runs it again through SSM Run Command, and says why it failed`,
+    )
+    process.exit(1)
+  }
+  try {
+    let now = await readBootstrap(ssm, instanceId, want.version)
+    if (now.state === 'running' || now.state === 'offline') {
+      console.error(`bastion push: the bastion's bootstrap ${want.version} has not finished (${now.status}): waiting for it`)
+      now = await waitForBootstrap(ssm, instanceId, want.version, { timeoutMs: config!.waitTimeoutMs, log: new Logger() })
+    }
+    if (now.state === 'failed')
+      refuse(
+        `the bootstrap ${want.version} on ${instanceId} failed (exit ${now.code}), so its tools (npm) are not there; ${logTail(now.reading)}`,
+      )
+    if (now.state === 'absent' && !now.reading.installed)
+      refuse(`no bootstrap has finished on ${instanceId} (no marker), so its tools (npm) are not there; ${logTail(now.reading)}`)
+    if (now.state === 'absent')
+      console.error(
+        `bastion push: the bastion has the tools of bootstrap ${now.reading.installed}, this configuration wants ${want.version}: rerun 01-vpc to bring them in line`,
+      )
+  } catch (e) {
+    refuse((e as Error).message)
+  }
+}
 const out = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) }
 
 if (verb === 'push') {
+  await bootstrapFinished(id)
   const file = envFile ?? '.env'
   if (!fs.existsSync(file))
     stop([{ key: '--env-file', message: `${file} does not exist`, fix: 'copy .env.example to .env and fill it in' }])

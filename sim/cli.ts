@@ -1,8 +1,8 @@
 // The simulator's command line. Scripts outside the project depend on this contract:
-//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N] [--faults R] [--api-faults R] [--aws-delays] [--pending-ms N] [--delay-scale F] [--fault-seed N] [--caller outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...]
+//   npx tsx sim/cli.ts up --state-dir DIR [--no-moto] [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--server-minor N] [--cloudwatch-interval-ms N] [--faults R] [--api-faults R] [--aws-delays] [--pending-ms N] [--delay-scale F] [--fault-seed N] [--caller outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...] [--user-data-delay-ms N] [--bootstrap-fault 404:TOOL|checksum:TOOL]
 //   npx tsx sim/cli.ts cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...] [--region R]
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
-//   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)]
+//   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)] [--user-data-delay-ms N] [--bootstrap-fault 404:TOOL|checksum:TOOL|'']
 //   npx tsx sim/cli.ts cloudwatch tick CLUSTER --state-dir DIR   (one round of simulated CloudWatch data now)
 //   npx tsx sim/cli.ts aws-actions --state-dir DIR   (the IAM actions the AWS requests needed, with counts)
 //   npx tsx sim/cli.ts status --state-dir DIR
@@ -109,6 +109,14 @@ function knobFlags(): Record<string, unknown> {
   if (values['api-faults'] !== undefined) k.apiFaultRate = Number(values['api-faults'])
   if (values.caller !== undefined) k.caller = values.caller
   if (values['access-entry-delay-ms'] !== undefined) k.accessEntryDelayMs = Number(values['access-entry-delay-ms'])
+  if (values['user-data-delay-ms'] !== undefined) k.userDataDelayMs = Number(values['user-data-delay-ms'])
+  if (values['bootstrap-fault'] !== undefined) {
+    if (values['bootstrap-fault'] && !/^(404|checksum):(node|kubectl|helm|eksctl)$/.test(values['bootstrap-fault']))
+      fail(
+        `--bootstrap-fault must be 404:TOOL or checksum:TOOL (TOOL: node, kubectl, helm, eksctl), or '' to repair: ${values['bootstrap-fault']}`,
+      )
+    k.bootstrapFault = values['bootstrap-fault']
+  }
   // Each replaces the whole setting; an empty value ('') clears it.
   if (values['eks-version-status']) k.eksVersionStatus = pairs(values['eks-version-status'].filter(Boolean), '--eks-version-status')
   if (values.quota)

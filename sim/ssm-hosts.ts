@@ -22,6 +22,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import type { BootstrapDownloads } from './bootstrap-downloads.ts'
 import type { AwsHooks } from './faults.ts'
 
 const STDOUT_LIMIT = 24_000
@@ -57,6 +58,10 @@ export interface HostOptions {
   isHost: (instanceId: string) => Promise<boolean>
   /** Where the simulator's caller stands while a command runs on a host; restored afterwards. */
   callerDuring: <T>(instanceId: string, run: () => Promise<T>) => Promise<T>
+  /** The bootstrap's downloads, served locally (sim/bootstrap-downloads.ts): bootstrap scripts are pointed at them. */
+  downloads?: BootstrapDownloads
+  /** From launch to cloud-init running the user data (knob userDataDelayMs). */
+  userDataDelayMs?: () => number
 }
 
 export class SimulatedHosts {
@@ -115,7 +120,7 @@ export class SimulatedHosts {
         requestedAt: Date.now(),
       }
       this.invocations.set(`${commandId}/${id}`, inv)
-      const script = (b.Parameters?.commands ?? []).join('\n')
+      const script = this.localize((b.Parameters?.commands ?? []).join('\n'))
       void this.worker(id).then((done) =>
         this.o
           .callerDuring(id, () => this.run(inv, script, timeoutS * 1000))
@@ -152,6 +157,103 @@ export class SimulatedHosts {
     )
   }
 
+  /** A bootstrap script's downloads pointed at the local fixture (no traffic leaves the machine). */
+  private localize(script: string): string {
+    return this.o.downloads ? this.o.downloads.localize(script) : script
+  }
+
+  /** The environment of a process on the host: root's, with the folder standing for / (SIM_HOST_DIR). */
+  private env(dir: string): NodeJS.ProcessEnv {
+    return {
+      HOME: path.join(dir, 'root'),
+      USER: 'root',
+      PATH: `${path.join(dir, 'usr', 'local', 'bin')}:${this.o.path}`,
+      LANG: 'C.UTF-8',
+      AWS_REGION: this.o.region,
+      AWS_DEFAULT_REGION: this.o.region,
+      AWS_ENDPOINT_URL: this.o.layerUrl(),
+      // The instance's role, as the SDKs and the AWS CLI find it on EC2.
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: this.o.imdsUrl(),
+      SIM_STATE_DIR: this.o.stateDir,
+      SIM_ROOT: this.o.root,
+      SIM_HOST_DIR: dir,
+      // The simulator's name resolution for load balancers' hostnames (sim/dns.mjs), as on the simulator's own env.
+      NODE_OPTIONS: `--import=${path.join(this.o.root, 'sim', 'dns.mjs')}`,
+      BOOTSTRAP_PREFIX: path.join(dir, 'usr', 'local'),
+      BOOTSTRAP_LOG: path.join(dir, 'var', 'log', 'scalardl-runbook-bootstrap.log'),
+      NODE_NO_WARNINGS: '1',
+      CI: 'true',
+    }
+  }
+
+  /**
+   * cloud-init on the instance's first boot: a user data script (one that starts with `#!`) runs
+   * once per instance ("By default, user data scripts and cloud-init directives run only during the
+   * boot cycle when you first launch an instance",
+   * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html; cloud-init's `scripts-user`
+   * module runs at frequency once-per-instance, its semaphore in
+   * /var/lib/cloud/instances/<id>/sem/, cloud-init-per(1) "instance: run only once for a given
+   * instance-id"), as root, late in boot: after the instance is `running`, so a command may reach
+   * the host before the script has ended. Its output goes to /var/log/cloud-init-output.log;
+   * status.json while it boots and result.json once done are what `cloud-init status` reads
+   * (sim/hosts-bin/cloud-init). A script that exits non-zero is an error of the stage, and is not
+   * run again: nothing retries it but a command sent to the instance.
+   */
+  boot(instanceId: string, userData: string): void {
+    const dir = this.hostDir(instanceId)
+    const instance = path.join(dir, 'var', 'lib', 'cloud', 'instances', instanceId)
+    const sem = path.join(instance, 'sem', 'config_scripts_user')
+    // A second answer for the same instance (a replayed ClientToken) boots nothing again.
+    if (fs.existsSync(sem)) return
+    for (const d of [path.dirname(sem), path.join(instance, 'scripts'), path.join(dir, 'run', 'cloud-init'), path.join(dir, 'var', 'log')])
+      fs.mkdirSync(d, { recursive: true })
+    fs.mkdirSync(path.join(dir, 'root'), { recursive: true })
+    fs.mkdirSync(path.join(dir, 'usr', 'local', 'bin'), { recursive: true })
+    fs.writeFileSync(sem, `${new Date().toISOString()}\n`)
+    const status = path.join(dir, 'run', 'cloud-init', 'status.json')
+    const result = path.join(dir, 'var', 'lib', 'cloud', 'data', 'result.json')
+    fs.writeFileSync(status, JSON.stringify({ v1: { stage: 'modules-final', errors: [] } }))
+    const finish = (errors: string[]) => {
+      fs.mkdirSync(path.dirname(result), { recursive: true })
+      fs.writeFileSync(result, JSON.stringify({ v1: { datasource: 'DataSourceEc2', errors } }, null, 1))
+      fs.rmSync(status, { force: true })
+    }
+    const script = userData.startsWith('#!') ? this.localize(userData) : undefined
+    const timer = setTimeout(() => {
+      if (!script) return finish([])
+      const file = path.join(instance, 'scripts', 'part-001')
+      fs.writeFileSync(file, script, { mode: 0o700 })
+      const out = fs.openSync(path.join(dir, 'var', 'log', 'cloud-init-output.log'), 'a')
+      const child = spawn(file, [], { cwd: '/', env: this.env(dir), stdio: ['ignore', out, out], detached: true })
+      this.booting.add(child.pid!)
+      const done = (errors: string[]) => {
+        this.booting.delete(child.pid!)
+        fs.closeSync(out)
+        finish(errors)
+      }
+      child.on('error', (e) => done([`('scripts_user', RuntimeError('${e.message}'))`]))
+      child.on('close', (code) =>
+        done(code === 0 ? [] : [`('scripts_user', RuntimeError('Runparts: 1 failures (part-001) in 1 attempted commands'))`]),
+      )
+    }, this.o.userDataDelayMs?.() ?? 0)
+    timer.unref()
+  }
+
+  /** User data scripts still running (their process groups), stopped with the simulator. */
+  private readonly booting = new Set<number>()
+
+  /** Stops the user data scripts still running (the simulator is going down). */
+  stop(): void {
+    for (const pid of this.booting) {
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // ended meanwhile
+      }
+    }
+    this.booting.clear()
+  }
+
   private run(inv: Invocation, script: string, timeoutMs: number): Promise<void> {
     const dir = this.hostDir(inv.instanceId)
     const home = path.join(dir, 'root')
@@ -166,25 +268,7 @@ export class SimulatedHosts {
         argv0: 'sh',
         detached: true,
         cwd: work,
-        env: {
-          HOME: home,
-          USER: 'root',
-          PATH: `${path.join(dir, 'usr', 'local', 'bin')}:${this.o.path}`,
-          LANG: 'C.UTF-8',
-          AWS_REGION: this.o.region,
-          AWS_DEFAULT_REGION: this.o.region,
-          AWS_ENDPOINT_URL: this.o.layerUrl(),
-          // The instance's role, as the SDKs and the AWS CLI find it on EC2.
-          AWS_EC2_METADATA_SERVICE_ENDPOINT: this.o.imdsUrl(),
-          SIM_STATE_DIR: this.o.stateDir,
-          SIM_ROOT: this.o.root,
-          // The simulator's name resolution for load balancers' hostnames (sim/dns.mjs), as on the simulator's own env.
-          NODE_OPTIONS: `--import=${path.join(this.o.root, 'sim', 'dns.mjs')}`,
-          BOOTSTRAP_PREFIX: path.join(dir, 'usr', 'local'),
-          BOOTSTRAP_LOG: path.join(dir, 'var', 'log', 'scalardl-runbook-bootstrap.log'),
-          NODE_NO_WARNINGS: '1',
-          CI: 'true',
-        },
+        env: this.env(dir),
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       child.stdout.on('data', (d) => (inv.stdout += d))

@@ -29,7 +29,17 @@ export const DEFAULT_MAX_ATTEMPTS = 8
 
 const READ_ONLY = /^(Describe|List|Get|Search|Lookup|BatchGet|Query|Scan|Head|Filter|Simulate)/
 
-export function isMutating(operation: string): boolean {
+/**
+ * The comment of an SSM Run Command that only reads on the instance (the bootstrap's marker, a
+ * step's log): it changes nothing there, so it is counted as a read and allowed in --dry-run.
+ */
+export const READ_COMMENT = 'scalardl-runbook read: '
+
+export function isMutating(operation: string, input?: unknown): boolean {
+  if (operation === 'SendCommand') {
+    const i = input as { Comment?: string; DocumentName?: string } | undefined
+    if (i?.DocumentName === 'AWS-RunShellScript' && i.Comment?.startsWith(READ_COMMENT)) return false
+  }
   return !READ_ONLY.test(operation)
 }
 
@@ -85,7 +95,7 @@ export class AwsSession {
     client.middlewareStack.add(
       (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
         const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '')
-        const mutating = isMutating(operation)
+        const mutating = isMutating(operation, (args as { input?: unknown })?.input)
         if (mutating && this.dryRun) throw new DryRunViolation(`${service}:${operation}`)
         const record: CallRecord = { service, operation, mutating, ok: false }
         this.calls.push(record)

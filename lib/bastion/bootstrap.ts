@@ -1,6 +1,8 @@
 // The bastion's tools (the guide's Step 1): bastion/bootstrap.sh with one line per pinned tool of
 // bastion/tools.json, rendered for a Kubernetes version. Its version (a hash of what it installs)
-// is the bastion's `scalardl-runbook/bootstrap` tag, so 01-vpc knows when the wanted tools changed.
+// is written by the script itself, last, in its marker on the bastion (`bootstrap-version`), which
+// 01-vpc reads through SSM Run Command (bootstrap-state.ts); the instance's `scalardl-runbook/bootstrap`
+// tag records the version it was launched or last bootstrapped with.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -74,8 +76,10 @@ export function renderBootstrap(
     .update([template, ...lines].join('\n'))
     .digest('hex')
     .slice(0, 16)
+  // The version after the first line (#!/bin/bash), so that the script can say which one failed.
+  const head = template.replace(/^(#![^\n]*\n)?/, (first) => `${first}BOOTSTRAP_VERSION=${q(version)}\n`)
   return {
-    script: `${template}${lines.join('\n')}\ndone_version ${q(version)}\n`,
+    script: `${head}${lines.join('\n')}\ndone_version ${q(version)}\n`,
     version,
     tools: Object.fromEntries(Object.entries(tools).map(([n, p]) => [n, p.version])),
   }

@@ -1,6 +1,7 @@
-// The bastion's tools as a task of 01-vpc: a new bastion gets them at first boot (its user data);
-// one whose bootstrap tag differs from the wanted bootstrap (bastion/tools.json changed, or
-// KUBERNETES_VERSION moved kubectl) gets the new bootstrap through SSM Run Command, in place.
+// The bastion's tools as a task of 01-vpc: a new bastion gets them at first boot (its user data),
+// and 01 waits until the bootstrap's own marker says they are installed; one whose bootstrap failed,
+// or whose installed bootstrap differs from the wanted one (bastion/tools.json changed, or
+// KUBERNETES_VERSION moved kubectl), gets the bootstrap through SSM Run Command, in place.
 import { CreateTagsCommand } from '@aws-sdk/client-ec2'
 import { isArm } from '../aws/bastion.ts'
 import type { Config, ConfigProblem } from '../config.ts'
@@ -8,6 +9,7 @@ import { RunbookError } from '../errors.ts'
 import type { NetworkState, TargetOf } from '../network/target.ts'
 import type { Task } from '../task.ts'
 import { BOOTSTRAP_TAG, loadManifest, renderBootstrap, type Bootstrap } from './bootstrap.ts'
+import { BOOTSTRAP_LOG, logTail, readBootstrap, waitForBootstrap, type BootstrapReading, type BootstrapState } from './bootstrap-state.ts'
 import { runRemote } from './run-command.ts'
 
 /** The bootstrap this configuration wants, or why it has none (an arm64 bastion, or no kubectl pinned near KUBERNETES_VERSION). */
@@ -36,7 +38,28 @@ export function bootstrapProblems(c: Config): ConfigProblem[] {
   ]
 }
 
-export function bastionToolsTask(target: TargetOf): Task<NetworkState, Bootstrap> {
+/** What 01-vpc read of the bastion's bootstrap (check), handed to apply. */
+interface ToolsReading {
+  want: Bootstrap
+  /** Undefined for a bastion launched in this run and not read yet. */
+  now?: BootstrapState
+}
+
+const RERUN_HINT = `fix the cause the log names (a download, a checksum, a package), then rerun 01-vpc: it runs the bootstrap again through SSM Run Command; the whole log is ${BOOTSTRAP_LOG} on the bastion (npm run bastion -- shell)`
+
+function failure(want: Bootstrap, id: string, code: number, r: BootstrapReading, how: string): RunbookError {
+  return new RunbookError(`bootstrap ${want.version} on ${id} failed (${how}, exit ${code}); ${logTail(r)}`, RERUN_HINT)
+}
+
+/**
+ * The bastion's tools, known to have worked: the bootstrap's own marker on the bastion (read
+ * through SSM Run Command) says the wanted version is installed. A bastion launched with it as user
+ * data is waited for while cloud-init runs it; one whose bootstrap failed is reported with the end
+ * of its log and, on the next run, bootstrapped again through SSM Run Command, as is one with
+ * another version (bastion/tools.json changed, or KUBERNETES_VERSION moved kubectl). The
+ * `scalardl-runbook/bootstrap` tag stays a record of the version launched or last sent.
+ */
+export function bastionToolsTask(target: TargetOf): Task<NetworkState, ToolsReading> {
   return {
     title: 'Bastion tools (Node.js 24 LTS, kubectl, helm, eksctl, git, AWS CLI) at the pinned versions, checksums verified',
     async check(ctx, s) {
@@ -47,18 +70,48 @@ export function bastionToolsTask(target: TargetOf): Task<NetworkState, Bootstrap
       const tools = Object.entries(want.tools)
         .map(([n, v]) => `${n} ${v}`)
         .join(', ')
-      if (!s.bastion) return { holds: false, detail: `at the bastion's first boot: ${tools}`, reading: want }
-      const has = s.bastion.Tags?.find((x) => x.Key === BOOTSTRAP_TAG)?.Value
-      if (has === want.version) return { holds: true, detail: `bootstrap ${want.version}: ${tools}` }
-      return {
-        holds: false,
-        detail: `bootstrap ${has ?? '(none)'} -> ${want.version} (${tools}) through SSM Run Command on ${s.bastion.InstanceId}, in place`,
-        reading: want,
+      if (!s.bastion) return { holds: false, detail: `at the bastion's first boot: ${tools}`, reading: { want } }
+      const id = s.bastion.InstanceId!
+      const now = await readBootstrap(ctx.aws.ssm, id, want.version)
+      switch (now.state) {
+        case 'done':
+          return { holds: true, detail: `bootstrap ${want.version} installed (its marker on ${id}): ${tools}` }
+        case 'running':
+        case 'offline':
+          return { holds: false, detail: `wait for the bootstrap ${want.version} on ${id} (${now.status})`, reading: { want, now } }
+        case 'failed':
+          return {
+            holds: false,
+            detail: `bootstrap ${want.version} failed on ${id} (exit ${now.code}): run it again through SSM Run Command`,
+            reading: { want, now },
+          }
+        default:
+          return {
+            holds: false,
+            detail: `bootstrap ${now.reading.installed ?? '(none)'} -> ${want.version} (${tools}) through SSM Run Command on ${id}, in place`,
+            reading: { want, now },
+          }
       }
     },
     async apply(ctx, s, read) {
-      const want = read ?? (wantedBootstrap(ctx.config) as Bootstrap)
+      const want = read?.want ?? (wantedBootstrap(ctx.config) as Bootstrap)
       const id = s.bastion!.InstanceId!
+      const timeoutMs = Math.min(ctx.config.waitTimeoutMs, 900_000)
+      let now = read?.now
+      // Launched with it as user data (or a bootstrap running): cloud-init runs it once, so its end is waited for.
+      if (!now || now.state === 'running' || now.state === 'offline') {
+        now = await waitForBootstrap(ctx.aws.ssm, id, want.version, { timeoutMs, log: ctx.log })
+        if (now.state === 'done') return `bootstrap ${want.version} finished on ${id} at first boot (its marker says so)`
+        if (now.state === 'failed')
+          throw failure(
+            want,
+            id,
+            now.code,
+            now.reading,
+            now.reading.cloudInit ? `cloud-init: ${now.reading.cloudInit}` : 'while 01 waited for it',
+          )
+      }
+      // Failed before, another version, or none: the bootstrap again, through SSM Run Command.
       const output = { stdout: '', stderr: '' }
       const { code, commandId } = await runRemote(
         ctx.aws.ssm,
@@ -66,16 +119,21 @@ export function bastionToolsTask(target: TargetOf): Task<NetworkState, Bootstrap
         want.script,
         `scalardl-runbook bootstrap ${want.version}`,
         { stdout: (x) => (output.stdout += x), stderr: (x) => (output.stderr += x) },
-        { timeoutMs: Math.min(ctx.config.waitTimeoutMs, 900_000), log: ctx.log },
+        { timeoutMs, log: ctx.log },
       )
-      if (code !== 0)
-        throw new RunbookError(
-          `bootstrap ${want.version} on ${id} (SSM command ${commandId}) exited ${code}: ${(output.stderr || output.stdout).slice(-500)}`,
-          'see /var/log/scalardl-runbook-bootstrap.log on the bastion',
-        )
+      const after = await readBootstrap(ctx.aws.ssm, id, want.version)
+      if (code !== 0 || after.state !== 'done') {
+        const r = after.state === 'offline' ? undefined : after.reading
+        throw r
+          ? failure(want, id, code || 1, r, `SSM command ${commandId}`)
+          : new RunbookError(
+              `bootstrap ${want.version} on ${id} (SSM command ${commandId}) exited ${code}: ${(output.stderr || output.stdout).slice(-500)}`,
+              RERUN_HINT,
+            )
+      }
       await ctx.aws.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: BOOTSTRAP_TAG, Value: want.version }] }))
-      return `bootstrap ${want.version} ran on ${id} (SSM command ${commandId})`
+      return `bootstrap ${want.version} ran on ${id} (SSM command ${commandId}); its marker says it is installed`
     },
-    hint: 'the bastion must be online in Systems Manager (its role has AmazonSSMManagedInstanceCore); the log is /var/log/scalardl-runbook-bootstrap.log on it',
+    hint: `the bastion must be online in Systems Manager (its role has AmazonSSMManagedInstanceCore); the bootstrap's log is ${BOOTSTRAP_LOG} on it`,
   }
 }

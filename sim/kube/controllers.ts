@@ -38,6 +38,10 @@ export interface Knobs {
   quotas: Record<string, number>
   /** How long a new EKS access entry or policy association takes to be effective ("eventually consistent, ... several seconds": sim/eks-access.ts). */
   accessEntryDelayMs: number
+  /** From a bastion's launch (once running) to cloud-init running its user data (sim/ssm-hosts.ts boot). */
+  userDataDelayMs: number
+  /** `404:TOOL` or `checksum:TOOL` breaks that download of the bastion's bootstrap; '' none (sim/bootstrap-downloads.ts). */
+  bootstrapFault: string
 }
 
 /** Kubernetes-side times on EKS, unscaled (--aws-delays): a Pod pulling its image ~30 s, a Job's work ~60 s, an NLB ~30 s to active and as long to healthy targets (AWS: often longer). */
@@ -55,6 +59,8 @@ export const DEFAULT_KNOBS: Knobs = {
   eksVersionStatus: {},
   quotas: {},
   accessEntryDelayMs: 2000,
+  userDataDelayMs: 1000,
+  bootstrapFault: '',
 }
 
 const T = {

@@ -1,6 +1,7 @@
 // The simulator's long-running process, started detached by `sim/cli.ts up`: a control API on a
 // loopback port, and one fake Kubernetes API server per cluster, each on its own port.
 //   node --import tsx sim/kube/daemon.ts --state-dir DIR [--server-minor 32] [--watch-max-seconds N]
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -22,6 +23,7 @@ import { ClusterUpdates } from '../eks-updates.ts'
 import { EksAccess } from '../eks-access.ts'
 import { accountHooks } from '../aws-layer.ts'
 import { PodIdentity } from '../eks-pod-identity.ts'
+import { BootstrapDownloads } from '../bootstrap-downloads.ts'
 import { SimulatedHosts } from '../ssm-hosts.ts'
 import { agentCredentials } from './agent-credentials.ts'
 import { eksAuthorizer } from '../eks-auth.ts'
@@ -81,6 +83,9 @@ const knobs: Knobs = {
   eksVersionStatus: pairs(values['eks-version-status'], '--eks-version-status'),
   quotas: Object.fromEntries(Object.entries(pairs(values.quota, '--quota')).map(([k, v]) => [k, Number(v)])),
   accessEntryDelayMs: Number(values['access-entry-delay-ms'] ?? DEFAULT_KNOBS.accessEntryDelayMs),
+  // cloud-init reaches the user data a while after the instance is running (a minute on AWS, scaled, with --aws-delays).
+  userDataDelayMs: Number(values['user-data-delay-ms'] ?? (awsDelays ? 60_000 * scale : DEFAULT_KNOBS.userDataDelayMs)),
+  bootstrapFault: values['bootstrap-fault'] ?? DEFAULT_KNOBS.bootstrapFault,
 }
 const clusters = new Map<string, Cluster>()
 const feeds = new Map<string, CloudWatchFeed>()
@@ -149,7 +154,34 @@ if (proxy) proxy.hooks.push(podIdentity.hooks())
 /** SSM Run Command on the runbook's bastions, run in a folder that stands for each (sim/ssm-hosts.ts). */
 let controlPort = 0
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..')
+/** The bootstrap's downloads, from a local fixture (sim/bootstrap-downloads.ts): each runs this machine's tool or the simulator's stand-in. */
+const machinePath = (process.env.PATH ?? '/usr/bin:/bin')
+  .split(':')
+  .filter((d) => !path.resolve(d).startsWith(path.join(repoRoot, 'sim')))
+  .join(':')
+const machineTool = (name: string) =>
+  spawnSync('bash', ['-c', `command -v ${name}`], { env: { PATH: machinePath }, encoding: 'utf8' }).stdout.trim()
+const fixtureProgram = (tool: string): string => {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+  const head = `#!/bin/sh\n# ${tool} as the simulator's bootstrap fixture installs it (sim/bootstrap-downloads.ts)\n`
+  if (tool === 'helm' || tool === 'eksctl') return `${head}exec ${q(path.join(repoRoot, 'sim', 'bin', tool))} "$@"\n`
+  if (tool === 'node') return `${head}exec ${q(process.execPath)} "$@"\n`
+  if (tool === 'npm')
+    return `${head}SIM_REAL_NPM=${q(machineTool('npm'))} exec ${q(path.join(repoRoot, 'sim', 'host-tools', 'npm'))} "$@"\n`
+  const real = machineTool(tool)
+  return real ? `${head}exec ${q(real)} "$@"\n` : `${head}echo "${tool}: not on this machine" >&2\nexit 127\n`
+}
+const downloads = new BootstrapDownloads({
+  dir: path.join(stateDir, 'downloads'),
+  baseUrl: () => `http://127.0.0.1:${controlPort}/downloads`,
+  fault: () => knobs.bootstrapFault,
+  body: fixtureProgram,
+})
+/** How long a new instance stays pending (with --pending-ms or --aws-delays): cloud-init starts after. */
+const instancePendingMs = shaped ? (typeof pendingMs === 'number' ? pendingMs : pendingMs.instance) : 0
 const hosts = new SimulatedHosts({
+  downloads,
+  userDataDelayMs: () => instancePendingMs + knobs.userDataDelayMs,
   stateDir,
   motoUrl: process.env.AWS_ENDPOINT_URL ?? '',
   layerUrl: () => proxy?.url ?? process.env.AWS_ENDPOINT_URL ?? '',
@@ -172,6 +204,23 @@ const hosts = new SimulatedHosts({
   },
 })
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(hosts.hooks())
+// A bastion launched with user data boots it (cloud-init, once per instance) on its simulated host.
+if (proxy && process.env.AWS_ENDPOINT_URL)
+  proxy.hooks.push({
+    rewrite: (service, action, params, text) => {
+      if (service !== 'ec2' || action !== 'RunInstances' || !params.get('UserData')) return text
+      const tagged = [...params.entries()].some(
+        ([k, v]) =>
+          /^TagSpecification\.\d+\.Tag\.\d+\.Key$/.test(k) &&
+          v === 'scalardl-runbook/role' &&
+          params.get(k.replace(/Key$/, 'Value')) === 'bastion',
+      )
+      if (!tagged) return text
+      const userData = Buffer.from(params.get('UserData')!, 'base64').toString('utf8')
+      for (const m of text.matchAll(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g)) hosts.boot(m[1]!, userData)
+      return text
+    },
+  })
 // DescribeCluster: the endpoint and certificate authority of the simulated API server (moto makes
 // up both), so `aws eks update-kubeconfig` and eksctl write kubeconfigs that work.
 if (proxy)
@@ -293,6 +342,11 @@ const control = http.createServer(async (req, res) => {
     // The SDKs keep only the host and port of AWS_EC2_METADATA_SERVICE_ENDPOINT and ask /latest/...:
     // the same service at the root, for the simulated hosts' SDKs and AWS CLI.
     if (url.pathname.startsWith('/latest/')) return await imds(req, res, url.pathname)
+    if (req.method === 'GET' && url.pathname.startsWith('/downloads/')) {
+      const d = downloads.serve(decodeURIComponent(url.pathname.slice('/downloads/'.length)))
+      res.writeHead(d.status, { 'Content-Type': 'application/octet-stream' })
+      return void res.end(d.body)
+    }
     if (req.method === 'GET' && url.pathname === '/faults')
       return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
     if (req.method === 'GET' && url.pathname === '/aws-actions')
@@ -424,6 +478,7 @@ async function shutdown() {
   // simulator alive past `sim down`'s SIGKILL deadline.
   setTimeout(() => process.exit(0), 2000).unref()
   for (const f of feeds.values()) f.stop()
+  hosts.stop()
   await proxy?.close()
   await frontDoors.closeAll()
   await Promise.all([...clusters.values()].map((c) => c.close()))

@@ -21,6 +21,10 @@ export const DAEMON_OPTIONS = {
   quota: { type: 'string', multiple: true },
   /** How long a new EKS access entry takes to be effective (default 2000: EKS says "several seconds"; sim/eks-access.ts). */
   'access-entry-delay-ms': { type: 'string' },
+  /** From a bastion's launch (once running) to cloud-init running its user data, in ms (default 1000; sim/ssm-hosts.ts). */
+  'user-data-delay-ms': { type: 'string' },
+  /** 404:TOOL or checksum:TOOL: that download of the bastion's bootstrap fails; '' repairs it (sim/bootstrap-downloads.ts). */
+  'bootstrap-fault': { type: 'string' },
 } as const
 
 /** KEY=VALUE pairs of a repeated option, as a record. */

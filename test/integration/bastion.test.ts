@@ -146,7 +146,9 @@ describe('working from the bastion through SSM', () => {
     assert.equal(kept && fs.realpathSync(path.join(remote, kept[1]!)), fs.realpathSync(log))
     // Read while it ran: more than one read of the log went to the bastion.
     const ssmReads = new SSMClient(awsConfig(sim.env))
-    const reads = ((await ssmReads.send(new ListCommandsCommand({}))).Commands ?? []).filter((c) => c.Comment === 'scalardl-runbook follow')
+    const reads = ((await ssmReads.send(new ListCommandsCommand({}))).Commands ?? []).filter(
+      (c) => c.Comment === 'scalardl-runbook read: follow',
+    )
     ssmReads.destroy()
     assert.ok(reads.length > 1, `${reads.length} reads of the log`)
     assert.match(deploy.stdout, /deploy: \d+ steps done/)
