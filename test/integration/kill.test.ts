@@ -2,17 +2,19 @@
 // one set of subnets, the right number of NAT gateways and Elastic IPs, one bastion.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { startMoto, type Moto } from '../../sim/moto.ts'
 import { expectedInventory, inventory } from '../helpers/inventory.ts'
 import { baseEnv, collect, runStep, spawnStep, tempDir } from '../helpers/run-step.ts'
 import { prng } from '../../sim/random.ts'
+import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 
-let moto: Moto
-before(async () => {
-  moto = await startMoto()
+// The simulator, not a bare moto: the bastion's bootstrap runs on its simulated host, and 01 reads
+// its marker there through SSM Run Command (moto runs neither user data nor commands).
+let sim: Sim
+before(() => {
+  sim = startSim(['--cloudwatch-interval-ms', '0'])
 })
-after(async () => {
-  await moto?.stop()
+after(() => {
+  if (sim) stopSim(sim)
 })
 
 /** Starts the step and SIGKILLs it `delayMs` after its first task line appears. */
@@ -41,7 +43,7 @@ describe('killed runs resume without duplicates', () => {
       // The first run on a moto pays for its lazy EC2 start-up: measure the second one.
       let span = 0
       for (const n of [1, 2]) {
-        const probeEnv = baseEnv({ ...moto.env(), CLUSTER_NAME: `probe-${mode}-${n}`, NAT_GATEWAYS: mode, RUNBOOK_STATE_DIR: tempDir() })
+        const probeEnv = baseEnv({ ...sim.env, CLUSTER_NAME: `probe-${mode}-${n}`, NAT_GATEWAYS: mode, RUNBOOK_STATE_DIR: tempDir() })
         const probe = await runStep('runbooks/01-vpc.ts', ['--json'], probeEnv)
         assert.equal(probe.code, 0, probe.stderr)
         span = probe.json.durationMs
@@ -51,7 +53,7 @@ describe('killed runs resume without duplicates', () => {
       for (const seed of seeds) {
         const rand = prng(seed)
         const cluster = `kill-${mode}-${seed}`
-        const env = baseEnv({ ...moto.env(), CLUSTER_NAME: cluster, NAT_GATEWAYS: mode, RUNBOOK_STATE_DIR: tempDir() })
+        const env = baseEnv({ ...sim.env, CLUSTER_NAME: cluster, NAT_GATEWAYS: mode, RUNBOOK_STATE_DIR: tempDir() })
         // One or two kills in a row, each at a random point of the run.
         const kills = 1 + Math.floor(rand() * 2)
         for (let k = 0; k < kills; k++) {
