@@ -3,7 +3,7 @@
 //   npx tsx sim/cli.ts cluster create NAME --state-dir DIR --nodes N [--label k=v ...] [--taint k=v:Effect ...] [--region R]
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
 //   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)] [--user-data-delay-ms N] [--bootstrap-fault 404:TOOL|checksum:TOOL|'']
-//   npx tsx sim/cli.ts cloudwatch tick CLUSTER --state-dir DIR   (one round of simulated CloudWatch data now)
+//   npx tsx sim/cli.ts cloudwatch tick CLUSTER [--minutes-ago N] --state-dir DIR   (one round of simulated CloudWatch data, now or N minutes back)
 //   npx tsx sim/cli.ts aws-actions --state-dir DIR   (the IAM actions the AWS requests needed, with counts)
 //   npx tsx sim/cli.ts status --state-dir DIR
 //   npx tsx sim/cli.ts down --state-dir DIR
@@ -24,6 +24,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'state-dir': { type: 'string' },
+    'minutes-ago': { type: 'string' },
     nodes: { type: 'string' },
     count: { type: 'string' },
     label: { type: 'string', multiple: true },
@@ -298,8 +299,13 @@ switch (cmd) {
     break
   case 'cloudwatch':
     // Forces one round of the CloudWatch feed now (tests; rehearsals use the timer).
-    if (sub !== 'tick' || !name) fail('usage: cloudwatch tick CLUSTER --state-dir DIR')
-    console.log(JSON.stringify(await control('POST', `/clusters/${encodeURIComponent(name)}/cloudwatch-tick`)))
+    if (sub !== 'tick' || !name) fail('usage: cloudwatch tick CLUSTER [--minutes-ago N] --state-dir DIR')
+    if (values['minutes-ago'] !== undefined && !/^\d+$/.test(values['minutes-ago'])) fail('--minutes-ago takes a whole number')
+    console.log(
+      JSON.stringify(
+        await control('POST', `/clusters/${encodeURIComponent(name)}/cloudwatch-tick?minutesAgo=${values['minutes-ago'] ?? 0}`),
+      ),
+    )
     break
   case 'knobs':
     console.log(JSON.stringify(await control('POST', '/knobs', knobFlags())))

@@ -11,6 +11,7 @@ import type { Cluster } from './cluster.ts'
 import { byResource } from './resources.ts'
 import { selectorMatches } from './selectors.ts'
 import type { Obj } from './store.ts'
+import { serverKind } from './scalardl-server.ts'
 import { ownAws } from '../own-aws.ts'
 
 const PODS = byResource('', 'pods')!
@@ -29,6 +30,8 @@ const running = (p: Obj) => p.status?.phase === 'Running'
 export class CloudWatchFeed {
   private timer?: NodeJS.Timeout
   private readonly known = new Set<string>()
+  /** The Scalar DL server containers whose start-up lines were shipped: idle, they write nothing more. */
+  private readonly started = new Set<string>()
   private readonly logs: CloudWatchLogsClient
   private readonly metrics: CloudWatchClient
   private readonly eks: EKSClient
@@ -88,7 +91,7 @@ export class CloudWatchFeed {
     this.known.add(group)
   }
 
-  private async put(group: string, stream: string, message: string): Promise<void> {
+  private async put(group: string, stream: string, message: string, at = Date.now()): Promise<void> {
     await this.ensureGroup(group)
     const key = `${group}|${stream}`
     if (!this.known.has(key)) {
@@ -99,13 +102,37 @@ export class CloudWatchFeed {
       }
       this.known.add(key)
     }
-    await this.logs.send(
-      new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: Date.now(), message }] }),
-    )
+    await this.logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream, logEvents: [{ timestamp: at, message }] }))
   }
 
-  /** One round of what the agents would send; errors are ignored until the next round. */
-  async tick(): Promise<void> {
+  /**
+   * What a container writes between two rounds, or nothing. A Scalar DL server prints its start-up
+   * (scalar-labs/scalardl common/.../server/BaseServer.java `log`: "<Service> for \"<name>\" started
+   * with TLS = ..., listening on <port>", for each of its three servers) and then nothing while idle.
+   * Envoy's admin access log goes to stdout (charts/envoy values.yaml:10 at 1341cfd) and the kubelet
+   * probes its admin port every 10 s (templates/deployment.yaml:74-77), so it writes a line per
+   * probe whatever the traffic. Other containers: a line each round.
+   */
+  private lines(p: Obj, c: { name: string; image?: string }, at: number): string[] {
+    const iso = new Date(at).toISOString()
+    const kind = serverKind(c.image ?? '')
+    if (kind) {
+      const key = `${p.metadata.uid}/${c.name}`
+      if (this.started.has(key)) return []
+      this.started.add(key)
+      const [service, ports] = kind === 'ledger' ? ['Ledger', [50051, 50052, 50053]] : ['Auditor', [40051, 40052, 40053]]
+      return (['Service', 'PrivilegedService', 'AdminService'] as const).map(
+        (s, i) =>
+          `${iso} [main] INFO  com.scalar.dl.ledger.server.BaseServer - ${s === 'AdminService' ? 'AdminService' : `${service}${s}`} for "${kind}" started with TLS = false, listening on ${ports[i]}`,
+      )
+    }
+    if (/scalar-envoy/.test(c.image ?? ''))
+      return [`[${iso}] "GET /ready HTTP/1.1" 200 - 0 5 0 - "-" "kube-probe/1.35" "-" "${p.status?.podIP ?? '-'}:9001" "-"`]
+    return [`${iso} INFO ${c.name} is running`]
+  }
+
+  /** One round of what the agents would send, as of `at` (a test may date a round in the past); errors are ignored until the next round. */
+  async tick(at = Date.now()): Promise<void> {
     if (this.busy) return
     this.busy = true
     try {
@@ -132,23 +159,25 @@ export class CloudWatchFeed {
       }
       const fluent = agentOn('fluent-bit')
       for (const p of pods.filter((x) => running(x) && fluent.has(x.spec?.nodeName))) {
-        for (const c of (p.spec.containers ?? []) as { name: string }[]) {
+        for (const c of (p.spec.containers ?? []) as { name: string; image?: string }[]) {
           const id = (p.status?.containerStatuses?.find((s: { name: string }) => s.name === c.name)?.containerID ?? 'x').slice(-12)
           const stream = `${p.spec.nodeName}-application.var.log.containers.${p.metadata.name}_${p.metadata.namespace}_${c.name}-${id}.log`
-          await this.put(
-            `/aws/containerinsights/${name}/application`,
-            stream,
-            JSON.stringify({
-              log: `${new Date().toISOString()} INFO ${c.name} is running`,
-              stream: 'stdout',
-              kubernetes: {
-                pod_name: p.metadata.name,
-                namespace_name: p.metadata.namespace,
-                container_name: c.name,
-                host: p.spec.nodeName,
-              },
-            }),
-          )
+          for (const log of this.lines(p, c, at))
+            await this.put(
+              `/aws/containerinsights/${name}/application`,
+              stream,
+              JSON.stringify({
+                log,
+                stream: 'stdout',
+                kubernetes: {
+                  pod_name: p.metadata.name,
+                  namespace_name: p.metadata.namespace,
+                  container_name: c.name,
+                  host: p.spec.nodeName,
+                },
+              }),
+              at,
+            )
         }
       }
       const agent = agentOn('cloudwatch-agent')
@@ -194,11 +223,17 @@ export class CloudWatchFeed {
             Unit: 'Percent',
           })
         for (let i = 0; i < data.length; i += 500)
-          await this.metrics.send(new PutMetricDataCommand({ Namespace: 'ContainerInsights', MetricData: data.slice(i, i + 500) }))
+          await this.metrics.send(
+            new PutMetricDataCommand({
+              Namespace: 'ContainerInsights',
+              MetricData: data.slice(i, i + 500).map((d) => ({ ...d, Timestamp: new Date(at) })),
+            }),
+          )
         await this.put(
           `/aws/containerinsights/${name}/performance`,
           `${[...agent][0]}`,
           JSON.stringify({ Type: 'Cluster', ClusterName: name, cluster_node_count: nodes.length }),
+          at,
         )
       }
       try {
@@ -208,7 +243,8 @@ export class CloudWatchFeed {
           await this.put(
             `/aws/eks/${name}/cluster`,
             `${STREAMS[t] ?? t}-${this.cluster.port.toString(16).padStart(32, '0').slice(-32)}`,
-            `${new Date().toISOString()} ${t} log line`,
+            `${new Date(at).toISOString()} ${t} log line`,
+            at,
           )
       } catch (e) {
         if ((e as Error).name !== 'ResourceNotFoundException') throw e
@@ -222,6 +258,7 @@ export class CloudWatchFeed {
             Dimensions: [{ Name: 'TableName', Value: t }],
             Value: 1,
             Unit: 'Count' as const,
+            Timestamp: new Date(at),
           })),
         )
         if (data.length) await this.metrics.send(new PutMetricDataCommand({ Namespace: 'AWS/DynamoDB', MetricData: data }))

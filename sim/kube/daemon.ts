@@ -43,13 +43,17 @@ const values = {
   'job-duration-ms': given['job-duration-ms'] ?? process.env.SIM_JOB_DURATION_MS,
   'lb-delay-ms': given['lb-delay-ms'] ?? process.env.SIM_LB_DELAY_MS,
   'fail-jobs': given['fail-jobs'] ?? process.env.SIM_FAIL_JOBS,
-  'cloudwatch-interval-ms': given['cloudwatch-interval-ms'] ?? process.env.SIM_CLOUDWATCH_INTERVAL_MS ?? '2000',
+  'cloudwatch-interval-ms': given['cloudwatch-interval-ms'] ?? process.env.SIM_CLOUDWATCH_INTERVAL_MS,
 }
 // AWS's delays, scaled: a NAT gateway or an EKS cluster takes minutes on AWS; --delay-scale 0.01
 // makes that seconds here. Latency faults use the same scale.
 const scale = Number(values['delay-scale'] ?? 0.01)
 // --aws-delays: every kind takes AWS's typical time (scaled), Pods, Jobs and load balancers too.
 const awsDelays = Boolean(values['aws-delays'])
+// The CloudWatch agent and Fluent Bit send once a round: the agent's metrics_collection_interval
+// is 60 s by default (CloudWatch agent configuration file reference, "agent" section), scaled with
+// --aws-delays; 2 s otherwise, for tests that read what arrives.
+const cloudwatchIntervalMs = Number(values['cloudwatch-interval-ms'] ?? (awsDelays ? 60_000 * scale : 2000))
 const pendingMs =
   awsDelays && values['pending-ms'] === undefined
     ? (Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k, v * scale])) as PendingMs)
@@ -388,7 +392,7 @@ const control = http.createServer(async (req, res) => {
         const feed = new CloudWatchFeed(
           c,
           endpoint,
-          Number(values['cloudwatch-interval-ms']),
+          cloudwatchIntervalMs,
           b.eks ? agentCredentials(c, endpoint, podIdentity) : undefined,
         )
         feed.start()
@@ -456,7 +460,8 @@ const control = http.createServer(async (req, res) => {
     }
     if (req.method === 'POST' && parts[0] === 'clusters' && parts[2] === 'cloudwatch-tick') {
       const feed = feeds.get(decodeURIComponent(parts[1]!))
-      if (feed) await feed.tick()
+      // ?minutesAgo=N: this round's data dated N minutes back (what a system idle since then would hold).
+      if (feed) await feed.tick(Date.now() - Number(url.searchParams.get('minutesAgo') ?? 0) * 60_000)
       return send(res, 200, { ticked: Boolean(feed) })
     }
     if (url.pathname === '/knobs') {

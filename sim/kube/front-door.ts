@@ -50,7 +50,15 @@ export interface DoorSpec {
 interface Door {
   spec: DoorSpec
   address: string
-  listeners: Map<number, { front: net.Server; envoy: grpc.Server; envoyPort: number }>
+  listeners: Map<number, Listener>
+}
+
+interface Listener {
+  front: net.Server
+  envoy: grpc.Server
+  envoyPort: number
+  /** The connections it took (and their legs to Envoy), ended with it. */
+  sockets: Set<net.Socket>
 }
 
 /** The file sim/dns.mjs reads: hostname -> loopback address. */
@@ -130,13 +138,19 @@ export class FrontDoors {
     this.publish()
   }
 
-  private async stop(l: { front: net.Server; envoy: grpc.Server }): Promise<void> {
-    await new Promise<void>((r) => l.front.close(() => r()))
+  /**
+   * Stops listening at once and ends the connections it took: an NLB that is deleted drops its
+   * connections. (Waiting for them instead once hung the controller: a connection the server still
+   * counted kept close() from calling back, and every later sync waited behind it.)
+   */
+  private async stop(l: Listener): Promise<void> {
+    l.front.close()
+    for (const s of l.sockets) s.destroy()
     l.envoy.forceShutdown()
   }
 
   /** The NLB's listener on one port, and the Envoy that takes what it forwards. */
-  private async listener(door: Door, port: number) {
+  private async listener(door: Door, port: number): Promise<Listener> {
     const envoy = new grpc.Server()
     envoy.addService(healthService as grpc.ServiceDefinition, {
       check: (_call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -150,21 +164,28 @@ export class FrontDoors {
     const envoyPort = await new Promise<number>((resolve, reject) =>
       envoy.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
     )
+    const sockets = new Set<net.Socket>()
+    const track = (s: net.Socket) => {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.on('error', () => s.destroy())
+    }
     const front = net.createServer((socket) => {
-      socket.on('error', () => undefined)
+      track(socket)
       void this.admit(door.spec).then(
         (ok) => {
           if (!ok || socket.destroyed) return socket.resetAndDestroy()
           const up = net.connect(envoyPort, '127.0.0.1')
-          up.on('error', () => socket.destroy())
-          socket.pipe(up).pipe(socket)
+          track(up)
+          up.on('close', () => socket.destroy())
           socket.on('close', () => up.destroy())
+          socket.pipe(up).pipe(socket)
         },
         () => socket.resetAndDestroy(),
       )
     })
     await listen(front, port, door.address)
-    return { front, envoy, envoyPort }
+    return { front, envoy, envoyPort, sockets }
   }
 
   /** The NLB takes the connection: the caller reaches it, and a target is healthy. */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { CloudWatchLogsClient, DescribeLogStreamsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb'
 import {
   AuthorizeSecurityGroupIngressCommand,
@@ -116,6 +117,9 @@ describe('07-verify against the simulator', () => {
     assert.match(r.by.logs.hint, /06-monitoring/)
     const fix = await runStep('runbooks/06-monitoring.ts', [], env)
     assert.equal(fix.code, 0, fix.stderr)
+    // Fluent Bit now reaches the pool nodes: the Ledgers' start-up lines are shipped, dated 30
+    // minutes back (an idle Ledger writes nothing after them), then a round now (Envoy's probes).
+    assert.equal(sim.cli('cloudwatch', 'tick', CLUSTER, '--minutes-ago', '30').code, 0)
     tick()
     const ok = await verify()
     assert.equal(ok.code, 0, JSON.stringify(ok.json, null, 1))
@@ -151,6 +155,20 @@ describe('07-verify against the simulator', () => {
     )
     assert.ok(record.awsCalls.total > 0)
     assert.match(r.stderr, /✓ ok\s+health\s+grpc\.health\.v1\.Health\/Check through /)
+    // Idle: the Ledgers' application logs are older than the freshness window, and the logs check
+    // passes on Envoy's probe lines (it proves the pipeline, not traffic).
+    const cwl = new CloudWatchLogsClient(awsConfig(env, 'ap-northeast-1'))
+    const group = `/aws/containerinsights/${CLUSTER}/application`
+    const ledgerStreams = ((await cwl.send(new DescribeLogStreamsCommand({ logGroupName: group }))).logStreams ?? [])
+      .map((x) => x.logStreamName!)
+      .filter((n) => n.includes('my-release-scalardl-ledger-'))
+    assert.ok(ledgerStreams.length >= 3, 'a stream per Ledger container')
+    const events = async (startTime: number) =>
+      (await cwl.send(new FilterLogEventsCommand({ logGroupName: group, logStreamNames: ledgerStreams, startTime }))).events ?? []
+    assert.equal((await events(Date.now() - 10 * 60_000)).length, 0, 'no Ledger event in the last 10 minutes')
+    assert.ok((await events(Date.now() - 60 * 60_000)).some((e) => /started with TLS = false, listening on 50051/.test(e.message!)))
+    assert.equal(r.by.logs.status, 'pass')
+    cwl.destroy()
     const only = await verify(['--only', 'pods,nodes'])
     assert.deepEqual(
       only.json.map((c: any) => c.name),
