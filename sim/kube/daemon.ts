@@ -389,12 +389,7 @@ const control = http.createServer(async (req, res) => {
       clusters.set(b.name, c)
       const endpoint = process.env.AWS_ENDPOINT_URL
       if (endpoint) {
-        const feed = new CloudWatchFeed(
-          c,
-          endpoint,
-          cloudwatchIntervalMs,
-          b.eks ? agentCredentials(c, endpoint, podIdentity) : undefined,
-        )
+        const feed = new CloudWatchFeed(c, endpoint, cloudwatchIntervalMs, b.eks ? agentCredentials(c, endpoint, podIdentity) : undefined)
         feed.start()
         feeds.set(b.name, feed)
         if (b.eks) {

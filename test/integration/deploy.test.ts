@@ -103,7 +103,7 @@ describe('npm run deploy with the Auditor', () => {
     assert.equal(r.code, 0, r.stderr.slice(-4000))
     for (const step of ['01-vpc', '02-database', '03-eks', '04-scalardl', '06-monitoring'])
       assert.match(r.stderr, new RegExp(`RECAP ${step}: ok=\\d+ changed=0 planned=[1-9]\\d* failed=0`), step)
-    assert.match(r.stderr, /^07-verify │ +\+ planned envoy  Envoy load balancer/m)
+    assert.match(r.stderr, /^07-verify │ +\+ planned envoy {2}Envoy load balancer/m)
     assert.match(r.stderr, /05-auditor skipped: AUDITOR_ENABLED is not true/)
     const ec2 = new EC2Client(awsConfig(sim.env, 'ap-northeast-1'))
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
