@@ -42,10 +42,13 @@ export const STEP_FLAGS = {
   },
   '99-teardown': {
     flags: {
-      'delete-data': 'also delete the Scalar DL DynamoDB tables (after an on-demand backup of each)',
+      'delete-data':
+        'also delete the Scalar DL DynamoDB tables (after an on-demand backup of each), with their auto scaling (scalable targets, policies, alarms)',
       'skip-backup': 'with --delete-data: do not back the tables up first',
       'delete-logs': 'also delete the CloudWatch log groups of the cluster',
       'keep-bastion': 'leave the bastion and the VPC it is in, for a final run from another host (needed when run on the bastion itself)',
+      'delete-lock-table':
+        'at the end of a full teardown, also delete the run-lock table scalardl-runbook-locks, unless another deployment has a lock in it (named)',
     },
     stringFlags: { confirm: 'NAME  with --yes: the cluster name, to confirm without a terminal' },
   },

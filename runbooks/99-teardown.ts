@@ -1,7 +1,8 @@
 // "Deleting resources" of "Scalar DL on AWS", in the guide's order: Scalar DL, node groups, the
 // EKS cluster, the database, the bastion, NAT gateways, the VPC. Only resources tagged
 // scalardl-runbook/cluster=<CLUSTER_NAME> (and, with AUDITOR_ENABLED=true, =<AUDITOR_CLUSTER_NAME>)
-// are deleted, the Auditor's before the Ledger's. Tables and log groups are kept unless asked.
+// are deleted, the Auditor's before the Ledger's. Tables (with their auto scaling), log groups and
+// the run-lock table are kept unless asked.
 import readline from 'node:readline/promises'
 import { STEP_FLAGS } from '../lib/steps.ts'
 import { isMain } from '../lib/main.ts'
@@ -19,7 +20,9 @@ import {
   clusterReachProblems,
 } from '../lib/teardown/aws.ts'
 import { clusterGoneTask, monitoringGoneTask, nodegroupsGoneTask, releasesGoneTask } from '../lib/teardown/kube.ts'
+import { autoScalingTask } from '../lib/teardown/autoscaling.ts'
 import { parametersTask, stagingTask } from '../lib/teardown/leftovers.ts'
+import { lockTableTask } from '../lib/teardown/lock-table.ts'
 import { peeringGoneTask } from '../lib/teardown/peering.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
 import { defineStep } from '../lib/task.ts'
@@ -55,6 +58,7 @@ export const step = defineStep({
     nodegroupsGoneTask(),
     scoped(ifAuditor(), clusterGoneTask()),
     clusterGoneTask(),
+    autoScalingTask(),
     tablesTask(),
     scoped(ifAuditor(), logGroupsTask()),
     logGroupsTask(),
@@ -69,6 +73,7 @@ export const step = defineStep({
     unlessKeepingBastion(parametersTask()),
     unlessKeepingBastion(stagingTask()),
     boundaryKeptTask(),
+    unlessKeepingBastion(lockTableTask()),
   ],
   report: (result, ctx) =>
     ctx.flags['keep-bastion'] && result.status !== 'failed'

@@ -1,6 +1,7 @@
 // AWS SDK v3 clients for one run. Every call goes through one middleware that records it (for
 // the journal, and so tests can prove a rerun makes no mutating call), names the failed
 // operation in errors, and refuses mutating calls in --dry-run as a last line of defence.
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling'
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
@@ -141,6 +142,10 @@ export class AwsSession {
   }
   get cloudwatch(): CloudWatchClient {
     return this.client('CloudWatch', () => new CloudWatchClient(this.clientConfig()))
+  }
+  /** Application Auto Scaling (the schema loader's scalable targets of the tables). */
+  get autoscaling(): ApplicationAutoScalingClient {
+    return this.client('ApplicationAutoScaling', () => new ApplicationAutoScalingClient(this.clientConfig()))
   }
   get eks(): EKSClient {
     return this.client('EKS', () => new EKSClient(this.clientConfig()))

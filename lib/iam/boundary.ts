@@ -104,6 +104,9 @@ export function boundaryPolicy(account = '*'): PolicyDocument {
           'ssm:UpdateInstanceInformation',
           'ssmmessages:*',
           'ec2messages:*',
+          // The operator policy's RunbookTablesAutoScaling (99 --delete-data)
+          'application-autoscaling:DescribeScalableTargets',
+          'application-autoscaling:DeregisterScalableTarget',
           // The operator policy's Run Command (npm run bastion, 01's bootstrap)
           'ssm:SendCommand',
           'ssm:GetCommandInvocation',

@@ -90,7 +90,10 @@ export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> =
     steps: 'npm run bastion -- push, 99',
     why: "the private, encrypted, expiring staging bucket and its objects (99 deletes the deployment's, and the bucket once empty)",
   },
-  RunbookLockTable: { steps: 'every mutating step', why: 'the run lock (one mutating run per cluster at a time)' },
+  RunbookLockTable: {
+    steps: 'every mutating step; 99 --delete-lock-table',
+    why: 'the run lock (one mutating run per cluster at a time); 99 --delete-lock-table reads whose locks are in it and deletes it when only the deployment used it',
+  },
   RunbookScalarDlTablesRead: {
     steps: '02 04 05 07 99',
     why: "reading the tables under DYNAMODB_NAMESPACE_PREFIX: which exist, whose they are, 05's certificates",
@@ -102,6 +105,14 @@ export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> =
   RunbookScalarDlTablesWrite: {
     steps: '04 05 99',
     why: "protection, point-in-time recovery, backups and --delete-data, on the tables tagged as the deployment's only (aws:ResourceTag)",
+  },
+  RunbookTablesAutoScaling: {
+    steps: '99 --delete-data',
+    why: "the auto scaling the schema loader gave the deployment's tables: their scalable targets deregistered (their policies go with them) and their target-tracking alarms read, before the tables are deleted",
+  },
+  RunbookTablesAutoScalingAlarms: {
+    steps: '99 --delete-data',
+    why: 'deleting the target-tracking alarms left of those tables, named TargetTracking-table/<DYNAMODB_NAMESPACE_PREFIX>...',
   },
   RunbookLogs: { steps: '06 07 99', why: "the clusters' own log groups" },
   RunbookReadOnly: { steps: '00 and every step', why: 'who am I, the tables and log groups listed, the quotas' },
@@ -319,6 +330,9 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
           'dynamodb:PutItem',
           'dynamodb:UpdateItem',
           'dynamodb:DeleteItem',
+          // 99 --delete-lock-table: whose locks are in it, then the table.
+          'dynamodb:Scan',
+          'dynamodb:DeleteTable',
         ],
         Resource: table('scalardl-runbook-locks'),
       },
@@ -349,6 +363,24 @@ export function operatorPolicy(scope: PolicyScope): PolicyDocument {
         Action: TABLE_WRITE_ACTIONS,
         Resource: table(`${scope.tablePrefix}*`),
         Condition: { StringEquals: { 'aws:ResourceTag/scalardl-runbook/cluster': scope.clusters } },
+      },
+      {
+        // 99 --delete-data: the tables' scalable targets (their ARNs carry an id, not the table's
+        // name, and DescribeScalableTargets and DescribeAlarms take no resource) and the alarms.
+        Sid: 'RunbookTablesAutoScaling',
+        Effect: 'Allow',
+        Action: [
+          'application-autoscaling:DescribeScalableTargets',
+          'application-autoscaling:DeregisterScalableTarget',
+          'cloudwatch:DescribeAlarms',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'RunbookTablesAutoScalingAlarms',
+        Effect: 'Allow',
+        Action: ['cloudwatch:DeleteAlarms'],
+        Resource: `arn:aws:cloudwatch:*:${account}:alarm:TargetTracking-table/${scope.tablePrefix}*`,
       },
       {
         Sid: 'RunbookLogs',

@@ -69,7 +69,7 @@ async function untilFree<T>(ctx: TaskContext, what: string, fn: () => Promise<T>
 }
 
 /** The runbook's tables (tagged with one of the deployment's clusters) and the others with the same prefix and namespaces. */
-async function tablesByOwner(ctx: TaskContext) {
+export async function tablesByOwner(ctx: TaskContext) {
   const tables = await namespaceTables(ctx.aws.dynamodb, ctx.config.dynamodbNamespacePrefix, [...LEDGER_NAMESPACES, ...AUDITOR_NAMESPACES])
   return byOwner(tables, deploymentClusters(ctx.config))
 }

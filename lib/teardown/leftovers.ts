@@ -2,8 +2,8 @@
 // deletes the bastion (with --keep-bastion the bastion's own teardown still reads them): the
 // deployment's secrets in Parameter Store (made by `npm run secrets -- store`, tagged for the
 // cluster) and its objects in the staging bucket (`npm run bastion -- push`), then the bucket
-// itself once no deployment has an object left in it. The lock table stays: every deployment in
-// the account uses it, and this run holds a lock in it.
+// itself once no deployment has an object left in it. The lock table stays unless asked
+// (--delete-lock-table, lock-table.ts): every deployment in the account uses it.
 import {
   DeleteBucketCommand,
   DeleteObjectsCommand,

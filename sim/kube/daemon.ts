@@ -17,6 +17,7 @@ import { DAEMON_OPTIONS, pairs } from './flags.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { FrontDoors } from './front-door.ts'
 import { strictEc2Hooks } from '../strict-ec2.ts'
+import { appAutoScalingHooks } from '../app-autoscaling.ts'
 import { IamEnforcement } from '../iam-enforce.ts'
 import { failedStackHooks } from '../failed-stacks.ts'
 import { ClusterUpdates } from '../eks-updates.ts'
@@ -98,6 +99,8 @@ const balancers = new Map<string, InTreeLoadBalancers>()
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(awsHooks(() => balancers.values(), process.env.AWS_ENDPOINT_URL))
 // EC2's refusals moto does not make (sim/strict-ec2.ts).
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(strictEc2Hooks(process.env.AWS_ENDPOINT_URL))
+// DeregisterScalableTarget deletes the target's policies and their alarms, as on AWS (sim/app-autoscaling.ts).
+if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(appAutoScalingHooks(process.env.AWS_ENDPOINT_URL))
 /** moto's STS answer for the access key named in a signature's scope (and a session's token). */
 const callerOf = motoCaller(process.env.AWS_ENDPOINT_URL ?? '')
 /** The ARN moto's IAM holds (path included) for the role or user an ARN names (an assumed-role session: its role). */

@@ -1,6 +1,12 @@
 // What some container images do when they run, for the images whose effects the runbook checks.
 // The Scalar DL schema loader: creates the Ledger or Auditor tables in DynamoDB (moto), with the
-// namespace prefix, provisioned capacity, and point-in-time recovery, as the real loader does.
+// namespace prefix, provisioned capacity, auto scaling and point-in-time recovery, as the real
+// loader does.
+import {
+  ApplicationAutoScalingClient,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling'
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -144,6 +150,12 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
     credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' },
     maxAttempts: 8,
   }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
+  const scaling = new ApplicationAutoScalingClient({
+    region,
+    endpoint,
+    credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' },
+    maxAttempts: 8,
+  }) // DynamoAdmin.java:224-231: the same endpoint override and credentials as DynamoDB's client
   const coordinator = schemaType === 'ledger'
   const made: string[] = []
   try {
@@ -165,6 +177,8 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
           }),
         )
         made.push(name)
+        // Auto scaling before backups, and not for the metadata table (DynamoAdmin.java:271-278).
+        if (!args.includes('--no-scaling') && table !== 'scalardb.metadata') await enableAutoScaling(scaling, name, ru)
       } catch (e) {
         if ((e as Error).name !== 'ResourceInUseException') throw e
       }
@@ -178,7 +192,56 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
     return { ok: false, message: `(simulated schema loader) ${(e as Error).name}: ${(e as Error).message}` }
   } finally {
     client.destroy()
+    scaling.destroy()
   }
+}
+
+/**
+ * The auto scaling ScalarDB's DynamoAdmin gives a table it creates unless `--no-scaling`
+ * (scalar-labs/scalardb v3.17.2, the version ScalarDL v3.13.0 builds on: build.gradle:58;
+ * core/src/main/java/com/scalar/db/storage/dynamo/DynamoAdmin.java:271-274 createTable,
+ * 534-563 enableAutoScaling, 565-611 the requests): a scalable target per capacity, read then
+ * write, resource id `table/<prefix><namespace>.<table>`, min ru/10 when ru > 10 else ru, max ru;
+ * then a TargetTrackingScaling policy per target named `<resource id>-read|write` on
+ * DynamoDB{Read,Write}CapacityUtilization, target 70, cooldowns 60 s (97-115 the constants). Secondary indexes get the
+ * same as `table/<t>/index/<index>` with `index-read|index-write`; ScalarDL's schemas
+ * (scalar-labs/scalardl v3.13.0 schema-loader/ledger-schema.json, auditor-schema.json) declare
+ * none. The metadata table gets none (DynamoAdmin.java:463-498 createMetadataTableIfNotExists).
+ * The CloudWatch alarms of target tracking are moto's own (moto 5.2.1 applicationautoscaling/models.py
+ * _generate_dynamodb_alarms: TargetTracking-table/<name>-AlarmHigh-<uuid>, -AlarmLow-, ...).
+ */
+export async function enableAutoScaling(client: ApplicationAutoScalingClient, table: string, ru: number): Promise<void> {
+  const resourceId = `table/${table}`
+  const types = [
+    ['read', 'dynamodb:table:ReadCapacityUnits', 'DynamoDBReadCapacityUtilization'],
+    ['write', 'dynamodb:table:WriteCapacityUnits', 'DynamoDBWriteCapacityUtilization'],
+  ] as const
+  for (const [, dimension] of types)
+    await client.send(
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'dynamodb',
+        ResourceId: resourceId,
+        ScalableDimension: dimension,
+        MinCapacity: ru > 10 ? Math.trunc(ru / 10) : ru,
+        MaxCapacity: ru,
+      }),
+    )
+  for (const [type, dimension, metric] of types)
+    await client.send(
+      new PutScalingPolicyCommand({
+        ServiceNamespace: 'dynamodb',
+        ResourceId: resourceId,
+        ScalableDimension: dimension,
+        PolicyName: `${resourceId}-${type}`,
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: {
+          PredefinedMetricSpecification: { PredefinedMetricType: metric },
+          ScaleInCooldown: 60,
+          ScaleOutCooldown: 60,
+          TargetValue: 70,
+        },
+      }),
+    )
 }
 
 const SECRETS = byResource('', 'secrets')!

@@ -2,6 +2,7 @@
 // (Ledger and Auditor) torn down, with untagged resources surviving, tables and logs kept unless
 // asked, backups first, and a second teardown that changes nothing: test/integration/auditor.test.ts.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import YAML from 'yaml'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -24,12 +25,21 @@ import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { awsConfig } from '../helpers/aws.ts'
 import {
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ListBackupsCommand,
   ListTablesCommand,
   ListTagsOfResourceCommand,
+  PutItemCommand,
 } from '@aws-sdk/client-dynamodb'
+import {
+  ApplicationAutoScalingClient,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling'
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch'
 
 let sim: Sim
 
@@ -65,6 +75,26 @@ async function deploy(env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 const tagged = async (env: NodeJS.ProcessEnv) => Object.values(await inventory(env, env.CLUSTER_NAME!)).reduce((a, b) => a + b, 0)
+
+/** The tables' auto scaling in the account: scalable targets, scaling policies and target-tracking alarms, by table. */
+async function scalingOf(env: NodeJS.ProcessEnv, tables: string[]) {
+  const opts = awsConfig(env, 'ap-northeast-1')
+  const aas = new ApplicationAutoScalingClient(opts)
+  const cw = new CloudWatchClient(opts)
+  const mine = (resourceId: string) => tables.some((t) => resourceId === `table/${t}`)
+  const targets = ((await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb' }))).ScalableTargets ?? [])
+    .filter((t) => mine(t.ResourceId!))
+    .map((t) => `${t.ResourceId} ${t.ScalableDimension}`)
+  const policies = ((await aas.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'dynamodb' }))).ScalingPolicies ?? [])
+    .filter((p) => mine(p.ResourceId!))
+    .map((p) => p.PolicyName!)
+  const alarms = ((await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'TargetTracking-table/' }))).MetricAlarms ?? [])
+    .map((a) => a.AlarmName!)
+    .filter((n) => tables.some((t) => n.startsWith(`TargetTracking-table/${t}-`)))
+  aas.destroy()
+  cw.destroy()
+  return { targets, policies, alarms }
+}
 
 before(() => {
   sim = startSim(['--pod-start-ms', '30', '--job-duration-ms', '50', '--lb-delay-ms', '50', '--cloudwatch-interval-ms', '0'])
@@ -113,14 +143,60 @@ describe('99-teardown against the simulator', () => {
       const tags = (await ddb.send(new ListTagsOfResourceCommand({ ResourceArn: t.TableArn! }))).Tags ?? []
       assert.deepEqual(tags, [{ Key: 'scalardl-runbook/cluster', Value: 'td-own' }], n)
     }
-    // Later, someone else's table under the deployment's prefix and namespace.
+    // The schema loader gave each table but the metadata table auto scaling (ScalarDB's DynamoAdmin).
+    const scaled = made.filter((n) => n !== 'td_own_scalardb.metadata')
+    const scaling = await scalingOf(own, made)
+    assert.equal(scaling.targets.length, scaled.length * 2, scaling.targets.join(', '))
+    assert.equal(scaling.policies.length, scaled.length * 2, scaling.policies.join(', '))
+    for (const n of scaled)
+      assert.ok(
+        scaling.alarms.some((a) => a.startsWith(`TargetTracking-table/${n}-AlarmHigh-`)),
+        `alarms of ${n}`,
+      )
+    // Later, someone else's table under the deployment's prefix and namespace, with auto scaling of its own.
     await table('td_own_scalar.someone_else')
+    const aas = new ApplicationAutoScalingClient(awsConfig(sim.env, 'ap-northeast-1'))
+    const cw = new CloudWatchClient(awsConfig(sim.env, 'ap-northeast-1'))
+    await aas.send(
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'dynamodb',
+        ResourceId: 'table/td_own_scalar.someone_else',
+        ScalableDimension: 'dynamodb:table:ReadCapacityUnits',
+        MinCapacity: 1,
+        MaxCapacity: 5,
+      }),
+    )
+    // A target-tracking alarm of one of the deployment's tables whose policy is gone (as after a
+    // deregistration that left it), and one of the other table.
+    const stray = (t: string) =>
+      cw.send(
+        new PutMetricAlarmCommand({
+          AlarmName: `TargetTracking-table/${t}-AlarmLow-00000000-0000-4000-8000-000000000000`,
+          Namespace: 'AWS/DynamoDB',
+          MetricName: 'ConsumedReadCapacityUnits',
+          Dimensions: [{ Name: 'TableName', Value: t }],
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 15,
+          Threshold: 30,
+          ComparisonOperator: 'LessThanThreshold',
+          AlarmActions: [
+            `arn:aws:autoscaling:ap-northeast-1:123456789012:scalingPolicy:00000000-0000-4000-8000-000000000001:resource/dynamodb/table/${t}:policyName/table/${t}-read:createdBy/00000000-0000-4000-8000-000000000002`,
+          ],
+        }),
+      )
+    await stray('td_own_scalar.asset')
+    await stray('td_own_scalar.someone_else')
     const plan = await runStep('runbooks/99-teardown.ts', ['--json', '--dry-run', '--delete-data', '--yes', '--confirm', 'td-own'], own)
     assert.equal(plan.code, 0, plan.stderr)
     const planned = plan.json.tasks.find((t: any) => /^DynamoDB tables/.test(t.title)).detail as string
     assert.equal(planned.split('; ')[0], `back up and delete ${made.sort().join(', ')}`)
     // (coordinator.state, outside the prefix, is not looked at at all.)
     assert.match(planned, /; not the runbook's, never touched: td_own_scalar\.someone_else$/)
+    const plannedScaling = plan.json.tasks.find((t: any) => /^Auto scaling of the runbook's tables/.test(t.title))
+    assert.equal(plannedScaling.status, 'planned')
+    assert.match(plannedScaling.detail, new RegExp(`deregister ${scaled.length * 2} scalable target\\(s\\)`))
+    assert.deepEqual((await scalingOf(own, made)).targets, scaling.targets, '--dry-run deregisters nothing')
     const r = await runStep('runbooks/99-teardown.ts', ['--json', '--delete-data', '--yes', '--confirm', 'td-own'], own)
     assert.equal(r.code, 0, r.stderr)
     const left = await names()
@@ -136,6 +212,93 @@ describe('99-teardown against the simulator', () => {
         `a backup of ${n}`,
       )
     assert.match(r.json.tasks.find((t: any) => /^DynamoDB tables/.test(t.title)).detail, /backups: arn:aws:dynamodb:/)
+    // Their auto scaling went with them (the stray alarm too); the other table's stays.
+    assert.deepEqual(await scalingOf(own, made), { targets: [], policies: [], alarms: [] })
+    const removed = r.json.tasks.find((t: any) => /^Auto scaling of the runbook's tables/.test(t.title))
+    assert.equal(removed.status, 'changed')
+    assert.match(removed.detail, /deleted 1 alarm\(s\) left: TargetTracking-table\/td_own_scalar\.asset-AlarmLow-/)
+    const others = await scalingOf(own, ['td_own_scalar.someone_else'])
+    assert.deepEqual(others.targets, ['table/td_own_scalar.someone_else dynamodb:table:ReadCapacityUnits'])
+    assert.equal(others.alarms.length, 1)
+    // A rerun finds nothing and says so.
+    const again = await runStep('runbooks/99-teardown.ts', ['--json', '--delete-data', '--yes', '--confirm', 'td-own'], own)
+    assert.equal(again.code, 0, again.stderr)
+    const none = again.json.tasks.find((t: any) => /^Auto scaling of the runbook's tables/.test(t.title))
+    assert.equal(none.status, 'ok')
+    assert.match(none.detail, /^none/)
+    aas.destroy()
+    cw.destroy()
+    ddb.destroy()
+  })
+
+  test('--delete-lock-table: kept and named while another cluster has a lock item in it; deleted once only this deployment used it, and the run still releases its lock, exits 0 and journals', async () => {
+    const env: NodeJS.ProcessEnv = { ...envFor('td-lock', '10.48.0.0/16'), BASTION_ENABLED: 'false' }
+    assert.equal((await runStep('runbooks/01-vpc.ts', [], env)).code, 0)
+    const ddb = new DynamoDBClient(awsConfig(sim.env, 'ap-northeast-1'))
+    const exists = () =>
+      ddb.send(new DescribeTableCommand({ TableName: 'scalardl-runbook-locks' })).then(
+        () => true,
+        (e: Error) => (e.name === 'ResourceNotFoundException' ? false : Promise.reject(e)),
+      )
+    assert.ok(await exists(), '01 made it for its lock')
+    // A lock another deployment left (its run died on another host).
+    const now = Date.now()
+    await ddb.send(
+      new PutItemCommand({
+        TableName: 'scalardl-runbook-locks',
+        Item: {
+          lockId: { S: 'someone-else' },
+          step: { S: '04-scalardl' },
+          holder: { S: 'op@elsewhere pid 1' },
+          host: { S: 'elsewhere' },
+          pid: { N: '1' },
+          runId: { S: 'their-run' },
+          acquiredAt: { N: String(now) },
+          expiresAt: { N: String(now + 3_600_000) },
+        },
+      }),
+    )
+    const task = (r: { json?: any }) => r.json.tasks.find((t: any) => /^The run-lock table/.test(t.title))
+    const plain = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-lock'], env)
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.match(task(plain).detail, /^kept/, 'without the flag')
+    const kept = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-lock', '--delete-lock-table'], env)
+    assert.equal(kept.code, 0, kept.stderr)
+    assert.equal(task(kept).status, 'ok')
+    assert.match(task(kept).detail, /other deployments .* \(someone-else\)/)
+    assert.ok(await exists(), 'kept for someone-else')
+    const dry = await runStep(
+      'runbooks/99-teardown.ts',
+      ['--json', '--dry-run', '--yes', '--confirm', 'td-lock', '--delete-lock-table'],
+      env,
+    )
+    assert.equal(task(dry).status, 'ok', 'the dry run sees the same')
+    await ddb.send(new DeleteItemCommand({ TableName: 'scalardl-runbook-locks', Key: { lockId: { S: 'someone-else' } } }))
+    const plan = await runStep(
+      'runbooks/99-teardown.ts',
+      ['--json', '--dry-run', '--yes', '--confirm', 'td-lock', '--delete-lock-table'],
+      env,
+    )
+    assert.equal(task(plan).status, 'planned')
+    assert.ok(await exists(), '--dry-run deletes nothing')
+    const gone = await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-lock', '--delete-lock-table'], env)
+    assert.equal(gone.code, 0, gone.stderr)
+    assert.equal(gone.json.status, 'changed')
+    assert.equal(task(gone).status, 'changed')
+    assert.doesNotMatch(gone.stderr, /could not release the run lock/)
+    assert.equal(await exists(), false)
+    const journal = fs
+      .readFileSync(path.join(env.RUNBOOK_STATE_DIR!, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const last = journal.at(-1)
+    assert.equal(last.step, '99-teardown')
+    assert.equal(last.status, 'changed')
+    assert.equal(last.tasks.find((t: any) => /^The run-lock table/.test(t.title)).status, 'changed')
+    // The next mutating run makes the table again for its lock.
+    assert.equal((await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-lock'], env)).json.status, 'ok')
+    assert.ok(await exists())
     ddb.destroy()
   })
 
@@ -200,6 +363,14 @@ describe('99-teardown against the simulator', () => {
     )
     elb.destroy()
     assert.equal((await runStep('runbooks/99-teardown.ts', ['--json', '--yes', '--confirm', 'td-kill'], env)).json.status, 'ok')
+    // Without --delete-data the tables stay, and their auto scaling with them.
+    const ddb = new DynamoDBClient(awsConfig(env, 'ap-northeast-1'))
+    const tables = ((await ddb.send(new ListTablesCommand({}))).TableNames ?? []).filter((n) => n.startsWith('td-kill_'))
+    ddb.destroy()
+    assert.ok(tables.includes('td-kill_scalar.asset'), tables.join(', '))
+    const kept = await scalingOf(env, tables)
+    assert.equal(kept.targets.length, (tables.length - 1) * 2, kept.targets.join(', '))
+    assert.ok(kept.alarms.length > 0)
   })
 
   test('a load balancer a Service left in the VPC: the teardown names it and its interfaces at once instead of waiting on the subnets; once removed, the rerun finishes', async () => {
