@@ -3,6 +3,7 @@
 // 07-verify green on both clusters, and a teardown that leaves only the kept tables and logs and
 // the client VPC it never owned.
 import assert from 'node:assert/strict'
+import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, ListBackupsCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb'
@@ -378,5 +379,16 @@ describe('05-auditor against the simulator', () => {
     ddb.destroy()
     assert.ok(backups.length >= 15, `every table was backed up first (${backups.length})`)
     assert.match(data.json.tasks.find((t: { title: string }) => /DynamoDB tables/.test(t.title)).detail, /backups: arn:aws:dynamodb:/)
+    // The Ledger's and the Auditor's tables had auto scaling from their schema loaders; none is left.
+    assert.match(
+      data.json.tasks.find((t: { title: string }) => /^Auto scaling of the runbook's tables/.test(t.title)).detail,
+      /^deregistered \d+/,
+    )
+    const aas = new ApplicationAutoScalingClient(cfg())
+    const left = ((await aas.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'dynamodb' }))).ScalableTargets ?? []).filter(
+      (t) => t.ResourceId!.startsWith('table/aud_'),
+    )
+    aas.destroy()
+    assert.deepEqual(left, [])
   })
 })

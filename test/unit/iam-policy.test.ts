@@ -58,6 +58,16 @@ describe('operator IAM policy', () => {
     assert.equal(sid('RunbookBastionNoSelfEdit').Effect, 'Deny')
     assert.ok(sid('RunbookBastionNoSelfEdit').Action.includes('iam:PutRolePolicy'))
     assert.equal(sid('RunbookLockTable').Resource, 'arn:aws:dynamodb:*:111122223333:table/scalardl-runbook-locks')
+    // 99 --delete-lock-table: whose locks are in it, then the table; that table only.
+    assert.ok(['dynamodb:Scan', 'dynamodb:DeleteTable'].every((a) => sid('RunbookLockTable').Action.includes(a)))
+    // 99 --delete-data: the tables' auto scaling, exactly what it calls; alarms deleted only by the tables' names.
+    assert.deepEqual(sid('RunbookTablesAutoScaling').Action, [
+      'application-autoscaling:DescribeScalableTargets',
+      'application-autoscaling:DeregisterScalableTarget',
+      'cloudwatch:DescribeAlarms',
+    ])
+    assert.deepEqual(sid('RunbookTablesAutoScalingAlarms').Action, ['cloudwatch:DeleteAlarms'])
+    assert.equal(sid('RunbookTablesAutoScalingAlarms').Resource, 'arn:aws:cloudwatch:*:111122223333:alarm:TargetTracking-table/p_*')
   })
 
   test("--database: the database credentials get ScalarDB's DynamoDB calls on Scalar DL's namespaces only", () => {
