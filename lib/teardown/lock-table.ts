@@ -2,7 +2,9 @@
 // account and region shares it, so it goes only at the end of a full teardown and only when no
 // item of another cluster is in it (a lock held now, or left by a run that died: either says that
 // deployment uses the table). This run's own items (its clusters' locks, held while it runs) do not
-// keep it; the runner's release then finds the table gone, which is a lock released.
+// keep it; the runner's release then finds the table gone, which is a lock released. DynamoDB's
+// DeleteTable takes no condition: a lock another deployment takes between the last scan and the
+// deletion goes with the table (its run goes on unlocked; its release tolerates the gone table).
 import { DeleteTableCommand, DescribeTableCommand, paginateScan } from '@aws-sdk/client-dynamodb'
 import { isAwsError } from '../aws/clients.ts'
 import { deploymentClusters } from '../config.ts'
