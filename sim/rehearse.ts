@@ -226,11 +226,10 @@ try {
   }
   // Unless kept, the rehearsal ends as an environment's life does: with a teardown, twice.
   if (!failed && !keep) {
-    console.error('\n=== teardown (99-teardown --yes --confirm rehearsal), then again: nothing left to delete ===\n')
-    for (const [i, args] of [
-      ['--yes', '--confirm', 'rehearsal'],
-      ['--yes', '--confirm', 'rehearsal'],
-    ].entries()) {
+    // With its data and logs: every deletion 99 can make runs under the operator policy here.
+    const teardown = ['--yes', '--confirm', 'rehearsal', '--delete-data', '--delete-logs']
+    console.error(`\n=== teardown (99-teardown ${teardown.join(' ')}), then again: nothing left to delete ===\n`)
+    for (const [i, args] of [teardown, teardown].entries()) {
       const r = await run('99-teardown', env, args)
       if (r.code !== 0 || (i === 1 && r.status !== 'ok')) {
         console.error(`\n99-teardown ${r.code !== 0 ? `exited ${r.code}` : `reported "${r.status}" on the second run`}`)
