@@ -8,9 +8,13 @@
 // whatever the traffic. A Ledger with no traffic may log nothing, so its Pods are not required.
 // The events are read with FilterLogEvents over the window (their own timestamps), not from a
 // stream's lastEventTimestamp, which CloudWatch Logs updates "on an eventual consistency basis,
-// typically in less than an hour" (DescribeLogStreams API reference).
+// typically in less than an hour" (DescribeLogStreams API reference). The agents' credentials are
+// checked too: both agents run as amazon-cloudwatch/cloudwatch-agent and get their role through
+// the EKS Pod Identity association 06 makes; without it they run and CloudWatch refuses what they send.
 import { DescribeLogGroupsCommand, DescribeLogStreamsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import { ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks'
 import { isMain } from '../lib/main.ts'
+import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT } from '../lib/monitoring/tasks.ts'
 import type { Check, VerifyContext } from '../lib/verify/check.ts'
 import type { KubeObject } from '../lib/kubectl.ts'
 
@@ -40,17 +44,20 @@ async function podLogsSince(v: VerifyContext, group: string, pod: KubeObject, si
 export const logsCheck: Check = {
   name: 'logs',
   title: 'Container logs of every Scalar DL node in CloudWatch (from its Envoy Pod); control-plane logs',
-  hint: 'no recent events from an Envoy Pod means Fluent Bit on its node is not running (usually: it does not tolerate the Scalar DL taint) or has no role: kubectl -n amazon-cloudwatch get pods -o wide shows where it runs, aws eks list-pod-identity-associations --cluster-name CLUSTER_NAME its role; rerun 06-monitoring (RUNBOOK.md, 07-verify: logs)',
+  hint: 'no Pod Identity association: the agents lost their role (aws eks list-pod-identity-associations --cluster-name CLUSTER_NAME); no recent events from an Envoy Pod: Fluent Bit on its node is not running (usually: it does not tolerate the Scalar DL taint; kubectl -n amazon-cloudwatch get pods -o wide shows where it runs); rerun 06-monitoring, which restores both (RUNBOOK.md, 07-verify: logs)',
   async run(v) {
     const cluster = v.config.clusterName
     const minutes = v.config.monitoring.logFreshnessMinutes
     const since = Date.now() - minutes * 60_000
     const group = `/aws/containerinsights/${cluster}/application`
-    const [pods, eksGroups] = await Promise.all([
+    const [pods, eksGroups, role] = await Promise.all([
       v.of('Pod'),
       v.config.monitoring.controlPlaneLogTypes.length
         ? v.aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/eks/${cluster}/cluster` }))
         : Promise.resolve(undefined),
+      v.aws.eks.send(
+        new ListPodIdentityAssociationsCommand({ clusterName: cluster, namespace: AGENT_NAMESPACE, serviceAccount: AGENT_SERVICE_ACCOUNT }),
+      ),
     ])
     const envoys = pods.filter(
       (p) =>
@@ -59,6 +66,10 @@ export const logsCheck: Check = {
         p.status?.phase === 'Running',
     )
     const problems: string[] = []
+    if (!role.associations?.length)
+      problems.push(
+        `no EKS Pod Identity association for ${AGENT_NAMESPACE}/${AGENT_SERVICE_ACCOUNT}: the CloudWatch agents and Fluent Bit have no role, and CloudWatch refuses what they send`,
+      )
     // No Pod to hear from is no evidence that logs arrive: the check fails rather than pass on nothing.
     if (!envoys.length) problems.push(`no running Envoy Pod of release ${v.config.scalardl.release} to have logs from (see the pods check)`)
     const heard = await Promise.all(envoys.map((p) => podLogsSince(v, group, p, since)))
@@ -76,7 +87,7 @@ export const logsCheck: Check = {
       ? { ok: false, detail: problems.join('; ') }
       : {
           ok: true,
-          detail: `log events in the last ${minutes} min from the Envoy Pods on all ${new Set(envoys.map((p) => p.spec?.nodeName)).size} Scalar DL node(s)${eksGroups ? '; control-plane log group present' : ''}`,
+          detail: `log events in the last ${minutes} min from the Envoy Pods on all ${new Set(envoys.map((p) => p.spec?.nodeName)).size} Scalar DL node(s); the agents' role through Pod Identity${eksGroups ? '; control-plane log group present' : ''}`,
         }
   },
 }

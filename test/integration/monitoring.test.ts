@@ -139,6 +139,14 @@ describe('06-monitoring against the simulator', () => {
     await assert.rejects(iam.send(new GetRoleCommand({ RoleName: roleName })), /NoSuchEntity/, 'its role went with it')
     assert.equal(sim.cli('cloudwatch', 'tick', 'mon').code, 0)
     assert.equal(await appStreams(), 0, 'agents without credentials send nothing')
+    // 07 says why: the agents lost their role (not only that nothing arrives).
+    const lost = await runStep('runbooks/07-verify.ts', ['--only', 'logs', '--json'], env)
+    assert.equal(lost.code, 1, lost.stderr)
+    assert.match(
+      lost.json[0].detail,
+      /no EKS Pod Identity association for amazon-cloudwatch\/cloudwatch-agent: the CloudWatch agents and Fluent Bit have no role/,
+    )
+    assert.match(lost.json[0].hint, /list-pod-identity-associations/)
 
     const dry = await runStep('runbooks/06-monitoring.ts', ['--dry-run', '--json'], env)
     assert.match(
