@@ -13,7 +13,7 @@ export const auditorCheck: Check = {
   name: 'auditor',
   title:
     'Auditor: schema Job, Auditor and Envoy Pods, envoy EXTERNAL-IP on 40051/40052, a gRPC health check through it, tables, certificates',
-  hint: 'the detail names the part: Pods and envoy as for the Ledger (in the Auditor cluster, KUBECONFIG=.runbook/<AUDITOR_CLUSTER_NAME>/kubeconfig); missing tables or certificates: rerun 05-auditor (RUNBOOK.md, 07-verify: auditor)',
+  hint: 'the detail names the part: Pods and envoy as for the Ledger (in the Auditor cluster, KUBECONFIG=.runbook/<AUDITOR_CLUSTER_NAME>/kubeconfig); missing tables or certificates: rerun 05-auditor (ONCALL.md, "Check: auditor")',
   applies: (config) => config.auditor.enabled,
   async run(v) {
     const a = v.auditor()

@@ -64,7 +64,7 @@ async function openToWorld(v: VerifyContext, nodePorts: number[]): Promise<strin
 export const envoyCheck: Check = {
   name: 'envoy',
   title: 'Envoy load balancer with an EXTERNAL-IP on 50051 and 50052, active with healthy targets, not open to 0.0.0.0/0',
-  hint: 'a pending EXTERNAL-IP means the load balancer is not provisioned: check the Service events (kubectl describe svc) and the subnet tags of 01-vpc; unhealthy targets mean no ready envoy Pod; NodePorts open to 0.0.0.0/0 mean the Service lost its source ranges: rerun 04-scalardl (RUNBOOK.md, 07-verify: envoy)',
+  hint: 'a pending EXTERNAL-IP means the load balancer is not provisioned: check the Service events (kubectl describe svc) and the subnet tags of 01-vpc; unhealthy targets mean no ready envoy Pod; NodePorts open to 0.0.0.0/0 mean the Service lost its source ranges: rerun 04-scalardl (ONCALL.md, "Check: envoy")',
   run: envoyOutcome,
 }
 

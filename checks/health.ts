@@ -71,7 +71,7 @@ export async function frontDoorOutcome(v: VerifyContext): Promise<CheckOutcome> 
 export const frontDoorCheck: Check = {
   name: 'health',
   title: 'A gRPC health check through the envoy load balancer answers SERVING on 50051 and 50052',
-  hint: 'UNAVAILABLE "no healthy upstream": Envoy has no Ready Ledger behind it (kubectl get endpoints <release>-headless; kubectl get pods -l app.kubernetes.io/app=ledger); no connection or DEADLINE_EXCEEDED: no ready Envoy behind the load balancer (see the envoy check; kubectl get pods -l app.kubernetes.io/app=envoy) (RUNBOOK.md, 07-verify: health)',
+  hint: 'UNAVAILABLE "no healthy upstream": Envoy has no Ready Ledger behind it (kubectl get endpoints <release>-headless; kubectl get pods -l app.kubernetes.io/app=ledger); no connection or DEADLINE_EXCEEDED: no ready Envoy behind the load balancer (see the envoy check; kubectl get pods -l app.kubernetes.io/app=envoy) (ONCALL.md, "Check: health")',
   run: frontDoorOutcome,
 }
 

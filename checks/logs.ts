@@ -44,7 +44,7 @@ async function podLogsSince(v: VerifyContext, group: string, pod: KubeObject, si
 export const logsCheck: Check = {
   name: 'logs',
   title: 'Container logs of every Scalar DL node in CloudWatch (from its Envoy Pod); control-plane logs',
-  hint: 'no Pod Identity association: the agents lost their role (aws eks list-pod-identity-associations --cluster-name CLUSTER_NAME); no recent events from an Envoy Pod: Fluent Bit on its node is not running (usually: it does not tolerate the Scalar DL taint; kubectl -n amazon-cloudwatch get pods -o wide shows where it runs); rerun 06-monitoring, which restores both (RUNBOOK.md, 07-verify: logs)',
+  hint: 'no Pod Identity association: the agents lost their role (aws eks list-pod-identity-associations --cluster-name CLUSTER_NAME); no recent events from an Envoy Pod: Fluent Bit on its node is not running (usually: it does not tolerate the Scalar DL taint; kubectl -n amazon-cloudwatch get pods -o wide shows where it runs); rerun 06-monitoring, which restores both (ONCALL.md, "Check: logs")',
   async run(v) {
     const cluster = v.config.clusterName
     const minutes = v.config.monitoring.logFreshnessMinutes

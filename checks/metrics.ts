@@ -25,7 +25,7 @@ const query = (id: string, namespace: string, name: string, dimension: [string, 
 export const metricsCheck: Check = {
   name: 'metrics',
   title: 'Container Insights and DynamoDB data in CloudWatch (the last 15 minutes)',
-  hint: 'no Container Insights data: the CloudWatch agent is not running or lacks its role (npx tsx checks/logs.ts says which; rerun 06-monitoring); no DynamoDB data: the tables do not exist yet (RUNBOOK.md, 07-verify: metrics)',
+  hint: 'no Container Insights data: the CloudWatch agent is not running or lacks its role (npx tsx checks/logs.ts says which; rerun 06-monitoring); no DynamoDB data: the tables do not exist yet (ONCALL.md, "Check: metrics")',
   async run(v) {
     const cluster = v.config.clusterName
     const table = `${v.config.dynamodbNamespacePrefix}scalar.asset`

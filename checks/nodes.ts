@@ -6,7 +6,7 @@ import { isReady, type Check } from '../lib/verify/check.ts'
 export const nodesCheck: Check = {
   name: 'nodes',
   title: 'Scalar DL nodes Ready, labelled and tainted',
-  hint: 'an untainted pool node (added by scaling or an upgrade) lets other Pods land there: kubectl get nodes -l agentpool=scalardlpool -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints shows them; rerun 03-eks; a NotReady node: kubectl describe node NAME (RUNBOOK.md, 07-verify: nodes)',
+  hint: 'an untainted pool node (added by scaling or an upgrade) lets other Pods land there: kubectl get nodes -l agentpool=scalardlpool -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints shows them; rerun 03-eks; a NotReady node: kubectl describe node NAME (ONCALL.md, "Check: nodes")',
   async run(v) {
     const pool = (await v.of('Node')).filter((n) => n.metadata.labels?.[POOL_LABEL.key] === POOL_LABEL.value)
     const problems: string[] = []

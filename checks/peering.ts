@@ -10,7 +10,7 @@ import type { Check } from '../lib/verify/check.ts'
 export const peeringCheck: Check = {
   name: 'peering',
   title: 'VPC peering active, routes on both sides, each envoy admits its peers',
-  hint: 'a connection that is not active or a missing route cuts the Auditor off the Ledger (or clients off both): aws ec2 describe-vpc-peering-connections --filters Name=tag:scalardl-runbook/cluster,Values=CLUSTER_NAME shows them; rerun 05-auditor, which repairs both (RUNBOOK.md, 07-verify: peering)',
+  hint: 'a connection that is not active or a missing route cuts the Auditor off the Ledger (or clients off both): aws ec2 describe-vpc-peering-connections --filters Name=tag:scalardl-runbook/cluster,Values=CLUSTER_NAME shows them; rerun 05-auditor, which repairs both (ONCALL.md, "Check: peering")',
   applies: (config) => config.auditor.enabled,
   async run(v) {
     const ec2 = v.aws.ec2

@@ -41,7 +41,7 @@ export async function podsOutcome(v: VerifyContext): Promise<CheckOutcome> {
 export const podsCheck: Check = {
   name: 'pods',
   title: 'Schema Job Complete; Ledger and Envoy Pods Running, one per pool node',
-  hint: 'kubectl describe pod NAME and kubectl logs NAME for the Pod named: ImagePullBackOff -> reg-docker-secrets/GITHUB_TOKEN; ContainerCreating -> ledger-keys; Pending -> taint, label or node count; rerun 04-scalardl (RUNBOOK.md, 07-verify: pods)',
+  hint: 'kubectl describe pod NAME and kubectl logs NAME for the Pod named: ImagePullBackOff -> reg-docker-secrets/GITHUB_TOKEN; ContainerCreating -> ledger-keys; Pending -> taint, label or node count; rerun 04-scalardl (ONCALL.md, "Check: pods")',
   run: podsOutcome,
 }
 

@@ -5,7 +5,7 @@ import type { Check } from '../lib/verify/check.ts'
 export const releasesCheck: Check = {
   name: 'releases',
   title: 'helm releases deployed',
-  hint: 'a failed or pending release: helm history RELEASE shows why; rerun 04-scalardl (RUNBOOK.md, 07-verify: releases)',
+  hint: 'a failed or pending release: helm history RELEASE shows why; rerun 04-scalardl (ONCALL.md, "Check: releases")',
   async run(v) {
     const c = v.config.scalardl
     const list = await v.helm.list(c.namespace)

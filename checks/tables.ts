@@ -9,7 +9,7 @@ import type { Check } from '../lib/verify/check.ts'
 export const tablesCheck: Check = {
   name: 'tables',
   title: 'Scalar DL tables in DynamoDB, point-in-time recovery and deletion protection on',
-  hint: 'a missing table means the schema was not loaded or a table was deleted; an untagged one, that 04 has not finished; protection off means someone turned it off: aws dynamodb describe-table --table-name NAME shows it; rerun 04-scalardl, which restores them (RUNBOOK.md, 07-verify: tables)',
+  hint: 'a missing table means the schema was not loaded or a table was deleted; an untagged one, that 04 has not finished; protection off means someone turned it off: aws dynamodb describe-table --table-name NAME shows it; rerun 04-scalardl, which restores them (ONCALL.md, "Check: tables")',
   async run(v) {
     const prefix = v.config.dynamodbNamespacePrefix
     const tables = await namespaceTables(v.aws.dynamodb, prefix, LEDGER_NAMESPACES)

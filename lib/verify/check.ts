@@ -1,5 +1,5 @@
 // The verification's building blocks: a check reads live state and says pass or fail, with a
-// precise detail and, when it fails, what to do (a RUNBOOK.md section).
+// precise detail and, when it fails, what to do (its ONCALL.md section).
 import { AwsSession } from '../aws/clients.ts'
 import type { Config } from '../config.ts'
 import { kubeAccess } from '../eks/cluster-config.ts'
@@ -19,7 +19,7 @@ export interface CheckOutcome {
 export interface Check {
   name: string
   title: string
-  /** What on-call should do when it fails; names the RUNBOOK.md section. */
+  /** What on-call should do when it fails; names its ONCALL.md section, "Check: <name>". */
   hint: string
   /** Whether the check belongs to this deployment (e.g. the Auditor's only with AUDITOR_ENABLED); default yes. */
   applies?(config: Config): boolean

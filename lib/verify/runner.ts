@@ -108,7 +108,7 @@ async function cannotRun(log: Logger, reason: string, json: boolean): Promise<ne
         name: 'preconditions',
         status: 'error',
         detail: redactText(reason),
-        hint: 'RUNBOOK.md, 07-verify: "cannot run"',
+        hint: 'ONCALL.md, "Cannot run (exit 2)"',
         durationMs: 0,
       },
     ])

@@ -77,7 +77,7 @@ describe('command-line contract', () => {
   test('a missing --env-file stops before anything runs', async () => {
     const r = await runStep('runbooks/01-vpc.ts', ['--env-file', '/nonexistent/.env', '--json'], baseEnv({ AWS_ENDPOINT_URL: endpoint }))
     // Node 20 itself reads any --env-file in argv, even the script's, and exits 9 when the file
-    // is missing, before the runbook starts (README, "Node 20"); later Node versions leave it to us.
+    // is missing, before the runbook starts (RUNBOOK.md, "Node 20"); later Node versions leave it to us.
     if (r.code === 9) assert.match(r.stderr, /node: \/nonexistent\/\.env: not found/)
     else {
       assert.equal(r.code, 2)

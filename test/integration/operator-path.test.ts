@@ -1,4 +1,4 @@
-// The README's operator path, run as written (README.md "Using it on AWS": the blocks marked
+// The README's operator path, run as written (README.md "Quick start on AWS": the blocks marked
 // operator-path). From a fresh clone of this repository and a .env copied from .env.example with
 // only the keys the README names filled in, on a laptop outside AWS (the simulator's caller is
 // "outside": the private EKS endpoints do not answer there), each line runs in bash in that clone:
