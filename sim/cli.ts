@@ -4,7 +4,7 @@
 //   npx tsx sim/cli.ts nodes add NAME --state-dir DIR --count N [--label k=v ...]
 //   npx tsx sim/cli.ts knobs --state-dir DIR [--pod-start-ms N] [--job-duration-ms N] [--lb-delay-ms N] [--fail-jobs REGEX] [--caller ''|outside|INSTANCE] [--eks-version-status V=STATUS ...] [--quota SERVICE/CODE=N ...] [--db-credentials-from-env (SIM_DB_CREDENTIALS=ID:SECRET)] [--user-data-delay-ms N] [--bootstrap-fault 404:TOOL|checksum:TOOL|'']
 //   npx tsx sim/cli.ts cloudwatch tick CLUSTER [--minutes-ago N] --state-dir DIR   (one round of simulated CloudWatch data, now or N minutes back)
-//   npx tsx sim/cli.ts aws-actions --state-dir DIR   (the IAM actions the AWS requests needed, with counts)
+//   npx tsx sim/cli.ts aws-actions --state-dir DIR   (the IAM actions the AWS requests needed, with counts, by principal: operator, database)
 //   npx tsx sim/cli.ts status --state-dir DIR
 //   npx tsx sim/cli.ts down --state-dir DIR
 // `up` writes DIR/env (KEY=VALUE lines: KUBECONFIG, KUBECACHEDIR, AWS_*, PATH with sim/bin first).

@@ -72,6 +72,18 @@ export interface FaultStats {
 
 type Protocol = 'ec2' | 'query' | 'json' | 'rest'
 
+/**
+ * The access key the simulated Scalar DL tools (the schema loader: sim/kube/images.ts) sign their
+ * DynamoDB and Application Auto Scaling requests with: the database's principal, whose policy is
+ * `npm run iam-policy -- --database`, not the operator's.
+ */
+export const DATABASE_KEY = 'schema-loader'
+
+/** The access key id a SigV4 request is signed with. */
+function signingKey(req: http.IncomingMessage): string | undefined {
+  return /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1]
+}
+
 function serviceOf(req: http.IncomingMessage): string {
   const m = /Credential=[^/]+\/\d+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))
   return m?.[1] ?? 'unknown'
@@ -212,8 +224,12 @@ export function requestFingerprint(body: string): string {
 
 export class FaultProxy {
   readonly stats: FaultStats = { requests: 0, injected: {} }
-  /** Every IAM action the requests needed (sim/iam-actions.ts), with how often: what an operator's policy must allow. */
-  readonly actions = new Map<string, number>()
+  /**
+   * Every IAM action the requests needed (sim/iam-actions.ts), with how often, by who asked: the
+   * database's principal (the key Scalar DL's own tools sign with: DATABASE_KEY) apart from the
+   * operator's (the runbook, eksctl, the AWS CLI): what each one's policy must allow.
+   */
+  readonly actions = { operator: new Map<string, number>(), database: new Map<string, number>() }
   private server?: http.Server
   private readonly random: () => number
   /** When each NAT gateway, instance and cluster was created (first seen in a create answer). */
@@ -254,7 +270,8 @@ export class FaultProxy {
     if (!req.url?.startsWith('/moto-api')) {
       // S3's REST operations by method, path and subresource, as IAM names them (HeadBucket is s3:ListBucket).
       const needed = service === 's3' ? s3Action(req.method ?? 'GET', req.url ?? '/').action : iamAction(service, action)
-      this.actions.set(needed, (this.actions.get(needed) ?? 0) + 1)
+      const who = signingKey(req) === DATABASE_KEY ? this.actions.database : this.actions.operator
+      who.set(needed, (who.get(needed) ?? 0) + 1)
     }
     const token = proto === 'ec2' ? new URLSearchParams(body.toString()).get('ClientToken') : undefined
     const replay = token ? this.tokens.get(`${action}:${token}`) : undefined

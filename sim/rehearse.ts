@@ -7,7 +7,8 @@
 //   --faults   (implies --auditor) puts AWS behind the fault proxy (20 % of calls throttled, failed with 5xx, dropped
 //              or slowed; NAT gateways, instances and EKS clusters pending for a while) and
 //              fails 5 % of kubectl's invocations once at the Kubernetes API (503, 500, reset)
-//   --actions-out FILE  writes the IAM actions every AWS request needed (JSON, with counts)
+//   --actions-out FILE  writes the IAM actions every AWS request needed (JSON, with counts, by principal:
+//                       the operator's, and the database's the schema loader signs with)
 //   --keep     leaves the simulator running and prints how to reach it
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -272,7 +273,9 @@ try {
         },
       ).stdout
       fs.writeFileSync(actionsOut, actions)
-      console.error(`\nAWS actions the rehearsal needed: ${Object.keys(JSON.parse(actions || '{}')).length}, written to ${actionsOut}`)
+      const by = JSON.parse(actions || '{}') as Record<string, Record<string, number>>
+      const counts = Object.entries(by).map(([who, a]) => `${Object.keys(a).length} the ${who}'s`)
+      console.error(`\nAWS actions the rehearsal needed: ${counts.join(', ')}; written to ${actionsOut}`)
     }
     sim('down')
   }

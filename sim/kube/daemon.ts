@@ -357,7 +357,16 @@ const control = http.createServer(async (req, res) => {
     if (req.method === 'GET' && url.pathname === '/faults')
       return send(res, 200, proxy ? { rate: Number(values.faults ?? 0), ...proxy.stats } : { rate: 0, requests: 0, injected: {} })
     if (req.method === 'GET' && url.pathname === '/aws-actions')
-      return send(res, 200, Object.fromEntries([...(proxy?.actions ?? new Map()).entries()].sort()))
+      return send(
+        res,
+        200,
+        Object.fromEntries(
+          (['operator', 'database'] as const).map((who) => [
+            who,
+            Object.fromEntries([...(proxy?.actions[who] ?? new Map()).entries()].sort()),
+          ]),
+        ),
+      )
     if (req.method === 'GET' && url.pathname === '/clusters') return send(res, 200, [...clusters.values()].map(describe))
     if (req.method === 'POST' && url.pathname === '/clusters') {
       const b = await body(req)

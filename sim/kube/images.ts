@@ -25,6 +25,7 @@ import {
   type Container,
 } from './containers.ts'
 import { byResource } from './resources.ts'
+import { DATABASE_KEY } from '../faults.ts'
 
 const CONFIGMAPS = byResource('', 'configmaps')!
 /** scalar-labs/scalardl v3.13.0 schema-loader/database.properties.tmpl (the image's own, comments dropped). */
@@ -147,13 +148,13 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
   const client = new DynamoDBClient({
     region,
     endpoint,
-    credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' },
+    credentials: { accessKeyId: DATABASE_KEY, secretAccessKey: DATABASE_KEY },
     maxAttempts: 8,
   }) // ScalarDB retries its storage calls; so does this stand-in (the fault proxy may throttle)
   const scaling = new ApplicationAutoScalingClient({
     region,
     endpoint,
-    credentials: { accessKeyId: 'schema-loader', secretAccessKey: 'schema-loader' },
+    credentials: { accessKeyId: DATABASE_KEY, secretAccessKey: DATABASE_KEY },
     maxAttempts: 8,
   }) // DynamoAdmin.java:224-231: the same endpoint override and credentials as DynamoDB's client
   const coordinator = schemaType === 'ledger'

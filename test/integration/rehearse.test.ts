@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
-import { operatorPolicy, uncovered } from '../../lib/iam/operator-policy.ts'
+import { databasePolicy, operatorPolicy, uncovered } from '../../lib/iam/operator-policy.ts'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 
 test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check green, no secret leaked, and stops the simulator it started', () => {
@@ -45,10 +45,11 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
   assert.match(r.stderr, /AWS side for the secret scan: user data of [1-9]\d* instance\(s\), SSM Run Commands/)
   // The operator policy (npm run iam-policy) allows every action the rehearsal's AWS requests needed:
   // the runbook's, eksctl's and the AWS CLI's, deployment and teardown.
-  const actions = Object.keys(JSON.parse(fs.readFileSync(actionsFile, 'utf8')))
+  const by = JSON.parse(fs.readFileSync(actionsFile, 'utf8')) as Record<'operator' | 'database', Record<string, number>>
+  const actions = Object.keys(by.operator)
   assert.ok(actions.length > 50 && actions.includes('eks:CreateCluster') && actions.includes('ec2:TerminateInstances'), actions.join(' '))
   assert.deepEqual(
-    actions.filter((a) => a.includes('UNMAPPED')),
+    [...actions, ...Object.keys(by.database)].filter((a) => a.includes('UNMAPPED')),
     [],
     'every request maps to an IAM action',
   )
@@ -61,6 +62,14 @@ test('npm run rehearse -- --faults (Ledger and Auditor) passes, every check gree
     ),
     [],
   )
+  // The schema loader's requests (tables, their backups and auto scaling) are the database
+  // principal's, and its policy (npm run iam-policy -- --database) allows every one.
+  const database = Object.keys(by.database)
+  assert.ok(
+    database.includes('dynamodb:CreateTable') && database.includes('application-autoscaling:RegisterScalableTarget'),
+    database.join(' '),
+  )
+  assert.deepEqual(uncovered(databasePolicy({ tablePrefix: '' }), database), [])
   const dir = /simulator state in (\S+);/.exec(r.stderr)![1]!
   const left = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' }).stdout.trim()
   assert.equal(left, '', `processes of the rehearsal are still running: ${left}`)
