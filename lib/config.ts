@@ -167,6 +167,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, source = 'environment'): Con
       ENDPOINT_PUBLIC_ACCESS: one('ENDPOINT_PUBLIC_ACCESS') ?? false,
       ENDPOINT_PUBLIC_CIDRS: one('ENDPOINT_PUBLIC_CIDRS') ?? input.ENDPOINT_PUBLIC_CIDRS ?? '',
       AUDITOR_ENABLED: one('AUDITOR_ENABLED') ?? false,
+      LEDGER_PROOF_ENABLED: one('LEDGER_PROOF_ENABLED') ?? true,
       VPC_CIDR: one('VPC_CIDR') ?? input.VPC_CIDR?.trim() ?? '',
       AUDITOR_VPC_CIDR: one('AUDITOR_VPC_CIDR') ?? input.AUDITOR_VPC_CIDR?.trim() ?? '',
       CLUSTER_NAME: one('CLUSTER_NAME') ?? input.CLUSTER_NAME?.trim() ?? '',
@@ -207,6 +208,7 @@ function crossFieldProblems(
     | 'ENDPOINT_PUBLIC_ACCESS'
     | 'ENDPOINT_PUBLIC_CIDRS'
     | 'AUDITOR_ENABLED'
+    | 'LEDGER_PROOF_ENABLED'
     | 'VPC_CIDR'
     | 'AUDITOR_VPC_CIDR'
     | 'CLUSTER_NAME'
@@ -220,6 +222,16 @@ function crossFieldProblems(
       { key: 'AUDITOR_VPC_CIDR', cidr: r.AUDITOR_VPC_CIDR },
     ])
     if (overlap) problems.push({ key: 'AUDITOR_VPC_CIDR', message: overlap, fix: fix('AUDITOR_VPC_CIDR') })
+    // The Auditor checks the Ledger's Asset Proofs: the Ledger signs them (ledgerProofEnabled, its
+    // ledger-keys Secret) and waits for the Auditor's agreement (ledgerAuditorEnabled, which
+    // requires proof: scalar-labs/scalardl v3.13.0 LedgerConfig). The one place this rule is written.
+    if (!r.LEDGER_PROOF_ENABLED)
+      problems.push({
+        key: 'LEDGER_PROOF_ENABLED',
+        message:
+          "is false but AUDITOR_ENABLED=true: the Auditor needs the Ledger's Asset Proofs (ledgerProofEnabled and ledgerAuditorEnabled) and its ledger-keys secret",
+        fix: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE (run 04-scalardl again if it ran without them), or AUDITOR_ENABLED=false',
+      })
     if (r.AUDITOR_CLUSTER_NAME && r.AUDITOR_CLUSTER_NAME === r.CLUSTER_NAME)
       problems.push({
         key: 'AUDITOR_CLUSTER_NAME',

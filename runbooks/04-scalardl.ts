@@ -44,16 +44,6 @@ export const step = defineStep<ScalarState>({
             'when LEDGER_PROOF_ENABLED=true',
           )
         : []),
-      ...(config.auditor.enabled && !c.proofEnabled
-        ? [
-            {
-              key: 'LEDGER_PROOF_ENABLED',
-              message:
-                "is false but AUDITOR_ENABLED=true: the Auditor needs the Ledger's Asset Proofs (ledgerProofEnabled) and its ledger-keys secret",
-              fix: 'set LEDGER_PROOF_ENABLED=true (and LEDGER_PRIVATE_KEY_FILE)',
-            },
-          ]
-        : []),
     ]
   },
   // Side by side what needs nothing of each other: the chart repository (helm, on the bastion)

@@ -189,16 +189,8 @@ export const step = defineStep<AuditorState>({
     if (flags.prepare) return auditorOnly // the Ledger's key is 04's, made later
     return [
       ...auditorOnly,
-      ...(c.scalardl.proofEnabled
-        ? keyProblems('LEDGER_PRIVATE_KEY_FILE', c.scalardl.privateKeyFile, '--generate-ledger-key of 04-scalardl', false, why)
-        : [
-            {
-              key: 'LEDGER_PROOF_ENABLED',
-              message:
-                "is false: the Auditor needs the Ledger's Asset Proofs (ledgerProofEnabled and ledgerAuditorEnabled) and its ledger-keys secret",
-              fix: 'set LEDGER_PROOF_ENABLED=true and LEDGER_PRIVATE_KEY_FILE, run 04-scalardl, then 05-auditor',
-            },
-          ]),
+      // LEDGER_PROOF_ENABLED=true is the configuration's own rule with AUDITOR_ENABLED (lib/config.ts).
+      ...keyProblems('LEDGER_PRIVATE_KEY_FILE', c.scalardl.privateKeyFile, '--generate-ledger-key of 04-scalardl', false, why),
       ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
     ]
   },

@@ -258,19 +258,47 @@ export function valuesProblems(c: Config, read: () => any = () => operatorValues
         fix: `remove envoy.${k}`,
       })
   }
-  const computed =
-    app === 'auditor' ? ['auditorProperties', 'existingSecret', 'secretName'] : ['ledgerProperties', 'existingSecret', 'secretName']
-  for (const k of computed)
-    if (values?.[app]?.[k] !== undefined)
-      problems.push({
-        key: `${rel}: ${app}.${k}`,
-        message: 'is computed by the runbook, which would override it',
-        fix: `remove ${app}.${k}; the runbook renders it from .env`,
-      })
+  // Whatever the overrides set and would replace: their value paths, from the overrides themselves.
+  for (const k of overridden(values, serverOverrides(c, EVERY_INPUT, values)))
+    problems.push({
+      key: `${rel}: ${k}`,
+      message: 'is computed by the runbook, which would override it',
+      fix: `remove ${k}; the runbook renders it from .env`,
+    })
   return problems
 }
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Live inputs that make the overrides set every key they can (the keys, not the values, matter here). */
+const EVERY_INPUT: LiveInputs = { poolNodes: 1, secretsDigest: '-', ledgerHost: '-' }
+
+/** The value paths of a values tree as helm coalesces it: maps are recursed, lists and scalars are values. */
+export function valuePaths(v: any, prefix: string[] = []): string[][] {
+  if (!isObj(v) || (Object.keys(v).length === 0 && prefix.length)) return prefix.length ? [prefix] : []
+  return Object.entries(v).flatMap(([k, x]) => valuePaths(x, [...prefix, k]))
+}
+
+const at = (v: any, p: string[]): any => p.reduce((o, k) => (isObj(o) ? o[k] : undefined), v)
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * The paths (dotted) the operator set that the overrides replace with something else: the
+ * settings the runbook computes (serverOverrides is the one list of them). A list the overrides
+ * extend with the operator's own items (the Auditor's extraVolumes) keeps theirs, so it is not one.
+ */
+export function overridden(operator: any, overrides: any): string[] {
+  const theirs = new Set(valuePaths(operator).map((p) => JSON.stringify(p)))
+  return valuePaths(overrides)
+    .filter((p) => {
+      if (!theirs.has(JSON.stringify(p))) return false
+      const [mine, own] = [at(overrides, p), at(operator, p)]
+      if (Array.isArray(mine) && Array.isArray(own)) return !own.every((o) => mine.some((m) => same(m, o)))
+      return !same(mine, own)
+    })
+    .map((p) => p.join('.'))
+}
+
 /** Helm's coalescing of values files: maps merge, lists and scalars are replaced. */
 export function coalesce(a: any, b: any): any {
   if (!isObj(a) || !isObj(b)) return b

@@ -143,7 +143,7 @@ describe('05-auditor against the simulator', () => {
   test('a Ledger without Asset Proofs or without ledger-keys: 05 refuses with the reason', async () => {
     const off = await runStep('runbooks/05-auditor.ts', ['--generate-keys'], env({ LEDGER_PROOF_ENABLED: 'false' }))
     assert.equal(off.code, 2, off.stderr)
-    assert.match(off.stderr, /LEDGER_PROOF_ENABLED: is false: the Auditor needs the Ledger's Asset Proofs/)
+    assert.match(off.stderr, /LEDGER_PROOF_ENABLED: is false but AUDITOR_ENABLED=true: the Auditor needs the Ledger's Asset Proofs/)
     // ScalarDL Auditor is Enterprise: no licence, or a Ledger's, is refused before any change (also with --prepare).
     for (const args of [['--generate-keys'], ['--prepare', '--generate-keys']]) {
       const noLicence = await runStep('runbooks/05-auditor.ts', ['--json', ...args], env({ SCALARDL_AUDITOR_LICENSE_KEY: '' }))

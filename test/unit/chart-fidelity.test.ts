@@ -10,7 +10,7 @@ import YAML from 'yaml'
 import { auditorView } from '../../lib/auditor/view.ts'
 import { parseConfig, type Config } from '../../lib/config.ts'
 import { dbSecret } from '../../lib/scalardl/secrets.ts'
-import { schemaOverrides, serverOverrides, valuesFile, valuesProblems } from '../../lib/scalardl/values.ts'
+import { schemaOverrides, serverOverrides, valuePaths, valuesFile, valuesProblems } from '../../lib/scalardl/values.ts'
 import { validate } from '../../sim/kube/validation.ts'
 import { sampleLicence } from '../../sim/licence.ts'
 import { mergeValues, schemaErrors, type Chart } from '../../sim/standins/charts/common.ts'
@@ -200,6 +200,38 @@ describe("the runbook's values on the real charts", () => {
         .map((p) => p.key.split(': ')[1])
         .sort(),
       ['envoy.nameOverride', 'fullnameOverride'],
+    )
+    // Every setting the overrides compute is refused when set, named by its path: serverOverrides is
+    // the one list, and each operator file's header names each of them (for its reader).
+    for (const c of [config, auditor]) {
+      const paths = valuePaths(serverOverrides(c, { poolNodes: 3, secretsDigest: 'd', ledgerHost: 'h' }, {}))
+      const header = fs
+        .readFileSync(valuesFile(c, 'server'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('#'))
+        .join(' ')
+        .replace(/\s*#\s*/g, ' ')
+      for (const p of paths) {
+        // The key under the chart's section, or for the envoy's Service the annotation's own name.
+        const named = p[1] === 'service' ? p.at(-1)!.replace(/^service\.beta\.kubernetes\.io\//, '') : p[1]!
+        assert.ok(header.includes(named), `${valuesFile(c, 'server')} names ${p.join('.')}`)
+        const set = {}
+        p.reduce((o: any, k, i) => (o[k] = i === p.length - 1 ? 'mine' : {}), set)
+        assert.deepEqual(
+          valuesProblems(c, () => set).map((x) => x.key.split(': ')[1]),
+          p[1] === 'service' ? [] : [p.join('.')], // the operator's source ranges are theirs to keep
+          p.join('.'),
+        )
+      }
+    }
+    // Yours merge or are kept: an annotation, a node label, a list the runbook extends.
+    assert.deepEqual(
+      valuesProblems(config, () => ({ ledger: { podAnnotations: { team: 'a' }, nodeSelector: { zone: 'z' } } })),
+      [],
+    )
+    assert.deepEqual(
+      valuesProblems(auditor, () => ({ auditor: { extraVolumes: [{ name: 'x', emptyDir: {} }] } })),
+      [],
     )
     // What the API server would say had the runbook let it through.
     const values = mergeValues(operator, serverOverrides(config, { poolNodes: 3 }, operator))

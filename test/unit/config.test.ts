@@ -114,6 +114,16 @@ describe('configuration', () => {
     assert.match(overlap[0]!.message, /VPC_CIDR 10\.5\.0\.0\/16 and AUDITOR_VPC_CIDR 10\.5\.16\.0\/20 overlap/)
     assert.deepEqual(keys({ ...on, AUDITOR_VPC_CIDR: '10.1.0.0/16', NODE_COUNT: 'x' }).sort(), ['AUDITOR_VPC_CIDR', 'NODE_COUNT'])
     assert.deepEqual(keys({ ...on, AUDITOR_CLUSTER_NAME: 'scalardl-prod' }), ['AUDITOR_CLUSTER_NAME'])
+    // The Auditor needs the Ledger's Asset Proofs: one rule, for every step (04's and 05's refusals
+    // are this one), also beside another bad key; without the Auditor, proofs may be off.
+    const noProofs = problems({ ...on, LEDGER_PROOF_ENABLED: 'false' })
+    assert.deepEqual(
+      noProofs.map((p) => p.key),
+      ['LEDGER_PROOF_ENABLED'],
+    )
+    assert.match(noProofs[0]!.message, /AUDITOR_ENABLED=true: the Auditor needs the Ledger's Asset Proofs/)
+    assert.deepEqual(keys({ ...on, LEDGER_PROOF_ENABLED: 'false', NODE_COUNT: 'x' }).sort(), ['LEDGER_PROOF_ENABLED', 'NODE_COUNT'])
+    assert.equal(parseConfig({ ...ok, LEDGER_PROOF_ENABLED: 'false' }).scalardl.proofEnabled, false)
     // Without the Auditor, its range is not checked against the Ledger's.
     assert.equal(parseConfig({ ...ok, AUDITOR_VPC_CIDR: '10.1.0.0/16' }).auditor.vpcCidr, '10.1.0.0/16')
   })
