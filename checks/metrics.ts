@@ -6,7 +6,7 @@
 // tables, DynamoDB's ProvisionedReadCapacityUnits (a provisioned table's, whatever its traffic)
 // or ConsumedReadCapacityUnits (with traffic): either is data.
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
 /** How far back the data is looked for: the agent publishes every 60 s, DynamoDB every 60 to 300 s. */

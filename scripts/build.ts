@@ -6,12 +6,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { build as esbuild } from 'esbuild'
-import { DIST, fresh, INPUTS } from '../lib/bundles.ts'
-import { ROOT } from '../lib/root.ts'
+import { DIST, fresh, INPUTS } from '../lib/engine/bundles.ts'
+import { ROOT } from '../lib/engine/root.ts'
 
 // Where the bundles are and whether each is fresh: lib/bundles.ts (the product needs them at run
 // time, without a bundler); re-exported for the simulator, which imports nothing of lib/.
-export { DIST, fresh, INPUTS, sourceArgs, stepArgs } from '../lib/bundles.ts'
+export { DIST, fresh, INPUTS, sourceArgs, stepArgs } from '../lib/engine/bundles.ts'
 
 const entries = (dir: string, pattern: RegExp) =>
   fs
@@ -22,7 +22,7 @@ const entries = (dir: string, pattern: RegExp) =>
 const GROUPS = [
   ['runbooks', 'runbooks', /^[\w-]+\.ts$/],
   ['sim/standins', 'sim', /^(helm|eksctl)\.ts$/],
-  ['lib', 'deploy', /^deploy\.ts$/],
+  ['lib/deploy', 'deploy', /^deploy\.ts$/],
 ] as const
 
 /**

@@ -12,7 +12,7 @@ const bundle = path.join(root, 'dist', 'deploy', 'deploy.mjs')
 if (fs.existsSync(bundle)) await import(pathToFileURL(bundle).href)
 else {
   const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
-  const r = spawnSync(process.execPath, ['--import', tsx, path.join(root, 'lib', 'deploy.ts'), ...process.argv.slice(2)], {
+  const r = spawnSync(process.execPath, ['--import', tsx, path.join(root, 'lib', 'deploy', 'deploy.ts'), ...process.argv.slice(2)], {
     stdio: 'inherit',
   })
   process.exit(r.status ?? 1)

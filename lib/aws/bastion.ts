@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-iam'
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError } from './clients.ts'
-import { RunbookError } from '../errors.ts'
+import { RunbookError } from '../engine/errors.ts'
 import { requestToken, single } from './discover.ts'
 import { BOOTSTRAP_TAG } from '../bastion/bootstrap.ts'
 import { CLUSTER_TAG, roleFilters, runbookTags } from './tags.ts'

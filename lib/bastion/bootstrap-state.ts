@@ -6,9 +6,9 @@
 // `npm run bastion -- push` waits for it.
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError } from '../aws/clients.ts'
-import { RunbookError } from '../errors.ts'
-import type { Logger } from '../log.ts'
-import { waitFor } from '../wait.ts'
+import { RunbookError } from '../engine/errors.ts'
+import type { Logger } from '../engine/log.ts'
+import { waitFor } from '../engine/wait.ts'
 import { runShort } from './run-command.ts'
 
 export const BOOTSTRAP_LOG = '/var/log/scalardl-runbook-bootstrap.log'

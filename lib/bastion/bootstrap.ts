@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ROOT } from '../root.ts'
+import { ROOT } from '../engine/root.ts'
 
 export interface ToolPin {
   version: string

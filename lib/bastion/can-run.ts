@@ -5,7 +5,7 @@
 // one action on one resource of each, with context values that meet the statement's conditions.
 // A statement the role is not allowed is named, with the fix, before a step fails half-way there.
 import { type ContextEntry, type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { operatorPolicy, policyScope, type Statement } from '../iam/operator-policy.ts'
 

@@ -2,7 +2,7 @@
 // (trimmed) and say, in words, what is wrong with it. Defaults and optionality are the key's own
 // (lib/config/keys.ts), not the kind's.
 import * as z from 'zod'
-import { isPrivateRange, parseCidr } from '../cidr.ts'
+import { isPrivateRange, parseCidr } from '../network/cidr.ts'
 
 export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]

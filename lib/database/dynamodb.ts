@@ -9,9 +9,9 @@ import { AUDITOR_TABLES, LEDGER_TABLES, scalarTables } from './tables.ts'
 import { findRouteTables, matchRouteTables } from '../aws/route-tables.ts'
 import { addEndpointRouteTables, createDynamodbEndpoint, findDynamodbEndpoints, findOwnDynamodbEndpoint } from '../aws/vpc-endpoint.ts'
 import { findVpc } from '../aws/vpc.ts'
-import type { Config } from '../config.ts'
-import type { Task } from '../task.ts'
-import { writePrivateFile } from '../files.ts'
+import type { Config } from '../config/load.ts'
+import type { Task } from '../engine/task.ts'
+import { writePrivateFile } from '../engine/files.ts'
 import { databaseProperties } from './properties.ts'
 
 export interface DatabaseState {

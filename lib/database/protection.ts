@@ -8,7 +8,7 @@
 // 99-teardown --delete-data turns it off, after the backups, just before it deletes.
 import { DescribeTableCommand, UpdateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { schemaJobCreatedAt } from '../scalardl/tasks.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 import { auditorView } from '../auditor/view.ts'
 import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, enablePitr, namespaceTables, pitrStatus, tagTables, type TableInfo } from './ownership.ts'
 

@@ -5,7 +5,7 @@ import { sessionKubeconfig } from './kube-session.ts'
 import type { Subnet } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { CLUSTER_TAG } from '../aws/tags.ts'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 import { kubeconfigFile } from './files.ts'
 import { accessConfig } from './access.ts'
 

@@ -11,8 +11,8 @@ import { DescribeVpcsCommand } from '@aws-sdk/client-ec2'
 import { isAwsError } from '../aws/clients.ts'
 import { whereAmI } from '../aws/imds.ts'
 import { findVpc } from '../aws/vpc.ts'
-import type { ConfigProblem } from '../config.ts'
-import type { TaskContext } from '../task.ts'
+import type { ConfigProblem } from '../config/load.ts'
+import type { TaskContext } from '../engine/task.ts'
 
 const PROBE_MS = 5000
 

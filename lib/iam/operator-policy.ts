@@ -6,7 +6,7 @@
 // tables by prefix, the clusters' log groups). `npm run iam-policy` prints it; RUNBOOK.md lists
 // which steps use which statement; the rehearsal's test checks that it allows every action the
 // rehearsal's AWS requests needed.
-import { deploymentClusters, type Config } from '../config.ts'
+import { deploymentClusters, type Config } from '../config/load.ts'
 import { BOUNDARY_CHANGES, boundaryArn, GRANTING_ROLE_ACTIONS, withBoundary } from './boundary.ts'
 import {
   arnsOf,

@@ -16,8 +16,8 @@ import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, type ServiceQ
 import { isAwsError } from '../aws/clients.ts'
 import { availableZones } from '../aws/azs.ts'
 import { CLUSTER_TAG, ROLE_TAG } from '../aws/tags.ts'
-import { deploymentClusters, type Config } from '../config.ts'
-import type { CheckResult, Task, TaskContext } from '../task.ts'
+import { deploymentClusters, type Config } from '../config/load.ts'
+import type { CheckResult, Task, TaskContext } from '../engine/task.ts'
 
 /**
  * The quotas a deployment uses. Codes: amazon-vpc-user-guide amazon-vpc-limits.md (L-F678F1CE,

@@ -3,8 +3,8 @@
 // support works but costs more; one past it is refused by EKS (and by eksctl, which asks the same
 // API: eksctl pkg/eks/versions_manager.go@v0.230.0:43-70).
 import { paginateDescribeClusterVersions, type ClusterVersionInformation } from '@aws-sdk/client-eks'
-import { deploymentClusters } from '../config.ts'
-import type { Task } from '../task.ts'
+import { deploymentClusters } from '../config/load.ts'
+import type { Task } from '../engine/task.ts'
 
 /**
  * USD per cluster hour: standard support, and standard plus extended support (AWS, "Amazon EKS

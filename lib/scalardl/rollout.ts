@@ -4,7 +4,7 @@
 // controller reports it (kubernetes v1.32.0 pkg/controller/deployment/sync.go calculateStatus,
 // progress.go; kubectl's `rollout status` reads the same fields).
 import YAML from 'yaml'
-import type { Kubectl, KubeObject } from '../kubectl.ts'
+import type { Kubectl, KubeObject } from '../tools/kubectl.ts'
 
 interface Declared {
   kind: string
@@ -85,4 +85,4 @@ export function rolloutOf(d: KubeObject): Rollout {
 }
 
 // The one judge of a Pod (lib/pod-health.ts), shared with 07-verify.
-export { podProblem } from '../pod-health.ts'
+export { podProblem } from '../tools/pod-health.ts'

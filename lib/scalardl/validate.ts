@@ -2,7 +2,7 @@
 // before any call: credentials, keys and certificates. Messages never include a secret's value.
 import { X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
-import type { Config, ConfigProblem } from '../config.ts'
+import type { Config, ConfigProblem } from '../config/load.ts'
 import { certificateProblem } from './certs.ts'
 import { keyFileProblem } from './keys.ts'
 

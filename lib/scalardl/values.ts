@@ -4,14 +4,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import type { Config, ConfigProblem } from '../config.ts'
+import type { Config, ConfigProblem } from '../config/load.ts'
 import { databaseProperties, envRef } from '../database/properties.ts'
-import { writePrivateFile } from '../files.ts'
+import { writePrivateFile } from '../engine/files.ts'
 import { POOL_LABEL, POOL_TAINT } from '../eks/cluster-config.ts'
 import { otherScalarVpcCidr } from '../auditor/view.ts'
 import { serverChart } from './names.ts'
 import { AUDITOR_KEYS, dbSecretName, LEDGER_KEYS, LICENSE_ENV, PULL_SECRET } from './secrets.ts'
-import { ROOT } from '../root.ts'
+import { ROOT } from '../engine/root.ts'
 
 export const LEDGER_VALUES = path.join(ROOT, 'config', 'scalardl-custom-values.yaml')
 export const AUDIT_VALUES = path.join(ROOT, 'config', 'scalardl-audit-custom-values.yaml')

@@ -4,7 +4,7 @@
 // for a cluster to exist. Which secrets a configuration uses is decided here too: a secret it does
 // not use is neither required, nor stored, nor sent.
 import fs from 'node:fs'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 import { certificateProblem, generateCertificate } from '../scalardl/certs.ts'
 import { generateSigningKey, keyFileProblem } from '../scalardl/keys.ts'
 import { STORED_SECRETS } from './parameters.ts'

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling'
 import { DeleteAlarmsCommand, DescribeAlarmsCommand, paginateDescribeAlarms } from '@aws-sdk/client-cloudwatch'
 import { isAwsError } from '../aws/clients.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 import { tablesByOwner } from './aws.ts'
 
 export interface TableScaling {

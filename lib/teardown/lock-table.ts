@@ -7,9 +7,9 @@
 // deletion goes with the table (its run goes on unlocked; its release tolerates the gone table).
 import { DeleteTableCommand, DescribeTableCommand, paginateScan } from '@aws-sdk/client-dynamodb'
 import { isAwsError } from '../aws/clients.ts'
-import { deploymentClusters } from '../config.ts'
-import { LOCK_TABLE } from '../lock.ts'
-import type { Task, TaskContext } from '../task.ts'
+import { deploymentClusters } from '../config/load.ts'
+import { LOCK_TABLE } from '../engine/lock.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 
 interface LockTable {
   exists: boolean

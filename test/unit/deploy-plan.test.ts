@@ -4,11 +4,11 @@
 // each step needs, and each step parses exactly the flags of the shared table.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { parseArgs } from '../../lib/args.ts'
+import { parseArgs } from '../../lib/engine/args.ts'
 import { runBudgetSeconds, SSM_MAX_SECONDS } from '../../lib/bastion/budget.ts'
-import { parseConfig } from '../../lib/config.ts'
-import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from '../../lib/deploy-plan.ts'
-import { flagsOf, STEP_FLAGS, type StepName } from '../../lib/steps.ts'
+import { parseConfig } from '../../lib/config/load.ts'
+import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from '../../lib/deploy/plan.ts'
+import { flagsOf, STEP_FLAGS, type StepName } from '../../lib/engine/steps.ts'
 
 /** What a step's own parser (lib/args.ts, as runStep and 07's verify call it) makes of argv; throws on a flag it rejects. */
 function parsedBy(step: StepName, argv: string[]) {

@@ -1,7 +1,7 @@
 // What `npm run deploy` runs, and with which flags: the plan of the numbered steps (which step
 // waits for which) and the routing of the command line to them. Pure, for lib/deploy.ts (which
 // runs the plan) and for tests.
-import { flagsOf, STEP_FLAGS, type StepFlags, type StepName } from './steps.ts'
+import { flagsOf, STEP_FLAGS, type StepFlags, type StepName } from '../engine/steps.ts'
 
 /** Flags every step takes (lib/args.ts), passed to each. */
 const COMMON_BOOLEAN = new Set(['--dry-run', '--yes'])

@@ -1,6 +1,6 @@
 // helm 3, through the injected runner. Values that hold secrets are passed as files (mode 600).
 import { Tool, type ToolOptions } from './tool.ts'
-import { CommandError } from './errors.ts'
+import { CommandError } from '../engine/errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
 export interface HelmRelease {

@@ -5,12 +5,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import dotenv from 'dotenv'
 import * as z from 'zod'
-import { overlaps, parseCidr } from './cidr.ts'
-import { KEYS, type Key } from './config/keys.ts'
-import { list } from './config/values.ts'
-import { registerEnvSecrets, SECRET_KEY } from './redact.ts'
+import { overlaps, parseCidr } from '../network/cidr.ts'
+import { KEYS, type Key } from './keys.ts'
+import { list } from './values.ts'
+import { registerEnvSecrets, SECRET_KEY } from '../engine/redact.ts'
 
-export { isTrue, LOG_TYPES } from './config/values.ts'
+export { isTrue, LOG_TYPES } from './values.ts'
 
 export interface ConfigProblem {
   key: string
