@@ -9,7 +9,7 @@ import { build as esbuild } from 'esbuild'
 import { DIST, fresh, INPUTS } from '../lib/engine/bundles.ts'
 import { ROOT } from '../lib/engine/root.ts'
 
-// Where the bundles are and whether each is fresh: lib/bundles.ts (the product needs them at run
+// Where the bundles are and whether each is fresh: lib/engine/bundles.ts (the product needs them at run
 // time, without a bundler); re-exported for the simulator, which imports nothing of lib/.
 export { DIST, fresh, INPUTS, sourceArgs, stepArgs } from '../lib/engine/bundles.ts'
 
@@ -26,7 +26,7 @@ const GROUPS = [
 ] as const
 
 /**
- * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks), lib/deploy.ts into
+ * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks), lib/deploy/deploy.ts into
  * dist/deploy/ and the stand-ins into dist/sim/. Built aside and swapped in with renames, so a step or a stand-in starting meanwhile
  * sees either the old bundle, the new one, or none (and then runs from the sources).
  */

@@ -4,12 +4,12 @@
 //
 // 00-preflight runs first and alone. Then the deployment, as one run holding the clusters' run
 // locks, starts each step as soon as the steps it needs are done (the plan and the routing of
-// flags: lib/deploy-plan.ts). On AWS the deployment then takes about as long as its longest
+// flags: lib/deploy/plan.ts). On AWS the deployment then takes about as long as its longest
 // chain: the Ledger's network, cluster, node groups and releases, then the Auditor's release
 // (beside the Ledger's switch to Auditor mode) and the certificates. Steps' lines are prefixed
 // with their names.
 //
-// Each flag goes to the steps that declare it (lib/steps.ts); --env-file, --dry-run and --yes go
+// Each flag goes to the steps that declare it (lib/engine/steps.ts); --env-file, --dry-run and --yes go
 // to every step. Steps start from their ahead-of-time bundles where they are fresh (`npm run
 // build`; else from their sources through tsx: no bundler is needed at run time).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'

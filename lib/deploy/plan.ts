@@ -1,9 +1,9 @@
 // What `npm run deploy` runs, and with which flags: the plan of the numbered steps (which step
-// waits for which) and the routing of the command line to them. Pure, for lib/deploy.ts (which
+// waits for which) and the routing of the command line to them. Pure, for lib/deploy/deploy.ts (which
 // runs the plan) and for tests.
 import { flagsOf, STEP_FLAGS, type StepFlags, type StepName } from '../engine/steps.ts'
 
-/** Flags every step takes (lib/args.ts), passed to each. */
+/** Flags every step takes (lib/engine/args.ts), passed to each. */
 const COMMON_BOOLEAN = new Set(['--dry-run', '--yes'])
 const COMMON_VALUE = new Set(['--env-file'])
 

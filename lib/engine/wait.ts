@@ -43,7 +43,7 @@ export class WaitTimeoutError extends RunbookError {
   }
 }
 
-/** The one sleep: for back-off between attempts (lib/tool.ts) and between polls here. */
+/** The one sleep: for back-off between attempts (lib/tools/tool.ts) and between polls here. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>): Promise<T | undefined> {

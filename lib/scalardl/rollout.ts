@@ -84,5 +84,5 @@ export function rolloutOf(d: KubeObject): Rollout {
   return { name, done, status: `${name} ${counts}` }
 }
 
-// The one judge of a Pod (lib/pod-health.ts), shared with 07-verify.
+// The one judge of a Pod (lib/tools/pod-health.ts), shared with 07-verify.
 export { podProblem } from '../tools/pod-health.ts'

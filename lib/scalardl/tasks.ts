@@ -326,7 +326,7 @@ async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): P
 
 /**
  * releaseDrift before changing a release: a revision an interrupted run left pending is first
- * waited for or settled (lib/helm-interrupted.ts), then the release read again; `settled` says what was done.
+ * waited for or settled (lib/tools/helm-interrupted.ts), then the release read again; `settled` says what was done.
  */
 async function driftBeforeChange(
   ctx: TaskContext,

@@ -98,7 +98,7 @@ const TRIAL_DOC = 'https://scalardl.scalar-labs.com/docs/latest/scalar-licensing
 export function licenceProblems(config: Config): ConfigProblem[] {
   const { key, certFile } = config.auditor.license
   const problems: ConfigProblem[] = []
-  // Its format is checked with the configuration (lib/config.ts); here, that there is one.
+  // Its format is checked with the configuration (lib/config/load.ts); here, that there is one.
   if (!key)
     problems.push({
       key: 'SCALARDL_AUDITOR_LICENSE_KEY',

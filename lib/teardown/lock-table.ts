@@ -1,4 +1,4 @@
-// The run-lock table (lib/lock.ts), with `99-teardown --delete-lock-table`: every deployment in the
+// The run-lock table (lib/engine/lock.ts), with `99-teardown --delete-lock-table`: every deployment in the
 // account and region shares it, so it goes only at the end of a full teardown and only when no
 // item of another cluster is in it (a lock held now, or left by a run that died: either says that
 // deployment uses the table). This run's own items (its clusters' locks, held while it runs) do not

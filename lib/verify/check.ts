@@ -75,5 +75,5 @@ export class VerifyContext {
 
 export { isReady } from '../tools/pod-health.ts'
 
-/** Why a Pod is not Running and Ready, in kubectl's words (the one judge: lib/pod-health.ts, as 04's rollout). */
+/** Why a Pod is not Running and Ready, in kubectl's words (the one judge: lib/tools/pod-health.ts, as 04's rollout). */
 export const podProblem = (p: KubeObject): string | undefined => judgePod(p)?.reason

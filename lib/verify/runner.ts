@@ -1,7 +1,7 @@
 // 07-verify's runner: every check at once, each with its own timeout; a checklist on stderr,
 // `--json` on stdout, `--report FILE.md`; exit 0 all pass, 1 any fails, 2 cannot run. It runs on
 // the steps' engine: their argument parser and usage text with 07's flags from the one table
-// (lib/steps.ts), their Logger, exit codes and journal (a record per run, each check as a task).
+// (lib/engine/steps.ts), their Logger, exit codes and journal (a record per run, each check as a task).
 // A checklist is not a list of tasks, so its `--json` stays the documented array of checks.
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'

@@ -1,4 +1,4 @@
-// The one argument parser of the steps and 07-verify (lib/args.ts, on node:util parseArgs).
+// The one argument parser of the steps and 07-verify (lib/engine/args.ts, on node:util parseArgs).
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseArgs, UsageError } from '../../lib/engine/args.ts'
