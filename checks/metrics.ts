@@ -10,7 +10,7 @@ import { isMain } from '../lib/engine/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
 /** How far back the data is looked for: the agent publishes every 60 s, DynamoDB every 60 to 300 s. */
-export const METRICS_WINDOW_MS = 15 * 60_000
+const METRICS_WINDOW_MS = 15 * 60_000
 
 const query = (id: string, namespace: string, name: string, dimension: [string, string], period: number): MetricDataQuery => ({
   Id: id,

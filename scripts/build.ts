@@ -10,8 +10,9 @@ import { DIST, fresh, INPUTS } from '../lib/engine/bundles.ts'
 import { ROOT } from '../lib/engine/root.ts'
 
 // Where the bundles are and whether each is fresh: lib/engine/bundles.ts (the product needs them at run
-// time, without a bundler); re-exported for the simulator, which imports nothing of lib/.
-export { DIST, fresh, INPUTS, sourceArgs, stepArgs } from '../lib/engine/bundles.ts'
+// time, without a bundler). How to run a step or a source (from its bundle when fresh) is re-exported
+// for the simulator and the bench, which import nothing of lib/.
+export { sourceArgs, stepArgs } from '../lib/engine/bundles.ts'
 
 const entries = (dir: string, pattern: RegExp) =>
   fs
@@ -30,7 +31,7 @@ const GROUPS = [
  * dist/deploy/ and the stand-ins into dist/sim/. Built aside and swapped in with renames, so a step or a stand-in starting meanwhile
  * sees either the old bundle, the new one, or none (and then runs from the sources).
  */
-export async function build(): Promise<void> {
+async function build(): Promise<void> {
   const tmp = path.join(DIST, `.build-${process.pid}`)
   fs.rmSync(tmp, { recursive: true, force: true })
   const inputs: Record<string, string[]> = {}

@@ -27,7 +27,7 @@ import { waitFor } from '../engine/wait.ts'
 export const LEDGER_ENVOY_PORTS = [50051, 50052]
 export const AUDITOR_ENVOY_PORTS = [40051, 40052]
 
-export interface Peers {
+interface Peers {
   ledger?: PeerVpc
   auditor?: PeerVpc
   clients: PeerVpc[]

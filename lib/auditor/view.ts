@@ -41,7 +41,7 @@ export const ifAuditor = <S>(): Scope<S, S> => ({
 /** The Ledger's view: the configuration as given. */
 export const ledgerView = (c: Config): Config => c
 
-export interface Scope<S, T> {
+interface Scope<S, T> {
   /** Shown before the task's title, e.g. "Auditor: ". */
   label: string
   config: (c: Config) => Config

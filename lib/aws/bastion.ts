@@ -31,7 +31,7 @@ import { requestToken, single } from './discover.ts'
 import { BOOTSTRAP_TAG } from '../bastion/bootstrap.ts'
 import { CLUSTER_TAG, roleFilters, runbookTags } from './tags.ts'
 
-export const SSM_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
+const SSM_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
 
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped']
 
@@ -154,7 +154,7 @@ async function runBastion(
   return out.Instances![0]!
 }
 
-export interface BastionIdentity {
+interface BastionIdentity {
   roleExists: boolean
   roleOwned: boolean
   policyAttached: boolean

@@ -16,7 +16,7 @@ import { SSMClient } from '@aws-sdk/client-ssm'
 import { GetCallerIdentityCommand, type GetCallerIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts'
 import { RunbookError } from '../engine/errors.ts'
 
-export interface CallRecord {
+interface CallRecord {
   service: string
   operation: string
   mutating: boolean

@@ -39,6 +39,6 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v)
 }
 
-export function clientToken(...parts: string[]): string {
+function clientToken(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32)
 }

@@ -136,12 +136,12 @@ export function databaseKeyTask(): Task<DatabaseState> {
   }
 }
 
-export function schemaLoaderSettingsFile(config: Config): string {
+function schemaLoaderSettingsFile(config: Config): string {
   return path.join(config.stateDir, config.clusterName, 'database.properties')
 }
 
 /** What the schema loader and the Ledger need to reach DynamoDB. Credentials are not here. */
-export function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
   return [
     '# Written by 02-database: the settings 04-scalardl gives the schema loader and the Ledger. No credentials here.',
     ...databaseProperties(config, 'scalardl', env),

@@ -10,7 +10,7 @@
 //   (scalardl v3.13.0 common/.../config/ConfigUtils.java:30-39).
 import type { Config } from '../config/load.ts'
 
-export type EnvSyntax = 'dockerize' | 'scalardl'
+type EnvSyntax = 'dockerize' | 'scalardl'
 
 /** The environment variables the credentials Secret provides (its keys). */
 export const DB_ENV = { username: 'SCALAR_DB_USERNAME', password: 'SCALAR_DB_PASSWORD' } as const

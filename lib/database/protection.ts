@@ -13,7 +13,7 @@ import { auditorView } from '../auditor/view.ts'
 import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, enablePitr, namespaceTables, pitrStatus, tagTables, type TableInfo } from './ownership.ts'
 
 /** The view's namespaces: the Ledger's (04) or the Auditor's (05). */
-export const viewNamespaces = (ctx: Pick<TaskContext, 'config'>) =>
+const viewNamespaces = (ctx: Pick<TaskContext, 'config'>) =>
   ctx.config.scalardl.app === 'auditor' ? AUDITOR_NAMESPACES : LEDGER_NAMESPACES
 
 /** Each table's deletion protection: true, false, or undefined when it does not exist. */

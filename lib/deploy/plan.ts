@@ -10,7 +10,7 @@ const COMMON_VALUE = new Set(['--env-file'])
 /** The steps a deployment runs, in order: every numbered step but the teardown. */
 export const DEPLOY_STEPS = (Object.keys(STEP_FLAGS) as StepName[]).filter((s) => s.startsWith('0'))
 
-export interface Routed {
+interface Routed {
   /** What every step gets (--env-file, --dry-run, --yes). */
   common: string[]
   /** Each step's own flags, with their values. */
@@ -49,7 +49,7 @@ export function knownFlags(): string {
   return `--env-file PATH, --dry-run, --yes, and each step's own (${own.join(', ')})`
 }
 
-export interface PlannedStep {
+interface PlannedStep {
   name: StepName
   /** How the step is shown and known in the plan (05-auditor runs twice: --prepare, then the rest). */
   label: string

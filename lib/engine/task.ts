@@ -51,7 +51,7 @@ export interface Task<S = unknown, R = unknown> {
  * the lanes at once. A failure stops the step as anywhere else: the tasks running in the other
  * lanes finish, the rest is skipped. Results are still reported in the order written.
  */
-export interface SideBySide<S = unknown> {
+interface SideBySide<S = unknown> {
   lanes: StepItem<S>[][]
 }
 

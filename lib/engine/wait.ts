@@ -7,7 +7,7 @@ import { RunbookError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { formatDuration } from './log.ts'
 
-export interface Poll<T> {
+interface Poll<T> {
   /** true when the wait is over; status is what was seen, for progress and for the timeout message. */
   done: boolean
   status: string
@@ -16,7 +16,7 @@ export interface Poll<T> {
   failed?: string
 }
 
-export interface WaitOptions {
+interface WaitOptions {
   /** What is being waited for, e.g. "NAT gateway nat-0123 to be available". */
   what: string
   timeoutMs: number

@@ -17,7 +17,7 @@ import {
   TABLE_WRITE_ACTIONS,
 } from './document.ts'
 
-export type { PolicyDocument, Statement } from './document.ts'
+export type { Statement } from './document.ts'
 
 export interface PolicyScope {
   /** The AWS account (default: any, "*"). */
@@ -38,7 +38,7 @@ export function policyScope(c: Config, account?: string): PolicyScope {
 }
 
 /** Why each statement is there, and which steps need it (`npm run iam-policy -- --explain`, RUNBOOK.md). */
-export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> = {
+const STATEMENT_REASONS: Record<string, { steps: string; why: string }> = {
   EksctlEc2: {
     steps: '01 02 03 05 07 99',
     why: "eksctl's documented minimum (AmazonEC2FullAccess), and the runbook's own VPC, NAT, bastion and load balancer calls",

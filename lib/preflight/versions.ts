@@ -11,8 +11,8 @@ import type { Task } from '../engine/task.ts'
  * extended support for Kubernetes versions pricing": $0.60 in total from the April 2024 billing
  * cycle). A month here is 730 hours, as AWS's pricing pages count it.
  */
-export const EKS_PRICE_PER_HOUR = { standard: 0.1, extended: 0.6 }
-export const HOURS_PER_MONTH = 730
+const EKS_PRICE_PER_HOUR = { standard: 0.1, extended: 0.6 }
+const HOURS_PER_MONTH = 730
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '?')
 const status = (v: ClusterVersionInformation) => v.versionStatus ?? (v.status as string | undefined)

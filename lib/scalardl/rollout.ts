@@ -16,7 +16,7 @@ interface Declared {
 const images = (o: KubeObject) => ((o.spec?.template?.spec?.containers ?? []) as { image: string }[]).map((c) => c.image)
 
 /** The objects of a release manifest (kinds and names; for Deployments, replicas and images). */
-export function declaredObjects(manifest: string): Declared[] {
+function declaredObjects(manifest: string): Declared[] {
   return YAML.parseAllDocuments(manifest)
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => Boolean(o?.kind && o.metadata?.name))
@@ -54,7 +54,7 @@ export async function liveDrift(k: Kubectl, namespace: string, manifest: string)
   return drift
 }
 
-export interface Rollout {
+interface Rollout {
   name: string
   done: boolean
   /** Why it is not done, or how it stands. */

@@ -42,7 +42,7 @@ import {
   type ValuesKind,
 } from './values.ts'
 
-export const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/helm-charts' }
+const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/helm-charts' }
 
 export interface ScalarState {
   poolNodes: number

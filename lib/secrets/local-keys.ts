@@ -23,7 +23,7 @@ export function usedSecrets(c: Config): Set<string> {
   return used
 }
 
-export interface LocalKeyFile {
+interface LocalKeyFile {
   key: string
   file: string
   kind: 'key' | 'certificate'
@@ -33,7 +33,7 @@ export interface LocalKeyFile {
 }
 
 /** The key and certificate files this configuration needs, keys before the certificates of them. */
-export function neededKeyFiles(c: Config): LocalKeyFile[] {
+function neededKeyFiles(c: Config): LocalKeyFile[] {
   const files: LocalKeyFile[] = []
   if (ledgerSigns(c)) files.push({ key: 'LEDGER_PRIVATE_KEY_FILE', file: c.scalardl.privateKeyFile, kind: 'key' })
   if (c.auditor.enabled)
@@ -57,7 +57,7 @@ export function neededKeyFiles(c: Config): LocalKeyFile[] {
   return files
 }
 
-export interface KeyFileState extends LocalKeyFile {
+interface KeyFileState extends LocalKeyFile {
   state: 'present' | 'missing' | 'invalid'
   problem?: string
 }

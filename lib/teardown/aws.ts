@@ -177,7 +177,7 @@ async function endpointIds(ctx: TaskContext): Promise<string[]> {
   return (out.VpcEndpoints ?? []).map((e) => e.VpcEndpointId!)
 }
 
-export async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
+async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
   const out = await ec2.send(
     new DescribeInstancesCommand({
       Filters: [

@@ -41,7 +41,7 @@ export function helmProcesses(release: string, procDir = '/proc'): number[] {
   return found
 }
 
-export interface SettleOptions {
+interface SettleOptions {
   helm: Helm
   release: string
   namespace: string

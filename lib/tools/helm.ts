@@ -13,7 +13,7 @@ export interface HelmRelease {
   app_version: string
 }
 
-export interface HelmRevision {
+interface HelmRevision {
   revision: number
   updated: string
   status: string
@@ -22,7 +22,7 @@ export interface HelmRevision {
   description: string
 }
 
-export interface UpgradeOptions {
+interface UpgradeOptions {
   namespace: string
   version?: string
   valuesFiles?: string[]

@@ -11,11 +11,11 @@ export interface KubeObject {
   status?: any
 }
 
-export interface KubeList<T = KubeObject> {
+interface KubeList<T = KubeObject> {
   items: T[]
 }
 
-export interface GetOptions {
+interface GetOptions {
   namespace?: string
   allNamespaces?: boolean
   selector?: string

@@ -21,7 +21,7 @@ export interface ToolOptions {
   onRetry?: (what: string) => void
 }
 
-export interface RetryPolicy {
+interface RetryPolicy {
   /** Runs in all, the first included. */
   attempts: number
   /** First delay; doubled each time, with jitter. */

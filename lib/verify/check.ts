@@ -9,7 +9,7 @@ import { podProblem as judgePod } from '../tools/pod-health.ts'
 import { auditorView } from '../auditor/view.ts'
 import { scalardlFullname } from '../scalardl/names.ts'
 
-export type CheckStatus = 'pass' | 'fail' | 'error'
+type CheckStatus = 'pass' | 'fail' | 'error'
 
 export interface CheckOutcome {
   ok: boolean

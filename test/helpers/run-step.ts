@@ -9,7 +9,7 @@ import { fresh } from '../../lib/engine/bundles.ts'
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const TSX = import.meta.resolve('tsx')
 
-export interface StepRun {
+interface StepRun {
   code: number | null
   signal: NodeJS.Signals | null
   stdout: string
