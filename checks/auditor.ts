@@ -2,7 +2,7 @@
 // Auditor and Envoy Pods one per pool node, envoy EXTERNAL-IP on 40051/40052), its tables in
 // DynamoDB, and the certificates registered both ways.
 import { registrations } from '../lib/auditor/tasks.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 import { envoyOutcome } from './envoy.ts'
 import { frontDoorOutcome } from './health.ts'

@@ -5,7 +5,7 @@
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2'
 import { isInTreeNlb, nlbState } from '../lib/aws/load-balancers.ts'
 import { findVpc } from '../lib/aws/vpc.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { serverApp } from '../lib/scalardl/names.ts'
 import type { Check, CheckOutcome, VerifyContext } from '../lib/verify/check.ts'
 

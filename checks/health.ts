@@ -8,11 +8,11 @@
 import { DescribeVpcPeeringConnectionsCommand } from '@aws-sdk/client-ec2'
 import { whereAmI } from '../lib/aws/imds.ts'
 import { findLoadBalancer, isInTreeNlb, nlbName } from '../lib/aws/load-balancers.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { serverApp } from '../lib/scalardl/names.ts'
 import type { Check, CheckOutcome, VerifyContext } from '../lib/verify/check.ts'
 import { healthCheck, resolveHost } from '../lib/verify/grpc-health.ts'
-import type { KubeObject } from '../lib/kubectl.ts'
+import type { KubeObject } from '../lib/tools/kubectl.ts'
 
 /** Each call's deadline: well inside the check's own timeout, both ports at once. */
 const DEADLINE_MS = Number(process.env.VERIFY_GRPC_DEADLINE_MS ?? 5000)

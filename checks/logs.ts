@@ -13,10 +13,10 @@
 // the EKS Pod Identity association 06 makes; without it they run and CloudWatch refuses what they send.
 import { DescribeLogGroupsCommand, DescribeLogStreamsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT } from '../lib/monitoring/tasks.ts'
 import type { Check, VerifyContext } from '../lib/verify/check.ts'
-import type { KubeObject } from '../lib/kubectl.ts'
+import type { KubeObject } from '../lib/tools/kubectl.ts'
 
 /** Whether the Pod's container log streams (Fluent Bit names them <node>-application.var.log.containers.<pod>_<namespace>_...) have an event since `since`; undefined: no such group. */
 async function podLogsSince(v: VerifyContext, group: string, pod: KubeObject, since: number): Promise<boolean | undefined> {

@@ -6,11 +6,11 @@
 // tables, DynamoDB's ProvisionedReadCapacityUnits (a provisioned table's, whatever its traffic)
 // or ConsumedReadCapacityUnits (with traffic): either is data.
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
 /** How far back the data is looked for: the agent publishes every 60 s, DynamoDB every 60 to 300 s. */
-export const METRICS_WINDOW_MS = 15 * 60_000
+const METRICS_WINDOW_MS = 15 * 60_000
 
 const query = (id: string, namespace: string, name: string, dimension: [string, string], period: number): MetricDataQuery => ({
   Id: id,

@@ -1,6 +1,6 @@
 // Check: the Scalar DL nodes are Ready, labelled agentpool=scalardlpool and tainted.
 import { POOL_LABEL, POOL_TAINT } from '../lib/eks/cluster-config.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { isReady, type Check } from '../lib/verify/check.ts'
 
 export const nodesCheck: Check = {

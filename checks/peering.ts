@@ -4,7 +4,7 @@
 import { discoverPeers, peeringSpecs } from '../lib/auditor/peering.ts'
 import { findPeerings, matchPeering, missingRoutes, peeringState } from '../lib/aws/peering.ts'
 import { SOURCE_RANGES } from '../lib/scalardl/values.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
 export const peeringCheck: Check = {

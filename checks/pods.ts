@@ -1,7 +1,7 @@
 // Check: the schema-loading Job is Complete; the Ledger and Envoy Pods are Running and Ready,
 // one per Scalar DL node, on distinct nodes. A Pod that is not is named with its reason. The same
 // reads judge the Auditor's cluster (checks/auditor.ts).
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { schemaJobName, serverApp } from '../lib/scalardl/names.ts'
 import { podProblem, type Check, type CheckOutcome, type VerifyContext } from '../lib/verify/check.ts'
 

@@ -1,5 +1,5 @@
 // Check: the helm releases of Scalar DL and of its schema are deployed.
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
 export const releasesCheck: Check = {

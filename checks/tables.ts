@@ -3,7 +3,7 @@
 // whatever the schema version adds) has point-in-time recovery and deletion protection on.
 import { LEDGER_TABLES } from '../lib/database/tables.ts'
 import { LEDGER_NAMESPACES, namespaceTables, pitrStatus } from '../lib/database/ownership.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import type { Check } from '../lib/verify/check.ts'
 
 export const tablesCheck: Check = {

@@ -2,14 +2,14 @@
 // eksctl), the AWS identity, a region with 3 AZs, a Kubernetes version in EKS standard support, the
 // quotas the design needs, and a valid configuration. Changes nothing.
 import { bootstrapProblems } from '../lib/bastion/tasks.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { clusterAccessTask, configurationTask, identityTask, zonesTask } from '../lib/preflight/account.ts'
 import { QUOTA_IDS, quotaTask } from '../lib/preflight/quotas.ts'
 import { TOOLS, toolTask } from '../lib/preflight/tools.ts'
 import { kubernetesVersionTask } from '../lib/preflight/versions.ts'
 import { foreignTablesProblems } from '../lib/preflight/tables.ts'
-import { runStep } from '../lib/runner.ts'
-import { defineStep, type StepResult } from '../lib/task.ts'
+import { runStep } from '../lib/engine/runner.ts'
+import { defineStep, type StepResult } from '../lib/engine/task.ts'
 
 function table(result: StepResult): string {
   const width = Math.max(...result.tasks.map((t) => t.title.length))

@@ -4,14 +4,14 @@
 // bastion reach the private EKS API endpoint.
 import { bastionToolsTask, bootstrapProblems } from '../lib/bastion/tasks.ts'
 import { boundaryTask } from '../lib/iam/boundary-task.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { bastionIdentityTask, bastionSecurityGroupTask, bastionTask, controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
 import { natGatewaysAvailableTask, natGatewaysTask } from '../lib/network/nat.ts'
 import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
 import { emptyNetworkState, networkOf, type NetworkState } from '../lib/network/target.ts'
-import { runStep } from '../lib/runner.ts'
-import { defineStep } from '../lib/task.ts'
+import { runStep } from '../lib/engine/runner.ts'
+import { defineStep } from '../lib/engine/task.ts'
 
 const ledger = (ctx: { config: Parameters<typeof networkOf>[0] }) => networkOf(ctx.config)
 

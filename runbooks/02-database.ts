@@ -9,9 +9,9 @@ import {
   schemaLoaderSettingsTask,
   type DatabaseState,
 } from '../lib/database/dynamodb.ts'
-import { isMain } from '../lib/main.ts'
-import { runStep } from '../lib/runner.ts'
-import { defineStep } from '../lib/task.ts'
+import { isMain } from '../lib/engine/main.ts'
+import { runStep } from '../lib/engine/runner.ts'
+import { defineStep } from '../lib/engine/task.ts'
 
 export const step = defineStep<DatabaseState>({
   name: '02-database',

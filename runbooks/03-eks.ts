@@ -12,13 +12,13 @@ import {
   taintTask,
   type EksState,
 } from '../lib/eks/tasks.ts'
-import { STEP_FLAGS } from '../lib/steps.ts'
+import { STEP_FLAGS } from '../lib/engine/steps.ts'
 import { boundaryTask } from '../lib/iam/boundary-task.ts'
-import { isMain } from '../lib/main.ts'
-import { runStep } from '../lib/runner.ts'
+import { isMain } from '../lib/engine/main.ts'
+import { runStep } from '../lib/engine/runner.ts'
 import { accessEntriesTask } from '../lib/eks/access.ts'
 import { apiReachProblems } from '../lib/eks/reach.ts'
-import { defineStep, sideBySide } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/engine/task.ts'
 
 export const step = defineStep<EksState>({
   name: '03-eks',

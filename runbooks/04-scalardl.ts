@@ -2,9 +2,9 @@
 // secrets (image pull, Asset Proofs key, database credentials), the schema loaded by the
 // schema-loading Job, then the Ledger and Envoy: one of each per Scalar DL node, and the envoy
 // load balancer's hostname.
-import { STEP_FLAGS } from '../lib/steps.ts'
-import { isMain } from '../lib/main.ts'
-import { runStep } from '../lib/runner.ts'
+import { STEP_FLAGS } from '../lib/engine/steps.ts'
+import { isMain } from '../lib/engine/main.ts'
+import { runStep } from '../lib/engine/runner.ts'
 import { credentialProblems, keyProblems } from '../lib/scalardl/validate.ts'
 import { valuesProblems } from '../lib/scalardl/values.ts'
 import {
@@ -23,7 +23,7 @@ import {
 } from '../lib/scalardl/tasks.ts'
 import { clusterAccessProblems } from '../lib/eks/access.ts'
 import { deletionProtectionTask } from '../lib/database/protection.ts'
-import { defineStep, sideBySide } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/engine/task.ts'
 
 export const step = defineStep<ScalarState>({
   name: '04-scalardl',

@@ -18,15 +18,15 @@ import {
   systemNodegroupTask,
   taintTask,
 } from '../lib/eks/tasks.ts'
-import { STEP_FLAGS } from '../lib/steps.ts'
-import { isMain } from '../lib/main.ts'
+import { STEP_FLAGS } from '../lib/engine/steps.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { clusterMonitoringTasks } from '../lib/monitoring/cluster.ts'
 import { controlPlaneSecurityGroupTask } from '../lib/network/access.ts'
 import { availabilityZonesTask, internetGatewayTask, subnetsTask, vpcTask } from '../lib/network/core.ts'
 import { natGatewaysAvailableTask, natGatewaysTask } from '../lib/network/nat.ts'
 import { privateRoutesTask, publicRoutesTask } from '../lib/network/routes.ts'
 import { emptyNetworkState, networkOf } from '../lib/network/target.ts'
-import { runStep } from '../lib/runner.ts'
+import { runStep } from '../lib/engine/runner.ts'
 import {
   auditorReleaseTask,
   auditorValuesTask,
@@ -44,7 +44,7 @@ import { certificateProblems, credentialProblems, keyProblems, licenceProblems }
 import { valuesProblems } from '../lib/scalardl/values.ts'
 import { accessEntriesTask, clusterAccessProblems } from '../lib/eks/access.ts'
 import { deletionProtectionTask } from '../lib/database/protection.ts'
-import { defineStep, sideBySide } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/engine/task.ts'
 
 const network = (ctx: { config: Parameters<typeof networkOf>[0] }) => networkOf(ctx.config)
 const auditor = <T>(state: (s: AuditorState) => T) => ({ label: 'Auditor: ', config: auditorView, state })

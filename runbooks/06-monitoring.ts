@@ -2,12 +2,12 @@
 // CloudWatch agent for metrics, Fluent Bit for logs) through the amazon-cloudwatch-observability
 // add-on with the Scalar DL toleration, the agents ready on every node, and log retention; the
 // same for the Auditor's cluster when AUDITOR_ENABLED=true, beside the Ledger's.
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { clusterMonitoringTasks } from '../lib/monitoring/cluster.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
-import { runStep } from '../lib/runner.ts'
+import { runStep } from '../lib/engine/runner.ts'
 import { clusterAccessProblems } from '../lib/eks/access.ts'
-import { defineStep, sideBySide } from '../lib/task.ts'
+import { defineStep, sideBySide } from '../lib/engine/task.ts'
 
 export const step = defineStep({
   name: '06-monitoring',

@@ -10,7 +10,7 @@ import { peeringCheck } from '../checks/peering.ts'
 import { podsCheck } from '../checks/pods.ts'
 import { releasesCheck } from '../checks/releases.ts'
 import { tablesCheck } from '../checks/tables.ts'
-import { isMain } from '../lib/main.ts'
+import { isMain } from '../lib/engine/main.ts'
 import { verify } from '../lib/verify/runner.ts'
 
 // auditor and peering apply with AUDITOR_ENABLED=true (05-auditor).

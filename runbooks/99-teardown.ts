@@ -4,9 +4,9 @@
 // are deleted, the Auditor's before the Ledger's. Tables (with their auto scaling), log groups and
 // the run-lock table are kept unless asked.
 import readline from 'node:readline/promises'
-import { STEP_FLAGS } from '../lib/steps.ts'
-import { isMain } from '../lib/main.ts'
-import { runStep } from '../lib/runner.ts'
+import { STEP_FLAGS } from '../lib/engine/steps.ts'
+import { isMain } from '../lib/engine/main.ts'
+import { runStep } from '../lib/engine/runner.ts'
 import {
   bastionHostProblems,
   bastionTask,
@@ -25,7 +25,7 @@ import { parametersTask, stagingTask } from '../lib/teardown/leftovers.ts'
 import { lockTableTask } from '../lib/teardown/lock-table.ts'
 import { peeringGoneTask } from '../lib/teardown/peering.ts'
 import { ifAuditor, scoped } from '../lib/auditor/view.ts'
-import { defineStep } from '../lib/task.ts'
+import { defineStep } from '../lib/engine/task.ts'
 
 export const step = defineStep({
   name: '99-teardown',

@@ -33,9 +33,9 @@ import {
 import { logTail, readBootstrap, waitForBootstrap } from '../lib/bastion/bootstrap-state.ts'
 import { runRemote } from '../lib/bastion/run-command.ts'
 import { wantedBootstrap } from '../lib/bastion/tasks.ts'
-import { ConfigError, loadConfig, type ConfigProblem } from '../lib/config.ts'
-import { Logger } from '../lib/log.ts'
-import { ROOT } from '../lib/root.ts'
+import { ConfigError, loadConfig, type ConfigProblem } from '../lib/config/load.ts'
+import { Logger } from '../lib/engine/log.ts'
+import { ROOT } from '../lib/engine/root.ts'
 
 const usage = [
   'usage: npm run bastion -- push [--env-file PATH]',

@@ -5,7 +5,7 @@
 // administrator to put in place. Without a valid configuration it prints the policy for any
 // cluster name. Changes nothing and calls nothing.
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../lib/config.ts'
+import { ConfigError, loadConfig } from '../lib/config/load.ts'
 import { boundaryPolicy } from '../lib/iam/boundary.ts'
 import { databasePolicy, explainPolicy, operatorPolicy, policyScope, type PolicyScope } from '../lib/iam/operator-policy.ts'
 

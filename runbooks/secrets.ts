@@ -12,7 +12,7 @@ import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { AddTagsToResourceCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { CLUSTER_TAG } from '../lib/aws/tags.ts'
-import { ConfigError, loadEnvFile, parseConfig } from '../lib/config.ts'
+import { ConfigError, loadEnvFile, parseConfig } from '../lib/config/load.ts'
 import { keyFileStates, makeMissingKeyFiles, usedSecrets } from '../lib/secrets/local-keys.ts'
 import { parameterName, secretRefs, STORED_SECRETS } from '../lib/secrets/parameters.ts'
 

@@ -6,12 +6,13 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { build as esbuild } from 'esbuild'
-import { DIST, fresh, INPUTS } from '../lib/bundles.ts'
-import { ROOT } from '../lib/root.ts'
+import { DIST, fresh, INPUTS } from '../lib/engine/bundles.ts'
+import { ROOT } from '../lib/engine/root.ts'
 
-// Where the bundles are and whether each is fresh: lib/bundles.ts (the product needs them at run
-// time, without a bundler); re-exported for the simulator, which imports nothing of lib/.
-export { DIST, fresh, INPUTS, sourceArgs, stepArgs } from '../lib/bundles.ts'
+// Where the bundles are and whether each is fresh: lib/engine/bundles.ts (the product needs them at run
+// time, without a bundler). How to run a step or a source (from its bundle when fresh) is re-exported
+// for the simulator and the bench, which import nothing of lib/.
+export { sourceArgs, stepArgs } from '../lib/engine/bundles.ts'
 
 const entries = (dir: string, pattern: RegExp) =>
   fs
@@ -22,15 +23,15 @@ const entries = (dir: string, pattern: RegExp) =>
 const GROUPS = [
   ['runbooks', 'runbooks', /^[\w-]+\.ts$/],
   ['sim/standins', 'sim', /^(helm|eksctl)\.ts$/],
-  ['lib', 'deploy', /^deploy\.ts$/],
+  ['lib/deploy', 'deploy', /^deploy\.ts$/],
 ] as const
 
 /**
- * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks), lib/deploy.ts into
+ * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks), lib/deploy/deploy.ts into
  * dist/deploy/ and the stand-ins into dist/sim/. Built aside and swapped in with renames, so a step or a stand-in starting meanwhile
  * sees either the old bundle, the new one, or none (and then runs from the sources).
  */
-export async function build(): Promise<void> {
+async function build(): Promise<void> {
   const tmp = path.join(DIST, `.build-${process.pid}`)
   fs.rmSync(tmp, { recursive: true, force: true })
   const inputs: Record<string, string[]> = {}

@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { envExample } from '../lib/config/env-example.ts'
-import { ROOT } from '../lib/root.ts'
+import { ROOT } from '../lib/engine/root.ts'
 
 const file = path.join(ROOT, '.env.example')
 const text = envExample()

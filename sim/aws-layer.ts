@@ -7,7 +7,7 @@ import { eksVersionHooks } from './eks-versions.ts'
 import { FaultProxy, type AwsHooks } from './faults.ts'
 import { serviceQuotaHooks } from './service-quotas.ts'
 
-export interface AccountKnobs {
+interface AccountKnobs {
   /** VERSION -> status DescribeClusterVersions gives instead of the calendar's. */
   eksVersionStatus: Record<string, string>
   /** SERVICE/CODE -> the value applied to the account. */

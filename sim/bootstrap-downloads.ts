@@ -14,9 +14,9 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
-export type ToolKind = 'bin' | 'tar.gz' | 'node'
+type ToolKind = 'bin' | 'tar.gz' | 'node'
 
-export interface Download {
+interface Download {
   /** The file's name under the downloads folder (and the URL's last part). */
   file: string
   sha256: string
@@ -34,13 +34,7 @@ function program(file: string, text: string) {
  * archive holding it at MEMBER, `node` Node.js's .tar.xz with bin/node, bin/npm and bin/npx under
  * the folder MEMBER. `body(p)` is the text of the program p.
  */
-export function buildDownload(
-  dir: string,
-  name: string,
-  kind: ToolKind,
-  member: string | undefined,
-  body: (p: string) => string,
-): Download {
+function buildDownload(dir: string, name: string, kind: ToolKind, member: string | undefined, body: (p: string) => string): Download {
   const key = createHash('sha256')
     .update([name, kind, member ?? '', body(name)].join('\0'))
     .digest('hex')

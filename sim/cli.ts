@@ -246,7 +246,7 @@ async function up(): Promise<void> {
 }
 
 /** NODE_OPTIONS with the simulator's name resolution, after what the caller's own NODE_OPTIONS holds. */
-export function simNodeOptions(root: string, given = process.env.NODE_OPTIONS ?? ''): string {
+function simNodeOptions(root: string, given = process.env.NODE_OPTIONS ?? ''): string {
   const preload = `--import=${path.join(root, 'sim', 'dns.mjs')}`
   return given.includes(preload) ? given : `${given} ${preload}`.trim()
 }

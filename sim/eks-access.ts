@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AwsHooks } from './faults.ts'
 
-export const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
+const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
 /** The access policies EKS offers (ListAccessPolicies); https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html */
 const POLICIES = [
   'AmazonEKSAdminPolicy',

@@ -11,7 +11,7 @@ import { canonicalPrincipal, type EksAccess, type Grants } from './eks-access.ts
 import { verifyEksToken } from './eks-token.ts'
 import { ApiError, type Obj } from './kube/store.ts'
 
-export type Authorize = (authorization: string | undefined, method: string, url: URL) => Promise<ApiError | undefined>
+type Authorize = (authorization: string | undefined, method: string, url: URL) => Promise<ApiError | undefined>
 
 /** The request as the authorizer sees it (k8s.io/apiserver pkg/endpoints/request/requestinfo.go). */
 interface RequestInfo {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { AwsHooks } from './faults.ts'
 
-export interface Association {
+interface Association {
   clusterName: string
   namespace: string
   serviceAccount: string

@@ -7,11 +7,11 @@ import { createHash, createHmac } from 'node:crypto'
 import { SignatureV4 } from '@smithy/signature-v4'
 
 /** token.go:100-102 */
-export const V1_PREFIX = 'k8s-aws-v1.'
+const V1_PREFIX = 'k8s-aws-v1.'
 const MAX_TOKEN_BYTES = 4096
 const CLUSTER_ID_HEADER = 'x-k8s-aws-id'
 /** token.go:99: a token is good for 15 minutes after its X-Amz-Date, whatever X-Amz-Expires says. */
-export const TOKEN_LIFETIME_MS = 15 * 60_000
+const TOKEN_LIFETIME_MS = 15 * 60_000
 /** token.go:166-176 */
 const ALLOWED_PARAMS = new Set([
   'action',
@@ -25,7 +25,7 @@ const ALLOWED_PARAMS = new Set([
   'x-amz-signedheaders',
 ])
 
-export interface Credentials {
+interface Credentials {
   accessKeyId: string
   secretAccessKey: string
   sessionToken?: string
@@ -68,7 +68,7 @@ export async function presignEksToken(cluster: string, region: string, stsEndpoi
   return V1_PREFIX + Buffer.from(`${url.protocol}//${url.host}/?${query}`).toString('base64url')
 }
 
-export type Verified = { arn: string } | { error: string }
+type Verified = { arn: string } | { error: string }
 
 /**
  * Checks a token as Verify does; `callerOf` asks STS who signed (the simulator's

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AwsHooks } from './faults.ts'
 
-export interface ClusterUpdate {
+interface ClusterUpdate {
   id: string
   type: string
   params: { type: string; value: string }[]

@@ -33,7 +33,7 @@ const monthsBefore = (iso: string, months: number) => {
   return d.getTime()
 }
 
-export interface ClusterVersion {
+interface ClusterVersion {
   clusterVersion: string
   clusterType: 'eks'
   releaseDate: number

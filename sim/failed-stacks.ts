@@ -8,7 +8,7 @@ import type { AwsHooks } from './faults.ts'
 
 export const FAILED_STACKS_FILE = 'eksctl-failed-stacks.json'
 
-export interface FailedStack {
+interface FailedStack {
   status: string
   /** The resource whose creation failed, and CloudFormation's reason for it. */
   resource?: string

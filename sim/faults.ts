@@ -19,13 +19,13 @@ import type { AddressInfo } from 'node:net'
 import { prng } from './random.ts'
 import { iamAction, s3Action } from './iam-actions.ts'
 
-export type PendingKind = 'nat' | 'instance' | 'cluster' | 'nodegroup'
+type PendingKind = 'nat' | 'instance' | 'cluster' | 'nodegroup'
 export type PendingMs = Record<PendingKind, number>
 
 /** AWS's typical times, unscaled: a NAT gateway ~2 min, an instance ~30 s, an EKS control plane ~10 min, a managed node group ~3 min. */
 export const AWS_PENDING_MS: PendingMs = { nat: 120_000, instance: 30_000, cluster: 600_000, nodegroup: 180_000 }
 
-export interface FaultOptions {
+interface FaultOptions {
   target: string
   /** Probability of a fault per request, 0..1. */
   rate: number
@@ -65,7 +65,7 @@ export interface AwsHooks {
   serveQuery?(service: string, action: string, params: URLSearchParams, authorization: string): Promise<string | undefined>
 }
 
-export interface FaultStats {
+interface FaultStats {
   requests: number
   injected: Record<string, number>
 }
@@ -217,7 +217,7 @@ function rewriteAfter(text: string, anchor: RegExp, young: (id: string) => boole
 }
 
 /** An EC2 request's parameters, its ClientToken aside, in one order: what a replay must repeat. */
-export function requestFingerprint(body: string): string {
+function requestFingerprint(body: string): string {
   const params = [...new URLSearchParams(body)].filter(([k]) => k !== 'ClientToken')
   return JSON.stringify(params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }

@@ -9,7 +9,7 @@
 // (reference_policies_condition-single-vs-multi-valued-context-keys.html), except where the
 // simulator cannot know the key (KNOWN_UNKNOWABLE), which it does not judge.
 
-export interface Statement {
+interface Statement {
   Sid?: string
   Effect: 'Allow' | 'Deny'
   Action?: string | string[]
@@ -33,7 +33,7 @@ export interface Request {
   context: Record<string, string | string[]>
 }
 
-export type Decision = 'allow' | 'explicit-deny' | 'implicit-deny'
+type Decision = 'allow' | 'explicit-deny' | 'implicit-deny'
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v])
 
@@ -124,7 +124,7 @@ function statementApplies(st: Statement, r: Request): boolean {
 }
 
 /** What a set of policies says of a request: an explicit deny, an allow, or nothing (implicit deny). */
-export function decide(policies: PolicyDocument[], r: Request): Decision {
+function decide(policies: PolicyDocument[], r: Request): Decision {
   let allowed = false
   for (const p of policies)
     for (const st of list(p.Statement as never) as unknown as Statement[]) {

@@ -16,7 +16,7 @@ export interface Moto {
   env(region?: string): Record<string, string>
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.unref()

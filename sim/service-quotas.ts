@@ -17,7 +17,7 @@ interface QuotaInfo {
   unit: string
 }
 
-export const QUOTAS: QuotaInfo[] = [
+const QUOTAS: QuotaInfo[] = [
   {
     service: 'ec2',
     serviceName: 'Amazon Elastic Compute Cloud (Amazon EC2)',
@@ -65,7 +65,7 @@ export const QUOTAS: QuotaInfo[] = [
  * quota is set here). By default only the vCPU quota has one: aws-cli's get-service-quota.rst
  * example answers 1920 for L-1216C47A, where the default of 5 would stop any cluster.
  */
-export const APPLIED: Record<string, number> = { 'ec2/L-1216C47A': 1920 }
+const APPLIED: Record<string, number> = { 'ec2/L-1216C47A': 1920 }
 
 function quota(q: QuotaInfo, value: number, region: string) {
   return {

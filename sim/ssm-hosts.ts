@@ -40,7 +40,7 @@ interface Invocation {
   requestedAt: number
 }
 
-export interface HostOptions {
+interface HostOptions {
   /** The simulator's state directory: hosts live in DIR/hosts/<instance id>. */
   stateDir: string
   /** moto, where SendCommand is recorded. */

@@ -10,7 +10,7 @@ import type { AwsHooks } from './faults.ts'
 import { ownAws } from './own-aws.ts'
 
 /** The group ids an AuthorizeSecurityGroupIngress/Egress request references as sources (IpPermissions.N.Groups.M.GroupId). */
-export function referencedGroups(params: URLSearchParams): string[] {
+function referencedGroups(params: URLSearchParams): string[] {
   const out: string[] = []
   for (const [k, v] of params) if (/^IpPermissions\.\d+\.Groups\.\d+\.GroupId$/.test(k)) out.push(v)
   return [...new Set(out)]

@@ -12,7 +12,7 @@ import * as x509 from '@peculiar/x509'
 x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
 
-export interface TlsMaterial {
+interface TlsMaterial {
   /** PEM of the certificate authority: what clients trust. */
   ca: string
   /** PEM of the server's certificate and private key. */

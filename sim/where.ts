@@ -28,7 +28,7 @@ import {
 import { ownAws } from './own-aws.ts'
 
 /** The caller's public address when it stands outside AWS (TEST-NET-3, documentation range). */
-export const OUTSIDE_ADDRESS = '203.0.113.10'
+const OUTSIDE_ADDRESS = '203.0.113.10'
 
 const toInt = (a: string) => a.split('.').reduce((x, o) => x * 256 + Number(o), 0)
 const inCidr = (ip: string, cidr: string): boolean => {

@@ -20,14 +20,14 @@ import {
 } from '../aws/peering.ts'
 import { findRouteTables } from '../aws/route-tables.ts'
 import { findVpc } from '../aws/vpc.ts'
-import { cidrOverlap, type Config, type ConfigProblem } from '../config.ts'
-import type { Task, TaskContext } from '../task.ts'
-import { waitFor } from '../wait.ts'
+import { cidrOverlap, type Config, type ConfigProblem } from '../config/load.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
+import { waitFor } from '../engine/wait.ts'
 
 export const LEDGER_ENVOY_PORTS = [50051, 50052]
 export const AUDITOR_ENVOY_PORTS = [40051, 40052]
 
-export interface Peers {
+interface Peers {
   ledger?: PeerVpc
   auditor?: PeerVpc
   clients: PeerVpc[]

@@ -1,8 +1,8 @@
 // The Auditor is deployed with the Ledger's own tasks (01's network, 02's endpoint, 03's cluster,
 // 04's Scalar DL tasks), run against a view of the configuration in which the cluster, the VPC,
 // the releases, the chart and the keys are the Auditor's. One place says what differs.
-import type { Config } from '../config.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Config } from '../config/load.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 
 export function auditorView(c: Config): Config {
   return {
@@ -41,7 +41,7 @@ export const ifAuditor = <S>(): Scope<S, S> => ({
 /** The Ledger's view: the configuration as given. */
 export const ledgerView = (c: Config): Config => c
 
-export interface Scope<S, T> {
+interface Scope<S, T> {
   /** Shown before the task's title, e.g. "Auditor: ". */
   label: string
   config: (c: Config) => Config

@@ -5,9 +5,9 @@ import { DescribeAvailabilityZonesCommand, paginateDescribeInstanceTypeOfferings
  * avoids the same ones (eksctl-io/eksctl v0.230.0 pkg/az/az.go:21-25). Zone names map to different
  * zone IDs in each account, so they are judged by ID.
  */
-export const EKS_UNSUPPORTED_ZONE_IDS = new Set(['use1-az3', 'usw1-az2', 'cac1-az3'])
+const EKS_UNSUPPORTED_ZONE_IDS = new Set(['use1-az3', 'usw1-az2', 'cac1-az3'])
 
-export interface Zones {
+interface Zones {
   /** Usable zone names, sorted. */
   usable: string[]
   /** Zones left out, and why. */

@@ -26,12 +26,12 @@ import {
 } from '@aws-sdk/client-iam'
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError } from './clients.ts'
-import { RunbookError } from '../errors.ts'
+import { RunbookError } from '../engine/errors.ts'
 import { requestToken, single } from './discover.ts'
 import { BOOTSTRAP_TAG } from '../bastion/bootstrap.ts'
 import { CLUSTER_TAG, roleFilters, runbookTags } from './tags.ts'
 
-export const SSM_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
+const SSM_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
 
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped']
 
@@ -154,7 +154,7 @@ async function runBastion(
   return out.Instances![0]!
 }
 
-export interface BastionIdentity {
+interface BastionIdentity {
   roleExists: boolean
   roleOwned: boolean
   policyAttached: boolean

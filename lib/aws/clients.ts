@@ -14,9 +14,9 @@ import { S3Client } from '@aws-sdk/client-s3'
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas'
 import { SSMClient } from '@aws-sdk/client-ssm'
 import { GetCallerIdentityCommand, type GetCallerIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts'
-import { RunbookError } from '../errors.ts'
+import { RunbookError } from '../engine/errors.ts'
 
-export interface CallRecord {
+interface CallRecord {
   service: string
   operation: string
   mutating: boolean

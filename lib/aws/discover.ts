@@ -1,7 +1,7 @@
 // "Already exists" is decided here: by the runbook's tags, one match or none. More than one is
 // never resolved silently (it would mean a duplicate was made), and the ids are named.
 import { createHash } from 'node:crypto'
-import { RunbookError } from '../errors.ts'
+import { RunbookError } from '../engine/errors.ts'
 
 export function single<T>(items: T[], what: string, id: (t: T) => string | undefined): T | undefined {
   if (items.length > 1) {
@@ -39,6 +39,6 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v)
 }
 
-export function clientToken(...parts: string[]): string {
+function clientToken(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32)
 }

@@ -31,7 +31,7 @@ export async function findLoadBalancer(elb: ElasticLoadBalancingV2Client, name: 
   }
 }
 
-export interface TargetsHealth {
+interface TargetsHealth {
   /** Per listener port's target group: healthy targets of all, and the other states seen. */
   groups: { port?: number; healthy: number; total: number; other: string[] }[]
 }
@@ -61,7 +61,7 @@ export async function targetsHealth(elb: ElasticLoadBalancingV2Client, loadBalan
 }
 
 /** Ready to carry traffic: active, and every target group has a healthy target. */
-export interface NlbState {
+interface NlbState {
   ready: boolean
   /** e.g. "NLB a1b2... active, targets 3/3 and 3/3 healthy". */
   status: string
@@ -80,7 +80,7 @@ export async function nlbState(elb: ElasticLoadBalancingV2Client, serviceUid: st
   return { ready, status: `NLB ${name} active, targets ${counts || 'none'} healthy${seen.length && !ready ? `; ${seen.join(', ')}` : ''}` }
 }
 
-export interface Leftover {
+interface Leftover {
   loadBalancers: { name: string; service?: string }[]
   interfaces: { id: string; description: string }[]
 }

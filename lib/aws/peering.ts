@@ -106,7 +106,7 @@ export function vpcCidrs(v: Vpc): string[] {
   return [...new Set([v.CidrBlock!, ...secondary])]
 }
 
-export interface RouteNeed {
+interface RouteNeed {
   routeTableId: string
   cidr: string
   peeringId: string
@@ -117,7 +117,7 @@ export interface RouteNeed {
 }
 
 /** What a route goes through, in AWS's words. */
-export function routeTarget(r: Route): string {
+function routeTarget(r: Route): string {
   const t =
     r.TransitGatewayId ??
     r.VpcPeeringConnectionId ??

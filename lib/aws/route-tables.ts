@@ -13,7 +13,7 @@ import {
 import { requestToken } from './discover.ts'
 import { AZ_TAG, CLUSTER_TAG, ROLE_TAG, tagSpec, tagValue, type Role } from './tags.ts'
 
-export type RouteTarget = { GatewayId: string } | { NatGatewayId: string }
+type RouteTarget = { GatewayId: string } | { NatGatewayId: string }
 
 export interface RouteTableSpec {
   role: Extract<Role, 'public-route-table' | 'private-route-table'>

@@ -11,7 +11,7 @@ import {
 import { single } from './discover.ts'
 import { roleFilters, tagSpec, type Role } from './tags.ts'
 
-export interface IngressRule {
+interface IngressRule {
   port: number
   /** Either a CIDR or a source security group. */
   cidr?: string

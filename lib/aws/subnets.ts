@@ -11,7 +11,7 @@ import { CLUSTER_TAG, ROLE_TAG, runbookTags, tagValue } from './tags.ts'
 export type Tier = 'public' | 'private'
 
 /** The tag EKS and the AWS Load Balancer Controller use to place load balancers. */
-export const ELB_TAG: Record<Tier, string> = { public: 'kubernetes.io/role/elb', private: 'kubernetes.io/role/internal-elb' }
+const ELB_TAG: Record<Tier, string> = { public: 'kubernetes.io/role/elb', private: 'kubernetes.io/role/internal-elb' }
 
 export async function findSubnets(ec2: EC2Client, cluster: string): Promise<Subnet[]> {
   const out = await ec2.send(
@@ -25,7 +25,7 @@ export async function findSubnets(ec2: EC2Client, cluster: string): Promise<Subn
   return out.Subnets ?? []
 }
 
-export function subnetTier(s: Subnet): Tier | undefined {
+function subnetTier(s: Subnet): Tier | undefined {
   const role = tagValue(s.Tags, ROLE_TAG)
   return role === 'public-subnet' ? 'public' : role === 'private-subnet' ? 'private' : undefined
 }

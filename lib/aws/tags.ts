@@ -22,7 +22,7 @@ export type Role =
   | 'peering'
   | 'envoy-sg'
 
-export interface TagOptions {
+interface TagOptions {
   cluster: string
   role: Role
   name: string

@@ -9,7 +9,7 @@ import {
 import { requestToken, single } from './discover.ts'
 import { roleFilters, tagSpec } from './tags.ts'
 
-export function dynamodbServiceName(region: string): string {
+function dynamodbServiceName(region: string): string {
   return `com.amazonaws.${region}.dynamodb`
 }
 

@@ -6,21 +6,21 @@
 // `npm run bastion -- push` waits for it.
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError } from '../aws/clients.ts'
-import { RunbookError } from '../errors.ts'
-import type { Logger } from '../log.ts'
-import { waitFor } from '../wait.ts'
+import { RunbookError } from '../engine/errors.ts'
+import type { Logger } from '../engine/log.ts'
+import { waitFor } from '../engine/wait.ts'
 import { runShort } from './run-command.ts'
 
 export const BOOTSTRAP_LOG = '/var/log/scalardl-runbook-bootstrap.log'
 /** How many lines of the bootstrap's log are brought back when it failed. */
-export const LOG_TAIL_LINES = 25
+const LOG_TAIL_LINES = 25
 const HEADER = 'scalardl-runbook-bootstrap-state 1'
 
 /**
  * What the bastion says: read only (cat, tail, kill -0, cloud-init status), the same prefix and log
  * as bootstrap.sh (BOOTSTRAP_PREFIX and BOOTSTRAP_LOG where set, as on the simulated host).
  */
-export const READ_SCRIPT = [
+const READ_SCRIPT = [
   'PREFIX="${BOOTSTRAP_PREFIX:-/usr/local}"',
   `LOG="\${BOOTSTRAP_LOG:-${BOOTSTRAP_LOG}}"`,
   'S="$PREFIX/lib/scalardl-runbook"',
@@ -55,7 +55,7 @@ export interface BootstrapReading {
   logTail: string
 }
 
-export function parseReading(out: string): BootstrapReading | undefined {
+function parseReading(out: string): BootstrapReading | undefined {
   const lines = out.split('\n')
   if (lines[0]?.trim() !== HEADER) return undefined
   const field = (k: string) =>
@@ -95,7 +95,7 @@ export type BootstrapState =
   | { state: 'absent'; reading: BootstrapReading }
   | { state: 'offline'; status: string }
 
-export function judge(r: BootstrapReading, want: string): BootstrapState {
+function judge(r: BootstrapReading, want: string): BootstrapState {
   if (r.installed === want) return { state: 'done', reading: r }
   if (r.running && !r.running.stopped) return { state: 'running', reading: r, status: `bootstrap ${r.running.version} running` }
   if (r.failed?.version === want) return { state: 'failed', reading: r, code: r.failed.code }

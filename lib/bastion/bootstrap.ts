@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ROOT } from '../root.ts'
+import { ROOT } from '../engine/root.ts'
 
-export interface ToolPin {
+interface ToolPin {
   version: string
   url: string
   sha256: string
@@ -25,8 +25,8 @@ export interface ToolsManifest {
   packages: Record<string, string>
 }
 
-export const MANIFEST_FILE = path.join(ROOT, 'bastion', 'tools.json')
-export const SCRIPT_FILE = path.join(ROOT, 'bastion', 'bootstrap.sh')
+const MANIFEST_FILE = path.join(ROOT, 'bastion', 'tools.json')
+const SCRIPT_FILE = path.join(ROOT, 'bastion', 'bootstrap.sh')
 export const BOOTSTRAP_TAG = 'scalardl-runbook/bootstrap'
 
 export function loadManifest(file = MANIFEST_FILE): ToolsManifest {

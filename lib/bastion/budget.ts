@@ -1,10 +1,10 @@
 // How long `npm run bastion -- run` lets SSM run a step before stopping it (the command's
 // executionTimeout), from the plan: each step's own bound on AWS, and for `deploy` the sum over
-// the steps its plan runs (lib/deploy-plan.ts), the Auditor's included when enabled. Generous on
+// the steps its plan runs (lib/deploy/plan.ts), the Auditor's included when enabled. Generous on
 // purpose: a step stopped by SSM half-way is what this guards against, not a slow one. SSM's
 // own limit is 172,800 s (AWS-RunShellScript's executionTimeout).
-import type { Config } from '../config.ts'
-import { deployPlan } from '../deploy-plan.ts'
+import type { Config } from '../config/load.ts'
+import { deployPlan } from '../deploy/plan.ts'
 
 /** Each step's bound on AWS, in seconds: eksctl waits up to 25 min for a control plane, node groups take 10 to 20. */
 const STEP_SECONDS: Record<string, number> = {

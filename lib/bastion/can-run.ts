@@ -5,7 +5,7 @@
 // one action on one resource of each, with context values that meet the statement's conditions.
 // A statement the role is not allowed is named, with the fix, before a step fails half-way there.
 import { type ContextEntry, type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 import { bastionRoleName } from '../aws/bastion.ts'
 import { operatorPolicy, policyScope, type Statement } from '../iam/operator-policy.ts'
 
@@ -13,7 +13,7 @@ import { operatorPolicy, policyScope, type Statement } from '../iam/operator-pol
 const sample = (pattern: string) => pattern.replace(/\*/g, 'probe').replace(/\?/g, 'x')
 
 /** One action on one resource of the statement, and context values that meet its conditions. */
-export function probeOf(st: Statement): { action: string; resource: string; context: ContextEntry[] } {
+function probeOf(st: Statement): { action: string; resource: string; context: ContextEntry[] } {
   const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource]
   const context: ContextEntry[] = []
   for (const [op, kv] of Object.entries(st.Condition ?? {}))
@@ -28,7 +28,7 @@ export function probeOf(st: Statement): { action: string; resource: string; cont
   return { action: st.Action[0]!, resource: resources[0] === '*' ? '*' : sample(resources[0]!), context }
 }
 
-export interface Refusal {
+interface Refusal {
   sid: string
   action: string
   resource: string

@@ -26,15 +26,15 @@ import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import dotenv from 'dotenv'
 import { isAwsError } from '../aws/clients.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
-import type { Config, ConfigProblem } from '../config.ts'
-import { privateTempDir, writePrivateFile } from '../files.ts'
-import { ROOT } from '../root.ts'
+import type { Config, ConfigProblem } from '../config/load.ts'
+import { privateTempDir, writePrivateFile } from '../engine/files.ts'
+import { ROOT } from '../engine/root.ts'
 import { parameterName, secretRefs, STORED_SECRETS } from '../secrets/parameters.ts'
 import { usedSecrets } from '../secrets/local-keys.ts'
 import { shellQuote } from './bootstrap.ts'
 
 /** Where the runbook lives on the bastion (root's home: SSM runs commands as root). */
-export const REMOTE_DIR = '"${HOME:-/root}/scalardl-eks-runbook"'
+const REMOTE_DIR = '"${HOME:-/root}/scalardl-eks-runbook"'
 /** Files the configuration names that are not secret and go with the runbook. */
 const SHIPPED_FILES = ['LEDGER_CERTIFICATE_FILE', 'AUDITOR_CERTIFICATE_FILE', 'SCALARDL_AUDITOR_LICENSE_CERT_FILE']
 
@@ -91,7 +91,7 @@ export async function remoteEnv(
 }
 
 /** The runbook as it is here: tracked files (as in the working tree) and untracked files under config/. */
-export function bundleFiles(root = ROOT): string[] {
+function bundleFiles(root = ROOT): string[] {
   const list = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean)
   return [...new Set([...list(['ls-files', '-z']), ...list(['ls-files', '-z', '--others', '--exclude-standard', 'config/'])])]
     .filter((f) => fs.existsSync(path.join(root, f)))
@@ -218,7 +218,7 @@ export const runLogName = (step: string, now = new Date()) =>
     .replace(/\.\d+Z$/, 'Z')}-${step.replace(/[^\w-]/g, '')}-${Math.random().toString(36).slice(2, 6)}.log`
 
 /** The most one follow request brings back: under SSM's 24,000 characters of stdout. */
-export const FOLLOW_CHUNK = 20_000
+const FOLLOW_CHUNK = 20_000
 
 /** What `run` sends to read a running step's log from byte `offset` on (nothing while it does not exist yet). */
 export function followScript(logName: string, offset: number): string {

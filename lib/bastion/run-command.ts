@@ -3,8 +3,8 @@
 // that needs it loads no more of the SDK.
 import { GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm'
 import { isAwsError, READ_COMMENT } from '../aws/clients.ts'
-import type { Logger } from '../log.ts'
-import { waitFor } from '../wait.ts'
+import type { Logger } from '../engine/log.ts'
+import { waitFor } from '../engine/wait.ts'
 
 /**
  * Sends a script to the bastion and follows it with the one wait helper (its status meanwhile),

@@ -4,10 +4,10 @@
 // KUBERNETES_VERSION moved kubectl), gets the bootstrap through SSM Run Command, in place.
 import { CreateTagsCommand } from '@aws-sdk/client-ec2'
 import { isArm } from '../aws/bastion.ts'
-import type { Config, ConfigProblem } from '../config.ts'
-import { RunbookError } from '../errors.ts'
+import type { Config, ConfigProblem } from '../config/load.ts'
+import { RunbookError } from '../engine/errors.ts'
 import type { NetworkState, TargetOf } from '../network/target.ts'
-import type { Task } from '../task.ts'
+import type { Task } from '../engine/task.ts'
 import { BOOTSTRAP_TAG, loadManifest, renderBootstrap, type Bootstrap } from './bootstrap.ts'
 import { BOOTSTRAP_LOG, logTail, readBootstrap, waitForBootstrap, type BootstrapReading, type BootstrapState } from './bootstrap-state.ts'
 import { runRemote } from './run-command.ts'

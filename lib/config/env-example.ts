@@ -16,7 +16,7 @@ const HEADER = [
   'Written by `npm run env-example` from lib/config/keys.ts, where each key is declared: edit it there.',
 ]
 
-/** Not a key of the configuration: read from the environment alone (lib/config.ts). */
+/** Not a key of the configuration: read from the environment alone (lib/config/load.ts). */
 const FOOTER = [
   '# Where the journal (.runbook/journal.jsonl) and rendered files go (set in the environment).',
   '# RUNBOOK_STATE_DIR=.runbook',

@@ -2,11 +2,11 @@
 // (trimmed) and say, in words, what is wrong with it. Defaults and optionality are the key's own
 // (lib/config/keys.ts), not the kind's.
 import * as z from 'zod'
-import { isPrivateRange, parseCidr } from '../cidr.ts'
+import { isPrivateRange, parseCidr } from '../network/cidr.ts'
 
 export const LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler']
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
-export const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/
 /** An IAM role or user ARN (an assumed-role session ARN is not a principal an access entry can name). */
 export const ADMIN_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/
 export const CLUSTER = /^[a-z][a-z0-9-]*$/
@@ -14,7 +14,7 @@ const RELEASE = /^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/
 
 const TRUE = ['true', 'yes', '1']
 /** Whether a raw value means true, as the boolean keys read it. */
-export const isTrue = (v: string | undefined) => TRUE.includes((v ?? '').trim().toLowerCase())
+const isTrue = (v: string | undefined) => TRUE.includes((v ?? '').trim().toLowerCase())
 
 /** The items of a comma-separated value, trimmed, without empty ones. */
 export const list = (v: string) =>
@@ -44,7 +44,7 @@ export const instanceType = (example: string) => text(INSTANCE_TYPE, `is not an 
 export const release = text(RELEASE, 'is not a helm release name')
 export const version = (example: string) => text(/^\d+\.\d+\.\d+$/, `must look like ${example}`)
 
-export const cidr = z
+const cidr = z
   .string()
   .trim()
   .superRefine((v, ctx) => {

@@ -9,9 +9,9 @@ import { AUDITOR_TABLES, LEDGER_TABLES, scalarTables } from './tables.ts'
 import { findRouteTables, matchRouteTables } from '../aws/route-tables.ts'
 import { addEndpointRouteTables, createDynamodbEndpoint, findDynamodbEndpoints, findOwnDynamodbEndpoint } from '../aws/vpc-endpoint.ts'
 import { findVpc } from '../aws/vpc.ts'
-import type { Config } from '../config.ts'
-import type { Task } from '../task.ts'
-import { writePrivateFile } from '../files.ts'
+import type { Config } from '../config/load.ts'
+import type { Task } from '../engine/task.ts'
+import { writePrivateFile } from '../engine/files.ts'
 import { databaseProperties } from './properties.ts'
 
 export interface DatabaseState {
@@ -136,12 +136,12 @@ export function databaseKeyTask(): Task<DatabaseState> {
   }
 }
 
-export function schemaLoaderSettingsFile(config: Config): string {
+function schemaLoaderSettingsFile(config: Config): string {
   return path.join(config.stateDir, config.clusterName, 'database.properties')
 }
 
 /** What the schema loader and the Ledger need to reach DynamoDB. Credentials are not here. */
-export function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+function schemaLoaderSettings(config: Config, env: NodeJS.ProcessEnv = process.env): string {
   return [
     '# Written by 02-database: the settings 04-scalardl gives the schema loader and the Ledger. No credentials here.',
     ...databaseProperties(config, 'scalardl', env),

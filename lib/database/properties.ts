@@ -8,9 +8,9 @@
 //   (helm-charts docs/use-secret-for-credentials.md:96-104);
 // - 'scalardl': ScalarDL itself resolves `${env:X}` when it reads its properties
 //   (scalardl v3.13.0 common/.../config/ConfigUtils.java:30-39).
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 
-export type EnvSyntax = 'dockerize' | 'scalardl'
+type EnvSyntax = 'dockerize' | 'scalardl'
 
 /** The environment variables the credentials Secret provides (its keys). */
 export const DB_ENV = { username: 'SCALAR_DB_USERNAME', password: 'SCALAR_DB_PASSWORD' } as const

@@ -8,12 +8,12 @@
 // 99-teardown --delete-data turns it off, after the backups, just before it deletes.
 import { DescribeTableCommand, UpdateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { schemaJobCreatedAt } from '../scalardl/tasks.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 import { auditorView } from '../auditor/view.ts'
 import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, enablePitr, namespaceTables, pitrStatus, tagTables, type TableInfo } from './ownership.ts'
 
 /** The view's namespaces: the Ledger's (04) or the Auditor's (05). */
-export const viewNamespaces = (ctx: Pick<TaskContext, 'config'>) =>
+const viewNamespaces = (ctx: Pick<TaskContext, 'config'>) =>
   ctx.config.scalardl.app === 'auditor' ? AUDITOR_NAMESPACES : LEDGER_NAMESPACES
 
 /** Each table's deletion protection: true, false, or undefined when it does not exist. */

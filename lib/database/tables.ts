@@ -29,7 +29,7 @@ export const AUDITOR_TABLES = [
 /** Namespaces Scalar DL uses; any table in them counts as Scalar DL's (newer versions add tables). */
 const NAMESPACES = ['scalar', 'auditor', 'coordinator', 'scalardb']
 
-export interface TablesReport {
+interface TablesReport {
   prefix: string
   /** Every Scalar DL table found, prefixed names. */
   found: string[]

@@ -19,16 +19,16 @@ import { bastionRoleName } from '../aws/bastion.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
 import { apiReachProblems, apiStatus, clusterCa, describeCluster } from './reach.ts'
 import { ensureKubeconfig } from './kubeconfig.ts'
-import type { ConfigProblem } from '../config.ts'
-import type { Task, TaskContext } from '../task.ts'
-import type { Logger } from '../log.ts'
-import { waitFor, WaitTimeoutError } from '../wait.ts'
+import type { ConfigProblem } from '../config/load.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
+import type { Logger } from '../engine/log.ts'
+import { waitFor, WaitTimeoutError } from '../engine/wait.ts'
 import { eksToken } from './token.ts'
 
-export const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
+const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy'
 
 /** aws-iam-authenticator pkg/arn/arn.go:56-62: an assumed-role session is its role to EKS. */
-export function canonicalPrincipal(arn: string): string {
+function canonicalPrincipal(arn: string): string {
   const m = /^arn:([^:]+):sts::(\d+):assumed-role\/(.+)\/[^/]+$/.exec(arn)
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn
 }
@@ -40,7 +40,7 @@ export function canonicalPrincipal(arn: string): string {
  * ("If the ARN is for an IAM role, it can include a path": EKS user guide, creating-access-entries),
  * so two spellings of one role compare equal here and never as strings.
  */
-export function principalKey(arn: string): string {
+function principalKey(arn: string): string {
   const m = /^arn:[^:]+:iam::(\d+):(role|user)\/(?:.*\/)?([^/]+)$/.exec(canonicalPrincipal(arn))
   return m ? `${m[1]}:${m[2]}:${m[3]}` : arn
 }
@@ -92,7 +92,7 @@ export function accessConfig(admins: string[]): Record<string, unknown> {
   }
 }
 
-export interface AccessSurvey {
+interface AccessSurvey {
   mode?: string
   /** Every principal with an entry. */
   entries: string[]
@@ -102,20 +102,20 @@ export interface AccessSurvey {
 }
 
 /** The cluster's authentication mode (`{}` when EKS does not say), or undefined when there is no such cluster. */
-export async function accessMode(eks: EKSClient, cluster: string): Promise<{ mode?: string } | undefined> {
+async function accessMode(eks: EKSClient, cluster: string): Promise<{ mode?: string } | undefined> {
   const c = await describeCluster(eks, cluster)
   return c && { mode: c.accessConfig?.authenticationMode }
 }
 
 /** Every principal with an access entry on the cluster. */
-export async function listAccessEntries(eks: EKSClient, cluster: string): Promise<string[]> {
+async function listAccessEntries(eks: EKSClient, cluster: string): Promise<string[]> {
   const entries: string[] = []
   for await (const page of paginateListAccessEntries({ client: eks }, { clusterName: cluster })) entries.push(...(page.accessEntries ?? []))
   return entries
 }
 
 /** Given the cluster's authentication mode: which admins lack an entry or the cluster-admin policy. */
-export async function surveyAccess(eks: EKSClient, cluster: string, mode: string | undefined, admins: string[]): Promise<AccessSurvey> {
+async function surveyAccess(eks: EKSClient, cluster: string, mode: string | undefined, admins: string[]): Promise<AccessSurvey> {
   if (mode === 'CONFIG_MAP') return { mode, entries: [], missing: admins, weak: [] }
   const entries = await listAccessEntries(eks, cluster)
   const entryOf = (a: string) => entries.find((e) => samePrincipal(e, a))

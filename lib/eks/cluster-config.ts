@@ -5,7 +5,7 @@ import { sessionKubeconfig } from './kube-session.ts'
 import type { Subnet } from '@aws-sdk/client-ec2'
 import YAML from 'yaml'
 import { CLUSTER_TAG } from '../aws/tags.ts'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 import { kubeconfigFile } from './files.ts'
 import { accessConfig } from './access.ts'
 
@@ -28,7 +28,7 @@ const byAz = (subnets: Subnet[]) => Object.fromEntries(subnets.map((s) => [s.Ava
  * "Option 1"), so no Pod on a node inherits CloudWatch write access from the node (and eksctl
  * refuses withAddonPolicies beside disablePodIMDS: validation.go@v0.228.0:740-747).
  */
-export function renderClusterConfig(c: Config, net: ExistingNetwork, admins: string[], boundary: string): Record<string, unknown> {
+function renderClusterConfig(c: Config, net: ExistingNetwork, admins: string[], boundary: string): Record<string, unknown> {
   const tags = { [CLUSTER_TAG]: c.clusterName }
   // Every role eksctl makes for the cluster carries the runbook's permissions boundary
   // (lib/iam/boundary.ts), which the operator policy requires of any role it creates. eksctl

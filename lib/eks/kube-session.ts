@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import { privateTempDir, writePrivateFile } from '../files.ts'
+import { privateTempDir, writePrivateFile } from '../engine/files.ts'
 import { eksToken, type TokenSource } from './token.ts'
 
 const REFRESH_MS = 10 * 60_000

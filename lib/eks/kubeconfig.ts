@@ -7,8 +7,8 @@
 import fs from 'node:fs'
 import YAML from 'yaml'
 import type { Cluster, EKSClient } from '@aws-sdk/client-eks'
-import type { Config } from '../config.ts'
-import { writePrivateFile } from '../files.ts'
+import type { Config } from '../config/load.ts'
+import { writePrivateFile } from '../engine/files.ts'
 import { kubeconfigFile } from './files.ts'
 import { describeCluster } from './reach.ts'
 

@@ -11,8 +11,8 @@ import { DescribeVpcsCommand } from '@aws-sdk/client-ec2'
 import { isAwsError } from '../aws/clients.ts'
 import { whereAmI } from '../aws/imds.ts'
 import { findVpc } from '../aws/vpc.ts'
-import type { ConfigProblem } from '../config.ts'
-import type { TaskContext } from '../task.ts'
+import type { ConfigProblem } from '../config/load.ts'
+import type { TaskContext } from '../engine/task.ts'
 
 const PROBE_MS = 5000
 
@@ -43,7 +43,7 @@ export function apiStatus(
 }
 
 /** GET /livez (answered anonymously at every version) with the cluster's CA: undefined when it answers, else why not. */
-export async function probe(endpoint: string, ca: string | undefined, timeoutMs = PROBE_MS): Promise<string | undefined> {
+async function probe(endpoint: string, ca: string | undefined, timeoutMs = PROBE_MS): Promise<string | undefined> {
   const status = await apiStatus(endpoint, '/livez', ca, { timeoutMs })
   return typeof status === 'number' && status < 500 ? undefined : typeof status === 'number' ? `HTTP ${status}` : status
 }

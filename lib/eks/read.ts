@@ -4,8 +4,8 @@
 // `eksctl get ... -o json` prints (aws-sdk-go-v2 types, PascalCase), so a task reads either alike.
 import { DescribeClusterCommand, DescribeNodegroupCommand, paginateListNodegroups, type EKSClient } from '@aws-sdk/client-eks'
 import { isAwsError } from '../aws/clients.ts'
-import type { EksctlCluster, EksctlNodegroup } from '../eksctl.ts'
-import type { TaskContext } from '../task.ts'
+import type { EksctlCluster, EksctlNodegroup } from '../tools/eksctl.ts'
+import type { TaskContext } from '../engine/task.ts'
 
 const missing = (err: unknown) => isAwsError(err, 'ResourceNotFoundException')
 

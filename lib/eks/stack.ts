@@ -6,12 +6,12 @@
 import { DescribeStackEventsCommand, DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { isAwsError } from '../aws/clients.ts'
 
-export const clusterStackName = (cluster: string) => `eksctl-${cluster}-cluster`
+const clusterStackName = (cluster: string) => `eksctl-${cluster}-cluster`
 
 /** Statuses in which a stack is over and failed: it has to be deleted before the cluster can be made again. */
 const DEAD = new Set(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'CREATE_FAILED', 'DELETE_FAILED'])
 
-export interface FailedStack {
+interface FailedStack {
   name: string
   status: string
   /** The first resource that failed, and why. */

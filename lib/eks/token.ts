@@ -6,9 +6,6 @@ import { createHash, createHmac } from 'node:crypto'
 import { STSClient } from '@aws-sdk/client-sts'
 import { SignatureV4 } from '@smithy/signature-v4'
 
-/** How long EKS accepts a token after it was made (token.go presignedURLExpiration). */
-export const TOKEN_LIFETIME_MS = 15 * 60_000
-
 const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
   typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d)
 
@@ -27,7 +24,7 @@ class Sha256 {
 }
 
 /** The STS endpoint `aws eks get-token` signs for: the regional one, or the endpoint the SDK's variables name. */
-export function stsEndpoint(region: string, env: NodeJS.ProcessEnv = process.env): string {
+function stsEndpoint(region: string, env: NodeJS.ProcessEnv = process.env): string {
   return env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL ?? `https://sts.${region}.amazonaws.com`
 }
 

@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/client-iam'
 import { normalisePolicy } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
-import { RunbookError } from '../errors.ts'
-import type { Task, TaskContext } from '../task.ts'
+import { RunbookError } from '../engine/errors.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 import { BOUNDARY_NAME, boundaryArn, boundaryPolicy } from './boundary.ts'
 
 /** The boundary's ARN in the caller's account and partition. */

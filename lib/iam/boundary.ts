@@ -48,7 +48,7 @@ export const GRANTING_ROLE_ACTIONS = ['iam:CreateRole', 'iam:PutRolePolicy', 'ia
 export const BOUNDARY_CHANGES = ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion']
 
 /** The roles the runbook and eksctl make, and their instance profiles. */
-export function managedRoleResources(account = '*'): string[] {
+function managedRoleResources(account = '*'): string[] {
   const { iam } = arnsOf(account)
   return [iam('role/eksctl-*'), iam('role/*-bastion'), iam('instance-profile/eksctl-*'), iam('instance-profile/*-bastion')]
 }

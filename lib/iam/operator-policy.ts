@@ -6,7 +6,7 @@
 // tables by prefix, the clusters' log groups). `npm run iam-policy` prints it; RUNBOOK.md lists
 // which steps use which statement; the rehearsal's test checks that it allows every action the
 // rehearsal's AWS requests needed.
-import { deploymentClusters, type Config } from '../config.ts'
+import { deploymentClusters, type Config } from '../config/load.ts'
 import { BOUNDARY_CHANGES, boundaryArn, GRANTING_ROLE_ACTIONS, withBoundary } from './boundary.ts'
 import {
   arnsOf,
@@ -17,7 +17,7 @@ import {
   TABLE_WRITE_ACTIONS,
 } from './document.ts'
 
-export type { PolicyDocument, Statement } from './document.ts'
+export type { Statement } from './document.ts'
 
 export interface PolicyScope {
   /** The AWS account (default: any, "*"). */
@@ -38,7 +38,7 @@ export function policyScope(c: Config, account?: string): PolicyScope {
 }
 
 /** Why each statement is there, and which steps need it (`npm run iam-policy -- --explain`, RUNBOOK.md). */
-export const STATEMENT_REASONS: Record<string, { steps: string; why: string }> = {
+const STATEMENT_REASONS: Record<string, { steps: string; why: string }> = {
   EksctlEc2: {
     steps: '01 02 03 05 07 99',
     why: "eksctl's documented minimum (AmazonEC2FullAccess), and the runbook's own VPC, NAT, bastion and load balancer calls",

@@ -6,24 +6,24 @@ import path from 'node:path'
 import { CreateLogGroupCommand, DescribeLogGroupsCommand, PutRetentionPolicyCommand, type LogGroup } from '@aws-sdk/client-cloudwatch-logs'
 import YAML from 'yaml'
 import { CLUSTER_TAG } from '../aws/tags.ts'
-import { LOG_TYPES } from '../config.ts'
+import { LOG_TYPES } from '../config/load.ts'
 import { POOL_TAINT } from '../eks/cluster-config.ts'
 import { eksRead } from '../eks/read.ts'
 import { kubectlFor } from '../eks/tasks.ts'
-import { Eksctl, type EksctlAddon } from '../eksctl.ts'
-import { writePrivateFile } from '../files.ts'
-import type { KubeObject } from '../kubectl.ts'
-import type { Task, TaskContext } from '../task.ts'
-import { waitFor } from '../wait.ts'
+import { Eksctl, type EksctlAddon } from '../tools/eksctl.ts'
+import { writePrivateFile } from '../engine/files.ts'
+import type { KubeObject } from '../tools/kubectl.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
+import { waitFor } from '../engine/wait.ts'
 
 export const ADDON = 'amazon-cloudwatch-observability'
 export const AGENT_NAMESPACE = 'amazon-cloudwatch'
-export const AGENTS = ['cloudwatch-agent', 'fluent-bit']
+const AGENTS = ['cloudwatch-agent', 'fluent-bit']
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
 
 /** The add-on's configuration values: the Scalar DL toleration explicitly, and every other taint as the add-on's default does. */
-export function addonConfigurationValues(): string {
+function addonConfigurationValues(): string {
   return JSON.stringify({
     tolerations: [{ key: POOL_TAINT.key, operator: 'Equal', value: POOL_TAINT.value, effect: POOL_TAINT.effect }, { operator: 'Exists' }],
   })
@@ -60,7 +60,7 @@ function addonConfigFile(ctx: TaskContext): string {
   return path.join(ctx.config.stateDir, ctx.config.clusterName, 'eksctl-addons.yaml')
 }
 
-export const POD_IDENTITY_AGENT = 'eks-pod-identity-agent'
+const POD_IDENTITY_AGENT = 'eks-pod-identity-agent'
 /** The service account both agents run as (aws-observability/helm-charts amazon-cloudwatch-observability-6.4.0 templates/linux/fluent-bit-daemonset.yaml:147, cloudwatch-agent-custom-resource.yaml:91). */
 export const AGENT_SERVICE_ACCOUNT = 'cloudwatch-agent'
 const AGENT_POLICY = 'arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'
@@ -71,7 +71,7 @@ const AGENT_POLICY = 'arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'
  * (eksctl-io/eksctl v0.230.0 pkg/apis/eksctl.io/v1alpha5/addon.go:166-173: namespace and
  * serviceAccountName are required; eksctl makes the role, trusted by pods.eks.amazonaws.com).
  */
-export function addonsConfig(ctx: TaskContext, boundary: string): Record<string, unknown> {
+function addonsConfig(ctx: TaskContext, boundary: string): Record<string, unknown> {
   return {
     apiVersion: 'eksctl.io/v1alpha5',
     kind: 'ClusterConfig',
@@ -197,7 +197,7 @@ const untolerated = (node: KubeObject, tolerations: { key?: string; operator?: s
   )
 
 /** Which node lacks a ready agent Pod, and why, in two kubectl calls. */
-export async function agentCoverage(ctx: TaskContext): Promise<Coverage> {
+async function agentCoverage(ctx: TaskContext): Promise<Coverage> {
   const k = kubectlFor(ctx)
   const [nodes, objects] = await Promise.all([k.list('nodes'), k.list('daemonsets,pods', { namespace: AGENT_NAMESPACE })])
   const missing: Coverage['missing'] = []
@@ -277,7 +277,7 @@ export function agentsOnEveryNodeTask(): Task {
   }
 }
 
-export function logGroupNames(ctx: TaskContext): string[] {
+function logGroupNames(ctx: TaskContext): string[] {
   const c = ctx.config.clusterName
   return [
     ...['application', 'dataplane', 'host', 'performance'].map((g) => `/aws/containerinsights/${c}/${g}`),

@@ -11,9 +11,9 @@ import {
   findNatGateways,
   natAz,
 } from '../aws/nat.ts'
-import { RunbookError } from '../errors.ts'
-import type { Task, TaskContext } from '../task.ts'
-import { waitFor } from '../wait.ts'
+import { RunbookError } from '../engine/errors.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
+import { waitFor } from '../engine/wait.ts'
 import { natZones, type NetworkState, type TargetOf } from './target.ts'
 
 interface NatPlan {

@@ -4,7 +4,7 @@ import { subnetsOf } from '../aws/subnets.ts'
 import { findRouteTables, matchRouteTables, ensureRouteTable, routeTableDrift, type RouteTableSpec } from '../aws/route-tables.ts'
 import { natAz } from '../aws/nat.ts'
 import { single } from '../aws/discover.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 import { natZones, type NetworkState, type TargetOf } from './target.ts'
 
 function publicSpec(cluster: string, s: NetworkState): RouteTableSpec {

@@ -1,8 +1,8 @@
 // What a network is built for: the Ledger's (01-vpc) and the Auditor's (05-auditor), with the
 // same tasks.
 import type { Instance, InternetGateway, NatGateway, RouteTable, Subnet, Vpc } from '@aws-sdk/client-ec2'
-import type { Config } from '../config.ts'
-import type { TaskContext } from '../task.ts'
+import type { Config } from '../config/load.ts'
+import type { TaskContext } from '../engine/task.ts'
 
 export interface NetworkTarget {
   /** The tag value scalardl-runbook/cluster, and the prefix of every Name. */

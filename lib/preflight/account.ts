@@ -1,7 +1,7 @@
 // Prerequisites on the AWS side: who we are, and whether the region can hold the design.
 import { callerAccessProblem, callerPrincipal } from '../eks/access.ts'
 import { availableZones } from '../aws/azs.ts'
-import type { Task } from '../task.ts'
+import type { Task } from '../engine/task.ts'
 
 export function identityTask(): Task {
   return {

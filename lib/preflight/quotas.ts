@@ -16,8 +16,8 @@ import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, type ServiceQ
 import { isAwsError } from '../aws/clients.ts'
 import { availableZones } from '../aws/azs.ts'
 import { CLUSTER_TAG, ROLE_TAG } from '../aws/tags.ts'
-import { deploymentClusters, type Config } from '../config.ts'
-import type { CheckResult, Task, TaskContext } from '../task.ts'
+import { deploymentClusters, type Config } from '../config/load.ts'
+import type { CheckResult, Task, TaskContext } from '../engine/task.ts'
 
 /**
  * The quotas a deployment uses. Codes: amazon-vpc-user-guide amazon-vpc-limits.md (L-F678F1CE,
@@ -25,7 +25,7 @@ import type { CheckResult, Task, TaskContext } from '../task.ts'
  * EC2 On-Demand quotas (L-1216C47A, counted in vCPUs of running instances:
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-on-demand-instances.html).
  */
-export const QUOTA = {
+const QUOTA = {
   elasticIps: { service: 'ec2', code: 'L-0263D0A3', name: 'Elastic IPs per Region' },
   vpcs: { service: 'vpc', code: 'L-F678F1CE', name: 'VPCs per Region' },
   natPerAz: { service: 'vpc', code: 'L-FE5A380F', name: 'NAT gateways per Availability Zone' },
@@ -39,7 +39,7 @@ type QuotaId = keyof typeof QUOTA
  * NoSuchResourceException then (the API reference: "If the applied quota value is not available
  * for a quota, the quota is not retrieved"; GetAWSDefaultServiceQuota gives the default).
  */
-export async function quotaValue(sq: ServiceQuotasClient, id: QuotaId): Promise<{ value: number; applied: boolean }> {
+async function quotaValue(sq: ServiceQuotasClient, id: QuotaId): Promise<{ value: number; applied: boolean }> {
   const q = QUOTA[id]
   try {
     const out = await sq.send(new GetServiceQuotaCommand({ ServiceCode: q.service, QuotaCode: q.code }))

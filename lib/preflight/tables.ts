@@ -5,8 +5,8 @@
 // themselves (lib/database/protection.ts).
 import { describeCluster } from '../eks/reach.ts'
 import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, byOwner, namespaceTables } from '../database/ownership.ts'
-import { deploymentClusters, type ConfigProblem } from '../config.ts'
-import type { TaskContext } from '../task.ts'
+import { deploymentClusters, type ConfigProblem } from '../config/load.ts'
+import type { TaskContext } from '../engine/task.ts'
 
 export async function foreignTablesProblems(ctx: Pick<TaskContext, 'aws' | 'config'>): Promise<ConfigProblem[]> {
   // AWS not reachable, or no credentials: 00's own tasks (identity, access) say so, each with its fix.

@@ -1,11 +1,11 @@
 // Prerequisites: the tools the later steps drive, at versions the guide supports.
-import { Tool, TRANSIENT_RETRY } from '../tool.ts'
-import { Eksctl } from '../eksctl.ts'
-import { CommandError } from '../errors.ts'
-import { Helm } from '../helm.ts'
-import { Kubectl } from '../kubectl.ts'
-import type { CheckResult, Task, TaskContext } from '../task.ts'
-import { atLeast, formatVersion, parseVersion, type Version } from '../version.ts'
+import { Tool, TRANSIENT_RETRY } from '../tools/tool.ts'
+import { Eksctl } from '../tools/eksctl.ts'
+import { CommandError } from '../engine/errors.ts'
+import { Helm } from '../tools/helm.ts'
+import { Kubectl } from '../tools/kubectl.ts'
+import type { CheckResult, Task, TaskContext } from '../engine/task.ts'
+import { atLeast, formatVersion, parseVersion, type Version } from '../tools/version.ts'
 import { whereAmI } from '../aws/imds.ts'
 
 interface ToolSpec {

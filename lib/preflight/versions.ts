@@ -3,16 +3,16 @@
 // support works but costs more; one past it is refused by EKS (and by eksctl, which asks the same
 // API: eksctl pkg/eks/versions_manager.go@v0.230.0:43-70).
 import { paginateDescribeClusterVersions, type ClusterVersionInformation } from '@aws-sdk/client-eks'
-import { deploymentClusters } from '../config.ts'
-import type { Task } from '../task.ts'
+import { deploymentClusters } from '../config/load.ts'
+import type { Task } from '../engine/task.ts'
 
 /**
  * USD per cluster hour: standard support, and standard plus extended support (AWS, "Amazon EKS
  * extended support for Kubernetes versions pricing": $0.60 in total from the April 2024 billing
  * cycle). A month here is 730 hours, as AWS's pricing pages count it.
  */
-export const EKS_PRICE_PER_HOUR = { standard: 0.1, extended: 0.6 }
-export const HOURS_PER_MONTH = 730
+const EKS_PRICE_PER_HOUR = { standard: 0.1, extended: 0.6 }
+const HOURS_PER_MONTH = 730
 
 const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '?')
 const status = (v: ClusterVersionInformation) => v.versionStatus ?? (v.status as string | undefined)

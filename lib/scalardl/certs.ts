@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certific
 import fs from 'node:fs'
 import 'reflect-metadata' // @peculiar/x509 needs it loaded first
 import * as x509 from '@peculiar/x509'
-import { writePrivateFile } from '../files.ts'
+import { writePrivateFile } from '../engine/files.ts'
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 

@@ -2,7 +2,7 @@
 // checklist: ECDSA, SHA256, curve P-256). Checked before any call; generated on request.
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import fs from 'node:fs'
-import { writePrivateFile } from '../files.ts'
+import { writePrivateFile } from '../engine/files.ts'
 
 /** Why the file is not a usable key, or undefined when it is. Never echoes key material. */
 export function keyFileProblem(file: string): string | undefined {

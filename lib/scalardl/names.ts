@@ -1,7 +1,7 @@
 // Object names the Scalar charts derive from release names (the charts' fullname rule: the
 // release name when it contains the chart name, else `<release>-<chart>`), for the Ledger's
 // (scalardl) and the Auditor's (scalardl-audit) views of the configuration.
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 
 const fullname = (release: string, chart: string) => (release.includes(chart) ? release : `${release}-${chart}`)
 

@@ -4,7 +4,7 @@
 // controller reports it (kubernetes v1.32.0 pkg/controller/deployment/sync.go calculateStatus,
 // progress.go; kubectl's `rollout status` reads the same fields).
 import YAML from 'yaml'
-import type { Kubectl, KubeObject } from '../kubectl.ts'
+import type { Kubectl, KubeObject } from '../tools/kubectl.ts'
 
 interface Declared {
   kind: string
@@ -16,7 +16,7 @@ interface Declared {
 const images = (o: KubeObject) => ((o.spec?.template?.spec?.containers ?? []) as { image: string }[]).map((c) => c.image)
 
 /** The objects of a release manifest (kinds and names; for Deployments, replicas and images). */
-export function declaredObjects(manifest: string): Declared[] {
+function declaredObjects(manifest: string): Declared[] {
   return YAML.parseAllDocuments(manifest)
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => Boolean(o?.kind && o.metadata?.name))
@@ -54,7 +54,7 @@ export async function liveDrift(k: Kubectl, namespace: string, manifest: string)
   return drift
 }
 
-export interface Rollout {
+interface Rollout {
   name: string
   done: boolean
   /** Why it is not done, or how it stands. */
@@ -84,5 +84,5 @@ export function rolloutOf(d: KubeObject): Rollout {
   return { name, done, status: `${name} ${counts}` }
 }
 
-// The one judge of a Pod (lib/pod-health.ts), shared with 07-verify.
-export { podProblem } from '../pod-health.ts'
+// The one judge of a Pod (lib/tools/pod-health.ts), shared with 07-verify.
+export { podProblem } from '../tools/pod-health.ts'

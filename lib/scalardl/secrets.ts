@@ -3,8 +3,8 @@
 import fs from 'node:fs'
 import YAML from 'yaml'
 import { DB_ENV } from '../database/properties.ts'
-import type { Config } from '../config.ts'
-import type { KubeObject } from '../kubectl.ts'
+import type { Config } from '../config/load.ts'
+import type { KubeObject } from '../tools/kubectl.ts'
 
 export const PULL_SECRET = 'reg-docker-secrets'
 export const LEDGER_KEYS = 'ledger-keys'

@@ -4,13 +4,13 @@ import fs from 'node:fs'
 import { isDeepStrictEqual } from 'node:util'
 import { kubectlFor } from '../eks/tasks.ts'
 import { kubeAccess, kubeconfigFile, POOL_LABEL } from '../eks/cluster-config.ts'
-import { RunbookError } from '../errors.ts'
-import { Helm, type HelmRelease } from '../helm.ts'
-import { settleInterrupted } from '../helm-interrupted.ts'
-import type { KubeObject } from '../kubectl.ts'
-import type { CheckResult, Task, TaskContext } from '../task.ts'
-import { atLeast } from '../version.ts'
-import { waitFor } from '../wait.ts'
+import { RunbookError } from '../engine/errors.ts'
+import { Helm, type HelmRelease } from '../tools/helm.ts'
+import { settleInterrupted } from '../tools/helm-interrupted.ts'
+import type { KubeObject } from '../tools/kubectl.ts'
+import type { CheckResult, Task, TaskContext } from '../engine/task.ts'
+import { atLeast } from '../tools/version.ts'
+import { waitFor } from '../engine/wait.ts'
 import { isInTreeNlb, nlbState } from '../aws/load-balancers.ts'
 import { describeVpcs, vpcCidrs } from '../aws/peering.ts'
 import { envoySourceRanges } from './values.ts'
@@ -42,7 +42,7 @@ import {
   type ValuesKind,
 } from './values.ts'
 
-export const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/helm-charts' }
+const REPO = { name: 'scalar-labs', url: 'https://scalar-labs.github.io/helm-charts' }
 
 export interface ScalarState {
   poolNodes: number
@@ -326,7 +326,7 @@ async function releaseDrift(ctx: TaskContext, name: string, kind: ValuesKind): P
 
 /**
  * releaseDrift before changing a release: a revision an interrupted run left pending is first
- * waited for or settled (lib/helm-interrupted.ts), then the release read again; `settled` says what was done.
+ * waited for or settled (lib/tools/helm-interrupted.ts), then the release read again; `settled` says what was done.
  */
 async function driftBeforeChange(
   ctx: TaskContext,

@@ -2,7 +2,7 @@
 // before any call: credentials, keys and certificates. Messages never include a secret's value.
 import { X509Certificate } from 'node:crypto'
 import fs from 'node:fs'
-import type { Config, ConfigProblem } from '../config.ts'
+import type { Config, ConfigProblem } from '../config/load.ts'
 import { certificateProblem } from './certs.ts'
 import { keyFileProblem } from './keys.ts'
 
@@ -98,7 +98,7 @@ const TRIAL_DOC = 'https://scalardl.scalar-labs.com/docs/latest/scalar-licensing
 export function licenceProblems(config: Config): ConfigProblem[] {
   const { key, certFile } = config.auditor.license
   const problems: ConfigProblem[] = []
-  // Its format is checked with the configuration (lib/config.ts); here, that there is one.
+  // Its format is checked with the configuration (lib/config/load.ts); here, that there is one.
   if (!key)
     problems.push({
       key: 'SCALARDL_AUDITOR_LICENSE_KEY',

@@ -4,18 +4,18 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import type { Config, ConfigProblem } from '../config.ts'
+import type { Config, ConfigProblem } from '../config/load.ts'
 import { databaseProperties, envRef } from '../database/properties.ts'
-import { writePrivateFile } from '../files.ts'
+import { writePrivateFile } from '../engine/files.ts'
 import { POOL_LABEL, POOL_TAINT } from '../eks/cluster-config.ts'
 import { otherScalarVpcCidr } from '../auditor/view.ts'
 import { serverChart } from './names.ts'
 import { AUDITOR_KEYS, dbSecretName, LEDGER_KEYS, LICENSE_ENV, PULL_SECRET } from './secrets.ts'
-import { ROOT } from '../root.ts'
+import { ROOT } from '../engine/root.ts'
 
-export const LEDGER_VALUES = path.join(ROOT, 'config', 'scalardl-custom-values.yaml')
-export const AUDIT_VALUES = path.join(ROOT, 'config', 'scalardl-audit-custom-values.yaml')
-export const SCHEMA_VALUES = path.join(ROOT, 'config', 'schema-loading-custom-values.yaml')
+const LEDGER_VALUES = path.join(ROOT, 'config', 'scalardl-custom-values.yaml')
+const AUDIT_VALUES = path.join(ROOT, 'config', 'scalardl-audit-custom-values.yaml')
+const SCHEMA_VALUES = path.join(ROOT, 'config', 'schema-loading-custom-values.yaml')
 
 /** The two releases of a view: the server (scalardl or scalardl-audit) and its schema loading. */
 export type ValuesKind = 'server' | 'schema'
@@ -28,7 +28,7 @@ export const valuesFile = (c: Config, kind: ValuesKind) =>
 export const overridesFile = (c: Config, kind: ValuesKind) => path.join(c.stateDir, c.clusterName, `${valuesChart(c, kind)}-overrides.yaml`)
 
 /** What the overrides depend on besides the configuration, found live by the values task. */
-export interface LiveInputs {
+interface LiveInputs {
   poolNodes: number
   /** The VPC ranges that may reach the envoy (envoySourceRanges); the view's own VPC when absent. */
   envoySourceRanges?: string[]
@@ -98,7 +98,7 @@ export function schemaOverrides(c: Config): any {
  * least one Pod replaced at a time. Strings with %, as the charts' values.schema.json types them
  * (a bare number in a string is refused by the API server).
  */
-export function rolloutStrategy(replicas: number): { type: 'RollingUpdate'; rollingUpdate: { maxSurge: string; maxUnavailable: string } } {
+function rolloutStrategy(replicas: number): { type: 'RollingUpdate'; rollingUpdate: { maxSurge: string; maxUnavailable: string } } {
   return {
     type: 'RollingUpdate',
     rollingUpdate: { maxSurge: '0%', maxUnavailable: `${Math.min(100, Math.ceil(100 / Math.max(1, replicas)))}%` },
@@ -117,7 +117,7 @@ function operatorVolumes(c: Config, operator: any): { volumes: Volume[]; mounts:
 }
 
 /** The operator's values file of the view's server chart (config/), parsed; {} when absent. */
-export const operatorValues = (c: Config): any => (fs.existsSync(valuesFile(c, 'server')) ? readValues(valuesFile(c, 'server')) : {})
+const operatorValues = (c: Config): any => (fs.existsSync(valuesFile(c, 'server')) ? readValues(valuesFile(c, 'server')) : {})
 
 /** The Ledger's (scalardl) or the Auditor's (scalardl-audit) overrides. */
 export function serverOverrides(c: Config, live: LiveInputs, operator: any = operatorValues(c)): any {

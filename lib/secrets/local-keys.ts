@@ -4,7 +4,7 @@
 // for a cluster to exist. Which secrets a configuration uses is decided here too: a secret it does
 // not use is neither required, nor stored, nor sent.
 import fs from 'node:fs'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 import { certificateProblem, generateCertificate } from '../scalardl/certs.ts'
 import { generateSigningKey, keyFileProblem } from '../scalardl/keys.ts'
 import { STORED_SECRETS } from './parameters.ts'
@@ -23,7 +23,7 @@ export function usedSecrets(c: Config): Set<string> {
   return used
 }
 
-export interface LocalKeyFile {
+interface LocalKeyFile {
   key: string
   file: string
   kind: 'key' | 'certificate'
@@ -33,7 +33,7 @@ export interface LocalKeyFile {
 }
 
 /** The key and certificate files this configuration needs, keys before the certificates of them. */
-export function neededKeyFiles(c: Config): LocalKeyFile[] {
+function neededKeyFiles(c: Config): LocalKeyFile[] {
   const files: LocalKeyFile[] = []
   if (ledgerSigns(c)) files.push({ key: 'LEDGER_PRIVATE_KEY_FILE', file: c.scalardl.privateKeyFile, kind: 'key' })
   if (c.auditor.enabled)
@@ -57,7 +57,7 @@ export function neededKeyFiles(c: Config): LocalKeyFile[] {
   return files
 }
 
-export interface KeyFileState extends LocalKeyFile {
+interface KeyFileState extends LocalKeyFile {
   state: 'present' | 'missing' | 'invalid'
   problem?: string
 }

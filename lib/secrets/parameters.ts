@@ -8,9 +8,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { ConfigError, loadEnvFile, parseConfig, type Config, type ConfigProblem } from '../config.ts'
-import { privateTempDir, writePrivateFile } from '../files.ts'
-import { registerEnvSecrets, registerSecret } from '../redact.ts'
+import { ConfigError, loadEnvFile, parseConfig, type Config, type ConfigProblem } from '../config/load.ts'
+import { privateTempDir, writePrivateFile } from '../engine/files.ts'
+import { registerEnvSecrets, registerSecret } from '../engine/redact.ts'
 
 /** The keys that may live in Parameter Store, and the name of each under the cluster's path. */
 export const STORED_SECRETS: Record<string, string> = {

@@ -18,10 +18,10 @@ import {
 } from '@aws-sdk/client-application-auto-scaling'
 import { DeleteAlarmsCommand, DescribeAlarmsCommand, paginateDescribeAlarms } from '@aws-sdk/client-cloudwatch'
 import { isAwsError } from '../aws/clients.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 import { tablesByOwner } from './aws.ts'
 
-export interface TableScaling {
+interface TableScaling {
   tables: string[]
   /** Scalable targets: resource id (table/<t> or table/<t>/index/<i>) and dimension. */
   targets: { resourceId: string; dimension: ScalableDimension }[]

@@ -33,22 +33,22 @@ import {
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam'
 import { AUDITOR_NAMESPACES, LEDGER_NAMESPACES, byOwner, namespaceTables, type TableInfo } from '../database/ownership.ts'
-import { deploymentClusters } from '../config.ts'
+import { deploymentClusters } from '../config/load.ts'
 import { bastionIdentity, bastionRoleName } from '../aws/bastion.ts'
 import { isAwsError } from '../aws/clients.ts'
 import { findInternetGateway } from '../aws/internet-gateway.ts'
 import { protection, setProtection } from '../database/protection.ts'
 import { describeLeftover, leftoverLoadBalancers } from '../aws/load-balancers.ts'
-import { RunbookError } from '../errors.ts'
+import { RunbookError } from '../engine/errors.ts'
 import { findNatAddresses, findNatGateways, describeNatGateways } from '../aws/nat.ts'
 import { findRouteTables } from '../aws/route-tables.ts'
 import { findSubnets } from '../aws/subnets.ts'
 import { CLUSTER_TAG, roleFilters } from '../aws/tags.ts'
 import { findVpc } from '../aws/vpc.ts'
-import type { ConfigProblem } from '../config.ts'
+import type { ConfigProblem } from '../config/load.ts'
 import { thisInstanceId } from '../aws/imds.ts'
-import type { Task, TaskContext } from '../task.ts'
-import { waitFor } from '../wait.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
+import { waitFor } from '../engine/wait.ts'
 import { auditorView } from '../auditor/view.ts'
 import { ensureKubeconfig } from '../eks/kubeconfig.ts'
 import { apiReachProblems, describeCluster } from '../eks/reach.ts'
@@ -177,7 +177,7 @@ async function endpointIds(ctx: TaskContext): Promise<string[]> {
   return (out.VpcEndpoints ?? []).map((e) => e.VpcEndpointId!)
 }
 
-export async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
+async function liveBastions(ec2: EC2Client, cluster: string): Promise<string[]> {
   const out = await ec2.send(
     new DescribeInstancesCommand({
       Filters: [

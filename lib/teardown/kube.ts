@@ -3,17 +3,17 @@
 import fs from 'node:fs'
 import { kubeAccess, kubeconfigFile } from '../eks/cluster-config.ts'
 import { kubectlFor } from '../eks/tasks.ts'
-import { Eksctl } from '../eksctl.ts'
-import { Helm } from '../helm.ts'
+import { Eksctl } from '../tools/eksctl.ts'
+import { Helm } from '../tools/helm.ts'
 import { ADDON, AGENT_NAMESPACE } from '../monitoring/tasks.ts'
 import { keysSecretName } from '../scalardl/names.ts'
 import { dbSecretName, PULL_SECRET } from '../scalardl/secrets.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 import { eksRead } from '../eks/read.ts'
 import { findLoadBalancer, loadBalancersInVpc } from '../aws/load-balancers.ts'
 import { findVpc } from '../aws/vpc.ts'
 import { scalardlFullname } from '../scalardl/names.ts'
-import { waitFor } from '../wait.ts'
+import { waitFor } from '../engine/wait.ts'
 
 const eksctl = (ctx: TaskContext) => new Eksctl({ command: ctx.config.tools.eksctl, region: ctx.config.region })
 const helm = (ctx: TaskContext) => new Helm({ command: ctx.config.tools.helm, kubeconfig: kubeAccess(ctx.config) })

@@ -16,8 +16,8 @@ import { isAwsError } from '../aws/clients.ts'
 import { CLUSTER_TAG } from '../aws/tags.ts'
 import { stagingBucket } from '../bastion/remote.ts'
 import { PARAMETER_ROOT } from '../secrets/parameters.ts'
-import { deploymentClusters } from '../config.ts'
-import type { Task, TaskContext } from '../task.ts'
+import { deploymentClusters } from '../config/load.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 
 /** The parameters under each of the deployment's paths that carry its cluster tag. */
 async function ourParameters(ctx: TaskContext): Promise<string[]> {

@@ -1,4 +1,4 @@
-// The run-lock table (lib/lock.ts), with `99-teardown --delete-lock-table`: every deployment in the
+// The run-lock table (lib/engine/lock.ts), with `99-teardown --delete-lock-table`: every deployment in the
 // account and region shares it, so it goes only at the end of a full teardown and only when no
 // item of another cluster is in it (a lock held now, or left by a run that died: either says that
 // deployment uses the table). This run's own items (its clusters' locks, held while it runs) do not
@@ -7,9 +7,9 @@
 // deletion goes with the table (its run goes on unlocked; its release tolerates the gone table).
 import { DeleteTableCommand, DescribeTableCommand, paginateScan } from '@aws-sdk/client-dynamodb'
 import { isAwsError } from '../aws/clients.ts'
-import { deploymentClusters } from '../config.ts'
-import { LOCK_TABLE } from '../lock.ts'
-import type { Task, TaskContext } from '../task.ts'
+import { deploymentClusters } from '../config/load.ts'
+import { LOCK_TABLE } from '../engine/lock.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 
 interface LockTable {
   exists: boolean

@@ -3,7 +3,7 @@
 // routes it added go; the Ledger's and Auditor's tables are deleted with their VPCs).
 import { DeleteRouteCommand, DeleteVpcPeeringConnectionCommand } from '@aws-sdk/client-ec2'
 import { findPeerings, vpcRouteTables } from '../aws/peering.ts'
-import type { Task, TaskContext } from '../task.ts'
+import type { Task, TaskContext } from '../engine/task.ts'
 
 async function clientRoutes(ctx: TaskContext, peeringIds: string[]): Promise<{ routeTableId: string; cidr: string }[]> {
   const tables = (await Promise.all(ctx.config.auditor.clientVpcIds.map((id) => vpcRouteTables(ctx.aws.ec2, id)))).flat()

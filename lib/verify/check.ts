@@ -1,15 +1,15 @@
 // The verification's building blocks: a check reads live state and says pass or fail, with a
 // precise detail and, when it fails, what to do (its ONCALL.md section).
 import { AwsSession } from '../aws/clients.ts'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/load.ts'
 import { kubeAccess } from '../eks/cluster-config.ts'
-import { Helm } from '../helm.ts'
-import { Kubectl, type KubeObject } from '../kubectl.ts'
-import { podProblem as judgePod } from '../pod-health.ts'
+import { Helm } from '../tools/helm.ts'
+import { Kubectl, type KubeObject } from '../tools/kubectl.ts'
+import { podProblem as judgePod } from '../tools/pod-health.ts'
 import { auditorView } from '../auditor/view.ts'
 import { scalardlFullname } from '../scalardl/names.ts'
 
-export type CheckStatus = 'pass' | 'fail' | 'error'
+type CheckStatus = 'pass' | 'fail' | 'error'
 
 export interface CheckOutcome {
   ok: boolean
@@ -73,7 +73,7 @@ export class VerifyContext {
   }
 }
 
-export { isReady } from '../pod-health.ts'
+export { isReady } from '../tools/pod-health.ts'
 
-/** Why a Pod is not Running and Ready, in kubectl's words (the one judge: lib/pod-health.ts, as 04's rollout). */
+/** Why a Pod is not Running and Ready, in kubectl's words (the one judge: lib/tools/pod-health.ts, as 04's rollout). */
 export const podProblem = (p: KubeObject): string | undefined => judgePod(p)?.reason

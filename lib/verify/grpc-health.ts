@@ -7,7 +7,7 @@
 // answered. Both packages load on first use: the other steps do not pay for them.
 import { promises as dns } from 'node:dns'
 
-export interface HealthAnswer {
+interface HealthAnswer {
   port: number
   /** SERVING, NOT_SERVING, ... as the server said; undefined when the call failed. */
   status?: string

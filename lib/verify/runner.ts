@@ -1,20 +1,20 @@
 // 07-verify's runner: every check at once, each with its own timeout; a checklist on stderr,
 // `--json` on stdout, `--report FILE.md`; exit 0 all pass, 1 any fails, 2 cannot run. It runs on
 // the steps' engine: their argument parser and usage text with 07's flags from the one table
-// (lib/steps.ts), their Logger, exit codes and journal (a record per run, each check as a task).
+// (lib/engine/steps.ts), their Logger, exit codes and journal (a record per run, each check as a task).
 // A checklist is not a list of tasks, so its `--json` stays the documented array of checks.
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
-import { parseArgs, usage as stepUsage, UsageError, type CommonArgs } from '../args.ts'
-import { STEP_FLAGS } from '../steps.ts'
-import { ConfigError, type Config } from '../config.ts'
+import { parseArgs, usage as stepUsage, UsageError, type CommonArgs } from '../engine/args.ts'
+import { STEP_FLAGS } from '../engine/steps.ts'
+import { ConfigError, type Config } from '../config/load.ts'
 import { loadConfigResolved } from '../secrets/parameters.ts'
 import { ensureKubeconfig } from '../eks/kubeconfig.ts'
-import { describeError } from '../errors.ts'
-import { appendJournal } from '../journal.ts'
-import { formatDuration, Logger } from '../log.ts'
-import { EXIT } from '../runner.ts'
-import { redact, redactText, registerEnvSecrets } from '../redact.ts'
+import { describeError } from '../engine/errors.ts'
+import { appendJournal } from '../engine/journal.ts'
+import { formatDuration, Logger } from '../engine/log.ts'
+import { EXIT } from '../engine/runner.ts'
+import { redact, redactText, registerEnvSecrets } from '../engine/redact.ts'
 import { VerifyContext, type Check, type CheckResult } from './check.ts'
 
 const TIMEOUT_MS = Number(process.env.VERIFY_CHECK_TIMEOUT_MS ?? 20000)

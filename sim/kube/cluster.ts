@@ -12,7 +12,7 @@ const NAMESPACES = byResource('', 'namespaces')!
 const SERVICE_ACCOUNTS = byResource('', 'serviceaccounts')!
 const SERVICES = byResource('', 'services')!
 
-export interface ClusterOptions {
+interface ClusterOptions {
   name: string
   region: string
   serverMinor: number
@@ -36,7 +36,7 @@ export interface NodeSpec {
   instanceType?: string
 }
 
-export function zonesOf(region: string): string[] {
+function zonesOf(region: string): string[] {
   return (region === 'ap-northeast-1' ? ['a', 'c', 'd'] : ['a', 'b', 'c']).map((z) => `${region}${z}`)
 }
 

@@ -91,7 +91,7 @@ const suffix = () => randomBytes(3).toString('hex').slice(0, 5)
  * kubernetes v1.32 pkg/controller/deployment/util/deployment_util.go ResolveFenceposts :867-886:
  * maxSurge rounds up, maxUnavailable rounds down, and both 0 make maxUnavailable 1.
  */
-export function fenceposts(d: Obj): { surge: number; unavailable: number } {
+function fenceposts(d: Obj): { surge: number; unavailable: number } {
   const desired = d.spec?.replicas ?? 1
   if (d.spec?.strategy?.type === 'Recreate') return { surge: 0, unavailable: desired }
   const ru = d.spec?.strategy?.rollingUpdate ?? {}

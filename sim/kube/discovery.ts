@@ -1,6 +1,6 @@
 // Discovery (aggregated v2 and legacy) and the minimal OpenAPI v3 kubectl apply validates with.
 import { createHash } from 'node:crypto'
-import { groups, groupVersion, RESOURCES, type ResourceType } from './resources.ts'
+import { groups, RESOURCES, type ResourceType } from './resources.ts'
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
 export const AGGREGATED_CT = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList'
@@ -127,5 +127,3 @@ export function openapiRoot() {
 export function openapiFor(path: string) {
   return docs.get(path)
 }
-
-export { groupVersion }

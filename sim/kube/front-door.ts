@@ -32,9 +32,9 @@ const SERVICES = byResource('', 'services')!
 const PODS = byResource('', 'pods')!
 
 /** Whether the caller may reach a load balancer: its VPC, scheme and the Service's source ranges. */
-export type Reaches = (lb: { region: string; vpcId: string; internal: boolean; sourceRanges: string[] }) => Promise<boolean>
+type Reaches = (lb: { region: string; vpcId: string; internal: boolean; sourceRanges: string[] }) => Promise<boolean>
 
-export interface DoorSpec {
+interface DoorSpec {
   /** The simulated cluster whose Service the NLB serves. */
   cluster: Cluster
   hostname: string
@@ -62,7 +62,7 @@ interface Listener {
 }
 
 /** The file sim/dns.mjs reads: hostname -> loopback address. */
-export const ADDRESSES_FILE = 'front-doors.json'
+const ADDRESSES_FILE = 'front-doors.json'
 
 /** A loopback address for a hostname: 127.64.0.0/10 (clear of 127.0.0.1, where the simulator's own servers listen). */
 function addressFor(hostname: string, attempt: number): string {

@@ -211,7 +211,7 @@ export async function runSchemaLoader(pod: Obj, store: Store, registeredDbCreden
  * The CloudWatch alarms of target tracking are moto's own (moto 5.2.1 applicationautoscaling/models.py
  * _generate_dynamodb_alarms: TargetTracking-table/<name>-AlarmHigh-<uuid>, -AlarmLow-, ...).
  */
-export async function enableAutoScaling(client: ApplicationAutoScalingClient, table: string, ru: number): Promise<void> {
+async function enableAutoScaling(client: ApplicationAutoScalingClient, table: string, ru: number): Promise<void> {
   const resourceId = `table/${table}`
   const types = [
     ['read', 'dynamodb:table:ReadCapacityUnits', 'DynamoDBReadCapacityUtilization'],

@@ -48,14 +48,14 @@ const NODES = byResource('', 'nodes')!
 const PODS = byResource('', 'pods')!
 
 // cloud-provider-aws v1.32.8 pkg/providers/v1/aws.go:101 (internal), :84 (service-name tag), :69/:73/:77 (rule descriptions).
-export const ANNOTATION = {
+const ANNOTATION = {
   type: 'service.beta.kubernetes.io/aws-load-balancer-type',
   internal: 'service.beta.kubernetes.io/aws-load-balancer-internal',
   // k8s.io/api core/v1 annotation_key_constants.go AnnotationLoadBalancerSourceRangesKey, read by
   // k8s.io/cloud-provider service/helpers/helper.go GetLoadBalancerSourceRanges when the spec field is empty.
   sourceRanges: 'service.beta.kubernetes.io/load-balancer-source-ranges',
 }
-export const RULE = { client: 'kubernetes.io/rule/nlb/client', health: 'kubernetes.io/rule/nlb/health', mtu: 'kubernetes.io/rule/nlb/mtu' }
+const RULE = { client: 'kubernetes.io/rule/nlb/client', health: 'kubernetes.io/rule/nlb/health', mtu: 'kubernetes.io/rule/nlb/mtu' }
 
 /** k8s.io/cloud-provider cloud.go DefaultLoadBalancerName (aws.go:2590): "a" + the UID without dashes, cut to 32. */
 export const loadBalancerName = (uid: string) => `a${uid}`.replace(/-/g, '').slice(0, 32)
@@ -68,7 +68,7 @@ function targetGroupName(cluster: string, ns: string, name: string, port: number
 }
 
 /** helper.go GetLoadBalancerSourceRanges: the spec field, else the annotation (comma-separated), else 0.0.0.0/0. */
-export function sourceRangesOf(s: Obj): string[] {
+function sourceRangesOf(s: Obj): string[] {
   const spec = (s.spec?.loadBalancerSourceRanges ?? []) as string[]
   if (spec.length) return spec.map((x) => x.trim())
   const a = String(s.metadata.annotations?.[ANNOTATION.sourceRanges] ?? '').trim()
@@ -100,7 +100,7 @@ export async function describeNlb(elb: ElasticLoadBalancingV2Client, name: strin
  * An NLB's DNS name as AWS gives it, <name>-<id>.elb.<region>.amazonaws.com (moto gives the Classic
  * ELB form <name>-1.<region>.elb.amazonaws.com); the ARN's last part stands in for AWS's hash.
  */
-export const nlbDnsName = (name: string, arn: string, region: string) => `${name}-${arn.split('/').pop()}.elb.${region}.amazonaws.com`
+const nlbDnsName = (name: string, arn: string, region: string) => `${name}-${arn.split('/').pop()}.elb.${region}.amazonaws.com`
 
 const instanceId = (n: Obj) =>
   String(n.spec?.providerID ?? '')

@@ -149,7 +149,7 @@ const DECODERS: Record<string, Decoder> = {
   },
 }
 
-export const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00])
+const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00])
 
 export class UnsupportedProtobuf extends Error {}
 

@@ -57,10 +57,6 @@ export function byResource(group: string, resource: string): ResourceType | unde
   return RESOURCES.find((t) => t.group === group && t.resource === resource)
 }
 
-export function byKind(apiVersion: string, kind: string): ResourceType | undefined {
-  return RESOURCES.find((t) => groupVersion(t) === apiVersion && t.kind === kind)
-}
-
 export function groups(): { group: string; version: string; types: ResourceType[] }[] {
   const out = new Map<string, { group: string; version: string; types: ResourceType[] }>()
   for (const t of RESOURCES) {

@@ -4,7 +4,7 @@
 import { containerEnv, containerFiles, dockerize, dynamoCredentialsProblem, scalarProperties, type Container } from './containers.ts'
 import type { Obj, Store } from './store.ts'
 
-export type ServerKind = 'ledger' | 'auditor'
+type ServerKind = 'ledger' | 'auditor'
 
 /** The Ledger and Auditor images (ghcr.io/scalar-labs/scalardl-ledger[-byol], scalardl-auditor-byol, the Azure ones). */
 export function serverKind(image: string): ServerKind | undefined {
@@ -27,7 +27,7 @@ const IMAGE_TEMPLATE = (k: ServerKind) =>
     ? '\nscalar.dl.ledger.proof.enabled={{ default .Env.SCALAR_DL_LEDGER_PROOF_ENABLED "" }}\nscalar.dl.ledger.auditor.enabled={{ default .Env.SCALAR_DL_LEDGER_AUDITOR_ENABLED "" }}\nscalar.dl.ledger.proof.private_key_path={{ default .Env.SCALAR_DL_LEDGER_PROOF_PRIVATE_KEY_PATH "" }}'
     : '')
 
-export interface Startup {
+interface Startup {
   ok: boolean
   /** What the process prints (kubectl logs). */
   log: string

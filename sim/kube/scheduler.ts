@@ -26,7 +26,7 @@ export function tolerates(tolerations: Toleration[] | undefined, taint: Taint): 
 }
 
 /** Taints that keep the pod off the node (NoSchedule and NoExecute; PreferNoSchedule does not). */
-export function untoleratedTaints(pod: Obj, node: Obj): Taint[] {
+function untoleratedTaints(pod: Obj, node: Obj): Taint[] {
   return ((node.spec?.taints ?? []) as Taint[]).filter((t) => t.effect !== 'PreferNoSchedule' && !tolerates(pod.spec?.tolerations, t))
 }
 
@@ -114,7 +114,7 @@ function preferredAntiAffinityScore(pod: Obj, node: Obj, bound: Obj[]): number {
   return score
 }
 
-export type Placement = { node: string } | { reason: string }
+type Placement = { node: string } | { reason: string }
 
 /** Picks a node for the pod, or says why none fits, in kube-scheduler's words. */
 export function schedule(pod: Obj, nodes: Obj[], bound: Obj[]): Placement {

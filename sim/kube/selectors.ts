@@ -1,7 +1,7 @@
 // Label and field selectors as the API server parses them.
 
 type Op = '=' | '!=' | 'in' | 'notin' | 'exists' | '!exists' | '<' | '>'
-export interface Requirement {
+interface Requirement {
   key: string
   op: Op
   values: string[]
@@ -24,7 +24,7 @@ function splitTop(s: string): string[] {
   return parts.map((p) => p.trim()).filter(Boolean)
 }
 
-export function parseLabelSelector(s: string | null | undefined): Requirement[] {
+function parseLabelSelector(s: string | null | undefined): Requirement[] {
   if (!s) return []
   return splitTop(s).map((p) => {
     let m = /^(\S+)\s+(in|notin)\s+\((.*)\)$/.exec(p)
@@ -45,7 +45,7 @@ export function parseLabelSelector(s: string | null | undefined): Requirement[] 
   })
 }
 
-export function matches(reqs: Requirement[], get: (key: string) => string | undefined): boolean {
+function matches(reqs: Requirement[], get: (key: string) => string | undefined): boolean {
   return reqs.every(({ key, op, values }) => {
     const v = get(key)
     switch (op) {
@@ -89,7 +89,7 @@ export function selectorMatches(sel: LabelSelector | undefined, labels: Record<s
   return matches(reqs, (k) => labels?.[k])
 }
 
-export function getPath(obj: unknown, path: string): string | undefined {
+function getPath(obj: unknown, path: string): string | undefined {
   let cur: any = obj
   for (const part of path.split('.')) {
     if (cur == null || typeof cur !== 'object') return undefined

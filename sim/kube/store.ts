@@ -6,7 +6,7 @@ import type { ResourceType } from './resources.ts'
 import { groupVersion } from './resources.ts'
 
 export type Obj = { apiVersion?: string; kind?: string; metadata: Record<string, any>; spec?: any; status?: any; [k: string]: any }
-export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED'
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED'
 
 export interface StoreEvent {
   rv: number

@@ -10,7 +10,7 @@ interface Column {
   cell: (o: Obj) => Cell
 }
 
-export function age(ts: string | undefined): string {
+function age(ts: string | undefined): string {
   if (!ts) return '<unknown>'
   const s = Math.max(0, Math.floor((Date.now() - Date.parse(ts)) / 1000))
   if (s < 120) return `${s}s`
@@ -50,7 +50,7 @@ const wideWorkload: Column[] = [
   { name: 'Selector', priority: 1, cell: selector },
 ]
 
-export function podStatus(o: Obj): string {
+function podStatus(o: Obj): string {
   if (o.metadata.deletionTimestamp) return 'Terminating'
   for (const c of o.status?.containerStatuses ?? []) {
     if (c.state?.waiting?.reason) return c.state.waiting.reason

@@ -39,7 +39,7 @@ export async function control(method: string, route: string, body?: unknown): Pr
 
 // --- kubeconfig --------------------------------------------------------------------------------
 
-export interface Kubeconfig {
+interface Kubeconfig {
   apiVersion: string
   kind: string
   clusters: { name: string; cluster: { server: string; 'certificate-authority-data'?: string } }[]
@@ -153,7 +153,7 @@ const PLURALS: Record<string, { group: string; resource: string; namespaced: boo
   PodDisruptionBudget: { group: 'policy', resource: 'poddisruptionbudgets', namespaced: true },
 }
 
-export function kindPath(kind: string, namespace?: string, name?: string): string {
+function kindPath(kind: string, namespace?: string, name?: string): string {
   const p = PLURALS[kind]
   if (!p) throw new CliFailure(`unsupported kind ${kind}`)
   const base = p.group ? `/apis/${p.group}/v1` : '/api/v1'

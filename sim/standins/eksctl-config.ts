@@ -246,7 +246,7 @@ function unmarshal(msg: string): CliFailure {
   return new CliFailure(`loading config file "${configFile}": error unmarshaling JSON: while decoding JSON: json: ${msg}`)
 }
 
-export interface Taint {
+interface Taint {
   key: string
   value?: string
   effect: string
@@ -333,7 +333,7 @@ export function loadClusterConfig(file: string): ClusterConfig {
   return c
 }
 
-export interface PodIdentityAssociation {
+interface PodIdentityAssociation {
   namespace?: string
   serviceAccountName?: string
   roleARN?: string

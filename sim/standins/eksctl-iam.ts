@@ -94,7 +94,7 @@ export async function ensureRole(
   return arn
 }
 
-export async function attachedPolicies(iam: IAMClient, name: string): Promise<string[]> {
+async function attachedPolicies(iam: IAMClient, name: string): Promise<string[]> {
   try {
     return ((await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name }))).AttachedPolicies ?? []).map((p) => p.PolicyArn!)
   } catch (e) {

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { awsConfig } from './aws.ts'
 
-export interface Inventory {
+interface Inventory {
   vpcs: number
   subnets: number
   publicSubnets: number

@@ -4,12 +4,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { fresh } from '../../lib/bundles.ts'
+import { fresh } from '../../lib/engine/bundles.ts'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const TSX = import.meta.resolve('tsx')
 
-export interface StepRun {
+interface StepRun {
   code: number | null
   signal: NodeJS.Signals | null
   stdout: string

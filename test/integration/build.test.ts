@@ -44,7 +44,7 @@ describe('ahead-of-time bundles and the deploy launcher', () => {
 
     // A source changed after the bundle was made: the bundle hands over (the new message shows
     // the sources ran); the bundles stay as they were until the next build.
-    const source = path.join(copy, 'lib', 'deploy.ts')
+    const source = path.join(copy, 'lib', 'deploy', 'deploy.ts')
     fs.writeFileSync(source, fs.readFileSync(source, 'utf8').replace('deploy: no step takes', 'deploy (changed): no step takes'))
     const later = new Date(built + 2000)
     fs.utimesSync(source, later, later)

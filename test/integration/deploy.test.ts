@@ -1,4 +1,4 @@
-// `npm run deploy` (lib/deploy.ts) with the Auditor: flags no step takes exit 2 before anything is
+// `npm run deploy` (lib/deploy/deploy.ts) with the Auditor: flags no step takes exit 2 before anything is
 // made; --dry-run changes nothing and takes no lock; a full deployment prepares the Auditor's
 // side (05-auditor --prepare: environment, secrets, schema) while steps 01 to 04 build the Ledger's, under the
 // deployment's locks, then finishes 05 to 07; a second deployment changes nothing.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb'
 import { startMoto, type Moto } from '../../sim/moto.ts'
-import { LockHeld, LOCK_TABLE, RunLock } from '../../lib/lock.ts'
+import { LockHeld, LOCK_TABLE, RunLock } from '../../lib/engine/lock.ts'
 import { baseEnv, runStep, tempDir } from '../helpers/run-step.ts'
 
 let moto: Moto

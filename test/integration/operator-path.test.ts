@@ -24,7 +24,7 @@ import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
 
 /** The lines of the bash block after `<!-- operator-path:NAME -->`, without comments and blank lines. */
-export function operatorBlock(readme: string, name: string): string[] {
+function operatorBlock(readme: string, name: string): string[] {
   const at = readme.indexOf(`<!-- operator-path:${name} -->`)
   assert.ok(at >= 0, `README.md has no operator-path:${name} block`)
   const m = /```bash\n([\s\S]*?)```/.exec(readme.slice(at))

@@ -1,7 +1,7 @@
-// The one argument parser of the steps and 07-verify (lib/args.ts, on node:util parseArgs).
+// The one argument parser of the steps and 07-verify (lib/engine/args.ts, on node:util parseArgs).
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { parseArgs, UsageError } from '../../lib/args.ts'
+import { parseArgs, UsageError } from '../../lib/engine/args.ts'
 
 describe('step command line', () => {
   test('common flags, short forms, a step flag and a flag with a value in both forms', () => {

@@ -4,7 +4,7 @@
 // wrong-type key files, no credentials, unreachable endpoint) are in test/integration/cli.test.ts.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { CONFIG_KEYS, ConfigError, parseConfig, type ConfigProblem } from '../../lib/config.ts'
+import { CONFIG_KEYS, ConfigError, parseConfig, type ConfigProblem } from '../../lib/config/load.ts'
 
 const ok = { AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'corpus' }
 const secret = ['ghp', 'corpusSecret'].join('_')

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { contains, formatCidr, isPrivateRange, overlaps, parseCidr, planSubnets } from '../../lib/cidr.ts'
+import { contains, formatCidr, isPrivateRange, overlaps, parseCidr, planSubnets } from '../../lib/network/cidr.ts'
 
 describe('CIDR planning', () => {
   test('parse and format round-trip; host bits and bad input refused', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
-import { ConfigError, loadConfig, parseConfig, type ConfigProblem } from '../../lib/config.ts'
+import { ConfigError, loadConfig, parseConfig, type ConfigProblem } from '../../lib/config/load.ts'
 import { tempDir } from '../helpers/run-step.ts'
 
 const ok = { AWS_REGION: 'ap-northeast-1', CLUSTER_NAME: 'scalardl-prod' }

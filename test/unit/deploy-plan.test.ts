@@ -1,16 +1,16 @@
-// The deployment's plan and flag routing (lib/deploy-plan.ts), without running a deployment: each
+// The deployment's plan and flag routing (lib/deploy/plan.ts), without running a deployment: each
 // flag reaches the steps that take it and every step accepts what it is given (the defect was
 // --dry-run and --yes passed to a 07-verify that rejected them), the plan's order respects what
 // each step needs, and each step parses exactly the flags of the shared table.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { parseArgs } from '../../lib/args.ts'
+import { parseArgs } from '../../lib/engine/args.ts'
 import { runBudgetSeconds, SSM_MAX_SECONDS } from '../../lib/bastion/budget.ts'
-import { parseConfig } from '../../lib/config.ts'
-import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from '../../lib/deploy-plan.ts'
-import { flagsOf, STEP_FLAGS, type StepName } from '../../lib/steps.ts'
+import { parseConfig } from '../../lib/config/load.ts'
+import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from '../../lib/deploy/plan.ts'
+import { flagsOf, STEP_FLAGS, type StepName } from '../../lib/engine/steps.ts'
 
-/** What a step's own parser (lib/args.ts, as runStep and 07's verify call it) makes of argv; throws on a flag it rejects. */
+/** What a step's own parser (lib/engine/args.ts, as runStep and 07's verify call it) makes of argv; throws on a flag it rejects. */
 function parsedBy(step: StepName, argv: string[]) {
   const f = flagsOf(step)
   const readOnly = step === '00-preflight' || step === '07-verify'

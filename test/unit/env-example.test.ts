@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
 import dotenv from 'dotenv'
-import { CONFIG_KEYS, parseConfig } from '../../lib/config.ts'
+import { CONFIG_KEYS, parseConfig } from '../../lib/config/load.ts'
 import { comment, envExample } from '../../lib/config/env-example.ts'
 import { KEYS } from '../../lib/config/keys.ts'
 import { ROOT } from '../helpers/run-step.ts'
@@ -51,7 +51,7 @@ describe('.env.example and the declarations of the keys', () => {
   })
 
   test('every key is read by toConfig (DATABASE and CONTAINER_INSIGHTS each allow one value, written as it)', () => {
-    const source = fs.readFileSync(path.join(ROOT, 'lib/config.ts'), 'utf8')
+    const source = fs.readFileSync(path.join(ROOT, 'lib/config/load.ts'), 'utf8')
     const unread = CONFIG_KEYS.filter((k) => !new RegExp(`\\br\\.${k}\\b`).test(source))
     assert.deepEqual(unread, ['DATABASE', 'CONTAINER_INSIGHTS'])
   })

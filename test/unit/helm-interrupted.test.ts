@@ -5,10 +5,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, test } from 'node:test'
-import type { CommandRunner } from '../../lib/exec.ts'
-import { Helm } from '../../lib/helm.ts'
-import { helmProcesses, settleInterrupted } from '../../lib/helm-interrupted.ts'
-import { Logger } from '../../lib/log.ts'
+import type { CommandRunner } from '../../lib/tools/exec.ts'
+import { Helm } from '../../lib/tools/helm.ts'
+import { helmProcesses, settleInterrupted } from '../../lib/tools/helm-interrupted.ts'
+import { Logger } from '../../lib/engine/log.ts'
 
 const row = (status: string, revision = '2') =>
   JSON.stringify([

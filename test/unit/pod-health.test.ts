@@ -1,7 +1,7 @@
 // One judge of a Pod for 04's rollout and 07's pods check: every container counts.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { podProblem as judge } from '../../lib/pod-health.ts'
+import { podProblem as judge } from '../../lib/tools/pod-health.ts'
 import { podProblem as rolloutJudge } from '../../lib/scalardl/rollout.ts'
 import { podProblem as verifyJudge } from '../../lib/verify/check.ts'
 

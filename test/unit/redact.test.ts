@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { redact, redactText, registerSecret } from '../../lib/redact.ts'
+import { redact, redactText, registerSecret } from '../../lib/engine/redact.ts'
 
 describe('secret redaction', () => {
   test('well-known secret shapes are masked in text', () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { CreateVpcCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2'
 import { AwsSession, DryRunViolation, isMutating } from '../../lib/aws/clients.ts'
-import { parseConfig } from '../../lib/config.ts'
-import { Logger } from '../../lib/log.ts'
-import { executeStep, recapLine } from '../../lib/runner.ts'
-import { defineStep, sideBySide, type Task, type TaskContext } from '../../lib/task.ts'
+import { parseConfig } from '../../lib/config/load.ts'
+import { Logger } from '../../lib/engine/log.ts'
+import { executeStep, recapLine } from '../../lib/engine/runner.ts'
+import { defineStep, sideBySide, type Task, type TaskContext } from '../../lib/engine/task.ts'
 
 function context(dryRun = false): { ctx: TaskContext; output: string[] } {
   const output: string[] = []

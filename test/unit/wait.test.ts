@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { Logger } from '../../lib/log.ts'
-import { waitFor, WaitTimeoutError } from '../../lib/wait.ts'
+import { Logger } from '../../lib/engine/log.ts'
+import { waitFor, WaitTimeoutError } from '../../lib/engine/wait.ts'
 
 function logger(): { log: Logger; output: string[] } {
   const output: string[] = []

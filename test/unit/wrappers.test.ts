@@ -2,14 +2,14 @@
 // error, secrets on stdin; and the real zx runner on real commands.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { Eksctl } from '../../lib/eksctl.ts'
-import { transientReason } from '../../lib/tool.ts'
-import { CommandError } from '../../lib/errors.ts'
-import { assertNoSecretsInArgs, zxRunner, type CommandRunner, type RunOptions } from '../../lib/exec.ts'
-import { Helm } from '../../lib/helm.ts'
-import { Kubectl } from '../../lib/kubectl.ts'
-import { registerSecret } from '../../lib/redact.ts'
-import { atLeast, parseVersion } from '../../lib/version.ts'
+import { Eksctl } from '../../lib/tools/eksctl.ts'
+import { transientReason } from '../../lib/tools/tool.ts'
+import { CommandError } from '../../lib/engine/errors.ts'
+import { assertNoSecretsInArgs, zxRunner, type CommandRunner, type RunOptions } from '../../lib/tools/exec.ts'
+import { Helm } from '../../lib/tools/helm.ts'
+import { Kubectl } from '../../lib/tools/kubectl.ts'
+import { registerSecret } from '../../lib/engine/redact.ts'
+import { atLeast, parseVersion } from '../../lib/tools/version.ts'
 
 interface Call {
   command: string

@@ -3,10 +3,10 @@
 import { chartName, fullname, labels, mergeValues, sortedEntries, withValue, type ChartVersion } from './common.ts'
 
 /** charts/envoy/Chart.yaml@envoy-2.6.0: version 2.6.0, appVersion 1.6.1. */
-export const ENVOY_CHART: ChartVersion = { version: '2.6.0', appVersion: '1.6.1' }
+const ENVOY_CHART: ChartVersion = { version: '2.6.0', appVersion: '1.6.1' }
 
 /** charts/envoy/values.yaml@envoy-2.6.0 (the keys the templates read). */
-export function envoyDefaults(): any {
+function envoyDefaults(): any {
   return {
     global: { platform: '' },
     nameOverride: '',

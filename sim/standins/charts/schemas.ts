@@ -3,7 +3,7 @@
 // `path type` with s string, i integer, b boolean, o object, a array. Read from
 // scalar-labs/helm-charts at the tags named below (values.schema.json of each chart); the envoy
 // subchart's schema applies to the parent's `envoy:` values, as helm validates subcharts.
-export type SchemaType = 'string' | 'integer' | 'boolean' | 'object' | 'array' | 'number'
+type SchemaType = 'string' | 'integer' | 'boolean' | 'object' | 'array' | 'number'
 const T: Record<string, SchemaType> = { s: 'string', i: 'integer', b: 'boolean', o: 'object', a: 'array', n: 'number' }
 const table = (entries: string): Map<string, SchemaType> =>
   new Map(

@@ -2,9 +2,9 @@
 // stop at the first failure, print one recap line, journal the run, and exit 0/1/2.
 import { randomUUID } from 'node:crypto'
 import { parseArgs, usage, UsageError, type CommonArgs } from './args.ts'
-import { AwsSession } from './aws/clients.ts'
-import { ConfigError, type Config, type ConfigProblem } from './config.ts'
-import { loadConfigResolved } from './secrets/parameters.ts'
+import { AwsSession } from '../aws/clients.ts'
+import { ConfigError, type Config, type ConfigProblem } from '../config/load.ts'
+import { loadConfigResolved } from '../secrets/parameters.ts'
 import { describeError, hintFor, RunbookError } from './errors.ts'
 import { appendJournal } from './journal.ts'
 import { acquireAll, LockHeld, NoCredentials, RunLock } from './lock.ts'

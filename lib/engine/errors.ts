@@ -15,7 +15,7 @@ export class CommandError extends Error {
 }
 
 /** The last few meaningful lines of an error output, redacted. */
-export function excerpt(text: string, maxLines = 6, maxChars = 600): string {
+function excerpt(text: string, maxLines = 6, maxChars = 600): string {
   const lines = redactText(text)
     .split('\n')
     .map((l) => l.trimEnd())
@@ -63,7 +63,7 @@ const AWS_HINTS: [RegExp, string][] = [
   ],
 ]
 
-export function awsHint(err: unknown): string | undefined {
+function awsHint(err: unknown): string | undefined {
   const e = err as AwsLikeError
   const text = `${e?.name ?? ''} ${e?.message ?? ''}`
   for (const [re, hint] of AWS_HINTS) if (re.test(text)) return hint

@@ -1,6 +1,6 @@
 // helm 3, through the injected runner. Values that hold secrets are passed as files (mode 600).
 import { Tool, type ToolOptions } from './tool.ts'
-import { CommandError } from './errors.ts'
+import { CommandError } from '../engine/errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
 export interface HelmRelease {
@@ -13,7 +13,7 @@ export interface HelmRelease {
   app_version: string
 }
 
-export interface HelmRevision {
+interface HelmRevision {
   revision: number
   updated: string
   status: string
@@ -22,7 +22,7 @@ export interface HelmRevision {
   description: string
 }
 
-export interface UpgradeOptions {
+interface UpgradeOptions {
   namespace: string
   version?: string
   valuesFiles?: string[]

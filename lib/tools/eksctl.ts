@@ -3,7 +3,7 @@
 // add-ons excepted (getAddon).
 import { Tool, parseJsonOutput, TRANSIENT_RETRY, type ToolOptions } from './tool.ts'
 import type { RunResult } from './exec.ts'
-import { CommandError } from './errors.ts'
+import { CommandError } from '../engine/errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
 /** As `eksctl get cluster --name X -o json` prints it: aws-sdk-go-v2 eks/types.Cluster, PascalCase keys. */

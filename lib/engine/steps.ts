@@ -1,4 +1,4 @@
-// The numbered steps and their own flags (beyond the common ones of lib/args.ts), in one table:
+// The numbered steps and their own flags (beyond the common ones of lib/engine/args.ts), in one table:
 // each step parses and documents its flags from here, and `npm run deploy` routes a flag to the
 // steps that take it without loading them.
 export interface StepFlags {

@@ -4,23 +4,23 @@
 //
 // 00-preflight runs first and alone. Then the deployment, as one run holding the clusters' run
 // locks, starts each step as soon as the steps it needs are done (the plan and the routing of
-// flags: lib/deploy-plan.ts). On AWS the deployment then takes about as long as its longest
+// flags: lib/deploy/plan.ts). On AWS the deployment then takes about as long as its longest
 // chain: the Ledger's network, cluster, node groups and releases, then the Auditor's release
 // (beside the Ledger's switch to Auditor mode) and the certificates. Steps' lines are prefixed
 // with their names.
 //
-// Each flag goes to the steps that declare it (lib/steps.ts); --env-file, --dry-run and --yes go
+// Each flag goes to the steps that declare it (lib/engine/steps.ts); --env-file, --dry-run and --yes go
 // to every step. Steps start from their ahead-of-time bundles where they are fresh (`npm run
 // build`; else from their sources through tsx: no bundler is needed at run time).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DIST, fresh, sourceArgs, stepArgs } from './bundles.ts'
-import type { Config } from './config.ts'
-import { RunbookError } from './errors.ts'
-import type { RunLock } from './lock.ts'
-import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from './deploy-plan.ts'
+import { DIST, fresh, sourceArgs, stepArgs } from '../engine/bundles.ts'
+import type { Config } from '../config/load.ts'
+import { RunbookError } from '../engine/errors.ts'
+import type { RunLock } from '../engine/lock.ts'
+import { argsOf, DEPLOY_STEPS, deployPlan, knownFlags, route } from './plan.ts'
 
 /** Prefixes each line a child writes with its label (steps run side by side). */
 function prefixLines(child: ChildProcess, label: string): void {
@@ -58,11 +58,11 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2)
   // From its bundle (scripts/deploy.mjs), older than its sources: run the sources instead.
   if (fileURLToPath(import.meta.url).startsWith(DIST + path.sep) && !fresh('deploy/deploy.mjs')) {
-    const r = spawnSync(process.execPath, [...sourceArgs('lib/deploy.ts'), ...argv], { stdio: 'inherit' })
+    const r = spawnSync(process.execPath, [...sourceArgs('lib/deploy/deploy.ts'), ...argv], { stdio: 'inherit' })
     process.exit(r.status ?? 1)
   }
   // Loaded now, before a rebuild could replace the chunks they come from; awaited after 00-preflight.
-  const modules = Promise.all([import('./secrets/parameters.ts'), import('./lock.ts')])
+  const modules = Promise.all([import('../secrets/parameters.ts'), import('../engine/lock.ts')])
   // No bundler at run time: steps whose bundle is stale (or missing) run from their sources.
   const stale = DEPLOY_STEPS.filter((s) => !fresh(`runbooks/${s}.mjs`))
   if (stale.length)
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
 }
 
 /** The run locks of the clusters the deployment changes, under one run id, held for its steps. */
-async function takeLocks(lock: typeof import('./lock.ts'), config: Config, auditor: boolean): Promise<RunLock[]> {
+async function takeLocks(lock: typeof import('../engine/lock.ts'), config: Config, auditor: boolean): Promise<RunLock[]> {
   const runId = randomUUID()
   const locks = [config.clusterName, ...(auditor ? [config.auditor.clusterName] : [])].map(
     (name) => new lock.RunLock(config.region, name, 'deploy', config.lockLeaseMs, undefined, runId),

@@ -7,7 +7,7 @@ import { RunbookError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { formatDuration } from './log.ts'
 
-export interface Poll<T> {
+interface Poll<T> {
   /** true when the wait is over; status is what was seen, for progress and for the timeout message. */
   done: boolean
   status: string
@@ -16,7 +16,7 @@ export interface Poll<T> {
   failed?: string
 }
 
-export interface WaitOptions {
+interface WaitOptions {
   /** What is being waited for, e.g. "NAT gateway nat-0123 to be available". */
   what: string
   timeoutMs: number
@@ -43,7 +43,7 @@ export class WaitTimeoutError extends RunbookError {
   }
 }
 
-/** The one sleep: for back-off between attempts (lib/tool.ts) and between polls here. */
+/** The one sleep: for back-off between attempts (lib/tools/tool.ts) and between polls here. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export async function waitFor<T>(opts: WaitOptions, poll: () => Promise<Poll<T>>): Promise<T | undefined> {

@@ -1,6 +1,6 @@
 // kubectl, through the injected runner. Manifests (and so secrets) go on stdin, never in argv.
 import { Tool, type ToolOptions } from './tool.ts'
-import { CommandError } from './errors.ts'
+import { CommandError } from '../engine/errors.ts'
 import { parseVersion, type Version } from './version.ts'
 
 export interface KubeObject {
@@ -11,11 +11,11 @@ export interface KubeObject {
   status?: any
 }
 
-export interface KubeList<T = KubeObject> {
+interface KubeList<T = KubeObject> {
   items: T[]
 }
 
-export interface GetOptions {
+interface GetOptions {
   namespace?: string
   allNamespaces?: boolean
   selector?: string

@@ -1,16 +1,16 @@
 // What `npm run deploy` runs, and with which flags: the plan of the numbered steps (which step
-// waits for which) and the routing of the command line to them. Pure, for lib/deploy.ts (which
+// waits for which) and the routing of the command line to them. Pure, for lib/deploy/deploy.ts (which
 // runs the plan) and for tests.
-import { flagsOf, STEP_FLAGS, type StepFlags, type StepName } from './steps.ts'
+import { flagsOf, STEP_FLAGS, type StepFlags, type StepName } from '../engine/steps.ts'
 
-/** Flags every step takes (lib/args.ts), passed to each. */
+/** Flags every step takes (lib/engine/args.ts), passed to each. */
 const COMMON_BOOLEAN = new Set(['--dry-run', '--yes'])
 const COMMON_VALUE = new Set(['--env-file'])
 
 /** The steps a deployment runs, in order: every numbered step but the teardown. */
 export const DEPLOY_STEPS = (Object.keys(STEP_FLAGS) as StepName[]).filter((s) => s.startsWith('0'))
 
-export interface Routed {
+interface Routed {
   /** What every step gets (--env-file, --dry-run, --yes). */
   common: string[]
   /** Each step's own flags, with their values. */
@@ -49,7 +49,7 @@ export function knownFlags(): string {
   return `--env-file PATH, --dry-run, --yes, and each step's own (${own.join(', ')})`
 }
 
-export interface PlannedStep {
+interface PlannedStep {
   name: StepName
   /** How the step is shown and known in the plan (05-auditor runs twice: --prepare, then the rest). */
   label: string

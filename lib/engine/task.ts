@@ -1,8 +1,8 @@
 // The task model: a step is an ordered list of tasks; each task reads live state in check()
 // and, when the desired state does not hold, makes it hold in apply().
-import type { Config, ConfigProblem } from './config.ts'
+import type { Config, ConfigProblem } from '../config/load.ts'
 import type { Logger } from './log.ts'
-import type { AwsSession } from './aws/clients.ts'
+import type { AwsSession } from '../aws/clients.ts'
 import type { TaskStatus } from './status.ts'
 
 export type { TaskStatus }
@@ -51,7 +51,7 @@ export interface Task<S = unknown, R = unknown> {
  * the lanes at once. A failure stops the step as anywhere else: the tasks running in the other
  * lanes finish, the rest is skipped. Results are still reported in the order written.
  */
-export interface SideBySide<S = unknown> {
+interface SideBySide<S = unknown> {
   lanes: StepItem<S>[][]
 }
 

@@ -17,7 +17,7 @@ import {
   UpdateItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb'
-import { DEFAULT_MAX_ATTEMPTS, isAwsError } from './aws/clients.ts'
+import { DEFAULT_MAX_ATTEMPTS, isAwsError } from '../aws/clients.ts'
 import { RunbookError } from './errors.ts'
 
 export const LOCK_TABLE = 'scalardl-runbook-locks'

@@ -2,8 +2,8 @@
 // fake. The default runs the command with zx, without a shell interpreting the arguments' content
 // (zx quotes each one), and never throws on a non-zero exit: the wrappers decide.
 import { $ } from 'zx/core'
-import { RunbookError } from './errors.ts'
-import { redactText } from './redact.ts'
+import { RunbookError } from '../engine/errors.ts'
+import { redactText } from '../engine/redact.ts'
 
 export interface RunOptions {
   /** Written to the command's stdin: the way secrets reach a command, never argv. */

@@ -5,14 +5,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { redact } from './redact.ts'
 
-export interface JournalEntry {
+interface JournalEntry {
   ts: string
   runId: string
   step: string
   [key: string]: unknown
 }
 
-export function journalPath(stateDir: string): string {
+function journalPath(stateDir: string): string {
   return path.join(stateDir, 'journal.jsonl')
 }
 

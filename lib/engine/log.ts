@@ -4,7 +4,7 @@ import chalk from 'chalk'
 import { redactText } from './redact.ts'
 import type { TaskStatus } from './status.ts'
 
-export interface Output {
+interface Output {
   write(text: string): unknown
   isTTY?: boolean
 }
@@ -26,7 +26,7 @@ export function formatDuration(ms: number): string {
   return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`
 }
 
-export interface Progress {
+interface Progress {
   /** Report the status last seen. */
   update(status: string): void
   done(): void

@@ -1,6 +1,6 @@
 // IPv4 CIDR arithmetic and the subnet plan of Step 1.
 
-export interface Cidr {
+interface Cidr {
   base: number // network address as an unsigned 32-bit number
   prefix: number
 }
@@ -22,7 +22,7 @@ export function formatCidr(c: Cidr): string {
   return `${o.join('.')}/${c.prefix}`
 }
 
-export function size(c: Cidr): number {
+function size(c: Cidr): number {
   return 2 ** (32 - c.prefix)
 }
 
@@ -35,7 +35,7 @@ export function contains(outer: Cidr, inner: Cidr): boolean {
 }
 
 /** The index-th block of the given prefix inside parent. */
-export function subBlock(parent: Cidr, prefix: number, index: number): Cidr {
+function subBlock(parent: Cidr, prefix: number, index: number): Cidr {
   if (prefix < parent.prefix) throw new Error(`/${prefix} does not fit in ${formatCidr(parent)}`)
   const count = 2 ** (prefix - parent.prefix)
   if (index < 0 || index >= count) throw new Error(`${formatCidr(parent)} has no block ${index} of /${prefix}`)
@@ -48,7 +48,7 @@ export function isPrivateRange(c: Cidr): boolean {
   return PRIVATE_RANGES.some((r) => contains(r, c))
 }
 
-export interface SubnetPlan {
+interface SubnetPlan {
   az: number // index of the availability zone, 0..2
   tier: 'public' | 'private'
   cidr: string

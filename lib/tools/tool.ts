@@ -1,9 +1,9 @@
 // The base of the kubectl, helm and eksctl wrappers: run through the injected runner, raise one
 // typed error, and parse JSON from stdout only (these CLIs print warnings on stderr).
-import { CommandError } from './errors.ts'
+import { CommandError } from '../engine/errors.ts'
 import { assertNoSecretsInArgs, formatCommand, zxRunner, type CommandRunner, type RunOptions, type RunResult } from './exec.ts'
-import { registeredSecrets } from './redact.ts'
-import { sleep } from './wait.ts'
+import { registeredSecrets } from '../engine/redact.ts'
+import { sleep } from '../engine/wait.ts'
 
 export interface ToolOptions {
   /** The command or its path, e.g. "kubectl" or "/usr/local/bin/helm". */
@@ -21,7 +21,7 @@ export interface ToolOptions {
   onRetry?: (what: string) => void
 }
 
-export interface RetryPolicy {
+interface RetryPolicy {
   /** Runs in all, the first included. */
   attempts: number
   /** First delay; doubled each time, with jitter. */

@@ -8,8 +8,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Helm } from './helm.ts'
-import type { Logger } from './log.ts'
-import { waitFor } from './wait.ts'
+import type { Logger } from '../engine/log.ts'
+import { waitFor } from '../engine/wait.ts'
 
 const PENDING = /^(pending-|uninstalling$)/
 const UNINSTALLING = 'uninstalling'
@@ -41,7 +41,7 @@ export function helmProcesses(release: string, procDir = '/proc'): number[] {
   return found
 }
 
-export interface SettleOptions {
+interface SettleOptions {
   helm: Helm
   release: string
   namespace: string

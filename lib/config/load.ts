@@ -5,12 +5,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import dotenv from 'dotenv'
 import * as z from 'zod'
-import { overlaps, parseCidr } from './cidr.ts'
-import { KEYS, type Key } from './config/keys.ts'
-import { list } from './config/values.ts'
-import { registerEnvSecrets, SECRET_KEY } from './redact.ts'
+import { overlaps, parseCidr } from '../network/cidr.ts'
+import { KEYS, type Key } from './keys.ts'
+import { list } from './values.ts'
+import { registerEnvSecrets, SECRET_KEY } from '../engine/redact.ts'
 
-export { isTrue, LOG_TYPES } from './config/values.ts'
+export { LOG_TYPES } from './values.ts'
 
 export interface ConfigProblem {
   key: string
@@ -59,7 +59,7 @@ export const deploymentClusters = (c: Pick<Config, 'clusterName' | 'auditor'>): 
  * Lines dotenv would silently ignore or misread: not `KEY=value`, a comment or blank. A value in
  * quotes may span lines (a PEM, say), so lines inside an open quote are not judged.
  */
-export function envFileProblems(text: string, file: string): ConfigProblem[] {
+function envFileProblems(text: string, file: string): ConfigProblem[] {
   const problems: ConfigProblem[] = []
   let open: string | undefined
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
