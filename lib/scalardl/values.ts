@@ -287,7 +287,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  * settings the runbook computes (serverOverrides is the one list of them). A list the overrides
  * extend with the operator's own items (the Auditor's extraVolumes) keeps theirs, so it is not one.
  */
-export function overridden(operator: any, overrides: any): string[] {
+function overridden(operator: any, overrides: any): string[] {
   const theirs = new Set(valuePaths(operator).map((p) => JSON.stringify(p)))
   return valuePaths(overrides)
     .filter((p) => {
