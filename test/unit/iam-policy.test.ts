@@ -1,6 +1,6 @@
 // The operator policy (npm run iam-policy): IAM's action matching, the configuration's names in
 // the resources, and the policy for any name without a configuration. That it allows every action
-// a whole rehearsal needs is checked by test/integration/rehearse.test.ts.
+// a whole rehearsal needs is checked by test/e2e/rehearse.test.ts.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { describe, test } from 'node:test'
