@@ -189,7 +189,7 @@ export const step = defineStep<AuditorState>({
     if (flags.prepare) return auditorOnly // the Ledger's key is 04's, made later
     return [
       ...auditorOnly,
-      // LEDGER_PROOF_ENABLED=true is the configuration's own rule with AUDITOR_ENABLED (lib/config.ts).
+      // LEDGER_PROOF_ENABLED=true is the configuration's own rule with AUDITOR_ENABLED (lib/config/load.ts).
       ...keyProblems('LEDGER_PRIVATE_KEY_FILE', c.scalardl.privateKeyFile, '--generate-ledger-key of 04-scalardl', false, why),
       ...certificateProblems('LEDGER_CERTIFICATE_FILE', c.auditor.ledgerCertificateFile, c.scalardl.privateKeyFile, gen, why),
     ]
