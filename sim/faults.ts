@@ -79,9 +79,9 @@ type Protocol = 'ec2' | 'query' | 'json' | 'rest'
  */
 export const DATABASE_KEY = 'schema-loader'
 
-/** The access key id a SigV4 request is signed with. */
-function signingKey(req: http.IncomingMessage): string | undefined {
-  return /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1]
+/** The access key id of a SigV4 Authorization header (its credential scope's first part). */
+export function signingKey(authorization: string): string | undefined {
+  return /Credential=([^/]+)\//.exec(authorization)?.[1]
 }
 
 function serviceOf(req: http.IncomingMessage): string {
@@ -270,7 +270,7 @@ export class FaultProxy {
     if (!req.url?.startsWith('/moto-api')) {
       // S3's REST operations by method, path and subresource, as IAM names them (HeadBucket is s3:ListBucket).
       const needed = service === 's3' ? s3Action(req.method ?? 'GET', req.url ?? '/').action : iamAction(service, action)
-      const who = signingKey(req) === DATABASE_KEY ? this.actions.database : this.actions.operator
+      const who = signingKey(String(req.headers.authorization ?? '')) === DATABASE_KEY ? this.actions.database : this.actions.operator
       who.set(needed, (who.get(needed) ?? 0) + 1)
     }
     const token = proto === 'ec2' ? new URLSearchParams(body.toString()).get('ClientToken') : undefined

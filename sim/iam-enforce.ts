@@ -37,7 +37,7 @@ import {
   ListUserPoliciesCommand,
   GetInstanceProfileCommand,
 } from '@aws-sdk/client-iam'
-import type { AwsHooks } from './faults.ts'
+import { signingKey, type AwsHooks } from './faults.ts'
 import { iamAction, s3Action } from './iam-actions.ts'
 import { evaluate, RESOURCE_TAGS_KNOWN, type PolicyDocument, type Request } from './iam-eval.ts'
 import { DescribeTableCommand, DynamoDBClient, ListTagsOfResourceCommand } from '@aws-sdk/client-dynamodb'
@@ -95,7 +95,7 @@ export class IamEnforcement {
   }
 
   private async principal(authorization: string, securityToken?: string): Promise<Principal | undefined> {
-    const key = /Credential=([^/]+)\//.exec(authorization)?.[1]
+    const key = signingKey(authorization)
     if (!key) return undefined
     if (this.principals.has(key)) return this.principals.get(key) ?? undefined
     const arn = await this.callerOf(authorization, securityToken)

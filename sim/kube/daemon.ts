@@ -9,7 +9,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
-import { AWS_PENDING_MS, FaultProxy, type PendingMs } from '../faults.ts'
+import { AWS_PENDING_MS, FaultProxy, signingKey, type PendingMs } from '../faults.ts'
 import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
@@ -149,7 +149,7 @@ if (proxy)
   proxy.hooks.push({
     refuse: async (service, _action, _params, _region, authorization) => {
       const registered = knobs.dbCredentials.split(':')[0]
-      const key = /Credential=([^/]+)\//.exec(authorization)?.[1] ?? ''
+      const key = signingKey(authorization) ?? ''
       return service === 'dynamodb' && registered && /^AKIA[A-Z0-9]{16}$/.test(key) && key !== registered
         ? { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }
         : undefined
