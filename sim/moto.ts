@@ -1,7 +1,7 @@
 // The AWS side of the simulator: a private moto server (Python; `pip install "moto[server]"`)
 // on a free loopback port, started and stopped by its PID. The runbook reaches it through the
 // AWS SDK's own AWS_ENDPOINT_URL, exactly as it would reach AWS.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 
@@ -28,21 +28,37 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function ready(url: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Whether the server accepts a connection: moto.server.main listens once its app is made. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = net.createConnection({ host: '127.0.0.1', port })
+    conn.once('connect', () => {
+      conn.destroy()
+      resolve(true)
+    })
+    conn.once('error', () => resolve(false))
+  })
+}
+
+async function ready(port: number, exited: () => boolean, logFile: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  let delay = 50
+  let delay = 20
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${tail(logFile)}`)
-    try {
-      const res = await fetch(`${url}/moto-api/data.json`)
-      if (res.ok) return
-    } catch {
-      // not listening yet
-    }
+    if (exited()) throw new Error(`moto_server exited: ${tail(logFile)}`)
+    if (await listening(port)) return
     await new Promise((r) => setTimeout(r, delay))
     delay = Math.min(delay * 2, 500)
   }
-  throw new Error(`moto_server did not answer on ${url} within ${timeoutMs} ms: ${tail(logFile)}`)
+  throw new Error(`moto_server did not answer on port ${port} within ${timeoutMs} ms: ${tail(logFile)}`)
 }
 
 function tail(file: string): string {
@@ -101,10 +117,38 @@ async function warmUp(url: string, region: string): Promise<void> {
   )
 }
 
+/**
+ * A moto server forked by the zygote at MOTO_ZYGOTE (sim/moto-zygote.py, which `npm test` starts):
+ * the same server, its backends built by the same warm-up, without paying for them again. Undefined
+ * when no zygote answers there.
+ */
+async function fromZygote(port: number, logFile: string): Promise<number | undefined> {
+  const socket = process.env.MOTO_ZYGOTE
+  if (!socket || !fs.existsSync(socket)) return undefined
+  const env = { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' }
+  const answer = await new Promise<string | undefined>((resolve) => {
+    const conn = net.createConnection(socket)
+    let text = ''
+    conn.on('data', (d) => (text += d))
+    conn.on('end', () => resolve(text))
+    conn.on('error', () => resolve(undefined))
+    conn.end(`${JSON.stringify({ port, log: logFile, env })}\n`)
+  })
+  if (!answer) return undefined
+  const { pid, error } = JSON.parse(answer) as { pid?: number; error?: string }
+  if (!pid) throw new Error(`the moto zygote at ${socket} could not start a server: ${error}`)
+  return pid
+}
+
 export async function startMoto(o: { port?: number; logFile?: string; command?: string; detached?: boolean } = {}): Promise<Moto> {
   const port = o.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
   const logFile = o.logFile ?? `/tmp/moto-${port}.log`
+  const forked = o.command ? undefined : await fromZygote(port, logFile)
+  if (forked) {
+    await ready(port, () => !alive(forked), logFile, 20_000)
+    return handle(url, port, forked, () => !alive(forked))
+  }
   const out = fs.openSync(logFile, 'a')
   const command = o.command ?? process.env.MOTO_SERVER ?? 'moto_server'
   const child = spawn(command, ['-H', '127.0.0.1', '-p', String(port)], {
@@ -122,9 +166,12 @@ export async function startMoto(o: { port?: number; logFile?: string; command?: 
       reject(new Error(`cannot start ${command}: ${err.message}. Install moto with: pip install "moto[server]"`)),
     ),
   )
-  await Promise.race([ready(url, child, logFile, 20_000), spawnError])
+  await Promise.race([ready(port, () => child.exitCode !== null, logFile, 20_000), spawnError])
   await warmUp(url, process.env.AWS_REGION ?? 'ap-northeast-1')
-  const pid = child.pid!
+  return handle(url, port, child.pid!, () => child.exitCode !== null || !alive(child.pid!))
+}
+
+function handle(url: string, port: number, pid: number, exited: () => boolean): Moto {
   return {
     url,
     port,
@@ -134,12 +181,17 @@ export async function startMoto(o: { port?: number; logFile?: string; command?: 
       if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`)
     },
     async stop() {
-      if (child.exitCode !== null) return
-      const exited = new Promise<void>((r) => child.once('exit', () => r()))
+      if (exited()) return
       process.kill(pid, 'SIGTERM')
-      const timer = setTimeout(() => child.exitCode === null && process.kill(pid, 'SIGKILL'), 3000)
-      await exited
-      clearTimeout(timer)
+      const deadline = Date.now() + 3000
+      let killed = false
+      while (!exited()) {
+        if (!killed && Date.now() > deadline) {
+          process.kill(pid, 'SIGKILL')
+          killed = true
+        }
+        await new Promise((r) => setTimeout(r, 20))
+      }
     },
     env(region = 'ap-northeast-1') {
       return {
