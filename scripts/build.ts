@@ -12,7 +12,7 @@ import { ROOT } from '../lib/engine/root.ts'
 // Where the bundles are and whether each is fresh: lib/engine/bundles.ts (the product needs them at run
 // time, without a bundler). How to run a step or a source (from its bundle when fresh) is re-exported
 // for the simulator and the bench, which import nothing of lib/.
-export { sourceArgs, stepArgs } from '../lib/engine/bundles.ts'
+export { sourceArgs, stepArgs } from './bundles.ts'
 
 const entries = (dir: string, pattern: RegExp) =>
   fs
@@ -20,11 +20,21 @@ const entries = (dir: string, pattern: RegExp) =>
     .filter((f) => pattern.test(f))
     .map((f) => path.join(ROOT, dir, f))
 
-const GROUPS = [
-  ['runbooks', 'runbooks', /^[\w-]+\.ts$/],
-  ['sim/standins', 'sim', /^(helm|eksctl)\.ts$/],
-  ['lib/deploy', 'deploy', /^deploy\.ts$/],
-] as const
+/** Each output folder under dist/ and its entry points: every source there matching the pattern. */
+const GROUPS: [out: string, [dir: string, pattern: RegExp][]][] = [
+  ['runbooks', [['runbooks', /^[\w-]+\.ts$/]]],
+  // The stand-ins, and the simulator's CLI and daemon: started hundreds of times by the tests.
+  [
+    'sim',
+    [
+      ['sim/standins', /^(helm|eksctl)\.ts$/],
+      ['sim', /^cli\.ts$/],
+      ['sim/kube', /^daemon\.ts$/],
+    ],
+  ],
+  ['deploy', [['lib/deploy', /^deploy\.ts$/]]],
+]
+const entriesOf = (sources: [string, RegExp][]) => sources.flatMap(([dir, pattern]) => entries(dir, pattern))
 
 /**
  * Bundles runbooks/*.ts into dist/runbooks/*.mjs (shared code in chunks), lib/deploy/deploy.ts into
@@ -50,15 +60,21 @@ async function build(): Promise<void> {
     logLevel: 'warning' as const,
     sourcemap: 'linked' as const, // stack traces name the TypeScript lines with node --enable-source-maps
     absWorkingDir: ROOT,
+    // Minified (names kept, for errors and stack traces; the source maps map lines back): V8 compiles
+    // a step's modules at every start, and a fifth less text is a fifth less of that start-up.
+    minify: true,
+    keepNames: true,
   }
-  for (const [dir, out, pattern] of GROUPS) {
+  for (const [out, entryDirs] of GROUPS) {
     // The deployment builds stale bundles itself: esbuild stays a package (its binary is found from it).
     // grpc-health-check reads its .proto from its own folder at load (build/src/health.js), so it
     // stays a package, loaded from node_modules when 07 first asks a health check.
-    const external = out === 'deploy' ? ['esbuild'] : ['grpc-health-check']
+    // The simulator's CLI builds the bundles too (`up`): esbuild stays a package there as well.
+    const external = out === 'deploy' ? ['esbuild'] : out === 'sim' ? ['esbuild', 'grpc-health-check'] : ['grpc-health-check']
     const res = await esbuild({
       ...common,
-      entryPoints: entries(dir, pattern),
+      // Flat: dist/sim/daemon.mjs, not dist/sim/kube/daemon.mjs.
+      entryPoints: entriesOf(entryDirs).map((e) => ({ in: e, out: path.basename(e, '.ts') })),
       outdir: path.join(tmp, out),
       splitting: true,
       outExtension: { '.js': '.mjs' },
@@ -70,7 +86,7 @@ async function build(): Promise<void> {
       if (o.entryPoint && file.endsWith('.mjs')) inputs[path.relative(tmp, path.resolve(ROOT, file))] = sources
   }
   fs.writeFileSync(path.join(tmp, 'inputs.json'), JSON.stringify(inputs, null, 1) + '\n')
-  for (const [, out] of GROUPS) {
+  for (const [out] of GROUPS) {
     const old = path.join(DIST, `.old-${process.pid}-${out}`)
     try {
       if (fs.existsSync(path.join(DIST, out))) fs.renameSync(path.join(DIST, out), old)
@@ -86,8 +102,8 @@ async function build(): Promise<void> {
 
 /** Builds unless every bundle is fresh; returns whether it built. */
 export async function ensureBuilt(): Promise<boolean> {
-  const stale = GROUPS.some(([dir, out, pattern]) =>
-    entries(dir, pattern).some((e) => !fresh(`${out}/${path.basename(e).replace(/\.ts$/, '.mjs')}`)),
+  const stale = GROUPS.some(([out, sources]) =>
+    entriesOf(sources).some((e) => !fresh(`${out}/${path.basename(e).replace(/\.ts$/, '.mjs')}`)),
   )
   if (stale) await build()
   return stale

@@ -11,14 +11,10 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import YAML from 'yaml'
-import { ensureBuilt } from '../scripts/build.ts'
+import { bundleOr, ROOT as root } from '../scripts/bundles.ts'
 import { DAEMON_OPTIONS, daemonArgs, pairs as keyValues } from './kube/flags.ts'
-import { startMoto } from './moto.ts'
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -183,6 +179,9 @@ async function waitGone(pid: number, ms = 5000): Promise<void> {
 
 async function up(): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true })
+  // Only `up` needs the bundler and moto's launcher: the other commands start without them. (Loaded
+  // before the build, which may replace this CLI's own bundle and its chunks.)
+  const [{ ensureBuilt }, { startMoto }] = await Promise.all([import('../scripts/build.ts'), import('./moto.ts')])
   // The stand-ins start from their bundles (a tenth of a second, as the real binaries do) when built.
   await ensureBuilt().catch((err) =>
     console.error(`note: could not build the stand-ins' bundles (${(err as Error).message}); they run from the sources`),
@@ -206,7 +205,7 @@ async function up(): Promise<void> {
   }
   if (!(await healthy(readInfo()))) {
     const log = fs.openSync(file('sim.log'), 'a')
-    const args = ['--import', 'tsx', path.join(root, 'sim', 'kube', 'daemon.ts'), '--state-dir', stateDir, ...daemonArgs(values)]
+    const args = [...bundleOr('sim/daemon.mjs', 'sim/kube/daemon.ts'), '--state-dir', stateDir, ...daemonArgs(values)]
     const child = spawn(process.execPath, args, {
       cwd: root,
       detached: true,
@@ -263,19 +262,18 @@ function envFor(url: string): Record<string, string> {
 
 async function down(): Promise<void> {
   const info = readInfo()
-  if (info && pidAlive(info.pid)) {
-    process.kill(info.pid, 'SIGTERM')
-    await waitGone(info.pid)
-  }
   const motoFile = file('moto.json')
-  if (fs.existsSync(motoFile)) {
-    const { pid } = JSON.parse(fs.readFileSync(motoFile, 'utf8')) as { pid: number }
-    if (pidAlive(pid)) {
-      process.kill(pid, 'SIGTERM')
-      await waitGone(pid)
-    }
-    fs.rmSync(motoFile)
-  }
+  const moto = fs.existsSync(motoFile) ? (JSON.parse(fs.readFileSync(motoFile, 'utf8')) as { pid: number }) : undefined
+  // Both at once: each takes a moment to close what it holds.
+  await Promise.all(
+    [info?.pid, moto?.pid]
+      .filter((pid): pid is number => pid !== undefined && pidAlive(pid))
+      .map((pid) => {
+        process.kill(pid, 'SIGTERM')
+        return waitGone(pid)
+      }),
+  )
+  if (moto) fs.rmSync(motoFile)
   fs.rmSync(file('sim.json'), { force: true })
   console.log('simulator down')
 }

@@ -18,10 +18,12 @@ import { fileURLToPath } from 'node:url'
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
-import { sourceArgs, stepArgs } from '../scripts/build.ts'
+import { bundleOr, sourceArgs, stepArgs } from '../scripts/bundles.ts'
 import { sampleLicence } from './licence.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** The simulator's CLI: its bundle when fresh, else its source through tsx. */
+const cli = bundleOr('sim/cli.mjs', 'sim/cli.ts')
 const keep = process.argv.includes('--keep')
 const withFaults = process.argv.includes('--faults')
 /** --actions-out FILE: the IAM actions every AWS request of the rehearsal needed (what an operator's policy must allow). */
@@ -44,7 +46,7 @@ const STEP_FLAGS: Record<string, string[]> = {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scalardl-rehearsal-'))
 
 function sim(...args: string[]): void {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), ...args, '--state-dir', dir], {
+  const r = spawnSync(process.execPath, [...cli, ...args, '--state-dir', dir], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
   })
@@ -250,7 +252,7 @@ try {
   else {
     if (withFaults) {
       const stats = JSON.parse(
-        spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), 'faults', '--state-dir', dir], {
+        spawnSync(process.execPath, [...cli, 'faults', '--state-dir', dir], {
           cwd: root,
           encoding: 'utf8',
         }).stdout || '{}',
@@ -267,14 +269,10 @@ try {
     if (env.AWS_ENDPOINT_URL)
       await dumpAwsSide(adminEnv).catch((e: Error) => console.error(`could not read the AWS side for the secret scan: ${e.message}`))
     if (actionsOut) {
-      const actions = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', path.join(root, 'sim', 'cli.ts'), 'aws-actions', '--state-dir', dir],
-        {
-          cwd: root,
-          encoding: 'utf8',
-        },
-      ).stdout
+      const actions = spawnSync(process.execPath, [...cli, 'aws-actions', '--state-dir', dir], {
+        cwd: root,
+        encoding: 'utf8',
+      }).stdout
       fs.writeFileSync(actionsOut, actions)
       const by = JSON.parse(actions || '{}') as Record<string, Record<string, number>>
       const counts = Object.entries(by).map(([who, a]) => `${Object.keys(a).length} the ${who}'s`)

@@ -29,8 +29,13 @@ export function sourceArgs(file: string): string[] {
   return ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, file)]
 }
 
+/** node's arguments to run `source` (relative to the root): its fresh `bundle` (under dist/), else through tsx. */
+export function bundleOr(bundle: string, source: string): string[] {
+  const file = fresh(bundle)
+  return file ? [file] : sourceArgs(source)
+}
+
 /** node's arguments to run a step (e.g. `01-vpc`): its fresh bundle, else the source through tsx. */
 export function stepArgs(step: string): string[] {
-  const bundle = fresh(`runbooks/${step}.mjs`)
-  return bundle ? [bundle] : sourceArgs(`runbooks/${step}.ts`)
+  return bundleOr(`runbooks/${step}.mjs`, `runbooks/${step}.ts`)
 }

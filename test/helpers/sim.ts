@@ -3,10 +3,9 @@
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { bundleOr } from '../../lib/engine/bundles.ts'
 import { sessionKubeconfig } from '../../lib/eks/kube-session.ts'
 import { ROOT, tempDir } from './run-step.ts'
-
-const TSX = import.meta.resolve('tsx')
 
 export interface Sim {
   dir: string
@@ -28,7 +27,7 @@ export interface Sim {
 export function startSim(flags: string[] = []): Sim {
   const dir = tempDir('sim-')
   const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', TSX, path.join(ROOT, 'sim', 'cli.ts'), ...args, '--state-dir', dir], {
+    const r = spawnSync(process.execPath, [...bundleOr('sim/cli.mjs', 'sim/cli.ts'), ...args, '--state-dir', dir], {
       encoding: 'utf8',
       cwd: ROOT,
     })
