@@ -333,7 +333,7 @@ export function loadClusterConfig(file: string): ClusterConfig {
   return c
 }
 
-interface PodIdentityAssociation {
+export interface PodIdentityAssociation {
   namespace?: string
   serviceAccountName?: string
   roleARN?: string

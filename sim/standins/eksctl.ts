@@ -19,6 +19,8 @@ import {
   DeleteNodegroupCommand,
   DescribeClusterCommand,
   CreatePodIdentityAssociationCommand,
+  DescribePodIdentityAssociationCommand,
+  ListPodIdentityAssociationsCommand,
   DeletePodIdentityAssociationCommand,
   DescribeClusterVersionsCommand,
   DescribeNodegroupCommand,
@@ -48,6 +50,7 @@ import {
   type Addon,
   type ClusterConfig,
   type ManagedNodeGroup,
+  type PodIdentityAssociation,
 } from './eksctl-config.ts'
 import { eksSystemObjects, podIdentityAgentObjects } from './eks-system.ts'
 import {
@@ -1008,22 +1011,44 @@ async function reconcileAssociations(cluster: string, r: string, a: Addon, exist
     const roleArn = w.roleARN ?? (await ensureRole(iam, roleName, 'pods', w.permissionPolicyARNs ?? [], w.permissionsBoundaryARN))
     if (kept.some((k) => k.ServiceAccount === w.serviceAccountName && k.Namespace === w.namespace)) continue
     eksLog('ℹ', `creating pod identity association for service account "${w.namespace}/${w.serviceAccountName}"`)
-    const out = await eks.send(
-      new CreatePodIdentityAssociationCommand({
-        clusterName: cluster,
-        namespace: w.namespace,
-        serviceAccount: w.serviceAccountName,
-        roleArn,
-      }),
-    )
+    const id = await eks
+      .send(
+        new CreatePodIdentityAssociationCommand({
+          clusterName: cluster,
+          namespace: w.namespace,
+          serviceAccount: w.serviceAccountName,
+          roleArn,
+        }),
+      )
+      .then((out) => out.association!.associationId!)
+      .catch((err: Error) => leftByThisAddon(eks, cluster, w, roleArn, err))
     kept.push({
-      AssociationID: out.association!.associationId!,
+      AssociationID: id,
       Namespace: w.namespace!,
       ServiceAccount: w.serviceAccountName!,
       RoleARN: roleArn,
     })
   }
   return kept
+}
+
+/**
+ * EKS makes an add-on's associations inside CreateAddon, in one request (create.go:147-163): an
+ * interrupted eksctl leaves both or neither. The stand-in makes them in calls of its own before the
+ * add-on, so a kill between leaves an association EKS could not have: one for this add-on's service
+ * account, to the role eksctl made for it. That one is taken as made by this request; any other
+ * association of the service account (someone's own) is the conflict EKS reports.
+ */
+async function leftByThisAddon(eks: EKSClient, cluster: string, w: PodIdentityAssociation, roleArn: string, err: Error): Promise<string> {
+  if (err.name !== 'ResourceInUseException') throw err
+  const listed = await eks.send(
+    new ListPodIdentityAssociationsCommand({ clusterName: cluster, namespace: w.namespace, serviceAccount: w.serviceAccountName }),
+  )
+  for (const a of listed.associations ?? []) {
+    const d = await eks.send(new DescribePodIdentityAssociationCommand({ clusterName: cluster, associationId: a.associationId }))
+    if (d.association?.roleArn === roleArn) return a.associationId!
+  }
+  throw err
 }
 
 async function dropAssociation(eks: EKSClient, iam: IAMClient, cluster: string, addonName: string, e: AssociationSummary): Promise<void> {

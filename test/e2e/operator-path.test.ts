@@ -81,7 +81,9 @@ const laptop = (): NodeJS.ProcessEnv => ({
 /** Runs one README line in the clone, `<KEY>` replaced by .env's value; fails with its output unless it exits 0. */
 async function run(dir: string, line: string): Promise<string> {
   const r = await attempt(dir, line)
-  assert.equal(r.code, 0, `\`${line}\` exited ${r.code}:\n${r.out.slice(-6000)}`)
+  // The failed tasks wherever they are in a long output, then its end.
+  const failed = r.out.split('\n').filter((l) => /✗|\bexit(ed)? [1-9]/.test(l))
+  assert.equal(r.code, 0, `\`${line}\` exited ${r.code}:\n${failed.join('\n')}\n…\n${r.out.slice(-6000)}`)
   return r.out
 }
 
