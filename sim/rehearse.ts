@@ -208,10 +208,13 @@ async function asOperator(admin: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> 
 }
 
 let failed = false
-// New NAT gateways, instances, clusters and node groups stay pending 6 s (600 s scaled by 0.01): longer
-// than a step starved of CPU on a busy machine takes from a create to its first describe (with
-// 1.8 s, a full test run once saw the bastion running at its first look), so every wait sees one.
-sim('up', ...(withFaults ? ['--faults', '0.2', '--api-faults', '0.05', '--pending-ms', '600000', '--delay-scale', '0.01'] : []))
+// New NAT gateways, clusters and node groups stay pending 1.8 s (180 s scaled by 0.01), instances
+// 6 s: longer than a step starved of CPU on a busy machine takes from RunInstances to its first
+// describe (with 1.8 s, a full test run once saw the bastion running at its first look).
+sim(
+  'up',
+  ...(withFaults ? ['--faults', '0.2', '--api-faults', '0.05', '--pending-ms', '180000,instance=600000', '--delay-scale', '0.01'] : []),
+)
 let env: NodeJS.ProcessEnv = {}
 let adminEnv: NodeJS.ProcessEnv = {}
 try {

@@ -56,10 +56,19 @@ const awsDelays = Boolean(values['aws-delays'])
 // is 60 s by default (CloudWatch agent configuration file reference, "agent" section), scaled with
 // --aws-delays; 2 s otherwise, for tests that read what arrives.
 const cloudwatchIntervalMs = Number(values['cloudwatch-interval-ms'] ?? (awsDelays ? 60_000 * scale : 2000))
+const perKind = (ms: (kind: keyof PendingMs) => number) =>
+  Object.fromEntries(Object.keys(AWS_PENDING_MS).map((k) => [k, ms(k as keyof PendingMs) * scale])) as PendingMs
+/** --pending-ms N, or N,KIND=M,...: one figure, some kinds (nat, instance, cluster, nodegroup) their own. */
+function pendingFlag(flag: string): number | PendingMs {
+  const [all, ...kinds] = flag.split(',')
+  if (!kinds.length) return Number(all) * scale
+  const own = Object.fromEntries(kinds.map((kv) => kv.split('=') as [string, string]))
+  for (const k of Object.keys(own))
+    if (!(k in AWS_PENDING_MS)) throw new Error(`--pending-ms: no kind ${k} (${Object.keys(AWS_PENDING_MS).join(', ')})`)
+  return perKind((k) => Number(own[k] ?? all))
+}
 const pendingMs =
-  awsDelays && values['pending-ms'] === undefined
-    ? (Object.fromEntries(Object.entries(AWS_PENDING_MS).map(([k, v]) => [k, v * scale])) as PendingMs)
-    : Number(values['pending-ms'] ?? 180_000) * scale
+  awsDelays && values['pending-ms'] === undefined ? perKind((k) => AWS_PENDING_MS[k]) : pendingFlag(values['pending-ms'] ?? '180000')
 // The AWS layer is always in front of moto: EC2's idempotency tokens (moto ignores them) are
 // AWS's default behaviour. Faults, pending states and latency only with --faults, --aws-delays
 // or --pending-ms.
