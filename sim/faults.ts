@@ -294,6 +294,11 @@ export class FaultProxy {
     }
     // Control endpoints of moto (reset, data) pass untouched.
     if (req.url?.startsWith('/moto-api')) return this.forward(req, res, body, service, action)
+    // A lost answer is decided here and applied at the end: the request still meets the refusals
+    // (IAM, the strict EC2 rules) and the answer's rewrites (a bastion's boot reads its UserData)
+    // that every request meets. (Forwarded from here, with no parameters, it once skipped both: a
+    // rehearsal's bastion never booted.)
+    let loseAnswer = false
     if (this.random() < this.o.rate) {
       const r = this.random()
       const mutating = !READ_ONLY.test(action)
@@ -314,16 +319,16 @@ export class FaultProxy {
         if (mutating && token) {
           // Applied, answer lost: the retry with the same token is answered from the cache.
           this.count('lost-answer')
-          await this.forward(req, undefined, body, service, action, token)
+          loseAnswer = true
+        } else {
+          this.count('dropped-connection')
           req.socket.destroy()
           return
         }
-        this.count('dropped-connection')
-        req.socket.destroy()
-        return
+      } else {
+        this.count('latency')
+        await new Promise((r2) => setTimeout(r2, this.o.latencyMs))
       }
-      this.count('latency')
-      await new Promise((r2) => setTimeout(r2, this.o.latencyMs))
     }
     const params = proto === 'ec2' || proto === 'query' ? new URLSearchParams(body.toString()) : new URLSearchParams()
     const authorization = String(req.headers.authorization ?? '')
@@ -371,7 +376,8 @@ export class FaultProxy {
         return
       }
     }
-    await this.forward(req, res, body, service, action, token ?? undefined, params)
+    await this.forward(req, loseAnswer ? undefined : res, body, service, action, token ?? undefined, params)
+    if (loseAnswer) req.socket.destroy()
   }
 
   private async forward(

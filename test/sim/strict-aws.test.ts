@@ -10,6 +10,7 @@ import {
   CreateSecurityGroupCommand,
   CreateVpcCommand,
   CreateVpcPeeringConnectionCommand,
+  DescribeInstancesCommand,
   EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2'
@@ -18,6 +19,7 @@ import { anonymousAnswer } from '../../sim/eks-auth.ts'
 import { EksAccess, principalKey } from '../../sim/eks-access.ts'
 import { eksVersionHooks } from '../../sim/eks-versions.ts'
 import { FaultProxy } from '../../sim/faults.ts'
+import { prng } from '../../sim/random.ts'
 import { startMoto, type Moto } from '../../sim/moto.ts'
 import { strictEc2Hooks } from '../../sim/strict-ec2.ts'
 import { SimulatedHosts } from '../../sim/ssm-hosts.ts'
@@ -93,6 +95,50 @@ describe('the strict AWS layer: EC2', () => {
     assert.equal((await run('ami-12c6146b')).Instances![0]!.InstanceId, first)
     assert.equal(await refusal(run('ami-1812c61d')), 'IdempotentParameterMismatch')
     ec2.destroy()
+  })
+
+  test("a lost answer (the fault proxy applies a call and drops its answer) still meets the refusals and the answer's rewrites", async (t) => {
+    // A seed whose first fault is a lost answer: rate 1, and the kind's draw in [0.6, 0.75).
+    const seed = Array.from({ length: 1000 }, (_, i) => i).find((i) => {
+      const r = prng(i)
+      r()
+      const kind = r()
+      return kind >= 0.6 && kind < 0.75
+    })!
+    const lossy = new FaultProxy({ target: moto.url, rate: 1, pendingMs: 0, latencyMs: 0, seed })
+    const seen: (string | null)[] = []
+    lossy.hooks.push({
+      refuse: async (_s, action, params) =>
+        action === 'RunInstances' && params.get('ImageId') === 'ami-refused' ? { code: 'UnauthorizedOperation', message: 'no' } : undefined,
+      rewrite: (_s, action, params, text) => {
+        if (action === 'RunInstances') seen.push(params.get('UserData'))
+        return text
+      },
+    })
+    await lossy.listen()
+    t.after(() => lossy.close())
+    const ec2 = new EC2Client({ region, endpoint: lossy.url, credentials: TEST_CREDENTIALS, maxAttempts: 2 })
+    const userData = Buffer.from('#!/bin/bash\necho boot\n').toString('base64')
+    // Applied, its answer lost; the retry (same token) gets the first answer, rewritten with the request's parameters.
+    const out = await ec2.send(
+      new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, ClientToken: 'lost-1', UserData: userData }),
+    )
+    assert.ok(out.Instances?.[0]?.InstanceId)
+    assert.deepEqual(seen, [userData], 'the rewrite saw the request of the lost answer once, with its UserData')
+    // A refused call is refused, not applied, even when its answer was to be lost.
+    const again = new FaultProxy({ target: moto.url, rate: 1, pendingMs: 0, latencyMs: 0, seed })
+    again.hooks.push(lossy.hooks[0]!)
+    await again.listen()
+    t.after(() => again.close())
+    const refusedVia = new EC2Client({ region, endpoint: again.url, credentials: TEST_CREDENTIALS, maxAttempts: 1 })
+    const before = (await client(EC2Client, moto.url).send(new DescribeInstancesCommand({}))).Reservations?.length ?? 0
+    assert.equal(
+      await refusal(refusedVia.send(new RunInstancesCommand({ ImageId: 'ami-refused', MinCount: 1, MaxCount: 1, ClientToken: 'lost-2' }))),
+      'UnauthorizedOperation',
+    )
+    assert.equal((await client(EC2Client, moto.url).send(new DescribeInstancesCommand({}))).Reservations?.length ?? 0, before)
+    ec2.destroy()
+    refusedVia.destroy()
   })
 })
 
