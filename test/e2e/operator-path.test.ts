@@ -57,7 +57,7 @@ const VALUES: Record<string, string> = {
 
 let sim: Sim
 before(() => {
-  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '2000'])
   assert.equal(sim.cli('knobs', '--caller', 'outside').code, 0)
 })
 after(() => stopSim(sim))

@@ -68,7 +68,7 @@ const laptop = (): NodeJS.ProcessEnv => ({
 const bastionTool = (args: string[]) => runStep('runbooks/bastion.ts', args, laptop(), state)
 
 before(() => {
-  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '2000'])
   fs.writeFileSync(
     envFile,
     `${Object.entries(config)

@@ -57,7 +57,7 @@ function deploy(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: 
 }
 
 before(() => {
-  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '2000'])
 })
 after(() => stopSim(sim))
 

@@ -62,7 +62,7 @@ function deploy(args: string[]): Promise<{ code: number; stderr: string }> {
 const standOn = (caller: string) => assert.equal(sim.cli('knobs', '--caller', caller).code, 0)
 
 before(() => {
-  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '500'])
+  sim = startSim(['--pod-start-ms', '50', '--job-duration-ms', '100', '--lb-delay-ms', '100', '--cloudwatch-interval-ms', '2000'])
 })
 after(() => stopSim(sim))
 
