@@ -5,9 +5,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
-import { DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks'
+import { CreatePodIdentityAssociationCommand, DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks'
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam'
 import YAML from 'yaml'
 import { getCluster, getNodegroups } from '../../lib/eks/read.ts'
+import { podIdentityRoleName } from '../../sim/standins/eksctl-iam.ts'
 import { stopSim, eventually, runIn, startSim, type Sim } from '../helpers/sim.ts'
 import { awsConfig } from '../helpers/aws.ts'
 
@@ -312,6 +314,65 @@ describe('eksctl stand-in', () => {
     assert.equal((await eksctl(['delete', 'addon', '--cluster', 'ledger', '--name', 'amazon-cloudwatch-observability'])).code, 0)
     assert.equal((await sim.kubectl(['get', 'ds', 'fluent-bit', '-n', 'amazon-cloudwatch'])).code, 1)
     assert.deepEqual(JSON.parse((await eksctl(['get', 'addon', '--cluster', 'ledger', '-o', 'json'])).stdout), [])
+  })
+
+  test("create addon after a kill between the association and the add-on: eksctl's own association is taken, another one is EKS's conflict", async () => {
+    // What an eksctl killed inside its CreateAddon left in the stand-in: the association of the
+    // add-on's service account to the role eksctl makes for it, and no add-on (EKS makes both in
+    // one request: eksctl pkg/actions/addon/create.go:147-163).
+    const addon = 'amazon-cloudwatch-observability'
+    const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+    })
+    const role = async (name: string) =>
+      (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust }))).Role!.Arn!
+    const associate = async (roleArn: string) =>
+      (
+        await aws.eks.send(
+          new CreatePodIdentityAssociationCommand({
+            clusterName: 'ledger',
+            namespace: 'amazon-cloudwatch',
+            serviceAccount: 'cloudwatch-agent',
+            roleArn,
+          }),
+        )
+      ).association!.associationId!
+    const left = await associate(await role(podIdentityRoleName('ledger', addon, 'cloudwatch-agent')))
+    const withAssociation = config('ledger', {
+      extra: {
+        addons: [
+          { name: 'eks-pod-identity-agent' },
+          {
+            name: addon,
+            podIdentityAssociations: [
+              {
+                namespace: 'amazon-cloudwatch',
+                serviceAccountName: 'cloudwatch-agent',
+                permissionPolicyARNs: ['arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy'],
+              },
+            ],
+          },
+        ],
+      },
+    })
+    const create = await eksctl(['create', 'addon', '-f', withAssociation])
+    assert.equal(create.code, 0, create.stderr)
+    const got = JSON.parse((await eksctl(['get', 'addon', '--cluster', 'ledger', '-o', 'json'])).stdout).find(
+      (a: { Name: string }) => a.Name === addon,
+    )
+    assert.deepEqual(
+      got.PodIdentityAssociations.map((a: { AssociationID: string }) => a.AssociationID),
+      [left],
+    )
+    assert.equal((await eksctl(['delete', 'addon', '--cluster', 'ledger', '--name', addon])).code, 0)
+    // Someone's own association of the service account, to another role: the conflict EKS reports.
+    await associate(await role('someone-elses-agent-role'))
+    const conflict = await eksctl(['create', 'addon', '-f', withAssociation])
+    assert.equal(conflict.code, 1)
+    assert.match(conflict.stderr, /ResourceInUseException: Association already exists for amazon-cloudwatch\/cloudwatch-agent/)
+    iam.destroy()
   })
 
   test('a cluster whose only nodes are tainted leaves a rescheduled CoreDNS pod Pending', async () => {
