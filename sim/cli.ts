@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import YAML from 'yaml'
 import { bundleOr, ROOT as root } from '../scripts/bundles.ts'
 import { DAEMON_OPTIONS, daemonArgs, pairs as keyValues } from './kube/flags.ts'
+import { alive, terminate } from './processes.ts'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -155,28 +156,6 @@ function addContext(name: string, server: string): void {
   writeKubeconfig(k)
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Waits for a process to end; after `ms` it is killed, and then waited for again (a SIGKILL is
- *  delivered asynchronously, so the process is not gone the moment kill returns). */
-async function waitGone(pid: number, ms = 5000): Promise<void> {
-  const until = async (deadline: number) => {
-    while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-  }
-  await until(Date.now() + ms)
-  if (!pidAlive(pid)) return
-  console.error(`process ${pid} did not stop within ${ms} ms of SIGTERM; killing it`)
-  process.kill(pid, 'SIGKILL')
-  await until(Date.now() + 5000)
-}
-
 async function up(): Promise<void> {
   fs.mkdirSync(stateDir, { recursive: true })
   // Only `up` needs the bundler and moto's launcher: the other commands start without them. (Loaded
@@ -192,7 +171,7 @@ async function up(): Promise<void> {
     ? (JSON.parse(fs.readFileSync(motoPidFile, 'utf8')) as { pid: number; url: string })
     : undefined
   if (!values['no-moto']) {
-    if (motoInfo && pidAlive(motoInfo.pid)) awsEnv = envFor(motoInfo.url)
+    if (motoInfo && alive(motoInfo.pid)) awsEnv = envFor(motoInfo.url)
     else {
       try {
         const moto = await startMoto({ detached: true, logFile: file('moto.log') })
@@ -265,14 +244,7 @@ async function down(): Promise<void> {
   const motoFile = file('moto.json')
   const moto = fs.existsSync(motoFile) ? (JSON.parse(fs.readFileSync(motoFile, 'utf8')) as { pid: number }) : undefined
   // Both at once: each takes a moment to close what it holds.
-  await Promise.all(
-    [info?.pid, moto?.pid]
-      .filter((pid): pid is number => pid !== undefined && pidAlive(pid))
-      .map((pid) => {
-        process.kill(pid, 'SIGTERM')
-        return waitGone(pid)
-      }),
-  )
+  await Promise.all([info?.pid, moto?.pid].filter((pid): pid is number => pid !== undefined).map((pid) => terminate(pid)))
   if (moto) fs.rmSync(motoFile)
   fs.rmSync(file('sim.json'), { force: true })
   console.log('simulator down')

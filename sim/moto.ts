@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
+import { alive, terminate } from './processes.ts'
 
 export interface Moto {
   url: string
@@ -26,15 +27,6 @@ async function freePort(): Promise<number> {
       srv.close(() => resolve(port))
     })
   })
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** Whether the server accepts a connection: moto.server.main listens once its app is made. */
@@ -147,7 +139,7 @@ export async function startMoto(o: { port?: number; logFile?: string; command?: 
   const forked = o.command ? undefined : await fromZygote(port, logFile)
   if (forked) {
     await ready(port, () => !alive(forked), logFile, 20_000)
-    return handle(url, port, forked, () => !alive(forked))
+    return handle(url, port, forked)
   }
   const out = fs.openSync(logFile, 'a')
   const command = o.command ?? process.env.MOTO_SERVER ?? 'moto_server'
@@ -168,10 +160,10 @@ export async function startMoto(o: { port?: number; logFile?: string; command?: 
   )
   await Promise.race([ready(port, () => child.exitCode !== null, logFile, 20_000), spawnError])
   await warmUp(url, process.env.AWS_REGION ?? 'ap-northeast-1')
-  return handle(url, port, child.pid!, () => child.exitCode !== null || !alive(child.pid!))
+  return handle(url, port, child.pid!)
 }
 
-function handle(url: string, port: number, pid: number, exited: () => boolean): Moto {
+function handle(url: string, port: number, pid: number): Moto {
   return {
     url,
     port,
@@ -180,19 +172,7 @@ function handle(url: string, port: number, pid: number, exited: () => boolean): 
       const res = await fetch(`${url}/moto-api/reset`, { method: 'POST' })
       if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`)
     },
-    async stop() {
-      if (exited()) return
-      process.kill(pid, 'SIGTERM')
-      const deadline = Date.now() + 3000
-      let killed = false
-      while (!exited()) {
-        if (!killed && Date.now() > deadline) {
-          process.kill(pid, 'SIGKILL')
-          killed = true
-        }
-        await new Promise((r) => setTimeout(r, 20))
-      }
-    },
+    stop: () => terminate(pid, 3000),
     env(region = 'ap-northeast-1') {
       return {
         AWS_ENDPOINT_URL: url,

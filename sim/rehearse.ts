@@ -14,14 +14,12 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { AttachUserPolicyCommand, CreateAccessKeyCommand, CreatePolicyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam'
-import { bundleOr, sourceArgs, stepArgs } from '../scripts/bundles.ts'
+import { bundleOr, ROOT as root, sourceArgs, stepArgs } from '../scripts/bundles.ts'
 import { sampleLicence } from './licence.ts'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 /** The simulator's CLI: its bundle when fresh, else its source through tsx. */
 const cli = bundleOr('sim/cli.mjs', 'sim/cli.ts')
 const keep = process.argv.includes('--keep')

@@ -7,7 +7,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { ROOT } from '../../scripts/bundles.ts'
+import { ROOT as repoRoot } from '../../scripts/bundles.ts'
 import { GetInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import { AWS_PENDING_MS, FaultProxy, signingKey, type PendingMs } from '../faults.ts'
@@ -170,7 +170,6 @@ const podIdentity = new PodIdentity((name) => clusters.has(name))
 if (proxy) proxy.hooks.push(podIdentity.hooks())
 /** SSM Run Command on the runbook's bastions, run in a folder that stands for each (sim/ssm-hosts.ts). */
 let controlPort = 0
-const repoRoot = ROOT
 /** The bootstrap's downloads, from a local fixture (sim/bootstrap-downloads.ts): each runs this machine's tool or the simulator's stand-in. */
 const machinePath = (process.env.PATH ?? '/usr/bin:/bin')
   .split(':')

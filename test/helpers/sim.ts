@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { bundleOr } from '../../lib/engine/bundles.ts'
 import { sessionKubeconfig } from '../../lib/eks/kube-session.ts'
+import { alive } from '../../sim/processes.ts'
 import { ROOT, tempDir } from './run-step.ts'
 
 export interface Sim {
@@ -96,18 +97,11 @@ export function runIn(sim: Sim, command: string, args: string[]): Promise<{ code
 export function stopSim(sim: Sim): void {
   const pids = sim.pids()
   sim.down()
-  const left = pids.filter(alive)
+  const left = pids.filter((pid) => alive(pid))
   if (left.length) throw new Error(`the simulator left processes running: ${left.join(', ')}`)
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+export { alive }
 
 /** Polls until fn returns a truthy value or the deadline passes. */
 export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
