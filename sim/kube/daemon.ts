@@ -30,6 +30,7 @@ import { SimulatedHosts } from '../ssm-hosts.ts'
 import { agentCredentials } from './agent-credentials.ts'
 import { eksAuthorizer } from '../eks-auth.ts'
 import { caFile, tlsMaterial } from '../tls.ts'
+import { HostCallers } from '../callers.ts'
 import { Whereabouts } from '../where.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
@@ -132,11 +133,13 @@ const eksAccess = new EksAccess(
 )
 /** The STS endpoints a token may be signed for: moto's and the AWS layer in front of it (its host is known once it listens). */
 const stsHosts: string[] = process.env.AWS_ENDPOINT_URL ? [new URL(process.env.AWS_ENDPOINT_URL).host] : []
+/** The caller: on a simulated host while a command runs there, else where the knob `caller` says. */
+const callers = new HostCallers(() => knobs.caller)
 /** Where the caller stands (knob `caller`), per region: what the EKS endpoints and the simulated IMDS answer. */
 const where = new Map<string, Whereabouts>()
 const whereIn = (region: string) => {
   let w = where.get(region)
-  if (!w) where.set(region, (w = new Whereabouts(region, process.env.AWS_ENDPOINT_URL!, () => knobs.caller)))
+  if (!w) where.set(region, (w = new Whereabouts(region, process.env.AWS_ENDPOINT_URL!, () => callers.current())))
   return w
 }
 /** What answers at each simulated NLB's hostname, for the caller that reaches it (sim/kube/front-door.ts). */
@@ -209,15 +212,7 @@ const hosts = new SimulatedHosts({
     const i = await whereIn(process.env.AWS_REGION ?? 'ap-northeast-1').describe(id)
     return Boolean(i?.Tags?.some((t) => t.Key === 'scalardl-runbook/role' && t.Value === 'bastion'))
   },
-  callerDuring: async (id, run) => {
-    const before = knobs.caller
-    knobs.caller = id
-    try {
-      return await run()
-    } finally {
-      knobs.caller = before
-    }
-  },
+  callerDuring: (id, run) => callers.during(id, run),
 })
 if (proxy && process.env.AWS_ENDPOINT_URL) proxy.hooks.push(hosts.hooks())
 // A bastion launched with user data boots it (cloud-init, once per instance) on its simulated host.
