@@ -12,9 +12,11 @@ import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam'
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm'
 import dotenv from 'dotenv'
+import { boundaryArn } from '../../lib/iam/boundary.ts'
 import { sampleLicence, SAMPLE_LICENCE_KEY } from '../../sim/licence.ts'
 import { awsConfig } from '../helpers/aws.ts'
 import { inventory } from '../helpers/inventory.ts'
@@ -116,6 +118,47 @@ function setKeys(dir: string, values: Record<string, string>): void {
   fs.writeFileSync(file, text)
 }
 
+/**
+ * What `npm run deploy` (lib/deploy/deploy.ts, run on the bastion) does with the Auditor beyond the
+ * checklist: the Auditor's environment (05-auditor --prepare) is built while 03-eks runs; every role
+ * eksctl made carries the permissions boundary 01 made (the bastion's: bastion.test.ts); and the
+ * same line run again, as an operator reruns it, changes nothing and passes the checklist.
+ */
+async function deployWithAuditor(dir: string, line: string, first: string): Promise<void> {
+  assert.match(first, /deploy: 9 steps done, independent ones side by side/)
+  const lines = first.split('\n')
+  const at = (re: RegExp) => lines.findIndex((l) => re.test(l))
+  const [prepare, prepared] = [at(/^05-auditor --prepare │ /), at(/^05-auditor --prepare │ RECAP 05-auditor:/)]
+  const [eks, eksDone] = [at(/^03-eks │ /), at(/^03-eks │ RECAP 03-eks:/)]
+  assert.ok(prepare >= 0 && prepared > prepare && eks >= 0 && eksDone > eks, 'both steps ran to their recap')
+  assert.ok(prepare < eksDone && eks < prepared, `05 --prepare (lines ${prepare}-${prepared}) and 03-eks (${eks}-${eksDone}) overlap`)
+  assert.match(first, /^05-auditor │ RECAP 05-auditor: ok=\d+ changed=[1-9]/m)
+
+  const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
+  const names = ((await iam.send(new ListRolesCommand({}))).Roles ?? []).map((x) => x.RoleName!).filter((n) => n.startsWith('eksctl-'))
+  for (const k of ['cluster-ServiceRole', 'NodeInstanceRole', 'addon-vpc-cni', 'addon-amazon-cloudwatch'])
+    assert.ok(
+      names.some((n) => n.includes(k)),
+      `a ${k} role among ${names.join(', ')}`,
+    )
+  for (const n of names)
+    assert.equal(
+      (await iam.send(new GetRoleCommand({ RoleName: n }))).Role?.PermissionsBoundary?.PermissionsBoundaryArn,
+      boundaryArn('123456789012'),
+      n,
+    )
+  iam.destroy()
+
+  const again = await run(dir, line)
+  const recaps = [...again.matchAll(/RECAP (\S+): ok=\d+ changed=(\d+)/g)].map((m) => [m[1], Number(m[2])])
+  assert.equal(recaps.length, 8, again.slice(-3000))
+  assert.deepEqual(
+    recaps.filter(([, changed]) => changed !== 0),
+    [],
+  )
+  assert.match(again, /VERIFY 07-verify: 10 of 10 checks passed/)
+}
+
 async function operatorPath(auditor: boolean): Promise<void> {
   const dir = clone()
   const keys = fillIn(README)
@@ -138,6 +181,11 @@ async function operatorPath(auditor: boolean): Promise<void> {
   const cluster = env.CLUSTER_NAME!
   const verify = outputs.at(-1)!
   assert.match(verify, auditor ? /VERIFY 07-verify: 10 of 10 checks passed/ : /VERIFY 07-verify: 8 of 8 checks passed/)
+  if (auditor) {
+    const line = deploy.find((l) => / run deploy$/.test(l))
+    assert.ok(line, 'the README deploys with `npm run bastion -- run deploy`')
+    await deployWithAuditor(dir, line, outputs[deploy.indexOf(line)]!)
+  }
   // The keys were made where the operator is, private; no secret was sent in the clear.
   assert.equal(fs.statSync(path.join(dir, env.LEDGER_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)
   if (auditor) assert.equal(fs.statSync(path.join(dir, env.AUDITOR_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)

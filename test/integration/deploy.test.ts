@@ -1,10 +1,11 @@
 // `npm run deploy` (lib/deploy/deploy.ts) with the Auditor: flags no step takes exit 2 before anything is
-// made; --dry-run changes nothing and takes no lock; a full deployment prepares the Auditor's
-// side (05-auditor --prepare: environment, secrets, schema) while steps 01 to 04 build the Ledger's, under the
-// deployment's locks, then finishes 05 to 07; a second deployment changes nothing.
+// made; --dry-run changes nothing and takes no lock, and each flag reaches its step (04 plans the
+// Ledger's key with --generate-ledger-key, 05 gets past its key files with --generate-keys). A full
+// deployment with the Auditor (05-auditor --prepare beside 03-eks, the permissions boundary on
+// eksctl's roles, a second run that changes nothing) is the README's `npm run bastion -- run
+// deploy`: test/e2e/operator-path.test.ts.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
@@ -14,8 +15,6 @@ import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
 import { sampleLicence } from '../../sim/licence.ts'
 import { awsConfig } from '../helpers/aws.ts'
-import { GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam'
-import { boundaryArn } from '../../lib/iam/boundary.ts'
 
 let sim: Sim
 const state = tempDir('rb-deploy-')
@@ -109,55 +108,5 @@ describe('npm run deploy with the Auditor', () => {
     const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? []
     ec2.destroy()
     assert.equal(vpcs.filter((v) => v.CidrBlock !== '172.31.0.0/16').length, 0, 'no VPC but the default one')
-  })
-
-  test("the Auditor's environment is built beside steps 01 to 04, each flag reaches its step, and a second deployment changes nothing", async () => {
-    const r = await deploy(['--generate-ledger-key', '--generate-keys'])
-    assert.equal(r.code, 0, r.stderr.slice(-4000))
-    assert.match(r.stderr, /^05-auditor --prepare │ ▶ 05-auditor/m)
-    assert.match(r.stderr, /^03-eks │ ▶ 03-eks/m)
-    assert.match(r.stderr, /deploy: 9 steps done, independent ones side by side/)
-    const journal = fs
-      .readFileSync(path.join(state, 'runbook', 'journal.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((j) => !j.dryRun)
-    const span = (j: any) => [Date.parse(j.ts) - j.durationMs, Date.parse(j.ts)] as const
-    const infra = journal.find((j) => j.step === '05-auditor' && j.argv.includes('--prepare'))
-    const eks = journal.find((j) => j.step === '03-eks')
-    assert.ok(infra && eks, 'both journalled')
-    const [a, b] = [span(infra), span(eks)]
-    assert.ok(a[0] < b[1] && b[0] < a[1], `05 --prepare ${a.join('-')} and 03-eks ${b.join('-')} overlap`)
-    assert.equal(journal.find((j) => j.step === '05-auditor' && !j.argv.includes('--prepare'))?.status, 'changed')
-    // Every role eksctl made (the clusters' service roles, the node groups', vpc-cni's and the
-    // CloudWatch agents') carries the permissions boundary 01 made (the bastion's: bastion.test.ts).
-    const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
-    const names = ((await iam.send(new ListRolesCommand({}))).Roles ?? [])
-      .map((x) => x.RoleName!)
-      .filter((n) => /^eksctl-|-bastion$/.test(n))
-    const kinds = ['cluster-ServiceRole', 'NodeInstanceRole', 'addon-vpc-cni', 'addon-amazon-cloudwatch']
-    for (const k of kinds)
-      assert.ok(
-        names.some((n) => n.includes(k)),
-        `a ${k} role among ${names.join(', ')}`,
-      )
-    for (const n of names)
-      assert.equal(
-        (await iam.send(new GetRoleCommand({ RoleName: n }))).Role?.PermissionsBoundary?.PermissionsBoundaryArn,
-        boundaryArn('123456789012'),
-        n,
-      )
-    iam.destroy()
-
-    const again = await deploy([])
-    assert.equal(again.code, 0, again.stderr.slice(-4000))
-    const recaps = [...again.stderr.matchAll(/RECAP (\S+): ok=\d+ changed=(\d+)/g)].map((m) => [m[1], Number(m[2])])
-    assert.equal(recaps.length, 8, again.stderr.slice(-3000))
-    assert.deepEqual(
-      recaps.filter(([, changed]) => changed !== 0),
-      [],
-    )
-    assert.match(again.stderr, /VERIFY 07-verify: 10 of 10 checks passed/)
   })
 })
