@@ -15,6 +15,7 @@ import { CloudWatchFeed } from './cloudwatch.ts'
 import { Cluster, type NodeSpec } from './cluster.ts'
 import { AWS_KUBE_MS, DEFAULT_KNOBS, type Knobs } from './controllers.ts'
 import { DAEMON_OPTIONS, pairs } from './flags.ts'
+import { pendingFlag } from './pending.ts'
 import { awsHooks, InTreeLoadBalancers } from './load-balancers.ts'
 import { FrontDoors } from './front-door.ts'
 import { strictEc2Hooks } from '../strict-ec2.ts'
@@ -59,17 +60,8 @@ const awsDelays = Boolean(values['aws-delays'])
 const cloudwatchIntervalMs = Number(values['cloudwatch-interval-ms'] ?? (awsDelays ? 60_000 * scale : 2000))
 const perKind = (ms: (kind: keyof PendingMs) => number) =>
   Object.fromEntries(Object.keys(AWS_PENDING_MS).map((k) => [k, ms(k as keyof PendingMs) * scale])) as PendingMs
-/** --pending-ms N, or N,KIND=M,...: one figure, some kinds (nat, instance, cluster, nodegroup) their own. */
-function pendingFlag(flag: string): number | PendingMs {
-  const [all, ...kinds] = flag.split(',')
-  if (!kinds.length) return Number(all) * scale
-  const own = Object.fromEntries(kinds.map((kv) => kv.split('=') as [string, string]))
-  for (const k of Object.keys(own))
-    if (!(k in AWS_PENDING_MS)) throw new Error(`--pending-ms: no kind ${k} (${Object.keys(AWS_PENDING_MS).join(', ')})`)
-  return perKind((k) => Number(own[k] ?? all))
-}
 const pendingMs =
-  awsDelays && values['pending-ms'] === undefined ? perKind((k) => AWS_PENDING_MS[k]) : pendingFlag(values['pending-ms'] ?? '180000')
+  awsDelays && values['pending-ms'] === undefined ? perKind((k) => AWS_PENDING_MS[k]) : pendingFlag(values['pending-ms'] ?? '180000', scale)
 // The AWS layer is always in front of moto: EC2's idempotency tokens (moto ignores them) are
 // AWS's default behaviour. Faults, pending states and latency only with --faults, --aws-delays
 // or --pending-ms.
