@@ -7,21 +7,35 @@
 // prepared that an operator would not have: no key, no policy, no file but what the README says.
 // One exception, said here: `npm ci` links the checkout's node_modules into the clone (the same
 // lockfile) instead of downloading them again. A line the README changes is the line that runs.
+// The two deployments this path makes are also the fixture of the read-only checks of working
+// through the bastion (bastion-checks.ts: what push ships, how run follows a step, the bastion
+// role under IAM) and of the Auditor (auditor-checks.ts: how npm run deploy builds it, its rerun,
+// the peering's rule), each a subtest at the point of the path where it holds.
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { after, before, describe, test } from 'node:test'
-import { GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam'
+import { after, before, describe, type TestContext, test } from 'node:test'
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm'
 import dotenv from 'dotenv'
-import { boundaryArn } from '../../lib/iam/boundary.ts'
 import { sampleLicence, SAMPLE_LICENCE_KEY } from '../../sim/licence.ts'
 import { awsConfig } from '../helpers/aws.ts'
 import { inventory } from '../helpers/inventory.ts'
 import { ROOT, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
+import { auditorPlaneAdmitsTheBastion, deployWithAuditor } from './auditor-checks.ts'
+import {
+  afterDeploy,
+  afterPush,
+  bastionRoleHeld,
+  failureComesBack,
+  type Journey,
+  noSecretThroughAws,
+  privateFromTheLaptop,
+  pushRefusedBeforeSecrets,
+  type Ran,
+} from './bastion-checks.ts'
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
 
@@ -81,31 +95,39 @@ const laptop = (): NodeJS.ProcessEnv => ({
 })
 
 /** Runs one README line in the clone, `<KEY>` replaced by .env's value; fails with its output unless it exits 0. */
-async function run(dir: string, line: string): Promise<string> {
+async function run(dir: string, line: string): Promise<Ran> {
   const r = await attempt(dir, line)
   // The failed tasks wherever they are in a long output, then its end.
   const failed = r.out.split('\n').filter((l) => /✗|\bexit(ed)? [1-9]/.test(l))
   assert.equal(r.code, 0, `\`${line}\` exited ${r.code}:\n${failed.join('\n')}\n…\n${r.out.slice(-6000)}`)
-  return r.out
+  return r
 }
 
-async function attempt(dir: string, line: string): Promise<{ code: number | null; out: string }> {
+async function attempt(dir: string, line: string): Promise<Ran> {
   if (line === 'npm ci') {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'))
-    return { code: 0, out: '' }
+    return { code: 0, stdout: '', out: '' }
   }
-  const env = fs.existsSync(path.join(dir, '.env')) ? dotenv.parse(fs.readFileSync(path.join(dir, '.env'), 'utf8')) : {}
+  const env = dotenvOf(dir)
   const command = line.replace(/<([A-Z_]+)>/g, (_, k: string) => {
     assert.ok(env[k], `${line}: ${k} has no value in .env`)
     return env[k]!
   })
   const child = spawn('bash', ['-c', command], { cwd: dir, env: laptop(), stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
-  child.stdout.on('data', (d) => (out += d))
+  let stdout = ''
+  child.stdout.on('data', (d) => {
+    out += d
+    stdout += d
+  })
   child.stderr.on('data', (d) => (out += d))
   const code = await new Promise<number | null>((r) => child.on('close', r))
-  return { code, out }
+  return { code, stdout, out }
 }
+
+/** The clone's .env, as the steps read it (empty before it is copied). */
+const dotenvOf = (dir: string): Record<string, string> =>
+  fs.existsSync(path.join(dir, '.env')) ? dotenv.parse(fs.readFileSync(path.join(dir, '.env'), 'utf8')) : {}
 
 /** Sets KEY=value lines in .env, as an operator edits it. */
 function setKeys(dir: string, values: Record<string, string>): void {
@@ -119,54 +141,32 @@ function setKeys(dir: string, values: Record<string, string>): void {
 }
 
 /**
- * What `npm run deploy` (lib/deploy/deploy.ts, run on the bastion) does with the Auditor beyond the
- * checklist: the Auditor's environment (05-auditor --prepare) is built while 03-eks runs; every role
- * eksctl made carries the permissions boundary 01 made (the bastion's: bastion.test.ts); and the
- * same line run again, as an operator reruns it, changes nothing and passes the checklist.
+ * The README's deploy block, line by line, then its teardown block. Between them, and at the points
+ * of the path where they hold, the checks of bastion-checks.ts and auditor-checks.ts look at the
+ * deployment this path made, each a subtest.
  */
-async function deployWithAuditor(dir: string, line: string, first: string): Promise<void> {
-  assert.match(first, /deploy: 9 steps done, independent ones side by side/)
-  const lines = first.split('\n')
-  const at = (re: RegExp) => lines.findIndex((l) => re.test(l))
-  const [prepare, prepared] = [at(/^05-auditor --prepare │ /), at(/^05-auditor --prepare │ RECAP 05-auditor:/)]
-  const [eks, eksDone] = [at(/^03-eks │ /), at(/^03-eks │ RECAP 03-eks:/)]
-  assert.ok(prepare >= 0 && prepared > prepare && eks >= 0 && eksDone > eks, 'both steps ran to their recap')
-  assert.ok(prepare < eksDone && eks < prepared, `05 --prepare (lines ${prepare}-${prepared}) and 03-eks (${eks}-${eksDone}) overlap`)
-  assert.match(first, /^05-auditor │ RECAP 05-auditor: ok=\d+ changed=[1-9]/m)
-
-  const iam = new IAMClient(awsConfig(sim.env, 'ap-northeast-1'))
-  const names = ((await iam.send(new ListRolesCommand({}))).Roles ?? []).map((x) => x.RoleName!).filter((n) => n.startsWith('eksctl-'))
-  for (const k of ['cluster-ServiceRole', 'NodeInstanceRole', 'addon-vpc-cni', 'addon-amazon-cloudwatch'])
-    assert.ok(
-      names.some((n) => n.includes(k)),
-      `a ${k} role among ${names.join(', ')}`,
-    )
-  for (const n of names)
-    assert.equal(
-      (await iam.send(new GetRoleCommand({ RoleName: n }))).Role?.PermissionsBoundary?.PermissionsBoundaryArn,
-      boundaryArn('123456789012'),
-      n,
-    )
-  iam.destroy()
-
-  const again = await run(dir, line)
-  const recaps = [...again.matchAll(/RECAP (\S+): ok=\d+ changed=(\d+)/g)].map((m) => [m[1], Number(m[2])])
-  assert.equal(recaps.length, 8, again.slice(-3000))
-  assert.deepEqual(
-    recaps.filter(([, changed]) => changed !== 0),
-    [],
-  )
-  assert.match(again, /VERIFY 07-verify: 10 of 10 checks passed/)
-}
-
-async function operatorPath(auditor: boolean): Promise<void> {
+async function operatorPath(t: TestContext, auditor: boolean): Promise<void> {
   const dir = clone()
   const keys = fillIn(README)
   const deploy = operatorBlock(README, 'deploy')
+  const journey: Journey = { dir, sim, env: () => dotenvOf(dir), attempt: (line) => attempt(dir, line) }
+  const line = (re: RegExp) => {
+    const l = deploy.find((x) => re.test(x))
+    assert.ok(l, `the README's deploy block has a line ${re}`)
+    return l
+  }
+  const [store, push, deployAll] = [line(/^npm run secrets -- store$/), line(/^npm run bastion -- push$/), line(/ run deploy$/)]
   const outputs: string[] = []
-  for (const line of deploy) {
-    outputs.push(await run(dir, line))
-    if (line.startsWith('cp .env.example .env')) {
+  const ran = new Map<string, Ran>()
+  for (const l of deploy) {
+    if (l === store && !auditor)
+      await t.test('push before the secrets are stored: refused, naming the secret it will not send', () =>
+        pushRefusedBeforeSecrets(journey, push),
+      )
+    const r = await run(dir, l)
+    outputs.push(r.out)
+    ran.set(l, r)
+    if (l.startsWith('cp .env.example .env')) {
       setKeys(dir, Object.fromEntries(keys.ledger.map((k) => [k, VALUES[k]!])))
       if (auditor) {
         const [k, v] = keys.auditor[0]!.split('=') as [string, string]
@@ -177,20 +177,40 @@ async function operatorPath(auditor: boolean): Promise<void> {
       }
     }
   }
-  const env = dotenv.parse(fs.readFileSync(path.join(dir, '.env'), 'utf8'))
+  const env = dotenvOf(dir)
   const cluster = env.CLUSTER_NAME!
   const verify = outputs.at(-1)!
   assert.match(verify, auditor ? /VERIFY 07-verify: 10 of 10 checks passed/ : /VERIFY 07-verify: 8 of 8 checks passed/)
-  if (auditor) {
-    const line = deploy.find((l) => / run deploy$/.test(l))
-    assert.ok(line, 'the README deploys with `npm run bastion -- run deploy`')
-    await deployWithAuditor(dir, line, outputs[deploy.indexOf(line)]!)
-  }
   // The keys were made where the operator is, private; no secret was sent in the clear.
   assert.equal(fs.statSync(path.join(dir, env.LEDGER_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)
   if (auditor) assert.equal(fs.statSync(path.join(dir, env.AUDITOR_PRIVATE_KEY_FILE!)).mode & 0o777, 0o600)
   for (const out of outputs)
     assert.ok(!out.includes(TOKEN) && !out.includes(DB_SECRET) && !out.includes('PRIVATE KEY'), 'no secret in any output')
+
+  if (auditor) {
+    await t.test('npm run deploy built the Auditor beside 03, bounded every role, and its rerun changes nothing', () =>
+      deployWithAuditor(journey, deployAll, ran.get(deployAll)!),
+    )
+    await t.test("the Auditor's control plane admits the Ledger's bastion by its security group alone", () =>
+      auditorPlaneAdmitsTheBastion(journey),
+    )
+  } else {
+    let shipped: Awaited<ReturnType<typeof afterPush>> | undefined
+    await t.test('push shipped a private .env of Parameter Store references; the staging bucket is encrypted and expires', async () => {
+      shipped = await afterPush(journey)
+    })
+    await t.test('run followed the log on the bastion, printed all of it once and kept it; the bastion role made the cluster', () =>
+      afterDeploy(journey, ran.get(deployAll)!),
+    )
+    await t.test('a step that fails on the bastion fails here with its exit code and its JSON', () => failureComesBack(journey))
+    await t.test('a step run from the laptop on the clusters stops at once: their endpoint is private', () => privateFromTheLaptop(journey))
+    await t.test("IAM holds the bastion's role to the operator policy and the permissions boundary", () => bastionRoleHeld(journey))
+    await t.test('no secret in the pushed .env, the staged bundle or any SSM command', async () => {
+      assert.ok(shipped, 'what push shipped was read')
+      const key = fs.readFileSync(path.join(dir, env.LEDGER_PRIVATE_KEY_FILE!), 'utf8').split('\n')[1]!
+      await noSecretThroughAws(journey, shipped, { GITHUB_TOKEN: TOKEN, SCALARDL_DB_PASSWORD: DB_SECRET, 'the Ledger key': key })
+    })
+  }
 
   // The laptop's teardown alone, first: the clusters' private API does not answer there, so it
   // stops before any change (deleting a cluster first would leave its envoy's load balancer).
@@ -230,10 +250,10 @@ async function operatorPath(auditor: boolean): Promise<void> {
 }
 
 describe("the README's operator path, as written", () => {
-  test('the Ledger alone: from a fresh clone and .env.example to a verified deployment through the bastion, then nothing left', async () => {
-    await operatorPath(false)
+  test('the Ledger alone: from a fresh clone and .env.example to a verified deployment through the bastion, then nothing left', async (t) => {
+    await operatorPath(t, false)
   })
-  test('with the Auditor (AUDITOR_ENABLED=true and the licence): the same path, both verified, then nothing left', async () => {
-    await operatorPath(true)
+  test('with the Auditor (AUDITOR_ENABLED=true and the licence): the same path, both verified, then nothing left', async (t) => {
+    await operatorPath(t, true)
   })
 })

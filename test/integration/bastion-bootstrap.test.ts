@@ -25,7 +25,7 @@ before(() => {
 })
 after(() => stopSim(sim))
 
-/** An operator's laptop for CLUSTER: its .env (secrets included, as bastion.test.ts has them) and environment. */
+/** An operator's laptop for CLUSTER: its .env (secrets included, as an operator has them) and environment. */
 function laptop(cluster: string, cidr: string) {
   const state = tempDir(`rb-boot-${cluster}-`)
   const envFile = path.join(state, '.env')

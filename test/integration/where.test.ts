@@ -2,16 +2,16 @@
 // run on the Ledger's bastion (the Auditor's cluster is reached through the peering). The
 // simulator places the caller (knob `caller`: outside AWS, or on an EC2 instance) and answers the
 // instance metadata service and the API endpoints accordingly. From outside, the deployment stops
-// before it makes a cluster, with the fix; from the bastion, the whole deployment with the
-// Auditor completes, 05 making the peering before the Auditor's cluster whose creation waits on it.
+// before it makes a cluster, with the fix. The rest is on the README's operator path
+// (test/e2e/operator-path.test.ts), whose deployments run on the bastion: with the Auditor, 05
+// reaches both clusters there through the peering (auditor-checks.ts has the control plane's
+// rule), and a step run from the laptop on the clusters made stops at once (bastion-checks.ts).
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { EKSClient, ListClustersCommand } from '@aws-sdk/client-eks'
-import { generateSigningKey } from '../../lib/scalardl/keys.ts'
 import { sampleLicence } from '../../sim/licence.ts'
 import { ROOT, runStep, tempDir } from '../helpers/run-step.ts'
 import { startSim, stopSim, type Sim } from '../helpers/sim.ts'
@@ -81,43 +81,5 @@ describe('where the runbook runs (private endpoints)', () => {
     const eks = new EKSClient(awsConfig(sim.env, 'ap-northeast-1'))
     assert.deepEqual((await eks.send(new ListClustersCommand({}))).clusters, [], 'no control plane was made')
     eks.destroy()
-  })
-
-  test("from the Ledger's bastion: the deployment with the Auditor completes; the Auditor's API answers there through the peering", async () => {
-    standOn(`${CLUSTER}-bastion`)
-    generateSigningKey(env().LEDGER_PRIVATE_KEY_FILE!)
-    const r = await deploy(['--generate-ledger-key', '--generate-keys'])
-    assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stderr, /07-verify/)
-    // The Auditor's control plane admits the Ledger's bastion by its security group, not the whole Ledger VPC.
-    const ec2 = new EC2Client(awsConfig(sim.env, 'ap-northeast-1'))
-    const group = async (cluster: string, role: string) =>
-      (
-        await ec2.send(
-          new DescribeSecurityGroupsCommand({
-            Filters: [
-              { Name: 'tag:scalardl-runbook/cluster', Values: [cluster] },
-              { Name: 'tag:scalardl-runbook/role', Values: [role] },
-            ],
-          }),
-        )
-      ).SecurityGroups![0]!
-    const [auditorPlane, ledgerBastion] = await Promise.all([group(`${CLUSTER}-auditor`, 'control-plane-sg'), group(CLUSTER, 'bastion-sg')])
-    ec2.destroy()
-    const https = auditorPlane.IpPermissions!.filter((p) => p.FromPort === 443)
-    assert.deepEqual(
-      https.flatMap((p) => [...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId), ...(p.IpRanges ?? []).map((r) => r.CidrIp)]),
-      [ledgerBastion.GroupId],
-    )
-    // 05's preflight probes both clusters' endpoints from here: both answer.
-    const again = await runStep('runbooks/05-auditor.ts', ['--dry-run', '--json'], env())
-    assert.equal(again.code, 0, again.stderr)
-  })
-
-  test('back outside, a step on the existing clusters stops at once: the endpoint does not answer from here', async () => {
-    standOn('outside')
-    const r = await runStep('runbooks/04-scalardl.ts', ['--dry-run', '--json'], env())
-    assert.equal(r.code, 2, r.stderr)
-    assert.match(r.stderr, /the Kubernetes API of wh \(https:\/\/127\.0\.0\.1:\d+, private only\) does not answer from this host/)
   })
 })
