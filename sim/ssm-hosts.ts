@@ -47,8 +47,12 @@ interface HostOptions {
   motoUrl: string
   /** The AWS layer's own URL, which commands on the host use (known once it listens). */
   layerUrl: () => string
-  /** The simulated instance metadata service (known once the control server listens). */
-  imdsUrl: () => string
+  /**
+   * The instance's own simulated instance metadata service: an address of its own (the SDKs keep
+   * only the host and port of AWS_EC2_METADATA_SERVICE_ENDPOINT), which answers for that instance
+   * whatever else runs meanwhile.
+   */
+  imdsUrl: (instanceId: string) => Promise<string>
   region: string
   /** sim/bin and the host shims, then the machine's PATH. */
   path: string
@@ -163,7 +167,7 @@ export class SimulatedHosts {
   }
 
   /** The environment of a process on the host: root's, with the folder standing for / (SIM_HOST_DIR). */
-  private env(dir: string): NodeJS.ProcessEnv {
+  private env(dir: string, imds: string): NodeJS.ProcessEnv {
     return {
       HOME: path.join(dir, 'root'),
       USER: 'root',
@@ -173,7 +177,7 @@ export class SimulatedHosts {
       AWS_DEFAULT_REGION: this.o.region,
       AWS_ENDPOINT_URL: this.o.layerUrl(),
       // The instance's role, as the SDKs and the AWS CLI find it on EC2.
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: this.o.imdsUrl(),
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds,
       SIM_STATE_DIR: this.o.stateDir,
       SIM_ROOT: this.o.root,
       SIM_HOST_DIR: dir,
@@ -219,12 +223,18 @@ export class SimulatedHosts {
       fs.rmSync(status, { force: true })
     }
     const script = userData.startsWith('#!') ? this.localize(userData) : undefined
-    const timer = setTimeout(() => {
+    const timer = setTimeout(async () => {
       if (!script) return finish([])
       const file = path.join(instance, 'scripts', 'part-001')
       fs.writeFileSync(file, script, { mode: 0o700 })
+      let imds: string
+      try {
+        imds = await this.o.imdsUrl(instanceId)
+      } catch (e) {
+        return finish([`('scripts_user', RuntimeError('${(e as Error).message}'))`])
+      }
       const out = fs.openSync(path.join(dir, 'var', 'log', 'cloud-init-output.log'), 'a')
-      const child = spawn(file, [], { cwd: '/', env: this.env(dir), stdio: ['ignore', out, out], detached: true })
+      const child = spawn(file, [], { cwd: '/', env: this.env(dir, imds), stdio: ['ignore', out, out], detached: true })
       this.booting.add(child.pid!)
       const done = (errors: string[]) => {
         this.booting.delete(child.pid!)
@@ -254,13 +264,14 @@ export class SimulatedHosts {
     this.booting.clear()
   }
 
-  private run(inv: Invocation, script: string, timeoutMs: number): Promise<void> {
+  private async run(inv: Invocation, script: string, timeoutMs: number): Promise<void> {
     const dir = this.hostDir(inv.instanceId)
     const home = path.join(dir, 'root')
     const work = path.join(dir, 'var', 'lib', 'amazon', 'ssm', inv.commandId)
     for (const d of [home, work, path.join(dir, 'usr', 'local', 'bin'), path.join(dir, 'var', 'log')]) fs.mkdirSync(d, { recursive: true })
     const file = path.join(work, '_script.sh')
     fs.writeFileSync(file, script, { mode: 0o700 })
+    const env = this.env(dir, await this.o.imdsUrl(inv.instanceId))
     inv.status = 'InProgress'
     return new Promise((resolve) => {
       // `sh -c <script>` as root in the command's folder; Amazon Linux's sh is bash, in POSIX mode when named sh.
@@ -268,7 +279,7 @@ export class SimulatedHosts {
         argv0: 'sh',
         detached: true,
         cwd: work,
-        env: this.env(dir),
+        env,
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       child.stdout.on('data', (d) => (inv.stdout += d))

@@ -55,9 +55,8 @@ export class Whereabouts {
     this.eks = new EKSClient(cfg)
   }
 
-  /** The instance the caller runs on, if it is one. */
-  async instance(): Promise<Instance | undefined> {
-    const c = this.caller()
+  /** The instance the caller runs on (or `c`, a caller given), if it is one. */
+  async instance(c = this.caller()): Promise<Instance | undefined> {
     if (!c || c === 'outside') return undefined
     const filter = c.startsWith('i-') ? { InstanceIds: [c] } : { Filters: [{ Name: 'tag:Name', Values: [c] }] }
     const r = await this.ec2.send(new DescribeInstancesCommand(filter))

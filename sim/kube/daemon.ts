@@ -28,6 +28,7 @@ import { accountHooks } from '../aws-layer.ts'
 import { PodIdentity } from '../eks-pod-identity.ts'
 import { BootstrapDownloads } from '../bootstrap-downloads.ts'
 import { SimulatedHosts } from '../ssm-hosts.ts'
+import { HostImds } from '../host-imds.ts'
 import { agentCredentials } from './agent-credentials.ts'
 import { eksAuthorizer } from '../eks-auth.ts'
 import { caFile, tlsMaterial } from '../tls.ts'
@@ -190,13 +191,15 @@ const downloads = new BootstrapDownloads({
 })
 /** How long a new instance stays pending (with --pending-ms or --aws-delays): cloud-init starts after. */
 const instancePendingMs = shaped ? (typeof pendingMs === 'number' ? pendingMs : pendingMs.instance) : 0
+/** Each simulated host's own instance metadata service. */
+const hostImds = new HostImds((req, res, p, id) => imds(req, res, p, id))
 const hosts = new SimulatedHosts({
   downloads,
   userDataDelayMs: () => instancePendingMs + knobs.userDataDelayMs,
   stateDir,
   motoUrl: process.env.AWS_ENDPOINT_URL ?? '',
   layerUrl: () => proxy?.url ?? process.env.AWS_ENDPOINT_URL ?? '',
-  imdsUrl: () => `http://127.0.0.1:${controlPort}`,
+  imdsUrl: (id) => hostImds.url(id),
   region: process.env.AWS_REGION ?? 'ap-northeast-1',
   path: `${path.join(repoRoot, 'sim', 'hosts-bin')}:${path.join(repoRoot, 'sim', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
   root: repoRoot,
@@ -255,16 +258,19 @@ async function body(req: http.IncomingMessage): Promise<any> {
 }
 
 /**
- * The instance metadata service of the instance the caller runs on (knob `caller`), IMDSv2 as
+ * The instance metadata service, IMDSv2 as
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html has it: a
- * PUT for a session token, then GETs with it. Off EC2 (no instance) nothing answers: 404 here.
+ * PUT for a session token, then GETs with it. A simulated host's own (`instanceId`, its address:
+ * sim/host-imds.ts) answers for that instance; the one in sim.json for where the knob `caller`
+ * stands. Off EC2 (no instance) nothing answers: 404 here.
  */
-async function imds(req: http.IncomingMessage, res: http.ServerResponse, p: string) {
+async function imds(req: http.IncomingMessage, res: http.ServerResponse, p: string, instanceId?: string) {
   const text = (code: number, body: string) => {
     res.writeHead(code, { 'Content-Type': 'text/plain' })
     res.end(body)
   }
-  const me = process.env.AWS_ENDPOINT_URL ? await whereIn(process.env.AWS_REGION ?? 'ap-northeast-1').instance() : undefined
+  const w = whereIn(process.env.AWS_REGION ?? 'ap-northeast-1')
+  const me = process.env.AWS_ENDPOINT_URL ? await (instanceId ? w.describe(instanceId) : w.instance(knobs.caller)) : undefined
   if (!me) return text(404, 'Not Found')
   if (req.method === 'PUT' && p === '/latest/api/token') return text(200, 'sim-imds-session')
   if (req.headers['x-aws-ec2-metadata-token'] !== 'sim-imds-session') return text(401, 'Unauthorized')
@@ -343,7 +349,8 @@ const control = http.createServer(async (req, res) => {
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true, pid: process.pid })
     if (url.pathname.startsWith('/imds/')) return await imds(req, res, url.pathname.slice('/imds'.length))
     // The SDKs keep only the host and port of AWS_EC2_METADATA_SERVICE_ENDPOINT and ask /latest/...:
-    // the same service at the root, for the simulated hosts' SDKs and AWS CLI.
+    // the same service at the root, for an SDK pointed at sim.json's imdsUrl (the simulated hosts
+    // have their own: sim/host-imds.ts).
     if (url.pathname.startsWith('/latest/')) return await imds(req, res, url.pathname)
     if (req.method === 'GET' && url.pathname.startsWith('/downloads/')) {
       const d = downloads.serve(decodeURIComponent(url.pathname.slice('/downloads/'.length)))
@@ -487,6 +494,7 @@ async function shutdown() {
   setTimeout(() => process.exit(0), 2000).unref()
   for (const f of feeds.values()) f.stop()
   hosts.stop()
+  await hostImds.closeAll()
   await proxy?.close()
   await frontDoors.closeAll()
   await Promise.all([...clusters.values()].map((c) => c.close()))

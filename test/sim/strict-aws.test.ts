@@ -282,7 +282,7 @@ describe('SSM Run Command as the agent runs it (aws/amazon-ssm-agent 3.3.1142.0)
       stateDir: tempDir('rb-ssm-'),
       motoUrl: moto.url,
       layerUrl: () => moto.url,
-      imdsUrl: () => 'http://127.0.0.1:9',
+      imdsUrl: async () => 'http://127.0.0.1:9',
       region,
       path: process.env.PATH ?? '/usr/bin:/bin',
       root: ROOT,

@@ -1,9 +1,11 @@
-// The simulator's caller while commands run on simulated hosts: overlapping commands that end in
-// any order leave it where the knob says once none runs (the README operator path once saw the
-// laptop's teardown judged as run on the bastion, after a log read outlived `bastion run`'s command).
+// Where the simulator places a caller. While commands run on simulated hosts: overlapping commands
+// that end in any order leave it where the knob says once none runs (the README operator path once
+// saw the laptop's teardown judged as run on the bastion, after a log read outlived `bastion run`'s
+// command). And each host's own instance metadata service answers for that host alone.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { HostCallers } from '../../sim/callers.ts'
+import { HostImds, imdsAddress } from '../../sim/host-imds.ts'
 
 /** A command that runs until `end()` is called. */
 function command() {
@@ -40,4 +42,25 @@ test('host callers: the latest command still running places the caller; a failed
   one.end()
   await a
   assert.equal(callers.current(), 'outside', 'the knob, as set meanwhile')
+})
+
+test('host imds: each instance its own loopback address, answering for that instance whoever else calls', async () => {
+  const imds = new HostImds(async (_req, res, p, id) => {
+    res.end(p === '/latest/meta-data/instance-id' ? id : 'other')
+  })
+  try {
+    const [a, b, again] = await Promise.all([
+      imds.url('i-0aaaaaaaaaaaaaaa1'),
+      imds.url('i-0bbbbbbbbbbbbbbb2'),
+      imds.url('i-0aaaaaaaaaaaaaaa1'),
+    ])
+    assert.equal(a, again, 'one service per instance')
+    assert.notEqual(new URL(a).hostname, new URL(b).hostname, 'an address each: the SDKs keep only host and port')
+    assert.match(new URL(a).hostname, /^127\.(1[2-9]\d|2[0-9]\d)\.\d+\.\d+$/)
+    assert.equal(new URL(a).hostname, imdsAddress('i-0aaaaaaaaaaaaaaa1'))
+    const ask = async (base: string) => (await fetch(`${base}/latest/meta-data/instance-id`)).text()
+    assert.deepEqual(await Promise.all([ask(a), ask(b)]), ['i-0aaaaaaaaaaaaaaa1', 'i-0bbbbbbbbbbbbbbb2'])
+  } finally {
+    await imds.closeAll()
+  }
 })
