@@ -36,6 +36,7 @@ import { HostCallers } from '../callers.ts'
 import { Whereabouts } from '../where.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
+import { managedNodeGroupHooks } from './managed-nodes.ts'
 import { motoCaller, motoIamArn, ownAws } from '../own-aws.ts'
 
 const { values: given } = parseArgs({ options: { 'state-dir': { type: 'string' }, ...DAEMON_OPTIONS } })
@@ -242,6 +243,8 @@ if (proxy)
       return JSON.stringify(doc)
     },
   })
+// A managed node group's nodes join with the group, whatever becomes of eksctl (sim/kube/managed-nodes.ts).
+if (proxy) proxy.hooks.push(managedNodeGroupHooks((name) => clusters.get(name)))
 /** EKS add-ons per cluster: moto has no add-on API, so their state lives here. */
 const addonState = new Map<string, Map<string, unknown>>()
 

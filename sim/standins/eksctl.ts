@@ -317,20 +317,14 @@ async function createNodegroup(
       },
     }),
   )
-  // As eksctl does: wait for the node group's stack (the node group ACTIVE), then its nodes join.
+  // As eksctl does: wait for the node group's stack (the node group ACTIVE). Its nodes are EKS's,
+  // made with the group in the simulator's AWS layer (sim/kube/managed-nodes.ts), not by eksctl.
   await stackDone(
     `eksctl-${cluster}-nodegroup-${ng.name}`,
     'AWS::EKS::Nodegroup/ManagedNodeGroup',
     'CREATE_FAILED',
     async () => (await eks.send(new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: ng.name }))).nodegroup?.status,
   )
-  if (desired > 0)
-    await control('POST', `/clusters/${encodeURIComponent(cluster)}/nodes`, {
-      count: desired,
-      labels: nodeLabels(cluster, ng),
-      taints: ng.taints ?? [],
-      instanceType,
-    })
   eksLog('✔', `created managed nodegroup "${ng.name}" in cluster "${cluster}" (${desired} node(s), ${instanceType})`)
 }
 

@@ -5,7 +5,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2'
-import { CreatePodIdentityAssociationCommand, DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks'
+import {
+  CreateNodegroupCommand,
+  CreatePodIdentityAssociationCommand,
+  DescribeClusterCommand,
+  DescribeNodegroupCommand,
+  EKSClient,
+} from '@aws-sdk/client-eks'
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam'
 import YAML from 'yaml'
 import { getCluster, getNodegroups } from '../../lib/eks/read.ts'
@@ -252,6 +258,32 @@ describe('eksctl stand-in', () => {
     assert.equal(ng.scalingConfig?.desiredSize, 4)
     assert.equal((await eksctl(['scale', 'nodegroup', '--cluster', 'ledger', '--name', 'scalardlpool', '--nodes', '3'])).code, 0)
     assert.equal(JSON.parse((await sim.kubectl(['get', 'nodes', '-l', 'agentpool=scalardlpool', '-o', 'json'])).stdout).items.length, 3)
+  })
+
+  test("a node group's nodes are EKS's: made through EKS's API alone (eksctl killed after asking), its nodes join, once", async () => {
+    const nodegroup = {
+      clusterName: 'ledger',
+      nodegroupName: 'orphan',
+      scalingConfig: { minSize: 1, maxSize: 3, desiredSize: 2 },
+      instanceTypes: ['m5.large'],
+      subnets: Object.values(subnets.private),
+      labels: { agentpool: 'orphan' },
+      taints: [{ key: 'kubernetes.io/app', value: 'orphan', effect: 'NO_SCHEDULE' as const }],
+      nodeRole: 'arn:aws:iam::123456789012:role/orphan-node',
+      clientRequestToken: 'orphan-once',
+    }
+    await aws.eks.send(new CreateNodegroupCommand(nodegroup))
+    // The same request again (a retry with its token): the group, not a second set of nodes.
+    await aws.eks.send(new CreateNodegroupCommand(nodegroup)).catch((e: Error) => assert.equal(e.name, 'ResourceInUseException'))
+    const nodes = JSON.parse((await sim.kubectl(['get', 'nodes', '-l', 'eks.amazonaws.com/nodegroup=orphan', '-o', 'json'])).stdout).items
+    assert.equal(nodes.length, 2)
+    for (const n of nodes) {
+      assert.equal(n.metadata.labels.agentpool, 'orphan')
+      assert.equal(n.metadata.labels['node.kubernetes.io/instance-type'], 'm5.large')
+      assert.deepEqual(n.spec.taints, [{ key: 'kubernetes.io/app', value: 'orphan', effect: 'NoSchedule' }])
+    }
+    const gone = await eksctl(['delete', 'nodegroup', '--cluster', 'ledger', '--name', 'orphan', '--drain=false', '--wait'])
+    assert.equal(gone.code, 0, gone.stderr)
   })
 
   test('utils update-cluster-logging: a preview without --approve, the change with it, then already up-to-date', async () => {
