@@ -4,17 +4,14 @@
 // instance id, in 127.128.0.0/10, apart from the load balancers' front doors), listened on when its
 // first process starts. What it answers is that instance's, whatever else runs meanwhile: a
 // command on the bastion never sees the laptop's place, nor the laptop the bastion's.
-import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { BLOCKS, listen, loopbackAddress } from './loopback.ts'
 
 type Answer = (req: http.IncomingMessage, res: http.ServerResponse, path: string, instanceId: string) => Promise<void>
 
 /** The loopback address of an instance's metadata service. */
-export function imdsAddress(instanceId: string): string {
-  const h = createHash('sha256').update(instanceId).digest()
-  return `127.${128 + (h[0]! & 63)}.${h[1]}.${1 + (h[2]! % 254)}`
-}
+export const imdsAddress = (instanceId: string): string => loopbackAddress(instanceId, BLOCKS.hostImds)
 
 export class HostImds {
   private readonly servers = new Map<string, Promise<{ server: http.Server; url: string }>>()
@@ -40,13 +37,7 @@ export class HostImds {
       })
     })
     const address = imdsAddress(instanceId)
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(0, address, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    await listen(server, 0, address)
     return { server, url: `http://${address}:${(server.address() as AddressInfo).port}` }
   }
 

@@ -16,12 +16,12 @@
 // doc/http-grpc-status-mapping.md: HTTP 503 -> UNAVAILABLE). A Ledger or Auditor answers
 // grpc.health.v1.Health/Check SERVING on every port it serves (scalar-labs/scalardl
 // common/.../server/BaseServer.java: a HealthService on the client, privileged and admin servers).
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { service as healthService } from 'grpc-health-check'
+import { BLOCKS, listen, loopbackAddress } from '../loopback.ts'
 import type { Cluster } from './cluster.ts'
 import { isReady } from './conditions.ts'
 import { byResource } from './resources.ts'
@@ -65,19 +65,7 @@ interface Listener {
 const ADDRESSES_FILE = 'front-doors.json'
 
 /** A loopback address for a hostname: 127.64.0.0/10 (clear of 127.0.0.1, where the simulator's own servers listen). */
-function addressFor(hostname: string, attempt: number): string {
-  const h = createHash('sha256').update(`${hostname}/${attempt}`).digest()
-  return `127.${64 + (h[0]! & 63)}.${h[1]}.${1 + (h[2]! % 254)}`
-}
-
-const listen = (server: net.Server, port: number, host: string) =>
-  new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+const addressFor = (hostname: string, attempt: number): string => loopbackAddress(`${hostname}/${attempt}`, BLOCKS.frontDoors)
 
 export class FrontDoors {
   private readonly doors = new Map<string, Door>()

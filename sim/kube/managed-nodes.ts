@@ -7,13 +7,14 @@
 // eksctl stand-in once added them itself after its wait: killed in between, the group was ACTIVE
 // in EKS with no node ever joining, and 03's rerun waited for nodes that could not come.)
 import type { AwsHooks } from '../faults.ts'
-import type { Cluster } from './cluster.ts'
+import type { Cluster, NodeSpec } from './cluster.ts'
 import { byResource } from './resources.ts'
 import { labelsMatch } from './selectors.ts'
 
 const NODES = byResource('', 'nodes')!
 const EFFECT: Record<string, string> = { NO_SCHEDULE: 'NoSchedule', NO_EXECUTE: 'NoExecute', PREFER_NO_SCHEDULE: 'PreferNoSchedule' }
 
+/** A node group as EKS describes it (CreateNodegroup's and DescribeNodegroup's `nodegroup`). */
 interface Nodegroup {
   nodegroupName?: string
   scalingConfig?: { desiredSize?: number }
@@ -21,6 +22,24 @@ interface Nodegroup {
   taints?: { key?: string; value?: string; effect?: string }[]
   instanceTypes?: string[]
   capacityType?: string
+}
+
+/**
+ * `count` nodes of the group as its Auto Scaling group launches them: its labels and the
+ * eks.amazonaws.com ones EKS gives, its taints (Kubernetes' effect names), its instance type. A
+ * taint added by hand to a running node is not there.
+ */
+export function groupNodes(ng: Nodegroup & { nodegroupName: string }, count: number): NodeSpec {
+  return {
+    count,
+    labels: {
+      ...ng.labels,
+      'eks.amazonaws.com/nodegroup': ng.nodegroupName,
+      'eks.amazonaws.com/capacityType': ng.capacityType ?? 'ON_DEMAND',
+    },
+    taints: (ng.taints ?? []).map((t) => ({ key: t.key ?? '', value: t.value, effect: EFFECT[t.effect ?? ''] ?? t.effect ?? '' })),
+    instanceType: ng.instanceTypes?.[0],
+  }
 }
 
 export function managedNodeGroupHooks(clusterOf: (name: string) => Cluster | undefined): AwsHooks {
@@ -41,12 +60,7 @@ export function managedNodeGroupHooks(clusterOf: (name: string) => Cluster | und
       // The same group answered again (a request retried with its client token): its nodes are there.
       const selector = `eks.amazonaws.com/nodegroup=${name}`
       if (c.store.list(NODES).some((n) => labelsMatch(selector, n.metadata.labels))) return text
-      c.addNodes({
-        count: desired,
-        labels: { ...ng.labels, 'eks.amazonaws.com/nodegroup': name, 'eks.amazonaws.com/capacityType': ng.capacityType ?? 'ON_DEMAND' },
-        taints: (ng.taints ?? []).map((t) => ({ key: t.key ?? '', value: t.value, effect: EFFECT[t.effect ?? ''] ?? t.effect ?? '' })),
-        instanceType: ng.instanceTypes?.[0],
-      })
+      c.addNodes(groupNodes({ ...ng, nodegroupName: name }, desired))
       return text
     },
   }

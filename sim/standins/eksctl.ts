@@ -67,6 +67,7 @@ import {
 import { presignEksToken } from '../eks-token.ts'
 import { isReady } from '../kube/conditions.ts'
 import { describeNlb, loadBalancerName } from '../kube/load-balancers.ts'
+import { groupNodes } from '../kube/managed-nodes.ts'
 import fs from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -811,16 +812,11 @@ async function scaleNodegroup(argv: string[]): Promise<void> {
   const now = (await kube.list('Node', undefined, selector)).length
   // New nodes come with the node group's labels and taints only: a taint added by hand is not there.
   if (desired > now)
-    await control('POST', `/clusters/${encodeURIComponent(values.cluster)}/nodes`, {
-      count: desired - now,
-      labels: ng.labels ?? {},
-      taints: (ng.taints ?? []).map((t) => ({
-        key: t.key,
-        value: t.value,
-        effect: ({ NO_SCHEDULE: 'NoSchedule', NO_EXECUTE: 'NoExecute', PREFER_NO_SCHEDULE: 'PreferNoSchedule' } as const)[t.effect!],
-      })),
-      instanceType: ng.instanceTypes?.[0],
-    })
+    await control(
+      'POST',
+      `/clusters/${encodeURIComponent(values.cluster)}/nodes`,
+      groupNodes({ ...ng, nodegroupName: values.name }, desired - now),
+    )
   if (desired < now)
     await control(
       'DELETE',
